@@ -1,0 +1,200 @@
+//! Guards accounts and tokens: validation, uniform credential errors,
+//! token lifetimes, rotation, reuse detection, revocation and purge.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{open, password, start};
+use strongroom_engine::{AccountError, AuthError, BearerToken, Clock, Engine};
+
+fn engine() -> (tempfile::TempDir, strongroom_engine::ManualClock, Engine) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = start();
+    let engine = open(&dir.path().join("db.redb"), &clock);
+    (dir, clock, engine)
+}
+
+const PW: &str = "correct horse battery";
+
+#[test]
+fn usernames_and_passwords_are_validated() {
+    let (_dir, _clock, engine) = engine();
+    for bad in [
+        "ab",
+        "Alice",
+        "al ice",
+        "al/ice",
+        "ünï",
+        &"a".repeat(65),
+        "",
+    ] {
+        assert!(
+            matches!(
+                engine.create_user(bad, &password(PW)),
+                Err(AccountError::InvalidUsername)
+            ),
+            "{bad}"
+        );
+    }
+    for good in ["abc", "a.b-c_d", &"a".repeat(64), "007"] {
+        assert!(engine.create_user(good, &password(PW)).is_ok(), "{good}");
+    }
+    for bad in ["short", "elevenchars", &"x".repeat(1025)] {
+        assert!(matches!(
+            engine.create_user("carol", &password(bad)),
+            Err(AccountError::InvalidPassword)
+        ));
+    }
+    assert!(
+        engine
+            .create_user("carol", &password(&"x".repeat(1024)))
+            .is_ok()
+    );
+    assert!(matches!(
+        engine.create_user("carol", &password(PW)),
+        Err(AccountError::UsernameTaken)
+    ));
+}
+
+#[test]
+fn unknown_user_and_wrong_password_are_the_same_error() {
+    let (_dir, _clock, engine) = engine();
+    let alice = engine.create_user("alice", &password(PW)).expect("create");
+    assert_eq!(
+        engine
+            .verify_credentials("alice", &password(PW))
+            .expect("ok"),
+        alice.id
+    );
+    let wrong = engine
+        .verify_credentials("alice", &password("wrong password!"))
+        .expect_err("wrong");
+    let unknown = engine
+        .verify_credentials("nobody", &password(PW))
+        .expect_err("unknown");
+    assert!(matches!(wrong, AuthError::InvalidCredentials));
+    assert_eq!(wrong.to_string(), unknown.to_string());
+}
+
+#[test]
+fn access_tokens_expire_after_15_minutes_refresh_after_7_days() {
+    let (_dir, clock, engine) = engine();
+    engine.create_user("alice", &password(PW)).expect("create");
+    let pair = engine.login("alice", &password(PW)).expect("login");
+    assert_eq!(pair.access_expires_in, Duration::from_secs(900));
+    assert_eq!(pair.refresh_expires_in, Duration::from_secs(7 * 86_400));
+    assert_eq!(pair.access_token.expose_secret().len(), 43);
+    assert!(engine.authenticate(&pair.access_token).is_ok());
+    assert!(
+        engine.authenticate(&pair.refresh_token).is_err(),
+        "refresh token is not an access token"
+    );
+    clock.advance(Duration::from_secs(900));
+    assert!(matches!(
+        engine.authenticate(&pair.access_token),
+        Err(AuthError::InvalidToken)
+    ));
+    clock.advance(Duration::from_secs(7 * 86_400 - 900 - 1));
+    let fresh = engine
+        .refresh(&pair.refresh_token)
+        .expect("refresh just before expiry");
+    clock.advance(Duration::from_secs(7 * 86_400));
+    assert!(matches!(
+        engine.refresh(&fresh.refresh_token),
+        Err(AuthError::InvalidToken)
+    ));
+}
+
+#[test]
+fn refresh_rotates_and_reuse_revokes_the_family() {
+    let (_dir, _clock, engine) = engine();
+    engine.create_user("alice", &password(PW)).expect("create");
+    let first = engine.login("alice", &password(PW)).expect("login");
+    let other_session = engine.login("alice", &password(PW)).expect("second login");
+    let second = engine.refresh(&first.refresh_token).expect("rotate");
+    assert_eq!(second.session, first.session);
+    assert!(engine.authenticate(&second.access_token).is_ok());
+    // The rotated token presented again: the whole family goes.
+    let reuse = engine.refresh(&first.refresh_token).expect_err("reuse");
+    assert!(matches!(reuse, AuthError::RefreshTokenReused));
+    assert!(engine.authenticate(&second.access_token).is_err());
+    assert!(engine.authenticate(&first.access_token).is_err());
+    assert!(engine.refresh(&second.refresh_token).is_err());
+    // Another login session is untouched.
+    assert!(engine.authenticate(&other_session.access_token).is_ok());
+}
+
+#[test]
+fn revoke_ends_the_session_of_the_presented_token() {
+    let (_dir, _clock, engine) = engine();
+    engine.create_user("alice", &password(PW)).expect("create");
+    let pair = engine.login("alice", &password(PW)).expect("login");
+    let session = engine.revoke(&pair.access_token).expect("revoke");
+    assert_eq!(session, pair.session);
+    assert!(engine.authenticate(&pair.access_token).is_err());
+    assert!(engine.refresh(&pair.refresh_token).is_err());
+    assert!(matches!(
+        engine.revoke(&pair.access_token),
+        Err(AuthError::InvalidToken)
+    ));
+}
+
+#[test]
+fn garbage_tokens_are_invalid_not_errors_of_another_kind() {
+    let (_dir, _clock, engine) = engine();
+    for text in [
+        "",
+        "x",
+        &"A".repeat(43),
+        &"!".repeat(43),
+        &"A".repeat(44),
+        "ünïcödé",
+    ] {
+        let token = BearerToken::from(text.to_owned());
+        assert!(matches!(
+            engine.authenticate(&token),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            engine.refresh(&token),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            engine.revoke(&token),
+            Err(AuthError::InvalidToken)
+        ));
+    }
+    assert_eq!(
+        format!("{:?}", BearerToken::from("abc".to_owned())),
+        "BearerToken([REDACTED])"
+    );
+}
+
+#[test]
+fn expired_tokens_are_purged_through_the_index() {
+    let (_dir, clock, engine) = engine();
+    engine.create_user("alice", &password(PW)).expect("create");
+    let pair = engine.login("alice", &password(PW)).expect("login");
+    clock.advance(Duration::from_secs(900));
+    assert_eq!(
+        engine
+            .purge_expired_tokens(clock.now(), 100)
+            .expect("purge"),
+        1
+    );
+    clock.advance(Duration::from_secs(7 * 86_400));
+    assert_eq!(
+        engine
+            .purge_expired_tokens(clock.now(), 100)
+            .expect("purge"),
+        1
+    );
+    assert_eq!(
+        engine
+            .purge_expired_tokens(clock.now(), 100)
+            .expect("purge"),
+        0
+    );
+    assert!(engine.refresh(&pair.refresh_token).is_err());
+}

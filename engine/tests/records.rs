@@ -1,0 +1,250 @@
+//! Guards the record API: TTL bounds, ownership, listing with cursors,
+//! purge, crypto-shredding and data key rotation.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{open, start, user};
+use strongroom_engine::{Clock, Engine, RecordError, RecordId};
+
+fn engine() -> (tempfile::TempDir, strongroom_engine::ManualClock, Engine) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = start();
+    let engine = open(&dir.path().join("db.redb"), &clock);
+    (dir, clock, engine)
+}
+
+#[test]
+fn ttl_defaults_to_ten_minutes_and_is_bounded() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let receipt = engine.put(alice, b"x", None).expect("put");
+    assert_eq!(
+        receipt
+            .meta
+            .expires_at
+            .saturating_duration_since(receipt.meta.created_at),
+        Duration::from_secs(600)
+    );
+    let max = Duration::from_secs(7 * 24 * 3600);
+    assert!(engine.put(alice, b"x", Some(max)).is_ok());
+    for bad in [
+        Duration::ZERO,
+        Duration::from_millis(999),
+        max + Duration::from_secs(1),
+    ] {
+        let err = engine
+            .put(alice, b"x", Some(bad))
+            .expect_err("out of range");
+        assert!(
+            matches!(err, RecordError::TtlOutOfRange { max_secs: 604_800 }),
+            "{err}"
+        );
+    }
+    clock.advance(Duration::from_secs(599));
+    assert!(engine.get(alice, receipt.meta.id).is_ok());
+    clock.advance(Duration::from_secs(1));
+    assert!(matches!(
+        engine.get(alice, receipt.meta.id),
+        Err(RecordError::NotFound)
+    ));
+}
+
+#[test]
+fn oversized_records_and_unknown_users_are_refused() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let big = vec![0u8; 64 * 1024 + 1];
+    assert!(matches!(
+        engine.put(alice, &big, None),
+        Err(RecordError::TooLarge { max: 65_536 })
+    ));
+    assert!(engine.put(alice, &big[1..], None).is_ok());
+    let ghost = strongroom_engine::UserId::from_u128(42);
+    assert!(matches!(
+        engine.put(ghost, b"x", None),
+        Err(RecordError::UnknownUser)
+    ));
+    assert!(matches!(
+        engine.send(alice, ghost, b"x", None),
+        Err(RecordError::UnknownUser)
+    ));
+}
+
+#[test]
+fn only_the_owner_reads_or_deletes_a_record() {
+    let (_dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    let id = engine
+        .send(bob, alice, b"for alice", None)
+        .expect("send")
+        .meta
+        .id;
+    let record = engine.get(alice, id).expect("alice reads");
+    assert_eq!(record.meta.sender, bob);
+    assert_eq!(record.plaintext.as_slice(), b"for alice");
+    assert!(matches!(engine.get(bob, id), Err(RecordError::NotFound)));
+    assert!(matches!(engine.delete(bob, id), Err(RecordError::NotFound)));
+    assert!(engine.list(bob, None, 10).expect("list").records.is_empty());
+    engine.delete(alice, id).expect("alice deletes");
+    assert!(matches!(engine.get(alice, id), Err(RecordError::NotFound)));
+    assert!(matches!(
+        engine.delete(alice, id),
+        Err(RecordError::NotFound)
+    ));
+}
+
+#[test]
+fn list_pages_newest_first_with_a_cursor_and_skips_expired() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let mut ids = Vec::new();
+    for i in 0..7u8 {
+        let ttl = if i == 3 { 1 } else { 60 };
+        ids.push(
+            engine
+                .put(alice, &[i], Some(Duration::from_secs(ttl)))
+                .expect("put")
+                .meta
+                .id,
+        );
+        clock.advance(Duration::from_millis(2));
+    }
+    clock.advance(Duration::from_secs(1));
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = engine.list(alice, cursor, 2).expect("list");
+        assert!(page.records.len() <= 2);
+        seen.extend(page.records.iter().map(|r| r.meta.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<RecordId> = ids
+        .iter()
+        .rev()
+        .copied()
+        .filter(|id| *id != ids[3])
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(matches!(
+        engine.list(alice, None, 0),
+        Err(RecordError::InvalidLimit { .. })
+    ));
+    assert!(matches!(
+        engine.list(alice, None, 1001),
+        Err(RecordError::InvalidLimit { .. })
+    ));
+}
+
+#[test]
+fn purge_removes_only_what_expired_in_bounded_batches() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    for _ in 0..5 {
+        engine
+            .put(alice, b"short", Some(Duration::from_secs(1)))
+            .expect("put");
+    }
+    let keep = engine
+        .put(alice, b"long", Some(Duration::from_secs(100)))
+        .expect("put");
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(engine.purge_expired(clock.now(), 3).expect("purge"), 3);
+    assert_eq!(engine.purge_expired(clock.now(), 3).expect("purge"), 2);
+    assert_eq!(engine.purge_expired(clock.now(), 3).expect("purge"), 0);
+    assert!(engine.get(alice, keep.meta.id).is_ok());
+}
+
+#[test]
+fn deleting_a_user_shreds_keys_records_and_tokens() {
+    let (_dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    let id = engine.put(alice, b"gone", None).expect("put").meta.id;
+    let bobs = engine.put(bob, b"stays", None).expect("put").meta.id;
+    let pair = engine
+        .login("alice", &common::password("correct horse battery"))
+        .expect("login");
+    engine.delete_user(alice).expect("delete");
+    assert!(matches!(engine.get(alice, id), Err(RecordError::NotFound)));
+    assert!(engine.authenticate(&pair.access_token).is_err());
+    assert!(engine.refresh(&pair.refresh_token).is_err());
+    assert!(matches!(
+        engine.put(alice, b"x", None),
+        Err(RecordError::UnknownUser)
+    ));
+    assert_eq!(engine.user_id("alice").expect("lookup"), None);
+    assert_eq!(
+        engine
+            .get(bob, bobs)
+            .expect("bob unaffected")
+            .plaintext
+            .as_slice(),
+        b"stays"
+    );
+    // The name is free again, for a new account with a new id and new keys.
+    assert_ne!(user(&engine, "alice"), alice);
+}
+
+#[test]
+fn data_keys_rotate_and_old_records_stay_readable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = start();
+    let engine = Engine::builder()
+        .master_key(common::master(common::KEY_A))
+        .clock(Arc::new(clock.clone()))
+        .dek_rotation_after(2)
+        .open(dir.path().join("db.redb"))
+        .expect("open");
+    let alice = user(&engine, "alice");
+    let receipts: Vec<_> = (0..5u8)
+        .map(|i| engine.put(alice, &[i], None).expect("put"))
+        .collect();
+    let versions: Vec<u32> = receipts
+        .iter()
+        .map(|r| u32::from_be_bytes(r.envelope[1..5].try_into().expect("4 bytes")))
+        .collect();
+    assert_eq!(versions, [1, 1, 2, 2, 3]);
+    for (i, r) in receipts.iter().enumerate() {
+        assert_eq!(
+            engine
+                .get(alice, r.meta.id)
+                .expect("get")
+                .plaintext
+                .as_slice(),
+            &[i as u8]
+        );
+    }
+}
+
+#[test]
+fn builder_rejects_bad_settings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.redb");
+    let err = Engine::builder().open(&path).expect_err("no key");
+    assert!(matches!(
+        err,
+        strongroom_engine::OpenError::MissingMasterKey
+    ));
+    let err = Engine::builder()
+        .master_key(common::master(common::KEY_A))
+        .default_ttl(Duration::from_secs(10))
+        .max_ttl(Duration::from_secs(5))
+        .open(&path)
+        .expect_err("default above max");
+    assert!(err.to_string().contains("default_ttl"), "{err}");
+    let err = Engine::builder()
+        .master_key(common::master(common::KEY_A))
+        .password_cost(strongroom_engine::PasswordCost {
+            memory_kib: 1024,
+            iterations: 2,
+            parallelism: 1,
+        })
+        .open(&path)
+        .expect_err("too cheap");
+    assert!(err.to_string().contains("19456"), "{err}");
+}

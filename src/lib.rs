@@ -1,0 +1,1 @@
+pub use strongroom_engine as engine;
