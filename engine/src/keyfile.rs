@@ -158,7 +158,7 @@ mod tests {
             ("", "exactly 32 bytes, got 0"),
         ];
         for (text, expected) in cases {
-            let message = parse(text).err().expect("rejected").to_string();
+            let message = parse(text).expect_err("rejected").to_string();
             assert!(message.contains(expected), "{message}");
             if !text.is_empty() {
                 assert!(!message.contains(text), "error echoes the key: {message}");
@@ -191,14 +191,11 @@ mod tests {
         let path = dir.path().join("bad.key");
         fs::write(&path, "c2hvcnQ=\n").expect("write");
         let message = MasterKey::from_file(&path)
-            .err()
-            .expect("rejected")
+            .expect_err("rejected")
             .to_string();
         assert!(message.contains("exactly 32 bytes, got 5"), "{message}");
         assert!(!message.contains("c2hvcnQ"), "{message}");
-        let missing = MasterKey::from_file(&dir.path().join("none"))
-            .err()
-            .expect("rejected");
+        let missing = MasterKey::from_file(&dir.path().join("none")).expect_err("rejected");
         assert!(matches!(missing, KeyError::Io { .. }));
     }
 }

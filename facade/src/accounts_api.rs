@@ -1,0 +1,300 @@
+//! Accounts and sessions: register, log in, refresh, log out.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use poem::Request;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use strongroom_engine::{BearerToken, TokenPair};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::convert::{datetime, user_uuid};
+use crate::problem::Problem;
+use crate::responses::{account_problem, answer, auth_problem, problem_variants};
+use crate::state::State;
+use crate::tags::ApiTags;
+use crate::text::Text;
+
+/// Username and password. The password never appears in logs or errors.
+#[derive(Object)]
+#[oai(example)]
+pub(crate) struct Credentials {
+    /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
+    username: Text,
+    /// 12–1024 bytes.
+    password: SecretField,
+}
+
+impl poem_openapi::types::Example for Credentials {
+    fn example() -> Self {
+        Self {
+            username: Text("alice".into()),
+            password: SecretField::from("correct horse battery staple".to_owned()),
+        }
+    }
+}
+
+crate::secret_field::secret_string_type!(SecretField);
+
+/// A newly created account.
+#[derive(Object)]
+pub(crate) struct Account {
+    /// The account's id.
+    id: Uuid,
+    /// The account's username.
+    username: String,
+    /// When the account was created (RFC 3339, UTC).
+    created_at: OffsetDateTime,
+}
+
+/// A refresh token to exchange.
+#[derive(Object)]
+pub(crate) struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    refresh_token: SecretField,
+}
+
+/// A fresh token pair.
+#[derive(Object)]
+pub(crate) struct Tokens {
+    /// Send as `Authorization: Bearer <access_token>`.
+    access_token: String,
+    /// Exchange at `POST /v1/sessions/refresh` for a new pair; single use.
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+    /// Seconds until the refresh token expires.
+    refresh_expires_in: u64,
+}
+
+impl From<TokenPair> for Tokens {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token.expose_secret().to_owned(),
+            refresh_token: pair.refresh_token.expose_secret().to_owned(),
+            token_type: "Bearer".to_owned(),
+            expires_in: pair.access_expires_in.as_secs(),
+            refresh_expires_in: pair.refresh_expires_in.as_secs(),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub(crate) enum CreateAccountResponse {
+    /// The account was created.
+    #[oai(status = 201)]
+    Created(Json<Account>),
+    /// Username or password is invalid.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// The username is taken.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// Too many attempts from this address; retry after `Retry-After` seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+}
+problem_variants!(CreateAccountResponse { 400 => BadRequest, 409 => Conflict });
+
+#[derive(ApiResponse)]
+pub(crate) enum LoginResponse {
+    /// Logged in: a new session.
+    #[oai(status = 201)]
+    Created(Json<Tokens>),
+    /// Unknown username or wrong password (indistinguishable).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Too many attempts; retry after `Retry-After` seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+}
+problem_variants!(LoginResponse { 401 => Unauthorized });
+
+#[derive(ApiResponse)]
+pub(crate) enum RefreshResponse {
+    /// A new pair; the presented refresh token is now used up.
+    #[oai(status = 201)]
+    Created(Json<Tokens>),
+    /// Invalid, expired or reused refresh token (reuse revokes the session).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+}
+problem_variants!(RefreshResponse { 401 => Unauthorized });
+
+#[derive(ApiResponse)]
+pub(crate) enum LogoutResponse {
+    /// The session of the presented token is revoked.
+    #[oai(status = 204)]
+    NoContent,
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+}
+problem_variants!(LogoutResponse { 401 => Unauthorized });
+
+fn client_ip(req: &Request) -> IpAddr {
+    req.remote_addr()
+        .as_socket_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
+}
+
+fn throttled(retry_after: u64) -> Json<Problem> {
+    Json(Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many attempts; retry in {retry_after} s"),
+    ))
+}
+
+pub(crate) struct AccountsApi;
+
+#[OpenApi(tag = "ApiTags::Accounts")]
+impl AccountsApi {
+    /// Create an account.
+    ///
+    /// Usernames are 3–64 characters of `a-z 0-9 _ . -`; passwords 12–1024
+    /// bytes, hashed with Argon2id.
+    #[oai(
+        path = "/v1/accounts",
+        method = "post",
+        operation_id = "create_account"
+    )]
+    async fn create_account(
+        &self,
+        state: Data<&State>,
+        req: &Request,
+        body: Json<Credentials>,
+    ) -> poem::Result<CreateAccountResponse> {
+        let address = client_ip(req);
+        if let Err(t) = state.guards.attempt(address, None) {
+            return Ok(CreateAccountResponse::TooManyRequests(throttled(t.0), t.0));
+        }
+        let Credentials {
+            username: Text(username),
+            password,
+        } = body.0;
+        let engine = state.engine.clone();
+        let name = username.clone();
+        let created = state
+            .guards
+            .hash(move || engine.create_user(&name, password.secret()))
+            .await
+            .ok_or_else(|| {
+                crate::responses::ApiError(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting down",
+                ))
+            })?;
+        match created {
+            Ok(user) => {
+                tracing::info!(user = %user.id, username = %user.username, client = %address, "account created");
+                Ok(CreateAccountResponse::Created(Json(Account {
+                    id: user_uuid(user.id),
+                    username: user.username,
+                    created_at: datetime(user.created_at),
+                })))
+            }
+            Err(e) => answer(account_problem(e)),
+        }
+    }
+
+    /// Log in: start a session.
+    ///
+    /// Returns an access token (15 minutes) and a refresh token (7 days).
+    /// Unknown usernames and wrong passwords answer the same 401 after the
+    /// same work. Attempts are rate limited per address and per username.
+    #[oai(path = "/v1/sessions", method = "post", operation_id = "login")]
+    async fn login(
+        &self,
+        state: Data<&State>,
+        req: &Request,
+        body: Json<Credentials>,
+    ) -> poem::Result<LoginResponse> {
+        let address = client_ip(req);
+        let Credentials {
+            username: Text(username),
+            password,
+        } = body.0;
+        if let Err(t) = state.guards.attempt(address, Some(&username)) {
+            tracing::warn!(username = %username, client = %address, "login throttled");
+            return Ok(LoginResponse::TooManyRequests(throttled(t.0), t.0));
+        }
+        let engine = state.engine.clone();
+        let name = username.clone();
+        let result = state
+            .guards
+            .hash(move || engine.login(&name, password.secret()))
+            .await
+            .ok_or_else(|| {
+                crate::responses::ApiError(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting down",
+                ))
+            })?;
+        match result {
+            Ok(pair) => {
+                tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %username, client = %address, "login succeeded");
+                Ok(LoginResponse::Created(Json(pair.into())))
+            }
+            Err(e) => {
+                tracing::warn!(username = %username, client = %address, "login failed");
+                answer(auth_problem(e))
+            }
+        }
+    }
+
+    /// Exchange a refresh token for a new pair.
+    ///
+    /// Each refresh token works once. Presenting one that was already used
+    /// revokes the whole session (both tokens of every rotation).
+    #[oai(
+        path = "/v1/sessions/refresh",
+        method = "post",
+        operation_id = "refresh"
+    )]
+    async fn refresh(
+        &self,
+        state: Data<&State>,
+        req: &Request,
+        body: Json<RefreshRequest>,
+    ) -> poem::Result<RefreshResponse> {
+        let token = BearerToken::new(body.0.refresh_token.into_secret());
+        let address = client_ip(req);
+        let result = state.blocking(move |e| e.refresh(&token)).await?;
+        match result {
+            Ok(pair) => {
+                tracing::info!(user = %pair.session.user, session = %pair.session.id, client = %address, "token refreshed");
+                Ok(RefreshResponse::Created(Json(pair.into())))
+            }
+            Err(e) => {
+                if matches!(e, strongroom_engine::AuthError::RefreshTokenReused) {
+                    tracing::warn!(client = %address, "refresh token reuse detected; session revoked");
+                }
+                answer(auth_problem(e))
+            }
+        }
+    }
+
+    /// Log out: revoke the session of the presented token.
+    #[oai(
+        path = "/v1/sessions/current",
+        method = "delete",
+        operation_id = "logout"
+    )]
+    async fn logout(&self, state: Data<&State>, caller: Caller) -> poem::Result<LogoutResponse> {
+        let auth = caller.0;
+        let result = state.blocking(move |e| e.revoke(&auth.token)).await?;
+        match result {
+            Ok(session) => {
+                tracing::info!(user = %session.user, session = %session.id, "token revoked");
+                Ok(LogoutResponse::NoContent)
+            }
+            Err(e) => answer(auth_problem(e)),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Login protection: Argon2 runs on blocking threads behind a semaphore
+//! sized to the cores, and attempts are rate limited (governor, GCRA) per
+//! client address and per username before any hashing happens.
+//!
+//! Limits (defaults; see [`LoginLimits`]):
+//! - per client address: 10 attempts, refilled one every 6 s (10/min);
+//!   also covers account creation, which hashes too;
+//! - per username: 30 attempts, refilled one every 2 s (30/min).
+//!
+//! Avoiding malicious lockout: limits throttle, they never lock an
+//! account, and the wait is at most a few seconds per attempt (`Retry-After`).
+//! One address can spend at most 10 attempts a minute, a third of a
+//! username's budget, so a single attacker cannot throttle someone else's
+//! account; it takes several addresses sending continuously, and the
+//! throttle lifts seconds after they stop.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::Semaphore;
+
+/// Limiter entries kept before those back at full budget are forgotten.
+const FORGET_ABOVE: usize = 10_000;
+
+/// Rate-limit settings for logins and account creation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Attempts one client address may make in a burst.
+    pub per_address_burst: u32,
+    /// One more attempt per address is allowed every this long.
+    pub per_address_refill: Duration,
+    /// Attempts on one username in a burst.
+    pub per_username_burst: u32,
+    /// One more attempt per username is allowed every this long.
+    pub per_username_refill: Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            per_address_burst: 10,
+            per_address_refill: Duration::from_secs(6),
+            per_username_burst: 30,
+            per_username_refill: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Shared limiter state of one API instance.
+pub(crate) struct Guards {
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_username: DefaultKeyedRateLimiter<String>,
+    hashing: Arc<Semaphore>,
+}
+
+/// A refused attempt: retry after this many seconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Throttled(pub(crate) u64);
+
+fn quota(burst: u32, refill: Duration) -> Quota {
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(refill.max(Duration::from_millis(1)))
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
+
+impl Guards {
+    pub(crate) fn new(limits: LoginLimits) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            per_address: RateLimiter::keyed(quota(
+                limits.per_address_burst,
+                limits.per_address_refill,
+            )),
+            per_username: RateLimiter::keyed(quota(
+                limits.per_username_burst,
+                limits.per_username_refill,
+            )),
+            hashing: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// Counts one attempt from `address` (and on `username`, if given).
+    pub(crate) fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Throttled> {
+        if self.per_address.len() + self.per_username.len() > FORGET_ABOVE {
+            self.shrink();
+        }
+        let wait = |not_until: governor::NotUntil<_>| {
+            let secs = not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs_f64();
+            Throttled(secs.ceil().max(1.0) as u64)
+        };
+        self.per_address.check_key(&address).map_err(wait)?;
+        if let Some(name) = username {
+            self.per_username
+                .check_key(&name.to_owned())
+                .map_err(wait)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `work` (Argon2) on a blocking thread once a hashing permit is
+    /// free, so hashing never occupies more threads than there are cores
+    /// and never runs on the async workers.
+    pub(crate) async fn hash<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let _permit = self.hashing.clone().acquire_owned().await.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
+    }
+
+    /// Forgets limiter entries that are back to full.
+    fn shrink(&self) {
+        self.per_address.retain_recent();
+        self.per_username.retain_recent();
+    }
+}

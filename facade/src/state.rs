@@ -1,0 +1,36 @@
+//! What the API holds: an engine handle, its settings and limiter state.
+
+use std::sync::Arc;
+
+use strongroom_engine::Engine;
+
+use crate::ApiConfig;
+use crate::limits::Guards;
+
+/// Shared by every request of one API instance.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub(crate) engine: Engine,
+    pub(crate) config: Arc<ApiConfig>,
+    pub(crate) guards: Arc<Guards>,
+}
+
+impl State {
+    /// Runs blocking engine work (durable commits, decryption of pages) on
+    /// a blocking thread, off the async workers.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> poem::Result<T> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || work(&engine))
+            .await
+            .map_err(|_| {
+                let problem = crate::problem::Problem::new(
+                    poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error",
+                );
+                crate::responses::ApiError(problem).into()
+            })
+    }
+}

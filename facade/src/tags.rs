@@ -1,0 +1,13 @@
+//! OpenAPI tags grouping the operations in Swagger UI.
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub(crate) enum ApiTags {
+    /// Accounts and sessions: register, log in, refresh, log out.
+    Accounts,
+    /// Encrypted, expiring messages of the authenticated caller.
+    Messages,
+    /// Liveness.
+    Health,
+}

@@ -1,0 +1,114 @@
+//! The log output of a full flow names events, users and ids, but never a
+//! password, token, key or message plaintext.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_flow_logs_no_secret() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let s = common::start().await;
+    let (alice, alice_refresh) = s.account("alice").await;
+    let (bob, _) = s.account("bob").await;
+    let plaintext = "launch code 0000-SECRET-PLAINTEXT";
+    let stored = s
+        .post("/v1/messages", json!({"message": plaintext}), Some(&alice))
+        .await;
+    let id = stored.body["id"].as_str().expect("id").to_owned();
+    s.post(
+        "/v1/users/bob/messages",
+        json!({"message": plaintext}),
+        Some(&alice),
+    )
+    .await;
+    s.get("/v1/messages", &alice).await;
+    s.get(&format!("/v1/messages/{id}"), &alice).await;
+    s.get("/v1/messages", &bob).await;
+    let wrong_password = "wrong-password-SECRET";
+    s.post(
+        "/v1/sessions",
+        json!({"username": "alice", "password": wrong_password}),
+        None,
+    )
+    .await;
+    let rotated = s
+        .post(
+            "/v1/sessions/refresh",
+            json!({"refresh_token": alice_refresh}),
+            None,
+        )
+        .await;
+    let new_refresh = rotated.body["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    s.post(
+        "/v1/sessions/refresh",
+        json!({"refresh_token": alice_refresh}),
+        None,
+    )
+    .await;
+    s.delete(&format!("/v1/messages/{id}"), &bob).await;
+    s.delete("/v1/sessions/current", &bob).await;
+    s.get("/v1/messages", "garbage-token-SECRET").await;
+
+    let log = String::from_utf8(capture.0.lock().expect("log").clone()).expect("utf8");
+    for expected in [
+        "account created",
+        "login succeeded",
+        "login failed",
+        "message stored",
+        "message read",
+        "token refreshed",
+        "refresh token reuse detected",
+        "token revoked",
+    ] {
+        assert!(
+            log.contains(expected),
+            "missing {expected:?} in log:\n{log}"
+        );
+    }
+    assert!(log.contains(&id), "ids are logged");
+    let secrets = [
+        common::PASSWORD,
+        wrong_password,
+        plaintext,
+        "SECRET",
+        &alice,
+        &alice_refresh,
+        &bob,
+        &new_refresh,
+        common::KEY,
+        stored.body["ciphertext"].as_str().expect("ciphertext"),
+    ];
+    for secret in secrets {
+        assert!(!log.contains(secret), "log leaks {secret:?}");
+    }
+}
