@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, StorageBackend};
@@ -10,11 +10,12 @@ use redb::{Database, ReadableDatabase, StorageBackend};
 use crate::accounts::PasswordHasher;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{OpenError, StorageError};
+use crate::events::{BROADCAST_SCOPE, Listeners};
 use crate::keyring::KeyCache;
 use crate::keys::MasterKey;
 use crate::tables::{
-    DATA_KEYS, KEYRING, META, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY, TOKENS, USERS,
-    USERS_BY_NAME,
+    COUNTERS, DATA_KEYS, EVENTS, KEYRING, META, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY,
+    TOKENS, USERS, USERS_BY_NAME,
 };
 
 /// Default time-to-live of a record: 10 minutes.
@@ -42,6 +43,10 @@ pub(crate) struct Config {
 
 pub(crate) struct Inner {
     pub(crate) db: Database,
+    /// Held from a write's commit until its listeners ran: events reach
+    /// listeners in sequence order.
+    pub(crate) publish: Mutex<()>,
+    pub(crate) listeners: Listeners,
     pub(crate) master: MasterKey,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
@@ -213,6 +218,8 @@ impl EngineBuilder {
         Ok(Engine {
             inner: Arc::new(Inner {
                 db,
+                publish: Mutex::new(()),
+                listeners: Listeners::default(),
                 master,
                 clock: self.clock.clone(),
                 config: self.config.clone(),
@@ -253,8 +260,14 @@ fn init_schema(db: &Database, master: &MasterKey) -> Result<(), OpenError> {
         )?;
         txn.open_table(USERS)?;
         txn.open_table(USERS_BY_NAME)?;
-        txn.open_table(KEYRING)?;
-        txn.open_table(DATA_KEYS)?;
+        crate::keyring::create_scope(
+            master,
+            &mut txn.open_table(KEYRING)?,
+            &mut txn.open_table(DATA_KEYS)?,
+            BROADCAST_SCOPE.as_u128(),
+        )?;
+        txn.open_table(EVENTS)?;
+        txn.open_table(COUNTERS)?;
         txn.open_table(RECORDS)?;
         txn.open_table(RECORD_EXPIRY)?;
         txn.open_table(TOKENS)?;

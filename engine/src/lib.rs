@@ -47,6 +47,7 @@ mod clock;
 mod engine;
 pub mod envelope;
 mod error;
+mod events;
 mod ids;
 mod integrity;
 mod keyfile;
@@ -67,10 +68,13 @@ pub use engine::{
 pub use error::{
     AccountError, AuthError, DecryptionFailed, Error, OpenError, RecordError, StorageError,
 };
+pub use events::{BROADCAST_SCOPE, Event, EventKind, Notice};
 pub use ids::{ParseIdError, RecordId, SessionId, UserId};
 pub use integrity::IntegrityReport;
 pub use keyfile::{KeyError, MASTER_KEY_ENV};
 pub use keys::{AuthenticationFailed, DataKey, KEY_LEN, MasterKey, NONCE_LEN, Nonce, TAG_LEN};
 pub use records::{MAX_PAGE, Page, Receipt, Record, RecordMeta};
 pub use secrecy::{self, SecretString};
-pub use tokens::{ACCESS_TOKEN_TTL, BearerToken, REFRESH_TOKEN_TTL, Session, TokenPair};
+pub use tokens::{
+    ACCESS_TOKEN_TTL, BearerToken, REFRESH_TOKEN_TTL, Session, TICKET_TTL, TokenPair,
+};

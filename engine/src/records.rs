@@ -10,9 +10,12 @@ use crate::clock::Timestamp;
 use crate::engine::Engine;
 use crate::envelope::{self, Envelope, Scope};
 use crate::error::{DecryptionFailed, RecordError};
+use crate::events::{Event, EventKind, Notice};
 use crate::ids::{RecordId, UserId};
 use crate::keyring;
-use crate::tables::{DATA_KEYS, KEYRING, RECORD_EXPIRY, RECORDS};
+use crate::tables::{COUNTERS, DATA_KEYS, EVENTS, KEYRING, RECORD_EXPIRY, RECORDS};
+
+const EVENT_SEQ: &str = "event_seq";
 
 /// Largest page [`Engine::list`] returns.
 pub const MAX_PAGE: usize = 1000;
@@ -87,10 +90,36 @@ impl Engine {
         plaintext: &[u8],
         ttl: Option<Duration>,
     ) -> Result<Receipt, RecordError> {
+        if recipient == crate::events::BROADCAST_SCOPE {
+            return Err(RecordError::UnknownUser);
+        }
+        self.write_event(sender, recipient, EventKind::Message, plaintext, ttl)
+    }
+
+    /// Stores one record in its own transaction and tells the listeners,
+    /// holding the publish lock so listeners hear events in seq order.
+    pub(crate) fn write_event(
+        &self,
+        sender: UserId,
+        owner: UserId,
+        kind: EventKind,
+        plaintext: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<Receipt, RecordError> {
         let ttl = self.check_record(plaintext, ttl)?;
+        let _order = self.inner.publish.lock().unwrap_or_else(|e| e.into_inner());
         let txn = self.inner.db.begin_write()?;
-        let receipt = self.stage_put(&txn, sender, recipient, plaintext, ttl)?;
+        let (receipt, seq) = self.stage_put(&txn, sender, owner, plaintext, ttl)?;
         txn.commit()?;
+        if !self.inner.listeners.is_empty() {
+            let event = Event {
+                seq,
+                kind,
+                meta: receipt.meta,
+                plaintext: Zeroizing::new(plaintext.to_vec()),
+            };
+            self.notify(&Notice::Events(std::slice::from_ref(&event)));
+        }
         Ok(receipt)
     }
 
@@ -114,7 +143,8 @@ impl Engine {
         Ok(ttl)
     }
 
-    /// Seals and inserts one record with its expiry entry into `txn`.
+    /// Seals and inserts one record with its expiry and event entries into
+    /// `txn`; returns its receipt and event sequence number.
     pub(crate) fn stage_put(
         &self,
         txn: &WriteTransaction,
@@ -122,7 +152,7 @@ impl Engine {
         recipient: UserId,
         plaintext: &[u8],
         ttl: Duration,
-    ) -> Result<Receipt, RecordError> {
+    ) -> Result<(Receipt, u64), RecordError> {
         let inner = &self.inner;
         let now = inner.clock.now();
         let meta = RecordMeta {
@@ -148,16 +178,24 @@ impl Engine {
         let sealed = envelope::seal(&key, version, scope, plaintext);
         let (owner, id) = (recipient.as_u128(), meta.id.as_u128());
         let (created, expires) = (now.as_unix_millis(), meta.expires_at.as_unix_millis());
+        let seq = {
+            let mut counters = txn.open_table(COUNTERS)?;
+            let seq = counters.get(EVENT_SEQ)?.map_or(0, |v| v.value()) + 1;
+            counters.insert(EVENT_SEQ, seq)?;
+            seq
+        };
         txn.open_table(RECORDS)?.insert(
             (owner, id),
-            (sender.as_u128(), created, expires, sealed.as_slice()),
+            (sender.as_u128(), created, expires, seq, sealed.as_slice()),
         )?;
         txn.open_table(RECORD_EXPIRY)?
             .insert((expires, owner, id), ())?;
-        Ok(Receipt {
+        txn.open_table(EVENTS)?.insert((owner, seq), id)?;
+        let receipt = Receipt {
             meta,
             envelope: sealed,
-        })
+        };
+        Ok((receipt, seq))
     }
 
     /// The record `id` of `owner`; `NotFound` if absent, expired, or owned by
@@ -170,7 +208,7 @@ impl Engine {
         let row = records
             .get((owner.as_u128(), id.as_u128()))?
             .ok_or(RecordError::NotFound)?;
-        let (sender, created, expires, sealed) = row.value();
+        let (sender, created, expires, _, sealed) = row.value();
         let meta = RecordMeta {
             id,
             owner,
@@ -185,7 +223,7 @@ impl Engine {
         Ok(Record { meta, plaintext })
     }
 
-    fn open_sealed(
+    pub(crate) fn open_sealed(
         &self,
         data_keys: &impl ReadableTable<(u128, u32), &'static [u8]>,
         meta: RecordMeta,
@@ -231,7 +269,7 @@ impl Engine {
         let mut next_cursor = None;
         for row in rows.rev() {
             let (key, value) = row?;
-            let (sender, created, expires, sealed) = value.value();
+            let (sender, created, expires, _, sealed) = value.value();
             if now >= expires {
                 continue;
             }
@@ -260,16 +298,17 @@ impl Engine {
     pub fn delete(&self, owner: UserId, id: RecordId) -> Result<(), RecordError> {
         let now = self.inner.clock.now().as_unix_millis();
         let txn = self.inner.db.begin_write()?;
-        let expires = {
+        let removed = {
             let mut records = txn.open_table(RECORDS)?;
             let removed = records.remove((owner.as_u128(), id.as_u128()))?;
-            removed.map(|row| row.value().2)
+            removed.map(|row| (row.value().2, row.value().3))
         };
-        let Some(expires) = expires else {
+        let Some((expires, seq)) = removed else {
             return Err(RecordError::NotFound);
         };
         txn.open_table(RECORD_EXPIRY)?
             .remove((expires, owner.as_u128(), id.as_u128()))?;
+        txn.open_table(EVENTS)?.remove((owner.as_u128(), seq))?;
         txn.commit()?;
         if now >= expires {
             return Err(RecordError::NotFound);
@@ -285,6 +324,7 @@ impl Engine {
         let purged = {
             let mut expiry = txn.open_table(RECORD_EXPIRY)?;
             let mut records = txn.open_table(RECORDS)?;
+            let mut events = txn.open_table(EVENTS)?;
             let end = (now.as_unix_millis(), u128::MAX, u128::MAX);
             let mut due = Vec::new();
             for entry in expiry.range(..=end)?.take(limit) {
@@ -292,7 +332,9 @@ impl Engine {
             }
             for &(expires, owner, id) in &due {
                 expiry.remove((expires, owner, id))?;
-                records.remove((owner, id))?;
+                if let Some(row) = records.remove((owner, id))? {
+                    events.remove((owner, row.value().3))?;
+                }
             }
             due.len()
         };

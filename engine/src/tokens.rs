@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::clock::Timestamp;
 use crate::engine::Engine;
 use crate::error::{AuthError, StorageError};
+use crate::events::Notice;
 use crate::ids::{SessionId, UserId};
 use crate::tables::{SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash};
 
@@ -28,8 +29,12 @@ const TOKEN_BYTES: usize = 32;
 /// Length of a token's text: base64url of 32 bytes, unpadded.
 const TOKEN_TEXT_LEN: usize = 43;
 
+/// Lifetime of a stream ticket: 30 seconds.
+pub const TICKET_TTL: Duration = Duration::from_secs(30);
+
 const ACCESS: u8 = 1;
 const REFRESH: u8 = 2;
+const TICKET: u8 = 3;
 const ACTIVE: u8 = 0;
 const ROTATED: u8 = 1;
 
@@ -158,6 +163,10 @@ impl Engine {
         if state == ROTATED {
             delete_sessions(&txn, user, family..=family)?;
             txn.commit()?;
+            self.notify(&Notice::SessionEnded(Session {
+                user: UserId::from_u128(user),
+                id: SessionId::from_u128(family),
+            }));
             return Err(AuthError::RefreshTokenReused);
         }
         txn.open_table(TOKENS)?
@@ -185,6 +194,51 @@ impl Engine {
             return Err(AuthError::InvalidToken);
         }
         delete_sessions(&txn, user, family..=family)?;
+        txn.commit()?;
+        let session = Session {
+            user: UserId::from_u128(user),
+            id: SessionId::from_u128(family),
+        };
+        self.notify(&Notice::SessionEnded(session));
+        Ok(session)
+    }
+
+    /// A single-use ticket for `session`, valid for [`TICKET_TTL`]: lets a
+    /// client that cannot send headers (a browser's `EventSource`) open a
+    /// stream. Revoking the session voids its unused tickets.
+    pub fn issue_ticket(&self, session: Session) -> Result<(BearerToken, Duration), AuthError> {
+        let expires = self
+            .inner
+            .clock
+            .now()
+            .saturating_add(TICKET_TTL)
+            .as_unix_millis();
+        let (ticket, hash) = BearerToken::generate();
+        let (user, family) = (session.user.as_u128(), session.id.as_u128());
+        let txn = self.inner.db.begin_write()?;
+        txn.open_table(TOKENS)?
+            .insert(hash, (user, TICKET, expires, family, ACTIVE))?;
+        txn.open_table(TOKEN_EXPIRY)?.insert((expires, hash), ())?;
+        txn.open_table(SESSIONS)?.insert((user, family, hash), ())?;
+        txn.commit()?;
+        Ok((ticket, TICKET_TTL))
+    }
+
+    /// Redeems a ticket from [`Engine::issue_ticket`] once: the session it
+    /// was issued for, and the ticket is gone.
+    pub fn redeem_ticket(&self, ticket: &BearerToken) -> Result<Session, AuthError> {
+        let hash = ticket.hash().ok_or(AuthError::InvalidToken)?;
+        let now = self.inner.clock.now().as_unix_millis();
+        let txn = self.inner.db.begin_write()?;
+        let row = txn.open_table(TOKENS)?.remove(hash)?.map(|r| r.value());
+        let Some((user, kind, expires, family, _)) = row else {
+            return Err(AuthError::InvalidToken);
+        };
+        if kind != TICKET || now >= expires {
+            return Err(AuthError::InvalidToken);
+        }
+        txn.open_table(TOKEN_EXPIRY)?.remove((expires, hash))?;
+        txn.open_table(SESSIONS)?.remove((user, family, hash))?;
         txn.commit()?;
         Ok(Session {
             user: UserId::from_u128(user),

@@ -29,7 +29,9 @@ mod accounts_api;
 mod auth;
 mod body_limit;
 mod convert;
+mod events_api;
 mod health;
+mod hub;
 mod limits;
 mod messages_api;
 mod problem;
@@ -41,6 +43,7 @@ mod tags;
 mod text;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
@@ -63,6 +66,10 @@ pub struct ApiConfig {
     pub max_body: usize,
     /// Server URL written into the OpenAPI document (default: relative).
     pub server_url: Option<String>,
+    /// Interval of keep-alive comments on event streams (default 15 s).
+    pub keep_alive: Duration,
+    /// Events queued per stream before a slow stream is closed (default 256).
+    pub stream_queue: usize,
 }
 
 impl Default for ApiConfig {
@@ -71,6 +78,8 @@ impl Default for ApiConfig {
             login_limits: LoginLimits::default(),
             max_body: MAX_BODY,
             server_url: None,
+            keep_alive: Duration::from_secs(15),
+            stream_queue: 256,
         }
     }
 }
@@ -78,6 +87,7 @@ impl Default for ApiConfig {
 type Apis = (
     accounts_api::AccountsApi,
     messages_api::MessagesApi,
+    events_api::EventsApi,
     health::HealthApi,
 );
 
@@ -85,6 +95,7 @@ fn service(server_url: Option<&str>) -> OpenApiService<Apis, ()> {
     let apis = (
         accounts_api::AccountsApi,
         messages_api::MessagesApi,
+        events_api::EventsApi,
         health::HealthApi,
     );
     let service = OpenApiService::new(apis, "Strongroom", env!("CARGO_PKG_VERSION")).description(
@@ -101,10 +112,14 @@ fn service(server_url: Option<&str>) -> OpenApiService<Apis, ()> {
 /// The API as a poem endpoint: the operations, Swagger UI at `/docs` and the
 /// spec at `/openapi.json`, every error rendered as problem+json.
 pub fn api(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
+    let hub = hub::Hub::new(config.stream_queue);
+    let listener_hub = hub.clone();
+    engine.add_listener(move |engine, notice| listener_hub.on_notice(engine, notice));
     let state = state::State {
         engine,
         guards: Arc::new(limits::Guards::new(config.login_limits)),
         config: Arc::new(config),
+        hub,
     };
     let service = service(state.config.server_url.as_deref());
     let docs = service.swagger_ui();

@@ -37,6 +37,13 @@ pub(crate) struct NewMessage {
     ttl_seconds: Option<u64>,
 }
 
+impl NewMessage {
+    /// The text and the requested ttl.
+    pub(crate) fn into_parts(self) -> (String, Option<Duration>) {
+        (self.message.0, ttl(self.ttl_seconds))
+    }
+}
+
 impl poem_openapi::types::Example for NewMessage {
     fn example() -> Self {
         Self {

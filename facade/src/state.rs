@@ -5,6 +5,7 @@ use std::sync::Arc;
 use strongroom_engine::Engine;
 
 use crate::ApiConfig;
+use crate::hub::Hub;
 use crate::limits::Guards;
 
 /// Shared by every request of one API instance.
@@ -13,6 +14,7 @@ pub(crate) struct State {
     pub(crate) engine: Engine,
     pub(crate) config: Arc<ApiConfig>,
     pub(crate) guards: Arc<Guards>,
+    pub(crate) hub: Arc<Hub>,
 }
 
 impl State {

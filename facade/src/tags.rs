@@ -8,6 +8,8 @@ pub(crate) enum ApiTags {
     Accounts,
     /// Encrypted, expiring messages of the authenticated caller.
     Messages,
+    /// Live delivery (Server-Sent Events) and broadcasts.
+    Events,
     /// Liveness.
     Health,
 }

@@ -1,6 +1,8 @@
 //! A real server on an ephemeral loopback port, with a manual clock.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod sse;
+
 use std::sync::Arc;
 use std::time::Duration;
 
