@@ -76,6 +76,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Runs the server until SIGINT or SIGTERM, then lets in-flight requests
 /// finish (up to the grace period) and closes the database.
 pub async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
+    raise_open_file_limit();
     let engine = open_engine(&config)?;
     let reaper = spawn_reaper(
         engine.clone(),
@@ -100,6 +101,15 @@ pub async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>
     drop(engine);
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Every event stream holds a socket: raise the soft open-file limit to the
+/// hard limit where the platform allows, and log what we got.
+pub fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,401 @@
+//! Load harness for live delivery: opens many authenticated SSE streams to a
+//! running server on loopback, posts broadcasts and direct messages, and
+//! reports connections, delivery latency (p50/p99/max over every stream),
+//! events lost, and the server's resident memory.
+//!
+//! ```sh
+//! cargo run --release -- serve &        # the server under test
+//! cargo run --release --example sse_load -- --connections 10000
+//! ```
+//!
+//! Streams connect from several loopback source addresses (127.0.0.0/8,
+//! ~20 000 streams each) so ephemeral ports never run short; logins come
+//! from their own addresses so the per-address login limit is respected.
+//! The harness raises its own open-file limit. Everything stays on
+//! loopback and stops by itself.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Server address (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    server: SocketAddr,
+    /// Concurrent SSE streams to open.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Distinct user accounts the streams are spread over.
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    /// Broadcasts to send once every stream is up.
+    #[arg(long, default_value_t = 5)]
+    broadcasts: usize,
+    /// Direct messages to send (each to one user's streams).
+    #[arg(long, default_value_t = 20)]
+    direct: usize,
+    /// Streams opened concurrently while connecting.
+    #[arg(long, default_value_t = 256)]
+    connect_parallelism: usize,
+    /// Server process id for memory readings (default: found by name).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Seconds to wait for deliveries after the last send.
+    #[arg(long, default_value_t = 20)]
+    settle: u64,
+}
+
+/// Deliveries seen, by message tag: (stream count, latencies in µs).
+type Seen = Arc<Mutex<HashMap<String, Vec<u64>>>>;
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+fn rss_kib(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn find_server_pid() -> Option<u32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_server = args.first().is_some_and(|a| a.ends_with(b"strongroom"))
+            && args.iter().any(|a| *a == b"serve");
+        if is_server {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+fn source(i: usize, per_source: usize, base: u8) -> IpAddr {
+    let n = i / per_source;
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        base,
+        (n / 250) as u8,
+        (n % 250 + 1) as u8,
+    ))
+}
+
+/// POSTs `body`, waiting out `429 Retry-After` answers.
+async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    loop {
+        let r = client.post(url).json(body).send().await.expect("request");
+        if r.status() == 429 {
+            let wait = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            continue;
+        }
+        assert_eq!(
+            r.status(),
+            201,
+            "{url}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        return r.json().await.expect("json");
+    }
+}
+
+async fn login(server: SocketAddr, users: usize) -> Vec<(String, String)> {
+    let mut tokens = Vec::with_capacity(users);
+    let run = now_micros();
+    // Source addresses of this run: 127.<10..250>.x.y, five accounts each,
+    // well inside the per-address login limit.
+    let base = 10 + (run % 240) as u8;
+    for i in 0..users {
+        let client = reqwest::Client::builder()
+            .local_address(source(i, 5, base))
+            .build()
+            .expect("client");
+        let name = format!("load{run}-{i}");
+        let creds = json!({"username": name, "password": "load test password"});
+        post_json(&client, &format!("http://{server}/v1/accounts"), &creds).await;
+        let session = post_json(&client, &format!("http://{server}/v1/sessions"), &creds).await;
+        tokens.push((
+            name,
+            session["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+        ));
+    }
+    tokens
+}
+
+/// Opens one stream and records every event it receives until `deadline`.
+async fn stream(
+    server: SocketAddr,
+    src: IpAddr,
+    token: String,
+    seen: Seen,
+    up: Arc<AtomicUsize>,
+    deadline: Instant,
+) -> Result<(), String> {
+    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket
+        .bind(SocketAddr::new(src, 0))
+        .map_err(|e| format!("bind {src}: {e}"))?;
+    let mut conn = socket
+        .connect(server)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let request = format!(
+        "GET /v1/events HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    conn.write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let mut headers_done = false;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let n = match tokio::time::timeout(remaining, conn.read(&mut chunk)).await {
+            Err(_) => return Ok(()),
+            Ok(Ok(0)) => return Err("server closed the stream".into()),
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Err(e.to_string()),
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        if !headers_done {
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            if !buf.starts_with(b"HTTP/1.1 200") {
+                return Err(String::from_utf8_lossy(&buf[..end]).into_owned());
+            }
+            buf.drain(..end + 4);
+            headers_done = true;
+            up.fetch_add(1, Ordering::SeqCst);
+        }
+        // Chunk-size lines never start with "data:", so lines can be scanned
+        // without undoing the chunked framing.
+        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            let Some(data) = line.strip_prefix(b"data: ") else {
+                continue;
+            };
+            let received = now_micros();
+            let Ok(event) = serde_json::from_slice::<Value>(data) else {
+                continue;
+            };
+            let Some(text) = event["message"].as_str() else {
+                continue;
+            };
+            let mut parts = text.split(' ');
+            if let (Some("load"), Some(tag), Some(sent)) =
+                (parts.next(), parts.next(), parts.next())
+            {
+                let latency = received.saturating_sub(sent.parse().unwrap_or(received));
+                seen.lock()
+                    .expect("seen")
+                    .entry(tag.to_owned())
+                    .or_default()
+                    .push(latency);
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    assert!(
+        args.server.ip().is_loopback(),
+        "the harness only targets loopback servers"
+    );
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    println!("harness open-file limit: {limit}");
+    let pid = args.server_pid.or_else(find_server_pid);
+    println!("server pid: {pid:?}");
+
+    let t = Instant::now();
+    let tokens = login(args.server, args.users.max(1)).await;
+    println!("logged in {} users in {:.1?}", tokens.len(), t.elapsed());
+    let rss_idle = rss_kib(pid);
+
+    let seen: Seen = Arc::default();
+    let up = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let per_source = 20_000;
+    let gate = Arc::new(tokio::sync::Semaphore::new(args.connect_parallelism));
+    let t = Instant::now();
+    let mut tasks = Vec::with_capacity(args.connections);
+    let mut streams_of_user = vec![0usize; tokens.len()];
+    for i in 0..args.connections {
+        let user = i % tokens.len();
+        streams_of_user[user] += 1;
+        let (server, token) = (args.server, tokens[user].1.clone());
+        let (seen, up, failures, gate) = (seen.clone(), up.clone(), failures.clone(), gate.clone());
+        let src = source(i, per_source, 0);
+        tasks.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await.expect("gate");
+            let before = up.load(Ordering::SeqCst);
+            let task = tokio::spawn(stream(server, src, token, seen, up.clone(), deadline));
+            // Hold the permit until this stream is up (or failed).
+            while up.load(Ordering::SeqCst) == before && !task.is_finished() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            drop(permit);
+            if let Ok(Err(e)) = task.await {
+                if failures.fetch_add(1, Ordering::SeqCst) < 5 {
+                    eprintln!("stream {i}: {e}");
+                }
+            }
+        }));
+    }
+    while up.load(Ordering::SeqCst) + failures.load(Ordering::SeqCst) < args.connections
+        && t.elapsed() < Duration::from_secs(300)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let connected = up.load(Ordering::SeqCst);
+    println!(
+        "streams established: {connected} of {} in {:.1?}",
+        args.connections,
+        t.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_connected = rss_kib(pid);
+
+    let sender = reqwest::Client::builder()
+        .local_address(source(0, 1, 11))
+        .build()
+        .expect("client");
+    let post = |path: String, body: Value, token: String| {
+        let sender = sender.clone();
+        async move {
+            let r = sender
+                .post(format!("http://{}{path}", args.server))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(
+                r.status(),
+                201,
+                "{path}: {}",
+                r.text().await.unwrap_or_default()
+            );
+        }
+    };
+    let mut expected: Vec<(String, usize)> = Vec::new();
+    for b in 0..args.broadcasts {
+        let tag = format!("b{b}");
+        post(
+            "/v1/broadcasts".into(),
+            json!({"message": format!("load {tag} {}", now_micros())}),
+            tokens[0].1.clone(),
+        )
+        .await;
+        expected.push((tag, connected));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for d in 0..args.direct {
+        let target = d % tokens.len();
+        let tag = format!("d{d}");
+        let path = format!("/v1/users/{}/messages", tokens[target].0);
+        post(
+            path,
+            json!({"message": format!("load {tag} {}", now_micros())}),
+            tokens[(target + 1) % tokens.len()].1.clone(),
+        )
+        .await;
+        expected.push((tag, streams_of_user[target].min(connected)));
+    }
+    let settle_until = Instant::now() + Duration::from_secs(args.settle);
+    loop {
+        let done = {
+            let seen = seen.lock().expect("seen");
+            expected
+                .iter()
+                .all(|(tag, n)| seen.get(tag).map_or(0, Vec::len) >= *n)
+        };
+        if done || Instant::now() > settle_until {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rss_after = rss_kib(pid);
+
+    let seen = seen.lock().expect("seen").clone();
+    let mut lost = 0usize;
+    println!(
+        "\n{:<6} {:>9} {:>9} {:>10} {:>10} {:>10}",
+        "event", "expected", "received", "p50 ms", "p99 ms", "max ms"
+    );
+    let mut all_broadcast = Vec::new();
+    for (tag, n) in &expected {
+        let mut lat = seen.get(tag).cloned().unwrap_or_default();
+        lat.sort_unstable();
+        lost += n.saturating_sub(lat.len());
+        if tag.starts_with('b') {
+            all_broadcast.extend_from_slice(&lat);
+        }
+        let ms = |v: u64| v as f64 / 1000.0;
+        if tag.starts_with('b') || tag == "d0" {
+            println!(
+                "{tag:<6} {n:>9} {:>9} {:>10.1} {:>10.1} {:>10.1}",
+                lat.len(),
+                ms(percentile(&lat, 0.5)),
+                ms(percentile(&lat, 0.99)),
+                ms(lat.last().copied().unwrap_or(0))
+            );
+        }
+    }
+    all_broadcast.sort_unstable();
+    let ms = |v: u64| v as f64 / 1000.0;
+    println!("\nconnections established: {connected}");
+    println!(
+        "broadcast delivery over all streams: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(percentile(&all_broadcast, 0.5)),
+        ms(percentile(&all_broadcast, 0.99)),
+        ms(all_broadcast.last().copied().unwrap_or(0))
+    );
+    println!("events lost: {lost}");
+    if let (Some(idle), Some(conn)) = (rss_idle, rss_connected) {
+        let per = (conn.saturating_sub(idle) * 1024) as f64 / connected.max(1) as f64;
+        println!(
+            "server RSS: {idle} KiB before streams, {conn} KiB with {connected} idle streams ({per:.0} B per stream), {} KiB after sends",
+            rss_after.unwrap_or(0)
+        );
+    }
+    for task in tasks {
+        task.abort();
+    }
+    std::process::exit(if lost == 0 && connected == args.connections {
+        0
+    } else {
+        1
+    });
+}
