@@ -266,10 +266,10 @@ async fn main() {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             drop(permit);
-            if let Ok(Err(e)) = task.await {
-                if failures.fetch_add(1, Ordering::SeqCst) < 5 {
-                    eprintln!("stream {i}: {e}");
-                }
+            if let Ok(Err(e)) = task.await
+                && failures.fetch_add(1, Ordering::SeqCst) < 5
+            {
+                eprintln!("stream {i}: {e}");
             }
         }));
     }
