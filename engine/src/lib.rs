@@ -43,6 +43,7 @@
 #![warn(unreachable_pub)]
 
 mod accounts;
+pub mod backends;
 mod clock;
 mod engine;
 pub mod envelope;
