@@ -243,6 +243,7 @@ impl Engine {
             txn.open_table(USERS_BY_NAME)?.remove(username.as_str())?;
             keyring::delete_scope(
                 &self.inner.keys,
+                &self.inner.seal_counts,
                 &mut txn.open_table(KEYRING)?,
                 &mut txn.open_table(DATA_KEYS)?,
                 user,

@@ -9,9 +9,10 @@ use redb::{Database, ReadableDatabase, StorageBackend};
 
 use crate::accounts::PasswordHasher;
 use crate::clock::{Clock, SystemClock};
+use crate::commit::Committer;
 use crate::error::{OpenError, StorageError};
 use crate::events::{BROADCAST_SCOPE, Listeners};
-use crate::keyring::KeyCache;
+use crate::keyring::{KeyCache, SealCounts};
 use crate::keys::MasterKey;
 use crate::tables::{
     COUNTERS, DATA_KEYS, EVENTS, KEYRING, META, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY,
@@ -51,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: Config,
     pub(crate) keys: KeyCache,
+    pub(crate) seal_counts: SealCounts,
+    pub(crate) committer: Committer,
     pub(crate) hasher: PasswordHasher,
 }
 
@@ -92,6 +95,11 @@ impl Engine {
     /// The largest time-to-live a record may have.
     pub fn max_ttl(&self) -> Duration {
         self.inner.config.max_ttl
+    }
+
+    /// Forgets in-memory seal counts (after a failed commit).
+    pub(crate) fn forget_seal_counts(&self) {
+        self.inner.seal_counts.clear();
     }
 
     /// The largest plaintext a record may hold, in bytes.
@@ -215,6 +223,13 @@ impl EngineBuilder {
     fn finish(&mut self, db: Database) -> Result<Engine, OpenError> {
         let master = self.master.take().ok_or(OpenError::MissingMasterKey)?;
         init_schema(&db, &master)?;
+        let reserved_seq = {
+            let read = db.begin_read()?;
+            let counters = read.open_table(COUNTERS)?;
+            counters
+                .get(crate::records::EVENT_SEQ)?
+                .map_or(0, |v| v.value())
+        };
         Ok(Engine {
             inner: Arc::new(Inner {
                 db,
@@ -224,6 +239,8 @@ impl EngineBuilder {
                 clock: self.clock.clone(),
                 config: self.config.clone(),
                 keys: KeyCache::default(),
+                seal_counts: SealCounts::default(),
+                committer: Committer::starting_after(reserved_seq),
                 hasher: PasswordHasher::new(self.password_cost),
             }),
         })

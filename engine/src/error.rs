@@ -2,12 +2,14 @@
 //! No error carries key material, tokens, passwords or plaintext.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::keyfile::KeyError;
 
 /// The storage layer (redb) failed: I/O, corruption, or a full disk.
-#[derive(Debug)]
-pub struct StorageError(Box<redb::Error>);
+/// Cloneable, so every caller of a failed group commit gets it.
+#[derive(Debug, Clone)]
+pub struct StorageError(Arc<redb::Error>);
 
 impl fmt::Display for StorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -23,7 +25,7 @@ impl std::error::Error for StorageError {
 
 impl<E: Into<redb::Error>> From<E> for StorageError {
     fn from(e: E) -> Self {
-        Self(Box::new(e.into()))
+        Self(Arc::new(e.into()))
     }
 }
 
@@ -55,7 +57,7 @@ pub enum OpenError {
 }
 
 /// A record operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecordError {
     /// No such record for this user, or it has expired.

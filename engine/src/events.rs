@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::error::RecordError;
 use crate::ids::{RecordId, UserId};
 use crate::records::{Receipt, RecordMeta};
-use crate::tables::{DATA_KEYS, EVENTS, RECORDS};
+use crate::tables::{EVENTS, RECORDS};
 use crate::tokens::Session;
 
 /// The key scope (owner) of broadcasts. User ids are never zero.
@@ -136,7 +136,6 @@ impl Engine {
         let txn = self.inner.db.begin_read()?;
         let events = txn.open_table(EVENTS)?;
         let records = txn.open_table(RECORDS)?;
-        let data_keys = txn.open_table(DATA_KEYS)?;
         let mut found = Vec::new();
         for (scope, kind) in [
             (user, EventKind::Message),
@@ -164,7 +163,7 @@ impl Engine {
                     created_at: Timestamp::from_unix_millis(created),
                     expires_at: Timestamp::from_unix_millis(expires),
                 };
-                let plaintext = self.open_sealed(&data_keys, meta, sealed)?;
+                let plaintext = self.open_sealed(&txn, meta, sealed)?;
                 found.push(Event {
                     seq,
                     kind,

@@ -3,7 +3,7 @@
 //! nonce bound. Unwrapped keys are cached in memory (zeroized on eviction).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use redb::{ReadableTable, Table};
 
@@ -14,12 +14,30 @@ use crate::keys::{DataKey, MasterKey, random_key_bytes};
 /// Unwrapped keys kept before the cache is cleared and refilled.
 const CACHE_CAPACITY: usize = 4096;
 
+/// Seal counts are persisted as reservations this large, so most commits do
+/// not rewrite the key ring; after a restart counting resumes from the
+/// reservation, which over-counts: the nonce bound stays safe.
+const SEAL_BLOCK: u64 = 4096;
+
+/// Records sealed per scope under its current key version, in memory:
+/// scope → (version, sealed, persisted reservation).
+#[derive(Default)]
+pub(crate) struct SealCounts(Mutex<HashMap<u128, (u32, u64, u64)>>);
+
+impl SealCounts {
+    /// Forgets everything (after a failed commit): counts are re-read from
+    /// the persisted reservations.
+    pub(crate) fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 /// Unwrapped data keys by (scope, version).
 #[derive(Default)]
 pub(crate) struct KeyCache(RwLock<HashMap<(u128, u32), Arc<DataKey>>>);
 
 impl KeyCache {
-    fn get(&self, scope: u128, version: u32) -> Option<Arc<DataKey>> {
+    pub(crate) fn get(&self, scope: u128, version: u32) -> Option<Arc<DataKey>> {
         let map = self.0.read().unwrap_or_else(|e| e.into_inner());
         map.get(&(scope, version)).cloned()
     }
@@ -60,7 +78,7 @@ fn add_version(
     version: u32,
 ) -> Result<(), StorageError> {
     let secret = random_key_bytes();
-    let wrapped = master.wrap(&secret, UserId::from_u128(scope), version);
+    let wrapped = master.wrap_data_key(&secret, UserId::from_u128(scope), version);
     data_keys.insert((scope, version), wrapped.as_slice())?;
     keyring.insert(scope, (version, 0))?;
     Ok(())
@@ -72,24 +90,36 @@ fn add_version(
 pub(crate) fn key_for_sealing(
     master: &MasterKey,
     cache: &KeyCache,
+    counts: &SealCounts,
     keyring: &mut KeyringTable<'_>,
     data_keys: &mut DataKeyTable<'_>,
     scope: u128,
     rotate_after: u64,
 ) -> Result<Option<(u32, Arc<DataKey>)>, StorageError> {
-    let Some((mut version, mut sealed)) = keyring.get(scope)?.map(|v| v.value()) else {
+    let Some((version, reserved)) = keyring.get(scope)?.map(|v| v.value()) else {
         return Ok(None);
     };
-    if sealed >= rotate_after {
-        version = version.checked_add(1).ok_or_else(|| {
+    let mut counts = counts.0.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = counts.entry(scope).or_insert((version, reserved, reserved));
+    if entry.0 != version {
+        *entry = (version, reserved, reserved);
+    }
+    if entry.1 >= rotate_after {
+        let next = entry.0.checked_add(1).ok_or_else(|| {
             StorageError::from(redb::StorageError::Corrupted(
                 "data key versions exhausted".into(),
             ))
         })?;
-        add_version(master, keyring, data_keys, scope, version)?;
-        sealed = 0;
+        add_version(master, keyring, data_keys, scope, next)?;
+        *entry = (next, 0, 0);
     }
-    keyring.insert(scope, (version, sealed + 1))?;
+    entry.1 += 1;
+    if entry.1 > entry.2 {
+        entry.2 = (entry.1 + SEAL_BLOCK - 1).min(rotate_after).max(entry.1);
+        keyring.insert(scope, (entry.0, entry.2))?;
+    }
+    let version = entry.0;
+    drop(counts);
     let key = key_for_opening(master, cache, &*data_keys, scope, version)?;
     Ok(key.map(|k| (version, k)))
 }
@@ -120,6 +150,7 @@ pub(crate) fn key_for_opening(
 /// Deletes every key version of `scope` (crypto-shredding).
 pub(crate) fn delete_scope(
     cache: &KeyCache,
+    counts: &SealCounts,
     keyring: &mut KeyringTable<'_>,
     data_keys: &mut DataKeyTable<'_>,
     scope: u128,
@@ -127,5 +158,10 @@ pub(crate) fn delete_scope(
     keyring.remove(scope)?;
     data_keys.retain_in((scope, 0)..=(scope, u32::MAX), |_, _| false)?;
     cache.forget(scope);
+    counts
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&scope);
     Ok(())
 }

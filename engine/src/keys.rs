@@ -111,7 +111,7 @@ impl MasterKey {
 
     /// Wraps `dek` for `user` at `version`: AES-256-GCM under this key, the
     /// associated data binding user id and key version.
-    pub(crate) fn wrap(
+    pub fn wrap_data_key(
         &self,
         dek: &SecretBox<[u8; KEY_LEN]>,
         user: UserId,
@@ -240,7 +240,7 @@ mod tests {
     fn wrapped_key_opens_only_for_its_user_and_version() {
         let master = MasterKey::from_secret(&random_key_bytes());
         let dek = random_key_bytes();
-        let wrapped = master.wrap(&dek, user(7), 1);
+        let wrapped = master.wrap_data_key(&dek, user(7), 1);
         assert_eq!(wrapped.len(), WRAPPED_KEY_LEN);
         assert!(master.unwrap_data_key(&wrapped, user(7), 1).is_ok());
         assert!(master.unwrap_data_key(&wrapped, user(8), 1).is_err());

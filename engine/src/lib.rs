@@ -45,6 +45,7 @@
 mod accounts;
 pub mod backends;
 mod clock;
+mod commit;
 mod engine;
 pub mod envelope;
 mod error;

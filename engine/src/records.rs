@@ -3,19 +3,20 @@
 use std::fmt;
 use std::time::Duration;
 
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::engine::Engine;
 use crate::envelope::{self, Envelope, Scope};
 use crate::error::{DecryptionFailed, RecordError};
-use crate::events::{Event, EventKind, Notice};
+use crate::events::EventKind;
 use crate::ids::{RecordId, UserId};
 use crate::keyring;
 use crate::tables::{COUNTERS, DATA_KEYS, EVENTS, KEYRING, RECORD_EXPIRY, RECORDS};
 
-const EVENT_SEQ: &str = "event_seq";
+/// The counter holding the highest reserved event sequence number.
+pub(crate) const EVENT_SEQ: &str = "event_seq";
 
 /// Largest page [`Engine::list`] returns.
 pub const MAX_PAGE: usize = 1000;
@@ -96,34 +97,7 @@ impl Engine {
         self.write_event(sender, recipient, EventKind::Message, plaintext, ttl)
     }
 
-    /// Stores one record in its own transaction and tells the listeners,
-    /// holding the publish lock so listeners hear events in seq order.
-    pub(crate) fn write_event(
-        &self,
-        sender: UserId,
-        owner: UserId,
-        kind: EventKind,
-        plaintext: &[u8],
-        ttl: Option<Duration>,
-    ) -> Result<Receipt, RecordError> {
-        let ttl = self.check_record(plaintext, ttl)?;
-        let _order = self.inner.publish.lock().unwrap_or_else(|e| e.into_inner());
-        let txn = self.inner.db.begin_write()?;
-        let (receipt, seq) = self.stage_put(&txn, sender, owner, plaintext, ttl)?;
-        txn.commit()?;
-        if !self.inner.listeners.is_empty() {
-            let event = Event {
-                seq,
-                kind,
-                meta: receipt.meta,
-                plaintext: Zeroizing::new(plaintext.to_vec()),
-            };
-            self.notify(&Notice::Events(std::slice::from_ref(&event)));
-        }
-        Ok(receipt)
-    }
-
-    fn check_record(
+    pub(crate) fn check_record(
         &self,
         plaintext: &[u8],
         ttl: Option<Duration>,
@@ -165,6 +139,7 @@ impl Engine {
         let (version, key) = keyring::key_for_sealing(
             &inner.master,
             &inner.keys,
+            &inner.seal_counts,
             &mut txn.open_table(KEYRING)?,
             &mut txn.open_table(DATA_KEYS)?,
             recipient.as_u128(),
@@ -178,12 +153,10 @@ impl Engine {
         let sealed = envelope::seal(&key, version, scope, plaintext);
         let (owner, id) = (recipient.as_u128(), meta.id.as_u128());
         let (created, expires) = (now.as_unix_millis(), meta.expires_at.as_unix_millis());
-        let seq = {
-            let mut counters = txn.open_table(COUNTERS)?;
-            let seq = counters.get(EVENT_SEQ)?.map_or(0, |v| v.value()) + 1;
-            counters.insert(EVENT_SEQ, seq)?;
-            seq
-        };
+        let (seq, reserve) = inner.committer.next_seq();
+        if let Some(reserved) = reserve {
+            txn.open_table(COUNTERS)?.insert(EVENT_SEQ, reserved)?;
+        }
         txn.open_table(RECORDS)?.insert(
             (owner, id),
             (sender.as_u128(), created, expires, seq, sealed.as_slice()),
@@ -204,7 +177,6 @@ impl Engine {
         let now = self.inner.clock.now();
         let txn = self.inner.db.begin_read()?;
         let records = txn.open_table(RECORDS)?;
-        let data_keys = txn.open_table(DATA_KEYS)?;
         let row = records
             .get((owner.as_u128(), id.as_u128()))?
             .ok_or(RecordError::NotFound)?;
@@ -219,24 +191,30 @@ impl Engine {
         if now >= meta.expires_at {
             return Err(RecordError::NotFound);
         }
-        let plaintext = self.open_sealed(&data_keys, meta, sealed)?;
+        let plaintext = self.open_sealed(&txn, meta, sealed)?;
         Ok(Record { meta, plaintext })
     }
 
+    /// Decrypts a stored envelope; the data key comes from the cache, or is
+    /// unwrapped from `txn` (the key table is opened only on a miss).
     pub(crate) fn open_sealed(
         &self,
-        data_keys: &impl ReadableTable<(u128, u32), &'static [u8]>,
+        txn: &ReadTransaction,
         meta: RecordMeta,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, RecordError> {
         let envelope = Envelope::parse(sealed).map_err(|_| DecryptionFailed)?;
-        let key = keyring::key_for_opening(
-            &self.inner.master,
-            &self.inner.keys,
-            data_keys,
-            meta.owner.as_u128(),
-            envelope.key_version(),
-        )?
+        let (scope, version) = (meta.owner.as_u128(), envelope.key_version());
+        let key = match self.inner.keys.get(scope, version) {
+            Some(key) => Some(key),
+            None => keyring::key_for_opening(
+                &self.inner.master,
+                &self.inner.keys,
+                &txn.open_table(DATA_KEYS)?,
+                scope,
+                version,
+            )?,
+        }
         .ok_or(DecryptionFailed)?;
         let scope = Scope {
             owner: meta.owner,
@@ -259,7 +237,6 @@ impl Engine {
         let now = self.inner.clock.now().as_unix_millis();
         let txn = self.inner.db.begin_read()?;
         let table = txn.open_table(RECORDS)?;
-        let data_keys = txn.open_table(DATA_KEYS)?;
         let o = owner.as_u128();
         let rows = match cursor {
             Some(c) => table.range((o, 0)..(o, c.as_u128()))?,
@@ -284,7 +261,7 @@ impl Engine {
                 created_at: Timestamp::from_unix_millis(created),
                 expires_at: Timestamp::from_unix_millis(expires),
             };
-            let plaintext = self.open_sealed(&data_keys, meta, sealed)?;
+            let plaintext = self.open_sealed(&txn, meta, sealed)?;
             records.push(Record { meta, plaintext });
         }
         Ok(Page {

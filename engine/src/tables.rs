@@ -15,7 +15,8 @@ pub(crate) const USERS: TableDefinition<u128, (&str, &str, u64)> = TableDefiniti
 /// username → user id.
 pub(crate) const USERS_BY_NAME: TableDefinition<&str, u128> = TableDefinition::new("users_by_name");
 
-/// key scope (user id) → (current data key version, records sealed under it).
+/// key scope (user id) → (current data key version, reservation: at least
+/// as many records as were sealed under it).
 pub(crate) const KEYRING: TableDefinition<u128, (u32, u64)> = TableDefinition::new("keyring");
 
 /// (key scope, version) → data key wrapped under the master key.

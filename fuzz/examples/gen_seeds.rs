@@ -1,0 +1,40 @@
+//! Writes the seed corpora: valid envelopes and wrapped keys under the
+//! fixtures' keys, plus an operation sequence for `engine_ops`.
+//! Run from `fuzz/`: `cargo run --example gen_seeds`.
+
+use std::fs;
+
+use strongroom_engine::{Nonce, envelope};
+use strongroom_fuzz::{KEY_VERSION, USER, data_key, master_key, scope, wrapped_secret};
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = format!("corpus/{target}");
+    fs::create_dir_all(&dir).expect("corpus dir");
+    fs::write(format!("{dir}/seed-{name}"), bytes).expect("seed");
+}
+
+fn main() {
+    let key = data_key();
+    for (i, plaintext) in [&b""[..], b"hello", &[0xa5; 100], &[7; 1024]]
+        .iter()
+        .enumerate()
+    {
+        let nonce = Nonce::from_bytes([i as u8; 12]);
+        let sealed = envelope::seal_with_nonce(&key, KEY_VERSION, nonce, scope(), plaintext);
+        write("open_envelope", &format!("envelope-{i}"), &sealed);
+        write(
+            "decode_and_open",
+            &format!("envelope-{i}"),
+            envelope::to_base64(&sealed).as_bytes(),
+        );
+    }
+    let wrapped = master_key().wrap_data_key(&wrapped_secret(), USER, KEY_VERSION);
+    write("unwrap_data_key", "wrapped-0", &wrapped);
+    // Arbitrary's encoding of a few operations; any bytes work, these just
+    // start the fuzzer with puts, clock moves and a purge.
+    write(
+        "engine_ops",
+        "ops-0",
+        &[0, 1, 10, 5, 4, 30, 0, 0, 20, 60, 5, 10, 6],
+    );
+}
