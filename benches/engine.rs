@@ -1,26 +1,33 @@
 //! Criterion benchmarks of the engine, one group per question so every
 //! ratio comes from one run:
 //!
-//! - `seal_open/*`: envelope seal and open at several sizes.
-//! - `put_durable_1k`: engine put vs raw redb insert of the same bytes, both
-//!   with redb's default (immediate) durability.
+//! - `seal_open`: envelope seal and open at 64 B, 1 KiB, 16 KiB, 64 KiB.
+//! - `put_durable_1k`: engine put vs raw redb insert of the same bytes,
+//!   unencrypted, both with redb's default (immediate) durability.
 //! - `get_1k`: engine get (decrypting) vs raw redb point read.
+//! - `list_page_50`: one page of 50 records of 1 KiB, decrypted.
+//! - `purge_expired`: purging 1 000, 10 000 and 100 000 expired records
+//!   from a store that also holds 10 000 live ones.
+//! - `concurrent_put_1k`: durable put throughput, 1 writer vs 64 writers
+//!   (group commit).
 //!
 //! Run: `cargo bench --bench engine`
 
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use redb::{ReadableDatabase, TableDefinition};
 use strongroom::engine::envelope::{self, Scope};
 use strongroom::engine::{
-    DataKey, Engine, MasterKey, RecordId, SecretString, SystemClock, UserId, secrecy::SecretBox,
+    Clock, DataKey, Engine, ManualClock, MasterKey, RecordId, SecretString, Timestamp, UserId,
+    secrecy::SecretBox,
 };
 
 const RAW: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("raw");
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const DAY: Option<Duration> = Some(Duration::from_secs(86_400));
 
 fn seal_open(c: &mut Criterion) {
     let key = DataKey::from_secret(&SecretBox::new(Box::new([7; 32])));
@@ -43,12 +50,11 @@ fn seal_open(c: &mut Criterion) {
     group.finish();
 }
 
-fn engine(dir: &std::path::Path) -> (Engine, UserId) {
+fn engine_at(dir: &std::path::Path, clock: Arc<dyn Clock>) -> (Engine, UserId) {
     let master = MasterKey::from_base64(&SecretString::from(KEY)).expect("key");
     let engine = Engine::builder()
         .master_key(master)
-        .clock(Arc::new(SystemClock))
-        .max_ttl(Duration::from_secs(7 * 86_400))
+        .clock(clock)
         .open(dir.join("engine.redb"))
         .expect("open");
     let user = engine
@@ -67,18 +73,14 @@ fn raw_db(dir: &std::path::Path) -> redb::Database {
 
 fn put_get(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, user) = engine(dir.path());
+    let (engine, user) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
     let raw = raw_db(dir.path());
     let payload = vec![0x5a; 1024];
-    let ttl = Some(Duration::from_secs(86_400));
 
     let mut group = c.benchmark_group("put_durable_1k");
     group
         .sample_size(30)
-        .measurement_time(Duration::from_secs(8));
-    group.bench_function("engine", |b| {
-        b.iter(|| engine.put(user, &payload, ttl).expect("put"))
-    });
+        .measurement_time(Duration::from_secs(10));
     let mut n = 0u128;
     group.bench_function("raw_redb", |b| {
         b.iter(|| {
@@ -91,13 +93,13 @@ fn put_get(c: &mut Criterion) {
             txn.commit().expect("commit");
         })
     });
+    group.bench_function("engine", |b| {
+        b.iter(|| engine.put(user, &payload, DAY).expect("put"))
+    });
     group.finish();
 
-    let id = engine.put(user, &payload, ttl).expect("put").meta.id;
+    let id = engine.put(user, &payload, DAY).expect("put").meta.id;
     let mut group = c.benchmark_group("get_1k");
-    group.bench_function("engine", |b| {
-        b.iter(|| engine.get(user, black_box(id)).expect("get"))
-    });
     group.bench_function("raw_redb", |b| {
         b.iter(|| {
             let txn = raw.begin_read().expect("txn");
@@ -106,8 +108,117 @@ fn put_get(c: &mut Criterion) {
             black_box(value.value().to_vec())
         })
     });
+    group.bench_function("engine", |b| {
+        b.iter(|| engine.get(user, black_box(id)).expect("get"))
+    });
     group.finish();
 }
 
-criterion_group!(benches, seal_open, put_get);
+fn list_page(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, user) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
+    let payload = vec![0x33; 1024];
+    engine
+        .put_batch((0..200).map(|_| (user, payload.as_slice())), DAY)
+        .expect("load");
+    let mut group = c.benchmark_group("list_page_50");
+    group.throughput(Throughput::Elements(50));
+    group.bench_function("engine", |b| {
+        b.iter(|| engine.list(user, None, 50).expect("list"))
+    });
+    group.finish();
+}
+
+fn purge(c: &mut Criterion) {
+    let mut group = c.benchmark_group("purge_expired");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    let payload = vec![0x44; 64];
+    for expired in [1_000usize, 10_000, 100_000] {
+        group.throughput(Throughput::Elements(expired as u64));
+        group.bench_function(BenchmarkId::from_parameter(expired), |b| {
+            b.iter_batched(
+                || {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+                    let (engine, user) = engine_at(dir.path(), Arc::new(clock.clone()));
+                    engine
+                        .put_batch((0..10_000).map(|_| (user, payload.as_slice())), DAY)
+                        .expect("live");
+                    for chunk in 0..expired.div_ceil(10_000) {
+                        let n = (expired - chunk * 10_000).min(10_000);
+                        engine
+                            .put_batch(
+                                (0..n).map(|_| (user, payload.as_slice())),
+                                Some(Duration::from_secs(60)),
+                            )
+                            .expect("expiring");
+                    }
+                    clock.advance(Duration::from_secs(60));
+                    (dir, engine, clock)
+                },
+                |(_dir, engine, clock)| {
+                    let purged = engine.purge_expired(clock.now(), expired).expect("purge");
+                    assert_eq!(purged, expired);
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn concurrent_put(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, user) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
+    let payload = Arc::new(vec![0x77u8; 1024]);
+    let mut group = c.benchmark_group("concurrent_put_1k");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15));
+    group.throughput(Throughput::Elements(1));
+    for writers in [1usize, 64] {
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("{writers}_writers")),
+            |b| {
+                b.iter_custom(|iters| {
+                    let per_writer = iters.div_ceil(writers as u64);
+                    let barrier = Arc::new(Barrier::new(writers + 1));
+                    let handles: Vec<_> = (0..writers)
+                        .map(|_| {
+                            let (engine, payload, barrier) =
+                                (engine.clone(), payload.clone(), barrier.clone());
+                            std::thread::spawn(move || {
+                                barrier.wait();
+                                for _ in 0..per_writer {
+                                    engine.put(user, &payload, DAY).expect("put");
+                                }
+                            })
+                        })
+                        .collect();
+                    barrier.wait();
+                    let start = Instant::now();
+                    for h in handles {
+                        h.join().expect("writer");
+                    }
+                    // Time per put, as if `iters` puts had been made.
+                    start
+                        .elapsed()
+                        .mul_f64(iters as f64 / (per_writer * writers as u64) as f64)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    seal_open,
+    put_get,
+    list_page,
+    purge,
+    concurrent_put
+);
 criterion_main!(benches);

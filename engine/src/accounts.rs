@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use crate::error::{AccountError, AuthError, OpenError};
 use crate::ids::UserId;
 use crate::keyring;
-use crate::tables::{DATA_KEYS, EVENTS, KEYRING, RECORD_EXPIRY, RECORDS, USERS, USERS_BY_NAME};
+use crate::tables::{DATA_KEYS, KEYRING, RECORD_EXPIRY, RECORDS, USERS, USERS_BY_NAME};
 
 /// Shortest and longest accepted password, in bytes.
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 12..=1024;
@@ -251,15 +251,13 @@ impl Engine {
             let mut records = txn.open_table(RECORDS)?;
             let mut expiry = txn.open_table(RECORD_EXPIRY)?;
             let mut doomed = Vec::new();
-            let mut events = txn.open_table(EVENTS)?;
             for row in records.range((user, 0)..=(user, u128::MAX))? {
                 let (key, value) = row?;
-                doomed.push((key.value().1, value.value().2, value.value().3));
+                doomed.push((key.value().1, value.value().2));
             }
-            for (record, expires, seq) in doomed {
+            for (record, expires) in doomed {
                 records.remove((user, record))?;
                 expiry.remove((expires, user, record))?;
-                events.remove((user, seq))?;
             }
         }
         crate::tokens::delete_sessions(&txn, user, 0..=u128::MAX)?;

@@ -6,16 +6,40 @@
 //! concurrent writers share one fsync instead of paying N.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use redb::{Table, WriteTransaction};
 use zeroize::Zeroizing;
 
 use crate::engine::Engine;
 use crate::error::RecordError;
+use crate::error::StorageError;
 use crate::events::{Event, EventKind, Notice};
 use crate::ids::UserId;
 use crate::records::Receipt;
+use crate::tables::{COUNTERS, DATA_KEYS, KEYRING, RECORD_EXPIRY, RECORDS, RecordRow};
+
+/// The tables a put writes, opened once per transaction.
+pub(crate) struct WriteTables<'t> {
+    pub(crate) keyring: Table<'t, u128, (u32, u64)>,
+    pub(crate) data_keys: Table<'t, (u128, u32), &'static [u8]>,
+    pub(crate) records: Table<'t, (u128, u128), RecordRow>,
+    pub(crate) expiry: Table<'t, (u64, u128, u128), ()>,
+    pub(crate) counters: Table<'t, &'static str, u64>,
+}
+
+impl<'t> WriteTables<'t> {
+    fn open(txn: &'t WriteTransaction) -> Result<Self, StorageError> {
+        Ok(Self {
+            keyring: txn.open_table(KEYRING)?,
+            data_keys: txn.open_table(DATA_KEYS)?,
+            records: txn.open_table(RECORDS)?,
+            expiry: txn.open_table(RECORD_EXPIRY)?,
+            counters: txn.open_table(COUNTERS)?,
+        })
+    }
+}
 
 /// Event sequence numbers are persisted in blocks this large, so most
 /// commits do not rewrite the counter; a restart skips the unused rest.
@@ -30,11 +54,42 @@ pub(crate) struct Job {
     pub(crate) ttl: Duration,
 }
 
+/// Where a waiting caller learns its outcome, or that it leads next.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+enum SlotState {
+    #[default]
+    Waiting,
+    /// Take the queue and commit it.
+    Lead,
+    Done(Result<Receipt, RecordError>),
+}
+
+impl Slot {
+    fn set(&self, state: SlotState) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
+        self.ready.notify_one();
+    }
+
+    fn wait(&self) -> SlotState {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while matches!(*state, SlotState::Waiting) {
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        std::mem::take(&mut *state)
+    }
+}
+
 #[derive(Default)]
 struct Queue {
     next_ticket: u64,
-    jobs: Vec<(u64, Job)>,
-    done: HashMap<u64, Result<Receipt, RecordError>>,
+    jobs: Vec<(u64, Job, Arc<Slot>)>,
+    /// Whether some caller is committing (or has been told to).
     leading: bool,
 }
 
@@ -42,7 +97,6 @@ struct Queue {
 #[derive(Default)]
 pub(crate) struct Committer {
     queue: Mutex<Queue>,
-    turn: Condvar,
     /// (next sequence number, highest one persisted as reserved).
     seq: Mutex<(u64, u64)>,
 }
@@ -101,43 +155,64 @@ impl Engine {
             plaintext: Zeroizing::new(plaintext.to_vec()),
             ttl,
         };
-        let mut queue = committer.queue();
-        let ticket = queue.next_ticket;
-        queue.next_ticket += 1;
-        queue.jobs.push((ticket, job));
-        loop {
-            if let Some(result) = queue.done.remove(&ticket) {
-                return result;
+        let slot = Arc::new(Slot::default());
+        let leads = {
+            let mut queue = committer.queue();
+            let ticket = queue.next_ticket;
+            queue.next_ticket += 1;
+            queue.jobs.push((ticket, job, slot.clone()));
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        // A waiter either gets its result, or is told to lead (its job is
+        // then still queued).
+        if !leads && let SlotState::Done(result) = slot.wait() {
+            return result;
+        }
+        // Lead: commit everything queued (our job included) in one
+        // transaction, hand each caller its result, then pass the lead to
+        // the first caller that queued meanwhile, or give it up.
+        let batch = std::mem::take(&mut committer.queue().jobs);
+        let mut slots: HashMap<u64, Arc<Slot>> = HashMap::with_capacity(batch.len());
+        let jobs: Vec<(u64, Job)> = batch
+            .into_iter()
+            .map(|(ticket, job, slot)| {
+                slots.insert(ticket, slot);
+                (ticket, job)
+            })
+            .collect();
+        for (ticket, result) in self.commit_batch(jobs) {
+            if let Some(waiter) = slots.remove(&ticket) {
+                waiter.set(SlotState::Done(result));
             }
-            if !queue.leading {
-                queue.leading = true;
-                let batch = std::mem::take(&mut queue.jobs);
-                drop(queue);
-                let results = self.commit_batch(batch);
-                queue = committer.queue();
-                queue.done.extend(results);
-                queue.leading = false;
-                committer.turn.notify_all();
-                continue;
+        }
+        {
+            let mut queue = committer.queue();
+            match queue.jobs.first() {
+                Some((_, _, next)) => next.set(SlotState::Lead),
+                None => queue.leading = false,
             }
-            queue = committer
-                .turn
-                .wait(queue)
-                .unwrap_or_else(|e| e.into_inner());
+        }
+        match slot.wait() {
+            SlotState::Done(result) => result,
+            _ => unreachable!("a leader's own job is in its batch"),
         }
     }
 
     /// Writes `batch` in one transaction. A record for an unknown user fails
     /// alone; a storage failure fails the whole batch (nothing of it is
     /// committed).
-    fn commit_batch(&self, batch: Vec<(u64, Job)>) -> Vec<(u64, Result<Receipt, RecordError>)> {
+    pub(crate) fn commit_batch(
+        &self,
+        batch: Vec<(u64, Job)>,
+    ) -> Vec<(u64, Result<Receipt, RecordError>)> {
         let _order = self.inner.publish.lock().unwrap_or_else(|e| e.into_inner());
         let mut results = Vec::with_capacity(batch.len());
         let mut events = Vec::new();
         let outcome = (|| -> Result<(), RecordError> {
             let txn = self.inner.db.begin_write()?;
+            let mut tables = WriteTables::open(&txn)?;
             for (ticket, job) in &batch {
-                match self.stage_put(&txn, job.sender, job.owner, &job.plaintext, job.ttl) {
+                match self.stage_put(&mut tables, job.sender, job.owner, &job.plaintext, job.ttl) {
                     Ok((receipt, seq)) => {
                         events.push((*ticket, seq, receipt));
                     }
@@ -147,6 +222,7 @@ impl Engine {
                     Err(e) => return Err(e),
                 }
             }
+            drop(tables);
             txn.commit()?;
             Ok(())
         })();
@@ -177,5 +253,44 @@ impl Engine {
                 .map(|(ticket, _, receipt)| (ticket, Ok(receipt))),
         );
         results
+    }
+}
+
+impl Engine {
+    /// Stores many records in one durable transaction, for bulk loads
+    /// (concurrent single puts are batched automatically). A record that is
+    /// too large or a ttl out of range rejects the whole batch before
+    /// anything is written; otherwise each record's result is returned in
+    /// order: a record for an unknown user fails alone, a storage failure
+    /// fails them all.
+    #[allow(clippy::type_complexity)]
+    pub fn put_batch<'a>(
+        &self,
+        records: impl IntoIterator<Item = (UserId, &'a [u8])>,
+        ttl: Option<Duration>,
+    ) -> Result<Vec<Result<Receipt, RecordError>>, RecordError> {
+        let mut batch = Vec::new();
+        for (ticket, (owner, plaintext)) in (0u64..).zip(records) {
+            // The broadcast scope takes broadcasts only.
+            if owner == crate::events::BROADCAST_SCOPE {
+                return Err(RecordError::UnknownUser);
+            }
+            let ttl = self.check_record(plaintext, ttl)?;
+            let plaintext = Zeroizing::new(plaintext.to_vec());
+            let kind = EventKind::Message;
+            batch.push((
+                ticket,
+                Job {
+                    sender: owner,
+                    owner,
+                    kind,
+                    plaintext,
+                    ttl,
+                },
+            ));
+        }
+        let mut results = self.commit_batch(batch);
+        results.sort_unstable_by_key(|(ticket, _)| *ticket);
+        Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 }

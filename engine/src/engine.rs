@@ -15,8 +15,8 @@ use crate::events::{BROADCAST_SCOPE, Listeners};
 use crate::keyring::{KeyCache, SealCounts};
 use crate::keys::MasterKey;
 use crate::tables::{
-    COUNTERS, DATA_KEYS, EVENTS, KEYRING, META, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY,
-    TOKENS, USERS, USERS_BY_NAME,
+    COUNTERS, DATA_KEYS, KEYRING, META, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY, TOKENS,
+    USERS, USERS_BY_NAME,
 };
 
 /// Default time-to-live of a record: 10 minutes.
@@ -283,7 +283,6 @@ fn init_schema(db: &Database, master: &MasterKey) -> Result<(), OpenError> {
             &mut txn.open_table(DATA_KEYS)?,
             BROADCAST_SCOPE.as_u128(),
         )?;
-        txn.open_table(EVENTS)?;
         txn.open_table(COUNTERS)?;
         txn.open_table(RECORDS)?;
         txn.open_table(RECORD_EXPIRY)?;

@@ -1,6 +1,7 @@
 //! Events: every stored message and broadcast gets a sequence number, in
-//! commit order, kept in an index so a live stream can resume after the
-//! last event it saw. Listeners hear about commits in that same order.
+//! commit order, carried in its record id, so a live stream can resume
+//! after the last event it saw with one range read of the records table.
+//! Listeners hear about commits in that same order.
 //!
 //! Broadcasts are records of a reserved key scope ([`BROADCAST_SCOPE`],
 //! never a user id): the same envelope, their own data key, the same expiry
@@ -18,7 +19,7 @@ use crate::engine::Engine;
 use crate::error::RecordError;
 use crate::ids::{RecordId, UserId};
 use crate::records::{Receipt, RecordMeta};
-use crate::tables::{EVENTS, RECORDS};
+use crate::tables::RECORDS;
 use crate::tokens::Session;
 
 /// The key scope (owner) of broadcasts. User ids are never zero.
@@ -134,8 +135,8 @@ impl Engine {
     ) -> Result<Vec<Event>, RecordError> {
         let now = self.inner.clock.now().as_unix_millis();
         let txn = self.inner.db.begin_read()?;
-        let events = txn.open_table(EVENTS)?;
         let records = txn.open_table(RECORDS)?;
+        let first = RecordId::first_for_seq(after.saturating_add(1)).as_u128();
         let mut found = Vec::new();
         for (scope, kind) in [
             (user, EventKind::Message),
@@ -143,21 +144,18 @@ impl Engine {
         ] {
             let s = scope.as_u128();
             let mut taken = 0;
-            for entry in events.range((s, after.saturating_add(1))..=(s, u64::MAX))? {
+            for row in records.range((s, first)..=(s, u128::MAX))? {
                 if taken == limit {
                     break;
                 }
-                let (key, id) = entry?;
-                let (seq, id) = (key.value().1, id.value());
-                let Some(row) = records.get((s, id))? else {
-                    continue;
-                };
-                let (sender, created, expires, _, sealed) = row.value();
+                let (key, value) = row?;
+                let id = RecordId::from_u128(key.value().1);
+                let (sender, created, expires, sealed) = value.value();
                 if now >= expires {
                     continue;
                 }
                 let meta = RecordMeta {
-                    id: RecordId::from_u128(id),
+                    id,
                     owner: scope,
                     sender: UserId::from_u128(sender),
                     created_at: Timestamp::from_unix_millis(created),
@@ -165,7 +163,7 @@ impl Engine {
                 };
                 let plaintext = self.open_sealed(&txn, meta, sealed)?;
                 found.push(Event {
-                    seq,
+                    seq: id.seq(),
                     kind,
                     meta,
                     plaintext,

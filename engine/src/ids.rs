@@ -1,5 +1,8 @@
-//! Identifiers: 128-bit, time-ordered and unguessable (UUIDv7 layout with
-//! 74 random bits from the thread-local CSPRNG).
+//! Identifiers, 128-bit and unguessable. Users and sessions are UUIDv7
+//! (time-ordered, 74 random bits). Records are UUIDv8 carrying their
+//! event sequence number in the high bits and 62 random bits below it, so
+//! record ids sort in commit order: one key orders both a user's list and
+//! the event log a stream resumes from.
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,14 +23,6 @@ macro_rules! id_type {
         pub struct $name(u128);
 
         impl $name {
-            /// A fresh identifier stamped with `now`.
-            pub fn generate(now: Timestamp) -> Self {
-                let random: [u8; 10] = rand::random();
-                let uuid = Builder::from_unix_timestamp_millis(now.as_unix_millis(), &random)
-                    .into_uuid();
-                Self(uuid.as_u128())
-            }
-
             /// The identifier with this numeric value.
             pub const fn from_u128(value: u128) -> Self {
                 Self(value)
@@ -63,10 +58,57 @@ macro_rules! id_type {
     };
 }
 
+/// A fresh UUIDv7 stamped with `now`.
+fn uuid_v7(now: Timestamp) -> u128 {
+    let random: [u8; 10] = rand::random();
+    Builder::from_unix_timestamp_millis(now.as_unix_millis(), &random)
+        .into_uuid()
+        .as_u128()
+}
+
 id_type!(
     /// Identifies a user (account). Never reused.
     UserId
 );
+
+impl UserId {
+    /// A fresh user id (UUIDv7) stamped with `now`.
+    pub fn generate(now: Timestamp) -> Self {
+        Self(uuid_v7(now))
+    }
+}
+
+impl SessionId {
+    /// A fresh session id (UUIDv7) stamped with `now`.
+    pub fn generate(now: Timestamp) -> Self {
+        Self(uuid_v7(now))
+    }
+}
+
+/// Largest event sequence number a record id can carry (2^60 - 1).
+pub const MAX_SEQ: u64 = (1 << 60) - 1;
+const RANDOM_BITS: u128 = (1 << 62) - 1;
+
+impl RecordId {
+    /// A fresh record id for event sequence number `seq` (at most
+    /// [`MAX_SEQ`]): UUIDv8 with `seq` in the 60 bits around the version
+    /// nibble and 62 random bits after the variant.
+    pub fn for_seq(seq: u64) -> Self {
+        Self(Self::first_for_seq(seq).0 | (rand::random::<u128>() & RANDOM_BITS))
+    }
+
+    /// The smallest id carrying `seq`: ids of later sequence numbers sort
+    /// after it.
+    pub fn first_for_seq(seq: u64) -> Self {
+        let seq = u128::from(seq.min(MAX_SEQ));
+        Self(((seq >> 12) << 80) | (0x8 << 76) | ((seq & 0xfff) << 64) | (0b10 << 62))
+    }
+
+    /// The event sequence number this id carries.
+    pub fn seq(self) -> u64 {
+        (((self.0 >> 80) << 12) | ((self.0 >> 64) & 0xfff)) as u64
+    }
+}
 id_type!(
     /// Identifies a record; ids of one user sort by creation time.
     RecordId
@@ -81,12 +123,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_sort_by_time_and_round_trip_through_text() {
-        let a = RecordId::generate(Timestamp::from_unix_millis(1_000));
-        let b = RecordId::generate(Timestamp::from_unix_millis(2_000));
-        assert!(a < b);
-        assert_eq!(a.to_string().parse::<RecordId>(), Ok(a));
+    fn record_ids_sort_by_sequence_and_round_trip_through_text() {
+        let mut last = RecordId::from_u128(0);
+        for seq in [1, 2, 4095, 4096, 4097, 1 << 40, MAX_SEQ] {
+            let id = RecordId::for_seq(seq);
+            assert_eq!(id.seq(), seq);
+            assert!(id > last && id >= RecordId::first_for_seq(seq));
+            assert!(id < RecordId::first_for_seq(seq.saturating_add(1)) || seq == MAX_SEQ);
+            let uuid = Uuid::from_u128(id.as_u128());
+            assert_eq!(uuid.get_version_num(), 8);
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+            assert_eq!(id.to_string().parse::<RecordId>(), Ok(id));
+            last = id;
+        }
+        assert_ne!(RecordId::for_seq(5), RecordId::for_seq(5));
         assert_eq!("nope".parse::<RecordId>(), Err(ParseIdError));
+    }
+
+    #[test]
+    fn user_ids_sort_by_time() {
+        let a = UserId::generate(Timestamp::from_unix_millis(1_000));
+        let b = UserId::generate(Timestamp::from_unix_millis(2_000));
+        assert!(a < b);
     }
 
     #[test]

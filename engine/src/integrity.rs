@@ -8,7 +8,7 @@ use redb::{ReadableDatabase, ReadableTable};
 use crate::engine::Engine;
 use crate::error::StorageError;
 use crate::tables::{
-    DATA_KEYS, EVENTS, KEYRING, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY, TOKENS, USERS,
+    DATA_KEYS, KEYRING, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY, TOKENS, USERS,
     USERS_BY_NAME,
 };
 
@@ -45,22 +45,11 @@ impl Engine {
         for entry in txn.open_table(RECORD_EXPIRY)?.iter()? {
             expiry.insert(entry?.0.value());
         }
-        let mut events: HashSet<(u128, u64, u128)> = HashSet::new();
-        for entry in txn.open_table(EVENTS)?.iter()? {
-            let (key, id) = entry?;
-            let (owner, seq) = key.value();
-            events.insert((owner, seq, id.value()));
-        }
         for row in txn.open_table(RECORDS)?.iter()? {
             let (key, value) = row?;
             let (owner, id) = key.value();
-            let (_, _, expires, seq, _) = value.value();
+            let expires = value.value().2;
             report.records += 1;
-            if !events.remove(&(owner, seq, id)) {
-                report
-                    .problems
-                    .push(format!("record {owner:x}/{id:x} has no event entry"));
-            }
             if !expiry.remove(&(expires, owner, id)) {
                 report
                     .problems
@@ -71,11 +60,6 @@ impl Engine {
                     .problems
                     .push(format!("record {owner:x}/{id:x} has no key ring"));
             }
-        }
-        for (owner, seq, id) in events {
-            report
-                .problems
-                .push(format!("event {owner:x}/{seq} points to no record {id:x}"));
         }
         for (expires, owner, id) in expiry {
             report.problems.push(format!(

@@ -71,7 +71,7 @@ pub use error::{
     AccountError, AuthError, DecryptionFailed, Error, OpenError, RecordError, StorageError,
 };
 pub use events::{BROADCAST_SCOPE, Event, EventKind, Notice};
-pub use ids::{ParseIdError, RecordId, SessionId, UserId};
+pub use ids::{MAX_SEQ, ParseIdError, RecordId, SessionId, UserId};
 pub use integrity::IntegrityReport;
 pub use keyfile::{KeyError, MASTER_KEY_ENV};
 pub use keys::{AuthenticationFailed, DataKey, KEY_LEN, MasterKey, NONCE_LEN, Nonce, TAG_LEN};

@@ -3,17 +3,18 @@
 use std::fmt;
 use std::time::Duration;
 
-use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
+use crate::commit::WriteTables;
 use crate::engine::Engine;
 use crate::envelope::{self, Envelope, Scope};
 use crate::error::{DecryptionFailed, RecordError};
 use crate::events::EventKind;
 use crate::ids::{RecordId, UserId};
 use crate::keyring;
-use crate::tables::{COUNTERS, DATA_KEYS, EVENTS, KEYRING, RECORD_EXPIRY, RECORDS};
+use crate::tables::{DATA_KEYS, RECORD_EXPIRY, RECORDS};
 
 /// The counter holding the highest reserved event sequence number.
 pub(crate) const EVENT_SEQ: &str = "event_seq";
@@ -117,35 +118,39 @@ impl Engine {
         Ok(ttl)
     }
 
-    /// Seals and inserts one record with its expiry and event entries into
-    /// `txn`; returns its receipt and event sequence number.
+    /// Seals and inserts one record with its expiry entry; returns its
+    /// receipt and event sequence number.
     pub(crate) fn stage_put(
         &self,
-        txn: &WriteTransaction,
+        tables: &mut WriteTables<'_>,
         sender: UserId,
         recipient: UserId,
         plaintext: &[u8],
         ttl: Duration,
     ) -> Result<(Receipt, u64), RecordError> {
         let inner = &self.inner;
+        let (version, key) = keyring::key_for_sealing(
+            &inner.master,
+            &inner.keys,
+            &inner.seal_counts,
+            &mut tables.keyring,
+            &mut tables.data_keys,
+            recipient.as_u128(),
+            inner.config.dek_rotation,
+        )?
+        .ok_or(RecordError::UnknownUser)?;
+        let (seq, reserve) = inner.committer.next_seq();
+        if let Some(reserved) = reserve {
+            tables.counters.insert(EVENT_SEQ, reserved)?;
+        }
         let now = inner.clock.now();
         let meta = RecordMeta {
-            id: RecordId::generate(now),
+            id: RecordId::for_seq(seq),
             owner: recipient,
             sender,
             created_at: now,
             expires_at: now.saturating_add(ttl),
         };
-        let (version, key) = keyring::key_for_sealing(
-            &inner.master,
-            &inner.keys,
-            &inner.seal_counts,
-            &mut txn.open_table(KEYRING)?,
-            &mut txn.open_table(DATA_KEYS)?,
-            recipient.as_u128(),
-            inner.config.dek_rotation,
-        )?
-        .ok_or(RecordError::UnknownUser)?;
         let scope = Scope {
             owner: recipient,
             record: meta.id,
@@ -153,17 +158,11 @@ impl Engine {
         let sealed = envelope::seal(&key, version, scope, plaintext);
         let (owner, id) = (recipient.as_u128(), meta.id.as_u128());
         let (created, expires) = (now.as_unix_millis(), meta.expires_at.as_unix_millis());
-        let (seq, reserve) = inner.committer.next_seq();
-        if let Some(reserved) = reserve {
-            txn.open_table(COUNTERS)?.insert(EVENT_SEQ, reserved)?;
-        }
-        txn.open_table(RECORDS)?.insert(
+        tables.records.insert(
             (owner, id),
-            (sender.as_u128(), created, expires, seq, sealed.as_slice()),
+            (sender.as_u128(), created, expires, sealed.as_slice()),
         )?;
-        txn.open_table(RECORD_EXPIRY)?
-            .insert((expires, owner, id), ())?;
-        txn.open_table(EVENTS)?.insert((owner, seq), id)?;
+        tables.expiry.insert((expires, owner, id), ())?;
         let receipt = Receipt {
             meta,
             envelope: sealed,
@@ -180,7 +179,7 @@ impl Engine {
         let row = records
             .get((owner.as_u128(), id.as_u128()))?
             .ok_or(RecordError::NotFound)?;
-        let (sender, created, expires, _, sealed) = row.value();
+        let (sender, created, expires, sealed) = row.value();
         let meta = RecordMeta {
             id,
             owner,
@@ -246,7 +245,7 @@ impl Engine {
         let mut next_cursor = None;
         for row in rows.rev() {
             let (key, value) = row?;
-            let (sender, created, expires, _, sealed) = value.value();
+            let (sender, created, expires, sealed) = value.value();
             if now >= expires {
                 continue;
             }
@@ -278,14 +277,13 @@ impl Engine {
         let removed = {
             let mut records = txn.open_table(RECORDS)?;
             let removed = records.remove((owner.as_u128(), id.as_u128()))?;
-            removed.map(|row| (row.value().2, row.value().3))
+            removed.map(|row| row.value().2)
         };
-        let Some((expires, seq)) = removed else {
+        let Some(expires) = removed else {
             return Err(RecordError::NotFound);
         };
         txn.open_table(RECORD_EXPIRY)?
             .remove((expires, owner.as_u128(), id.as_u128()))?;
-        txn.open_table(EVENTS)?.remove((owner.as_u128(), seq))?;
         txn.commit()?;
         if now >= expires {
             return Err(RecordError::NotFound);
@@ -301,7 +299,6 @@ impl Engine {
         let purged = {
             let mut expiry = txn.open_table(RECORD_EXPIRY)?;
             let mut records = txn.open_table(RECORDS)?;
-            let mut events = txn.open_table(EVENTS)?;
             let end = (now.as_unix_millis(), u128::MAX, u128::MAX);
             let mut due = Vec::new();
             for entry in expiry.range(..=end)?.take(limit) {
@@ -309,9 +306,7 @@ impl Engine {
             }
             for &(expires, owner, id) in &due {
                 expiry.remove((expires, owner, id))?;
-                if let Some(row) = records.remove((owner, id))? {
-                    events.remove((owner, row.value().3))?;
-                }
+                records.remove((owner, id))?;
             }
             due.len()
         };

@@ -22,10 +22,12 @@ pub(crate) const KEYRING: TableDefinition<u128, (u32, u64)> = TableDefinition::n
 /// (key scope, version) → data key wrapped under the master key.
 pub(crate) const DATA_KEYS: TableDefinition<(u128, u32), &[u8]> = TableDefinition::new("data_keys");
 
-/// A stored record: (sender, created_at, expires_at, event seq, envelope).
-pub(crate) type RecordRow = (u128, u64, u64, u64, &'static [u8]);
+/// A stored record: (sender, created_at, expires_at, envelope).
+pub(crate) type RecordRow = (u128, u64, u64, &'static [u8]);
 
-/// (owner, record id) → record row.
+/// (owner or broadcast scope, record id) → record row. Record ids carry
+/// the event sequence number in their high bits, so this table is also the
+/// event log a stream resumes from.
 pub(crate) const RECORDS: TableDefinition<(u128, u128), RecordRow> =
     TableDefinition::new("records");
 
@@ -33,11 +35,7 @@ pub(crate) const RECORDS: TableDefinition<(u128, u128), RecordRow> =
 pub(crate) const RECORD_EXPIRY: TableDefinition<(u64, u128, u128), ()> =
     TableDefinition::new("record_expiry");
 
-/// (owner or broadcast scope, event seq) → record id: the event log that
-/// live streams resume from. Entries leave with their records.
-pub(crate) const EVENTS: TableDefinition<(u128, u64), u128> = TableDefinition::new("events");
-
-/// Named counters: `event_seq`, the last event sequence number handed out.
+/// Named counters: `event_seq`, the highest event sequence number reserved.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 /// token hash → (owner, kind, expires_at, family, state).

@@ -99,6 +99,13 @@ pub struct Session {
     pub id: SessionId,
 }
 
+fn session(user: u128, family: u128) -> Session {
+    Session {
+        user: UserId::from_u128(user),
+        id: SessionId::from_u128(family),
+    }
+}
+
 /// A fresh access and refresh token.
 #[derive(Debug)]
 pub struct TokenPair {
@@ -140,10 +147,7 @@ impl Engine {
         if kind != ACCESS || state != ACTIVE || now >= expires {
             return Err(AuthError::InvalidToken);
         }
-        Ok(Session {
-            user: UserId::from_u128(user),
-            id: SessionId::from_u128(family),
-        })
+        Ok(session(user, family))
     }
 
     /// Exchanges a refresh token for a new pair, retiring it. Presenting a
@@ -163,18 +167,12 @@ impl Engine {
         if state == ROTATED {
             delete_sessions(&txn, user, family..=family)?;
             txn.commit()?;
-            self.notify(&Notice::SessionEnded(Session {
-                user: UserId::from_u128(user),
-                id: SessionId::from_u128(family),
-            }));
+            self.notify(&Notice::SessionEnded(session(user, family)));
             return Err(AuthError::RefreshTokenReused);
         }
         txn.open_table(TOKENS)?
             .insert(hash, (user, kind, expires, family, ROTATED))?;
-        let session = Session {
-            user: UserId::from_u128(user),
-            id: SessionId::from_u128(family),
-        };
+        let session = session(user, family);
         let pair = self.issue_pair(&txn, session)?;
         txn.commit()?;
         Ok(pair)
@@ -195,10 +193,7 @@ impl Engine {
         }
         delete_sessions(&txn, user, family..=family)?;
         txn.commit()?;
-        let session = Session {
-            user: UserId::from_u128(user),
-            id: SessionId::from_u128(family),
-        };
+        let session = session(user, family);
         self.notify(&Notice::SessionEnded(session));
         Ok(session)
     }
@@ -240,10 +235,7 @@ impl Engine {
         txn.open_table(TOKEN_EXPIRY)?.remove((expires, hash))?;
         txn.open_table(SESSIONS)?.remove((user, family, hash))?;
         txn.commit()?;
-        Ok(Session {
-            user: UserId::from_u128(user),
-            id: SessionId::from_u128(family),
-        })
+        Ok(session(user, family))
     }
 
     /// Deletes up to `limit` tokens that expired at or before `now`; returns

@@ -76,15 +76,19 @@ fn acknowledged_records_survive_sigkill() {
             }
         });
         // Wait for the first acknowledgement, then kill at a random moment.
-        let first = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("child acknowledges a write");
+        let mut lines = Vec::new();
+        while !lines.last().is_some_and(|l: &String| l.starts_with("ack ")) {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("child acknowledges a write");
+            lines.push(line);
+        }
         std::thread::sleep(Duration::from_millis(rng.random_range(20..300)));
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
         reader.join().expect("reader");
         let mut count = 0;
-        for line in std::iter::once(first).chain(rx.try_iter()) {
+        for line in lines.into_iter().chain(rx.try_iter()) {
             let mut parts = line.split_whitespace();
             if parts.next() != Some("ack") {
                 continue;

@@ -107,3 +107,38 @@ fn sequence_numbers_keep_rising_across_reopen() {
     assert_eq!(events[0].meta.id, id);
     assert!(events[0].seq > before);
 }
+
+#[test]
+fn put_batch_writes_many_records_in_one_transaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = start();
+    let engine = open(&dir.path().join("db.redb"), &clock);
+    let alice = user(&engine, "alice");
+    let ghost = UserId::from_u128(99);
+    let payloads: Vec<Vec<u8>> = (0..100u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let mut records: Vec<(UserId, &[u8])> =
+        payloads.iter().map(|p| (alice, p.as_slice())).collect();
+    records.insert(50, (ghost, b"nobody"));
+    let results = engine.put_batch(records, None).expect("batch");
+    assert_eq!(results.len(), 101);
+    assert!(matches!(results[50], Err(RecordError::UnknownUser)));
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 100);
+    assert_eq!(
+        engine.list(alice, None, 1000).expect("list").records.len(),
+        100
+    );
+    let too_big = vec![0u8; 70_000];
+    assert!(matches!(
+        engine.put_batch([(alice, &b"ok"[..]), (alice, too_big.as_slice())], None),
+        Err(RecordError::TooLarge { .. })
+    ));
+    assert_eq!(
+        engine.list(alice, None, 1000).expect("list").records.len(),
+        100,
+        "nothing of a rejected batch"
+    );
+    assert!(matches!(
+        engine.put_batch([(strongroom_engine::BROADCAST_SCOPE, &b"x"[..])], None),
+        Err(RecordError::UnknownUser)
+    ));
+}

@@ -178,18 +178,10 @@ impl AccountsApi {
             username: Text(username),
             password,
         } = body.0;
-        let engine = state.engine.clone();
         let name = username.clone();
         let created = state
-            .guards
-            .hash(move || engine.create_user(&name, password.secret()))
-            .await
-            .ok_or_else(|| {
-                crate::responses::ApiError(Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "shutting down",
-                ))
-            })?;
+            .hashing(move |e| e.create_user(&name, password.secret()))
+            .await?;
         match created {
             Ok(user) => {
                 tracing::info!(user = %user.id, username = %user.username, client = %address, "account created");
@@ -224,18 +216,10 @@ impl AccountsApi {
             tracing::warn!(username = %username, client = %address, "login throttled");
             return Ok(LoginResponse::TooManyRequests(throttled(t.0), t.0));
         }
-        let engine = state.engine.clone();
         let name = username.clone();
         let result = state
-            .guards
-            .hash(move || engine.login(&name, password.secret()))
-            .await
-            .ok_or_else(|| {
-                crate::responses::ApiError(Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "shutting down",
-                ))
-            })?;
+            .hashing(move |e| e.login(&name, password.secret()))
+            .await?;
         match result {
             Ok(pair) => {
                 tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %username, client = %address, "login succeeded");

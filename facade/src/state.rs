@@ -18,6 +18,25 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Runs password hashing work (Argon2) on a blocking thread behind the
+    /// hashing semaphore.
+    pub(crate) async fn hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> poem::Result<T> {
+        let engine = self.engine.clone();
+        self.guards
+            .hash(move || work(&engine))
+            .await
+            .ok_or_else(|| {
+                let problem = crate::problem::Problem::new(
+                    poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting down",
+                );
+                crate::responses::ApiError(problem).into()
+            })
+    }
+
     /// Runs blocking engine work (durable commits, decryption of pages) on
     /// a blocking thread, off the async workers.
     pub(crate) async fn blocking<T: Send + 'static>(
