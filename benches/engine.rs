@@ -26,6 +26,7 @@ use strongroom::engine::{
 };
 
 const RAW: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("raw");
+const RAW_INDEX: TableDefinition<(u64, u128, u128), ()> = TableDefinition::new("raw_index");
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const DAY: Option<Duration> = Some(Duration::from_secs(86_400));
 
@@ -93,12 +94,45 @@ fn put_get(c: &mut Criterion) {
             txn.commit().expect("commit");
         })
     });
+    // The same plus one insert into a second table: what an index (the
+    // engine's expiry index) adds to a commit.
+    group.bench_function("raw_redb_plus_index", |b| {
+        b.iter(|| {
+            n += 1;
+            let txn = raw.begin_write().expect("txn");
+            txn.open_table(RAW)
+                .expect("table")
+                .insert((1, n), payload.as_slice())
+                .expect("insert");
+            txn.open_table(RAW_INDEX)
+                .expect("index")
+                .insert((n as u64, 1, n), ())
+                .expect("insert");
+            txn.commit().expect("commit");
+        })
+    });
     group.bench_function("engine", |b| {
         b.iter(|| engine.put(user, &payload, DAY).expect("put"))
     });
     group.finish();
 
     let id = engine.put(user, &payload, DAY).expect("put").meta.id;
+    // Raw read of a sealed 1 KiB envelope plus opening it: the engine's get
+    // minus its own bookkeeping.
+    let key = DataKey::from_secret(&SecretBox::new(Box::new([9; 32])));
+    let scope = Scope {
+        owner: UserId::from_u128(2),
+        record: RecordId::from_u128(1),
+    };
+    {
+        let txn = raw.begin_write().expect("txn");
+        let sealed = envelope::seal(&key, 1, scope, &payload);
+        txn.open_table(RAW)
+            .expect("table")
+            .insert((2, 1), sealed.as_slice())
+            .expect("insert");
+        txn.commit().expect("commit");
+    }
     let mut group = c.benchmark_group("get_1k");
     group.bench_function("raw_redb", |b| {
         b.iter(|| {
@@ -110,6 +144,14 @@ fn put_get(c: &mut Criterion) {
     });
     group.bench_function("engine", |b| {
         b.iter(|| engine.get(user, black_box(id)).expect("get"))
+    });
+    group.bench_function("raw_redb_plus_open", |b| {
+        b.iter(|| {
+            let txn = raw.begin_read().expect("txn");
+            let table = txn.open_table(RAW).expect("table");
+            let value = table.get(black_box((2, 1))).expect("get").expect("present");
+            envelope::open(value.value(), scope, |_| Some(&key)).expect("opens")
+        })
     });
     group.finish();
 }
