@@ -17,14 +17,14 @@ use crate::problem::Problem;
 use crate::responses::{account_problem, answer, auth_problem, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
-use crate::text::Text;
+use crate::text::Username;
 
 /// Username and password. The password never appears in logs or errors.
 #[derive(Object)]
 #[oai(example)]
 pub(crate) struct Credentials {
     /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
-    username: Text,
+    username: Username,
     /// 12–1024 bytes.
     password: SecretField,
 }
@@ -32,7 +32,7 @@ pub(crate) struct Credentials {
 impl poem_openapi::types::Example for Credentials {
     fn example() -> Self {
         Self {
-            username: Text("alice".into()),
+            username: Username("alice".into()),
             password: SecretField::from("correct horse battery staple".to_owned()),
         }
     }
@@ -175,7 +175,7 @@ impl AccountsApi {
             return Ok(CreateAccountResponse::TooManyRequests(throttled(t.0), t.0));
         }
         let Credentials {
-            username: Text(username),
+            username: Username(username),
             password,
         } = body.0;
         let name = username.clone();
@@ -209,7 +209,7 @@ impl AccountsApi {
     ) -> poem::Result<LoginResponse> {
         let address = client_ip(req);
         let Credentials {
-            username: Text(username),
+            username: Username(username),
             password,
         } = body.0;
         if let Err(t) = state.guards.attempt(address, Some(&username)) {

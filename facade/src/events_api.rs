@@ -43,7 +43,8 @@ pub(crate) struct StreamEvent {
     kind: String,
     /// The message's id.
     id: Uuid,
-    /// Username of the sender; `null` if that account no longer exists.
+    /// Username of the sender; absent if that account no longer exists.
+    #[oai(skip_serializing_if_is_none)]
     sender: Option<String>,
     /// Id of the sender.
     sender_id: Uuid,

@@ -34,6 +34,7 @@ pub(crate) struct NewMessage {
     message: Text,
     /// Seconds until the message disappears: 1 to the server's maximum
     /// (7 days by default). Default: 600.
+    #[oai(validator(minimum(value = "1"), maximum(value = "604800")))]
     ttl_seconds: Option<u64>,
 }
 
@@ -83,7 +84,8 @@ impl From<Receipt> for StoredMessage {
 pub(crate) struct Message {
     /// The message's id.
     id: Uuid,
-    /// Username of who stored it; `null` if that account no longer exists.
+    /// Username of who stored it; absent if that account no longer exists.
+    #[oai(skip_serializing_if_is_none)]
     sender: Option<String>,
     /// Id of who stored it.
     sender_id: Uuid,
@@ -101,6 +103,7 @@ pub(crate) struct MessagePage {
     /// The messages on this page.
     messages: Vec<Message>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     next_cursor: Option<String>,
 }
 
@@ -269,6 +272,7 @@ impl MessagesApi {
         state: Data<&State>,
         caller: Caller,
         /// Page size, 1–100 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

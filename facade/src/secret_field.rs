@@ -40,7 +40,11 @@ macro_rules! secret_string_type {
 
             fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
                 poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
-                    poem_openapi::registry::MetaSchema::new_with_format("string", "password"),
+                    poem_openapi::registry::MetaSchema {
+                        min_length: Some(12),
+                        max_length: Some(1024),
+                        ..poem_openapi::registry::MetaSchema::new_with_format("string", "password")
+                    },
                 ))
             }
 
