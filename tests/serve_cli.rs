@@ -1,7 +1,7 @@
 //! The `strongroom serve` binary: creates its data directory and a 0600 key
-#![cfg(unix)]
 //! file on first run, serves the API and Swagger UI, and on SIGTERM
 //! finishes, closes the database cleanly and exits 0; the data survives.
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
