@@ -156,12 +156,12 @@ impl Engine {
             ttl,
         };
         let slot = Arc::new(Slot::default());
-        let leads = {
+        let (mine, leads) = {
             let mut queue = committer.queue();
             let ticket = queue.next_ticket;
             queue.next_ticket += 1;
             queue.jobs.push((ticket, job, slot.clone()));
-            !std::mem::replace(&mut queue.leading, true)
+            (ticket, !std::mem::replace(&mut queue.leading, true))
         };
         // A waiter either gets its result, or is told to lead (its job is
         // then still queued).
@@ -180,8 +180,11 @@ impl Engine {
                 (ticket, job)
             })
             .collect();
+        let mut own = None;
         for (ticket, result) in self.commit_batch(jobs) {
-            if let Some(waiter) = slots.remove(&ticket) {
+            if ticket == mine {
+                own = Some(result);
+            } else if let Some(waiter) = slots.remove(&ticket) {
                 waiter.set(SlotState::Done(result));
             }
         }
@@ -192,10 +195,11 @@ impl Engine {
                 None => queue.leading = false,
             }
         }
-        match slot.wait() {
-            SlotState::Done(result) => result,
-            _ => unreachable!("a leader's own job is in its batch"),
-        }
+        // Our job was queued before we led, so it was in the batch.
+        own.unwrap_or_else(|| {
+            let lost = redb::StorageError::Corrupted("group commit lost a record".into());
+            Err(RecordError::Storage(lost.into()))
+        })
     }
 
     /// Writes `batch` in one transaction. A record for an unknown user fails
@@ -211,10 +215,10 @@ impl Engine {
         let outcome = (|| -> Result<(), RecordError> {
             let txn = self.inner.db.begin_write()?;
             let mut tables = WriteTables::open(&txn)?;
-            for (ticket, job) in &batch {
+            for (index, (ticket, job)) in batch.iter().enumerate() {
                 match self.stage_put(&mut tables, job.sender, job.owner, &job.plaintext, job.ttl) {
                     Ok((receipt, seq)) => {
-                        events.push((*ticket, seq, receipt));
+                        events.push((index, seq, receipt));
                     }
                     Err(RecordError::UnknownUser) => {
                         results.push((*ticket, Err(RecordError::UnknownUser)))
@@ -235,23 +239,23 @@ impl Engine {
                 .collect();
         }
         if !self.inner.listeners.is_empty() {
-            let jobs: HashMap<u64, &Job> = batch.iter().map(|(t, j)| (*t, j)).collect();
             let notice: Vec<Event> = events
                 .iter()
-                .map(|(ticket, seq, receipt)| Event {
-                    seq: *seq,
-                    kind: jobs[ticket].kind,
-                    meta: receipt.meta,
-                    plaintext: jobs[ticket].plaintext.clone(),
+                .filter_map(|(index, seq, receipt)| {
+                    let (_, job) = batch.get(*index)?;
+                    Some(Event {
+                        seq: *seq,
+                        kind: job.kind,
+                        meta: receipt.meta,
+                        plaintext: job.plaintext.clone(),
+                    })
                 })
                 .collect();
             self.notify(&Notice::Events(&notice));
         }
-        results.extend(
-            events
-                .into_iter()
-                .map(|(ticket, _, receipt)| (ticket, Ok(receipt))),
-        );
+        results.extend(events.into_iter().filter_map(|(index, _, receipt)| {
+            batch.get(index).map(|(ticket, _)| (*ticket, Ok(receipt)))
+        }));
         results
     }
 }
