@@ -38,9 +38,11 @@ pub(crate) const RECORD_EXPIRY: TableDefinition<(u64, u128, u128), ()> =
 /// Named counters: `event_seq`, the highest event sequence number reserved.
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
-/// token hash → (owner, kind, expires_at, family, state).
-pub(crate) const TOKENS: TableDefinition<TokenHash, (u128, u8, u64, u128, u8)> =
-    TableDefinition::new("tokens");
+/// A stored token: (owner, kind, expires_at, family, state).
+pub(crate) type TokenRow = (u128, u8, u64, u128, u8);
+
+/// token hash → token row.
+pub(crate) const TOKENS: TableDefinition<TokenHash, TokenRow> = TableDefinition::new("tokens");
 
 /// (expires_at, token hash) → (): the token reaper's index.
 pub(crate) const TOKEN_EXPIRY: TableDefinition<(u64, TokenHash), ()> =

@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::error::{AuthError, StorageError};
 use crate::events::Notice;
 use crate::ids::{SessionId, UserId};
-use crate::tables::{SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash};
+use crate::tables::{SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, TokenRow};
 
 /// Default lifetime of an access token: 15 minutes.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -154,14 +154,9 @@ impl Engine {
     /// retired refresh token revokes its whole session and fails with
     /// [`AuthError::RefreshTokenReused`].
     pub fn refresh(&self, token: &BearerToken) -> Result<TokenPair, AuthError> {
-        let hash = token.hash().ok_or(AuthError::InvalidToken)?;
-        let now = self.inner.clock.now().as_unix_millis();
         let txn = self.inner.db.begin_write()?;
-        let row = txn.open_table(TOKENS)?.get(hash)?.map(|r| r.value());
-        let Some((user, kind, expires, family, state)) = row else {
-            return Err(AuthError::InvalidToken);
-        };
-        if kind != REFRESH || now >= expires {
+        let (hash, (user, kind, expires, family, state)) = self.live_token(&txn, token)?;
+        if kind != REFRESH {
             return Err(AuthError::InvalidToken);
         }
         if state == ROTATED {
@@ -181,14 +176,9 @@ impl Engine {
     /// Revokes the whole session of `token` (access or refresh): every token
     /// of that login stops working. Returns the session that ended.
     pub fn revoke(&self, token: &BearerToken) -> Result<Session, AuthError> {
-        let hash = token.hash().ok_or(AuthError::InvalidToken)?;
-        let now = self.inner.clock.now().as_unix_millis();
         let txn = self.inner.db.begin_write()?;
-        let row = txn.open_table(TOKENS)?.get(hash)?.map(|r| r.value());
-        let Some((user, kind, expires, family, state)) = row else {
-            return Err(AuthError::InvalidToken);
-        };
-        if now >= expires || (kind == REFRESH && state == ROTATED) {
+        let (_, (user, kind, _, family, state)) = self.live_token(&txn, token)?;
+        if kind == REFRESH && state == ROTATED {
             return Err(AuthError::InvalidToken);
         }
         delete_sessions(&txn, user, family..=family)?;
@@ -264,6 +254,21 @@ impl Engine {
         };
         txn.commit()?;
         Ok(purged)
+    }
+
+    /// The stored row of `token` if it exists and has not expired.
+    fn live_token(
+        &self,
+        txn: &WriteTransaction,
+        token: &BearerToken,
+    ) -> Result<(TokenHash, TokenRow), AuthError> {
+        let hash = token.hash().ok_or(AuthError::InvalidToken)?;
+        let now = self.inner.clock.now().as_unix_millis();
+        let row = txn.open_table(TOKENS)?.get(hash)?.map(|r| r.value());
+        match row {
+            Some(row) if now < row.2 => Ok((hash, row)),
+            _ => Err(AuthError::InvalidToken),
+        }
     }
 
     fn issue_pair(
