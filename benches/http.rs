@@ -6,60 +6,24 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Route, Server};
 use serde_json::{Value, json};
-use strongroom::engine::{Engine, MasterKey, SecretString};
-use strongroom::facade::{ApiConfig, api};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn http(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (base, token) = rt.block_on(async {
-        let master = MasterKey::from_base64(&SecretString::from(
-            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        ))
-        .expect("key");
-        let engine = Engine::builder()
-            .master_key(master)
-            .open(dir.path().join("db.redb"))
-            .expect("engine");
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .expect("bind");
-        let addr = acceptor.local_addr()[0]
-            .as_socket_addr()
-            .copied()
-            .expect("tcp");
-        let app = Route::new().nest("/", api(engine, ApiConfig::default()));
-        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
-        let base = format!("http://{addr}");
-        let client = reqwest::Client::new();
-        let creds = json!({"username": "bench", "password": "benchmark password"});
-        client
-            .post(format!("{base}/v1/accounts"))
-            .json(&creds)
-            .send()
-            .await
-            .expect("account");
-        let tokens: Value = client
-            .post(format!("{base}/v1/sessions"))
-            .json(&creds)
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        (
-            base,
-            tokens["access_token"].as_str().expect("token").to_owned(),
-        )
+    // The end-to-end tests' server: a real engine on a temporary file, the
+    // API on an ephemeral loopback port.
+    let (server, token) = rt.block_on(async {
+        let server = common::start().await;
+        let (token, _) = server.account("bench").await;
+        (server, token)
     });
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let body = json!({"message": "x".repeat(1024), "ttl_seconds": 3600});
     let store = || async {

@@ -1,40 +1,16 @@
 //! The API mounts under a prefix of a host application (examples/embed.rs)
 //! and both the host's route and the API answer side by side.
 
+mod common;
 #[path = "../examples/embed.rs"]
 mod embed;
 
-use std::sync::Arc;
-
-use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
 use serde_json::json;
-use strongroom::engine::{Engine, ManualClock, MasterKey, SecretString, Timestamp};
 
 #[tokio::test]
 async fn host_route_and_nested_api_work_side_by_side() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::builder()
-        .master_key(
-            MasterKey::from_base64(&SecretString::from(
-                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-            ))
-            .expect("key"),
-        )
-        .clock(Arc::new(ManualClock::new(Timestamp::from_unix_millis(
-            1_700_000_000_000,
-        ))))
-        .open(dir.path().join("db.redb"))
-        .expect("engine");
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .expect("bind");
-    let addr = acceptor.local_addr()[0]
-        .as_socket_addr()
-        .copied()
-        .expect("tcp");
-    let server = tokio::spawn(Server::new_with_acceptor(acceptor).run(embed::host_app(engine)));
+    let (_dir, _clock, engine) = common::engine();
+    let (addr, server) = common::serve(embed::host_app(engine)).await;
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
 

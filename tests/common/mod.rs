@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Route, Server};
+use poem::{Endpoint, Route, Server};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use strongroom::engine::{Engine, ManualClock, MasterKey, SecretString, Timestamp};
 use strongroom::facade::{ApiConfig, api};
 
@@ -34,8 +35,8 @@ pub async fn start() -> TestServer {
     start_with(ApiConfig::default(), "").await
 }
 
-/// Starts the API nested under `prefix` ("" for the root).
-pub async fn start_with(config: ApiConfig, prefix: &str) -> TestServer {
+/// A fresh engine on a temporary file, with a manual clock.
+pub fn engine() -> (tempfile::TempDir, ManualClock, Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
     let engine = Engine::builder()
@@ -43,6 +44,11 @@ pub async fn start_with(config: ApiConfig, prefix: &str) -> TestServer {
         .clock(Arc::new(clock.clone()))
         .open(dir.path().join("db.redb"))
         .expect("engine");
+    (dir, clock, engine)
+}
+
+/// Serves `app` on an ephemeral loopback port.
+pub async fn serve(app: impl Endpoint + 'static) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let acceptor = TcpListener::bind("127.0.0.1:0")
         .into_acceptor()
         .await
@@ -51,13 +57,20 @@ pub async fn start_with(config: ApiConfig, prefix: &str) -> TestServer {
         .as_socket_addr()
         .copied()
         .expect("tcp address");
+    let task = tokio::spawn(async move {
+        let _ = Server::new_with_acceptor(acceptor).run(app).await;
+    });
+    (addr, task)
+}
+
+/// Starts the API nested under `prefix` ("" for the root).
+pub async fn start_with(config: ApiConfig, prefix: &str) -> TestServer {
+    let (dir, clock, engine) = engine();
     let app = Route::new().nest(
         if prefix.is_empty() { "/" } else { prefix },
         api(engine.clone(), config),
     );
-    let task = tokio::spawn(async move {
-        let _ = Server::new_with_acceptor(acceptor).run(app).await;
-    });
+    let (addr, task) = serve(app).await;
     TestServer {
         base: format!("http://{addr}{prefix}"),
         clock,
