@@ -14,11 +14,10 @@ use std::time::Duration;
 use redb::ReadableDatabase;
 use zeroize::Zeroizing;
 
-use crate::clock::Timestamp;
 use crate::engine::Engine;
 use crate::error::RecordError;
 use crate::ids::{RecordId, UserId};
-use crate::records::{Receipt, RecordMeta};
+use crate::records::{Receipt, RecordMeta, live_row};
 use crate::tables::RECORDS;
 use crate::tokens::Session;
 
@@ -133,7 +132,7 @@ impl Engine {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Event>, RecordError> {
-        let now = self.inner.clock.now().as_unix_millis();
+        let now = self.inner.clock.now();
         let txn = self.inner.db.begin_read()?;
         let records = txn.open_table(RECORDS)?;
         let first = RecordId::first_for_seq(after.saturating_add(1)).as_u128();
@@ -150,16 +149,8 @@ impl Engine {
                 }
                 let (key, value) = row?;
                 let id = RecordId::from_u128(key.value().1);
-                let (sender, created, expires, sealed) = value.value();
-                if now >= expires {
+                let Some((meta, sealed)) = live_row(scope, id, value.value(), now) else {
                     continue;
-                }
-                let meta = RecordMeta {
-                    id,
-                    owner: scope,
-                    sender: UserId::from_u128(sender),
-                    created_at: Timestamp::from_unix_millis(created),
-                    expires_at: Timestamp::from_unix_millis(expires),
                 };
                 let plaintext = self.open_sealed(&txn, meta, sealed)?;
                 found.push(Event {

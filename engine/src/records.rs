@@ -19,6 +19,24 @@ use crate::tables::{DATA_KEYS, RECORD_EXPIRY, RECORDS};
 /// The counter holding the highest reserved event sequence number.
 pub(crate) const EVENT_SEQ: &str = "event_seq";
 
+/// A stored row as facts and envelope, or `None` once it has expired at
+/// `now` (an expired record is never returned, even before it is purged).
+pub(crate) fn live_row(
+    owner: UserId,
+    id: RecordId,
+    (sender, created, expires, sealed): (u128, u64, u64, &[u8]),
+    now: Timestamp,
+) -> Option<(RecordMeta, &[u8])> {
+    let meta = RecordMeta {
+        id,
+        owner,
+        sender: UserId::from_u128(sender),
+        created_at: Timestamp::from_unix_millis(created),
+        expires_at: Timestamp::from_unix_millis(expires),
+    };
+    (now < meta.expires_at).then_some((meta, sealed))
+}
+
 /// Largest page [`Engine::list`] returns.
 pub const MAX_PAGE: usize = 1000;
 
@@ -179,17 +197,7 @@ impl Engine {
         let row = records
             .get((owner.as_u128(), id.as_u128()))?
             .ok_or(RecordError::NotFound)?;
-        let (sender, created, expires, sealed) = row.value();
-        let meta = RecordMeta {
-            id,
-            owner,
-            sender: UserId::from_u128(sender),
-            created_at: Timestamp::from_unix_millis(created),
-            expires_at: Timestamp::from_unix_millis(expires),
-        };
-        if now >= meta.expires_at {
-            return Err(RecordError::NotFound);
-        }
+        let (meta, sealed) = live_row(owner, id, row.value(), now).ok_or(RecordError::NotFound)?;
         let plaintext = self.open_sealed(&txn, meta, sealed)?;
         Ok(Record { meta, plaintext })
     }
@@ -233,7 +241,7 @@ impl Engine {
         if limit == 0 || limit > MAX_PAGE {
             return Err(RecordError::InvalidLimit { max: MAX_PAGE });
         }
-        let now = self.inner.clock.now().as_unix_millis();
+        let now = self.inner.clock.now();
         let txn = self.inner.db.begin_read()?;
         let table = txn.open_table(RECORDS)?;
         let o = owner.as_u128();
@@ -245,21 +253,14 @@ impl Engine {
         let mut next_cursor = None;
         for row in rows.rev() {
             let (key, value) = row?;
-            let (sender, created, expires, sealed) = value.value();
-            if now >= expires {
+            let id = RecordId::from_u128(key.value().1);
+            let Some((meta, sealed)) = live_row(owner, id, value.value(), now) else {
                 continue;
-            }
+            };
             if records.len() == limit {
                 next_cursor = records.last().map(|r: &Record| r.meta.id);
                 break;
             }
-            let meta = RecordMeta {
-                id: RecordId::from_u128(key.value().1),
-                owner,
-                sender: UserId::from_u128(sender),
-                created_at: Timestamp::from_unix_millis(created),
-                expires_at: Timestamp::from_unix_millis(expires),
-            };
             let plaintext = self.open_sealed(&txn, meta, sealed)?;
             records.push(Record { meta, plaintext });
         }

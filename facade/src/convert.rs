@@ -17,7 +17,3 @@ pub(crate) fn user_uuid(id: UserId) -> Uuid {
 pub(crate) fn record_uuid(id: RecordId) -> Uuid {
     Uuid::from_u128(id.as_u128())
 }
-
-pub(crate) fn record_id(id: Uuid) -> RecordId {
-    RecordId::from_u128(id.as_u128())
-}

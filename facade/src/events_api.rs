@@ -56,14 +56,18 @@ pub(crate) struct StreamEvent {
     expires_at: OffsetDateTime,
 }
 
+/// The SSE event type (and `kind` field) of an event.
+pub(crate) fn kind_name(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Broadcast => "broadcast",
+        _ => "message",
+    }
+}
+
 impl StreamEvent {
     pub(crate) fn new(engine: &Engine, event: &Event) -> Self {
         Self {
-            kind: match event.kind {
-                EventKind::Broadcast => "broadcast",
-                _ => "message",
-            }
-            .to_owned(),
+            kind: kind_name(event.kind).to_owned(),
             id: record_uuid(event.meta.id),
             sender: engine.user(event.meta.sender).ok().map(|u| u.username),
             sender_id: user_uuid(event.meta.sender),

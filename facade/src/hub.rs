@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use strongroom_engine::{Engine, Event, EventKind, Notice, SessionId, UserId};
 use tokio::sync::mpsc;
 
-use crate::events_api::StreamEvent;
+use crate::events_api::{StreamEvent, kind_name};
 
 /// One event, serialised once for every stream that receives it.
 #[derive(Debug)]
@@ -25,10 +25,7 @@ impl Prepared {
         let data = StreamEvent::new(engine, event);
         Self {
             seq: event.seq,
-            kind: match event.kind {
-                EventKind::Broadcast => "broadcast",
-                _ => "message",
-            },
+            kind: kind_name(event.kind),
             json: poem_openapi::types::ToJSON::to_json_string(&data),
         }
     }

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::convert::{datetime, record_id, record_uuid, user_uuid};
+use crate::convert::{datetime, record_uuid, user_uuid};
 use crate::problem::Problem;
 use crate::responses::{answer, problem_variants, record_problem};
 use crate::state::State;
@@ -324,11 +324,10 @@ impl MessagesApi {
         id: Path<String>,
     ) -> poem::Result<GetResponse> {
         // An id that cannot exist answers exactly like one that does not.
-        let Ok(id) = id.0.parse::<Uuid>() else {
+        let Ok(id) = id.0.parse::<RecordId>() else {
             return answer(not_found());
         };
         let owner = caller.0.session.user;
-        let id = record_id(id);
         let result = state
             .blocking(move |e| e.get(owner, id).map(|r| messages(e, vec![r])))
             .await?;
@@ -357,11 +356,10 @@ impl MessagesApi {
         /// The message's id.
         id: Path<String>,
     ) -> poem::Result<DeleteResponse> {
-        let Ok(id) = id.0.parse::<Uuid>() else {
+        let Ok(id) = id.0.parse::<RecordId>() else {
             return answer(not_found());
         };
         let owner = caller.0.session.user;
-        let id = record_id(id);
         match state.blocking(move |e| e.delete(owner, id)).await? {
             Ok(()) => {
                 tracing::info!(id = %id, user = %owner, "message deleted");
