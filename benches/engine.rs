@@ -1,7 +1,9 @@
 //! Criterion benchmarks of the engine, one group per question so every
 //! ratio comes from one run:
 //!
-//! - `seal_open`: envelope seal and open at 64 B, 1 KiB, 16 KiB, 64 KiB.
+//! - `seal_open`: envelope seal and open at 64 B, 1 KiB, 16 KiB, 64 KiB,
+//!   beside bare `aes-gcm` (`decrypt_inout_detached` of the same bytes into
+//!   a buffer) at each size.
 //! - `put_durable_1k`: engine put vs raw redb insert of the same bytes,
 //!   unencrypted, both with redb's default (immediate) durability.
 //! - `get_1k`: engine get (decrypting) vs raw redb point read.
@@ -17,11 +19,13 @@ use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Tag};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use redb::{ReadableDatabase, TableDefinition};
-use strongroom::engine::envelope::{self, Scope};
+use strongroom::engine::hazmat::{self as envelope, Binding as Scope, DataKey, HEADER_LEN};
 use strongroom::engine::{
-    Clock, DataKey, Engine, ManualClock, MasterKey, RecordId, SecretString, Timestamp, UserId,
+    Clock, Engine, KeyScope, ManualClock, MasterKey, SecretString, Timestamp, UserId,
     secrecy::SecretBox,
 };
 
@@ -32,9 +36,10 @@ const DAY: Option<Duration> = Some(Duration::from_secs(86_400));
 
 fn seal_open(c: &mut Criterion) {
     let key = DataKey::from_secret(&SecretBox::new(Box::new([7; 32])));
+    let bare = Aes256Gcm::new_from_slice(&[7; 32]).expect("32-byte key");
     let scope = Scope {
-        owner: UserId::from_u128(1),
-        record: RecordId::from_u128(2),
+        scope: KeyScope::User(UserId::from_u128(1)),
+        record: 2,
     };
     let mut group = c.benchmark_group("seal_open");
     for size in [64usize, 1024, 16 * 1024, 64 * 1024] {
@@ -47,14 +52,36 @@ fn seal_open(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("open", size), &sealed, |b, s| {
             b.iter(|| envelope::open(black_box(s), scope, |_| Some(&key)).expect("opens"))
         });
+        // The same bytes through aes-gcm alone: nonce from the header, the
+        // envelope's associated data, ciphertext copied into a buffer and
+        // decrypted in place (what the envelope does, minus parsing, the
+        // allocation and zeroizing the plaintext).
+        let nonce: [u8; 12] = sealed[5..HEADER_LEN].try_into().expect("12 bytes");
+        let mut aad = sealed[..HEADER_LEN].to_vec();
+        aad.extend_from_slice(&1u128.to_be_bytes());
+        aad.extend_from_slice(&2u128.to_be_bytes());
+        let (ciphertext, tag) = sealed[HEADER_LEN..].split_at(size);
+        let tag = Tag::try_from(tag).expect("16 bytes");
+        let mut buffer = vec![0u8; size];
+        group.bench_function(BenchmarkId::new("bare_aes_gcm_open", size), |b| {
+            b.iter(|| {
+                buffer.copy_from_slice(black_box(ciphertext));
+                bare.decrypt_inout_detached(
+                    &nonce.into(),
+                    &aad,
+                    buffer.as_mut_slice().into(),
+                    &tag,
+                )
+                .expect("opens");
+            })
+        });
     }
     group.finish();
 }
 
 fn engine_at(dir: &std::path::Path, clock: Arc<dyn Clock>) -> (Engine, UserId) {
     let master = MasterKey::from_base64(&SecretString::from(KEY)).expect("key");
-    let engine = Engine::builder()
-        .master_key(master)
+    let engine = Engine::builder(master)
         .clock(clock)
         .open(dir.join("engine.redb"))
         .expect("open");
@@ -121,8 +148,8 @@ fn put_get(c: &mut Criterion) {
     // minus its own bookkeeping.
     let key = DataKey::from_secret(&SecretBox::new(Box::new([9; 32])));
     let scope = Scope {
-        owner: UserId::from_u128(2),
-        record: RecordId::from_u128(1),
+        scope: KeyScope::User(UserId::from_u128(2)),
+        record: 1,
     };
     {
         let txn = raw.begin_write().expect("txn");

@@ -6,7 +6,7 @@
 
 use poem::listener::TcpListener;
 use poem::{Endpoint, Route, Server, get, handler};
-use strongroom::engine::{Engine, MasterKey};
+use strongroom::engine::Engine;
 use strongroom::facade::{ApiConfig, api};
 
 #[handler]
@@ -30,10 +30,8 @@ pub(crate) fn host_app(engine: Engine) -> impl Endpoint {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::Path::new("./strongroom-embed-data");
     std::fs::create_dir_all(dir)?;
-    let (master, _) = MasterKey::load_or_create_file(&dir.join("master.key"))?;
-    let engine = Engine::builder()
-        .master_key(master)
-        .open(dir.join("strongroom.redb"))?;
+    let (master, _) = strongroom::keyfile::load_or_create(&dir.join("master.key"))?;
+    let engine = Engine::builder(master).open(dir.join("strongroom.redb"))?;
     println!(
         "host app on http://127.0.0.1:8081/hello, Strongroom at http://127.0.0.1:8081/vault/docs"
     );

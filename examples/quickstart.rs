@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use strongroom::engine::{Clock, Engine, ManualClock, MasterKey, SecretString, Timestamp};
+use strongroom::engine::{Clock, Engine, ManualClock, SecretString, Timestamp};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let key_path = dir.path().join("master.key");
-    let (master, created) = MasterKey::load_or_create_file(&key_path)?;
+    let (master, created) = strongroom::keyfile::load_or_create(&key_path)?;
     println!(
         "master key file {} (created: {created})",
         key_path.display()
@@ -18,8 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A manual clock, so the example can move time instead of sleeping.
     let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
-    let engine = Engine::builder()
-        .master_key(master)
+    let engine = Engine::builder(master)
         .clock(Arc::new(clock.clone()))
         .open(dir.path().join("strongroom.redb"))?;
 

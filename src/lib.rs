@@ -1,10 +1,12 @@
 //! # strongroom
 //!
 //! The umbrella crate: the storage engine ([`engine`]), the HTTP facade
-//! ([`facade`]) and the server the `strongroom` binary runs ([`server`]).
+//! ([`facade`]), the server the `strongroom` binary runs ([`server`]) and
+//! where it finds its master key ([`keyfile`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod keyfile;
 pub mod server;
 
 pub use strongroom_engine as engine;

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use poem::listener::TcpListener;
 use poem::{Route, Server};
-use strongroom_engine::{Engine, MASTER_KEY_ENV, MasterKey};
+use strongroom_engine::{Engine, MasterKey};
 use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
+
+use crate::keyfile::{self, MASTER_KEY_ENV};
 
 /// Everything `strongroom serve` needs.
 #[derive(Clone, Debug)]
@@ -33,16 +35,16 @@ pub fn resolve_master_key(
     key_file: Option<&Path>,
     data_dir: &Path,
 ) -> Result<MasterKey, Box<dyn std::error::Error>> {
-    if std::env::var_os(MASTER_KEY_ENV).is_some() {
+    if let Some(key) = keyfile::from_env()? {
         tracing::info!("master key from {MASTER_KEY_ENV}");
-        return Ok(MasterKey::from_env()?);
+        return Ok(key);
     }
     if let Some(path) = key_file {
         tracing::info!(path = %path.display(), "master key from key file");
-        return Ok(MasterKey::from_file(path)?);
+        return Ok(keyfile::load(path)?);
     }
     let path = data_dir.join("master.key");
-    let (key, created) = MasterKey::load_or_create_file(&path)?;
+    let (key, created) = keyfile::load_or_create(&path)?;
     if created {
         tracing::warn!(
             path = %path.display(),
@@ -60,7 +62,7 @@ pub fn open_engine(config: &ServeConfig) -> Result<Engine, Box<dyn std::error::E
     create_private_dir(&config.data_dir)?;
     let master = resolve_master_key(config.master_key_file.as_deref(), &config.data_dir)?;
     let path = config.data_dir.join("strongroom.redb");
-    let engine = Engine::builder().master_key(master).open(&path)?;
+    let engine = Engine::builder(master).open(&path)?;
     tracing::info!(path = %path.display(), "database open");
     Ok(engine)
 }

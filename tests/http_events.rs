@@ -18,12 +18,12 @@ fn streaming_client() -> reqwest::Client {
     reqwest::Client::builder().build().expect("client")
 }
 
-async fn open(s: &TestServer, token: &str, last_event_id: Option<u64>) -> SseStream {
+async fn open(s: &TestServer, token: &str, last_event_id: Option<&str>) -> SseStream {
     let mut req = streaming_client()
         .get(s.url("/v1/events"))
         .bearer_auth(token);
     if let Some(id) = last_event_id {
-        req = req.header("Last-Event-ID", id.to_string());
+        req = req.header("Last-Event-ID", id);
     }
     let res = req.send().await.expect("connect");
     assert_eq!(res.status(), 200);
@@ -139,12 +139,13 @@ async fn reconnecting_with_last_event_id_replays_what_was_missed_then_goes_live(
     .await;
     s.advance(Duration::from_secs(1));
 
-    let mut resumed = open(&s, &alice, Some(first.seq())).await;
+    let mut resumed = open(&s, &alice, Some(&first.id())).await;
     let two = resumed.expect(WAIT).await;
     let three = resumed.expect(WAIT).await;
     assert_eq!(two.json()["message"], "two");
     assert_eq!(three.json()["message"], "three");
-    assert!(first.seq() < two.seq() && two.seq() < three.seq());
+    let ids = BTreeSet::from([first.id(), two.id(), three.id()]);
+    assert_eq!(ids.len(), 3, "every position has its own id");
     s.post("/v1/messages", json!({"message": "four"}), Some(&alice))
         .await;
     let four = resumed.expect(WAIT).await;
@@ -159,6 +160,20 @@ async fn reconnecting_with_last_event_id_replays_what_was_missed_then_goes_live(
         .bearer_auth(&alice)
         .header("Last-Event-ID", "abc");
     assert_problem(&s.send(bad).await, 400);
+    // Another user's event id is not a position in Alice's stream.
+    let mut bobs = open(&s, &bob, None).await;
+    s.post(
+        "/v1/users/bob/messages",
+        json!({"message": "hi"}),
+        Some(&alice),
+    )
+    .await;
+    let foreign = bobs.expect(WAIT).await.id();
+    let stolen = streaming_client()
+        .get(s.url("/v1/events"))
+        .bearer_auth(&alice)
+        .header("Last-Event-ID", foreign);
+    assert_problem(&s.send(stolen).await, 400);
 }
 
 #[tokio::test]
@@ -185,15 +200,15 @@ async fn events_published_during_replay_arrive_once_and_in_order() {
     };
     // Reconnect over and over while the writer publishes: every reconnect
     // replays from storage while new events are being committed.
-    let mut seen: Vec<u64> = Vec::new();
-    let mut last = Some(0);
+    let mut seen: Vec<String> = Vec::new();
+    let mut last: Option<String> = None;
     while seen.len() < total as usize {
-        let mut stream = open(&s, &alice, last).await;
+        let mut stream = open(&s, &alice, last.as_deref()).await;
         for _ in 0..7 {
             match stream.next(WAIT).await {
                 Next::Event(e) => {
-                    seen.push(e.seq());
-                    last = Some(e.seq());
+                    seen.push(e.json()["message"].as_str().expect("text").to_owned());
+                    last = Some(e.id());
                 }
                 Next::End | Next::Timeout => break,
             }
@@ -203,7 +218,7 @@ async fn events_published_during_replay_arrive_once_and_in_order() {
         }
     }
     writer.await.expect("writer");
-    let expected: Vec<u64> = (1..=total).collect();
+    let expected: Vec<String> = (0..total).map(|i| format!("m{i}")).collect();
     assert_eq!(seen, expected, "no gap, no duplicate, in order");
     assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), seen.len());
 }

@@ -1,67 +1,66 @@
-//! The [`Engine`] handle and its [`EngineBuilder`].
+//! The [`Engine`]: the public handle. Each method validates its input,
+//! runs one domain operation in one transaction (or through group commit)
+//! and tells the listeners; the domain modules below do the work.
 
 use std::fmt;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, StorageBackend};
+use secrecy::SecretString;
 
-use crate::accounts::PasswordHasher;
-use crate::clock::{Clock, SystemClock};
-use crate::commit::Committer;
-use crate::error::{OpenError, StorageError};
-use crate::events::{BROADCAST_SCOPE, Listeners};
-use crate::keyring::{KeyCache, SealCounts};
-use crate::keys::MasterKey;
-use crate::tables::{
-    COUNTERS, DATA_KEYS, KEYRING, META, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY, TOKENS,
-    USERS, USERS_BY_NAME,
+use crate::accounts;
+use crate::clock::{Clock, Timestamp};
+use crate::commit::{Context, GroupCommit};
+use crate::error::{AccountError, AuthError, RecordError, StorageError};
+use crate::events;
+use crate::ids::{EventId, KeyScope, RecordId, UserId};
+use crate::integrity::{self, IntegrityReport};
+use crate::keyring::Keyring;
+use crate::listeners::Listeners;
+use crate::model::{
+    BearerToken, Event, Limits, Notice, Page, Receipt, Record, Session, StreamCursor, Ticket,
+    TokenPair, User,
 };
-
-/// Default time-to-live of a record: 10 minutes.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
-/// Default upper bound on a record's time-to-live: 7 days.
-pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// Default largest plaintext: 64 KiB.
-pub const DEFAULT_MAX_RECORD_LEN: usize = 64 * 1024;
-/// Records sealed under one data key before it is rotated: well below the
-/// 2^32 bound for random 96-bit nonces.
-pub const DEFAULT_DEK_ROTATION: u64 = 1 << 31;
-
-const KEY_CHECK: &str = "master_key_check";
-const KEY_CHECK_AAD: &[u8] = b"strongroom/key-check/v1";
-const KEY_CHECK_PLAINTEXT: &[u8] = b"strongroom master key check";
-
-/// Settings fixed when the engine opens.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) default_ttl: Duration,
-    pub(crate) max_ttl: Duration,
-    pub(crate) max_record_len: usize,
-    pub(crate) dek_rotation: u64,
-}
+use crate::password::PasswordHasher;
+use crate::records::{self, NewRecord};
+use crate::store::Store;
+use crate::tokens::{self, Refreshed};
 
 pub(crate) struct Inner {
-    pub(crate) db: Database,
-    /// Held from a write's commit until its listeners ran: events reach
-    /// listeners in sequence order.
-    pub(crate) publish: Mutex<()>,
-    pub(crate) listeners: Listeners,
-    pub(crate) master: MasterKey,
+    pub(crate) store: Box<dyn Store>,
+    pub(crate) keyring: Keyring,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) config: Config,
-    pub(crate) keys: KeyCache,
-    pub(crate) seal_counts: SealCounts,
-    pub(crate) committer: Committer,
+    pub(crate) limits: Limits,
     pub(crate) hasher: PasswordHasher,
+    pub(crate) listeners: Listeners,
+    pub(crate) commits: GroupCommit,
 }
 
 /// The storage engine: encrypted, expiring, user-scoped records plus
-/// accounts and tokens, in one redb file.
+/// accounts and tokens, in one database.
 ///
-/// Synchronous and `Send + Sync`; clones share one database. Writes block on
-/// a durable commit, so async callers run them on a blocking thread.
+/// Synchronous, `Send + Sync` and cheap to clone (clones share one
+/// database). Writes block on a durable commit and password operations run
+/// Argon2, so async callers run those on a blocking thread; reads are
+/// in-memory B-tree lookups and decryption.
+///
+/// ```
+/// use strongroom_engine::{Engine, MasterKey, SecretString};
+///
+/// # fn main() -> Result<(), strongroom_engine::Error> {
+/// let (key, _text) = MasterKey::generate();
+/// let engine = Engine::builder(key).open_in_memory()?;
+/// let alice = engine.create_user("alice", &SecretString::from("correct horse battery"))?;
+/// let bob = engine.create_user("bob", &SecretString::from("another long password"))?;
+///
+/// engine.send(alice.id, bob.id, b"hi bob", None)?;
+/// let page = engine.list(bob.id, None, 10)?;
+/// assert_eq!(page.records[0].plaintext.as_slice(), b"hi bob");
+/// assert_eq!(page.records[0].meta.sender_name.as_deref(), Some("alice"));
+/// assert!(engine.list(alice.id, None, 10)?.records.is_empty());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
@@ -70,226 +69,374 @@ pub struct Engine {
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
-            .field("config", &self.inner.config)
+            .field("limits", &self.inner.limits)
             .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
     }
 }
 
 impl Engine {
-    /// Starts configuring an engine.
-    pub fn builder() -> EngineBuilder {
-        EngineBuilder::default()
-    }
-
     /// The engine's clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
     }
 
-    /// The default time-to-live of a record.
-    pub fn default_ttl(&self) -> Duration {
-        self.inner.config.default_ttl
+    /// The bounds this engine enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
-    /// The largest time-to-live a record may have.
-    pub fn max_ttl(&self) -> Duration {
-        self.inner.config.max_ttl
+    fn now(&self) -> Timestamp {
+        self.inner.clock.now()
     }
 
-    /// Forgets in-memory seal counts (after a failed commit).
-    pub(crate) fn forget_seal_counts(&self) {
-        self.inner.seal_counts.clear();
+    fn store(&self) -> &dyn Store {
+        &*self.inner.store
     }
 
-    /// The largest plaintext a record may hold, in bytes.
-    pub fn max_record_len(&self) -> usize {
-        self.inner.config.max_record_len
-    }
-}
-
-/// Configures and opens an [`Engine`]; settings are validated by `open`.
-pub struct EngineBuilder {
-    master: Option<MasterKey>,
-    clock: Arc<dyn Clock>,
-    config: Config,
-    password_cost: crate::accounts::PasswordCost,
-}
-
-impl Default for EngineBuilder {
-    fn default() -> Self {
-        Self {
-            master: None,
-            clock: Arc::new(SystemClock),
-            config: Config {
-                default_ttl: DEFAULT_TTL,
-                max_ttl: DEFAULT_MAX_TTL,
-                max_record_len: DEFAULT_MAX_RECORD_LEN,
-                dek_rotation: DEFAULT_DEK_ROTATION,
-            },
-            password_cost: crate::accounts::PasswordCost::default(),
-        }
-    }
-}
-
-impl fmt::Debug for EngineBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EngineBuilder")
-            .field("config", &self.config)
-            .field("password_cost", &self.password_cost)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EngineBuilder {
-    /// The master key (required).
-    pub fn master_key(&mut self, key: MasterKey) -> &mut Self {
-        self.master = Some(key);
-        self
-    }
-
-    /// The clock (default: the system clock).
-    pub fn clock(&mut self, clock: Arc<dyn Clock>) -> &mut Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Time-to-live of records stored without one (default 10 minutes).
-    pub fn default_ttl(&mut self, ttl: Duration) -> &mut Self {
-        self.config.default_ttl = ttl;
-        self
-    }
-
-    /// Largest accepted time-to-live (default 7 days).
-    pub fn max_ttl(&mut self, ttl: Duration) -> &mut Self {
-        self.config.max_ttl = ttl;
-        self
-    }
-
-    /// Largest plaintext of one record (default 64 KiB).
-    pub fn max_record_len(&mut self, len: usize) -> &mut Self {
-        self.config.max_record_len = len;
-        self
-    }
-
-    /// Records sealed under one data key before a fresh key version is
-    /// created (default 2^31; at most 2^32).
-    pub fn dek_rotation_after(&mut self, records: u64) -> &mut Self {
-        self.config.dek_rotation = records;
-        self
-    }
-
-    /// Argon2id cost; must be at least the default (19 MiB, t = 2, p = 1).
-    pub fn password_cost(&mut self, cost: crate::accounts::PasswordCost) -> &mut Self {
-        self.password_cost = cost;
-        self
-    }
-
-    /// Opens (or creates) the database file at `path`.
-    pub fn open(&mut self, path: impl AsRef<Path>) -> Result<Engine, OpenError> {
-        self.validate()?;
-        let db = Database::create(path).map_err(StorageError::from)?;
-        self.finish(db)
-    }
-
-    /// Opens (or creates) a database on a caller-supplied storage backend,
-    /// for example an in-memory or fault-injecting one.
-    pub fn open_with_backend(&mut self, backend: impl StorageBackend) -> Result<Engine, OpenError> {
-        self.validate()?;
-        let db = Database::builder()
-            .create_with_backend(backend)
-            .map_err(StorageError::from)?;
-        self.finish(db)
-    }
-
-    fn validate(&self) -> Result<(), OpenError> {
-        let c = &self.config;
-        let invalid = |what: &str| Err(OpenError::InvalidConfig(what.to_owned()));
-        if self.master.is_none() {
-            return Err(OpenError::MissingMasterKey);
-        }
-        if c.max_ttl < Duration::from_secs(1) {
-            return invalid("max_ttl must be at least 1 second");
-        }
-        if c.default_ttl < Duration::from_secs(1) || c.default_ttl > c.max_ttl {
-            return invalid("default_ttl must be between 1 second and max_ttl");
-        }
-        if c.dek_rotation == 0 || c.dek_rotation > 1 << 32 {
-            return invalid("dek_rotation_after must be between 1 and 2^32");
-        }
-        self.password_cost.validate()
-    }
-
-    fn finish(&mut self, db: Database) -> Result<Engine, OpenError> {
-        let master = self.master.take().ok_or(OpenError::MissingMasterKey)?;
-        init_schema(&db, &master)?;
-        let reserved_seq = {
-            let read = db.begin_read()?;
-            let counters = read.open_table(COUNTERS)?;
-            counters
-                .get(crate::records::EVENT_SEQ)?
-                .map_or(0, |v| v.value())
+    fn commit(
+        &self,
+        job: Vec<NewRecord>,
+    ) -> Result<Vec<Result<Receipt, RecordError>>, RecordError> {
+        let ctx = Context {
+            store: self.store(),
+            keyring: &self.inner.keyring,
+            clock: &*self.inner.clock,
+            listeners: &self.inner.listeners,
         };
-        Ok(Engine {
-            inner: Arc::new(Inner {
-                db,
-                publish: Mutex::new(()),
-                listeners: Listeners::default(),
-                master,
-                clock: self.clock.clone(),
-                config: self.config.clone(),
-                keys: KeyCache::default(),
-                seal_counts: SealCounts::default(),
-                committer: Committer::starting_after(reserved_seq),
-                hasher: PasswordHasher::new(self.password_cost),
-            }),
+        self.inner.commits.submit(&ctx, job)
+    }
+
+    fn commit_one(&self, record: NewRecord) -> Result<Receipt, RecordError> {
+        self.commit(vec![record])?
+            .pop()
+            .unwrap_or(Err(crate::error::InvariantViolated(
+                "commit returned no receipt",
+            )
+            .into()))
+    }
+
+    // ----- records -----
+
+    /// Stores `plaintext` for `owner`, readable until `ttl` (default: the
+    /// limits' default ttl) has passed. Durable when it returns.
+    pub fn put(
+        &self,
+        owner: UserId,
+        plaintext: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<Receipt, RecordError> {
+        self.send(owner, owner, plaintext, ttl)
+    }
+
+    /// Stores `plaintext` for `recipient`, recording `sender` (and the
+    /// sender's username as it is now). Durable when it returns.
+    pub fn send(
+        &self,
+        sender: UserId,
+        recipient: UserId,
+        plaintext: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<Receipt, RecordError> {
+        let record = NewRecord::new(
+            &self.inner.limits,
+            sender,
+            KeyScope::User(recipient),
+            plaintext,
+            ttl,
+        )?;
+        self.commit_one(record)
+    }
+
+    /// Stores many records, each for its owner, in one durable transaction
+    /// (for bulk loads; concurrent single puts are batched automatically).
+    /// A record too large or a ttl out of range rejects the whole batch
+    /// before anything is written; otherwise each record's result comes
+    /// back in order: a record for an unknown user fails alone, a storage
+    /// failure fails them all.
+    pub fn put_batch<'a>(
+        &self,
+        records: impl IntoIterator<Item = (UserId, &'a [u8])>,
+        ttl: Option<Duration>,
+    ) -> Result<Vec<Result<Receipt, RecordError>>, RecordError> {
+        let limits = &self.inner.limits;
+        let job = records
+            .into_iter()
+            .map(|(owner, plaintext)| {
+                NewRecord::new(limits, owner, KeyScope::User(owner), plaintext, ttl)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.commit(job)
+    }
+
+    /// The record `id` of `owner`; `NotFound` if absent, expired, owned by
+    /// someone else, or not an id this engine issued.
+    pub fn get(&self, owner: UserId, id: RecordId) -> Result<Record, RecordError> {
+        let now = self.now();
+        let keyring = &self.inner.keyring;
+        self.store()
+            .read_with(|tx| records::get(tx, keyring, owner, id, now))
+    }
+
+    /// Up to `limit` (1 to [`Limits::max_page`]) unexpired records of
+    /// `owner`, newest first, after `cursor` (the previous page's
+    /// `next_cursor`).
+    pub fn list(
+        &self,
+        owner: UserId,
+        cursor: Option<RecordId>,
+        limit: usize,
+    ) -> Result<Page, RecordError> {
+        let max = self.inner.limits.max_page;
+        if limit == 0 || limit > max {
+            return Err(RecordError::InvalidLimit { max });
+        }
+        let now = self.now();
+        let keyring = &self.inner.keyring;
+        self.store()
+            .read_with(|tx| records::list(tx, keyring, owner, cursor, limit, now))
+    }
+
+    /// Deletes record `id` of `owner`; `NotFound` as for [`Engine::get`]
+    /// (an expired record is removed all the same).
+    pub fn delete(&self, owner: UserId, id: RecordId) -> Result<(), RecordError> {
+        let now = self.now();
+        let keyring = &self.inner.keyring;
+        let live = self
+            .store()
+            .write_with(|tx| records::delete(tx, keyring, owner, id, now))?;
+        if live {
+            Ok(())
+        } else {
+            Err(RecordError::NotFound)
+        }
+    }
+
+    /// Deletes up to `limit` records that expired at or before `now`,
+    /// oldest first, in one transaction; returns how many went. Its cost
+    /// grows with the number purged, not with the size of the store.
+    pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
+        self.store()
+            .write_with(|tx| records::purge_expired(tx, now, limit))
+    }
+
+    // ----- events -----
+
+    /// Stores `plaintext` as a broadcast from `sender`: one record in the
+    /// broadcast scope (its own data key), expiring like any record, that
+    /// every user's stream delivers.
+    pub fn broadcast(
+        &self,
+        sender: UserId,
+        plaintext: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<Receipt, RecordError> {
+        let record = NewRecord::new(
+            &self.inner.limits,
+            sender,
+            KeyScope::Broadcast,
+            plaintext,
+            ttl,
+        )?;
+        self.commit_one(record)
+    }
+
+    /// Up to `limit` unexpired events `user` is entitled to (their messages
+    /// and all broadcasts) after `cursor`. Pass each through
+    /// [`StreamCursor::advance`] to move on.
+    pub fn events_after(
+        &self,
+        user: UserId,
+        cursor: StreamCursor,
+        limit: usize,
+    ) -> Result<Vec<Event>, RecordError> {
+        let now = self.now();
+        let keyring = &self.inner.keyring;
+        self.store()
+            .read_with(|tx| events::replay(tx, keyring, user, cursor, limit, now))
+    }
+
+    /// The opaque id of `user`'s stream at `cursor`, to send as an SSE `id`.
+    pub fn event_id(&self, user: UserId, cursor: StreamCursor) -> EventId {
+        self.inner.keyring.event_id(user, cursor)
+    }
+
+    /// The cursor behind an event id; `None` unless this engine issued it
+    /// to `user`.
+    pub fn stream_cursor(&self, user: UserId, id: EventId) -> Option<StreamCursor> {
+        self.inner.keyring.cursor(user, id)
+    }
+
+    /// Registers `listener`, called after each durable change a live stream
+    /// cares about, in commit order, on the committing thread. It gets the
+    /// notice only; keep it quick and non-blocking.
+    pub fn add_listener(&self, listener: impl Fn(&Notice<'_>) + Send + Sync + 'static) {
+        self.inner.listeners.add(listener);
+    }
+
+    // ----- accounts -----
+
+    /// Creates an account. Hashes the password with Argon2id (tens of
+    /// milliseconds of CPU: call it from a blocking thread).
+    pub fn create_user(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<User, AccountError> {
+        accounts::validate_username(username)?;
+        accounts::validate_password(password)?;
+        if self.user_id(username)?.is_some() {
+            return Err(AccountError::UsernameTaken);
+        }
+        let phc = self
+            .inner
+            .hasher
+            .hash(password)
+            .ok_or(AccountError::Hashing)?;
+        let now = self.now();
+        let keyring = &self.inner.keyring;
+        self.store().write_with(|tx| {
+            let user = accounts::create(tx, username, phc.clone(), now)?;
+            keyring.create_scope(tx, KeyScope::User(user.id))?;
+            Ok(user)
         })
     }
-}
 
-/// Creates every table and checks (or, on a new file, records) the master
-/// key, so a wrong key is refused at open instead of failing on each read.
-fn init_schema(db: &Database, master: &MasterKey) -> Result<(), OpenError> {
-    let read = db.begin_read()?;
-    let existing_check = match read.open_table(META) {
-        Ok(meta) => meta.get(KEY_CHECK)?.map(|v| v.value().to_vec()),
-        Err(redb::TableError::TableDoesNotExist(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    drop(read);
-    if let Some(sealed) = existing_check {
-        let plain = master
-            .open_check(KEY_CHECK_AAD, &sealed)
-            .map_err(|_| OpenError::WrongMasterKey)?;
-        if plain.as_slice() != KEY_CHECK_PLAINTEXT {
-            return Err(OpenError::WrongMasterKey);
+    /// The id of the account named `username`, if there is one.
+    pub fn user_id(&self, username: &str) -> Result<Option<UserId>, AccountError> {
+        Ok(self.store().read_with(|tx| accounts::find(tx, username))?)
+    }
+
+    /// The account with this id.
+    pub fn user(&self, id: UserId) -> Result<User, AccountError> {
+        self.store()
+            .read_with(|tx| accounts::get(tx, id))?
+            .ok_or(AccountError::NotFound)
+    }
+
+    /// Checks a username and password. Unknown user and wrong password give
+    /// the same error after the same Argon2 work.
+    pub fn verify_credentials(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<UserId, AuthError> {
+        let found = self
+            .store()
+            .read_with(|tx| accounts::credentials(tx, username))?;
+        let hasher = &self.inner.hasher;
+        match found {
+            Some((id, phc)) if hasher.verify(password, &phc) => Ok(id),
+            Some(_) => Err(AuthError::InvalidCredentials),
+            None => {
+                hasher.verify_dummy(password);
+                Err(AuthError::InvalidCredentials)
+            }
         }
-        return Ok(());
     }
-    let txn = db.begin_write()?;
-    {
-        let mut meta = txn.open_table(META)?;
-        meta.insert(
-            KEY_CHECK,
-            master
-                .seal_check(KEY_CHECK_AAD, KEY_CHECK_PLAINTEXT)
-                .as_slice(),
-        )?;
-        txn.open_table(USERS)?;
-        txn.open_table(USERS_BY_NAME)?;
-        crate::keyring::create_scope(
-            master,
-            &mut txn.open_table(KEYRING)?,
-            &mut txn.open_table(DATA_KEYS)?,
-            BROADCAST_SCOPE.as_u128(),
-        )?;
-        txn.open_table(COUNTERS)?;
-        txn.open_table(RECORDS)?;
-        txn.open_table(RECORD_EXPIRY)?;
-        txn.open_table(TOKENS)?;
-        txn.open_table(TOKEN_EXPIRY)?;
-        txn.open_table(SESSIONS)?;
+
+    /// Deletes an account in one transaction: its profile, its wrapped data
+    /// keys (so every copy of its records, backups included, becomes
+    /// unreadable), its records with their expiry entries, and its tokens.
+    pub fn delete_user(&self, id: UserId) -> Result<(), AccountError> {
+        let keyring = &self.inner.keyring;
+        let scope = KeyScope::User(id);
+        self.store().write_with(|tx| {
+            accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
+            keyring.delete_scope(tx, scope)?;
+            records::delete_scope(tx, scope)?;
+            tokens::end_all_sessions(tx, id)?;
+            Ok::<_, AccountError>(())
+        })?;
+        keyring.forget_scope(scope);
+        self.inner.listeners.notify(&Notice::UserDeleted(id));
+        Ok(())
     }
-    txn.commit()?;
-    Ok(())
+
+    // ----- tokens -----
+
+    /// Checks credentials (see [`Engine::verify_credentials`]) and starts a
+    /// session. Runs Argon2: call it from a blocking thread.
+    pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
+        let user = self.verify_credentials(username, password)?;
+        let now = self.now();
+        Ok(self
+            .store()
+            .write_with(|tx| tokens::start_session(tx, user, now))?)
+    }
+
+    /// The session of a valid, unexpired, unrevoked access token.
+    pub fn authenticate(&self, token: &BearerToken) -> Result<Session, AuthError> {
+        let now = self.now();
+        self.store()
+            .read_with(|tx| tokens::authenticate(tx, token, now))
+    }
+
+    /// Exchanges a refresh token for a new pair, retiring it. Presenting a
+    /// retired refresh token revokes its whole session and fails with
+    /// [`AuthError::RefreshTokenReused`].
+    pub fn refresh(&self, token: &BearerToken) -> Result<TokenPair, AuthError> {
+        let now = self.now();
+        match self
+            .store()
+            .write_with(|tx| tokens::refresh(tx, token, now))?
+        {
+            Refreshed::Pair(pair) => Ok(pair),
+            Refreshed::Reused(session) => {
+                self.inner.listeners.notify(&Notice::SessionEnded(session));
+                Err(AuthError::RefreshTokenReused)
+            }
+        }
+    }
+
+    /// Revokes the whole session of `token` (access or refresh): every token
+    /// of that login stops working. Returns the session that ended.
+    pub fn revoke(&self, token: &BearerToken) -> Result<Session, AuthError> {
+        let now = self.now();
+        let session = self
+            .store()
+            .write_with(|tx| tokens::revoke(tx, token, now))?;
+        self.inner.listeners.notify(&Notice::SessionEnded(session));
+        Ok(session)
+    }
+
+    /// A single-use ticket for `session`, valid for
+    /// [`TICKET_TTL`](crate::TICKET_TTL): lets a client that cannot send
+    /// headers (a browser's `EventSource`) open a stream. Revoking the
+    /// session voids its unused tickets.
+    pub fn issue_ticket(&self, session: Session) -> Result<Ticket, AuthError> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .write_with(|tx| tokens::issue_ticket(tx, session, now))?)
+    }
+
+    /// Redeems a ticket from [`Engine::issue_ticket`] once: the session it
+    /// was issued for, and the ticket is gone.
+    pub fn redeem_ticket(&self, ticket: &BearerToken) -> Result<Session, AuthError> {
+        let now = self.now();
+        self.store()
+            .write_with(|tx| tokens::redeem_ticket(tx, ticket, now))
+    }
+
+    /// Deletes up to `limit` tokens that expired at or before `now`; returns
+    /// how many went.
+    pub fn purge_expired_tokens(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<usize, StorageError> {
+        self.store()
+            .write_with(|tx| tokens::purge_expired(tx, now, limit))
+    }
+
+    // ----- operations -----
+
+    /// Checks that every record has exactly its expiry entry and a key ring,
+    /// every token its expiry and session entries, and every user its name
+    /// entry and current data key. Reads the whole store: O(size).
+    pub fn check_integrity(&self) -> Result<IntegrityReport, StorageError> {
+        let keyring = &self.inner.keyring;
+        self.store().read_with(|tx| integrity::check(tx, keyring))
+    }
 }

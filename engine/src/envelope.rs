@@ -4,17 +4,17 @@
 //! version (1) || key version (4, big-endian) || nonce (12) || ciphertext || tag (16)
 //! ```
 //!
-//! The associated data is `header || user id (16, BE) || record id (16, BE)`,
-//! where the header is the first 17 bytes, so an envelope cannot be moved to
-//! another user, record or key version without failing authentication. The
-//! nonce is random per record and travels inside the envelope: opening reads
-//! it back from bytes 5..17 rather than inventing one.
+//! The associated data is `header || key scope (16, BE) || record key (16,
+//! BE)`, where the header is the first 17 bytes, so an envelope cannot be
+//! moved to another user, record or key version without failing
+//! authentication. The nonce is random per record and travels inside the
+//! envelope: opening reads it back from bytes 5..17 rather than inventing
+//! one. The engine's public errors collapse every failure here into one
+//! opaque `DecryptionFailed`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
-use crate::ids::{RecordId, UserId};
+use crate::ids::KeyScope;
 use crate::keys::{DataKey, NONCE_LEN, Nonce, TAG_LEN};
 
 /// The only envelope version this engine writes or reads.
@@ -25,13 +25,14 @@ pub const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
 pub const MIN_LEN: usize = HEADER_LEN + TAG_LEN;
 const AAD_LEN: usize = HEADER_LEN + 16 + 16;
 
-/// What a ciphertext is bound to: its owner and its record id.
+/// What a ciphertext is bound to: its key scope and its record's internal
+/// key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scope {
-    /// The user the record belongs to.
-    pub owner: UserId,
-    /// The record's id.
-    pub record: RecordId,
+pub struct Binding {
+    /// The scope (user or broadcast) the record belongs to.
+    pub scope: KeyScope,
+    /// The record's internal key.
+    pub record: u128,
 }
 
 /// Why an envelope did not open. Internal detail: the engine's public errors
@@ -83,22 +84,26 @@ impl<'a> Envelope<'a> {
         Nonce::from_bytes(nonce)
     }
 
-    /// Authenticates and decrypts with `key` for `scope`.
-    pub fn open(&self, key: &DataKey, scope: Scope) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    /// Authenticates and decrypts with `key` for `binding`.
+    pub fn open(
+        &self,
+        key: &DataKey,
+        binding: Binding,
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
         let header = &self.bytes[..HEADER_LEN];
         key.open(
             &self.nonce(),
-            &aad(header, scope),
+            &aad(header, binding),
             &self.bytes[HEADER_LEN..],
         )
         .map_err(|_| EnvelopeError::AuthenticationFailed)
     }
 }
 
-/// Seals `plaintext` for `scope` under `key` (of `key_version`) with a fresh
+/// Seals `plaintext` for `binding` under `key` (of `key_version`) with a fresh
 /// random nonce, returning the envelope bytes.
-pub fn seal(key: &DataKey, key_version: u32, scope: Scope, plaintext: &[u8]) -> Vec<u8> {
-    seal_with_nonce(key, key_version, Nonce::random(), scope, plaintext)
+pub fn seal(key: &DataKey, key_version: u32, binding: Binding, plaintext: &[u8]) -> Vec<u8> {
+    seal_with_nonce(key, key_version, Nonce::random(), binding, plaintext)
 }
 
 /// [`seal`] with a caller-chosen nonce. Reusing a nonce under one key destroys
@@ -107,14 +112,14 @@ pub fn seal_with_nonce(
     key: &DataKey,
     key_version: u32,
     nonce: Nonce,
-    scope: Scope,
+    binding: Binding,
     plaintext: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
     out.push(VERSION);
     out.extend_from_slice(&key_version.to_be_bytes());
     out.extend_from_slice(nonce.as_bytes());
-    let aad = aad(&out, scope);
+    let aad = aad(&out, binding);
     key.seal_into(&nonce, &aad, plaintext, &mut out);
     out
 }
@@ -122,30 +127,20 @@ pub fn seal_with_nonce(
 /// Opens envelope bytes with the key `keys` returns for its key version.
 pub fn open<'k>(
     bytes: &[u8],
-    scope: Scope,
+    binding: Binding,
     keys: impl FnOnce(u32) -> Option<&'k DataKey>,
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
     let envelope = Envelope::parse(bytes)?;
     let version = envelope.key_version();
     let key = keys(version).ok_or(EnvelopeError::UnknownKeyVersion(version))?;
-    envelope.open(key, scope)
+    envelope.open(key, binding)
 }
 
-/// The wire form of an envelope: standard base64 with padding.
-pub fn to_base64(envelope: &[u8]) -> String {
-    STANDARD.encode(envelope)
-}
-
-/// Decodes the wire form; anything but standard base64 is `Malformed`.
-pub fn from_base64(text: &str) -> Result<Vec<u8>, EnvelopeError> {
-    STANDARD.decode(text).map_err(|_| EnvelopeError::Malformed)
-}
-
-fn aad(header: &[u8], scope: Scope) -> [u8; AAD_LEN] {
+fn aad(header: &[u8], binding: Binding) -> [u8; AAD_LEN] {
     let mut aad = [0; AAD_LEN];
     aad[..HEADER_LEN].copy_from_slice(header);
-    aad[HEADER_LEN..][..16].copy_from_slice(&scope.owner.as_u128().to_be_bytes());
-    aad[HEADER_LEN + 16..].copy_from_slice(&scope.record.as_u128().to_be_bytes());
+    aad[HEADER_LEN..][..16].copy_from_slice(&binding.scope.as_u128().to_be_bytes());
+    aad[HEADER_LEN + 16..].copy_from_slice(&binding.record.to_be_bytes());
     aad
 }
 

@@ -4,30 +4,40 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::keyfile::KeyError;
+/// The storage layer failed: I/O, a full disk, or a stored value that does
+/// not decode. Cloneable, so every caller of a failed group commit gets it.
+#[derive(Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The storage backend (redb) reported an error.
+    #[error("storage error: {0}")]
+    Backend(Arc<dyn std::error::Error + Send + Sync>),
+    /// A stored key or row of this table does not decode: the file was
+    /// damaged or written by something else.
+    #[error("storage error: a stored entry of table `{table}` is malformed")]
+    Corrupt {
+        /// The table holding the entry.
+        table: &'static str,
+    },
+}
 
-/// The storage layer (redb) failed: I/O, corruption, or a full disk.
-/// Cloneable, so every caller of a failed group commit gets it.
-#[derive(Debug, Clone)]
-pub struct StorageError(Arc<redb::Error>);
-
-impl fmt::Display for StorageError {
+impl fmt::Debug for StorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "storage error: {}", self.0)
+        fmt::Display::fmt(self, f)
     }
 }
 
-impl std::error::Error for StorageError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
+impl StorageError {
+    pub(crate) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Arc::new(e))
     }
 }
 
-impl<E: Into<redb::Error>> From<E> for StorageError {
-    fn from(e: E) -> Self {
-        Self(Arc::new(e.into()))
-    }
-}
+/// An internal invariant of the engine did not hold: a bug in the engine,
+/// never the caller's fault. Nothing was written by the failed operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("engine invariant violated: {0}")]
+pub struct InvariantViolated(pub(crate) &'static str);
 
 /// A record could not be decrypted. Deliberately says nothing about why
 /// (malformed, unknown key, or failed authentication): no oracle.
@@ -35,23 +45,44 @@ impl<E: Into<redb::Error>> From<E> for StorageError {
 #[error("record could not be decrypted")]
 pub struct DecryptionFailed;
 
+/// A master key given as text could not be parsed. Never contains any part
+/// of the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text is not standard base64 (the offending text is not shown).
+    #[error("master key is not valid base64")]
+    NotBase64,
+    /// The key decodes to the wrong number of bytes.
+    #[error("master key must be exactly 32 bytes, got {len}")]
+    WrongLength {
+        /// How many bytes it decoded to (at least).
+        len: usize,
+    },
+}
+
 /// Opening the engine failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
-    /// No master key was given to the builder.
-    #[error("no master key configured")]
-    MissingMasterKey,
     /// The database was created with a different master key.
     #[error("the master key does not match the one this database was created with")]
     WrongMasterKey,
     /// A builder setting is out of range.
     #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
-    /// The master key could not be loaded.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    /// The database file could not be opened or initialised.
+    InvalidConfig(&'static str),
+    /// The database was written by a newer release, with a schema this one
+    /// does not know. Nothing was changed.
+    #[error(
+        "database schema version {found} is newer than this release supports ({supported}); upgrade strongroom"
+    )]
+    SchemaTooNew {
+        /// The version stored in the database.
+        found: u32,
+        /// The newest version this release reads.
+        supported: u32,
+    },
+    /// The database file could not be opened, initialised or migrated.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -63,7 +94,7 @@ pub enum RecordError {
     /// No such record for this user, or it has expired.
     #[error("record not found")]
     NotFound,
-    /// The owner (or recipient) does not exist.
+    /// The owner, recipient or sender does not exist.
     #[error("user not found")]
     UnknownUser,
     /// The time-to-live is zero or above the configured maximum.
@@ -78,7 +109,10 @@ pub enum RecordError {
         /// The largest accepted plaintext, in bytes.
         max: usize,
     },
-    /// A page size outside 1..=1000.
+    /// A list cursor that this engine did not issue.
+    #[error("cursor is not a next_cursor this store issued")]
+    InvalidCursor,
+    /// A page size outside 1..=max.
     #[error("limit must be between 1 and {max}")]
     InvalidLimit {
         /// The largest accepted page size.
@@ -87,6 +121,9 @@ pub enum RecordError {
     /// The stored record did not decrypt.
     #[error(transparent)]
     Decryption(#[from] DecryptionFailed),
+    /// An engine invariant failed.
+    #[error(transparent)]
+    Invariant(#[from] InvariantViolated),
     /// The storage layer failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -138,7 +175,8 @@ pub enum AuthError {
     Storage(#[from] StorageError),
 }
 
-/// Any engine error.
+/// Any engine error: every operation's error converts into it, so an
+/// application can use `?` across operations.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -157,23 +195,7 @@ pub enum Error {
     /// See [`KeyError`].
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// See [`StorageError`].
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
-
-macro_rules! storage_sources {
-    ($($op:ty),*) => {$(
-        impl From<redb::TransactionError> for $op {
-            fn from(e: redb::TransactionError) -> Self { Self::Storage(e.into()) }
-        }
-        impl From<redb::TableError> for $op {
-            fn from(e: redb::TableError) -> Self { Self::Storage(e.into()) }
-        }
-        impl From<redb::StorageError> for $op {
-            fn from(e: redb::StorageError) -> Self { Self::Storage(e.into()) }
-        }
-        impl From<redb::CommitError> for $op {
-            fn from(e: redb::CommitError) -> Self { Self::Storage(e.into()) }
-        }
-    )*};
-}
-
-storage_sources!(OpenError, RecordError, AccountError, AuthError);

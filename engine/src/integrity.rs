@@ -1,18 +1,20 @@
 //! A consistency check of the storage indexes, for tests, fuzzing and the
-//! operator's `verify` command.
+//! operator's `verify` command. Reads the whole store: O(size).
 
 use std::collections::HashSet;
+use std::fmt;
 
-use redb::{ReadableDatabase, ReadableTable};
-
-use crate::engine::Engine;
+use crate::clock::Timestamp;
 use crate::error::StorageError;
-use crate::tables::{
-    DATA_KEYS, KEYRING, RECORD_EXPIRY, RECORDS, SESSIONS, TOKEN_EXPIRY, TOKENS, USERS,
+use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
+use crate::keyring::Keyring;
+use crate::schema::{
+    DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, USERS,
     USERS_BY_NAME,
 };
+use crate::store::{Flow, Order, ReadTx};
 
-/// What [`Engine::check_integrity`] found.
+/// What [`Engine::check_integrity`](crate::Engine::check_integrity) found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntegrityReport {
     /// Records stored (expired or not).
@@ -22,7 +24,7 @@ pub struct IntegrityReport {
     /// Users stored.
     pub users: u64,
     /// Every inconsistency found; empty when the store is sound.
-    pub problems: Vec<String>,
+    pub problems: Vec<IntegrityProblem>,
 }
 
 impl IntegrityReport {
@@ -32,84 +34,146 @@ impl IntegrityReport {
     }
 }
 
-impl Engine {
-    /// Checks that every record has exactly its expiry entry and an existing
-    /// owner key, every token its expiry and session entries, and every user
-    /// its name entry and key ring. Reads the whole store: O(size).
-    pub fn check_integrity(&self) -> Result<IntegrityReport, StorageError> {
-        let txn = self.inner.db.begin_read()?;
-        let mut report = IntegrityReport::default();
-        let keyring = txn.open_table(KEYRING)?;
-        let data_keys = txn.open_table(DATA_KEYS)?;
-        let mut expiry: HashSet<(u64, u128, u128)> = HashSet::new();
-        for entry in txn.open_table(RECORD_EXPIRY)?.iter()? {
-            expiry.insert(entry?.0.value());
-        }
-        for row in txn.open_table(RECORDS)?.iter()? {
-            let (key, value) = row?;
-            let (owner, id) = key.value();
-            let expires = value.value().2;
-            report.records += 1;
-            if !expiry.remove(&(expires, owner, id)) {
-                report
-                    .problems
-                    .push(format!("record {owner:x}/{id:x} has no expiry entry"));
+/// One inconsistency between tables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntegrityProblem {
+    /// A record without its expiry-index entry (the reaper would miss it).
+    RecordWithoutExpiry {
+        /// The record's scope.
+        scope: KeyScope,
+        /// The record.
+        record: RecordId,
+    },
+    /// A record whose scope has no key ring (it can never be read).
+    RecordWithoutScope {
+        /// The record's scope.
+        scope: KeyScope,
+        /// The record.
+        record: RecordId,
+    },
+    /// An expiry-index entry whose record is gone.
+    ExpiryWithoutRecord {
+        /// The entry's scope.
+        scope: KeyScope,
+        /// The record it names.
+        record: RecordId,
+        /// Its expiry time.
+        expires_at: Timestamp,
+    },
+    /// A token without its expiry-index entry.
+    TokenWithoutExpiry,
+    /// A token without its session-index entry.
+    TokenWithoutSession,
+    /// Token expiry-index entries whose token is gone.
+    ExpiryWithoutToken {
+        /// How many.
+        count: u64,
+    },
+    /// A user whose name does not lead back to them.
+    UserWithoutName {
+        /// The user.
+        user: UserId,
+    },
+    /// A user without a current data key.
+    UserWithoutDataKey {
+        /// The user.
+        user: UserId,
+    },
+}
+
+impl fmt::Display for IntegrityProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RecordWithoutExpiry { scope, record } => {
+                write!(f, "record {record} of {scope:?} has no expiry entry")
             }
-            if keyring.get(owner)?.is_none() {
-                report
-                    .problems
-                    .push(format!("record {owner:x}/{id:x} has no key ring"));
+            Self::RecordWithoutScope { scope, record } => {
+                write!(f, "record {record} of {scope:?} has no key ring")
             }
-        }
-        for (expires, owner, id) in expiry {
-            report.problems.push(format!(
-                "expiry entry {expires}/{owner:x}/{id:x} has no record"
-            ));
-        }
-        let token_expiry: HashSet<(u64, [u8; 32])> = txn
-            .open_table(TOKEN_EXPIRY)?
-            .iter()?
-            .map(|e| e.map(|(k, _)| k.value()))
-            .collect::<Result<_, _>>()?;
-        let sessions = txn.open_table(SESSIONS)?;
-        for row in txn.open_table(TOKENS)?.iter()? {
-            let (hash, value) = row?;
-            let (owner, _, expires, family, _) = value.value();
-            let hash = hash.value();
-            report.tokens += 1;
-            if !token_expiry.contains(&(expires, hash)) {
-                report.problems.push("token without expiry entry".into());
+            Self::ExpiryWithoutRecord {
+                scope,
+                record,
+                expires_at,
+            } => write!(
+                f,
+                "expiry entry {expires_at} for record {record} of {scope:?} has no record"
+            ),
+            Self::TokenWithoutExpiry => f.write_str("a token has no expiry entry"),
+            Self::TokenWithoutSession => f.write_str("a token has no session entry"),
+            Self::ExpiryWithoutToken { count } => {
+                write!(f, "{count} token expiry entries have no token")
             }
-            if sessions.get((owner, family, hash))?.is_none() {
-                report.problems.push("token without session entry".into());
-            }
+            Self::UserWithoutName { user } => write!(f, "user {user} has no name entry"),
+            Self::UserWithoutDataKey { user } => write!(f, "user {user} has no current data key"),
         }
-        if token_expiry.len() as u64 != report.tokens {
-            report
-                .problems
-                .push("token expiry entries without token".into());
-        }
-        let by_name = txn.open_table(USERS_BY_NAME)?;
-        for row in txn.open_table(USERS)?.iter()? {
-            let (id, value) = row?;
-            let id = id.value();
-            report.users += 1;
-            let name_ok = by_name
-                .get(value.value().0)?
-                .is_some_and(|v| v.value() == id);
-            if !name_ok {
-                report
-                    .problems
-                    .push(format!("user {id:x} has no name entry"));
-            }
-            let current = keyring.get(id)?.map(|v| v.value().0);
-            match current {
-                Some(version) if data_keys.get((id, version))?.is_some() => {}
-                _ => report
-                    .problems
-                    .push(format!("user {id:x} has no current data key")),
-            }
-        }
-        Ok(report)
     }
+}
+
+/// Checks that every record has exactly its expiry entry and a key ring,
+/// every token its expiry and session entries, and every user its name
+/// entry and current data key.
+pub(crate) fn check(tx: &dyn ReadTx, keyring: &Keyring) -> Result<IntegrityReport, StorageError> {
+    let mut report = IntegrityReport::default();
+    let mut expiry: HashSet<(Timestamp, KeyScope, RecordKey)> = HashSet::new();
+    RECORD_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
+        expiry.insert(key);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut problems = Vec::new();
+    RECORDS.scan(tx, .., Order::Ascending, |(scope, key), row| {
+        report.records += 1;
+        let record = keyring.record_id(key);
+        if !expiry.remove(&(row.expires_at, scope, key)) {
+            problems.push(IntegrityProblem::RecordWithoutExpiry { scope, record });
+        }
+        if !SCOPES.contains(tx, &scope)? {
+            problems.push(IntegrityProblem::RecordWithoutScope { scope, record });
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    for (expires_at, scope, key) in expiry {
+        problems.push(IntegrityProblem::ExpiryWithoutRecord {
+            scope,
+            record: keyring.record_id(key),
+            expires_at,
+        });
+    }
+    let mut token_expiry: HashSet<(Timestamp, TokenHash)> = HashSet::new();
+    TOKEN_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
+        token_expiry.insert(key);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    TOKENS.scan(tx, .., Order::Ascending, |hash, row| {
+        report.tokens += 1;
+        if !token_expiry.remove(&(row.expires_at, hash)) {
+            problems.push(IntegrityProblem::TokenWithoutExpiry);
+        }
+        if !SESSIONS.contains(tx, &(row.owner, row.session, hash))? {
+            problems.push(IntegrityProblem::TokenWithoutSession);
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    if !token_expiry.is_empty() {
+        problems.push(IntegrityProblem::ExpiryWithoutToken {
+            count: token_expiry.len() as u64,
+        });
+    }
+    USERS.scan(tx, .., Order::Ascending, |user, row| {
+        report.users += 1;
+        if USERS_BY_NAME.get(tx, &row.username)? != Some(user) {
+            problems.push(IntegrityProblem::UserWithoutName { user });
+        }
+        let scope = KeyScope::User(user);
+        let has_key = match SCOPES.get(tx, &scope)? {
+            Some(s) => DATA_KEYS.contains(tx, &(scope, s.key_version))?,
+            None => false,
+        };
+        if !has_key {
+            problems.push(IntegrityProblem::UserWithoutDataKey { user });
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    report.problems = problems;
+    Ok(report)
 }

@@ -1,167 +1,386 @@
-//! Per-scope data keys: created with the scope, stored only wrapped under the
-//! master key, counted as records are sealed and rotated before the random
-//! nonce bound. Unwrapped keys are cached in memory (zeroized on eviction).
+//! The [`Keyring`]: everything the engine derives from the master key. It
+//! owns the master key, the unwrapped data keys (cached, zeroized on
+//! eviction), the id permutations, and each key scope's two counters — the
+//! records sealed under its current data key (rotated before the random
+//! nonce bound) and the positions handed out in its log.
+//!
+//! Both counters persist only a [`Reservation`] ahead of their value, so
+//! most commits do not rewrite the scope's row; after a restart (or a
+//! failed commit) counting resumes from the reservation. Positions then
+//! skip the unused rest (invisible: published ids are opaque) and seal
+//! counts over-count (the nonce bound stays safe).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use redb::{ReadableTable, Table};
+use zeroize::Zeroizing;
 
-use crate::error::StorageError;
-use crate::ids::UserId;
+use crate::envelope::{Binding, Envelope};
+use crate::error::{DecryptionFailed, InvariantViolated, OpenError, RecordError, StorageError};
+use crate::idcipher::{IdCipher, IdDomain};
+use crate::ids::{EventId, KeyScope, MAX_POSITION, RecordId, RecordKey, UserId};
 use crate::keys::{DataKey, MasterKey, random_key_bytes};
+use crate::model::{RecordMeta, StreamCursor};
+use crate::schema::{DATA_KEYS, META, MetaKey, RecordRow, SCOPES, ScopeRow};
+use crate::store::{ReadTx, WriteTx};
 
 /// Unwrapped keys kept before the cache is cleared and refilled.
 const CACHE_CAPACITY: usize = 4096;
-
-/// Seal counts are persisted as reservations this large, so most commits do
-/// not rewrite the key ring; after a restart counting resumes from the
-/// reservation, which over-counts: the nonce bound stays safe.
+/// Seal counts are reserved this many at a time.
 const SEAL_BLOCK: u64 = 4096;
+/// Log positions are reserved this many at a time.
+const POSITION_BLOCK: u64 = 1024;
 
-/// Records sealed per scope under its current key version, in memory:
-/// scope → (version, sealed, persisted reservation).
-#[derive(Default)]
-pub(crate) struct SealCounts(Mutex<HashMap<u128, (u32, u64, u64)>>);
-
-impl SealCounts {
-    /// Forgets everything (after a failed commit): counts are re-read from
-    /// the persisted reservations.
-    pub(crate) fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
+/// A counter that persists a reservation ahead of its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Reservation {
+    used: u64,
+    reserved: u64,
 }
 
-/// Unwrapped data keys by (scope, version).
-#[derive(Default)]
-pub(crate) struct KeyCache(RwLock<HashMap<(u128, u32), Arc<DataKey>>>);
-
-impl KeyCache {
-    pub(crate) fn get(&self, scope: u128, version: u32) -> Option<Arc<DataKey>> {
-        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
-        map.get(&(scope, version)).cloned()
-    }
-
-    fn insert(&self, scope: u128, version: u32, key: Arc<DataKey>) {
-        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= CACHE_CAPACITY {
-            map.clear();
+impl Reservation {
+    /// Counting resumes after the persisted reservation.
+    fn resume(reserved: u64) -> Self {
+        Self {
+            used: reserved,
+            reserved,
         }
-        map.insert((scope, version), key);
     }
 
-    /// Drops every cached key of `scope` (after the scope is deleted).
-    pub(crate) fn forget(&self, scope: u128) {
-        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        map.retain(|(s, _), _| *s != scope);
+    /// Counts one more, up to `cap`; returns the new value, and whether the
+    /// reservation grew (and must be persisted with it). `None` once the
+    /// counter would pass `cap`.
+    fn take(&mut self, block: u64, cap: u64) -> Option<(u64, bool)> {
+        if self.used >= cap {
+            return None;
+        }
+        self.used += 1;
+        let grew = self.used > self.reserved;
+        if grew {
+            self.reserved = self.used.saturating_add(block - 1).min(cap);
+        }
+        Some((self.used, grew))
     }
 }
 
-type KeyringTable<'t> = Table<'t, u128, (u32, u64)>;
-type DataKeyTable<'t> = Table<'t, (u128, u32), &'static [u8]>;
+/// A scope's counters in memory.
+#[derive(Clone, Copy, Debug)]
+struct Counters {
+    key_version: u32,
+    seals: Reservation,
+    positions: Reservation,
+}
 
-/// Creates key version 1 for a new scope.
+impl Counters {
+    fn resume(row: ScopeRow) -> Self {
+        Self {
+            key_version: row.key_version,
+            seals: Reservation::resume(row.seals_reserved),
+            positions: Reservation::resume(row.positions_reserved),
+        }
+    }
+
+    fn row(&self) -> ScopeRow {
+        ScopeRow {
+            key_version: self.key_version,
+            seals_reserved: self.seals.reserved,
+            positions_reserved: self.positions.reserved,
+        }
+    }
+}
+
+/// What sealing one more record of a scope needs.
+pub(crate) struct Sealing {
+    /// The record's position in the scope's log.
+    pub(crate) position: u64,
+    key_version: u32,
+    key: Arc<DataKey>,
+}
+
+impl Sealing {
+    /// Seals `plaintext` as the record `key` of `scope`.
+    pub(crate) fn seal(&self, scope: KeyScope, key: RecordKey, plaintext: &[u8]) -> Vec<u8> {
+        let binding = Binding {
+            scope,
+            record: key.as_u128(),
+        };
+        crate::envelope::seal(&self.key, self.key_version, binding, plaintext)
+    }
+}
+
+/// The master key and what hangs off it.
+pub(crate) struct Keyring {
+    master: MasterKey,
+    ids: IdCipher,
+    cache: RwLock<HashMap<(KeyScope, u32), Arc<DataKey>>>,
+    counters: Mutex<HashMap<KeyScope, Counters>>,
+    rotate_after: u64,
+}
+
+impl Keyring {
+    /// Checks `master` against the database and unwraps the id root.
+    pub(crate) fn load(
+        tx: &dyn ReadTx,
+        master: MasterKey,
+        rotate_after: u64,
+    ) -> Result<Self, OpenError> {
+        let corrupt = || StorageError::Corrupt { table: META.name() };
+        let check = META.get(tx, &MetaKey::KeyCheck)?.ok_or_else(corrupt)?;
+        if !master.verifies_key_check(&check) {
+            return Err(OpenError::WrongMasterKey);
+        }
+        let wrapped = META.get(tx, &MetaKey::IdRoot)?.ok_or_else(corrupt)?;
+        let root = master.unwrap_id_root(&wrapped).map_err(|_| corrupt())?;
+        Ok(Self {
+            ids: IdCipher::new(&root),
+            master,
+            cache: RwLock::default(),
+            counters: Mutex::default(),
+            rotate_after,
+        })
+    }
+
+    fn counters(&self) -> MutexGuard<'_, HashMap<KeyScope, Counters>> {
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates key version 1 of a new scope.
+    pub(crate) fn create_scope(
+        &self,
+        tx: &mut dyn WriteTx,
+        scope: KeyScope,
+    ) -> Result<(), StorageError> {
+        create_scope(&self.master, tx, scope)
+    }
+
+    /// Decrypts a stored record of `scope` under `key`.
+    pub(crate) fn open_record(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        scope: KeyScope,
+        key: RecordKey,
+        row: &RecordRow,
+    ) -> Result<Zeroizing<Vec<u8>>, RecordError> {
+        let envelope = Envelope::parse(&row.envelope).map_err(|_| DecryptionFailed)?;
+        let data_key = self
+            .opening_key(tx, scope, envelope.key_version())?
+            .ok_or(DecryptionFailed)?;
+        let binding = Binding {
+            scope,
+            record: key.as_u128(),
+        };
+        Ok(envelope
+            .open(&data_key, binding)
+            .map_err(|_| DecryptionFailed)?)
+    }
+
+    /// A stored record's public facts.
+    pub(crate) fn record_meta(&self, key: RecordKey, row: &RecordRow) -> RecordMeta {
+        RecordMeta {
+            id: self.record_id(key),
+            sender: row.sender,
+            sender_name: row.sender_name.clone(),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        }
+    }
+
+    /// Takes the next log position of `scope` and the key to seal under,
+    /// counting the seal and rotating to a fresh key version once
+    /// `rotate_after` records used the current one. `None` if the scope
+    /// does not exist.
+    pub(crate) fn stage(
+        &self,
+        tx: &mut dyn WriteTx,
+        scope: KeyScope,
+    ) -> Result<Option<Sealing>, RecordError> {
+        let Some(row) = SCOPES.get(tx, &scope)? else {
+            return Ok(None);
+        };
+        let mut all = self.counters();
+        let counters = all.entry(scope).or_insert_with(|| Counters::resume(row));
+        if counters.key_version != row.key_version {
+            *counters = Counters::resume(row);
+        }
+        let mut persist = false;
+        if counters.seals.used >= self.rotate_after {
+            let next = counters
+                .key_version
+                .checked_add(1)
+                .ok_or(InvariantViolated("data key versions exhausted"))?;
+            add_version(&self.master, tx, scope, next)?;
+            counters.key_version = next;
+            counters.seals = Reservation::resume(0);
+            persist = true;
+        }
+        let (_, seals_grew) = counters
+            .seals
+            .take(SEAL_BLOCK, self.rotate_after)
+            .ok_or(InvariantViolated("seal count passed the rotation bound"))?;
+        let (position, positions_grew) = counters
+            .positions
+            .take(POSITION_BLOCK, MAX_POSITION)
+            .ok_or(InvariantViolated("log positions exhausted"))?;
+        if persist || seals_grew || positions_grew {
+            SCOPES.insert(tx, &scope, &counters.row())?;
+        }
+        let key_version = counters.key_version;
+        drop(all);
+        let key = self
+            .opening_key(tx, scope, key_version)?
+            .ok_or(InvariantViolated("current data key is missing"))?;
+        Ok(Some(Sealing {
+            position,
+            key_version,
+            key,
+        }))
+    }
+
+    /// Forgets the in-memory counters after a failed commit: they resume
+    /// from the persisted reservations.
+    pub(crate) fn forget_counters(&self) {
+        self.counters().clear();
+    }
+
+    /// The key of `scope` at `version`, from the cache or unwrapped from
+    /// storage. `None` if no such version exists or it does not unwrap.
+    pub(crate) fn opening_key(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        scope: KeyScope,
+        version: u32,
+    ) -> Result<Option<Arc<DataKey>>, StorageError> {
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(scope, version))
+            .cloned();
+        if let Some(key) = cached {
+            return Ok(Some(key));
+        }
+        let Some(wrapped) = DATA_KEYS.get(tx, &(scope, version))? else {
+            return Ok(None);
+        };
+        let Ok(key) = self.master.unwrap_data_key(&wrapped, scope, version) else {
+            return Ok(None);
+        };
+        let key = Arc::new(key);
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert((scope, version), key.clone());
+        Ok(Some(key))
+    }
+
+    /// Deletes every key version of `scope` (crypto-shredding) and forgets
+    /// what memory holds of it.
+    pub(crate) fn delete_scope(
+        &self,
+        tx: &mut dyn WriteTx,
+        scope: KeyScope,
+    ) -> Result<(), StorageError> {
+        SCOPES.remove(tx, &scope)?;
+        for key in DATA_KEYS.keys(tx, (scope, 0)..=(scope, u32::MAX), usize::MAX)? {
+            DATA_KEYS.remove(tx, &key)?;
+        }
+        self.forget_scope(scope);
+        Ok(())
+    }
+
+    /// Drops cached keys and counters of `scope` (after it was deleted).
+    pub(crate) fn forget_scope(&self, scope: KeyScope) {
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(s, _), _| *s != scope);
+        self.counters().remove(&scope);
+    }
+
+    /// The public id of a record key.
+    pub(crate) fn record_id(&self, key: RecordKey) -> RecordId {
+        RecordId::from_u128(self.ids.encrypt(IdDomain::Record, key.as_u128()))
+    }
+
+    /// The record key behind a public id; `None` for an id this engine did
+    /// not issue (tampered, made up, or from another database).
+    pub(crate) fn record_key(&self, id: RecordId) -> Option<RecordKey> {
+        let key = RecordKey::from_u128(self.ids.decrypt(IdDomain::Record, id.as_u128()));
+        key.is_well_formed().then_some(key)
+    }
+
+    /// The public form of `user`'s stream cursor: both positions (48 bits
+    /// each) and 32 bits of the user id, as one permuted block.
+    pub(crate) fn event_id(&self, user: UserId, cursor: StreamCursor) -> EventId {
+        let block = (u128::from(cursor.own & MAX_POSITION) << 80)
+            | (u128::from(cursor.broadcast & MAX_POSITION) << 32)
+            | u128::from(user_check(user));
+        EventId(self.ids.encrypt(IdDomain::Event, block).to_be_bytes())
+    }
+
+    /// The cursor behind an event id; `None` unless this engine issued it
+    /// to `user`.
+    pub(crate) fn cursor(&self, user: UserId, id: EventId) -> Option<StreamCursor> {
+        let block = self.ids.decrypt(IdDomain::Event, u128::from_be_bytes(id.0));
+        let check = (block & u128::from(u32::MAX)) as u32;
+        (check == user_check(user)).then_some(StreamCursor {
+            own: (block >> 80) as u64 & MAX_POSITION,
+            broadcast: (block >> 32) as u64 & MAX_POSITION,
+        })
+    }
+}
+
+/// The 32 bits of a user id an event id carries.
+fn user_check(user: UserId) -> u32 {
+    user.as_u128() as u32
+}
+
+/// Creates key version 1 of a new scope (also at database creation, for
+/// the broadcast scope, before a keyring exists).
 pub(crate) fn create_scope(
     master: &MasterKey,
-    keyring: &mut KeyringTable<'_>,
-    data_keys: &mut DataKeyTable<'_>,
-    scope: u128,
+    tx: &mut dyn WriteTx,
+    scope: KeyScope,
 ) -> Result<(), StorageError> {
-    add_version(master, keyring, data_keys, scope, 1)
+    add_version(master, tx, scope, 1)?;
+    let row = ScopeRow {
+        key_version: 1,
+        seals_reserved: 0,
+        positions_reserved: 0,
+    };
+    SCOPES.insert(tx, &scope, &row)
 }
 
+/// Creates data key `version` of `scope`, stored wrapped.
 fn add_version(
     master: &MasterKey,
-    keyring: &mut KeyringTable<'_>,
-    data_keys: &mut DataKeyTable<'_>,
-    scope: u128,
+    tx: &mut dyn WriteTx,
+    scope: KeyScope,
     version: u32,
 ) -> Result<(), StorageError> {
-    let secret = random_key_bytes();
-    let wrapped = master.wrap_data_key(&secret, UserId::from_u128(scope), version);
-    data_keys.insert((scope, version), wrapped.as_slice())?;
-    keyring.insert(scope, (version, 0))?;
-    Ok(())
+    let wrapped = master.wrap_data_key(&random_key_bytes(), scope, version);
+    DATA_KEYS.insert(tx, &(scope, version), &wrapped)
 }
 
-/// The key to seal one more record of `scope` under, counting that record
-/// and rotating to a fresh version once `rotate_after` records used the
-/// current one. `None` if the scope does not exist.
-pub(crate) fn key_for_sealing(
-    master: &MasterKey,
-    cache: &KeyCache,
-    counts: &SealCounts,
-    keyring: &mut KeyringTable<'_>,
-    data_keys: &mut DataKeyTable<'_>,
-    scope: u128,
-    rotate_after: u64,
-) -> Result<Option<(u32, Arc<DataKey>)>, StorageError> {
-    let Some((version, reserved)) = keyring.get(scope)?.map(|v| v.value()) else {
-        return Ok(None);
-    };
-    let mut counts = counts.0.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = counts.entry(scope).or_insert((version, reserved, reserved));
-    if entry.0 != version {
-        *entry = (version, reserved, reserved);
-    }
-    if entry.1 >= rotate_after {
-        let next = entry.0.checked_add(1).ok_or_else(|| {
-            StorageError::from(redb::StorageError::Corrupted(
-                "data key versions exhausted".into(),
-            ))
-        })?;
-        add_version(master, keyring, data_keys, scope, next)?;
-        *entry = (next, 0, 0);
-    }
-    entry.1 += 1;
-    if entry.1 > entry.2 {
-        entry.2 = (entry.1 + SEAL_BLOCK - 1).min(rotate_after).max(entry.1);
-        keyring.insert(scope, (entry.0, entry.2))?;
-    }
-    let version = entry.0;
-    drop(counts);
-    let key = key_for_opening(master, cache, &*data_keys, scope, version)?;
-    Ok(key.map(|k| (version, k)))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The key of `scope` at `version`, from the cache or unwrapped from
-/// storage. `None` if no such version exists or it does not unwrap.
-pub(crate) fn key_for_opening(
-    master: &MasterKey,
-    cache: &KeyCache,
-    data_keys: &impl ReadableTable<(u128, u32), &'static [u8]>,
-    scope: u128,
-    version: u32,
-) -> Result<Option<Arc<DataKey>>, StorageError> {
-    if let Some(key) = cache.get(scope, version) {
-        return Ok(Some(key));
+    #[test]
+    fn reservations_grow_in_blocks_and_stop_at_the_cap() {
+        let mut r = Reservation::resume(0);
+        assert_eq!(r.take(4, 10), Some((1, true)));
+        assert_eq!(r.reserved, 4);
+        assert_eq!(r.take(4, 10), Some((2, false)));
+        assert_eq!(r.take(4, 10), Some((3, false)));
+        assert_eq!(r.take(4, 10), Some((4, false)));
+        assert_eq!(r.take(4, 10), Some((5, true)));
+        assert_eq!(r.reserved, 8);
+        let mut r = Reservation::resume(8);
+        assert_eq!(r.take(4, 10), Some((9, true)));
+        assert_eq!(r.reserved, 10);
+        assert_eq!(r.take(4, 10), Some((10, false)));
+        assert_eq!(r.take(4, 10), None);
     }
-    let Some(wrapped) = data_keys.get((scope, version))? else {
-        return Ok(None);
-    };
-    let Ok(key) = master.unwrap_data_key(wrapped.value(), UserId::from_u128(scope), version) else {
-        return Ok(None);
-    };
-    let key = Arc::new(key);
-    cache.insert(scope, version, key.clone());
-    Ok(Some(key))
-}
-
-/// Deletes every key version of `scope` (crypto-shredding).
-pub(crate) fn delete_scope(
-    cache: &KeyCache,
-    counts: &SealCounts,
-    keyring: &mut KeyringTable<'_>,
-    data_keys: &mut DataKeyTable<'_>,
-    scope: u128,
-) -> Result<(), StorageError> {
-    keyring.remove(scope)?;
-    data_keys.retain_in((scope, 0)..=(scope, u32::MAX), |_, _| false)?;
-    cache.forget(scope);
-    counts
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&scope);
-    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Key types: the master key and per-user data keys (DEKs), with the
+//! Key types: the master key and per-scope data keys (DEKs), with the
 //! AES-256-GCM operations they allow. Neither type prints its key, neither is
 //! `Clone`, and both zeroize their key schedule on drop.
 
@@ -6,10 +6,13 @@ use std::fmt;
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Tag};
-use secrecy::{ExposeSecret, SecretBox};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 use zeroize::Zeroizing;
 
-use crate::ids::UserId;
+use crate::error::KeyError;
+use crate::ids::KeyScope;
 
 /// Length of every key, in bytes (AES-256).
 pub const KEY_LEN: usize = 32;
@@ -17,10 +20,13 @@ pub const KEY_LEN: usize = 32;
 pub const NONCE_LEN: usize = 12;
 /// Length of an authentication tag, in bytes.
 pub const TAG_LEN: usize = 16;
-/// Length of a wrapped data key: nonce || encrypted key || tag.
-pub(crate) const WRAPPED_KEY_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
+/// Length of a wrapped key: nonce || encrypted key || tag.
+pub const WRAPPED_KEY_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
 
-const WRAP_CONTEXT: &[u8] = b"strongroom/dek/v1";
+const DEK_CONTEXT: &[u8] = b"strongroom/dek/v1";
+const ID_ROOT_AAD: &[u8] = b"strongroom/id-root/v1";
+const KEY_CHECK_AAD: &[u8] = b"strongroom/key-check/v1";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"strongroom master key check";
 
 /// A 96-bit AES-GCM nonce. Other sizes cannot be expressed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,11 +34,12 @@ pub struct Nonce([u8; NONCE_LEN]);
 
 impl Nonce {
     /// A fresh nonce from the thread-local CSPRNG (seeded by the OS).
-    pub fn random() -> Self {
+    pub(crate) fn random() -> Self {
         Self(rand::random())
     }
 
-    /// The nonce with these bytes.
+    /// The nonce with these bytes. Reusing a nonce under one key destroys
+    /// confidentiality: for known-answer tests and fuzzing only.
     pub const fn from_bytes(bytes: [u8; NONCE_LEN]) -> Self {
         Self(bytes)
     }
@@ -98,9 +105,41 @@ impl Cipher {
             .map_err(|_| AuthenticationFailed)?;
         Ok(buffer)
     }
+
+    /// `nonce || ciphertext || tag` of a fresh random nonce.
+    fn seal_with_random_nonce(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let nonce = Nonce::random();
+        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(&nonce.0);
+        self.seal_into(&nonce, aad, plaintext, &mut out);
+        out
+    }
+
+    /// Opens what [`Cipher::seal_with_random_nonce`] sealed.
+    fn open_with_nonce(
+        &self,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, AuthenticationFailed> {
+        let (nonce, rest) = sealed
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or(AuthenticationFailed)?;
+        self.open(&Nonce(*nonce), aad, rest)
+    }
 }
 
-/// The 256-bit master key: wraps every data key, never touches records.
+/// The 256-bit master key: wraps every data key (and the engine's other
+/// secrets), never touches records.
+///
+/// ```
+/// use strongroom_engine::{MasterKey, SecretString};
+///
+/// let key = MasterKey::from_base64(&SecretString::from(
+///     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+/// ))?;
+/// assert_eq!(format!("{key:?}"), "MasterKey([REDACTED])");
+/// # Ok::<(), strongroom_engine::KeyError>(())
+/// ```
 pub struct MasterKey(Cipher);
 
 impl MasterKey {
@@ -109,65 +148,109 @@ impl MasterKey {
         Self(Cipher::new(key))
     }
 
-    /// Wraps `dek` for `user` at `version`: AES-256-GCM under this key, the
-    /// associated data binding user id and key version.
-    pub fn wrap_data_key(
-        &self,
-        dek: &SecretBox<[u8; KEY_LEN]>,
-        user: UserId,
-        version: u32,
-    ) -> Vec<u8> {
-        let nonce = Nonce::random();
-        let mut out = Vec::with_capacity(WRAPPED_KEY_LEN);
-        out.extend_from_slice(&nonce.0);
-        self.0.seal_into(
-            &nonce,
-            &wrap_aad(user, version),
-            dek.expose_secret(),
-            &mut out,
-        );
-        out
+    /// Parses a base64 (standard alphabet) master key of exactly 32 bytes.
+    /// Surrounding whitespace is ignored. Errors never echo the text.
+    pub fn from_base64(encoded: &SecretString) -> Result<Self, KeyError> {
+        let text = encoded.expose_secret().trim();
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN + 3]);
+        let len = STANDARD
+            .decode_slice(text.as_bytes(), bytes.as_mut_slice())
+            .map_err(|e| match e {
+                base64::DecodeSliceError::OutputSliceTooSmall => KeyError::WrongLength {
+                    len: text.len() / 4 * 3,
+                },
+                base64::DecodeSliceError::DecodeError(_) => KeyError::NotBase64,
+            })?;
+        if len != KEY_LEN {
+            return Err(KeyError::WrongLength { len });
+        }
+        let secret = SecretBox::init_with_mut(|k: &mut [u8; KEY_LEN]| {
+            k.copy_from_slice(&bytes[..KEY_LEN]);
+        });
+        Ok(Self::from_secret(&secret))
     }
 
-    /// Unwraps a data key wrapped by [`MasterKey::wrap`] for the same user
-    /// and version. Fails on any other input, never panics.
-    pub fn unwrap_data_key(
+    /// A fresh random master key and its base64 text, to be stored by the
+    /// caller (a key file, a secret manager).
+    pub fn generate() -> (Self, SecretString) {
+        let secret = random_key_bytes();
+        let text = Zeroizing::new(STANDARD.encode(secret.expose_secret()));
+        (
+            Self::from_secret(&secret),
+            SecretString::from(text.as_str()),
+        )
+    }
+
+    /// Wraps a 256-bit secret: `nonce || AES-256-GCM(secret) || tag`, the
+    /// associated data naming what it is.
+    fn wrap(&self, aad: &[u8], secret: &SecretBox<[u8; KEY_LEN]>) -> Vec<u8> {
+        self.0.seal_with_random_nonce(aad, secret.expose_secret())
+    }
+
+    /// Unwraps what [`MasterKey::wrap`] wrapped with the same associated
+    /// data. Fails on any other input, never panics.
+    fn unwrap(
         &self,
+        aad: &[u8],
         wrapped: &[u8],
-        user: UserId,
-        version: u32,
-    ) -> Result<DataKey, AuthenticationFailed> {
+    ) -> Result<SecretBox<[u8; KEY_LEN]>, AuthenticationFailed> {
         if wrapped.len() != WRAPPED_KEY_LEN {
             return Err(AuthenticationFailed);
         }
-        let (nonce, sealed) = wrapped.split_at(NONCE_LEN);
-        let nonce = Nonce(nonce.try_into().map_err(|_| AuthenticationFailed)?);
-        let plain = self.0.open(&nonce, &wrap_aad(user, version), sealed)?;
-        let bytes: [u8; KEY_LEN] = plain
-            .as_slice()
-            .try_into()
-            .map_err(|_| AuthenticationFailed)?;
-        let secret = SecretBox::new(Box::new(bytes));
+        let plain = self.0.open_with_nonce(aad, wrapped)?;
+        Ok(SecretBox::init_with_mut(|k: &mut [u8; KEY_LEN]| {
+            k.copy_from_slice(&plain);
+        }))
+    }
+
+    /// Wraps the data key of `scope` at `version` (the associated data binds
+    /// both, so a wrapped key cannot be moved to another scope or version).
+    pub(crate) fn wrap_data_key(
+        &self,
+        dek: &SecretBox<[u8; KEY_LEN]>,
+        scope: KeyScope,
+        version: u32,
+    ) -> Vec<u8> {
+        self.wrap(&dek_aad(scope, version), dek)
+    }
+
+    /// Unwraps a data key wrapped by [`MasterKey::wrap_data_key`] for the
+    /// same scope and version.
+    pub(crate) fn unwrap_data_key(
+        &self,
+        wrapped: &[u8],
+        scope: KeyScope,
+        version: u32,
+    ) -> Result<DataKey, AuthenticationFailed> {
+        let secret = self.unwrap(&dek_aad(scope, version), wrapped)?;
         Ok(DataKey::from_secret(&secret))
     }
 
-    /// Seals a small value under the master key itself (the key check).
-    pub(crate) fn seal_check(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let nonce = Nonce::random();
-        let mut out = nonce.0.to_vec();
-        self.0.seal_into(&nonce, aad, plaintext, &mut out);
-        out
+    /// The key check: a known value sealed under this key, stored so that
+    /// opening a database with another key fails at once.
+    pub(crate) fn key_check(&self) -> Vec<u8> {
+        self.0
+            .seal_with_random_nonce(KEY_CHECK_AAD, KEY_CHECK_PLAINTEXT)
     }
 
-    /// Opens what [`MasterKey::seal_check`] sealed.
-    pub(crate) fn open_check(
+    /// Whether `sealed` is a key check made by this key.
+    pub(crate) fn verifies_key_check(&self, sealed: &[u8]) -> bool {
+        self.0
+            .open_with_nonce(KEY_CHECK_AAD, sealed)
+            .is_ok_and(|plain| plain.as_slice() == KEY_CHECK_PLAINTEXT)
+    }
+
+    /// Wraps the root secret of the id permutations.
+    pub(crate) fn wrap_id_root(&self, secret: &SecretBox<[u8; KEY_LEN]>) -> Vec<u8> {
+        self.wrap(ID_ROOT_AAD, secret)
+    }
+
+    /// Unwraps what [`MasterKey::wrap_id_root`] wrapped.
+    pub(crate) fn unwrap_id_root(
         &self,
-        aad: &[u8],
-        sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, AuthenticationFailed> {
-        let nonce_bytes = sealed.get(..NONCE_LEN).ok_or(AuthenticationFailed)?;
-        let nonce = Nonce(nonce_bytes.try_into().map_err(|_| AuthenticationFailed)?);
-        self.0.open(&nonce, aad, &sealed[NONCE_LEN..])
+        wrapped: &[u8],
+    ) -> Result<SecretBox<[u8; KEY_LEN]>, AuthenticationFailed> {
+        self.unwrap(ID_ROOT_AAD, wrapped)
     }
 }
 
@@ -177,15 +260,15 @@ impl fmt::Debug for MasterKey {
     }
 }
 
-fn wrap_aad(user: UserId, version: u32) -> [u8; WRAP_CONTEXT.len() + 16 + 4] {
-    let mut aad = [0; WRAP_CONTEXT.len() + 16 + 4];
-    aad[..WRAP_CONTEXT.len()].copy_from_slice(WRAP_CONTEXT);
-    aad[WRAP_CONTEXT.len()..][..16].copy_from_slice(&user.as_u128().to_be_bytes());
-    aad[WRAP_CONTEXT.len() + 16..].copy_from_slice(&version.to_be_bytes());
+fn dek_aad(scope: KeyScope, version: u32) -> [u8; DEK_CONTEXT.len() + 16 + 4] {
+    let mut aad = [0; DEK_CONTEXT.len() + 16 + 4];
+    aad[..DEK_CONTEXT.len()].copy_from_slice(DEK_CONTEXT);
+    aad[DEK_CONTEXT.len()..][..16].copy_from_slice(&scope.as_u128().to_be_bytes());
+    aad[DEK_CONTEXT.len() + 16..].copy_from_slice(&version.to_be_bytes());
     aad
 }
 
-/// A 256-bit data key: seals and opens records of one user (or scope).
+/// A 256-bit data key: seals and opens the records of one key scope.
 pub struct DataKey(Cipher);
 
 impl DataKey {
@@ -194,7 +277,7 @@ impl DataKey {
         Self(Cipher::new(key))
     }
 
-    /// AES-256-GCM: returns `ciphertext || tag`.
+    /// AES-256-GCM with a caller-chosen nonce: returns `ciphertext || tag`.
     pub fn seal(&self, nonce: &Nonce, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
         self.seal_into(nonce, aad, plaintext, &mut out);
@@ -202,7 +285,7 @@ impl DataKey {
     }
 
     /// AES-256-GCM: appends `ciphertext || tag` to `out`.
-    pub fn seal_into(&self, nonce: &Nonce, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn seal_into(&self, nonce: &Nonce, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
         self.0.seal_into(nonce, aad, plaintext, out);
     }
 
@@ -231,23 +314,29 @@ pub(crate) fn random_key_bytes() -> SecretBox<[u8; KEY_LEN]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::UserId;
 
-    fn user(n: u128) -> UserId {
-        UserId::from_u128(n)
+    fn scope(n: u128) -> KeyScope {
+        KeyScope::User(UserId::from_u128(n))
     }
 
     #[test]
-    fn wrapped_key_opens_only_for_its_user_and_version() {
+    fn wrapped_key_opens_only_for_its_scope_and_version() {
         let master = MasterKey::from_secret(&random_key_bytes());
         let dek = random_key_bytes();
-        let wrapped = master.wrap_data_key(&dek, user(7), 1);
+        let wrapped = master.wrap_data_key(&dek, scope(7), 1);
         assert_eq!(wrapped.len(), WRAPPED_KEY_LEN);
-        assert!(master.unwrap_data_key(&wrapped, user(7), 1).is_ok());
-        assert!(master.unwrap_data_key(&wrapped, user(8), 1).is_err());
-        assert!(master.unwrap_data_key(&wrapped, user(7), 2).is_err());
+        assert!(master.unwrap_data_key(&wrapped, scope(7), 1).is_ok());
+        assert!(master.unwrap_data_key(&wrapped, scope(8), 1).is_err());
+        assert!(
+            master
+                .unwrap_data_key(&wrapped, KeyScope::Broadcast, 1)
+                .is_err()
+        );
+        assert!(master.unwrap_data_key(&wrapped, scope(7), 2).is_err());
         let other = MasterKey::from_secret(&random_key_bytes());
-        assert!(other.unwrap_data_key(&wrapped, user(7), 1).is_err());
-        assert!(master.unwrap_data_key(&wrapped[1..], user(7), 1).is_err());
+        assert!(other.unwrap_data_key(&wrapped, scope(7), 1).is_err());
+        assert!(master.unwrap_data_key(&wrapped[1..], scope(7), 1).is_err());
     }
 
     #[test]
@@ -268,5 +357,44 @@ mod tests {
                 Err(AuthenticationFailed)
             );
         }
+    }
+
+    fn parse(text: &str) -> Result<MasterKey, KeyError> {
+        MasterKey::from_base64(&SecretString::from(text))
+    }
+
+    #[test]
+    fn base64_keys_must_be_exactly_32_bytes_and_errors_never_echo_them() {
+        let good = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        assert!(parse(good).is_ok());
+        assert!(parse(&format!("  {good}\n")).is_ok());
+        let short = STANDARD.encode([9u8; 31]);
+        let long = STANDARD.encode([9u8; 33]);
+        let very_long = STANDARD.encode([9u8; 300]);
+        let cases = [
+            (short.as_str(), "exactly 32 bytes, got 31"),
+            (long.as_str(), "exactly 32 bytes, got 33"),
+            (very_long.as_str(), "exactly 32 bytes"),
+            ("s3cr3t-not-base64!!", "not valid base64"),
+            ("", "exactly 32 bytes, got 0"),
+        ];
+        for (text, expected) in cases {
+            let message = parse(text).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains(expected), "{message}");
+            if !text.is_empty() {
+                assert!(!message.contains(&text[..8.min(text.len())]), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn generated_keys_round_trip_through_their_text() {
+        let (key, text) = MasterKey::generate();
+        let again = MasterKey::from_base64(&text).expect("own text parses");
+        let secret = random_key_bytes();
+        let wrapped = key.wrap(b"label", &secret);
+        let unwrapped = again.unwrap(b"label", &wrapped).expect("same key");
+        assert_eq!(unwrapped.expose_secret(), secret.expose_secret());
+        assert!(again.unwrap(b"other label", &wrapped).is_err());
     }
 }

@@ -4,25 +4,25 @@
 //! is sealed with AES-256-GCM under its owner's data key, in an envelope
 //! that carries its own random nonce; data keys are stored only wrapped
 //! under the master key. Records expire after a time-to-live. Accounts
-//! (Argon2id) and rotating bearer tokens live in the same redb file, so a
-//! write is one ACID transaction.
+//! (Argon2id) and rotating bearer tokens live in the same database, so a
+//! write is one ACID transaction. Identifiers that leave the engine are
+//! opaque.
 //!
 //! ## Quick start
 //!
 //! ```
+//! use std::sync::Arc;
 //! use std::time::Duration;
-//! use secrecy::SecretString;
-//! use strongroom_engine::{Engine, ManualClock, MasterKey, Timestamp};
+//! use strongroom_engine::{Clock, Engine, ManualClock, MasterKey, SecretString, Timestamp};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let dir = tempfile::tempdir()?;
+//! # fn main() -> Result<(), strongroom_engine::Error> {
+//! let dir = tempfile::tempdir().expect("tempdir");
 //! let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
 //! let key = MasterKey::from_base64(&SecretString::from(
 //!     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 //! ))?;
-//! let engine = Engine::builder()
-//!     .master_key(key)
-//!     .clock(std::sync::Arc::new(clock.clone()))
+//! let engine = Engine::builder(key)
+//!     .clock(Arc::new(clock.clone()))
 //!     .open(dir.path().join("strongroom.redb"))?;
 //!
 //! let alice = engine.create_user("alice", &SecretString::from("correct horse battery"))?;
@@ -33,50 +33,87 @@
 //! clock.advance(Duration::from_secs(61));
 //! assert!(engine.get(alice.id, receipt.meta.id).is_err()); // expired
 //! assert_eq!(engine.purge_expired(clock.now(), 100)?, 1);
-//! # use strongroom_engine::Clock;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Layers
+//!
+//! Modules import downwards only:
+//!
+//! ```text
+//! Engine, EngineBuilder           the public handle; delegates down
+//!   commit                        group commit: many writers, one durable transaction
+//!     records accounts tokens     domain modules: a transaction + the keyring,
+//!     events integrity            never the Engine, never each other
+//!       keyring                   master key, data-key cache, counters, id permutations
+//!         model    schema         public values | tables, typed rows, versions
+//!           store                 ordered byte tables in transactions (redb)
+//!             keys envelope idcipher      crypto, no storage knowledge
+//!               ids clock error           ground
+//! ```
+//!
+//! ## Features
+//!
+//! - `hazmat`: the `hazmat` module, raw crypto with caller-chosen nonces,
+//!   for known-answer tests, fuzzing and benchmarks.
+//! - `testing`: `testing::MemoryBackend`, a fault-injecting in-memory disk,
+//!   and `EngineBuilder::open_with_backend`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(unreachable_pub)]
 
 mod accounts;
-pub mod backends;
+mod builder;
 mod clock;
 mod commit;
 mod engine;
-pub mod envelope;
+// Types here are public only through `hazmat`.
+#[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
+mod envelope;
 mod error;
 mod events;
+mod idcipher;
 mod ids;
 mod integrity;
-mod keyfile;
 mod keyring;
+#[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
 mod keys;
+mod listeners;
+mod model;
+mod password;
 mod records;
-mod tables;
+mod schema;
+mod store;
 mod tokens;
 
-pub use accounts::{
-    PASSWORD_LEN, PasswordCost, USERNAME_LEN, User, validate_password, validate_username,
-};
+#[cfg(feature = "hazmat")]
+pub mod hazmat;
+
+/// Test support (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use crate::store::memory::MemoryBackend;
+}
+
+pub use accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_username};
+pub use builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use engine::{
-    DEFAULT_DEK_ROTATION, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL, DEFAULT_TTL, Engine,
-    EngineBuilder,
-};
+pub use engine::Engine;
 pub use error::{
-    AccountError, AuthError, DecryptionFailed, Error, OpenError, RecordError, StorageError,
+    AccountError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError, OpenError,
+    RecordError, StorageError,
 };
-pub use events::{BROADCAST_SCOPE, Event, EventKind, Notice};
-pub use ids::{MAX_SEQ, ParseIdError, RecordId, SessionId, UserId};
-pub use integrity::IntegrityReport;
-pub use keyfile::{KeyError, MASTER_KEY_ENV};
-pub use keys::{AuthenticationFailed, DataKey, KEY_LEN, MasterKey, NONCE_LEN, Nonce, TAG_LEN};
-pub use records::{MAX_PAGE, Page, Receipt, Record, RecordMeta};
+pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, UserId};
+pub use integrity::{IntegrityProblem, IntegrityReport};
+pub use keys::{KEY_LEN, MasterKey};
+pub use model::{
+    BearerToken, DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL, DEFAULT_TTL, Event,
+    EventKind, EventPosition, Limits, Notice, Page, Receipt, Record, RecordMeta, Session,
+    StreamCursor, Ticket, TokenPair, User,
+};
+pub use password::PasswordCost;
+pub use schema::SCHEMA_VERSION;
 pub use secrecy::{self, SecretString};
-pub use tokens::{
-    ACCESS_TOKEN_TTL, BearerToken, REFRESH_TOKEN_TTL, Session, TICKET_TTL, TokenPair,
-};
+pub use tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};

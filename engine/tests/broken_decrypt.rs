@@ -13,15 +13,15 @@
 //!
 //! Either mistake alone makes every tag check fail; in a mode without
 //! authentication it would have produced silent garbage instead. The fix
-//! (what `strongroom_engine::envelope::open` does) reads the nonce back from
+//! (what `strongroom_engine::hazmat::open`, the engine's own path, does) reads the nonce back from
 //! bytes 5..17 of the stored payload and decrypts only bytes 17.. (ciphertext
 //! and tag), with the same associated data the sealer used.
 
 use secrecy::SecretBox;
-use strongroom_engine::envelope::{self, HEADER_LEN, Scope};
-use strongroom_engine::{
-    AuthenticationFailed, DataKey, KEY_LEN, NONCE_LEN, Nonce, RecordId, UserId,
+use strongroom_engine::hazmat::{
+    self as envelope, AuthenticationFailed, Binding as Scope, DataKey, HEADER_LEN, NONCE_LEN, Nonce,
 };
+use strongroom_engine::{KEY_LEN, KeyScope, UserId};
 
 mod common;
 
@@ -31,16 +31,19 @@ fn key() -> DataKey {
 
 fn scope() -> Scope {
     Scope {
-        owner: UserId::from_u128(7),
-        record: RecordId::from_u128(9),
+        scope: KeyScope::User(UserId::from_u128(7)),
+        record: 9,
     }
 }
 
 /// Associated data exactly as the sealer builds it: header || user || record.
 fn aad(header: &[u8], scope: Scope) -> Vec<u8> {
     let mut aad = header.to_vec();
-    aad.extend_from_slice(&scope.owner.as_u128().to_be_bytes());
-    aad.extend_from_slice(&scope.record.as_u128().to_be_bytes());
+    let KeyScope::User(owner) = scope.scope else {
+        unreachable!("the test binds to a user")
+    };
+    aad.extend_from_slice(&owner.as_u128().to_be_bytes());
+    aad.extend_from_slice(&scope.record.to_be_bytes());
     aad
 }
 
@@ -52,7 +55,7 @@ fn broken_decrypt(
 ) -> Result<Vec<u8>, AuthenticationFailed> {
     let header = &sealed[..HEADER_LEN];
     // BUG 1: a new nonce, as on the encrypt path, instead of the stored one.
-    let nonce = Nonce::random();
+    let nonce = Nonce::from_bytes(rand::random());
     // BUG 2: ciphertext taken from byte 5, so the stored nonce is "decrypted".
     let ciphertext_and_tag = &sealed[5..];
     key.open(&nonce, &aad(header, scope), ciphertext_and_tag)
@@ -114,7 +117,7 @@ fn fixing_only_one_of_the_two_bugs_is_not_enough() {
     // Right slice, fresh nonce.
     assert!(
         key.open(
-            &Nonce::random(),
+            &Nonce::from_bytes(rand::random()),
             &aad(header, scope()),
             &sealed[HEADER_LEN..]
         )

@@ -7,20 +7,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use strongroom_engine::backends::MemoryBackend;
+use strongroom_engine::testing::MemoryBackend;
 use strongroom_engine::{Engine, ManualClock, RecordId, UserId};
 
 fn open(
     backend: MemoryBackend,
     clock: &ManualClock,
 ) -> Result<Engine, strongroom_engine::OpenError> {
-    Engine::builder()
-        .master_key(common::master(common::KEY_A))
-        .clock(Arc::new(clock.clone()))
-        .open_with_backend(backend)
+    common::builder(clock).open_with_backend(backend)
 }
 
 /// A database with two users, as synced bytes.
@@ -74,7 +70,7 @@ fn acknowledged_puts_survive_any_injected_failure() {
         assert!(report.is_sound(), "budget {budget}: {:?}", report.problems);
         let mut stored: HashMap<Vec<u8>, RecordId> = HashMap::new();
         for user in users {
-            let page = engine.list(user, None, 1000).expect("list");
+            let page = engine.list(user, None, 100).expect("list");
             for record in page.records {
                 stored.insert(record.plaintext.to_vec(), record.meta.id);
             }

@@ -18,8 +18,7 @@ use strongroom_engine::{RecordId, SystemClock};
 const CHILD_ENV: &str = "STRONGROOM_CRASH_CHILD_DB";
 
 fn open(path: &Path) -> strongroom_engine::Engine {
-    strongroom_engine::Engine::builder()
-        .master_key(common::master(common::KEY_A))
+    strongroom_engine::Engine::builder(common::master(common::KEY_A))
         .clock(std::sync::Arc::new(SystemClock))
         .open(path)
         .expect("open")

@@ -50,8 +50,7 @@ fn a_different_master_key_is_refused_clearly() {
         let alice = user(&engine, "alice");
         engine.put(alice, b"secret", None).expect("put");
     }
-    let err = Engine::builder()
-        .master_key(master(KEY_B))
+    let err = Engine::builder(master(KEY_B))
         .open(&path)
         .expect_err("wrong key refused");
     assert!(matches!(err, OpenError::WrongMasterKey));

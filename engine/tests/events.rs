@@ -1,84 +1,176 @@
-//! Guards the event log: sequence numbers in commit order, replay after a
-//! sequence number with per-user isolation, broadcasts in their own key
-//! scope, listeners hearing commits and revocations, and stream tickets.
+//! Guards the event log: positions in commit order per log, replay after a
+//! stream cursor with per-user isolation, broadcasts in their own key scope,
+//! opaque event ids, listeners hearing commits and revocations, and stream
+//! tickets.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{open, password, start, user};
+use common::{engine, password, user};
 use strongroom_engine::{
-    AuthError, BROADCAST_SCOPE, Clock, EventKind, Notice, RecordError, TICKET_TTL,
+    AuthError, Clock, Engine, Event, EventId, EventKind, KeyScope, Notice, StreamCursor,
+    TICKET_TTL, UserId,
 };
+
+fn texts(events: &[Event]) -> Vec<(&[u8], EventKind)> {
+    events
+        .iter()
+        .map(|e| (e.plaintext.as_slice(), e.kind()))
+        .collect()
+}
+
+/// Replays everything after `cursor`, advancing it.
+fn drain(engine: &Engine, user: UserId, cursor: &mut StreamCursor) -> Vec<Event> {
+    let events = engine.events_after(user, *cursor, 100).expect("replay");
+    for e in &events {
+        assert!(
+            cursor.advance(e.position()),
+            "replay returns only fresh events"
+        );
+    }
+    events
+}
 
 #[test]
 fn replay_returns_own_messages_and_broadcasts_in_order() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = start();
-    let engine = open(&dir.path().join("db.redb"), &clock);
+    let (_dir, clock, engine) = engine();
     let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
     engine.put(alice, b"a1", None).expect("put");
+    clock.advance(Duration::from_millis(1));
     engine.put(bob, b"b1", None).expect("put");
+    clock.advance(Duration::from_millis(1));
     engine.broadcast(bob, b"all1", None).expect("broadcast");
+    clock.advance(Duration::from_millis(1));
     engine.send(bob, alice, b"a2", None).expect("send");
+    clock.advance(Duration::from_millis(1));
     engine
         .broadcast(alice, b"all2", Some(Duration::from_secs(1)))
         .expect("broadcast");
 
-    let events = engine.events_after(alice, 0, 100).expect("replay");
-    let seen: Vec<(u64, &[u8], EventKind)> = events
-        .iter()
-        .map(|e| (e.seq, e.plaintext.as_slice(), e.kind))
-        .collect();
+    let mut cursor = StreamCursor::start();
+    let events = drain(&engine, alice, &mut cursor);
     assert_eq!(
-        seen,
+        texts(&events),
         [
-            (1, &b"a1"[..], EventKind::Message),
-            (3, b"all1", EventKind::Broadcast),
-            (4, b"a2", EventKind::Message),
-            (5, b"all2", EventKind::Broadcast),
+            (&b"a1"[..], EventKind::Message),
+            (b"all1", EventKind::Broadcast),
+            (b"a2", EventKind::Message),
+            (b"all2", EventKind::Broadcast),
         ]
     );
-    assert_eq!(events[1].meta.owner, BROADCAST_SCOPE);
+    assert_eq!(events[1].scope, KeyScope::Broadcast);
     assert_eq!(events[1].meta.sender, bob);
-    let after_three: Vec<u64> = engine
-        .events_after(alice, 3, 100)
-        .expect("replay")
-        .iter()
-        .map(|e| e.seq)
-        .collect();
-    assert_eq!(after_three, [4, 5]);
-    assert_eq!(engine.events_after(alice, 0, 2).expect("replay").len(), 2);
-    clock.advance(Duration::from_secs(1));
-    let after_expiry: Vec<u64> = engine
-        .events_after(alice, 0, 100)
-        .expect("replay")
-        .iter()
-        .map(|e| e.seq)
-        .collect();
-    assert_eq!(after_expiry, [1, 3, 4], "expired broadcast is not replayed");
-    // Broadcasts are not anyone's messages.
+    assert_eq!(events[1].meta.sender_name.as_deref(), Some("bob"));
+    assert_eq!(events[2].scope, KeyScope::User(alice));
     assert!(
-        engine
-            .list(alice, None, 100)
-            .expect("list")
-            .records
-            .iter()
-            .all(|r| r.meta.owner == alice)
+        drain(&engine, alice, &mut cursor).is_empty(),
+        "nothing after the end"
     );
-    assert!(matches!(
-        engine.send(alice, BROADCAST_SCOPE, b"x", None),
-        Err(RecordError::UnknownUser)
-    ));
+
+    // Resuming after the second event replays the last two.
+    let mut after_two = StreamCursor::start();
+    for e in &events[..2] {
+        after_two.advance(e.position());
+    }
+    assert_eq!(
+        texts(&engine.events_after(alice, after_two, 100).expect("replay")),
+        [
+            (&b"a2"[..], EventKind::Message),
+            (b"all2", EventKind::Broadcast)
+        ]
+    );
+    assert_eq!(
+        engine
+            .events_after(alice, StreamCursor::start(), 2)
+            .expect("replay")
+            .len(),
+        2
+    );
+    clock.advance(Duration::from_secs(1));
+    let after_expiry = engine
+        .events_after(alice, StreamCursor::start(), 100)
+        .expect("replay");
+    assert_eq!(after_expiry.len(), 3, "expired broadcast is not replayed");
+    // Bob sees his own and the broadcasts, never Alice's.
+    let bobs = engine
+        .events_after(bob, StreamCursor::start(), 100)
+        .expect("replay");
+    assert_eq!(
+        texts(&bobs),
+        [
+            (&b"b1"[..], EventKind::Message),
+            (b"all1", EventKind::Broadcast)
+        ]
+    );
+    // Broadcasts are not anyone's messages.
+    assert_eq!(
+        engine.list(alice, None, 100).expect("list").records.len(),
+        2
+    );
     assert!(engine.check_integrity().expect("check").is_sound());
 }
 
 #[test]
+fn a_page_limit_never_skips_an_event() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let mut written = Vec::new();
+    for i in 0..20u8 {
+        clock.advance(Duration::from_millis(1));
+        if i % 3 == 0 {
+            engine.broadcast(alice, &[i], None).expect("broadcast");
+        } else {
+            engine.put(alice, &[i], None).expect("put");
+        }
+        written.push(i);
+    }
+    let mut cursor = StreamCursor::start();
+    let mut seen = Vec::new();
+    loop {
+        let page = engine.events_after(alice, cursor, 3).expect("replay");
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            assert!(cursor.advance(e.position()));
+            seen.push(e.plaintext[0]);
+        }
+    }
+    assert_eq!(seen, written);
+}
+
+#[test]
+fn event_ids_round_trip_only_for_their_user() {
+    let (_dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    engine.put(alice, b"a", None).expect("put");
+    engine.broadcast(bob, b"all", None).expect("broadcast");
+    let mut cursor = StreamCursor::start();
+    let mut ids = vec![engine.event_id(alice, cursor)];
+    for e in drain(&engine, alice, &mut StreamCursor::start()) {
+        cursor.advance(e.position());
+        ids.push(engine.event_id(alice, cursor));
+    }
+    let text = ids[2].to_string();
+    let parsed: EventId = text.parse().expect("parses");
+    assert_eq!(engine.stream_cursor(alice, parsed), Some(cursor));
+    assert_eq!(engine.stream_cursor(bob, parsed), None, "another user's id");
+    // Consecutive ids share no visible structure.
+    assert_ne!(ids[0].to_string()[..8], ids[1].to_string()[..8]);
+    let mut bytes = text.into_bytes();
+    bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };
+    let tampered: EventId = String::from_utf8(bytes)
+        .expect("ascii")
+        .parse()
+        .expect("parses");
+    assert_eq!(engine.stream_cursor(alice, tampered), None);
+}
+
+#[test]
 fn deleted_and_purged_records_leave_the_event_log() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = start();
-    let engine = open(&dir.path().join("db.redb"), &clock);
+    let (_dir, clock, engine) = engine();
     let alice = user(&engine, "alice");
     let a = engine.put(alice, b"a", None).expect("put");
     engine
@@ -89,7 +181,7 @@ fn deleted_and_purged_records_leave_the_event_log() {
     assert_eq!(engine.purge_expired(clock.now(), 10).expect("purge"), 1);
     assert!(
         engine
-            .events_after(alice, 0, 10)
+            .events_after(alice, StreamCursor::start(), 10)
             .expect("replay")
             .is_empty()
     );
@@ -98,16 +190,20 @@ fn deleted_and_purged_records_leave_the_event_log() {
 
 #[test]
 fn listeners_hear_commits_in_order_and_revocations() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = start();
-    let engine = open(&dir.path().join("db.redb"), &clock);
+    let (_dir, _clock, engine) = engine();
     let heard = Arc::new(Mutex::new(Vec::new()));
     let sink = heard.clone();
-    engine.add_listener(move |_, notice| {
+    engine.add_listener(move |notice| {
         let line = match notice {
             Notice::Events(events) => events
                 .iter()
-                .map(|e| format!("event {} {:?}", e.seq, e.kind))
+                .map(|e| {
+                    format!(
+                        "event {:?} {}",
+                        e.kind(),
+                        e.meta.sender_name.as_deref().unwrap_or("?")
+                    )
+                })
                 .collect(),
             Notice::SessionEnded(_) => "session ended".to_owned(),
             Notice::UserDeleted(_) => "user deleted".to_owned(),
@@ -131,8 +227,8 @@ fn listeners_hear_commits_in_order_and_revocations() {
     assert_eq!(
         *heard.lock().expect("lock"),
         [
-            "event 1 Message",
-            "event 2 Broadcast",
+            "event Message alice",
+            "event Broadcast alice",
             "session ended",
             "session ended",
             "user deleted"
@@ -142,15 +238,14 @@ fn listeners_hear_commits_in_order_and_revocations() {
 
 #[test]
 fn tickets_are_single_use_and_expire_after_30_seconds() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = start();
-    let engine = open(&dir.path().join("db.redb"), &clock);
+    let (_dir, clock, engine) = engine();
     user(&engine, "alice");
     let pair = engine
         .login("alice", &password("correct horse battery"))
         .expect("login");
-    let (ticket, ttl) = engine.issue_ticket(pair.session).expect("ticket");
-    assert_eq!(ttl, TICKET_TTL);
+    let issued = engine.issue_ticket(pair.session).expect("ticket");
+    let ticket = issued.token;
+    assert_eq!(issued.expires_in, TICKET_TTL);
     assert!(
         engine.authenticate(&ticket).is_err(),
         "a ticket is not an access token"
@@ -168,14 +263,14 @@ fn tickets_are_single_use_and_expire_after_30_seconds() {
         "an access token is not a ticket"
     );
 
-    let (late, _) = engine.issue_ticket(pair.session).expect("ticket");
+    let late = engine.issue_ticket(pair.session).expect("ticket").token;
     clock.advance(TICKET_TTL);
     assert!(matches!(
         engine.redeem_ticket(&late),
         Err(AuthError::InvalidToken)
     ));
 
-    let (voided, _) = engine.issue_ticket(pair.session).expect("ticket");
+    let voided = engine.issue_ticket(pair.session).expect("ticket").token;
     engine.revoke(&pair.access_token).expect("logout");
     assert!(
         engine.redeem_ticket(&voided).is_err(),

@@ -108,10 +108,10 @@ proptest! {
                         got.extend(page.records.iter().map(|r| r.meta.id));
                         match page.next_cursor { Some(c) => cursor = Some(c), None => break }
                     }
-                    let mut expected: Vec<RecordId> = model.iter()
-                        .filter(|(_, m)| m.owner == users[user] && now < m.expires)
-                        .map(|(id, _)| *id).collect();
-                    expected.sort_unstable_by(|a, b| b.cmp(a));
+                    // Newest first: ids are opaque, so order by write order.
+                    let expected: Vec<RecordId> = known.iter().rev()
+                        .filter(|id| model.get(id).is_some_and(|m| m.owner == users[user] && now < m.expires))
+                        .copied().collect();
                     prop_assert_eq!(got, expected);
                 }
                 Op::Purge { limit } => {
@@ -122,11 +122,13 @@ proptest! {
                         model.retain(|_, m| m.expires > now);
                     } else {
                         // Purge goes oldest first: drop the `purged` earliest expiries.
-                        let mut due: Vec<(Timestamp, u128, RecordId)> = model.iter()
-                            .filter(|(_, m)| m.expires <= now)
-                            .map(|(id, m)| (m.expires, m.owner.as_u128(), *id)).collect();
-                        due.sort_unstable_by_key(|&(e, o, id)| (e, o, id.as_u128()));
-                        for (_, _, id) in due.into_iter().take(purged) { model.remove(&id); }
+                        // (expiry, owner, write order) is the index's order.
+                        let mut due: Vec<(Timestamp, u128, usize, RecordId)> = known.iter().enumerate()
+                            .filter_map(|(n, id)| model.get(id).map(|m| (m, n, id)))
+                            .filter(|(m, _, _)| m.expires <= now)
+                            .map(|(m, n, id)| (m.expires, m.owner.as_u128(), n, *id)).collect();
+                        due.sort_unstable();
+                        for (_, _, _, id) in due.into_iter().take(purged) { model.remove(&id); }
                     }
                 }
                 _ => {}

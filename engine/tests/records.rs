@@ -3,18 +3,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{open, start, user};
+use common::{engine, start, user};
 use strongroom_engine::{Clock, Engine, RecordError, RecordId};
-
-fn engine() -> (tempfile::TempDir, strongroom_engine::ManualClock, Engine) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = start();
-    let engine = open(&dir.path().join("db.redb"), &clock);
-    (dir, clock, engine)
-}
 
 #[test]
 fn ttl_defaults_to_ten_minutes_and_is_bounded() {
@@ -136,7 +128,7 @@ fn list_pages_newest_first_with_a_cursor_and_skips_expired() {
         Err(RecordError::InvalidLimit { .. })
     ));
     assert!(matches!(
-        engine.list(alice, None, 1001),
+        engine.list(alice, None, 101),
         Err(RecordError::InvalidLimit { .. })
     ));
 }
@@ -194,9 +186,7 @@ fn deleting_a_user_shreds_keys_records_and_tokens() {
 fn data_keys_rotate_and_old_records_stay_readable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = start();
-    let engine = Engine::builder()
-        .master_key(common::master(common::KEY_A))
-        .clock(Arc::new(clock.clone()))
+    let engine = common::builder(&clock)
         .dek_rotation_after(2)
         .open(dir.path().join("db.redb"))
         .expect("open");
@@ -225,20 +215,13 @@ fn data_keys_rotate_and_old_records_stay_readable() {
 fn builder_rejects_bad_settings() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db.redb");
-    let err = Engine::builder().open(&path).expect_err("no key");
-    assert!(matches!(
-        err,
-        strongroom_engine::OpenError::MissingMasterKey
-    ));
-    let err = Engine::builder()
-        .master_key(common::master(common::KEY_A))
+    let err = Engine::builder(common::master(common::KEY_A))
         .default_ttl(Duration::from_secs(10))
         .max_ttl(Duration::from_secs(5))
         .open(&path)
         .expect_err("default above max");
     assert!(err.to_string().contains("default_ttl"), "{err}");
-    let err = Engine::builder()
-        .master_key(common::master(common::KEY_A))
+    let err = Engine::builder(common::master(common::KEY_A))
         .password_cost(strongroom_engine::PasswordCost {
             memory_kib: 1024,
             iterations: 2,
@@ -247,4 +230,78 @@ fn builder_rejects_bad_settings() {
         .open(&path)
         .expect_err("too cheap");
     assert!(err.to_string().contains("19456"), "{err}");
+    let err = Engine::builder(common::master(common::KEY_A))
+        .max_page(0)
+        .open(&path)
+        .expect_err("empty pages");
+    assert!(err.to_string().contains("max_page"), "{err}");
+    let mut builder = Engine::builder(common::master(common::KEY_A));
+    builder.open(&path).expect("opens once");
+    let err = builder
+        .open(&path)
+        .expect_err("the key went to the first engine");
+    assert!(err.to_string().contains("already opened"), "{err}");
+}
+
+#[test]
+fn record_ids_are_opaque_and_tampered_ids_find_nothing() {
+    let (_dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    let ids: Vec<RecordId> = (0..64u8)
+        .map(|i| engine.put(alice, &[i], None).expect("put").meta.id)
+        .collect();
+    // Consecutive ids share no prefix and no order: on average half their
+    // bits differ, and they do not sort in write order.
+    for pair in ids.windows(2) {
+        let differing = (pair[0].as_u128() ^ pair[1].as_u128()).count_ones();
+        assert!((24..=104).contains(&differing), "{differing} bits differ");
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_ne!(sorted, ids);
+    // A flipped bit anywhere yields an id nobody has.
+    for bit in 0..128 {
+        let tampered = RecordId::from_u128(ids[0].as_u128() ^ (1 << bit));
+        assert!(matches!(
+            engine.get(alice, tampered),
+            Err(RecordError::NotFound)
+        ));
+        assert!(matches!(
+            engine.delete(alice, tampered),
+            Err(RecordError::NotFound)
+        ));
+        assert!(matches!(
+            engine.list(alice, Some(tampered), 10),
+            Err(RecordError::InvalidCursor) | Ok(_)
+        ));
+    }
+    assert!(matches!(
+        engine.get(bob, ids[0]),
+        Err(RecordError::NotFound)
+    ));
+}
+
+#[test]
+fn ids_reveal_nothing_about_other_users_writes() {
+    // Alice writes twice; between her writes Bob writes either nothing or a
+    // hundred records. Nothing in Alice's ids can tell the two apart: they
+    // are uniformly spread either way (a structural leak would show up as
+    // a systematic difference in the xor of her consecutive ids).
+    let quiet = xor_of_alices_pair(0);
+    let busy = xor_of_alices_pair(100);
+    for xor in [quiet, busy] {
+        assert!((24..=104).contains(&xor.count_ones()), "{xor:032x}");
+    }
+    assert_ne!(quiet >> 64, busy >> 64);
+}
+
+fn xor_of_alices_pair(bob_writes: usize) -> u128 {
+    let (_dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    let first = engine.put(alice, b"1", None).expect("put").meta.id;
+    for _ in 0..bob_writes {
+        engine.put(bob, b"b", None).expect("put");
+    }
+    let second = engine.put(alice, b"2", None).expect("put").meta.id;
+    first.as_u128() ^ second.as_u128()
 }

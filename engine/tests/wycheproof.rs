@@ -7,7 +7,8 @@
 
 use secrecy::SecretBox;
 use serde_json::Value;
-use strongroom_engine::{DataKey, KEY_LEN, NONCE_LEN, Nonce};
+use strongroom_engine::KEY_LEN;
+use strongroom_engine::hazmat::{DataKey, NONCE_LEN, Nonce};
 
 const VECTORS: &str = include_str!("data/wycheproof/aes_gcm_test.json");
 

@@ -6,84 +6,15 @@ use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use strongroom_engine::{BearerToken, TokenPair};
-use time::OffsetDateTime;
-use uuid::Uuid;
+use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::BearerToken;
 
 use crate::auth::Caller;
-use crate::convert::{datetime, user_uuid};
-use crate::problem::Problem;
-use crate::responses::{account_problem, answer, auth_problem, problem_variants};
+use crate::problem::{Problem, account_problem, answer, auth_problem, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
 use crate::text::Username;
-
-/// Username and password. The password never appears in logs or errors.
-#[derive(Object)]
-#[oai(example)]
-pub(crate) struct Credentials {
-    /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
-    username: Username,
-    /// 12–1024 bytes.
-    password: SecretField,
-}
-
-impl poem_openapi::types::Example for Credentials {
-    fn example() -> Self {
-        Self {
-            username: Username("alice".into()),
-            password: SecretField::from("correct horse battery staple".to_owned()),
-        }
-    }
-}
-
-crate::secret_field::secret_string_type!(SecretField);
-
-/// A newly created account.
-#[derive(Object)]
-pub(crate) struct Account {
-    /// The account's id.
-    id: Uuid,
-    /// The account's username.
-    username: String,
-    /// When the account was created (RFC 3339, UTC).
-    created_at: OffsetDateTime,
-}
-
-/// A refresh token to exchange.
-#[derive(Object)]
-pub(crate) struct RefreshRequest {
-    /// The refresh token from the last login or refresh.
-    refresh_token: SecretField,
-}
-
-/// A fresh token pair.
-#[derive(Object)]
-pub(crate) struct Tokens {
-    /// Send as `Authorization: Bearer <access_token>`.
-    access_token: String,
-    /// Exchange at `POST /v1/sessions/refresh` for a new pair; single use.
-    refresh_token: String,
-    /// Always `Bearer`.
-    token_type: String,
-    /// Seconds until the access token expires.
-    expires_in: u64,
-    /// Seconds until the refresh token expires.
-    refresh_expires_in: u64,
-}
-
-impl From<TokenPair> for Tokens {
-    fn from(pair: TokenPair) -> Self {
-        Self {
-            access_token: pair.access_token.expose_secret().to_owned(),
-            refresh_token: pair.refresh_token.expose_secret().to_owned(),
-            token_type: "Bearer".to_owned(),
-            expires_in: pair.access_expires_in.as_secs(),
-            refresh_expires_in: pair.refresh_expires_in.as_secs(),
-        }
-    }
-}
+use crate::wire::{Account, Credentials, RefreshRequest, Tokens};
 
 #[derive(ApiResponse)]
 pub(crate) enum CreateAccountResponse {
@@ -171,7 +102,7 @@ impl AccountsApi {
         body: Json<Credentials>,
     ) -> poem::Result<CreateAccountResponse> {
         let address = client_ip(req);
-        if let Err(t) = state.guards.attempt(address, None) {
+        if let Err(t) = state.rate_limits.attempt(address, None) {
             return Ok(CreateAccountResponse::TooManyRequests(throttled(t.0), t.0));
         }
         let Credentials {
@@ -185,11 +116,7 @@ impl AccountsApi {
         match created {
             Ok(user) => {
                 tracing::info!(user = %user.id, username = %user.username, client = %address, "account created");
-                Ok(CreateAccountResponse::Created(Json(Account {
-                    id: user_uuid(user.id),
-                    username: user.username,
-                    created_at: datetime(user.created_at),
-                })))
+                Ok(CreateAccountResponse::Created(Json(user.into())))
             }
             Err(e) => answer(account_problem(e)),
         }
@@ -212,7 +139,7 @@ impl AccountsApi {
             username: Username(username),
             password,
         } = body.0;
-        if let Err(t) = state.guards.attempt(address, Some(&username)) {
+        if let Err(t) = state.rate_limits.attempt(address, Some(&username)) {
             tracing::warn!(username = %username, client = %address, "login throttled");
             return Ok(LoginResponse::TooManyRequests(throttled(t.0), t.0));
         }

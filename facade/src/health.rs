@@ -1,16 +1,10 @@
 //! Liveness probe.
 
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, OpenApi};
 
 use crate::tags::ApiTags;
-
-/// Service status.
-#[derive(Object)]
-pub(crate) struct Health {
-    /// Always `ok` while the server answers.
-    status: String,
-}
+use crate::wire::Health;
 
 #[derive(ApiResponse)]
 pub(crate) enum HealthResponse {

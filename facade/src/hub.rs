@@ -7,26 +7,27 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use strongroom_engine::{Engine, Event, EventKind, Notice, SessionId, UserId};
+use strongroom_engine::{Event, EventPosition, KeyScope, Notice, SessionId, UserId};
 use tokio::sync::mpsc;
+use zeroize::Zeroizing;
 
-use crate::events_api::{StreamEvent, kind_name};
+use crate::wire::{StreamEvent, kind_name};
 
 /// One event, serialised once for every stream that receives it.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    pub(crate) seq: u64,
+    pub(crate) position: EventPosition,
     pub(crate) kind: &'static str,
-    pub(crate) json: String,
+    pub(crate) json: Zeroizing<String>,
 }
 
-impl Prepared {
-    pub(crate) fn new(engine: &Engine, event: &Event) -> Self {
-        let data = StreamEvent::new(engine, event);
+impl From<&Event> for Prepared {
+    fn from(event: &Event) -> Self {
+        let data = StreamEvent::from(event);
         Self {
-            seq: event.seq,
-            kind: kind_name(event.kind),
-            json: poem_openapi::types::ToJSON::to_json_string(&data),
+            position: event.position(),
+            kind: kind_name(event.kind()),
+            json: Zeroizing::new(poem_openapi::types::ToJSON::to_json_string(&data)),
         }
     }
 }
@@ -105,25 +106,26 @@ impl Hub {
         self.lock().by_user.values().map(Vec::len).sum()
     }
 
-    /// The engine's listener: routes events, closes revoked streams.
-    pub(crate) fn on_notice(&self, engine: &Engine, notice: &Notice<'_>) {
+    /// The engine's listener: routes events, closes revoked streams. Does
+    /// no I/O: serialising is all the work done on the commit path.
+    pub(crate) fn on_notice(&self, notice: &Notice<'_>) {
         match notice {
             Notice::Events(events) => {
                 for event in events.iter() {
-                    let prepared = Arc::new(Prepared::new(engine, event));
+                    let prepared = Arc::new(Prepared::from(event));
                     let mut streams = self.lock();
-                    match event.kind {
-                        EventKind::Broadcast => {
+                    match event.scope {
+                        KeyScope::Broadcast => {
                             for subs in streams.by_user.values_mut() {
                                 deliver(subs, &prepared);
                             }
                             streams.by_user.retain(|_, subs| !subs.is_empty());
                         }
-                        _ => {
-                            if let Some(subs) = streams.by_user.get_mut(&event.meta.owner) {
+                        KeyScope::User(owner) => {
+                            if let Some(subs) = streams.by_user.get_mut(&owner) {
                                 deliver(subs, &prepared);
                                 if subs.is_empty() {
-                                    streams.by_user.remove(&event.meta.owner);
+                                    streams.by_user.remove(&owner);
                                 }
                             }
                         }

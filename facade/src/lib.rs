@@ -20,7 +20,12 @@
 //!
 //! Errors are `application/problem+json`; the caller's identity comes only
 //! from the bearer token; blocking work (Argon2, durable commits) runs on
-//! blocking threads.
+//! blocking threads. Size, ttl and page bounds are the engine's
+//! ([`strongroom_engine::Limits`]), enforced and documented as configured.
+//!
+//! Modules: handlers (`accounts_api`, `messages_api`, `events_api`,
+//! `health`) speak the types in `wire`; `stream` assembles an SSE stream
+//! from storage and the `hub`'s live fan-out; `problem` renders every error.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -28,30 +33,33 @@ mod access_log;
 mod accounts_api;
 mod auth;
 mod body_limit;
-mod convert;
 mod events_api;
+mod hashing;
 mod health;
 mod hub;
-mod limits;
 mod messages_api;
 mod problem;
+mod rate_limit;
 mod reaper;
-mod responses;
 mod secret_field;
+mod spec;
 mod state;
+mod stream;
 mod tags;
 mod text;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
-use poem_openapi::OpenApiService;
-use strongroom_engine::Engine;
+use poem::endpoint::make_sync;
+use poem::web::{Html, Json};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get};
+use strongroom_engine::{Engine, Limits};
 
-pub use limits::LoginLimits;
-pub use messages_api::{DEFAULT_PAGE, MAX_PAGE};
+pub use messages_api::DEFAULT_PAGE;
 pub use problem::{PROBLEM_JSON, Problem};
+pub use rate_limit::LoginLimits;
 pub use reaper::{ReaperConfig, spawn_reaper};
 
 /// Largest accepted request body: 1 MiB.
@@ -91,22 +99,13 @@ type Apis = (
     health::HealthApi,
 );
 
-fn service(server_url: Option<&str>) -> OpenApiService<Apis, ()> {
-    let apis = (
+fn apis() -> Apis {
+    (
         accounts_api::AccountsApi,
         messages_api::MessagesApi,
         events_api::EventsApi,
         health::HealthApi,
-    );
-    let service = OpenApiService::new(apis, "Strongroom", env!("CARGO_PKG_VERSION")).description(
-        "Encrypted, expiring, per-user messages. Authenticate with \
-         `POST /v1/sessions`, then send `Authorization: Bearer <access_token>`. \
-         Errors are RFC 9457 `application/problem+json`.",
-    );
-    match server_url {
-        Some(url) => service.server(url),
-        None => service,
-    }
+    )
 }
 
 /// The API as a poem endpoint: the operations, Swagger UI at `/docs` and the
@@ -114,21 +113,27 @@ fn service(server_url: Option<&str>) -> OpenApiService<Apis, ()> {
 pub fn api(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
     let hub = hub::Hub::new(config.stream_queue);
     let listener_hub = hub.clone();
-    engine.add_listener(move |engine, notice| listener_hub.on_notice(engine, notice));
+    engine.add_listener(move |notice| listener_hub.on_notice(notice));
+    let service = spec::service(&config);
+    let generated = service.spec();
+    let document = spec::document(&generated, engine.limits());
+    let docs = service.swagger_ui_html().replacen(&generated, &document, 1);
     let state = state::State {
         engine,
-        guards: Arc::new(limits::Guards::new(config.login_limits)),
+        rate_limits: Arc::new(rate_limit::RateLimits::new(config.login_limits)),
+        hashing: Arc::new(hashing::HashingPool::new()),
         config: Arc::new(config),
         hub,
     };
-    let service = service(state.config.server_url.as_deref());
-    let docs = service.swagger_ui();
-    let spec = service.spec_endpoint();
     let max_body = state.config.max_body;
+    let spec_json: serde_json::Value = serde_json::from_str(&document).unwrap_or_default();
     Route::new()
         .nest("/", service)
-        .nest("/docs", docs)
-        .at("/openapi.json", spec)
+        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
+        .at(
+            "/openapi.json",
+            get(make_sync(move |_| Json(spec_json.clone()))),
+        )
         .data(state)
         .with(body_limit::BodyLimit(max_body))
         .catch_all_error(problem::from_error)
@@ -136,7 +141,9 @@ pub fn api(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
         .into_endpoint()
 }
 
-/// The OpenAPI document (JSON) of the API, as served at `/openapi.json`.
+/// The OpenAPI document (JSON) of an API over an engine with default
+/// limits, as served at `/openapi.json`.
 pub fn openapi_json() -> String {
-    service(None).spec()
+    let generated = spec::service(&ApiConfig::default()).spec();
+    spec::document(&generated, &Limits::default())
 }

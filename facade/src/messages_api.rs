@@ -1,111 +1,22 @@
 //! Messages: store for oneself, send to another user, list, read, delete.
 //! The owner is always the authenticated caller.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
-use strongroom_engine::{Engine, Receipt, Record, RecordId, UserId, envelope};
-use time::OffsetDateTime;
-use uuid::Uuid;
+use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::{RecordId, UserId};
 
 use crate::auth::Caller;
-use crate::convert::{datetime, record_uuid, user_uuid};
-use crate::problem::Problem;
-use crate::responses::{answer, problem_variants, record_problem};
+use crate::problem::{Problem, account_problem, answer, problem_variants, record_problem};
 use crate::state::State;
 use crate::tags::ApiTags;
-use crate::text::Text;
+use crate::wire::{Message, MessagePage, NewMessage, StoredMessage};
 
-/// Default page size of `GET /v1/messages`.
-pub const DEFAULT_PAGE: u32 = 50;
-/// Largest page size of `GET /v1/messages`.
-pub const MAX_PAGE: u32 = 100;
-
-/// A message to store.
-#[derive(Object)]
-#[oai(example)]
-pub(crate) struct NewMessage {
-    /// The text, UTF-8, at most 64 KiB (65 536 bytes).
-    message: Text,
-    /// Seconds until the message disappears: 1 to the server's maximum
-    /// (7 days by default). Default: 600.
-    #[oai(validator(minimum(value = "1"), maximum(value = "604800")))]
-    ttl_seconds: Option<u64>,
-}
-
-impl NewMessage {
-    /// The text and the requested ttl.
-    pub(crate) fn into_parts(self) -> (String, Option<Duration>) {
-        (self.message.0, ttl(self.ttl_seconds))
-    }
-}
-
-impl poem_openapi::types::Example for NewMessage {
-    fn example() -> Self {
-        Self {
-            message: Text("the vault code is 7-3-1".into()),
-            ttl_seconds: Some(600),
-        }
-    }
-}
-
-/// A stored message, as sealed.
-#[derive(Object)]
-pub(crate) struct StoredMessage {
-    /// The message's id.
-    id: Uuid,
-    /// The stored envelope, standard base64: version (1) ‖ key version (4)
-    /// ‖ nonce (12) ‖ ciphertext ‖ tag (16).
-    ciphertext: String,
-    /// When it was stored (RFC 3339, UTC).
-    created_at: OffsetDateTime,
-    /// When it disappears (RFC 3339, UTC).
-    expires_at: OffsetDateTime,
-}
-
-impl From<Receipt> for StoredMessage {
-    fn from(r: Receipt) -> Self {
-        Self {
-            id: record_uuid(r.meta.id),
-            ciphertext: envelope::to_base64(&r.envelope),
-            created_at: datetime(r.meta.created_at),
-            expires_at: datetime(r.meta.expires_at),
-        }
-    }
-}
-
-/// A decrypted message.
-#[derive(Object)]
-pub(crate) struct Message {
-    /// The message's id.
-    id: Uuid,
-    /// Username of who stored it; absent if that account no longer exists.
-    #[oai(skip_serializing_if_is_none)]
-    sender: Option<String>,
-    /// Id of who stored it.
-    sender_id: Uuid,
-    /// The text.
-    message: String,
-    /// When it was stored (RFC 3339, UTC).
-    created_at: OffsetDateTime,
-    /// When it disappears (RFC 3339, UTC).
-    expires_at: OffsetDateTime,
-}
-
-/// One page of messages, newest first.
-#[derive(Object)]
-pub(crate) struct MessagePage {
-    /// The messages on this page.
-    messages: Vec<Message>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[oai(skip_serializing_if_is_none)]
-    next_cursor: Option<String>,
-}
+/// Page size of `GET /v1/messages` when the request names none (or the
+/// server's largest page, if that is smaller).
+pub const DEFAULT_PAGE: usize = 50;
 
 #[derive(ApiResponse)]
 pub(crate) enum StoreResponse {
@@ -170,33 +81,6 @@ fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "message not found")
 }
 
-fn ttl(seconds: Option<u64>) -> Option<Duration> {
-    seconds.map(Duration::from_secs)
-}
-
-/// Decrypted records as messages, resolving each sender's name once.
-pub(crate) fn messages(engine: &Engine, records: Vec<Record>) -> Vec<Message> {
-    let mut names: HashMap<UserId, Option<String>> = HashMap::new();
-    records
-        .into_iter()
-        .map(|r| {
-            let sender = names
-                .entry(r.meta.sender)
-                .or_insert_with(|| engine.user(r.meta.sender).ok().map(|u| u.username))
-                .clone();
-            Message {
-                id: record_uuid(r.meta.id),
-                sender,
-                sender_id: user_uuid(r.meta.sender),
-                // Stored only from valid UTF-8 strings; lossy is a no-op.
-                message: String::from_utf8_lossy(&r.plaintext).into_owned(),
-                created_at: datetime(r.meta.created_at),
-                expires_at: datetime(r.meta.expires_at),
-            }
-        })
-        .collect()
-}
-
 pub(crate) struct MessagesApi;
 
 /// Stores a message and answers with its receipt.
@@ -206,16 +90,10 @@ async fn store(
     recipient: UserId,
     body: NewMessage,
 ) -> poem::Result<StoreResponse> {
-    let len = body.message.0.len();
+    let (text, ttl) = body.into_parts();
+    let len = text.len();
     let result = state
-        .blocking(move |e| {
-            e.send(
-                sender,
-                recipient,
-                body.message.0.as_bytes(),
-                ttl(body.ttl_seconds),
-            )
-        })
+        .blocking(move |e| e.send(sender, recipient, text.as_bytes(), ttl))
         .await?;
     match result {
         Ok(receipt) => {
@@ -261,7 +139,7 @@ impl MessagesApi {
         match recipient {
             Ok(Some(recipient)) => store(&state, caller.0.session.user, recipient, body.0).await,
             Ok(None) => answer(Problem::new(StatusCode::NOT_FOUND, "user not found")),
-            Err(e) => answer(crate::responses::account_problem(e)),
+            Err(e) => answer(account_problem(e)),
         }
     }
 
@@ -271,19 +149,25 @@ impl MessagesApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        /// Page size, 1–100 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
+        /// Page size, 1 to the server's largest page (100 by default;
+        /// default 50).
+        limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> poem::Result<ListResponse> {
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return answer(Problem::new(
-                StatusCode::BAD_REQUEST,
-                format!("limit must be between 1 and {MAX_PAGE}"),
-            ));
-        }
+        let max = state.engine.limits().max_page;
+        let limit = match limit.0 {
+            None => DEFAULT_PAGE.min(max),
+            Some(n) => match usize::try_from(n) {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    return answer(Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("limit must be between 1 and {max}"),
+                    ));
+                }
+            },
+        };
         let cursor = match cursor.0.as_deref().map(str::parse::<RecordId>) {
             None => None,
             Some(Ok(id)) => Some(id),
@@ -297,15 +181,14 @@ impl MessagesApi {
         let owner = caller.0.session.user;
         let result = state
             .blocking(move |e| {
-                e.list(owner, cursor, limit as usize)
-                    .map(|page| (messages(e, page.records), page.next_cursor))
+                e.list(owner, cursor, limit).map(|page| MessagePage {
+                    messages: page.records.iter().map(Message::from).collect(),
+                    next_cursor: page.next_cursor.map(|c| c.to_string()),
+                })
             })
             .await?;
         match result {
-            Ok((messages, next)) => Ok(ListResponse::Ok(Json(MessagePage {
-                messages,
-                next_cursor: next.map(|c| c.to_string()),
-            }))),
+            Ok(page) => Ok(ListResponse::Ok(Json(page))),
             Err(e) => answer(record_problem(e)),
         }
     }
@@ -329,15 +212,12 @@ impl MessagesApi {
         };
         let owner = caller.0.session.user;
         let result = state
-            .blocking(move |e| e.get(owner, id).map(|r| messages(e, vec![r])))
+            .blocking(move |e| e.get(owner, id).map(|r| Message::from(&r)))
             .await?;
         match result {
-            Ok(mut found) => {
+            Ok(message) => {
                 tracing::info!(id = %id, user = %owner, "message read");
-                match found.pop() {
-                    Some(message) => Ok(GetResponse::Ok(Json(message))),
-                    None => answer(not_found()),
-                }
+                Ok(GetResponse::Ok(Json(message)))
             }
             Err(e) => answer(record_problem(e)),
         }

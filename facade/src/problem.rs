@@ -1,9 +1,12 @@
 //! RFC 9457 problem details: every 4xx and 5xx answer is
-//! `application/problem+json` with `type`, `title`, `status` and `detail`.
+//! `application/problem+json` with `type`, `title`, `status` and `detail`;
+//! engine errors map to problems here, and problems to each operation's
+//! documented response variants.
 
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::Object;
+use strongroom_engine::{AccountError, AuthError, RecordError};
 
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -83,15 +86,105 @@ pub(crate) async fn from_error(err: poem::Error) -> Response {
     } else {
         err.to_string()
     };
-    let mut response = Problem::new(status, detail).into_response();
-    if let Some(retry) = err.data::<RetryAfter>() {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, retry.0.into());
-    }
-    response
+    Problem::new(status, detail).into_response()
 }
 
-/// Seconds a rate-limited client should wait, carried on a 429 error.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RetryAfter(pub(crate) u64);
+/// The error that carries a problem out of a handler when the operation
+/// does not document its status (server errors): rendered by the same
+/// catch-all as every other error.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.detail)]
+pub(crate) struct ApiError(pub(crate) Problem);
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn as_response(&self) -> Response {
+        self.0.clone().into_response()
+    }
+}
+
+/// An operation response that can carry some problems as documented variants.
+pub(crate) trait FromProblem: Sized {
+    /// The documented variant for this problem, or the problem back.
+    fn from_problem(problem: Problem) -> Result<Self, Problem>;
+}
+
+/// Answers `problem` as `R`'s documented variant, or as an error.
+pub(crate) fn answer<R: FromProblem>(problem: Problem) -> poem::Result<R> {
+    R::from_problem(problem).map_err(|p| ApiError(p).into())
+}
+
+/// Implements [`FromProblem`] by status code.
+macro_rules! problem_variants {
+    ($ty:ty { $($status:literal => $variant:ident),* $(,)? }) => {
+        impl $crate::problem::FromProblem for $ty {
+            fn from_problem(p: $crate::problem::Problem) -> Result<Self, $crate::problem::Problem> {
+                match p.status {
+                    $($status => Ok(Self::$variant(poem_openapi::payload::Json(p))),)*
+                    _ => Err(p),
+                }
+            }
+        }
+    };
+}
+pub(crate) use problem_variants;
+
+/// A 500 whose cause is logged, never shown.
+pub(crate) fn internal(what: &str, err: &dyn std::fmt::Display) -> Problem {
+    tracing::error!(error = %err, "{what} failed");
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+pub(crate) fn record_problem(err: RecordError) -> Problem {
+    match err {
+        RecordError::NotFound => Problem::new(StatusCode::NOT_FOUND, "message not found"),
+        RecordError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        RecordError::TtlOutOfRange { max_secs } => Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("ttl_seconds must be between 1 and {max_secs}"),
+        ),
+        RecordError::TooLarge { max } => Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("message must be at most {max} bytes of UTF-8"),
+        ),
+        RecordError::InvalidLimit { max } => Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be between 1 and {max}"),
+        ),
+        RecordError::InvalidCursor => {
+            Problem::new(StatusCode::BAD_REQUEST, "cursor is not a valid next_cursor")
+        }
+        // Which decryption step failed is never revealed.
+        other => internal("record operation", &other),
+    }
+}
+
+pub(crate) fn account_problem(err: AccountError) -> Problem {
+    match err {
+        AccountError::InvalidUsername | AccountError::InvalidPassword => {
+            Problem::new(StatusCode::BAD_REQUEST, err.to_string())
+        }
+        AccountError::UsernameTaken => Problem::new(StatusCode::CONFLICT, "username is taken"),
+        AccountError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        other => internal("account operation", &other),
+    }
+}
+
+pub(crate) fn auth_problem(err: AuthError) -> Problem {
+    match err {
+        AuthError::InvalidCredentials => {
+            Problem::new(StatusCode::UNAUTHORIZED, "invalid username or password")
+        }
+        AuthError::InvalidToken => {
+            Problem::new(StatusCode::UNAUTHORIZED, "invalid or expired token")
+        }
+        AuthError::RefreshTokenReused => Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "refresh token was already used; the session has been revoked",
+        ),
+        other => internal("authentication", &other),
+    }
+}

@@ -1,40 +1,38 @@
-//! What the API holds: an engine handle, its settings and limiter state.
+//! What the API holds: an engine handle, its settings, the limiters, the
+//! hashing pool and the stream hub.
 
 use std::sync::Arc;
 
+use poem::http::StatusCode;
 use strongroom_engine::Engine;
 
 use crate::ApiConfig;
+use crate::hashing::HashingPool;
 use crate::hub::Hub;
-use crate::limits::Guards;
+use crate::problem::{ApiError, Problem};
+use crate::rate_limit::RateLimits;
 
 /// Shared by every request of one API instance.
 #[derive(Clone)]
 pub(crate) struct State {
     pub(crate) engine: Engine,
     pub(crate) config: Arc<ApiConfig>,
-    pub(crate) guards: Arc<Guards>,
+    pub(crate) rate_limits: Arc<RateLimits>,
+    pub(crate) hashing: Arc<HashingPool>,
     pub(crate) hub: Arc<Hub>,
 }
 
 impl State {
-    /// Runs password hashing work (Argon2) on a blocking thread behind the
-    /// hashing semaphore.
+    /// Runs password work (Argon2) in the hashing pool.
     pub(crate) async fn hashing<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> poem::Result<T> {
         let engine = self.engine.clone();
-        self.guards
-            .hash(move || work(&engine))
+        self.hashing
+            .run(move || work(&engine))
             .await
-            .ok_or_else(|| {
-                let problem = crate::problem::Problem::new(
-                    poem::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "shutting down",
-                );
-                crate::responses::ApiError(problem).into()
-            })
+            .ok_or_else(|| unavailable().into())
     }
 
     /// Runs blocking engine work (durable commits, decryption of pages) on
@@ -46,12 +44,13 @@ impl State {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || work(&engine))
             .await
-            .map_err(|_| {
-                let problem = crate::problem::Problem::new(
-                    poem::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error",
-                );
-                crate::responses::ApiError(problem).into()
-            })
+            .map_err(|_| unavailable().into())
     }
+}
+
+fn unavailable() -> ApiError {
+    ApiError(Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shutting down",
+    ))
 }

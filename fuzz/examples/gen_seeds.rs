@@ -4,7 +4,9 @@
 
 use std::fs;
 
-use strongroom_engine::{Nonce, envelope};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use strongroom_engine::hazmat::{self as envelope, Nonce, wrap_data_key};
 use strongroom_fuzz::{KEY_VERSION, USER, data_key, master_key, scope, wrapped_secret};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -25,10 +27,10 @@ fn main() {
         write(
             "decode_and_open",
             &format!("envelope-{i}"),
-            envelope::to_base64(&sealed).as_bytes(),
+            STANDARD.encode(&sealed).as_bytes(),
         );
     }
-    let wrapped = master_key().wrap_data_key(&wrapped_secret(), USER, KEY_VERSION);
+    let wrapped = wrap_data_key(&master_key(), &wrapped_secret(), USER, KEY_VERSION);
     write("unwrap_data_key", "wrapped-0", &wrapped);
     // Arbitrary's encoding of a few operations; any bytes work, these just
     // start the fuzzer with puts, clock moves and a purge.

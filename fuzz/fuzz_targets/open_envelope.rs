@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use strongroom_engine::envelope;
+use strongroom_engine::hazmat as envelope;
 use strongroom_fuzz::{KEY_VERSION, data_key, scope};
 
 fuzz_target!(|data: &[u8]| {

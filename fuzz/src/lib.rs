@@ -2,8 +2,8 @@
 //! scope, so seed envelopes made by `gen_seeds` open in the targets.
 
 use secrecy::SecretBox;
-use strongroom_engine::envelope::Scope;
-use strongroom_engine::{DataKey, MasterKey, RecordId, UserId};
+use strongroom_engine::hazmat::{Binding, DataKey};
+use strongroom_engine::{KeyScope, MasterKey, UserId};
 
 /// The data key every envelope target opens with.
 pub fn data_key() -> DataKey {
@@ -20,15 +20,15 @@ pub fn wrapped_secret() -> SecretBox<[u8; 32]> {
     SecretBox::new(Box::new([0x42; 32]))
 }
 
-/// The user of the unwrap target's seeds.
-pub const USER: UserId = UserId::from_u128(7);
+/// The key scope of the unwrap target's seeds.
+pub const USER: KeyScope = KeyScope::User(UserId::from_u128(7));
 /// The key version of every seed.
 pub const KEY_VERSION: u32 = 1;
 
-/// The scope every envelope target opens in.
-pub fn scope() -> Scope {
-    Scope {
-        owner: USER,
-        record: RecordId::from_u128(9),
+/// The binding every envelope target opens in.
+pub fn scope() -> Binding {
+    Binding {
+        scope: USER,
+        record: 9,
     }
 }

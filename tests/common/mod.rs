@@ -39,8 +39,7 @@ pub async fn start() -> TestServer {
 pub fn engine() -> (tempfile::TempDir, ManualClock, Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
-    let engine = Engine::builder()
-        .master_key(MasterKey::from_base64(&SecretString::from(KEY)).expect("key"))
+    let engine = Engine::builder(MasterKey::from_base64(&SecretString::from(KEY)).expect("key"))
         .clock(Arc::new(clock.clone()))
         .open(dir.path().join("db.redb"))
         .expect("engine");

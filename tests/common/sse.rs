@@ -15,12 +15,9 @@ pub struct SseEvent {
 }
 
 impl SseEvent {
-    pub fn seq(&self) -> u64 {
-        self.id
-            .as_deref()
-            .expect("event id")
-            .parse()
-            .expect("numeric id")
+    /// The event's SSE id: the stream's opaque position after it.
+    pub fn id(&self) -> String {
+        self.id.clone().expect("event id")
     }
 
     pub fn json(&self) -> serde_json::Value {

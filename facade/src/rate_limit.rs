@@ -1,6 +1,5 @@
-//! Login protection: Argon2 runs on blocking threads behind a semaphore
-//! sized to the cores, and attempts are rate limited (governor, GCRA) per
-//! client address and per username before any hashing happens.
+//! Login rate limits: attempts are counted (governor, GCRA) per client
+//! address and per username before any hashing happens.
 //!
 //! Limits (defaults; see [`LoginLimits`]):
 //! - per client address: 10 attempts, refilled one every 6 s (10/min);
@@ -16,12 +15,10 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::Semaphore;
 
 /// Limiter entries kept before those back at full budget are forgotten.
 const FORGET_ABOVE: usize = 10_000;
@@ -50,16 +47,15 @@ impl Default for LoginLimits {
     }
 }
 
-/// Shared limiter state of one API instance.
-pub(crate) struct Guards {
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
-    per_username: DefaultKeyedRateLimiter<String>,
-    hashing: Arc<Semaphore>,
-}
-
 /// A refused attempt: retry after this many seconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Throttled(pub(crate) u64);
+
+/// The limiters of one API instance.
+pub(crate) struct RateLimits {
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_username: DefaultKeyedRateLimiter<String>,
+}
 
 fn quota(burst: u32, refill: Duration) -> Quota {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
@@ -68,9 +64,8 @@ fn quota(burst: u32, refill: Duration) -> Quota {
         .allow_burst(burst)
 }
 
-impl Guards {
+impl RateLimits {
     pub(crate) fn new(limits: LoginLimits) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             per_address: RateLimiter::keyed(quota(
                 limits.per_address_burst,
@@ -80,14 +75,15 @@ impl Guards {
                 limits.per_username_burst,
                 limits.per_username_refill,
             )),
-            hashing: Arc::new(Semaphore::new(cores)),
         }
     }
 
-    /// Counts one attempt from `address` (and on `username`, if given).
+    /// Counts one attempt from `address` (and on `username`, if given: a
+    /// validated username, so the limiter never keys on arbitrary input).
     pub(crate) fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Throttled> {
         if self.per_address.len() + self.per_username.len() > FORGET_ABOVE {
-            self.shrink();
+            self.per_address.retain_recent();
+            self.per_username.retain_recent();
         }
         let wait = |not_until: governor::NotUntil<_>| {
             let secs = not_until
@@ -102,22 +98,5 @@ impl Guards {
                 .map_err(wait)?;
         }
         Ok(())
-    }
-
-    /// Runs `work` (Argon2) on a blocking thread once a hashing permit is
-    /// free, so hashing never occupies more threads than there are cores
-    /// and never runs on the async workers.
-    pub(crate) async fn hash<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
-        let _permit = self.hashing.clone().acquire_owned().await.ok()?;
-        tokio::task::spawn_blocking(work).await.ok()
-    }
-
-    /// Forgets limiter entries that are back to full.
-    fn shrink(&self) {
-        self.per_address.retain_recent();
-        self.per_username.retain_recent();
     }
 }

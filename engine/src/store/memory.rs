@@ -1,8 +1,9 @@
 //! An in-memory storage backend that models a disk: writes land in a
 //! volatile image, `sync_data` makes them durable, and a crash keeps only
 //! what was synced. It can inject I/O failures after a number of writes and
-//! syncs, like redb's own fuzzing backend. For tests, fuzzing, and
-//! applications that want a throwaway engine.
+//! syncs, like redb's own fuzzing backend. For crash tests and fuzzing
+//! (feature `testing`); `EngineBuilder::open_in_memory` is the plain
+//! throwaway store.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};

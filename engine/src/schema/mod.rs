@@ -1,0 +1,177 @@
+//! The storage schema: every table with its typed key and row, on one
+//! screen, the schema version, and how a database gets to it (creation,
+//! migration, the upgrade from the first release's layout). Domain modules
+//! reach storage only through these tables.
+
+mod codec;
+pub(crate) mod legacy;
+mod rows;
+mod version;
+
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
+
+pub(crate) use codec::{Key, Row};
+pub(crate) use rows::{
+    MetaKey, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
+};
+pub use version::SCHEMA_VERSION;
+pub(crate) use version::prepare;
+
+use crate::clock::Timestamp;
+use crate::error::StorageError;
+use crate::ids::{KeyScope, RecordKey, SessionId, UserId};
+use crate::store::{Flow, Order, ReadTx, TableName, WriteTx};
+
+/// Engine metadata: schema version, master key check, wrapped id root.
+pub(crate) const META: Table<MetaKey, Vec<u8>> = Table::new("meta", 0);
+/// user id → account.
+pub(crate) const USERS: Table<UserId, UserRow> = Table::new("users", 1);
+/// username → user id.
+pub(crate) const USERS_BY_NAME: Table<String, UserId> = Table::new("users_by_name", 2);
+/// key scope → current data key version and counter reservations.
+pub(crate) const SCOPES: Table<KeyScope, ScopeRow> = Table::new("scopes", 3);
+/// (key scope, version) → data key wrapped under the master key.
+pub(crate) const DATA_KEYS: Table<(KeyScope, u32), Vec<u8>> = Table::new("data_keys", 4);
+/// (key scope, record key) → record. Keys sort by log position, so this
+/// table is also the event log a stream resumes from.
+pub(crate) const RECORDS: Table<(KeyScope, RecordKey), RecordRow> = Table::new("records", 5);
+/// (expires_at, key scope, record key) → (): the reaper's index.
+pub(crate) const RECORD_EXPIRY: Table<(Timestamp, KeyScope, RecordKey), ()> =
+    Table::new("record_expiry", 6);
+/// token hash → token.
+pub(crate) const TOKENS: Table<TokenHash, TokenRow> = Table::new("tokens", 7);
+/// (expires_at, token hash) → (): the token reaper's index.
+pub(crate) const TOKEN_EXPIRY: Table<(Timestamp, TokenHash), ()> = Table::new("token_expiry", 8);
+/// (owner, session, token hash) → (): every token of a user, by session.
+pub(crate) const SESSIONS: Table<(UserId, SessionId, TokenHash), ()> = Table::new("sessions", 9);
+
+/// A table of `K` keys and `V` rows.
+pub(crate) struct Table<K, V> {
+    name: TableName,
+    types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for Table<K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K, V> Copy for Table<K, V> {}
+
+impl<K: Key, V: Row> Table<K, V> {
+    const fn new(name: &'static str, slot: usize) -> Self {
+        Self {
+            name: TableName { name, slot },
+            types: PhantomData,
+        }
+    }
+
+    /// The table's name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name.name
+    }
+
+    fn corrupt(&self) -> StorageError {
+        StorageError::Corrupt {
+            table: self.name.name,
+        }
+    }
+
+    /// The row under `key`.
+    pub(crate) fn get(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        key: &K,
+    ) -> Result<Option<V>, StorageError> {
+        let mut row = None;
+        tx.get(self.name, &key.to_bytes(), &mut |bytes| {
+            row = Some(V::decode(bytes))
+        })?;
+        match row {
+            None => Ok(None),
+            Some(Some(row)) => Ok(Some(row)),
+            Some(None) => Err(self.corrupt()),
+        }
+    }
+
+    /// Whether `key` is present.
+    pub(crate) fn contains(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        key: &K,
+    ) -> Result<bool, StorageError> {
+        tx.get(self.name, &key.to_bytes(), &mut |_| {})
+    }
+
+    /// Stores `row` under `key`.
+    pub(crate) fn insert(
+        &self,
+        tx: &mut (impl WriteTx + ?Sized),
+        key: &K,
+        row: &V,
+    ) -> Result<(), StorageError> {
+        tx.insert(self.name, &key.to_bytes(), &row.to_bytes())
+    }
+
+    /// Removes `key`; returns its row.
+    pub(crate) fn remove(
+        &self,
+        tx: &mut (impl WriteTx + ?Sized),
+        key: &K,
+    ) -> Result<Option<V>, StorageError> {
+        match tx.remove(self.name, &key.to_bytes())? {
+            None => Ok(None),
+            Some(bytes) => V::decode(&bytes).map(Some).ok_or_else(|| self.corrupt()),
+        }
+    }
+
+    /// Calls `visit` with every entry whose key is in `range`, in `order`,
+    /// until it answers [`Flow::Stop`] or fails.
+    pub(crate) fn scan<E: From<StorageError>>(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        range: impl RangeBounds<K>,
+        order: Order,
+        mut visit: impl FnMut(K, V) -> Result<Flow, E>,
+    ) -> Result<(), E> {
+        let encode = |bound: Bound<&K>| bound.map(Key::to_bytes);
+        let (start, end) = (encode(range.start_bound()), encode(range.end_bound()));
+        let bounds = (
+            start.as_ref().map(Vec::as_slice),
+            end.as_ref().map(Vec::as_slice),
+        );
+        let mut failure = None;
+        tx.scan(self.name, bounds, order, &mut |k, v| {
+            let entry = K::decode(k).zip(V::decode(v));
+            let step = match entry {
+                Some((k, v)) => visit(k, v),
+                None => Err(self.corrupt().into()),
+            };
+            step.unwrap_or_else(|e| {
+                failure = Some(e);
+                Flow::Stop
+            })
+        })?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Every key in `range`, in order, up to `limit`.
+    pub(crate) fn keys(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        range: impl RangeBounds<K>,
+        limit: usize,
+    ) -> Result<Vec<K>, StorageError> {
+        let mut keys = Vec::new();
+        self.scan(tx, range, Order::Ascending, |k, _| {
+            if keys.len() == limit {
+                return Ok::<_, StorageError>(Flow::Stop);
+            }
+            keys.push(k);
+            Ok(Flow::Continue)
+        })?;
+        Ok(keys)
+    }
+}

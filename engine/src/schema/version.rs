@@ -1,0 +1,68 @@
+//! The schema version: stored in `meta`, written when a database is
+//! created, checked (and older versions migrated) every time it opens.
+//!
+//! | version | change |
+//! |---|---|
+//! | 1 | the first release: typed redb tables, no version stored (see `legacy`) |
+//! | 2 | byte-keyed tables behind the storage interface; per-scope log positions; the id root; sender names on records |
+
+use super::{META, MetaKey};
+use crate::error::{OpenError, StorageError};
+use crate::keys::{MasterKey, random_key_bytes};
+use crate::store::WriteTx;
+
+/// The database schema version this release writes and reads.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
+/// version, the master key check and a fresh id root; an older one is
+/// migrated step by step (in `tx`, so all or nothing) once the master key
+/// checks; a newer one is refused untouched.
+pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), OpenError> {
+    let Some(stored) = META.get(tx, &MetaKey::SchemaVersion)? else {
+        return create(tx, master).map_err(Into::into);
+    };
+    let found = <[u8; 4]>::try_from(stored.as_slice())
+        .map(u32::from_be_bytes)
+        .map_err(|_| StorageError::Corrupt { table: META.name() })?;
+    if found > SCHEMA_VERSION {
+        return Err(OpenError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    // Nothing changes under a key that is not this database's.
+    let check = META
+        .get(tx, &MetaKey::KeyCheck)?
+        .ok_or(StorageError::Corrupt { table: META.name() })?;
+    if !master.verifies_key_check(&check) {
+        return Err(OpenError::WrongMasterKey);
+    }
+    // Versions 2.. migrate here, one step per version, when a later
+    // release adds one. Version 1 is the legacy layout, converted before
+    // this runs.
+    if found < SCHEMA_VERSION {
+        set_version(tx)?;
+    }
+    Ok(())
+}
+
+fn create(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), StorageError> {
+    set_version(tx)?;
+    META.insert(tx, &MetaKey::KeyCheck, &master.key_check())?;
+    write_id_root(tx, master)
+}
+
+/// Stores a fresh root secret for the id permutations.
+pub(super) fn write_id_root(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), StorageError> {
+    let root = random_key_bytes();
+    META.insert(tx, &MetaKey::IdRoot, &master.wrap_id_root(&root))
+}
+
+pub(super) fn set_version(tx: &mut dyn WriteTx) -> Result<(), StorageError> {
+    META.insert(
+        tx,
+        &MetaKey::SchemaVersion,
+        &SCHEMA_VERSION.to_be_bytes().to_vec(),
+    )
+}

@@ -1,0 +1,137 @@
+//! The storage interface: named tables of byte keys and byte values, kept in
+//! key order, read and written in transactions. The schema above encodes
+//! typed keys so that byte order is key order; a backend only has to keep
+//! bytes sorted and transactions atomic. Redb is the embedded backend.
+//!
+//! Transactions are closures: a backend may run a write body more than once
+//! (a database that retries on serialization failures), so a body's only
+//! lasting effects are the writes it makes through its transaction.
+
+use std::ops::Bound;
+
+use crate::error::StorageError;
+
+#[cfg(feature = "testing")]
+pub(crate) mod memory;
+pub(crate) mod redb;
+
+/// Most tables a schema may define (backends keep per-table state in slots).
+pub(crate) const MAX_TABLES: usize = 16;
+
+/// A table as a backend sees it: its name, and a slot below [`MAX_TABLES`]
+/// unique to it, where the backend may cache its open handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TableName {
+    pub(crate) name: &'static str,
+    pub(crate) slot: usize,
+}
+
+/// Whether a scan goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Direction of a scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    Ascending,
+    Descending,
+}
+
+/// A range of encoded keys.
+pub(crate) type Bounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
+
+/// What a write body decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Commit,
+    Abort,
+}
+
+/// Reads within one transaction: a consistent snapshot.
+pub(crate) trait ReadTx {
+    /// Calls `found` with the value stored under `key`, if any; says whether
+    /// there was one.
+    fn get(
+        &self,
+        table: TableName,
+        key: &[u8],
+        found: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StorageError>;
+
+    /// Calls `visit` with every entry in `bounds`, in key `order`, until it
+    /// answers [`Flow::Stop`]. `visit` must not write.
+    fn scan(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError>;
+}
+
+/// Reads and writes within one transaction.
+pub(crate) trait WriteTx: ReadTx {
+    /// Stores `value` under `key`, replacing any value there.
+    fn insert(&mut self, table: TableName, key: &[u8], value: &[u8]) -> Result<(), StorageError>;
+
+    /// Removes `key`; returns the value it held.
+    fn remove(&mut self, table: TableName, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+}
+
+/// A transactional store of ordered tables.
+pub(crate) trait Store: Send + Sync {
+    /// Runs `body` in a read transaction.
+    fn read(
+        &self,
+        body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError>;
+
+    /// Runs `body` in a write transaction and commits it durably (or aborts
+    /// it) as the body decides. Write transactions run one at a time.
+    fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError>;
+}
+
+impl dyn Store + '_ {
+    /// Runs `f` in a read transaction and returns what it returned.
+    pub(crate) fn read_with<T, E: From<StorageError>>(
+        &self,
+        mut f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut out = None;
+        self.read(&mut |tx| {
+            out = Some(f(tx));
+            Ok(())
+        })?;
+        out.unwrap_or_else(|| Err(body_did_not_run().into()))
+    }
+
+    /// Runs `f` in a write transaction, committed if it returns `Ok` and
+    /// aborted if it returns `Err`; returns what it returned.
+    pub(crate) fn write_with<T, E: From<StorageError>>(
+        &self,
+        mut f: impl FnMut(&mut dyn WriteTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut out = None;
+        self.write(&mut |tx| {
+            let result = f(tx);
+            let outcome = match result {
+                Ok(_) => Outcome::Commit,
+                Err(_) => Outcome::Abort,
+            };
+            out = Some(result);
+            outcome
+        })?;
+        out.unwrap_or_else(|| Err(body_did_not_run().into()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the storage backend finished a transaction without running its body")]
+struct BodyDidNotRun;
+
+fn body_did_not_run() -> StorageError {
+    StorageError::backend(BodyDidNotRun)
+}

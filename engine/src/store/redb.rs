@@ -1,0 +1,298 @@
+//! The embedded backend: every table a redb table of `&[u8]` keys and
+//! values, opened once per transaction on first use.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+use redb::{
+    Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
+    TableDefinition, TableError, WriteTransaction,
+};
+
+use super::{Bounds, Flow, MAX_TABLES, Order, Outcome, ReadTx, Store, TableName, WriteTx};
+use crate::error::StorageError;
+
+type Bytes = &'static [u8];
+
+/// Prefix of every table name: the byte layout never collides with the
+/// typed tables of the first release's layout (schema 1).
+const PREFIX: &str = "kv/";
+
+fn definition(name: &str) -> TableDefinition<'_, Bytes, Bytes> {
+    TableDefinition::new(name)
+}
+
+fn stored_name(table: TableName) -> String {
+    format!("{PREFIX}{}", table.name)
+}
+
+/// A redb error as a storage error.
+pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
+    StorageError::backend(e.into())
+}
+
+/// A redb database holding the engine's tables.
+pub(crate) struct RedbStore {
+    db: Database,
+}
+
+impl RedbStore {
+    /// Opens or creates the database file at `path` (exclusively locked).
+    pub(crate) fn open(path: &Path) -> Result<Self, StorageError> {
+        Ok(Self {
+            db: Database::create(path).map_err(backend)?,
+        })
+    }
+
+    /// A database on a caller-supplied backend (in memory, fault-injecting).
+    #[cfg(feature = "testing")]
+    pub(crate) fn with_backend(backend: impl redb::StorageBackend) -> Result<Self, StorageError> {
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(backend_error)?;
+        Ok(Self { db })
+    }
+
+    /// A database held in memory only.
+    pub(crate) fn in_memory() -> Result<Self, StorageError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(backend)?;
+        Ok(Self { db })
+    }
+
+    /// The redb database itself, for the schema's upgrade from the legacy
+    /// (typed) layout.
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+#[cfg(feature = "testing")]
+fn backend_error(e: redb::DatabaseError) -> StorageError {
+    backend(e)
+}
+
+impl Store for RedbStore {
+    fn read(
+        &self,
+        body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let tx = RedbRead {
+            txn: self.db.begin_read().map_err(backend)?,
+            tables: std::array::from_fn(|_| RefCell::new(ReadSlot::Unopened)),
+        };
+        body(&tx)
+    }
+
+    fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let outcome = write_in(&txn, |tx| body(tx));
+        match outcome {
+            Outcome::Commit => txn.commit().map_err(backend),
+            Outcome::Abort => txn.abort().map_err(backend),
+        }
+    }
+}
+
+/// Runs `body` on the byte tables of an open redb write transaction (which
+/// the caller commits), for the upgrade from the legacy layout.
+pub(crate) fn write_in<R>(txn: &WriteTransaction, body: impl FnOnce(&mut dyn WriteTx) -> R) -> R {
+    let mut tx = RedbWrite {
+        txn,
+        tables: std::array::from_fn(|_| RefCell::new(None)),
+    };
+    body(&mut tx)
+}
+
+enum ReadSlot {
+    Unopened,
+    Missing,
+    Open(Rc<ReadOnlyTable<Bytes, Bytes>>),
+}
+
+struct RedbRead {
+    txn: ReadTransaction,
+    tables: [RefCell<ReadSlot>; MAX_TABLES],
+}
+
+impl RedbRead {
+    /// The open table, or `None` if it does not exist (yet): an empty table.
+    fn table(
+        &self,
+        table: TableName,
+    ) -> Result<Option<Rc<ReadOnlyTable<Bytes, Bytes>>>, StorageError> {
+        let slot = self
+            .tables
+            .get(table.slot)
+            .ok_or_else(|| slot_error(table))?;
+        let mut slot = slot.borrow_mut();
+        if let ReadSlot::Unopened = *slot {
+            *slot = match self.txn.open_table(definition(&stored_name(table))) {
+                Ok(t) => ReadSlot::Open(Rc::new(t)),
+                Err(TableError::TableDoesNotExist(_)) => ReadSlot::Missing,
+                Err(e) => return Err(backend(e)),
+            };
+        }
+        Ok(match &*slot {
+            ReadSlot::Open(t) => Some(t.clone()),
+            _ => None,
+        })
+    }
+}
+
+impl ReadTx for RedbRead {
+    fn get(
+        &self,
+        table: TableName,
+        key: &[u8],
+        found: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StorageError> {
+        let Some(t) = self.table(table)? else {
+            return Ok(false);
+        };
+        get(&*t, key, found)
+    }
+
+    fn scan(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError> {
+        match self.table(table)? {
+            Some(t) => scan(&*t, bounds, order, visit),
+            None => Ok(()),
+        }
+    }
+}
+
+struct RedbWrite<'t> {
+    txn: &'t WriteTransaction,
+    tables: [RefCell<Option<Table<'t, Bytes, Bytes>>>; MAX_TABLES],
+}
+
+impl<'t> RedbWrite<'t> {
+    fn slot(
+        &self,
+        table: TableName,
+    ) -> Result<&RefCell<Option<Table<'t, Bytes, Bytes>>>, StorageError> {
+        let slot = self
+            .tables
+            .get(table.slot)
+            .ok_or_else(|| slot_error(table))?;
+        if slot.try_borrow().map_err(|_| busy(table))?.is_none() {
+            let opened = self
+                .txn
+                .open_table(definition(&stored_name(table)))
+                .map_err(backend)?;
+            *slot.try_borrow_mut().map_err(|_| busy(table))? = Some(opened);
+        }
+        Ok(slot)
+    }
+
+    fn with_table<R>(
+        &mut self,
+        table: TableName,
+        f: impl FnOnce(&mut Table<'t, Bytes, Bytes>) -> Result<R, redb::StorageError>,
+    ) -> Result<R, StorageError> {
+        let slot = self.slot(table)?;
+        let mut guard = slot.try_borrow_mut().map_err(|_| busy(table))?;
+        let t = guard.as_mut().ok_or_else(|| busy(table))?;
+        f(t).map_err(backend)
+    }
+}
+
+impl ReadTx for RedbWrite<'_> {
+    fn get(
+        &self,
+        table: TableName,
+        key: &[u8],
+        found: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StorageError> {
+        let guard = self.slot(table)?.try_borrow().map_err(|_| busy(table))?;
+        let t = guard.as_ref().ok_or_else(|| busy(table))?;
+        get(t, key, found)
+    }
+
+    fn scan(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError> {
+        let guard = self.slot(table)?.try_borrow().map_err(|_| busy(table))?;
+        let t = guard.as_ref().ok_or_else(|| busy(table))?;
+        scan(t, bounds, order, visit)
+    }
+}
+
+impl WriteTx for RedbWrite<'_> {
+    fn insert(&mut self, table: TableName, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        self.with_table(table, |t| t.insert(key, value).map(drop))
+    }
+
+    fn remove(&mut self, table: TableName, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.with_table(table, |t| Ok(t.remove(key)?.map(|v| v.value().to_vec())))
+    }
+}
+
+fn get(
+    table: &impl ReadableTable<Bytes, Bytes>,
+    key: &[u8],
+    found: &mut dyn FnMut(&[u8]),
+) -> Result<bool, StorageError> {
+    match table.get(key).map_err(backend)? {
+        Some(value) => {
+            found(value.value());
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+fn scan(
+    table: &impl ReadableTable<Bytes, Bytes>,
+    bounds: Bounds<'_>,
+    order: Order,
+    visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+) -> Result<(), StorageError> {
+    let range = table.range::<&[u8]>(bounds).map_err(backend)?;
+    let mut each = |entry: Result<_, redb::StorageError>| -> Result<Flow, StorageError> {
+        let (k, v): (redb::AccessGuard<'_, Bytes>, redb::AccessGuard<'_, Bytes>) =
+            entry.map_err(backend)?;
+        Ok(visit(k.value(), v.value()))
+    };
+    match order {
+        Order::Ascending => {
+            for entry in range {
+                if each(entry)? == Flow::Stop {
+                    break;
+                }
+            }
+        }
+        Order::Descending => {
+            for entry in range.rev() {
+                if each(entry)? == Flow::Stop {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("table `{0}` was written while a scan of it was running, or has no slot")]
+struct TableBusy(&'static str);
+
+fn busy(table: TableName) -> StorageError {
+    StorageError::backend(TableBusy(table.name))
+}
+
+fn slot_error(table: TableName) -> StorageError {
+    busy(table)
+}

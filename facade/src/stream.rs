@@ -1,0 +1,184 @@
+//! Assembles one SSE stream: replay from storage after the client's cursor,
+//! page by page, then the live events the hub queued. The stream registers
+//! with the hub *before* it reads storage, so nothing committed meanwhile
+//! is missed, and a [`StreamCursor`] lets each event through once, in log
+//! order, whichever way it arrived: no gap, no duplicate.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use futures_util::stream::{self, BoxStream, StreamExt};
+use poem::web::sse::Event as SseEvent;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use strongroom_engine::{Engine, EventId, StreamCursor, UserId};
+
+use crate::hub::{Prepared, Subscription};
+use crate::wire::StreamEvent;
+
+/// Events replayed per storage read while catching up.
+const REPLAY_PAGE: usize = 256;
+
+/// An event on its way to one stream: the shared prepared event, and the
+/// stream's opaque position after it (the SSE `id`).
+pub(crate) struct Delivered {
+    event: Arc<Prepared>,
+    id: EventId,
+}
+
+impl Delivered {
+    pub(crate) fn to_sse(&self) -> SseEvent {
+        SseEvent::message(self.event.json.as_str())
+            .event_type(self.event.kind)
+            .id(self.id.to_string())
+    }
+}
+
+// Documented as the event's data, which is what the stream carries.
+impl Type for Delivered {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        StreamEvent::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        StreamEvent::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        StreamEvent::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ToJSON for Delivered {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.event.json).ok()
+    }
+}
+
+/// Replays from storage after `start`, then forwards live events, each
+/// exactly once.
+pub(crate) fn event_stream(
+    engine: Engine,
+    user: UserId,
+    start: StreamCursor,
+    sub: Subscription,
+) -> BoxStream<'static, Delivered> {
+    let replay_engine = engine.clone();
+    let replay = stream::unfold(Some(start), move |cursor| {
+        let engine = replay_engine.clone();
+        async move {
+            let mut cursor = cursor?;
+            let (page, cursor) = tokio::task::spawn_blocking(move || {
+                let events = engine
+                    .events_after(user, cursor, REPLAY_PAGE)
+                    .unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "replay failed; going live");
+                        Vec::new()
+                    });
+                for e in &events {
+                    cursor.advance(e.position());
+                }
+                let page: Vec<Arc<Prepared>> =
+                    events.iter().map(|e| Arc::new(Prepared::from(e))).collect();
+                (page, cursor)
+            })
+            .await
+            .unwrap_or_default();
+            let next = (page.len() == REPLAY_PAGE).then_some(cursor);
+            (!page.is_empty()).then(|| (stream::iter(page), next))
+        }
+    })
+    .flatten();
+    let mut sub = Some(sub);
+    let live = stream::poll_fn(move |cx| match sub.as_mut() {
+        Some(s) => s.rx.poll_recv(cx),
+        None => std::task::Poll::Ready(None),
+    });
+    let mut cursor = start;
+    replay
+        .chain(live)
+        .filter_map(move |event| {
+            let delivered = cursor.advance(event.position).then(|| Delivered {
+                id: engine.event_id(user, cursor),
+                event,
+            });
+            std::future::ready(delivered)
+        })
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+    use poem_openapi::types::ToJSON;
+    use strongroom_engine::{Engine, ManualClock, MasterKey, SessionId, StreamCursor, Timestamp};
+
+    use super::event_stream;
+    use crate::hub::Hub;
+
+    /// The race, made deterministic: events committed after the stream
+    /// registered but before its replay read storage are both replayed and
+    /// queued live; the stream must yield each exactly once, in order.
+    #[tokio::test]
+    async fn events_committed_between_subscribe_and_replay_arrive_once() {
+        let (key, _) = MasterKey::generate();
+        let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+        let engine = Engine::builder(key)
+            .clock(Arc::new(clock.clone()))
+            .open_in_memory()
+            .expect("engine");
+        let hub = Hub::new(64);
+        let listener_hub = hub.clone();
+        engine.add_listener(move |n| listener_hub.on_notice(n));
+        let password = strongroom_engine::SecretString::from("correct horse battery");
+        let alice = engine.create_user("alice", &password).expect("user").id;
+        engine.put(alice, b"before", None).expect("put");
+        let mut start = StreamCursor::start();
+        for e in engine.events_after(alice, start, 10).expect("replay") {
+            start.advance(e.position());
+        }
+        let sub = hub.subscribe(alice, SessionId::from_u128(1));
+        // Published during the replay window: in storage and in the queue.
+        clock.advance(Duration::from_millis(1));
+        engine.put(alice, b"during-1", None).expect("put");
+        clock.advance(Duration::from_millis(1));
+        engine
+            .broadcast(alice, b"during-2", None)
+            .expect("broadcast");
+        let mut stream = event_stream(engine.clone(), alice, start, sub);
+        // And one more after the replay has started.
+        let first = stream.next().await.expect("event");
+        clock.advance(Duration::from_millis(1));
+        engine.put(alice, b"after", None).expect("put");
+        let mut texts = vec![first.to_json().expect("json")["message"].clone()];
+        while texts.len() < 3 {
+            let next = tokio::time::timeout(Duration::from_secs(5), stream.next())
+                .await
+                .expect("in time")
+                .expect("event");
+            texts.push(next.to_json().expect("json")["message"].clone());
+        }
+        assert_eq!(texts, ["during-1", "during-2", "after"]);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), stream.next())
+                .await
+                .is_err(),
+            "no duplicate follows"
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! The wire types: every JSON body the API reads or writes, and how engine
+//! values become them. Handlers, the hub and the stream all speak these.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use poem_openapi::Object;
+use strongroom_engine::{
+    Event, EventKind, Receipt, Record, RecordMeta, Timestamp, TokenPair, User,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::text::{Text, Username};
+
+crate::secret_field::secret_string_type!(SecretField);
+
+/// An engine timestamp as a UTC date-time.
+fn datetime(t: Timestamp) -> OffsetDateTime {
+    let nanos = i128::from(t.as_unix_millis()) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Username and password. The password never appears in logs or errors.
+#[derive(Object)]
+#[oai(example)]
+pub(crate) struct Credentials {
+    /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
+    pub(crate) username: Username,
+    /// 12–1024 bytes.
+    pub(crate) password: SecretField,
+}
+
+impl poem_openapi::types::Example for Credentials {
+    fn example() -> Self {
+        Self {
+            username: Username("alice".into()),
+            password: SecretField::from("correct horse battery staple".to_owned()),
+        }
+    }
+}
+
+/// A newly created account.
+#[derive(Object)]
+pub(crate) struct Account {
+    /// The account's id.
+    id: Uuid,
+    /// The account's username.
+    username: String,
+    /// When the account was created (RFC 3339, UTC).
+    created_at: OffsetDateTime,
+}
+
+impl From<User> for Account {
+    fn from(user: User) -> Self {
+        Self {
+            id: Uuid::from_u128(user.id.as_u128()),
+            username: user.username,
+            created_at: datetime(user.created_at),
+        }
+    }
+}
+
+/// A refresh token to exchange.
+#[derive(Object)]
+pub(crate) struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub(crate) refresh_token: SecretField,
+}
+
+/// A fresh token pair.
+#[derive(Object)]
+pub(crate) struct Tokens {
+    /// Send as `Authorization: Bearer <access_token>`.
+    access_token: String,
+    /// Exchange at `POST /v1/sessions/refresh` for a new pair; single use.
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+    /// Seconds until the refresh token expires.
+    refresh_expires_in: u64,
+}
+
+impl From<TokenPair> for Tokens {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token.expose_secret().to_owned(),
+            refresh_token: pair.refresh_token.expose_secret().to_owned(),
+            token_type: "Bearer".to_owned(),
+            expires_in: pair.access_expires_in.as_secs(),
+            refresh_expires_in: pair.refresh_expires_in.as_secs(),
+        }
+    }
+}
+
+/// A message to store.
+#[derive(Object)]
+#[oai(example)]
+pub(crate) struct NewMessage {
+    /// The text, UTF-8, at most the server's record size (64 KiB by
+    /// default).
+    message: Text,
+    /// Seconds until the message disappears: 1 to the server's maximum
+    /// (7 days by default). Default: the server's default (600).
+    ttl_seconds: Option<u64>,
+}
+
+impl NewMessage {
+    /// The text and the requested ttl.
+    pub(crate) fn into_parts(self) -> (String, Option<Duration>) {
+        (self.message.0, self.ttl_seconds.map(Duration::from_secs))
+    }
+}
+
+impl poem_openapi::types::Example for NewMessage {
+    fn example() -> Self {
+        Self {
+            message: Text("the vault code is 7-3-1".into()),
+            ttl_seconds: Some(600),
+        }
+    }
+}
+
+/// A stored message, as sealed.
+#[derive(Object)]
+pub(crate) struct StoredMessage {
+    /// The message's id.
+    id: Uuid,
+    /// The stored envelope, standard base64: version (1) ‖ key version (4)
+    /// ‖ nonce (12) ‖ ciphertext ‖ tag (16).
+    ciphertext: String,
+    /// When it was stored (RFC 3339, UTC).
+    created_at: OffsetDateTime,
+    /// When it disappears (RFC 3339, UTC).
+    expires_at: OffsetDateTime,
+}
+
+impl From<Receipt> for StoredMessage {
+    fn from(r: Receipt) -> Self {
+        Self {
+            id: Uuid::from_u128(r.meta.id.as_u128()),
+            ciphertext: STANDARD.encode(&r.envelope),
+            created_at: datetime(r.meta.created_at),
+            expires_at: datetime(r.meta.expires_at),
+        }
+    }
+}
+
+/// A decrypted message.
+#[derive(Object)]
+pub(crate) struct Message {
+    /// The message's id.
+    id: Uuid,
+    /// Username of who stored it, as it was then; absent only for messages
+    /// migrated from an older database whose sender had been deleted.
+    #[oai(skip_serializing_if_is_none)]
+    sender: Option<String>,
+    /// Id of who stored it.
+    sender_id: Uuid,
+    /// The text.
+    message: String,
+    /// When it was stored (RFC 3339, UTC).
+    created_at: OffsetDateTime,
+    /// When it disappears (RFC 3339, UTC).
+    expires_at: OffsetDateTime,
+}
+
+impl Message {
+    fn new(meta: &RecordMeta, plaintext: &[u8]) -> Self {
+        Self {
+            id: Uuid::from_u128(meta.id.as_u128()),
+            sender: meta.sender_name.clone(),
+            sender_id: Uuid::from_u128(meta.sender.as_u128()),
+            // Stored only from valid UTF-8 strings; lossy is a no-op.
+            message: String::from_utf8_lossy(plaintext).into_owned(),
+            created_at: datetime(meta.created_at),
+            expires_at: datetime(meta.expires_at),
+        }
+    }
+}
+
+impl From<&Record> for Message {
+    fn from(r: &Record) -> Self {
+        Self::new(&r.meta, &r.plaintext)
+    }
+}
+
+/// One page of messages, newest first.
+#[derive(Object)]
+pub(crate) struct MessagePage {
+    /// The messages on this page.
+    pub(crate) messages: Vec<Message>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// The data of a `message` or `broadcast` event. The SSE `id` is an opaque
+/// position in your stream, to send back as `Last-Event-ID`.
+#[derive(Object)]
+pub(crate) struct StreamEvent {
+    /// `message` (stored for you) or `broadcast` (to everyone).
+    kind: String,
+    #[oai(flatten)]
+    message: Message,
+}
+
+impl From<&Event> for StreamEvent {
+    fn from(e: &Event) -> Self {
+        Self {
+            kind: kind_name(e.kind()).to_owned(),
+            message: Message::new(&e.meta, &e.plaintext),
+        }
+    }
+}
+
+/// The SSE event type (and `kind` field) of an event.
+pub(crate) fn kind_name(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Broadcast => "broadcast",
+        EventKind::Message => "message",
+    }
+}
+
+/// A stream ticket.
+#[derive(Object)]
+pub(crate) struct Ticket {
+    /// Pass as `GET /v1/events?ticket=…`; works once.
+    pub(crate) ticket: String,
+    /// Seconds until it expires (30).
+    pub(crate) expires_in: u64,
+}
+
+/// Service status.
+#[derive(Object)]
+pub(crate) struct Health {
+    /// Always `ok` while the server answers.
+    pub(crate) status: String,
+}
