@@ -218,3 +218,56 @@ async fn bad_ttl_and_oversized_messages_are_400() {
         201
     );
 }
+
+#[tokio::test]
+async fn ids_are_opaque_and_tampered_ids_are_404_or_400() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let (bob, _) = s.account("bob").await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        // Bob writes between Alice's writes; her ids must not show it.
+        s.post("/v1/messages", json!({"message": "b"}), Some(&bob))
+            .await;
+        let r = s
+            .post(
+                "/v1/messages",
+                json!({"message": format!("a{i}")}),
+                Some(&alice),
+            )
+            .await;
+        ids.push(r.body["id"].as_str().expect("id").to_owned());
+    }
+    for pair in ids.windows(2) {
+        assert_ne!(pair[0][..8], pair[1][..8], "no shared prefix: {pair:?}");
+        let a = u128::from_str_radix(&pair[0].replace('-', ""), 16).expect("hex");
+        let b = u128::from_str_radix(&pair[1].replace('-', ""), 16).expect("hex");
+        assert!((24..=104).contains(&(a ^ b).count_ones()), "{pair:?}");
+    }
+    // Flip one hex digit: the id names nothing, and says nothing more.
+    for at in [0, 9, 14, 19, 35] {
+        let mut chars: Vec<char> = ids[0].chars().collect();
+        chars[at] = if chars[at] == '0' { '1' } else { '0' };
+        let tampered: String = chars.into_iter().collect();
+        assert_problem(
+            &s.get(&format!("/v1/messages/{tampered}"), &alice).await,
+            404,
+        );
+        assert_problem(
+            &s.delete(&format!("/v1/messages/{tampered}"), &alice).await,
+            404,
+        );
+    }
+    for bad in ["not-a-cursor", "", "1234"] {
+        let r = s.get(&format!("/v1/messages?cursor={bad}"), &alice).await;
+        assert_problem(&r, 400);
+    }
+    // A cursor of Alice's is a valid cursor: it pages her messages.
+    let page = s.get("/v1/messages?limit=3", &alice).await;
+    let next = page.body["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    let rest = s.get(&format!("/v1/messages?cursor={next}"), &alice).await;
+    assert_eq!(rest.body["messages"].as_array().expect("page").len(), 5);
+}

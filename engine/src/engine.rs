@@ -181,6 +181,29 @@ impl Engine {
     /// Up to `limit` (1 to [`Limits::max_page`]) unexpired records of
     /// `owner`, newest first, after `cursor` (the previous page's
     /// `next_cursor`).
+    ///
+    /// ```
+    /// # use strongroom_engine::{Engine, MasterKey, SecretString};
+    /// # fn main() -> Result<(), strongroom_engine::Error> {
+    /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
+    /// # let alice = engine.create_user("alice", &SecretString::from("correct horse battery"))?.id;
+    /// for i in 0..5u8 {
+    ///     engine.put(alice, &[i], None)?;
+    /// }
+    /// let mut seen = Vec::new();
+    /// let mut cursor = None;
+    /// loop {
+    ///     let page = engine.list(alice, cursor, 2)?;
+    ///     seen.extend(page.records.iter().map(|r| r.plaintext[0]));
+    ///     match page.next_cursor {
+    ///         Some(next) => cursor = Some(next),
+    ///         None => break,
+    ///     }
+    /// }
+    /// assert_eq!(seen, [4, 3, 2, 1, 0]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn list(
         &self,
         owner: UserId,
@@ -243,7 +266,30 @@ impl Engine {
 
     /// Up to `limit` unexpired events `user` is entitled to (their messages
     /// and all broadcasts) after `cursor`. Pass each through
-    /// [`StreamCursor::advance`] to move on.
+    /// [`StreamCursor::advance`] to move on; publish the cursor as an
+    /// [`EventId`] to let a client resume.
+    ///
+    /// ```
+    /// # use strongroom_engine::{Engine, MasterKey, SecretString, StreamCursor};
+    /// # fn main() -> Result<(), strongroom_engine::Error> {
+    /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
+    /// # let alice = engine.create_user("alice", &SecretString::from("correct horse battery"))?.id;
+    /// engine.put(alice, b"mine", None)?;
+    /// engine.broadcast(alice, b"everyone's", None)?;
+    /// let mut cursor = StreamCursor::start();
+    /// for event in engine.events_after(alice, cursor, 100)? {
+    ///     assert!(cursor.advance(event.position()));
+    /// }
+    /// // The client keeps an opaque id; later it resumes exactly there.
+    /// let last_event_id = engine.event_id(alice, cursor).to_string();
+    /// engine.put(alice, b"later", None)?;
+    /// let resumed = engine.stream_cursor(alice, last_event_id.parse()?).expect("ours");
+    /// let missed = engine.events_after(alice, resumed, 100)?;
+    /// assert_eq!(missed.len(), 1);
+    /// assert_eq!(missed[0].plaintext.as_slice(), b"later");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn events_after(
         &self,
         user: UserId,
@@ -270,6 +316,26 @@ impl Engine {
     /// Registers `listener`, called after each durable change a live stream
     /// cares about, in commit order, on the committing thread. It gets the
     /// notice only; keep it quick and non-blocking.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use strongroom_engine::{Engine, MasterKey, Notice, SecretString};
+    /// # fn main() -> Result<(), strongroom_engine::Error> {
+    /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
+    /// # let alice = engine.create_user("alice", &SecretString::from("correct horse battery"))?.id;
+    /// let heard = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = heard.clone();
+    /// engine.add_listener(move |notice| {
+    ///     if let Notice::Events(events) = notice {
+    ///         let mut sink = sink.lock().unwrap();
+    ///         sink.extend(events.iter().map(|e| e.meta.sender_name.clone()));
+    ///     }
+    /// });
+    /// engine.put(alice, b"hello", None)?;
+    /// assert_eq!(*heard.lock().unwrap(), [Some("alice".to_owned())]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn add_listener(&self, listener: impl Fn(&Notice<'_>) + Send + Sync + 'static) {
         self.inner.listeners.add(listener);
     }
@@ -357,6 +423,25 @@ impl Engine {
 
     /// Checks credentials (see [`Engine::verify_credentials`]) and starts a
     /// session. Runs Argon2: call it from a blocking thread.
+    ///
+    /// ```
+    /// # use strongroom_engine::{AuthError, Engine, MasterKey, SecretString};
+    /// # fn main() -> Result<(), strongroom_engine::Error> {
+    /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
+    /// let password = SecretString::from("correct horse battery");
+    /// let alice = engine.create_user("alice", &password)?;
+    /// let pair = engine.login("alice", &password)?;
+    /// assert_eq!(engine.authenticate(&pair.access_token)?.user, alice.id);
+    ///
+    /// let next = engine.refresh(&pair.refresh_token)?; // rotates
+    /// assert!(matches!(
+    ///     engine.refresh(&pair.refresh_token), // reused: the session ends
+    ///     Err(AuthError::RefreshTokenReused)
+    /// ));
+    /// assert!(engine.authenticate(&next.access_token).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
         let user = self.verify_credentials(username, password)?;
         let now = self.now();

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::ids::ParseIdError;
+
 /// The storage layer failed: I/O, a full disk, or a stored value that does
 /// not decode. Cloneable, so every caller of a failed group commit gets it.
 #[derive(Clone, thiserror::Error)]
@@ -198,4 +200,7 @@ pub enum Error {
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// See [`ParseIdError`].
+    #[error(transparent)]
+    Id(#[from] ParseIdError),
 }

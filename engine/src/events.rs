@@ -10,7 +10,7 @@ use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::{Event, StreamCursor};
-use crate::schema::RECORDS;
+use crate::schema::{RECORDS, RecordRef};
 use crate::store::{Flow, Order, ReadTx};
 
 /// Up to `limit` unexpired events `user` is entitled to after `cursor`:
@@ -62,15 +62,16 @@ fn read_log(
     let first = RecordKey::first_for_position(after.saturating_add(1));
     let range = (scope, first)..=(scope, RecordKey::from_u128(u128::MAX));
     let mut events = VecDeque::new();
-    RECORDS.scan(tx, range, Order::Ascending, |(_, key), row| {
+    RECORDS.scan_bytes(tx, range, Order::Ascending, |(_, key), bytes| {
         if events.len() == limit {
             return Ok(Flow::Stop);
         }
+        let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
         if now < row.expires_at {
             events.push_back(Event {
                 scope,
-                plaintext: keyring.open_record(tx, scope, key, &row)?,
-                meta: keyring.record_meta(key, &row),
+                plaintext: keyring.open_record(tx, scope, key, row)?,
+                meta: keyring.record_meta(key, row),
                 position: key.position(),
             });
         }

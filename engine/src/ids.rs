@@ -163,10 +163,13 @@ impl RecordKey {
         (((self.0 >> 80) << 12) | ((self.0 >> 64) & 0xfff)) as u64
     }
 
-    /// Whether the version and variant bits are those of a record key: what
-    /// a decrypted public id must show before anything looks it up.
+    /// Whether the version and variant bits are those of a record key and
+    /// the position is in range (18 bits of structure): what a decrypted
+    /// public id must show before anything looks it up.
     pub(crate) fn is_well_formed(self) -> bool {
-        (self.0 >> 76) & 0xf == 0x8 && (self.0 >> 62) & 0b11 == 0b10
+        (self.0 >> 76) & 0xf == 0x8
+            && (self.0 >> 62) & 0b11 == 0b10
+            && self.position() <= MAX_POSITION
     }
 
     pub(crate) const fn from_u128(value: u128) -> Self {

@@ -21,7 +21,7 @@ use crate::idcipher::{IdCipher, IdDomain};
 use crate::ids::{EventId, KeyScope, MAX_POSITION, RecordId, RecordKey, UserId};
 use crate::keys::{DataKey, MasterKey, random_key_bytes};
 use crate::model::{RecordMeta, StreamCursor};
-use crate::schema::{DATA_KEYS, META, MetaKey, RecordRow, SCOPES, ScopeRow};
+use crate::schema::{DATA_KEYS, META, MetaKey, RecordRef, SCOPES, ScopeRow};
 use crate::store::{ReadTx, WriteTx};
 
 /// Unwrapped keys kept before the cache is cleared and refilled.
@@ -159,9 +159,9 @@ impl Keyring {
         tx: &(impl ReadTx + ?Sized),
         scope: KeyScope,
         key: RecordKey,
-        row: &RecordRow,
+        row: RecordRef<'_>,
     ) -> Result<Zeroizing<Vec<u8>>, RecordError> {
-        let envelope = Envelope::parse(&row.envelope).map_err(|_| DecryptionFailed)?;
+        let envelope = Envelope::parse(row.envelope).map_err(|_| DecryptionFailed)?;
         let data_key = self
             .opening_key(tx, scope, envelope.key_version())?
             .ok_or(DecryptionFailed)?;
@@ -175,11 +175,11 @@ impl Keyring {
     }
 
     /// A stored record's public facts.
-    pub(crate) fn record_meta(&self, key: RecordKey, row: &RecordRow) -> RecordMeta {
+    pub(crate) fn record_meta(&self, key: RecordKey, row: RecordRef<'_>) -> RecordMeta {
         RecordMeta {
             id: self.record_id(key),
             sender: row.sender,
-            sender_name: row.sender_name.clone(),
+            sender_name: row.sender_name.map(str::to_owned),
             created_at: row.created_at,
             expires_at: row.expires_at,
         }

@@ -11,7 +11,7 @@ use crate::error::{RecordError, StorageError};
 use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::{Limits, Page, Receipt, Record};
-use crate::schema::{RECORD_EXPIRY, RECORDS, RecordRow, USERS};
+use crate::schema::{RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A record waiting to be written.
@@ -75,7 +75,7 @@ pub(crate) fn store(
     };
     RECORDS.insert(tx, &(scope, key), &row)?;
     RECORD_EXPIRY.insert(tx, &(row.expires_at, scope, key), &())?;
-    let meta = keyring.record_meta(key, &row);
+    let meta = keyring.record_meta(key, row.as_ref());
     let receipt = Receipt {
         scope,
         meta,
@@ -95,16 +95,19 @@ pub(crate) fn get(
 ) -> Result<Record, RecordError> {
     let key = keyring.record_key(id).ok_or(RecordError::NotFound)?;
     let scope = KeyScope::User(owner);
-    let row = RECORDS
-        .get(tx, &(scope, key))?
-        .filter(|row| now < row.expires_at)
-        .ok_or(RecordError::NotFound)?;
-    let plaintext = keyring.open_record(tx, scope, key, &row)?;
-    Ok(Record {
-        owner,
-        meta: keyring.record_meta(key, &row),
-        plaintext,
-    })
+    RECORDS
+        .get_bytes(tx, &(scope, key), |bytes| {
+            let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
+            if now >= row.expires_at {
+                return Err(RecordError::NotFound);
+            }
+            Ok(Record {
+                owner,
+                plaintext: keyring.open_record(tx, scope, key, row)?,
+                meta: keyring.record_meta(key, row),
+            })
+        })?
+        .unwrap_or(Err(RecordError::NotFound))
 }
 
 /// Up to `limit` unexpired records of `owner`, newest first, after
@@ -128,7 +131,8 @@ pub(crate) fn list(
     };
     let mut records = Vec::new();
     let mut next_cursor = None;
-    RECORDS.scan(tx, (low, high), Order::Descending, |(_, key), row| {
+    RECORDS.scan_bytes(tx, (low, high), Order::Descending, |(_, key), bytes| {
+        let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
         if now >= row.expires_at {
             return Ok(Flow::Continue);
         }
@@ -136,11 +140,10 @@ pub(crate) fn list(
             next_cursor = records.last().map(|r: &Record| r.meta.id);
             return Ok(Flow::Stop);
         }
-        let plaintext = keyring.open_record(tx, scope, key, &row)?;
         records.push(Record {
             owner,
-            meta: keyring.record_meta(key, &row),
-            plaintext,
+            plaintext: keyring.open_record(tx, scope, key, row)?,
+            meta: keyring.record_meta(key, row),
         });
         Ok::<_, RecordError>(Flow::Continue)
     })?;
@@ -183,8 +186,8 @@ pub(crate) fn purge_expired(
     );
     let due = RECORD_EXPIRY.keys(tx, ..=end, limit)?;
     for &(expires, scope, key) in &due {
-        RECORD_EXPIRY.remove(tx, &(expires, scope, key))?;
-        RECORDS.remove(tx, &(scope, key))?;
+        RECORD_EXPIRY.delete(tx, &(expires, scope, key))?;
+        RECORDS.delete(tx, &(scope, key))?;
     }
     Ok(due.len())
 }
@@ -193,13 +196,14 @@ pub(crate) fn purge_expired(
 pub(crate) fn delete_scope(tx: &mut dyn WriteTx, scope: KeyScope) -> Result<(), StorageError> {
     let range = (scope, RecordKey::from_u128(0))..=(scope, RecordKey::from_u128(u128::MAX));
     let mut doomed = Vec::new();
-    RECORDS.scan(tx, range, Order::Ascending, |(_, key), row| {
+    RECORDS.scan_bytes(tx, range, Order::Ascending, |(_, key), bytes| {
+        let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
         doomed.push((key, row.expires_at));
         Ok::<_, StorageError>(Flow::Continue)
     })?;
     for (key, expires) in doomed {
-        RECORDS.remove(tx, &(scope, key))?;
-        RECORD_EXPIRY.remove(tx, &(expires, scope, key))?;
+        RECORDS.delete(tx, &(scope, key))?;
+        RECORD_EXPIRY.delete(tx, &(expires, scope, key))?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use std::ops::{Bound, RangeBounds};
 
 pub(crate) use codec::{Key, Row};
 pub(crate) use rows::{
-    MetaKey, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
+    MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
 };
 pub use version::SCHEMA_VERSION;
 pub(crate) use version::prepare;
@@ -73,7 +73,7 @@ impl<K: Key, V: Row> Table<K, V> {
         self.name.name
     }
 
-    fn corrupt(&self) -> StorageError {
+    pub(crate) fn corrupt(&self) -> StorageError {
         StorageError::Corrupt {
             table: self.name.name,
         }
@@ -94,6 +94,21 @@ impl<K: Key, V: Row> Table<K, V> {
             Some(Some(row)) => Ok(Some(row)),
             Some(None) => Err(self.corrupt()),
         }
+    }
+
+    /// Calls `f` with the stored bytes under `key` (no copy, no decoding).
+    pub(crate) fn get_bytes<R>(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        key: &K,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, StorageError> {
+        let mut f = Some(f);
+        let mut out = None;
+        tx.get(self.name, &key.to_bytes(), &mut |bytes| {
+            out = f.take().map(|f| f(bytes));
+        })?;
+        Ok(out)
     }
 
     /// Whether `key` is present.
@@ -127,6 +142,15 @@ impl<K: Key, V: Row> Table<K, V> {
         }
     }
 
+    /// Removes `key` without decoding what it held; says whether it was there.
+    pub(crate) fn delete(
+        &self,
+        tx: &mut (impl WriteTx + ?Sized),
+        key: &K,
+    ) -> Result<bool, StorageError> {
+        Ok(tx.remove(self.name, &key.to_bytes())?.is_some())
+    }
+
     /// Calls `visit` with every entry whose key is in `range`, in `order`,
     /// until it answers [`Flow::Stop`] or fails.
     pub(crate) fn scan<E: From<StorageError>>(
@@ -136,6 +160,21 @@ impl<K: Key, V: Row> Table<K, V> {
         order: Order,
         mut visit: impl FnMut(K, V) -> Result<Flow, E>,
     ) -> Result<(), E> {
+        self.scan_bytes(tx, range, order, |k, v| match V::decode(v) {
+            Some(v) => visit(k, v),
+            None => Err(self.corrupt().into()),
+        })
+    }
+
+    /// [`Table::scan`] with each row as its stored bytes (decode a borrowed
+    /// view of them to avoid copies).
+    pub(crate) fn scan_bytes<E: From<StorageError>>(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        range: impl RangeBounds<K>,
+        order: Order,
+        mut visit: impl FnMut(K, &[u8]) -> Result<Flow, E>,
+    ) -> Result<(), E> {
         let encode = |bound: Bound<&K>| bound.map(Key::to_bytes);
         let (start, end) = (encode(range.start_bound()), encode(range.end_bound()));
         let bounds = (
@@ -144,9 +183,8 @@ impl<K: Key, V: Row> Table<K, V> {
         );
         let mut failure = None;
         tx.scan(self.name, bounds, order, &mut |k, v| {
-            let entry = K::decode(k).zip(V::decode(v));
-            let step = match entry {
-                Some((k, v)) => visit(k, v),
+            let step = match K::decode(k) {
+                Some(k) => visit(k, v),
                 None => Err(self.corrupt().into()),
             };
             step.unwrap_or_else(|e| {

@@ -106,6 +106,38 @@ pub(crate) struct RecordRow {
     pub(crate) envelope: Vec<u8>,
 }
 
+/// A stored record borrowed from the bytes it was read from: what reads
+/// decode, so listing does not copy every envelope before opening it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RecordRef<'a> {
+    pub(crate) sender: UserId,
+    pub(crate) sender_name: Option<&'a str>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+    pub(crate) envelope: &'a [u8],
+}
+
+impl<'a> RecordRef<'a> {
+    pub(crate) fn decode(bytes: &'a [u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        let sender = UserId::from_u128(r.u128()?);
+        let created_at = Timestamp::from_unix_millis(r.u64()?);
+        let expires_at = Timestamp::from_unix_millis(r.u64()?);
+        let sender_name = match r.u8()? {
+            0 => None,
+            1 => Some(std::str::from_utf8(r.bytes()?).ok()?),
+            _ => return None,
+        };
+        Some(Self {
+            sender,
+            sender_name,
+            created_at,
+            expires_at,
+            envelope: r.tail(),
+        })
+    }
+}
+
 impl Row for RecordRow {
     fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer(out);
@@ -119,22 +151,27 @@ impl Row for RecordRow {
         w.tail(&self.envelope);
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = Reader(bytes);
-        let sender = UserId::from_u128(r.u128()?);
-        let created_at = Timestamp::from_unix_millis(r.u64()?);
-        let expires_at = Timestamp::from_unix_millis(r.u64()?);
-        let sender_name = match r.u8()? {
-            0 => None,
-            1 => Some(r.string()?),
-            _ => return None,
-        };
+        let row = RecordRef::decode(bytes)?;
         Some(Self {
-            sender,
-            sender_name,
-            created_at,
-            expires_at,
-            envelope: r.tail().to_vec(),
+            sender: row.sender,
+            sender_name: row.sender_name.map(str::to_owned),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            envelope: row.envelope.to_vec(),
         })
+    }
+}
+
+impl RecordRow {
+    /// The row as a borrowed view.
+    pub(crate) fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            sender: self.sender,
+            sender_name: self.sender_name.as_deref(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            envelope: &self.envelope,
+        }
     }
 }
 
