@@ -346,6 +346,9 @@ async fn logging_out_closes_the_stream() {
     let (alice, _) = s.account("alice").await;
     let mut stream = open(&s, &alice, None).await;
     assert_eq!(s.delete("/v1/sessions/current", &alice).await.status, 204);
+    let end = stream.expect(WAIT).await;
+    assert_eq!(end.event, "end");
+    assert_eq!(end.json()["reason"], "session_revoked");
     assert!(
         matches!(stream.next(WAIT).await, Next::End),
         "stream closed on logout"

@@ -129,6 +129,7 @@ impl GroupCommit {
 /// Writes every job in one transaction, then tells the listeners.
 fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobResult)> {
     let now = ctx.clock.now();
+    let started = std::time::Instant::now();
     let written = ctx.store.write_with(|tx| {
         let mut results = Vec::with_capacity(jobs.len());
         for (_, job) in jobs {
@@ -144,6 +145,9 @@ fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobRes
         }
         Ok(results)
     });
+    let records: usize = jobs.iter().map(|(_, job)| job.len()).sum();
+    metrics::histogram!("strongroom_commit_batch_records").record(records as f64);
+    metrics::histogram!("strongroom_commit_seconds").record(started.elapsed().as_secs_f64());
     let written = match written {
         Ok(written) => written,
         Err(e) => {

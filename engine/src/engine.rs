@@ -86,6 +86,14 @@ impl Engine {
         &self.inner.limits
     }
 
+    /// Whether reads may wait on the network. False for the embedded store:
+    /// reads there are B-tree lookups in memory-mapped pages plus
+    /// decryption, cheap enough for an async executor's thread; writes
+    /// (durable commits) and password work always block.
+    pub fn reads_block(&self) -> bool {
+        self.inner.store.reads_block()
+    }
+
     fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }
@@ -516,6 +524,12 @@ impl Engine {
     }
 
     // ----- operations -----
+
+    /// Whether the store takes writes: commits an empty transaction.
+    /// Blocks on a durable commit.
+    pub fn check_writable(&self) -> Result<(), StorageError> {
+        self.store().write_with(|_| Ok(()))
+    }
 
     /// Checks that every record has exactly its expiry entry and a key ring,
     /// every token its expiry and session entries, and every user its name

@@ -218,13 +218,17 @@ pub enum Notice<'a> {
     UserDeleted(UserId),
 }
 
-/// Who a valid access token speaks for.
+/// Who a valid access token (or stream ticket) speaks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Session {
     /// The authenticated user.
     pub user: UserId,
     /// The login session the token belongs to.
     pub id: SessionId,
+    /// When the access token behind this credential expires (for a
+    /// ticket: the access token it was issued with). A stream opened with
+    /// it must end then.
+    pub expires_at: Timestamp,
 }
 
 /// A bearer token as the client holds it: 256 random bits, base64url.

@@ -54,15 +54,18 @@ fn session_of(row: &TokenRow) -> Session {
     Session {
         user: row.owner,
         id: row.session,
+        expires_at: row.grants_until,
     }
 }
 
-/// Stores a token of `kind` for `session` with its index entries.
+/// Stores a token of `kind` for `session` with its index entries; what it
+/// grants ends at `grants_until`.
 fn store(
     tx: &mut dyn WriteTx,
     session: Session,
     kind: TokenKind,
     expires_at: Timestamp,
+    grants_until: Timestamp,
 ) -> Result<BearerToken, StorageError> {
     let (token, hash) = generate();
     let row = TokenRow {
@@ -71,6 +74,7 @@ fn store(
         expires_at,
         session: session.id,
         state: TokenState::Active,
+        grants_until,
     };
     TOKENS.insert(tx, &hash, &row)?;
     TOKEN_EXPIRY.insert(tx, &(expires_at, hash), &())?;
@@ -87,6 +91,7 @@ pub(crate) fn start_session(
     let session = Session {
         user,
         id: SessionId::generate(now),
+        expires_at: now,
     };
     issue_pair(tx, session, now)
 }
@@ -96,17 +101,25 @@ fn issue_pair(
     session: Session,
     now: Timestamp,
 ) -> Result<TokenPair, StorageError> {
+    let access_expires = now.saturating_add(ACCESS_TOKEN_TTL);
+    let refresh_expires = now.saturating_add(REFRESH_TOKEN_TTL);
+    let session = Session {
+        expires_at: access_expires,
+        ..session
+    };
     let access_token = store(
         tx,
         session,
         TokenKind::Access,
-        now.saturating_add(ACCESS_TOKEN_TTL),
+        access_expires,
+        access_expires,
     )?;
     let refresh_token = store(
         tx,
         session,
         TokenKind::Refresh,
-        now.saturating_add(REFRESH_TOKEN_TTL),
+        refresh_expires,
+        refresh_expires,
     )?;
     Ok(TokenPair {
         session,
@@ -196,11 +209,14 @@ pub(crate) fn issue_ticket(
     session: Session,
     now: Timestamp,
 ) -> Result<Ticket, StorageError> {
+    // A ticket is no good past the access token it was issued with.
+    let expires_at = now.saturating_add(TICKET_TTL).min(session.expires_at);
     let token = store(
         tx,
         session,
         TokenKind::Ticket,
-        now.saturating_add(TICKET_TTL),
+        expires_at,
+        session.expires_at,
     )?;
     Ok(Ticket {
         token,

@@ -1,5 +1,7 @@
 //! One log line per request: method, path (never the query string, which
-//! may carry a ticket), status and latency. Headers are never logged.
+//! may carry a ticket), status and latency. Headers are never logged, and
+//! every string a client chose is logged escaped and truncated
+//! ([`escaped`]), so none can forge a line or flood the log.
 
 use std::time::Instant;
 
@@ -25,8 +27,8 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let start = Instant::now();
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
-        let client = req.remote_addr().to_string();
+        let path = escaped(req.uri().path());
+        let client = crate::client::of(&req);
         let response = self.inner.call(req).await.map(IntoResponse::into_response);
         let status = match &response {
             Ok(r) => r.status().as_u16(),
@@ -36,10 +38,50 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
             %method,
             path,
             status,
-            client,
+            %client,
             micros = start.elapsed().as_micros() as u64,
             "request"
         );
         response
+    }
+}
+
+/// Longest client-chosen string logged, in characters.
+const LOGGED_CHARS: usize = 64;
+
+/// A client-chosen string as it may appear in a log: control characters,
+/// quotes and backslashes escaped (no newline can start a forged line),
+/// at most 64 characters, and `…` where it was cut.
+pub(crate) fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(LOGGED_CHARS + 8));
+    for (n, c) in text.chars().enumerate() {
+        if n == LOGGED_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escaped;
+
+    #[test]
+    fn client_strings_cannot_forge_lines_or_flood_the_log() {
+        assert_eq!(escaped("alice"), "alice");
+        assert_eq!(
+            escaped("eve\nINFO login succeeded"),
+            "eve\\nINFO login succeeded"
+        );
+        assert_eq!(escaped("a\"b\\c\u{1b}[31m"), "a\\\"b\\\\c\\u{1b}[31m");
+        let long = "x".repeat(10_000);
+        assert_eq!(escaped(&long).chars().count(), 65);
     }
 }

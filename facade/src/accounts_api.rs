@@ -1,7 +1,5 @@
 //! Accounts and sessions: register, log in, refresh, log out.
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -9,7 +7,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::BearerToken;
 
+use crate::access_log::escaped;
 use crate::auth::Caller;
+use crate::client::{self, ClientAddress};
 use crate::problem::{Problem, account_problem, answer, auth_problem, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
@@ -55,6 +55,9 @@ pub(crate) enum RefreshResponse {
     /// Invalid, expired or reused refresh token (reuse revokes the session).
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// Too many refreshes from this address; retry after `Retry-After` seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
 problem_variants!(RefreshResponse { 401 => Unauthorized });
 
@@ -68,12 +71,6 @@ pub(crate) enum LogoutResponse {
     Unauthorized(Json<Problem>),
 }
 problem_variants!(LogoutResponse { 401 => Unauthorized });
-
-fn client_ip(req: &Request) -> IpAddr {
-    req.remote_addr()
-        .as_socket_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
-}
 
 fn throttled(retry_after: u64) -> Json<Problem> {
     Json(Problem::new(
@@ -101,8 +98,12 @@ impl AccountsApi {
         req: &Request,
         body: Json<Credentials>,
     ) -> poem::Result<CreateAccountResponse> {
-        let address = client_ip(req);
-        if let Err(t) = state.rate_limits.attempt(address, None) {
+        let address = client::of(req);
+        if let Err(t) = state
+            .rate_limits
+            .attempt(ClientAddress(address).rate_key(), None)
+        {
+            metrics::counter!("strongroom_rate_limited_total", "route" => "accounts").increment(1);
             return Ok(CreateAccountResponse::TooManyRequests(throttled(t.0), t.0));
         }
         let Credentials {
@@ -115,7 +116,7 @@ impl AccountsApi {
             .await?;
         match created {
             Ok(user) => {
-                tracing::info!(user = %user.id, username = %user.username, client = %address, "account created");
+                tracing::info!(user = %user.id, username = %escaped(&user.username), client = %address, "account created");
                 Ok(CreateAccountResponse::Created(Json(user.into())))
             }
             Err(e) => answer(account_problem(e)),
@@ -134,13 +135,15 @@ impl AccountsApi {
         req: &Request,
         body: Json<Credentials>,
     ) -> poem::Result<LoginResponse> {
-        let address = client_ip(req);
+        let address = client::of(req);
         let Credentials {
             username: Username(username),
             password,
         } = body.0;
-        if let Err(t) = state.rate_limits.attempt(address, Some(&username)) {
-            tracing::warn!(username = %username, client = %address, "login throttled");
+        let key = ClientAddress(address).rate_key();
+        if let Err(t) = state.rate_limits.attempt(key, Some(&username)) {
+            metrics::counter!("strongroom_rate_limited_total", "route" => "login").increment(1);
+            tracing::warn!(username = %escaped(&username), client = %address, "login throttled");
             return Ok(LoginResponse::TooManyRequests(throttled(t.0), t.0));
         }
         let name = username.clone();
@@ -149,11 +152,12 @@ impl AccountsApi {
             .await?;
         match result {
             Ok(pair) => {
-                tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %username, client = %address, "login succeeded");
+                tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %escaped(&username), client = %address, "login succeeded");
                 Ok(LoginResponse::Created(Json(pair.into())))
             }
             Err(e) => {
-                tracing::warn!(username = %username, client = %address, "login failed");
+                metrics::counter!("strongroom_login_failures_total").increment(1);
+                tracing::warn!(username = %escaped(&username), client = %address, "login failed");
                 answer(auth_problem(e))
             }
         }
@@ -175,7 +179,11 @@ impl AccountsApi {
         body: Json<RefreshRequest>,
     ) -> poem::Result<RefreshResponse> {
         let token = BearerToken::new(body.0.refresh_token.into_secret());
-        let address = client_ip(req);
+        let address = client::of(req);
+        if let Err(t) = state.rate_limits.refresh(ClientAddress(address).rate_key()) {
+            metrics::counter!("strongroom_rate_limited_total", "route" => "refresh").increment(1);
+            return Ok(RefreshResponse::TooManyRequests(throttled(t.0), t.0));
+        }
         let result = state.blocking(move |e| e.refresh(&token)).await?;
         match result {
             Ok(pair) => {

@@ -39,7 +39,13 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Authenticated> {
     // poem-openapi's `Bearer` derives Debug with the token inside: move the
     // text into a secret at once.
     let token = BearerToken::new(SecretString::from(bearer.token));
-    let state = req.data::<State>()?;
-    let session = state.engine.authenticate(&token).ok()?;
-    Some(Authenticated { session, token })
+    let state = req.data::<State>()?.clone();
+    let (session, token) = state
+        .read(move |e| (e.authenticate(&token), token))
+        .await
+        .ok()?;
+    Some(Authenticated {
+        session: session.ok()?,
+        token,
+    })
 }

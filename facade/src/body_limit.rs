@@ -1,24 +1,36 @@
-//! Refuses request bodies over a size limit with 413, whether or not the
-//! client sent `Content-Length` (chunked bodies are read up to the limit).
+//! Reads every request body before a handler sees it: at most a size limit
+//! (413, whether or not the client sent `Content-Length`), within a time
+//! limit (408: a client trickling its body cannot hold a connection and a
+//! handler open).
+
+use std::time::Duration;
 
 use poem::http::{StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
 
 use crate::problem::Problem;
 
-pub(crate) struct BodyLimit(pub(crate) usize);
+pub(crate) struct BodyLimit {
+    pub(crate) max: usize,
+    pub(crate) timeout: Duration,
+}
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        BodyLimitEndpoint { inner, max: self.0 }
+        BodyLimitEndpoint {
+            inner,
+            max: self.max,
+            timeout: self.timeout,
+        }
     }
 }
 
 pub(crate) struct BodyLimitEndpoint<E> {
     inner: E,
     max: usize,
+    timeout: Duration,
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
@@ -37,16 +49,23 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        match declared {
-            Some(len) if len > self.max as u64 => return Ok(too_large()),
-            Some(_) => {}
-            None => {
-                let body = req.take_body();
-                match body.into_bytes_limit(self.max).await {
-                    Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
-                    Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
-                    Err(e) => return Err(e.into()),
-                }
+        if declared.is_some_and(|len| len > self.max as u64) {
+            return Ok(too_large());
+        }
+        let body = req.take_body();
+        match tokio::time::timeout(self.timeout, body.into_bytes_limit(self.max)).await {
+            Ok(Ok(bytes)) => req.set_body(Body::from_bytes(bytes)),
+            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => return Ok(too_large()),
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => {
+                return Ok(Problem::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "request body not received within {} s",
+                        self.timeout.as_secs()
+                    ),
+                )
+                .into_response());
             }
         }
         self.inner.call(req).await.map(IntoResponse::into_response)

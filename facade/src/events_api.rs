@@ -5,15 +5,16 @@ use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::auth::ApiKey;
-use poem_openapi::param::Header;
+use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
 use strongroom_engine::{BearerToken, EventId, SecretString, Session, StreamCursor};
 
 use crate::auth::Caller;
+use crate::hub::Refused;
 use crate::problem::{Problem, answer, auth_problem, problem_variants, record_problem};
 use crate::state::State;
-use crate::stream::{Delivered, event_stream};
+use crate::stream::{Delivered, StreamSettings, event_stream};
 use crate::tags::ApiTags;
 use crate::wire::{NewMessage, StoredMessage, Ticket};
 
@@ -68,8 +69,14 @@ pub(crate) enum EventsResponse {
     /// Missing, invalid or expired token, or a used or expired ticket.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// You hold the most streams a user may (8 by default); close one.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>),
+    /// The server is shutting down; reconnect shortly.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
 }
-problem_variants!(EventsResponse { 400 => BadRequest, 401 => Unauthorized });
+problem_variants!(EventsResponse { 400 => BadRequest, 401 => Unauthorized, 429 => TooManyRequests, 503 => Unavailable });
 
 #[derive(ApiResponse)]
 pub(crate) enum TicketResponse {
@@ -104,9 +111,13 @@ impl EventsApi {
     ///
     /// Authenticate with `Authorization: Bearer <access_token>` or, where
     /// headers cannot be sent, `?ticket=` from `POST /v1/events/tickets`.
-    /// Reconnect with `Last-Event-ID` to receive, first, every unexpired
-    /// event after it. A stream that falls too far behind is closed (resume
-    /// with `Last-Event-ID`); logging out closes it.
+    /// Reconnect with `Last-Event-ID` (or, from a browser's `EventSource`,
+    /// which cannot set headers, `?last_event_id=` beside a fresh ticket)
+    /// to receive, first, every unexpired event after it. A stream that
+    /// falls too far behind is closed (resume the same way). A stream ends
+    /// with a final `end` event (`{"reason": …}`: `token_expired`,
+    /// `session_revoked`, `user_deleted`, `shutting_down`) when its access
+    /// token expires, its session is revoked or the server stops.
     #[oai(path = "/v1/events", method = "get", operation_id = "events")]
     async fn events(
         &self,
@@ -115,9 +126,14 @@ impl EventsApi {
         /// The `id` of the last event received, to resume after it.
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
+        /// The same as `Last-Event-ID`, for clients that cannot send headers;
+        /// the header wins when both are present.
+        #[oai(name = "last_event_id")]
+        last_event_id_query: Query<Option<String>>,
     ) -> poem::Result<EventsResponse> {
         let session = auth.session();
-        let start = match last_event_id.0.as_deref().map(str::trim) {
+        let resume = last_event_id.0.or(last_event_id_query.0);
+        let start = match resume.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => StreamCursor::start(),
             Some(text) => {
                 let cursor = text
@@ -136,9 +152,28 @@ impl EventsApi {
             }
         };
         // Register before reading storage, so nothing committed meanwhile is missed.
-        let sub = state.hub.subscribe(session.user, session.id);
-        tracing::info!(user = %session.user, resumed = last_event_id.0.is_some(), streams = state.hub.len(), "stream opened");
-        let stream = event_stream(state.engine.clone(), session.user, start, sub);
+        let sub = match state.hub.subscribe(session.user, session.id) {
+            Ok(sub) => sub,
+            Err(Refused::TooMany(max)) => {
+                return answer(Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("at most {max} open streams per user; close one first"),
+                ));
+            }
+            Err(Refused::Closed) => {
+                return answer(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is shutting down",
+                ));
+            }
+        };
+        tracing::info!(user = %session.user, resumed = resume.is_some(), streams = state.hub.len(), "stream opened");
+        let settings = StreamSettings {
+            session,
+            start,
+            check_every: state.config.stream_check,
+        };
+        let stream = event_stream(state.engine.clone(), settings, sub);
         Ok(EventsResponse::Stream(
             EventStream::new(stream)
                 .keep_alive(state.config.keep_alive)

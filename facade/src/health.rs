@@ -1,8 +1,12 @@
 //! Liveness probe.
 
+use poem::http::StatusCode;
+use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
+use crate::problem::Problem;
+use crate::state::State;
 use crate::tags::ApiTags;
 use crate::wire::Health;
 
@@ -11,6 +15,16 @@ pub(crate) enum HealthResponse {
     /// The server is up.
     #[oai(status = 200)]
     Ok(Json<Health>),
+}
+
+#[derive(ApiResponse)]
+pub(crate) enum ReadyResponse {
+    /// The database is open and takes writes.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// The database does not take writes (the cause is logged).
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
 }
 
 pub(crate) struct HealthApi;
@@ -23,5 +37,23 @@ impl HealthApi {
         HealthResponse::Ok(Json(Health {
             status: "ok".to_owned(),
         }))
+    }
+
+    /// Readiness: answers 200 once the database is open and takes writes
+    /// (one empty durable commit), 503 otherwise.
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
+    async fn readyz(&self, state: Data<&State>) -> poem::Result<ReadyResponse> {
+        match state.blocking(|e| e.check_writable()).await? {
+            Ok(()) => Ok(ReadyResponse::Ok(Json(Health {
+                status: "ok".to_owned(),
+            }))),
+            Err(e) => {
+                tracing::error!(error = %e, "readiness check failed");
+                Ok(ReadyResponse::Unavailable(Json(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database does not take writes",
+                ))))
+            }
+        }
     }
 }

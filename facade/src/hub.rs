@@ -3,6 +3,10 @@
 //! to every stream, for broadcasts) with `try_send`, so the fan-out never
 //! waits on a socket. A stream whose queue is full is dropped; the client
 //! resumes with `Last-Event-ID`. Each event is serialised once and shared.
+//!
+//! A stream also learns here that it must end, with a reason it passes on
+//! to its client: its session was revoked, its user deleted, the server is
+//! shutting down. Each user may hold a bounded number of streams.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,22 +36,74 @@ impl From<&Event> for Prepared {
     }
 }
 
+/// Why a stream ends (its final `end` event says so).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EndReason {
+    /// Its access token (or the one its ticket was issued with) expired.
+    TokenExpired,
+    /// Its session was revoked: logout, or a refresh token reused.
+    SessionRevoked,
+    /// Its user was deleted.
+    UserDeleted,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+impl EndReason {
+    /// The reason as the `end` event states it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "token_expired",
+            Self::SessionRevoked => "session_revoked",
+            Self::UserDeleted => "user_deleted",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+/// What a stream's queue carries.
+#[derive(Debug)]
+pub(crate) enum Item {
+    Event(Arc<Prepared>),
+    End(EndReason),
+}
+
 struct Subscriber {
     id: u64,
     session: SessionId,
-    tx: mpsc::Sender<Arc<Prepared>>,
+    tx: mpsc::Sender<Item>,
+}
+
+impl Subscriber {
+    /// Tells the stream to end (if its queue has room; it ends either way
+    /// once the subscriber is dropped).
+    fn end(&self, reason: EndReason) {
+        let _ = self.tx.try_send(Item::End(reason));
+    }
 }
 
 #[derive(Default)]
 struct Streams {
     next_id: u64,
     by_user: HashMap<UserId, Vec<Subscriber>>,
+    /// Set at shutdown: no new streams.
+    closed: bool,
 }
 
 /// Open streams by user.
 pub(crate) struct Hub {
     streams: Mutex<Streams>,
     queue: usize,
+    per_user: usize,
+}
+
+/// Why a stream could not be opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The user already holds the most streams allowed.
+    TooMany(usize),
+    /// The server is shutting down.
+    Closed,
 }
 
 /// A registered stream; unregisters itself when dropped.
@@ -55,7 +111,7 @@ pub(crate) struct Subscription {
     hub: Arc<Hub>,
     user: UserId,
     id: u64,
-    pub(crate) rx: mpsc::Receiver<Arc<Prepared>>,
+    pub(crate) rx: mpsc::Receiver<Item>,
 }
 
 impl Drop for Subscription {
@@ -67,14 +123,16 @@ impl Drop for Subscription {
                 streams.by_user.remove(&self.user);
             }
         }
+        metrics::gauge!("strongroom_streams_open").decrement(1.0);
     }
 }
 
 impl Hub {
-    pub(crate) fn new(queue: usize) -> Arc<Self> {
+    pub(crate) fn new(queue: usize, per_user: usize) -> Arc<Self> {
         Arc::new(Self {
             streams: Mutex::new(Streams::default()),
             queue: queue.max(1),
+            per_user: per_user.max(1),
         })
     }
 
@@ -82,23 +140,42 @@ impl Hub {
         self.streams.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a stream for `user` in `session`.
-    pub(crate) fn subscribe(self: &Arc<Self>, user: UserId, session: SessionId) -> Subscription {
+    /// Registers a stream for `user` in `session`, unless the user holds
+    /// the most streams allowed already or the hub is closed.
+    pub(crate) fn subscribe(
+        self: &Arc<Self>,
+        user: UserId,
+        session: SessionId,
+    ) -> Result<Subscription, Refused> {
         let (tx, rx) = mpsc::channel(self.queue);
         let mut streams = self.lock();
+        if streams.closed {
+            return Err(Refused::Closed);
+        }
         streams.next_id += 1;
         let id = streams.next_id;
-        streams
-            .by_user
-            .entry(user)
-            .or_default()
-            .push(Subscriber { id, session, tx });
-        Subscription {
+        let subs = streams.by_user.entry(user).or_default();
+        if subs.len() >= self.per_user {
+            return Err(Refused::TooMany(self.per_user));
+        }
+        subs.push(Subscriber { id, session, tx });
+        metrics::gauge!("strongroom_streams_open").increment(1.0);
+        Ok(Subscription {
             hub: self.clone(),
             user,
             id,
             rx,
+        })
+    }
+
+    /// Ends every stream (final event: shutting down) and refuses new ones.
+    pub(crate) fn close(&self) {
+        let mut streams = self.lock();
+        streams.closed = true;
+        for sub in streams.by_user.values().flatten() {
+            sub.end(EndReason::ShuttingDown);
         }
+        streams.by_user.clear();
     }
 
     /// Open streams right now.
@@ -135,11 +212,19 @@ impl Hub {
             Notice::SessionEnded(session) => {
                 let mut streams = self.lock();
                 if let Some(subs) = streams.by_user.get_mut(&session.user) {
-                    subs.retain(|s| s.session != session.id);
+                    subs.retain(|s| {
+                        let ended = s.session == session.id;
+                        if ended {
+                            s.end(EndReason::SessionRevoked);
+                        }
+                        !ended
+                    });
                 }
             }
             Notice::UserDeleted(user) => {
-                self.lock().by_user.remove(user);
+                for sub in self.lock().by_user.remove(user).into_iter().flatten() {
+                    sub.end(EndReason::UserDeleted);
+                }
             }
             _ => {}
         }
@@ -149,9 +234,13 @@ impl Hub {
 /// Queues `event` on every stream in `subs`, dropping those that are full
 /// (too slow) or gone.
 fn deliver(subs: &mut Vec<Subscriber>, event: &Arc<Prepared>) {
-    subs.retain(|s| match s.tx.try_send(event.clone()) {
-        Ok(()) => true,
+    subs.retain(|s| match s.tx.try_send(Item::Event(event.clone())) {
+        Ok(()) => {
+            metrics::counter!("strongroom_events_delivered_total").increment(1);
+            true
+        }
         Err(mpsc::error::TrySendError::Full(_)) => {
+            metrics::counter!("strongroom_stream_slow_drops_total").increment(1);
             tracing::warn!(
                 stream = s.id,
                 "slow stream disconnected; it can resume with Last-Event-ID"

@@ -33,11 +33,14 @@ mod access_log;
 mod accounts_api;
 mod auth;
 mod body_limit;
+mod client;
 mod events_api;
 mod hashing;
+mod headers;
 mod health;
 mod hub;
 mod messages_api;
+mod metrics_layer;
 mod problem;
 mod rate_limit;
 mod reaper;
@@ -52,11 +55,14 @@ mod wire;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::endpoint::make_sync;
+use poem::endpoint::{BoxEndpoint, make_sync};
+use poem::http::{Method, header};
+use poem::middleware::{Compression, Cors, SetHeader};
 use poem::web::{Html, Json};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get};
+use poem::{EndpointExt, IntoEndpoint, Route, get};
 use strongroom_engine::{Engine, Limits};
 
+pub use ipnet::IpNet;
 pub use messages_api::DEFAULT_PAGE;
 pub use problem::{PROBLEM_JSON, Problem};
 pub use rate_limit::LoginLimits;
@@ -68,16 +74,29 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// Settings of one API instance.
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
-    /// Login and registration rate limits.
+    /// Login, registration and refresh rate limits.
     pub login_limits: LoginLimits,
     /// Largest accepted request body, in bytes (default 1 MiB).
     pub max_body: usize,
+    /// How long a client may take to send a request body (default 30 s).
+    pub body_timeout: Duration,
     /// Server URL written into the OpenAPI document (default: relative).
     pub server_url: Option<String>,
     /// Interval of keep-alive comments on event streams (default 15 s).
     pub keep_alive: Duration,
     /// Events queued per stream before a slow stream is closed (default 256).
     pub stream_queue: usize,
+    /// Event streams one user may hold open at once (default 8).
+    pub streams_per_user: usize,
+    /// How often an idle stream checks whether its token expired (default
+    /// 1 s; an event is never delivered past the expiry either way).
+    pub stream_check: Duration,
+    /// Origins allowed to call the API from a browser (CORS); none by
+    /// default.
+    pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` headers name the client;
+    /// none by default (the TCP peer is the client).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for ApiConfig {
@@ -85,9 +104,14 @@ impl Default for ApiConfig {
         Self {
             login_limits: LoginLimits::default(),
             max_body: MAX_BODY,
+            body_timeout: Duration::from_secs(30),
             server_url: None,
             keep_alive: Duration::from_secs(15),
             stream_queue: 256,
+            streams_per_user: 8,
+            stream_check: Duration::from_secs(1),
+            cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -108,37 +132,104 @@ fn apis() -> Apis {
     )
 }
 
-/// The API as a poem endpoint: the operations, Swagger UI at `/docs` and the
+/// The API: a poem endpoint (nest it with `Route::nest`, or serve it) and
+/// a handle on its live streams.
+pub struct Api {
+    endpoint: BoxEndpoint<'static>,
+    streams: StreamCloser,
+}
+
+/// Ends every open event stream (each gets a final `end` event) and
+/// refuses new ones: the first step of a graceful shutdown.
+#[derive(Clone)]
+pub struct StreamCloser(Arc<hub::Hub>);
+
+impl StreamCloser {
+    /// Ends every stream and refuses new ones.
+    pub fn close(&self) {
+        self.0.close();
+    }
+}
+
+impl Api {
+    /// The handle that ends the API's streams.
+    pub fn stream_closer(&self) -> StreamCloser {
+        self.streams.clone()
+    }
+}
+
+impl IntoEndpoint for Api {
+    type Endpoint = BoxEndpoint<'static>;
+
+    fn into_endpoint(self) -> Self::Endpoint {
+        self.endpoint
+    }
+}
+
+/// The API over `engine`: the operations, Swagger UI at `/docs` and the
 /// spec at `/openapi.json`, every error rendered as problem+json.
-pub fn api(engine: Engine, config: ApiConfig) -> impl Endpoint + 'static {
-    let hub = hub::Hub::new(config.stream_queue);
+pub fn api(engine: Engine, config: ApiConfig) -> Api {
+    let hub = hub::Hub::new(config.stream_queue, config.streams_per_user);
     let listener_hub = hub.clone();
     engine.add_listener(move |notice| listener_hub.on_notice(notice));
     let service = spec::service(&config);
     let generated = service.spec();
     let document = spec::document(&generated, engine.limits());
     let docs = service.swagger_ui_html().replacen(&generated, &document, 1);
+    let spec_json: serde_json::Value = serde_json::from_str(&document).unwrap_or_default();
+    let routes = headers::routes(&spec_json);
+    let cors = cors(&config.cors_origins);
+    let trusted = Arc::new(config.trusted_proxies.clone());
+    let limits = body_limit::BodyLimit {
+        max: config.max_body,
+        timeout: config.body_timeout,
+    };
     let state = state::State {
         engine,
         rate_limits: Arc::new(rate_limit::RateLimits::new(config.login_limits)),
         hashing: Arc::new(hashing::HashingPool::new()),
         config: Arc::new(config),
-        hub,
+        hub: hub.clone(),
     };
-    let max_body = state.config.max_body;
-    let spec_json: serde_json::Value = serde_json::from_str(&document).unwrap_or_default();
-    Route::new()
-        .nest("/", service)
-        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
-        .at(
-            "/openapi.json",
-            get(make_sync(move |_| Json(spec_json.clone()))),
-        )
+    let operations = service.with(limits);
+    let cached = || SetHeader::new().overriding(header::CACHE_CONTROL, "public, max-age=300");
+    let docs = get(make_sync(move |_| Html(docs.clone())))
+        .with(Compression::new())
+        .with(cached());
+    let spec = get(make_sync(move |_| Json(spec_json.clone())))
+        .with(Compression::new())
+        .with(cached());
+    let endpoint = Route::new()
+        .at("/docs", docs)
+        .at("/openapi.json", spec)
+        .nest("/", operations)
         .data(state)
-        .with(body_limit::BodyLimit(max_body))
         .catch_all_error(problem::from_error)
+        .with(headers::ApiHeaders(routes))
+        .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(access_log::AccessLog)
-        .into_endpoint()
+        .with(metrics_layer::RequestMetrics)
+        .with(client::ClientAddr(trusted))
+        .boxed();
+    Api {
+        endpoint,
+        streams: StreamCloser(hub),
+    }
+}
+
+/// CORS for these origins; `None` when there are none (poem's `Cors` with
+/// no origin would allow every origin).
+fn cors(origins: &[String]) -> Option<Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    let cors = Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers(["authorization", "content-type", "last-event-id"])
+        .expose_headers(["retry-after", "location"])
+        .max_age(600);
+    Some(cors)
 }
 
 /// The OpenAPI document (JSON) of an API over an engine with default

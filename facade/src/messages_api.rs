@@ -135,7 +135,7 @@ impl MessagesApi {
         username: Path<String>,
         body: Json<NewMessage>,
     ) -> poem::Result<StoreResponse> {
-        let recipient = state.blocking(move |e| e.user_id(&username.0)).await?;
+        let recipient = state.read(move |e| e.user_id(&username.0)).await?;
         match recipient {
             Ok(Some(recipient)) => store(&state, caller.0.session.user, recipient, body.0).await,
             Ok(None) => answer(Problem::new(StatusCode::NOT_FOUND, "user not found")),
@@ -180,7 +180,7 @@ impl MessagesApi {
         };
         let owner = caller.0.session.user;
         let result = state
-            .blocking(move |e| {
+            .read(move |e| {
                 e.list(owner, cursor, limit).map(|page| MessagePage {
                     messages: page.records.iter().map(Message::from).collect(),
                     next_cursor: page.next_cursor.map(|c| c.to_string()),
@@ -212,7 +212,7 @@ impl MessagesApi {
         };
         let owner = caller.0.session.user;
         let result = state
-            .blocking(move |e| e.get(owner, id).map(|r| Message::from(&r)))
+            .read(move |e| e.get(owner, id).map(|r| Message::from(&r)))
             .await?;
         match result {
             Ok(message) => {

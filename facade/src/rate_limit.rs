@@ -4,7 +4,13 @@
 //! Limits (defaults; see [`LoginLimits`]):
 //! - per client address: 10 attempts, refilled one every 6 s (10/min);
 //!   also covers account creation, which hashes too;
-//! - per username: 30 attempts, refilled one every 2 s (30/min).
+//! - per username: 30 attempts, refilled one every 2 s (30/min), counted
+//!   only for usernames that are valid (so nobody can grow the limiter
+//!   with made-up keys);
+//! - refreshes per client address: 30, refilled one every 2 s.
+//!
+//! Addresses are counted per IPv4 address or per IPv6 /64. Entries back at
+//! full budget are forgotten once a minute.
 //!
 //! Avoiding malicious lockout: limits throttle, they never lock an
 //! account, and the wait is at most a few seconds per attempt (`Retry-After`).
@@ -15,13 +21,14 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// Limiter entries kept before those back at full budget are forgotten.
-const FORGET_ABOVE: usize = 10_000;
+/// How often entries back at full budget are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Rate-limit settings for logins and account creation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +41,10 @@ pub struct LoginLimits {
     pub per_username_burst: u32,
     /// One more attempt per username is allowed every this long.
     pub per_username_refill: Duration,
+    /// Token refreshes one client address may make in a burst.
+    pub refresh_burst: u32,
+    /// One more refresh per address is allowed every this long.
+    pub refresh_refill: Duration,
 }
 
 impl Default for LoginLimits {
@@ -43,6 +54,8 @@ impl Default for LoginLimits {
             per_address_refill: Duration::from_secs(6),
             per_username_burst: 30,
             per_username_refill: Duration::from_secs(2),
+            refresh_burst: 30,
+            refresh_refill: Duration::from_secs(2),
         }
     }
 }
@@ -55,6 +68,8 @@ pub(crate) struct Throttled(pub(crate) u64);
 pub(crate) struct RateLimits {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     per_username: DefaultKeyedRateLimiter<String>,
+    refresh: DefaultKeyedRateLimiter<IpAddr>,
+    pruned: Mutex<Instant>,
 }
 
 fn quota(burst: u32, refill: Duration) -> Quota {
@@ -75,28 +90,68 @@ impl RateLimits {
                 limits.per_username_burst,
                 limits.per_username_refill,
             )),
+            refresh: RateLimiter::keyed(quota(limits.refresh_burst, limits.refresh_refill)),
+            pruned: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Forgets entries back at full budget, at most once a minute.
+    fn prune(&self) {
+        let mut last = self.pruned.lock().unwrap_or_else(|e| e.into_inner());
+        if last.elapsed() >= PRUNE_EVERY {
+            *last = Instant::now();
+            self.per_address.retain_recent();
+            self.per_username.retain_recent();
+            self.refresh.retain_recent();
+        }
+    }
+
+    /// Counts one refresh from `address` (a rate key).
+    pub(crate) fn refresh(&self, address: IpAddr) -> Result<(), Throttled> {
+        self.prune();
+        self.refresh.check_key(&address).map_err(wait)
+    }
+
+    /// Entries held right now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.per_address.len() + self.per_username.len() + self.refresh.len()
     }
 
     /// Counts one attempt from `address` (and on `username`, if given: a
     /// validated username, so the limiter never keys on arbitrary input).
     pub(crate) fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Throttled> {
-        if self.per_address.len() + self.per_username.len() > FORGET_ABOVE {
-            self.per_address.retain_recent();
-            self.per_username.retain_recent();
-        }
-        let wait = |not_until: governor::NotUntil<_>| {
-            let secs = not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs_f64();
-            Throttled(secs.ceil().max(1.0) as u64)
-        };
+        self.prune();
         self.per_address.check_key(&address).map_err(wait)?;
-        if let Some(name) = username {
+        if let Some(name) = username.filter(|n| strongroom_engine::validate_username(n).is_ok()) {
             self.per_username
                 .check_key(&name.to_owned())
                 .map_err(wait)?;
         }
         Ok(())
+    }
+}
+
+fn wait(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> Throttled {
+    let secs = not_until
+        .wait_time_from(DefaultClock::default().now())
+        .as_secs_f64();
+    Throttled(secs.ceil().max(1.0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_usernames_are_never_keyed() {
+        let limits = RateLimits::new(LoginLimits::default());
+        let address: IpAddr = "192.0.2.1".parse().expect("ip");
+        let huge = "x".repeat(1 << 20);
+        for name in [huge.as_str(), "Bad\nName", "ok-name"] {
+            let _ = limits.attempt(address, Some(name));
+        }
+        // One address entry and the one valid username.
+        assert_eq!(limits.len(), 2);
     }
 }

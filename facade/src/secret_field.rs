@@ -3,10 +3,13 @@
 
 /// Defines a poem-openapi string type whose value lives in a `SecretString`.
 macro_rules! secret_string_type {
-    ($name:ident) => {
+    ($name:ident, $format:literal, $min:literal, $max:literal, $example:literal) => {
         /// A secret string field: zeroized on drop, `Debug` redacted.
         pub(crate) struct $name(strongroom_engine::SecretString);
 
+        // Each field type uses one of these: a password is borrowed, a token
+        // moved on.
+        #[allow(dead_code)]
         impl $name {
             pub(crate) fn secret(&self) -> &strongroom_engine::SecretString {
                 &self.0
@@ -35,15 +38,16 @@ macro_rules! secret_string_type {
             type RawElementValueType = Self;
 
             fn name() -> std::borrow::Cow<'static, str> {
-                "string(password)".into()
+                concat!("string(", $format, ")").into()
             }
 
             fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
                 poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
                     poem_openapi::registry::MetaSchema {
-                        min_length: Some(12),
-                        max_length: Some(1024),
-                        ..poem_openapi::registry::MetaSchema::new_with_format("string", "password")
+                        min_length: Some($min),
+                        max_length: Some($max),
+                        example: Some(serde_json::Value::String($example.to_owned())),
+                        ..poem_openapi::registry::MetaSchema::new_with_format("string", $format)
                     },
                 ))
             }

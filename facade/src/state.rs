@@ -35,8 +35,22 @@ impl State {
             .ok_or_else(|| unavailable().into())
     }
 
-    /// Runs blocking engine work (durable commits, decryption of pages) on
-    /// a blocking thread, off the async workers.
+    /// Runs a read: here on the async worker when the engine's reads do
+    /// not wait on the network (the embedded store: a lookup and a
+    /// decryption, microseconds), else on a blocking thread.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> poem::Result<T> {
+        if self.engine.reads_block() {
+            self.blocking(work).await
+        } else {
+            Ok(work(&self.engine))
+        }
+    }
+
+    /// Runs blocking engine work (durable commits) on a blocking thread,
+    /// off the async workers.
     pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Engine) -> T + Send + 'static,

@@ -6,31 +6,38 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::web::sse::Event as SseEvent;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
-use strongroom_engine::{Engine, EventId, StreamCursor, UserId};
+use strongroom_engine::{Engine, EventId, Session, StreamCursor};
 
-use crate::hub::{Prepared, Subscription};
+use crate::hub::{EndReason, Item, Prepared, Subscription};
 use crate::wire::StreamEvent;
 
 /// Events replayed per storage read while catching up.
 const REPLAY_PAGE: usize = 256;
 
-/// An event on its way to one stream: the shared prepared event, and the
-/// stream's opaque position after it (the SSE `id`).
-pub(crate) struct Delivered {
-    event: Arc<Prepared>,
-    id: EventId,
+/// What one stream sends: an event (shared, serialised once) with the
+/// stream's opaque position after it (the SSE `id`), or its final `end`.
+pub(crate) enum Delivered {
+    Event { event: Arc<Prepared>, id: EventId },
+    End(EndReason),
 }
 
 impl Delivered {
     pub(crate) fn to_sse(&self) -> SseEvent {
-        SseEvent::message(self.event.json.as_str())
-            .event_type(self.event.kind)
-            .id(self.id.to_string())
+        match self {
+            Self::Event { event, id } => SseEvent::message(event.json.as_str())
+                .event_type(event.kind)
+                .id(id.to_string()),
+            Self::End(reason) => {
+                SseEvent::message(format!(r#"{{"reason":"{}"}}"#, reason.as_str()))
+                    .event_type("end")
+            }
+        }
     }
 }
 
@@ -63,18 +70,46 @@ impl Type for Delivered {
 
 impl ToJSON for Delivered {
     fn to_json(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(&self.event.json).ok()
+        match self {
+            Self::Event { event, .. } => serde_json::from_str(&event.json).ok(),
+            Self::End(reason) => Some(serde_json::json!({ "reason": reason.as_str() })),
+        }
     }
 }
 
-/// Replays from storage after `start`, then forwards live events, each
-/// exactly once.
+/// What drives a stream.
+enum Input {
+    Event(Arc<Prepared>),
+    End(EndReason),
+    /// Time to check the credential's expiry.
+    Tick,
+}
+
+/// How a stream runs.
+#[derive(Clone, Copy)]
+pub(crate) struct StreamSettings {
+    /// The user and session it serves, with the credential's expiry.
+    pub(crate) session: Session,
+    /// Where to start.
+    pub(crate) start: StreamCursor,
+    /// How often an idle stream checks whether its credential expired.
+    pub(crate) check_every: Duration,
+}
+
+/// Replays from storage after the start cursor, then forwards live events,
+/// each exactly once; ends (with an `end` event) when the credential
+/// expires, the hub says so, or the engine's clock passes the expiry.
 pub(crate) fn event_stream(
     engine: Engine,
-    user: UserId,
-    start: StreamCursor,
+    settings: StreamSettings,
     sub: Subscription,
 ) -> BoxStream<'static, Delivered> {
+    let StreamSettings {
+        session,
+        start,
+        check_every,
+    } = settings;
+    let user = session.user;
     let replay_engine = engine.clone();
     let replay = stream::unfold(Some(start), move |cursor| {
         let engine = replay_engine.clone();
@@ -90,8 +125,10 @@ pub(crate) fn event_stream(
                 for e in &events {
                     cursor.advance(e.position());
                 }
-                let page: Vec<Arc<Prepared>> =
-                    events.iter().map(|e| Arc::new(Prepared::from(e))).collect();
+                let page: Vec<Input> = events
+                    .iter()
+                    .map(|e| Input::Event(Arc::new(Prepared::from(e))))
+                    .collect();
                 (page, cursor)
             })
             .await
@@ -105,17 +142,44 @@ pub(crate) fn event_stream(
     let live = stream::poll_fn(move |cx| match sub.as_mut() {
         Some(s) => s.rx.poll_recv(cx),
         None => std::task::Poll::Ready(None),
+    })
+    .map(|item| match item {
+        Item::Event(event) => Input::Event(event),
+        Item::End(reason) => Input::End(reason),
     });
-    let mut cursor = start;
-    replay
+    let mut ticks = tokio::time::interval(check_every.max(Duration::from_millis(10)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let ticks = stream::poll_fn(move |cx| ticks.poll_tick(cx).map(|_| Some(Input::Tick)));
+    // The stream ends when its source does (the hub dropped it): a `None`
+    // after the source stops the ticks too.
+    let source = replay
         .chain(live)
-        .filter_map(move |event| {
-            let delivered = cursor.advance(event.position).then(|| Delivered {
-                id: engine.event_id(user, cursor),
-                event,
-            });
-            std::future::ready(delivered)
+        .map(Some)
+        .chain(stream::once(std::future::ready(None)));
+    let inputs = stream::select(source, ticks.map(Some))
+        .take_while(|i| std::future::ready(i.is_some()))
+        .filter_map(std::future::ready);
+    let mut cursor = start;
+    let mut ended = false;
+    inputs
+        .scan((), move |(), input| {
+            if ended {
+                return std::future::ready(None);
+            }
+            let expired = engine.clock().now() >= session.expires_at;
+            let out = match input {
+                _ if expired => Some(Delivered::End(EndReason::TokenExpired)),
+                Input::End(reason) => Some(Delivered::End(reason)),
+                Input::Tick => None,
+                Input::Event(event) => cursor.advance(event.position).then(|| Delivered::Event {
+                    id: engine.event_id(user, cursor),
+                    event,
+                }),
+            };
+            ended = matches!(out, Some(Delivered::End(_)));
+            std::future::ready(Some(out))
         })
+        .filter_map(std::future::ready)
         .boxed()
 }
 
@@ -126,9 +190,11 @@ mod tests {
 
     use futures_util::StreamExt;
     use poem_openapi::types::ToJSON;
-    use strongroom_engine::{Engine, ManualClock, MasterKey, SessionId, StreamCursor, Timestamp};
+    use strongroom_engine::{
+        Engine, ManualClock, MasterKey, Session, SessionId, StreamCursor, Timestamp,
+    };
 
-    use super::event_stream;
+    use super::{StreamSettings, event_stream};
     use crate::hub::Hub;
 
     /// The race, made deterministic: events committed after the stream
@@ -142,7 +208,7 @@ mod tests {
             .clock(Arc::new(clock.clone()))
             .open_in_memory()
             .expect("engine");
-        let hub = Hub::new(64);
+        let hub = Hub::new(64, 8);
         let listener_hub = hub.clone();
         engine.add_listener(move |n| listener_hub.on_notice(n));
         let password = strongroom_engine::SecretString::from("correct horse battery");
@@ -152,7 +218,12 @@ mod tests {
         for e in engine.events_after(alice, start, 10).expect("replay") {
             start.advance(e.position());
         }
-        let sub = hub.subscribe(alice, SessionId::from_u128(1));
+        let session = Session {
+            user: alice,
+            id: SessionId::from_u128(1),
+            expires_at: Timestamp::from_unix_millis(u64::MAX),
+        };
+        let sub = hub.subscribe(alice, session.id).expect("subscribed");
         // Published during the replay window: in storage and in the queue.
         clock.advance(Duration::from_millis(1));
         engine.put(alice, b"during-1", None).expect("put");
@@ -160,7 +231,12 @@ mod tests {
         engine
             .broadcast(alice, b"during-2", None)
             .expect("broadcast");
-        let mut stream = event_stream(engine.clone(), alice, start, sub);
+        let settings = StreamSettings {
+            session,
+            start,
+            check_every: Duration::from_secs(60),
+        };
+        let mut stream = event_stream(engine.clone(), settings, sub);
         // And one more after the replay has started.
         let first = stream.next().await.expect("event");
         clock.advance(Duration::from_millis(1));

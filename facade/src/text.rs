@@ -70,6 +70,7 @@ strict_string!(
         min_length: Some(3),
         max_length: Some(64),
         pattern: Some("^[a-z0-9_.-]{3,64}$".to_owned()),
+        example: Some(Value::String("alice".to_owned())),
         ..MetaSchema::new("string")
     }
 );

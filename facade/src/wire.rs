@@ -14,7 +14,20 @@ use uuid::Uuid;
 
 use crate::text::{Text, Username};
 
-crate::secret_field::secret_string_type!(SecretField);
+crate::secret_field::secret_string_type!(
+    Password,
+    "password",
+    12,
+    1024,
+    "correct horse battery staple"
+);
+crate::secret_field::secret_string_type!(
+    TokenText,
+    "token",
+    43,
+    43,
+    "v0fJ8dvnUzHc9K0PQ9Zo1h2mQk3sUq8Hn7cX4rB2Lw0"
+);
 
 /// An engine timestamp as a UTC date-time.
 fn datetime(t: Timestamp) -> OffsetDateTime {
@@ -24,21 +37,11 @@ fn datetime(t: Timestamp) -> OffsetDateTime {
 
 /// Username and password. The password never appears in logs or errors.
 #[derive(Object)]
-#[oai(example)]
 pub(crate) struct Credentials {
     /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
     pub(crate) username: Username,
     /// 12–1024 bytes.
-    pub(crate) password: SecretField,
-}
-
-impl poem_openapi::types::Example for Credentials {
-    fn example() -> Self {
-        Self {
-            username: Username("alice".into()),
-            password: SecretField::from("correct horse battery staple".to_owned()),
-        }
-    }
+    pub(crate) password: Password,
 }
 
 /// A newly created account.
@@ -66,7 +69,7 @@ impl From<User> for Account {
 #[derive(Object)]
 pub(crate) struct RefreshRequest {
     /// The refresh token from the last login or refresh.
-    pub(crate) refresh_token: SecretField,
+    pub(crate) refresh_token: TokenText,
 }
 
 /// A fresh token pair.

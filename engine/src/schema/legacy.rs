@@ -189,6 +189,7 @@ fn convert(
             expires_at: Timestamp::from_unix_millis(expires),
             session: SessionId::from_u128(session),
             state: TokenState::from_code(state).ok_or_else(corrupt)?,
+            grants_until: Timestamp::from_unix_millis(expires),
         };
         TOKENS.insert(tx, &hash.value(), &row)?;
     }

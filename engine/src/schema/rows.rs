@@ -202,6 +202,9 @@ pub(crate) struct TokenRow {
     pub(crate) expires_at: Timestamp,
     pub(crate) session: SessionId,
     pub(crate) state: TokenState,
+    /// What the token grants ends here: its own expiry, or for a ticket
+    /// the expiry of the access token that issued it.
+    pub(crate) grants_until: Timestamp,
 }
 
 impl TokenKind {
@@ -242,7 +245,8 @@ impl Row for TokenRow {
             .u8(self.kind.code())
             .u64(self.expires_at.as_unix_millis())
             .u128(self.session.as_u128())
-            .u8(self.state.code());
+            .u8(self.state.code())
+            .u64(self.grants_until.as_unix_millis());
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
         let mut r = Reader(bytes);
@@ -252,6 +256,7 @@ impl Row for TokenRow {
             expires_at: Timestamp::from_unix_millis(r.u64()?),
             session: SessionId::from_u128(r.u128()?),
             state: TokenState::from_code(r.u8()?)?,
+            grants_until: Timestamp::from_unix_millis(r.u64()?),
         };
         r.end().map(|()| row)
     }
@@ -292,6 +297,7 @@ mod tests {
             expires_at: Timestamp::from_unix_millis(5),
             session: SessionId::from_u128(3),
             state: TokenState::Rotated,
+            grants_until: Timestamp::from_unix_millis(5),
         };
         let mut bytes = row.to_bytes();
         assert_eq!(TokenRow::decode(&bytes), Some(row));

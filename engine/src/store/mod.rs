@@ -92,6 +92,13 @@ pub(crate) trait Store: Send + Sync {
     /// Runs `body` in a write transaction and commits it durably (or aborts
     /// it) as the body decides. Write transactions run one at a time.
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError>;
+
+    /// Whether a read may wait on more than local memory and disk (a
+    /// networked database): then async callers should not read on their
+    /// executor's threads.
+    fn reads_block(&self) -> bool {
+        false
+    }
 }
 
 impl dyn Store + '_ {
