@@ -1,13 +1,30 @@
 //! The `strongroom` command line.
 #![forbid(unsafe_code)]
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use strongroom::server::{ServeConfig, serve};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use strongroom::facade::{ApiConfig, IpNet};
+use strongroom::server::{KeySource, ServeConfig, Timeouts, TlsSource, serve};
+
+const SERVE_ENVIRONMENT: &str = "\
+Environment:
+  STRONGROOM_LISTEN, STRONGROOM_DATA_DIR, STRONGROOM_MASTER_KEY_FILE and the
+  other STRONGROOM_* variables named above set their flags; a flag given on
+  the command line wins over its variable.
+  STRONGROOM_MASTER_KEY   the master key itself (base64); used unless
+                          --master-key-file is given on the command line
+  STRONGROOM_LOG          log filter (tracing syntax, e.g. info or
+                          strongroom_facade=debug); default info; an invalid
+                          filter is an error
+  STRONGROOM_LOG_FORMAT   text or json (as --log-format)
+  NO_COLOR                any value: no colour in logs (colour is used only
+                          when stderr is a terminal)";
 
 #[derive(Parser)]
 #[command(
@@ -16,65 +33,189 @@ use strongroom::server::{ServeConfig, serve};
     about = "Encrypted, expiring, per-user message store"
 )]
 struct Cli {
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, env = "STRONGROOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API (Swagger UI at /docs).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "STRONGROOM_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Directory holding the database (and the generated key file).
-        #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "./strongroom-data")]
-        data_dir: PathBuf,
-        /// File holding the base64 master key. `STRONGROOM_MASTER_KEY` (the key
-        /// itself) takes precedence; without either, DATA_DIR/master.key is
-        /// created on first run.
-        #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
-        master_key_file: Option<PathBuf>,
-        /// Seconds between purges of expired records and tokens.
-        #[arg(long, env = "STRONGROOM_REAP_INTERVAL", default_value_t = 30)]
-        reap_interval: u64,
-        /// Seconds in-flight requests may run after SIGINT/SIGTERM.
-        #[arg(long, env = "STRONGROOM_SHUTDOWN_GRACE", default_value_t = 10)]
-        shutdown_grace: u64,
-    },
+    #[command(after_help = SERVE_ENVIRONMENT)]
+    Serve(Box<ServeArgs>),
     /// Print the OpenAPI document (JSON).
     Openapi,
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STRONGROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory holding the database (and the generated key file).
+    #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "./strongroom-data")]
+    data_dir: PathBuf,
+    /// File holding the base64 master key. Without it (or
+    /// STRONGROOM_MASTER_KEY), DATA_DIR/master.key is created on first run.
+    #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// Seconds between purges of expired records and tokens.
+    #[arg(long, env = "STRONGROOM_REAP_INTERVAL", default_value_t = 30)]
+    reap_interval: u64,
+    /// Seconds in-flight requests may run after SIGINT/SIGTERM.
+    #[arg(long, env = "STRONGROOM_SHUTDOWN_GRACE", default_value_t = 10)]
+    shutdown_grace: u64,
+    /// TLS certificate chain (PEM); needs --tls-key. Reloaded on SIGHUP.
+    #[arg(long, env = "STRONGROOM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); needs --tls-cert.
+    #[arg(long, env = "STRONGROOM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve TLS with a certificate for localhost made at start (development
+    /// only: clients must pin the printed fingerprint).
+    #[arg(long, env = "STRONGROOM_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+    /// A proxy (CIDR) whose X-Forwarded-For/Forwarded headers name the client
+    /// for rate limits and logs. Repeatable; none by default.
+    #[arg(
+        long = "trusted-proxy",
+        env = "STRONGROOM_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<IpNet>,
+    /// A browser origin allowed to call the API (CORS), e.g.
+    /// https://app.example.com. Repeatable; none by default.
+    #[arg(
+        long = "cors-origin",
+        env = "STRONGROOM_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Seconds a client may take to send a request's headers (HTTP/1: also
+    /// how long an idle kept-alive connection waits for its next request).
+    #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a connection may carry no bytes at all before it is closed.
+    #[arg(long, env = "STRONGROOM_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
+    /// Seconds a client may take to send a request body.
+    #[arg(long, env = "STRONGROOM_BODY_TIMEOUT", default_value_t = 30)]
+    body_timeout: u64,
+    /// Connections open at once [default: 90% of the open-file limit].
+    #[arg(long, env = "STRONGROOM_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Connections open at once from one client address (trusted proxies
+    /// exempt).
+    #[arg(
+        long,
+        env = "STRONGROOM_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    max_connections_per_address: usize,
+    /// Event streams one user may hold open at once.
+    #[arg(long, env = "STRONGROOM_MAX_STREAMS_PER_USER", default_value_t = 8)]
+    max_streams_per_user: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
+    #[arg(long, env = "STRONGROOM_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Use a data dir, database or key file that other users can read.
+    #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
+    allow_insecure_permissions: bool,
+}
+
+impl ServeArgs {
+    fn config(self, matches: &ArgMatches) -> ServeConfig {
+        // A key file named on the command line beats STRONGROOM_MASTER_KEY,
+        // which beats one named in STRONGROOM_MASTER_KEY_FILE.
+        let file_source = matches
+            .subcommand_matches("serve")
+            .and_then(|m| m.value_source("master_key_file"));
+        let env_key = std::env::var_os(strongroom::keyfile::MASTER_KEY_ENV).is_some();
+        let master_key = match (self.master_key_file, file_source) {
+            (Some(path), Some(ValueSource::CommandLine)) => KeySource::File(path),
+            (_, _) if env_key => KeySource::Env,
+            (Some(path), _) => KeySource::File(path),
+            (None, _) => KeySource::DataDir,
+        };
+        let tls = match (self.tls_cert, self.tls_key, self.tls_self_signed) {
+            (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
+            (_, _, true) => Some(TlsSource::SelfSigned),
+            _ => None,
+        };
+        ServeConfig {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            master_key,
+            reap_interval: Duration::from_secs(self.reap_interval.max(1)),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            tls,
+            api: ApiConfig {
+                body_timeout: Duration::from_secs(self.body_timeout.max(1)),
+                streams_per_user: self.max_streams_per_user,
+                cors_origins: self.cors_origins,
+                trusted_proxies: self.trusted_proxies,
+                ..ApiConfig::default()
+            },
+            timeouts: Timeouts {
+                header: Duration::from_secs(self.header_timeout.max(1)),
+                idle: Duration::from_secs(self.idle_timeout.max(1)),
+            },
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            metrics_listen: self.metrics_listen,
+            allow_insecure_permissions: self.allow_insecure_permissions,
+        }
+    }
+}
+
+/// Logging to stderr: the filter from `STRONGROOM_LOG` (an invalid one is an
+/// error), text with colour only on a terminal without `NO_COLOR`, or JSON.
+fn init_logging(format: LogFormat) -> Result<(), String> {
+    let filter = match std::env::var("STRONGROOM_LOG") {
+        Ok(value) => tracing_subscriber::EnvFilter::try_new(&value)
+            .map_err(|e| format!("STRONGROOM_LOG: invalid log filter {value:?}: {e}"))?,
+        Err(std::env::VarError::NotPresent) => tracing_subscriber::EnvFilter::new("info"),
+        Err(e) => return Err(format!("STRONGROOM_LOG: {e}")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colour).init();
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STRONGROOM_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match cli.command {
-        Command::Serve {
-            listen,
-            data_dir,
-            master_key_file,
-            reap_interval,
-            shutdown_grace,
-        } => {
-            let config = ServeConfig {
-                listen,
-                data_dir,
-                master_key_file,
-                reap_interval: Duration::from_secs(reap_interval.max(1)),
-                shutdown_grace: Duration::from_secs(shutdown_grace),
-            };
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Err(e) = init_logging(cli.log_format) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
+        Command::Serve(args) => {
+            let config = args.config(&matches);
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(Into::into)
-                .and_then(|rt| rt.block_on(serve(config)))
+                .and_then(|rt| rt.block_on(serve(config)).map_err(Into::into))
         }
         Command::Openapi => {
             println!("{}", strongroom::facade::openapi_json());

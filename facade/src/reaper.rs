@@ -59,6 +59,9 @@ fn purge_all(engine: &Engine, batch: usize) -> (usize, usize) {
         });
         records += r;
         tokens += t;
+        metrics::counter!("strongroom_reaper_purged_total", "kind" => "records")
+            .increment(r as u64);
+        metrics::counter!("strongroom_reaper_purged_total", "kind" => "tokens").increment(t as u64);
         if r < batch && t < batch {
             return (records, tokens);
         }

@@ -1,6 +1,7 @@
 //! A real server on an ephemeral loopback port, with a manual clock.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod binary;
 pub mod sse;
 
 use std::sync::Arc;

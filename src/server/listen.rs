@@ -1,0 +1,194 @@
+//! The TCP side: binding (with an error that names the address), and an
+//! acceptor that caps connections — in all, and per client address — so
+//! idle sockets cannot exhaust file descriptors. Trusted proxies are not
+//! capped per address (every client behind them shares their address).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use poem::http::uri::Scheme;
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::web::{LocalAddr, RemoteAddr};
+use strongroom_facade::IpNet;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// Why the server could not start listening.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {reason}")]
+pub struct BindError {
+    addr: SocketAddr,
+    reason: String,
+}
+
+/// Binds `addr`; the error names the address and says why in plain words.
+pub(crate) async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, BindError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| BindError {
+            addr,
+            reason: match e.kind() {
+                io::ErrorKind::AddrInUse => "address already in use".to_owned(),
+                io::ErrorKind::AddrNotAvailable => "address not available on this host".to_owned(),
+                io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                _ => e.to_string(),
+            },
+        })
+}
+
+/// Connection caps.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// Connections open at once, in all.
+    pub total: usize,
+    /// Connections open at once from one address.
+    pub per_address: usize,
+    /// Peers exempt from the per-address cap.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+/// An acceptor that admits connections within [`ConnectionLimits`] and
+/// closes the rest at once.
+pub(crate) struct CappedAcceptor {
+    inner: TcpAcceptor,
+    limits: ConnectionLimits,
+    counts: Arc<Mutex<Counts>>,
+}
+
+impl CappedAcceptor {
+    pub(crate) fn new(
+        listener: tokio::net::TcpListener,
+        limits: ConnectionLimits,
+    ) -> io::Result<Self> {
+        Ok(Self {
+            inner: TcpAcceptor::from_tokio(listener)?,
+            limits,
+            counts: Arc::default(),
+        })
+    }
+
+    fn admit(&self, ip: IpAddr) -> Option<Admitted> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if counts.total >= self.limits.total {
+            return None;
+        }
+        let capped = !self.limits.trusted_proxies.iter().any(|n| n.contains(&ip));
+        let from_here = counts.by_address.entry(ip).or_default();
+        if capped && *from_here >= self.limits.per_address {
+            return None;
+        }
+        *from_here += 1;
+        counts.total += 1;
+        metrics::gauge!("strongroom_connections_open").set(counts.total as f64);
+        Some(Admitted {
+            ip,
+            counts: self.counts.clone(),
+        })
+    }
+}
+
+impl Acceptor for CappedAcceptor {
+    type Io = Counted;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+        loop {
+            let (stream, local, remote, scheme) = self.inner.accept().await?;
+            let Some(ip) = remote.as_socket_addr().map(|a| a.ip()) else {
+                continue;
+            };
+            match self.admit(ip) {
+                Some(admitted) => {
+                    let io = Counted {
+                        stream,
+                        _admitted: admitted,
+                    };
+                    return Ok((io, local, remote, scheme));
+                }
+                None => {
+                    metrics::counter!("strongroom_connections_refused_total").increment(1);
+                    tracing::warn!(client = %ip, "connection refused: connection limit reached");
+                }
+            }
+        }
+    }
+}
+
+/// A connection's place in the counts, given back when it closes.
+struct Admitted {
+    ip: IpAddr,
+    counts: Arc<Mutex<Counts>>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(n) = counts.by_address.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.by_address.remove(&self.ip);
+            }
+        }
+        metrics::gauge!("strongroom_connections_open").set(counts.total as f64);
+    }
+}
+
+/// A TCP stream that counts as open until dropped.
+pub(crate) struct Counted {
+    stream: TcpStream,
+    _admitted: Admitted,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}

@@ -1,0 +1,359 @@
+//! Running the facade as a server: binding first (so a busy address fails
+//! before anything is created), TLS, private files, the engine, the
+//! reaper, metrics, and a shutdown that ends streams at once, lets
+//! in-flight requests finish and exits as soon as nothing is left.
+
+mod files;
+mod http;
+mod listen;
+mod metrics;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::endpoint::BoxEndpoint;
+use poem::http::header;
+use poem::listener::AcceptorExt;
+use poem::middleware::SetHeader;
+use poem::web::Redirect;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response};
+use strongroom_engine::{Engine, MasterKey};
+use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
+use tokio_util::sync::CancellationToken;
+
+pub use files::FileError;
+pub use http::Timeouts;
+pub use listen::{BindError, ConnectionLimits};
+pub use tls::{TlsError, TlsSource, fingerprint};
+
+use crate::keyfile::{self, MASTER_KEY_ENV};
+
+/// Where the master key comes from, in the order the command line decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// A key file given explicitly.
+    File(PathBuf),
+    /// `STRONGROOM_MASTER_KEY`.
+    Env,
+    /// `DATA_DIR/master.key`, created on first run.
+    DataDir,
+}
+
+/// Everything `strongroom serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the database (and of the generated key file).
+    pub data_dir: PathBuf,
+    /// Where the master key comes from.
+    pub master_key: KeySource,
+    /// Reaper interval.
+    pub reap_interval: Duration,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// TLS, or plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// The API's own settings (CORS, proxies, streams, bodies).
+    pub api: ApiConfig,
+    /// Per-connection time limits.
+    pub timeouts: Timeouts,
+    /// Connections open at once in all (`None`: 90% of the open-file limit).
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one address.
+    pub max_connections_per_address: usize,
+    /// Where to serve Prometheus metrics (off when `None`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Use a data dir or files other users can read (not recommended).
+    pub allow_insecure_permissions: bool,
+}
+
+/// Why the server did not start or stopped. Every message is one line that
+/// names the address or path concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A listener could not bind.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The TLS certificate is unusable.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// A file or directory is unusable.
+    #[error(transparent)]
+    Files(#[from] FileError),
+    /// The master key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] keyfile::KeyFileError),
+    /// The database did not open.
+    #[error("{}: {source}", path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: strongroom_engine::OpenError,
+    },
+    /// Metrics could not be set up.
+    #[error("metrics: {0}")]
+    Metrics(String),
+    /// Something else went wrong with I/O.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The master key from `source`.
+pub fn resolve_master_key(source: &KeySource, data_dir: &Path) -> Result<MasterKey, ServeError> {
+    match source {
+        KeySource::File(path) => {
+            tracing::info!(path = %path.display(), "master key from key file");
+            Ok(keyfile::load(path)?)
+        }
+        KeySource::Env => match keyfile::from_env()? {
+            Some(key) => {
+                tracing::info!("master key from {MASTER_KEY_ENV}");
+                Ok(key)
+            }
+            None => resolve_master_key(&KeySource::DataDir, data_dir),
+        },
+        KeySource::DataDir => {
+            let path = data_dir.join("master.key");
+            let (key, created) = keyfile::load_or_create(&path)?;
+            if created {
+                tracing::warn!(
+                    path = %path.display(),
+                    "created a new master key file; in production supply your own key \
+                     ({MASTER_KEY_ENV} or --master-key-file) and keep it apart from the database"
+                );
+            } else {
+                tracing::info!(path = %path.display(), "master key from generated key file");
+            }
+            Ok(key)
+        }
+    }
+}
+
+/// Opens the engine under `data_dir` (creating it 0700, the database 0600),
+/// refusing files other users can read unless allowed.
+pub fn open_engine(
+    data_dir: &Path,
+    key: &KeySource,
+    allow_insecure: bool,
+) -> Result<Engine, ServeError> {
+    files::check_private(data_dir, "700", allow_insecure)?;
+    files::create_private_dir(data_dir)?;
+    if let KeySource::File(path) = key {
+        files::check_private(path, "600", allow_insecure)?;
+    }
+    files::check_private(&data_dir.join("master.key"), "600", allow_insecure)?;
+    let master = resolve_master_key(key, data_dir)?;
+    let path = data_dir.join("strongroom.redb");
+    files::check_private(&path, "600", allow_insecure)?;
+    files::create_private_file(&path)?;
+    let engine = Engine::builder(master)
+        .open(&path)
+        .map_err(|source| ServeError::Database {
+            path: path.clone(),
+            source,
+        })?;
+    tracing::info!(path = %path.display(), "database open");
+    Ok(engine)
+}
+
+/// Runs the server until SIGINT or SIGTERM, then ends every event stream
+/// (each gets a final `end` event), lets in-flight requests finish (up to
+/// the grace period) and closes the database.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let file_limit = raise_open_file_limit();
+    let listener = listen::bind(config.listen).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(listen::bind(addr).await?),
+        None => None,
+    };
+    let tls = config.tls.as_ref().map(tls::load).transpose()?;
+    let created_dir = !config.data_dir.exists();
+    let engine = match open_engine(
+        &config.data_dir,
+        &config.master_key,
+        config.allow_insecure_permissions,
+    ) {
+        Ok(engine) => engine,
+        Err(e) => {
+            // A failed start leaves nothing behind.
+            if created_dir {
+                let _ = std::fs::remove_dir_all(&config.data_dir);
+            }
+            return Err(e);
+        }
+    };
+    let stop = CancellationToken::new();
+    let metrics_task = match metrics_listener {
+        Some(listener) => {
+            let handle = metrics::install().map_err(ServeError::Metrics)?;
+            let addr = listener.local_addr()?;
+            println!("Metrics: http://{addr}/metrics");
+            let db = config.data_dir.join("strongroom.redb");
+            Some(tokio::spawn(metrics::serve(
+                listener,
+                handle,
+                db,
+                stop.clone(),
+            )))
+        }
+        None => None,
+    };
+    let reaper = spawn_reaper(
+        engine.clone(),
+        ReaperConfig {
+            interval: config.reap_interval,
+            ..ReaperConfig::default()
+        },
+    );
+    let api = api(engine.clone(), config.api.clone());
+    let streams = api.stream_closer();
+    let app = app(api, tls.is_some());
+    let limits = ConnectionLimits {
+        total: config
+            .max_connections
+            .unwrap_or_else(|| (file_limit as usize).saturating_mul(9) / 10)
+            .max(1),
+        per_address: config.max_connections_per_address.max(1),
+        trusted_proxies: config.api.trusted_proxies.clone(),
+    };
+    let local = listener.local_addr()?;
+    let acceptor = listen::CappedAcceptor::new(listener, limits.clone())?;
+    let signals = tokio::spawn(watch_signals(stop.clone()));
+    let tracker = match (tls, &config.tls) {
+        (Some(loaded), Some(source)) => {
+            if matches!(source, TlsSource::SelfSigned) {
+                tracing::warn!(
+                    "serving a SELF-SIGNED certificate for localhost: for development only; \
+                     clients must pin its fingerprint"
+                );
+                println!("Self-signed certificate SHA-256: {}", loaded.fingerprint);
+            }
+            let (reloader, configs) = tls::Reloader::new(source.clone(), loaded);
+            tokio::spawn(reload_on_hangup(reloader, stop.clone()));
+            banner("https", local, &limits);
+            http::run(acceptor.rustls(configs), app, config.timeouts, stop.clone()).await
+        }
+        _ => {
+            banner("http", local, &limits);
+            http::run(acceptor, app, config.timeouts, stop.clone()).await
+        }
+    };
+    tracing::info!("shutdown signal received; ending streams, finishing in-flight requests");
+    streams.close();
+    let dropped = http::drain(tracker, config.shutdown_grace).await;
+    if dropped > 0 {
+        tracing::warn!(
+            connections = dropped,
+            "grace period over; closing what is left"
+        );
+    }
+    reaper.abort();
+    let _ = reaper.await;
+    signals.abort();
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
+    drop(engine);
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// The API at `/`, `/` itself redirecting to Swagger UI, and HSTS when
+/// served over TLS.
+fn app(api: strongroom_facade::Api, tls: bool) -> Arc<BoxEndpoint<'static, Response>> {
+    let route = api.into_endpoint().around(|ep, req| async move {
+        if req.uri().path() == "/" {
+            return Ok(Redirect::see_other("/docs").into_response());
+        }
+        ep.call(req).await
+    });
+    let hsts = SetHeader::new().overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        "max-age=31536000; includeSubDomains",
+    );
+    let endpoint = route
+        .with_if(tls, hsts)
+        .map_to_response()
+        .into_endpoint()
+        .boxed();
+    Arc::new(endpoint)
+}
+
+fn banner(scheme: &str, local: SocketAddr, limits: &ConnectionLimits) {
+    println!("Strongroom listening on {scheme}://{local}");
+    println!("Swagger UI: {scheme}://{local}/docs");
+    tracing::info!(
+        max_connections = limits.total,
+        per_address = limits.per_address,
+        "accepting connections"
+    );
+}
+
+/// Every event stream holds a socket: raise the soft open-file limit to the
+/// hard limit where the platform allows; returns the limit in force.
+pub fn raise_open_file_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::info!(limit, "open-file limit");
+            limit
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+            1024
+        }
+    }
+}
+
+/// Cancels `stop` on SIGINT or SIGTERM.
+async fn watch_signals(stop: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    stop.cancel();
+}
+
+/// Reloads the TLS certificate on every SIGHUP until `stop`.
+async fn reload_on_hangup(reloader: tls::Reloader, stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot watch SIGHUP; certificate reload disabled");
+            return;
+        };
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                Some(()) = hangups.recv() => match reloader.reload().await {
+                    Ok(fingerprint) => tracing::info!(%fingerprint, "TLS certificate reloaded"),
+                    Err(e) => tracing::error!(error = %e, "TLS certificate reload failed; keeping the current one"),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (reloader, stop);
+    }
+}
