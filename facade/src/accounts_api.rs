@@ -7,9 +7,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::BearerToken;
 
-use crate::access_log::escaped;
 use crate::auth::Caller;
 use crate::client::{self, ClientAddress};
+use crate::log_text::escaped;
 use crate::problem::{Problem, account_problem, answer, auth_problem, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;

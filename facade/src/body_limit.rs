@@ -52,6 +52,11 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         if declared.is_some_and(|len| len > self.max as u64) {
             return Ok(too_large());
         }
+        // No body at all (most GETs): nothing to read.
+        let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+        if declared.unwrap_or(0) == 0 && !chunked {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
         let body = req.take_body();
         match tokio::time::timeout(self.timeout, body.into_bytes_limit(self.max)).await {
             Ok(Ok(bytes)) => req.set_body(Body::from_bytes(bytes)),

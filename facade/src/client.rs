@@ -6,11 +6,10 @@
 //! client cannot pick its own rate-limit bucket.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
 use ipnet::IpNet;
+use poem::Request;
 use poem::http::HeaderMap;
-use poem::{Endpoint, Middleware, Request};
 
 /// The client's address, as the API decided it (a request extension).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,46 +29,17 @@ impl ClientAddress {
     }
 }
 
-/// The address a request came from (set by [`ClientAddr`]).
+/// The address a request came from (set by the request frame).
 pub(crate) fn of(req: &Request) -> IpAddr {
     req.data::<ClientAddress>()
         .map(|c| c.0)
         .unwrap_or_else(|| peer(req))
 }
 
-fn peer(req: &Request) -> IpAddr {
+pub(crate) fn peer(req: &Request) -> IpAddr {
     req.remote_addr()
         .as_socket_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
-}
-
-/// Decides the client address of each request.
-pub(crate) struct ClientAddr(pub(crate) Arc<Vec<IpNet>>);
-
-impl<E: Endpoint> Middleware<E> for ClientAddr {
-    type Output = ClientAddrEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        ClientAddrEndpoint {
-            inner,
-            trusted: self.0.clone(),
-        }
-    }
-}
-
-pub(crate) struct ClientAddrEndpoint<E> {
-    inner: E,
-    trusted: Arc<Vec<IpNet>>,
-}
-
-impl<E: Endpoint> Endpoint for ClientAddrEndpoint<E> {
-    type Output = E::Output;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        let address = resolve(peer(&req), req.headers(), &self.trusted);
-        req.set_data(ClientAddress(address));
-        self.inner.call(req).await
-    }
 }
 
 /// The client address of a request from `peer` with these headers.

@@ -15,6 +15,7 @@ use strongroom_engine::{Event, EventPosition, KeyScope, Notice, SessionId, UserI
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
+use crate::fast_json;
 use crate::wire::{StreamEvent, kind_name};
 
 /// One event, serialised once for every stream that receives it.
@@ -31,7 +32,7 @@ impl From<&Event> for Prepared {
         Self {
             position: event.position(),
             kind: kind_name(event.kind()),
-            json: Zeroizing::new(poem_openapi::types::ToJSON::to_json_string(&data)),
+            json: Zeroizing::new(fast_json::to_string(&data)),
         }
     }
 }

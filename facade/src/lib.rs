@@ -29,18 +29,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod access_log;
 mod accounts_api;
 mod auth;
 mod body_limit;
 mod client;
 mod events_api;
+mod fast_json;
+mod frame;
 mod hashing;
 mod headers;
 mod health;
 mod hub;
+mod log_text;
 mod messages_api;
-mod metrics_layer;
 mod problem;
 mod rate_limit;
 mod reaper;
@@ -205,11 +206,8 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         .nest("/", operations)
         .data(state)
         .catch_all_error(problem::from_error)
-        .with(headers::ApiHeaders(routes))
         .with_if(cors.is_some(), cors.unwrap_or_default())
-        .with(access_log::AccessLog)
-        .with(metrics_layer::RequestMetrics)
-        .with(client::ClientAddr(trusted))
+        .with(frame::Frame { trusted, routes })
         .boxed();
     Api {
         endpoint,

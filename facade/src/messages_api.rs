@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::{RecordId, UserId};
 
 use crate::auth::Caller;
+use crate::fast_json::FastJson;
 use crate::problem::{Problem, account_problem, answer, problem_variants, record_problem};
 use crate::state::State;
 use crate::tags::ApiTags;
@@ -22,7 +23,7 @@ pub const DEFAULT_PAGE: usize = 50;
 pub(crate) enum StoreResponse {
     /// Stored durably.
     #[oai(status = 201)]
-    Created(Json<StoredMessage>),
+    Created(FastJson<StoredMessage>),
     /// Message too long, or ttl out of range.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
@@ -39,7 +40,7 @@ problem_variants!(StoreResponse { 400 => BadRequest, 401 => Unauthorized, 404 =>
 pub(crate) enum ListResponse {
     /// A page of the caller's unexpired messages, newest first.
     #[oai(status = 200)]
-    Ok(Json<MessagePage>),
+    Ok(FastJson<MessagePage>),
     /// Bad `limit` or `cursor`.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
@@ -53,7 +54,7 @@ problem_variants!(ListResponse { 400 => BadRequest, 401 => Unauthorized });
 pub(crate) enum GetResponse {
     /// The message.
     #[oai(status = 200)]
-    Ok(Json<Message>),
+    Ok(FastJson<Message>),
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
@@ -98,7 +99,7 @@ async fn store(
     match result {
         Ok(receipt) => {
             tracing::info!(id = %receipt.meta.id, sender = %sender, recipient = %recipient, bytes = len, "message stored");
-            Ok(StoreResponse::Created(Json(receipt.into())))
+            Ok(StoreResponse::Created(FastJson(receipt.into())))
         }
         Err(e) => answer(record_problem(e)),
     }
@@ -188,7 +189,7 @@ impl MessagesApi {
             })
             .await?;
         match result {
-            Ok(page) => Ok(ListResponse::Ok(Json(page))),
+            Ok(page) => Ok(ListResponse::Ok(FastJson(page))),
             Err(e) => answer(record_problem(e)),
         }
     }
@@ -217,7 +218,7 @@ impl MessagesApi {
         match result {
             Ok(message) => {
                 tracing::info!(id = %id, user = %owner, "message read");
-                Ok(GetResponse::Ok(Json(message)))
+                Ok(GetResponse::Ok(FastJson(message)))
             }
             Err(e) => answer(record_problem(e)),
         }

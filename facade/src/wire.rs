@@ -12,6 +12,7 @@ use strongroom_engine::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::fast_json::{self, WriteJson};
 use crate::text::{Text, Username};
 
 crate::secret_field::secret_string_type!(
@@ -127,6 +128,118 @@ impl poem_openapi::types::Example for NewMessage {
     }
 }
 
+impl WriteJson for StoredMessage {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        fast_json::key(out, "id");
+        fast_json::uuid(out, &self.id);
+        out.push(b',');
+        fast_json::key(out, "ciphertext");
+        fast_json::string(out, &self.ciphertext);
+        out.push(b',');
+        fast_json::key(out, "created_at");
+        fast_json::datetime(out, &self.created_at);
+        out.push(b',');
+        fast_json::key(out, "expires_at");
+        fast_json::datetime(out, &self.expires_at);
+        out.push(b'}');
+    }
+
+    fn size_hint(&self) -> usize {
+        self.ciphertext.len() + 160
+    }
+}
+
+impl Message {
+    /// The fields, without braces (a stream event adds its `kind`).
+    fn write_fields(&self, out: &mut Vec<u8>) {
+        fast_json::key(out, "id");
+        fast_json::uuid(out, &self.id);
+        if let Some(sender) = &self.sender {
+            out.push(b',');
+            fast_json::key(out, "sender");
+            fast_json::string(out, sender);
+        }
+        out.push(b',');
+        fast_json::key(out, "sender_id");
+        fast_json::uuid(out, &self.sender_id);
+        out.push(b',');
+        fast_json::key(out, "message");
+        fast_json::string(out, &self.message);
+        out.push(b',');
+        fast_json::key(out, "created_at");
+        fast_json::datetime(out, &self.created_at);
+        out.push(b',');
+        fast_json::key(out, "expires_at");
+        fast_json::datetime(out, &self.expires_at);
+    }
+}
+
+impl WriteJson for Message {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        self.write_fields(out);
+        out.push(b'}');
+    }
+
+    fn size_hint(&self) -> usize {
+        self.message.len() + 256
+    }
+}
+
+impl WriteJson for MessagePage {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        fast_json::key(out, "messages");
+        out.push(b'[');
+        for (n, message) in self.messages.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            message.write_json(out);
+        }
+        out.push(b']');
+        if let Some(cursor) = &self.next_cursor {
+            out.push(b',');
+            fast_json::key(out, "next_cursor");
+            fast_json::string(out, cursor);
+        }
+        out.push(b'}');
+    }
+
+    fn size_hint(&self) -> usize {
+        self.messages
+            .iter()
+            .map(WriteJson::size_hint)
+            .sum::<usize>()
+            + 96
+    }
+}
+
+impl WriteJson for StreamEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        fast_json::key(out, "kind");
+        fast_json::string(out, &self.kind);
+        out.push(b',');
+        self.message.write_fields(out);
+        out.push(b'}');
+    }
+
+    fn size_hint(&self) -> usize {
+        self.message.size_hint() + 24
+    }
+}
+
+/// Message text: stored only from valid UTF-8 strings, so the fast check
+/// passes; anything else (an embedding application's bytes) is shown lossily.
+fn text(plaintext: &[u8]) -> String {
+    match std::str::from_utf8(plaintext) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(plaintext).into_owned(),
+    }
+}
+
 /// A stored message, as sealed.
 #[derive(Object)]
 pub(crate) struct StoredMessage {
@@ -177,8 +290,7 @@ impl Message {
             id: Uuid::from_u128(meta.id.as_u128()),
             sender: meta.sender_name.clone(),
             sender_id: Uuid::from_u128(meta.sender.as_u128()),
-            // Stored only from valid UTF-8 strings; lossy is a no-op.
-            message: String::from_utf8_lossy(plaintext).into_owned(),
+            message: text(plaintext),
             created_at: datetime(meta.created_at),
             expires_at: datetime(meta.expires_at),
         }
@@ -242,4 +354,56 @@ pub(crate) struct Ticket {
 pub(crate) struct Health {
     /// Always `ok` while the server answers.
     pub(crate) status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+    use strongroom_engine::{RecordId, RecordMeta, Timestamp, UserId};
+
+    use super::*;
+
+    fn meta(sender_name: Option<&str>) -> RecordMeta {
+        RecordMeta {
+            id: RecordId::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+            sender: UserId::from_u128(42),
+            sender_name: sender_name.map(str::to_owned),
+            created_at: Timestamp::from_unix_millis(1_700_000_000_123),
+            expires_at: Timestamp::from_unix_millis(1_700_000_600_000),
+        }
+    }
+
+    /// The serde path (`FastJson`) writes exactly what poem-openapi's
+    /// `Json` would, so the schema describes it.
+    #[test]
+    fn direct_serialisation_matches_the_documented_one() {
+        for name in [Some("alice"), None] {
+            let page = MessagePage {
+                messages: vec![
+                    Message::new(&meta(name), "h\"i\n é \\ \u{7f} \u{2028}".as_bytes()),
+                    Message::new(&meta(name), b"plain"),
+                ],
+                next_cursor: name.map(|_| "cursor".to_owned()),
+            };
+            assert_eq!(Some(written(&page)), page.to_json());
+            let event = StreamEvent {
+                kind: "message".to_owned(),
+                message: Message::new(&meta(name), b"x"),
+            };
+            assert_eq!(Some(written(&event)), event.to_json());
+        }
+        let stored = StoredMessage {
+            id: Uuid::from_u128(7),
+            ciphertext: "AQ==".to_owned(),
+            created_at: datetime(Timestamp::from_unix_millis(1)),
+            expires_at: datetime(Timestamp::from_unix_millis(1_000_000)),
+        };
+        assert_eq!(Some(written(&stored)), stored.to_json());
+    }
+
+    fn written(value: &impl WriteJson) -> serde_json::Value {
+        let mut out = Vec::new();
+        value.write_json(&mut out);
+        serde_json::from_slice(&out).expect("valid JSON")
+    }
 }

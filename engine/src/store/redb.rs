@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::OnceLock;
 
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
@@ -23,8 +24,13 @@ fn definition(name: &str) -> TableDefinition<'_, Bytes, Bytes> {
     TableDefinition::new(name)
 }
 
-fn stored_name(table: TableName) -> String {
-    format!("{PREFIX}{}", table.name)
+/// `kv/<name>`, made once per table slot (tables are constants).
+fn stored_name(table: TableName) -> &'static str {
+    static NAMES: [OnceLock<String>; MAX_TABLES] = [const { OnceLock::new() }; MAX_TABLES];
+    match NAMES.get(table.slot) {
+        Some(cell) => cell.get_or_init(|| format!("{PREFIX}{}", table.name)),
+        None => "kv/invalid-slot",
+    }
 }
 
 /// A redb error as a storage error.
@@ -129,7 +135,7 @@ impl RedbRead {
             .ok_or_else(|| slot_error(table))?;
         let mut slot = slot.borrow_mut();
         if let ReadSlot::Unopened = *slot {
-            *slot = match self.txn.open_table(definition(&stored_name(table))) {
+            *slot = match self.txn.open_table(definition(stored_name(table))) {
                 Ok(t) => ReadSlot::Open(Rc::new(t)),
                 Err(TableError::TableDoesNotExist(_)) => ReadSlot::Missing,
                 Err(e) => return Err(backend(e)),
@@ -186,7 +192,7 @@ impl<'t> RedbWrite<'t> {
         if slot.try_borrow().map_err(|_| busy(table))?.is_none() {
             let opened = self
                 .txn
-                .open_table(definition(&stored_name(table)))
+                .open_table(definition(stored_name(table)))
                 .map_err(backend)?;
             *slot.try_borrow_mut().map_err(|_| busy(table))? = Some(opened);
         }

@@ -1,0 +1,148 @@
+//! The frame around every request, in one middleware: it decides the
+//! client address (the peer, or what a trusted proxy says), sets the
+//! headers every API answer carries — `Cache-Control: no-store` (answers
+//! hold tokens, tickets and message text), `X-Content-Type-Options:
+//! nosniff`, and `Allow` on a 405 — records request metrics (by matched
+//! route template, never the raw path) and, at debug level, logs one line
+//! per request (never the query string, which may carry a ticket).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ipnet::IpNet;
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
+
+use crate::client::{self, ClientAddress};
+use crate::headers::{Routes, allowed};
+use crate::log_text::escaped;
+
+pub(crate) struct Frame {
+    pub(crate) trusted: Arc<Vec<IpNet>>,
+    pub(crate) routes: Routes,
+}
+
+impl<E: Endpoint> Middleware<E> for Frame {
+    type Output = FrameEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        FrameEndpoint {
+            inner,
+            trusted: self.trusted.clone(),
+            routes: self.routes.clone(),
+        }
+    }
+}
+
+pub(crate) struct FrameEndpoint<E> {
+    inner: E,
+    trusted: Arc<Vec<IpNet>>,
+    routes: Routes,
+}
+
+impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let start = Instant::now();
+        let address = client::resolve(client::peer(&req), req.headers(), &self.trusted);
+        req.set_data(ClientAddress(address));
+        let method = req.method().clone();
+        // A cheap clone (shared bytes): the path, for `Allow` and the log.
+        let uri = req.uri().clone();
+        let mut response = match self.inner.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
+        };
+        let status = response.status();
+        let headers = response.headers_mut();
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            let methods = allowed(&self.routes, uri.path());
+            let list: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            if let Ok(value) = HeaderValue::from_str(&list.join(", ")) {
+                headers.insert(header::ALLOW, value);
+            }
+        }
+        record(&response, &method, status, start);
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(
+                %method,
+                path = %escaped(uri.path()),
+                status = status.as_u16(),
+                client = %address,
+                micros = start.elapsed().as_micros() as u64,
+                "request"
+            );
+        }
+        Ok(response)
+    }
+}
+
+/// Counts the request and its latency, labelled without allocating on
+/// the common paths.
+fn record(response: &Response, method: &Method, status: StatusCode, start: Instant) {
+    let route: metrics::SharedString = match response.data::<PathPattern>() {
+        Some(pattern) => pattern.0.clone().into(),
+        None => "unmatched".into(),
+    };
+    let method = static_method(method);
+    let status = static_status(status);
+    metrics::counter!(
+        "strongroom_http_requests_total",
+        "route" => route.clone(),
+        "method" => method,
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!(
+        "strongroom_http_request_duration_seconds",
+        "route" => route,
+        "method" => method
+    )
+    .record(start.elapsed().as_secs_f64());
+}
+
+fn static_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::HEAD => "HEAD",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+fn static_status(status: StatusCode) -> metrics::SharedString {
+    const KNOWN: [(u16, &str); 16] = [
+        (200, "200"),
+        (201, "201"),
+        (204, "204"),
+        (303, "303"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (408, "408"),
+        (409, "409"),
+        (410, "410"),
+        (413, "413"),
+        (415, "415"),
+        (429, "429"),
+        (500, "500"),
+    ];
+    match KNOWN.iter().find(|(code, _)| *code == status.as_u16()) {
+        Some((_, text)) => (*text).into(),
+        None => status.as_u16().to_string().into(),
+    }
+}
