@@ -262,6 +262,12 @@ async fn ids_are_opaque_and_tampered_ids_are_404_or_400() {
         let r = s.get(&format!("/v1/messages?cursor={bad}"), &alice).await;
         assert_problem(&r, 400);
     }
+    // Well-formed, never issued: no such page.
+    let forged = "e3e70682-c209-1cac-a29f-6fbed82c07cd";
+    let r = s
+        .get(&format!("/v1/messages?cursor={forged}"), &alice)
+        .await;
+    assert_problem(&r, 404);
     // A cursor of Alice's is a valid cursor: it pages her messages.
     let page = s.get("/v1/messages?limit=3", &alice).await;
     let next = page.body["next_cursor"]

@@ -11,7 +11,8 @@ use crate::model::User;
 use crate::schema::{USERS, USERS_BY_NAME, UserRow};
 use crate::store::{ReadTx, WriteTx};
 
-/// Shortest and longest accepted password, in bytes.
+/// Shortest and longest accepted password, in characters (Unicode scalar
+/// values, as JSON Schema counts `minLength`), so at most 4 KiB to hash.
 pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 12..=1024;
 /// Shortest and longest accepted username, in characters.
 pub const USERNAME_LEN: std::ops::RangeInclusive<usize> = 3..=64;
@@ -26,9 +27,9 @@ pub fn validate_username(username: &str) -> Result<(), AccountError> {
     }
 }
 
-/// Checks a password: 12–1024 bytes.
+/// Checks a password: 12–1024 characters.
 pub fn validate_password(password: &SecretString) -> Result<(), AccountError> {
-    if PASSWORD_LEN.contains(&password.expose_secret().len()) {
+    if PASSWORD_LEN.contains(&password.expose_secret().chars().count()) {
         Ok(())
     } else {
         Err(AccountError::InvalidPassword)

@@ -138,8 +138,8 @@ pub enum AccountError {
     /// Username is not 3–64 characters of `a-z 0-9 _ . -`.
     #[error("username must be 3-64 characters of a-z, 0-9, '_', '.', '-'")]
     InvalidUsername,
-    /// Password is not 12–1024 bytes.
-    #[error("password must be 12-1024 bytes")]
+    /// Password is not 12–1024 characters.
+    #[error("password must be 12-1024 characters")]
     InvalidPassword,
     /// The username belongs to another account.
     #[error("username is taken")]

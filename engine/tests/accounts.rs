@@ -40,7 +40,13 @@ fn usernames_and_passwords_are_validated() {
     for good in ["abc", "a.b-c_d", &"a".repeat(64), "007"] {
         assert!(engine.create_user(good, &password(PW)).is_ok(), "{good}");
     }
-    for bad in ["short", "elevenchars", &"x".repeat(1025)] {
+    // Characters, not bytes: eleven 4-byte characters (44 bytes) are too short.
+    for bad in [
+        "short",
+        "elevenchars",
+        &"x".repeat(1025),
+        &"\u{1f512}".repeat(11),
+    ] {
         assert!(matches!(
             engine.create_user("carol", &password(bad)),
             Err(AccountError::InvalidPassword)
@@ -49,6 +55,11 @@ fn usernames_and_passwords_are_validated() {
     assert!(
         engine
             .create_user("carol", &password(&"x".repeat(1024)))
+            .is_ok()
+    );
+    assert!(
+        engine
+            .create_user("dave", &password(&"\u{1f512}".repeat(1024)))
             .is_ok()
     );
     assert!(matches!(

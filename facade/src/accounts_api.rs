@@ -86,7 +86,7 @@ impl AccountsApi {
     /// Create an account.
     ///
     /// Usernames are 3–64 characters of `a-z 0-9 _ . -`; passwords 12–1024
-    /// bytes, hashed with Argon2id.
+    /// characters, hashed with Argon2id.
     #[oai(
         path = "/v1/accounts",
         method = "post",

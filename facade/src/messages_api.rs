@@ -41,14 +41,17 @@ pub(crate) enum ListResponse {
     /// A page of the caller's unexpired messages, newest first.
     #[oai(status = 200)]
     Ok(FastJson<MessagePage>),
-    /// Bad `limit` or `cursor`.
+    /// Bad `limit`, or a `cursor` that is not a UUID.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// `cursor` is a UUID but not a `next_cursor` this server issued.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
 }
-problem_variants!(ListResponse { 400 => BadRequest, 401 => Unauthorized });
+problem_variants!(ListResponse { 400 => BadRequest, 401 => Unauthorized, 404 => NotFound });
 
 #[derive(ApiResponse)]
 pub(crate) enum GetResponse {

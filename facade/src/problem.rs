@@ -154,9 +154,11 @@ pub(crate) fn record_problem(err: RecordError) -> Problem {
             StatusCode::BAD_REQUEST,
             format!("limit must be between 1 and {max}"),
         ),
-        RecordError::InvalidCursor => {
-            Problem::new(StatusCode::BAD_REQUEST, "cursor is not a valid next_cursor")
-        }
+        // Well-formed but never issued: no such page.
+        RecordError::InvalidCursor => Problem::new(
+            StatusCode::NOT_FOUND,
+            "cursor not found: it is not a next_cursor this server issued",
+        ),
         // Which decryption step failed is never revealed.
         other => internal("record operation", &other),
     }

@@ -32,14 +32,58 @@ pub(crate) fn document(generated: &str, limits: &Limits) -> String {
     if ttl.is_object() {
         ttl["minimum"] = json!(1);
         ttl["maximum"] = json!(limits.max_ttl.as_secs());
+        // `null` means the same as leaving it out: the default.
+        ttl["nullable"] = json!(true);
     }
     if let Some(parameters) = spec["paths"]["/v1/messages"]["get"]["parameters"].as_array_mut() {
         for p in parameters.iter_mut().filter(|p| p["name"] == "limit") {
             p["schema"]["minimum"] = json!(1);
             p["schema"]["maximum"] = json!(limits.max_page);
         }
+        // A cursor is a message id; anything else (the empty string too)
+        // is refused.
+        for p in parameters.iter_mut().filter(|p| p["name"] == "cursor") {
+            p["schema"]["format"] = json!("uuid");
+        }
     }
+    document_body_errors(&mut spec);
     serde_json::to_string_pretty(&spec).unwrap_or_else(|_| generated.to_owned())
+}
+
+/// Every operation that takes a JSON body can also answer 400 (the body is
+/// not valid JSON of the documented shape) and 415 (it is not JSON at all):
+/// poem-openapi rejects those before the handler runs, so the derived
+/// responses do not list them.
+fn document_body_errors(spec: &mut Value) {
+    let Some(paths) = spec["paths"].as_object_mut() else {
+        return;
+    };
+    let problem = |description: &str| {
+        json!({
+            "description": description,
+            "content": {
+                "application/problem+json": {
+                    "schema": { "$ref": "#/components/schemas/Problem" }
+                }
+            }
+        })
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for operation in operation.values_mut() {
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            responses
+                .entry("400")
+                .or_insert_with(|| problem("The body is not valid JSON of the documented shape."));
+            responses
+                .entry("415")
+                .or_insert_with(|| problem("The body is not `application/json`."));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -66,5 +110,9 @@ mod tests {
             .find(|p| p["name"] == "limit")
             .expect("limit");
         assert_eq!(limit["schema"]["maximum"], 20);
+        let login = &spec["paths"]["/v1/sessions"]["post"]["responses"];
+        assert!(login["400"].is_object() && login["415"].is_object());
+        let read = &spec["paths"]["/v1/messages/{id}"]["get"]["responses"];
+        assert!(read["415"].is_null(), "no body, no 415");
     }
 }

@@ -41,7 +41,7 @@ fn datetime(t: Timestamp) -> OffsetDateTime {
 pub(crate) struct Credentials {
     /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
     pub(crate) username: Username,
-    /// 12–1024 bytes.
+    /// 12–1024 characters.
     pub(crate) password: Password,
 }
 
