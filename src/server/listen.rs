@@ -83,6 +83,7 @@ impl CappedAcceptor {
             return None;
         }
         let capped = !self.limits.trusted_proxies.iter().any(|n| n.contains(&ip));
+        let ip = cap_key(ip);
         let from_here = counts.by_address.entry(ip).or_default();
         if capped && *from_here >= self.limits.per_address {
             return None;
@@ -124,6 +125,16 @@ impl Acceptor for CappedAcceptor {
                 }
             }
         }
+    }
+}
+
+/// The address a per-address cap counts under: an IPv4 address, or the /64
+/// of an IPv6 one (one host usually holds a whole /64, and could otherwise
+/// open its cap on each of 2^64 addresses).
+fn cap_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !(u64::MAX as u128)).into()),
     }
 }
 
@@ -190,5 +201,21 @@ impl AsyncWrite for Counted {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_share_their_64_and_ipv4_stand_alone() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(cap_key(a), cap_key(b));
+        assert_ne!(cap_key(a), cap_key(other));
+        let v4: IpAddr = "192.0.2.7".parse().expect("ip");
+        assert_eq!(cap_key(v4), v4);
     }
 }
