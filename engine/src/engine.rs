@@ -23,6 +23,7 @@ use crate::model::{
 };
 use crate::password::PasswordHasher;
 use crate::records::{self, NewRecord};
+use crate::shares;
 use crate::store::Store;
 use crate::tokens::{self, Refreshed};
 
@@ -420,6 +421,7 @@ impl Engine {
             keyring.delete_scope(tx, scope)?;
             records::delete_scope(tx, scope)?;
             tokens::end_all_sessions(tx, id)?;
+            shares::delete_owner(tx, id)?;
             Ok::<_, AccountError>(())
         })?;
         keyring.forget_scope(scope);

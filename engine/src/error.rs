@@ -177,6 +177,56 @@ pub enum AuthError {
     Storage(#[from] StorageError),
 }
 
+/// A share-link operation failed. Opening says only "unknown" or "gone",
+/// never which kind of gone, and never anything about the content.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShareError {
+    /// No such share: never created, malformed token, or purged.
+    #[error("share not found")]
+    NotFound,
+    /// The share existed and can no longer be opened: expired, every view
+    /// used, revoked, or destroyed after wrong passphrases.
+    #[error("share is gone")]
+    Gone,
+    /// The share has a passphrase and none, or a wrong one, was given. A
+    /// wrong one counts toward the share's destruction.
+    #[error("wrong or missing passphrase")]
+    WrongPassphrase,
+    /// `ttl` outside the allowed range.
+    #[error("ttl must be between {min_secs} and {max_secs} seconds")]
+    TtlOutOfRange {
+        /// Shortest ttl, in seconds.
+        min_secs: u64,
+        /// Longest ttl, in seconds.
+        max_secs: u64,
+    },
+    /// `max_views` outside 1..=max.
+    #[error("max_views must be between 1 and {max}")]
+    InvalidViews {
+        /// The most views a share may allow.
+        max: u32,
+    },
+    /// The content is empty or larger than allowed.
+    #[error("content must be 1 to {max} bytes")]
+    InvalidContent {
+        /// The largest accepted content, in bytes.
+        max: usize,
+    },
+    /// The passphrase is empty or longer than 1024 characters.
+    #[error("passphrase must be 1 to 1024 characters")]
+    InvalidPassphrase,
+    /// The passphrase could not be hashed.
+    #[error("passphrase hashing failed")]
+    Hashing,
+    /// See [`StorageError`].
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// See [`InvariantViolated`].
+    #[error(transparent)]
+    Invariant(#[from] InvariantViolated),
+}
+
 /// Any engine error: every operation's error converts into it, so an
 /// application can use `?` across operations.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +247,9 @@ pub enum Error {
     /// See [`KeyError`].
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// See [`ShareError`].
+    #[error(transparent)]
+    Share(#[from] ShareError),
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -91,6 +91,23 @@ uuid_type!(
     RecordId
 );
 
+uuid_type!(
+    /// Identifies a share link to its creator (for listing and revoking).
+    /// Random; it does not open the share: only the share's URL does.
+    ShareId
+);
+
+impl ShareId {
+    /// A fresh random id (UUIDv4).
+    pub fn generate() -> Self {
+        Self(
+            Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .as_u128(),
+        )
+    }
+}
+
 impl UserId {
     /// A fresh user id (UUIDv7) stamped with `now`.
     pub fn generate(now: Timestamp) -> Self {

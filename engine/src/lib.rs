@@ -69,6 +69,7 @@ mod builder;
 mod clock;
 mod commit;
 mod engine;
+mod engine_shares;
 // Types here are public only through `hazmat`.
 #[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
 mod envelope;
@@ -85,6 +86,10 @@ mod model;
 mod password;
 mod records;
 mod schema;
+pub mod share_client;
+mod share_model;
+mod sharekeys;
+mod shares;
 mod store;
 mod tokens;
 
@@ -103,9 +108,9 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::Engine;
 pub use error::{
     AccountError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError, OpenError,
-    RecordError, StorageError,
+    RecordError, ShareError, StorageError,
 };
-pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, UserId};
+pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
 pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use keys::{KEY_LEN, MasterKey};
 pub use model::{
@@ -116,4 +121,9 @@ pub use model::{
 pub use password::PasswordCost;
 pub use schema::SCHEMA_VERSION;
 pub use secrecy::{self, SecretString};
+pub use share_model::{
+    CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,
+    SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife, ShareStatus,
+};
+pub use sharekeys::SHARE_TOKEN_LEN;
 pub use tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};

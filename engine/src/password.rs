@@ -6,9 +6,10 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::error::OpenError;
+use crate::keys::KEY_LEN;
 
 /// Argon2id cost parameters. The default is the floor: 19 MiB, t = 2, p = 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +81,23 @@ impl PasswordHasher {
         self.argon2
             .verify_password(password.expose_secret().as_bytes(), phc)
             .is_ok()
+    }
+
+    /// 32 key bytes from `passphrase` and `salt` (raw Argon2id output, for
+    /// mixing a share's passphrase into its key).
+    pub(crate) fn derive_key(
+        &self,
+        passphrase: &SecretString,
+        salt: &[u8],
+    ) -> Option<SecretBox<[u8; KEY_LEN]>> {
+        let mut failed = false;
+        let key = SecretBox::init_with_mut(|out: &mut [u8; KEY_LEN]| {
+            failed = self
+                .argon2
+                .hash_password_into(passphrase.expose_secret().as_bytes(), salt, out)
+                .is_err();
+        });
+        (!failed).then_some(key)
     }
 
     /// Burns the same work as a real verification, for unknown usernames.

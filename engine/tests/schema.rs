@@ -157,6 +157,38 @@ fn a_wrong_key_leaves_a_schema_1_database_untouched() {
 }
 
 #[test]
+fn a_schema_2_database_gains_share_links_and_keeps_its_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.redb");
+    let clock = common::start();
+    let engine = common::open(&path, &clock);
+    let alice = common::user(&engine, "alice");
+    let id = engine.put(alice, b"from release 0.2", None).expect("put").meta.id;
+    drop(engine);
+    set_version(&path, 2);
+    let engine = common::open(&path, &clock);
+    assert_eq!(
+        engine.get(alice, id).expect("read").plaintext.as_slice(),
+        b"from release 0.2"
+    );
+    let shared = engine
+        .create_share(
+            Some(alice),
+            strongroom_engine::NewShare {
+                content: b"new in 3",
+                ttl: None,
+                max_views: None,
+                passphrase: None,
+                client_encrypted: false,
+            },
+        )
+        .expect("share");
+    assert!(engine.open_share(&shared.token, None).is_ok());
+    drop(engine);
+    assert_eq!(stored_version(&path), Some(3));
+}
+
+#[test]
 fn a_database_from_a_newer_release_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db.redb");

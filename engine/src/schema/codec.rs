@@ -5,7 +5,7 @@
 //! length-prefixed; a row that does not decode is reported as corrupt.
 
 use crate::clock::Timestamp;
-use crate::ids::{KeyScope, RecordKey, SessionId, UserId};
+use crate::ids::{KeyScope, RecordKey, SessionId, ShareId, UserId};
 
 /// A table key.
 pub(crate) trait Key: Sized {
@@ -75,6 +75,7 @@ macro_rules! newtype_key {
 }
 newtype_key!(UserId, u128, UserId::as_u128, UserId::from_u128);
 newtype_key!(SessionId, u128, SessionId::as_u128, SessionId::from_u128);
+newtype_key!(ShareId, u128, ShareId::as_u128, ShareId::from_u128);
 newtype_key!(KeyScope, u128, KeyScope::as_u128, KeyScope::from_u128);
 newtype_key!(RecordKey, u128, RecordKey::as_u128, RecordKey::from_u128);
 newtype_key!(
@@ -148,6 +149,15 @@ impl Row for Vec<u8> {
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
         Some(bytes.to_vec())
+    }
+}
+
+impl Row for [u8; 32] {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self);
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok()
     }
 }
 

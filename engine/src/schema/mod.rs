@@ -6,6 +6,7 @@
 mod codec;
 pub(crate) mod legacy;
 mod rows;
+mod share_row;
 mod version;
 
 use std::marker::PhantomData;
@@ -15,12 +16,14 @@ pub(crate) use codec::{Key, Row};
 pub(crate) use rows::{
     MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
 };
+pub(crate) use share_row::{ShareRow, ShareState};
 pub use version::SCHEMA_VERSION;
 pub(crate) use version::prepare;
 
 use crate::clock::Timestamp;
 use crate::error::StorageError;
-use crate::ids::{KeyScope, RecordKey, SessionId, UserId};
+use crate::ids::{KeyScope, RecordKey, SessionId, ShareId, UserId};
+use crate::sharekeys::LookupHash;
 use crate::store::{Flow, Order, ReadTx, TableName, WriteTx};
 
 /// Engine metadata: schema version, master key check, wrapped id root.
@@ -45,6 +48,14 @@ pub(crate) const TOKENS: Table<TokenHash, TokenRow> = Table::new("tokens", 7);
 pub(crate) const TOKEN_EXPIRY: Table<(Timestamp, TokenHash), ()> = Table::new("token_expiry", 8);
 /// (owner, session, token hash) → (): every token of a user, by session.
 pub(crate) const SESSIONS: Table<(UserId, SessionId, TokenHash), ()> = Table::new("sessions", 9);
+/// share lookup hash → share (content, or a tombstone until expiry).
+pub(crate) const SHARES: Table<LookupHash, ShareRow> = Table::new("shares", 10);
+/// (expires_at, lookup hash) → (): the share reaper's index.
+pub(crate) const SHARE_EXPIRY: Table<(Timestamp, LookupHash), ()> = Table::new("share_expiry", 11);
+/// (creator, share id) → lookup hash: a user's shares, for listing and
+/// revoking by id.
+pub(crate) const SHARES_BY_OWNER: Table<(UserId, ShareId), LookupHash> =
+    Table::new("shares_by_owner", 12);
 
 /// A table of `K` keys and `V` rows.
 pub(crate) struct Table<K, V> {

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | 1 | the first release: typed redb tables, no version stored (see `legacy`) |
 //! | 2 | byte-keyed tables behind the storage interface; per-scope log positions; the id root; sender names on records |
+//! | 3 | share links: `shares`, `share_expiry`, `shares_by_owner` (new, empty tables; a release that knows only 2 would not purge them, so it must refuse the file) |
 
 use super::{META, MetaKey};
 use crate::error::{OpenError, StorageError};
@@ -12,7 +13,7 @@ use crate::keys::{MasterKey, random_key_bytes};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
 /// version, the master key check and a fresh id root; an older one is
@@ -38,9 +39,9 @@ pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), Op
     if !master.verifies_key_check(&check) {
         return Err(OpenError::WrongMasterKey);
     }
-    // Versions 2.. migrate here, one step per version, when a later
-    // release adds one. Version 1 is the legacy layout, converted before
-    // this runs.
+    // One step per version. Version 1 is the legacy layout, converted
+    // before this runs. 2 → 3 adds tables that start empty: nothing to
+    // move, only the version to raise.
     if found < SCHEMA_VERSION {
         set_version(tx)?;
     }
