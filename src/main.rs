@@ -134,6 +134,27 @@ struct ServeArgs {
     /// Use a data dir, database or key file that other users can read.
     #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
     allow_insecure_permissions: bool,
+    /// The server's public base URL (e.g. https://vault.example.com), used
+    /// in the links share creation returns [default: the request's scheme
+    /// and Host].
+    #[arg(long, env = "STRONGROOM_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Allow share links to be created without an account (5 per client
+    /// address, then one a minute).
+    #[arg(long, env = "STRONGROOM_ANONYMOUS_SHARES")]
+    anonymous_shares: bool,
+}
+
+/// An absolute http(s) URL without query or fragment.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let uri: poem::http::Uri = text.parse().map_err(|_| format!("{text:?} is not a URL"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.authority().is_none() || uri.query().is_some() {
+        return Err(format!(
+            "{text:?} must be an absolute http:// or https:// URL without a query"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 impl ServeArgs {
@@ -167,6 +188,8 @@ impl ServeArgs {
                 streams_per_user: self.max_streams_per_user,
                 cors_origins: self.cors_origins,
                 trusted_proxies: self.trusted_proxies,
+                public_url: self.public_url,
+                anonymous_shares: self.anonymous_shares,
                 ..ApiConfig::default()
             },
             timeouts: Timeouts {

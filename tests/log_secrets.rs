@@ -24,6 +24,18 @@ impl Write for Capture {
     }
 }
 
+/// A fresh access token for alice (her first one is still valid too).
+async fn new_access(s: &common::TestServer) -> String {
+    let r = s
+        .post(
+            "/v1/sessions",
+            json!({"username": "alice", "password": common::PASSWORD}),
+            None,
+        )
+        .await;
+    r.body["access_token"].as_str().expect("access").to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_flow_logs_no_secret() {
     let capture = Capture::default();
@@ -78,6 +90,25 @@ async fn a_full_flow_logs_no_secret() {
     s.delete(&format!("/v1/messages/{id}"), &bob).await;
     s.delete("/v1/sessions/current", &bob).await;
     s.get("/v1/messages", "garbage-token-SECRET").await;
+    // Share links: the token is the path, the passphrase a body field.
+    let shared = s
+        .post(
+            "/v1/shares",
+            json!({"message": plaintext, "passphrase": "share-pass-SECRET", "max_views": 2}),
+            Some(&new_access(&s).await),
+        )
+        .await;
+    let share_url = shared.body["url"].as_str().expect("url").to_owned();
+    let share_token = share_url.rsplit("/s/").next().expect("token").to_owned();
+    s.get_anonymous(&format!("/s/{share_token}")).await;
+    for passphrase in ["share-pass-SECRET", "wrong-share-pass-SECRET"] {
+        s.post(
+            &format!("/v1/shares/{share_token}/open"),
+            json!({"passphrase": passphrase}),
+            None,
+        )
+        .await;
+    }
 
     let log = String::from_utf8(capture.0.lock().expect("log").clone()).expect("utf8");
     for expected in [
@@ -89,6 +120,7 @@ async fn a_full_flow_logs_no_secret() {
         "token refreshed",
         "refresh token reuse detected",
         "token revoked",
+        "share created",
     ] {
         assert!(
             log.contains(expected),
@@ -106,6 +138,7 @@ async fn a_full_flow_logs_no_secret() {
         &bob,
         &new_refresh,
         common::KEY,
+        &share_token,
         stored.body["ciphertext"].as_str().expect("ciphertext"),
     ];
     for secret in secrets {

@@ -105,12 +105,13 @@ impl Engine {
         })
     }
 
-    /// The largest content a share takes: the record limit, plus the
-    /// client-side format's overhead for a client-encrypted blob.
+    /// The largest content a share takes: the record limit; for a
+    /// client-encrypted share, room for a blob of that much plaintext in
+    /// base64 (the form the HTTP API carries it in).
     pub fn max_share_len(&self, client_encrypted: bool) -> usize {
         let max = self.inner.limits.max_record_len;
         if client_encrypted {
-            max + CLIENT_BLOB_OVERHEAD
+            4 * (max + CLIENT_BLOB_OVERHEAD).div_ceil(3)
         } else {
             max
         }

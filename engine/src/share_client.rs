@@ -9,9 +9,11 @@
 //!       aad = "strongroom/share-client/v1") as ciphertext || tag (16)
 //! ```
 //!
-//! The blob is uploaded as standard base64 in `message` with
-//! `client_encrypted: true`; opening the share returns the same base64,
-//! which the recipient decodes and opens with the key from the fragment.
+//! Over HTTP the blob travels as standard base64 in `message` with
+//! `client_encrypted: true`; the server stores that text as an opaque
+//! value and opening the share returns it unchanged, for the recipient to
+//! decode and open with the key from the fragment. Through the engine API
+//! the blob's bytes are the share's content directly.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

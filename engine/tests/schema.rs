@@ -163,7 +163,11 @@ fn a_schema_2_database_gains_share_links_and_keeps_its_records() {
     let clock = common::start();
     let engine = common::open(&path, &clock);
     let alice = common::user(&engine, "alice");
-    let id = engine.put(alice, b"from release 0.2", None).expect("put").meta.id;
+    let id = engine
+        .put(alice, b"from release 0.2", None)
+        .expect("put")
+        .meta
+        .id;
     drop(engine);
     set_version(&path, 2);
     let engine = common::open(&path, &clock);

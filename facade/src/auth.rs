@@ -35,6 +35,14 @@ impl std::fmt::Debug for Authenticated {
     }
 }
 
+/// A caller who may be anonymous (operations that allow it say so).
+#[derive(SecurityScheme)]
+pub(crate) enum MaybeCaller {
+    Caller(Caller),
+    #[oai(fallback)]
+    Anonymous,
+}
+
 async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Authenticated> {
     // poem-openapi's `Bearer` derives Debug with the token inside: move the
     // text into a secret at once.

@@ -72,9 +72,15 @@ impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
         }
         record(&response, &method, status, start);
         if tracing::enabled!(tracing::Level::DEBUG) {
+            // The route's template, not the path: a share link's path is
+            // its secret. Unmatched paths are logged escaped.
+            let path = match response.data::<PathPattern>() {
+                Some(pattern) => escaped(&pattern.0),
+                None => escaped(uri.path()),
+            };
             tracing::debug!(
                 %method,
-                path = %escaped(uri.path()),
+                path = %path,
                 status = status.as_u16(),
                 client = %address,
                 micros = start.elapsed().as_micros() as u64,

@@ -46,6 +46,9 @@ mod problem;
 mod rate_limit;
 mod reaper;
 mod secret_field;
+mod share_page;
+mod share_wire;
+mod shares_api;
 mod spec;
 mod state;
 mod stream;
@@ -98,6 +101,13 @@ pub struct ApiConfig {
     /// Proxies whose `X-Forwarded-For`/`Forwarded` headers name the client;
     /// none by default (the TCP peer is the client).
     pub trusted_proxies: Vec<IpNet>,
+    /// The server's public base URL (e.g. `https://vault.example.com`),
+    /// for the links share creation returns; default: the request's scheme
+    /// and `Host`.
+    pub public_url: Option<String>,
+    /// Whether share links may be created without an account (under a
+    /// stricter per-address limit). Off by default.
+    pub anonymous_shares: bool,
 }
 
 impl Default for ApiConfig {
@@ -113,6 +123,8 @@ impl Default for ApiConfig {
             stream_check: Duration::from_secs(1),
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            public_url: None,
+            anonymous_shares: false,
         }
     }
 }
@@ -121,6 +133,7 @@ type Apis = (
     accounts_api::AccountsApi,
     messages_api::MessagesApi,
     events_api::EventsApi,
+    shares_api::SharesApi,
     health::HealthApi,
 );
 
@@ -129,6 +142,7 @@ fn apis() -> Apis {
         accounts_api::AccountsApi,
         messages_api::MessagesApi,
         events_api::EventsApi,
+        shares_api::SharesApi,
         health::HealthApi,
     )
 }
@@ -203,6 +217,7 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let endpoint = Route::new()
         .at("/docs", docs)
         .at("/openapi.json", spec)
+        .nest("/s", share_page::routes())
         .nest("/", operations)
         .data(state)
         .catch_all_error(problem::from_error)

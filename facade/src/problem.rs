@@ -6,7 +6,7 @@
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::Object;
-use strongroom_engine::{AccountError, AuthError, RecordError};
+use strongroom_engine::{AccountError, AuthError, RecordError, ShareError};
 
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -172,6 +172,23 @@ pub(crate) fn account_problem(err: AccountError) -> Problem {
         AccountError::UsernameTaken => Problem::new(StatusCode::CONFLICT, "username is taken"),
         AccountError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
         other => internal("account operation", &other),
+    }
+}
+
+/// Opening says only 404 (never existed, malformed, purged) or 410 (was
+/// there, cannot be opened any more), never which kind of gone.
+pub(crate) fn share_problem(err: ShareError) -> Problem {
+    match err {
+        ShareError::NotFound => Problem::new(StatusCode::NOT_FOUND, "share not found"),
+        ShareError::Gone => Problem::new(StatusCode::GONE, "this share is no longer available"),
+        ShareError::WrongPassphrase => {
+            Problem::new(StatusCode::UNAUTHORIZED, "wrong or missing passphrase")
+        }
+        ShareError::TtlOutOfRange { .. }
+        | ShareError::InvalidViews { .. }
+        | ShareError::InvalidContent { .. }
+        | ShareError::InvalidPassphrase => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
+        other => internal("share operation", &other),
     }
 }
 

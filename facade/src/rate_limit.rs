@@ -7,7 +7,9 @@
 //! - per username: 30 attempts, refilled one every 2 s (30/min), counted
 //!   only for usernames that are valid (so nobody can grow the limiter
 //!   with made-up keys);
-//! - refreshes per client address: 30, refilled one every 2 s.
+//! - refreshes per client address: 30, refilled one every 2 s;
+//! - anonymous share links per client address (when allowed): 5, refilled
+//!   one a minute.
 //!
 //! Addresses are counted per IPv4 address or per IPv6 /64. Entries back at
 //! full budget are forgotten once a minute.
@@ -45,6 +47,11 @@ pub struct LoginLimits {
     pub refresh_burst: u32,
     /// One more refresh per address is allowed every this long.
     pub refresh_refill: Duration,
+    /// Anonymous share links one client address may create in a burst
+    /// (with `anonymous_shares`).
+    pub anonymous_share_burst: u32,
+    /// One more anonymous share per address is allowed every this long.
+    pub anonymous_share_refill: Duration,
 }
 
 impl Default for LoginLimits {
@@ -56,6 +63,8 @@ impl Default for LoginLimits {
             per_username_refill: Duration::from_secs(2),
             refresh_burst: 30,
             refresh_refill: Duration::from_secs(2),
+            anonymous_share_burst: 5,
+            anonymous_share_refill: Duration::from_secs(60),
         }
     }
 }
@@ -69,6 +78,7 @@ pub(crate) struct RateLimits {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     per_username: DefaultKeyedRateLimiter<String>,
     refresh: DefaultKeyedRateLimiter<IpAddr>,
+    anonymous_shares: DefaultKeyedRateLimiter<IpAddr>,
     pruned: Mutex<Instant>,
 }
 
@@ -91,6 +101,10 @@ impl RateLimits {
                 limits.per_username_refill,
             )),
             refresh: RateLimiter::keyed(quota(limits.refresh_burst, limits.refresh_refill)),
+            anonymous_shares: RateLimiter::keyed(quota(
+                limits.anonymous_share_burst,
+                limits.anonymous_share_refill,
+            )),
             pruned: Mutex::new(Instant::now()),
         }
     }
@@ -103,6 +117,7 @@ impl RateLimits {
             self.per_address.retain_recent();
             self.per_username.retain_recent();
             self.refresh.retain_recent();
+            self.anonymous_shares.retain_recent();
         }
     }
 
@@ -110,6 +125,12 @@ impl RateLimits {
     pub(crate) fn refresh(&self, address: IpAddr) -> Result<(), Throttled> {
         self.prune();
         self.refresh.check_key(&address).map_err(wait)
+    }
+
+    /// Counts one anonymous share creation from `address` (a rate key).
+    pub(crate) fn anonymous_share(&self, address: IpAddr) -> Result<(), Throttled> {
+        self.prune();
+        self.anonymous_shares.check_key(&address).map_err(wait)
     }
 
     /// Entries held right now.

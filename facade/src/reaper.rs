@@ -1,4 +1,4 @@
-//! The background reaper: purges expired records and tokens in bounded
+//! The background reaper: purges expired records, tokens and share links in bounded
 //! batches on a blocking thread, at a fixed interval.
 
 use std::time::Duration;
@@ -34,8 +34,13 @@ pub fn spawn_reaper(engine: Engine, config: ReaperConfig) -> JoinHandle<()> {
             let engine = engine.clone();
             let run = tokio::task::spawn_blocking(move || purge_all(&engine, config.batch)).await;
             match run {
-                Ok((records, tokens)) if records + tokens > 0 => {
-                    tracing::info!(records, tokens, "purged expired");
+                Ok(purged) if purged.total() > 0 => {
+                    tracing::info!(
+                        records = purged.records,
+                        tokens = purged.tokens,
+                        shares = purged.shares,
+                        "purged expired"
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "reaper task failed"),
@@ -44,26 +49,42 @@ pub fn spawn_reaper(engine: Engine, config: ReaperConfig) -> JoinHandle<()> {
     })
 }
 
+/// How much one run removed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Purged {
+    records: usize,
+    tokens: usize,
+    shares: usize,
+}
+
+impl Purged {
+    fn total(self) -> usize {
+        self.records + self.tokens + self.shares
+    }
+}
+
 /// Purges batch after batch until nothing expired is left.
-fn purge_all(engine: &Engine, batch: usize) -> (usize, usize) {
-    let (mut records, mut tokens) = (0, 0);
+fn purge_all(engine: &Engine, batch: usize) -> Purged {
+    let mut purged = Purged::default();
     loop {
         let now = engine.clock().now();
-        let r = engine.purge_expired(now, batch).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "record purge failed");
-            0
-        });
-        let t = engine.purge_expired_tokens(now, batch).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "token purge failed");
-            0
-        });
-        records += r;
-        tokens += t;
-        metrics::counter!("strongroom_reaper_purged_total", "kind" => "records")
-            .increment(r as u64);
-        metrics::counter!("strongroom_reaper_purged_total", "kind" => "tokens").increment(t as u64);
-        if r < batch && t < batch {
-            return (records, tokens);
+        let report = |what: &'static str,
+                      result: Result<usize, strongroom_engine::StorageError>| {
+            let n = result.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "{what} purge failed");
+                0
+            });
+            metrics::counter!("strongroom_reaper_purged_total", "kind" => what).increment(n as u64);
+            n
+        };
+        let r = report("records", engine.purge_expired(now, batch));
+        let t = report("tokens", engine.purge_expired_tokens(now, batch));
+        let s = report("shares", engine.purge_expired_shares(now, batch));
+        purged.records += r;
+        purged.tokens += t;
+        purged.shares += s;
+        if r < batch && t < batch && s < batch {
+            return purged;
         }
     }
 }

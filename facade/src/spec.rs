@@ -32,8 +32,6 @@ pub(crate) fn document(generated: &str, limits: &Limits) -> String {
     if ttl.is_object() {
         ttl["minimum"] = json!(1);
         ttl["maximum"] = json!(limits.max_ttl.as_secs());
-        // `null` means the same as leaving it out: the default.
-        ttl["nullable"] = json!(true);
     }
     if let Some(parameters) = spec["paths"]["/v1/messages"]["get"]["parameters"].as_array_mut() {
         for p in parameters.iter_mut().filter(|p| p["name"] == "limit") {
@@ -47,7 +45,38 @@ pub(crate) fn document(generated: &str, limits: &Limits) -> String {
         }
     }
     document_body_errors(&mut spec);
+    document_nulls(&mut spec);
+    let message = &mut spec["components"]["schemas"]["NewShareRequest"]["properties"]["message"];
+    if message.is_object() {
+        message["minLength"] = json!(1);
+    }
     serde_json::to_string_pretty(&spec).unwrap_or_else(|_| generated.to_owned())
+}
+
+/// poem-openapi reads `null` as "absent" for every optional field, and
+/// writes an absent optional field as `null`: say so in every schema.
+fn document_nulls(spec: &mut Value) {
+    let Some(schemas) = spec["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        let required: Vec<String> = schema["required"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (name, property) in properties.iter_mut() {
+            if !required.contains(name) && property.get("$ref").is_none() {
+                property["nullable"] = json!(true);
+            }
+        }
+    }
 }
 
 /// Every operation that takes a JSON body can also answer 400 (the body is

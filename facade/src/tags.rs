@@ -10,6 +10,8 @@ pub(crate) enum ApiTags {
     Messages,
     /// Live delivery (Server-Sent Events) and broadcasts.
     Events,
+    /// One-time and expiring share links for people without an account.
+    Shares,
     /// Liveness.
     Health,
 }

@@ -31,7 +31,7 @@ crate::secret_field::secret_string_type!(
 );
 
 /// An engine timestamp as a UTC date-time.
-fn datetime(t: Timestamp) -> OffsetDateTime {
+pub(crate) fn datetime(t: Timestamp) -> OffsetDateTime {
     let nanos = i128::from(t.as_unix_millis()) * 1_000_000;
     OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

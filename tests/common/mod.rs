@@ -169,6 +169,14 @@ impl TestServer {
     pub fn advance(&self, d: Duration) {
         self.clock.advance(d);
     }
+
+    pub fn clock_now(&self) -> Timestamp {
+        strongroom::engine::Clock::now(&self.clock)
+    }
+
+    pub async fn get_anonymous(&self, path: &str) -> Reply {
+        self.send(self.http.get(self.url(path))).await
+    }
 }
 
 /// Asserts a problem+json answer with this status.

@@ -1,0 +1,88 @@
+// The share page: nothing is fetched or consumed until the button is
+// pressed (link previews and crawlers never run this). Opening POSTs to the
+// API; a client-encrypted secret is decrypted here with the key from the
+// URL fragment, which the browser never sends to the server.
+"use strict";
+
+const AAD = new TextEncoder().encode("strongroom/share-client/v1");
+
+function fromBase64(text) {
+  const bin = atob(text);
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function fromBase64Url(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+}
+
+async function decryptBlob(blob, fragmentKey) {
+  const raw = fromBase64Url(fragmentKey);
+  if (raw.length !== 32 || blob.length < 29 || blob[0] !== 1) throw new Error("bad key or blob");
+  const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: blob.slice(1, 13), additionalData: AAD },
+    key,
+    blob.slice(13),
+  );
+  return new TextDecoder().decode(plain);
+}
+
+function show(id, text) {
+  const el = document.getElementById(id);
+  el.textContent = text;
+  el.hidden = false;
+}
+
+async function reveal(event) {
+  event.preventDefault();
+  const root = document.getElementById("share");
+  const token = root.dataset.token;
+  const body = {};
+  const pass = document.getElementById("passphrase");
+  if (pass && pass.value) body.passphrase = pass.value;
+  document.getElementById("error").hidden = true;
+  const button = document.getElementById("reveal");
+  button.disabled = true;
+  let response;
+  try {
+    response = await fetch(`/v1/shares/${encodeURIComponent(token)}/open`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    button.disabled = false;
+    return show("error", "The server could not be reached. Nothing was consumed; try again.");
+  }
+  if (response.status === 401) {
+    button.disabled = false;
+    return show("error", "Wrong passphrase. Five wrong attempts destroy the secret.");
+  }
+  if (!response.ok) {
+    document.getElementById("form").hidden = true;
+    return show("error", response.status === 410
+      ? "This secret is no longer available."
+      : "There is no secret at this link.");
+  }
+  const opened = await response.json();
+  let text = opened.message;
+  if (opened.client_encrypted) {
+    try {
+      text = await decryptBlob(fromBase64(opened.message), location.hash.slice(1));
+    } catch {
+      document.getElementById("form").hidden = true;
+      return show("error", "The secret was released but the key in this link does not open it (was the part after # cut off?).");
+    }
+  }
+  history.replaceState(null, "", location.pathname); // drop the key from the address bar
+  document.getElementById("form").hidden = true;
+  show("secret", text);
+  show("after", opened.views_left === 0
+    ? "This was the last view: the secret is now deleted from the server."
+    : `Views left: ${opened.views_left}.`);
+}
+
+document.getElementById("form").addEventListener("submit", reveal);

@@ -1,0 +1,304 @@
+//! Share links over HTTP: create (signed in, or anonymously when the server
+//! allows it), list and revoke your own, and open one by its token. The
+//! preview page that never consumes a view is in `share_page`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use poem::Request;
+use poem::http::{StatusCode, header};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::secrecy::ExposeSecret;
+use strongroom_engine::{NewShare, SecretString, ShareId};
+use uuid::Uuid;
+
+use crate::ApiConfig;
+use crate::auth::{Caller, MaybeCaller};
+use crate::client::{self, ClientAddress};
+use crate::problem::{Problem, answer, problem_variants, share_problem};
+use crate::share_wire::{
+    NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
+};
+use crate::state::State;
+use crate::tags::ApiTags;
+use crate::wire::datetime;
+
+#[derive(ApiResponse)]
+pub(crate) enum CreateShareResponse {
+    /// Created. The `url` is shown this once.
+    #[oai(status = 201)]
+    Created(Json<ShareCreated>),
+    /// ttl, views, message or passphrase out of bounds.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No valid bearer token (and anonymous shares are off, or the token
+    /// sent is invalid).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Too many anonymous shares from this address; retry after
+    /// `Retry-After` seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+}
+problem_variants!(CreateShareResponse { 400 => BadRequest, 401 => Unauthorized });
+
+#[derive(ApiResponse)]
+pub(crate) enum ListSharesResponse {
+    /// Your shares.
+    #[oai(status = 200)]
+    Ok(Json<ShareList>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+}
+problem_variants!(ListSharesResponse { 401 => Unauthorized });
+
+#[derive(ApiResponse)]
+pub(crate) enum RevokeShareResponse {
+    /// Revoked: its content is deleted (also when it was already gone).
+    #[oai(status = 204)]
+    NoContent,
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No share of yours has this id (or it was purged).
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+problem_variants!(RevokeShareResponse { 401 => Unauthorized, 404 => NotFound });
+
+#[derive(ApiResponse)]
+pub(crate) enum OpenShareResponse {
+    /// The secret; one view consumed.
+    #[oai(status = 200)]
+    Ok(Json<SharedSecret>),
+    /// Wrong or missing passphrase (no view consumed).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// No such share.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The share expired, was used up, revoked or destroyed.
+    #[oai(status = 410, content_type = "application/problem+json")]
+    Gone(Json<Problem>),
+}
+problem_variants!(OpenShareResponse { 401 => Unauthorized, 404 => NotFound, 410 => Gone });
+
+pub(crate) struct SharesApi;
+
+#[OpenApi(tag = "ApiTags::Shares")]
+impl SharesApi {
+    /// Create a share link.
+    ///
+    /// The secret is sealed under a key derived from the link's 256-bit
+    /// secret; the server keeps only a hash of it, so the database and the
+    /// master key alone cannot open the share. Needs a bearer token unless
+    /// the server runs with `--anonymous-shares`.
+    #[oai(path = "/v1/shares", method = "post", operation_id = "create_share")]
+    async fn create(
+        &self,
+        state: Data<&State>,
+        req: &Request,
+        caller: MaybeCaller,
+        body: Json<NewShareRequest>,
+    ) -> poem::Result<CreateShareResponse> {
+        let owner = match caller {
+            MaybeCaller::Caller(c) => Some(c.0.session.user),
+            MaybeCaller::Anonymous => match anonymous(&state, req) {
+                Ok(()) => None,
+                Err(Refused::Throttled(secs)) => {
+                    metrics::counter!("strongroom_rate_limited_total", "route" => "shares")
+                        .increment(1);
+                    return Ok(CreateShareResponse::TooManyRequests(
+                        Json(Problem::new(
+                            StatusCode::TOO_MANY_REQUESTS,
+                            format!("too many anonymous shares; retry in {secs} s"),
+                        )),
+                        secs,
+                    ));
+                }
+                Err(Refused::Problem(p)) => return answer(p),
+            },
+        };
+        let body = body.0;
+        let ttl = body.ttl();
+        // A client-encrypted message is the blob's base64 text: opaque
+        // here, stored as given and returned as given.
+        let content = body.message.0.into_bytes();
+        let (max_views, client_encrypted) = (body.max_views, body.client_encrypted);
+        let passphrase = body.passphrase.map(|p| p.into_secret());
+        let argon2 = passphrase.is_some();
+        let work = move |e: &strongroom_engine::Engine| {
+            e.create_share(
+                owner,
+                NewShare {
+                    content: &content,
+                    ttl,
+                    max_views,
+                    passphrase: passphrase.as_ref(),
+                    client_encrypted,
+                },
+            )
+        };
+        // A passphrase costs Argon2id: the hashing pool, like logins.
+        let created = if argon2 {
+            state.hashing(work).await?
+        } else {
+            state.blocking(work).await?
+        };
+        match created {
+            Ok(share) => {
+                tracing::info!(share = %share.id, owner = ?owner.map(|u| u.to_string()), client = %client::of(req), "share created");
+                Ok(CreateShareResponse::Created(Json(ShareCreated {
+                    id: Uuid::from_u128(share.id.as_u128()),
+                    url: share_url(&state.config, req, &share.token),
+                    expires_at: datetime(share.expires_at),
+                    max_views: share.max_views,
+                })))
+            }
+            Err(e) => answer(share_problem(e)),
+        }
+    }
+
+    /// List your share links.
+    ///
+    /// Every share you created that has not been purged (a share is purged
+    /// shortly after it expires): its state and views, never its content
+    /// or link.
+    #[oai(path = "/v1/shares", method = "get", operation_id = "list_shares")]
+    async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListSharesResponse> {
+        let owner = caller.0.session.user;
+        match state.read(move |e| e.shares(owner)).await? {
+            Ok(shares) => Ok(ListSharesResponse::Ok(Json(ShareList {
+                shares: shares.iter().map(ShareSummary::from).collect(),
+            }))),
+            Err(e) => answer(share_problem(e.into())),
+        }
+    }
+
+    /// Revoke one of your share links.
+    ///
+    /// Its content is deleted at once; opening it answers 410.
+    #[oai(
+        path = "/v1/shares/:id",
+        method = "delete",
+        operation_id = "revoke_share"
+    )]
+    async fn revoke(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The share's id.
+        id: Path<String>,
+    ) -> poem::Result<RevokeShareResponse> {
+        let Ok(id) = id.0.parse::<ShareId>() else {
+            return answer(Problem::new(StatusCode::NOT_FOUND, "share not found"));
+        };
+        let owner = caller.0.session.user;
+        match state.blocking(move |e| e.revoke_share(owner, id)).await? {
+            Ok(()) => {
+                tracing::info!(share = %id, owner = %owner, "share revoked");
+                Ok(RevokeShareResponse::NoContent)
+            }
+            Err(e) => answer(share_problem(e)),
+        }
+    }
+
+    /// Open a share link.
+    ///
+    /// Releases the secret and consumes one view in the same transaction:
+    /// of concurrent opens of a last view exactly one succeeds, the others
+    /// answer 410. A wrong passphrase consumes no view; the fifth destroys
+    /// the share. Send `{}` when the share has no passphrase.
+    #[oai(
+        path = "/v1/shares/:token/open",
+        method = "post",
+        operation_id = "open_share"
+    )]
+    async fn open(
+        &self,
+        state: Data<&State>,
+        /// The token from the link (`/s/<token>`).
+        token: Path<String>,
+        body: Json<OpenShareRequest>,
+    ) -> poem::Result<OpenShareResponse> {
+        let token = SecretString::from(token.0);
+        let passphrase = body.0.passphrase.map(|p| p.into_secret());
+        let argon2 = passphrase.is_some();
+        let work = move |e: &strongroom_engine::Engine| e.open_share(&token, passphrase.as_ref());
+        let opened = if argon2 {
+            state.hashing(work).await?
+        } else {
+            state.blocking(work).await?
+        };
+        match opened {
+            Ok(share) => {
+                // Shares made over HTTP hold the text they were given; a
+                // binary one made through the engine comes back as base64.
+                let message = match std::str::from_utf8(&share.content) {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => STANDARD.encode(share.content.as_slice()),
+                };
+                Ok(OpenShareResponse::Ok(Json(SharedSecret {
+                    message,
+                    client_encrypted: share.client_encrypted,
+                    views_left: share.views_left,
+                })))
+            }
+            Err(e) => answer(share_problem(e)),
+        }
+    }
+}
+
+enum Refused {
+    Throttled(u64),
+    Problem(Problem),
+}
+
+/// Whether this request may create a share without an account.
+fn anonymous(state: &State, req: &Request) -> Result<(), Refused> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        // A token was sent and did not check: never fall back silently.
+        return Err(Refused::Problem(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid or expired token",
+        )));
+    }
+    if !state.config.anonymous_shares {
+        return Err(Refused::Problem(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "sign in to create share links (this server does not allow anonymous shares)",
+        )));
+    }
+    let key = ClientAddress(client::of(req)).rate_key();
+    state
+        .rate_limits
+        .anonymous_share(key)
+        .map_err(|t| Refused::Throttled(t.0))
+}
+
+/// The link for `token`: the configured public URL, else the request's
+/// scheme and `Host` when that is a plausible host name, else a path.
+fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> String {
+    let token = token.expose_secret();
+    if let Some(base) = &config.public_url {
+        return format!("{}/s/{token}", base.trim_end_matches('/'));
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    match host {
+        Some(host) => format!("{}://{host}/s/{token}", req.scheme()),
+        None => format!("/s/{token}"),
+    }
+}
