@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod binary;
+pub mod browser;
 pub mod sse;
 
 use std::sync::Arc;
