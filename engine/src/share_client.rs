@@ -17,11 +17,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::keys::{DataKey, KEY_LEN, NONCE_LEN, Nonce, TAG_LEN, random_key_bytes};
-use crate::sharekeys::SHARE_TOKEN_LEN;
+use crate::keys::{DataKey, NONCE_LEN, Nonce, TAG_LEN, random_key_bytes};
+use crate::sharekeys::decode_key_text;
 
 /// The blob format's version byte.
 pub const CLIENT_BLOB_VERSION: u8 = 1;
@@ -52,7 +52,7 @@ pub fn open(
     blob: &[u8],
     fragment_key: &SecretString,
 ) -> Result<Zeroizing<Vec<u8>>, ClientOpenFailed> {
-    let key = parse_key(fragment_key.expose_secret()).ok_or(ClientOpenFailed)?;
+    let key = decode_key_text(fragment_key.expose_secret()).ok_or(ClientOpenFailed)?;
     let (&version, rest) = blob.split_first().ok_or(ClientOpenFailed)?;
     if version != CLIENT_BLOB_VERSION || rest.len() < NONCE_LEN + TAG_LEN {
         return Err(ClientOpenFailed);
@@ -62,17 +62,6 @@ pub fn open(
     DataKey::from_secret(&key)
         .open(&nonce, AAD, sealed)
         .map_err(|_| ClientOpenFailed)
-}
-
-fn parse_key(text: &str) -> Option<SecretBox<[u8; KEY_LEN]>> {
-    if text.len() != SHARE_TOKEN_LEN {
-        return None;
-    }
-    let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-    let written = URL_SAFE_NO_PAD
-        .decode_slice(text.as_bytes(), bytes.as_mut_slice())
-        .ok()?;
-    (written == KEY_LEN).then(|| SecretBox::new(Box::new(*bytes)))
 }
 
 #[cfg(test)]

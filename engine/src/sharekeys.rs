@@ -51,14 +51,7 @@ impl ShareSecret {
     /// The secret from its URL text; `None` unless it is exactly 43
     /// characters of unpadded base64url encoding 32 bytes.
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        if text.len() != SHARE_TOKEN_LEN {
-            return None;
-        }
-        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-        let written = URL_SAFE_NO_PAD
-            .decode_slice(text.as_bytes(), bytes.as_mut_slice())
-            .ok()?;
-        (written == KEY_LEN).then(|| Self(SecretBox::new(Box::new(*bytes))))
+        decode_key_text(text).map(Self)
     }
 
     /// The secret as URL text.
@@ -93,6 +86,19 @@ impl ShareSecret {
         });
         DataKey::from_secret(&key)
     }
+}
+
+/// 32 secret bytes from their 43-character unpadded base64url text (a
+/// share token, or a client-side key); `None` for any other text.
+pub(crate) fn decode_key_text(text: &str) -> Option<SecretBox<[u8; KEY_LEN]>> {
+    if text.len() != SHARE_TOKEN_LEN {
+        return None;
+    }
+    let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+    let written = URL_SAFE_NO_PAD
+        .decode_slice(text.as_bytes(), bytes.as_mut_slice())
+        .ok()?;
+    (written == KEY_LEN).then(|| SecretBox::new(Box::new(*bytes)))
 }
 
 impl std::fmt::Debug for ShareSecret {
