@@ -538,6 +538,16 @@ impl Engine {
     /// entry and current data key. Reads the whole store: O(size).
     pub fn check_integrity(&self) -> Result<IntegrityReport, StorageError> {
         let keyring = &self.inner.keyring;
-        self.store().read_with(|tx| integrity::check(tx, keyring))
+        self.store()
+            .read_with(|tx| integrity::check(tx, keyring, false))
+    }
+
+    /// [`Engine::check_integrity`], and also opens every record's envelope
+    /// with its scope's keys (an operator's `verify --deep`). Plaintext is
+    /// zeroized at once and never returned.
+    pub fn check_integrity_deep(&self) -> Result<IntegrityReport, StorageError> {
+        let keyring = &self.inner.keyring;
+        self.store()
+            .read_with(|tx| integrity::check(tx, keyring, true))
     }
 }

@@ -5,12 +5,13 @@ use std::collections::HashSet;
 use std::fmt;
 
 use crate::clock::Timestamp;
+use crate::error::RecordError;
 use crate::error::StorageError;
 use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::schema::{
-    DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, USERS,
-    USERS_BY_NAME,
+    DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER,
+    TOKEN_EXPIRY, TOKENS, TokenHash, USERS, USERS_BY_NAME,
 };
 use crate::store::{Flow, Order, ReadTx};
 
@@ -23,6 +24,10 @@ pub struct IntegrityReport {
     pub tokens: u64,
     /// Users stored.
     pub users: u64,
+    /// Share links stored (tombstones included).
+    pub shares: u64,
+    /// Envelopes opened by a deep check (0 unless deep).
+    pub envelopes_opened: u64,
     /// Every inconsistency found; empty when the store is sound.
     pub problems: Vec<IntegrityProblem>,
 }
@@ -80,6 +85,20 @@ pub enum IntegrityProblem {
         /// The user.
         user: UserId,
     },
+    /// Share links whose expiry or owner index entries are missing or
+    /// point nowhere.
+    ShareIndexMismatch {
+        /// How many entries disagree.
+        count: u64,
+    },
+    /// A record whose envelope does not open with its scope's keys (deep
+    /// check only).
+    EnvelopeDoesNotOpen {
+        /// The record's scope.
+        scope: KeyScope,
+        /// The record.
+        record: RecordId,
+    },
 }
 
 impl fmt::Display for IntegrityProblem {
@@ -106,6 +125,15 @@ impl fmt::Display for IntegrityProblem {
             }
             Self::UserWithoutName { user } => write!(f, "user {user} has no name entry"),
             Self::UserWithoutDataKey { user } => write!(f, "user {user} has no current data key"),
+            Self::ShareIndexMismatch { count } => {
+                write!(
+                    f,
+                    "{count} share index entries disagree with the shares table"
+                )
+            }
+            Self::EnvelopeDoesNotOpen { scope, record } => {
+                write!(f, "record {record} of {scope:?} does not decrypt")
+            }
         }
     }
 }
@@ -113,7 +141,11 @@ impl fmt::Display for IntegrityProblem {
 /// Checks that every record has exactly its expiry entry and a key ring,
 /// every token its expiry and session entries, and every user its name
 /// entry and current data key.
-pub(crate) fn check(tx: &dyn ReadTx, keyring: &Keyring) -> Result<IntegrityReport, StorageError> {
+pub(crate) fn check(
+    tx: &dyn ReadTx,
+    keyring: &Keyring,
+    deep: bool,
+) -> Result<IntegrityReport, StorageError> {
     let mut report = IntegrityReport::default();
     let mut expiry: HashSet<(Timestamp, KeyScope, RecordKey)> = HashSet::new();
     RECORD_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
@@ -129,6 +161,13 @@ pub(crate) fn check(tx: &dyn ReadTx, keyring: &Keyring) -> Result<IntegrityRepor
         }
         if !SCOPES.contains(tx, &scope)? {
             problems.push(IntegrityProblem::RecordWithoutScope { scope, record });
+        }
+        if deep {
+            match keyring.open_record(tx, scope, key, row.as_ref()) {
+                Ok(_) => report.envelopes_opened += 1,
+                Err(RecordError::Storage(e)) => return Err(e),
+                Err(_) => problems.push(IntegrityProblem::EnvelopeDoesNotOpen { scope, record }),
+            }
         }
         Ok::<_, StorageError>(Flow::Continue)
     })?;
@@ -174,6 +213,39 @@ pub(crate) fn check(tx: &dyn ReadTx, keyring: &Keyring) -> Result<IntegrityRepor
         }
         Ok::<_, StorageError>(Flow::Continue)
     })?;
+    let mismatched = check_shares(tx, &mut report)?;
+    if mismatched > 0 {
+        problems.push(IntegrityProblem::ShareIndexMismatch { count: mismatched });
+    }
     report.problems = problems;
     Ok(report)
+}
+
+/// Every share has its expiry entry (and its owner entry when it has an
+/// owner), and every index entry its share; returns how many disagree.
+fn check_shares(tx: &dyn ReadTx, report: &mut IntegrityReport) -> Result<u64, StorageError> {
+    let mut expiry = HashSet::new();
+    SHARE_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
+        expiry.insert(key);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut owned = HashSet::new();
+    SHARES_BY_OWNER.scan(tx, .., Order::Ascending, |key, lookup| {
+        owned.insert((key, lookup));
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut mismatched = 0;
+    SHARES.scan(tx, .., Order::Ascending, |lookup, row| {
+        report.shares += 1;
+        if !expiry.remove(&(row.expires_at, lookup)) {
+            mismatched += 1;
+        }
+        if let Some(owner) = row.owner
+            && !owned.remove(&((owner, row.id), lookup))
+        {
+            mismatched += 1;
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    Ok(mismatched + (expiry.len() + owned.len()) as u64)
 }

@@ -69,6 +69,7 @@ mod builder;
 mod clock;
 mod commit;
 mod engine;
+mod engine_ops;
 mod engine_shares;
 // Types here are public only through `hazmat`.
 #[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
@@ -106,6 +107,7 @@ pub use accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_usern
 pub use builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::Engine;
+pub use engine_ops::{BackupReport, compact};
 pub use error::{
     AccountError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError, OpenError,
     RecordError, ShareError, StorageError,

@@ -8,6 +8,7 @@
 //! lasting effects are the writes it makes through its transaction.
 
 use std::ops::Bound;
+use std::path::Path;
 
 use crate::error::StorageError;
 
@@ -99,6 +100,11 @@ pub(crate) trait Store: Send + Sync {
     fn reads_block(&self) -> bool {
         false
     }
+
+    /// Copies every table, as one read transaction sees them, into a new
+    /// embedded database at `to` (an empty or absent file) and makes it
+    /// durable; returns the number of entries copied per table.
+    fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError>;
 }
 
 impl dyn Store + '_ {

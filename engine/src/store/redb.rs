@@ -6,6 +6,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
+use redb::TableHandle as _;
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
     TableDefinition, TableError, WriteTransaction,
@@ -92,6 +93,30 @@ impl Store for RedbStore {
         body(&tx)
     }
 
+    fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
+        let read = self.db.begin_read().map_err(backend)?;
+        let target = Database::create(to).map_err(backend)?;
+        let write = target.begin_write().map_err(backend)?;
+        let mut copied = Vec::new();
+        for handle in read.list_tables().map_err(backend)? {
+            let name = handle.name();
+            let Some(short) = name.strip_prefix(PREFIX) else {
+                continue; // not an engine table
+            };
+            let from = read.open_table(definition(name)).map_err(backend)?;
+            let mut into = write.open_table(definition(name)).map_err(backend)?;
+            let mut count = 0;
+            for entry in from.iter().map_err(backend)? {
+                let (key, value) = entry.map_err(backend)?;
+                into.insert(key.value(), value.value()).map_err(backend)?;
+                count += 1;
+            }
+            copied.push((short.to_owned(), count));
+        }
+        write.commit().map_err(backend)?;
+        Ok(copied)
+    }
+
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
         let txn = self.db.begin_write().map_err(backend)?;
         let outcome = write_in(&txn, |tx| body(tx));
@@ -100,6 +125,26 @@ impl Store for RedbStore {
             Outcome::Abort => txn.abort().map_err(backend),
         }
     }
+}
+
+/// Compacts the database file at `path` (not open elsewhere), returning its
+/// size before and after, in bytes.
+pub(crate) fn compact(path: &Path) -> Result<(u64, u64), StorageError> {
+    let size = || {
+        std::fs::metadata(path)
+            .map(|m| m.len())
+            .map_err(StorageError::backend)
+    };
+    let before = size()?;
+    let mut db = Database::open(path).map_err(backend)?;
+    // Each pass may free pages that let the next one move more.
+    for _ in 0..8 {
+        if !db.compact().map_err(backend)? {
+            break;
+        }
+    }
+    drop(db);
+    Ok((before, size()?))
 }
 
 /// Runs `body` on the byte tables of an open redb write transaction (which
