@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use strongroom::facade::{ApiConfig, IpNet};
-use strongroom::server::{KeySource, ServeConfig, Timeouts, TlsSource, serve};
+use strongroom::server::{ServeConfig, Timeouts, TlsSource, serve};
+
+mod commands;
+use commands::StoreOpts;
 
 /// mimalloc: the server allocates per request (headers, JSON, buffers) and
 /// glibc's malloc was a tenth of its CPU time under load.
@@ -58,6 +60,42 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Print the OpenAPI document (JSON).
     Openapi,
+    /// Check the store: indexes agree; with --deep every envelope opens.
+    /// Exit 0 when sound, 3 when problems were found, 1 on failure.
+    Verify {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// Also open every record's envelope (reads everything).
+        #[arg(long)]
+        deep: bool,
+        /// One JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent, still encrypted backup to a new file (no server
+    /// may be running; a running one takes SIGUSR1 instead).
+    Backup {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// The backup file to create (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Make a backup the database of an empty data dir, after checking the
+    /// master key and every envelope.
+    Restore {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Compact the database file (no server may be running) and print its
+    /// size before and after.
+    Compact {
+        #[command(flatten)]
+        store: StoreOpts,
+    },
 }
 
 #[derive(clap::Args)]
@@ -159,18 +197,8 @@ fn parse_public_url(text: &str) -> Result<String, String> {
 
 impl ServeArgs {
     fn config(self, matches: &ArgMatches) -> ServeConfig {
-        // A key file named on the command line beats STRONGROOM_MASTER_KEY,
-        // which beats one named in STRONGROOM_MASTER_KEY_FILE.
-        let file_source = matches
-            .subcommand_matches("serve")
-            .and_then(|m| m.value_source("master_key_file"));
-        let env_key = std::env::var_os(strongroom::keyfile::MASTER_KEY_ENV).is_some();
-        let master_key = match (self.master_key_file, file_source) {
-            (Some(path), Some(ValueSource::CommandLine)) => KeySource::File(path),
-            (_, _) if env_key => KeySource::Env,
-            (Some(path), _) => KeySource::File(path),
-            (None, _) => KeySource::DataDir,
-        };
+        let master_key =
+            commands::key_source(self.master_key_file, matches.subcommand_matches("serve"));
         let tls = match (self.tls_cert, self.tls_key, self.tls_self_signed) {
             (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
             (_, _, true) => Some(TlsSource::SelfSigned),
@@ -226,6 +254,22 @@ fn init_logging(format: LogFormat) -> Result<(), String> {
     Ok(())
 }
 
+/// The matches of the subcommand given.
+fn sub(matches: &ArgMatches) -> Option<&ArgMatches> {
+    matches.subcommand().map(|(_, m)| m)
+}
+
+/// An operator command's exit: its code, or 1 after a one-line error.
+fn finish(result: Result<ExitCode, strongroom::ops::OpsError>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
@@ -248,6 +292,33 @@ fn main() -> ExitCode {
         Command::Openapi => {
             println!("{}", strongroom::facade::openapi_json());
             Ok(())
+        }
+        Command::Verify { store, deep, json } => {
+            return finish(commands::verify(&store.resolve(sub(&matches)), deep, json));
+        }
+        Command::Backup { store, to } => {
+            return finish(
+                strongroom::ops::backup(&store.resolve(sub(&matches)), &to).map(|done| {
+                    println!("{done}");
+                    ExitCode::SUCCESS
+                }),
+            );
+        }
+        Command::Restore { store, from } => {
+            return finish(
+                strongroom::ops::restore(&store.resolve(sub(&matches)), &from).map(|done| {
+                    println!(
+                        "restored {} records and {} users into {}",
+                        done.report.records,
+                        done.report.users,
+                        done.path.display()
+                    );
+                    ExitCode::SUCCESS
+                }),
+            );
+        }
+        Command::Compact { store } => {
+            return finish(commands::compact(&store.resolve(sub(&matches))));
         }
     };
     match result {

@@ -3,7 +3,7 @@
 //! reaper, metrics, and a shutdown that ends streams at once, lets
 //! in-flight requests finish and exits as soon as nothing is left.
 
-mod files;
+pub(crate) mod files;
 mod http;
 mod listen;
 mod metrics;

@@ -175,3 +175,26 @@ impl Drop for Binary {
         }
     }
 }
+
+/// Runs `strongroom ARGS` (any subcommand) to its exit, with no key or
+/// data dir from the environment unless `envs` gives one.
+pub fn run(args: &[&str], envs: &[(&str, &str)]) -> Exited {
+    let started = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strongroom"));
+    cmd.args(args)
+        .env_remove("STRONGROOM_DATA_DIR")
+        .env_remove("STRONGROOM_MASTER_KEY")
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env_remove("STRONGROOM_LOG")
+        .env("NO_COLOR", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run strongroom");
+    Exited {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}

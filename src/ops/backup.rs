@@ -1,0 +1,174 @@
+//! Backups: a consistent snapshot from one read transaction into a new
+//! file (still encrypted; the master key is not in it), and restoring one
+//! into an empty data dir after checking the key and every envelope.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use strongroom_engine::{BackupReport, Engine};
+
+use super::{DATABASE_FILE, OpsError, StoreArgs, master_key, open_existing, open_file};
+use crate::server::files;
+
+/// A backup written.
+#[derive(Clone, Debug)]
+pub struct BackupDone {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What is in it.
+    pub report: BackupReport,
+}
+
+impl std::fmt::Display for BackupDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "backup written to {}: {} bytes, {} records, {} users",
+            self.path.display(),
+            self.bytes,
+            self.report.records,
+            self.report.users
+        )
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OpsError + '_ {
+    move |source| OpsError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Creates `path` (mode 0600) for a backup; refuses an existing file.
+fn create_new_private(path: &Path) -> Result<File, OpsError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            OpsError::Exists {
+                path: path.to_owned(),
+            }
+        } else {
+            io_error(path)(e)
+        }
+    })
+}
+
+/// Writes a backup of `engine` to the new file `to` (the running server's
+/// online backup uses this too). A failed backup leaves no file behind.
+pub fn backup_engine(engine: &Engine, to: &Path) -> Result<BackupDone, OpsError> {
+    drop(create_new_private(to)?);
+    let written = engine.backup_to(to).map_err(|source| OpsError::Storage {
+        path: to.to_owned(),
+        source,
+    });
+    let report = match written {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = fs::remove_file(to);
+            return Err(e);
+        }
+    };
+    let bytes = fs::metadata(to).map_err(io_error(to))?.len();
+    Ok(BackupDone {
+        path: to.to_owned(),
+        bytes,
+        report,
+    })
+}
+
+/// `strongroom backup`: the store of `args` (no server running) to `to`.
+pub fn backup(args: &StoreArgs, to: &Path) -> Result<BackupDone, OpsError> {
+    let engine = open_existing(args)?;
+    backup_engine(&engine, to)
+}
+
+/// `strongroom restore`: `from` becomes the database of `args`, which must
+/// not have one. The master key and every envelope of the snapshot are
+/// checked on a private copy first; only a sound copy is moved in place.
+pub fn restore(args: &StoreArgs, from: &Path) -> Result<BackupDone, OpsError> {
+    if !from.is_file() {
+        return Err(OpsError::NoDatabase {
+            path: from.to_owned(),
+        });
+    }
+    let dest = args.database();
+    if dest.exists() {
+        return Err(OpsError::Exists { path: dest });
+    }
+    let key = master_key(args)?;
+    let created_dir = files::create_private_dir(&args.data_dir)?;
+    let staging = args.data_dir.join(format!("{DATABASE_FILE}.restoring"));
+    let result = stage(from, &staging, key);
+    match result {
+        Ok(report) => {
+            fs::rename(&staging, &dest).map_err(io_error(&dest))?;
+            if let Ok(dir) = File::open(&args.data_dir) {
+                let _ = dir.sync_all();
+            }
+            let bytes = fs::metadata(&dest).map_err(io_error(&dest))?.len();
+            Ok(BackupDone {
+                path: dest,
+                bytes,
+                report,
+            })
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&staging);
+            if created_dir {
+                let _ = fs::remove_dir(&args.data_dir);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Copies `from` to `staging` (0600) and checks it opens with `key` and is
+/// sound, every envelope included.
+fn stage(
+    from: &Path,
+    staging: &Path,
+    key: strongroom_engine::MasterKey,
+) -> Result<BackupReport, OpsError> {
+    let _ = fs::remove_file(staging); // a leftover of an interrupted restore
+    let mut target = create_new_private(staging)?;
+    let mut source = File::open(from).map_err(io_error(from))?;
+    io::copy(&mut source, &mut target).map_err(io_error(staging))?;
+    target.sync_all().map_err(io_error(staging))?;
+    drop(target);
+    let engine = open_file(staging, key).map_err(|e| match e {
+        OpsError::Open { source, .. } => OpsError::Open {
+            path: from.to_owned(),
+            source,
+        },
+        other => other,
+    })?;
+    let check = engine
+        .check_integrity_deep()
+        .map_err(|source| OpsError::Storage {
+            path: from.to_owned(),
+            source,
+        })?;
+    if !check.is_sound() {
+        let problems: Vec<String> = check
+            .problems
+            .iter()
+            .take(3)
+            .map(ToString::to_string)
+            .collect();
+        return Err(OpsError::Damaged {
+            path: from.to_owned(),
+            problems: problems.join("; "),
+        });
+    }
+    Ok(BackupReport {
+        records: check.records,
+        users: check.users,
+        entries: 0,
+    })
+}

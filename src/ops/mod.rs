@@ -1,0 +1,171 @@
+//! Operator commands on a data directory while no server runs: verify,
+//! backup, restore, compact. Each opens the existing store (never creating
+//! a data dir, a database or a key file), does one thing, and reports in
+//! one line per fact; every error is one line naming the path.
+
+mod backup;
+mod verify;
+
+use std::path::{Path, PathBuf};
+
+use strongroom_engine::{Engine, MasterKey};
+
+pub use backup::{BackupDone, backup, backup_engine, restore};
+pub use verify::{Verified, verify};
+
+use crate::keyfile::{self, KeyFileError};
+use crate::server::KeySource;
+use crate::server::files::{self, FileError};
+
+/// The database file's name inside a data dir.
+pub const DATABASE_FILE: &str = "strongroom.redb";
+
+/// Which store a command works on.
+#[derive(Clone, Debug)]
+pub struct StoreArgs {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Where the master key comes from.
+    pub key: KeySource,
+    /// Accept files other users can read.
+    pub allow_insecure_permissions: bool,
+}
+
+impl StoreArgs {
+    /// The database file.
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join(DATABASE_FILE)
+    }
+}
+
+/// Why an operator command failed. One line, naming the path.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// There is no database where one is needed.
+    #[error("{}: no database here (is --data-dir right?)", path.display())]
+    NoDatabase {
+        /// The missing file.
+        path: PathBuf,
+    },
+    /// A running server holds the database.
+    #[error(
+        "{}: the database is in use (a running server holds it); stop the server, or send it SIGUSR1 for an online backup",
+        path.display()
+    )]
+    InUse {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The target exists and would be overwritten.
+    #[error("{}: already exists; refusing to overwrite it", path.display())]
+    Exists {
+        /// The existing path.
+        path: PathBuf,
+    },
+    /// The master key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    /// A file or directory is unusable.
+    #[error(transparent)]
+    Files(#[from] FileError),
+    /// The database did not open (wrong key, newer schema, damage).
+    #[error("{}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: strongroom_engine::OpenError,
+    },
+    /// Reading or writing the store failed.
+    #[error("{}: {source}", path.display())]
+    Storage {
+        /// The file concerned.
+        path: PathBuf,
+        /// Why.
+        source: strongroom_engine::StorageError,
+    },
+    /// A file operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A snapshot to restore failed its integrity check.
+    #[error("{}: the backup is damaged ({problems}); nothing was restored", path.display())]
+    Damaged {
+        /// The backup file.
+        path: PathBuf,
+        /// What the check found.
+        problems: String,
+    },
+}
+
+/// The master key for an existing store: from the named file, the
+/// environment, or `DATA_DIR/master.key` — never created here.
+pub fn master_key(args: &StoreArgs) -> Result<MasterKey, OpsError> {
+    let from_data_dir = || {
+        let path = args.data_dir.join("master.key");
+        files::check_private(&path, "600", args.allow_insecure_permissions)?;
+        Ok::<_, OpsError>(keyfile::load(&path)?)
+    };
+    match &args.key {
+        KeySource::File(path) => {
+            files::check_private(path, "600", args.allow_insecure_permissions)?;
+            Ok(keyfile::load(path)?)
+        }
+        KeySource::Env => match keyfile::from_env()? {
+            Some(key) => Ok(key),
+            None => from_data_dir(),
+        },
+        KeySource::DataDir => from_data_dir(),
+    }
+}
+
+/// Opens the existing database of `args` (checked private), or says why not.
+pub fn open_existing(args: &StoreArgs) -> Result<Engine, OpsError> {
+    let path = args.database();
+    if !path.exists() {
+        return Err(OpsError::NoDatabase { path });
+    }
+    files::check_private(&args.data_dir, "700", args.allow_insecure_permissions)?;
+    files::check_private(&path, "600", args.allow_insecure_permissions)?;
+    let key = master_key(args)?;
+    open_file(&path, key)
+}
+
+/// Opens the engine on `path` with `key`, naming a lock held by another
+/// process plainly.
+pub(crate) fn open_file(path: &Path, key: MasterKey) -> Result<Engine, OpsError> {
+    Engine::builder(key).open(path).map_err(|source| {
+        if source.to_string().contains("already open") {
+            OpsError::InUse {
+                path: path.to_owned(),
+            }
+        } else {
+            OpsError::Open {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })
+}
+
+/// Compacts the database of `args`: returns its size before and after.
+pub fn compact(args: &StoreArgs) -> Result<(u64, u64), OpsError> {
+    // Opening first checks the key and takes the lock: a running server
+    // is reported as such, and a file that is not this store is refused.
+    drop(open_existing(args)?);
+    let path = args.database();
+    strongroom_engine::compact(&path).map_err(|source| {
+        if source.to_string().contains("already open") {
+            OpsError::InUse { path: path.clone() }
+        } else {
+            OpsError::Storage {
+                path: path.clone(),
+                source,
+            }
+        }
+    })
+}

@@ -1,0 +1,257 @@
+//! The operator commands as an operator runs them: the `strongroom` binary
+//! on real data dirs — verify (text, JSON, deep, a damaged store), backup
+//! (refusing to overwrite, refusing a store a server holds), restore (into
+//! an empty dir only, checking the key first), compact.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use redb::ReadableTable;
+
+use common::binary::{Binary, run};
+use strongroom::engine::{Engine, MasterKey, RecordId, SecretString, UserId};
+
+const KEY: &str = common::KEY;
+const OTHER_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+/// A data dir as `serve` leaves it (0700, key file and database 0600),
+/// holding `n` records of one user; returns the user and the ids.
+fn populated(dir: &Path, n: usize) -> (UserId, Vec<RecordId>) {
+    fs::DirBuilder::new().mode(0o700).create(dir).expect("dir");
+    write_private(&dir.join("master.key"), KEY);
+    write_private(&dir.join("strongroom.redb"), "");
+    let engine = open(&dir.join("strongroom.redb"), KEY);
+    let alice = engine
+        .create_user("alice", &SecretString::from(common::PASSWORD))
+        .expect("user")
+        .id;
+    let ids = (0..n)
+        .map(|i| {
+            engine
+                .put(alice, format!("message {i}").as_bytes(), None)
+                .expect("put")
+                .meta
+                .id
+        })
+        .collect();
+    (alice, ids)
+}
+
+fn write_private(path: &Path, text: &str) {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true).mode(0o600);
+    std::io::Write::write_all(&mut options.open(path).expect("create"), text.as_bytes())
+        .expect("write");
+}
+
+fn open(path: &Path, key: &str) -> Engine {
+    Engine::builder(MasterKey::from_base64(&SecretString::from(key)).expect("key"))
+        .open(path)
+        .expect("engine")
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn one_line_error(stderr: &str, names: &Path) {
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(arg(names)), "{stderr}");
+}
+
+#[test]
+fn verify_reports_in_text_and_json_and_opens_every_envelope_when_deep() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    populated(&data, 12);
+    let text = run(&["verify", "--data-dir", arg(&data)], &[]);
+    assert!(text.status.success(), "{}", text.stderr);
+    assert!(text.stdout.contains("records: 12"), "{}", text.stdout);
+    assert!(text.stdout.contains("ok: no problem found"));
+    let json = run(
+        &["verify", "--data-dir", arg(&data), "--deep", "--json"],
+        &[],
+    );
+    assert!(json.status.success(), "{}", json.stderr);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(report["sound"], true);
+    assert_eq!(report["envelopes_opened"], 12);
+    assert_eq!(report["users"], 1);
+}
+
+#[test]
+fn verify_exits_3_on_a_damaged_store_and_names_the_problem() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    populated(&data, 3);
+    // Remove one expiry-index entry behind the engine's back.
+    {
+        let db = redb::Database::open(data.join("strongroom.redb")).expect("raw");
+        let write = db.begin_write().expect("write");
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> =
+                redb::TableDefinition::new("kv/record_expiry");
+            let mut table = write.open_table(def).expect("table");
+            let first = table
+                .first()
+                .expect("read")
+                .map(|(k, _)| k.value().to_vec())
+                .expect("an entry");
+            table.remove(first.as_slice()).expect("remove");
+        }
+        write.commit().expect("commit");
+    }
+    let out = run(&["verify", "--data-dir", arg(&data)], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", out.stdout);
+    assert!(out.stdout.contains("has no expiry entry"), "{}", out.stdout);
+}
+
+#[test]
+fn commands_on_a_missing_store_fail_in_one_line_and_create_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("nowhere");
+    for args in [
+        vec!["verify", "--data-dir", arg(&data)],
+        vec!["compact", "--data-dir", arg(&data)],
+        vec![
+            "backup",
+            "--data-dir",
+            arg(&data),
+            "--to",
+            "/tmp/never.redb",
+        ],
+    ] {
+        let out = run(&args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        one_line_error(&out.stderr, &data.join("strongroom.redb"));
+        assert!(!data.exists(), "{args:?} created the data dir");
+    }
+}
+
+#[test]
+fn a_backup_restores_into_an_empty_dir_with_every_record() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let (alice, ids) = populated(&data, 25);
+    let file = tmp.path().join("backup.redb");
+    let out = run(
+        &["backup", "--data-dir", arg(&data), "--to", arg(&file)],
+        &[],
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("25 records, 1 users"), "{}", out.stdout);
+    assert_eq!(
+        fs::metadata(&file).expect("file").permissions().mode() & 0o777,
+        0o600
+    );
+    // Never overwritten.
+    let again = run(
+        &["backup", "--data-dir", arg(&data), "--to", arg(&file)],
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    one_line_error(&again.stderr, &file);
+
+    // A wrong key is refused before anything lands, and nothing is left.
+    let fresh = tmp.path().join("fresh");
+    let wrong: PathBuf = tmp.path().join("wrong.key");
+    write_private(&wrong, OTHER_KEY);
+    let refused = run(
+        &[
+            "restore",
+            "--data-dir",
+            arg(&fresh),
+            "--from",
+            arg(&file),
+            "--master-key-file",
+            arg(&wrong),
+        ],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.stdout);
+    assert!(refused.stderr.contains("master key"), "{}", refused.stderr);
+    assert!(!fresh.exists(), "a refused restore left {fresh:?}");
+
+    let key = tmp.path().join("right.key");
+    write_private(&key, KEY);
+    let restored = run(
+        &[
+            "restore",
+            "--data-dir",
+            arg(&fresh),
+            "--from",
+            arg(&file),
+            "--master-key-file",
+            arg(&key),
+        ],
+        &[],
+    );
+    assert!(restored.status.success(), "{}", restored.stderr);
+    assert!(
+        restored.stdout.contains("restored 25 records"),
+        "{}",
+        restored.stdout
+    );
+    let engine = open(&fresh.join("strongroom.redb"), KEY);
+    for id in &ids {
+        assert!(engine.get(alice, *id).is_ok());
+    }
+    drop(engine);
+    // Restoring over an existing database is refused.
+    let over = run(
+        &[
+            "restore",
+            "--data-dir",
+            arg(&fresh),
+            "--from",
+            arg(&file),
+            "--master-key-file",
+            arg(&key),
+        ],
+        &[],
+    );
+    assert_eq!(over.status.code(), Some(1));
+    one_line_error(&over.stderr, &fresh.join("strongroom.redb"));
+}
+
+#[test]
+fn offline_commands_refuse_a_store_a_server_holds() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    populated(&data, 1);
+    let server = Binary::start(&data, &[], &[]);
+    for args in [
+        vec![
+            "backup",
+            "--data-dir",
+            arg(&data),
+            "--to",
+            "/tmp/strongroom-never.redb",
+        ],
+        vec!["compact", "--data-dir", arg(&data)],
+        vec!["verify", "--data-dir", arg(&data)],
+    ] {
+        let out = run(&args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stderr.contains("in use"), "{}", out.stderr);
+    }
+    assert!(!Path::new("/tmp/strongroom-never.redb").exists());
+    server.stop();
+}
+
+#[test]
+fn compact_prints_the_size_before_and_after() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    populated(&data, 5);
+    let out = run(&["compact", "--data-dir", arg(&data)], &[]);
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.contains(" bytes -> "), "{}", out.stdout);
+    let verify = run(&["verify", "--data-dir", arg(&data), "--deep"], &[]);
+    assert!(verify.status.success(), "{}", verify.stdout);
+}
