@@ -181,6 +181,9 @@ struct ServeArgs {
     /// address, then one a minute).
     #[arg(long, env = "STRONGROOM_ANONYMOUS_SHARES")]
     anonymous_shares: bool,
+    /// Where SIGUSR1 writes an online backup [default: DATA_DIR/backups].
+    #[arg(long, env = "STRONGROOM_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
 }
 
 /// An absolute http(s) URL without query or fragment.
@@ -228,6 +231,7 @@ impl ServeArgs {
             max_connections_per_address: self.max_connections_per_address,
             metrics_listen: self.metrics_listen,
             allow_insecure_permissions: self.allow_insecure_permissions,
+            backup_dir: self.backup_dir,
         }
     }
 }

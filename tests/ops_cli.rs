@@ -255,3 +255,42 @@ fn compact_prints_the_size_before_and_after() {
     let verify = run(&["verify", "--data-dir", arg(&data), "--deep"], &[]);
     assert!(verify.status.success(), "{}", verify.stdout);
 }
+
+#[test]
+fn sigusr1_makes_the_running_server_write_a_backup_that_restores() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let (alice, ids) = populated(&data, 7);
+    let backups = tmp.path().join("backups");
+    let server = Binary::start(&data, &["--backup-dir", arg(&backups)], &[]);
+    server.signal("USR1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.stderr().contains("backup written") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let written: Vec<_> = fs::read_dir(&backups)
+        .expect("backup dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(server.stderr().contains("records=7"), "{}", server.stderr());
+    assert_eq!(
+        fs::metadata(&backups).expect("dir").permissions().mode() & 0o777,
+        0o700
+    );
+    server.stop();
+
+    let fresh = tmp.path().join("fresh");
+    let key = tmp.path().join("key");
+    write_private(&key, KEY);
+    let restored = run(
+        &["restore", "--data-dir", arg(&fresh), "--from", arg(&written[0]), "--master-key-file", arg(&key)],
+        &[],
+    );
+    assert!(restored.status.success(), "{}", restored.stderr);
+    let engine = open(&fresh.join("strongroom.redb"), KEY);
+    for id in &ids {
+        assert!(engine.get(alice, *id).is_ok());
+    }
+}

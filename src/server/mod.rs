@@ -3,6 +3,7 @@
 //! reaper, metrics, and a shutdown that ends streams at once, lets
 //! in-flight requests finish and exits as soon as nothing is left.
 
+mod backup;
 pub(crate) mod files;
 mod http;
 mod listen;
@@ -69,6 +70,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Use a data dir or files other users can read (not recommended).
     pub allow_insecure_permissions: bool,
+    /// Where SIGUSR1 writes online backups (default `DATA_DIR/backups`).
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// Why the server did not start or stopped. Every message is one line that
@@ -224,6 +227,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     let acceptor = listen::CappedAcceptor::new(listener, limits.clone())?;
     let signals = tokio::spawn(watch_signals(stop.clone()));
+    let backup_dir = config
+        .backup_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("backups"));
+    let backups = tokio::spawn(backup::on_signal(engine.clone(), backup_dir, stop.clone()));
     let tracker = match (tls, &config.tls) {
         (Some(loaded), Some(source)) => {
             if matches!(source, TlsSource::SelfSigned) {
@@ -255,6 +263,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     reaper.abort();
     let _ = reaper.await;
     signals.abort();
+    backups.abort();
+    let _ = backups.await;
     if let Some(task) = metrics_task {
         let _ = task.await;
     }

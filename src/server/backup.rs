@@ -1,0 +1,57 @@
+//! Online backups: on SIGUSR1 the running server writes a consistent
+//! snapshot (one read transaction; writers keep going) to a new file in
+//! its backup directory and logs where, how big and how many records.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use strongroom_engine::Engine;
+use tokio_util::sync::CancellationToken;
+
+use super::files;
+use crate::ops::backup_engine;
+
+/// Writes a backup into `dir` on every SIGUSR1 until `stop`.
+pub(crate) async fn on_signal(engine: Engine, dir: PathBuf, stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut requests) = signal(SignalKind::user_defined1()) else {
+            tracing::warn!("cannot watch SIGUSR1; online backups disabled");
+            return;
+        };
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                Some(()) = requests.recv() => {
+                    let (engine, dir) = (engine.clone(), dir.clone());
+                    let written = tokio::task::spawn_blocking(move || write(&engine, dir)).await;
+                    match written {
+                        Ok(Ok(done)) => tracing::info!(
+                            path = %done.path.display(),
+                            bytes = done.bytes,
+                            records = done.report.records,
+                            users = done.report.users,
+                            "backup written"
+                        ),
+                        Ok(Err(e)) => tracing::error!(error = %e, "backup failed"),
+                        Err(e) => tracing::error!(error = %e, "backup task failed"),
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (engine, dir, stop);
+    }
+}
+
+fn write(engine: &Engine, dir: PathBuf) -> Result<crate::ops::BackupDone, crate::ops::OpsError> {
+    files::create_private_dir(&dir)?;
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let path = dir.join(format!("strongroom-backup-{millis}.redb"));
+    backup_engine(engine, &path)
+}
