@@ -285,7 +285,15 @@ fn sigusr1_makes_the_running_server_write_a_backup_that_restores() {
     let key = tmp.path().join("key");
     write_private(&key, KEY);
     let restored = run(
-        &["restore", "--data-dir", arg(&fresh), "--from", arg(&written[0]), "--master-key-file", arg(&key)],
+        &[
+            "restore",
+            "--data-dir",
+            arg(&fresh),
+            "--from",
+            arg(&written[0]),
+            "--master-key-file",
+            arg(&key),
+        ],
         &[],
     );
     assert!(restored.status.success(), "{}", restored.stderr);

@@ -3,8 +3,12 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use crate::engine::Engine;
 use crate::error::StorageError;
+use crate::keys::MasterKey;
+use crate::rekey;
 
 /// What a backup wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,7 +21,49 @@ pub struct BackupReport {
     pub entries: u64,
 }
 
+/// Why a master-key rotation did not happen. Nothing changed either way.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// Other handles on this engine are alive: rotate on the only one
+    /// (they would keep wrapping new keys under the old master key).
+    #[error("the engine has other handles; rotate the master key with no other user of it")]
+    Shared,
+    /// See [`StorageError`].
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 impl Engine {
+    /// Re-wraps every data key, the id root and the key check under `new`
+    /// in one transaction (a crash leaves the old key valid), without
+    /// touching a record's ciphertext; returns how many data keys. Consumes
+    /// the engine, which must be the only handle: reopen it with `new`.
+    ///
+    /// ```
+    /// # use strongroom_engine::{Engine, MasterKey, OpenError};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("rotate-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("db.redb");
+    /// let (old, old_text) = MasterKey::generate();
+    /// let engine = Engine::builder(old).open(&path)?;
+    /// let (new, new_text) = MasterKey::generate();
+    /// engine.rotate_master_key(MasterKey::from_base64(&new_text)?)?;
+    /// assert!(Engine::builder(new).open(&path).is_ok());
+    /// let refused = Engine::builder(MasterKey::from_base64(&old_text)?).open(&path);
+    /// assert!(matches!(refused, Err(OpenError::WrongMasterKey)));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rotate_master_key(self, new: MasterKey) -> Result<u64, RotateError> {
+        let inner = Arc::try_unwrap(self.inner).map_err(|_| RotateError::Shared)?;
+        let old = inner.keyring.master();
+        let count = inner.store.write_with(|tx| rekey::rotate(tx, old, &new))?;
+        Ok(count)
+    }
+
     /// Writes a consistent copy of the whole store, as one read transaction
     /// sees it, to a new database file at `to` (an empty or absent file).
     /// It stays encrypted: records under their data keys, data keys wrapped

@@ -140,6 +140,11 @@ impl Keyring {
         })
     }
 
+    /// The master key (for re-wrapping under a new one).
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     fn counters(&self) -> MutexGuard<'_, HashMap<KeyScope, Counters>> {
         self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }

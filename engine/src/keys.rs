@@ -226,6 +226,30 @@ impl MasterKey {
         Ok(DataKey::from_secret(&secret))
     }
 
+    /// `wrapped` (a data key wrapped by this key) wrapped under `new`
+    /// instead; the data key itself never leaves a zeroizing buffer.
+    pub(crate) fn rewrap_data_key(
+        &self,
+        new: &MasterKey,
+        wrapped: &[u8],
+        scope: KeyScope,
+        version: u32,
+    ) -> Result<Vec<u8>, AuthenticationFailed> {
+        let aad = dek_aad(scope, version);
+        let secret = self.unwrap(&aad, wrapped)?;
+        Ok(new.wrap(&aad, &secret))
+    }
+
+    /// The wrapped id root, wrapped under `new` instead.
+    pub(crate) fn rewrap_id_root(
+        &self,
+        new: &MasterKey,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, AuthenticationFailed> {
+        let secret = self.unwrap(ID_ROOT_AAD, wrapped)?;
+        Ok(new.wrap_id_root(&secret))
+    }
+
     /// The key check: a known value sealed under this key, stored so that
     /// opening a database with another key fails at once.
     pub(crate) fn key_check(&self) -> Vec<u8> {

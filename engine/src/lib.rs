@@ -86,6 +86,7 @@ mod listeners;
 mod model;
 mod password;
 mod records;
+mod rekey;
 mod schema;
 pub mod share_client;
 mod share_model;
@@ -107,7 +108,7 @@ pub use accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_usern
 pub use builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::Engine;
-pub use engine_ops::{BackupReport, compact};
+pub use engine_ops::{BackupReport, RotateError, compact};
 pub use error::{
     AccountError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError, OpenError,
     RecordError, ShareError, StorageError,

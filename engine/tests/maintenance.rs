@@ -111,3 +111,103 @@ fn compaction_shrinks_a_churned_file_and_keeps_its_data() {
     );
     assert!(engine.check_integrity().expect("check").is_sound());
 }
+
+#[test]
+fn master_key_rotation_rewraps_keys_and_keeps_every_id() {
+    let (dir, clock, engine) = engine();
+    let path = dir.path().join("db.redb");
+    let alice = user(&engine, "alice");
+    let id = engine
+        .put(alice, b"before rotation", None)
+        .expect("put")
+        .meta
+        .id;
+    engine.broadcast(alice, b"to all", None).expect("broadcast");
+    let clone = engine.clone();
+    let engine = match engine.rotate_master_key(common::master(common::KEY_B)) {
+        Err(strongroom_engine::RotateError::Shared) => clone,
+        other => panic!("a shared engine must refuse: {other:?}"),
+    };
+    let keys = engine
+        .rotate_master_key(common::master(common::KEY_B))
+        .expect("rotate");
+    assert_eq!(keys, 2, "alice's key and the broadcast key");
+    let refused = common::builder(&clock).open(&path);
+    assert!(matches!(
+        refused,
+        Err(strongroom_engine::OpenError::WrongMasterKey)
+    ));
+    let mut builder = strongroom_engine::Engine::builder(common::master(common::KEY_B));
+    builder.clock(Arc::new(clock.clone()));
+    let engine = builder.open(&path).expect("new key opens");
+    assert_eq!(
+        engine.get(alice, id).expect("same id").plaintext.as_slice(),
+        b"before rotation"
+    );
+    let bob = user(&engine, "bob");
+    engine.send(alice, bob, b"after", None).expect("send");
+    assert!(engine.check_integrity_deep().expect("check").is_sound());
+}
+
+#[test]
+fn a_crash_during_master_key_rotation_leaves_exactly_one_key_valid() {
+    use strongroom_engine::testing::MemoryBackend;
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = common::builder(&clock)
+        .open_with_backend(backend.clone())
+        .expect("open");
+    let users: Vec<_> = (0..40)
+        .map(|i| user(&engine, &format!("user{i:02}")))
+        .collect();
+    let ids: Vec<_> = users
+        .iter()
+        .map(|&u| (u, engine.put(u, b"kept", None).expect("put").meta.id))
+        .collect();
+    drop(engine);
+    let image = backend.durable_image();
+    let (mut rolled_back, mut rotated) = (0, 0);
+    for budget in (0..120).step_by(3) {
+        let backend = MemoryBackend::from_image(image.clone());
+        let engine = common::builder(&clock)
+            .open_with_backend(backend.clone())
+            .expect("open");
+        backend.fail_after(Some(budget));
+        let result = engine.rotate_master_key(common::master(common::KEY_B));
+        let survivor = backend.crash();
+        let mut with_new = strongroom_engine::Engine::builder(common::master(common::KEY_B));
+        with_new.clock(Arc::new(clock.clone()));
+        let new_opens = with_new.open_with_backend(survivor.clone());
+        let reopened = match (result, new_opens) {
+            (Ok(_), Ok(engine)) => {
+                rotated += 1;
+                engine
+            }
+            (Err(_), Err(strongroom_engine::OpenError::WrongMasterKey)) => {
+                rolled_back += 1;
+                common::builder(&clock)
+                    .open_with_backend(survivor)
+                    .expect("old key still opens")
+            }
+            // A commit that reached the disk but failed to report: the new
+            // key is the valid one, and the old must be refused.
+            (Err(_), Ok(engine)) => {
+                rotated += 1;
+                engine
+            }
+            (Ok(_), Err(e)) => panic!("budget {budget}: rotation acknowledged but lost: {e}"),
+            (Err(r), Err(e)) => panic!("budget {budget}: neither key works ({r}; {e})"),
+        };
+        for (owner, id) in &ids {
+            assert_eq!(
+                reopened
+                    .get(*owner, *id)
+                    .expect("readable")
+                    .plaintext
+                    .as_slice(),
+                b"kept"
+            );
+        }
+    }
+    assert!(rolled_back > 0 && rotated > 0, "{rolled_back} / {rotated}");
+}
