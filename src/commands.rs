@@ -68,6 +68,29 @@ pub(crate) fn verify(store: &StoreArgs, deep: bool, json: bool) -> Result<ExitCo
     })
 }
 
+/// Runs `rotate-master-key`, printing what changed.
+pub(crate) fn rotate_master_key(
+    store: &StoreArgs,
+    new_key_file: &std::path::Path,
+) -> Result<ExitCode, OpsError> {
+    let rotated = ops::rotate_master_key(store, new_key_file)?;
+    println!(
+        "re-wrapped {} data keys under the new master key in {} ms; the old key no longer opens {}",
+        rotated.data_keys,
+        rotated.took.as_millis(),
+        store.database().display()
+    );
+    if rotated.replaced_key_file {
+        println!(
+            "{} now holds the new key",
+            store.data_dir.join("master.key").display()
+        );
+    } else {
+        println!("supply the new key from now on (--master-key-file or STRONGROOM_MASTER_KEY)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `compact`, printing the sizes.
 pub(crate) fn compact(store: &StoreArgs) -> Result<ExitCode, OpsError> {
     let (before, after) = ops::compact(store)?;

@@ -96,6 +96,16 @@ enum Command {
         #[command(flatten)]
         store: StoreOpts,
     },
+    /// Re-wrap every data key under a new master key, in one transaction
+    /// (no server may be running). Record ciphertexts are not touched;
+    /// afterwards only the new key opens the store.
+    RotateMasterKey {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// File holding the new base64 master key (mode 0600).
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -323,6 +333,15 @@ fn main() -> ExitCode {
         }
         Command::Compact { store } => {
             return finish(commands::compact(&store.resolve(sub(&matches))));
+        }
+        Command::RotateMasterKey {
+            store,
+            new_key_file,
+        } => {
+            return finish(commands::rotate_master_key(
+                &store.resolve(sub(&matches)),
+                &new_key_file,
+            ));
         }
     };
     match result {

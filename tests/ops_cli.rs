@@ -302,3 +302,77 @@ fn sigusr1_makes_the_running_server_write_a_backup_that_restores() {
         assert!(engine.get(alice, *id).is_ok());
     }
 }
+
+#[test]
+fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let (alice, ids) = populated(&data, 4);
+    let old = tmp.path().join("old.key");
+    write_private(&old, KEY);
+    let new = tmp.path().join("new.key");
+    write_private(&new, OTHER_KEY);
+    let out = run(
+        &[
+            "rotate-master-key",
+            "--data-dir",
+            arg(&data),
+            "--new-key-file",
+            arg(&new),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    // alice's data key and the broadcast scope's.
+    assert!(
+        out.stdout.contains("re-wrapped 2 data keys"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("now holds the new key"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        fs::read_to_string(data.join("master.key")).expect("key"),
+        OTHER_KEY
+    );
+    // The data dir's key (now the new one) opens it; the old one is refused.
+    let ok = run(&["verify", "--data-dir", arg(&data), "--deep"], &[]);
+    assert!(ok.status.success(), "{}{}", ok.stdout, ok.stderr);
+    let refused = run(
+        &[
+            "verify",
+            "--data-dir",
+            arg(&data),
+            "--master-key-file",
+            arg(&old),
+        ],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stderr.contains("master key"), "{}", refused.stderr);
+    let engine = open(&data.join("strongroom.redb"), OTHER_KEY);
+    for id in &ids {
+        assert!(engine.get(alice, *id).is_ok());
+    }
+    drop(engine);
+    // With the key supplied from outside, the operator is told to switch.
+    let back = run(
+        &[
+            "rotate-master-key",
+            "--data-dir",
+            arg(&data),
+            "--new-key-file",
+            arg(&old),
+        ],
+        &[("STRONGROOM_MASTER_KEY", OTHER_KEY)],
+    );
+    assert!(back.status.success(), "{}", back.stderr);
+    assert!(
+        back.stdout.contains("supply the new key"),
+        "{}",
+        back.stdout
+    );
+}

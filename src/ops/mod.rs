@@ -4,6 +4,7 @@
 //! one line per fact; every error is one line naming the path.
 
 mod backup;
+mod rotate;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use strongroom_engine::{Engine, MasterKey};
 
 pub use backup::{BackupDone, backup, backup_engine, restore};
+pub use rotate::{Rotated, rotate_master_key};
 pub use verify::{Verified, verify};
 
 use crate::keyfile::{self, KeyFileError};

@@ -1,0 +1,76 @@
+//! `strongroom rotate-master-key`: every wrapped data key re-made under a
+//! new master key in one transaction. When the old key was the data dir's
+//! generated `master.key`, that file is replaced by the new key too (after
+//! the database commit; if that step fails the new key file named on the
+//! command line is the one to use).
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use strongroom_engine::RotateError;
+
+use super::{OpsError, StoreArgs, open_existing};
+use crate::keyfile;
+use crate::server::KeySource;
+use crate::server::files;
+
+/// What a rotation did.
+#[derive(Clone, Debug)]
+pub struct Rotated {
+    /// Data keys re-wrapped.
+    pub data_keys: u64,
+    /// How long the transaction took.
+    pub took: Duration,
+    /// Whether `DATA_DIR/master.key` now holds the new key.
+    pub replaced_key_file: bool,
+}
+
+/// Rotates the master key of `args` to the key in `new_key_file`.
+pub fn rotate_master_key(args: &StoreArgs, new_key_file: &Path) -> Result<Rotated, OpsError> {
+    files::check_private(new_key_file, "600", args.allow_insecure_permissions)?;
+    let new = keyfile::load(new_key_file)?;
+    let engine = open_existing(args)?;
+    let started = Instant::now();
+    let data_keys = engine.rotate_master_key(new).map_err(|e| match e {
+        RotateError::Storage(source) => OpsError::Storage {
+            path: args.database(),
+            source,
+        },
+        other => OpsError::Io {
+            path: args.database(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    })?;
+    let took = started.elapsed();
+    let replaced_key_file = if matches!(args.key, KeySource::DataDir) {
+        replace_key_file(&args.data_dir.join("master.key"), new_key_file)?;
+        true
+    } else {
+        false
+    };
+    Ok(Rotated {
+        data_keys,
+        took,
+        replaced_key_file,
+    })
+}
+
+/// Copies `new` over `dir_key` atomically (write a private temp, rename).
+fn replace_key_file(dir_key: &Path, new: &Path) -> Result<(), OpsError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| OpsError::Io { path, source }
+    };
+    let text = zeroize::Zeroizing::new(fs::read(new).map_err(io(new))?);
+    let staging = dir_key.with_extension("key.new");
+    let _ = fs::remove_file(&staging);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&staging).map_err(io(&staging))?;
+    std::io::Write::write_all(&mut file, &text).map_err(io(&staging))?;
+    file.sync_all().map_err(io(&staging))?;
+    fs::rename(&staging, dir_key).map_err(io(dir_key))
+}
