@@ -91,6 +91,25 @@ pub(crate) fn rotate_master_key(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `seed`, printing what was written.
+pub(crate) fn seed(store: &StoreArgs, plan: &ops::SeedPlan) -> Result<ExitCode, OpsError> {
+    let seeded = ops::seed(store, plan)?;
+    let secs = seeded.message_time.as_secs_f64().max(1e-9);
+    println!(
+        "seeded {} users, {} messages ({:.0} messages/s), {} broadcasts into {}",
+        seeded.users,
+        seeded.messages,
+        seeded.messages as f64 / secs,
+        seeded.broadcasts,
+        store.database().display()
+    );
+    println!(
+        "credentials (one shared password): {}",
+        seeded.credentials.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `compact`, printing the sizes.
 pub(crate) fn compact(store: &StoreArgs) -> Result<ExitCode, OpsError> {
     let (before, after) = ops::compact(store)?;

@@ -96,6 +96,29 @@ enum Command {
         #[command(flatten)]
         store: StoreOpts,
     },
+    /// Fill a store with fake users, messages and broadcasts for trying
+    /// Strongroom out (test data only). Creates the store if absent;
+    /// refuses one that holds data unless --force.
+    Seed {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// Accounts to create (they share one generated password).
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Messages, each from a random user to a random user.
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// Broadcasts.
+        #[arg(long, default_value_t = 10)]
+        broadcasts: usize,
+        /// Where to write the usernames and password [default:
+        /// DATA_DIR/seed-credentials.txt] (mode 0600).
+        #[arg(long)]
+        credentials: Option<PathBuf>,
+        /// Seed a store that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Re-wrap every data key under a new master key, in one transaction
     /// (no server may be running). Record ciphertexts are not touched;
     /// afterwards only the new key opens the store.
@@ -247,12 +270,14 @@ impl ServeArgs {
 }
 
 /// Logging to stderr: the filter from `STRONGROOM_LOG` (an invalid one is an
-/// error), text with colour only on a terminal without `NO_COLOR`, or JSON.
-fn init_logging(format: LogFormat) -> Result<(), String> {
+/// error; default `info` for `serve`, `warn` for the one-shot commands, whose
+/// output is their report), text with colour only on a terminal without
+/// `NO_COLOR`, or JSON.
+fn init_logging(format: LogFormat, default: &str) -> Result<(), String> {
     let filter = match std::env::var("STRONGROOM_LOG") {
         Ok(value) => tracing_subscriber::EnvFilter::try_new(&value)
             .map_err(|e| format!("STRONGROOM_LOG: invalid log filter {value:?}: {e}"))?,
-        Err(std::env::VarError::NotPresent) => tracing_subscriber::EnvFilter::new("info"),
+        Err(std::env::VarError::NotPresent) => tracing_subscriber::EnvFilter::new(default),
         Err(e) => return Err(format!("STRONGROOM_LOG: {e}")),
     };
     let builder = tracing_subscriber::fmt()
@@ -290,7 +315,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    if let Err(e) = init_logging(cli.log_format) {
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    if let Err(e) = init_logging(cli.log_format, default_level) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
@@ -333,6 +362,23 @@ fn main() -> ExitCode {
         }
         Command::Compact { store } => {
             return finish(commands::compact(&store.resolve(sub(&matches))));
+        }
+        Command::Seed {
+            store,
+            users,
+            messages,
+            broadcasts,
+            credentials,
+            force,
+        } => {
+            let plan = strongroom::ops::SeedPlan {
+                users,
+                messages,
+                broadcasts,
+                credentials,
+                force,
+            };
+            return finish(commands::seed(&store.resolve(sub(&matches)), &plan));
         }
         Command::RotateMasterKey {
             store,

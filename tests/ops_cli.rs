@@ -376,3 +376,71 @@ fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
         back.stdout
     );
 }
+
+#[test]
+fn seed_writes_users_messages_and_private_credentials_and_refuses_a_full_store() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let args = [
+        "seed",
+        "--data-dir",
+        arg(&data),
+        "--users",
+        "5",
+        "--messages",
+        "500",
+        "--broadcasts",
+        "2",
+    ];
+    let out = run(&args, &[]);
+    assert!(out.status.success(), "{}", out.stderr);
+    // Not a terminal: plain progress lines, then the summary.
+    assert!(out.stdout.contains("messages: 500/500"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("seeded 5 users, 500 messages"),
+        "{}",
+        out.stdout
+    );
+    let credentials = data.join("seed-credentials.txt");
+    assert_eq!(
+        fs::metadata(&credentials)
+            .expect("file")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let text = fs::read_to_string(&credentials).expect("read");
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("password "))
+        .expect("password line");
+    let names: Vec<_> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("user "))
+        .collect();
+    assert_eq!(names.len(), 5);
+
+    let verify = run(
+        &["verify", "--data-dir", arg(&data), "--json", "--deep"],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_str(&verify.stdout).expect("json");
+    assert_eq!(report["records"], 502, "500 messages and 2 broadcasts");
+    assert_eq!(report["sound"], true);
+    let key = fs::read_to_string(data.join("master.key")).expect("key");
+    let engine = open(&data.join("strongroom.redb"), key.trim());
+    for name in &names {
+        engine
+            .verify_credentials(name, &SecretString::from(password))
+            .expect("seeded credentials log in");
+    }
+    drop(engine);
+
+    let again = run(&args, &[]);
+    assert_eq!(again.status.code(), Some(1));
+    one_line_error(&again.stderr, &data.join("strongroom.redb"));
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    let forced = run(&[&args[..], &["--force"]].concat(), &[]);
+    assert!(forced.status.success(), "{}", forced.stderr);
+}

@@ -178,6 +178,24 @@ impl Engine {
         self.commit(job)
     }
 
+    /// Stores many messages, each from its sender to its recipient, in one
+    /// durable transaction (bulk loads and seeding); results as for
+    /// [`Engine::put_batch`].
+    pub fn send_batch<'a>(
+        &self,
+        messages: impl IntoIterator<Item = (UserId, UserId, &'a [u8])>,
+        ttl: Option<Duration>,
+    ) -> Result<Vec<Result<Receipt, RecordError>>, RecordError> {
+        let limits = &self.inner.limits;
+        let job = messages
+            .into_iter()
+            .map(|(sender, recipient, plaintext)| {
+                NewRecord::new(limits, sender, KeyScope::User(recipient), plaintext, ttl)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.commit(job)
+    }
+
     /// The record `id` of `owner`; `NotFound` if absent, expired, owned by
     /// someone else, or not an id this engine issued.
     pub fn get(&self, owner: UserId, id: RecordId) -> Result<Record, RecordError> {
@@ -374,6 +392,37 @@ impl Engine {
             let user = accounts::create(tx, username, phc.clone(), now)?;
             keyring.create_scope(tx, KeyScope::User(user.id))?;
             Ok(user)
+        })
+    }
+
+    /// Creates many accounts that share one password, hashed once, in one
+    /// transaction: for seeding test data and bulk imports, not for people.
+    /// Every name is validated first; a taken name creates none of them.
+    pub fn create_users_sharing_password(
+        &self,
+        usernames: &[String],
+        password: &SecretString,
+    ) -> Result<Vec<User>, AccountError> {
+        for name in usernames {
+            accounts::validate_username(name)?;
+        }
+        accounts::validate_password(password)?;
+        let phc = self
+            .inner
+            .hasher
+            .hash(password)
+            .ok_or(AccountError::Hashing)?;
+        let now = self.now();
+        let keyring = &self.inner.keyring;
+        self.store().write_with(|tx| {
+            usernames
+                .iter()
+                .map(|name| {
+                    let user = accounts::create(tx, name, phc.clone(), now)?;
+                    keyring.create_scope(tx, KeyScope::User(user.id))?;
+                    Ok(user)
+                })
+                .collect()
         })
     }
 

@@ -209,3 +209,29 @@ fn expired_tokens_are_purged_through_the_index() {
     );
     assert!(engine.refresh(&pair.refresh_token).is_err());
 }
+
+#[test]
+fn bulk_accounts_share_one_hash_and_a_taken_name_creates_none() {
+    let (_dir, _clock, engine) = common::engine();
+    let names: Vec<String> = (0..20).map(|i| format!("seed{i}")).collect();
+    let users = engine
+        .create_users_sharing_password(&names, &password(PW))
+        .expect("created");
+    assert_eq!(users.len(), 20);
+    assert!(engine.login("seed7", &password(PW)).is_ok());
+    let clash = vec!["fresh".to_owned(), "seed3".to_owned()];
+    assert!(matches!(
+        engine.create_users_sharing_password(&clash, &password(PW)),
+        Err(AccountError::UsernameTaken)
+    ));
+    assert_eq!(
+        engine.user_id("fresh").expect("lookup"),
+        None,
+        "all or nothing"
+    );
+    let bad = vec!["Bad Name".to_owned()];
+    assert!(matches!(
+        engine.create_users_sharing_password(&bad, &password(PW)),
+        Err(AccountError::InvalidUsername)
+    ));
+}

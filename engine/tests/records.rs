@@ -305,3 +305,21 @@ fn xor_of_alices_pair(bob_writes: usize) -> u128 {
     let second = engine.put(alice, b"2", None).expect("put").meta.id;
     first.as_u128() ^ second.as_u128()
 }
+
+#[test]
+fn a_send_batch_stores_each_message_for_its_recipient() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bob = user(&engine, "bob");
+    let results = engine
+        .send_batch(
+            [(alice, bob, &b"to bob"[..]), (bob, alice, &b"to alice"[..])],
+            None,
+        )
+        .expect("batch");
+    assert!(results.iter().all(Result::is_ok));
+    let bobs = engine.list(bob, None, 10).expect("list");
+    assert_eq!(bobs.records[0].plaintext.as_slice(), b"to bob");
+    assert_eq!(bobs.records[0].meta.sender, alice);
+    assert_eq!(engine.list(alice, None, 10).expect("list").records.len(), 1);
+}

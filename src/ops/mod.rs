@@ -5,6 +5,7 @@
 
 mod backup;
 mod rotate;
+mod seed;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use strongroom_engine::{Engine, MasterKey};
 
 pub use backup::{BackupDone, backup, backup_engine, restore};
 pub use rotate::{Rotated, rotate_master_key};
+pub use seed::{SeedPlan, Seeded, seed};
 pub use verify::{Verified, verify};
 
 use crate::keyfile::{self, KeyFileError};
@@ -62,6 +64,12 @@ pub enum OpsError {
     #[error("{}: already exists; refusing to overwrite it", path.display())]
     Exists {
         /// The existing path.
+        path: PathBuf,
+    },
+    /// The store holds data and the command would add to it.
+    #[error("{}: the store already holds data; pass --force to add to it", path.display())]
+    NotEmpty {
+        /// The database file.
         path: PathBuf,
     },
     /// The master key could not be loaded.

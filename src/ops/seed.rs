@@ -1,0 +1,292 @@
+//! `strongroom seed`: fake users, messages between them and broadcasts,
+//! written through the engine in batched commits, with a progress bar on a
+//! terminal and plain lines otherwise. The accounts share one generated
+//! password (hashed once: seeding 1 000 users must not take 20 s of
+//! Argon2); it and the usernames go to a credentials file created 0600.
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fake::Fake;
+use fake::faker::internet::en::Username;
+use fake::faker::lorem::en::{Sentence, Word};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::RngExt;
+use strongroom_engine::secrecy::ExposeSecret;
+use strongroom_engine::{Engine, SecretString, UserId};
+
+use super::{OpsError, StoreArgs};
+use crate::server::{self, ServeError};
+
+/// How much to seed.
+#[derive(Clone, Debug)]
+pub struct SeedPlan {
+    /// Accounts.
+    pub users: usize,
+    /// Messages, each from a random user to a random user.
+    pub messages: usize,
+    /// Broadcasts.
+    pub broadcasts: usize,
+    /// Where the credentials go (default `DATA_DIR/seed-credentials.txt`).
+    pub credentials: Option<PathBuf>,
+    /// Seed a store that already holds data.
+    pub force: bool,
+}
+
+/// What was seeded.
+#[derive(Clone, Debug)]
+pub struct Seeded {
+    /// Accounts created.
+    pub users: usize,
+    /// Messages stored.
+    pub messages: usize,
+    /// Broadcasts stored.
+    pub broadcasts: usize,
+    /// Time spent on messages.
+    pub message_time: Duration,
+    /// The credentials file.
+    pub credentials: PathBuf,
+}
+
+/// Messages per commit.
+const BATCH: usize = 2_000;
+/// Lifetimes the seeded messages get (one per batch).
+const TTLS: [u64; 4] = [3_600, 6 * 3_600, 86_400, 7 * 86_400];
+
+/// Seeds the store of `args` (creating it, like `serve`, if it is absent).
+pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
+    if plan.users == 0 && plan.messages + plan.broadcasts > 0 {
+        return Err(OpsError::Io {
+            path: args.database(),
+            source: std::io::Error::other("messages need --users of at least 1"),
+        });
+    }
+    let engine = server::open_engine(&args.data_dir, &args.key, args.allow_insecure_permissions)
+        .map_err(|e| match e {
+            ServeError::Files(f) => OpsError::Files(f),
+            ServeError::Key(k) => OpsError::Key(k),
+            ServeError::Database { path, source } => {
+                if source.to_string().contains("already open") {
+                    OpsError::InUse { path }
+                } else {
+                    OpsError::Open { path, source }
+                }
+            }
+            other => OpsError::Io {
+                path: args.database(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        })?;
+    let storage = |source| OpsError::Storage {
+        path: args.database(),
+        source,
+    };
+    let existing = engine.check_integrity().map_err(storage)?;
+    if !plan.force && (existing.users > 0 || existing.records > 0) {
+        return Err(OpsError::NotEmpty {
+            path: args.database(),
+        });
+    }
+    let credentials = plan
+        .credentials
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("seed-credentials.txt"));
+    let password = generated_password();
+    let users = create_users(&engine, plan.users, &password, args)?;
+    write_credentials(&credentials, &users, &password)?;
+    let started = Instant::now();
+    store_messages(&engine, &users, plan.messages, args)?;
+    let message_time = started.elapsed();
+    let mut rng = rand::rng();
+    for _ in 0..plan.broadcasts {
+        let (sender, _) = &users[rng.random_range(0..users.len())];
+        let text: String = Sentence(6..16).fake();
+        engine
+            .broadcast(*sender, text.as_bytes(), Some(Duration::from_secs(86_400)))
+            .map_err(|e| record_error(args, e))?;
+    }
+    Ok(Seeded {
+        users: users.len(),
+        messages: plan.messages,
+        broadcasts: plan.broadcasts,
+        message_time,
+        credentials,
+    })
+}
+
+fn record_error(args: &StoreArgs, e: strongroom_engine::RecordError) -> OpsError {
+    OpsError::Io {
+        path: args.database(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Four random words and a number: long enough for the 12-character rule.
+fn generated_password() -> SecretString {
+    let mut rng = rand::rng();
+    let words: Vec<String> = (0..4).map(|_| Word().fake()).collect();
+    SecretString::from(format!(
+        "{}-{}",
+        words.join("-"),
+        rng.random_range(100..1000)
+    ))
+}
+
+/// A valid, unique username from a fake one: lower case, allowed
+/// characters only, numbered.
+fn username(i: usize) -> String {
+    let fake: String = Username().fake();
+    let base: String = fake
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .take(40)
+        .collect();
+    let base = if base.len() < 3 {
+        "user".to_owned()
+    } else {
+        base
+    };
+    format!("{base}{i}")
+}
+
+fn create_users(
+    engine: &Engine,
+    count: usize,
+    password: &SecretString,
+    args: &StoreArgs,
+) -> Result<Vec<(UserId, String)>, OpsError> {
+    let mut created = Vec::with_capacity(count);
+    let offset = engine
+        .check_integrity()
+        .map(|r| r.users as usize)
+        .unwrap_or(0);
+    let names: Vec<String> = (0..count).map(|i| username(offset + i)).collect();
+    for chunk in names.chunks(BATCH) {
+        let users = engine
+            .create_users_sharing_password(chunk, password)
+            .map_err(|e| OpsError::Io {
+                path: args.database(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        created.extend(users.into_iter().map(|u| (u.id, u.username)));
+    }
+    Ok(created)
+}
+
+fn write_credentials(
+    path: &Path,
+    users: &[(UserId, String)],
+    password: &SecretString,
+) -> Result<(), OpsError> {
+    let io = |source| OpsError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    writeln!(
+        file,
+        "# Seeded test accounts (strongroom seed). Every one has the password below.\n# Test data only: never seed a production store.\npassword {}",
+        password.expose_secret()
+    )
+    .map_err(io)?;
+    for (_, name) in users {
+        writeln!(file, "user {name}").map_err(io)?;
+    }
+    file.sync_all().map_err(io)
+}
+
+/// Progress: a bar on a terminal, a plain line every tenth otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: usize,
+    next_line: usize,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let bar = ProgressBar::new(total as u64);
+            let style =
+                ProgressStyle::with_template("messages {bar:40} {pos}/{len} {per_sec} ETA {eta}");
+            if let Ok(style) = style {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self {
+            bar,
+            total,
+            done: 0,
+            next_line: total / 10,
+            started: Instant::now(),
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.done += n;
+        match &self.bar {
+            Some(bar) => bar.inc(n as u64),
+            None if self.done >= self.next_line.max(1) || self.done == self.total => {
+                let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+                println!(
+                    "messages: {}/{} ({:.0}/s)",
+                    self.done,
+                    self.total,
+                    self.done as f64 / secs
+                );
+                self.next_line = self.done + (self.total / 10).max(1);
+            }
+            None => {}
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish();
+        }
+    }
+}
+
+fn store_messages(
+    engine: &Engine,
+    users: &[(UserId, String)],
+    count: usize,
+    args: &StoreArgs,
+) -> Result<(), OpsError> {
+    let mut rng = rand::rng();
+    let mut progress = Progress::new(count);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(BATCH);
+        let texts: Vec<(UserId, UserId, String)> = (0..n)
+            .map(|_| {
+                let from = users[rng.random_range(0..users.len())].0;
+                let to = users[rng.random_range(0..users.len())].0;
+                (from, to, Sentence(4..20).fake())
+            })
+            .collect();
+        let ttl = Duration::from_secs(TTLS[rng.random_range(0..TTLS.len())]);
+        let results = engine
+            .send_batch(
+                texts.iter().map(|(f, t, s)| (*f, *t, s.as_bytes())),
+                Some(ttl),
+            )
+            .map_err(|e| record_error(args, e))?;
+        if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+            return Err(record_error(args, e));
+        }
+        progress.advance(n);
+        left -= n;
+    }
+    progress.finish();
+    Ok(())
+}
