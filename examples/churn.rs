@@ -31,7 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut done = 0;
     while done < cycles {
         let n = (cycles - done).min(1_000);
-        engine.put_batch((0..n).map(|_| (user, payload.as_slice())), Some(Duration::from_secs(1)))?;
+        engine.put_batch(
+            (0..n).map(|_| (user, payload.as_slice())),
+            Some(Duration::from_secs(1)),
+        )?;
         clock.advance(Duration::from_secs(2));
         while engine.purge_expired(clock.now(), 10_000)? > 0 {}
         done += n;

@@ -110,6 +110,29 @@ pub(crate) fn seed(store: &StoreArgs, plan: &ops::SeedPlan) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `rotate-data-keys`, printing what changed.
+pub(crate) fn rotate_data_keys(
+    store: &StoreArgs,
+    older_than_days: u64,
+    batch: usize,
+) -> Result<ExitCode, OpsError> {
+    let older_than = std::time::Duration::from_secs(older_than_days.saturating_mul(86_400));
+    let done = ops::rotate_data_keys(store, older_than, batch)?;
+    if done.resumed {
+        println!("resumed an interrupted rotation");
+    } else {
+        println!(
+            "new data key versions for {} key scopes",
+            done.scopes_rotated
+        );
+    }
+    println!(
+        "re-sealed {} of {} records under their newest data key",
+        done.resealed, done.total
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `compact`, printing the sizes.
 pub(crate) fn compact(store: &StoreArgs) -> Result<ExitCode, OpsError> {
     let (before, after) = ops::compact(store)?;

@@ -119,6 +119,19 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Give every user (and the broadcasts) a new data key, then re-seal
+    /// records older than --older-than days under it, in batches
+    /// (resumable: run it again after an interruption). No server may run.
+    RotateDataKeys {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// Re-seal records created more than this many days ago (0: all).
+        #[arg(long, default_value_t = 0)]
+        older_than: u64,
+        /// Records per transaction.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+    },
     /// Re-wrap every data key under a new master key, in one transaction
     /// (no server may be running). Record ciphertexts are not touched;
     /// afterwards only the new key opens the store.
@@ -379,6 +392,17 @@ fn main() -> ExitCode {
                 force,
             };
             return finish(commands::seed(&store.resolve(sub(&matches)), &plan));
+        }
+        Command::RotateDataKeys {
+            store,
+            older_than,
+            batch,
+        } => {
+            return finish(commands::rotate_data_keys(
+                &store.resolve(sub(&matches)),
+                older_than,
+                batch,
+            ));
         }
         Command::RotateMasterKey {
             store,

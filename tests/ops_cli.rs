@@ -444,3 +444,39 @@ fn seed_writes_users_messages_and_private_credentials_and_refuses_a_full_store()
     let forced = run(&[&args[..], &["--force"]].concat(), &[]);
     assert!(forced.status.success(), "{}", forced.stderr);
 }
+
+#[test]
+fn rotate_data_keys_reseals_with_plain_progress_lines() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let (alice, ids) = populated(&data, 40);
+    // "Older than 0 days": everything created up to now.
+    let out = run(
+        &[
+            "rotate-data-keys",
+            "--data-dir",
+            arg(&data),
+            "--batch",
+            "16",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("records: 40/40"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("re-sealed 40 of 40 records"),
+        "{}",
+        out.stdout
+    );
+    let verify = run(
+        &["verify", "--data-dir", arg(&data), "--deep", "--json"],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_str(&verify.stdout).expect("json");
+    assert_eq!(report["sound"], true);
+    assert_eq!(report["records_on_older_keys"], 0);
+    let engine = open(&data.join("strongroom.redb"), KEY);
+    for id in &ids {
+        assert!(engine.get(alice, *id).is_ok());
+    }
+}

@@ -5,10 +5,14 @@ use std::path::Path;
 
 use std::sync::Arc;
 
+use crate::clock::Timestamp;
 use crate::engine::Engine;
 use crate::error::StorageError;
+use std::time::Duration;
+
+use crate::error::RecordError;
 use crate::keys::MasterKey;
-use crate::rekey;
+use crate::{rekey, reseal};
 
 /// What a backup wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,6 +23,22 @@ pub struct BackupReport {
     pub users: u64,
     /// Entries copied, in all tables.
     pub entries: u64,
+}
+
+/// Where a data-key rotation is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DataKeyProgress {
+    /// Records looked at so far (this run).
+    pub scanned: u64,
+    /// Records re-sealed under their scope's newest key so far (this run).
+    pub resealed: u64,
+    /// Records in the store.
+    pub total: u64,
+    /// Key scopes given a new data key version by this run (0 when it
+    /// resumed one that was under way).
+    pub scopes_rotated: u64,
+    /// This run continued an interrupted rotation.
+    pub resumed: bool,
 }
 
 /// Why a master-key rotation did not happen. Nothing changed either way.
@@ -35,6 +55,56 @@ pub enum RotateError {
 }
 
 impl Engine {
+    /// Rotates data keys: every key scope (each user, and broadcasts) gets a
+    /// fresh data key version, then every record created more than
+    /// `older_than` ago that is sealed under an older version is sealed
+    /// again under the newest, `batch` records per transaction, calling
+    /// `progress` after each. Resumable: if a run is interrupted, the next
+    /// call continues after the last committed batch (with the first run's
+    /// cutoff) instead of starting new versions. Ids, positions and
+    /// contents do not change; older versions stay (records newer than the
+    /// cutoff may still use them).
+    pub fn rotate_data_keys(
+        &self,
+        older_than: Duration,
+        batch: usize,
+        mut progress: impl FnMut(&DataKeyProgress),
+    ) -> Result<DataKeyProgress, RecordError> {
+        let store = &self.inner.store;
+        let keyring = &self.inner.keyring;
+        let batch = batch.max(1);
+        let mut state = DataKeyProgress {
+            total: store.read_with(|tx| reseal::count(tx))?,
+            ..DataKeyProgress::default()
+        };
+        let under_way = store.read_with(|tx| reseal::marker(tx))?;
+        match under_way {
+            Some(_) => state.resumed = true,
+            None => {
+                let cutoff = Timestamp::from_unix_millis(
+                    self.inner
+                        .clock
+                        .now()
+                        .as_unix_millis()
+                        .saturating_sub(older_than.as_millis() as u64),
+                );
+                let started = store.write_with(|tx| reseal::start(tx, keyring, cutoff));
+                state.scopes_rotated = started.inspect_err(|_| keyring.forget_counters())?;
+            }
+        }
+        loop {
+            let (scanned, resealed) = store
+                .write_with(|tx| reseal::step(tx, keyring, batch))
+                .inspect_err(|_| keyring.forget_counters())?;
+            state.scanned += scanned as u64;
+            state.resealed += resealed as u64;
+            progress(&state);
+            if scanned < batch {
+                return Ok(state);
+            }
+        }
+    }
+
     /// Re-wraps every data key, the id root and the key check under `new`
     /// in one transaction (a crash leaves the old key valid), without
     /// touching a record's ciphertext; returns how many data keys. Consumes

@@ -199,6 +199,50 @@ impl Keyring {
         tx: &mut dyn WriteTx,
         scope: KeyScope,
     ) -> Result<Option<Sealing>, RecordError> {
+        self.stage_with(tx, scope, true)
+    }
+
+    /// The current key of `scope` for re-sealing an existing record under
+    /// it: counts the seal like [`Keyring::stage`] but takes no log
+    /// position (the record keeps its key). `position` is 0.
+    pub(crate) fn reseal(
+        &self,
+        tx: &mut dyn WriteTx,
+        scope: KeyScope,
+    ) -> Result<Option<Sealing>, RecordError> {
+        self.stage_with(tx, scope, false)
+    }
+
+    /// Starts a fresh data key version for `scope`: new seals use it, older
+    /// versions stay to open older records. Returns the new version, or
+    /// `None` if the scope does not exist.
+    pub(crate) fn rotate_scope(
+        &self,
+        tx: &mut dyn WriteTx,
+        scope: KeyScope,
+    ) -> Result<Option<u32>, RecordError> {
+        let Some(row) = SCOPES.get(tx, &scope)? else {
+            return Ok(None);
+        };
+        let next = row
+            .key_version
+            .checked_add(1)
+            .ok_or(InvariantViolated("data key versions exhausted"))?;
+        add_version(&self.master, tx, scope, next)?;
+        let mut counters = Counters::resume(row);
+        counters.key_version = next;
+        counters.seals = Reservation::resume(0);
+        SCOPES.insert(tx, &scope, &counters.row())?;
+        self.counters().insert(scope, counters);
+        Ok(Some(next))
+    }
+
+    fn stage_with(
+        &self,
+        tx: &mut dyn WriteTx,
+        scope: KeyScope,
+        take_position: bool,
+    ) -> Result<Option<Sealing>, RecordError> {
         let Some(row) = SCOPES.get(tx, &scope)? else {
             return Ok(None);
         };
@@ -222,10 +266,14 @@ impl Keyring {
             .seals
             .take(SEAL_BLOCK, self.rotate_after)
             .ok_or(InvariantViolated("seal count passed the rotation bound"))?;
-        let (position, positions_grew) = counters
-            .positions
-            .take(POSITION_BLOCK, MAX_POSITION)
-            .ok_or(InvariantViolated("log positions exhausted"))?;
+        let (position, positions_grew) = if take_position {
+            counters
+                .positions
+                .take(POSITION_BLOCK, MAX_POSITION)
+                .ok_or(InvariantViolated("log positions exhausted"))?
+        } else {
+            (0, false)
+        };
         if persist || seals_grew || positions_grew {
             SCOPES.insert(tx, &scope, &counters.row())?;
         }

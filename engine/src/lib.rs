@@ -87,6 +87,7 @@ mod model;
 mod password;
 mod records;
 mod rekey;
+mod reseal;
 mod schema;
 pub mod share_client;
 mod share_model;
@@ -108,7 +109,7 @@ pub use accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_usern
 pub use builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::Engine;
-pub use engine_ops::{BackupReport, RotateError, compact};
+pub use engine_ops::{BackupReport, DataKeyProgress, RotateError, compact};
 pub use error::{
     AccountError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError, OpenError,
     RecordError, ShareError, StorageError,

@@ -211,3 +211,115 @@ fn a_crash_during_master_key_rotation_leaves_exactly_one_key_valid() {
     }
     assert!(rolled_back > 0 && rotated > 0, "{rolled_back} / {rotated}");
 }
+
+#[test]
+fn data_key_rotation_reseals_older_records_and_keeps_newer_ones() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bob = user(&engine, "bob");
+    let week = Duration::from_secs(7 * 86_400);
+    let old: Vec<_> = (0..30)
+        .map(|i| {
+            engine.send(
+                alice,
+                if i % 2 == 0 { alice } else { bob },
+                &[i],
+                Some(week),
+            )
+        })
+        .map(|r| r.expect("put").meta)
+        .collect();
+    clock.advance(Duration::from_secs(3 * 86_400));
+    let recent = engine
+        .put(alice, b"recent", Some(week))
+        .expect("put")
+        .meta
+        .id;
+    let mut calls = 0;
+    let done = engine
+        .rotate_data_keys(Duration::from_secs(86_400), 7, |_| calls += 1)
+        .expect("rotate");
+    assert_eq!(done.total, 31);
+    assert_eq!(done.scanned, 31);
+    assert_eq!(done.resealed, 30, "the recent record keeps its key");
+    assert!(!done.resumed);
+    assert_eq!(done.scopes_rotated, 3, "alice, bob and the broadcast scope");
+    assert_eq!(calls, 5, "31 records in batches of 7");
+    let check = engine.check_integrity_deep().expect("check");
+    assert!(check.is_sound(), "{:?}", check.problems);
+    assert_eq!(check.records_on_older_keys, 1);
+    for (i, meta) in old.iter().enumerate() {
+        let owner = if i % 2 == 0 { alice } else { bob };
+        let record = engine.get(owner, meta.id).expect("same id");
+        assert_eq!(record.plaintext.as_slice(), &[i as u8]);
+        assert_eq!(record.meta.created_at, meta.created_at);
+    }
+    assert!(engine.get(alice, recent).is_ok());
+    // New writes go under the new keys.
+    engine.put(alice, b"after", None).expect("put");
+    assert_eq!(
+        engine
+            .check_integrity()
+            .expect("check")
+            .records_on_older_keys,
+        1
+    );
+}
+
+#[test]
+fn an_interrupted_data_key_rotation_resumes_where_it_stopped() {
+    use strongroom_engine::testing::MemoryBackend;
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = common::builder(&clock)
+        .open_with_backend(backend.clone())
+        .expect("open");
+    let alice = user(&engine, "alice");
+    let ids: Vec<_> = (0..200u8)
+        .map(|i| {
+            engine
+                .put(alice, &[i], Some(Duration::from_secs(86_400)))
+                .expect("put")
+                .meta
+                .id
+        })
+        .collect();
+    drop(engine);
+    let image = backend.durable_image();
+    let mut resumed_runs = 0;
+    for budget in (10..400).step_by(37) {
+        let backend = MemoryBackend::from_image(image.clone());
+        let engine = common::builder(&clock)
+            .open_with_backend(backend.clone())
+            .expect("open");
+        backend.fail_after(Some(budget));
+        let first = engine.rotate_data_keys(Duration::ZERO, 16, |_| {});
+        let survivor = backend.crash();
+        let engine = common::builder(&clock)
+            .open_with_backend(survivor)
+            .expect("reopen after the crash");
+        if first.is_err() {
+            let second = engine
+                .rotate_data_keys(Duration::ZERO, 16, |_| {})
+                .expect("the rerun completes");
+            if second.resumed {
+                resumed_runs += 1;
+                assert_eq!(second.scopes_rotated, 0, "no second set of new keys");
+            }
+        }
+        let check = engine.check_integrity_deep().expect("check");
+        assert!(check.is_sound(), "budget {budget}: {:?}", check.problems);
+        assert_eq!(check.records_on_older_keys, 0, "budget {budget}");
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(
+                engine
+                    .get(alice, *id)
+                    .expect("readable")
+                    .plaintext
+                    .as_slice(),
+                &[i as u8]
+            );
+        }
+    }
+    assert!(resumed_runs > 0, "no run was interrupted mid-way");
+}

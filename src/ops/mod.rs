@@ -4,6 +4,7 @@
 //! one line per fact; every error is one line naming the path.
 
 mod backup;
+mod progress;
 mod rotate;
 mod seed;
 mod verify;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use strongroom_engine::{Engine, MasterKey};
 
 pub use backup::{BackupDone, backup, backup_engine, restore};
-pub use rotate::{Rotated, rotate_master_key};
+pub use rotate::{Rotated, rotate_data_keys, rotate_master_key};
 pub use seed::{SeedPlan, Seeded, seed};
 pub use verify::{Verified, verify};
 

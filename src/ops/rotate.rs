@@ -8,8 +8,9 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use strongroom_engine::RotateError;
+use strongroom_engine::{DataKeyProgress, RotateError};
 
+use super::progress::Progress;
 use super::{OpsError, StoreArgs, open_existing};
 use crate::keyfile;
 use crate::server::KeySource;
@@ -73,4 +74,31 @@ fn replace_key_file(dir_key: &Path, new: &Path) -> Result<(), OpsError> {
     std::io::Write::write_all(&mut file, &text).map_err(io(&staging))?;
     file.sync_all().map_err(io(&staging))?;
     fs::rename(&staging, dir_key).map_err(io(dir_key))
+}
+
+/// `strongroom rotate-data-keys`: a new data key version for every scope,
+/// then records older than `older_than` re-sealed under it in batches
+/// (resumable: an interrupted run is continued by the next).
+pub fn rotate_data_keys(
+    args: &StoreArgs,
+    older_than: Duration,
+    batch: usize,
+) -> Result<DataKeyProgress, OpsError> {
+    let engine = open_existing(args)?;
+    let mut progress: Option<Progress> = None;
+    let mut shown = 0u64;
+    let done = engine
+        .rotate_data_keys(older_than, batch, |p| {
+            let bar = progress.get_or_insert_with(|| Progress::new("records", p.total as usize));
+            bar.advance((p.scanned - shown) as usize);
+            shown = p.scanned;
+        })
+        .map_err(|e| OpsError::Io {
+            path: args.database(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    if let Some(bar) = progress {
+        bar.finish();
+    }
+    Ok(done)
 }

@@ -5,18 +5,18 @@
 //! Argon2); it and the usernames go to a credentials file created 0600.
 
 use std::fs::OpenOptions;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fake::Fake;
 use fake::faker::internet::en::Username;
 use fake::faker::lorem::en::{Sentence, Word};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::RngExt;
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::{Engine, SecretString, UserId};
 
+use super::progress::Progress;
 use super::{OpsError, StoreArgs};
 use crate::server::{self, ServeError};
 
@@ -202,60 +202,6 @@ fn write_credentials(
     file.sync_all().map_err(io)
 }
 
-/// Progress: a bar on a terminal, a plain line every tenth otherwise.
-struct Progress {
-    bar: Option<ProgressBar>,
-    total: usize,
-    done: usize,
-    next_line: usize,
-    started: Instant,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        let bar = std::io::stdout().is_terminal().then(|| {
-            let bar = ProgressBar::new(total as u64);
-            let style =
-                ProgressStyle::with_template("messages {bar:40} {pos}/{len} {per_sec} ETA {eta}");
-            if let Ok(style) = style {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Self {
-            bar,
-            total,
-            done: 0,
-            next_line: total / 10,
-            started: Instant::now(),
-        }
-    }
-
-    fn advance(&mut self, n: usize) {
-        self.done += n;
-        match &self.bar {
-            Some(bar) => bar.inc(n as u64),
-            None if self.done >= self.next_line.max(1) || self.done == self.total => {
-                let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-                println!(
-                    "messages: {}/{} ({:.0}/s)",
-                    self.done,
-                    self.total,
-                    self.done as f64 / secs
-                );
-                self.next_line = self.done + (self.total / 10).max(1);
-            }
-            None => {}
-        }
-    }
-
-    fn finish(self) {
-        if let Some(bar) = self.bar {
-            bar.finish();
-        }
-    }
-}
-
 fn store_messages(
     engine: &Engine,
     users: &[(UserId, String)],
@@ -263,7 +209,7 @@ fn store_messages(
     args: &StoreArgs,
 ) -> Result<(), OpsError> {
     let mut rng = rand::rng();
-    let mut progress = Progress::new(count);
+    let mut progress = Progress::new("messages", count);
     let mut left = count;
     while left > 0 {
         let n = left.min(BATCH);

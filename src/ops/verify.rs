@@ -31,6 +31,7 @@ impl Verified {
             "tokens": r.tokens,
             "shares": r.shares,
             "envelopes_opened": r.envelopes_opened,
+            "records_on_older_keys": r.records_on_older_keys,
             "problems": r.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })
         .to_string()
@@ -43,6 +44,10 @@ impl Verified {
             "users: {}\nrecords: {}\ntokens: {}\nshare links: {}\n",
             r.users, r.records, r.tokens, r.shares
         );
+        out.push_str(&format!(
+            "records on older data keys: {}\n",
+            r.records_on_older_keys
+        ));
         if self.deep {
             out.push_str(&format!("envelopes opened: {}\n", r.envelopes_opened));
         }

@@ -12,7 +12,7 @@ mod version;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
-pub(crate) use codec::{Key, Row};
+pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use rows::{
     MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
 };

@@ -16,16 +16,24 @@ pub(crate) enum MetaKey {
     KeyCheck,
     /// The root secret of the id permutations, wrapped under the master key.
     IdRoot,
+    /// An operator's data-key rotation under way (see `reseal`).
+    DataKeyRotation,
 }
 
 impl MetaKey {
-    const ALL: [Self; 3] = [Self::SchemaVersion, Self::KeyCheck, Self::IdRoot];
+    const ALL: [Self; 4] = [
+        Self::SchemaVersion,
+        Self::KeyCheck,
+        Self::IdRoot,
+        Self::DataKeyRotation,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Self::SchemaVersion => "schema_version",
             Self::KeyCheck => "master_key_check",
             Self::IdRoot => "id_root",
+            Self::DataKeyRotation => "data_key_rotation",
         }
     }
 }
