@@ -480,3 +480,116 @@ fn rotate_data_keys_reseals_with_plain_progress_lines() {
         assert!(engine.get(alice, *id).is_ok());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_online_backup_under_sustained_writes_holds_everything_acknowledged_before_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    populated(&data, 0);
+    let backups = tmp.path().join("backups");
+    let server = Binary::start(&data, &["--backup-dir", arg(&backups)], &[]);
+    let http = reqwest::Client::new();
+    let creds = serde_json::json!({"username": "writer", "password": common::PASSWORD});
+    let created = http
+        .post(server.url("/v1/accounts"))
+        .json(&creds)
+        .send()
+        .await
+        .expect("account");
+    assert_eq!(created.status(), 201);
+    let login: serde_json::Value = http
+        .post(server.url("/v1/sessions"))
+        .json(&creds)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["access_token"].as_str().expect("token").to_owned();
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (http, url, token, acked, stop) = (
+                http.clone(),
+                server.url("/v1/messages"),
+                token.clone(),
+                acked.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let reply: serde_json::Value = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({"message": format!("writer {w} #{n}")}))
+                        .send()
+                        .await
+                        .expect("post")
+                        .json()
+                        .await
+                        .expect("json");
+                    acked
+                        .lock()
+                        .expect("lock")
+                        .push(reply["id"].as_str().expect("id").to_owned());
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    while acked.lock().expect("lock").len() < 200 {
+        tokio::task::yield_now().await;
+    }
+    let before: Vec<String> = acked.lock().expect("lock").clone();
+    server.signal("USR1");
+    while !server.stderr().contains("backup written") {
+        tokio::task::yield_now().await;
+    }
+    let during = acked.lock().expect("lock").len();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.expect("writer");
+    }
+    assert!(
+        during > before.len(),
+        "writes kept going while the backup ran"
+    );
+    server.stop();
+
+    let file = fs::read_dir(&backups)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .next()
+        .expect("a backup");
+    let verify_dir = tmp.path().join("restored");
+    let key = tmp.path().join("key");
+    write_private(&key, KEY);
+    let restored = run(
+        &[
+            "restore",
+            "--data-dir",
+            arg(&verify_dir),
+            "--from",
+            arg(&file),
+            "--master-key-file",
+            arg(&key),
+        ],
+        &[],
+    );
+    assert!(restored.status.success(), "{}", restored.stderr);
+    let engine = open(&verify_dir.join("strongroom.redb"), KEY);
+    let writer = engine.user_id("writer").expect("lookup").expect("writer");
+    for id in &before {
+        let id: RecordId = id.parse().expect("id");
+        assert!(
+            engine.get(writer, id).is_ok(),
+            "acknowledged before the backup, missing from it"
+        );
+    }
+}
