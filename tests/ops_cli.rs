@@ -57,6 +57,22 @@ fn arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
+/// `strongroom restore` of `from` into `data` with the key in `key`.
+fn restore(data: &Path, from: &Path, key: &Path) -> common::binary::Exited {
+    run(
+        &[
+            "restore",
+            "--data-dir",
+            arg(data),
+            "--from",
+            arg(from),
+            "--master-key-file",
+            arg(key),
+        ],
+        &[],
+    )
+}
+
 fn one_line_error(stderr: &str, names: &Path) {
     let lines: Vec<_> = stderr.lines().filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
@@ -161,36 +177,14 @@ fn a_backup_restores_into_an_empty_dir_with_every_record() {
     let fresh = tmp.path().join("fresh");
     let wrong: PathBuf = tmp.path().join("wrong.key");
     write_private(&wrong, OTHER_KEY);
-    let refused = run(
-        &[
-            "restore",
-            "--data-dir",
-            arg(&fresh),
-            "--from",
-            arg(&file),
-            "--master-key-file",
-            arg(&wrong),
-        ],
-        &[],
-    );
+    let refused = restore(&fresh, &file, &wrong);
     assert_eq!(refused.status.code(), Some(1), "{}", refused.stdout);
     assert!(refused.stderr.contains("master key"), "{}", refused.stderr);
     assert!(!fresh.exists(), "a refused restore left {fresh:?}");
 
     let key = tmp.path().join("right.key");
     write_private(&key, KEY);
-    let restored = run(
-        &[
-            "restore",
-            "--data-dir",
-            arg(&fresh),
-            "--from",
-            arg(&file),
-            "--master-key-file",
-            arg(&key),
-        ],
-        &[],
-    );
+    let restored = restore(&fresh, &file, &key);
     assert!(restored.status.success(), "{}", restored.stderr);
     assert!(
         restored.stdout.contains("restored 25 records"),
@@ -203,18 +197,7 @@ fn a_backup_restores_into_an_empty_dir_with_every_record() {
     }
     drop(engine);
     // Restoring over an existing database is refused.
-    let over = run(
-        &[
-            "restore",
-            "--data-dir",
-            arg(&fresh),
-            "--from",
-            arg(&file),
-            "--master-key-file",
-            arg(&key),
-        ],
-        &[],
-    );
+    let over = restore(&fresh, &file, &key);
     assert_eq!(over.status.code(), Some(1));
     one_line_error(&over.stderr, &fresh.join("strongroom.redb"));
 }
@@ -284,18 +267,7 @@ fn sigusr1_makes_the_running_server_write_a_backup_that_restores() {
     let fresh = tmp.path().join("fresh");
     let key = tmp.path().join("key");
     write_private(&key, KEY);
-    let restored = run(
-        &[
-            "restore",
-            "--data-dir",
-            arg(&fresh),
-            "--from",
-            arg(&written[0]),
-            "--master-key-file",
-            arg(&key),
-        ],
-        &[],
-    );
+    let restored = restore(&fresh, &written[0], &key);
     assert!(restored.status.success(), "{}", restored.stderr);
     let engine = open(&fresh.join("strongroom.redb"), KEY);
     for id in &ids {
@@ -570,18 +542,7 @@ async fn an_online_backup_under_sustained_writes_holds_everything_acknowledged_b
     let verify_dir = tmp.path().join("restored");
     let key = tmp.path().join("key");
     write_private(&key, KEY);
-    let restored = run(
-        &[
-            "restore",
-            "--data-dir",
-            arg(&verify_dir),
-            "--from",
-            arg(&file),
-            "--master-key-file",
-            arg(&key),
-        ],
-        &[],
-    );
+    let restored = restore(&verify_dir, &file, &key);
     assert!(restored.status.success(), "{}", restored.stderr);
     let engine = open(&verify_dir.join("strongroom.redb"), KEY);
     let writer = engine.user_id("writer").expect("lookup").expect("writer");
