@@ -180,6 +180,39 @@ async fn listing_pages_with_a_cursor_and_rejects_bad_ones() {
     assert_problem(&s.get("/v1/messages?limit=abc", &alice).await, 400);
 }
 
+/// A bad body answers the same for a recipient that exists and one that
+/// does not: sending is no oracle for which usernames exist.
+#[tokio::test]
+async fn a_bad_send_body_is_400_whether_or_not_the_recipient_exists() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    s.account("bob").await;
+    let big = "x".repeat(65 * 1024);
+    for body in [
+        json!({"message": big}),
+        json!({"message": "x", "ttl_seconds": 0}),
+        json!({"message": "x", "ttl_seconds": 604_801}),
+    ] {
+        let known = s
+            .post("/v1/users/bob/messages", body.clone(), Some(&alice))
+            .await;
+        let unknown = s
+            .post("/v1/users/nobody/messages", body, Some(&alice))
+            .await;
+        assert_problem(&known, 400);
+        assert_problem(&unknown, 400);
+        assert_eq!(known.body, unknown.body);
+    }
+    let r = s
+        .post(
+            "/v1/users/nobody/messages",
+            json!({"message": "x"}),
+            Some(&alice),
+        )
+        .await;
+    assert_problem(&r, 404);
+}
+
 #[tokio::test]
 async fn bad_ttl_and_oversized_messages_are_400() {
     let s = start().await;

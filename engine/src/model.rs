@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
+use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordId, SessionId, UserId};
 
 /// Bounds the engine enforces, fixed when it opens (see
@@ -34,6 +35,26 @@ pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEFAULT_MAX_RECORD_LEN: usize = 64 * 1024;
 /// Default largest page of a list: 100 records.
 pub const DEFAULT_MAX_PAGE: usize = 100;
+
+impl Limits {
+    /// The time-to-live a record of `len` bytes asking for `ttl` gets, or
+    /// why it cannot be stored. Checking this first lets a caller reject a
+    /// bad request before it looks anything up.
+    pub fn check_record(&self, len: usize, ttl: Option<Duration>) -> Result<Duration, RecordError> {
+        if len > self.max_record_len {
+            return Err(RecordError::TooLarge {
+                max: self.max_record_len,
+            });
+        }
+        let ttl = ttl.unwrap_or(self.default_ttl);
+        if ttl < Duration::from_secs(1) || ttl > self.max_ttl {
+            return Err(RecordError::TtlOutOfRange {
+                max_secs: self.max_ttl.as_secs(),
+            });
+        }
+        Ok(ttl)
+    }
+}
 
 impl Default for Limits {
     fn default() -> Self {

@@ -31,17 +31,7 @@ impl NewRecord {
         plaintext: &[u8],
         ttl: Option<Duration>,
     ) -> Result<Self, RecordError> {
-        if plaintext.len() > limits.max_record_len {
-            return Err(RecordError::TooLarge {
-                max: limits.max_record_len,
-            });
-        }
-        let ttl = ttl.unwrap_or(limits.default_ttl);
-        if ttl < Duration::from_secs(1) || ttl > limits.max_ttl {
-            return Err(RecordError::TtlOutOfRange {
-                max_secs: limits.max_ttl.as_secs(),
-            });
-        }
+        let ttl = limits.check_record(plaintext.len(), ttl)?;
         Ok(Self {
             sender,
             scope,

@@ -139,6 +139,12 @@ impl MessagesApi {
         username: Path<String>,
         body: Json<NewMessage>,
     ) -> poem::Result<StoreResponse> {
+        // The body is judged before the recipient is looked up: otherwise
+        // 400 vs 404 on a bad body would tell which usernames exist.
+        let (len, ttl) = body.0.shape();
+        if let Err(e) = state.engine.limits().check_record(len, ttl) {
+            return answer(record_problem(e));
+        }
         let recipient = state.read(move |e| e.user_id(&username.0)).await?;
         match recipient {
             Ok(Some(recipient)) => store(&state, caller.0.session.user, recipient, body.0).await,

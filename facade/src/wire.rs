@@ -113,6 +113,14 @@ pub(crate) struct NewMessage {
 }
 
 impl NewMessage {
+    /// The text's length in bytes and the requested ttl.
+    pub(crate) fn shape(&self) -> (usize, Option<Duration>) {
+        (
+            self.message.0.len(),
+            self.ttl_seconds.map(Duration::from_secs),
+        )
+    }
+
     /// The text and the requested ttl.
     pub(crate) fn into_parts(self) -> (String, Option<Duration>) {
         (self.message.0, self.ttl_seconds.map(Duration::from_secs))
