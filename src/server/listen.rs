@@ -9,6 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use poem::http::uri::Scheme;
 use poem::listener::{Acceptor, TcpAcceptor};
@@ -63,6 +64,34 @@ pub(crate) struct CappedAcceptor {
     inner: TcpAcceptor,
     limits: ConnectionLimits,
     counts: Arc<Mutex<Counts>>,
+    refusals: Refusals,
+}
+
+/// Refusals are logged at most once a second, with how many there were,
+/// so a connection flood does not become a log flood.
+#[derive(Default)]
+struct Refusals {
+    since_logged: u64,
+    last_logged: Option<Instant>,
+}
+
+impl Refusals {
+    fn refused(&mut self, ip: IpAddr) {
+        metrics::counter!("strongroom_connections_refused_total").increment(1);
+        self.since_logged += 1;
+        let due = self
+            .last_logged
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if due {
+            tracing::warn!(
+                client = %ip,
+                refused = self.since_logged,
+                "connections refused: connection limit reached"
+            );
+            self.since_logged = 0;
+            self.last_logged = Some(Instant::now());
+        }
+    }
 }
 
 impl CappedAcceptor {
@@ -74,6 +103,7 @@ impl CappedAcceptor {
             inner: TcpAcceptor::from_tokio(listener)?,
             limits,
             counts: Arc::default(),
+            refusals: Refusals::default(),
         })
     }
 
@@ -119,10 +149,7 @@ impl Acceptor for CappedAcceptor {
                     };
                     return Ok((io, local, remote, scheme));
                 }
-                None => {
-                    metrics::counter!("strongroom_connections_refused_total").increment(1);
-                    tracing::warn!(client = %ip, "connection refused: connection limit reached");
-                }
+                None => self.refusals.refused(ip),
             }
         }
     }
