@@ -133,6 +133,21 @@ pub(crate) fn rotate_data_keys(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `user add`, reading the password first.
+pub(crate) fn add_user(
+    store: &StoreArgs,
+    name: &str,
+    role: strongroom::engine::Role,
+) -> Result<ExitCode, OpsError> {
+    let password = ops::read_password()?;
+    let user = ops::add_user(store, name, role, &password)?;
+    println!(
+        "created {} ({}) with id {}",
+        user.username, user.role, user.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `compact`, printing the sizes.
 pub(crate) fn compact(store: &StoreArgs) -> Result<ExitCode, OpsError> {
     let (before, after) = ops::compact(store)?;

@@ -96,6 +96,9 @@ enum Command {
         #[command(flatten)]
         store: StoreOpts,
     },
+    /// Manage accounts on the data dir (no server may be running).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Fill a store with fake users, messages and broadcasts for trying
     /// Strongroom out (test data only). Creates the store if absent;
     /// refuses one that holds data unless --force.
@@ -142,6 +145,34 @@ enum Command {
         #[arg(long)]
         new_key_file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account with a role (the first admin comes this way). The
+    /// password is read without echo from the terminal, or from stdin.
+    Add {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// The username (3-64 characters of a-z 0-9 _ . -).
+        name: String,
+        /// admin, user or service.
+        #[arg(long, default_value = "user", value_parser = parse_role)]
+        role: strongroom::engine::Role,
+    },
+}
+
+fn parse_role(text: &str) -> Result<strongroom::engine::Role, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a role (admin, user or service)"))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Registration {
+    /// Anyone may create an account.
+    Open,
+    /// Only admins create accounts.
+    Closed,
 }
 
 #[derive(clap::Args)]
@@ -227,6 +258,10 @@ struct ServeArgs {
     /// address, then one a minute).
     #[arg(long, env = "STRONGROOM_ANONYMOUS_SHARES")]
     anonymous_shares: bool,
+    /// Whether anyone may create an account (open, for development) or only
+    /// admins (closed).
+    #[arg(long, env = "STRONGROOM_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    registration: Registration,
     /// Where SIGUSR1 writes an online backup [default: DATA_DIR/backups].
     #[arg(long, env = "STRONGROOM_BACKUP_DIR")]
     backup_dir: Option<PathBuf>,
@@ -267,6 +302,7 @@ impl ServeArgs {
                 trusted_proxies: self.trusted_proxies,
                 public_url: self.public_url,
                 anonymous_shares: self.anonymous_shares,
+                open_registration: self.registration == Registration::Open,
                 ..ApiConfig::default()
             },
             timeouts: Timeouts {
@@ -375,6 +411,15 @@ fn main() -> ExitCode {
         }
         Command::Compact { store } => {
             return finish(commands::compact(&store.resolve(sub(&matches))));
+        }
+        Command::User(UserCommand::Add { store, name, role }) => {
+            let store = store.resolve(
+                matches
+                    .subcommand()
+                    .and_then(|(_, m)| m.subcommand())
+                    .map(|(_, m)| m),
+            );
+            return finish(commands::add_user(&store, &name, role));
         }
         Command::Seed {
             store,

@@ -45,6 +45,9 @@ async fn a_broadcast_reaches_every_connected_client() {
     let mut tokens = Vec::new();
     for name in ["alice", "bob", "carol", "dave"] {
         let (token, _) = s.account(name).await;
+        if name == "alice" {
+            s.promote(name);
+        }
         streams.push(open(&s, &token, None).await);
         tokens.push(token);
     }
@@ -70,6 +73,7 @@ async fn a_broadcast_reaches_every_connected_client() {
 async fn message_events_reach_only_their_recipient() {
     let s = start().await;
     let (alice, _) = s.account("alice").await;
+    s.promote("alice");
     let (bob, _) = s.account("bob").await;
     let (carol, _) = s.account("carol").await;
     let mut bob_stream = open(&s, &bob, None).await;
@@ -112,6 +116,7 @@ async fn reconnecting_with_last_event_id_replays_what_was_missed_then_goes_live(
     let s = start().await;
     let (alice, _) = s.account("alice").await;
     let (bob, _) = s.account("bob").await;
+    s.promote("bob");
     let mut stream = open(&s, &alice, None).await;
     s.post("/v1/messages", json!({"message": "one"}), Some(&alice))
         .await;
@@ -294,6 +299,7 @@ async fn a_slow_consumer_is_disconnected_without_holding_up_others() {
     };
     let s = start_with(config, "").await;
     let (alice, _) = s.account("alice").await;
+    s.promote("alice");
     let (bob, _) = s.account("bob").await;
     // Bob connects but never reads; Alice reads everything.
     let slow = streaming_client()
@@ -353,6 +359,23 @@ async fn logging_out_closes_the_stream() {
         matches!(stream.next(WAIT).await, Next::End),
         "stream closed on logout"
     );
+}
+
+#[tokio::test]
+async fn a_role_change_ends_the_users_streams() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let mut stream = open(&s, &alice, None).await;
+    s.promote("alice");
+    let end = stream.expect(WAIT).await;
+    assert_eq!(end.event, "end");
+    assert_eq!(end.json()["reason"], "account_changed");
+    assert!(matches!(stream.next(WAIT).await, Next::End));
+    // The same token still works, now with the new role.
+    let r = s
+        .post("/v1/broadcasts", json!({"message": "now allowed"}), Some(&alice))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
 }
 
 #[tokio::test]

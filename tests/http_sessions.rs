@@ -152,3 +152,61 @@ async fn repeated_bad_logins_are_throttled_with_retry_after() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn broadcasting_needs_the_admin_role_and_a_disabled_account_is_refused() {
+    let s = common::start().await;
+    let (alice, _) = s.account("alice").await;
+    let r = s
+        .post(
+            "/v1/broadcasts",
+            json!({"message": "hello all"}),
+            Some(&alice),
+        )
+        .await;
+    common::assert_problem(&r, 403);
+    s.promote("alice");
+    let r = s
+        .post(
+            "/v1/broadcasts",
+            json!({"message": "hello all"}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let id = s.engine.user_id("alice").expect("lookup").expect("alice");
+    s.engine.set_disabled(id, true).expect("disable");
+    common::assert_problem(&s.get("/v1/messages", &alice).await, 401);
+    let login = s
+        .post(
+            "/v1/sessions",
+            json!({"username": "alice", "password": common::PASSWORD}),
+            None,
+        )
+        .await;
+    common::assert_problem(&login, 403);
+}
+
+#[tokio::test]
+async fn closed_registration_refuses_new_accounts() {
+    let config = strongroom::facade::ApiConfig {
+        open_registration: false,
+        ..Default::default()
+    };
+    let s = common::start_with(config, "").await;
+    let r = s
+        .post(
+            "/v1/accounts",
+            json!({"username": "mallory", "password": common::PASSWORD}),
+            None,
+        )
+        .await;
+    common::assert_problem(&r, 403);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("closed")
+    );
+}

@@ -554,3 +554,62 @@ async fn an_online_backup_under_sustained_writes_holds_everything_acknowledged_b
         );
     }
 }
+
+#[test]
+fn the_first_admin_comes_from_the_command_line_with_the_password_on_stdin() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let out = common::binary::run_with_stdin(
+        &[
+            "user",
+            "add",
+            "root",
+            "--role",
+            "admin",
+            "--data-dir",
+            arg(&data),
+        ],
+        &[],
+        "a long admin password\n",
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("created root (admin)"),
+        "{}",
+        out.stdout
+    );
+    let key = fs::read_to_string(data.join("master.key")).expect("key");
+    let engine = open(&data.join("strongroom.redb"), key.trim());
+    let pair = engine
+        .login("root", &SecretString::from("a long admin password"))
+        .expect("logs in");
+    assert_eq!(
+        engine.authenticate(&pair.access_token).expect("auth").role,
+        strongroom::engine::Role::Admin
+    );
+    drop(engine);
+    let bad = run(
+        &[
+            "user",
+            "add",
+            "x1y",
+            "--role",
+            "king",
+            "--data-dir",
+            arg(&data),
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", bad.stderr);
+    let short = common::binary::run_with_stdin(
+        &["user", "add", "eve", "--data-dir", arg(&data)],
+        &[],
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(1));
+    assert!(
+        short.stderr.contains("password must be"),
+        "{}",
+        short.stderr
+    );
+}

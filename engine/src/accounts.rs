@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::clock::Timestamp;
 use crate::error::{AccountError, StorageError};
 use crate::ids::UserId;
-use crate::model::User;
+use crate::model::{Role, User};
 use crate::schema::{USERS, USERS_BY_NAME, UserRow};
 use crate::store::{ReadTx, WriteTx};
 
@@ -41,6 +41,8 @@ fn user(id: UserId, row: UserRow) -> User {
         id,
         username: row.username,
         created_at: row.created_at,
+        role: row.role,
+        disabled: row.disabled,
     }
 }
 
@@ -49,6 +51,7 @@ pub(crate) fn create(
     tx: &mut dyn WriteTx,
     username: &str,
     password_hash: String,
+    role: Role,
     now: Timestamp,
 ) -> Result<User, AccountError> {
     if USERS_BY_NAME.contains(tx, &username.to_owned())? {
@@ -59,8 +62,22 @@ pub(crate) fn create(
         username: username.to_owned(),
         password_hash,
         created_at: now,
+        role,
+        disabled: false,
     };
     USERS_BY_NAME.insert(tx, &row.username, &id)?;
+    USERS.insert(tx, &id, &row)?;
+    Ok(user(id, row))
+}
+
+/// Changes the row of account `id` with `change`; returns the account.
+pub(crate) fn update(
+    tx: &mut dyn WriteTx,
+    id: UserId,
+    change: impl FnOnce(&mut UserRow),
+) -> Result<User, AccountError> {
+    let mut row = USERS.get(tx, &id)?.ok_or(AccountError::NotFound)?;
+    change(&mut row);
     USERS.insert(tx, &id, &row)?;
     Ok(user(id, row))
 }

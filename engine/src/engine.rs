@@ -18,7 +18,7 @@ use crate::integrity::{self, IntegrityReport};
 use crate::keyring::Keyring;
 use crate::listeners::Listeners;
 use crate::model::{
-    BearerToken, Event, Limits, Notice, Page, Receipt, Record, Session, StreamCursor, Ticket,
+    BearerToken, Event, Limits, Notice, Page, Receipt, Record, Role, Session, StreamCursor, Ticket,
     TokenPair, User,
 };
 use crate::password::PasswordHasher;
@@ -369,12 +369,24 @@ impl Engine {
 
     // ----- accounts -----
 
-    /// Creates an account. Hashes the password with Argon2id (tens of
-    /// milliseconds of CPU: call it from a blocking thread).
+    /// Creates an account with the `user` role. Hashes the password with
+    /// Argon2id (tens of milliseconds of CPU: call it from a blocking
+    /// thread).
     pub fn create_user(
         &self,
         username: &str,
         password: &SecretString,
+    ) -> Result<User, AccountError> {
+        self.create_user_with_role(username, password, Role::User)
+    }
+
+    /// [`Engine::create_user`] with a chosen role (the first admin comes
+    /// from the command line this way).
+    pub fn create_user_with_role(
+        &self,
+        username: &str,
+        password: &SecretString,
+        role: Role,
     ) -> Result<User, AccountError> {
         accounts::validate_username(username)?;
         accounts::validate_password(password)?;
@@ -389,10 +401,31 @@ impl Engine {
         let now = self.now();
         let keyring = &self.inner.keyring;
         self.store().write_with(|tx| {
-            let user = accounts::create(tx, username, phc.clone(), now)?;
+            let user = accounts::create(tx, username, phc.clone(), role, now)?;
             keyring.create_scope(tx, KeyScope::User(user.id))?;
             Ok(user)
         })
+    }
+
+    /// Changes `user`'s role. Takes effect on their next request (every
+    /// credential reads the role with the token); their streams end.
+    pub fn set_role(&self, user: UserId, role: Role) -> Result<User, AccountError> {
+        let changed = self
+            .store()
+            .write_with(|tx| accounts::update(tx, user, |row| row.role = role))?;
+        self.inner.listeners.notify(&Notice::AccountChanged(user));
+        Ok(changed)
+    }
+
+    /// Disables or enables `user`. A disabled account's credentials are
+    /// refused from the next request on (its sessions are kept, so enabling
+    /// it again restores them); its streams end.
+    pub fn set_disabled(&self, user: UserId, disabled: bool) -> Result<User, AccountError> {
+        let changed = self
+            .store()
+            .write_with(|tx| accounts::update(tx, user, |row| row.disabled = disabled))?;
+        self.inner.listeners.notify(&Notice::AccountChanged(user));
+        Ok(changed)
     }
 
     /// Creates many accounts that share one password, hashed once, in one
@@ -418,7 +451,7 @@ impl Engine {
             usernames
                 .iter()
                 .map(|name| {
-                    let user = accounts::create(tx, name, phc.clone(), now)?;
+                    let user = accounts::create(tx, name, phc.clone(), Role::User, now)?;
                     keyring.create_scope(tx, KeyScope::User(user.id))?;
                     Ok(user)
                 })
@@ -504,9 +537,13 @@ impl Engine {
     pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
         let user = self.verify_credentials(username, password)?;
         let now = self.now();
-        Ok(self
-            .store()
-            .write_with(|tx| tokens::start_session(tx, user, now))?)
+        self.store().write_with(|tx| {
+            let account = accounts::get(tx, user)?.ok_or(AuthError::InvalidCredentials)?;
+            if account.disabled {
+                return Err(AuthError::Disabled);
+            }
+            Ok(tokens::start_session(tx, user, account.role, now)?)
+        })
     }
 
     /// The session of a valid, unexpired, unrevoked access token.

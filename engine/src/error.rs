@@ -169,6 +169,9 @@ pub enum AuthError {
     /// (token family) has been revoked.
     #[error("refresh token reuse detected; session revoked")]
     RefreshTokenReused,
+    /// The account is disabled: its credentials are refused.
+    #[error("account disabled")]
+    Disabled,
     /// The password hasher failed.
     #[error("password hashing failed")]
     Hashing,

@@ -119,7 +119,7 @@ pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use keys::{KEY_LEN, MasterKey};
 pub use model::{
     BearerToken, DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL, DEFAULT_TTL, Event,
-    EventKind, EventPosition, Limits, Notice, Page, Receipt, Record, RecordMeta, Session,
+    EventKind, EventPosition, Limits, Notice, Page, Receipt, Record, RecordMeta, Role, Session,
     StreamCursor, Ticket, TokenPair, User,
 };
 pub use password::PasswordCost;

@@ -76,6 +76,10 @@ pub struct User {
     pub username: String,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// What it may do.
+    pub role: Role,
+    /// A disabled account's credentials are refused.
+    pub disabled: bool,
 }
 
 /// A record's public facts (no plaintext).
@@ -237,6 +241,63 @@ pub enum Notice<'a> {
     SessionEnded(Session),
     /// A user was deleted.
     UserDeleted(UserId),
+    /// A user's role changed or they were disabled: what their credentials
+    /// allowed has changed, so their streams end.
+    AccountChanged(UserId),
+}
+
+/// What an account may do. Every credential of the account carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Manages users, reads the audit trail, broadcasts.
+    Admin,
+    /// A person: their own messages and streams.
+    User,
+    /// A program acting for itself (usually through scoped keys).
+    Service,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Self; 3] = [Self::Admin, Self::User, Self::Service];
+
+    /// The role's name: `admin`, `user`, `service`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::User => "user",
+            Self::Service => "service",
+        }
+    }
+
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Self::Admin => 1,
+            Self::User => 2,
+            Self::Service => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::ids::ParseIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or(crate::ids::ParseIdError)
+    }
 }
 
 /// Who a valid access token (or stream ticket) speaks for.
@@ -246,6 +307,8 @@ pub struct Session {
     pub user: UserId,
     /// The login session the token belongs to.
     pub id: SessionId,
+    /// The account's role, as it is now (read with the token).
+    pub role: Role,
     /// When the access token behind this credential expires (for a
     /// ticket: the access token it was issued with). A stream opened with
     /// it must end then.

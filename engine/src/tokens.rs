@@ -14,8 +14,10 @@ use zeroize::Zeroizing;
 use crate::clock::Timestamp;
 use crate::error::{AuthError, StorageError};
 use crate::ids::{SessionId, UserId};
-use crate::model::{BearerToken, Session, Ticket, TokenPair};
-use crate::schema::{SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, TokenKind, TokenRow, TokenState};
+use crate::model::{BearerToken, Role, Session, Ticket, TokenPair};
+use crate::schema::{
+    SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, TokenKind, TokenRow, TokenState, USERS,
+};
 use crate::store::{ReadTx, WriteTx};
 
 /// Lifetime of an access token: 15 minutes.
@@ -50,12 +52,19 @@ fn generate() -> (BearerToken, TokenHash) {
     (BearerToken::new(SecretString::from(text.as_str())), hash)
 }
 
-fn session_of(row: &TokenRow) -> Session {
-    Session {
+/// The session a token speaks for, with its account's role as it is now;
+/// a disabled (or deleted) account's tokens speak for nobody.
+fn session_of(tx: &dyn ReadTx, row: &TokenRow) -> Result<Session, AuthError> {
+    let account = USERS.get(tx, &row.owner)?.ok_or(AuthError::InvalidToken)?;
+    if account.disabled {
+        return Err(AuthError::Disabled);
+    }
+    Ok(Session {
         user: row.owner,
         id: row.session,
+        role: account.role,
         expires_at: row.grants_until,
-    }
+    })
 }
 
 /// Stores a token of `kind` for `session` with its index entries; what it
@@ -86,10 +95,12 @@ fn store(
 pub(crate) fn start_session(
     tx: &mut dyn WriteTx,
     user: UserId,
+    role: Role,
     now: Timestamp,
 ) -> Result<TokenPair, StorageError> {
     let session = Session {
         user,
+        role,
         id: SessionId::generate(now),
         expires_at: now,
     };
@@ -153,7 +164,7 @@ pub(crate) fn authenticate(
     if row.kind != TokenKind::Access || row.state != TokenState::Active {
         return Err(AuthError::InvalidToken);
     }
-    Ok(session_of(&row))
+    session_of(tx, &row)
 }
 
 /// What presenting a refresh token did.
@@ -175,7 +186,7 @@ pub(crate) fn refresh(
     if row.kind != TokenKind::Refresh {
         return Err(AuthError::InvalidToken);
     }
-    let session = session_of(&row);
+    let session = session_of(tx, &row)?;
     if row.state == TokenState::Rotated {
         end_session(tx, session)?;
         return Ok(Refreshed::Reused(session));
@@ -198,7 +209,17 @@ pub(crate) fn revoke(
     if row.kind == TokenKind::Refresh && row.state == TokenState::Rotated {
         return Err(AuthError::InvalidToken);
     }
-    let session = session_of(&row);
+    // Logging out works for a disabled account too.
+    let session = match session_of(tx, &row) {
+        Ok(session) => session,
+        Err(AuthError::Disabled) => Session {
+            user: row.owner,
+            id: row.session,
+            role: Role::User,
+            expires_at: row.grants_until,
+        },
+        Err(e) => return Err(e),
+    };
     end_session(tx, session)?;
     Ok(session)
 }
@@ -235,7 +256,7 @@ pub(crate) fn redeem_ticket(
         return Err(AuthError::InvalidToken);
     }
     remove(tx, hash, &row)?;
-    Ok(session_of(&row))
+    session_of(tx, &row)
 }
 
 fn remove(tx: &mut dyn WriteTx, hash: TokenHash, row: &TokenRow) -> Result<(), StorageError> {

@@ -235,3 +235,46 @@ fn bulk_accounts_share_one_hash_and_a_taken_name_creates_none() {
         Err(AccountError::InvalidUsername)
     ));
 }
+
+#[test]
+fn roles_and_disabling_take_effect_on_the_next_request() {
+    use strongroom_engine::Role;
+    let (_dir, _clock, engine) = common::engine();
+    let admin = engine
+        .create_user_with_role("root", &password(PW), Role::Admin)
+        .expect("admin");
+    assert_eq!(admin.role, Role::Admin);
+    let alice = engine.create_user("alice", &password(PW)).expect("user");
+    assert_eq!(alice.role, Role::User);
+    let pair = engine.login("alice", &password(PW)).expect("login");
+    assert_eq!(
+        engine.authenticate(&pair.access_token).expect("auth").role,
+        Role::User
+    );
+
+    engine.set_role(alice.id, Role::Service).expect("role");
+    assert_eq!(
+        engine.authenticate(&pair.access_token).expect("auth").role,
+        Role::Service,
+        "the same token, the new role"
+    );
+    engine.set_disabled(alice.id, true).expect("disable");
+    assert!(matches!(
+        engine.authenticate(&pair.access_token),
+        Err(AuthError::Disabled)
+    ));
+    assert!(matches!(
+        engine.login("alice", &password(PW)),
+        Err(AuthError::Disabled)
+    ));
+    assert!(matches!(
+        engine.refresh(&pair.refresh_token),
+        Err(AuthError::Disabled)
+    ));
+    engine.set_disabled(alice.id, false).expect("enable");
+    assert!(
+        engine.authenticate(&pair.access_token).is_ok(),
+        "sessions were kept"
+    );
+    assert_eq!(engine.user(alice.id).expect("user").role, Role::Service);
+}

@@ -189,7 +189,7 @@ fn a_schema_2_database_gains_share_links_and_keeps_its_records() {
         .expect("share");
     assert!(engine.open_share(&shared.token, None).is_ok());
     drop(engine);
-    assert_eq!(stored_version(&path), Some(3));
+    assert_eq!(stored_version(&path), Some(SCHEMA_VERSION));
 }
 
 #[test]

@@ -24,6 +24,9 @@ pub(crate) enum CreateAccountResponse {
     /// Username or password is invalid.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// Registration is closed on this server (an admin creates accounts).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// The username is taken.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
@@ -31,7 +34,7 @@ pub(crate) enum CreateAccountResponse {
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(CreateAccountResponse { 400 => BadRequest, 409 => Conflict });
+problem_variants!(CreateAccountResponse { 400 => BadRequest, 403 => Forbidden, 409 => Conflict });
 
 #[derive(ApiResponse)]
 pub(crate) enum LoginResponse {
@@ -41,11 +44,14 @@ pub(crate) enum LoginResponse {
     /// Unknown username or wrong password (indistinguishable).
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The account is disabled.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// Too many attempts; retry after `Retry-After` seconds.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(LoginResponse { 401 => Unauthorized });
+problem_variants!(LoginResponse { 401 => Unauthorized, 403 => Forbidden });
 
 #[derive(ApiResponse)]
 pub(crate) enum RefreshResponse {
@@ -55,11 +61,14 @@ pub(crate) enum RefreshResponse {
     /// Invalid, expired or reused refresh token (reuse revokes the session).
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The account is disabled.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// Too many refreshes from this address; retry after `Retry-After` seconds.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(RefreshResponse { 401 => Unauthorized });
+problem_variants!(RefreshResponse { 401 => Unauthorized, 403 => Forbidden });
 
 #[derive(ApiResponse)]
 pub(crate) enum LogoutResponse {
@@ -99,6 +108,12 @@ impl AccountsApi {
         body: Json<Credentials>,
     ) -> poem::Result<CreateAccountResponse> {
         let address = client::of(req);
+        if !state.config.open_registration {
+            return answer(Problem::new(
+                StatusCode::FORBIDDEN,
+                "registration is closed on this server; an admin creates accounts",
+            ));
+        }
         if let Err(t) = state
             .rate_limits
             .attempt(ClientAddress(address).rate_key(), None)

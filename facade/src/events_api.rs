@@ -8,7 +8,7 @@ use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
-use strongroom_engine::{BearerToken, EventId, SecretString, Session, StreamCursor};
+use strongroom_engine::{BearerToken, EventId, Role, SecretString, Session, StreamCursor};
 
 use crate::auth::Caller;
 use crate::hub::Refused;
@@ -100,8 +100,11 @@ pub(crate) enum BroadcastResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// Broadcasting needs the `admin` role.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
 }
-problem_variants!(BroadcastResponse { 400 => BadRequest, 401 => Unauthorized });
+problem_variants!(BroadcastResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
 
 pub(crate) struct EventsApi;
 
@@ -116,7 +119,7 @@ impl EventsApi {
     /// to receive, first, every unexpired event after it. A stream that
     /// falls too far behind is closed (resume the same way). A stream ends
     /// with a final `end` event (`{"reason": …}`: `token_expired`,
-    /// `session_revoked`, `user_deleted`, `shutting_down`) when its access
+    /// `session_revoked`, `user_deleted`, `account_changed`, `shutting_down`) when its access
     /// token expires, its session is revoked or the server stops.
     #[oai(path = "/v1/events", method = "get", operation_id = "events")]
     async fn events(
@@ -200,10 +203,11 @@ impl EventsApi {
         }
     }
 
-    /// Broadcast a message to everyone.
+    /// Broadcast a message to everyone (admins only).
     ///
     /// Stored encrypted (under the broadcast scope's own key) with its ttl,
     /// and delivered to every connected stream as a `broadcast` event.
+    /// Needs the `admin` role.
     #[oai(path = "/v1/broadcasts", method = "post", operation_id = "broadcast")]
     async fn broadcast(
         &self,
@@ -212,6 +216,12 @@ impl EventsApi {
         body: Json<NewMessage>,
     ) -> poem::Result<BroadcastResponse> {
         let sender = caller.0.session.user;
+        if caller.0.session.role != Role::Admin {
+            return answer(Problem::new(
+                StatusCode::FORBIDDEN,
+                "broadcasting needs the admin role",
+            ));
+        }
         let (text, ttl) = body.0.into_parts();
         let len = text.len();
         match state

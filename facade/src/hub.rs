@@ -46,6 +46,8 @@ pub(crate) enum EndReason {
     SessionRevoked,
     /// Its user was deleted.
     UserDeleted,
+    /// Its account's role changed or it was disabled.
+    AccountChanged,
     /// The server is shutting down.
     ShuttingDown,
 }
@@ -57,6 +59,7 @@ impl EndReason {
             Self::TokenExpired => "token_expired",
             Self::SessionRevoked => "session_revoked",
             Self::UserDeleted => "user_deleted",
+            Self::AccountChanged => "account_changed",
             Self::ShuttingDown => "shutting_down",
         }
     }
@@ -225,6 +228,11 @@ impl Hub {
             Notice::UserDeleted(user) => {
                 for sub in self.lock().by_user.remove(user).into_iter().flatten() {
                     sub.end(EndReason::UserDeleted);
+                }
+            }
+            Notice::AccountChanged(user) => {
+                for sub in self.lock().by_user.remove(user).into_iter().flatten() {
+                    sub.end(EndReason::AccountChanged);
                 }
             }
             _ => {}

@@ -108,6 +108,9 @@ pub struct ApiConfig {
     /// Whether share links may be created without an account (under a
     /// stricter per-address limit). Off by default.
     pub anonymous_shares: bool,
+    /// Whether anyone may create an account (`POST /v1/accounts`); when
+    /// closed only admins create accounts. Open by default (development).
+    pub open_registration: bool,
 }
 
 impl Default for ApiConfig {
@@ -125,6 +128,7 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             public_url: None,
             anonymous_shares: false,
+            open_registration: true,
         }
     }
 }

@@ -200,6 +200,7 @@ pub(crate) fn auth_problem(err: AuthError) -> Problem {
         AuthError::InvalidToken => {
             Problem::new(StatusCode::UNAUTHORIZED, "invalid or expired token")
         }
+        AuthError::Disabled => Problem::new(StatusCode::FORBIDDEN, "this account is disabled"),
         AuthError::RefreshTokenReused => Problem::new(
             StatusCode::UNAUTHORIZED,
             "refresh token was already used; the session has been revoked",

@@ -221,6 +221,7 @@ mod tests {
         let session = Session {
             user: alice,
             id: SessionId::from_u128(1),
+            role: strongroom_engine::Role::User,
             expires_at: Timestamp::from_unix_millis(u64::MAX),
         };
         let sub = hub.subscribe(alice, session.id).expect("subscribed");

@@ -7,6 +7,7 @@ mod backup;
 mod progress;
 mod rotate;
 mod seed;
+mod users;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use strongroom_engine::{Engine, MasterKey};
 pub use backup::{BackupDone, backup, backup_engine, restore};
 pub use rotate::{Rotated, rotate_data_keys, rotate_master_key};
 pub use seed::{SeedPlan, Seeded, seed};
+pub use users::{add_user, read_password};
 pub use verify::{Verified, verify};
 
 use crate::keyfile::{self, KeyFileError};

@@ -17,8 +17,9 @@ use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::{Engine, SecretString, UserId};
 
 use super::progress::Progress;
+use super::users::serve_error;
 use super::{OpsError, StoreArgs};
-use crate::server::{self, ServeError};
+use crate::server;
 
 /// How much to seed.
 #[derive(Clone, Debug)]
@@ -64,21 +65,7 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
         });
     }
     let engine = server::open_engine(&args.data_dir, &args.key, args.allow_insecure_permissions)
-        .map_err(|e| match e {
-            ServeError::Files(f) => OpsError::Files(f),
-            ServeError::Key(k) => OpsError::Key(k),
-            ServeError::Database { path, source } => {
-                if source.to_string().contains("already open") {
-                    OpsError::InUse { path }
-                } else {
-                    OpsError::Open { path, source }
-                }
-            }
-            other => OpsError::Io {
-                path: args.database(),
-                source: std::io::Error::other(other.to_string()),
-            },
-        })?;
+        .map_err(|e| serve_error(args, e))?;
     let storage = |source| OpsError::Storage {
         path: args.database(),
         source,

@@ -179,6 +179,12 @@ impl Drop for Binary {
 /// Runs `strongroom ARGS` (any subcommand) to its exit, with no key or
 /// data dir from the environment unless `envs` gives one.
 pub fn run(args: &[&str], envs: &[(&str, &str)]) -> Exited {
+    run_with_stdin(args, envs, "")
+}
+
+/// [`run`] with `input` on stdin.
+pub fn run_with_stdin(args: &[&str], envs: &[(&str, &str)], input: &str) -> Exited {
+    use std::io::Write;
     let started = Instant::now();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strongroom"));
     cmd.args(args)
@@ -190,7 +196,14 @@ pub fn run(args: &[&str], envs: &[(&str, &str)]) -> Exited {
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run strongroom");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run strongroom");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).expect("stdin");
+    }
+    let out = child.wait_with_output().expect("run strongroom");
     Exited {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

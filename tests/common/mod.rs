@@ -167,6 +167,15 @@ impl TestServer {
         (access, refresh)
     }
 
+    /// Makes `name` an admin (broadcasting needs it). Do it before opening
+    /// their streams: a role change ends them.
+    pub fn promote(&self, name: &str) {
+        let id = self.engine.user_id(name).expect("lookup").expect("user");
+        self.engine
+            .set_role(id, strongroom::engine::Role::Admin)
+            .expect("promoted");
+    }
+
     pub fn advance(&self, d: Duration) {
         self.clock.advance(d);
     }

@@ -93,6 +93,8 @@ fn convert(
             username: username.to_owned(),
             password_hash: phc.to_owned(),
             created_at: Timestamp::from_unix_millis(created),
+            role: crate::model::Role::User,
+            disabled: false,
         };
         USERS.insert(tx, &id, &row)?;
     }

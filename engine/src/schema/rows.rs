@@ -3,6 +3,7 @@
 use super::codec::{Key, Reader, Row, Writer};
 use crate::clock::Timestamp;
 use crate::ids::{SessionId, UserId};
+use crate::model::Role;
 
 /// SHA-256 of a bearer token's 32 random bytes: how a token is stored.
 pub(crate) type TokenHash = [u8; 32];
@@ -54,6 +55,8 @@ pub(crate) struct UserRow {
     /// Argon2id PHC string.
     pub(crate) password_hash: String,
     pub(crate) created_at: Timestamp,
+    pub(crate) role: Role,
+    pub(crate) disabled: bool,
 }
 
 impl Row for UserRow {
@@ -61,16 +64,36 @@ impl Row for UserRow {
         Writer(out)
             .u64(self.created_at.as_unix_millis())
             .bytes(self.username.as_bytes())
-            .bytes(self.password_hash.as_bytes());
+            .bytes(self.password_hash.as_bytes())
+            .u8(self.role.code())
+            .u8(u8::from(self.disabled));
     }
+    /// Rows written before schema 4 end after the password hash: those
+    /// accounts are enabled users.
     fn decode(bytes: &[u8]) -> Option<Self> {
         let mut r = Reader(bytes);
-        let row = Self {
-            created_at: Timestamp::from_unix_millis(r.u64()?),
-            username: r.string()?,
-            password_hash: r.string()?,
+        let created_at = Timestamp::from_unix_millis(r.u64()?);
+        let username = r.string()?;
+        let password_hash = r.string()?;
+        let (role, disabled) = if r.end().is_some() {
+            (Role::User, false)
+        } else {
+            let role = Role::from_code(r.u8()?)?;
+            let disabled = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
+            r.end()?;
+            (role, disabled)
         };
-        r.end().map(|()| row)
+        Some(Self {
+            username,
+            password_hash,
+            created_at,
+            role,
+            disabled,
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 //! | 1 | the first release: typed redb tables, no version stored (see `legacy`) |
 //! | 2 | byte-keyed tables behind the storage interface; per-scope log positions; the id root; sender names on records |
 //! | 3 | share links: `shares`, `share_expiry`, `shares_by_owner` (new, empty tables; a release that knows only 2 would not purge them, so it must refuse the file) |
+//! | 4 | accounts gain a role and a disabled flag (appended to the user row; rows without them read as enabled `user`s, so nothing is rewritten) |
 
 use super::{META, MetaKey};
 use crate::error::{OpenError, StorageError};
@@ -13,7 +14,7 @@ use crate::keys::{MasterKey, random_key_bytes};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
 /// version, the master key check and a fresh id root; an older one is

@@ -1,0 +1,72 @@
+//! `strongroom user add`: an account created on the data dir, with a role
+//! (the first admin comes this way). The password is read from the
+//! terminal without echo, or from stdin when it is not a terminal; never
+//! from the command line, where other users could see it.
+
+use std::io::{BufRead, IsTerminal};
+
+use strongroom_engine::{Role, SecretString, User};
+use zeroize::Zeroizing;
+
+use super::{OpsError, StoreArgs};
+use crate::server::{self, ServeError};
+
+/// Reads a password: a prompt without echo on a terminal, else one line of
+/// stdin.
+pub fn read_password() -> Result<SecretString, OpsError> {
+    let io = |source| OpsError::Io {
+        path: "stdin".into(),
+        source,
+    };
+    if std::io::stdin().is_terminal() {
+        let first = Zeroizing::new(rpassword::prompt_password("Password: ").map_err(io)?);
+        let again = Zeroizing::new(rpassword::prompt_password("Again: ").map_err(io)?);
+        if *first != *again {
+            return Err(io(std::io::Error::other("the passwords differ")));
+        }
+        Ok(SecretString::from(first.to_string()))
+    } else {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin().lock().read_line(&mut line).map_err(io)?;
+        Ok(SecretString::from(
+            line.trim_end_matches(['\n', '\r']).to_owned(),
+        ))
+    }
+}
+
+/// Creates `username` with `role` in the store of `args` (creating the
+/// store like `serve` if it is absent).
+pub fn add_user(
+    args: &StoreArgs,
+    username: &str,
+    role: Role,
+    password: &SecretString,
+) -> Result<User, OpsError> {
+    let engine = server::open_engine(&args.data_dir, &args.key, args.allow_insecure_permissions)
+        .map_err(|e| serve_error(args, e))?;
+    engine
+        .create_user_with_role(username, password, role)
+        .map_err(|e| OpsError::Io {
+            path: args.database(),
+            source: std::io::Error::other(e.to_string()),
+        })
+}
+
+/// A store-opening error of the server as an operator command's.
+pub(crate) fn serve_error(args: &StoreArgs, e: ServeError) -> OpsError {
+    match e {
+        ServeError::Files(f) => OpsError::Files(f),
+        ServeError::Key(k) => OpsError::Key(k),
+        ServeError::Database { path, source } => {
+            if source.to_string().contains("already open") {
+                OpsError::InUse { path }
+            } else {
+                OpsError::Open { path, source }
+            }
+        }
+        other => OpsError::Io {
+            path: args.database(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+}
