@@ -373,7 +373,11 @@ async fn a_role_change_ends_the_users_streams() {
     assert!(matches!(stream.next(WAIT).await, Next::End));
     // The same token still works, now with the new role.
     let r = s
-        .post("/v1/broadcasts", json!({"message": "now allowed"}), Some(&alice))
+        .post(
+            "/v1/broadcasts",
+            json!({"message": "now allowed"}),
+            Some(&alice),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
