@@ -9,7 +9,7 @@ use crate::error::{AccountError, StorageError};
 use crate::ids::UserId;
 use crate::model::{Role, User};
 use crate::schema::{USERS, USERS_BY_NAME, UserRow};
-use crate::store::{ReadTx, WriteTx};
+use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// Shortest and longest accepted password, in characters (Unicode scalar
 /// values, as JSON Schema counts `minLength`), so at most 4 KiB to hash.
@@ -80,6 +80,40 @@ pub(crate) fn update(
     change(&mut row);
     USERS.insert(tx, &id, &row)?;
     Ok(user(id, row))
+}
+
+/// Up to `limit` accounts after `after`, in id order, and the id to
+/// continue after if there are more.
+pub(crate) fn page(
+    tx: &dyn ReadTx,
+    after: Option<UserId>,
+    limit: usize,
+) -> Result<(Vec<User>, Option<UserId>), StorageError> {
+    let start = match after {
+        Some(id) => std::ops::Bound::Excluded(id),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut users = Vec::new();
+    let mut more = false;
+    USERS.scan(
+        tx,
+        (start, std::ops::Bound::Unbounded),
+        Order::Ascending,
+        |id, row| {
+            if users.len() == limit {
+                more = true;
+                return Ok::<_, StorageError>(Flow::Stop);
+            }
+            users.push(user(id, row));
+            Ok(Flow::Continue)
+        },
+    )?;
+    let next = if more {
+        users.last().map(|u: &User| u.id)
+    } else {
+        None
+    };
+    Ok((users, next))
 }
 
 /// The id of the account named `username`.

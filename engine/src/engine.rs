@@ -19,7 +19,7 @@ use crate::keyring::Keyring;
 use crate::listeners::Listeners;
 use crate::model::{
     BearerToken, Event, Limits, Notice, Page, Receipt, Record, Role, Session, StreamCursor, Ticket,
-    TokenPair, User,
+    TokenPair, User, UserPage,
 };
 use crate::password::PasswordHasher;
 use crate::records::{self, NewRecord};
@@ -405,6 +405,26 @@ impl Engine {
             keyring.create_scope(tx, KeyScope::User(user.id))?;
             Ok(user)
         })
+    }
+
+    /// Up to `limit` accounts after `after`, in id (creation) order.
+    pub fn users(&self, after: Option<UserId>, limit: usize) -> Result<UserPage, StorageError> {
+        let (users, next) = self
+            .store()
+            .read_with(|tx| accounts::page(tx, after, limit.max(1)))?;
+        Ok(UserPage { users, next })
+    }
+
+    /// Ends every session of `user`: all their access and refresh tokens
+    /// stop working and their streams end.
+    pub fn end_sessions(&self, user: UserId) -> Result<(), AccountError> {
+        self.store().write_with(|tx| {
+            accounts::get(tx, user)?.ok_or(AccountError::NotFound)?;
+            tokens::end_all_sessions(tx, user)?;
+            Ok::<_, AccountError>(())
+        })?;
+        self.inner.listeners.notify(&Notice::AccountChanged(user));
+        Ok(())
     }
 
     /// Changes `user`'s role. Takes effect on their next request (every

@@ -120,7 +120,7 @@ pub use keys::{KEY_LEN, MasterKey};
 pub use model::{
     BearerToken, DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL, DEFAULT_TTL, Event,
     EventKind, EventPosition, Limits, Notice, Page, Receipt, Record, RecordMeta, Role, Session,
-    StreamCursor, Ticket, TokenPair, User,
+    StreamCursor, Ticket, TokenPair, User, UserPage,
 };
 pub use password::PasswordCost;
 pub use schema::SCHEMA_VERSION;

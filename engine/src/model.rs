@@ -82,6 +82,15 @@ pub struct User {
     pub disabled: bool,
 }
 
+/// A page of accounts, in id order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPage {
+    /// The accounts.
+    pub users: Vec<User>,
+    /// Pass as `after` for the next page; `None` on the last.
+    pub next: Option<UserId>,
+}
+
 /// A record's public facts (no plaintext).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordMeta {

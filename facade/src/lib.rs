@@ -30,6 +30,8 @@
 #![deny(missing_docs)]
 
 mod accounts_api;
+mod admin_api;
+mod admin_wire;
 mod auth;
 mod body_limit;
 mod client;
@@ -138,6 +140,7 @@ type Apis = (
     messages_api::MessagesApi,
     events_api::EventsApi,
     shares_api::SharesApi,
+    admin_api::AdminApi,
     health::HealthApi,
 );
 
@@ -147,6 +150,7 @@ fn apis() -> Apis {
         messages_api::MessagesApi,
         events_api::EventsApi,
         shares_api::SharesApi,
+        admin_api::AdminApi,
         health::HealthApi,
     )
 }

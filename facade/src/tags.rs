@@ -12,6 +12,8 @@ pub(crate) enum ApiTags {
     Events,
     /// One-time and expiring share links for people without an account.
     Shares,
+    /// Account management (admins only).
+    Admin,
     /// Liveness.
     Health,
 }

@@ -1,0 +1,305 @@
+//! The admin API under `/v1/admin/`: manage accounts. Every operation needs
+//! an access token of an account with the `admin` role (403 otherwise).
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::{Role, UserId};
+use uuid::Uuid;
+
+use crate::admin_wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
+use crate::auth::Caller;
+use crate::problem::{Problem, account_problem, answer, problem_variants};
+use crate::state::State;
+use crate::tags::ApiTags;
+use crate::text::Username;
+
+/// Largest page of `GET /v1/admin/users`.
+const MAX_PAGE: u64 = 500;
+
+#[derive(ApiResponse)]
+pub(crate) enum UsersResponse {
+    /// A page of accounts.
+    #[oai(status = 200)]
+    Ok(Json<AdminUserPage>),
+    /// Bad `limit` or `after`.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The caller is not an admin.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+}
+problem_variants!(UsersResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+
+#[derive(ApiResponse)]
+pub(crate) enum UserResponse {
+    /// The account, as it is now.
+    #[oai(status = 200)]
+    Ok(Json<AdminUser>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The caller is not an admin.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such account.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+problem_variants!(UserResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+
+#[derive(ApiResponse)]
+pub(crate) enum CreateUserResponse {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<AdminUser>),
+    /// Username or password invalid.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The caller is not an admin.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// The username is taken.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+}
+problem_variants!(CreateUserResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 409 => Conflict });
+
+#[derive(ApiResponse)]
+pub(crate) enum DoneResponse {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The caller is not an admin.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such account.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+problem_variants!(DoneResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+
+/// Refuses callers who are not admins.
+fn admin_only(caller: &Caller) -> Result<UserId, Problem> {
+    if caller.0.session.role == Role::Admin {
+        Ok(caller.0.session.user)
+    } else {
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "this operation needs the admin role",
+        ))
+    }
+}
+
+fn user_id(text: &str) -> Result<UserId, Problem> {
+    text.parse::<UserId>()
+        .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "user not found"))
+}
+
+pub(crate) struct AdminApi;
+
+#[OpenApi(tag = "ApiTags::Admin")]
+impl AdminApi {
+    /// List accounts (admins only).
+    ///
+    /// In id order (creation order), `limit` per page (1–500, default 100);
+    /// pass the previous page's `next` as `after`.
+    #[oai(
+        path = "/v1/admin/users",
+        method = "get",
+        operation_id = "admin_list_users"
+    )]
+    async fn list(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// Page size, 1–500 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<u64>>,
+        /// The previous page's `next`.
+        after: Query<Option<Uuid>>,
+    ) -> poem::Result<UsersResponse> {
+        if let Err(p) = admin_only(&caller) {
+            return answer(p);
+        }
+        let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE) as usize;
+        let after = after.0.map(|u| UserId::from_u128(u.as_u128()));
+        match state.read(move |e| e.users(after, limit)).await? {
+            Ok(page) => Ok(UsersResponse::Ok(Json(AdminUserPage {
+                next: page.next.map(|u| Uuid::from_u128(u.as_u128())),
+                users: page.users.into_iter().map(AdminUser::from).collect(),
+            }))),
+            Err(e) => answer(account_problem(e.into())),
+        }
+    }
+
+    /// Create an account (admins only).
+    ///
+    /// The way accounts are made when registration is closed.
+    #[oai(
+        path = "/v1/admin/users",
+        method = "post",
+        operation_id = "admin_create_user"
+    )]
+    async fn create(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        body: Json<NewAdminUser>,
+    ) -> poem::Result<CreateUserResponse> {
+        let admin = match admin_only(&caller) {
+            Ok(admin) => admin,
+            Err(p) => return answer(p),
+        };
+        let NewAdminUser {
+            username: Username(username),
+            password,
+            role,
+        } = body.0;
+        let role: Role = role.map_or(Role::User, Into::into);
+        let name = username.clone();
+        let created = state
+            .hashing(move |e| e.create_user_with_role(&name, password.secret(), role))
+            .await?;
+        match created {
+            Ok(user) => {
+                tracing::info!(admin = %admin, user = %user.id, role = %role, "account created by admin");
+                Ok(CreateUserResponse::Created(Json(user.into())))
+            }
+            Err(e) => answer(account_problem(e)),
+        }
+    }
+
+    /// Change an account's role (admins only).
+    ///
+    /// Takes effect on the account's next request; its streams end.
+    #[oai(
+        path = "/v1/admin/users/:id/role",
+        method = "put",
+        operation_id = "admin_set_role"
+    )]
+    async fn set_role(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+        body: Json<RoleChange>,
+    ) -> poem::Result<UserResponse> {
+        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
+            Ok(pair) => pair,
+            Err(p) => return answer(p),
+        };
+        let role: Role = body.0.role.into();
+        match state.blocking(move |e| e.set_role(user, role)).await? {
+            Ok(changed) => {
+                tracing::info!(admin = %admin, user = %user, role = %role, "role changed");
+                Ok(UserResponse::Ok(Json(changed.into())))
+            }
+            Err(e) => answer(account_problem(e)),
+        }
+    }
+
+    /// Disable or enable an account (admins only).
+    ///
+    /// A disabled account's credentials are refused from its next request
+    /// on and its streams end; enabling it restores its sessions.
+    #[oai(
+        path = "/v1/admin/users/:id/disabled",
+        method = "put",
+        operation_id = "admin_set_disabled"
+    )]
+    async fn set_disabled(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+        body: Json<DisabledChange>,
+    ) -> poem::Result<UserResponse> {
+        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
+            Ok(pair) => pair,
+            Err(p) => return answer(p),
+        };
+        let disabled = body.0.disabled;
+        match state
+            .blocking(move |e| e.set_disabled(user, disabled))
+            .await?
+        {
+            Ok(changed) => {
+                tracing::info!(admin = %admin, user = %user, disabled, "account disabled flag set");
+                Ok(UserResponse::Ok(Json(changed.into())))
+            }
+            Err(e) => answer(account_problem(e)),
+        }
+    }
+
+    /// End every session of an account (admins only).
+    ///
+    /// Every access and refresh token of the account stops working; its
+    /// streams end.
+    #[oai(
+        path = "/v1/admin/users/:id/sessions",
+        method = "delete",
+        operation_id = "admin_end_sessions"
+    )]
+    async fn end_sessions(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+    ) -> poem::Result<DoneResponse> {
+        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
+            Ok(pair) => pair,
+            Err(p) => return answer(p),
+        };
+        match state.blocking(move |e| e.end_sessions(user)).await? {
+            Ok(()) => {
+                tracing::info!(admin = %admin, user = %user, "sessions ended by admin");
+                Ok(DoneResponse::NoContent)
+            }
+            Err(e) => answer(account_problem(e)),
+        }
+    }
+
+    /// Delete an account (admins only).
+    ///
+    /// Crypto-shredding: its wrapped data keys, records, sessions and share
+    /// links go in one transaction; nothing of it can be decrypted again.
+    #[oai(
+        path = "/v1/admin/users/:id",
+        method = "delete",
+        operation_id = "admin_delete_user"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+    ) -> poem::Result<DoneResponse> {
+        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
+            Ok(pair) => pair,
+            Err(p) => return answer(p),
+        };
+        match state.blocking(move |e| e.delete_user(user)).await? {
+            Ok(()) => {
+                tracing::info!(admin = %admin, user = %user, "account deleted by admin");
+                Ok(DoneResponse::NoContent)
+            }
+            Err(e) => answer(account_problem(e)),
+        }
+    }
+}
