@@ -51,6 +51,11 @@ struct Args {
     /// Seconds to wait for deliveries after the last send.
     #[arg(long, default_value_t = 20)]
     settle: u64,
+    /// An admin account to broadcast as (broadcasting needs the admin
+    /// role); its password comes from SSE_LOAD_ADMIN_PASSWORD. Create one
+    /// with `strongroom user add NAME --role admin`.
+    #[arg(long)]
+    admin_user: Option<String>,
 }
 
 /// Deliveries seen, by message tag: (stream count, latencies in µs).
@@ -309,13 +314,35 @@ async fn main() {
             );
         }
     };
+    let broadcaster = if args.broadcasts == 0 {
+        String::new()
+    } else {
+        let Some(admin) = &args.admin_user else {
+            panic!(
+                "broadcasting needs an admin: pass --admin-user NAME (password in \
+                 SSE_LOAD_ADMIN_PASSWORD), or --broadcasts 0"
+            );
+        };
+        let password = std::env::var("SSE_LOAD_ADMIN_PASSWORD")
+            .expect("SSE_LOAD_ADMIN_PASSWORD holds the admin's password");
+        let session = post_json(
+            &sender,
+            &format!("http://{}/v1/sessions", args.server),
+            &json!({"username": admin, "password": password}),
+        )
+        .await;
+        session["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    };
     let mut expected: Vec<(String, usize)> = Vec::new();
     for b in 0..args.broadcasts {
         let tag = format!("b{b}");
         post(
             "/v1/broadcasts".into(),
             json!({"message": format!("load {tag} {}", now_micros())}),
-            tokens[0].1.clone(),
+            broadcaster.clone(),
         )
         .await;
         expected.push((tag, connected));
