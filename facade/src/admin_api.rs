@@ -6,12 +6,12 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::{Role, UserId};
+use strongroom_engine::{AccountError, Engine, Role, UserId};
 use uuid::Uuid;
 
 use crate::admin_wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
 use crate::auth::Caller;
-use crate::problem::{Problem, account_problem, answer, problem_variants};
+use crate::problem::{FromProblem, Problem, account_problem, answer, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
 use crate::text::Username;
@@ -107,6 +107,29 @@ fn user_id(text: &str) -> Result<UserId, Problem> {
         .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "user not found"))
 }
 
+/// Runs `work` on the account `id` for an admin caller (403 otherwise, 404
+/// for an id that is no account), logs `what`, and answers with `done`.
+async fn on_account<T: Send + 'static, R: FromProblem>(
+    state: &State,
+    caller: &Caller,
+    id: &str,
+    what: &'static str,
+    work: impl FnOnce(&Engine, UserId) -> Result<T, AccountError> + Send + 'static,
+    done: impl FnOnce(T) -> R,
+) -> poem::Result<R> {
+    let (admin, user) = match admin_only(caller).and_then(|a| Ok((a, user_id(id)?))) {
+        Ok(pair) => pair,
+        Err(p) => return answer(p),
+    };
+    match state.blocking(move |e| work(e, user)).await? {
+        Ok(value) => {
+            tracing::info!(admin = %admin, user = %user, "{what}");
+            Ok(done(value))
+        }
+        Err(e) => answer(account_problem(e)),
+    }
+}
+
 pub(crate) struct AdminApi;
 
 #[OpenApi(tag = "ApiTags::Admin")]
@@ -197,18 +220,16 @@ impl AdminApi {
         id: Path<String>,
         body: Json<RoleChange>,
     ) -> poem::Result<UserResponse> {
-        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
-            Ok(pair) => pair,
-            Err(p) => return answer(p),
-        };
         let role: Role = body.0.role.into();
-        match state.blocking(move |e| e.set_role(user, role)).await? {
-            Ok(changed) => {
-                tracing::info!(admin = %admin, user = %user, role = %role, "role changed");
-                Ok(UserResponse::Ok(Json(changed.into())))
-            }
-            Err(e) => answer(account_problem(e)),
-        }
+        on_account(
+            &state,
+            &caller,
+            &id.0,
+            "role changed",
+            move |e, user| e.set_role(user, role),
+            |u| UserResponse::Ok(Json(u.into())),
+        )
+        .await
     }
 
     /// Disable or enable an account (admins only).
@@ -228,21 +249,21 @@ impl AdminApi {
         id: Path<String>,
         body: Json<DisabledChange>,
     ) -> poem::Result<UserResponse> {
-        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
-            Ok(pair) => pair,
-            Err(p) => return answer(p),
-        };
         let disabled = body.0.disabled;
-        match state
-            .blocking(move |e| e.set_disabled(user, disabled))
-            .await?
-        {
-            Ok(changed) => {
-                tracing::info!(admin = %admin, user = %user, disabled, "account disabled flag set");
-                Ok(UserResponse::Ok(Json(changed.into())))
-            }
-            Err(e) => answer(account_problem(e)),
-        }
+        let what = if disabled {
+            "account disabled"
+        } else {
+            "account enabled"
+        };
+        on_account(
+            &state,
+            &caller,
+            &id.0,
+            what,
+            move |e, user| e.set_disabled(user, disabled),
+            |u| UserResponse::Ok(Json(u.into())),
+        )
+        .await
     }
 
     /// End every session of an account (admins only).
@@ -261,17 +282,15 @@ impl AdminApi {
         /// The account's id.
         id: Path<String>,
     ) -> poem::Result<DoneResponse> {
-        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
-            Ok(pair) => pair,
-            Err(p) => return answer(p),
-        };
-        match state.blocking(move |e| e.end_sessions(user)).await? {
-            Ok(()) => {
-                tracing::info!(admin = %admin, user = %user, "sessions ended by admin");
-                Ok(DoneResponse::NoContent)
-            }
-            Err(e) => answer(account_problem(e)),
-        }
+        on_account(
+            &state,
+            &caller,
+            &id.0,
+            "sessions ended by admin",
+            |e, user| e.end_sessions(user),
+            |()| DoneResponse::NoContent,
+        )
+        .await
     }
 
     /// Delete an account (admins only).
@@ -290,16 +309,14 @@ impl AdminApi {
         /// The account's id.
         id: Path<String>,
     ) -> poem::Result<DoneResponse> {
-        let (admin, user) = match admin_only(&caller).and_then(|a| Ok((a, user_id(&id.0)?))) {
-            Ok(pair) => pair,
-            Err(p) => return answer(p),
-        };
-        match state.blocking(move |e| e.delete_user(user)).await? {
-            Ok(()) => {
-                tracing::info!(admin = %admin, user = %user, "account deleted by admin");
-                Ok(DoneResponse::NoContent)
-            }
-            Err(e) => answer(account_problem(e)),
-        }
+        on_account(
+            &state,
+            &caller,
+            &id.0,
+            "account deleted by admin",
+            |e, user| e.delete_user(user),
+            |()| DoneResponse::NoContent,
+        )
+        .await
     }
 }
