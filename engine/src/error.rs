@@ -21,6 +21,9 @@ pub enum StorageError {
         /// The table holding the entry.
         table: &'static str,
     },
+    /// Another process holds the database open (its lock is exclusive).
+    #[error("storage error: the database is already open in another process")]
+    InUse,
 }
 
 impl fmt::Debug for StorageError {

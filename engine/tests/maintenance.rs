@@ -323,3 +323,25 @@ fn an_interrupted_data_key_rotation_resumes_where_it_stopped() {
     }
     assert!(resumed_runs > 0, "no run was interrupted mid-way");
 }
+
+#[test]
+fn a_database_held_open_elsewhere_is_reported_as_in_use() {
+    let (dir, clock, engine) = engine();
+    let path = dir.path().join("db.redb");
+    let second = common::builder(&clock).open(&path);
+    assert!(
+        matches!(
+            second,
+            Err(strongroom_engine::OpenError::Storage(
+                strongroom_engine::StorageError::InUse
+            ))
+        ),
+        "{second:?}"
+    );
+    assert!(matches!(
+        compact(&path),
+        Err(strongroom_engine::StorageError::InUse)
+    ));
+    drop(engine);
+    assert!(compact(&path).is_ok());
+}

@@ -12,7 +12,7 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
-use strongroom_engine::{Engine, MasterKey};
+use strongroom_engine::{Engine, MasterKey, OpenError, StorageError};
 
 pub use backup::{BackupDone, backup, backup_engine, restore};
 pub use rotate::{Rotated, rotate_data_keys, rotate_master_key};
@@ -151,18 +151,18 @@ pub fn open_existing(args: &StoreArgs) -> Result<Engine, OpsError> {
 /// Opens the engine on `path` with `key`, naming a lock held by another
 /// process plainly.
 pub(crate) fn open_file(path: &Path, key: MasterKey) -> Result<Engine, OpsError> {
-    Engine::builder(key).open(path).map_err(|source| {
-        if source.to_string().contains("already open") {
-            OpsError::InUse {
-                path: path.to_owned(),
-            }
-        } else {
-            OpsError::Open {
-                path: path.to_owned(),
-                source,
-            }
-        }
-    })
+    Engine::builder(key)
+        .open(path)
+        .map_err(|source| open_error(path.to_owned(), source))
+}
+
+/// A failed open as an operator error: a lock another process holds is
+/// reported as the store being in use.
+pub(crate) fn open_error(path: PathBuf, source: OpenError) -> OpsError {
+    match source {
+        OpenError::Storage(StorageError::InUse) => OpsError::InUse { path },
+        source => OpsError::Open { path, source },
+    }
 }
 
 /// Compacts the database of `args`: returns its size before and after.
@@ -171,14 +171,11 @@ pub fn compact(args: &StoreArgs) -> Result<(u64, u64), OpsError> {
     // is reported as such, and a file that is not this store is refused.
     drop(open_existing(args)?);
     let path = args.database();
-    strongroom_engine::compact(&path).map_err(|source| {
-        if source.to_string().contains("already open") {
-            OpsError::InUse { path: path.clone() }
-        } else {
-            OpsError::Storage {
-                path: path.clone(),
-                source,
-            }
-        }
+    strongroom_engine::compact(&path).map_err(|source| match source {
+        StorageError::InUse => OpsError::InUse { path: path.clone() },
+        source => OpsError::Storage {
+            path: path.clone(),
+            source,
+        },
     })
 }

@@ -57,13 +57,7 @@ pub(crate) fn serve_error(args: &StoreArgs, e: ServeError) -> OpsError {
     match e {
         ServeError::Files(f) => OpsError::Files(f),
         ServeError::Key(k) => OpsError::Key(k),
-        ServeError::Database { path, source } => {
-            if source.to_string().contains("already open") {
-                OpsError::InUse { path }
-            } else {
-                OpsError::Open { path, source }
-            }
-        }
+        ServeError::Database { path, source } => super::open_error(path, source),
         other => OpsError::Io {
             path: args.database(),
             source: std::io::Error::other(other.to_string()),

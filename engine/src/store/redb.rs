@@ -39,6 +39,14 @@ pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
     StorageError::backend(e.into())
 }
 
+/// An error opening a database file: a lock held elsewhere is named as such.
+fn opening(e: redb::DatabaseError) -> StorageError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StorageError::InUse,
+        other => backend(other),
+    }
+}
+
 /// A redb database holding the engine's tables.
 pub(crate) struct RedbStore {
     db: Database,
@@ -48,7 +56,7 @@ impl RedbStore {
     /// Opens or creates the database file at `path` (exclusively locked).
     pub(crate) fn open(path: &Path) -> Result<Self, StorageError> {
         Ok(Self {
-            db: Database::create(path).map_err(backend)?,
+            db: Database::create(path).map_err(opening)?,
         })
     }
 
@@ -95,7 +103,7 @@ impl Store for RedbStore {
 
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
         let read = self.db.begin_read().map_err(backend)?;
-        let target = Database::create(to).map_err(backend)?;
+        let target = Database::create(to).map_err(opening)?;
         let write = target.begin_write().map_err(backend)?;
         let mut copied = Vec::new();
         for handle in read.list_tables().map_err(backend)? {
@@ -136,7 +144,7 @@ pub(crate) fn compact(path: &Path) -> Result<(u64, u64), StorageError> {
             .map_err(StorageError::backend)
     };
     let before = size()?;
-    let mut db = Database::open(path).map_err(backend)?;
+    let mut db = Database::open(path).map_err(opening)?;
     // Each pass may free pages that let the next one move more.
     for _ in 0..8 {
         if !db.compact().map_err(backend)? {
