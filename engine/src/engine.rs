@@ -390,9 +390,25 @@ impl Engine {
     ) -> Result<User, AccountError> {
         accounts::validate_username(username)?;
         accounts::validate_password(password)?;
+        // A taken name is refused before the Argon2 work.
         if self.user_id(username)?.is_some() {
             return Err(AccountError::UsernameTaken);
         }
+        let mut created = self.store_accounts(&[username], password, role)?;
+        Ok(created
+            .pop()
+            .unwrap_or_else(|| unreachable!("one name stores one account")))
+    }
+
+    /// Hashes `password` once and stores an account for each of `names`
+    /// (validated by the caller), each with its key scope, in one
+    /// transaction: a taken name creates none of them.
+    fn store_accounts(
+        &self,
+        names: &[&str],
+        password: &SecretString,
+        role: Role,
+    ) -> Result<Vec<User>, AccountError> {
         let phc = self
             .inner
             .hasher
@@ -401,9 +417,14 @@ impl Engine {
         let now = self.now();
         let keyring = &self.inner.keyring;
         self.store().write_with(|tx| {
-            let user = accounts::create(tx, username, phc.clone(), role, now)?;
-            keyring.create_scope(tx, KeyScope::User(user.id))?;
-            Ok(user)
+            names
+                .iter()
+                .map(|name| {
+                    let user = accounts::create(tx, name, phc.clone(), role, now)?;
+                    keyring.create_scope(tx, KeyScope::User(user.id))?;
+                    Ok(user)
+                })
+                .collect()
         })
     }
 
@@ -430,20 +451,25 @@ impl Engine {
     /// Changes `user`'s role. Takes effect on their next request (every
     /// credential reads the role with the token); their streams end.
     pub fn set_role(&self, user: UserId, role: Role) -> Result<User, AccountError> {
-        let changed = self
-            .store()
-            .write_with(|tx| accounts::update(tx, user, |row| row.role = role))?;
-        self.inner.listeners.notify(&Notice::AccountChanged(user));
-        Ok(changed)
+        self.change_account(user, |row| row.role = role)
     }
 
     /// Disables or enables `user`. A disabled account's credentials are
     /// refused from the next request on (its sessions are kept, so enabling
     /// it again restores them); its streams end.
     pub fn set_disabled(&self, user: UserId, disabled: bool) -> Result<User, AccountError> {
+        self.change_account(user, |row| row.disabled = disabled)
+    }
+
+    /// Applies `change` to `user`'s row and ends their streams.
+    fn change_account(
+        &self,
+        user: UserId,
+        change: impl Fn(&mut crate::schema::UserRow),
+    ) -> Result<User, AccountError> {
         let changed = self
             .store()
-            .write_with(|tx| accounts::update(tx, user, |row| row.disabled = disabled))?;
+            .write_with(|tx| accounts::update(tx, user, &change))?;
         self.inner.listeners.notify(&Notice::AccountChanged(user));
         Ok(changed)
     }
@@ -460,23 +486,8 @@ impl Engine {
             accounts::validate_username(name)?;
         }
         accounts::validate_password(password)?;
-        let phc = self
-            .inner
-            .hasher
-            .hash(password)
-            .ok_or(AccountError::Hashing)?;
-        let now = self.now();
-        let keyring = &self.inner.keyring;
-        self.store().write_with(|tx| {
-            usernames
-                .iter()
-                .map(|name| {
-                    let user = accounts::create(tx, name, phc.clone(), Role::User, now)?;
-                    keyring.create_scope(tx, KeyScope::User(user.id))?;
-                    Ok(user)
-                })
-                .collect()
-        })
+        let names: Vec<&str> = usernames.iter().map(String::as_str).collect();
+        self.store_accounts(&names, password, Role::User)
     }
 
     /// The id of the account named `username`, if there is one.
