@@ -35,6 +35,17 @@ async fn shown(client: &Client, css: &str) -> String {
         .expect("text")
 }
 
+/// Presses the page's button.
+async fn reveal(client: &Client) {
+    client
+        .find(Locator::Css("#reveal"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
     let Some(browser) = common::browser::launch("browser_share").await else {
@@ -73,13 +84,7 @@ async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
         "loading consumed nothing"
     );
 
-    client
-        .find(Locator::Css("#reveal"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    reveal(client).await;
     assert_eq!(
         shown(client, "#secret").await,
         "sealed in Rust, opened in Chromium"
@@ -109,24 +114,12 @@ async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
         .await
         .expect("field");
     field.send_keys("open says me").await.expect("type");
-    client
-        .find(Locator::Css("#reveal"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    reveal(client).await;
     assert!(shown(client, "#error").await.contains("Wrong passphrase"));
     assert_eq!(views_left(&s, &url).await, (200, json!(1)));
     field.clear().await.expect("clear");
     field.send_keys("open sesame").await.expect("type");
-    client
-        .find(Locator::Css("#reveal"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    reveal(client).await;
     assert_eq!(shown(client, "#secret").await, "behind a passphrase");
     browser.client.clone().close().await.expect("close");
 }
