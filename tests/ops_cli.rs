@@ -464,24 +464,7 @@ async fn an_online_backup_under_sustained_writes_holds_everything_acknowledged_b
     let backups = tmp.path().join("backups");
     let server = Binary::start(&data, &["--backup-dir", arg(&backups)], &[]);
     let http = reqwest::Client::new();
-    let creds = serde_json::json!({"username": "writer", "password": common::PASSWORD});
-    let created = http
-        .post(server.url("/v1/accounts"))
-        .json(&creds)
-        .send()
-        .await
-        .expect("account");
-    assert_eq!(created.status(), 201);
-    let login: serde_json::Value = http
-        .post(server.url("/v1/sessions"))
-        .json(&creds)
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["access_token"].as_str().expect("token").to_owned();
+    let token = server.account(&http, "writer").await;
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..4)

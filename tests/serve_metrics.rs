@@ -56,22 +56,8 @@ async fn metrics_are_scraped_and_parsed_after_real_traffic() {
             .status(),
         200
     );
-    let creds = json!({"username": "alice", "password": "correct horse battery"});
-    http.post(server.url("/v1/accounts"))
-        .json(&creds)
-        .send()
-        .await
-        .expect("create");
-    let login: serde_json::Value = http
-        .post(server.url("/v1/sessions"))
-        .json(&creds)
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["access_token"].as_str().expect("token");
+    let token = server.account(&http, "alice").await;
+    let token = token.as_str();
     let wrong = json!({"username": "alice", "password": "wrong password here"});
     for _ in 0..11 {
         http.post(server.url("/v1/sessions"))

@@ -122,6 +122,32 @@ impl Binary {
         format!("{}{path}", self.base)
     }
 
+    /// Registers `name` (password [`super::PASSWORD`]) and logs in; returns
+    /// the access token.
+    pub async fn account(&self, http: &reqwest::Client, name: &str) -> String {
+        let creds = serde_json::json!({"username": name, "password": super::PASSWORD});
+        let created = http
+            .post(self.url("/v1/accounts"))
+            .json(&creds)
+            .send()
+            .await
+            .expect("account");
+        assert_eq!(created.status(), 201);
+        let login: serde_json::Value = http
+            .post(self.url("/v1/sessions"))
+            .json(&creds)
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        login["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
     pub fn stdout(&self) -> String {
         self.stdout.lock().expect("lock").join("\n")
     }
