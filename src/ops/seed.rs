@@ -81,7 +81,9 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
         .clone()
         .unwrap_or_else(|| args.data_dir.join("seed-credentials.txt"));
     let password = generated_password();
-    let users = create_users(&engine, plan.users, &password, args)?;
+    // Numbering continues after the accounts already there (with --force).
+    let offset = existing.users as usize;
+    let users = create_users(&engine, offset, plan.users, &password, args)?;
     write_credentials(&credentials, &users, &password)?;
     let started = Instant::now();
     store_messages(&engine, &users, plan.messages, args)?;
@@ -141,15 +143,12 @@ fn username(i: usize) -> String {
 
 fn create_users(
     engine: &Engine,
+    offset: usize,
     count: usize,
     password: &SecretString,
     args: &StoreArgs,
 ) -> Result<Vec<(UserId, String)>, OpsError> {
     let mut created = Vec::with_capacity(count);
-    let offset = engine
-        .check_integrity()
-        .map(|r| r.users as usize)
-        .unwrap_or(0);
     let names: Vec<String> = (0..count).map(|i| username(offset + i)).collect();
     for chunk in names.chunks(BATCH) {
         let users = engine
