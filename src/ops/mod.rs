@@ -43,6 +43,14 @@ impl StoreArgs {
     pub fn database(&self) -> PathBuf {
         self.data_dir.join(DATABASE_FILE)
     }
+
+    /// An engine error on this store, naming its database file.
+    pub(crate) fn engine_error(&self, e: impl Into<strongroom_engine::Error>) -> OpsError {
+        OpsError::Engine {
+            path: self.database(),
+            source: e.into(),
+        }
+    }
 }
 
 /// Why an operator command failed. One line, naming the path.
@@ -96,6 +104,14 @@ pub enum OpsError {
         path: PathBuf,
         /// Why.
         source: strongroom_engine::StorageError,
+    },
+    /// An engine operation on the store failed.
+    #[error("{}: {source}", path.display())]
+    Engine {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: strongroom_engine::Error,
     },
     /// A file operation failed.
     #[error("{}: {source}", path.display())]

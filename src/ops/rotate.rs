@@ -93,10 +93,7 @@ pub fn rotate_data_keys(
             bar.advance((p.scanned - shown) as usize);
             shown = p.scanned;
         })
-        .map_err(|e| OpsError::Io {
-            path: args.database(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        .map_err(|e| args.engine_error(e))?;
     if let Some(bar) = progress {
         bar.finish();
     }

@@ -94,7 +94,7 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
         let text: String = Sentence(6..16).fake();
         engine
             .broadcast(*sender, text.as_bytes(), Some(Duration::from_secs(86_400)))
-            .map_err(|e| record_error(args, e))?;
+            .map_err(|e| args.engine_error(e))?;
     }
     Ok(Seeded {
         users: users.len(),
@@ -103,13 +103,6 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
         message_time,
         credentials,
     })
-}
-
-fn record_error(args: &StoreArgs, e: strongroom_engine::RecordError) -> OpsError {
-    OpsError::Io {
-        path: args.database(),
-        source: std::io::Error::other(e.to_string()),
-    }
 }
 
 /// Four random words and a number: long enough for the 12-character rule.
@@ -153,10 +146,7 @@ fn create_users(
     for chunk in names.chunks(BATCH) {
         let users = engine
             .create_users_sharing_password(chunk, password)
-            .map_err(|e| OpsError::Io {
-                path: args.database(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
+            .map_err(|e| args.engine_error(e))?;
         created.extend(users.into_iter().map(|u| (u.id, u.username)));
     }
     Ok(created)
@@ -212,9 +202,9 @@ fn store_messages(
                 texts.iter().map(|(f, t, s)| (*f, *t, s.as_bytes())),
                 Some(ttl),
             )
-            .map_err(|e| record_error(args, e))?;
+            .map_err(|e| args.engine_error(e))?;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
-            return Err(record_error(args, e));
+            return Err(args.engine_error(e));
         }
         progress.advance(n);
         left -= n;

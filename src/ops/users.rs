@@ -46,10 +46,7 @@ pub fn add_user(
         .map_err(|e| serve_error(args, e))?;
     engine
         .create_user_with_role(username, password, role)
-        .map_err(|e| OpsError::Io {
-            path: args.database(),
-            source: std::io::Error::other(e.to_string()),
-        })
+        .map_err(|e| args.engine_error(e))
 }
 
 /// A store-opening error of the server as an operator command's.
