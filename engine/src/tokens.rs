@@ -55,16 +55,22 @@ fn generate() -> (BearerToken, TokenHash) {
 /// The session a token speaks for, with its account's role as it is now;
 /// a disabled (or deleted) account's tokens speak for nobody.
 fn session_of(tx: &dyn ReadTx, row: &TokenRow) -> Result<Session, AuthError> {
-    let account = USERS.get(tx, &row.owner)?.ok_or(AuthError::InvalidToken)?;
-    if account.disabled {
-        return Err(AuthError::Disabled);
+    match stored_session(tx, row)? {
+        (_, true) => Err(AuthError::Disabled),
+        (session, false) => Ok(session),
     }
-    Ok(Session {
+}
+
+/// The session of a token's row, and whether its account is disabled.
+fn stored_session(tx: &dyn ReadTx, row: &TokenRow) -> Result<(Session, bool), AuthError> {
+    let account = USERS.get(tx, &row.owner)?.ok_or(AuthError::InvalidToken)?;
+    let session = Session {
         user: row.owner,
         id: row.session,
         role: account.role,
         expires_at: row.grants_until,
-    })
+    };
+    Ok((session, account.disabled))
 }
 
 /// Stores a token of `kind` for `session` with its index entries; what it
@@ -210,16 +216,7 @@ pub(crate) fn revoke(
         return Err(AuthError::InvalidToken);
     }
     // Logging out works for a disabled account too.
-    let session = match session_of(tx, &row) {
-        Ok(session) => session,
-        Err(AuthError::Disabled) => Session {
-            user: row.owner,
-            id: row.session,
-            role: Role::User,
-            expires_at: row.grants_until,
-        },
-        Err(e) => return Err(e),
-    };
+    let (session, _) = stored_session(tx, &row)?;
     end_session(tx, session)?;
     Ok(session)
 }
