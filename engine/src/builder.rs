@@ -7,9 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access_model::Quota;
+use crate::api_keys::KeyUse;
+use crate::audit_model::Origin;
 use crate::clock::{Clock, SystemClock};
 use crate::commit::GroupCommit;
 use crate::engine::{Engine, Inner};
+use crate::engine_audit::DEFAULT_AUDIT_RETENTION;
 use crate::error::OpenError;
 use crate::ids::KeyScope;
 use crate::keyring::{self, Keyring};
@@ -49,6 +53,8 @@ pub struct EngineBuilder {
     limits: Limits,
     dek_rotation: u64,
     password_cost: PasswordCost,
+    default_quota: Option<Quota>,
+    audit_retention: Duration,
 }
 
 impl Engine {
@@ -60,6 +66,8 @@ impl Engine {
             limits: Limits::default(),
             dek_rotation: DEFAULT_DEK_ROTATION,
             password_cost: PasswordCost::default(),
+            default_quota: None,
+            audit_retention: DEFAULT_AUDIT_RETENTION,
         }
     }
 }
@@ -109,6 +117,21 @@ impl EngineBuilder {
     /// created (default 2^31; at most 2^32).
     pub fn dek_rotation_after(&mut self, records: u64) -> &mut Self {
         self.dek_rotation = records;
+        self
+    }
+
+    /// The quota of accounts that have none of their own (default: none,
+    /// so only quotas set per account limit anyone). A server sets this.
+    pub fn default_quota(&mut self, quota: Option<Quota>) -> &mut Self {
+        self.default_quota = quota;
+        self
+    }
+
+    /// How long audit entries are kept before
+    /// [`Engine::prune_audit`] may remove them (default one year, at
+    /// least one day).
+    pub fn audit_retention(&mut self, retention: Duration) -> &mut Self {
+        self.audit_retention = retention;
         self
     }
 
@@ -164,6 +187,9 @@ impl EngineBuilder {
         if l.max_page == 0 {
             return invalid("max_page must be at least 1");
         }
+        if self.audit_retention < Duration::from_secs(24 * 3600) {
+            return invalid("audit_retention must be at least one day");
+        }
         if self.dek_rotation == 0 || self.dek_rotation > 1 << 32 {
             return invalid("dek_rotation_after must be between 1 and 2^32");
         }
@@ -193,7 +219,11 @@ impl EngineBuilder {
                 hasher: PasswordHasher::new(self.password_cost),
                 listeners: Listeners::default(),
                 commits: GroupCommit::default(),
+                key_use: KeyUse::default(),
+                default_quota: self.default_quota,
+                audit_retention: self.audit_retention,
             }),
+            origin: Origin::default(),
         })
     }
 }

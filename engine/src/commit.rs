@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::access_model::Quota;
 use crate::clock::Clock;
 use crate::error::{InvariantViolated, RecordError};
 use crate::keyring::Keyring;
@@ -26,6 +27,8 @@ pub(crate) struct Context<'a> {
     pub(crate) keyring: &'a Keyring,
     pub(crate) clock: &'a dyn Clock,
     pub(crate) listeners: &'a Listeners,
+    /// The quota of senders who have none of their own.
+    pub(crate) default_quota: Option<Quota>,
 }
 
 /// Where a waiting caller learns its outcome, or that it leads next.
@@ -135,9 +138,13 @@ fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobRes
         for (_, job) in jobs {
             let mut receipts = Vec::with_capacity(job.len());
             for record in job {
-                match records::store(tx, ctx.keyring, now, record) {
+                // A record refused before anything was written fails
+                // alone; any other failure fails the whole transaction.
+                match records::store(tx, ctx.keyring, now, record, ctx.default_quota) {
                     Ok(stored) => receipts.push(Ok(stored)),
-                    Err(RecordError::UnknownUser) => receipts.push(Err(RecordError::UnknownUser)),
+                    Err(e @ (RecordError::UnknownUser | RecordError::QuotaExceeded { .. })) => {
+                        receipts.push(Err(e));
+                    }
                     Err(e) => return Err(e),
                 }
             }

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::access_model::Quota;
 use crate::accounts;
+use crate::api_keys::KeyUse;
+use crate::audit::{self, Note};
+use crate::audit_model::{Actor, AuditAction, AuditTarget, Origin};
 use crate::clock::{Clock, Timestamp};
 use crate::commit::{Context, GroupCommit};
 use crate::error::{AccountError, AuthError, RecordError, StorageError};
@@ -35,6 +39,9 @@ pub(crate) struct Inner {
     pub(crate) hasher: PasswordHasher,
     pub(crate) listeners: Listeners,
     pub(crate) commits: GroupCommit,
+    pub(crate) key_use: KeyUse,
+    pub(crate) default_quota: Option<Quota>,
+    pub(crate) audit_retention: Duration,
 }
 
 /// The storage engine: encrypted, expiring, user-scoped records plus
@@ -65,6 +72,8 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
+    /// Who the changes made through this handle are recorded as.
+    pub(crate) origin: Origin,
 }
 
 impl fmt::Debug for Engine {
@@ -95,11 +104,42 @@ impl Engine {
         self.inner.store.reads_block()
     }
 
-    fn now(&self) -> Timestamp {
+    /// This engine, recording the changes made through the returned handle
+    /// as done by `origin` in the audit log (an API sets the signed-in
+    /// caller and their address per request). Cheap: it shares the
+    /// database.
+    pub fn acting(&self, origin: Origin) -> Engine {
+        Engine {
+            inner: self.inner.clone(),
+            origin,
+        }
+    }
+
+    /// Who this handle records as acting.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }
 
-    fn store(&self) -> &dyn Store {
+    /// The audit note of `action` on `target`, by this handle's actor or
+    /// else `default`.
+    pub(crate) fn note(&self, default: Actor, action: AuditAction, target: AuditTarget) -> Note {
+        Note::new(self.origin, default, action, target)
+    }
+
+    /// Appends `note` to the audit log in `tx`.
+    pub(crate) fn audit(
+        &self,
+        tx: &mut dyn crate::store::WriteTx,
+        note: Note,
+    ) -> Result<(), StorageError> {
+        audit::append(tx, note, self.now()).map(drop)
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
         &*self.inner.store
     }
 
@@ -112,6 +152,7 @@ impl Engine {
             keyring: &self.inner.keyring,
             clock: &*self.inner.clock,
             listeners: &self.inner.listeners,
+            default_quota: self.inner.default_quota,
         };
         self.inner.commits.submit(&ctx, job)
     }
@@ -149,6 +190,7 @@ impl Engine {
     ) -> Result<Receipt, RecordError> {
         let record = NewRecord::new(
             &self.inner.limits,
+            self.origin,
             sender,
             KeyScope::User(recipient),
             plaintext,
@@ -172,7 +214,8 @@ impl Engine {
         let job = records
             .into_iter()
             .map(|(owner, plaintext)| {
-                NewRecord::new(limits, owner, KeyScope::User(owner), plaintext, ttl)
+                let scope = KeyScope::User(owner);
+                NewRecord::new(limits, self.origin, owner, scope, plaintext, ttl)
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.commit(job)
@@ -190,7 +233,8 @@ impl Engine {
         let job = messages
             .into_iter()
             .map(|(sender, recipient, plaintext)| {
-                NewRecord::new(limits, sender, KeyScope::User(recipient), plaintext, ttl)
+                let scope = KeyScope::User(recipient);
+                NewRecord::new(limits, self.origin, sender, scope, plaintext, ttl)
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.commit(job)
@@ -252,9 +296,13 @@ impl Engine {
     pub fn delete(&self, owner: UserId, id: RecordId) -> Result<(), RecordError> {
         let now = self.now();
         let keyring = &self.inner.keyring;
-        let live = self
-            .store()
-            .write_with(|tx| records::delete(tx, keyring, owner, id, now))?;
+        let target = AuditTarget::Message { owner, id };
+        let note = self.note(Actor::User(owner), AuditAction::DeleteMessage, target);
+        let live = self.store().write_with(|tx| {
+            let live = records::delete(tx, keyring, owner, id, now)?;
+            self.audit(tx, note)?;
+            Ok::<_, RecordError>(live)
+        })?;
         if live {
             Ok(())
         } else {
@@ -283,6 +331,7 @@ impl Engine {
     ) -> Result<Receipt, RecordError> {
         let record = NewRecord::new(
             &self.inner.limits,
+            self.origin,
             sender,
             KeyScope::Broadcast,
             plaintext,
@@ -401,8 +450,11 @@ impl Engine {
     }
 
     /// Hashes `password` once and stores an account for each of `names`
-    /// (validated by the caller), each with its key scope, in one
-    /// transaction: a taken name creates none of them.
+    /// (validated by the caller), each with its key scope and audit entry,
+    /// in one transaction: a taken name creates none of them. A handle
+    /// acting for an anonymous caller records a registration (the new
+    /// account acting), any other a creation by its actor (default: the
+    /// operator).
     fn store_accounts(
         &self,
         names: &[&str],
@@ -416,12 +468,22 @@ impl Engine {
             .ok_or(AccountError::Hashing)?;
         let now = self.now();
         let keyring = &self.inner.keyring;
+        let registers = self.origin.actor == Some(Actor::Anonymous);
         self.store().write_with(|tx| {
             names
                 .iter()
                 .map(|name| {
                     let user = accounts::create(tx, name, phc.clone(), role, now)?;
                     keyring.create_scope(tx, KeyScope::User(user.id))?;
+                    let target = AuditTarget::User(user.id);
+                    let note = if registers {
+                        let mut note = self.note(Actor::Operator, AuditAction::Register, target);
+                        note.actor = Actor::User(user.id);
+                        note
+                    } else {
+                        self.note(Actor::Operator, AuditAction::CreateUser, target)
+                    };
+                    self.audit(tx, note)?;
                     Ok(user)
                 })
                 .collect()
@@ -439,9 +501,12 @@ impl Engine {
     /// Ends every session of `user`: all their access and refresh tokens
     /// stop working and their streams end.
     pub fn end_sessions(&self, user: UserId) -> Result<(), AccountError> {
+        let target = AuditTarget::User(user);
+        let note = self.note(Actor::Operator, AuditAction::EndSessions, target);
         self.store().write_with(|tx| {
             accounts::get(tx, user)?.ok_or(AccountError::NotFound)?;
             tokens::end_all_sessions(tx, user)?;
+            self.audit(tx, note)?;
             Ok::<_, AccountError>(())
         })?;
         self.inner.listeners.notify(&Notice::AccountChanged(user));
@@ -451,25 +516,35 @@ impl Engine {
     /// Changes `user`'s role. Takes effect on their next request (every
     /// credential reads the role with the token); their streams end.
     pub fn set_role(&self, user: UserId, role: Role) -> Result<User, AccountError> {
-        self.change_account(user, |row| row.role = role)
+        self.change_account(user, AuditAction::SetRole(role), |row| row.role = role)
     }
 
     /// Disables or enables `user`. A disabled account's credentials are
     /// refused from the next request on (its sessions are kept, so enabling
     /// it again restores them); its streams end.
     pub fn set_disabled(&self, user: UserId, disabled: bool) -> Result<User, AccountError> {
-        self.change_account(user, |row| row.disabled = disabled)
+        let action = if disabled {
+            AuditAction::DisableUser
+        } else {
+            AuditAction::EnableUser
+        };
+        self.change_account(user, action, |row| row.disabled = disabled)
     }
 
-    /// Applies `change` to `user`'s row and ends their streams.
+    /// Applies `change` to `user`'s row, records `action`, and ends their
+    /// streams.
     fn change_account(
         &self,
         user: UserId,
+        action: AuditAction,
         change: impl Fn(&mut crate::schema::UserRow),
     ) -> Result<User, AccountError> {
-        let changed = self
-            .store()
-            .write_with(|tx| accounts::update(tx, user, &change))?;
+        let note = self.note(Actor::Operator, action, AuditTarget::User(user));
+        let changed = self.store().write_with(|tx| {
+            let changed = accounts::update(tx, user, &change)?;
+            self.audit(tx, note)?;
+            Ok::<_, AccountError>(changed)
+        })?;
         self.inner.listeners.notify(&Notice::AccountChanged(user));
         Ok(changed)
     }
@@ -509,18 +584,30 @@ impl Engine {
         username: &str,
         password: &SecretString,
     ) -> Result<UserId, AuthError> {
+        match self.check_password(username, password)? {
+            (Some(id), true) => Ok(id),
+            _ => Err(AuthError::InvalidCredentials),
+        }
+    }
+
+    /// The account named `username`, if any, and whether `password` is
+    /// its password (the same Argon2 work either way).
+    fn check_password(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(Option<UserId>, bool), AuthError> {
         let found = self
             .store()
             .read_with(|tx| accounts::credentials(tx, username))?;
         let hasher = &self.inner.hasher;
-        match found {
-            Some((id, phc)) if hasher.verify(password, &phc) => Ok(id),
-            Some(_) => Err(AuthError::InvalidCredentials),
+        Ok(match found {
+            Some((id, phc)) => (Some(id), hasher.verify(password, &phc)),
             None => {
                 hasher.verify_dummy(password);
-                Err(AuthError::InvalidCredentials)
+                (None, false)
             }
-        }
+        })
     }
 
     /// Deletes an account in one transaction: its profile, its wrapped data
@@ -529,12 +616,19 @@ impl Engine {
     pub fn delete_user(&self, id: UserId) -> Result<(), AccountError> {
         let keyring = &self.inner.keyring;
         let scope = KeyScope::User(id);
+        let note = self.note(
+            Actor::Operator,
+            AuditAction::DeleteUser,
+            AuditTarget::User(id),
+        );
         self.store().write_with(|tx| {
             accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
             keyring.delete_scope(tx, scope)?;
             records::delete_scope(tx, scope)?;
             tokens::end_all_sessions(tx, id)?;
             shares::delete_owner(tx, id)?;
+            crate::quotas::forget(tx, id)?;
+            self.audit(tx, note)?;
             Ok::<_, AccountError>(())
         })?;
         keyring.forget_scope(scope);
@@ -565,23 +659,51 @@ impl Engine {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// Every attempt is audited, failed ones too (the name tried is not
+    /// recorded: it may be a mistyped password).
     pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
-        let user = self.verify_credentials(username, password)?;
+        let (user, valid) = self.check_password(username, password)?;
         let now = self.now();
+        let denied = |target| {
+            self.note(Actor::Anonymous, AuditAction::Login, target)
+                .denied()
+        };
+        let (Some(user), true) = (user, valid) else {
+            let target = user.map_or(AuditTarget::None, AuditTarget::User);
+            self.store()
+                .write_with(|tx| self.audit(tx, denied(target)))?;
+            return Err(AuthError::InvalidCredentials);
+        };
         self.store().write_with(|tx| {
-            let account = accounts::get(tx, user)?.ok_or(AuthError::InvalidCredentials)?;
+            let Some(account) = accounts::get(tx, user)? else {
+                self.audit(tx, denied(AuditTarget::None))?;
+                return Ok(Err(AuthError::InvalidCredentials));
+            };
             if account.disabled {
-                return Err(AuthError::Disabled);
+                self.audit(tx, denied(AuditTarget::User(user)))?;
+                return Ok(Err(AuthError::Disabled));
             }
-            Ok(tokens::start_session(tx, user, account.role, now)?)
-        })
+            let pair = tokens::start_session(tx, user, account.role, now)?;
+            let target = AuditTarget::Session {
+                owner: user,
+                id: pair.session.id,
+            };
+            let mut note = self.note(Actor::User(user), AuditAction::Login, target);
+            note.actor = Actor::User(user);
+            self.audit(tx, note)?;
+            Ok::<_, StorageError>(Ok(pair))
+        })?
     }
 
     /// The session of a valid, unexpired, unrevoked access token.
     pub fn authenticate(&self, token: &BearerToken) -> Result<Session, AuthError> {
         let now = self.now();
-        self.store()
-            .read_with(|tx| tokens::authenticate(tx, token, now))
+        let session = self
+            .store()
+            .read_with(|tx| tokens::authenticate(tx, token, now))?;
+        self.inner.key_use.note(&session, now);
+        Ok(session)
     }
 
     /// Exchanges a refresh token for a new pair, retiring it. Presenting a
@@ -589,10 +711,19 @@ impl Engine {
     /// [`AuthError::RefreshTokenReused`].
     pub fn refresh(&self, token: &BearerToken) -> Result<TokenPair, AuthError> {
         let now = self.now();
-        match self
-            .store()
-            .write_with(|tx| tokens::refresh(tx, token, now))?
-        {
+        let refreshed = self.store().write_with(|tx| {
+            let refreshed = tokens::refresh(tx, token, now)?;
+            if let Refreshed::Reused(session) = &refreshed {
+                let target = AuditTarget::Session {
+                    owner: session.user,
+                    id: session.id,
+                };
+                let note = self.note(Actor::User(session.user), AuditAction::RefreshReuse, target);
+                self.audit(tx, note.denied())?;
+            }
+            Ok::<_, AuthError>(refreshed)
+        })?;
+        match refreshed {
             Refreshed::Pair(pair) => Ok(pair),
             Refreshed::Reused(session) => {
                 self.inner.listeners.notify(&Notice::SessionEnded(session));
@@ -605,9 +736,15 @@ impl Engine {
     /// of that login stops working. Returns the session that ended.
     pub fn revoke(&self, token: &BearerToken) -> Result<Session, AuthError> {
         let now = self.now();
-        let session = self
-            .store()
-            .write_with(|tx| tokens::revoke(tx, token, now))?;
+        let session = self.store().write_with(|tx| {
+            let session = tokens::revoke(tx, token, now)?;
+            let target = AuditTarget::Session {
+                owner: session.user,
+                id: session.id,
+            };
+            self.audit(tx, self.note(session.actor(), AuditAction::Logout, target))?;
+            Ok::<_, AuthError>(session)
+        })?;
         self.inner.listeners.notify(&Notice::SessionEnded(session));
         Ok(session)
     }

@@ -10,6 +10,8 @@ use crate::engine::Engine;
 use crate::error::StorageError;
 use std::time::Duration;
 
+use crate::audit;
+use crate::audit_model::{Actor, AuditAction, AuditTarget};
 use crate::error::RecordError;
 use crate::keys::MasterKey;
 use crate::{rekey, reseal};
@@ -100,6 +102,7 @@ impl Engine {
             state.resealed += resealed as u64;
             progress(&state);
             if scanned < batch {
+                self.audit_operation(AuditAction::RotateDataKeys)?;
                 return Ok(state);
             }
         }
@@ -128,9 +131,19 @@ impl Engine {
     /// # }
     /// ```
     pub fn rotate_master_key(self, new: MasterKey) -> Result<u64, RotateError> {
+        let note = self.note(
+            Actor::Operator,
+            AuditAction::RotateMasterKey,
+            AuditTarget::None,
+        );
+        let now = self.now();
         let inner = Arc::try_unwrap(self.inner).map_err(|_| RotateError::Shared)?;
         let old = inner.keyring.master();
-        let count = inner.store.write_with(|tx| rekey::rotate(tx, old, &new))?;
+        let count = inner.store.write_with(|tx| {
+            let count = rekey::rotate(tx, old, &new)?;
+            audit::append(tx, note, now)?;
+            Ok::<_, StorageError>(count)
+        })?;
         Ok(count)
     }
 
@@ -141,6 +154,7 @@ impl Engine {
     /// while it runs; a record acknowledged before the call is in it.
     pub fn backup_to(&self, to: &Path) -> Result<BackupReport, StorageError> {
         let copied = self.inner.store.snapshot_to(to)?;
+        self.audit_operation(AuditAction::Backup)?;
         let count = |table: &str| {
             copied
                 .iter()

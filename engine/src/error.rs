@@ -117,6 +117,16 @@ pub enum RecordError {
     /// A list cursor that this engine did not issue.
     #[error("cursor is not a next_cursor this store issued")]
     InvalidCursor,
+    /// Storing this would take the sender past their quota.
+    #[error("quota exceeded: {used} of {limit} {what} in use")]
+    QuotaExceeded {
+        /// `bytes` or `messages`.
+        what: &'static str,
+        /// What the sender holds now.
+        used: u64,
+        /// Their quota.
+        limit: u64,
+    },
     /// A page size outside 1..=max.
     #[error("limit must be between 1 and {max}")]
     InvalidLimit {
@@ -233,6 +243,39 @@ pub enum ShareError {
     Invariant(#[from] InvariantViolated),
 }
 
+/// Why an API key operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiKeyError {
+    /// The name is empty, too long or holds control characters.
+    #[error("key name must be 1-64 characters, without control characters")]
+    InvalidName,
+    /// No scope was asked for.
+    #[error("a key needs at least one scope")]
+    NoScopes,
+    /// A key may not do more than its owner's role allows.
+    #[error("scope {0} exceeds the owner's role")]
+    ExceedsRole(crate::scopes::Scope),
+    /// The lifetime is zero or longer than a year.
+    #[error("expires_in must be between 60 seconds and one year")]
+    InvalidExpiry,
+    /// The owner holds the most keys allowed.
+    #[error("at most {max} keys per account")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
+    /// No such key of this owner.
+    #[error("api key not found")]
+    NotFound,
+    /// No such account.
+    #[error("user not found")]
+    UnknownUser,
+    /// The storage layer failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Any engine error: every operation's error converts into it, so an
 /// application can use `?` across operations.
 #[derive(Debug, thiserror::Error)]
@@ -256,6 +299,9 @@ pub enum Error {
     /// See [`ShareError`].
     #[error(transparent)]
     Share(#[from] ShareError),
+    /// See [`ApiKeyError`].
+    #[error(transparent)]
+    ApiKey(#[from] ApiKeyError),
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),

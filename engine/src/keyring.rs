@@ -1,6 +1,6 @@
 //! The [`Keyring`]: everything the engine derives from the master key. It
 //! owns the master key, the unwrapped data keys (cached, zeroized on
-//! eviction), the id permutations, and each key scope's two counters — the
+//! eviction), the id permutations, the audit signing key, and each key scope's two counters — the
 //! records sealed under its current data key (rotated before the random
 //! nonce bound) and the positions handed out in its log.
 //!
@@ -13,13 +13,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use ed25519_dalek::SigningKey;
+use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
 use crate::envelope::{Binding, Envelope};
 use crate::error::{DecryptionFailed, InvariantViolated, OpenError, RecordError, StorageError};
 use crate::idcipher::{IdCipher, IdDomain};
 use crate::ids::{EventId, KeyScope, MAX_POSITION, RecordId, RecordKey, UserId};
-use crate::keys::{DataKey, MasterKey, random_key_bytes};
+use crate::keys::{DataKey, MasterKey, StoreSecret, random_key_bytes};
 use crate::model::{RecordMeta, StreamCursor};
 use crate::schema::{DATA_KEYS, META, MetaKey, RecordRef, SCOPES, ScopeRow};
 use crate::store::{ReadTx, WriteTx};
@@ -112,6 +114,7 @@ impl Sealing {
 pub(crate) struct Keyring {
     master: MasterKey,
     ids: IdCipher,
+    audit_key: SigningKey,
     cache: RwLock<HashMap<(KeyScope, u32), Arc<DataKey>>>,
     counters: Mutex<HashMap<KeyScope, Counters>>,
     rotate_after: u64,
@@ -129,15 +132,29 @@ impl Keyring {
         if !master.verifies_key_check(&check) {
             return Err(OpenError::WrongMasterKey);
         }
-        let wrapped = META.get(tx, &MetaKey::IdRoot)?.ok_or_else(corrupt)?;
-        let root = master.unwrap_id_root(&wrapped).map_err(|_| corrupt())?;
+        let secret = |which| {
+            let wrapped = META
+                .get(tx, &MetaKey::of_secret(which))?
+                .ok_or_else(corrupt)?;
+            master
+                .unwrap_store_secret(which, &wrapped)
+                .map_err(|_| corrupt())
+        };
+        let root = secret(StoreSecret::IdRoot)?;
+        let audit_seed = secret(StoreSecret::AuditKey)?;
         Ok(Self {
             ids: IdCipher::new(&root),
+            audit_key: SigningKey::from_bytes(audit_seed.expose_secret()),
             master,
             cache: RwLock::default(),
             counters: Mutex::default(),
             rotate_after,
         })
+    }
+
+    /// The key that signs audit checkpoints.
+    pub(crate) fn audit_key(&self) -> &SigningKey {
+        &self.audit_key
     }
 
     /// The master key (for re-wrapping under a new one).

@@ -24,7 +24,6 @@ pub const TAG_LEN: usize = 16;
 pub const WRAPPED_KEY_LEN: usize = NONCE_LEN + KEY_LEN + TAG_LEN;
 
 const DEK_CONTEXT: &[u8] = b"strongroom/dek/v1";
-const ID_ROOT_AAD: &[u8] = b"strongroom/id-root/v1";
 const KEY_CHECK_AAD: &[u8] = b"strongroom/key-check/v1";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"strongroom master key check";
 
@@ -240,14 +239,15 @@ impl MasterKey {
         Ok(new.wrap(&aad, &secret))
     }
 
-    /// The wrapped id root, wrapped under `new` instead.
-    pub(crate) fn rewrap_id_root(
+    /// A wrapped store secret, wrapped under `new` instead.
+    pub(crate) fn rewrap_store_secret(
         &self,
         new: &MasterKey,
+        which: StoreSecret,
         wrapped: &[u8],
     ) -> Result<Vec<u8>, AuthenticationFailed> {
-        let secret = self.unwrap(ID_ROOT_AAD, wrapped)?;
-        Ok(new.wrap_id_root(&secret))
+        let secret = self.unwrap(which.aad(), wrapped)?;
+        Ok(new.wrap_store_secret(which, &secret))
     }
 
     /// The key check: a known value sealed under this key, stored so that
@@ -264,17 +264,45 @@ impl MasterKey {
             .is_ok_and(|plain| plain.as_slice() == KEY_CHECK_PLAINTEXT)
     }
 
-    /// Wraps the root secret of the id permutations.
-    pub(crate) fn wrap_id_root(&self, secret: &SecretBox<[u8; KEY_LEN]>) -> Vec<u8> {
-        self.wrap(ID_ROOT_AAD, secret)
+    /// Wraps a secret of the whole store.
+    pub(crate) fn wrap_store_secret(
+        &self,
+        which: StoreSecret,
+        secret: &SecretBox<[u8; KEY_LEN]>,
+    ) -> Vec<u8> {
+        self.wrap(which.aad(), secret)
     }
 
-    /// Unwraps what [`MasterKey::wrap_id_root`] wrapped.
-    pub(crate) fn unwrap_id_root(
+    /// Unwraps what [`MasterKey::wrap_store_secret`] wrapped.
+    pub(crate) fn unwrap_store_secret(
         &self,
+        which: StoreSecret,
         wrapped: &[u8],
     ) -> Result<SecretBox<[u8; KEY_LEN]>, AuthenticationFailed> {
-        self.unwrap(ID_ROOT_AAD, wrapped)
+        self.unwrap(which.aad(), wrapped)
+    }
+}
+
+/// A 256-bit secret of the whole store, kept in `meta` wrapped under the
+/// master key (each under its own associated data, so one cannot stand in
+/// for another).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StoreSecret {
+    /// The root of the id permutations.
+    IdRoot,
+    /// The seed of the Ed25519 key that signs audit checkpoints.
+    AuditKey,
+}
+
+impl StoreSecret {
+    /// Both, for re-wrapping.
+    pub(crate) const ALL: [Self; 2] = [Self::IdRoot, Self::AuditKey];
+
+    const fn aad(self) -> &'static [u8] {
+        match self {
+            Self::IdRoot => b"strongroom/id-root/v1",
+            Self::AuditKey => b"strongroom/audit-key/v1",
+        }
     }
 }
 

@@ -45,7 +45,8 @@
 //! Engine, EngineBuilder           the public handle; delegates down
 //!   commit                        group commit: many writers, one durable transaction
 //!     records accounts tokens     domain modules: a transaction + the keyring,
-//!     events integrity            never the Engine, never each other
+//!     events integrity audit      never the Engine; records and tokens append
+//!     api_keys quotas shares      to the audit log and tokens store API keys
 //!       keyring                   master key, data-key cache, counters, id permutations
 //!         model    schema         public values | tables, typed rows, versions
 //!           store                 ordered byte tables in transactions (redb)
@@ -64,11 +65,17 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(unreachable_pub)]
 
+mod access_model;
 mod accounts;
+mod api_keys;
+mod audit;
+mod audit_model;
 mod builder;
 mod clock;
 mod commit;
 mod engine;
+mod engine_access;
+mod engine_audit;
 mod engine_ops;
 mod engine_shares;
 // Types here are public only through `hazmat`.
@@ -85,10 +92,12 @@ mod keys;
 mod listeners;
 mod model;
 mod password;
+mod quotas;
 mod records;
 mod rekey;
 mod reseal;
 mod schema;
+mod scopes;
 pub mod share_client;
 mod share_model;
 mod sharekeys;
@@ -103,27 +112,52 @@ pub mod hazmat;
 #[cfg(feature = "testing")]
 pub mod testing {
     pub use crate::store::memory::MemoryBackend;
+
+    /// A change to the stored audit log made behind the chain's back
+    /// ([`Engine::tamper_audit`](crate::Engine::tamper_audit)), for tests
+    /// that verification catches it.
+    #[derive(Clone, Copy, Debug)]
+    pub enum AuditTamper {
+        /// Flip entry N's outcome, keeping its stored hash.
+        Modify(u64),
+        /// Delete entry N.
+        Delete(u64),
+        /// Swap entries A and B.
+        Swap(u64, u64),
+        /// Delete entry N and everything after it, and move the head back.
+        Truncate(u64),
+    }
 }
 
+pub use access_model::{
+    API_KEY_MAX_TTL, API_KEY_NAME_LEN, API_KEY_PREFIX, ApiKeyInfo, MAX_API_KEYS, NewApiKey, Quota,
+    QuotaStatus, Usage,
+};
 pub use accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_username};
+pub use audit_model::{
+    Actor, AuditAction, AuditEntry, AuditFilter, AuditOutcome, AuditPage, AuditProblem,
+    AuditReport, AuditTarget, Checkpoint, Origin,
+};
 pub use builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use engine::Engine;
+pub use engine_audit::DEFAULT_AUDIT_RETENTION;
 pub use engine_ops::{BackupReport, DataKeyProgress, RotateError, compact};
 pub use error::{
-    AccountError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError, OpenError,
-    RecordError, ShareError, StorageError,
+    AccountError, ApiKeyError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError,
+    OpenError, RecordError, ShareError, StorageError,
 };
 pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
 pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use keys::{KEY_LEN, MasterKey};
 pub use model::{
-    BearerToken, DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL, DEFAULT_TTL, Event,
-    EventKind, EventPosition, Limits, Notice, Page, Receipt, Record, RecordMeta, Role, Session,
-    StreamCursor, Ticket, TokenPair, User, UserPage,
+    BearerToken, Credential, DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL,
+    DEFAULT_TTL, Event, EventKind, EventPosition, Limits, Notice, Page, Receipt, Record,
+    RecordMeta, Role, Session, StreamCursor, Ticket, TokenPair, User, UserPage,
 };
 pub use password::PasswordCost;
 pub use schema::SCHEMA_VERSION;
+pub use scopes::{Scope, Scopes};
 pub use secrecy::{self, SecretString};
 pub use share_model::{
     CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,

@@ -8,9 +8,11 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use crate::audit_model::Actor;
 use crate::clock::Timestamp;
 use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordId, SessionId, UserId};
+use crate::scopes::Scopes;
 
 /// Bounds the engine enforces, fixed when it opens (see
 /// [`EngineBuilder`](crate::EngineBuilder)); a facade reads them to
@@ -322,6 +324,33 @@ pub struct Session {
     /// ticket: the access token it was issued with). A stream opened with
     /// it must end then.
     pub expires_at: Timestamp,
+    /// What this credential may do now: its role's scopes for a login, the
+    /// key's scopes within its owner's role for an API key.
+    pub scopes: Scopes,
+    /// A login session's token, or an API key (whose id is `id`).
+    pub credential: Credential,
+}
+
+/// The kind of credential behind a [`Session`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// An access token (or a stream ticket) of a login.
+    Login,
+    /// An API key.
+    ApiKey,
+}
+
+impl Session {
+    /// Who acts with this credential, for the audit log.
+    pub fn actor(&self) -> Actor {
+        match self.credential {
+            Credential::Login => Actor::User(self.user),
+            Credential::ApiKey => Actor::ApiKey {
+                owner: self.user,
+                key: self.id,
+            },
+        }
+    }
 }
 
 /// A bearer token as the client holds it: 256 random bits, base64url.

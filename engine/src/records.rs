@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::access_model::{Quota, Usage};
+use crate::audit::{self, Note};
+use crate::audit_model::{Actor, AuditAction, AuditTarget, Origin};
 use crate::clock::Timestamp;
 use crate::error::{RecordError, StorageError};
 use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::{Limits, Page, Receipt, Record};
-use crate::schema::{RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, USERS};
+use crate::schema::{self, QUOTAS, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, USAGE, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A record waiting to be written.
@@ -20,12 +23,15 @@ pub(crate) struct NewRecord {
     pub(crate) scope: KeyScope,
     pub(crate) plaintext: Zeroizing<Vec<u8>>,
     pub(crate) ttl: Duration,
+    /// Who asked, for the audit log.
+    pub(crate) origin: Origin,
 }
 
 impl NewRecord {
     /// Checks size and ttl against `limits` (the default ttl fills in).
     pub(crate) fn new(
         limits: &Limits,
+        origin: Origin,
         sender: UserId,
         scope: KeyScope,
         plaintext: &[u8],
@@ -37,23 +43,35 @@ impl NewRecord {
             scope,
             plaintext: Zeroizing::new(plaintext.to_vec()),
             ttl,
+            origin,
         })
     }
 }
 
 /// Seals and stores `record` with its expiry entry, at the next position
-/// of its scope's log; returns its receipt and position. `UnknownUser` if
-/// the sender or the scope does not exist.
+/// of its scope's log, charges it to its sender and writes its audit
+/// entry; returns its receipt and position. `UnknownUser` if the sender or
+/// the scope does not exist, `QuotaExceeded` if the sender's quota (theirs,
+/// else `default_quota`) would be passed; either way nothing is written.
 pub(crate) fn store(
     tx: &mut dyn WriteTx,
     keyring: &Keyring,
     now: Timestamp,
     record: &NewRecord,
+    default_quota: Option<Quota>,
 ) -> Result<(Receipt, u64), RecordError> {
     let sender = USERS
         .get(tx, &record.sender)?
         .ok_or(RecordError::UnknownUser)?;
     let scope = record.scope;
+    let bytes = (crate::envelope::MIN_LEN + record.plaintext.len()) as u64;
+    if let Some(quota) = QUOTAS.get(tx, &record.sender)?.or(default_quota) {
+        check_quota(
+            quota,
+            USAGE.get(tx, &record.sender)?.unwrap_or_default(),
+            bytes,
+        )?;
+    }
     let sealing = keyring.stage(tx, scope)?.ok_or(RecordError::UnknownUser)?;
     let key = RecordKey::for_position(sealing.position);
     let row = RecordRow {
@@ -65,13 +83,42 @@ pub(crate) fn store(
     };
     RECORDS.insert(tx, &(scope, key), &row)?;
     RECORD_EXPIRY.insert(tx, &(row.expires_at, scope, key), &())?;
+    schema::charge(tx, record.sender, row.envelope.len() as u64)?;
     let meta = keyring.record_meta(key, row.as_ref());
+    let (action, target) = match scope {
+        KeyScope::User(owner) => (
+            AuditAction::SendMessage,
+            AuditTarget::Message { owner, id: meta.id },
+        ),
+        KeyScope::Broadcast => (AuditAction::Broadcast, AuditTarget::Broadcast(meta.id)),
+    };
+    let actor = Actor::User(record.sender);
+    audit::append(tx, Note::new(record.origin, actor, action, target), now)?;
     let receipt = Receipt {
         scope,
         meta,
         envelope: row.envelope,
     };
     Ok((receipt, sealing.position))
+}
+
+/// Whether one more message of `bytes` fits `quota` beside `usage`.
+fn check_quota(quota: Quota, usage: Usage, bytes: u64) -> Result<(), RecordError> {
+    if usage.records >= quota.max_records {
+        return Err(RecordError::QuotaExceeded {
+            what: "messages",
+            used: usage.records,
+            limit: quota.max_records,
+        });
+    }
+    if usage.bytes.saturating_add(bytes) > quota.max_bytes {
+        return Err(RecordError::QuotaExceeded {
+            what: "bytes",
+            used: usage.bytes,
+            limit: quota.max_bytes,
+        });
+    }
+    Ok(())
 }
 
 /// The unexpired record `id` of `owner`; `NotFound` if absent, expired, or
@@ -154,11 +201,23 @@ pub(crate) fn delete(
 ) -> Result<bool, RecordError> {
     let key = keyring.record_key(id).ok_or(RecordError::NotFound)?;
     let scope = KeyScope::User(owner);
-    let row = RECORDS
-        .remove(tx, &(scope, key))?
-        .ok_or(RecordError::NotFound)?;
-    RECORD_EXPIRY.remove(tx, &(row.expires_at, scope, key))?;
-    Ok(now < row.expires_at)
+    let (_, expires_at) = remove(tx, scope, key)?.ok_or(RecordError::NotFound)?;
+    RECORD_EXPIRY.remove(tx, &(expires_at, scope, key))?;
+    Ok(now < expires_at)
+}
+
+/// Removes a record and refunds its sender; its sender and expiry.
+fn remove(
+    tx: &mut dyn WriteTx,
+    scope: KeyScope,
+    key: RecordKey,
+) -> Result<Option<(UserId, Timestamp)>, StorageError> {
+    let Some(bytes) = RECORDS.take_bytes(tx, &(scope, key))? else {
+        return Ok(None);
+    };
+    let row = RecordRef::decode(&bytes).ok_or_else(|| RECORDS.corrupt())?;
+    schema::refund(tx, row.sender, row.envelope.len() as u64)?;
+    Ok(Some((row.sender, row.expires_at)))
 }
 
 /// Deletes up to `limit` records that expired at or before `now`, oldest
@@ -177,7 +236,7 @@ pub(crate) fn purge_expired(
     let due = RECORD_EXPIRY.keys(tx, ..=end, limit)?;
     for &(expires, scope, key) in &due {
         RECORD_EXPIRY.delete(tx, &(expires, scope, key))?;
-        RECORDS.delete(tx, &(scope, key))?;
+        remove(tx, scope, key)?;
     }
     Ok(due.len())
 }
@@ -192,7 +251,7 @@ pub(crate) fn delete_scope(tx: &mut dyn WriteTx, scope: KeyScope) -> Result<(), 
         Ok::<_, StorageError>(Flow::Continue)
     })?;
     for (key, expires) in doomed {
-        RECORDS.delete(tx, &(scope, key))?;
+        remove(tx, scope, key)?;
         RECORD_EXPIRY.delete(tx, &(expires, scope, key))?;
     }
     Ok(())

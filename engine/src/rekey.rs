@@ -1,11 +1,11 @@
-//! Master-key rotation: every wrapped data key, the wrapped id root and the
-//! key check re-made under a new master key, in one write transaction, so
+//! Master-key rotation: every wrapped data key, the wrapped store secrets
+//! (id root, audit signing key) and the key check re-made under a new master key, in one write transaction, so
 //! a crash at any point leaves the old key valid and the new one refused.
 //! Record ciphertexts are never touched (they are under data keys), and
 //! ids stay the same (the id root's value does not change).
 
 use crate::error::StorageError;
-use crate::keys::MasterKey;
+use crate::keys::{MasterKey, StoreSecret};
 use crate::schema::{DATA_KEYS, META, MetaKey};
 use crate::store::{Flow, Order, WriteTx};
 
@@ -27,13 +27,14 @@ pub(crate) fn rotate(
     for (key, wrapped) in &rewrapped {
         DATA_KEYS.insert(tx, key, wrapped)?;
     }
-    let root = META
-        .get(tx, &MetaKey::IdRoot)?
-        .ok_or_else(|| corrupt(META.name()))?;
-    let root = old
-        .rewrap_id_root(new, &root)
-        .map_err(|_| corrupt(META.name()))?;
-    META.insert(tx, &MetaKey::IdRoot, &root)?;
+    for which in StoreSecret::ALL {
+        let at = MetaKey::of_secret(which);
+        let wrapped = META.get(tx, &at)?.ok_or_else(|| corrupt(META.name()))?;
+        let again = old
+            .rewrap_store_secret(new, which, &wrapped)
+            .map_err(|_| corrupt(META.name()))?;
+        META.insert(tx, &at, &again)?;
+    }
     META.insert(tx, &MetaKey::KeyCheck, &new.key_check())?;
     Ok(rewrapped.len() as u64)
 }

@@ -11,12 +11,14 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::access_model::API_KEY_PREFIX;
+use crate::api_keys;
 use crate::clock::Timestamp;
 use crate::error::{AuthError, StorageError};
 use crate::ids::{SessionId, UserId};
-use crate::model::{BearerToken, Role, Session, Ticket, TokenPair};
+use crate::model::{BearerToken, Credential, Role, Session, Ticket, TokenPair};
 use crate::schema::{
-    SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, TokenKind, TokenRow, TokenState, USERS,
+    API_KEYS, SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, TokenKind, TokenRow, TokenState, USERS,
 };
 use crate::store::{ReadTx, WriteTx};
 
@@ -31,9 +33,14 @@ const TOKEN_BYTES: usize = 32;
 /// Length of a token's text: base64url of 32 bytes, unpadded.
 const TOKEN_TEXT_LEN: usize = 43;
 
-/// SHA-256 of the token's bytes; `None` if it is not a well-formed token.
-fn hash(token: &BearerToken) -> Option<TokenHash> {
+/// SHA-256 of the token's bytes; `None` if it is not a well-formed token
+/// (or API key: see [`api_keys::secret_of`]).
+pub(crate) fn hash(token: &BearerToken) -> Option<TokenHash> {
     let text = token.expose_secret();
+    if text.starts_with(API_KEY_PREFIX) {
+        let secret = api_keys::secret_of(text)?;
+        return Some(Sha256::digest(secret.as_slice()).into());
+    }
     if text.len() != TOKEN_TEXT_LEN {
         return None;
     }
@@ -61,20 +68,34 @@ fn session_of(tx: &dyn ReadTx, row: &TokenRow) -> Result<Session, AuthError> {
     }
 }
 
-/// The session of a token's row, and whether its account is disabled.
+/// The session of a token's row, and whether its account is disabled. A
+/// session whose id names an API key of the owner (the key itself, or a
+/// ticket it issued) holds the key's scopes within the owner's role.
 fn stored_session(tx: &dyn ReadTx, row: &TokenRow) -> Result<(Session, bool), AuthError> {
     let account = USERS.get(tx, &row.owner)?.ok_or(AuthError::InvalidToken)?;
+    let role_scopes = account.role.scopes();
+    let key = match row.kind {
+        TokenKind::ApiKey | TokenKind::Ticket => API_KEYS.get(tx, &(row.owner, row.session))?,
+        TokenKind::Access | TokenKind::Refresh => None,
+    };
+    let (scopes, credential) = match key {
+        Some(key) => (key.scopes.intersect(role_scopes), Credential::ApiKey),
+        None if row.kind == TokenKind::ApiKey => return Err(AuthError::InvalidToken),
+        None => (role_scopes, Credential::Login),
+    };
     let session = Session {
         user: row.owner,
         id: row.session,
         role: account.role,
         expires_at: row.grants_until,
+        scopes,
+        credential,
     };
     Ok((session, account.disabled))
 }
 
-/// Stores a token of `kind` for `session` with its index entries; what it
-/// grants ends at `grants_until`.
+/// Stores a fresh token of `kind` for `session` with its index entries;
+/// what it grants ends at `grants_until`.
 fn store(
     tx: &mut dyn WriteTx,
     session: Session,
@@ -83,6 +104,19 @@ fn store(
     grants_until: Timestamp,
 ) -> Result<BearerToken, StorageError> {
     let (token, hash) = generate();
+    store_hash(tx, session, kind, hash, (expires_at, grants_until))?;
+    Ok(token)
+}
+
+/// Stores the token whose hash is `hash`, with its index entries; `times`
+/// are its expiry and the end of what it grants.
+pub(crate) fn store_hash(
+    tx: &mut dyn WriteTx,
+    session: Session,
+    kind: TokenKind,
+    hash: TokenHash,
+    (expires_at, grants_until): (Timestamp, Timestamp),
+) -> Result<(), StorageError> {
     let row = TokenRow {
         owner: session.user,
         kind,
@@ -94,7 +128,7 @@ fn store(
     TOKENS.insert(tx, &hash, &row)?;
     TOKEN_EXPIRY.insert(tx, &(expires_at, hash), &())?;
     SESSIONS.insert(tx, &(session.user, session.id, hash), &())?;
-    Ok(token)
+    Ok(())
 }
 
 /// Starts a session for `user`: a fresh access and refresh token.
@@ -109,6 +143,8 @@ pub(crate) fn start_session(
         role,
         id: SessionId::generate(now),
         expires_at: now,
+        scopes: role.scopes(),
+        credential: Credential::Login,
     };
     issue_pair(tx, session, now)
 }
@@ -160,14 +196,15 @@ fn live(
     }
 }
 
-/// The session of a valid, unexpired, unrevoked access token.
+/// The session of a valid, unexpired, unrevoked access token or API key.
 pub(crate) fn authenticate(
     tx: &dyn ReadTx,
     token: &BearerToken,
     now: Timestamp,
 ) -> Result<Session, AuthError> {
     let (_, row) = live(tx, token, now)?;
-    if row.kind != TokenKind::Access || row.state != TokenState::Active {
+    let usable = matches!(row.kind, TokenKind::Access | TokenKind::ApiKey);
+    if !usable || row.state != TokenState::Active {
         return Err(AuthError::InvalidToken);
     }
     session_of(tx, &row)
@@ -260,6 +297,9 @@ fn remove(tx: &mut dyn WriteTx, hash: TokenHash, row: &TokenRow) -> Result<(), S
     TOKENS.remove(tx, &hash)?;
     TOKEN_EXPIRY.remove(tx, &(row.expires_at, hash))?;
     SESSIONS.remove(tx, &(row.owner, row.session, hash))?;
+    if row.kind == TokenKind::ApiKey {
+        API_KEYS.delete(tx, &(row.owner, row.session))?;
+    }
     Ok(())
 }
 
@@ -281,7 +321,16 @@ pub(crate) fn purge_expired(
 
 /// Deletes every token of one session.
 pub(crate) fn end_session(tx: &mut dyn WriteTx, session: Session) -> Result<(), StorageError> {
-    delete_range(tx, session.user, session.id, session.id)
+    end_session_of(tx, session.user, session.id)
+}
+
+/// Deletes every token of `user`'s session `id` (an API key is one).
+pub(crate) fn end_session_of(
+    tx: &mut dyn WriteTx,
+    user: UserId,
+    id: SessionId,
+) -> Result<(), StorageError> {
+    delete_range(tx, user, id, id)
 }
 
 /// Deletes every token of `user`.

@@ -192,6 +192,53 @@ fn a_schema_2_database_gains_share_links_and_keeps_its_records() {
     assert_eq!(stored_version(&path), Some(SCHEMA_VERSION));
 }
 
+/// Schema 4 had no audit key, no audit log and no usage counters: the
+/// migration makes the key and counts every sender's stored messages.
+#[test]
+fn schema_4_gains_an_audit_key_and_counted_usage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.redb");
+    let clock = common::start();
+    let engine = common::open(&path, &clock);
+    let alice = common::user(&engine, "alice");
+    let bob = common::user(&engine, "bob");
+    engine.send(alice, bob, &[7; 100], None).expect("send");
+    engine.put(bob, &[7; 10], None).expect("put");
+    drop(engine);
+    // Back to what a schema 4 file held.
+    {
+        let db = redb::Database::open(&path).expect("open raw");
+        let write = db.begin_write().expect("write");
+        for name in ["kv/usage", "kv/audit"] {
+            write
+                .delete_table(TableDefinition::<&[u8], &[u8]>::new(name))
+                .expect("drop table");
+        }
+        let mut meta = write.open_table(META).expect("meta");
+        for key in ["audit_key", "audit_head"] {
+            meta.remove(key.as_bytes()).expect("remove");
+        }
+        meta.insert(&b"schema_version"[..], &4u32.to_be_bytes()[..])
+            .expect("version");
+        drop(meta);
+        write.commit().expect("commit");
+    }
+    let engine = common::open(&path, &clock);
+    assert_eq!(engine.quota(alice).expect("alice").usage.bytes, 133);
+    assert_eq!(engine.quota(bob).expect("bob").usage.records, 1);
+    let checkpoint = engine.audit_checkpoint().expect("checkpoint");
+    assert!(checkpoint.signature_valid());
+    engine.put(alice, b"after", None).expect("put");
+    assert!(
+        engine
+            .verify_audit(Some(&checkpoint))
+            .expect("verify")
+            .is_ok()
+    );
+    drop(engine);
+    assert_eq!(stored_version(&path), Some(SCHEMA_VERSION));
+}
+
 #[test]
 fn a_database_from_a_newer_release_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");

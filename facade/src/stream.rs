@@ -223,6 +223,8 @@ mod tests {
             id: SessionId::from_u128(1),
             role: strongroom_engine::Role::User,
             expires_at: Timestamp::from_unix_millis(u64::MAX),
+            scopes: strongroom_engine::Role::User.scopes(),
+            credential: strongroom_engine::Credential::Login,
         };
         let sub = hub.subscribe(alice, session.id).expect("subscribed");
         // Published during the replay window: in storage and in the queue.

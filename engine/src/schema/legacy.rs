@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
 
-use super::version::{set_version, write_id_root};
+use super::version::{set_version, write_secret};
 use super::{
     DATA_KEYS, META, MetaKey, RECORD_EXPIRY, RECORDS, RecordRow, SCOPES, SESSIONS, ScopeRow,
     TOKEN_EXPIRY, TOKENS, TokenKind, TokenRow, TokenState, USERS, USERS_BY_NAME, UserRow,
@@ -24,7 +24,7 @@ use super::{
 use crate::clock::Timestamp;
 use crate::error::{OpenError, StorageError};
 use crate::ids::{KeyScope, RecordKey, SessionId, UserId};
-use crate::keys::MasterKey;
+use crate::keys::{MasterKey, StoreSecret};
 use crate::store::WriteTx;
 use crate::store::redb::{RedbStore, backend, write_in};
 
@@ -74,9 +74,10 @@ fn convert(
     master: &MasterKey,
     check: &[u8],
 ) -> Result<(), StorageError> {
-    set_version(tx)?;
+    // The layout of schema 4; `prepare` takes it on from there.
+    set_version(tx, 4)?;
     META.insert(tx, &MetaKey::KeyCheck, &check.to_vec())?;
-    write_id_root(tx, master)?;
+    write_secret(tx, master, StoreSecret::IdRoot)?;
 
     let mut names = HashMap::new();
     for entry in txn

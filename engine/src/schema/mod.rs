@@ -3,23 +3,31 @@
 //! migration, the upgrade from the first release's layout). Domain modules
 //! reach storage only through these tables.
 
+mod access_rows;
+mod audit_row;
 mod codec;
 pub(crate) mod legacy;
 mod rows;
 mod share_row;
+mod usage;
 mod version;
 
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
+pub(crate) use access_rows::ApiKeyRow;
+pub(crate) use audit_row::{canonical as audit_canonical, chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use rows::{
     MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
 };
 pub(crate) use share_row::{ShareRow, ShareState};
+pub(crate) use usage::{charge, refund};
 pub use version::SCHEMA_VERSION;
 pub(crate) use version::prepare;
 
+use crate::access_model::{Quota, Usage};
+use crate::audit_model::AuditEntry;
 use crate::clock::Timestamp;
 use crate::error::StorageError;
 use crate::ids::{KeyScope, RecordKey, SessionId, ShareId, UserId};
@@ -56,6 +64,15 @@ pub(crate) const SHARE_EXPIRY: Table<(Timestamp, LookupHash), ()> = Table::new("
 /// revoking by id.
 pub(crate) const SHARES_BY_OWNER: Table<(UserId, ShareId), LookupHash> =
     Table::new("shares_by_owner", 12);
+/// (owner, key id) → API key facts; the key's secret hash is its row in
+/// `tokens` (kind `ApiKey`, session = key id).
+pub(crate) const API_KEYS: Table<(UserId, SessionId), ApiKeyRow> = Table::new("api_keys", 13);
+/// sequence number → audit entry (hash-chained; head in `meta`).
+pub(crate) const AUDIT: Table<u64, AuditEntry> = Table::new("audit", 14);
+/// user id → quota set by an admin (absent: the engine's defaults).
+pub(crate) const QUOTAS: Table<UserId, Quota> = Table::new("quotas", 15);
+/// user id → what the user's sent messages occupy now.
+pub(crate) const USAGE: Table<UserId, Usage> = Table::new("usage", 16);
 
 /// A table of `K` keys and `V` rows.
 pub(crate) struct Table<K, V> {
@@ -151,6 +168,15 @@ impl<K: Key, V: Row> Table<K, V> {
             None => Ok(None),
             Some(bytes) => V::decode(&bytes).map(Some).ok_or_else(|| self.corrupt()),
         }
+    }
+
+    /// Removes `key`; returns its stored bytes, undecoded.
+    pub(crate) fn take_bytes(
+        &self,
+        tx: &mut (impl WriteTx + ?Sized),
+        key: &K,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        tx.remove(self.name, &key.to_bytes())
     }
 
     /// Removes `key` without decoding what it held; says whether it was there.

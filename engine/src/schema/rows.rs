@@ -3,6 +3,7 @@
 use super::codec::{Key, Reader, Row, Writer};
 use crate::clock::Timestamp;
 use crate::ids::{SessionId, UserId};
+use crate::keys::StoreSecret;
 use crate::model::Role;
 
 /// SHA-256 of a bearer token's 32 random bytes: how a token is stored.
@@ -19,15 +20,32 @@ pub(crate) enum MetaKey {
     IdRoot,
     /// An operator's data-key rotation under way (see `reseal`).
     DataKeyRotation,
+    /// The seed of the audit signing key, wrapped under the master key.
+    AuditKey,
+    /// The audit log's last entry: sequence number (u64 BE) and hash.
+    AuditHead,
+    /// The signed checkpoint of the last pruned audit entry.
+    AuditAnchor,
 }
 
 impl MetaKey {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 7] = [
         Self::SchemaVersion,
         Self::KeyCheck,
         Self::IdRoot,
         Self::DataKeyRotation,
+        Self::AuditKey,
+        Self::AuditHead,
+        Self::AuditAnchor,
     ];
+
+    /// Where a store secret is kept.
+    pub(crate) const fn of_secret(which: StoreSecret) -> Self {
+        match which {
+            StoreSecret::IdRoot => Self::IdRoot,
+            StoreSecret::AuditKey => Self::AuditKey,
+        }
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -35,6 +53,9 @@ impl MetaKey {
             Self::KeyCheck => "master_key_check",
             Self::IdRoot => "id_root",
             Self::DataKeyRotation => "data_key_rotation",
+            Self::AuditKey => "audit_key",
+            Self::AuditHead => "audit_head",
+            Self::AuditAnchor => "audit_anchor",
         }
     }
 }
@@ -215,6 +236,9 @@ pub(crate) enum TokenKind {
     Refresh,
     /// Opens one event stream, once.
     Ticket,
+    /// An API key: authenticates like an access token, until revoked or
+    /// expired; its session id is the key's id.
+    ApiKey,
 }
 
 /// Whether a refresh token has been exchanged.
@@ -245,10 +269,11 @@ impl TokenKind {
             Self::Access => 1,
             Self::Refresh => 2,
             Self::Ticket => 3,
+            Self::ApiKey => 4,
         }
     }
     pub(crate) fn from_code(code: u8) -> Option<Self> {
-        [Self::Access, Self::Refresh, Self::Ticket]
+        [Self::Access, Self::Refresh, Self::Ticket, Self::ApiKey]
             .into_iter()
             .find(|k| k.code() == code)
     }

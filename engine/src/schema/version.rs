@@ -7,14 +7,15 @@
 //! | 2 | byte-keyed tables behind the storage interface; per-scope log positions; the id root; sender names on records |
 //! | 3 | share links: `shares`, `share_expiry`, `shares_by_owner` (new, empty tables; a release that knows only 2 would not purge them, so it must refuse the file) |
 //! | 4 | accounts gain a role and a disabled flag (appended to the user row; rows without them read as enabled `user`s, so nothing is rewritten) |
+//! | 5 | API keys (`api_keys`, token kind 4), the audit log (`audit`, its head and signing key in `meta`), quotas and usage (`quotas`, `usage`, counted from the stored records when migrating) |
 
 use super::{META, MetaKey};
 use crate::error::{OpenError, StorageError};
-use crate::keys::{MasterKey, random_key_bytes};
+use crate::keys::{MasterKey, StoreSecret, random_key_bytes};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
 /// version, the master key check and a fresh id root; an older one is
@@ -43,28 +44,36 @@ pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), Op
     // One step per version. Version 1 is the legacy layout, converted
     // before this runs. 2 → 3 adds tables that start empty: nothing to
     // move, only the version to raise.
+    if found < 5 {
+        write_secret(tx, master, StoreSecret::AuditKey)?;
+        super::usage::count_all(tx)?;
+    }
     if found < SCHEMA_VERSION {
-        set_version(tx)?;
+        set_version(tx, SCHEMA_VERSION)?;
     }
     Ok(())
 }
 
 fn create(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), StorageError> {
-    set_version(tx)?;
+    set_version(tx, SCHEMA_VERSION)?;
     META.insert(tx, &MetaKey::KeyCheck, &master.key_check())?;
-    write_id_root(tx, master)
+    for which in StoreSecret::ALL {
+        write_secret(tx, master, which)?;
+    }
+    Ok(())
 }
 
-/// Stores a fresh root secret for the id permutations.
-pub(super) fn write_id_root(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), StorageError> {
-    let root = random_key_bytes();
-    META.insert(tx, &MetaKey::IdRoot, &master.wrap_id_root(&root))
+/// Stores a fresh store secret.
+pub(super) fn write_secret(
+    tx: &mut dyn WriteTx,
+    master: &MasterKey,
+    which: StoreSecret,
+) -> Result<(), StorageError> {
+    let secret = random_key_bytes();
+    let wrapped = master.wrap_store_secret(which, &secret);
+    META.insert(tx, &MetaKey::of_secret(which), &wrapped)
 }
 
-pub(super) fn set_version(tx: &mut dyn WriteTx) -> Result<(), StorageError> {
-    META.insert(
-        tx,
-        &MetaKey::SchemaVersion,
-        &SCHEMA_VERSION.to_be_bytes().to_vec(),
-    )
+pub(super) fn set_version(tx: &mut dyn WriteTx, version: u32) -> Result<(), StorageError> {
+    META.insert(tx, &MetaKey::SchemaVersion, &version.to_be_bytes().to_vec())
 }

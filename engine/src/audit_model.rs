@@ -1,0 +1,449 @@
+//! The audit log's public values: who acted ([`Actor`], [`Origin`]), what
+//! they did ([`AuditAction`]) to what ([`AuditTarget`]), the entries as
+//! stored ([`AuditEntry`]), signed checkpoints and the verification
+//! report. Entries never hold a secret or message content: ids, names of
+//! actions, an outcome and a client address.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+
+use crate::clock::Timestamp;
+use crate::ids::{RecordId, SessionId, UserId};
+use crate::model::Role;
+
+/// Who performed an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in user.
+    User(UserId),
+    /// A user's API key.
+    ApiKey {
+        /// The key's owner.
+        owner: UserId,
+        /// The key's id.
+        key: SessionId,
+    },
+    /// Whoever holds the engine handle or the data dir: an embedding
+    /// application, or an operator's command.
+    Operator,
+    /// A caller not signed in (a failed login under an unknown name).
+    Anonymous,
+}
+
+impl Actor {
+    /// The account acting, if any.
+    pub fn user(self) -> Option<UserId> {
+        match self {
+            Self::User(user) | Self::ApiKey { owner: user, .. } => Some(user),
+            Self::Operator | Self::Anonymous => None,
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(user) => write!(f, "user:{user}"),
+            Self::ApiKey { key, .. } => write!(f, "key:{key}"),
+            Self::Operator => f.write_str("operator"),
+            Self::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
+/// Who asks for the changes made through an engine handle, and from where
+/// (see [`Engine::acting`](crate::Engine::acting)). The default names no
+/// actor (each operation then names the one its arguments imply: the
+/// sender of a message, the operator for account administration) and no
+/// address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// Who acts; `None` lets each operation decide.
+    pub actor: Option<Actor>,
+    /// The client's network address, when there is one.
+    pub address: Option<IpAddr>,
+}
+
+/// What was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A login attempt (successful, or denied).
+    Login,
+    /// An account created by its owner.
+    Register,
+    /// An account created by an admin or the operator.
+    CreateUser,
+    /// A message stored.
+    SendMessage,
+    /// A broadcast stored.
+    Broadcast,
+    /// A message deleted.
+    DeleteMessage,
+    /// A session ended by its owner.
+    Logout,
+    /// A spent refresh token presented again: its session was revoked.
+    RefreshReuse,
+    /// An API key created.
+    CreateKey,
+    /// An API key revoked.
+    RevokeKey,
+    /// An account's role set.
+    SetRole(Role),
+    /// An account disabled.
+    DisableUser,
+    /// An account enabled again.
+    EnableUser,
+    /// An account deleted (crypto-shredding).
+    DeleteUser,
+    /// Every session and key of an account ended.
+    EndSessions,
+    /// An account's quota changed.
+    SetQuota,
+    /// A backup written.
+    Backup,
+    /// The master key rotated.
+    RotateMasterKey,
+    /// Data keys rotated and records re-sealed.
+    RotateDataKeys,
+}
+
+impl AuditAction {
+    /// Every action name, for filters and documentation.
+    pub const NAMES: [&'static str; 21] = [
+        "login",
+        "register",
+        "user.create",
+        "message.send",
+        "broadcast",
+        "message.delete",
+        "logout",
+        "refresh.reuse",
+        "key.create",
+        "key.revoke",
+        "user.role.admin",
+        "user.role.user",
+        "user.role.service",
+        "user.disable",
+        "user.enable",
+        "user.delete",
+        "user.sessions_end",
+        "quota.set",
+        "backup",
+        "master_key.rotate",
+        "data_keys.rotate",
+    ];
+
+    /// The action's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Register => "register",
+            Self::CreateUser => "user.create",
+            Self::SendMessage => "message.send",
+            Self::Broadcast => "broadcast",
+            Self::DeleteMessage => "message.delete",
+            Self::Logout => "logout",
+            Self::RefreshReuse => "refresh.reuse",
+            Self::CreateKey => "key.create",
+            Self::RevokeKey => "key.revoke",
+            Self::SetRole(Role::Admin) => "user.role.admin",
+            Self::SetRole(Role::User) => "user.role.user",
+            Self::SetRole(Role::Service) => "user.role.service",
+            Self::DisableUser => "user.disable",
+            Self::EnableUser => "user.enable",
+            Self::DeleteUser => "user.delete",
+            Self::EndSessions => "user.sessions_end",
+            Self::SetQuota => "quota.set",
+            Self::Backup => "backup",
+            Self::RotateMasterKey => "master_key.rotate",
+            Self::RotateDataKeys => "data_keys.rotate",
+        }
+    }
+
+    /// The action named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let roles = Role::ALL.into_iter().map(Self::SetRole);
+        [
+            Self::Login,
+            Self::Register,
+            Self::CreateUser,
+            Self::SendMessage,
+            Self::Broadcast,
+            Self::DeleteMessage,
+            Self::Logout,
+            Self::RefreshReuse,
+            Self::CreateKey,
+            Self::RevokeKey,
+            Self::DisableUser,
+            Self::EnableUser,
+            Self::DeleteUser,
+            Self::EndSessions,
+            Self::SetQuota,
+            Self::Backup,
+            Self::RotateMasterKey,
+            Self::RotateDataKeys,
+        ]
+        .into_iter()
+        .chain(roles)
+        .find(|a| a.as_str() == name)
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an action was done to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditTarget {
+    /// Nothing in particular (a backup, a rotation, a failed login under
+    /// an unknown name: the name tried is never recorded).
+    None,
+    /// An account.
+    User(UserId),
+    /// A message, by its owner's id for it.
+    Message {
+        /// Whose message.
+        owner: UserId,
+        /// The message's id.
+        id: RecordId,
+    },
+    /// A broadcast.
+    Broadcast(RecordId),
+    /// A login session.
+    Session {
+        /// Whose session.
+        owner: UserId,
+        /// The session's id.
+        id: SessionId,
+    },
+    /// An API key.
+    ApiKey {
+        /// Whose key.
+        owner: UserId,
+        /// The key's id.
+        id: SessionId,
+    },
+}
+
+impl AuditTarget {
+    /// The account the target belongs to, if any.
+    pub fn user(self) -> Option<UserId> {
+        match self {
+            Self::User(user)
+            | Self::Message { owner: user, .. }
+            | Self::Session { owner: user, .. }
+            | Self::ApiKey { owner: user, .. } => Some(user),
+            Self::None | Self::Broadcast(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for AuditTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("-"),
+            Self::User(user) => write!(f, "user:{user}"),
+            Self::Message { id, .. } => write!(f, "message:{id}"),
+            Self::Broadcast(id) => write!(f, "broadcast:{id}"),
+            Self::Session { id, .. } => write!(f, "session:{id}"),
+            Self::ApiKey { id, .. } => write!(f, "key:{id}"),
+        }
+    }
+}
+
+/// How an action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditOutcome {
+    /// It took effect.
+    Success,
+    /// It was refused (wrong password, disabled account, a reused refresh
+    /// token).
+    Denied,
+}
+
+impl AuditOutcome {
+    /// `success` or `denied`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// One entry of the audit log, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the log: 1, 2, 3, … with no gaps.
+    pub seq: u64,
+    /// When it was written.
+    pub time: Timestamp,
+    /// Who acted.
+    pub actor: Actor,
+    /// What they did.
+    pub action: AuditAction,
+    /// To what.
+    pub target: AuditTarget,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The client's address, when the action came over a network.
+    pub address: Option<IpAddr>,
+    /// The previous entry's hash (zeros before the first).
+    pub prev_hash: [u8; 32],
+    /// `SHA-256(prev_hash || canonical encoding)`: the entry's transaction
+    /// hash (`tx_hash`), which anyone holding the chain can recompute.
+    pub hash: [u8; 32],
+}
+
+/// Which entries [`Engine::audit_log`](crate::Engine::audit_log) returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only entries whose actor is this account (or one of its keys).
+    pub actor: Option<UserId>,
+    /// Only entries of this action.
+    pub action: Option<AuditAction>,
+    /// Only entries written at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only entries written before this time.
+    pub until: Option<Timestamp>,
+}
+
+/// A page of the audit log, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditPage {
+    /// The entries.
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `after` for the next page; `None` when the log ends here.
+    pub next: Option<u64>,
+}
+
+/// The chain head (or, after pruning, the last pruned entry) signed with
+/// the store's Ed25519 audit key. A third party that keeps one can later
+/// prove the log was not rewritten or truncated before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Sequence number of the entry signed.
+    pub seq: u64,
+    /// That entry's hash.
+    pub hash: [u8; 32],
+    /// When the checkpoint was made.
+    pub time: Timestamp,
+    /// The store's audit verifying key (Ed25519).
+    pub public_key: [u8; 32],
+    /// Ed25519 signature of [`Checkpoint::signed_bytes`].
+    pub signature: [u8; 64],
+}
+
+const CHECKPOINT_CONTEXT: &[u8] = b"strongroom audit checkpoint v1\0";
+
+impl Checkpoint {
+    /// What the signature covers: `"strongroom audit checkpoint v1\0" ||
+    /// seq (u64 BE) || hash || time (unix ms, u64 BE)`.
+    pub fn signed_bytes(seq: u64, hash: &[u8; 32], time: Timestamp) -> Vec<u8> {
+        let mut out = CHECKPOINT_CONTEXT.to_vec();
+        out.extend_from_slice(&seq.to_be_bytes());
+        out.extend_from_slice(hash);
+        out.extend_from_slice(&time.as_unix_millis().to_be_bytes());
+        out
+    }
+
+    /// Whether the signature is valid for the checkpoint's own public key
+    /// (compare that key with the one you trust).
+    pub fn signature_valid(&self) -> bool {
+        let Ok(key) = VerifyingKey::from_bytes(&self.public_key) else {
+            return false;
+        };
+        let message = Self::signed_bytes(self.seq, &self.hash, self.time);
+        key.verify(&message, &Signature::from_bytes(&self.signature))
+            .is_ok()
+    }
+}
+
+/// A fault [`Engine::verify_audit`](crate::Engine::verify_audit) found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditProblem {
+    /// The entry's contents do not hash to its stored hash: modified.
+    Modified {
+        /// The entry.
+        seq: u64,
+    },
+    /// The entry does not follow its predecessor (deleted, inserted or
+    /// reordered entries).
+    BrokenLink {
+        /// The entry whose predecessor is not the one it names.
+        seq: u64,
+    },
+    /// The pruning anchor's signature is not the store's.
+    BadAnchor,
+    /// The log ends before the checkpoint's entry: truncated.
+    Truncated {
+        /// The checkpoint's sequence number.
+        checkpoint: u64,
+        /// The last entry present.
+        head: u64,
+    },
+    /// The entry at the checkpoint's position is not the one signed.
+    CheckpointMismatch {
+        /// The checkpoint's sequence number.
+        seq: u64,
+    },
+    /// The checkpoint's signature is invalid, or made with another key.
+    BadCheckpoint,
+    /// The stored head is not the last entry.
+    HeadMismatch,
+    /// An entry does not decode.
+    Unreadable {
+        /// The entry.
+        seq: u64,
+    },
+}
+
+impl fmt::Display for AuditProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Modified { seq } => write!(f, "audit entry {seq} was modified"),
+            Self::BrokenLink { seq } => write!(
+                f,
+                "audit entry {seq} does not follow the entry before it (deleted or reordered)"
+            ),
+            Self::BadAnchor => f.write_str("the audit pruning anchor is not signed by this store"),
+            Self::Truncated { checkpoint, head } => write!(
+                f,
+                "the audit log ends at {head}, before checkpoint {checkpoint}: truncated"
+            ),
+            Self::CheckpointMismatch { seq } => {
+                write!(f, "audit entry {seq} is not the one the checkpoint signed")
+            }
+            Self::BadCheckpoint => {
+                f.write_str("the checkpoint's signature is invalid or not this store's")
+            }
+            Self::HeadMismatch => f.write_str("the stored audit head is not the last entry"),
+            Self::Unreadable { seq } => write!(f, "audit entry {seq} does not decode"),
+        }
+    }
+}
+
+/// What [`Engine::verify_audit`](crate::Engine::verify_audit) found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    /// Entries checked.
+    pub entries: u64,
+    /// The last entry's sequence number and hash.
+    pub head: Option<(u64, [u8; 32])>,
+    /// Entries before this one were pruned (0: none).
+    pub pruned_through: u64,
+    /// Every fault found; empty when the chain is intact.
+    pub problems: Vec<AuditProblem>,
+}
+
+impl AuditReport {
+    /// Whether the chain is intact.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}

@@ -1,0 +1,53 @@
+//! Usage counters: what each account's sent messages occupy, changed in
+//! the transaction that stores or removes a message, and recounted from
+//! the records when a database is migrated to schema 5.
+
+use std::collections::HashMap;
+
+use super::{RECORDS, RecordRef, USAGE, USERS};
+use crate::access_model::Usage;
+use crate::error::StorageError;
+use crate::ids::UserId;
+use crate::store::{Flow, Order, WriteTx};
+
+/// Adds one message of `bytes` to `user`'s usage; returns the new usage.
+pub(crate) fn charge(
+    tx: &mut dyn WriteTx,
+    user: UserId,
+    bytes: u64,
+) -> Result<Usage, StorageError> {
+    let mut usage = USAGE.get(tx, &user)?.unwrap_or_default();
+    usage.bytes = usage.bytes.saturating_add(bytes);
+    usage.records = usage.records.saturating_add(1);
+    USAGE.insert(tx, &user, &usage)?;
+    Ok(usage)
+}
+
+/// Takes one message of `bytes` off `user`'s usage (nothing if the
+/// account is gone).
+pub(crate) fn refund(tx: &mut dyn WriteTx, user: UserId, bytes: u64) -> Result<(), StorageError> {
+    let Some(mut usage) = USAGE.get(tx, &user)? else {
+        return Ok(());
+    };
+    usage.bytes = usage.bytes.saturating_sub(bytes);
+    usage.records = usage.records.saturating_sub(1);
+    USAGE.insert(tx, &user, &usage)
+}
+
+/// Recounts every account's usage from the stored records.
+pub(super) fn count_all(tx: &mut dyn WriteTx) -> Result<(), StorageError> {
+    let mut counts: HashMap<UserId, Usage> = HashMap::new();
+    RECORDS.scan_bytes(tx, .., Order::Ascending, |_, bytes| {
+        let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
+        let usage = counts.entry(row.sender).or_default();
+        usage.bytes += row.envelope.len() as u64;
+        usage.records += 1;
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    for (user, usage) in counts {
+        if USERS.contains(tx, &user)? {
+            USAGE.insert(tx, &user, &usage)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! API keys and quotas through the engine's API.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{PASSWORD, engine, password, user};
+use strongroom_engine::{
+    ApiKeyError, AuthError, BearerToken, Clock, Credential, Quota, RecordError, Role, Scope,
+    Scopes, Usage,
+};
+
+fn scopes(list: &[Scope]) -> Scopes {
+    list.iter().copied().collect()
+}
+
+#[test]
+fn a_key_authenticates_with_its_scopes_within_the_role() {
+    let (_dir, _clock, engine) = engine();
+    let svc = engine
+        .create_user_with_role("svc", &password(PASSWORD), Role::Service)
+        .expect("service")
+        .id;
+    let wanted = scopes(&[Scope::MessagesRead, Scope::Broadcast]);
+    let key = engine
+        .create_api_key(svc, "announcer", wanted, None)
+        .expect("key");
+    let session = engine.authenticate(&key.secret).expect("authenticates");
+    assert_eq!(
+        (session.user, session.id, session.credential),
+        (svc, key.info.id, Credential::ApiKey)
+    );
+    assert_eq!(session.scopes, wanted);
+    // A role change narrows what the key may do at once.
+    engine.set_role(svc, Role::User).expect("role");
+    let session = engine.authenticate(&key.secret).expect("authenticates");
+    assert_eq!(session.scopes, scopes(&[Scope::MessagesRead]));
+    // Disabling the owner stops the key.
+    engine.set_disabled(svc, true).expect("disable");
+    assert!(matches!(
+        engine.authenticate(&key.secret),
+        Err(AuthError::Disabled)
+    ));
+}
+
+#[test]
+fn a_key_cannot_exceed_its_owners_role_and_names_are_checked() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let err = engine
+        .create_api_key(alice, "k", scopes(&[Scope::Broadcast]), None)
+        .expect_err("beyond the role");
+    assert!(matches!(err, ApiKeyError::ExceedsRole(Scope::Broadcast)));
+    let err = engine
+        .create_api_key(alice, "k", Scopes::NONE, None)
+        .expect_err("no scope");
+    assert!(matches!(err, ApiKeyError::NoScopes));
+    let err = engine
+        .create_api_key(alice, "bad\u{7}name", scopes(&[Scope::MessagesRead]), None)
+        .expect_err("control character");
+    assert!(matches!(err, ApiKeyError::InvalidName));
+    let err = engine
+        .create_api_key(
+            alice,
+            "k",
+            scopes(&[Scope::MessagesRead]),
+            Some(Duration::from_secs(10)),
+        )
+        .expect_err("too short");
+    assert!(matches!(err, ApiKeyError::InvalidExpiry));
+}
+
+#[test]
+fn keys_are_listed_without_secrets_revoked_and_expire() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let read = scopes(&[Scope::MessagesRead]);
+    let forever = engine
+        .create_api_key(alice, "forever", read, None)
+        .expect("key");
+    let hour = Some(Duration::from_secs(3600));
+    let brief = engine
+        .create_api_key(alice, "brief", read, hour)
+        .expect("key");
+    engine.authenticate(&forever.secret).expect("used");
+    let listed = engine.api_keys(alice).expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].name, "forever");
+    assert_eq!(listed[0].expires_at, None);
+    assert!(listed[0].last_used.is_some());
+    assert_eq!(listed[1].last_used, None);
+    assert!(!format!("{listed:?}").contains(forever.secret.expose_secret()));
+    // Last use survives being written down.
+    assert_eq!(engine.flush_key_usage().expect("flush"), 1);
+    assert!(engine.api_keys(alice).expect("list")[0].last_used.is_some());
+
+    clock.advance(Duration::from_secs(3601));
+    assert!(engine.authenticate(&brief.secret).is_err());
+    assert_eq!(engine.api_keys(alice).expect("list").len(), 1);
+
+    engine
+        .revoke_api_key(alice, forever.info.id)
+        .expect("revoke");
+    assert!(engine.authenticate(&forever.secret).is_err());
+    assert!(matches!(
+        engine.revoke_api_key(alice, forever.info.id),
+        Err(ApiKeyError::NotFound)
+    ));
+    // Someone else's key id is not found either.
+    let bob = user(&engine, "bob");
+    let bobs = engine.create_api_key(bob, "b", read, None).expect("key");
+    assert!(engine.revoke_api_key(alice, bobs.info.id).is_err());
+    // Ending every session of a user ends their keys too.
+    engine.end_sessions(bob).expect("end");
+    assert!(engine.authenticate(&bobs.secret).is_err());
+    assert!(engine.api_keys(bob).expect("list").is_empty());
+}
+
+#[test]
+fn a_mistyped_key_is_refused_without_a_lookup() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let key = engine
+        .create_api_key(alice, "k", scopes(&[Scope::MessagesRead]), None)
+        .expect("key");
+    let text = key.secret.expose_secret();
+    let mut typo = text.to_owned();
+    let last = typo.pop().expect("char");
+    typo.push(if last == '0' { '1' } else { '0' });
+    assert!(engine.authenticate(&BearerToken::from(typo)).is_err());
+}
+
+#[test]
+fn quotas_count_sent_messages_and_refuse_past_the_limit() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bob = user(&engine, "bob");
+    let quota = Quota {
+        max_bytes: 200,
+        max_records: 3,
+        writes_per_minute: 60,
+    };
+    engine.set_quota(alice, Some(quota)).expect("quota");
+    let first = engine
+        .send(alice, bob, &[0; 50], Some(Duration::from_secs(60)))
+        .expect("fits");
+    engine.send(alice, bob, &[0; 50], None).expect("fits");
+    let status = engine.quota(alice).expect("status");
+    assert!(status.custom);
+    assert_eq!(
+        status.usage,
+        Usage {
+            bytes: 2 * (50 + 33),
+            records: 2
+        }
+    );
+    // Bytes: 166 + 83 > 200.
+    let err = engine.send(alice, bob, &[0; 50], None).expect_err("over");
+    assert!(matches!(
+        err,
+        RecordError::QuotaExceeded {
+            what: "bytes",
+            used: 166,
+            limit: 200
+        }
+    ));
+    // The recipient deleting a message refunds its sender.
+    engine.delete(bob, first.meta.id).expect("delete");
+    assert_eq!(engine.quota(alice).expect("status").usage.records, 1);
+    // So does expiry, once purged.
+    engine
+        .send(alice, bob, &[0; 10], Some(Duration::from_secs(1)))
+        .expect("fits");
+    clock.advance(Duration::from_secs(2));
+    engine.purge_expired(clock.now(), 100).expect("purge");
+    assert_eq!(engine.quota(alice).expect("status").usage.records, 1);
+    // Back to the defaults: none on this engine, so unlimited.
+    let status = engine.set_quota(alice, None).expect("clear");
+    assert!(!status.custom);
+    assert_eq!(status.quota.max_records, u64::MAX);
+    // Bob's storage is not charged for what he received.
+    assert_eq!(engine.quota(bob).expect("status").usage, Usage::default());
+}
+
+#[test]
+fn a_default_quota_applies_to_accounts_without_their_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = common::start();
+    let engine = common::builder(&clock)
+        .default_quota(Some(Quota {
+            max_bytes: 1 << 20,
+            max_records: 2,
+            writes_per_minute: 600,
+        }))
+        .open(dir.path().join("db.redb"))
+        .expect("open");
+    let alice = user(&engine, "alice");
+    let results = engine
+        .put_batch([(alice, &b"a"[..]), (alice, b"b"), (alice, b"c")], None)
+        .expect("batch");
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert!(matches!(
+        results[2],
+        Err(RecordError::QuotaExceeded {
+            what: "messages",
+            used: 2,
+            limit: 2
+        })
+    ));
+    assert_eq!(engine.quota(alice).expect("status").quota.max_records, 2);
+}
