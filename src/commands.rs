@@ -68,6 +68,25 @@ pub(crate) fn verify(store: &StoreArgs, deep: bool, json: bool) -> Result<ExitCo
     })
 }
 
+/// Runs `audit verify`, printing text or JSON.
+pub(crate) fn audit_verify(
+    store: &StoreArgs,
+    checkpoint: Option<&std::path::Path>,
+    json: bool,
+) -> Result<ExitCode, OpsError> {
+    let verified = ops::audit_verify(store, checkpoint)?;
+    if json {
+        println!("{}", verified.to_json());
+    } else {
+        print!("{}", verified.to_text());
+    }
+    Ok(if verified.report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEMS)
+    })
+}
+
 /// Runs `rotate-master-key`, printing what changed.
 pub(crate) fn rotate_master_key(
     store: &StoreArgs,

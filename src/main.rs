@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use strongroom::facade::{ApiConfig, IpNet};
+use strongroom::engine::Quota;
+use strongroom::facade::{ApiConfig, BroadcastCaps, IpNet};
 use strongroom::server::{ServeConfig, Timeouts, TlsSource, serve};
 
 mod commands;
@@ -99,6 +100,10 @@ enum Command {
     /// Manage accounts on the data dir (no server may be running).
     #[command(subcommand)]
     User(UserCommand),
+    /// Check or sign the audit trail (no server may be running; a running
+    /// one serves GET /v1/admin/audit/checkpoint).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Fill a store with fake users, messages and broadcasts for trying
     /// Strongroom out (test data only). Creates the store if absent;
     /// refuses one that holds data unless --force.
@@ -159,6 +164,29 @@ enum UserCommand {
         /// admin, user or service.
         #[arg(long, default_value = "user", value_parser = parse_role)]
         role: strongroom::engine::Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and report every modified, deleted or
+    /// reordered entry; with --checkpoint, also a log truncated or rewritten
+    /// since that checkpoint. Exit 0 when intact, 3 when not, 1 on failure.
+    Verify {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// A checkpoint kept elsewhere (from `audit checkpoint` or the API).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// One JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the chain head signed with the store's Ed25519 audit key
+    /// (JSON), for a third party to keep.
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreOpts,
     },
 }
 
@@ -262,9 +290,38 @@ struct ServeArgs {
     /// admins (closed).
     #[arg(long, env = "STRONGROOM_REGISTRATION", value_enum, default_value_t = Registration::Open)]
     registration: Registration,
-    /// Where SIGUSR1 writes an online backup [default: DATA_DIR/backups].
+    /// Where SIGUSR1 and POST /v1/admin/backups write online backups
+    /// [default: DATA_DIR/backups].
     #[arg(long, env = "STRONGROOM_BACKUP_DIR")]
     backup_dir: Option<PathBuf>,
+    /// Default quota: bytes of stored messages per account (sealed size;
+    /// an admin may set another per account).
+    #[arg(long, env = "STRONGROOM_QUOTA_BYTES", default_value_t = 100 * 1024 * 1024)]
+    quota_bytes: u64,
+    /// Default quota: stored messages per account.
+    #[arg(long, env = "STRONGROOM_QUOTA_MESSAGES", default_value_t = 100_000)]
+    quota_messages: u64,
+    /// Default quota: writes per minute per account (stores, sends,
+    /// deletes, broadcasts, share links; counted per server instance).
+    #[arg(
+        long,
+        env = "STRONGROOM_QUOTA_WRITES_PER_MINUTE",
+        default_value_t = 600
+    )]
+    quota_writes_per_minute: u32,
+    /// Largest broadcast, in bytes.
+    #[arg(long, env = "STRONGROOM_BROADCAST_MAX_BYTES", default_value_t = 16 * 1024)]
+    broadcast_max_bytes: usize,
+    /// Longest broadcast ttl, in seconds.
+    #[arg(long, env = "STRONGROOM_BROADCAST_MAX_TTL", default_value_t = 24 * 3600)]
+    broadcast_max_ttl: u64,
+    /// Broadcasts one sender may make per minute.
+    #[arg(long, env = "STRONGROOM_BROADCASTS_PER_MINUTE", default_value_t = 10)]
+    broadcasts_per_minute: u32,
+    /// Days audit entries are kept before the reaper prunes them (a signed
+    /// anchor keeps the rest verifiable); at least 1.
+    #[arg(long, env = "STRONGROOM_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    audit_retention_days: u64,
 }
 
 /// An absolute http(s) URL without query or fragment.
@@ -303,6 +360,11 @@ impl ServeArgs {
                 public_url: self.public_url,
                 anonymous_shares: self.anonymous_shares,
                 open_registration: self.registration == Registration::Open,
+                broadcast: BroadcastCaps {
+                    max_len: self.broadcast_max_bytes,
+                    max_ttl: Duration::from_secs(self.broadcast_max_ttl.max(1)),
+                    per_minute: self.broadcasts_per_minute,
+                },
                 ..ApiConfig::default()
             },
             timeouts: Timeouts {
@@ -314,6 +376,12 @@ impl ServeArgs {
             metrics_listen: self.metrics_listen,
             allow_insecure_permissions: self.allow_insecure_permissions,
             backup_dir: self.backup_dir,
+            default_quota: Quota {
+                max_bytes: self.quota_bytes,
+                max_records: self.quota_messages,
+                writes_per_minute: self.quota_writes_per_minute,
+            },
+            audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
         }
     }
 }
@@ -420,6 +488,25 @@ fn main() -> ExitCode {
                     .map(|(_, m)| m),
             );
             return finish(commands::add_user(&store, &name, role));
+        }
+        Command::Audit(command) => {
+            let matches = matches
+                .subcommand()
+                .and_then(|(_, m)| m.subcommand())
+                .map(|(_, m)| m);
+            return finish(match command {
+                AuditCommand::Verify {
+                    store,
+                    checkpoint,
+                    json,
+                } => commands::audit_verify(&store.resolve(matches), checkpoint.as_deref(), json),
+                AuditCommand::Checkpoint { store } => {
+                    strongroom::ops::audit_checkpoint(&store.resolve(matches)).map(|json| {
+                        println!("{json}");
+                        ExitCode::SUCCESS
+                    })
+                }
+            });
         }
         Command::Seed {
             store,

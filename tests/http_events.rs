@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::sse::{Next, SseStream};
 use common::{TestServer, assert_problem, start, start_with};
 use serde_json::json;
-use strongroom::facade::ApiConfig;
+use strongroom::facade::{ApiConfig, BroadcastCaps};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -293,8 +293,14 @@ async fn tickets_open_a_stream_once_and_expire() {
 
 #[tokio::test]
 async fn a_slow_consumer_is_disconnected_without_holding_up_others() {
+    // Large, fast broadcasts: the broadcast caps are lifted.
     let config = ApiConfig {
         stream_queue: 4,
+        broadcast: BroadcastCaps {
+            max_len: 64 * 1024,
+            per_minute: u32::MAX,
+            ..BroadcastCaps::default()
+        },
         ..ApiConfig::default()
     };
     let s = start_with(config, "").await;

@@ -28,7 +28,8 @@ pub(crate) struct Note {
 
 impl Note {
     /// A successful `action` on `target` by `origin`'s actor, or by
-    /// `default` when the origin names none.
+    /// `default` when the origin names none or only an anonymous caller
+    /// (the operation may know better: a refresh token names its owner).
     pub(crate) fn new(
         origin: Origin,
         default: Actor,
@@ -36,7 +37,10 @@ impl Note {
         target: AuditTarget,
     ) -> Self {
         Self {
-            actor: origin.actor.unwrap_or(default),
+            actor: match origin.actor {
+                None | Some(Actor::Anonymous) => default,
+                Some(actor) => actor,
+            },
             action,
             target,
             outcome: AuditOutcome::Success,

@@ -60,7 +60,8 @@ impl fmt::Display for Actor {
 /// address.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Origin {
-    /// Who acts; `None` lets each operation decide.
+    /// Who acts; `None` (or [`Actor::Anonymous`], a caller who has not
+    /// proven who they are) lets each operation name the actor it knows.
     pub actor: Option<Actor>,
     /// The client's network address, when there is one.
     pub address: Option<IpAddr>,

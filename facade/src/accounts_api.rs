@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::BearerToken;
+use strongroom_engine::{Actor, BearerToken, Origin};
 
 use crate::auth::Caller;
 use crate::client::{self, ClientAddress};
@@ -78,8 +78,21 @@ pub(crate) enum LogoutResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// An API key cannot log out (revoke it instead).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
 }
-problem_variants!(LogoutResponse { 401 => Unauthorized });
+problem_variants!(LogoutResponse { 401 => Unauthorized, 403 => Forbidden });
+
+/// A caller not signed in, at `address`: whom the audit log records for
+/// registrations, logins and refreshes (the engine names the account once
+/// it is known).
+fn anonymous(address: std::net::IpAddr) -> Origin {
+    Origin {
+        actor: Some(Actor::Anonymous),
+        address: Some(address),
+    }
+}
 
 fn throttled(retry_after: u64) -> Json<Problem> {
     Json(Problem::new(
@@ -127,6 +140,7 @@ impl AccountsApi {
         } = body.0;
         let name = username.clone();
         let created = state
+            .acting(anonymous(address))
             .hashing(move |e| e.create_user(&name, password.secret()))
             .await?;
         match created {
@@ -163,6 +177,7 @@ impl AccountsApi {
         }
         let name = username.clone();
         let result = state
+            .acting(anonymous(address))
             .hashing(move |e| e.login(&name, password.secret()))
             .await?;
         match result {
@@ -199,7 +214,10 @@ impl AccountsApi {
             metrics::counter!("strongroom_rate_limited_total", "route" => "refresh").increment(1);
             return Ok(RefreshResponse::TooManyRequests(throttled(t.0), t.0));
         }
-        let result = state.blocking(move |e| e.refresh(&token)).await?;
+        let result = state
+            .acting(anonymous(address))
+            .blocking(move |e| e.refresh(&token))
+            .await?;
         match result {
             Ok(pair) => {
                 tracing::info!(user = %pair.session.user, session = %pair.session.id, client = %address, "token refreshed");
@@ -221,8 +239,12 @@ impl AccountsApi {
         operation_id = "logout"
     )]
     async fn logout(&self, state: Data<&State>, caller: Caller) -> poem::Result<LogoutResponse> {
+        if let Err(p) = caller.signed_in() {
+            return answer(p);
+        }
+        let acting = state.acting(caller.origin());
         let auth = caller.0;
-        let result = state.blocking(move |e| e.revoke(&auth.token)).await?;
+        let result = acting.blocking(move |e| e.revoke(&auth.token)).await?;
         match result {
             Ok(session) => {
                 tracing::info!(user = %session.user, session = %session.id, "token revoked");

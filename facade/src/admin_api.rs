@@ -1,12 +1,13 @@
 //! The admin API under `/v1/admin/`: manage accounts. Every operation needs
-//! an access token of an account with the `admin` role (403 otherwise).
+//! the `admin` scope (an admin's access token, or an admin's key created
+//! with it; 403 otherwise) and is recorded in the audit log.
 
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::{AccountError, Engine, Role, UserId};
+use strongroom_engine::{AccountError, Engine, Role, Scope, UserId};
 use uuid::Uuid;
 
 use crate::admin_wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
@@ -30,7 +31,7 @@ pub(crate) enum UsersResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// The caller is not an admin.
+    /// The credential lacks the `admin` scope (only admins hold it).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
 }
@@ -44,7 +45,7 @@ pub(crate) enum UserResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// The caller is not an admin.
+    /// The credential lacks the `admin` scope (only admins hold it).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
     /// No such account.
@@ -64,7 +65,7 @@ pub(crate) enum CreateUserResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// The caller is not an admin.
+    /// The credential lacks the `admin` scope (only admins hold it).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
     /// The username is taken.
@@ -81,7 +82,7 @@ pub(crate) enum DoneResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// The caller is not an admin.
+    /// The credential lacks the `admin` scope (only admins hold it).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
     /// No such account.
@@ -90,26 +91,19 @@ pub(crate) enum DoneResponse {
 }
 problem_variants!(DoneResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
 
-/// Refuses callers who are not admins.
-fn admin_only(caller: &Caller) -> Result<UserId, Problem> {
-    if caller.0.session.role == Role::Admin {
-        Ok(caller.0.session.user)
-    } else {
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "this operation needs the admin role",
-        ))
-    }
+/// Refuses callers without the `admin` scope (only admins hold it).
+pub(crate) fn admin_only(caller: &Caller) -> Result<UserId, Problem> {
+    caller.require(Scope::Admin)
 }
 
-fn user_id(text: &str) -> Result<UserId, Problem> {
+pub(crate) fn user_id(text: &str) -> Result<UserId, Problem> {
     text.parse::<UserId>()
         .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "user not found"))
 }
 
 /// Runs `work` on the account `id` for an admin caller (403 otherwise, 404
 /// for an id that is no account), logs `what`, and answers with `done`.
-async fn on_account<T: Send + 'static, R: FromProblem>(
+pub(crate) async fn on_account<T: Send + 'static, R: FromProblem>(
     state: &State,
     caller: &Caller,
     id: &str,
@@ -121,7 +115,8 @@ async fn on_account<T: Send + 'static, R: FromProblem>(
         Ok(pair) => pair,
         Err(p) => return answer(p),
     };
-    match state.blocking(move |e| work(e, user)).await? {
+    let acting = state.acting(caller.origin());
+    match acting.blocking(move |e| work(e, user)).await? {
         Ok(value) => {
             tracing::info!(admin = %admin, user = %user, "{what}");
             Ok(done(value))
@@ -193,6 +188,7 @@ impl AdminApi {
         let role: Role = role.map_or(Role::User, Into::into);
         let name = username.clone();
         let created = state
+            .acting(caller.origin())
             .hashing(move |e| e.create_user_with_role(&name, password.secret(), role))
             .await?;
         match created {

@@ -1,7 +1,7 @@
 //! The JSON bodies of the admin API.
 
 use poem_openapi::{Enum, Object};
-use strongroom_engine::{Role, User};
+use strongroom_engine::{Quota, QuotaStatus, Role, User};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -99,4 +99,70 @@ pub(crate) struct RoleChange {
 pub(crate) struct DisabledChange {
     /// `true` refuses the account's credentials from the next request on.
     pub(crate) disabled: bool,
+}
+
+/// What an account may hold and write.
+#[derive(Object, Clone, Copy)]
+pub(crate) struct QuotaLimits {
+    /// Bytes of sealed messages it may have stored (each message: its
+    /// bytes plus 33).
+    #[oai(validator(minimum(value = "0")))]
+    pub(crate) max_bytes: u64,
+    /// Messages it may have stored.
+    #[oai(validator(minimum(value = "0")))]
+    pub(crate) max_records: u64,
+    /// Writes (stores, sends, deletes, broadcasts, share links) per minute.
+    #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
+    pub(crate) writes_per_minute: u64,
+}
+
+impl From<QuotaLimits> for Quota {
+    fn from(q: QuotaLimits) -> Self {
+        Self {
+            max_bytes: q.max_bytes,
+            max_records: q.max_records,
+            writes_per_minute: u32::try_from(q.writes_per_minute).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// An account's quota in force and what it uses.
+#[derive(Object)]
+pub(crate) struct QuotaView {
+    /// The limits in force (the largest numbers mean: no limit).
+    pub(crate) limits: QuotaLimits,
+    /// Whether an admin set them for this account (else: the defaults).
+    pub(crate) custom: bool,
+    /// Sealed bytes of the messages it sent that are still stored.
+    pub(crate) used_bytes: u64,
+    /// Messages it sent that are still stored.
+    pub(crate) used_records: u64,
+}
+
+impl From<QuotaStatus> for QuotaView {
+    fn from(s: QuotaStatus) -> Self {
+        Self {
+            limits: QuotaLimits {
+                max_bytes: s.quota.max_bytes,
+                max_records: s.quota.max_records,
+                writes_per_minute: u64::from(s.quota.writes_per_minute),
+            },
+            custom: s.custom,
+            used_bytes: s.usage.bytes,
+            used_records: s.usage.records,
+        }
+    }
+}
+
+/// Where an online backup went.
+#[derive(Object)]
+pub(crate) struct BackupView {
+    /// The backup file on the server.
+    pub(crate) path: String,
+    /// Its size in bytes.
+    pub(crate) bytes: u64,
+    /// Records in it.
+    pub(crate) records: u64,
+    /// Accounts in it.
+    pub(crate) users: u64,
 }

@@ -1,15 +1,24 @@
 //! Bearer authentication: the token is wrapped in a secret type at once and
-//! checked by the engine; the caller's identity comes from it alone.
+//! checked by the engine; the caller's identity comes from it alone. Each
+//! operation then asks the caller for the scope it needs (403 naming the
+//! scope otherwise) and acts through an engine handle that records the
+//! caller and their address in the audit log.
+
+use std::net::IpAddr;
 
 use poem::Request;
+use poem::http::StatusCode;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
-use strongroom_engine::{BearerToken, SecretString, Session};
+use strongroom_engine::{BearerToken, Credential, Origin, Scope, SecretString, Session, UserId};
 
+use crate::client;
+use crate::problem::Problem;
 use crate::state::State;
 
-/// The access token from `POST /v1/sessions` or `POST /v1/sessions/refresh`,
-/// sent as `Authorization: Bearer <access_token>`.
+/// An access token from `POST /v1/sessions` or `POST /v1/sessions/refresh`,
+/// or an API key (`srk_…`) from `POST /v1/api-keys`, sent as
+/// `Authorization: Bearer <token>`.
 #[derive(SecurityScheme)]
 #[oai(
     ty = "bearer",
@@ -25,6 +34,48 @@ pub(crate) struct Caller(pub(crate) Authenticated);
 pub(crate) struct Authenticated {
     pub(crate) session: Session,
     pub(crate) token: BearerToken,
+    /// The client's address, as the request frame decided it.
+    pub(crate) address: IpAddr,
+}
+
+impl Caller {
+    /// The caller's account.
+    pub(crate) fn user(&self) -> UserId {
+        self.0.session.user
+    }
+
+    /// The caller's account, if their credential holds `scope`; else a
+    /// 403 naming it.
+    pub(crate) fn require(&self, scope: Scope) -> Result<UserId, Problem> {
+        if self.0.session.scopes.contains(scope) {
+            Ok(self.0.session.user)
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!("this operation needs the `{scope}` scope"),
+            ))
+        }
+    }
+
+    /// The caller's account, if they signed in (an API key may not manage
+    /// keys, log out or change the account that owns it); else a 403.
+    pub(crate) fn signed_in(&self) -> Result<UserId, Problem> {
+        match self.0.session.credential {
+            Credential::Login => Ok(self.0.session.user),
+            Credential::ApiKey => Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "this operation needs a signed-in session, not an API key",
+            )),
+        }
+    }
+
+    /// Who the audit log records for this caller's actions.
+    pub(crate) fn origin(&self) -> Origin {
+        Origin {
+            actor: Some(self.0.session.actor()),
+            address: Some(self.0.address),
+        }
+    }
 }
 
 impl std::fmt::Debug for Authenticated {
@@ -47,6 +98,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Authenticated> {
     // poem-openapi's `Bearer` derives Debug with the token inside: move the
     // text into a secret at once.
     let token = BearerToken::new(SecretString::from(bearer.token));
+    let address = client::of(req);
     let state = req.data::<State>()?.clone();
     let (session, token) = state
         .read(move |e| (e.authenticate(&token), token))
@@ -55,5 +107,6 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Authenticated> {
     Some(Authenticated {
         session: session.ok()?,
         token,
+        address,
     })
 }

@@ -8,15 +8,17 @@ use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
-use strongroom_engine::{BearerToken, EventId, Role, SecretString, Session, StreamCursor};
+use strongroom_engine::{BearerToken, EventId, Scope, SecretString, Session, StreamCursor};
 
 use crate::auth::Caller;
+use crate::guard;
 use crate::hub::Refused;
 use crate::problem::{Problem, answer, auth_problem, problem_variants, record_problem};
 use crate::state::State;
 use crate::stream::{Delivered, StreamSettings, event_stream};
 use crate::tags::ApiTags;
 use crate::wire::{NewMessage, StoredMessage, Ticket};
+use crate::write_limit::Kind;
 
 /// A single-use stream ticket from `POST /v1/events/tickets`, for clients
 /// that cannot send headers (a browser's `EventSource`). Access tokens are
@@ -69,6 +71,9 @@ pub(crate) enum EventsResponse {
     /// Missing, invalid or expired token, or a used or expired ticket.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the `events:read` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// You hold the most streams a user may (8 by default); close one.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>),
@@ -76,7 +81,7 @@ pub(crate) enum EventsResponse {
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
 }
-problem_variants!(EventsResponse { 400 => BadRequest, 401 => Unauthorized, 429 => TooManyRequests, 503 => Unavailable });
+problem_variants!(EventsResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 429 => TooManyRequests, 503 => Unavailable });
 
 #[derive(ApiResponse)]
 pub(crate) enum TicketResponse {
@@ -86,25 +91,34 @@ pub(crate) enum TicketResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the `events:read` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
 }
-problem_variants!(TicketResponse { 401 => Unauthorized });
+problem_variants!(TicketResponse { 401 => Unauthorized, 403 => Forbidden });
 
 #[derive(ApiResponse)]
 pub(crate) enum BroadcastResponse {
     /// Stored durably (encrypted, with its ttl) and fanned out.
     #[oai(status = 201)]
     Created(Json<StoredMessage>),
-    /// Message too long, or ttl out of range.
+    /// Message longer than the broadcast size cap, or ttl out of the
+    /// broadcast range.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// Broadcasting needs the `admin` role.
+    /// The credential lacks the `broadcast` scope, or the sender is over
+    /// their storage quota.
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
+    /// Over the broadcast rate or the caller's writes per minute; retry
+    /// after `Retry-After` seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(BroadcastResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+problem_variants!(BroadcastResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden } throttled => TooManyRequests);
 
 pub(crate) struct EventsApi;
 
@@ -121,6 +135,8 @@ impl EventsApi {
     /// with a final `end` event (`{"reason": …}`: `token_expired`,
     /// `session_revoked`, `user_deleted`, `account_changed`, `shutting_down`) when its access
     /// token expires, its session is revoked or the server stops.
+    ///
+    /// Scope: `events:read`.
     #[oai(path = "/v1/events", method = "get", operation_id = "events")]
     async fn events(
         &self,
@@ -135,6 +151,12 @@ impl EventsApi {
         last_event_id_query: Query<Option<String>>,
     ) -> poem::Result<EventsResponse> {
         let session = auth.session();
+        if !session.scopes.contains(Scope::EventsRead) {
+            return answer(Problem::new(
+                StatusCode::FORBIDDEN,
+                "this operation needs the `events:read` scope",
+            ));
+        }
         let resume = last_event_id.0.or(last_event_id_query.0);
         let start = match resume.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => StreamCursor::start(),
@@ -187,12 +209,16 @@ impl EventsApi {
     /// Get a stream ticket.
     ///
     /// A single-use ticket, valid for 30 seconds, for `GET /v1/events?ticket=…`.
+    /// Scope: `events:read`.
     #[oai(
         path = "/v1/events/tickets",
         method = "post",
         operation_id = "create_ticket"
     )]
     async fn ticket(&self, state: Data<&State>, caller: Caller) -> poem::Result<TicketResponse> {
+        if let Err(p) = caller.require(Scope::EventsRead) {
+            return answer(p);
+        }
         let session = caller.0.session;
         match state.blocking(move |e| e.issue_ticket(session)).await? {
             Ok(ticket) => Ok(TicketResponse::Created(Json(Ticket {
@@ -203,11 +229,13 @@ impl EventsApi {
         }
     }
 
-    /// Broadcast a message to everyone (admins only).
+    /// Broadcast a message to everyone.
     ///
     /// Stored encrypted (under the broadcast scope's own key) with its ttl,
     /// and delivered to every connected stream as a `broadcast` event.
-    /// Needs the `admin` role.
+    /// Scope: `broadcast` (admins and services hold it). Broadcasts have
+    /// their own caps: size (16 KiB), ttl (1 day) and rate (10 a minute per
+    /// sender) by default, besides the sender's quota.
     #[oai(path = "/v1/broadcasts", method = "post", operation_id = "broadcast")]
     async fn broadcast(
         &self,
@@ -215,16 +243,32 @@ impl EventsApi {
         caller: Caller,
         body: Json<NewMessage>,
     ) -> poem::Result<BroadcastResponse> {
-        let sender = caller.0.session.user;
-        if caller.0.session.role != Role::Admin {
-            return answer(Problem::new(
-                StatusCode::FORBIDDEN,
-                "broadcasting needs the admin role",
-            ));
+        let caps = &state.config.broadcast;
+        let (len, ttl) = body.0.shape();
+        if len > caps.max_len {
+            let detail = format!("a broadcast must be at most {} bytes", caps.max_len);
+            return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
         }
+        if ttl.is_some_and(|t| t > caps.max_ttl) {
+            let detail = format!(
+                "a broadcast's ttl_seconds must be at most {}",
+                caps.max_ttl.as_secs()
+            );
+            return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
+        }
+        if let Err(p) = caller.require(Scope::Broadcast) {
+            return answer(p);
+        }
+        let per_minute = caps.per_minute;
+        if let Err(p) = guard::take(&state, caller.user(), Kind::Broadcast, per_minute) {
+            return answer(p);
+        }
+        let (sender, acting) = match guard::writer(&state, &caller, Scope::Broadcast).await? {
+            Ok(pair) => pair,
+            Err(p) => return answer(p),
+        };
         let (text, ttl) = body.0.into_parts();
-        let len = text.len();
-        match state
+        match acting
             .blocking(move |e| e.broadcast(sender, text.as_bytes(), ttl))
             .await?
         {

@@ -29,15 +29,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod access_api;
+mod access_wire;
 mod accounts_api;
 mod admin_api;
+mod admin_ops_api;
 mod admin_wire;
+mod audit_wire;
 mod auth;
 mod body_limit;
 mod client;
 mod events_api;
 mod fast_json;
 mod frame;
+mod guard;
 mod hashing;
 mod headers;
 mod health;
@@ -57,6 +62,7 @@ mod stream;
 mod tags;
 mod text;
 mod wire;
+mod write_limit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +74,7 @@ use poem::web::{Html, Json};
 use poem::{EndpointExt, IntoEndpoint, Route, get};
 use strongroom_engine::{Engine, Limits};
 
+pub use audit_wire::CheckpointJson;
 pub use ipnet::IpNet;
 pub use messages_api::DEFAULT_PAGE;
 pub use problem::{PROBLEM_JSON, Problem};
@@ -113,6 +120,61 @@ pub struct ApiConfig {
     /// Whether anyone may create an account (`POST /v1/accounts`); when
     /// closed only admins create accounts. Open by default (development).
     pub open_registration: bool,
+    /// Caps on broadcasts, beyond those on every message.
+    pub broadcast: BroadcastCaps,
+    /// Writes an online backup for `POST /v1/admin/backups` (the server
+    /// writes into its backup directory); `None`: that operation answers
+    /// 409.
+    pub backup: Option<BackupHook>,
+}
+
+/// Where an online backup went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupDone {
+    /// The file written.
+    pub path: std::path::PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Records in it.
+    pub records: u64,
+    /// Accounts in it.
+    pub users: u64,
+}
+
+/// Writes an online backup with the engine handle it is given (which
+/// records the admin who asked); the error is a message for the log.
+#[derive(Clone)]
+pub struct BackupHook(pub Arc<BackupFn>);
+
+/// The function behind a [`BackupHook`].
+pub type BackupFn = dyn Fn(&Engine) -> Result<BackupDone, String> + Send + Sync;
+
+impl std::fmt::Debug for BackupHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BackupHook")
+    }
+}
+
+/// Caps on broadcasts (every stream receives each one, so they cost far
+/// more than a message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BroadcastCaps {
+    /// Largest broadcast, in bytes (default 16 KiB).
+    pub max_len: usize,
+    /// Longest ttl (default 1 day).
+    pub max_ttl: Duration,
+    /// Broadcasts one sender may make per minute (default 10).
+    pub per_minute: u32,
+}
+
+impl Default for BroadcastCaps {
+    fn default() -> Self {
+        Self {
+            max_len: 16 * 1024,
+            max_ttl: Duration::from_secs(24 * 3600),
+            per_minute: 10,
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -131,26 +193,32 @@ impl Default for ApiConfig {
             public_url: None,
             anonymous_shares: false,
             open_registration: true,
+            broadcast: BroadcastCaps::default(),
+            backup: None,
         }
     }
 }
 
 type Apis = (
     accounts_api::AccountsApi,
+    access_api::AccessApi,
     messages_api::MessagesApi,
     events_api::EventsApi,
     shares_api::SharesApi,
     admin_api::AdminApi,
+    admin_ops_api::AdminOpsApi,
     health::HealthApi,
 );
 
 fn apis() -> Apis {
     (
         accounts_api::AccountsApi,
+        access_api::AccessApi,
         messages_api::MessagesApi,
         events_api::EventsApi,
         shares_api::SharesApi,
         admin_api::AdminApi,
+        admin_ops_api::AdminOpsApi,
         health::HealthApi,
     )
 }
@@ -213,6 +281,7 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         hashing: Arc::new(hashing::HashingPool::new()),
         config: Arc::new(config),
         hub: hub.clone(),
+        write_limits: Arc::default(),
     };
     let operations = service.with(limits);
     let cached = || SetHeader::new().overriding(header::CACHE_CONTROL, "public, max-age=300");

@@ -6,10 +6,11 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::{RecordId, UserId};
+use strongroom_engine::{RecordId, Scope, UserId};
 
 use crate::auth::Caller;
 use crate::fast_json::FastJson;
+use crate::guard;
 use crate::problem::{Problem, account_problem, answer, problem_variants, record_problem};
 use crate::state::State;
 use crate::tags::ApiTags;
@@ -30,11 +31,19 @@ pub(crate) enum StoreResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the scope this operation needs, or the sender
+    /// is over their storage quota (the detail says which).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// No such recipient.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// Over the caller's writes per minute; retry after `Retry-After`
+    /// seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(StoreResponse { 400 => BadRequest, 401 => Unauthorized, 404 => NotFound });
+problem_variants!(StoreResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound } throttled => TooManyRequests);
 
 #[derive(ApiResponse)]
 pub(crate) enum ListResponse {
@@ -47,11 +56,14 @@ pub(crate) enum ListResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the `messages:read` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// `cursor` is a UUID but not a `next_cursor` this server issued.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
 }
-problem_variants!(ListResponse { 400 => BadRequest, 401 => Unauthorized, 404 => NotFound });
+problem_variants!(ListResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
 
 #[derive(ApiResponse)]
 pub(crate) enum GetResponse {
@@ -61,11 +73,14 @@ pub(crate) enum GetResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the `messages:read` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// No such message for the caller (absent, expired, or someone else's).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
 }
-problem_variants!(GetResponse { 401 => Unauthorized, 404 => NotFound });
+problem_variants!(GetResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
 
 #[derive(ApiResponse)]
 pub(crate) enum DeleteResponse {
@@ -75,11 +90,18 @@ pub(crate) enum DeleteResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the `messages:write` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// No such message for the caller (absent, expired, or someone else's).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// Over the caller's writes per minute; retry after `Retry-After`
+    /// seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(DeleteResponse { 401 => Unauthorized, 404 => NotFound });
+problem_variants!(DeleteResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound } throttled => TooManyRequests);
 
 fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "message not found")
@@ -87,7 +109,8 @@ fn not_found() -> Problem {
 
 pub(crate) struct MessagesApi;
 
-/// Stores a message and answers with its receipt.
+/// Stores a message and answers with its receipt (`state` acts for the
+/// sender).
 async fn store(
     state: &State,
     sender: UserId,
@@ -111,6 +134,9 @@ async fn store(
 #[OpenApi(tag = "ApiTags::Messages")]
 impl MessagesApi {
     /// Store a message for yourself.
+    ///
+    /// Scope: `messages:write`. Counts against your storage quota and
+    /// writes per minute.
     #[oai(path = "/v1/messages", method = "post", operation_id = "store_message")]
     async fn store_own(
         &self,
@@ -118,14 +144,17 @@ impl MessagesApi {
         caller: Caller,
         body: Json<NewMessage>,
     ) -> poem::Result<StoreResponse> {
-        let me = caller.0.session.user;
-        store(&state, me, me, body.0).await
+        match guard::writer(&state, &caller, Scope::MessagesWrite).await? {
+            Ok((me, acting)) => store(&acting, me, me, body.0).await,
+            Err(p) => answer(p),
+        }
     }
 
     /// Send a message to another user.
     ///
     /// The message is stored for `username`, encrypted under their key, with
-    /// you recorded as its sender.
+    /// you recorded as its sender. Scope: `messages:write`; counts against
+    /// your (the sender's) quota.
     #[oai(
         path = "/v1/users/:username/messages",
         method = "post",
@@ -145,15 +174,21 @@ impl MessagesApi {
         if let Err(e) = state.engine.limits().check_record(len, ttl) {
             return answer(record_problem(e));
         }
+        let (me, acting) = match guard::writer(&state, &caller, Scope::MessagesWrite).await? {
+            Ok(pair) => pair,
+            Err(p) => return answer(p),
+        };
         let recipient = state.read(move |e| e.user_id(&username.0)).await?;
         match recipient {
-            Ok(Some(recipient)) => store(&state, caller.0.session.user, recipient, body.0).await,
+            Ok(Some(recipient)) => store(&acting, me, recipient, body.0).await,
             Ok(None) => answer(Problem::new(StatusCode::NOT_FOUND, "user not found")),
             Err(e) => answer(account_problem(e)),
         }
     }
 
     /// List your messages, newest first.
+    ///
+    /// Scope: `messages:read`.
     #[oai(path = "/v1/messages", method = "get", operation_id = "list_messages")]
     async fn list(
         &self,
@@ -165,6 +200,10 @@ impl MessagesApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> poem::Result<ListResponse> {
+        let owner = match caller.require(Scope::MessagesRead) {
+            Ok(owner) => owner,
+            Err(p) => return answer(p),
+        };
         let max = state.engine.limits().max_page;
         let limit = match limit.0 {
             None => DEFAULT_PAGE.min(max),
@@ -188,7 +227,6 @@ impl MessagesApi {
                 ));
             }
         };
-        let owner = caller.0.session.user;
         let result = state
             .read(move |e| {
                 e.list(owner, cursor, limit).map(|page| MessagePage {
@@ -204,6 +242,8 @@ impl MessagesApi {
     }
 
     /// Read one of your messages.
+    ///
+    /// Scope: `messages:read`.
     #[oai(
         path = "/v1/messages/:id",
         method = "get",
@@ -216,11 +256,14 @@ impl MessagesApi {
         /// The message's id.
         id: Path<String>,
     ) -> poem::Result<GetResponse> {
+        let owner = match caller.require(Scope::MessagesRead) {
+            Ok(owner) => owner,
+            Err(p) => return answer(p),
+        };
         // An id that cannot exist answers exactly like one that does not.
         let Ok(id) = id.0.parse::<RecordId>() else {
             return answer(not_found());
         };
-        let owner = caller.0.session.user;
         let result = state
             .read(move |e| e.get(owner, id).map(|r| Message::from(&r)))
             .await?;
@@ -234,6 +277,8 @@ impl MessagesApi {
     }
 
     /// Delete one of your messages.
+    ///
+    /// Scope: `messages:write`; counts against your writes per minute.
     #[oai(
         path = "/v1/messages/:id",
         method = "delete",
@@ -246,11 +291,14 @@ impl MessagesApi {
         /// The message's id.
         id: Path<String>,
     ) -> poem::Result<DeleteResponse> {
+        let (owner, acting) = match guard::writer(&state, &caller, Scope::MessagesWrite).await? {
+            Ok(pair) => pair,
+            Err(p) => return answer(p),
+        };
         let Ok(id) = id.0.parse::<RecordId>() else {
             return answer(not_found());
         };
-        let owner = caller.0.session.user;
-        match state.blocking(move |e| e.delete(owner, id)).await? {
+        match acting.blocking(move |e| e.delete(owner, id)).await? {
             Ok(()) => {
                 tracing::info!(id = %id, user = %owner, "message deleted");
                 Ok(DeleteResponse::NoContent)

@@ -6,7 +6,7 @@
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::Object;
-use strongroom_engine::{AccountError, AuthError, RecordError, ShareError};
+use strongroom_engine::{AccountError, ApiKeyError, AuthError, RecordError, ShareError};
 
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -26,6 +26,11 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, in plain words.
     pub detail: String,
+    /// For a 429: seconds until a retry can succeed (sent as
+    /// `Retry-After`, not in the body).
+    #[oai(skip)]
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -36,6 +41,15 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 429 that asks the client to wait `retry_after` seconds.
+    pub fn throttled(retry_after: u64, detail: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
         }
     }
 
@@ -68,6 +82,11 @@ impl IntoResponse for Problem {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let Some(wait) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
         }
         response
     }
@@ -117,13 +136,18 @@ pub(crate) fn answer<R: FromProblem>(problem: Problem) -> poem::Result<R> {
     R::from_problem(problem).map_err(|p| ApiError(p).into())
 }
 
-/// Implements [`FromProblem`] by status code.
+/// Implements [`FromProblem`] by status code; a `throttled` variant takes
+/// 429s with their `Retry-After`.
 macro_rules! problem_variants {
-    ($ty:ty { $($status:literal => $variant:ident),* $(,)? }) => {
+    ($ty:ty { $($status:literal => $variant:ident),* $(,)? } $(throttled => $throttled:ident)?) => {
         impl $crate::problem::FromProblem for $ty {
             fn from_problem(p: $crate::problem::Problem) -> Result<Self, $crate::problem::Problem> {
                 match p.status {
                     $($status => Ok(Self::$variant(poem_openapi::payload::Json(p))),)*
+                    $(429 => {
+                        let wait = p.retry_after.unwrap_or(1);
+                        Ok(Self::$throttled(poem_openapi::payload::Json(p), wait))
+                    })?
                     _ => Err(p),
                 }
             }
@@ -149,6 +173,10 @@ pub(crate) fn record_problem(err: RecordError) -> Problem {
         RecordError::TooLarge { max } => Problem::new(
             StatusCode::BAD_REQUEST,
             format!("message must be at most {max} bytes of UTF-8"),
+        ),
+        RecordError::QuotaExceeded { what, used, limit } => Problem::new(
+            StatusCode::FORBIDDEN,
+            format!("quota exceeded: {used} of {limit} {what} in use"),
         ),
         RecordError::InvalidLimit { max } => Problem::new(
             StatusCode::BAD_REQUEST,
@@ -206,5 +234,21 @@ pub(crate) fn auth_problem(err: AuthError) -> Problem {
             "refresh token was already used; the session has been revoked",
         ),
         other => internal("authentication", &other),
+    }
+}
+
+pub(crate) fn api_key_problem(err: ApiKeyError) -> Problem {
+    match err {
+        ApiKeyError::InvalidName
+        | ApiKeyError::NoScopes
+        | ApiKeyError::InvalidExpiry
+        | ApiKeyError::TooMany { .. } => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
+        ApiKeyError::ExceedsRole(scope) => Problem::new(
+            StatusCode::FORBIDDEN,
+            format!("scope `{scope}` exceeds what your role allows"),
+        ),
+        ApiKeyError::NotFound => Problem::new(StatusCode::NOT_FOUND, "api key not found"),
+        ApiKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        other => internal("api key operation", &other),
     }
 }

@@ -1,5 +1,7 @@
-//! The background reaper: purges expired records, tokens and share links in bounded
-//! batches on a blocking thread, at a fixed interval.
+//! The background reaper: purges expired records, tokens and share links,
+//! and audit entries past their retention, in bounded batches on a
+//! blocking thread, at a fixed interval; and writes down when API keys
+//! were last used.
 
 use std::time::Duration;
 
@@ -39,6 +41,7 @@ pub fn spawn_reaper(engine: Engine, config: ReaperConfig) -> JoinHandle<()> {
                         records = purged.records,
                         tokens = purged.tokens,
                         shares = purged.shares,
+                        audit_entries = purged.audit,
                         "purged expired"
                     );
                 }
@@ -55,16 +58,20 @@ struct Purged {
     records: usize,
     tokens: usize,
     shares: usize,
+    audit: usize,
 }
 
 impl Purged {
     fn total(self) -> usize {
-        self.records + self.tokens + self.shares
+        self.records + self.tokens + self.shares + self.audit
     }
 }
 
 /// Purges batch after batch until nothing expired is left.
 fn purge_all(engine: &Engine, batch: usize) -> Purged {
+    if let Err(e) = engine.flush_key_usage() {
+        tracing::error!(error = %e, "recording api key use failed");
+    }
     let mut purged = Purged::default();
     loop {
         let now = engine.clock().now();
@@ -80,10 +87,12 @@ fn purge_all(engine: &Engine, batch: usize) -> Purged {
         let r = report("records", engine.purge_expired(now, batch));
         let t = report("tokens", engine.purge_expired_tokens(now, batch));
         let s = report("shares", engine.purge_expired_shares(now, batch));
+        let a = report("audit", engine.prune_audit(now, batch));
         purged.records += r;
         purged.tokens += t;
         purged.shares += s;
-        if r < batch && t < batch && s < batch {
+        purged.audit += a;
+        if r < batch && t < batch && s < batch && a < batch {
             return purged;
         }
     }

@@ -11,12 +11,13 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::secrecy::ExposeSecret;
-use strongroom_engine::{NewShare, SecretString, ShareId};
+use strongroom_engine::{NewShare, Scope, SecretString, ShareId};
 use uuid::Uuid;
 
 use crate::ApiConfig;
 use crate::auth::{Caller, MaybeCaller};
 use crate::client::{self, ClientAddress};
+use crate::guard;
 use crate::problem::{Problem, answer, problem_variants, share_problem};
 use crate::share_wire::{
     NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
@@ -37,12 +38,15 @@ pub(crate) enum CreateShareResponse {
     /// sent is invalid).
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
-    /// Too many anonymous shares from this address; retry after
-    /// `Retry-After` seconds.
+    /// The credential lacks the `messages:write` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// Too many anonymous shares from this address, or over the caller's
+    /// writes per minute; retry after `Retry-After` seconds.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(CreateShareResponse { 400 => BadRequest, 401 => Unauthorized });
+problem_variants!(CreateShareResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden } throttled => TooManyRequests);
 
 #[derive(ApiResponse)]
 pub(crate) enum ListSharesResponse {
@@ -52,8 +56,11 @@ pub(crate) enum ListSharesResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the `messages:read` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
 }
-problem_variants!(ListSharesResponse { 401 => Unauthorized });
+problem_variants!(ListSharesResponse { 401 => Unauthorized, 403 => Forbidden });
 
 #[derive(ApiResponse)]
 pub(crate) enum RevokeShareResponse {
@@ -63,11 +70,14 @@ pub(crate) enum RevokeShareResponse {
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// The credential lacks the `messages:write` scope.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// No share of yours has this id (or it was purged).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
 }
-problem_variants!(RevokeShareResponse { 401 => Unauthorized, 404 => NotFound });
+problem_variants!(RevokeShareResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
 
 #[derive(ApiResponse)]
 pub(crate) enum OpenShareResponse {
@@ -95,7 +105,8 @@ impl SharesApi {
     /// The secret is sealed under a key derived from the link's 256-bit
     /// secret; the server keeps only a hash of it, so the database and the
     /// master key alone cannot open the share. Needs a bearer token unless
-    /// the server runs with `--anonymous-shares`.
+    /// the server runs with `--anonymous-shares`. Scope: `messages:write`;
+    /// counts against your writes per minute.
     #[oai(path = "/v1/shares", method = "post", operation_id = "create_share")]
     async fn create(
         &self,
@@ -105,7 +116,12 @@ impl SharesApi {
         body: Json<NewShareRequest>,
     ) -> poem::Result<CreateShareResponse> {
         let owner = match caller {
-            MaybeCaller::Caller(c) => Some(c.0.session.user),
+            MaybeCaller::Caller(c) => {
+                match guard::writer(&state, &c, Scope::MessagesWrite).await? {
+                    Ok((user, _)) => Some(user),
+                    Err(p) => return answer(p),
+                }
+            }
             MaybeCaller::Anonymous => match anonymous(&state, req) {
                 Ok(()) => None,
                 Err(Refused::Throttled(secs)) => {
@@ -166,10 +182,13 @@ impl SharesApi {
     ///
     /// Every share you created that has not been purged (a share is purged
     /// shortly after it expires): its state and views, never its content
-    /// or link.
+    /// or link. Scope: `messages:read`.
     #[oai(path = "/v1/shares", method = "get", operation_id = "list_shares")]
     async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListSharesResponse> {
-        let owner = caller.0.session.user;
+        let owner = match caller.require(Scope::MessagesRead) {
+            Ok(owner) => owner,
+            Err(p) => return answer(p),
+        };
         match state.read(move |e| e.shares(owner)).await? {
             Ok(shares) => Ok(ListSharesResponse::Ok(Json(ShareList {
                 shares: shares.iter().map(ShareSummary::from).collect(),
@@ -180,7 +199,8 @@ impl SharesApi {
 
     /// Revoke one of your share links.
     ///
-    /// Its content is deleted at once; opening it answers 410.
+    /// Its content is deleted at once; opening it answers 410. Scope:
+    /// `messages:write`.
     #[oai(
         path = "/v1/shares/:id",
         method = "delete",
@@ -193,10 +213,13 @@ impl SharesApi {
         /// The share's id.
         id: Path<String>,
     ) -> poem::Result<RevokeShareResponse> {
+        let owner = match caller.require(Scope::MessagesWrite) {
+            Ok(owner) => owner,
+            Err(p) => return answer(p),
+        };
         let Ok(id) = id.0.parse::<ShareId>() else {
             return answer(Problem::new(StatusCode::NOT_FOUND, "share not found"));
         };
-        let owner = caller.0.session.user;
         match state.blocking(move |e| e.revoke_share(owner, id)).await? {
             Ok(()) => {
                 tracing::info!(share = %id, owner = %owner, "share revoked");

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use poem::http::StatusCode;
-use strongroom_engine::Engine;
+use strongroom_engine::{Engine, Origin};
 
 use crate::ApiConfig;
 use crate::hashing::HashingPool;
 use crate::hub::Hub;
 use crate::problem::{ApiError, Problem};
 use crate::rate_limit::RateLimits;
+use crate::write_limit::WriteLimits;
 
 /// Shared by every request of one API instance.
 #[derive(Clone)]
@@ -20,9 +21,18 @@ pub(crate) struct State {
     pub(crate) rate_limits: Arc<RateLimits>,
     pub(crate) hashing: Arc<HashingPool>,
     pub(crate) hub: Arc<Hub>,
+    pub(crate) write_limits: Arc<WriteLimits>,
 }
 
 impl State {
+    /// This state with an engine handle that records `origin` as acting.
+    pub(crate) fn acting(&self, origin: Origin) -> State {
+        State {
+            engine: self.engine.acting(origin),
+            ..self.clone()
+        }
+    }
+
     /// Runs password work (Argon2) in the hashing pool.
     pub(crate) async fn hashing<T: Send + 'static>(
         &self,

@@ -6,6 +6,8 @@ use poem_openapi::Tags;
 pub(crate) enum ApiTags {
     /// Accounts and sessions: register, log in, refresh, log out.
     Accounts,
+    /// Scoped API keys for services: create, list, revoke.
+    ApiKeys,
     /// Encrypted, expiring messages of the authenticated caller.
     Messages,
     /// Live delivery (Server-Sent Events) and broadcasts.

@@ -74,3 +74,15 @@ strict_string!(
         ..MetaSchema::new("string")
     }
 );
+
+strict_string!(
+    /// A name for an API key, documented with its length.
+    KeyName,
+    "string(key-name)",
+    MetaSchema {
+        min_length: Some(1),
+        max_length: Some(64),
+        example: Some(Value::String("billing reader".to_owned())),
+        ..MetaSchema::new("string")
+    }
+);

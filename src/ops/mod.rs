@@ -3,6 +3,7 @@
 //! a data dir, a database or a key file), does one thing, and reports in
 //! one line per fact; every error is one line naming the path.
 
+mod audit;
 mod backup;
 mod progress;
 mod rotate;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use strongroom_engine::{Engine, MasterKey, OpenError, StorageError};
 
+pub use audit::{AuditVerified, audit_checkpoint, audit_verify, read_checkpoint};
 pub use backup::{BackupDone, backup, backup_engine, restore};
 pub use rotate::{Rotated, rotate_data_keys, rotate_master_key};
 pub use seed::{SeedPlan, Seeded, seed};
@@ -120,6 +122,14 @@ pub enum OpsError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// A checkpoint file is not one.
+    #[error("{}: {reason}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A snapshot to restore failed its integrity check.
     #[error("{}: the backup is damaged ({problems}); nothing was restored", path.display())]

@@ -64,8 +64,13 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
             source: std::io::Error::other("messages need --users of at least 1"),
         });
     }
-    let engine = server::open_engine(&args.data_dir, &args.key, args.allow_insecure_permissions)
-        .map_err(|e| serve_error(args, e))?;
+    let engine = server::open_engine(
+        &args.data_dir,
+        &args.key,
+        args.allow_insecure_permissions,
+        |_| {},
+    )
+    .map_err(|e| serve_error(args, e))?;
     let storage = |source| OpsError::Storage {
         path: args.database(),
         source,

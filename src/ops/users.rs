@@ -42,8 +42,13 @@ pub fn add_user(
     role: Role,
     password: &SecretString,
 ) -> Result<User, OpsError> {
-    let engine = server::open_engine(&args.data_dir, &args.key, args.allow_insecure_permissions)
-        .map_err(|e| serve_error(args, e))?;
+    let engine = server::open_engine(
+        &args.data_dir,
+        &args.key,
+        args.allow_insecure_permissions,
+        |_| {},
+    )
+    .map_err(|e| serve_error(args, e))?;
     engine
         .create_user_with_role(username, password, role)
         .map_err(|e| args.engine_error(e))

@@ -1,7 +1,7 @@
-//! `strongroom verify`: the store's indexes agree, and with `--deep` every
-//! envelope opens.
+//! `strongroom verify`: the store's indexes agree, the audit chain is
+//! intact, and with `--deep` every envelope opens.
 
-use strongroom_engine::IntegrityReport;
+use strongroom_engine::{AuditReport, IntegrityReport};
 
 use super::{OpsError, StoreArgs, open_existing};
 
@@ -10,6 +10,8 @@ use super::{OpsError, StoreArgs, open_existing};
 pub struct Verified {
     /// The engine's report.
     pub report: IntegrityReport,
+    /// The audit chain's report.
+    pub audit: AuditReport,
     /// Whether envelopes were opened.
     pub deep: bool,
 }
@@ -17,14 +19,22 @@ pub struct Verified {
 impl Verified {
     /// Whether nothing is wrong.
     pub fn is_sound(&self) -> bool {
-        self.report.is_sound()
+        self.report.is_sound() && self.audit.is_ok()
+    }
+
+    /// Every problem found, the store's then the audit chain's.
+    pub fn problems(&self) -> Vec<String> {
+        let store = self.report.problems.iter().map(ToString::to_string);
+        store
+            .chain(self.audit.problems.iter().map(ToString::to_string))
+            .collect()
     }
 
     /// One JSON object.
     pub fn to_json(&self) -> String {
         let r = &self.report;
         serde_json::json!({
-            "sound": r.is_sound(),
+            "sound": self.is_sound(),
             "deep": self.deep,
             "users": r.users,
             "records": r.records,
@@ -32,7 +42,8 @@ impl Verified {
             "shares": r.shares,
             "envelopes_opened": r.envelopes_opened,
             "records_on_older_keys": r.records_on_older_keys,
-            "problems": r.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "audit_entries": self.audit.entries,
+            "problems": self.problems(),
         })
         .to_string()
     }
@@ -48,14 +59,16 @@ impl Verified {
             "records on older data keys: {}\n",
             r.records_on_older_keys
         ));
+        out.push_str(&format!("audit entries: {}\n", self.audit.entries));
         if self.deep {
             out.push_str(&format!("envelopes opened: {}\n", r.envelopes_opened));
         }
-        if r.is_sound() {
+        let problems = self.problems();
+        if problems.is_empty() {
             out.push_str("ok: no problem found\n");
         } else {
-            out.push_str(&format!("{} problem(s):\n", r.problems.len()));
-            for p in &r.problems {
+            out.push_str(&format!("{} problem(s):\n", problems.len()));
+            for p in &problems {
                 out.push_str(&format!("  {p}\n"));
             }
         }
@@ -71,9 +84,15 @@ pub fn verify(args: &StoreArgs, deep: bool) -> Result<Verified, OpsError> {
     } else {
         engine.check_integrity()
     };
-    let report = result.map_err(|source| OpsError::Storage {
+    let storage = |source| OpsError::Storage {
         path: args.database(),
         source,
-    })?;
-    Ok(Verified { report, deep })
+    };
+    let report = result.map_err(storage)?;
+    let audit = engine.verify_audit(None).map_err(storage)?;
+    Ok(Verified {
+        report,
+        audit,
+        deep,
+    })
 }

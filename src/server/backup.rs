@@ -1,11 +1,15 @@
-//! Online backups: on SIGUSR1 the running server writes a consistent
+//! Online backups: on SIGUSR1 (or an admin's `POST /v1/admin/backups`)
+//! the running server writes a consistent
 //! snapshot (one read transaction; writers keep going) to a new file in
 //! its backup directory and logs where, how big and how many records.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 use strongroom_engine::Engine;
+use strongroom_facade::{BackupDone, BackupHook};
 use tokio_util::sync::CancellationToken;
 
 use super::files;
@@ -45,6 +49,20 @@ pub(crate) async fn on_signal(engine: Engine, dir: PathBuf, stop: CancellationTo
     {
         let _ = (engine, dir, stop);
     }
+}
+
+/// What `POST /v1/admin/backups` calls: a backup into `dir`.
+pub(crate) fn hook(dir: PathBuf) -> BackupHook {
+    BackupHook(Arc::new(move |engine: &Engine| {
+        write(engine, dir.clone())
+            .map(|done| BackupDone {
+                path: done.path,
+                bytes: done.bytes,
+                records: done.report.records,
+                users: done.report.users,
+            })
+            .map_err(|e| e.to_string())
+    }))
 }
 
 fn write(engine: &Engine, dir: PathBuf) -> Result<crate::ops::BackupDone, crate::ops::OpsError> {

@@ -21,7 +21,7 @@ use poem::listener::AcceptorExt;
 use poem::middleware::SetHeader;
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response};
-use strongroom_engine::{Engine, MasterKey};
+use strongroom_engine::{Engine, EngineBuilder, MasterKey, Quota};
 use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
 use tokio_util::sync::CancellationToken;
 
@@ -70,8 +70,13 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Use a data dir or files other users can read (not recommended).
     pub allow_insecure_permissions: bool,
-    /// Where SIGUSR1 writes online backups (default `DATA_DIR/backups`).
+    /// Where SIGUSR1 and `POST /v1/admin/backups` write online backups
+    /// (default `DATA_DIR/backups`).
     pub backup_dir: Option<PathBuf>,
+    /// The quota of accounts without their own.
+    pub default_quota: Quota,
+    /// How long audit entries are kept.
+    pub audit_retention: Duration,
 }
 
 /// Why the server did not start or stopped. Every message is one line that
@@ -138,11 +143,13 @@ pub fn resolve_master_key(source: &KeySource, data_dir: &Path) -> Result<MasterK
 }
 
 /// Opens the engine under `data_dir` (creating it 0700, the database 0600),
-/// refusing files other users can read unless allowed.
+/// refusing files other users can read unless allowed; `tune` sets the
+/// builder's options.
 pub fn open_engine(
     data_dir: &Path,
     key: &KeySource,
     allow_insecure: bool,
+    tune: impl FnOnce(&mut EngineBuilder),
 ) -> Result<Engine, ServeError> {
     files::check_private(data_dir, "700", allow_insecure)?;
     files::create_private_dir(data_dir)?;
@@ -154,12 +161,12 @@ pub fn open_engine(
     let path = data_dir.join("strongroom.redb");
     files::check_private(&path, "600", allow_insecure)?;
     files::create_private_file(&path)?;
-    let engine = Engine::builder(master)
-        .open(&path)
-        .map_err(|source| ServeError::Database {
-            path: path.clone(),
-            source,
-        })?;
+    let mut builder = Engine::builder(master);
+    tune(&mut builder);
+    let engine = builder.open(&path).map_err(|source| ServeError::Database {
+        path: path.clone(),
+        source,
+    })?;
     tracing::info!(path = %path.display(), "database open");
     Ok(engine)
 }
@@ -180,6 +187,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         &config.data_dir,
         &config.master_key,
         config.allow_insecure_permissions,
+        |b| {
+            b.default_quota(Some(config.default_quota))
+                .audit_retention(config.audit_retention);
+        },
     ) {
         Ok(engine) => engine,
         Err(e) => {
@@ -213,7 +224,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             ..ReaperConfig::default()
         },
     );
-    let api = api(engine.clone(), config.api.clone());
+    let backup_dir = config
+        .backup_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("backups"));
+    let mut api_config = config.api.clone();
+    api_config.backup = Some(backup::hook(backup_dir.clone()));
+    let api = api(engine.clone(), api_config);
     let streams = api.stream_closer();
     let app = app(api, tls.is_some());
     let limits = ConnectionLimits {
@@ -227,10 +244,6 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     let acceptor = listen::CappedAcceptor::new(listener, limits.clone())?;
     let signals = tokio::spawn(watch_signals(stop.clone()));
-    let backup_dir = config
-        .backup_dir
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("backups"));
     let backups = tokio::spawn(backup::on_signal(engine.clone(), backup_dir, stop.clone()));
     let tracker = match (tls, &config.tls) {
         (Some(loaded), Some(source)) => {

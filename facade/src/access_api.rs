@@ -1,0 +1,230 @@
+//! Who am I (`GET /v1/me`), and scoped API keys for services. Keys are
+//! managed from a signed-in session only: a key cannot mint or revoke
+//! keys.
+
+use std::time::Duration;
+
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::{Credential, Scope, Scopes, SessionId};
+use uuid::Uuid;
+
+use crate::access_wire::{
+    ApiKeyCreated, ApiKeyList, ApiKeyView, CredentialKind, Me, NewApiKeyRequest, scope_names,
+};
+use crate::admin_wire::QuotaView;
+use crate::auth::Caller;
+use crate::problem::{
+    Problem, account_problem, answer, api_key_problem, internal, problem_variants,
+};
+use crate::state::State;
+use crate::tags::ApiTags;
+
+#[derive(ApiResponse)]
+pub(crate) enum MeResponse {
+    /// You, this credential's scopes, your quota and usage.
+    #[oai(status = 200)]
+    Ok(Json<Me>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+}
+problem_variants!(MeResponse { 401 => Unauthorized });
+
+#[derive(ApiResponse)]
+pub(crate) enum CreateKeyResponse {
+    /// Created; the secret is shown this once.
+    #[oai(status = 201)]
+    Created(Json<ApiKeyCreated>),
+    /// A bad name, no scope, a bad lifetime, or too many keys.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// A scope beyond your role, or the request came with an API key.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+}
+problem_variants!(CreateKeyResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+
+#[derive(ApiResponse)]
+pub(crate) enum ListKeysResponse {
+    /// Your keys.
+    #[oai(status = 200)]
+    Ok(Json<ApiKeyList>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The request came with an API key.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+}
+problem_variants!(ListKeysResponse { 401 => Unauthorized, 403 => Forbidden });
+
+#[derive(ApiResponse)]
+pub(crate) enum RevokeKeyResponse {
+    /// Revoked: it stops working at once; streams opened with it end.
+    #[oai(status = 204)]
+    NoContent,
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The request came with an API key.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// You have no key with this id.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+problem_variants!(RevokeKeyResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+
+pub(crate) struct AccessApi;
+
+#[OpenApi]
+impl AccessApi {
+    /// Who am I.
+    ///
+    /// Your account, the scopes of the credential you sent, and your quota
+    /// with what you use. Any valid credential; no scope needed.
+    #[oai(
+        path = "/v1/me",
+        method = "get",
+        operation_id = "me",
+        tag = "ApiTags::Accounts"
+    )]
+    async fn me(&self, state: Data<&State>, caller: Caller) -> poem::Result<MeResponse> {
+        let session = caller.0.session;
+        let user = session.user;
+        let found = state
+            .read(move |e| {
+                Ok::<_, strongroom_engine::AccountError>((e.user(user)?, e.quota(user)?))
+            })
+            .await?;
+        let (account, quota) = match found {
+            Ok(found) => found,
+            Err(e) => return answer(account_problem(e)),
+        };
+        let (credential, key_id) = match session.credential {
+            Credential::Login => (CredentialKind::Login, None),
+            Credential::ApiKey => (
+                CredentialKind::ApiKey,
+                Some(Uuid::from_u128(session.id.as_u128())),
+            ),
+        };
+        Ok(MeResponse::Ok(Json(Me {
+            id: Uuid::from_u128(user.as_u128()),
+            username: account.username,
+            role: account.role.into(),
+            credential,
+            key_id,
+            scopes: scope_names(session.scopes),
+            quota: QuotaView::from(quota),
+        })))
+    }
+
+    /// Create an API key.
+    ///
+    /// For a service: a long-lived bearer credential limited to `scopes`
+    /// (never beyond your role: a `user` may grant `messages:read`,
+    /// `messages:write`, `events:read`; a `service` also `broadcast`; an
+    /// `admin` also `admin`). The secret is returned once and only its hash
+    /// is stored. Needs a signed-in session (not a key).
+    #[oai(
+        path = "/v1/api-keys",
+        method = "post",
+        operation_id = "create_api_key",
+        tag = "ApiTags::ApiKeys"
+    )]
+    async fn create(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        body: Json<NewApiKeyRequest>,
+    ) -> poem::Result<CreateKeyResponse> {
+        let owner = match caller.signed_in() {
+            Ok(owner) => owner,
+            Err(p) => return answer(p),
+        };
+        let NewApiKeyRequest {
+            name,
+            scopes,
+            expires_in,
+        } = body.0;
+        let scopes: Scopes = scopes.into_iter().map(Scope::from).collect();
+        let expires_in = expires_in.map(Duration::from_secs);
+        let acting = state.acting(caller.origin());
+        let created = acting
+            .blocking(move |e| e.create_api_key(owner, &name.0, scopes, expires_in))
+            .await?;
+        match created {
+            Ok(key) => {
+                tracing::info!(user = %owner, key = %key.info.id, scopes = ?key.info.scopes, "api key created");
+                Ok(CreateKeyResponse::Created(Json(key.into())))
+            }
+            Err(e) => answer(api_key_problem(e)),
+        }
+    }
+
+    /// List your API keys.
+    ///
+    /// Names, scopes, creation, expiry and last use; never the secrets.
+    /// Needs a signed-in session (not a key).
+    #[oai(
+        path = "/v1/api-keys",
+        method = "get",
+        operation_id = "list_api_keys",
+        tag = "ApiTags::ApiKeys"
+    )]
+    async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListKeysResponse> {
+        let owner = match caller.signed_in() {
+            Ok(owner) => owner,
+            Err(p) => return answer(p),
+        };
+        match state.read(move |e| e.api_keys(owner)).await? {
+            Ok(keys) => Ok(ListKeysResponse::Ok(Json(ApiKeyList {
+                keys: keys.iter().map(ApiKeyView::from).collect(),
+            }))),
+            Err(e) => answer(internal("api key list", &e)),
+        }
+    }
+
+    /// Revoke one of your API keys.
+    ///
+    /// It stops working at once and its streams end. Needs a signed-in
+    /// session (not a key).
+    #[oai(
+        path = "/v1/api-keys/:id",
+        method = "delete",
+        operation_id = "revoke_api_key",
+        tag = "ApiTags::ApiKeys"
+    )]
+    async fn revoke(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The key's id.
+        id: Path<String>,
+    ) -> poem::Result<RevokeKeyResponse> {
+        let owner = match caller.signed_in() {
+            Ok(owner) => owner,
+            Err(p) => return answer(p),
+        };
+        let Ok(id) = id.0.parse::<SessionId>() else {
+            return answer(api_key_problem(strongroom_engine::ApiKeyError::NotFound));
+        };
+        let acting = state.acting(caller.origin());
+        match acting
+            .blocking(move |e| e.revoke_api_key(owner, id))
+            .await?
+        {
+            Ok(()) => {
+                tracing::info!(user = %owner, key = %id, "api key revoked");
+                Ok(RevokeKeyResponse::NoContent)
+            }
+            Err(e) => answer(api_key_problem(e)),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The admin API's operations on the store rather than on accounts: quotas,
+//! the audit trail and its signed checkpoint, online backups. Every
+//! operation needs the `admin` scope.
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::{AuditAction, AuditFilter, Timestamp};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::admin_api::{admin_only, on_account};
+use crate::admin_wire::{BackupView, QuotaLimits, QuotaView};
+use crate::audit_wire::{AuditPageView, CheckpointJson, actor_filter};
+use crate::auth::Caller;
+use crate::problem::{Problem, answer, internal, problem_variants};
+use crate::state::State;
+use crate::tags::ApiTags;
+
+/// Largest page of `GET /v1/admin/audit`.
+const MAX_AUDIT_PAGE: u64 = 1000;
+
+#[derive(ApiResponse)]
+pub(crate) enum QuotaResponse {
+    /// The account's quota in force and usage.
+    #[oai(status = 200)]
+    Ok(Json<QuotaView>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The credential lacks the `admin` scope (only admins hold it).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such account.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+}
+problem_variants!(QuotaResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+
+#[derive(ApiResponse)]
+pub(crate) enum AuditResponse {
+    /// A page of the audit log, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<AuditPageView>),
+    /// An unknown `action`, or a bad `limit`.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The credential lacks the `admin` scope (only admins hold it).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+}
+problem_variants!(AuditResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+
+#[derive(ApiResponse)]
+pub(crate) enum CheckpointResponse {
+    /// The chain head, signed.
+    #[oai(status = 200)]
+    Ok(Json<CheckpointJson>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The credential lacks the `admin` scope (only admins hold it).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+}
+problem_variants!(CheckpointResponse { 401 => Unauthorized, 403 => Forbidden });
+
+#[derive(ApiResponse)]
+pub(crate) enum BackupResponse {
+    /// Written.
+    #[oai(status = 201)]
+    Created(Json<BackupView>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The credential lacks the `admin` scope (only admins hold it).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// This server has no backup directory.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+}
+problem_variants!(BackupResponse { 401 => Unauthorized, 403 => Forbidden, 409 => Conflict });
+
+fn timestamp(t: OffsetDateTime) -> Timestamp {
+    let millis = t.unix_timestamp_nanos() / 1_000_000;
+    Timestamp::from_unix_millis(u64::try_from(millis).unwrap_or(0))
+}
+
+pub(crate) struct AdminOpsApi;
+
+#[OpenApi(tag = "ApiTags::Admin")]
+impl AdminOpsApi {
+    /// Read an account's quota and usage (admins only).
+    #[oai(
+        path = "/v1/admin/users/:id/quota",
+        method = "get",
+        operation_id = "admin_get_quota"
+    )]
+    async fn quota(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+    ) -> poem::Result<QuotaResponse> {
+        let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
+        on_account(
+            &state,
+            &caller,
+            &id.0,
+            "quota read",
+            |e, u| e.quota(u),
+            done,
+        )
+        .await
+    }
+
+    /// Set an account's quota (admins only).
+    ///
+    /// Replaces the defaults for this account. Usage above a lowered quota
+    /// stays; new messages are refused (403) until it drops below.
+    #[oai(
+        path = "/v1/admin/users/:id/quota",
+        method = "put",
+        operation_id = "admin_set_quota"
+    )]
+    async fn set_quota(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+        body: Json<QuotaLimits>,
+    ) -> poem::Result<QuotaResponse> {
+        let quota = body.0.into();
+        let work = move |e: &strongroom_engine::Engine, u| e.set_quota(u, Some(quota));
+        let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
+        on_account(&state, &caller, &id.0, "quota set", work, done).await
+    }
+
+    /// Return an account to the default quota (admins only).
+    #[oai(
+        path = "/v1/admin/users/:id/quota",
+        method = "delete",
+        operation_id = "admin_reset_quota"
+    )]
+    async fn reset_quota(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+    ) -> poem::Result<QuotaResponse> {
+        let work = |e: &strongroom_engine::Engine, u| e.set_quota(u, None);
+        let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
+        on_account(&state, &caller, &id.0, "quota reset", work, done).await
+    }
+
+    /// Read the audit trail (admins only).
+    ///
+    /// Oldest first, `limit` per page (1–1000, default 100); pass the
+    /// previous page's `next` as `after`. Each entry's `tx_hash` chains it
+    /// to the one before; `GET /v1/admin/audit/checkpoint` signs the head.
+    #[oai(path = "/v1/admin/audit", method = "get", operation_id = "admin_audit")]
+    #[allow(clippy::too_many_arguments)]
+    async fn audit(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// Only entries whose actor is this account (or one of its keys).
+        actor: Query<Option<Uuid>>,
+        /// Only entries of this action (`login`, `message.send`, …).
+        action: Query<Option<String>>,
+        /// Only entries written at or after this time.
+        from: Query<Option<OffsetDateTime>>,
+        /// Only entries written before this time.
+        until: Query<Option<OffsetDateTime>>,
+        /// The previous page's `next`.
+        after: Query<Option<u64>>,
+        /// Page size, 1–1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u64>>,
+    ) -> poem::Result<AuditResponse> {
+        if let Err(p) = admin_only(&caller) {
+            return answer(p);
+        }
+        let action = match action.0.as_deref().map(AuditAction::from_name) {
+            None => None,
+            Some(Some(action)) => Some(action),
+            Some(None) => {
+                let detail = format!("action must be one of {}", AuditAction::NAMES.join(", "));
+                return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
+            }
+        };
+        let filter = AuditFilter {
+            actor: actor_filter(actor.0),
+            action,
+            from: from.0.map(timestamp),
+            until: until.0.map(timestamp),
+        };
+        let limit = limit.0.unwrap_or(100).clamp(1, MAX_AUDIT_PAGE) as usize;
+        let after = after.0.unwrap_or(0);
+        match state
+            .read(move |e| e.audit_log(&filter, after, limit))
+            .await?
+        {
+            Ok(page) => Ok(AuditResponse::Ok(Json(AuditPageView::from(&page)))),
+            Err(e) => answer(internal("audit read", &e)),
+        }
+    }
+
+    /// Get a signed checkpoint of the audit trail (admins only).
+    ///
+    /// The chain head signed with the server's Ed25519 audit key. Keep it
+    /// elsewhere: `strongroom audit verify --checkpoint FILE` later proves
+    /// that no entry up to it was changed, removed or reordered.
+    #[oai(
+        path = "/v1/admin/audit/checkpoint",
+        method = "get",
+        operation_id = "admin_audit_checkpoint"
+    )]
+    async fn checkpoint(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+    ) -> poem::Result<CheckpointResponse> {
+        if let Err(p) = admin_only(&caller) {
+            return answer(p);
+        }
+        match state.read(|e| e.audit_checkpoint()).await? {
+            Ok(c) => Ok(CheckpointResponse::Ok(Json(CheckpointJson::from(&c)))),
+            Err(e) => answer(internal("audit checkpoint", &e)),
+        }
+    }
+
+    /// Write an online backup (admins only).
+    ///
+    /// A consistent snapshot from one read transaction, written to a new
+    /// file in the server's backup directory while writers keep going
+    /// (still encrypted; the master key is not in it).
+    #[oai(
+        path = "/v1/admin/backups",
+        method = "post",
+        operation_id = "admin_backup"
+    )]
+    async fn backup(&self, state: Data<&State>, caller: Caller) -> poem::Result<BackupResponse> {
+        let admin = match admin_only(&caller) {
+            Ok(admin) => admin,
+            Err(p) => return answer(p),
+        };
+        let Some(hook) = state.config.backup.clone() else {
+            let detail = "this server has no backup directory";
+            return answer(Problem::new(StatusCode::CONFLICT, detail));
+        };
+        let acting = state.acting(caller.origin());
+        match acting.blocking(move |e| (hook.0)(e)).await? {
+            Ok(done) => {
+                tracing::info!(admin = %admin, path = %done.path.display(), bytes = done.bytes, records = done.records, "backup written");
+                Ok(BackupResponse::Created(Json(BackupView {
+                    path: done.path.display().to_string(),
+                    bytes: done.bytes,
+                    records: done.records,
+                    users: done.users,
+                })))
+            }
+            Err(e) => answer(internal("backup", &e)),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! What every authenticated operation checks before it acts: the scope it
+//! needs and, for writes, the caller's write rate. What passes is an
+//! engine handle that records the caller in the audit log.
+
+use strongroom_engine::{Scope, UserId};
+
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::state::State;
+use crate::write_limit::Kind;
+
+/// Checks `scope`; the caller's account and a state acting for them.
+pub(crate) fn reader(
+    state: &State,
+    caller: &Caller,
+    scope: Scope,
+) -> Result<(UserId, State), Problem> {
+    let user = caller.require(scope)?;
+    Ok((user, state.acting(caller.origin())))
+}
+
+/// Checks `scope` and takes one write from the caller's per-minute
+/// quota (429 with `Retry-After` when it is spent).
+pub(crate) async fn writer(
+    state: &State,
+    caller: &Caller,
+    scope: Scope,
+) -> poem::Result<Result<(UserId, State), Problem>> {
+    let (user, acting) = match reader(state, caller, scope) {
+        Ok(pair) => pair,
+        Err(p) => return Ok(Err(p)),
+    };
+    let quota = state.read(move |e| e.quota(user)).await?;
+    let per_minute = quota.map_or(u32::MAX, |q| q.quota.writes_per_minute);
+    if let Err(p) = take(state, user, Kind::Write, per_minute) {
+        return Ok(Err(p));
+    }
+    Ok(Ok((user, acting)))
+}
+
+/// Takes one from `user`'s bucket of `kind`.
+pub(crate) fn take(
+    state: &State,
+    user: UserId,
+    kind: Kind,
+    per_minute: u32,
+) -> Result<(), Problem> {
+    let now = state.engine.clock().now();
+    state
+        .write_limits
+        .take(user, kind, per_minute, now)
+        .map_err(|wait| {
+            metrics::counter!("strongroom_rate_limited_total", "route" => "writes").increment(1);
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let what = match kind {
+                Kind::Write => "writes",
+                Kind::Broadcast => "broadcasts",
+            };
+            Problem::throttled(
+                secs,
+                format!("too many {what}: at most {per_minute} a minute; retry in {secs} s"),
+            )
+        })
+}
