@@ -4,47 +4,17 @@
 
 mod common;
 
-use common::{TestServer, assert_problem, start};
-use serde_json::{Value, json};
+use common::{assert_problem, start};
+use serde_json::json;
 use strongroom::engine::Role;
-
-/// An account with `role`, logged in; returns its token and id.
-async fn with_role(s: &TestServer, name: &str, role: Role) -> (String, String) {
-    let (token, _) = s.account(name).await;
-    let id = s.engine.user_id(name).expect("lookup").expect("user");
-    if role != Role::User {
-        s.engine.set_role(id, role).expect("role");
-    }
-    (token, id.to_string())
-}
-
-async fn call(
-    s: &TestServer,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> common::Reply {
-    let url = s.url(path);
-    let mut req = match method {
-        "GET" => s.http.get(url),
-        "POST" => s.http.post(url).json(&body),
-        "PUT" => s.http.put(url).json(&body),
-        _ => s.http.delete(url),
-    };
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    s.send(req).await
-}
 
 #[tokio::test]
 async fn every_admin_operation_is_refused_to_users_services_and_strangers() {
     let s = start().await;
-    let (admin, _) = with_role(&s, "root", Role::Admin).await;
-    let (user, _) = with_role(&s, "alice", Role::User).await;
-    let (service, _) = with_role(&s, "robot", Role::Service).await;
-    let (_, target) = with_role(&s, "target", Role::User).await;
+    let (admin, _) = s.with_role("root", Role::Admin).await;
+    let (user, _) = s.with_role("alice", Role::User).await;
+    let (service, _) = s.with_role("robot", Role::Service).await;
+    let (_, target) = s.with_role("target", Role::User).await;
     let operations = [
         ("GET", "/v1/admin/users".to_owned(), json!(null), 200),
         (
@@ -79,15 +49,15 @@ async fn every_admin_operation_is_refused_to_users_services_and_strangers() {
         ),
     ];
     for (method, path, body, _) in &operations {
-        assert_problem(&call(&s, method, path, None, body.clone()).await, 401);
+        assert_problem(&s.call(method, path, None, body.clone()).await, 401);
         for token in [&user, &service] {
-            let r = call(&s, method, path, Some(token), body.clone()).await;
+            let r = s.call(method, path, Some(token), body.clone()).await;
             assert_problem(&r, 403);
         }
     }
     // The refusals changed nothing; the admin's calls each succeed.
     for (method, path, body, ok) in &operations {
-        let r = call(&s, method, path, Some(&admin), body.clone()).await;
+        let r = s.call(method, path, Some(&admin), body.clone()).await;
         assert_eq!(r.status, *ok, "{method} {path}: {}", r.body);
     }
     assert!(
@@ -100,7 +70,7 @@ async fn every_admin_operation_is_refused_to_users_services_and_strangers() {
 #[tokio::test]
 async fn admins_page_through_accounts_and_manage_them() {
     let s = start().await;
-    let (admin, _) = with_role(&s, "root", Role::Admin).await;
+    let (admin, _) = s.with_role("root", Role::Admin).await;
     // Straight through the engine: the login rate limit would stop seven
     // registrations from one address.
     for i in 0..7 {
@@ -114,7 +84,7 @@ async fn admins_page_through_accounts_and_manage_them() {
     let mut seen = Vec::new();
     let mut path = "/v1/admin/users?limit=3".to_owned();
     loop {
-        let page = call(&s, "GET", &path, Some(&admin), json!(null)).await;
+        let page = s.call("GET", &path, Some(&admin), json!(null)).await;
         assert_eq!(page.status, 200, "{}", page.body);
         for u in page.body["users"].as_array().expect("users") {
             assert!(u.get("password_hash").is_none());
@@ -127,30 +97,23 @@ async fn admins_page_through_accounts_and_manage_them() {
     }
     assert_eq!(seen.len(), 8, "{seen:?}");
     assert_problem(
-        &call(
-            &s,
-            "GET",
-            "/v1/admin/users?limit=0",
-            Some(&admin),
-            json!(null),
-        )
-        .await,
+        &s.call("GET", "/v1/admin/users?limit=0", Some(&admin), json!(null))
+            .await,
         400,
     );
 
-    let (alice, alice_id) = with_role(&s, "alice", Role::User).await;
-    let r = call(
-        &s,
-        "PUT",
-        &format!("/v1/admin/users/{alice_id}/disabled"),
-        Some(&admin),
-        json!({"disabled": true}),
-    )
-    .await;
+    let (alice, alice_id) = s.with_role("alice", Role::User).await;
+    let r = s
+        .call(
+            "PUT",
+            &format!("/v1/admin/users/{alice_id}/disabled"),
+            Some(&admin),
+            json!({"disabled": true}),
+        )
+        .await;
     assert_eq!(r.body["disabled"], true);
     assert_problem(&s.get("/v1/messages", &alice).await, 401);
-    call(
-        &s,
+    s.call(
         "PUT",
         &format!("/v1/admin/users/{alice_id}/disabled"),
         Some(&admin),
@@ -158,19 +121,18 @@ async fn admins_page_through_accounts_and_manage_them() {
     )
     .await;
     assert_eq!(s.get("/v1/messages", &alice).await.status, 200);
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/v1/admin/users/{alice_id}/sessions"),
-        Some(&admin),
-        json!(null),
-    )
-    .await;
+    let r = s
+        .call(
+            "DELETE",
+            &format!("/v1/admin/users/{alice_id}/sessions"),
+            Some(&admin),
+            json!(null),
+        )
+        .await;
     assert_eq!(r.status, 204);
     assert_problem(&s.get("/v1/messages", &alice).await, 401);
     assert_problem(
-        &call(
-            &s,
+        &s.call(
             "DELETE",
             "/v1/admin/users/not-an-id",
             Some(&admin),
@@ -179,22 +141,22 @@ async fn admins_page_through_accounts_and_manage_them() {
         .await,
         404,
     );
-    let created = call(
-        &s,
-        "POST",
-        "/v1/admin/users",
-        Some(&admin),
-        json!({"username": "ops", "password": common::PASSWORD, "role": "admin"}),
-    )
-    .await;
+    let created = s
+        .call(
+            "POST",
+            "/v1/admin/users",
+            Some(&admin),
+            json!({"username": "ops", "password": common::PASSWORD, "role": "admin"}),
+        )
+        .await;
     assert_eq!(created.body["role"], "admin");
-    let taken = call(
-        &s,
-        "POST",
-        "/v1/admin/users",
-        Some(&admin),
-        json!({"username": "ops", "password": common::PASSWORD}),
-    )
-    .await;
+    let taken = s
+        .call(
+            "POST",
+            "/v1/admin/users",
+            Some(&admin),
+            json!({"username": "ops", "password": common::PASSWORD}),
+        )
+        .await;
     assert_problem(&taken, 409);
 }

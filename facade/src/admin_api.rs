@@ -262,10 +262,10 @@ impl AdminApi {
         .await
     }
 
-    /// End every session of an account (admins only).
+    /// End every session and API key of an account (admins only).
     ///
-    /// Every access and refresh token of the account stops working; its
-    /// streams end.
+    /// Every access token, refresh token and API key of the account stops
+    /// working; its streams end.
     #[oai(
         path = "/v1/admin/users/:id/sessions",
         method = "delete",

@@ -184,6 +184,32 @@ impl TestServer {
         strongroom::engine::Clock::now(&self.clock)
     }
 
+    /// `method` on `path` with an optional bearer token and JSON body
+    /// (ignored for GET and DELETE).
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> Reply {
+        let url = self.url(path);
+        let mut req = match method {
+            "GET" => self.http.get(url),
+            "POST" => self.http.post(url).json(&body),
+            "PUT" => self.http.put(url).json(&body),
+            _ => self.http.delete(url),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// An account with `role`, logged in; returns its token and id.
+    pub async fn with_role(&self, name: &str, role: strongroom::engine::Role) -> (String, String) {
+        let (token, _) = self.account(name).await;
+        let id = self.engine.user_id(name).expect("lookup").expect("user");
+        if role != strongroom::engine::Role::User {
+            self.engine.set_role(id, role).expect("role");
+        }
+        (token, id.to_string())
+    }
+
     pub async fn get_anonymous(&self, path: &str) -> Reply {
         self.send(self.http.get(self.url(path))).await
     }
