@@ -11,7 +11,7 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::clock::Timestamp;
 use crate::ids::{RecordId, SessionId, UserId};
-use crate::model::Role;
+use crate::scopes::Role;
 
 /// Who performed an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -67,6 +67,7 @@
 
 mod access_model;
 mod accounts;
+mod api_key_text;
 mod api_keys;
 mod audit;
 mod audit_model;

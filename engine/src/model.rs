@@ -12,6 +12,7 @@ use crate::audit_model::Actor;
 use crate::clock::Timestamp;
 use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordId, SessionId, UserId};
+pub use crate::scopes::Role;
 use crate::scopes::Scopes;
 
 /// Bounds the engine enforces, fixed when it opens (see
@@ -255,60 +256,6 @@ pub enum Notice<'a> {
     /// A user's role changed or they were disabled: what their credentials
     /// allowed has changed, so their streams end.
     AccountChanged(UserId),
-}
-
-/// What an account may do. Every credential of the account carries it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Manages users, reads the audit trail, broadcasts.
-    Admin,
-    /// A person: their own messages and streams.
-    User,
-    /// A program acting for itself (usually through scoped keys).
-    Service,
-}
-
-impl Role {
-    /// All roles.
-    pub const ALL: [Self; 3] = [Self::Admin, Self::User, Self::Service];
-
-    /// The role's name: `admin`, `user`, `service`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::User => "user",
-            Self::Service => "service",
-        }
-    }
-
-    pub(crate) const fn code(self) -> u8 {
-        match self {
-            Self::Admin => 1,
-            Self::User => 2,
-            Self::Service => 3,
-        }
-    }
-
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = crate::ids::ParseIdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or(crate::ids::ParseIdError)
-    }
 }
 
 /// Who a valid access token (or stream ticket) speaks for.

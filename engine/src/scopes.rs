@@ -1,4 +1,5 @@
-//! What a credential may do: scopes, and the scopes each role allows. An
+//! What an account and a credential may do: roles, scopes, and the scopes
+//! each role allows. An
 //! access token carries its account's role's scopes; an API key carries
 //! the scopes it was created with, never more than its owner's role allows
 //! (checked when it is made and again on every use).
@@ -7,7 +8,60 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::ids::ParseIdError;
-use crate::model::Role;
+
+/// What an account may do. Every credential of the account carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Manages users, reads the audit trail, broadcasts.
+    Admin,
+    /// A person: their own messages and streams.
+    User,
+    /// A program acting for itself (usually through scoped keys).
+    Service,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Self; 3] = [Self::Admin, Self::User, Self::Service];
+
+    /// The role's name: `admin`, `user`, `service`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::User => "user",
+            Self::Service => "service",
+        }
+    }
+
+    pub(crate) const fn code(self) -> u8 {
+        match self {
+            Self::Admin => 1,
+            Self::User => 2,
+            Self::Service => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = ParseIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or(crate::ids::ParseIdError)
+    }
+}
 
 /// One permission a credential can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::access_model::API_KEY_PREFIX;
-use crate::api_keys;
+use crate::api_key_text;
 use crate::clock::Timestamp;
 use crate::error::{AuthError, StorageError};
 use crate::ids::{SessionId, UserId};
@@ -34,11 +34,11 @@ const TOKEN_BYTES: usize = 32;
 const TOKEN_TEXT_LEN: usize = 43;
 
 /// SHA-256 of the token's bytes; `None` if it is not a well-formed token
-/// (or API key: see [`api_keys::secret_of`]).
+/// (or API key: see [`api_key_text::secret_of`]).
 pub(crate) fn hash(token: &BearerToken) -> Option<TokenHash> {
     let text = token.expose_secret();
     if text.starts_with(API_KEY_PREFIX) {
-        let secret = api_keys::secret_of(text)?;
+        let secret = api_key_text::secret_of(text)?;
         return Some(Sha256::digest(secret.as_slice()).into());
     }
     if text.len() != TOKEN_TEXT_LEN {
