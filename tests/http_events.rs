@@ -353,6 +353,45 @@ async fn a_slow_consumer_is_disconnected_without_holding_up_others() {
 }
 
 #[tokio::test]
+async fn revoking_an_api_key_closes_its_stream() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let made = s
+        .post(
+            "/v1/api-keys",
+            json!({"name": "listener", "scopes": ["events:read"]}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let key = made.body["secret"].as_str().expect("secret").to_owned();
+    let id = made.body["key"]["id"].as_str().expect("id").to_owned();
+    let mut stream = open(&s, &key, None).await;
+    // Logging out of alice's session leaves the key's stream alone.
+    assert_eq!(s.delete("/v1/sessions/current", &alice).await.status, 204);
+    let login = json!({"username": "alice", "password": common::PASSWORD});
+    let again = s.post("/v1/sessions", login, None).await;
+    let alice = again.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    s.post(
+        "/v1/messages",
+        json!({"message": "still here"}),
+        Some(&alice),
+    )
+    .await;
+    assert_eq!(stream.expect(WAIT).await.json()["message"], "still here");
+    assert_eq!(
+        s.delete(&format!("/v1/api-keys/{id}"), &alice).await.status,
+        204
+    );
+    let end = stream.expect(WAIT).await;
+    assert_eq!(end.event, "end");
+    assert_eq!(end.json()["reason"], "session_revoked");
+}
+
+#[tokio::test]
 async fn logging_out_closes_the_stream() {
     let s = start().await;
     let (alice, _) = s.account("alice").await;

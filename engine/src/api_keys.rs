@@ -116,20 +116,28 @@ pub(crate) fn list(
     Ok(keys)
 }
 
-/// Revokes `owner`'s key `id`.
+/// Revokes `owner`'s key `id`; the session it was.
 pub(crate) fn revoke(
     tx: &mut dyn WriteTx,
     owner: UserId,
     id: SessionId,
-) -> Result<(), ApiKeyError> {
-    if !API_KEYS.contains(tx, &(owner, id))? {
-        return Err(ApiKeyError::NotFound);
-    }
+) -> Result<Session, ApiKeyError> {
+    let row = API_KEYS
+        .get(tx, &(owner, id))?
+        .ok_or(ApiKeyError::NotFound)?;
+    let account = USERS.get(tx, &owner)?.ok_or(ApiKeyError::UnknownUser)?;
     tokens::end_session_of(tx, owner, id)?;
     // A key whose token row had already gone (expired, purged) leaves its
     // facts behind; they go now.
     API_KEYS.delete(tx, &(owner, id))?;
-    Ok(())
+    Ok(Session {
+        user: owner,
+        id,
+        role: account.role,
+        expires_at: row.expires_at,
+        scopes: row.scopes.intersect(account.role.scopes()),
+        credential: Credential::ApiKey,
+    })
 }
 
 /// When keys were last used, kept in memory and written now and then (a

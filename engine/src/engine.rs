@@ -689,9 +689,7 @@ impl Engine {
                 owner: user,
                 id: pair.session.id,
             };
-            let mut note = self.note(Actor::User(user), AuditAction::Login, target);
-            note.actor = Actor::User(user);
-            self.audit(tx, note)?;
+            self.audit(tx, self.note(Actor::User(user), AuditAction::Login, target))?;
             Ok::<_, StorageError>(Ok(pair))
         })?
     }

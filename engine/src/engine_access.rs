@@ -8,7 +8,7 @@ use crate::audit_model::{Actor, AuditAction, AuditTarget};
 use crate::engine::Engine;
 use crate::error::{AccountError, ApiKeyError, StorageError};
 use crate::ids::{SessionId, UserId};
-use crate::model::{Notice, Session};
+use crate::model::Notice;
 use crate::quotas;
 use crate::scopes::Scopes;
 
@@ -77,17 +77,9 @@ impl Engine {
         let target = AuditTarget::ApiKey { owner, id };
         let note = self.note(Actor::User(owner), AuditAction::RevokeKey, target);
         let session = self.store().write_with(|tx| {
-            api_keys::revoke(tx, owner, id)?;
+            let session = api_keys::revoke(tx, owner, id)?;
             self.audit(tx, note)?;
-            let account = crate::accounts::get(tx, owner)?.ok_or(ApiKeyError::UnknownUser)?;
-            Ok::<_, ApiKeyError>(Session {
-                user: owner,
-                id,
-                role: account.role,
-                expires_at: self.now(),
-                scopes: Scopes::NONE,
-                credential: crate::model::Credential::ApiKey,
-            })
+            Ok::<_, ApiKeyError>(session)
         })?;
         self.inner.listeners.notify(&Notice::SessionEnded(session));
         Ok(())
