@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::admin_api::{admin_only, on_account};
-use crate::admin_wire::{BackupView, QuotaLimits, QuotaView};
+use crate::admin_wire::{BackupView, MAX_QUOTA, QuotaLimits, QuotaView};
 use crate::audit_wire::{AuditPageView, CheckpointJson, actor_filter};
 use crate::auth::Caller;
 use crate::problem::{Problem, answer, internal, problem_variants};
@@ -27,6 +27,9 @@ pub(crate) enum QuotaResponse {
     /// The account's quota in force and usage.
     #[oai(status = 200)]
     Ok(Json<QuotaView>),
+    /// A limit beyond 2^63 − 1.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
@@ -37,7 +40,7 @@ pub(crate) enum QuotaResponse {
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
 }
-problem_variants!(QuotaResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+problem_variants!(QuotaResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
 
 #[derive(ApiResponse)]
 pub(crate) enum AuditResponse {
@@ -138,6 +141,10 @@ impl AdminOpsApi {
         id: Path<String>,
         body: Json<QuotaLimits>,
     ) -> poem::Result<QuotaResponse> {
+        if body.0.max_bytes > MAX_QUOTA || body.0.max_records > MAX_QUOTA {
+            let detail = "max_bytes and max_records must be at most 9223372036854775807";
+            return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
+        }
         let quota = body.0.into();
         let work = move |e: &strongroom_engine::Engine, u| e.set_quota(u, Some(quota));
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
@@ -181,7 +188,8 @@ impl AdminOpsApi {
         from: Query<Option<OffsetDateTime>>,
         /// Only entries written before this time.
         until: Query<Option<OffsetDateTime>>,
-        /// The previous page's `next`.
+        /// The previous page's `next` (at most 2^63 − 1).
+        #[oai(validator(minimum(value = "0")))]
         after: Query<Option<u64>>,
         /// Page size, 1–1000 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -206,6 +214,10 @@ impl AdminOpsApi {
         };
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_AUDIT_PAGE) as usize;
         let after = after.0.unwrap_or(0);
+        if after > MAX_QUOTA {
+            let detail = "after must be at most 9223372036854775807";
+            return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
+        }
         match state
             .read(move |e| e.audit_log(&filter, after, limit))
             .await?

@@ -101,14 +101,18 @@ pub(crate) struct DisabledChange {
     pub(crate) disabled: bool,
 }
 
+/// Largest storage limit an admin may set (the largest JSON integer every
+/// client reads exactly enough: 2^63 − 1).
+pub(crate) const MAX_QUOTA: u64 = i64::MAX as u64;
+
 /// What an account may hold and write.
 #[derive(Object, Clone, Copy)]
 pub(crate) struct QuotaLimits {
     /// Bytes of sealed messages it may have stored (each message: its
-    /// bytes plus 33).
+    /// bytes plus 33); at most 2^63 − 1.
     #[oai(validator(minimum(value = "0")))]
     pub(crate) max_bytes: u64,
-    /// Messages it may have stored.
+    /// Messages it may have stored; at most 2^63 − 1.
     #[oai(validator(minimum(value = "0")))]
     pub(crate) max_records: u64,
     /// Writes (stores, sends, deletes, broadcasts, share links) per minute.
@@ -126,11 +130,22 @@ impl From<QuotaLimits> for Quota {
     }
 }
 
+/// The limits in force for an account.
+#[derive(Object, Clone, Copy)]
+pub(crate) struct QuotaInForce {
+    /// Bytes of sealed messages it may have stored.
+    pub(crate) max_bytes: u64,
+    /// Messages it may have stored.
+    pub(crate) max_records: u64,
+    /// Writes per minute.
+    pub(crate) writes_per_minute: u64,
+}
+
 /// An account's quota in force and what it uses.
 #[derive(Object)]
 pub(crate) struct QuotaView {
     /// The limits in force (the largest numbers mean: no limit).
-    pub(crate) limits: QuotaLimits,
+    pub(crate) limits: QuotaInForce,
     /// Whether an admin set them for this account (else: the defaults).
     pub(crate) custom: bool,
     /// Sealed bytes of the messages it sent that are still stored.
@@ -142,7 +157,7 @@ pub(crate) struct QuotaView {
 impl From<QuotaStatus> for QuotaView {
     fn from(s: QuotaStatus) -> Self {
         Self {
-            limits: QuotaLimits {
+            limits: QuotaInForce {
                 max_bytes: s.quota.max_bytes,
                 max_records: s.quota.max_records,
                 writes_per_minute: u64::from(s.quota.writes_per_minute),

@@ -17,7 +17,7 @@ use crate::problem::{Problem, answer, auth_problem, problem_variants, record_pro
 use crate::state::State;
 use crate::stream::{Delivered, StreamSettings, event_stream};
 use crate::tags::ApiTags;
-use crate::wire::{NewMessage, StoredMessage, Ticket};
+use crate::wire::{NewBroadcast, NewMessage, StoredMessage, Ticket};
 use crate::write_limit::Kind;
 
 /// A single-use stream ticket from `POST /v1/events/tickets`, for clients
@@ -241,10 +241,11 @@ impl EventsApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<NewMessage>,
+        body: Json<NewBroadcast>,
     ) -> poem::Result<BroadcastResponse> {
+        let body = NewMessage::from(body.0);
         let caps = &state.config.broadcast;
-        let (len, ttl) = body.0.shape();
+        let (len, ttl) = body.shape();
         if len > caps.max_len {
             let detail = format!("a broadcast must be at most {} bytes", caps.max_len);
             return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
@@ -267,7 +268,7 @@ impl EventsApi {
             Ok(pair) => pair,
             Err(p) => return answer(p),
         };
-        let (text, ttl) = body.0.into_parts();
+        let (text, ttl) = body.into_parts();
         match acting
             .blocking(move |e| e.broadcast(sender, text.as_bytes(), ttl))
             .await?

@@ -265,7 +265,7 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     engine.add_listener(move |notice| listener_hub.on_notice(notice));
     let service = spec::service(&config);
     let generated = service.spec();
-    let document = spec::document(&generated, engine.limits());
+    let document = spec::document(&generated, engine.limits(), &config.broadcast);
     let docs = service.swagger_ui_html().replacen(&generated, &document, 1);
     let spec_json: serde_json::Value = serde_json::from_str(&document).unwrap_or_default();
     let routes = headers::routes(&spec_json);
@@ -326,5 +326,5 @@ fn cors(origins: &[String]) -> Option<Cors> {
 /// limits, as served at `/openapi.json`.
 pub fn openapi_json() -> String {
     let generated = spec::service(&ApiConfig::default()).spec();
-    spec::document(&generated, &Limits::default())
+    spec::document(&generated, &Limits::default(), &BroadcastCaps::default())
 }

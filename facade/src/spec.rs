@@ -5,9 +5,9 @@
 
 use poem_openapi::OpenApiService;
 use serde_json::{Value, json};
-use strongroom_engine::Limits;
+use strongroom_engine::{AuditAction, Limits};
 
-use crate::{ApiConfig, Apis};
+use crate::{ApiConfig, Apis, BroadcastCaps};
 
 /// The service (operations and schemas) as poem-openapi generates it.
 pub(crate) fn service(config: &ApiConfig) -> OpenApiService<Apis, ()> {
@@ -23,15 +23,21 @@ pub(crate) fn service(config: &ApiConfig) -> OpenApiService<Apis, ()> {
     }
 }
 
-/// The JSON document with `limits` written in.
-pub(crate) fn document(generated: &str, limits: &Limits) -> String {
+/// The JSON document with `limits` and the broadcast caps written in.
+pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCaps) -> String {
     let Ok(mut spec) = serde_json::from_str::<Value>(generated) else {
         return generated.to_owned();
     };
-    let ttl = &mut spec["components"]["schemas"]["NewMessage"]["properties"]["ttl_seconds"];
-    if ttl.is_object() {
-        ttl["minimum"] = json!(1);
-        ttl["maximum"] = json!(limits.max_ttl.as_secs());
+    let broadcast_ttl = broadcast.max_ttl.min(limits.max_ttl);
+    for (schema, max) in [
+        ("NewMessage", limits.max_ttl),
+        ("NewBroadcast", broadcast_ttl),
+    ] {
+        let ttl = &mut spec["components"]["schemas"][schema]["properties"]["ttl_seconds"];
+        if ttl.is_object() {
+            ttl["minimum"] = json!(1);
+            ttl["maximum"] = json!(max.as_secs());
+        }
     }
     if let Some(parameters) = spec["paths"]["/v1/messages"]["get"]["parameters"].as_array_mut() {
         for p in parameters.iter_mut().filter(|p| p["name"] == "limit") {
@@ -44,6 +50,7 @@ pub(crate) fn document(generated: &str, limits: &Limits) -> String {
             p["schema"]["format"] = json!("uuid");
         }
     }
+    document_audit_and_quotas(&mut spec);
     document_body_errors(&mut spec);
     document_nulls(&mut spec);
     let message = &mut spec["components"]["schemas"]["NewShareRequest"]["properties"]["message"];
@@ -51,6 +58,27 @@ pub(crate) fn document(generated: &str, limits: &Limits) -> String {
         message["minLength"] = json!(1);
     }
     serde_json::to_string_pretty(&spec).unwrap_or_else(|_| generated.to_owned())
+}
+
+/// Exact integer bounds (poem-openapi writes bounds as floats, which lose
+/// the last digits of 2^63 − 1), and the audit actions by name.
+fn document_audit_and_quotas(spec: &mut Value) {
+    let largest = json!(i64::MAX);
+    for field in ["max_bytes", "max_records"] {
+        let property = &mut spec["components"]["schemas"]["QuotaLimits"]["properties"][field];
+        if property.is_object() {
+            property["maximum"] = largest.clone();
+        }
+    }
+    if let Some(parameters) = spec["paths"]["/v1/admin/audit"]["get"]["parameters"].as_array_mut() {
+        for p in parameters.iter_mut() {
+            match p["name"].as_str() {
+                Some("after") => p["schema"]["maximum"] = largest.clone(),
+                Some("action") => p["schema"]["enum"] = json!(AuditAction::NAMES),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// poem-openapi reads `null` as "absent" for every optional field, and
@@ -129,9 +157,13 @@ mod tests {
             ..Limits::default()
         };
         let generated = service(&ApiConfig::default()).spec();
-        let spec: Value = serde_json::from_str(&document(&generated, &limits)).expect("json");
+        let caps = BroadcastCaps::default();
+        let spec: Value =
+            serde_json::from_str(&document(&generated, &limits, &caps)).expect("json");
         let ttl = &spec["components"]["schemas"]["NewMessage"]["properties"]["ttl_seconds"];
         assert_eq!(ttl["maximum"], 3600);
+        let ttl = &spec["components"]["schemas"]["NewBroadcast"]["properties"]["ttl_seconds"];
+        assert_eq!(ttl["maximum"], 3600, "the tighter of the two");
         let limit = spec["paths"]["/v1/messages"]["get"]["parameters"]
             .as_array()
             .expect("parameters")

@@ -82,6 +82,7 @@ strict_string!(
     MetaSchema {
         min_length: Some(1),
         max_length: Some(64),
+        pattern: Some("^[^\\u0000-\\u001f\\u007f-\\u009f]{1,64}$".to_owned()),
         example: Some(Value::String("billing reader".to_owned())),
         ..MetaSchema::new("string")
     }

@@ -136,6 +136,37 @@ impl poem_openapi::types::Example for NewMessage {
     }
 }
 
+/// A broadcast to store: a message every stream receives, under the
+/// broadcast caps.
+#[derive(Object)]
+#[oai(example)]
+pub(crate) struct NewBroadcast {
+    /// The text, UTF-8, at most the server's broadcast size (16 KiB by
+    /// default).
+    message: Text,
+    /// Seconds until the broadcast disappears: 1 to the server's broadcast
+    /// maximum (1 day by default). Default: the server's default (600).
+    ttl_seconds: Option<u64>,
+}
+
+impl From<NewBroadcast> for NewMessage {
+    fn from(b: NewBroadcast) -> Self {
+        Self {
+            message: b.message,
+            ttl_seconds: b.ttl_seconds,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for NewBroadcast {
+    fn example() -> Self {
+        Self {
+            message: Text("maintenance at 22:00 UTC".into()),
+            ttl_seconds: Some(3600),
+        }
+    }
+}
+
 impl WriteJson for StoredMessage {
     fn write_json(&self, out: &mut Vec<u8>) {
         out.push(b'{');
