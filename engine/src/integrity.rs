@@ -1,9 +1,10 @@
 //! A consistency check of the storage indexes, for tests, fuzzing and the
 //! operator's `verify` command. Reads the whole store: O(size).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use crate::access_model::Usage;
 use crate::clock::Timestamp;
 use crate::envelope::Envelope;
 use crate::error::RecordError;
@@ -11,8 +12,8 @@ use crate::error::StorageError;
 use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::schema::{
-    DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER,
-    TOKEN_EXPIRY, TOKENS, TokenHash, USERS, USERS_BY_NAME,
+    API_KEYS, DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES,
+    SHARES_BY_OWNER, TOKEN_EXPIRY, TOKENS, TokenHash, USAGE, USERS, USERS_BY_NAME,
 };
 use crate::store::{Flow, Order, ReadTx};
 
@@ -95,6 +96,21 @@ pub enum IntegrityProblem {
         /// How many entries disagree.
         count: u64,
     },
+    /// A user's usage counter disagrees with the messages they sent that
+    /// are stored.
+    UsageMismatch {
+        /// The user.
+        user: UserId,
+        /// What the counter says.
+        counted: Usage,
+        /// What the records add up to.
+        stored: Usage,
+    },
+    /// API key entries whose key token is gone.
+    KeyWithoutToken {
+        /// How many.
+        count: u64,
+    },
     /// A record whose envelope does not open with its scope's keys (deep
     /// check only).
     EnvelopeDoesNotOpen {
@@ -135,6 +151,18 @@ impl fmt::Display for IntegrityProblem {
                     "{count} share index entries disagree with the shares table"
                 )
             }
+            Self::UsageMismatch {
+                user,
+                counted,
+                stored,
+            } => write!(
+                f,
+                "user {user}'s usage says {} messages / {} bytes, the records {} / {}",
+                counted.records, counted.bytes, stored.records, stored.bytes
+            ),
+            Self::KeyWithoutToken { count } => {
+                write!(f, "{count} api key entries have no token")
+            }
             Self::EnvelopeDoesNotOpen { scope, record } => {
                 write!(f, "record {record} of {scope:?} does not decrypt")
             }
@@ -143,8 +171,9 @@ impl fmt::Display for IntegrityProblem {
 }
 
 /// Checks that every record has exactly its expiry entry and a key ring,
-/// every token its expiry and session entries, and every user its name
-/// entry and current data key.
+/// every token its expiry and session entries, every user their name
+/// entry, current data key and a usage counter that matches the records
+/// they sent, and every API key its token.
 pub(crate) fn check(
     tx: &dyn ReadTx,
     keyring: &Keyring,
@@ -157,8 +186,12 @@ pub(crate) fn check(
         Ok::<_, StorageError>(Flow::Continue)
     })?;
     let mut problems = Vec::new();
+    let mut sent: HashMap<UserId, Usage> = HashMap::new();
     RECORDS.scan(tx, .., Order::Ascending, |(scope, key), row| {
         report.records += 1;
+        let usage = sent.entry(row.sender).or_default();
+        usage.records += 1;
+        usage.bytes += row.envelope.len() as u64;
         let record = keyring.record_id(key);
         if !expiry.remove(&(row.expires_at, scope, key)) {
             problems.push(IntegrityProblem::RecordWithoutExpiry { scope, record });
@@ -221,8 +254,29 @@ pub(crate) fn check(
         if !has_key {
             problems.push(IntegrityProblem::UserWithoutDataKey { user });
         }
+        let counted = USAGE.get(tx, &user)?.unwrap_or_default();
+        let stored = sent.get(&user).copied().unwrap_or_default();
+        if counted != stored {
+            problems.push(IntegrityProblem::UsageMismatch {
+                user,
+                counted,
+                stored,
+            });
+        }
         Ok::<_, StorageError>(Flow::Continue)
     })?;
+    let mut keys_without_token = 0;
+    API_KEYS.scan(tx, .., Order::Ascending, |_, row| {
+        if !TOKENS.contains(tx, &row.hash)? {
+            keys_without_token += 1;
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    if keys_without_token > 0 {
+        problems.push(IntegrityProblem::KeyWithoutToken {
+            count: keys_without_token,
+        });
+    }
     let mismatched = check_shares(tx, &mut report)?;
     if mismatched > 0 {
         problems.push(IntegrityProblem::ShareIndexMismatch { count: mismatched });

@@ -210,3 +210,36 @@ fn a_default_quota_applies_to_accounts_without_their_own() {
     ));
     assert_eq!(engine.quota(alice).expect("status").quota.max_records, 2);
 }
+
+#[test]
+fn the_integrity_check_recounts_usage() {
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    engine.put(alice, b"counted", None).expect("put");
+    assert!(engine.check_integrity().expect("check").is_sound());
+    drop(engine);
+    let path = dir.path().join("db.redb");
+    {
+        let db = redb::Database::open(&path).expect("open raw");
+        let write = db.begin_write().expect("write");
+        let usage: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("kv/usage");
+        let mut wrong = 999u64.to_be_bytes().to_vec();
+        wrong.extend_from_slice(&1u64.to_be_bytes());
+        write
+            .open_table(usage)
+            .expect("usage")
+            .insert(&alice.as_u128().to_be_bytes()[..], &wrong[..])
+            .expect("insert");
+        write.commit().expect("commit");
+    }
+    let engine = common::open(&path, &clock);
+    let report = engine.check_integrity().expect("check");
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0]
+            .to_string()
+            .contains("usage says 1 messages / 999 bytes, the records 1 / 40"),
+        "{}",
+        report.problems[0]
+    );
+}
