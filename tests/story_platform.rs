@@ -227,8 +227,8 @@ async fn admin_bootstraps_a_service_reads_with_a_scoped_key_and_the_audit_trail_
     let whole = run(&["verify", "--data-dir", arg(&data)], &[]);
     assert_eq!(whole.status.code(), Some(0), "{}", whole.stdout);
 
-    // A log truncated with its head rewound looks whole on its own; the
-    // kept checkpoint exposes it.
+    // A truncated log looks whole on its own; the kept checkpoint
+    // exposes it.
     tamper(&data, AuditTamper::Truncate(7));
     let alone = run(&["audit", "verify", "--data-dir", arg(&data)], &[]);
     assert_eq!(alone.status.code(), Some(0), "{}", alone.stdout);

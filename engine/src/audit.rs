@@ -1,7 +1,7 @@
 //! The audit log: an append-only, hash-chained table written in the
 //! transaction of the action it records, so the two commit or vanish
-//! together. Each entry's hash covers the previous one's; the head (last
-//! sequence number and hash) is kept in `meta`. Checkpoints sign a head
+//! together. Each entry's hash covers the previous one's; the head is the
+//! newest entry (after pruning, the signed anchor). Checkpoints sign a head
 //! with the store's Ed25519 key; pruning old entries leaves a signed
 //! anchor where the remaining chain starts.
 
@@ -59,16 +59,18 @@ impl Note {
 
 const GENESIS: (u64, [u8; 32]) = (0, [0; 32]);
 
-/// The last entry's sequence number and hash (zeros before the first).
+/// The last entry's sequence number and hash: the newest entry, else the
+/// pruning anchor, else zeros.
 fn head(tx: &(impl ReadTx + ?Sized)) -> Result<(u64, [u8; 32]), StorageError> {
-    let Some(bytes) = META.get(tx, &MetaKey::AuditHead)? else {
-        return Ok(GENESIS);
-    };
-    let (seq, hash) = bytes
-        .split_first_chunk::<8>()
-        .and_then(|(seq, hash)| Some((u64::from_be_bytes(*seq), <[u8; 32]>::try_from(hash).ok()?)))
-        .ok_or_else(|| META.corrupt())?;
-    Ok((seq, hash))
+    let mut last = None;
+    AUDIT.scan(tx, .., Order::Descending, |seq, entry| {
+        last = Some((seq, entry.hash));
+        Ok::<_, StorageError>(Flow::Stop)
+    })?;
+    match last {
+        Some(head) => Ok(head),
+        None => Ok(anchor(tx)?.map_or(GENESIS, |a| (a.seq, a.hash))),
+    }
 }
 
 /// Appends `note` at `now`; returns the entry written.
@@ -91,9 +93,6 @@ pub(crate) fn append(
     };
     entry.hash = chain_hash(&prev_hash, &audit_canonical(&entry));
     AUDIT.insert(tx, &entry.seq, &entry)?;
-    let mut head = entry.seq.to_be_bytes().to_vec();
-    head.extend_from_slice(&entry.hash);
-    META.insert(tx, &MetaKey::AuditHead, &head)?;
     Ok(entry)
 }
 
@@ -261,9 +260,6 @@ pub(crate) fn verify(
         Ok(Flow::Continue)
     })?;
     report.head = (expected.0 > 0).then_some(expected);
-    if head(tx)? != expected {
-        report.problems.push(AuditProblem::HeadMismatch);
-    }
     if let Some(c) = checkpoint {
         if !c.signature_valid() || c.public_key != ours {
             report.problems.push(AuditProblem::BadCheckpoint);

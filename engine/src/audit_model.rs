@@ -395,8 +395,6 @@ pub enum AuditProblem {
     },
     /// The checkpoint's signature is invalid, or made with another key.
     BadCheckpoint,
-    /// The stored head is not the last entry.
-    HeadMismatch,
     /// An entry does not decode.
     Unreadable {
         /// The entry.
@@ -423,7 +421,6 @@ impl fmt::Display for AuditProblem {
             Self::BadCheckpoint => {
                 f.write_str("the checkpoint's signature is invalid or not this store's")
             }
-            Self::HeadMismatch => f.write_str("the stored audit head is not the last entry"),
             Self::Unreadable { seq } => write!(f, "audit entry {seq} does not decode"),
         }
     }

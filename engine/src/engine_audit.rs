@@ -76,7 +76,7 @@ impl Engine {
     /// Test-only: changes the stored audit log behind the chain's back.
     #[cfg(feature = "testing")]
     pub fn tamper_audit(&self, tamper: crate::testing::AuditTamper) -> Result<(), StorageError> {
-        use crate::schema::{AUDIT, META, MetaKey};
+        use crate::schema::AUDIT;
         use crate::testing::AuditTamper;
         self.store().write_with(|tx| {
             match tamper {
@@ -100,16 +100,6 @@ impl Engine {
                 AuditTamper::Truncate(from) => {
                     for seq in AUDIT.keys(tx, from.., usize::MAX)? {
                         AUDIT.delete(tx, &seq)?;
-                    }
-                    // A careful forger rewrites the head too.
-                    let last = AUDIT.keys(tx, ..from, usize::MAX)?.pop();
-                    match last.map(|seq| AUDIT.get(tx, &seq)).transpose()?.flatten() {
-                        Some(entry) => {
-                            let mut head = entry.seq.to_be_bytes().to_vec();
-                            head.extend_from_slice(&entry.hash);
-                            META.insert(tx, &MetaKey::AuditHead, &head)?;
-                        }
-                        None => drop(META.delete(tx, &MetaKey::AuditHead)?),
                     }
                 }
             }

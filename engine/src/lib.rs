@@ -125,7 +125,8 @@ pub mod testing {
         Delete(u64),
         /// Swap entries A and B.
         Swap(u64, u64),
-        /// Delete entry N and everything after it, and move the head back.
+        /// Delete entry N and everything after it (the head moves back
+        /// with them).
         Truncate(u64),
     }
 }

@@ -14,7 +14,9 @@ use crate::error::{RecordError, StorageError};
 use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::{Limits, Page, Receipt, Record};
-use crate::schema::{self, QUOTAS, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, USAGE, USERS};
+use crate::schema::{
+    self, QUOTAS, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USAGE, USERS,
+};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A record waiting to be written.
@@ -201,23 +203,26 @@ pub(crate) fn delete(
 ) -> Result<bool, RecordError> {
     let key = keyring.record_key(id).ok_or(RecordError::NotFound)?;
     let scope = KeyScope::User(owner);
-    let (_, expires_at) = remove(tx, scope, key)?.ok_or(RecordError::NotFound)?;
+    let mut refunds = Refunds::default();
+    let expires_at = remove(tx, scope, key, &mut refunds)?.ok_or(RecordError::NotFound)?;
     RECORD_EXPIRY.remove(tx, &(expires_at, scope, key))?;
+    refunds.pay(tx)?;
     Ok(now < expires_at)
 }
 
-/// Removes a record and refunds its sender; its sender and expiry.
+/// Removes a record, noting the refund its sender is owed; its expiry.
 fn remove(
     tx: &mut dyn WriteTx,
     scope: KeyScope,
     key: RecordKey,
-) -> Result<Option<(UserId, Timestamp)>, StorageError> {
+    refunds: &mut Refunds,
+) -> Result<Option<Timestamp>, StorageError> {
     let Some(bytes) = RECORDS.take_bytes(tx, &(scope, key))? else {
         return Ok(None);
     };
     let row = RecordRef::decode(&bytes).ok_or_else(|| RECORDS.corrupt())?;
-    schema::refund(tx, row.sender, row.envelope.len() as u64)?;
-    Ok(Some((row.sender, row.expires_at)))
+    refunds.add(row.sender, row.envelope.len() as u64);
+    Ok(Some(row.expires_at))
 }
 
 /// Deletes up to `limit` records that expired at or before `now`, oldest
@@ -234,10 +239,12 @@ pub(crate) fn purge_expired(
         RecordKey::from_u128(u128::MAX),
     );
     let due = RECORD_EXPIRY.keys(tx, ..=end, limit)?;
+    let mut refunds = Refunds::default();
     for &(expires, scope, key) in &due {
         RECORD_EXPIRY.delete(tx, &(expires, scope, key))?;
-        remove(tx, scope, key)?;
+        remove(tx, scope, key, &mut refunds)?;
     }
+    refunds.pay(tx)?;
     Ok(due.len())
 }
 
@@ -250,9 +257,11 @@ pub(crate) fn delete_scope(tx: &mut dyn WriteTx, scope: KeyScope) -> Result<(), 
         doomed.push((key, row.expires_at));
         Ok::<_, StorageError>(Flow::Continue)
     })?;
+    let mut refunds = Refunds::default();
     for (key, expires) in doomed {
-        remove(tx, scope, key)?;
+        remove(tx, scope, key, &mut refunds)?;
         RECORD_EXPIRY.delete(tx, &(expires, scope, key))?;
     }
+    refunds.pay(tx)?;
     Ok(())
 }

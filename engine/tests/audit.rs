@@ -227,8 +227,8 @@ fn reordered_entries_are_detected() {
 
 #[test]
 fn a_truncated_log_is_detected_against_a_checkpoint() {
-    // A forger who also rewinds the head leaves a chain that is
-    // internally sound: only a checkpoint kept elsewhere shows the loss.
+    // A truncated tail leaves a chain that is internally sound: only a
+    // checkpoint kept elsewhere shows the loss.
     assert!(tampered(AuditTamper::Truncate(6), false).is_empty());
     let problems = tampered(AuditTamper::Truncate(6), true);
     assert_eq!(

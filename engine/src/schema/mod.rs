@@ -22,7 +22,7 @@ pub(crate) use rows::{
     MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
 };
 pub(crate) use share_row::{ShareRow, ShareState};
-pub(crate) use usage::{charge, refund};
+pub(crate) use usage::{Refunds, charge};
 pub use version::SCHEMA_VERSION;
 pub(crate) use version::prepare;
 

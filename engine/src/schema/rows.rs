@@ -22,20 +22,17 @@ pub(crate) enum MetaKey {
     DataKeyRotation,
     /// The seed of the audit signing key, wrapped under the master key.
     AuditKey,
-    /// The audit log's last entry: sequence number (u64 BE) and hash.
-    AuditHead,
     /// The signed checkpoint of the last pruned audit entry.
     AuditAnchor,
 }
 
 impl MetaKey {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 6] = [
         Self::SchemaVersion,
         Self::KeyCheck,
         Self::IdRoot,
         Self::DataKeyRotation,
         Self::AuditKey,
-        Self::AuditHead,
         Self::AuditAnchor,
     ];
 
@@ -54,7 +51,6 @@ impl MetaKey {
             Self::IdRoot => "id_root",
             Self::DataKeyRotation => "data_key_rotation",
             Self::AuditKey => "audit_key",
-            Self::AuditHead => "audit_head",
             Self::AuditAnchor => "audit_anchor",
         }
     }

@@ -23,15 +23,36 @@ pub(crate) fn charge(
     Ok(usage)
 }
 
-/// Takes one message of `bytes` off `user`'s usage (nothing if the
-/// account is gone).
-pub(crate) fn refund(tx: &mut dyn WriteTx, user: UserId, bytes: u64) -> Result<(), StorageError> {
+/// Takes `freed` off `user`'s usage (nothing if the account is gone).
+pub(crate) fn refund(tx: &mut dyn WriteTx, user: UserId, freed: Usage) -> Result<(), StorageError> {
     let Some(mut usage) = USAGE.get(tx, &user)? else {
         return Ok(());
     };
-    usage.bytes = usage.bytes.saturating_sub(bytes);
-    usage.records = usage.records.saturating_sub(1);
+    usage.bytes = usage.bytes.saturating_sub(freed.bytes);
+    usage.records = usage.records.saturating_sub(freed.records);
     USAGE.insert(tx, &user, &usage)
+}
+
+/// Refunds owed to senders, gathered over many removals and paid once
+/// per sender.
+#[derive(Default)]
+pub(crate) struct Refunds(HashMap<UserId, Usage>);
+
+impl Refunds {
+    /// Owes `sender` one message of `bytes`.
+    pub(crate) fn add(&mut self, sender: UserId, bytes: u64) {
+        let owed = self.0.entry(sender).or_default();
+        owed.bytes += bytes;
+        owed.records += 1;
+    }
+
+    /// Pays every refund.
+    pub(crate) fn pay(self, tx: &mut dyn WriteTx) -> Result<(), StorageError> {
+        for (user, freed) in self.0 {
+            refund(tx, user, freed)?;
+        }
+        Ok(())
+    }
 }
 
 /// Recounts every account's usage from the stored records.
