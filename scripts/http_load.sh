@@ -19,7 +19,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 target/release/examples/hello_world 127.0.0.1:18081 >/dev/null &
 bin="${STRONGROOM_BIN:-target/release/strongroom}"
-flags="${SERVE_FLAGS---max-connections-per-address 4096}"
+# The load comes from one address and one account: lift the connection cap
+# and the account's quotas (0.1.0 and other builds without quota flags:
+# pass SERVE_FLAGS).
+flags="${SERVE_FLAGS---max-connections-per-address 4096 --quota-writes-per-minute 4294967295 --quota-messages 1000000000 --quota-bytes 1000000000000}"
 # shellcheck disable=SC2086
 STRONGROOM_LOG=warn "$bin" serve --listen 127.0.0.1:18080 \
   --data-dir "$work/data" $flags >/dev/null 2>&1 &
