@@ -50,6 +50,11 @@ async fn login(http: &reqwest::Client, server: &Binary, name: &str, password: &s
     body["access_token"].as_str().expect("token").to_owned()
 }
 
+/// The account of the trail's first login (the admin's).
+fn first_login_actor(trail: &Value) -> Value {
+    trail["entries"][1]["actor_user"].clone()
+}
+
 /// Changes the stopped store's audit log behind the chain's back.
 fn tamper(data: &Path, how: AuditTamper) {
     let key = std::fs::read_to_string(data.join("master.key")).expect("key");
@@ -194,6 +199,33 @@ async fn admin_bootstraps_a_service_reads_with_a_scoped_key_and_the_audit_trail_
     assert_eq!(checkpoint["seq"], 8);
     let kept = tmp.path().join("checkpoint.json");
     std::fs::write(&kept, checkpoint.to_string()).expect("keep checkpoint");
+    // An online backup, asked for over HTTP, lands in the backup dir and
+    // in the trail under the admin's name.
+    let (status, backup) = call(
+        &http,
+        &server,
+        "POST",
+        "/v1/admin/backups",
+        Some(&root),
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 201, "{backup}");
+    let file = Path::new(backup["path"].as_str().expect("path"));
+    assert!(
+        file.starts_with(data.join("backups")) && file.exists(),
+        "{backup}"
+    );
+    assert_eq!(
+        (backup["users"].as_u64(), backup["records"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let path = "/v1/admin/audit?action=backup";
+    let (_, backups) = call(&http, &server, "GET", path, Some(&root), json!(null)).await;
+    assert_eq!(
+        backups["entries"][0]["actor_user"],
+        first_login_actor(&trail)
+    );
     let stopped = server.stop();
     assert!(stopped.status.success(), "{}", stopped.stderr);
 
