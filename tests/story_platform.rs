@@ -2,8 +2,9 @@
 //! operator makes the first admin from the command line and serves with
 //! registration closed; the admin creates a user and a service; the
 //! service makes a read-only key, reads with it and is refused a write;
-//! the admin reads the audit trail of all of it and takes a signed
-//! checkpoint; offline, `audit verify` passes against it, and catches a
+//! the admin reads the audit trail of all of it, takes a signed
+//! checkpoint and an online backup; offline, `audit verify` passes against
+//! it, and catches a
 //! rewritten or truncated log.
 
 mod common;
