@@ -51,6 +51,7 @@
 //!         model    schema         public values | tables, typed rows, versions
 //!           store                 ordered byte tables in transactions (redb)
 //!             keys envelope idcipher      crypto, no storage knowledge
+//!             e2e                         HPKE seal/open of end-to-end messages
 //!               ids clock error           ground
 //! ```
 //!
@@ -74,6 +75,7 @@ mod audit_model;
 mod builder;
 mod clock;
 mod commit;
+pub mod e2e;
 mod engine;
 mod engine_access;
 mod engine_audit;
