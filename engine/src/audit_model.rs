@@ -102,6 +102,8 @@ pub enum AuditAction {
     EndSessions,
     /// An account's quota changed.
     SetQuota,
+    /// An end-to-end public key published (a new key version).
+    PublishE2eKey,
     /// A backup written.
     Backup,
     /// The master key rotated.
@@ -112,7 +114,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action name, for filters and documentation.
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 22] = [
         "login",
         "register",
         "user.create",
@@ -131,6 +133,7 @@ impl AuditAction {
         "user.delete",
         "user.sessions_end",
         "quota.set",
+        "e2e_key.publish",
         "backup",
         "master_key.rotate",
         "data_keys.rotate",
@@ -157,6 +160,7 @@ impl AuditAction {
             Self::DeleteUser => "user.delete",
             Self::EndSessions => "user.sessions_end",
             Self::SetQuota => "quota.set",
+            Self::PublishE2eKey => "e2e_key.publish",
             Self::Backup => "backup",
             Self::RotateMasterKey => "master_key.rotate",
             Self::RotateDataKeys => "data_keys.rotate",
@@ -182,6 +186,7 @@ impl AuditAction {
             Self::DeleteUser,
             Self::EndSessions,
             Self::SetQuota,
+            Self::PublishE2eKey,
             Self::Backup,
             Self::RotateMasterKey,
             Self::RotateDataKeys,

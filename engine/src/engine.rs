@@ -628,6 +628,7 @@ impl Engine {
             tokens::end_all_sessions(tx, id)?;
             shares::delete_owner(tx, id)?;
             crate::quotas::forget(tx, id)?;
+            crate::e2e_keys::forget(tx, id)?;
             self.audit(tx, note)?;
             Ok::<_, AccountError>(())
         })?;

@@ -276,6 +276,33 @@ pub enum ApiKeyError {
     Storage(#[from] StorageError),
 }
 
+/// Why publishing an end-to-end key failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum E2eKeyError {
+    /// The PBKDF2 iteration count is outside 600 000 to 10 000 000.
+    #[error("iterations must be between 600000 and 10000000")]
+    Iterations,
+    /// The salt is not 16 to 64 bytes.
+    #[error("salt must be 16 to 64 bytes")]
+    Salt,
+    /// The wrapped private key is not 32 to 512 bytes.
+    #[error("wrapped_private_key must be 32 to 512 bytes")]
+    WrappedKey,
+    /// The account holds the most key versions allowed.
+    #[error("at most {max} key versions per account")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
+    /// No such account.
+    #[error("user not found")]
+    UnknownUser,
+    /// The storage layer failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Any engine error: every operation's error converts into it, so an
 /// application can use `?` across operations.
 #[derive(Debug, thiserror::Error)]
@@ -302,6 +329,9 @@ pub enum Error {
     /// See [`ApiKeyError`].
     #[error(transparent)]
     ApiKey(#[from] ApiKeyError),
+    /// See [`E2eKeyError`].
+    #[error(transparent)]
+    E2eKey(#[from] E2eKeyError),
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),

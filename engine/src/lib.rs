@@ -76,9 +76,12 @@ mod builder;
 mod clock;
 mod commit;
 pub mod e2e;
+mod e2e_keys;
+mod e2e_model;
 mod engine;
 mod engine_access;
 mod engine_audit;
+mod engine_e2e;
 mod engine_ops;
 mod engine_shares;
 // Types here are public only through `hazmat`.
@@ -144,12 +147,15 @@ pub use audit_model::{
 };
 pub use builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use e2e_model::{
+    E2E_MAX_ITERATIONS, E2E_MAX_KEY_VERSIONS, E2E_MIN_ITERATIONS, E2eKey, PublishedKey,
+};
 pub use engine::Engine;
 pub use engine_audit::DEFAULT_AUDIT_RETENTION;
 pub use engine_ops::{BackupReport, DataKeyProgress, RotateError, compact};
 pub use error::{
-    AccountError, ApiKeyError, AuthError, DecryptionFailed, Error, InvariantViolated, KeyError,
-    OpenError, RecordError, ShareError, StorageError,
+    AccountError, ApiKeyError, AuthError, DecryptionFailed, E2eKeyError, Error, InvariantViolated,
+    KeyError, OpenError, RecordError, ShareError, StorageError,
 };
 pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
 pub use integrity::{IntegrityProblem, IntegrityReport};

@@ -68,3 +68,58 @@ fn the_suite_matches_the_known_answers() {
     let opened = e2e::open(&secret, &sealed).expect("opens");
     assert_eq!(opened.as_slice(), b"Beauty is truth, truth beauty");
 }
+
+mod directory {
+    use super::e2e;
+    use strongroom_engine::{E2eKeyError, Engine, MasterKey, PublishedKey, SecretString};
+
+    fn published(public: e2e::PublicKey) -> PublishedKey {
+        PublishedKey {
+            public_key: public,
+            wrapped_private_key: vec![7; 60],
+            salt: vec![1; 16],
+            iterations: 600_000,
+        }
+    }
+
+    #[test]
+    fn versions_accumulate_old_messages_still_open_and_deletion_removes_them() {
+        let engine = Engine::builder(MasterKey::generate().0)
+            .open_in_memory()
+            .expect("engine");
+        let pw = SecretString::from("correct horse battery");
+        let bob = engine.create_user("bob", &pw).expect("bob").id;
+        assert!(engine.current_e2e_key(bob).expect("read").is_none());
+        let (old_secret, old_public) = e2e::generate_keypair();
+        let first = engine
+            .publish_e2e_key(bob, published(old_public))
+            .expect("publish");
+        assert_eq!(first.version, 1);
+        let sealed_before = e2e::seal(&old_public, b"sealed to version 1");
+        let (new_secret, new_public) = e2e::generate_keypair();
+        let second = engine
+            .publish_e2e_key(bob, published(new_public))
+            .expect("publish");
+        assert_eq!(second.version, 2);
+        let current = engine.current_e2e_key(bob).expect("read").expect("key");
+        assert_eq!(current.public_key, new_public);
+        // Bob still holds every version: the old message names its key.
+        let keys = engine.e2e_keys(bob).expect("keys");
+        let by_id = keys
+            .iter()
+            .find(|k| Some(k.public_key.key_id()) == e2e::key_id_of(&sealed_before))
+            .expect("the key it was sealed to");
+        assert_eq!(by_id.version, 1);
+        assert!(e2e::open(&old_secret, &sealed_before).is_ok());
+        assert!(e2e::open(&new_secret, &sealed_before).is_err());
+        // Weak wrapping is refused.
+        let mut weak = published(new_public);
+        weak.iterations = 1000;
+        assert!(matches!(
+            engine.publish_e2e_key(bob, weak),
+            Err(E2eKeyError::Iterations)
+        ));
+        engine.delete_user(bob).expect("delete");
+        assert!(engine.e2e_keys(bob).expect("keys").is_empty());
+    }
+}

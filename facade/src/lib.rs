@@ -39,6 +39,7 @@ mod audit_wire;
 mod auth;
 mod body_limit;
 mod client;
+mod e2e_api;
 mod events_api;
 mod fast_json;
 mod frame;
@@ -205,6 +206,7 @@ type Apis = (
     messages_api::MessagesApi,
     events_api::EventsApi,
     shares_api::SharesApi,
+    e2e_api::E2eApi,
     admin_api::AdminApi,
     admin_ops_api::AdminOpsApi,
     health::HealthApi,
@@ -217,6 +219,7 @@ fn apis() -> Apis {
         messages_api::MessagesApi,
         events_api::EventsApi,
         shares_api::SharesApi,
+        e2e_api::E2eApi,
         admin_api::AdminApi,
         admin_ops_api::AdminOpsApi,
         health::HealthApi,

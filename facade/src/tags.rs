@@ -14,6 +14,8 @@ pub(crate) enum ApiTags {
     Events,
     /// One-time and expiring share links for people without an account.
     Shares,
+    /// End-to-end keys: publish yours, fetch a recipient's.
+    EndToEnd,
     /// Account management (admins only).
     Admin,
     /// Liveness.

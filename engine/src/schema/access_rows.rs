@@ -48,6 +48,40 @@ impl Row for ApiKeyRow {
     }
 }
 
+/// A published end-to-end key version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct E2eKeyRow {
+    pub(crate) public_key: [u8; 32],
+    pub(crate) created_at: Timestamp,
+    pub(crate) iterations: u32,
+    pub(crate) salt: Vec<u8>,
+    /// The private key as the owner's client wrapped it (opaque here).
+    pub(crate) wrapped_private_key: Vec<u8>,
+}
+
+impl Row for E2eKeyRow {
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer(out)
+            .tail(&self.public_key)
+            .u64(self.created_at.as_unix_millis())
+            .u32(self.iterations)
+            .bytes(&self.salt)
+            .bytes(&self.wrapped_private_key);
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let (public_key, rest) = bytes.split_first_chunk::<32>()?;
+        let mut r = Reader(rest);
+        let row = Self {
+            public_key: *public_key,
+            created_at: Timestamp::from_unix_millis(r.u64()?),
+            iterations: r.u32()?,
+            salt: r.bytes()?.to_vec(),
+            wrapped_private_key: r.bytes()?.to_vec(),
+        };
+        r.end().map(|()| row)
+    }
+}
+
 impl Row for Quota {
     fn encode(&self, out: &mut Vec<u8>) {
         Writer(out)
@@ -104,6 +138,20 @@ mod tests {
         #[test]
         fn rows_never_panic_on_any_bytes(bytes: Vec<u8>) {
             let _ = (ApiKeyRow::decode(&bytes), Quota::decode(&bytes), Usage::decode(&bytes));
+            let _ = E2eKeyRow::decode(&bytes);
+        }
+
+        #[test]
+        fn e2e_key_rows_round_trip(key: [u8; 32], created: u64, iterations: u32,
+                                   salt: Vec<u8>, wrapped: Vec<u8>) {
+            let row = E2eKeyRow {
+                public_key: key,
+                created_at: Timestamp::from_unix_millis(created),
+                iterations,
+                salt,
+                wrapped_private_key: wrapped,
+            };
+            prop_assert_eq!(E2eKeyRow::decode(&row.to_bytes()), Some(row));
         }
     }
 }

@@ -15,7 +15,7 @@ mod version;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
-pub(crate) use access_rows::ApiKeyRow;
+pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow};
 pub(crate) use audit_row::{canonical as audit_canonical, chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use rows::{
@@ -73,6 +73,9 @@ pub(crate) const AUDIT: Table<u64, AuditEntry> = Table::new("audit", 14);
 pub(crate) const QUOTAS: Table<UserId, Quota> = Table::new("quotas", 15);
 /// user id → what the user's sent messages occupy now.
 pub(crate) const USAGE: Table<UserId, Usage> = Table::new("usage", 16);
+/// (user id, key version) → an end-to-end public key with its
+/// password-wrapped private key (opaque to the server).
+pub(crate) const E2E_KEYS: Table<(UserId, u32), E2eKeyRow> = Table::new("e2e_keys", 17);
 
 /// A table of `K` keys and `V` rows.
 pub(crate) struct Table<K, V> {

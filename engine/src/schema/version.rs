@@ -7,7 +7,8 @@
 //! | 2 | byte-keyed tables behind the storage interface; per-scope log positions; the id root; sender names on records |
 //! | 3 | share links: `shares`, `share_expiry`, `shares_by_owner` (new, empty tables; a release that knows only 2 would not purge them, so it must refuse the file) |
 //! | 4 | accounts gain a role and a disabled flag (appended to the user row; rows without them read as enabled `user`s, so nothing is rewritten) |
-//! | 5 | API keys (`api_keys`, token kind 4), the audit log (`audit`, its head and signing key in `meta`), quotas and usage (`quotas`, `usage`, counted from the stored records when migrating) |
+//! | 5 | API keys (`api_keys`, token kind 4), the audit log (`audit`; its signing key and pruning anchor in `meta`), quotas and usage (`quotas`, `usage`, counted from the stored records when migrating) |
+//! | 6 | end-to-end keys: `e2e_keys` (new and empty; a release that knows only 5 would not delete a user's keys, so it must refuse the file) |
 
 use super::{META, MetaKey};
 use crate::error::{OpenError, StorageError};
@@ -15,7 +16,7 @@ use crate::keys::{MasterKey, StoreSecret, random_key_bytes};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
 /// version, the master key check and a fresh id root; an older one is
