@@ -19,20 +19,20 @@ use crate::auth::Caller;
 use crate::problem::{Problem, account_problem, answer, internal, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
-use crate::text::Text;
+use crate::text::{PublicKeyText, SaltText, WrappedKeyText};
 use crate::wire::datetime;
 
 /// A key to publish.
 #[derive(Object)]
 pub(crate) struct E2eKeyUpload {
     /// The X25519 public key: 32 bytes, unpadded base64url (43 characters).
-    public_key: Text,
+    public_key: PublicKeyText,
     /// The private key wrapped by your client under a key derived from your
     /// password (PBKDF2-SHA256 with `salt` and `iterations`): 32 to 512
     /// bytes, unpadded base64url. Stored as given.
-    wrapped_private_key: Text,
+    wrapped_private_key: WrappedKeyText,
     /// The PBKDF2 salt: 16 to 64 bytes, unpadded base64url.
-    salt: Text,
+    salt: SaltText,
     /// PBKDF2-SHA256 iterations, 600 000 to 10 000 000.
     #[oai(validator(minimum(value = "600000"), maximum(value = "10000000")))]
     iterations: u32,

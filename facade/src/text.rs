@@ -87,3 +87,38 @@ strict_string!(
         ..MetaSchema::new("string")
     }
 );
+
+/// Canonical unpadded base64url of any length (the last character's
+/// unused bits zero), as the server's decoder accepts it.
+const BASE64URL: &str =
+    "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])?$";
+
+fn base64url_schema(min_bytes: usize, max_bytes: usize) -> MetaSchema {
+    MetaSchema {
+        min_length: Some((min_bytes * 4).div_ceil(3)),
+        max_length: Some((max_bytes * 4).div_ceil(3)),
+        pattern: Some(BASE64URL.to_owned()),
+        ..MetaSchema::new("string")
+    }
+}
+
+strict_string!(
+    /// An X25519 public key: 32 bytes, unpadded base64url.
+    PublicKeyText,
+    "string(x25519-public-key)",
+    base64url_schema(32, 32)
+);
+
+strict_string!(
+    /// A wrapped private key: 32 to 512 bytes, unpadded base64url.
+    WrappedKeyText,
+    "string(wrapped-private-key)",
+    base64url_schema(32, 512)
+);
+
+strict_string!(
+    /// A PBKDF2 salt: 16 to 64 bytes, unpadded base64url.
+    SaltText,
+    "string(pbkdf2-salt)",
+    base64url_schema(16, 64)
+);
