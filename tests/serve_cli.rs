@@ -69,7 +69,7 @@ async fn first_run_creates_private_files_and_the_data_survives_a_restart() {
         .await
         .expect("root");
     assert_eq!(root.status(), 303);
-    assert_eq!(root.headers()["location"], "/docs");
+    assert_eq!(root.headers()["location"], "/app");
     login(&http, &server, "alice").await;
     let base = server.base.clone();
     let exited = server.stop();

@@ -35,6 +35,7 @@ mod accounts_api;
 mod admin_api;
 mod admin_ops_api;
 mod admin_wire;
+mod app_page;
 mod audit_wire;
 mod auth;
 mod body_limit;
@@ -298,6 +299,7 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         .at("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/s", share_page::routes())
+        .nest("/app", app_page::routes())
         .nest("/", operations)
         .data(state)
         .catch_all_error(problem::from_error)

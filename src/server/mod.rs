@@ -291,7 +291,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
 fn app(api: strongroom_facade::Api, tls: bool) -> Arc<BoxEndpoint<'static, Response>> {
     let route = api.into_endpoint().around(|ep, req| async move {
         if req.uri().path() == "/" {
-            return Ok(Redirect::see_other("/docs").into_response());
+            return Ok(Redirect::see_other("/app").into_response());
         }
         ep.call(req).await
     });

@@ -1,0 +1,144 @@
+//! The web client in real headless Chromium, two separate browser
+//! sessions: both register; A sends to B and B's open inbox shows it
+//! within a second, live; B's stream is cut (its account changes) and the
+//! page resumes with a fresh ticket and its last event id, receiving the
+//! next message once; B deletes and logs out. The page fits 360 px and is
+//! served with a CSP without `unsafe-inline`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestServer, start};
+use fantoccini::{Client, Locator};
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.expect(css);
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
+async fn wait_for(client: &Client, css: &str, within: Duration) {
+    client
+        .wait()
+        .at_most(within)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
+}
+
+/// The texts of the inbox, newest first.
+async fn inbox(client: &Client) -> Vec<String> {
+    let mut texts = Vec::new();
+    for item in client
+        .find_all(Locator::Css("#inbox li .text"))
+        .await
+        .expect("items")
+    {
+        texts.push(item.text().await.expect("text"));
+    }
+    texts
+}
+
+/// Opens the client, creates the account and waits for its live stream.
+async fn register(s: &TestServer, client: &Client, name: &str) {
+    client.goto(&s.url("/app")).await.expect("open /app");
+    fill(client, "#username", name).await;
+    fill(client, "#password", common::PASSWORD).await;
+    click(client, "#register").await;
+    wait_for(client, "#live.on", Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browsers_exchange_messages_live_and_resume_after_a_drop() {
+    let Some(a) = common::browser::launch("browser_app").await else {
+        return;
+    };
+    let Some(b) = common::browser::launch("browser_app").await else {
+        return;
+    };
+    let s = start().await;
+    let (alice, bob) = (&a.client, &b.client);
+    register(&s, bob, "bob").await;
+    register(&s, alice, "alice").await;
+
+    fill(alice, "#to", "bob").await;
+    fill(alice, "#text", "hello bob").await;
+    let sent = Instant::now();
+    click(alice, "#send").await;
+    wait_for(bob, "#inbox li", Duration::from_secs(5)).await;
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(1), "shown after {took:?}");
+    assert_eq!(inbox(bob).await, ["hello bob"]);
+
+    // Cut bob's stream: a role change ends it; the page reconnects with a
+    // fresh ticket and its last event id.
+    let bob_id = s.engine.user_id("bob").expect("lookup").expect("bob");
+    s.engine
+        .set_role(bob_id, strongroom::engine::Role::User)
+        .expect("role");
+    wait_for(bob, "#live:not(.on)", Duration::from_secs(5)).await;
+    wait_for(bob, "#live.on", Duration::from_secs(10)).await;
+    fill(alice, "#text", "after the drop").await;
+    click(alice, "#send").await;
+    wait_for(bob, "#inbox li:nth-child(2)", Duration::from_secs(5)).await;
+    assert_eq!(
+        inbox(bob).await,
+        ["after the drop", "hello bob"],
+        "no gap, no duplicate"
+    );
+    // `STRONGROOM_SCREENSHOT=docs/web-client.png` keeps a picture of it
+    // (how the README's screenshot was made).
+    if let Some(path) = std::env::var_os("STRONGROOM_SCREENSHOT") {
+        bob.set_window_size(760, 820).await.expect("resize");
+        let png = bob.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).expect("write screenshot");
+    }
+
+    // Delete, then log out.
+    click(bob, "#inbox li:first-child button").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inbox(bob).await, ["hello bob"]);
+    let owner = s.engine.list(bob_id, None, 10).expect("list");
+    assert_eq!(owner.records.len(), 1, "deleted on the server too");
+    click(bob, "#logout").await;
+    wait_for(bob, "#signin:not([hidden])", Duration::from_secs(5)).await;
+
+    // 360 px wide: nothing overflows sideways.
+    alice.set_window_size(360, 740).await.expect("resize");
+    let width = alice
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await
+        .expect("width");
+    assert!(
+        width.as_u64().expect("number") <= 360,
+        "page is {width} px wide"
+    );
+}
+
+#[tokio::test]
+async fn the_client_is_served_with_a_strict_csp() {
+    let s = start().await;
+    for path in ["/app", "/app/app.js", "/app/app.css"] {
+        let res = s.http.get(s.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+    }
+}
