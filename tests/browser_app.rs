@@ -3,11 +3,16 @@
 //! within a second, live; B's stream is cut (its account changes) and the
 //! page resumes with a fresh ticket and its last event id, receiving the
 //! next message once; B deletes and logs out. The page fits 360 px and is
-//! served with a CSP without `unsafe-inline`.
+//! served with a CSP without `unsafe-inline`. On a failure, each page's
+//! screenshot is saved under `target/tmp/browser_app/`.
 
 mod common;
 
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
 
 use common::{TestServer, start};
 use fantoccini::{Client, Locator};
@@ -69,8 +74,28 @@ async fn two_browsers_exchange_messages_live_and_resume_after_a_drop() {
     };
     let s = start().await;
     let (alice, bob) = (&a.client, &b.client);
-    register(&s, bob, "bob").await;
-    register(&s, alice, "alice").await;
+    let run = AssertUnwindSafe(scenario(&s, alice, bob))
+        .catch_unwind()
+        .await;
+    if let Err(panic) = run {
+        // Keep what each browser showed, for whoever reads the failure.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_app");
+        let _ = std::fs::create_dir_all(&dir);
+        for (name, client) in [("alice", alice), ("bob", bob)] {
+            if let Ok(png) = client.screenshot().await {
+                let path = dir.join(format!("{name}.png"));
+                if std::fs::write(&path, png).is_ok() {
+                    eprintln!("screenshot of {name}'s page: {}", path.display());
+                }
+            }
+        }
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
+    register(s, bob, "bob").await;
+    register(s, alice, "alice").await;
 
     fill(alice, "#to", "bob").await;
     fill(alice, "#text", "hello bob").await;
