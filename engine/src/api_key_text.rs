@@ -16,6 +16,11 @@ const CHECK_HEX: usize = 8;
 /// Length of a key's text.
 const KEY_TEXT_LEN: usize = API_KEY_PREFIX.len() + SECRET_HEX + CHECK_HEX;
 
+/// The 8 hex digits of CRC-32 (IEEE) over `body` that end a key's text.
+fn checksum(body: &str) -> String {
+    format!("{:08x}", crc32fast::hash(body.as_bytes()))
+}
+
 /// The secret bytes of a well-formed key text with a valid checksum.
 pub(crate) fn secret_of(text: &str) -> Option<Zeroizing<[u8; 32]>> {
     if text.len() != KEY_TEXT_LEN || !text.starts_with(API_KEY_PREFIX) {
@@ -26,7 +31,7 @@ pub(crate) fn secret_of(text: &str) -> Option<Zeroizing<[u8; 32]>> {
     if !lower_hex(&body[API_KEY_PREFIX.len()..]) || !lower_hex(check) {
         return None;
     }
-    if format!("{:08x}", crc32fast::hash(body.as_bytes())) != check {
+    if checksum(body) != check {
         return None;
     }
     let mut secret = Zeroizing::new([0u8; 32]);
@@ -44,7 +49,7 @@ pub(crate) fn generate() -> (BearerToken, [u8; 32]) {
     // Cannot fail: the buffer is exactly twice the secret's length.
     let _ = hex::encode_to_slice(secret.expose_secret(), digits.as_mut_slice());
     text.extend(digits.iter().map(|&b| char::from(b)));
-    let check = format!("{:08x}", crc32fast::hash(text.as_bytes()));
+    let check = checksum(&text);
     text.push_str(&check);
     (BearerToken::new(SecretString::from(text.as_str())), hash)
 }

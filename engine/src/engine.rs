@@ -476,10 +476,9 @@ impl Engine {
                     let user = accounts::create(tx, name, phc.clone(), role, now)?;
                     keyring.create_scope(tx, KeyScope::User(user.id))?;
                     let target = AuditTarget::User(user.id);
+                    // An anonymous origin yields to the actor named here.
                     let note = if registers {
-                        let mut note = self.note(Actor::Operator, AuditAction::Register, target);
-                        note.actor = Actor::User(user.id);
-                        note
+                        self.note(Actor::User(user.id), AuditAction::Register, target)
                     } else {
                         self.note(Actor::Operator, AuditAction::CreateUser, target)
                     };
@@ -686,10 +685,7 @@ impl Engine {
                 return Ok(Err(AuthError::Disabled));
             }
             let pair = tokens::start_session(tx, user, account.role, now)?;
-            let target = AuditTarget::Session {
-                owner: user,
-                id: pair.session.id,
-            };
+            let target = pair.session.audit_target();
             self.audit(tx, self.note(Actor::User(user), AuditAction::Login, target))?;
             Ok::<_, StorageError>(Ok(pair))
         })?
@@ -713,10 +709,7 @@ impl Engine {
         let refreshed = self.store().write_with(|tx| {
             let refreshed = tokens::refresh(tx, token, now)?;
             if let Refreshed::Reused(session) = &refreshed {
-                let target = AuditTarget::Session {
-                    owner: session.user,
-                    id: session.id,
-                };
+                let target = session.audit_target();
                 let note = self.note(Actor::User(session.user), AuditAction::RefreshReuse, target);
                 self.audit(tx, note.denied())?;
             }
@@ -737,10 +730,7 @@ impl Engine {
         let now = self.now();
         let session = self.store().write_with(|tx| {
             let session = tokens::revoke(tx, token, now)?;
-            let target = AuditTarget::Session {
-                owner: session.user,
-                id: session.id,
-            };
+            let target = session.audit_target();
             self.audit(tx, self.note(session.actor(), AuditAction::Logout, target))?;
             Ok::<_, AuthError>(session)
         })?;

@@ -105,6 +105,18 @@ impl Engine {
         Ok(quotas::public(status))
     }
 
+    /// The writes per minute `user` may make (their quota's, else the
+    /// defaults'; the largest number without either): one lookup, for the
+    /// write path, where [`Engine::quota`]'s usage and account checks are
+    /// not needed.
+    pub fn writes_per_minute(&self, user: UserId) -> Result<u32, StorageError> {
+        let default = self.inner.default_quota;
+        let quota = self
+            .store()
+            .read_with(|tx| quotas::in_force(tx, user, default))?;
+        Ok(quota.map_or(u32::MAX, |q| q.writes_per_minute))
+    }
+
     /// Sets `user`'s own quota, or with `None` returns them to the
     /// defaults. Usage above a lowered quota stays; new writes are refused
     /// until it drops below.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::audit_model::Actor;
+use crate::audit_model::{Actor, AuditTarget};
 use crate::clock::Timestamp;
 use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordId, SessionId, UserId};
@@ -288,6 +288,14 @@ pub enum Credential {
 }
 
 impl Session {
+    /// This session as the target of an audit entry.
+    pub(crate) fn audit_target(&self) -> AuditTarget {
+        AuditTarget::Session {
+            owner: self.user,
+            id: self.id,
+        }
+    }
+
     /// Who acts with this credential, for the audit log.
     pub fn actor(&self) -> Actor {
         match self.credential {

@@ -20,6 +20,15 @@ pub(crate) fn status(
     Ok((own.or(default), own.is_some(), usage))
 }
 
+/// `user`'s quota in force (theirs, else `default`; `None`: unlimited).
+pub(crate) fn in_force(
+    tx: &dyn ReadTx,
+    user: UserId,
+    default: Option<Quota>,
+) -> Result<Option<Quota>, StorageError> {
+    Ok(QUOTAS.get(tx, &user)?.or(default))
+}
+
 /// Sets (`Some`) or clears (`None`, back to the defaults) `user`'s quota.
 pub(crate) fn set(
     tx: &mut dyn WriteTx,
