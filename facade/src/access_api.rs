@@ -17,7 +17,7 @@ use crate::access_wire::{
 use crate::admin_wire::QuotaView;
 use crate::auth::Caller;
 use crate::problem::{
-    Problem, account_problem, answer, api_key_problem, internal, problem_variants,
+    Problem, account_problem, answer, api_key_problem, internal, or_answer, problem_variants,
 };
 use crate::state::State;
 use crate::tags::ApiTags;
@@ -144,10 +144,7 @@ impl AccessApi {
         caller: Caller,
         body: Json<NewApiKeyRequest>,
     ) -> poem::Result<CreateKeyResponse> {
-        let owner = match caller.signed_in() {
-            Ok(owner) => owner,
-            Err(p) => return answer(p),
-        };
+        let owner = or_answer!(caller.signed_in());
         let NewApiKeyRequest {
             name,
             scopes,
@@ -179,10 +176,7 @@ impl AccessApi {
         tag = "ApiTags::ApiKeys"
     )]
     async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListKeysResponse> {
-        let owner = match caller.signed_in() {
-            Ok(owner) => owner,
-            Err(p) => return answer(p),
-        };
+        let owner = or_answer!(caller.signed_in());
         match state.read(move |e| e.api_keys(owner)).await? {
             Ok(keys) => Ok(ListKeysResponse::Ok(Json(ApiKeyList {
                 keys: keys.iter().map(ApiKeyView::from).collect(),
@@ -208,10 +202,7 @@ impl AccessApi {
         /// The key's id.
         id: Path<String>,
     ) -> poem::Result<RevokeKeyResponse> {
-        let owner = match caller.signed_in() {
-            Ok(owner) => owner,
-            Err(p) => return answer(p),
-        };
+        let owner = or_answer!(caller.signed_in());
         let Ok(id) = id.0.parse::<SessionId>() else {
             return answer(api_key_problem(strongroom_engine::ApiKeyError::NotFound));
         };

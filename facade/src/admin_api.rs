@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::admin_wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
 use crate::auth::Caller;
-use crate::problem::{FromProblem, Problem, account_problem, answer, problem_variants};
+use crate::problem::{FromProblem, Problem, account_problem, answer, or_answer, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
 use crate::text::Username;
@@ -111,10 +111,7 @@ pub(crate) async fn on_account<T: Send + 'static, R: FromProblem>(
     work: impl FnOnce(&Engine, UserId) -> Result<T, AccountError> + Send + 'static,
     done: impl FnOnce(T) -> R,
 ) -> poem::Result<R> {
-    let (admin, user) = match admin_only(caller).and_then(|a| Ok((a, user_id(id)?))) {
-        Ok(pair) => pair,
-        Err(p) => return answer(p),
-    };
+    let (admin, user) = or_answer!(admin_only(caller).and_then(|a| Ok((a, user_id(id)?))));
     let acting = state.acting(caller.origin());
     match acting.blocking(move |e| work(e, user)).await? {
         Ok(value) => {
@@ -176,10 +173,7 @@ impl AdminApi {
         caller: Caller,
         body: Json<NewAdminUser>,
     ) -> poem::Result<CreateUserResponse> {
-        let admin = match admin_only(&caller) {
-            Ok(admin) => admin,
-            Err(p) => return answer(p),
-        };
+        let admin = or_answer!(admin_only(&caller));
         let NewAdminUser {
             username: Username(username),
             password,

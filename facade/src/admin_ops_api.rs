@@ -15,7 +15,7 @@ use crate::admin_api::{admin_only, on_account};
 use crate::admin_wire::{BackupView, MAX_QUOTA, QuotaLimits, QuotaView};
 use crate::audit_wire::{AuditPageView, CheckpointJson, actor_filter};
 use crate::auth::Caller;
-use crate::problem::{Problem, answer, internal, problem_variants};
+use crate::problem::{Problem, answer, internal, or_answer, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
 
@@ -262,10 +262,7 @@ impl AdminOpsApi {
         operation_id = "admin_backup"
     )]
     async fn backup(&self, state: Data<&State>, caller: Caller) -> poem::Result<BackupResponse> {
-        let admin = match admin_only(&caller) {
-            Ok(admin) => admin,
-            Err(p) => return answer(p),
-        };
+        let admin = or_answer!(admin_only(&caller));
         let Some(hook) = state.config.backup.clone() else {
             let detail = "this server has no backup directory";
             return answer(Problem::new(StatusCode::CONFLICT, detail));

@@ -16,7 +16,7 @@ use strongroom_engine::{E2eKey, E2eKeyError, PublishedKey, Scope};
 use time::OffsetDateTime;
 
 use crate::auth::Caller;
-use crate::problem::{Problem, account_problem, answer, internal, problem_variants};
+use crate::problem::{Problem, account_problem, answer, internal, or_answer, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
 use crate::text::{PublicKeyText, SaltText, WrappedKeyText};
@@ -192,14 +192,8 @@ impl E2eApi {
         caller: Caller,
         body: Json<E2eKeyUpload>,
     ) -> poem::Result<PublishResponse> {
-        let user = match caller.signed_in() {
-            Ok(user) => user,
-            Err(p) => return answer(p),
-        };
-        let key = match parse(body.0) {
-            Ok(key) => key,
-            Err(p) => return answer(p),
-        };
+        let user = or_answer!(caller.signed_in());
+        let key = or_answer!(parse(body.0));
         let acting = state.acting(caller.origin());
         match acting
             .blocking(move |e| e.publish_e2e_key(user, key))
@@ -220,10 +214,7 @@ impl E2eApi {
     /// signed-in session (not an API key).
     #[oai(path = "/v1/keys", method = "get", operation_id = "list_e2e_keys")]
     async fn own(&self, state: Data<&State>, caller: Caller) -> poem::Result<OwnKeysResponse> {
-        let user = match caller.signed_in() {
-            Ok(user) => user,
-            Err(p) => return answer(p),
-        };
+        let user = or_answer!(caller.signed_in());
         match state.read(move |e| e.e2e_keys(user)).await? {
             Ok(keys) => Ok(OwnKeysResponse::Ok(Json(E2eKeyList {
                 keys: keys.iter().map(E2eKeyView::from).collect(),

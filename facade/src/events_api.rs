@@ -13,7 +13,7 @@ use strongroom_engine::{BearerToken, EventId, Scope, SecretString, Session, Stre
 use crate::auth::Caller;
 use crate::guard;
 use crate::hub::Refused;
-use crate::problem::{Problem, answer, auth_problem, problem_variants, record_problem};
+use crate::problem::{Problem, answer, auth_problem, or_answer, problem_variants, record_problem};
 use crate::state::State;
 use crate::stream::{Delivered, StreamSettings, event_stream};
 use crate::tags::ApiTags;
@@ -264,10 +264,7 @@ impl EventsApi {
         if let Err(p) = guard::take(&state, caller.user(), Kind::Broadcast, per_minute) {
             return answer(p);
         }
-        let (sender, acting) = match guard::writer(&state, &caller, Scope::Broadcast).await? {
-            Ok(pair) => pair,
-            Err(p) => return answer(p),
-        };
+        let (sender, acting) = or_answer!(guard::writer(&state, &caller, Scope::Broadcast).await?);
         let (text, ttl) = body.into_parts();
         match acting
             .blocking(move |e| e.broadcast(sender, text.as_bytes(), ttl))

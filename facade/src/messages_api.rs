@@ -11,7 +11,9 @@ use strongroom_engine::{RecordId, Scope, UserId};
 use crate::auth::Caller;
 use crate::fast_json::FastJson;
 use crate::guard;
-use crate::problem::{Problem, account_problem, answer, problem_variants, record_problem};
+use crate::problem::{
+    Problem, account_problem, answer, or_answer, problem_variants, record_problem,
+};
 use crate::state::State;
 use crate::tags::ApiTags;
 use crate::wire::{Message, MessagePage, NewMessage, StoredMessage};
@@ -174,10 +176,7 @@ impl MessagesApi {
         if let Err(e) = state.engine.limits().check_record(len, ttl) {
             return answer(record_problem(e));
         }
-        let (me, acting) = match guard::writer(&state, &caller, Scope::MessagesWrite).await? {
-            Ok(pair) => pair,
-            Err(p) => return answer(p),
-        };
+        let (me, acting) = or_answer!(guard::writer(&state, &caller, Scope::MessagesWrite).await?);
         let recipient = state.read(move |e| e.user_id(&username.0)).await?;
         match recipient {
             Ok(Some(recipient)) => store(&acting, me, recipient, body.0).await,
@@ -200,10 +199,7 @@ impl MessagesApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> poem::Result<ListResponse> {
-        let owner = match caller.require(Scope::MessagesRead) {
-            Ok(owner) => owner,
-            Err(p) => return answer(p),
-        };
+        let owner = or_answer!(caller.require(Scope::MessagesRead));
         let max = state.engine.limits().max_page;
         let limit = match limit.0 {
             None => DEFAULT_PAGE.min(max),
@@ -256,10 +252,7 @@ impl MessagesApi {
         /// The message's id.
         id: Path<String>,
     ) -> poem::Result<GetResponse> {
-        let owner = match caller.require(Scope::MessagesRead) {
-            Ok(owner) => owner,
-            Err(p) => return answer(p),
-        };
+        let owner = or_answer!(caller.require(Scope::MessagesRead));
         // An id that cannot exist answers exactly like one that does not.
         let Ok(id) = id.0.parse::<RecordId>() else {
             return answer(not_found());
@@ -291,10 +284,8 @@ impl MessagesApi {
         /// The message's id.
         id: Path<String>,
     ) -> poem::Result<DeleteResponse> {
-        let (owner, acting) = match guard::writer(&state, &caller, Scope::MessagesWrite).await? {
-            Ok(pair) => pair,
-            Err(p) => return answer(p),
-        };
+        let (owner, acting) =
+            or_answer!(guard::writer(&state, &caller, Scope::MessagesWrite).await?);
         let Ok(id) = id.0.parse::<RecordId>() else {
             return answer(not_found());
         };

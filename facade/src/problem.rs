@@ -136,6 +136,18 @@ pub(crate) fn answer<R: FromProblem>(problem: Problem) -> poem::Result<R> {
     R::from_problem(problem).map_err(|p| ApiError(p).into())
 }
 
+/// The value of a `Result<T, Problem>`, or an early return that answers
+/// its problem as the operation's documented variant.
+macro_rules! or_answer {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(problem) => return $crate::problem::answer(problem),
+        }
+    };
+}
+pub(crate) use or_answer;
+
 /// Implements [`FromProblem`] by status code; a `throttled` variant takes
 /// 429s with their `Retry-After`.
 macro_rules! problem_variants {

@@ -18,7 +18,7 @@ use crate::ApiConfig;
 use crate::auth::{Caller, MaybeCaller};
 use crate::client::{self, ClientAddress};
 use crate::guard;
-use crate::problem::{Problem, answer, problem_variants, share_problem};
+use crate::problem::{Problem, answer, or_answer, problem_variants, share_problem};
 use crate::share_wire::{
     NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
 };
@@ -185,10 +185,7 @@ impl SharesApi {
     /// or link. Scope: `messages:read`.
     #[oai(path = "/v1/shares", method = "get", operation_id = "list_shares")]
     async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListSharesResponse> {
-        let owner = match caller.require(Scope::MessagesRead) {
-            Ok(owner) => owner,
-            Err(p) => return answer(p),
-        };
+        let owner = or_answer!(caller.require(Scope::MessagesRead));
         match state.read(move |e| e.shares(owner)).await? {
             Ok(shares) => Ok(ListSharesResponse::Ok(Json(ShareList {
                 shares: shares.iter().map(ShareSummary::from).collect(),
@@ -213,10 +210,7 @@ impl SharesApi {
         /// The share's id.
         id: Path<String>,
     ) -> poem::Result<RevokeShareResponse> {
-        let owner = match caller.require(Scope::MessagesWrite) {
-            Ok(owner) => owner,
-            Err(p) => return answer(p),
-        };
+        let owner = or_answer!(caller.require(Scope::MessagesWrite));
         let Ok(id) = id.0.parse::<ShareId>() else {
             return answer(Problem::new(StatusCode::NOT_FOUND, "share not found"));
         };
