@@ -8,52 +8,11 @@
 
 mod common;
 
-use std::panic::AssertUnwindSafe;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
-
+use common::browser::{click, fill, inbox, keeping_screenshots, wait_for};
 use common::{TestServer, start};
-use fantoccini::{Client, Locator};
-
-async fn fill(client: &Client, css: &str, text: &str) {
-    let field = client.find(Locator::Css(css)).await.expect(css);
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect(css)
-        .click()
-        .await
-        .expect("click");
-}
-
-async fn wait_for(client: &Client, css: &str, within: Duration) {
-    client
-        .wait()
-        .at_most(within)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
-}
-
-/// The texts of the inbox, newest first.
-async fn inbox(client: &Client) -> Vec<String> {
-    let mut texts = Vec::new();
-    for item in client
-        .find_all(Locator::Css("#inbox li .text"))
-        .await
-        .expect("items")
-    {
-        texts.push(item.text().await.expect("text"));
-    }
-    texts
-}
+use fantoccini::Client;
 
 /// Opens the client, creates the account and waits for its live stream.
 async fn register(s: &TestServer, client: &Client, name: &str) {
@@ -74,23 +33,8 @@ async fn two_browsers_exchange_messages_live_and_resume_after_a_drop() {
     };
     let s = start().await;
     let (alice, bob) = (&a.client, &b.client);
-    let run = AssertUnwindSafe(scenario(&s, alice, bob))
-        .catch_unwind()
-        .await;
-    if let Err(panic) = run {
-        // Keep what each browser showed, for whoever reads the failure.
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser_app");
-        let _ = std::fs::create_dir_all(&dir);
-        for (name, client) in [("alice", alice), ("bob", bob)] {
-            if let Ok(png) = client.screenshot().await {
-                let path = dir.join(format!("{name}.png"));
-                if std::fs::write(&path, png).is_ok() {
-                    eprintln!("screenshot of {name}'s page: {}", path.display());
-                }
-            }
-        }
-        std::panic::resume_unwind(panic);
-    }
+    let pages = [("alice", alice), ("bob", bob)];
+    keeping_screenshots("browser_app", &pages, scenario(&s, alice, bob)).await;
 }
 
 async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
@@ -154,7 +98,13 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
 #[tokio::test]
 async fn the_client_is_served_with_a_strict_csp() {
     let s = start().await;
-    for path in ["/app", "/app/app.js", "/app/app.css"] {
+    for path in [
+        "/app",
+        "/app/app.js",
+        "/app/e2e.js",
+        "/app/hpke.js",
+        "/app/app.css",
+    ] {
         let res = s.http.get(s.url(path)).send().await.expect("get");
         assert_eq!(res.status(), 200, "{path}");
         let csp = res.headers()["content-security-policy"]
@@ -166,4 +116,6 @@ async fn the_client_is_served_with_a_strict_csp() {
             "{csp}"
         );
     }
+    let missing = s.http.get(s.url("/app/nope.js")).send().await.expect("get");
+    assert_eq!(missing.status(), 404);
 }

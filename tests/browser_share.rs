@@ -2,11 +2,16 @@
 //! all) consumes nothing; the button releases the secret once; a
 //! client-encrypted secret sealed in Rust is decrypted by the page with the
 //! key from the URL fragment (WebCrypto), which then leaves the address
-//! bar; a wrong passphrase is reported and costs no view.
+//! bar; a wrong passphrase is reported and costs no view. A link made in
+//! the web client (`/app`) carries a browser-sealed secret that Rust opens
+//! with the key from its fragment, and the share page opens it too.
 
 mod common;
 
 use std::time::Duration;
+
+use common::browser::{click, fill, wait_for};
+use strongroom::engine::SecretString;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -122,4 +127,58 @@ async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
     reveal(client).await;
     assert_eq!(shown(client, "#secret").await, "behind a passphrase");
     browser.client.clone().close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_client_makes_links_the_server_cannot_read() {
+    let Some(browser) = common::browser::launch("browser_share").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    client.goto(&s.url("/app")).await.expect("open /app");
+    fill(client, "#username", "alice").await;
+    fill(client, "#password", common::PASSWORD).await;
+    click(client, "#register").await;
+    wait_for(client, "#live.on", Duration::from_secs(30)).await;
+
+    let secret = "made in the web client";
+    fill(client, "#share-text", secret).await;
+    fill(client, "#share-views", "2").await;
+    click(client, "#share-create").await;
+    wait_for(
+        client,
+        "#share-result:not([hidden])",
+        Duration::from_secs(10),
+    )
+    .await;
+    let link = client
+        .find(Locator::Id("share-link"))
+        .await
+        .expect("link")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link");
+    let (url, key) = link.split_once('#').expect("key in the fragment");
+    assert_eq!(views_left(&s, url).await, (200, json!(2)));
+
+    // The server hands out an opaque blob; the fragment's key opens it in Rust.
+    let token = url.rsplit('/').next().expect("token");
+    let opened = s
+        .post(&format!("/v1/shares/{token}/open"), json!({}), None)
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert_eq!(opened.body["client_encrypted"], json!(true));
+    let blob = opened.body["message"].as_str().expect("blob");
+    assert!(!blob.contains(secret));
+    let blob = STANDARD.decode(blob).expect("standard base64");
+    let plain = share_client::open(&blob, &SecretString::from(key.to_owned())).expect("opens");
+    assert_eq!(plain.as_slice(), secret.as_bytes());
+
+    // And the share page opens the last view with the same link.
+    client.goto(&link).await.expect("share page");
+    reveal(client).await;
+    assert_eq!(shown(client, "#secret").await, secret);
+    assert_eq!(views_left(&s, url).await.0, 410);
 }

@@ -1,32 +1,49 @@
-//! The web client at `/app`: one HTML page, one ES module and one style
-//! sheet, embedded in the binary (no CDN, no build step). Served with a
-//! Content-Security-Policy that allows only this origin's script, style
-//! and API calls — no inline code, no framing.
+//! The web client at `/app`: one HTML page, its ES modules (the app, its
+//! end-to-end layer, its share-link sealing and the vendored HPKE library,
+//! committed as built by `scripts/build-hpke.sh`) and one style sheet,
+//! embedded in the binary (no CDN, nothing to build to run it). Served
+//! with a Content-Security-Policy that allows only this origin's script,
+//! style and API calls — no inline code, no framing.
 
-use poem::http::header;
+use poem::http::{StatusCode, header};
+use poem::web::Path;
 use poem::{Response, Route, get, handler};
 
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Every file under `/app/`, by name: content type and bytes.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.js", JS, include_str!("../assets/app/app.js")),
+    ("e2e.js", JS, include_str!("../assets/app/e2e.js")),
+    ("hpke.js", JS, include_str!("../assets/app/hpke.js")),
+    (
+        "share_link.js",
+        JS,
+        include_str!("../assets/app/share_link.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app/app.css"),
+    ),
+];
+
 const HTML: &str = include_str!("../assets/app/index.html");
-const JS: &str = include_str!("../assets/app/app.js");
-const CSS: &str = include_str!("../assets/app/app.css");
 
 /// No inline script or style, nothing from another origin, no framing.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
                    connect-src 'self'; img-src 'self'; base-uri 'none'; \
                    form-action 'none'; frame-ancestors 'none'";
 
-/// The page and its two assets.
+/// The page and its assets.
 pub(crate) fn routes() -> Route {
-    Route::new()
-        .at("/", get(page))
-        .at("/app.js", get(script))
-        .at("/app.css", get(style))
+    Route::new().at("/", get(page)).at("/:file", get(asset))
 }
 
-fn respond(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
+fn respond(body: &'static str, content_type: &'static str) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)
-        .header(header::CACHE_CONTROL, cache)
+        .header(header::CACHE_CONTROL, "no-cache")
         .header("content-security-policy", CSP)
         .header("referrer-policy", "no-referrer")
         .header("x-frame-options", "DENY")
@@ -35,15 +52,13 @@ fn respond(body: &'static str, content_type: &'static str, cache: &'static str) 
 
 #[handler]
 fn page() -> Response {
-    respond(HTML, "text/html; charset=utf-8", "no-cache")
+    respond(HTML, "text/html; charset=utf-8")
 }
 
 #[handler]
-fn script() -> Response {
-    respond(JS, "text/javascript; charset=utf-8", "no-cache")
-}
-
-#[handler]
-fn style() -> Response {
-    respond(CSS, "text/css; charset=utf-8", "no-cache")
+fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => respond(body, content_type),
+        None => StatusCode::NOT_FOUND.into(),
+    }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 /// A browser session and the chromedriver process behind it.
@@ -85,4 +85,67 @@ pub async fn launch(test: &str) -> Option<Browser> {
         }
     }
     panic!("chromedriver did not accept a session on {url}");
+}
+
+/// Types `text` into the field `css` (cleared first).
+pub async fn fill(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.expect(css);
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+pub async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
+pub async fn wait_for(client: &Client, css: &str, within: Duration) {
+    client
+        .wait()
+        .at_most(within)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
+}
+
+/// The texts of the web client's inbox, newest first.
+pub async fn inbox(client: &Client) -> Vec<String> {
+    let mut texts = Vec::new();
+    for item in client
+        .find_all(Locator::Css("#inbox li .text"))
+        .await
+        .expect("items")
+    {
+        texts.push(item.text().await.expect("text"));
+    }
+    texts
+}
+
+/// Runs `scenario`; if it panics, saves each named page's screenshot under
+/// `target/tmp/TEST/` (for whoever reads the failure) and panics on.
+pub async fn keeping_screenshots<F: std::future::Future<Output = ()>>(
+    test: &str,
+    pages: &[(&str, &Client)],
+    scenario: F,
+) {
+    use futures_util::FutureExt;
+    let run = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
+    if let Err(panic) = run {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
+        let _ = std::fs::create_dir_all(&dir);
+        for (name, client) in pages {
+            if let Ok(png) = client.screenshot().await {
+                let path = dir.join(format!("{name}.png"));
+                if std::fs::write(&path, png).is_ok() {
+                    eprintln!("screenshot of {name}'s page: {}", path.display());
+                }
+            }
+        }
+        std::panic::resume_unwind(panic);
+    }
 }

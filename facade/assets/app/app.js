@@ -1,8 +1,17 @@
-// Strongroom web client: plain ES module, no dependencies, no inline code.
-// Tokens live in memory only (a reload signs out); see the README.
+// Strongroom web client: plain ES modules, no inline code. Tokens and
+// unwrapped end-to-end keys live in memory only (a reload signs out); see
+// the README.
+
+import * as e2e from "./e2e.js";
+import { sealForLink } from "./share_link.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { access: null, refresh: null, me: null, lastEventId: null, source: null, seen: new Set(), retry: null };
+const state = {
+  access: null, refresh: null, me: null, lastEventId: null, source: null, seen: new Set(), retry: null,
+  // End-to-end: private keys by key id, and our newest public key.
+  ring: new Map(), ownKey: null,
+};
+const utf8 = { encode: (t) => new TextEncoder().encode(t), decode: (b) => new TextDecoder().decode(b) };
 
 function say(text) { $("status").textContent = text || ""; }
 
@@ -41,10 +50,13 @@ function credentials() {
 async function login(event) {
   event.preventDefault();
   try {
-    const tokens = await call("POST", "/v1/sessions", credentials());
+    const { username, password } = credentials();
+    const tokens = await call("POST", "/v1/sessions", { username, password });
     state.access = tokens.access_token;
     state.refresh = tokens.refresh_token;
     $("password").value = "";
+    say("Unlocking your end-to-end key…");
+    await unlockKeys(password);
     await enter();
   } catch (e) { say(`Log in failed: ${e.message}`); }
 }
@@ -72,6 +84,54 @@ async function enter() {
   await connect();
 }
 
+// Unwraps every published key version with the password, or creates and
+// publishes the first key pair. Old versions stay usable, so changing the
+// key pair keeps old messages readable.
+async function unlockKeys(password) {
+  const versions = (await call("GET", "/v1/keys")).keys;
+  if (versions.length === 0) return publishKey(password);
+  const { ring, failed } = await e2e.unwrapKeys(password, versions);
+  state.ring = ring;
+  const newest = versions[versions.length - 1];
+  state.ownKey = ring.has(newest.key_id) ? newest.public_key : null;
+  if (failed > 0) say(`${failed} of your end-to-end keys did not unlock with this password; messages sealed to them cannot be read here.`);
+}
+
+async function publishKey(password) {
+  const key = await e2e.createKey(password);
+  await call("PUT", "/v1/keys", key.upload);
+  state.ring.set(key.id, key.pair);
+  state.ownKey = key.upload.public_key;
+}
+
+// A new key pair, wrapped under the password (checked by unwrapping the
+// current one first). Messages sealed to the old pair still open.
+async function replaceKey(event) {
+  event.preventDefault();
+  const password = $("key-password").value;
+  $("key-password").value = "";
+  try {
+    const versions = (await call("GET", "/v1/keys")).keys;
+    if (versions.length > 0) {
+      const { ring } = await e2e.unwrapKeys(password, versions.slice(-1));
+      if (ring.size === 0) return say("That is not the password your key is wrapped with.");
+    }
+    await publishKey(password);
+    say("New end-to-end key published; older messages still open.");
+  } catch (e) { say(`No new key: ${e.message}`); }
+}
+
+// What an end-to-end message says: the sealed JSON {to, text} the client
+// writes, or any other UTF-8 (e.g. from a Rust application).
+function unsealed(bytes) {
+  const text = utf8.decode(bytes);
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v.text === "string") return { to: typeof v.to === "string" ? v.to : null, text: v.text };
+  } catch { /* plain text */ }
+  return { to: null, text };
+}
+
 function show(m, kind) {
   if (state.seen.has(m.id)) return;
   state.seen.add(m.id);
@@ -93,9 +153,29 @@ function show(m, kind) {
   }
   const body = document.createElement("p");
   body.className = "text";
-  body.textContent = m.message;
   li.append(meta, body);
   $("inbox").prepend(li);
+  if (!e2e.isSealed(m.message)) {
+    body.textContent = m.message;
+    return;
+  }
+  li.classList.add("sealed");
+  body.textContent = "…";
+  e2e.open(state.ring, m.message).then((bytes) => {
+    if (!bytes) {
+      body.textContent = "End-to-end message that no key on this device opens.";
+      li.classList.add("unreadable");
+      return;
+    }
+    const { to, text } = unsealed(bytes);
+    body.textContent = text;
+    const own = state.me && m.sender === state.me.username && to && to !== state.me.username;
+    const badge = document.createElement("span");
+    badge.className = "badge on";
+    badge.textContent = "end-to-end";
+    from.textContent = `${own ? `You to ${to}` : `From ${m.sender || "?"}`} · ${new Date(m.created_at).toLocaleString()} `;
+    from.append(badge);
+  });
 }
 
 async function remove(id, li) {
@@ -142,10 +222,24 @@ function reconnectSoon() {
 async function send(event) {
   event.preventDefault();
   const to = $("to").value.trim();
+  const text = $("text").value;
+  const path = `/v1/users/${encodeURIComponent(to)}/messages`;
   try {
-    await call("POST", `/v1/users/${encodeURIComponent(to)}/messages`, { message: $("text").value });
+    if (!$("e2e").checked) {
+      await call("POST", path, { message: text });
+    } else {
+      // Sealed here to the recipient's key, and to ours for our own copy.
+      if (!state.ownKey) throw new Error("your end-to-end key is not unlocked; log in again");
+      let theirs;
+      try { theirs = (await call("GET", `/v1/users/${encodeURIComponent(to)}/key`)).public_key; }
+      catch (e) { throw new Error(`${to} has no end-to-end key (${e.message}); untick End-to-end to send readable by the server`); }
+      const plain = utf8.encode(JSON.stringify({ to, text }));
+      await call("POST", path, { message: await e2e.seal(theirs, plain) });
+      if (to !== state.me.username) try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, plain) }); }
+      catch (e) { $("text").value = ""; return say(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
+    }
     $("text").value = "";
-    say(`Sent to ${to}.`);
+    say(`Sent to ${to}${$("e2e").checked ? ", end-to-end" : ""}.`);
   } catch (e) { say(`Not sent: ${e.message}`); }
 }
 
@@ -158,12 +252,39 @@ async function broadcast() {
   } catch (e) { say(`Not sent: ${e.message}`); }
 }
 
+// A share link whose text is encrypted here: the key goes only into the
+// link's fragment, which browsers never send to the server.
+async function createShare(event) {
+  event.preventDefault();
+  try {
+    const { message, fragment } = await sealForLink($("share-text").value);
+    const body = {
+      message, client_encrypted: true,
+      ttl_seconds: Number($("share-ttl").value), max_views: Number($("share-views").value),
+    };
+    if ($("share-passphrase").value) body.passphrase = $("share-passphrase").value;
+    const share = await call("POST", "/v1/shares", body);
+    $("share-text").value = "";
+    $("share-passphrase").value = "";
+    $("share-link").value = `${share.url}#${fragment}`;
+    $("share-result").hidden = false;
+    say(`Link ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
+  } catch (e) { say(`No link: ${e.message}`); }
+}
+
+async function copyShare() {
+  try { await navigator.clipboard.writeText($("share-link").value); say("Link copied."); }
+  catch { $("share-link").select(); say("Select the link and copy it."); }
+}
+
 function signOut(message) {
   if (state.source) state.source.close();
   clearTimeout(state.retry);
-  Object.assign(state, { access: null, refresh: null, me: null, lastEventId: null, source: null });
+  Object.assign(state, { access: null, refresh: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null });
   state.seen.clear();
   $("inbox").replaceChildren();
+  $("share-link").value = "";
+  $("share-result").hidden = true;
   $("signin").hidden = false;
   $("inbox-section").hidden = true;
   $("whoami").hidden = true;
@@ -181,3 +302,6 @@ $("register").addEventListener("click", register);
 $("send-form").addEventListener("submit", send);
 $("broadcast").addEventListener("click", broadcast);
 $("logout").addEventListener("click", logout);
+$("key-form").addEventListener("submit", replaceKey);
+$("share-form").addEventListener("submit", createShare);
+$("share-copy").addEventListener("click", copyShare);
