@@ -152,6 +152,24 @@ impl EngineBuilder {
         self.finish(Box::new(store), master)
     }
 
+    /// Opens (or creates) the engine's tables in the PostgreSQL database at
+    /// `url` (`postgres://user:password@host:port/database`), with a pool
+    /// of up to `connections` connections. Several engines, in several
+    /// processes, may open the same database at once; it holds only
+    /// ciphertext, wrapped keys and hashes. Its tables are created on first
+    /// open and migrated like an embedded file.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(
+        &mut self,
+        url: &secrecy::SecretString,
+        connections: u32,
+    ) -> Result<Engine, OpenError> {
+        self.validate()?;
+        let master = self.master.take().ok_or(REUSED)?;
+        let store = crate::store::postgres::PgStore::connect(url, connections, &schema::TABLES)?;
+        self.finish(Box::new(store), master)
+    }
+
     /// Opens a fresh database held in memory only: gone when the engine is
     /// dropped.
     pub fn open_in_memory(&mut self) -> Result<Engine, OpenError> {
@@ -205,9 +223,10 @@ impl EngineBuilder {
             Ok::<_, OpenError>(())
         })?;
         let rotate_after = self.dek_rotation;
+        let shared = store.shared();
         let mut master = Some(master);
         let keyring = store.read_with(|tx| match master.take() {
-            Some(m) => Keyring::load(tx, m, rotate_after),
+            Some(m) => Keyring::load(tx, m, rotate_after, shared),
             None => Err(REUSED),
         })?;
         Ok(Engine {

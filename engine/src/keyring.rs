@@ -8,7 +8,11 @@
 //! most commits do not rewrite the scope's row; after a restart (or a
 //! failed commit) counting resumes from the reservation. Positions then
 //! skip the unused rest (invisible: published ids are opaque) and seal
-//! counts over-count (the nonce bound stays safe).
+//! counts over-count (the nonce bound stays safe). On a shared store
+//! (several instances on one database) nothing is reserved: each commit
+//! takes the next values from the row itself, under the database's
+//! serializable isolation, so a position is never smaller than one that
+//! committed before it — what a resuming stream relies on.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -118,6 +122,10 @@ pub(crate) struct Keyring {
     cache: RwLock<HashMap<(KeyScope, u32), Arc<DataKey>>>,
     counters: Mutex<HashMap<KeyScope, Counters>>,
     rotate_after: u64,
+    /// Other processes write the same store: counters come from the
+    /// scope's row on every use and reserve nothing ahead, so log
+    /// positions follow commit order across instances.
+    shared: bool,
 }
 
 impl Keyring {
@@ -126,6 +134,7 @@ impl Keyring {
         tx: &dyn ReadTx,
         master: MasterKey,
         rotate_after: u64,
+        shared: bool,
     ) -> Result<Self, OpenError> {
         let corrupt = || StorageError::Corrupt { table: META.name() };
         let check = META.get(tx, &MetaKey::KeyCheck)?.ok_or_else(corrupt)?;
@@ -149,6 +158,7 @@ impl Keyring {
             cache: RwLock::default(),
             counters: Mutex::default(),
             rotate_after,
+            shared,
         })
     }
 
@@ -265,9 +275,14 @@ impl Keyring {
         };
         let mut all = self.counters();
         let counters = all.entry(scope).or_insert_with(|| Counters::resume(row));
-        if counters.key_version != row.key_version {
+        if self.shared || counters.key_version != row.key_version {
             *counters = Counters::resume(row);
         }
+        let (seal_block, position_block) = if self.shared {
+            (1, 1)
+        } else {
+            (SEAL_BLOCK, POSITION_BLOCK)
+        };
         let mut persist = false;
         if counters.seals.used >= self.rotate_after {
             let next = counters
@@ -281,12 +296,12 @@ impl Keyring {
         }
         let (_, seals_grew) = counters
             .seals
-            .take(SEAL_BLOCK, self.rotate_after)
+            .take(seal_block, self.rotate_after)
             .ok_or(InvariantViolated("seal count passed the rotation bound"))?;
         let (position, positions_grew) = if take_position {
             counters
                 .positions
-                .take(POSITION_BLOCK, MAX_POSITION)
+                .take(position_block, MAX_POSITION)
                 .ok_or(InvariantViolated("log positions exhausted"))?
         } else {
             (0, false)

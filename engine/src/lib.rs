@@ -60,7 +60,10 @@
 //! - `hazmat`: the `hazmat` module, raw crypto with caller-chosen nonces,
 //!   for known-answer tests, fuzzing and benchmarks.
 //! - `testing`: `testing::MemoryBackend`, a fault-injecting in-memory disk,
-//!   and `EngineBuilder::open_with_backend`.
+//!   and `EngineBuilder::open_with_backend`; with `postgres`, also
+//!   `testing::PgCluster`, a throwaway PostgreSQL server for tests.
+//! - `postgres`: the PostgreSQL backend, `EngineBuilder::open_postgres`, so
+//!   several processes serve one store.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -113,10 +116,14 @@ mod tokens;
 
 #[cfg(feature = "hazmat")]
 pub mod hazmat;
+#[cfg(all(feature = "testing", feature = "postgres"))]
+mod pg_cluster;
 
 /// Test support (feature `testing`).
 #[cfg(feature = "testing")]
 pub mod testing {
+    #[cfg(feature = "postgres")]
+    pub use crate::pg_cluster::PgCluster;
     pub use crate::store::memory::MemoryBackend;
 
     /// A change to the stored audit log made behind the chain's back

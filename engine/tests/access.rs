@@ -219,19 +219,9 @@ fn the_integrity_check_recounts_usage() {
     assert!(engine.check_integrity().expect("check").is_sound());
     drop(engine);
     let path = dir.path().join("db.redb");
-    {
-        let db = redb::Database::open(&path).expect("open raw");
-        let write = db.begin_write().expect("write");
-        let usage: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("kv/usage");
-        let mut wrong = 999u64.to_be_bytes().to_vec();
-        wrong.extend_from_slice(&1u64.to_be_bytes());
-        write
-            .open_table(usage)
-            .expect("usage")
-            .insert(&alice.as_u128().to_be_bytes()[..], &wrong[..])
-            .expect("insert");
-        write.commit().expect("commit");
-    }
+    let mut wrong = 999u64.to_be_bytes().to_vec();
+    wrong.extend_from_slice(&1u64.to_be_bytes());
+    common::raw_insert(&path, "usage", &alice.as_u128().to_be_bytes(), &wrong);
     let engine = common::open(&path, &clock);
     let report = engine.check_integrity().expect("check");
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);

@@ -8,7 +8,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use common::{PASSWORD, engine, password, user};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use strongroom_engine::testing::AuditTamper;
 use strongroom_engine::{
     Actor, AuditAction, AuditFilter, AuditOutcome, AuditProblem, AuditTarget, Clock, Engine,
@@ -158,18 +157,9 @@ fn entries_never_hold_passwords_tokens_keys_or_content() {
     assert!(actions(&engine).contains(&"refresh.reuse"));
     drop(engine);
 
-    let db = redb::Database::open(dir.path().join("db.redb")).expect("open raw");
-    let read = db.begin_read().expect("read");
-    let table: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv/audit");
     let mut stored = Vec::new();
-    for row in read
-        .open_table(table)
-        .expect("audit table")
-        .iter()
-        .expect("iter")
-    {
-        let (_, value) = row.expect("row");
-        stored.extend_from_slice(value.value());
+    for (_, value) in common::raw_rows(&dir.path().join("db.redb"), "audit") {
+        stored.extend_from_slice(&value);
     }
     assert!(stored.len() > 500, "the log holds entries");
     let secrets: [&[u8]; 7] = [

@@ -50,9 +50,8 @@ fn a_different_master_key_is_refused_clearly() {
         let alice = user(&engine, "alice");
         engine.put(alice, b"secret", None).expect("put");
     }
-    let err = Engine::builder(master(KEY_B))
-        .open(&path)
-        .expect_err("wrong key refused");
+    let err =
+        common::open_with(Engine::builder(master(KEY_B)), &path).expect_err("wrong key refused");
     assert!(matches!(err, OpenError::WrongMasterKey));
     assert!(
         err.to_string().contains("master key does not match"),

@@ -77,6 +77,28 @@ pub(crate) const USAGE: Table<UserId, Usage> = Table::new("usage", 16);
 /// password-wrapped private key (opaque to the server).
 pub(crate) const E2E_KEYS: Table<(UserId, u32), E2eKeyRow> = Table::new("e2e_keys", 17);
 
+/// Every table of the schema, for backends that create tables up front.
+pub(crate) const TABLES: [TableName; 18] = [
+    META.name,
+    USERS.name,
+    USERS_BY_NAME.name,
+    SCOPES.name,
+    DATA_KEYS.name,
+    RECORDS.name,
+    RECORD_EXPIRY.name,
+    TOKENS.name,
+    TOKEN_EXPIRY.name,
+    SESSIONS.name,
+    SHARES.name,
+    SHARE_EXPIRY.name,
+    SHARES_BY_OWNER.name,
+    API_KEYS.name,
+    AUDIT.name,
+    QUOTAS.name,
+    USAGE.name,
+    E2E_KEYS.name,
+];
+
 /// A table of `K` keys and `V` rows.
 pub(crate) struct Table<K, V> {
     name: TableName,

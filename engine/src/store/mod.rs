@@ -14,6 +14,8 @@ use crate::error::StorageError;
 
 #[cfg(feature = "testing")]
 pub(crate) mod memory;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod redb;
 
 /// Most tables a schema may define (backends keep per-table state in slots).
@@ -98,6 +100,13 @@ pub(crate) trait Store: Send + Sync {
     /// networked database): then async callers should not read on their
     /// executor's threads.
     fn reads_block(&self) -> bool {
+        false
+    }
+
+    /// Whether other processes may write the same store (several
+    /// instances on one database): then what the engine counts in memory
+    /// (log positions) must be taken from the store on every use.
+    fn shared(&self) -> bool {
         false
     }
 

@@ -1,0 +1,345 @@
+//! The PostgreSQL backend: every engine table a SQL table
+//! `strongroom_<name> (k bytea PRIMARY KEY, v bytea NOT NULL)`. `bytea`
+//! compares bytewise, the order the schema's key encoding is built for, so
+//! range scans come back in the same order as from redb. The database only
+//! ever holds what the engine hands a backend: sealed envelopes, wrapped
+//! keys, hashes and opaque ids.
+//!
+//! Writes run `SERIALIZABLE`; a transaction PostgreSQL aborts for a
+//! serialization failure or a deadlock is rolled back and its body run
+//! again (the store interface allows it), so concurrent instances never see
+//! a lost update. Reads run `REPEATABLE READ READ ONLY`: one snapshot.
+//! Scans fetch in growing batches, so a scan that stops early reads little.
+
+use std::cell::{Cell, RefCell};
+use std::ops::Bound;
+use std::path::Path;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Bounds, Flow, Order, Outcome, ReadTx, Store, TableName, WriteTx};
+use crate::error::StorageError;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// Attempts of one write transaction before a conflict is reported.
+const ATTEMPTS: u32 = 64;
+/// Rows the first batch of a scan fetches; each further batch doubles, up
+/// to [`MAX_BATCH`].
+const FIRST_BATCH: i64 = 32;
+const MAX_BATCH: i64 = 1024;
+
+/// A PostgreSQL database holding the engine's tables.
+pub(crate) struct PgStore {
+    pool: Pool,
+    tables: Vec<TableName>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the database URL is not valid: {0}")]
+struct BadUrl(String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("a write transaction conflicted {ATTEMPTS} times in a row; giving up")]
+struct TooManyConflicts;
+
+#[derive(Debug, thiserror::Error)]
+#[error("postgres: {0}")]
+struct PgError(String);
+
+/// A PostgreSQL error as a storage error: its code and message, never the
+/// connection string.
+fn pg(e: &postgres::Error) -> StorageError {
+    let text = match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    };
+    StorageError::backend(PgError(text))
+}
+
+fn pool_error(e: &r2d2::Error) -> StorageError {
+    StorageError::backend(PgError(format!("no connection: {e}")))
+}
+
+/// Whether PostgreSQL asks for the transaction to be retried.
+fn is_conflict(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    )
+}
+
+fn sql_table(table: TableName) -> String {
+    format!("strongroom_{}", table.name)
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/db` or the
+    /// key=value form) with a pool of `connections`, and creates the
+    /// `tables` that do not exist yet.
+    pub(crate) fn connect(
+        url: &SecretString,
+        connections: u32,
+        tables: &[TableName],
+    ) -> Result<Self, StorageError> {
+        let config: postgres::Config =
+            url.expose_secret().parse().map_err(|e: postgres::Error| {
+                // The parser's message names the bad part, not the password.
+                StorageError::backend(BadUrl(e.to_string()))
+            })?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(connections.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| pool_error(&e))?;
+        let store = Self {
+            pool,
+            tables: tables.to_vec(),
+        };
+        store.create_tables(tables)?;
+        Ok(store)
+    }
+
+    /// Creates the tables, under a transaction-scoped advisory lock so
+    /// instances starting together do not race on the catalog.
+    fn create_tables(&self, tables: &[TableName]) -> Result<(), StorageError> {
+        let mut conn = self.pool.get().map_err(|e| pool_error(&e))?;
+        let mut tx = conn.transaction().map_err(|e| pg(&e))?;
+        tx.execute("SELECT pg_advisory_xact_lock(7325917101)", &[])
+            .map_err(|e| pg(&e))?;
+        for table in tables {
+            let ddl = format!(
+                "CREATE TABLE IF NOT EXISTS {} (k bytea PRIMARY KEY, v bytea NOT NULL)",
+                sql_table(*table)
+            );
+            tx.batch_execute(&ddl).map_err(|e| pg(&e))?;
+        }
+        tx.commit().map_err(|e| pg(&e))
+    }
+}
+
+impl Store for PgStore {
+    fn read(
+        &self,
+        body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.pool.get().map_err(|e| pool_error(&e))?;
+        let tx = conn
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(|e| pg(&e))?;
+        let read = PgTx::new(tx);
+        let result = body(&read);
+        // A read-only transaction has nothing to keep: end it either way.
+        let _ = read.tx.into_inner().rollback();
+        result
+    }
+
+    fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
+        let mut conn = self.pool.get().map_err(|e| pool_error(&e))?;
+        for attempt in 0..ATTEMPTS {
+            let tx = conn
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::Serializable)
+                .start()
+                .map_err(|e| pg(&e))?;
+            let mut write = PgTx::new(tx);
+            let outcome = body(&mut write);
+            let conflicted = write.conflicted.get();
+            let tx = write.tx.into_inner();
+            if conflicted {
+                let _ = tx.rollback();
+                backoff(attempt);
+                continue;
+            }
+            match outcome {
+                Outcome::Abort => return tx.rollback().map_err(|e| pg(&e)),
+                Outcome::Commit => match tx.commit() {
+                    Ok(()) => return Ok(()),
+                    Err(e) if is_conflict(&e) => backoff(attempt),
+                    Err(e) => return Err(pg(&e)),
+                },
+            }
+        }
+        Err(StorageError::backend(TooManyConflicts))
+    }
+
+    fn reads_block(&self) -> bool {
+        true
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    /// One snapshot of every table, copied into an embedded database file
+    /// that `EngineBuilder::open` (or `restore`) opens.
+    fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
+        let store: &dyn Store = self;
+        store.read_with(|tx| super::redb::copy_into_file(tx, &self.tables, to))
+    }
+}
+
+/// Waits a little before a retry, longer after each conflict, with jitter
+/// so two conflicting writers do not meet again at once.
+fn backoff(attempt: u32) {
+    let base = 200u64 << attempt.min(6);
+    let jitter = u64::from(rand::random::<u16>()) % base;
+    std::thread::sleep(Duration::from_micros(base + jitter));
+}
+
+/// One transaction, read or write. A statement that fails with a
+/// serialization failure marks the transaction as conflicted (PostgreSQL
+/// rejects every later statement of it), so the store retries it whole.
+struct PgTx<'c> {
+    tx: RefCell<Transaction<'c>>,
+    conflicted: Cell<bool>,
+}
+
+impl<'c> PgTx<'c> {
+    fn new(tx: Transaction<'c>) -> Self {
+        Self {
+            tx: RefCell::new(tx),
+            conflicted: Cell::new(false),
+        }
+    }
+
+    fn run<R>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'c>) -> Result<R, postgres::Error>,
+    ) -> Result<R, StorageError> {
+        let mut tx = self.tx.try_borrow_mut().map_err(|_| {
+            StorageError::backend(PgError(
+                "a transaction was used from inside its own scan".into(),
+            ))
+        })?;
+        f(&mut tx).map_err(|e| {
+            if is_conflict(&e) {
+                self.conflicted.set(true);
+            }
+            pg(&e)
+        })
+    }
+}
+
+impl ReadTx for PgTx<'_> {
+    fn get(
+        &self,
+        table: TableName,
+        key: &[u8],
+        found: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StorageError> {
+        let sql = format!("SELECT v FROM {} WHERE k = $1", sql_table(table));
+        let row = self.run(|tx| tx.query_opt(&sql, &[&key]))?;
+        Ok(match row {
+            Some(row) => {
+                found(row.get::<_, &[u8]>(0));
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn scan(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError> {
+        let (mut low, mut high) = (owned(bounds.0), owned(bounds.1));
+        let mut batch = FIRST_BATCH;
+        loop {
+            let (sql, params) = range_query(table, &low, &high, order, batch);
+            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+            let rows = self.run(|tx| tx.query(&sql, &params))?;
+            let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == batch;
+            let mut last = None;
+            for row in &rows {
+                let (k, v): (&[u8], &[u8]) = (row.get(0), row.get(1));
+                if visit(k, v) == Flow::Stop {
+                    return Ok(());
+                }
+                last = Some(k);
+            }
+            match (full, last) {
+                (true, Some(k)) => match order {
+                    Order::Ascending => low = Bound::Excluded(k.to_vec()),
+                    Order::Descending => high = Bound::Excluded(k.to_vec()),
+                },
+                _ => return Ok(()),
+            }
+            batch = (batch * 2).min(MAX_BATCH);
+        }
+    }
+}
+
+impl WriteTx for PgTx<'_> {
+    fn insert(&mut self, table: TableName, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        let sql = format!(
+            "INSERT INTO {} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+            sql_table(table)
+        );
+        self.run(|tx| tx.execute(&sql, &[&key, &value])).map(drop)
+    }
+
+    fn remove(&mut self, table: TableName, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let sql = format!("DELETE FROM {} WHERE k = $1 RETURNING v", sql_table(table));
+        let row = self.run(|tx| tx.query_opt(&sql, &[&key]))?;
+        Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+    }
+}
+
+fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// `SELECT k, v … ORDER BY k … LIMIT batch` over the bounds, and its
+/// parameters (the bound keys).
+fn range_query(
+    table: TableName,
+    low: &Bound<Vec<u8>>,
+    high: &Bound<Vec<u8>>,
+    order: Order,
+    batch: i64,
+) -> (String, Vec<Vec<u8>>) {
+    let mut conditions = Vec::new();
+    let mut params = Vec::new();
+    for (bound, included, excluded) in [(low, ">=", ">"), (high, "<=", "<")] {
+        let (op, key) = match bound {
+            Bound::Included(k) => (included, k),
+            Bound::Excluded(k) => (excluded, k),
+            Bound::Unbounded => continue,
+        };
+        params.push(key.clone());
+        conditions.push(format!("k {op} ${}", params.len()));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    let direction = match order {
+        Order::Ascending => "ASC",
+        Order::Descending => "DESC",
+    };
+    let sql = format!(
+        "SELECT k, v FROM {}{filter} ORDER BY k {direction} LIMIT {batch}",
+        sql_table(table)
+    );
+    (sql, params)
+}
