@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use strongroom::engine::Quota;
+use strongroom::engine::{Quota, SecretString};
 use strongroom::facade::{ApiConfig, BroadcastCaps, IpNet};
-use strongroom::server::{ServeConfig, Timeouts, TlsSource, serve};
+use strongroom::server::{ServeConfig, SharedDatabase, Timeouts, TlsSource, serve};
 
 mod commands;
 use commands::StoreOpts;
@@ -322,6 +322,20 @@ struct ServeArgs {
     /// anchor keeps the rest verifiable); at least 1.
     #[arg(long, env = "STRONGROOM_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     audit_retention_days: u64,
+    /// Keep the store in this PostgreSQL database instead of DATA_DIR's
+    /// embedded file, so several instances serve one store
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB). Every instance needs the
+    /// same master key (--master-key-file or STRONGROOM_MASTER_KEY).
+    #[arg(long, env = "STRONGROOM_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Connections this instance keeps to --database-url.
+    #[arg(long, env = "STRONGROOM_DATABASE_CONNECTIONS", default_value_t = 16)]
+    database_connections: u32,
+    /// NATS server through which instances on one --database-url wake each
+    /// other's event streams (nats://HOST:PORT); without it a stream sees
+    /// events committed on other instances only at its next reconnect.
+    #[arg(long, env = "STRONGROOM_NATS_URL", requires = "database_url")]
+    nats_url: Option<String>,
 }
 
 /// An absolute http(s) URL without query or fragment.
@@ -382,6 +396,11 @@ impl ServeArgs {
                 writes_per_minute: self.quota_writes_per_minute,
             },
             audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
+            database: self.database_url.map(|url| SharedDatabase {
+                url: SecretString::from(url),
+                connections: self.database_connections.max(1),
+            }),
+            nats_url: self.nats_url,
         }
     }
 }

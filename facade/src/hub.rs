@@ -7,8 +7,13 @@
 //! A stream also learns here that it must end, with a reason it passes on
 //! to its client: its session was revoked, its user deleted, the server is
 //! shutting down. Each user may hold a bounded number of streams.
+//!
+//! Events committed by *another* instance on a shared store arrive as a
+//! wake-up instead (`Item::Wake`, at most one queued per stream): the
+//! stream reads what it has not seen from the store.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use strongroom_engine::{Event, EventPosition, KeyScope, Notice, SessionId, UserId};
@@ -70,15 +75,28 @@ impl EndReason {
 pub(crate) enum Item {
     Event(Arc<Prepared>),
     End(EndReason),
+    /// Read the store: another instance committed events for this stream.
+    Wake,
 }
 
 struct Subscriber {
     id: u64,
     session: SessionId,
     tx: mpsc::Sender<Item>,
+    /// A wake-up is queued and not yet taken.
+    woken: Arc<AtomicBool>,
 }
 
 impl Subscriber {
+    /// Queues a wake-up unless one is pending; `false` if the stream is
+    /// gone or too slow to take it (then it is dropped, like for events).
+    fn wake(&self) -> bool {
+        if self.woken.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        self.tx.try_send(Item::Wake).is_ok()
+    }
+
     /// Tells the stream to end (if its queue has room; it ends either way
     /// once the subscriber is dropped).
     fn end(&self, reason: EndReason) {
@@ -116,6 +134,8 @@ pub(crate) struct Subscription {
     user: UserId,
     id: u64,
     pub(crate) rx: mpsc::Receiver<Item>,
+    /// Cleared by the stream when it takes a wake-up.
+    pub(crate) woken: Arc<AtomicBool>,
 }
 
 impl Drop for Subscription {
@@ -162,13 +182,20 @@ impl Hub {
         if subs.len() >= self.per_user {
             return Err(Refused::TooMany(self.per_user));
         }
-        subs.push(Subscriber { id, session, tx });
+        let woken = Arc::new(AtomicBool::new(false));
+        subs.push(Subscriber {
+            id,
+            session,
+            tx,
+            woken: woken.clone(),
+        });
         metrics::gauge!("strongroom_streams_open").increment(1.0);
         Ok(Subscription {
             hub: self.clone(),
             user,
             id,
             rx,
+            woken,
         })
     }
 
@@ -213,18 +240,7 @@ impl Hub {
                     }
                 }
             }
-            Notice::SessionEnded(session) => {
-                let mut streams = self.lock();
-                if let Some(subs) = streams.by_user.get_mut(&session.user) {
-                    subs.retain(|s| {
-                        let ended = s.session == session.id;
-                        if ended {
-                            s.end(EndReason::SessionRevoked);
-                        }
-                        !ended
-                    });
-                }
-            }
+            Notice::SessionEnded(session) => self.end_session(session.user, session.id),
             Notice::UserDeleted(user) => {
                 for sub in self.lock().by_user.remove(user).into_iter().flatten() {
                     sub.end(EndReason::UserDeleted);
@@ -236,6 +252,43 @@ impl Hub {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl Hub {
+    /// Ends the streams of one session (it was revoked).
+    pub(crate) fn end_session(&self, user: UserId, session: SessionId) {
+        let mut streams = self.lock();
+        if let Some(subs) = streams.by_user.get_mut(&user) {
+            subs.retain(|s| {
+                let ended = s.session == session;
+                if ended {
+                    s.end(EndReason::SessionRevoked);
+                }
+                !ended
+            });
+        }
+    }
+
+    /// Wakes `user`'s streams (`None`: every stream) to read the store.
+    pub(crate) fn wake(&self, user: Option<UserId>) {
+        let mut streams = self.lock();
+        match user {
+            Some(user) => {
+                if let Some(subs) = streams.by_user.get_mut(&user) {
+                    subs.retain(Subscriber::wake);
+                    if subs.is_empty() {
+                        streams.by_user.remove(&user);
+                    }
+                }
+            }
+            None => {
+                for subs in streams.by_user.values_mut() {
+                    subs.retain(Subscriber::wake);
+                }
+                streams.by_user.retain(|_, subs| !subs.is_empty());
+            }
         }
     }
 }

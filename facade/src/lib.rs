@@ -54,6 +54,7 @@ mod messages_api;
 mod problem;
 mod rate_limit;
 mod reaper;
+mod remote;
 mod secret_field;
 mod share_page;
 mod share_wire;
@@ -82,6 +83,7 @@ pub use messages_api::DEFAULT_PAGE;
 pub use problem::{PROBLEM_JSON, Problem};
 pub use rate_limit::LoginLimits;
 pub use reaper::{ReaperConfig, spawn_reaper};
+pub use remote::{Remote, RemoteStreams};
 
 /// Largest accepted request body: 1 MiB.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -250,6 +252,12 @@ impl Api {
     /// The handle that ends the API's streams.
     pub fn stream_closer(&self) -> StreamCloser {
         self.streams.clone()
+    }
+
+    /// The handle through which other instances' notices reach this
+    /// instance's streams (several instances on one shared store).
+    pub fn remote_streams(&self) -> RemoteStreams {
+        RemoteStreams(self.streams.0.clone())
     }
 }
 

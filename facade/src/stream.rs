@@ -5,14 +5,15 @@
 //! order, whichever way it arrived: no gap, no duplicate.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::web::sse::Event as SseEvent;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
-use strongroom_engine::{Engine, EventId, Session, StreamCursor};
+use strongroom_engine::{Engine, EventId, Session, StreamCursor, UserId};
 
 use crate::hub::{EndReason, Item, Prepared, Subscription};
 use crate::wire::StreamEvent;
@@ -102,7 +103,7 @@ pub(crate) struct StreamSettings {
 pub(crate) fn event_stream(
     engine: Engine,
     settings: StreamSettings,
-    sub: Subscription,
+    mut sub: Subscription,
 ) -> BoxStream<'static, Delivered> {
     let StreamSettings {
         session,
@@ -110,43 +111,48 @@ pub(crate) fn event_stream(
         check_every,
     } = settings;
     let user = session.user;
+    // How far this stream got: replay and wake-ups read after it.
+    let reached = Arc::new(Mutex::new(start));
     let replay_engine = engine.clone();
     let replay = stream::unfold(Some(start), move |cursor| {
         let engine = replay_engine.clone();
         async move {
-            let mut cursor = cursor?;
-            let (page, cursor) = tokio::task::spawn_blocking(move || {
-                let events = engine
-                    .events_after(user, cursor, REPLAY_PAGE)
-                    .unwrap_or_else(|e| {
-                        tracing::error!(error = %e, "replay failed; going live");
-                        Vec::new()
-                    });
-                for e in &events {
-                    cursor.advance(e.position());
-                }
-                let page: Vec<Input> = events
-                    .iter()
-                    .map(|e| Input::Event(Arc::new(Prepared::from(e))))
-                    .collect();
-                (page, cursor)
-            })
-            .await
-            .unwrap_or_default();
+            let (page, cursor) = read_page(engine, user, cursor?).await;
             let next = (page.len() == REPLAY_PAGE).then_some(cursor);
             (!page.is_empty()).then(|| (stream::iter(page), next))
         }
     })
     .flatten();
-    let mut sub = Some(sub);
-    let live = stream::poll_fn(move |cx| match sub.as_mut() {
-        Some(s) => s.rx.poll_recv(cx),
-        None => std::task::Poll::Ready(None),
-    })
-    .map(|item| match item {
-        Item::Event(event) => Input::Event(event),
-        Item::End(reason) => Input::End(reason),
-    });
+    let woken = sub.woken.clone();
+    let (wake_engine, wake_reached) = (engine.clone(), reached.clone());
+    let live = stream::poll_fn(move |cx| sub.rx.poll_recv(cx))
+        .then(move |item| {
+            let (engine, reached, woken) =
+                (wake_engine.clone(), wake_reached.clone(), woken.clone());
+            async move {
+                match item {
+                    Item::Event(event) => vec![Input::Event(event)],
+                    Item::End(reason) => vec![Input::End(reason)],
+                    Item::Wake => {
+                        // Taken before reading: a commit after this read
+                        // wakes the stream again.
+                        woken.store(false, Ordering::Release);
+                        let mut cursor = *reached.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut all = Vec::new();
+                        loop {
+                            let (page, next) = read_page(engine.clone(), user, cursor).await;
+                            let full = page.len() == REPLAY_PAGE;
+                            all.extend(page);
+                            cursor = next;
+                            if !full {
+                                break all;
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .flat_map(stream::iter);
     let mut ticks = tokio::time::interval(check_every.max(Duration::from_millis(10)));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ticks = stream::poll_fn(move |cx| ticks.poll_tick(cx).map(|_| Some(Input::Tick)));
@@ -171,9 +177,12 @@ pub(crate) fn event_stream(
                 _ if expired => Some(Delivered::End(EndReason::TokenExpired)),
                 Input::End(reason) => Some(Delivered::End(reason)),
                 Input::Tick => None,
-                Input::Event(event) => cursor.advance(event.position).then(|| Delivered::Event {
-                    id: engine.event_id(user, cursor),
-                    event,
+                Input::Event(event) => cursor.advance(event.position).then(|| {
+                    *reached.lock().unwrap_or_else(|e| e.into_inner()) = cursor;
+                    Delivered::Event {
+                        id: engine.event_id(user, cursor),
+                        event,
+                    }
                 }),
             };
             ended = matches!(out, Some(Delivered::End(_)));
@@ -181,6 +190,34 @@ pub(crate) fn event_stream(
         })
         .filter_map(std::future::ready)
         .boxed()
+}
+
+/// One page of events after `cursor`, read from the store (off the async
+/// workers when the store may block), and the cursor after them.
+async fn read_page(
+    engine: Engine,
+    user: UserId,
+    cursor: StreamCursor,
+) -> (Vec<Input>, StreamCursor) {
+    tokio::task::spawn_blocking(move || {
+        let mut cursor = cursor;
+        let events = engine
+            .events_after(user, cursor, REPLAY_PAGE)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "reading the event log failed; going on live");
+                Vec::new()
+            });
+        for e in &events {
+            cursor.advance(e.position());
+        }
+        let page = events
+            .iter()
+            .map(|e| Input::Event(Arc::new(Prepared::from(e))))
+            .collect();
+        (page, cursor)
+    })
+    .await
+    .unwrap_or_else(|_| (Vec::new(), cursor))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! in-flight requests finish and exits as soon as nothing is left.
 
 mod backup;
+mod fanout;
 pub(crate) mod files;
 mod http;
 mod listen;
@@ -21,7 +22,7 @@ use poem::listener::AcceptorExt;
 use poem::middleware::SetHeader;
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response};
-use strongroom_engine::{Engine, EngineBuilder, MasterKey, Quota};
+use strongroom_engine::{Engine, EngineBuilder, MasterKey, Quota, SecretString};
 use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
 use tokio_util::sync::CancellationToken;
 
@@ -77,6 +78,22 @@ pub struct ServeConfig {
     pub default_quota: Quota,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
+    /// A PostgreSQL database to keep the store in instead of the embedded
+    /// file, so several instances serve one store.
+    pub database: Option<SharedDatabase>,
+    /// NATS, through which instances on one database wake each other's
+    /// streams.
+    pub nats_url: Option<String>,
+}
+
+/// A PostgreSQL database several instances share.
+#[derive(Clone, Debug)]
+pub struct SharedDatabase {
+    /// `postgres://user:password@host:port/database` (a secret: it may
+    /// hold a password).
+    pub url: SecretString,
+    /// Connections this instance keeps to it.
+    pub connections: u32,
 }
 
 /// Why the server did not start or stopped. Every message is one line that
@@ -103,6 +120,18 @@ pub enum ServeError {
         /// Why.
         source: strongroom_engine::OpenError,
     },
+    /// The shared database did not open.
+    #[error("database at --database-url: {0}")]
+    SharedDatabase(strongroom_engine::OpenError),
+    /// A shared database needs every instance to hold the same master key.
+    #[error(
+        "with --database-url every instance needs the same master key: pass --master-key-file \
+         or set STRONGROOM_MASTER_KEY (a key made in one instance's data dir would differ)"
+    )]
+    SharedKeyNeeded,
+    /// NATS did not accept the connection or subscription.
+    #[error("NATS at --nats-url: {0}")]
+    Nats(String),
     /// Metrics could not be set up.
     #[error("metrics: {0}")]
     Metrics(String),
@@ -171,6 +200,35 @@ pub fn open_engine(
     Ok(engine)
 }
 
+/// Opens the engine on a shared PostgreSQL database. The master key must
+/// be given (a file or `STRONGROOM_MASTER_KEY`): every instance needs the
+/// same one. Blocks on the network: call it off the async workers.
+pub fn open_shared_engine(
+    database: &SharedDatabase,
+    key: &KeySource,
+    data_dir: &Path,
+    allow_insecure: bool,
+    tune: impl FnOnce(&mut EngineBuilder),
+) -> Result<Engine, ServeError> {
+    if *key == KeySource::DataDir {
+        return Err(ServeError::SharedKeyNeeded);
+    }
+    if let KeySource::File(path) = key {
+        files::check_private(path, "600", allow_insecure)?;
+    }
+    let master = resolve_master_key(key, data_dir)?;
+    let mut builder = Engine::builder(master);
+    tune(&mut builder);
+    let engine = builder
+        .open_postgres(&database.url, database.connections)
+        .map_err(ServeError::SharedDatabase)?;
+    tracing::info!(
+        connections = database.connections,
+        "shared PostgreSQL database open"
+    );
+    Ok(engine)
+}
+
 /// Runs the server until SIGINT or SIGTERM, then ends every event stream
 /// (each gets a final `end` event), lets in-flight requests finish (up to
 /// the grace period) and closes the database.
@@ -183,15 +241,33 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     };
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let created_dir = !config.data_dir.exists();
-    let engine = match open_engine(
-        &config.data_dir,
-        &config.master_key,
-        config.allow_insecure_permissions,
-        |b| {
-            b.default_quota(Some(config.default_quota))
-                .audit_retention(config.audit_retention);
-        },
-    ) {
+    let (quota, retention) = (config.default_quota, config.audit_retention);
+    let tune = move |b: &mut EngineBuilder| {
+        b.default_quota(Some(quota)).audit_retention(retention);
+    };
+    let opened = match &config.database {
+        Some(database) => {
+            let (database, key, dir) = (
+                database.clone(),
+                config.master_key.clone(),
+                config.data_dir.clone(),
+            );
+            let insecure = config.allow_insecure_permissions;
+            // The PostgreSQL client blocks: off the async workers.
+            tokio::task::spawn_blocking(move || {
+                open_shared_engine(&database, &key, &dir, insecure, tune)
+            })
+            .await
+            .map_err(|e| ServeError::Io(std::io::Error::other(e)))?
+        }
+        None => open_engine(
+            &config.data_dir,
+            &config.master_key,
+            config.allow_insecure_permissions,
+            tune,
+        ),
+    };
+    let engine = match opened {
         Ok(engine) => engine,
         Err(e) => {
             // A failed start leaves nothing behind.
@@ -232,6 +308,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     api_config.backup = Some(backup::hook(backup_dir.clone()));
     let api = api(engine.clone(), api_config);
     let streams = api.stream_closer();
+    let fanout = match &config.nats_url {
+        Some(url) => {
+            let remote = api.remote_streams();
+            let client = fanout::connect(url, remote.clone())
+                .await
+                .map_err(|e| ServeError::Nats(e.to_string()))?;
+            fanout::run(client, &engine, remote, stop.clone())
+                .await
+                .map_err(|e| ServeError::Nats(e.to_string()))?
+        }
+        None => Vec::new(),
+    };
     let app = app(api, tls.is_some());
     let limits = ConnectionLimits {
         total: config
@@ -276,6 +364,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     reaper.abort();
     let _ = reaper.await;
     signals.abort();
+    stop.cancel();
+    for task in fanout {
+        let _ = task.await;
+    }
     backups.abort();
     let _ = backups.await;
     if let Some(task) = metrics_task {

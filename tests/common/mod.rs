@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod browser;
+pub mod nats;
 pub mod sse;
 
 use std::sync::Arc;

@@ -78,6 +78,7 @@ pub(crate) const USAGE: Table<UserId, Usage> = Table::new("usage", 16);
 pub(crate) const E2E_KEYS: Table<(UserId, u32), E2eKeyRow> = Table::new("e2e_keys", 17);
 
 /// Every table of the schema, for backends that create tables up front.
+#[cfg(feature = "postgres")]
 pub(crate) const TABLES: [TableName; 18] = [
     META.name,
     USERS.name,

@@ -36,8 +36,20 @@ const MAX_BATCH: i64 = 1024;
 
 /// A PostgreSQL database holding the engine's tables.
 pub(crate) struct PgStore {
-    pool: Pool,
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
     tables: Vec<TableName>,
+}
+
+impl Drop for PgStore {
+    /// Closing a connection blocks (the client runs its own runtime), which
+    /// must not happen on an async executor's thread: the engine may be
+    /// dropped there, so the pool is closed on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +93,16 @@ fn sql_table(table: TableName) -> String {
 }
 
 impl PgStore {
+    fn connection(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StorageError> {
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| StorageError::backend(PgError("closed".into())))?;
+        pool.get().map_err(|e| pool_error(&e))
+    }
+
     /// Connects to `url` (`postgres://user:password@host:port/db` or the
     /// key=value form) with a pool of `connections`, and creates the
     /// `tables` that do not exist yet.
@@ -101,7 +123,7 @@ impl PgStore {
             .build(manager)
             .map_err(|e| pool_error(&e))?;
         let store = Self {
-            pool,
+            pool: Some(pool),
             tables: tables.to_vec(),
         };
         store.create_tables(tables)?;
@@ -111,7 +133,7 @@ impl PgStore {
     /// Creates the tables, under a transaction-scoped advisory lock so
     /// instances starting together do not race on the catalog.
     fn create_tables(&self, tables: &[TableName]) -> Result<(), StorageError> {
-        let mut conn = self.pool.get().map_err(|e| pool_error(&e))?;
+        let mut conn = self.connection()?;
         let mut tx = conn.transaction().map_err(|e| pg(&e))?;
         tx.execute("SELECT pg_advisory_xact_lock(7325917101)", &[])
             .map_err(|e| pg(&e))?;
@@ -131,7 +153,7 @@ impl Store for PgStore {
         &self,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let mut conn = self.pool.get().map_err(|e| pool_error(&e))?;
+        let mut conn = self.connection()?;
         let tx = conn
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -146,7 +168,7 @@ impl Store for PgStore {
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
-        let mut conn = self.pool.get().map_err(|e| pool_error(&e))?;
+        let mut conn = self.connection()?;
         for attempt in 0..ATTEMPTS {
             let tx = conn
                 .build_transaction()

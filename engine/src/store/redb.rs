@@ -138,6 +138,7 @@ impl Store for RedbStore {
 /// Copies `tables` as `source` sees them into a new embedded database at
 /// `to` (an empty or absent file) and makes it durable: how a store that is
 /// not redb takes a backup an embedded engine opens.
+#[cfg(feature = "postgres")]
 pub(crate) fn copy_into_file(
     source: &dyn ReadTx,
     tables: &[TableName],

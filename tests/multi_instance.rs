@@ -1,0 +1,177 @@
+//! Two `strongroom serve` processes on one PostgreSQL database and one
+//! NATS server (both started here from their Debian packages, as an
+//! unprivileged user): an account made on A logs in on B; a stream open on
+//! B receives a message sent through A within a second; a stream resumes
+//! with `Last-Event-ID` on the other instance with no gap and no
+//! duplicate; A killed with SIGKILL loses nothing it acknowledged, and B
+//! keeps serving. Skipped loudly when a package is missing.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::binary::Binary;
+use common::nats::Nats;
+use common::sse::SseStream;
+use serde_json::{Value, json};
+use strongroom::engine::secrecy::ExposeSecret;
+use strongroom::engine::testing::PgCluster;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn call(
+    http: &reqwest::Client,
+    s: &Binary,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = http.request(method, s.url(path));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if !body.is_null() {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn login(http: &reqwest::Client, s: &Binary, name: &str) -> String {
+    let creds = json!({"username": name, "password": common::PASSWORD});
+    let (status, body) = call(http, s, "POST", "/v1/sessions", None, creds).await;
+    assert_eq!(status, 201, "{body}");
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+async fn send(http: &reqwest::Client, s: &Binary, token: &str, to: &str, text: &str) {
+    let path = format!("/v1/users/{to}/messages");
+    let (status, body) = call(
+        http,
+        s,
+        "POST",
+        &path,
+        Some(token),
+        json!({"message": text}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn stream(s: &Binary, token: &str, last_event_id: Option<&str>) -> SseStream {
+    let mut req = reqwest::Client::new()
+        .get(s.url("/v1/events"))
+        .bearer_auth(token);
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id);
+    }
+    let res = req.send().await.expect("connect");
+    assert_eq!(res.status(), 200);
+    SseStream::new(res)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_act_as_one() {
+    let Some(nats) = Nats::start("multi_instance") else {
+        return;
+    };
+    // The PostgreSQL client of the test helper blocks: off the runtime.
+    let made = tokio::task::spawn_blocking(|| {
+        PgCluster::start("multi_instance").map(|c| {
+            let url = c.database("two_instances");
+            (c, url)
+        })
+    });
+    let Some((_cluster, url)) = made.await.expect("cluster") else {
+        return;
+    };
+    let dirs = [
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    ];
+    let start = |i: usize| {
+        Binary::start(
+            &dirs[i].path().join("data"),
+            &[
+                "--database-url",
+                url.expose_secret(),
+                "--nats-url",
+                &nats.url,
+            ],
+            &[("STRONGROOM_MASTER_KEY", common::KEY)],
+        )
+    };
+    let a = start(0);
+    let b = start(1);
+    let http = reqwest::Client::new();
+
+    // An account made on A logs in on B.
+    for name in ["alice", "bob"] {
+        let creds = json!({"username": name, "password": common::PASSWORD});
+        let (status, body) = call(&http, &a, "POST", "/v1/accounts", None, creds).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let alice_a = login(&http, &a, "alice").await;
+    let bob_b = login(&http, &b, "bob").await;
+
+    // A stream on B hears what is sent through A, within a second.
+    let mut on_b = stream(&b, &bob_b, None).await;
+    let sent = Instant::now();
+    send(&http, &a, &alice_a, "bob", "through A").await;
+    let first = on_b.expect(WAIT).await;
+    let took = sent.elapsed();
+    assert_eq!(first.json()["message"], "through A");
+    assert!(took < Duration::from_secs(1), "arrived after {took:?}");
+    drop(on_b);
+
+    // Resume on A from B's event id: exactly what came after, once.
+    send(&http, &b, &login(&http, &b, "alice").await, "bob", "second").await;
+    send(&http, &a, &alice_a, "bob", "third").await;
+    let bob_a = login(&http, &a, "bob").await;
+    let mut on_a = stream(&a, &bob_a, Some(&first.id())).await;
+    let texts =
+        [on_a.expect(WAIT).await, on_a.expect(WAIT).await].map(|e| e.json()["message"].clone());
+    assert_eq!(texts, [json!("second"), json!("third")]);
+    assert!(
+        matches!(
+            on_a.next(Duration::from_millis(300)).await,
+            common::sse::Next::Timeout
+        ),
+        "no duplicate"
+    );
+    drop(on_a);
+
+    // A is killed mid-flight: whatever it acknowledged is on B.
+    let mut acknowledged = 3;
+    for n in 0..20 {
+        send(&http, &a, &alice_a, "bob", &format!("burst {n}")).await;
+        acknowledged += 1;
+    }
+    a.signal("KILL");
+    let (status, page) = call(
+        &http,
+        &b,
+        "GET",
+        "/v1/messages?limit=100",
+        Some(&bob_b),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let stored = page["messages"].as_array().expect("messages").len();
+    assert_eq!(stored, acknowledged, "nothing acknowledged is lost");
+    // And B keeps serving: a stream and a send on B alone.
+    let mut on_b = stream(&b, &bob_b, None).await;
+    let alice_b = login(&http, &b, "alice").await;
+    send(&http, &b, &alice_b, "bob", "B alone").await;
+    let mut last = on_b.expect(WAIT).await;
+    while last.json()["message"] != "B alone" {
+        last = on_b.expect(WAIT).await;
+    }
+    drop(a);
+    let exited = b.stop();
+    assert!(exited.status.success(), "{}", exited.stderr);
+}
