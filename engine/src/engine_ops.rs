@@ -14,6 +14,7 @@ use crate::audit;
 use crate::audit_model::{Actor, AuditAction, AuditTarget};
 use crate::error::RecordError;
 use crate::keys::MasterKey;
+use crate::schema::{META, MetaKey};
 use crate::{rekey, reseal};
 
 /// What a backup wrote.
@@ -57,6 +58,40 @@ pub enum RotateError {
 }
 
 impl Engine {
+    /// Claims, or keeps, the maintenance lease for `holder` until `ttl`
+    /// from now; whether `holder` holds it. Instances sharing one store
+    /// (PostgreSQL) run their reapers under it, so one purges at a time
+    /// instead of all of them racing for the same rows; when the holder
+    /// stops renewing, another takes over after `ttl`. On a store no other
+    /// process writes, it is always held, without a write.
+    pub fn claim_maintenance(&self, holder: u64, ttl: Duration) -> Result<bool, StorageError> {
+        if !self.store().shared() {
+            return Ok(true);
+        }
+        let now = self.clock().now();
+        let until = now.saturating_add(ttl).as_unix_millis();
+        self.store().write_with(|tx| {
+            if let Some(lease) = META.get(tx, &MetaKey::MaintenanceLease)? {
+                let field = |at: usize| {
+                    lease
+                        .get(at..at + 8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes)
+                };
+                if let (Some(other), Some(expires)) = (field(0), field(8))
+                    && other != holder
+                    && expires > now.as_unix_millis()
+                {
+                    return Ok(false);
+                }
+            }
+            let mut lease = holder.to_be_bytes().to_vec();
+            lease.extend_from_slice(&until.to_be_bytes());
+            META.insert(tx, &MetaKey::MaintenanceLease, &lease)?;
+            Ok(true)
+        })
+    }
+
     /// Rotates data keys: every key scope (each user, and broadcasts) gets a
     /// fresh data key version, then every record created more than
     /// `older_than` ago that is sealed under an older version is sealed

@@ -93,3 +93,39 @@ fn writers_on_two_engines_leave_no_gap_and_no_duplicate_for_a_resuming_reader() 
     assert!(missing.is_empty(), "the resuming reader missed {missing:?}");
     assert_eq!(seen.len(), expected.len());
 }
+
+#[test]
+fn one_engine_at_a_time_holds_the_maintenance_lease() {
+    let Some(cluster) = PgCluster::start("shared_store") else {
+        return;
+    };
+    let url = cluster.database("shared_lease");
+    let clock = common::start();
+    let a = common::builder(&clock).open_postgres(&url, 2).expect("a");
+    let b = common::builder(&clock).open_postgres(&url, 2).expect("b");
+    let ttl = std::time::Duration::from_secs(90);
+    assert!(
+        a.claim_maintenance(1, ttl).expect("claim"),
+        "free: A takes it"
+    );
+    assert!(!b.claim_maintenance(2, ttl).expect("claim"), "A holds it");
+    clock.advance(std::time::Duration::from_secs(60));
+    assert!(a.claim_maintenance(1, ttl).expect("claim"), "A renews");
+    clock.advance(std::time::Duration::from_secs(60));
+    assert!(
+        !b.claim_maintenance(2, ttl).expect("claim"),
+        "renewed: still A's"
+    );
+    clock.advance(std::time::Duration::from_secs(31));
+    assert!(
+        b.claim_maintenance(2, ttl).expect("claim"),
+        "A stopped: B takes over"
+    );
+    assert!(!a.claim_maintenance(1, ttl).expect("claim"), "now B's");
+    // An embedded store has no other writer: always held, nothing written.
+    let (_dir, _clock, embedded) = common::engine();
+    if common::backend() == common::Backend::Redb {
+        assert!(embedded.claim_maintenance(1, ttl).expect("claim"));
+        assert!(embedded.claim_maintenance(2, ttl).expect("claim"));
+    }
+}

@@ -1,7 +1,9 @@
 //! The background reaper: purges expired records, tokens and share links,
 //! and audit entries past their retention, in bounded batches on a
 //! blocking thread, at a fixed interval; and writes down when API keys
-//! were last used.
+//! were last used. On a store several instances share, only the holder of
+//! the engine's maintenance lease purges (no double work, no write
+//! conflicts); another instance takes over when it stops renewing.
 
 use std::time::Duration;
 
@@ -28,13 +30,25 @@ impl Default for ReaperConfig {
 
 /// Runs the reaper until the returned task is aborted.
 pub fn spawn_reaper(engine: Engine, config: ReaperConfig) -> JoinHandle<()> {
+    let holder: u64 = rand::random();
+    let lease = (config.interval * 3).max(Duration::from_secs(10));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(config.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let engine = engine.clone();
-            let run = tokio::task::spawn_blocking(move || purge_all(&engine, config.batch)).await;
+            let run = tokio::task::spawn_blocking(move || {
+                match engine.claim_maintenance(holder, lease) {
+                    Ok(true) => purge_all(&engine, config.batch),
+                    Ok(false) => Purged::default(), // another instance's turn
+                    Err(e) => {
+                        tracing::warn!(error = %e, "maintenance lease not claimed");
+                        Purged::default()
+                    }
+                }
+            })
+            .await;
             match run {
                 Ok(purged) if purged.total() > 0 => {
                     tracing::info!(

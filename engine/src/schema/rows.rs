@@ -24,16 +24,20 @@ pub(crate) enum MetaKey {
     AuditKey,
     /// The signed checkpoint of the last pruned audit entry.
     AuditAnchor,
+    /// Which instance runs maintenance (the reaper) on a shared store, and
+    /// until when: holder (u64) and expiry (unix ms), big-endian.
+    MaintenanceLease,
 }
 
 impl MetaKey {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::SchemaVersion,
         Self::KeyCheck,
         Self::IdRoot,
         Self::DataKeyRotation,
         Self::AuditKey,
         Self::AuditAnchor,
+        Self::MaintenanceLease,
     ];
 
     /// Where a store secret is kept.
@@ -52,6 +56,7 @@ impl MetaKey {
             Self::DataKeyRotation => "data_key_rotation",
             Self::AuditKey => "audit_key",
             Self::AuditAnchor => "audit_anchor",
+            Self::MaintenanceLease => "maintenance_lease",
         }
     }
 }
