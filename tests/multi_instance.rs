@@ -3,8 +3,10 @@
 //! unprivileged user): an account made on A logs in on B; a stream open on
 //! B receives a message sent through A within a second; a stream resumes
 //! with `Last-Event-ID` on the other instance with no gap and no
-//! duplicate; A killed with SIGKILL loses nothing it acknowledged, and B
-//! keeps serving. Skipped loudly when a package is missing.
+//! duplicate; a message sent while NATS is down reaches an open stream on
+//! the other instance once NATS is back; A killed with SIGKILL loses
+//! nothing it acknowledged, and B keeps serving. Skipped loudly when a
+//! package is missing.
 
 mod common;
 
@@ -75,7 +77,7 @@ async fn stream(s: &Binary, token: &str, last_event_id: Option<&str>) -> SseStre
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_database_act_as_one() {
-    let Some(nats) = Nats::start("multi_instance") else {
+    let Some(mut nats) = Nats::start("multi_instance") else {
         return;
     };
     // The PostgreSQL client of the test helper blocks: off the runtime.
@@ -144,8 +146,22 @@ async fn two_instances_on_one_database_act_as_one() {
     );
     drop(on_a);
 
+    // NATS goes away: a message sent meanwhile reaches B's open stream
+    // once the connection is back (the stream catches up from the store).
+    let mut on_b = stream(&b, &bob_b, Some(&first.id())).await;
+    for _ in 0..2 {
+        on_b.expect(WAIT).await; // "second", "third"
+    }
+    nats.stop();
+    send(&http, &a, &alice_a, "bob", "while NATS was down").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    nats.restart();
+    let late = on_b.expect(Duration::from_secs(20)).await;
+    assert_eq!(late.json()["message"], "while NATS was down");
+    drop(on_b);
+
     // A is killed mid-flight: whatever it acknowledged is on B.
-    let mut acknowledged = 3;
+    let mut acknowledged = 4;
     for n in 0..20 {
         send(&http, &a, &alice_a, "bob", &format!("burst {n}")).await;
         acknowledged += 1;

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 pub struct Nats {
     child: Child,
+    binary: std::path::PathBuf,
+    port: u16,
     pub url: String,
 }
 
@@ -36,20 +38,39 @@ impl Nats {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = spawn(&binary, port);
         Some(Self {
             child,
+            binary,
+            port,
             url: format!("nats://127.0.0.1:{port}"),
         })
     }
+
+    /// Stops the server (clients see it go away).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.binary, self.port);
+    }
+}
+
+fn spawn(binary: &std::path::Path, port: u16) -> Child {
+    let child = Command::new(binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
