@@ -4,7 +4,8 @@
 //! B receives a message sent through A within a second; a stream resumes
 //! with `Last-Event-ID` on the other instance with no gap and no
 //! duplicate; a message sent while NATS is down reaches an open stream on
-//! the other instance once NATS is back; A killed with SIGKILL loses
+//! the other instance once NATS is back; a logout on A ends the session's
+//! stream on B; A killed with SIGKILL loses
 //! nothing it acknowledged, and B keeps serving. Skipped loudly when a
 //! package is missing.
 
@@ -159,6 +160,27 @@ async fn two_instances_on_one_database_act_as_one() {
     let late = on_b.expect(Duration::from_secs(20)).await;
     assert_eq!(late.json()["message"], "while NATS was down");
     drop(on_b);
+
+    // Logging out on A ends that session's stream on B.
+    let bob_session = login(&http, &b, "bob").await;
+    let mut doomed = stream(&b, &bob_session, None).await;
+    let (status, _) = call(
+        &http,
+        &a,
+        "DELETE",
+        "/v1/sessions/current",
+        Some(&bob_session),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let end = loop {
+        let event = doomed.expect(WAIT).await;
+        if event.event == "end" {
+            break event;
+        }
+    };
+    assert_eq!(end.json()["reason"], "session_revoked");
 
     // A is killed mid-flight: whatever it acknowledged is on B.
     let mut acknowledged = 4;

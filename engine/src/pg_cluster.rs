@@ -65,9 +65,20 @@ fn as_server_user(program: &Path, root: bool) -> Command {
 }
 
 impl PgCluster {
-    /// Starts a server, or `None` after saying loudly on stderr that the
-    /// package is not installed. `test` names who asked.
+    /// Starts a server tuned for tests (no fsync: its data is thrown
+    /// away), or `None` after saying loudly on stderr that the package is
+    /// not installed. `test` names who asked.
     pub fn start(test: &str) -> Option<Self> {
+        Self::start_with(test, false)
+    }
+
+    /// Like [`PgCluster::start`], but with PostgreSQL's default
+    /// durability (fsync on every commit), for benchmarks.
+    pub fn start_durable(test: &str) -> Option<Self> {
+        Self::start_with(test, true)
+    }
+
+    fn start_with(test: &str, durable: bool) -> Option<Self> {
         let Some(bin) = binaries() else {
             let _ = writeln!(
                 std::io::stderr(),
@@ -109,13 +120,16 @@ impl PgCluster {
             .expect("free port")
             .port();
         // One shell runs the server and stops it (and removes its files)
-        // once this process is gone. Speed over durability: a test
-        // server's data is thrown away.
+        // once this process is gone.
         let runner = if root { "runuser -u postgres -- " } else { "" };
+        let speed = if durable {
+            ""
+        } else {
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
         let script = format!(
             "{runner}'{postgres}' -D '{data}' -p {port} -k '{dir}' \
-               -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-               -c full_page_writes=off -c max_connections=300 >/dev/null 2>&1 & \
+               -c listen_addresses=127.0.0.1 {speed} -c max_connections=300 >/dev/null 2>&1 & \
              while kill -0 {me} 2>/dev/null; do sleep 0.5; done; \
              kill -INT $(head -1 '{data}/postmaster.pid' 2>/dev/null) 2>/dev/null; wait; rm -rf '{dir}'",
             postgres = bin.join("postgres").display(),

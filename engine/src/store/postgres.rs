@@ -16,16 +16,48 @@ use std::ops::Bound;
 use std::path::Path;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{NoTls, Transaction};
+use postgres::{NoTls, Statement, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Bounds, Flow, Order, Outcome, ReadTx, Store, TableName, WriteTx};
 use crate::error::StorageError;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
+
+/// A connection with the statements it prepared, by SQL text (the
+/// engine's statements are few and fixed per table).
+struct Connection {
+    client: postgres::Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Makes [`Connection`]s for the pool.
+struct Manager(PostgresConnectionManager<NoTls>);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.0.connect()?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.client.is_closed()
+    }
+}
 
 /// Attempts of one write transaction before a conflict is reported.
 const ATTEMPTS: u32 = 64;
@@ -93,9 +125,7 @@ fn sql_table(table: TableName) -> String {
 }
 
 impl PgStore {
-    fn connection(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StorageError> {
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StorageError> {
         let pool = self
             .pool
             .as_ref()
@@ -116,8 +146,12 @@ impl PgStore {
                 // The parser's message names the bad part, not the password.
                 StorageError::backend(BadUrl(e.to_string()))
             })?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager(PostgresConnectionManager::new(config, NoTls));
+        // A broken connection shows as closed or as a failed statement;
+        // testing each one on checkout would cost a round trip per
+        // transaction.
         let pool = r2d2::Pool::builder()
+            .test_on_check_out(false)
             .max_size(connections.max(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
@@ -134,7 +168,7 @@ impl PgStore {
     /// instances starting together do not race on the catalog.
     fn create_tables(&self, tables: &[TableName]) -> Result<(), StorageError> {
         let mut conn = self.connection()?;
-        let mut tx = conn.transaction().map_err(|e| pg(&e))?;
+        let mut tx = conn.client.transaction().map_err(|e| pg(&e))?;
         tx.execute("SELECT pg_advisory_xact_lock(7325917101)", &[])
             .map_err(|e| pg(&e))?;
         for table in tables {
@@ -154,13 +188,14 @@ impl Store for PgStore {
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
         let mut conn = self.connection()?;
-        let tx = conn
+        let Connection { client, statements } = &mut *conn;
+        let tx = client
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .map_err(|e| pg(&e))?;
-        let read = PgTx::new(tx);
+        let read = PgTx::new(tx, statements);
         let result = body(&read);
         // A read-only transaction has nothing to keep: end it either way.
         let _ = read.tx.into_inner().rollback();
@@ -169,13 +204,14 @@ impl Store for PgStore {
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
         let mut conn = self.connection()?;
+        let Connection { client, statements } = &mut *conn;
         for attempt in 0..ATTEMPTS {
-            let tx = conn
+            let tx = client
                 .build_transaction()
                 .isolation_level(postgres::IsolationLevel::Serializable)
                 .start()
                 .map_err(|e| pg(&e))?;
-            let mut write = PgTx::new(tx);
+            let mut write = PgTx::new(tx, statements);
             let outcome = body(&mut write);
             let conflicted = write.conflicted.get();
             let tx = write.tx.into_inner();
@@ -225,27 +261,42 @@ fn backoff(attempt: u32) {
 /// rejects every later statement of it), so the store retries it whole.
 struct PgTx<'c> {
     tx: RefCell<Transaction<'c>>,
+    statements: RefCell<&'c mut HashMap<String, Statement>>,
     conflicted: Cell<bool>,
 }
 
 impl<'c> PgTx<'c> {
-    fn new(tx: Transaction<'c>) -> Self {
+    fn new(tx: Transaction<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
         Self {
             tx: RefCell::new(tx),
+            statements: RefCell::new(statements),
             conflicted: Cell::new(false),
         }
     }
 
+    /// Runs `f` with the transaction and `sql` prepared (once per
+    /// connection).
     fn run<R>(
         &self,
-        f: impl FnOnce(&mut Transaction<'c>) -> Result<R, postgres::Error>,
+        sql: &str,
+        f: impl FnOnce(&mut Transaction<'c>, &Statement) -> Result<R, postgres::Error>,
     ) -> Result<R, StorageError> {
-        let mut tx = self.tx.try_borrow_mut().map_err(|_| {
+        let busy = || {
             StorageError::backend(PgError(
                 "a transaction was used from inside its own scan".into(),
             ))
-        })?;
-        f(&mut tx).map_err(|e| {
+        };
+        let mut tx = self.tx.try_borrow_mut().map_err(|_| busy())?;
+        let mut statements = self.statements.try_borrow_mut().map_err(|_| busy())?;
+        let result = match statements.get(sql) {
+            Some(statement) => f(&mut tx, statement),
+            None => tx.prepare(sql).and_then(|statement| {
+                let out = f(&mut tx, &statement);
+                statements.insert(sql.to_owned(), statement);
+                out
+            }),
+        };
+        result.map_err(|e| {
             if is_conflict(&e) {
                 self.conflicted.set(true);
             }
@@ -262,7 +313,7 @@ impl ReadTx for PgTx<'_> {
         found: &mut dyn FnMut(&[u8]),
     ) -> Result<bool, StorageError> {
         let sql = format!("SELECT v FROM {} WHERE k = $1", sql_table(table));
-        let row = self.run(|tx| tx.query_opt(&sql, &[&key]))?;
+        let row = self.run(&sql, |tx, st| tx.query_opt(st, &[&key]))?;
         Ok(match row {
             Some(row) => {
                 found(row.get::<_, &[u8]>(0));
@@ -284,7 +335,7 @@ impl ReadTx for PgTx<'_> {
         loop {
             let (sql, params) = range_query(table, &low, &high, order, batch);
             let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-            let rows = self.run(|tx| tx.query(&sql, &params))?;
+            let rows = self.run(&sql, |tx, st| tx.query(st, &params))?;
             let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == batch;
             let mut last = None;
             for row in &rows {
@@ -312,12 +363,13 @@ impl WriteTx for PgTx<'_> {
             "INSERT INTO {} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
             sql_table(table)
         );
-        self.run(|tx| tx.execute(&sql, &[&key, &value])).map(drop)
+        self.run(&sql, |tx, st| tx.execute(st, &[&key, &value]))
+            .map(drop)
     }
 
     fn remove(&mut self, table: TableName, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let sql = format!("DELETE FROM {} WHERE k = $1 RETURNING v", sql_table(table));
-        let row = self.run(|tx| tx.query_opt(&sql, &[&key]))?;
+        let row = self.run(&sql, |tx, st| tx.query_opt(st, &[&key]))?;
         Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
     }
 }

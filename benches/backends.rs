@@ -1,0 +1,184 @@
+//! The same engine workloads on the embedded redb file and on PostgreSQL
+//! (a local server from the `postgresql` package with its default
+//! durability: fsync on every commit), one criterion group per workload so
+//! each ratio comes from one run:
+//!
+//! - `backend_put_durable_1k`: one durable put of 1 KiB.
+//! - `backend_concurrent_put_1k`: 64 writers at once (group commit), per put.
+//! - `backend_get_1k`: a point read, decrypted.
+//! - `backend_list_page_50`: a page of 50 records of 1 KiB.
+//! - `backend_purge_1000`: purging 1 000 expired records beside 1 000 live.
+//!
+//! Run: `cargo bench --bench backends` (needs PostgreSQL installed; without
+//! it only the redb side runs, after a loud message).
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use strongroom::engine::testing::PgCluster;
+use strongroom::engine::{
+    Clock, Engine, ManualClock, MasterKey, SecretString, SystemClock, Timestamp, UserId,
+};
+
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const DAY: Option<Duration> = Some(Duration::from_secs(86_400));
+
+/// The two stores, opened the same way.
+struct Backends {
+    _dir: tempfile::TempDir,
+    cluster: Option<PgCluster>,
+    next: std::cell::Cell<u32>,
+}
+
+impl Backends {
+    fn new() -> Self {
+        Self {
+            _dir: tempfile::tempdir().expect("tempdir"),
+            cluster: PgCluster::start_durable("benches/backends"),
+            next: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The backends this machine can run.
+    fn names(&self) -> Vec<&'static str> {
+        match self.cluster {
+            Some(_) => vec!["redb", "postgres"],
+            None => vec!["redb"],
+        }
+    }
+
+    /// A fresh engine with one user on `backend`.
+    fn engine(&self, backend: &str, clock: Arc<dyn Clock>) -> (Engine, UserId) {
+        let n = self.next.get();
+        self.next.set(n + 1);
+        let master = MasterKey::from_base64(&SecretString::from(KEY)).expect("key");
+        let mut builder = Engine::builder(master);
+        builder.clock(clock);
+        let engine = match (backend, &self.cluster) {
+            ("postgres", Some(cluster)) => {
+                let url = cluster.database(&format!("bench{n}"));
+                builder.open_postgres(&url, 70).expect("postgres")
+            }
+            _ => builder
+                .open(self._dir.path().join(format!("engine{n}.redb")))
+                .expect("redb"),
+        };
+        let user = engine
+            .create_user("bench", &SecretString::from("benchmark password"))
+            .expect("user")
+            .id;
+        (engine, user)
+    }
+}
+
+fn workloads(c: &mut Criterion) {
+    let backends = Backends::new();
+    let payload = vec![0x5a; 1024];
+    let engines: Vec<_> = backends
+        .names()
+        .into_iter()
+        .map(|name| {
+            let (engine, user) = backends.engine(name, Arc::new(SystemClock));
+            (name, engine, user)
+        })
+        .collect();
+
+    let mut group = c.benchmark_group("backend_put_durable_1k");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
+    for (name, engine, user) in &engines {
+        group.bench_function(*name, |b| {
+            b.iter(|| engine.put(*user, &payload, DAY).expect("put"))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("backend_concurrent_put_1k");
+    group.sample_size(10).throughput(Throughput::Elements(1));
+    for (name, engine, user) in &engines {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                let writers = 64;
+                let per = (iters as usize).div_ceil(writers);
+                let barrier = Arc::new(Barrier::new(writers + 1));
+                let threads: Vec<_> = (0..writers)
+                    .map(|_| {
+                        let (engine, user, barrier, payload) =
+                            (engine.clone(), *user, barrier.clone(), payload.clone());
+                        std::thread::spawn(move || {
+                            barrier.wait();
+                            for _ in 0..per {
+                                engine.put(user, &payload, DAY).expect("put");
+                            }
+                        })
+                    })
+                    .collect();
+                barrier.wait();
+                let started = Instant::now();
+                for t in threads {
+                    t.join().expect("writer");
+                }
+                started.elapsed() * (iters as u32) / ((per * writers) as u32)
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("backend_get_1k");
+    for (name, engine, user) in &engines {
+        let id = engine.put(*user, &payload, DAY).expect("put").meta.id;
+        group.bench_function(*name, |b| b.iter(|| engine.get(*user, id).expect("get")));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("backend_list_page_50");
+    group.throughput(Throughput::Elements(50));
+    for (name, engine, user) in &engines {
+        engine
+            .put_batch((0..200).map(|_| (*user, payload.as_slice())), DAY)
+            .expect("load");
+        group.bench_function(*name, |b| {
+            b.iter(|| engine.list(*user, None, 50).expect("list"))
+        });
+    }
+    group.finish();
+    drop(engines);
+
+    let mut group = c.benchmark_group("backend_purge_1000");
+    group.sample_size(10).throughput(Throughput::Elements(1000));
+    let small = vec![0x44; 64];
+    for name in backends.names() {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+                    let (engine, user) = backends.engine(name, Arc::new(clock.clone()));
+                    engine
+                        .put_batch((0..1000).map(|_| (user, small.as_slice())), DAY)
+                        .expect("live");
+                    engine
+                        .put_batch(
+                            (0..1000).map(|_| (user, small.as_slice())),
+                            Some(Duration::from_secs(60)),
+                        )
+                        .expect("expiring");
+                    clock.advance(Duration::from_secs(60));
+                    (engine, clock)
+                },
+                |(engine, clock)| {
+                    assert_eq!(
+                        engine.purge_expired(clock.now(), 1000).expect("purge"),
+                        1000
+                    );
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, workloads);
+criterion_main!(benches);
