@@ -1,5 +1,6 @@
 //! A throwaway `nats-server` (Debian package `nats-server`) on a free
-//! loopback port, killed when dropped. Missing package: a loud skip.
+//! loopback port, as an unprivileged user, killed when dropped. Missing
+//! package: a loud skip.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -60,8 +61,22 @@ impl Nats {
     }
 }
 
+/// Runs as `nobody` when the tests run as root (`setpriv` execs, so the
+/// child is the server itself and killing it stops it).
 fn spawn(binary: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(binary)
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let mut command = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(binary);
+        c
+    } else {
+        Command::new(binary)
+    };
+    let child = command
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
