@@ -81,18 +81,13 @@ pub fn raw_rows(path: &Path, table: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
 /// engine's back (no engine may have it open, for redb).
 pub fn raw_insert(path: &Path, table: &str, key: &[u8], value: &[u8]) {
     match backend() {
-        Backend::Redb => {
-            let db = redb::Database::open(path).expect("open raw");
-            let write = db.begin_write().expect("write");
-            let name = format!("kv/{table}");
-            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(&name);
+        Backend::Redb => redb_write(path, table, |write, def| {
             write
                 .open_table(def)
                 .expect("table")
                 .insert(key, value)
                 .expect("insert");
-            write.commit().expect("commit");
-        }
+        }),
         Backend::Postgres => {
             let sql = format!(
                 "INSERT INTO strongroom_{table} (k, v) VALUES ($1, $2) \
@@ -173,25 +168,18 @@ fn raw_sql(path: &Path) -> postgres::Client {
 /// every entry), behind the engine's back.
 pub fn raw_remove(path: &Path, table: &str, key: Option<&[u8]>) {
     match backend() {
-        Backend::Redb => {
-            let db = redb::Database::open(path).expect("open raw");
-            let write = db.begin_write().expect("write");
-            let name = format!("kv/{table}");
-            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(&name);
-            match key {
-                Some(key) => {
-                    write
-                        .open_table(def)
-                        .expect("table")
-                        .remove(key)
-                        .expect("remove");
-                }
-                None => {
-                    write.delete_table(def).expect("drop table");
-                }
+        Backend::Redb => redb_write(path, table, |write, def| match key {
+            Some(key) => {
+                write
+                    .open_table(def)
+                    .expect("table")
+                    .remove(key)
+                    .expect("remove");
             }
-            write.commit().expect("commit");
-        }
+            None => {
+                write.delete_table(def).expect("drop table");
+            }
+        }),
         Backend::Postgres => {
             let table = format!("strongroom_{table}");
             let mut sql = raw_sql(path);
@@ -202,4 +190,18 @@ pub fn raw_remove(path: &Path, table: &str, key: Option<&[u8]>) {
             .expect("delete");
         }
     }
+}
+
+/// Runs `f` on a write transaction of the redb file at `path` with engine
+/// table `table`'s definition, and commits.
+fn redb_write(
+    path: &Path,
+    table: &str,
+    f: impl FnOnce(&redb::WriteTransaction, redb::TableDefinition<&[u8], &[u8]>),
+) {
+    let db = redb::Database::open(path).expect("open raw");
+    let write = db.begin_write().expect("write");
+    let name = format!("kv/{table}");
+    f(&write, redb::TableDefinition::new(&name));
+    write.commit().expect("commit");
 }
