@@ -96,6 +96,10 @@ struct TooManyConflicts;
 #[error("postgres: {0}")]
 struct PgError(String);
 
+#[derive(Debug, thiserror::Error)]
+#[error("a statement of the transaction failed, so it was rolled back, not committed")]
+struct FailedStatement;
+
 /// A PostgreSQL error as a storage error: its code and message, never the
 /// connection string.
 fn pg(e: &postgres::Error) -> StorageError {
@@ -213,7 +217,7 @@ impl Store for PgStore {
                 .map_err(|e| pg(&e))?;
             let mut write = PgTx::new(tx, statements);
             let outcome = body(&mut write);
-            let conflicted = write.conflicted.get();
+            let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
             let tx = write.tx.into_inner();
             if conflicted {
                 let _ = tx.rollback();
@@ -222,6 +226,12 @@ impl Store for PgStore {
             }
             match outcome {
                 Outcome::Abort => return tx.rollback().map_err(|e| pg(&e)),
+                // PostgreSQL answers COMMIT of a failed transaction with a
+                // silent rollback: never report that as written.
+                Outcome::Commit if failed => {
+                    let _ = tx.rollback();
+                    return Err(StorageError::backend(FailedStatement));
+                }
                 Outcome::Commit => match tx.commit() {
                     Ok(()) => return Ok(()),
                     Err(e) if is_conflict(&e) => backoff(attempt),
@@ -263,6 +273,8 @@ struct PgTx<'c> {
     tx: RefCell<Transaction<'c>>,
     statements: RefCell<&'c mut HashMap<String, Statement>>,
     conflicted: Cell<bool>,
+    /// Some statement failed: the transaction can only roll back.
+    failed: Cell<bool>,
 }
 
 impl<'c> PgTx<'c> {
@@ -271,6 +283,7 @@ impl<'c> PgTx<'c> {
             tx: RefCell::new(tx),
             statements: RefCell::new(statements),
             conflicted: Cell::new(false),
+            failed: Cell::new(false),
         }
     }
 
@@ -297,6 +310,7 @@ impl<'c> PgTx<'c> {
             }),
         };
         result.map_err(|e| {
+            self.failed.set(true);
             if is_conflict(&e) {
                 self.conflicted.set(true);
             }
@@ -416,4 +430,63 @@ fn range_query(
         sql_table(table)
     );
     (sql, params)
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::{PgStore, TableName};
+    use crate::store::{Outcome, Store};
+
+    const KV: TableName = TableName {
+        name: "unit_kv",
+        slot: 0,
+    };
+    const MISSING: TableName = TableName {
+        name: "never_created",
+        slot: 1,
+    };
+
+    fn read_all(store: &PgStore) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let store: &dyn Store = store;
+        store
+            .read_with(|tx| {
+                let mut rows = Vec::new();
+                let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+                tx.scan(KV, all, crate::store::Order::Ascending, &mut |k, v| {
+                    rows.push((k.to_vec(), v.to_vec()));
+                    crate::store::Flow::Continue
+                })?;
+                Ok::<_, crate::error::StorageError>(rows)
+            })
+            .expect("read")
+    }
+
+    #[test]
+    fn a_body_that_ignores_a_failed_statement_is_not_reported_written() {
+        let Some(cluster) = crate::pg_cluster::PgCluster::start("postgres unit tests") else {
+            return;
+        };
+        let store = PgStore::connect(&cluster.database("unit_failed"), 2, &[KV]).expect("connect");
+        let result = store.write(&mut |tx| {
+            tx.insert(KV, b"kept?", b"no").expect("first insert");
+            let _ = tx.insert(MISSING, b"k", b"v"); // fails: no such table
+            Outcome::Commit
+        });
+        assert!(result.is_err(), "a rolled-back transaction reported as committed");
+        assert!(read_all(&store).is_empty());
+        // Bytes sort as bytes, in both directions, across batch boundaries.
+        let keys: Vec<Vec<u8>> = (0..100u8).rev().map(|i| vec![i, 0xff - i]).collect();
+        store
+            .write(&mut |tx| {
+                for k in &keys {
+                    tx.insert(KV, k, b"v").expect("insert");
+                }
+                Outcome::Commit
+            })
+            .expect("write");
+        let stored: Vec<Vec<u8>> = read_all(&store).into_iter().map(|(k, _)| k).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(stored, sorted);
+    }
 }
