@@ -4,9 +4,16 @@
 //! hands each caller its own result. A caller returns only after the commit
 //! that holds its records, so durability is unchanged while N concurrent
 //! writers share one fsync instead of paying N.
+//!
+//! A caller waits either on a thread ([`GroupCommit::submit`]) or as a
+//! future ([`GroupCommit::enqueue`], then polling its [`Slot`]): an async
+//! server then occupies one blocking thread per commit (the leader's), not
+//! one per waiting request. A waiter that goes away is marked abandoned;
+//! the lead is never handed to it — its job is still committed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 
 use crate::access_model::Quota;
 use crate::clock::Clock;
@@ -33,13 +40,22 @@ pub(crate) struct Context<'a> {
 
 /// Where a waiting caller learns its outcome, or that it leads next.
 #[derive(Default)]
-struct Slot {
-    state: Mutex<SlotState>,
+pub(crate) struct Slot {
+    inner: Mutex<SlotInner>,
     ready: Condvar,
 }
 
 #[derive(Default)]
-enum SlotState {
+struct SlotInner {
+    state: SlotState,
+    /// The waiting future's waker, if it waits as one.
+    waker: Option<Waker>,
+    /// Its caller went away: it must not be handed the lead.
+    abandoned: bool,
+}
+
+#[derive(Default)]
+pub(crate) enum SlotState {
     #[default]
     Waiting,
     /// Take the queue and commit it.
@@ -48,18 +64,76 @@ enum SlotState {
 }
 
 impl Slot {
-    fn set(&self, state: SlotState) {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
-        self.ready.notify_one();
+    fn lock(&self) -> MutexGuard<'_, SlotInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait(&self) -> SlotState {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while matches!(*state, SlotState::Waiting) {
-            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+    fn set(&self, state: SlotState) {
+        let waker = {
+            let mut inner = self.lock();
+            inner.state = state;
+            inner.waker.take()
+        };
+        self.ready.notify_one();
+        if let Some(waker) = waker {
+            waker.wake();
         }
-        std::mem::take(&mut *state)
     }
+
+    /// Hands the lead over, unless the caller went away.
+    fn offer_lead(&self) -> bool {
+        let waker = {
+            let mut inner = self.lock();
+            if inner.abandoned {
+                return false;
+            }
+            inner.state = SlotState::Lead;
+            inner.waker.take()
+        };
+        self.ready.notify_one();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Blocks until the outcome (or the lead) comes.
+    pub(crate) fn wait(&self) -> SlotState {
+        let mut inner = self.lock();
+        while matches!(inner.state, SlotState::Waiting) {
+            inner = self.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
+        }
+        std::mem::take(&mut inner.state)
+    }
+
+    /// The outcome, or `Pending` (waking `waker` when it comes).
+    pub(crate) fn poll(&self, waker: &Waker) -> Poll<SlotState> {
+        let mut inner = self.lock();
+        match std::mem::take(&mut inner.state) {
+            SlotState::Waiting => {
+                inner.waker = Some(waker.clone());
+                Poll::Pending
+            }
+            other => Poll::Ready(other),
+        }
+    }
+
+    /// The caller goes away; whether it held the lead unused (then it must
+    /// still be exercised, or the queue stalls).
+    pub(crate) fn abandon(&self) -> bool {
+        let mut inner = self.lock();
+        inner.abandoned = true;
+        inner.waker = None;
+        matches!(inner.state, SlotState::Lead)
+    }
+}
+
+/// A job in the queue: its ticket, its slot, and whether its caller must
+/// lead at once (nobody was leading).
+pub(crate) struct Enqueued {
+    pub(crate) ticket: u64,
+    pub(crate) slot: Arc<Slot>,
+    pub(crate) leads: bool,
 }
 
 #[derive(Default)]
@@ -81,50 +155,71 @@ impl GroupCommit {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Queues `job` without waiting.
+    pub(crate) fn enqueue(&self, job: Vec<NewRecord>) -> Enqueued {
+        let slot = Arc::new(Slot::default());
+        let mut queue = self.queue();
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.jobs.push((ticket, job, slot.clone()));
+        let leads = !std::mem::replace(&mut queue.leading, true);
+        Enqueued {
+            ticket,
+            slot,
+            leads,
+        }
+    }
+
     /// Writes `job` through the queue; returns once the transaction holding
     /// it is durable.
     pub(crate) fn submit(&self, ctx: &Context<'_>, job: Vec<NewRecord>) -> JobResult {
-        let slot = Arc::new(Slot::default());
-        let (mine, leads) = {
-            let mut queue = self.queue();
-            let ticket = queue.next_ticket;
-            queue.next_ticket += 1;
-            queue.jobs.push((ticket, job, slot.clone()));
-            (ticket, !std::mem::replace(&mut queue.leading, true))
-        };
+        let Enqueued {
+            ticket,
+            slot,
+            leads,
+        } = self.enqueue(job);
         // A waiter either gets its result, or is told to lead (its job is
         // then still queued).
         if !leads && let SlotState::Done(result) = slot.wait() {
             return result;
         }
-        // Lead: commit everything queued (our job included) in one
-        // transaction, hand each caller its result, then pass the lead to
-        // the first caller that queued meanwhile, or give it up.
-        let batch = std::mem::take(&mut self.queue().jobs);
-        let mut slots = HashMap::with_capacity(batch.len());
-        let jobs: Vec<(u64, Vec<NewRecord>)> = batch
-            .into_iter()
-            .map(|(ticket, job, slot)| {
-                slots.insert(ticket, slot);
-                (ticket, job)
-            })
-            .collect();
+        self.lead(ctx, ticket)
+    }
+
+    /// As the leader: commits everything queued (job `mine` included) in
+    /// one transaction, hands each caller its result, then passes the lead
+    /// to the first caller that queued meanwhile — or, if that caller went
+    /// away, commits again — or gives it up. Returns `mine`'s result.
+    pub(crate) fn lead(&self, ctx: &Context<'_>, mine: u64) -> JobResult {
         let mut own = None;
-        for (ticket, result) in commit(ctx, &jobs) {
-            if ticket == mine {
-                own = Some(result);
-            } else if let Some(waiter) = slots.remove(&ticket) {
-                waiter.set(SlotState::Done(result));
+        loop {
+            let batch = std::mem::take(&mut self.queue().jobs);
+            let mut slots = HashMap::with_capacity(batch.len());
+            let jobs: Vec<(u64, Vec<NewRecord>)> = batch
+                .into_iter()
+                .map(|(ticket, job, slot)| {
+                    slots.insert(ticket, slot);
+                    (ticket, job)
+                })
+                .collect();
+            for (ticket, result) in commit(ctx, &jobs) {
+                if ticket == mine {
+                    own = Some(result);
+                } else if let Some(waiter) = slots.remove(&ticket) {
+                    waiter.set(SlotState::Done(result));
+                }
             }
-        }
-        {
             let mut queue = self.queue();
             match queue.jobs.first() {
-                Some((_, _, next)) => next.set(SlotState::Lead),
-                None => queue.leading = false,
+                Some((_, _, next)) if next.offer_lead() => break,
+                Some(_) => {} // the next in line went away: lead on
+                None => {
+                    queue.leading = false;
+                    break;
+                }
             }
         }
-        // Our job was queued before we led, so it was in the batch.
+        // Our job was queued before we led, so it was in the first batch.
         own.unwrap_or(Err(InvariantViolated("group commit lost a job").into()))
     }
 }

@@ -143,18 +143,27 @@ impl Engine {
         &*self.inner.store
     }
 
-    fn commit(
-        &self,
-        job: Vec<NewRecord>,
-    ) -> Result<Vec<Result<Receipt, RecordError>>, RecordError> {
-        let ctx = Context {
+    /// What the group commit needs from this engine.
+    pub(crate) fn commit_context(&self) -> Context<'_> {
+        Context {
             store: self.store(),
             keyring: &self.inner.keyring,
             clock: &*self.inner.clock,
             listeners: &self.inner.listeners,
             default_quota: self.inner.default_quota,
-        };
-        self.inner.commits.submit(&ctx, job)
+        }
+    }
+
+    /// The group-commit queue.
+    pub(crate) fn commits(&self) -> &crate::commit::GroupCommit {
+        &self.inner.commits
+    }
+
+    fn commit(
+        &self,
+        job: Vec<NewRecord>,
+    ) -> Result<Vec<Result<Receipt, RecordError>>, RecordError> {
+        self.inner.commits.submit(&self.commit_context(), job)
     }
 
     fn commit_one(&self, record: NewRecord) -> Result<Receipt, RecordError> {

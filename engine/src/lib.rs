@@ -86,6 +86,7 @@ mod engine_access;
 mod engine_audit;
 mod engine_e2e;
 mod engine_ops;
+mod engine_queued;
 mod engine_shares;
 // Types here are public only through `hazmat`.
 #[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
@@ -160,6 +161,7 @@ pub use e2e_model::{
 pub use engine::Engine;
 pub use engine_audit::DEFAULT_AUDIT_RETENTION;
 pub use engine_ops::{BackupReport, DataKeyProgress, RotateError, compact};
+pub use engine_queued::{QueuedWrite, Turn};
 pub use error::{
     AccountError, ApiKeyError, AuthError, DecryptionFailed, E2eKeyError, Error, InvariantViolated,
     KeyError, OpenError, RecordError, ShareError, StorageError,

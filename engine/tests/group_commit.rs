@@ -147,3 +147,88 @@ fn put_batch_writes_many_records_in_one_transaction() {
         "nothing of a rejected batch"
     );
 }
+
+/// Drives a queued write to its end the way an async server does: wait
+/// (here: park the thread) until the turn comes; lead when told to.
+fn drive(mut queued: strongroom_engine::QueuedWrite) -> strongroom_engine::Receipt {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    loop {
+        match queued.poll_turn(&mut Context::from_waker(&waker)) {
+            Poll::Ready(strongroom_engine::Turn::Done(result)) => return result.expect("stored"),
+            Poll::Ready(strongroom_engine::Turn::Lead) => return queued.lead().expect("stored"),
+            Poll::Pending => thread::park_timeout(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
+#[test]
+fn queued_writers_waiting_as_futures_are_all_committed() {
+    let (_dir, _clock, engine) = common::engine();
+    let alice = user(&engine, "alice");
+    let writers = 32;
+    let barrier = Arc::new(Barrier::new(writers));
+    let handles: Vec<_> = (0..writers)
+        .map(|i| {
+            let (engine, barrier) = (engine.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                let text = format!("queued {i}");
+                let queued = engine
+                    .send_queued(alice, alice, text.as_bytes(), None)
+                    .expect("valid");
+                (drive(queued).meta.id, text)
+            })
+        })
+        .collect();
+    let ids: Vec<_> = handles
+        .into_iter()
+        .map(|t| t.join().expect("writer"))
+        .collect();
+    for (id, text) in ids {
+        assert_eq!(
+            engine.get(alice, id).expect("durable").plaintext.as_slice(),
+            text.as_bytes()
+        );
+    }
+    // Refused before queueing: nothing to drive.
+    let too_big = vec![0u8; engine.limits().max_record_len + 1];
+    assert!(engine.send_queued(alice, alice, &too_big, None).is_err());
+}
+
+#[test]
+fn dropped_queued_writes_are_still_committed_and_never_stall_the_queue() {
+    let (_dir, _clock, engine) = common::engine();
+    let alice = user(&engine, "alice");
+    // The first holds the lead, the others wait behind it: all dropped
+    // unpolled, as when clients disconnect.
+    let queued: Vec<_> = (0..5)
+        .map(|i| {
+            engine
+                .send_queued(alice, alice, format!("gone {i}").as_bytes(), None)
+                .expect("valid")
+        })
+        .collect();
+    drop(queued);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while engine.list(alice, None, 10).expect("list").records.len() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dropped writes were lost"
+        );
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // The queue moves on: a plain write and a queued one complete.
+    engine.put(alice, b"after", None).expect("not stalled");
+    let later = engine
+        .send_queued(alice, alice, b"later", None)
+        .expect("valid");
+    drive(later);
+    assert_eq!(engine.list(alice, None, 10).expect("list").records.len(), 7);
+}

@@ -51,6 +51,7 @@ mod health;
 mod hub;
 mod log_text;
 mod messages_api;
+mod plain_text;
 mod problem;
 mod rate_limit;
 mod reaper;

@@ -121,9 +121,15 @@ async fn store(
 ) -> poem::Result<StoreResponse> {
     let (text, ttl) = body.into_parts();
     let len = text.len();
-    let result = state
-        .blocking(move |e| e.send(sender, recipient, text.as_bytes(), ttl))
-        .await?;
+    // Queued here (validation only); the request then waits for its
+    // group commit without holding a thread.
+    let result = match state
+        .engine
+        .send_queued(sender, recipient, text.as_bytes(), ttl)
+    {
+        Ok(queued) => state.commit(queued).await?,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(receipt) => {
             tracing::info!(id = %receipt.meta.id, sender = %sender, recipient = %recipient, bytes = len, "message stored");
@@ -226,7 +232,7 @@ impl MessagesApi {
         let result = state
             .read(move |e| {
                 e.list(owner, cursor, limit).map(|page| MessagePage {
-                    messages: page.records.iter().map(Message::from).collect(),
+                    messages: page.records.into_iter().map(Message::from).collect(),
                     next_cursor: page.next_cursor.map(|c| c.to_string()),
                 })
             })
@@ -258,7 +264,7 @@ impl MessagesApi {
             return answer(not_found());
         };
         let result = state
-            .read(move |e| e.get(owner, id).map(|r| Message::from(&r)))
+            .read(move |e| e.get(owner, id).map(Message::from))
             .await?;
         match result {
             Ok(message) => {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use poem::http::StatusCode;
-use strongroom_engine::{Engine, Origin};
+use strongroom_engine::{Engine, Origin, QueuedWrite, Receipt, RecordError, Turn};
 
 use crate::ApiConfig;
 use crate::hashing::HashingPool;
@@ -56,6 +56,21 @@ impl State {
             self.blocking(work).await
         } else {
             Ok(work(&self.engine))
+        }
+    }
+
+    /// Waits for a queued write's group commit without holding a thread;
+    /// only when this request must commit the queue does it take a
+    /// blocking thread to do so.
+    pub(crate) async fn commit(
+        &self,
+        mut queued: QueuedWrite,
+    ) -> poem::Result<Result<Receipt, RecordError>> {
+        match std::future::poll_fn(|cx| queued.poll_turn(cx)).await {
+            Turn::Done(result) => Ok(result),
+            Turn::Lead => tokio::task::spawn_blocking(move || queued.lead())
+                .await
+                .map_err(|_| unavailable().into()),
         }
     }
 

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::fast_json::{self, WriteJson};
+use crate::plain_text::PlainText;
 use crate::text::{Text, Username};
 
 crate::secret_field::secret_string_type!(
@@ -270,15 +271,6 @@ impl WriteJson for StreamEvent {
     }
 }
 
-/// Message text: stored only from valid UTF-8 strings, so the fast check
-/// passes; anything else (an embedding application's bytes) is shown lossily.
-fn text(plaintext: &[u8]) -> String {
-    match std::str::from_utf8(plaintext) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(plaintext).into_owned(),
-    }
-}
-
 /// A stored message, as sealed.
 #[derive(Object)]
 pub(crate) struct StoredMessage {
@@ -316,7 +308,7 @@ pub(crate) struct Message {
     /// Id of who stored it.
     sender_id: Uuid,
     /// The text.
-    message: String,
+    message: PlainText,
     /// When it was stored (RFC 3339, UTC).
     created_at: OffsetDateTime,
     /// When it disappears (RFC 3339, UTC).
@@ -324,21 +316,22 @@ pub(crate) struct Message {
 }
 
 impl Message {
-    fn new(meta: &RecordMeta, plaintext: &[u8]) -> Self {
+    fn new(meta: RecordMeta, message: PlainText) -> Self {
         Self {
             id: Uuid::from_u128(meta.id.as_u128()),
-            sender: meta.sender_name.clone(),
+            sender: meta.sender_name,
             sender_id: Uuid::from_u128(meta.sender.as_u128()),
-            message: text(plaintext),
+            message,
             created_at: datetime(meta.created_at),
             expires_at: datetime(meta.expires_at),
         }
     }
 }
 
-impl From<&Record> for Message {
-    fn from(r: &Record) -> Self {
-        Self::new(&r.meta, &r.plaintext)
+/// The record's plaintext moves into the message, uncopied.
+impl From<Record> for Message {
+    fn from(r: Record) -> Self {
+        Self::new(r.meta, PlainText::take(r.plaintext))
     }
 }
 
@@ -366,7 +359,7 @@ impl From<&Event> for StreamEvent {
     fn from(e: &Event) -> Self {
         Self {
             kind: kind_name(e.kind()).to_owned(),
-            message: Message::new(&e.meta, &e.plaintext),
+            message: Message::new(e.meta.clone(), PlainText::copy(&e.plaintext)),
         }
     }
 }
@@ -419,15 +412,18 @@ mod tests {
         for name in [Some("alice"), None] {
             let page = MessagePage {
                 messages: vec![
-                    Message::new(&meta(name), "h\"i\n é \\ \u{7f} \u{2028}".as_bytes()),
-                    Message::new(&meta(name), b"plain"),
+                    Message::new(
+                        meta(name),
+                        PlainText::copy("h\"i\n é \\ \u{7f} \u{2028}".as_bytes()),
+                    ),
+                    Message::new(meta(name), PlainText::copy(b"plain")),
                 ],
                 next_cursor: name.map(|_| "cursor".to_owned()),
             };
             assert_eq!(Some(written(&page)), page.to_json());
             let event = StreamEvent {
                 kind: "message".to_owned(),
-                message: Message::new(&meta(name), b"x"),
+                message: Message::new(meta(name), PlainText::copy(b"x")),
             };
             assert_eq!(Some(written(&event)), event.to_json());
         }

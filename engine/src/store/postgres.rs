@@ -472,7 +472,10 @@ mod tests {
             let _ = tx.insert(MISSING, b"k", b"v"); // fails: no such table
             Outcome::Commit
         });
-        assert!(result.is_err(), "a rolled-back transaction reported as committed");
+        assert!(
+            result.is_err(),
+            "a rolled-back transaction reported as committed"
+        );
         assert!(read_all(&store).is_empty());
         // Bytes sort as bytes, in both directions, across batch boundaries.
         let keys: Vec<Vec<u8>> = (0..100u8).rev().map(|i| vec![i, 0xff - i]).collect();

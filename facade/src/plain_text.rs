@@ -1,0 +1,95 @@
+//! A response field carrying a decrypted message: the plaintext bytes the
+//! engine opened, moved (not copied) into the response type and zeroized
+//! when it is dropped, documented as a plain string.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use zeroize::Zeroizing;
+
+/// Decrypted message text, zeroized on drop.
+pub(crate) struct PlainText(Zeroizing<String>);
+
+impl PlainText {
+    /// Takes the opened bytes without copying them when they are UTF-8
+    /// (what the API stores); other bytes (written through the engine
+    /// directly) are shown with replacement characters.
+    pub(crate) fn take(mut bytes: Zeroizing<Vec<u8>>) -> Self {
+        let owned = std::mem::take(&mut *bytes);
+        match String::from_utf8(owned) {
+            Ok(text) => Self(Zeroizing::new(text)),
+            Err(e) => {
+                let bytes = Zeroizing::new(e.into_bytes());
+                Self(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+        }
+    }
+
+    /// A copy of borrowed bytes (an event shared by several streams).
+    pub(crate) fn copy(bytes: &[u8]) -> Self {
+        Self::take(Zeroizing::new(bytes.to_vec()))
+    }
+}
+
+impl Deref for PlainText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Type for PlainText {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ToJSON for PlainText {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.to_string()))
+    }
+}
+
+impl ParseFromJSON for PlainText {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(s)) => Ok(Self(Zeroizing::new(s))),
+            _ => Err(ParseError::custom("expected a string")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlainText;
+    use zeroize::Zeroizing;
+
+    #[test]
+    fn utf8_moves_in_and_other_bytes_are_replaced() {
+        let bytes = Zeroizing::new(b"caf\xc3\xa9".to_vec());
+        let at = bytes.as_ptr();
+        let text = PlainText::take(bytes);
+        assert_eq!(&*text, "café");
+        assert_eq!(text.as_ptr(), at, "moved, not copied");
+        assert_eq!(&*PlainText::copy(b"a\xffb"), "a\u{fffd}b");
+    }
+}
