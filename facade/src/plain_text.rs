@@ -21,12 +21,23 @@ impl PlainText {
     pub(crate) fn take(mut bytes: Zeroizing<Vec<u8>>) -> Self {
         let owned = std::mem::take(&mut *bytes);
         match String::from_utf8(owned) {
-            // Exact capacity (an opened envelope): no reallocation.
-            Ok(text) => Self(Zeroizing::new(text.into_boxed_str())),
-            Err(e) => {
-                let bytes = Zeroizing::new(e.into_bytes());
-                let text = String::from_utf8_lossy(&bytes).into_owned();
+            // An opened envelope has exactly its length's capacity, so this
+            // keeps the allocation (a shrink would free the old one
+            // uncleared: copy instead in that case).
+            Ok(text) if text.capacity() == text.len() => {
                 Self(Zeroizing::new(text.into_boxed_str()))
+            }
+            Ok(text) => {
+                let text = Zeroizing::new(text);
+                Self(Zeroizing::new(Box::from(text.as_str())))
+            }
+            Err(e) => {
+                // Copied into an exact allocation, the working copies
+                // zeroized (shrinking a `String` would free its old buffer
+                // uncleared).
+                let bytes = Zeroizing::new(e.into_bytes());
+                let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+                Self(Zeroizing::new(Box::from(text.as_str())))
             }
         }
     }
@@ -76,7 +87,10 @@ impl ToJSON for PlainText {
 impl ParseFromJSON for PlainText {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
         match value {
-            Some(serde_json::Value::String(s)) => Ok(Self(Zeroizing::new(s.into_boxed_str()))),
+            Some(serde_json::Value::String(s)) => {
+                let s = Zeroizing::new(s);
+                Ok(Self(Zeroizing::new(Box::from(s.as_str()))))
+            }
             _ => Err(ParseError::custom("expected a string")),
         }
     }
@@ -95,5 +109,8 @@ mod tests {
         assert_eq!(&*text, "café");
         assert_eq!(text.as_ptr(), at, "moved, not copied");
         assert_eq!(&*PlainText::copy(b"a\xffb"), "a\u{fffd}b");
+        let mut roomy = Vec::with_capacity(64);
+        roomy.extend_from_slice(b"spare room");
+        assert_eq!(&*PlainText::take(Zeroizing::new(roomy)), "spare room");
     }
 }
