@@ -10,7 +10,7 @@ use strongroom_engine::{Actor, BearerToken, Origin};
 use crate::auth::Caller;
 use crate::client::{self, ClientAddress};
 use crate::log_text::escaped;
-use crate::problem::{Problem, account_problem, answer, auth_problem, problem_variants};
+use crate::problem::{Problem, account_problem, answer, auth_problem, or_answer, problem_variants};
 use crate::state::State;
 use crate::tags::ApiTags;
 use crate::text::Username;
@@ -239,9 +239,7 @@ impl AccountsApi {
         operation_id = "logout"
     )]
     async fn logout(&self, state: Data<&State>, caller: Caller) -> poem::Result<LogoutResponse> {
-        if let Err(p) = caller.signed_in() {
-            return answer(p);
-        }
+        or_answer!(caller.signed_in());
         let acting = state.acting(caller.origin());
         let auth = caller.0;
         let result = acting.blocking(move |e| e.revoke(&auth.token)).await?;

@@ -145,9 +145,7 @@ impl AdminApi {
         /// The previous page's `next`.
         after: Query<Option<Uuid>>,
     ) -> poem::Result<UsersResponse> {
-        if let Err(p) = admin_only(&caller) {
-            return answer(p);
-        }
+        or_answer!(admin_only(&caller));
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE) as usize;
         let after = after.0.map(|u| UserId::from_u128(u.as_u128()));
         match state.read(move |e| e.users(after, limit)).await? {

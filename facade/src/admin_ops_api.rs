@@ -195,9 +195,7 @@ impl AdminOpsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
     ) -> poem::Result<AuditResponse> {
-        if let Err(p) = admin_only(&caller) {
-            return answer(p);
-        }
+        or_answer!(admin_only(&caller));
         let action = match action.0.as_deref().map(AuditAction::from_name) {
             None => None,
             Some(Some(action)) => Some(action),
@@ -242,9 +240,7 @@ impl AdminOpsApi {
         state: Data<&State>,
         caller: Caller,
     ) -> poem::Result<CheckpointResponse> {
-        if let Err(p) = admin_only(&caller) {
-            return answer(p);
-        }
+        or_answer!(admin_only(&caller));
         match state.read(|e| e.audit_checkpoint()).await? {
             Ok(c) => Ok(CheckpointResponse::Ok(Json(CheckpointJson::from(&c)))),
             Err(e) => answer(internal("audit checkpoint", &e)),

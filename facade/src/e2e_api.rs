@@ -239,9 +239,7 @@ impl E2eApi {
         /// The user's username.
         username: Path<String>,
     ) -> poem::Result<RecipientKeyResponse> {
-        if let Err(p) = caller.require(Scope::MessagesWrite) {
-            return answer(p);
-        }
+        or_answer!(caller.require(Scope::MessagesWrite));
         let name = username.0;
         let lookup = name.clone();
         let found = state

@@ -216,9 +216,7 @@ impl EventsApi {
         operation_id = "create_ticket"
     )]
     async fn ticket(&self, state: Data<&State>, caller: Caller) -> poem::Result<TicketResponse> {
-        if let Err(p) = caller.require(Scope::EventsRead) {
-            return answer(p);
-        }
+        or_answer!(caller.require(Scope::EventsRead));
         let session = caller.0.session;
         match state.blocking(move |e| e.issue_ticket(session)).await? {
             Ok(ticket) => Ok(TicketResponse::Created(Json(Ticket {
@@ -257,13 +255,14 @@ impl EventsApi {
             );
             return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
         }
-        if let Err(p) = caller.require(Scope::Broadcast) {
-            return answer(p);
-        }
+        or_answer!(caller.require(Scope::Broadcast));
         let per_minute = caps.per_minute;
-        if let Err(p) = guard::take(&state, caller.user(), Kind::Broadcast, per_minute) {
-            return answer(p);
-        }
+        or_answer!(guard::take(
+            &state,
+            caller.user(),
+            Kind::Broadcast,
+            per_minute
+        ));
         let (sender, acting) = or_answer!(guard::writer(&state, &caller, Scope::Broadcast).await?);
         let (text, ttl) = body.into_parts();
         match acting
