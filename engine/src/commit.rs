@@ -178,8 +178,18 @@ impl GroupCommit {
             slot,
             leads,
         } = self.enqueue(job);
-        // A waiter either gets its result, or is told to lead (its job is
-        // then still queued).
+        self.finish(ctx, ticket, &slot, leads)
+    }
+
+    /// Sees a queued job through on this thread: waits for its result, or
+    /// for the lead (its job then still queued), and leads if it must.
+    pub(crate) fn finish(
+        &self,
+        ctx: &Context<'_>,
+        ticket: u64,
+        slot: &Slot,
+        leads: bool,
+    ) -> JobResult {
         if !leads && let SlotState::Done(result) = slot.wait() {
             return result;
         }

@@ -197,15 +197,26 @@ impl Engine {
         plaintext: &[u8],
         ttl: Option<Duration>,
     ) -> Result<Receipt, RecordError> {
-        let record = NewRecord::new(
+        self.commit_one(self.message(sender, recipient, plaintext, ttl)?)
+    }
+
+    /// A message from `sender` to `recipient`, checked against the limits.
+    pub(crate) fn message(
+        &self,
+        sender: UserId,
+        recipient: UserId,
+        plaintext: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<NewRecord, RecordError> {
+        let scope = KeyScope::User(recipient);
+        NewRecord::new(
             &self.inner.limits,
             self.origin,
             sender,
-            KeyScope::User(recipient),
+            scope,
             plaintext,
             ttl,
-        )?;
-        self.commit_one(record)
+        )
     }
 
     /// Stores many records, each for its owner, in one durable transaction
@@ -238,13 +249,9 @@ impl Engine {
         messages: impl IntoIterator<Item = (UserId, UserId, &'a [u8])>,
         ttl: Option<Duration>,
     ) -> Result<Vec<Result<Receipt, RecordError>>, RecordError> {
-        let limits = &self.inner.limits;
         let job = messages
             .into_iter()
-            .map(|(sender, recipient, plaintext)| {
-                let scope = KeyScope::User(recipient);
-                NewRecord::new(limits, self.origin, sender, scope, plaintext, ttl)
-            })
+            .map(|(sender, recipient, plaintext)| self.message(sender, recipient, plaintext, ttl))
             .collect::<Result<Vec<_>, _>>()?;
         self.commit(job)
     }

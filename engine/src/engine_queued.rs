@@ -30,9 +30,8 @@ use std::time::Duration;
 use crate::commit::{Enqueued, JobResult, Slot, SlotState};
 use crate::engine::Engine;
 use crate::error::{InvariantViolated, RecordError};
-use crate::ids::{KeyScope, UserId};
+use crate::ids::UserId;
 use crate::model::Receipt;
-use crate::records::NewRecord;
 
 /// Where a queued write stands.
 #[derive(Debug)]
@@ -68,14 +67,7 @@ impl Engine {
         plaintext: &[u8],
         ttl: Option<Duration>,
     ) -> Result<QueuedWrite, RecordError> {
-        let record = NewRecord::new(
-            &self.inner.limits,
-            self.origin(),
-            sender,
-            KeyScope::User(recipient),
-            plaintext,
-            ttl,
-        )?;
+        let record = self.message(sender, recipient, plaintext, ttl)?;
         let Enqueued {
             ticket,
             slot,
@@ -124,15 +116,9 @@ impl QueuedWrite {
     /// the commit underway like [`Engine::send`] would).
     pub fn lead(mut self) -> Result<Receipt, RecordError> {
         self.finished = true;
-        let commits = self.engine.commits();
         let ctx = self.engine.commit_context();
-        if !self.leads {
-            // Not our turn yet: wait for it (or for the result) here.
-            if let SlotState::Done(result) = self.slot.wait() {
-                return single(result);
-            }
-        }
-        single(commits.lead(&ctx, self.ticket))
+        let commits = self.engine.commits();
+        single(commits.finish(&ctx, self.ticket, &self.slot, self.leads))
     }
 }
 
