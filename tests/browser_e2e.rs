@@ -29,7 +29,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use strongroom::engine::e2e;
 
-use common::binary::Binary;
+use common::binary::{Binary, call_at};
 use common::browser::{click, fill, inbox, keeping_screenshots, wait_for};
 
 const TEXTS: [&str; 6] = [
@@ -48,19 +48,10 @@ struct Api {
 }
 
 impl Api {
+    /// The answer of a call that must succeed.
     async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> Value {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {value}");
+        let (status, value) = call_at(&self.http, &self.base, method, path, token, body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {value}");
         value
     }
 

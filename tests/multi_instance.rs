@@ -22,45 +22,10 @@ use strongroom::engine::testing::PgCluster;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn call(
-    http: &reqwest::Client,
-    s: &Binary,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = http.request(method, s.url(path));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    if !body.is_null() {
-        req = req.json(&body);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn login(http: &reqwest::Client, s: &Binary, name: &str) -> String {
-    let creds = json!({"username": name, "password": common::PASSWORD});
-    let (status, body) = call(http, s, "POST", "/v1/sessions", None, creds).await;
-    assert_eq!(status, 201, "{body}");
-    body["access_token"].as_str().expect("token").to_owned()
-}
-
 async fn send(http: &reqwest::Client, s: &Binary, token: &str, to: &str, text: &str) {
     let path = format!("/v1/users/{to}/messages");
-    let (status, body) = call(
-        http,
-        s,
-        "POST",
-        &path,
-        Some(token),
-        json!({"message": text}),
-    )
-    .await;
+    let body = json!({"message": text});
+    let (status, body) = s.call(http, "POST", &path, Some(token), body).await;
     assert_eq!(status, 201, "{body}");
 }
 
@@ -114,11 +79,11 @@ async fn two_instances_on_one_database_act_as_one() {
     // An account made on A logs in on B.
     for name in ["alice", "bob"] {
         let creds = json!({"username": name, "password": common::PASSWORD});
-        let (status, body) = call(&http, &a, "POST", "/v1/accounts", None, creds).await;
+        let (status, body) = a.call(&http, "POST", "/v1/accounts", None, creds).await;
         assert_eq!(status, 201, "{body}");
     }
-    let alice_a = login(&http, &a, "alice").await;
-    let bob_b = login(&http, &b, "bob").await;
+    let alice_a = a.login(&http, "alice", common::PASSWORD).await;
+    let bob_b = b.login(&http, "bob", common::PASSWORD).await;
 
     // A stream on B hears what is sent through A, within a second.
     let mut on_b = stream(&b, &bob_b, None).await;
@@ -131,9 +96,16 @@ async fn two_instances_on_one_database_act_as_one() {
     drop(on_b);
 
     // Resume on A from B's event id: exactly what came after, once.
-    send(&http, &b, &login(&http, &b, "alice").await, "bob", "second").await;
+    send(
+        &http,
+        &b,
+        &b.login(&http, "alice", common::PASSWORD).await,
+        "bob",
+        "second",
+    )
+    .await;
     send(&http, &a, &alice_a, "bob", "third").await;
-    let bob_a = login(&http, &a, "bob").await;
+    let bob_a = a.login(&http, "bob", common::PASSWORD).await;
     let mut on_a = stream(&a, &bob_a, Some(&first.id())).await;
     let texts =
         [on_a.expect(WAIT).await, on_a.expect(WAIT).await].map(|e| e.json()["message"].clone());
@@ -162,17 +134,17 @@ async fn two_instances_on_one_database_act_as_one() {
     drop(on_b);
 
     // Logging out on A ends that session's stream on B.
-    let bob_session = login(&http, &b, "bob").await;
+    let bob_session = b.login(&http, "bob", common::PASSWORD).await;
     let mut doomed = stream(&b, &bob_session, None).await;
-    let (status, _) = call(
-        &http,
-        &a,
-        "DELETE",
-        "/v1/sessions/current",
-        Some(&bob_session),
-        Value::Null,
-    )
-    .await;
+    let (status, _) = a
+        .call(
+            &http,
+            "DELETE",
+            "/v1/sessions/current",
+            Some(&bob_session),
+            Value::Null,
+        )
+        .await;
     assert_eq!(status, 204);
     let end = loop {
         let event = doomed.expect(WAIT).await;
@@ -189,21 +161,21 @@ async fn two_instances_on_one_database_act_as_one() {
         acknowledged += 1;
     }
     a.signal("KILL");
-    let (status, page) = call(
-        &http,
-        &b,
-        "GET",
-        "/v1/messages?limit=100",
-        Some(&bob_b),
-        Value::Null,
-    )
-    .await;
+    let (status, page) = b
+        .call(
+            &http,
+            "GET",
+            "/v1/messages?limit=100",
+            Some(&bob_b),
+            Value::Null,
+        )
+        .await;
     assert_eq!(status, 200, "{page}");
     let stored = page["messages"].as_array().expect("messages").len();
     assert_eq!(stored, acknowledged, "nothing acknowledged is lost");
     // And B keeps serving: a stream and a send on B alone.
     let mut on_b = stream(&b, &bob_b, None).await;
-    let alice_b = login(&http, &b, "alice").await;
+    let alice_b = b.login(&http, "alice", common::PASSWORD).await;
     send(&http, &b, &alice_b, "bob", "B alone").await;
     let mut last = on_b.expect(WAIT).await;
     while last.json()["message"] != "B alone" {

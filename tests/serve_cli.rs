@@ -30,25 +30,6 @@ fn creds(name: &str) -> serde_json::Value {
     json!({"username": name, "password": "correct horse battery"})
 }
 
-async fn login(http: &reqwest::Client, server: &Binary, name: &str) -> String {
-    let r = http
-        .post(server.url("/v1/accounts"))
-        .json(&creds(name))
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(r.status(), 201);
-    let r = http
-        .post(server.url("/v1/sessions"))
-        .json(&creds(name))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 201);
-    let body: serde_json::Value = r.json().await.expect("json");
-    body["access_token"].as_str().expect("token").to_owned()
-}
-
 #[tokio::test]
 async fn first_run_creates_private_files_and_the_data_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -70,7 +51,7 @@ async fn first_run_creates_private_files_and_the_data_survives_a_restart() {
         .expect("root");
     assert_eq!(root.status(), 303);
     assert_eq!(root.headers()["location"], "/app");
-    login(&http, &server, "alice").await;
+    server.account(&http, "alice").await;
     let base = server.base.clone();
     let exited = server.stop();
     assert!(exited.status.success(), "{}", exited.stderr);
@@ -109,7 +90,7 @@ async fn sigterm_ends_open_streams_at_once_and_a_restart_can_follow() {
     let data = dir.path().join("data");
     let http = reqwest::Client::new();
     let server = Binary::start(&data, &["--shutdown-grace", "10"], &[]);
-    let token = login(&http, &server, "alice").await;
+    let token = server.account(&http, "alice").await;
     let res = http
         .get(server.url("/v1/events"))
         .bearer_auth(&token)

@@ -22,35 +22,6 @@ fn arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-async fn call(
-    http: &reqwest::Client,
-    server: &Binary,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let url = server.url(path);
-    let mut req = match method {
-        "GET" => http.get(url),
-        _ => http.post(url).json(&body),
-    };
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn login(http: &reqwest::Client, server: &Binary, name: &str, password: &str) -> String {
-    let creds = json!({"username": name, "password": password});
-    let (status, body) = call(http, server, "POST", "/v1/sessions", None, creds).await;
-    assert_eq!(status, 201, "{body}");
-    body["access_token"].as_str().expect("token").to_owned()
-}
-
 /// The account of the trail's first login (the admin's).
 fn first_login_actor(trail: &Value) -> Value {
     trail["entries"][1]["actor_user"].clone()
@@ -88,58 +59,45 @@ async fn admin_bootstraps_a_service_reads_with_a_scoped_key_and_the_audit_trail_
     let server = Binary::start(&data, &["--registration", "closed"], &[]);
     let http = reqwest::Client::new();
     let stranger = json!({"username": "mallory", "password": common::PASSWORD});
-    let (status, _) = call(&http, &server, "POST", "/v1/accounts", None, stranger).await;
+    let (status, _) = server
+        .call(&http, "POST", "/v1/accounts", None, stranger)
+        .await;
     assert_eq!(status, 403, "registration is closed");
 
-    let root = login(&http, &server, "root", ADMIN_PASSWORD).await;
+    let root = server.login(&http, "root", ADMIN_PASSWORD).await;
     for (name, role) in [("alice", "user"), ("billing", "service")] {
         let body = json!({"username": name, "password": common::PASSWORD, "role": role});
-        let (status, created) =
-            call(&http, &server, "POST", "/v1/admin/users", Some(&root), body).await;
+        let (status, created) = server
+            .call(&http, "POST", "/v1/admin/users", Some(&root), body)
+            .await;
         assert_eq!(status, 201, "{created}");
     }
-    let billing = login(&http, &server, "billing", common::PASSWORD).await;
+    let billing = server.login(&http, "billing", common::PASSWORD).await;
     let request = json!({"name": "invoice reader", "scopes": ["messages:read"]});
-    let (status, key) = call(
-        &http,
-        &server,
-        "POST",
-        "/v1/api-keys",
-        Some(&billing),
-        request,
-    )
-    .await;
+    let (status, key) = server
+        .call(&http, "POST", "/v1/api-keys", Some(&billing), request)
+        .await;
     assert_eq!(status, 201, "{key}");
     let key = key["secret"].as_str().expect("secret").to_owned();
 
-    let alice = login(&http, &server, "alice", common::PASSWORD).await;
+    let alice = server.login(&http, "alice", common::PASSWORD).await;
     let invoice = json!({"message": "invoice #42: 100 credits"});
     let path = "/v1/users/billing/messages";
-    let (status, _) = call(&http, &server, "POST", path, Some(&alice), invoice).await;
+    let (status, _) = server
+        .call(&http, "POST", path, Some(&alice), invoice)
+        .await;
     assert_eq!(status, 201);
 
     // The service reads with its key, and may not write with it.
-    let (status, inbox) = call(
-        &http,
-        &server,
-        "GET",
-        "/v1/messages",
-        Some(&key),
-        json!(null),
-    )
-    .await;
+    let (status, inbox) = server
+        .call(&http, "GET", "/v1/messages", Some(&key), json!(null))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(inbox["messages"][0]["message"], "invoice #42: 100 credits");
     let reply = json!({"message": "paid"});
-    let (status, refused) = call(
-        &http,
-        &server,
-        "POST",
-        "/v1/users/alice/messages",
-        Some(&key),
-        reply,
-    )
-    .await;
+    let (status, refused) = server
+        .call(&http, "POST", "/v1/users/alice/messages", Some(&key), reply)
+        .await;
     assert_eq!(status, 403);
     assert!(
         refused["detail"]
@@ -150,15 +108,9 @@ async fn admin_bootstraps_a_service_reads_with_a_scoped_key_and_the_audit_trail_
     );
 
     // The admin reads the trail of all of it.
-    let (status, trail) = call(
-        &http,
-        &server,
-        "GET",
-        "/v1/admin/audit",
-        Some(&root),
-        json!(null),
-    )
-    .await;
+    let (status, trail) = server
+        .call(&http, "GET", "/v1/admin/audit", Some(&root), json!(null))
+        .await;
     assert_eq!(status, 200, "{trail}");
     let entries = trail["entries"].as_array().expect("entries");
     let actions: Vec<(&str, &str)> = entries
@@ -187,30 +139,24 @@ async fn admin_bootstraps_a_service_reads_with_a_scoped_key_and_the_audit_trail_
             .iter()
             .all(|e| e["address"] == "127.0.0.1" || e["actor"] == "operator")
     );
-    let (status, checkpoint) = call(
-        &http,
-        &server,
-        "GET",
-        "/v1/admin/audit/checkpoint",
-        Some(&root),
-        json!(null),
-    )
-    .await;
+    let (status, checkpoint) = server
+        .call(
+            &http,
+            "GET",
+            "/v1/admin/audit/checkpoint",
+            Some(&root),
+            json!(null),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(checkpoint["seq"], 8);
     let kept = tmp.path().join("checkpoint.json");
     std::fs::write(&kept, checkpoint.to_string()).expect("keep checkpoint");
     // An online backup, asked for over HTTP, lands in the backup dir and
     // in the trail under the admin's name.
-    let (status, backup) = call(
-        &http,
-        &server,
-        "POST",
-        "/v1/admin/backups",
-        Some(&root),
-        json!(null),
-    )
-    .await;
+    let (status, backup) = server
+        .call(&http, "POST", "/v1/admin/backups", Some(&root), json!(null))
+        .await;
     assert_eq!(status, 201, "{backup}");
     let file = Path::new(backup["path"].as_str().expect("path"));
     assert!(
@@ -222,7 +168,9 @@ async fn admin_bootstraps_a_service_reads_with_a_scoped_key_and_the_audit_trail_
         (Some(3), Some(1))
     );
     let path = "/v1/admin/audit?action=backup";
-    let (_, backups) = call(&http, &server, "GET", path, Some(&root), json!(null)).await;
+    let (_, backups) = server
+        .call(&http, "GET", path, Some(&root), json!(null))
+        .await;
     assert_eq!(
         backups["entries"][0]["actor_user"],
         first_login_actor(&trail)

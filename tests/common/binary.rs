@@ -122,30 +122,33 @@ impl Binary {
         format!("{}{path}", self.base)
     }
 
+    /// `METHOD path` on this server (see [`call_at`]).
+    pub async fn call(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        call_at(http, &self.base, method, path, token, body).await
+    }
+
+    /// Logs `name` in; returns the access token.
+    pub async fn login(&self, http: &reqwest::Client, name: &str, password: &str) -> String {
+        let creds = serde_json::json!({"username": name, "password": password});
+        let (status, body) = self.call(http, "POST", "/v1/sessions", None, creds).await;
+        assert_eq!(status, 201, "{body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
     /// Registers `name` (password [`super::PASSWORD`]) and logs in; returns
     /// the access token.
     pub async fn account(&self, http: &reqwest::Client, name: &str) -> String {
         let creds = serde_json::json!({"username": name, "password": super::PASSWORD});
-        let created = http
-            .post(self.url("/v1/accounts"))
-            .json(&creds)
-            .send()
-            .await
-            .expect("account");
-        assert_eq!(created.status(), 201);
-        let login: serde_json::Value = http
-            .post(self.url("/v1/sessions"))
-            .json(&creds)
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        login["access_token"]
-            .as_str()
-            .expect("access token")
-            .to_owned()
+        let (status, body) = self.call(http, "POST", "/v1/accounts", None, creds).await;
+        assert_eq!(status, 201, "{body}");
+        self.login(http, name, super::PASSWORD).await
     }
 
     pub fn stdout(&self) -> String {
@@ -200,6 +203,30 @@ impl Drop for Binary {
             let _ = self.child.wait();
         }
     }
+}
+
+/// `METHOD base+path` with an optional bearer token and a JSON body
+/// (`Null`: none); the status and the JSON answer (`Null` when there is
+/// none).
+pub async fn call_at(
+    http: &reqwest::Client,
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = http.request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if !body.is_null() {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 /// Runs `strongroom ARGS` (any subcommand) to its exit, with no key or
