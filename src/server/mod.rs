@@ -182,22 +182,33 @@ pub fn open_engine(
 ) -> Result<Engine, ServeError> {
     files::check_private(data_dir, "700", allow_insecure)?;
     files::create_private_dir(data_dir)?;
-    if let KeySource::File(path) = key {
-        files::check_private(path, "600", allow_insecure)?;
-    }
     files::check_private(&data_dir.join("master.key"), "600", allow_insecure)?;
-    let master = resolve_master_key(key, data_dir)?;
+    let mut builder = tuned_builder(key, data_dir, allow_insecure, tune)?;
     let path = data_dir.join("strongroom.redb");
     files::check_private(&path, "600", allow_insecure)?;
     files::create_private_file(&path)?;
-    let mut builder = Engine::builder(master);
-    tune(&mut builder);
     let engine = builder.open(&path).map_err(|source| ServeError::Database {
         path: path.clone(),
         source,
     })?;
     tracing::info!(path = %path.display(), "database open");
     Ok(engine)
+}
+
+/// A builder holding the master key from `key` (a key file given must be
+/// private), tuned by `tune`.
+fn tuned_builder(
+    key: &KeySource,
+    data_dir: &Path,
+    allow_insecure: bool,
+    tune: impl FnOnce(&mut EngineBuilder),
+) -> Result<EngineBuilder, ServeError> {
+    if let KeySource::File(path) = key {
+        files::check_private(path, "600", allow_insecure)?;
+    }
+    let mut builder = Engine::builder(resolve_master_key(key, data_dir)?);
+    tune(&mut builder);
+    Ok(builder)
 }
 
 /// Opens the engine on a shared PostgreSQL database. The master key must
@@ -213,13 +224,7 @@ pub fn open_shared_engine(
     if *key == KeySource::DataDir {
         return Err(ServeError::SharedKeyNeeded);
     }
-    if let KeySource::File(path) = key {
-        files::check_private(path, "600", allow_insecure)?;
-    }
-    let master = resolve_master_key(key, data_dir)?;
-    let mut builder = Engine::builder(master);
-    tune(&mut builder);
-    let engine = builder
+    let engine = tuned_builder(key, data_dir, allow_insecure, tune)?
         .open_postgres(&database.url, database.connections)
         .map_err(ServeError::SharedDatabase)?;
     tracing::info!(
