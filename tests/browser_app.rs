@@ -10,17 +10,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{click, fill, inbox, keeping_screenshots, wait_for};
+use common::browser::{click, fill, inbox, keeping_screenshots, sign_in, wait_for};
 use common::{TestServer, start};
 use fantoccini::Client;
 
 /// Opens the client, creates the account and waits for its live stream.
 async fn register(s: &TestServer, client: &Client, name: &str) {
-    client.goto(&s.url("/app")).await.expect("open /app");
-    fill(client, "#username", name).await;
-    fill(client, "#password", common::PASSWORD).await;
-    click(client, "#register").await;
-    wait_for(client, "#live.on", Duration::from_secs(20)).await;
+    sign_in(client, &s.base, name, true, Duration::from_secs(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,14 +84,7 @@ impl Api {
 /// Opens the client, signs in (creating the account first when asked) and
 /// waits for its live stream.
 async fn sign_in(base: &str, client: &Client, name: &str, create: bool) {
-    client
-        .goto(&format!("{base}/app"))
-        .await
-        .expect("open /app");
-    fill(client, "#username", name).await;
-    fill(client, "#password", common::PASSWORD).await;
-    click(client, if create { "#register" } else { "#login" }).await;
-    wait_for(client, "#live.on", Duration::from_secs(30)).await;
+    common::browser::sign_in(client, base, name, create, Duration::from_secs(30)).await;
 }
 
 /// Sends from the page, end-to-end or not, and waits for the status line.

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{click, fill, wait_for};
+use common::browser::{click, fill, sign_in, wait_for};
 use strongroom::engine::SecretString;
 
 use base64::Engine as _;
@@ -136,11 +136,7 @@ async fn the_web_client_makes_links_the_server_cannot_read() {
     };
     let client = &browser.client;
     let s = start().await;
-    client.goto(&s.url("/app")).await.expect("open /app");
-    fill(client, "#username", "alice").await;
-    fill(client, "#password", common::PASSWORD).await;
-    click(client, "#register").await;
-    wait_for(client, "#live.on", Duration::from_secs(30)).await;
+    sign_in(client, &s.base, "alice", true, Duration::from_secs(30)).await;
 
     let secret = "made in the web client";
     fill(client, "#share-text", secret).await;

@@ -113,6 +113,19 @@ pub async fn wait_for(client: &Client, css: &str, within: Duration) {
         .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
 }
 
+/// Opens the web client at `base`, signs `name` in (creating the account
+/// first when `create`), and waits up to `within` for its live stream.
+pub async fn sign_in(client: &Client, base: &str, name: &str, create: bool, within: Duration) {
+    client
+        .goto(&format!("{base}/app"))
+        .await
+        .expect("open /app");
+    fill(client, "#username", name).await;
+    fill(client, "#password", super::PASSWORD).await;
+    click(client, if create { "#register" } else { "#login" }).await;
+    wait_for(client, "#live.on", within).await;
+}
+
 /// The texts of the web client's inbox, newest first.
 pub async fn inbox(client: &Client) -> Vec<String> {
     let mut texts = Vec::new();
