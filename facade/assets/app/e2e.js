@@ -27,10 +27,16 @@ const HEADER = 9;
 const ENC = 32;
 export const ITERATIONS = 600000;
 
-export function toBase64(bytes) {
+// Standard base64 (what the API takes for a client-encrypted share).
+export function standardBase64(bytes) {
   let text = "";
   for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(text);
+}
+
+// Unpadded base64url (keys, sealed messages).
+export function toBase64(bytes) {
+  return standardBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 export function fromBase64(text) {

@@ -7,15 +7,9 @@
 //         aad = "strongroom/share-client/v1"), sent as standard base64
 //         with client_encrypted: true
 
-import { toBase64 } from "./e2e.js";
+import { standardBase64, toBase64 } from "./e2e.js";
 
 const AAD = new TextEncoder().encode("strongroom/share-client/v1");
-
-function standardBase64(bytes) {
-  let text = "";
-  for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text);
-}
 
 // The blob (standard base64) for POST /v1/shares, and the fragment key.
 export async function sealForLink(text) {
