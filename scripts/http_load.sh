@@ -5,12 +5,18 @@
 # machine. Prints one table row per endpoint (requests/s, p50, p99, and the
 # share of hello-world's requests/s). Needs wrk (apt-get install wrk).
 #
-# Usage: scripts/http_load.sh [DURATION_SECONDS]
+# With ROUNDS > 1 every endpoint runs once per round, in turn, and each
+# column is the median over the rounds (the share is computed within each
+# round, against that round's hello world, and then its median taken): on a
+# shared machine one window can differ from the next by 20%.
+#
+# Usage: scripts/http_load.sh [DURATION_SECONDS] [ROUNDS]
 # STRONGROOM_BIN=path/to/strongroom runs another build (e.g. an older
 # release) against the same harness; SERVE_FLAGS adds flags to serve.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
+rounds="${2:-1}"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
 cargo build --release --bin strongroom --example hello_world >&2
@@ -43,36 +49,66 @@ for _ in $(seq 20); do
 done
 id=$(curl -sf -XPOST $base/v1/messages -H "$json" -H "authorization: Bearer $token" \
   -d "{\"message\":\"$message\",\"ttl_seconds\":3600}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+# The writes go to a second account, and outlive the run: every round then
+# reads the same 20-message page, and no reaper purge runs meanwhile.
+writer='{"username":"writer","password":"correct horse battery"}'
+curl -sf -XPOST $base/v1/accounts -H "$json" -d "$writer" >/dev/null
+writer_token=$(curl -sf -XPOST $base/v1/sessions -H "$json" -d "$writer" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $token"
-wrk.body = '{"message":"$message","ttl_seconds":60}'
+wrk.headers["authorization"] = "Bearer $writer_token"
+wrk.body = '{"message":"$message","ttl_seconds":3600}'
 LUA
 
-run() { # name, url, extra wrk args...
+run() { # name, url, extra wrk args...: prints name|requests/s|p50 ms|p99 ms
   local name=$1 url=$2; shift 2
-  local out
-  out=$(wrk -t2 -c64 -d"${duration}s" --latency "$@" "$url")
-  local rps p50 p99
-  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  echo "$name|$rps|$p50|$p99"
+  wrk -t2 -c64 -d"${duration}s" --latency "$@" "$url" | awk -v name="$name" '
+    function ms(v) {
+      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+      if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+      return v
+    }
+    /^Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    END { printf "%s|%.0f|%.3f|%.3f\n", name, rps, p50, p99 }'
 }
 
-rows=()
-rows+=("$(run 'hello world (bare poem)' http://127.0.0.1:18081/)")
-rows+=("$(run 'GET /healthz' $base/healthz)")
-rows+=("$(run 'GET /v1/messages/{id} (1 KiB)' "$base/v1/messages/$id" -H "authorization: Bearer $token")")
-rows+=("$(run 'GET /v1/messages?limit=20' "$base/v1/messages?limit=20" -H "authorization: Bearer $token")")
-rows+=("$(run 'POST /v1/messages (1 KiB, durable)' $base/v1/messages -s "$work/post.lua")")
+endpoints=(
+  "hello world (bare poem)|http://127.0.0.1:18081/"
+  "GET /healthz|$base/healthz"
+  "GET /v1/messages/{id} (1 KiB)|$base/v1/messages/$id"
+  "GET /v1/messages?limit=20|$base/v1/messages?limit=20"
+  "POST /v1/messages (1 KiB, durable)|$base/v1/messages"
+)
+results="$work/results"
+for round in $(seq "$rounds"); do
+  hello=""
+  for entry in "${endpoints[@]}"; do
+    name=${entry%%|*} url=${entry#*|}
+    case $name in
+      hello*|*healthz) row=$(run "$name" "$url") ;;
+      POST*) row=$(run "$name" "$url" -s "$work/post.lua") ;;
+      *) row=$(run "$name" "$url" -H "authorization: Bearer $token") ;;
+    esac
+    rps=$(cut -d'|' -f2 <<<"$row")
+    [ -n "$hello" ] || hello=$rps
+    echo "$round|$row|$(awk -v a="$rps" -v b="$hello" 'BEGIN {printf "%.1f", 100 * a / b}')" >>"$results"
+  done
+  [ "$rounds" -eq 1 ] || echo "round $round of $rounds done" >&2
+done
 
-hello=$(cut -d'|' -f2 <<<"${rows[0]}")
+median() { # column number: the median of that column for endpoint $name
+  awk -F'|' -v n="$name" -v c="$1" '$2 == n {print $c}' "$results" | sort -g |
+    awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+[ "$rounds" -eq 1 ] || echo "medians over $rounds rounds of ${duration}s per endpoint"
 echo "| endpoint | requests/s | p50 | p99 | share of hello world |"
 echo "|---|---|---|---|---|"
-for row in "${rows[@]}"; do
-  IFS='|' read -r name rps p50 p99 <<<"$row"
-  share=$(awk -v a="$rps" -v b="$hello" 'BEGIN {printf "%.0f%%", 100 * a / b}')
-  echo "| $name | $rps | $p50 | $p99 | $share |"
+for entry in "${endpoints[@]}"; do
+  name=${entry%%|*}
+  printf '| %s | %.0f | %.2f ms | %.2f ms | %.0f%% |\n' \
+    "$name" "$(median 3)" "$(median 4)" "$(median 5)" "$(median 6)"
 done
