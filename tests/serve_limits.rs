@@ -101,10 +101,16 @@ fn connections_beyond_the_per_address_cap_are_closed_at_once() {
         closed_within(&mut fourth, Duration::from_secs(2)),
         "the fourth was admitted"
     );
-    for stream in &mut held {
-        assert!(
-            !closed_within(stream, Duration::from_millis(50)),
-            "an admitted one was closed"
+    let closed: Vec<usize> = (0..held.len())
+        .filter(|&i| closed_within(&mut held[i], Duration::from_millis(50)))
+        .collect();
+    if !closed.is_empty() {
+        // Seen once under load and not reproduced since: keep what the
+        // server said (its refusals are logged with their count).
+        let exited = server.stop();
+        panic!(
+            "admitted connections {closed:?} of 0..3 were closed; server log:\n{}",
+            exited.stderr
         );
     }
     held.pop();
