@@ -19,23 +19,7 @@ fn streaming_client() -> reqwest::Client {
 }
 
 async fn open(s: &TestServer, token: &str, last_event_id: Option<&str>) -> SseStream {
-    let mut req = streaming_client()
-        .get(s.url("/v1/events"))
-        .bearer_auth(token);
-    if let Some(id) = last_event_id {
-        req = req.header("Last-Event-ID", id);
-    }
-    let res = req.send().await.expect("connect");
-    assert_eq!(res.status(), 200);
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .expect("ct")
-            .starts_with("text/event-stream")
-    );
-    // The server registers the stream before it answers, so events stored
-    // from here on are delivered.
-    SseStream::new(res)
+    SseStream::open(&s.url("/v1/events"), token, last_event_id).await
 }
 
 #[tokio::test]

@@ -30,15 +30,7 @@ async fn send(http: &reqwest::Client, s: &Binary, token: &str, to: &str, text: &
 }
 
 async fn stream(s: &Binary, token: &str, last_event_id: Option<&str>) -> SseStream {
-    let mut req = reqwest::Client::new()
-        .get(s.url("/v1/events"))
-        .bearer_auth(token);
-    if let Some(id) = last_event_id {
-        req = req.header("Last-Event-ID", id);
-    }
-    let res = req.send().await.expect("connect");
-    assert_eq!(res.status(), 200);
-    SseStream::new(res)
+    SseStream::open(&s.url("/v1/events"), token, last_event_id).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

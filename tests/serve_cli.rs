@@ -91,14 +91,7 @@ async fn sigterm_ends_open_streams_at_once_and_a_restart_can_follow() {
     let http = reqwest::Client::new();
     let server = Binary::start(&data, &["--shutdown-grace", "10"], &[]);
     let token = server.account(&http, "alice").await;
-    let res = http
-        .get(server.url("/v1/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("stream");
-    assert_eq!(res.status(), 200);
-    let mut stream = SseStream::new(res);
+    let mut stream = SseStream::open(&server.url("/v1/events"), &token, None).await;
     let reader = tokio::spawn(async move { stream.expect(Duration::from_secs(10)).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let exited = tokio::task::spawn_blocking(move || server.stop())

@@ -66,13 +66,7 @@ async fn metrics_are_scraped_and_parsed_after_real_traffic() {
             .await
             .expect("login");
     }
-    let res = http
-        .get(server.url("/v1/events"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("stream");
-    let mut stream = SseStream::new(res);
+    let mut stream = SseStream::open(&server.url("/v1/events"), token, None).await;
     for i in 0..3 {
         let r = http
             .post(server.url("/v1/messages"))

@@ -38,6 +38,25 @@ pub enum Next {
 }
 
 impl SseStream {
+    /// Opens the event stream at `url` with a bearer token, resuming after
+    /// `last_event_id` when given; the server has registered the stream by
+    /// the time it answers, so events stored from here on are delivered.
+    pub async fn open(url: &str, token: &str, last_event_id: Option<&str>) -> Self {
+        let mut req = reqwest::Client::new().get(url).bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let res = req.send().await.expect("connect");
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .expect("content-type")
+                .starts_with("text/event-stream")
+        );
+        Self::new(res)
+    }
+
     pub fn new(res: reqwest::Response) -> Self {
         Self {
             body: res.bytes_stream().map(|r| r.map(|b| b.to_vec())).boxed(),
