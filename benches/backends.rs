@@ -12,17 +12,15 @@
 //! Run: `cargo bench --bench backends` (needs PostgreSQL installed; without
 //! it only the redb side runs, after a loud message).
 
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::DAY;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use strongroom::engine::testing::PgCluster;
-use strongroom::engine::{
-    Clock, Engine, ManualClock, MasterKey, SecretString, SystemClock, Timestamp, UserId,
-};
-
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const DAY: Option<Duration> = Some(Duration::from_secs(86_400));
+use strongroom::engine::{Clock, Engine, ManualClock, SystemClock, Timestamp, UserId};
 
 /// The two stores, opened the same way.
 struct Backends {
@@ -52,8 +50,7 @@ impl Backends {
     fn engine(&self, backend: &str, clock: Arc<dyn Clock>) -> (Engine, UserId) {
         let n = self.next.get();
         self.next.set(n + 1);
-        let master = MasterKey::from_base64(&SecretString::from(KEY)).expect("key");
-        let mut builder = Engine::builder(master);
+        let mut builder = Engine::builder(common::master_key());
         builder.clock(clock);
         let engine = match (backend, &self.cluster) {
             ("postgres", Some(cluster)) => {
@@ -64,10 +61,7 @@ impl Backends {
                 .open(self._dir.path().join(format!("engine{n}.redb")))
                 .expect("redb"),
         };
-        let user = engine
-            .create_user("bench", &SecretString::from("benchmark password"))
-            .expect("user")
-            .id;
+        let user = common::bench_user(&engine);
         (engine, user)
     }
 }
@@ -99,29 +93,7 @@ fn workloads(c: &mut Criterion) {
     group.sample_size(10).throughput(Throughput::Elements(1));
     for (name, engine, user) in &engines {
         group.bench_function(*name, |b| {
-            b.iter_custom(|iters| {
-                let writers = 64;
-                let per = (iters as usize).div_ceil(writers);
-                let barrier = Arc::new(Barrier::new(writers + 1));
-                let threads: Vec<_> = (0..writers)
-                    .map(|_| {
-                        let (engine, user, barrier, payload) =
-                            (engine.clone(), *user, barrier.clone(), payload.clone());
-                        std::thread::spawn(move || {
-                            barrier.wait();
-                            for _ in 0..per {
-                                engine.put(user, &payload, DAY).expect("put");
-                            }
-                        })
-                    })
-                    .collect();
-                barrier.wait();
-                let started = Instant::now();
-                for t in threads {
-                    t.join().expect("writer");
-                }
-                started.elapsed() * (iters as u32) / ((per * writers) as u32)
-            })
+            b.iter_custom(|iters| common::concurrent_puts(engine, *user, &payload, 64, iters))
         });
     }
     group.finish();

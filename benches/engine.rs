@@ -15,24 +15,24 @@
 //!
 //! Run: `cargo bench --bench engine`
 
+mod common;
+
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Tag};
+use common::DAY;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use redb::{ReadableDatabase, TableDefinition};
 use strongroom::engine::hazmat::{self as envelope, Binding as Scope, DataKey, HEADER_LEN};
 use strongroom::engine::{
-    Clock, Engine, KeyScope, ManualClock, MasterKey, SecretString, Timestamp, UserId,
-    secrecy::SecretBox,
+    Clock, Engine, KeyScope, ManualClock, Timestamp, UserId, secrecy::SecretBox,
 };
 
 const RAW: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("raw");
 const RAW_INDEX: TableDefinition<(u64, u128, u128), ()> = TableDefinition::new("raw_index");
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const DAY: Option<Duration> = Some(Duration::from_secs(86_400));
 
 fn seal_open(c: &mut Criterion) {
     let key = DataKey::from_secret(&SecretBox::new(Box::new([7; 32])));
@@ -80,15 +80,12 @@ fn seal_open(c: &mut Criterion) {
 }
 
 fn engine_at(dir: &std::path::Path, clock: Arc<dyn Clock>) -> (Engine, UserId) {
-    let master = MasterKey::from_base64(&SecretString::from(KEY)).expect("key");
-    let engine = Engine::builder(master)
+    let engine = Engine::builder(common::master_key())
         .clock(clock)
         .open(dir.join("engine.redb"))
         .expect("open");
-    let user = engine
-        .create_user("bench", &SecretString::from("benchmark password"))
-        .expect("user");
-    (engine, user.id)
+    let user = common::bench_user(&engine);
+    (engine, user)
 }
 
 fn raw_db(dir: &std::path::Path) -> redb::Database {
@@ -254,29 +251,7 @@ fn concurrent_put(c: &mut Criterion) {
             BenchmarkId::from_parameter(format!("{writers}_writers")),
             |b| {
                 b.iter_custom(|iters| {
-                    let per_writer = iters.div_ceil(writers as u64);
-                    let barrier = Arc::new(Barrier::new(writers + 1));
-                    let handles: Vec<_> = (0..writers)
-                        .map(|_| {
-                            let (engine, payload, barrier) =
-                                (engine.clone(), payload.clone(), barrier.clone());
-                            std::thread::spawn(move || {
-                                barrier.wait();
-                                for _ in 0..per_writer {
-                                    engine.put(user, &payload, DAY).expect("put");
-                                }
-                            })
-                        })
-                        .collect();
-                    barrier.wait();
-                    let start = Instant::now();
-                    for h in handles {
-                        h.join().expect("writer");
-                    }
-                    // Time per put, as if `iters` puts had been made.
-                    start
-                        .elapsed()
-                        .mul_f64(iters as f64 / (per_writer * writers as u64) as f64)
+                    common::concurrent_puts(&engine, user, &payload, writers, iters)
                 })
             },
         );
