@@ -103,13 +103,7 @@ async fn send(client: &Client, to: &str, text: &str, sealed: bool) {
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let status = client
-            .find(Locator::Id("status"))
-            .await
-            .expect("status")
-            .text()
-            .await
-            .expect("text");
+        let status = common::browser::text(client, "#status").await;
         if status == wanted {
             return;
         }

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{click, fill, sign_in, wait_for};
+use common::browser::{click, fill, sign_in, text, wait_for};
 use strongroom::engine::SecretString;
 
 use base64::Engine as _;
@@ -29,26 +29,12 @@ async fn views_left(s: &TestServer, url: &str) -> (u16, serde_json::Value) {
 }
 
 async fn shown(client: &Client, css: &str) -> String {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(&format!("{css}:not([hidden])")))
+    let within = Duration::from_secs(20);
+    wait_for(client, &format!("{css}:not([hidden])"), within)
         .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
         .text()
         .await
         .expect("text")
-}
-
-/// Presses the page's button.
-async fn reveal(client: &Client) {
-    client
-        .find(Locator::Css("#reveal"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,13 +61,7 @@ async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
         .goto(&format!("{url}#{}", key.expose_secret()))
         .await
         .expect("page loads");
-    let heading = client
-        .find(Locator::Css("h1"))
-        .await
-        .expect("heading")
-        .text()
-        .await
-        .expect("text");
+    let heading = text(client, "h1").await;
     assert_eq!(heading, "Someone shared a secret with you");
     assert_eq!(
         views_left(&s, &url).await,
@@ -89,7 +69,7 @@ async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
         "loading consumed nothing"
     );
 
-    reveal(client).await;
+    click(client, "#reveal").await;
     assert_eq!(
         shown(client, "#secret").await,
         "sealed in Rust, opened in Chromium"
@@ -114,17 +94,12 @@ async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
         .await;
     let url = created.body["url"].as_str().expect("url").to_owned();
     client.goto(&url).await.expect("page loads");
-    let field = client
-        .find(Locator::Css("#passphrase"))
-        .await
-        .expect("field");
-    field.send_keys("open says me").await.expect("type");
-    reveal(client).await;
+    fill(client, "#passphrase", "open says me").await;
+    click(client, "#reveal").await;
     assert!(shown(client, "#error").await.contains("Wrong passphrase"));
     assert_eq!(views_left(&s, &url).await, (200, json!(1)));
-    field.clear().await.expect("clear");
-    field.send_keys("open sesame").await.expect("type");
-    reveal(client).await;
+    fill(client, "#passphrase", "open sesame").await;
+    click(client, "#reveal").await;
     assert_eq!(shown(client, "#secret").await, "behind a passphrase");
     browser.client.clone().close().await.expect("close");
 }
@@ -174,7 +149,7 @@ async fn the_web_client_makes_links_the_server_cannot_read() {
 
     // And the share page opens the last view with the same link.
     client.goto(&link).await.expect("share page");
-    reveal(client).await;
+    click(client, "#reveal").await;
     assert_eq!(shown(client, "#secret").await, secret);
     assert_eq!(views_left(&s, url).await.0, 410);
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -104,13 +105,25 @@ pub async fn click(client: &Client, css: &str) {
         .expect("click");
 }
 
-pub async fn wait_for(client: &Client, css: &str, within: Duration) {
+/// The element `css`, once it exists (panics after `within`).
+pub async fn wait_for(client: &Client, css: &str, within: Duration) -> Element {
     client
         .wait()
         .at_most(within)
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+/// The text of the element `css`, as it is now.
+pub async fn text(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect(css)
+        .text()
+        .await
+        .expect("text")
 }
 
 /// Opens the web client at `base`, signs `name` in (creating the account
