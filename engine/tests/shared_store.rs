@@ -8,24 +8,42 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 
 use strongroom_engine::testing::PgCluster;
-use strongroom_engine::{Engine, StreamCursor, UserId};
+use strongroom_engine::{Engine, ManualClock, StreamCursor, UserId};
 
 const PER_WRITER: usize = 60;
 
+/// Two engines, on one clock, each with `connections`, on the fresh
+/// database `name` of this process's PostgreSQL server (one for every test
+/// here); `None`, said loudly, without PostgreSQL.
+fn two_engines(name: &str, connections: u32) -> Option<(ManualClock, Engine, Engine)> {
+    static CLUSTER: OnceLock<Option<PgCluster>> = OnceLock::new();
+    let Some(cluster) = CLUSTER.get_or_init(|| PgCluster::start("shared_store")) else {
+        eprintln!(
+            "\n**********\nSKIPPED shared_store ({name}): PostgreSQL is not installed\n**********\n"
+        );
+        return None;
+    };
+    let url = cluster.database(name);
+    let clock = common::start();
+    let a = common::builder(&clock)
+        .open_postgres(&url, connections)
+        .expect("a");
+    let b = common::builder(&clock)
+        .open_postgres(&url, connections)
+        .expect("b");
+    Some((clock, a, b))
+}
+
 #[test]
 fn writers_on_two_engines_leave_no_gap_and_no_duplicate_for_a_resuming_reader() {
-    let Some(cluster) = PgCluster::start("shared_store") else {
+    let Some((_clock, a, b)) = two_engines("shared_order", 8) else {
         return;
     };
-    let url = cluster.database("shared_order");
-    let clock = common::start();
-    let a = common::builder(&clock).open_postgres(&url, 8).expect("a");
-    let b = common::builder(&clock).open_postgres(&url, 8).expect("b");
     let alice = common::user(&a, "alice");
     let senders: Vec<UserId> = (0..4)
         .map(|i| common::user(if i % 2 == 0 { &a } else { &b }, &format!("sender{i}")))
@@ -96,13 +114,9 @@ fn writers_on_two_engines_leave_no_gap_and_no_duplicate_for_a_resuming_reader() 
 
 #[test]
 fn one_engine_at_a_time_holds_the_maintenance_lease() {
-    let Some(cluster) = PgCluster::start("shared_store") else {
+    let Some((clock, a, b)) = two_engines("shared_lease", 2) else {
         return;
     };
-    let url = cluster.database("shared_lease");
-    let clock = common::start();
-    let a = common::builder(&clock).open_postgres(&url, 2).expect("a");
-    let b = common::builder(&clock).open_postgres(&url, 2).expect("b");
     let ttl = std::time::Duration::from_secs(90);
     assert!(
         a.claim_maintenance(1, ttl).expect("claim"),
