@@ -28,6 +28,13 @@ use crate::store::Store;
 /// one error for the whole job (a storage failure: nothing was written).
 pub(crate) type JobResult = Result<Vec<Result<Receipt, RecordError>>, RecordError>;
 
+/// The outcome of a one-record job.
+pub(crate) fn single(result: JobResult) -> Result<Receipt, RecordError> {
+    result?
+        .pop()
+        .unwrap_or(Err(InvariantViolated("commit returned no receipt").into()))
+}
+
 /// What a commit needs from the engine.
 pub(crate) struct Context<'a> {
     pub(crate) store: &'a dyn Store,
@@ -74,10 +81,7 @@ impl Slot {
             inner.state = state;
             inner.waker.take()
         };
-        self.ready.notify_one();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.wake(waker);
     }
 
     /// Hands the lead over, unless the caller went away.
@@ -90,11 +94,17 @@ impl Slot {
             inner.state = SlotState::Lead;
             inner.waker.take()
         };
+        self.wake(waker);
+        true
+    }
+
+    /// Tells the waiter, on a thread or as a future, that its state moved
+    /// (after the lock is released).
+    fn wake(&self, waker: Option<Waker>) {
         self.ready.notify_one();
         if let Some(waker) = waker {
             waker.wake();
         }
-        true
     }
 
     /// Blocks until the outcome (or the lead) comes.

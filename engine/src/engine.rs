@@ -167,12 +167,7 @@ impl Engine {
     }
 
     fn commit_one(&self, record: NewRecord) -> Result<Receipt, RecordError> {
-        self.commit(vec![record])?
-            .pop()
-            .unwrap_or(Err(crate::error::InvariantViolated(
-                "commit returned no receipt",
-            )
-            .into()))
+        crate::commit::single(self.commit(vec![record]))
     }
 
     // ----- records -----

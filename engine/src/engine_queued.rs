@@ -27,9 +27,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::commit::{Enqueued, JobResult, Slot, SlotState};
+use crate::commit::{Enqueued, Slot, SlotState, single};
 use crate::engine::Engine;
-use crate::error::{InvariantViolated, RecordError};
+use crate::error::RecordError;
 use crate::ids::UserId;
 use crate::model::Receipt;
 
@@ -81,12 +81,6 @@ impl Engine {
             finished: false,
         })
     }
-}
-
-fn single(result: JobResult) -> Result<Receipt, RecordError> {
-    result?
-        .pop()
-        .unwrap_or(Err(InvariantViolated("commit returned no receipt").into()))
 }
 
 impl QueuedWrite {
