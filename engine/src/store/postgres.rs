@@ -344,7 +344,7 @@ impl ReadTx for PgTx<'_> {
         order: Order,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
-        let (mut low, mut high) = (owned(bounds.0), owned(bounds.1));
+        let (mut low, mut high) = (bounds.0.map(<[u8]>::to_vec), bounds.1.map(<[u8]>::to_vec));
         let mut batch = FIRST_BATCH;
         loop {
             let (sql, params) = range_query(table, &low, &high, order, batch);
@@ -385,14 +385,6 @@ impl WriteTx for PgTx<'_> {
         let sql = format!("DELETE FROM {} WHERE k = $1 RETURNING v", sql_table(table));
         let row = self.run(&sql, |tx, st| tx.query_opt(st, &[&key]))?;
         Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
-    }
-}
-
-fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
-    match bound {
-        Bound::Included(k) => Bound::Included(k.to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
