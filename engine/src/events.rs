@@ -10,6 +10,7 @@ use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::{Event, StreamCursor};
+use crate::opening::ScopeReader;
 use crate::schema::{RECORDS, RecordRef};
 use crate::store::{Flow, Order, ReadTx};
 
@@ -61,21 +62,25 @@ fn read_log(
 ) -> Result<VecDeque<Event>, RecordError> {
     let first = RecordKey::first_for_position(after.saturating_add(1));
     let range = (scope, first)..=(scope, RecordKey::from_u128(u128::MAX));
-    let mut events = VecDeque::new();
+    let mut reader = ScopeReader::new(keyring, tx, scope);
     RECORDS.scan_bytes(tx, range, Order::Ascending, |(_, key), bytes| {
-        if events.len() == limit {
+        if reader.len() == limit {
             return Ok(Flow::Stop);
         }
         let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
         if now < row.expires_at {
-            events.push_back(Event {
-                scope,
-                plaintext: keyring.open_record(tx, scope, key, row)?,
-                meta: keyring.record_meta(key, row),
-                position: key.position(),
-            });
+            reader.open(key, row)?;
         }
         Ok::<_, RecordError>(Flow::Continue)
     })?;
-    Ok(events)
+    Ok(reader
+        .finish()
+        .into_iter()
+        .map(|o| Event {
+            scope,
+            meta: o.meta,
+            plaintext: o.plaintext,
+            position: o.key.position(),
+        })
+        .collect())
 }

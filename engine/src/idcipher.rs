@@ -7,8 +7,8 @@
 //! is stored wrapped under the master key, so rotating the master key does
 //! not change any published id.
 
-use aes::Aes256;
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
+use aes::{Aes256, Block};
 use hkdf::Hkdf;
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
@@ -65,6 +65,17 @@ impl IdCipher {
         u128::from_be_bytes(block.into())
     }
 
+    /// [`IdCipher::encrypt`] of many values, in one pass: a lone block pays
+    /// the cipher's per-call setup (with AVX-512 about eight blocks' worth).
+    pub(crate) fn encrypt_all(&self, domain: IdDomain, values: &[u128]) -> Vec<u128> {
+        let mut blocks: Vec<Block> = values.iter().map(|v| v.to_be_bytes().into()).collect();
+        self.cipher(domain).encrypt_blocks(&mut blocks);
+        blocks
+            .into_iter()
+            .map(|b| u128::from_be_bytes(b.into()))
+            .collect()
+    }
+
     /// The internal value behind a public one. Any input decrypts to
     /// something: callers check the result's structure.
     pub(crate) fn decrypt(&self, domain: IdDomain, value: u128) -> u128 {
@@ -111,6 +122,18 @@ mod tests {
                 a.encrypt(IdDomain::Record, value),
                 b.encrypt(IdDomain::Record, value)
             );
+        }
+    }
+
+    #[test]
+    fn a_batch_is_each_value_encrypted_alone() {
+        let c = cipher(3);
+        for len in [0, 1, 2, 20, 65, 130] {
+            let values: Vec<u128> = (0..len).map(|i| (i as u128) << 64 | 7).collect();
+            for domain in [IdDomain::Record, IdDomain::Event] {
+                let alone: Vec<u128> = values.iter().map(|v| c.encrypt(domain, *v)).collect();
+                assert_eq!(c.encrypt_all(domain, &values), alone, "{len} values");
+            }
         }
     }
 }

@@ -197,13 +197,7 @@ impl Keyring {
         let data_key = self
             .opening_key(tx, scope, envelope.key_version())?
             .ok_or(DecryptionFailed)?;
-        let binding = Binding {
-            scope,
-            record: key.as_u128(),
-        };
-        Ok(envelope
-            .open(&data_key, binding)
-            .map_err(|_| DecryptionFailed)?)
+        Ok(open_under(&data_key, scope, key, &envelope)?)
     }
 
     /// A stored record's public facts.
@@ -388,6 +382,16 @@ impl Keyring {
         RecordId::from_u128(self.ids.encrypt(IdDomain::Record, key.as_u128()))
     }
 
+    /// [`Keyring::record_id`] of each key, computed in one batch.
+    pub(crate) fn record_ids(&self, keys: &[RecordKey]) -> Vec<RecordId> {
+        let values: Vec<u128> = keys.iter().map(|k| k.as_u128()).collect();
+        self.ids
+            .encrypt_all(IdDomain::Record, &values)
+            .into_iter()
+            .map(RecordId::from_u128)
+            .collect()
+    }
+
     /// The record key behind a public id; `None` for an id this engine did
     /// not issue (tampered, made up, or from another database).
     pub(crate) fn record_key(&self, id: RecordId) -> Option<RecordKey> {
@@ -414,6 +418,23 @@ impl Keyring {
             broadcast: (block >> 32) as u64 & MAX_POSITION,
         })
     }
+}
+
+/// Decrypts the envelope of record `key` of `scope` under `data_key` (the
+/// key of the envelope's version).
+pub(crate) fn open_under(
+    data_key: &DataKey,
+    scope: KeyScope,
+    key: RecordKey,
+    envelope: &Envelope<'_>,
+) -> Result<Zeroizing<Vec<u8>>, DecryptionFailed> {
+    let binding = Binding {
+        scope,
+        record: key.as_u128(),
+    };
+    envelope
+        .open(data_key, binding)
+        .map_err(|_| DecryptionFailed)
 }
 
 /// The 32 bits of a user id an event id carries.

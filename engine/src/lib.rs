@@ -101,6 +101,7 @@ mod keyring;
 mod keys;
 mod listeners;
 mod model;
+mod opening;
 mod password;
 mod quotas;
 mod records;

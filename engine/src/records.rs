@@ -14,6 +14,7 @@ use crate::error::{RecordError, StorageError};
 use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::{Limits, Page, Receipt, Record};
+use crate::opening::ScopeReader;
 use crate::schema::{
     self, QUOTAS, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USAGE, USERS,
 };
@@ -168,24 +169,30 @@ pub(crate) fn list(
             keyring.record_key(c).ok_or(RecordError::InvalidCursor)?,
         )),
     };
-    let mut records = Vec::new();
-    let mut next_cursor = None;
+    let mut reader = ScopeReader::new(keyring, tx, scope);
+    let mut more = false;
     RECORDS.scan_bytes(tx, (low, high), Order::Descending, |(_, key), bytes| {
         let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
         if now >= row.expires_at {
             return Ok(Flow::Continue);
         }
-        if records.len() == limit {
-            next_cursor = records.last().map(|r: &Record| r.meta.id);
+        if reader.len() == limit {
+            more = true;
             return Ok(Flow::Stop);
         }
-        records.push(Record {
-            owner,
-            plaintext: keyring.open_record(tx, scope, key, row)?,
-            meta: keyring.record_meta(key, row),
-        });
+        reader.open(key, row)?;
         Ok::<_, RecordError>(Flow::Continue)
     })?;
+    let records: Vec<Record> = reader
+        .finish()
+        .into_iter()
+        .map(|o| Record {
+            owner,
+            meta: o.meta,
+            plaintext: o.plaintext,
+        })
+        .collect();
+    let next_cursor = more.then(|| records.last().map(|r| r.meta.id)).flatten();
     Ok(Page {
         records,
         next_cursor,
