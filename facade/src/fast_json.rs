@@ -80,11 +80,48 @@ pub(crate) fn uuid(out: &mut Vec<u8>, id: &Uuid) {
     out.push(b'"');
 }
 
-/// A date-time as a quoted RFC 3339 string.
+/// A date-time as a quoted RFC 3339 string, exactly as `time` writes it
+/// (`2026-11-30T01:32:08.25Z`: fraction only when non-zero, without
+/// trailing zeros). Written from the fields into one buffer: `time`'s
+/// general formatter was a tenth of a page's JSON time.
 pub(crate) fn datetime(out: &mut Vec<u8>, t: &OffsetDateTime) {
+    let Ok(year) = u32::try_from(t.year()) else {
+        return datetime_by_time(out, t);
+    };
+    if year > 9999 || !t.offset().is_utc() {
+        return datetime_by_time(out, t);
+    }
+    let mut text = *b"\"0000-00-00T00:00:00";
+    decimal(&mut text[1..5], year);
+    decimal(&mut text[6..8], u32::from(u8::from(t.month())));
+    decimal(&mut text[9..11], u32::from(t.day()));
+    decimal(&mut text[12..14], u32::from(t.hour()));
+    decimal(&mut text[15..17], u32::from(t.minute()));
+    decimal(&mut text[18..20], u32::from(t.second()));
+    out.extend_from_slice(&text);
+    if t.nanosecond() != 0 {
+        let mut fraction = *b".000000000";
+        decimal(&mut fraction[1..], t.nanosecond());
+        let digits = fraction.iter().rposition(|&d| d != b'0').unwrap_or(1);
+        out.extend_from_slice(&fraction[..=digits]);
+    }
+    out.extend_from_slice(b"Z\"");
+}
+
+/// What `time` writes, for what the fast path does not cover (years past
+/// 9999, offsets other than UTC).
+fn datetime_by_time(out: &mut Vec<u8>, t: &OffsetDateTime) {
     out.push(b'"');
     let _ = t.format_into(out, &Rfc3339);
     out.push(b'"');
+}
+
+/// `value`'s last `digits.len()` decimal digits, zero-padded.
+fn decimal(digits: &mut [u8], mut value: u32) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// `"key":` (keys are constants that need no escaping).
@@ -104,7 +141,55 @@ pub(crate) fn to_string(value: &impl WriteJson) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use time::UtcOffset;
+
     use super::*;
+
+    fn written(t: &OffsetDateTime) -> String {
+        let mut out = Vec::new();
+        datetime(&mut out, t);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn by_time(t: &OffsetDateTime) -> String {
+        let mut out = Vec::new();
+        datetime_by_time(&mut out, t);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    proptest! {
+        /// Every instant from year 0 to 9999, at any precision, is written
+        /// as `time` writes it.
+        #[test]
+        fn datetimes_are_written_as_time_writes_them(
+            nanos in -62_167_219_200_000_000_000i128..253_402_300_800_000_000_000,
+            millis_only in any::<bool>(),
+        ) {
+            let nanos = if millis_only { nanos / 1_000_000 * 1_000_000 } else { nanos };
+            let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("in range");
+            prop_assert_eq!(written(&t), by_time(&t));
+        }
+    }
+
+    #[test]
+    fn datetime_edges_match_time() {
+        let offset = UtcOffset::from_hms(2, 0, 0).expect("valid offset");
+        for t in [
+            OffsetDateTime::UNIX_EPOCH,
+            time::macros::datetime!(2026-11-30 01:32:08.25 UTC),
+            time::macros::datetime!(2026-11-30 01:32:08.000_000_001 UTC),
+            time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC),
+            time::macros::datetime!(0000-01-01 00:00 UTC),
+            OffsetDateTime::UNIX_EPOCH.to_offset(offset),
+        ] {
+            assert_eq!(written(&t), by_time(&t), "{t}");
+        }
+        assert_eq!(
+            written(&time::macros::datetime!(2026-11-30 01:32:08.25 UTC)),
+            "\"2026-11-30T01:32:08.25Z\""
+        );
+    }
 
     #[test]
     fn strings_are_escaped_exactly_when_they_must_be() {
