@@ -105,10 +105,22 @@ median() { # column number: the median of that column for endpoint $name
     awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 [ "$rounds" -eq 1 ] || echo "medians over $rounds rounds of ${duration}s per endpoint"
+range() { # column number: "lowest–highest" of that column for endpoint $name
+  awk -F'|' -v n="$name" -v c="$1" '$2 == n {print $c}' "$results" | sort -g |
+    awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'
+}
 echo "| endpoint | requests/s | p50 | p99 | share of hello world |"
 echo "|---|---|---|---|---|"
 for entry in "${endpoints[@]}"; do
   name=${entry%%|*}
-  printf '| %s | %.0f | %.2f ms | %.2f ms | %.0f%% |\n' \
+  printf '| %s | %.0f | %.2f ms | %.2f ms | %.1f%% |\n' \
     "$name" "$(median 3)" "$(median 4)" "$(median 5)" "$(median 6)"
 done
+if [ "$rounds" -gt 1 ]; then
+  echo
+  echo "Per round, lowest–highest: share of hello world, p99 (ms)"
+  for entry in "${endpoints[@]}"; do
+    name=${entry%%|*}
+    echo "- $name: $(range 6)%, $(range 5) ms"
+  done
+fi

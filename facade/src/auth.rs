@@ -99,7 +99,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Authenticated> {
     // text into a secret at once.
     let token = BearerToken::new(SecretString::from(bearer.token));
     let address = client::of(req);
-    let state = req.data::<State>()?.clone();
+    let state = req.data::<State>()?;
     let (session, token) = state
         .read(move |e| (e.authenticate(&token), token))
         .await

@@ -288,14 +288,14 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         max: config.max_body,
         timeout: config.body_timeout,
     };
-    let state = state::State {
+    let state = state::State::new(state::Parts {
         engine,
         rate_limits: Arc::new(rate_limit::RateLimits::new(config.login_limits)),
         hashing: Arc::new(hashing::HashingPool::new()),
         config: Arc::new(config),
         hub: hub.clone(),
         write_limits: Arc::default(),
-    };
+    });
     let operations = service.with(limits);
     let cached = || SetHeader::new().overriding(header::CACHE_CONTROL, "public, max-age=300");
     let docs = get(make_sync(move |_| Html(docs.clone())))

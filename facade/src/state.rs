@@ -13,9 +13,15 @@ use crate::problem::{ApiError, Problem};
 use crate::rate_limit::RateLimits;
 use crate::write_limit::WriteLimits;
 
-/// Shared by every request of one API instance.
+/// Shared by every request of one API instance. poem hands each request
+/// its own copy, so a copy is one reference count (on a line the cores
+/// share), not one per part.
 #[derive(Clone)]
-pub(crate) struct State {
+pub(crate) struct State(Arc<Parts>);
+
+/// What [`State`] holds.
+#[derive(Clone)]
+pub(crate) struct Parts {
     pub(crate) engine: Engine,
     pub(crate) config: Arc<ApiConfig>,
     pub(crate) rate_limits: Arc<RateLimits>,
@@ -24,13 +30,25 @@ pub(crate) struct State {
     pub(crate) write_limits: Arc<WriteLimits>,
 }
 
+impl std::ops::Deref for State {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
 impl State {
+    pub(crate) fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+
     /// This state with an engine handle that records `origin` as acting.
     pub(crate) fn acting(&self, origin: Origin) -> State {
-        State {
+        State::new(Parts {
             engine: self.engine.acting(origin),
-            ..self.clone()
-        }
+            ..Parts::clone(self)
+        })
     }
 
     /// Runs password work (Argon2) in the hashing pool.
