@@ -8,6 +8,8 @@
 //!   unencrypted, both with redb's default (immediate) durability.
 //! - `get_1k`: engine get (decrypting) vs raw redb point read.
 //! - `list_page_50`: one page of 50 records of 1 KiB, decrypted.
+//! - `token_check`: authenticating a bearer token, what every
+//!   authenticated HTTP request does in a read transaction of its own.
 //! - `purge_expired`: purging 1 000, 10 000 and 100 000 expired records
 //!   from a store that also holds 10 000 live ones.
 //! - `concurrent_put_1k`: durable put throughput, 1 writer vs 64 writers
@@ -28,7 +30,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use redb::{ReadableDatabase, TableDefinition};
 use strongroom::engine::hazmat::{self as envelope, Binding as Scope, DataKey, HEADER_LEN};
 use strongroom::engine::{
-    Clock, Engine, KeyScope, ManualClock, Timestamp, UserId, secrecy::SecretBox,
+    Clock, Engine, KeyScope, ManualClock, SecretString, Timestamp, UserId, secrecy::SecretBox,
 };
 
 const RAW: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("raw");
@@ -197,6 +199,19 @@ fn list_page(c: &mut Criterion) {
     group.finish();
 }
 
+/// What every authenticated request pays before its handler: the bearer
+/// token's check, a read transaction of its own (token row, account row).
+fn token_check(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, _) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
+    let pair = engine
+        .login("bench", &SecretString::from("benchmark password"))
+        .expect("login");
+    c.bench_function("token_check", |b| {
+        b.iter(|| engine.authenticate(&pair.access_token).expect("valid"))
+    });
+}
+
 fn purge(c: &mut Criterion) {
     let mut group = c.benchmark_group("purge_expired");
     group
@@ -264,6 +279,7 @@ criterion_group!(
     seal_open,
     put_get,
     list_page,
+    token_check,
     purge,
     concurrent_put
 );
