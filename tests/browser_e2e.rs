@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use strongroom::engine::e2e;
 
 use common::binary::{Binary, call_at};
-use common::browser::{click, fill, inbox, keeping_screenshots, wait_for};
+use common::browser::{click, element, fill, inbox, keeping_screenshots, wait_for};
 
 const TEXTS: [&str; 6] = [
     "plain hello",
@@ -91,7 +91,7 @@ async fn sign_in(base: &str, client: &Client, name: &str, create: bool) {
 async fn send(client: &Client, to: &str, text: &str, sealed: bool) {
     fill(client, "#to", to).await;
     fill(client, "#text", text).await;
-    let tick = client.find(Locator::Css("#e2e")).await.expect("e2e box");
+    let tick = element(client, "#e2e").await;
     if tick.is_selected().await.expect("checked") != sealed {
         tick.click().await.expect("tick");
     }
@@ -245,12 +245,7 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
 
     // A new key pair for bob; what was sealed to the old one still opens
     // after he logs in again.
-    bob.find(Locator::Css("#keys summary"))
-        .await
-        .expect("keys")
-        .click()
-        .await
-        .expect("open keys");
+    click(bob, "#keys summary").await;
     fill(bob, "#key-password", common::PASSWORD).await;
     click(bob, "#new-key").await;
     let published = Instant::now() + Duration::from_secs(30);

@@ -90,19 +90,18 @@ pub async fn launch(test: &str) -> Option<Browser> {
 
 /// Types `text` into the field `css` (cleared first).
 pub async fn fill(client: &Client, css: &str, text: &str) {
-    let field = client.find(Locator::Css(css)).await.expect(css);
+    let field = element(client, css).await;
     field.clear().await.expect("clear");
     field.send_keys(text).await.expect("type");
 }
 
+/// The element `css`, which must exist now.
+pub async fn element(client: &Client, css: &str) -> Element {
+    client.find(Locator::Css(css)).await.expect(css)
+}
+
 pub async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect(css)
-        .click()
-        .await
-        .expect("click");
+    element(client, css).await.click().await.expect("click");
 }
 
 /// The element `css`, once it exists (panics after `within`).
@@ -117,13 +116,7 @@ pub async fn wait_for(client: &Client, css: &str, within: Duration) -> Element {
 
 /// The text of the element `css`, as it is now.
 pub async fn text(client: &Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
-        .await
-        .expect(css)
-        .text()
-        .await
-        .expect("text")
+    element(client, css).await.text().await.expect("text")
 }
 
 /// Opens the web client at `base`, signs `name` in (creating the account
