@@ -383,10 +383,10 @@ impl Keyring {
     }
 
     /// [`Keyring::record_id`] of each key, computed in one batch.
-    pub(crate) fn record_ids(&self, keys: &[RecordKey]) -> Vec<RecordId> {
-        let values: Vec<u128> = keys.iter().map(|k| k.as_u128()).collect();
+    pub(crate) fn record_ids(&self, keys: impl IntoIterator<Item = RecordKey>) -> Vec<RecordId> {
+        let values = keys.into_iter().map(|k| k.as_u128());
         self.ids
-            .encrypt_all(IdDomain::Record, &values)
+            .encrypt_all(IdDomain::Record, values)
             .into_iter()
             .map(RecordId::from_u128)
             .collect()

@@ -87,8 +87,9 @@ impl<'a, T: ReadTx + ?Sized> ScopeReader<'a, T> {
 
     /// Everything opened, in order, with its public id.
     pub(crate) fn finish(self) -> Vec<Opened> {
-        let keys: Vec<RecordKey> = self.opened.iter().map(|(key, ..)| *key).collect();
-        let ids = self.keyring.record_ids(&keys);
+        let ids = self
+            .keyring
+            .record_ids(self.opened.iter().map(|(key, ..)| *key));
         self.opened
             .into_iter()
             .zip(ids)
