@@ -205,7 +205,10 @@ fn token_check(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (engine, _) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
     let pair = engine
-        .login("bench", &SecretString::from("benchmark password"))
+        .login(
+            common::BENCH_USER,
+            &SecretString::from(common::BENCH_PASSWORD),
+        )
         .expect("login");
     c.bench_function("token_check", |b| {
         b.iter(|| engine.authenticate(&pair.access_token).expect("valid"))

@@ -19,10 +19,14 @@ pub(crate) fn master_key() -> MasterKey {
     .expect("key")
 }
 
-/// The one user every benchmark writes as.
+/// The one user every benchmark writes as, and its password.
+pub(crate) const BENCH_USER: &str = "bench";
+pub(crate) const BENCH_PASSWORD: &str = "benchmark password";
+
+/// Creates [`BENCH_USER`].
 pub(crate) fn bench_user(engine: &Engine) -> UserId {
     engine
-        .create_user("bench", &SecretString::from("benchmark password"))
+        .create_user(BENCH_USER, &SecretString::from(BENCH_PASSWORD))
         .expect("user")
         .id
 }
