@@ -100,15 +100,17 @@ for round in $(seq "$rounds"); do
   [ "$rounds" -eq 1 ] || echo "round $round of $rounds done" >&2
 done
 
+rounds_of() { # column number: that column for endpoint $name, one round per line, sorted
+  awk -F'|' -v n="$name" -v c="$1" '$2 == n {print $c}' "$results" | sort -g
+}
 median() { # column number: the median of that column for endpoint $name
-  awk -F'|' -v n="$name" -v c="$1" '$2 == n {print $c}' "$results" | sort -g |
+  rounds_of "$1" |
     awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
-[ "$rounds" -eq 1 ] || echo "medians over $rounds rounds of ${duration}s per endpoint"
 range() { # column number: "lowest–highest" of that column for endpoint $name
-  awk -F'|' -v n="$name" -v c="$1" '$2 == n {print $c}' "$results" | sort -g |
-    awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'
+  rounds_of "$1" | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'
 }
+[ "$rounds" -eq 1 ] || echo "medians over $rounds rounds of ${duration}s per endpoint"
 echo "| endpoint | requests/s | p50 | p99 | share of hello world |"
 echo "|---|---|---|---|---|"
 for entry in "${endpoints[@]}"; do
