@@ -22,8 +22,11 @@ use crate::listeners::Listeners;
 use crate::model::Limits;
 use crate::password::{PasswordCost, PasswordHasher};
 use crate::schema::{self, SCOPES};
+use crate::session_cache::SessionCache;
 use crate::store::Store;
 use crate::store::redb::RedbStore;
+use crate::store::watched::Watched;
+use crate::tokens;
 
 /// Records sealed under one data key before it is rotated: well below the
 /// 2^32 bound for random 96-bit nonces.
@@ -231,7 +234,8 @@ impl EngineBuilder {
         })?;
         Ok(Engine {
             inner: Arc::new(Inner {
-                store,
+                store: Watched::new(store, &tokens::AUTHENTICATION_READS),
+                sessions: SessionCache::new(!shared),
                 keyring,
                 clock: self.clock.clone(),
                 limits: self.limits,

@@ -22,17 +22,19 @@ use crate::integrity::{self, IntegrityReport};
 use crate::keyring::Keyring;
 use crate::listeners::Listeners;
 use crate::model::{
-    BearerToken, Event, Limits, Notice, Page, Receipt, Record, Role, Session, StreamCursor, Ticket,
-    TokenPair, User, UserPage,
+    Event, Limits, Notice, Page, Receipt, Record, Role, StreamCursor, User, UserPage,
 };
 use crate::password::PasswordHasher;
 use crate::records::{self, NewRecord};
+use crate::session_cache::SessionCache;
 use crate::shares;
 use crate::store::Store;
-use crate::tokens::{self, Refreshed};
+use crate::store::watched::Watched;
+use crate::tokens;
 
 pub(crate) struct Inner {
-    pub(crate) store: Box<dyn Store>,
+    pub(crate) store: Watched,
+    pub(crate) sessions: SessionCache,
     pub(crate) keyring: Keyring,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: Limits,
@@ -101,7 +103,7 @@ impl Engine {
     /// decryption, cheap enough for an async executor's thread; writes
     /// (durable commits) and password work always block.
     pub fn reads_block(&self) -> bool {
-        self.inner.store.reads_block()
+        self.store().reads_block()
     }
 
     /// This engine, recording the changes made through the returned handle
@@ -140,7 +142,7 @@ impl Engine {
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
-        &*self.inner.store
+        &self.inner.store
     }
 
     /// What the group commit needs from this engine.
@@ -602,7 +604,7 @@ impl Engine {
 
     /// The account named `username`, if any, and whether `password` is
     /// its password (the same Argon2 work either way).
-    fn check_password(
+    pub(crate) fn check_password(
         &self,
         username: &str,
         password: &SecretString,
@@ -645,138 +647,6 @@ impl Engine {
         keyring.forget_scope(scope);
         self.inner.listeners.notify(&Notice::UserDeleted(id));
         Ok(())
-    }
-
-    // ----- tokens -----
-
-    /// Checks credentials (see [`Engine::verify_credentials`]) and starts a
-    /// session. Runs Argon2: call it from a blocking thread.
-    ///
-    /// ```
-    /// # use strongroom_engine::{AuthError, Engine, MasterKey, SecretString};
-    /// # fn main() -> Result<(), strongroom_engine::Error> {
-    /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
-    /// let password = SecretString::from("correct horse battery");
-    /// let alice = engine.create_user("alice", &password)?;
-    /// let pair = engine.login("alice", &password)?;
-    /// assert_eq!(engine.authenticate(&pair.access_token)?.user, alice.id);
-    ///
-    /// let next = engine.refresh(&pair.refresh_token)?; // rotates
-    /// assert!(matches!(
-    ///     engine.refresh(&pair.refresh_token), // reused: the session ends
-    ///     Err(AuthError::RefreshTokenReused)
-    /// ));
-    /// assert!(engine.authenticate(&next.access_token).is_err());
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// Every attempt is audited, failed ones too (the name tried is not
-    /// recorded: it may be a mistyped password).
-    pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
-        let (user, valid) = self.check_password(username, password)?;
-        let now = self.now();
-        let denied = |target| {
-            self.note(Actor::Anonymous, AuditAction::Login, target)
-                .denied()
-        };
-        let (Some(user), true) = (user, valid) else {
-            let target = user.map_or(AuditTarget::None, AuditTarget::User);
-            self.store()
-                .write_with(|tx| self.audit(tx, denied(target)))?;
-            return Err(AuthError::InvalidCredentials);
-        };
-        self.store().write_with(|tx| {
-            let Some(account) = accounts::get(tx, user)? else {
-                self.audit(tx, denied(AuditTarget::None))?;
-                return Ok(Err(AuthError::InvalidCredentials));
-            };
-            if account.disabled {
-                self.audit(tx, denied(AuditTarget::User(user)))?;
-                return Ok(Err(AuthError::Disabled));
-            }
-            let pair = tokens::start_session(tx, user, account.role, now)?;
-            let target = pair.session.audit_target();
-            self.audit(tx, self.note(Actor::User(user), AuditAction::Login, target))?;
-            Ok::<_, StorageError>(Ok(pair))
-        })?
-    }
-
-    /// The session of a valid, unexpired, unrevoked access token.
-    pub fn authenticate(&self, token: &BearerToken) -> Result<Session, AuthError> {
-        let now = self.now();
-        let session = self
-            .store()
-            .read_with(|tx| tokens::authenticate(tx, token, now))?;
-        self.inner.key_use.note(&session, now);
-        Ok(session)
-    }
-
-    /// Exchanges a refresh token for a new pair, retiring it. Presenting a
-    /// retired refresh token revokes its whole session and fails with
-    /// [`AuthError::RefreshTokenReused`].
-    pub fn refresh(&self, token: &BearerToken) -> Result<TokenPair, AuthError> {
-        let now = self.now();
-        let refreshed = self.store().write_with(|tx| {
-            let refreshed = tokens::refresh(tx, token, now)?;
-            if let Refreshed::Reused(session) = &refreshed {
-                let target = session.audit_target();
-                let note = self.note(Actor::User(session.user), AuditAction::RefreshReuse, target);
-                self.audit(tx, note.denied())?;
-            }
-            Ok::<_, AuthError>(refreshed)
-        })?;
-        match refreshed {
-            Refreshed::Pair(pair) => Ok(pair),
-            Refreshed::Reused(session) => {
-                self.inner.listeners.notify(&Notice::SessionEnded(session));
-                Err(AuthError::RefreshTokenReused)
-            }
-        }
-    }
-
-    /// Revokes the whole session of `token` (access or refresh): every token
-    /// of that login stops working. Returns the session that ended.
-    pub fn revoke(&self, token: &BearerToken) -> Result<Session, AuthError> {
-        let now = self.now();
-        let session = self.store().write_with(|tx| {
-            let session = tokens::revoke(tx, token, now)?;
-            let target = session.audit_target();
-            self.audit(tx, self.note(session.actor(), AuditAction::Logout, target))?;
-            Ok::<_, AuthError>(session)
-        })?;
-        self.inner.listeners.notify(&Notice::SessionEnded(session));
-        Ok(session)
-    }
-
-    /// A single-use ticket for `session`, valid for
-    /// [`TICKET_TTL`](crate::TICKET_TTL): lets a client that cannot send
-    /// headers (a browser's `EventSource`) open a stream. Revoking the
-    /// session voids its unused tickets.
-    pub fn issue_ticket(&self, session: Session) -> Result<Ticket, AuthError> {
-        let now = self.now();
-        Ok(self
-            .store()
-            .write_with(|tx| tokens::issue_ticket(tx, session, now))?)
-    }
-
-    /// Redeems a ticket from [`Engine::issue_ticket`] once: the session it
-    /// was issued for, and the ticket is gone.
-    pub fn redeem_ticket(&self, ticket: &BearerToken) -> Result<Session, AuthError> {
-        let now = self.now();
-        self.store()
-            .write_with(|tx| tokens::redeem_ticket(tx, ticket, now))
-    }
-
-    /// Deletes up to `limit` tokens that expired at or before `now`; returns
-    /// how many went.
-    pub fn purge_expired_tokens(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<usize, StorageError> {
-        self.store()
-            .write_with(|tx| tokens::purge_expired(tx, now, limit))
     }
 
     // ----- operations -----

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::clock::Timestamp;
 use crate::engine::Engine;
 use crate::error::StorageError;
+use crate::store::Store;
 use std::time::Duration;
 
 use crate::audit;
@@ -107,7 +108,7 @@ impl Engine {
         batch: usize,
         mut progress: impl FnMut(&DataKeyProgress),
     ) -> Result<DataKeyProgress, RecordError> {
-        let store = &self.inner.store;
+        let store = self.store();
         let keyring = &self.inner.keyring;
         let batch = batch.max(1);
         let mut state = DataKeyProgress {
@@ -174,7 +175,8 @@ impl Engine {
         let now = self.now();
         let inner = Arc::try_unwrap(self.inner).map_err(|_| RotateError::Shared)?;
         let old = inner.keyring.master();
-        let count = inner.store.write_with(|tx| {
+        let store: &dyn Store = &inner.store;
+        let count = store.write_with(|tx| {
             let count = rekey::rotate(tx, old, &new)?;
             audit::append(tx, note, now)?;
             Ok::<_, StorageError>(count)
@@ -188,7 +190,7 @@ impl Engine {
     /// under the master key (which is not in it). Writers are not blocked
     /// while it runs; a record acknowledged before the call is in it.
     pub fn backup_to(&self, to: &Path) -> Result<BackupReport, StorageError> {
-        let copied = self.inner.store.snapshot_to(to)?;
+        let copied = self.store().snapshot_to(to)?;
         self.audit_operation(AuditAction::Backup)?;
         let count = |table: &str| {
             copied

@@ -94,8 +94,7 @@ impl Engine {
             state: ShareState::Active,
             envelope: sharekeys::seal(&key, &lookup, share.content),
         };
-        self.inner
-            .store
+        self.store()
             .write_with(|tx| shares::create(tx, &lookup, &row))?;
         Ok(CreatedShare {
             id: row.id,
@@ -123,8 +122,7 @@ impl Engine {
     pub fn share_status(&self, token: &SecretString) -> Result<ShareStatus, ShareError> {
         let lookup = parse(token)?.lookup();
         let now = self.inner.clock.now();
-        self.inner
-            .store
+        self.store()
             .read_with(|tx| shares::live(tx, &lookup, now).map(|row| shares::status(&row)))
     }
 
@@ -140,7 +138,7 @@ impl Engine {
     ) -> Result<OpenedShare, ShareError> {
         let secret = parse(token)?;
         let lookup = secret.lookup();
-        let store = &self.inner.store;
+        let store = self.store();
         let salt = store.read_with(|tx| {
             shares::live(tx, &lookup, self.inner.clock.now()).map(|row| row.passphrase_salt)
         })?;
@@ -178,16 +176,12 @@ impl Engine {
     /// (never their content or URL).
     pub fn shares(&self, owner: UserId) -> Result<Vec<ShareInfo>, StorageError> {
         let now = self.inner.clock.now();
-        self.inner
-            .store
-            .read_with(|tx| shares::list(tx, owner, now))
+        self.store().read_with(|tx| shares::list(tx, owner, now))
     }
 
     /// Revokes `owner`'s share `id`, deleting its content at once.
     pub fn revoke_share(&self, owner: UserId, id: ShareId) -> Result<(), ShareError> {
-        self.inner
-            .store
-            .write_with(|tx| shares::revoke(tx, owner, id))
+        self.store().write_with(|tx| shares::revoke(tx, owner, id))
     }
 
     /// Deletes up to `limit` shares whose time ran out by `now` (content
@@ -197,8 +191,7 @@ impl Engine {
         now: Timestamp,
         limit: usize,
     ) -> Result<usize, StorageError> {
-        self.inner
-            .store
+        self.store()
             .write_with(|tx| shares::purge_expired(tx, now, limit))
     }
 }

@@ -87,6 +87,7 @@ mod engine_audit;
 mod engine_e2e;
 mod engine_ops;
 mod engine_queued;
+mod engine_sessions;
 mod engine_shares;
 // Types here are public only through `hazmat`.
 #[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
@@ -109,6 +110,7 @@ mod rekey;
 mod reseal;
 mod schema;
 mod scopes;
+mod session_cache;
 pub mod share_client;
 mod share_model;
 mod sharekeys;

@@ -20,7 +20,7 @@ use crate::model::{BearerToken, Credential, Role, Session, Ticket, TokenPair};
 use crate::schema::{
     API_KEYS, SESSIONS, TOKEN_EXPIRY, TOKENS, TokenHash, TokenKind, TokenRow, TokenState, USERS,
 };
-use crate::store::{ReadTx, WriteTx};
+use crate::store::{ReadTx, TableName, WriteTx};
 
 /// Lifetime of an access token: 15 minutes.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -190,24 +190,39 @@ fn live(
     now: Timestamp,
 ) -> Result<(TokenHash, TokenRow), AuthError> {
     let hash = hash(token).ok_or(AuthError::InvalidToken)?;
-    match TOKENS.get(tx, &hash)? {
-        Some(row) if now < row.expires_at => Ok((hash, row)),
+    Ok((hash, live_row(tx, &hash, now)?))
+}
+
+/// The stored row of the token whose hash is `hash`, if it has not expired
+/// at `now`.
+fn live_row(
+    tx: &(impl ReadTx + ?Sized),
+    hash: &TokenHash,
+    now: Timestamp,
+) -> Result<TokenRow, AuthError> {
+    match TOKENS.get(tx, hash)? {
+        Some(row) if now < row.expires_at => Ok(row),
         _ => Err(AuthError::InvalidToken),
     }
 }
 
-/// The session of a valid, unexpired, unrevoked access token or API key.
+/// Every table [`authenticate`] reads: its answer for a token stands until
+/// one of them is written (or the token expires).
+pub(crate) const AUTHENTICATION_READS: [TableName; 3] = [TOKENS.id(), USERS.id(), API_KEYS.id()];
+
+/// The session of a valid, unexpired, unrevoked access token or API key,
+/// given the token's hash, and when the token expires.
 pub(crate) fn authenticate(
     tx: &dyn ReadTx,
-    token: &BearerToken,
+    hash: &TokenHash,
     now: Timestamp,
-) -> Result<Session, AuthError> {
-    let (_, row) = live(tx, token, now)?;
+) -> Result<(Session, Timestamp), AuthError> {
+    let row = live_row(tx, hash, now)?;
     let usable = matches!(row.kind, TokenKind::Access | TokenKind::ApiKey);
     if !usable || row.state != TokenState::Active {
         return Err(AuthError::InvalidToken);
     }
-    session_of(tx, &row)
+    Ok((session_of(tx, &row)?, row.expires_at))
 }
 
 /// What presenting a refresh token did.

@@ -127,6 +127,11 @@ impl<K: Key, V: Row> Table<K, V> {
         self.name.name
     }
 
+    /// The table as a backend sees it.
+    pub(crate) const fn id(&self) -> TableName {
+        self.name
+    }
+
     pub(crate) fn corrupt(&self) -> StorageError {
         StorageError::Corrupt {
             table: self.name.name,

@@ -17,6 +17,7 @@ pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod redb;
+pub(crate) mod watched;
 
 /// Most tables a schema may define (backends keep per-table state in slots).
 pub(crate) const MAX_TABLES: usize = 24;
