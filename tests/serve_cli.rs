@@ -51,6 +51,11 @@ async fn first_run_creates_private_files_and_the_data_survives_a_restart() {
         .expect("root");
     assert_eq!(root.status(), 303);
     assert_eq!(root.headers()["location"], "/app");
+    assert!(
+        !docs.headers().contains_key("strict-transport-security")
+            && !root.headers().contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
     server.account(&http, "alice").await;
     let base = server.base.clone();
     let exited = server.stop();

@@ -1,25 +1,38 @@
 //! The frame around every request, in one middleware: it decides the
-//! client address (the peer, or what a trusted proxy says), sets the
-//! headers every API answer carries — `Cache-Control: no-store` (answers
-//! hold tokens, tickets and message text), `X-Content-Type-Options:
-//! nosniff`, and `Allow` on a 405 — records request metrics (by matched
-//! route template, never the raw path) and, at debug level, logs one line
-//! per request (never the query string, which may carry a ticket).
+//! client address (the peer, or what a trusted proxy says), answers `/`
+//! with a redirect when one is configured, sets the headers every API
+//! answer carries — `Cache-Control: no-store` (answers hold tokens,
+//! tickets and message text), `X-Content-Type-Options: nosniff`,
+//! `Strict-Transport-Security` when serving over TLS, and `Allow` on a 405
+//! — records request metrics (by matched route template, never the raw
+//! path) and, at debug level, logs one line per request (never the query
+//! string, which may carry a ticket). One layer rather than several: each
+//! poem layer moves the request and its inner future once more, which a
+//! request pays whatever it does.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use ipnet::IpNet;
 use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::web::Redirect;
 use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
 
 use crate::client::{self, ClientAddress};
 use crate::headers::{Routes, allowed};
 use crate::log_text::escaped;
 
+/// `Strict-Transport-Security`: one year, subdomains included.
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSubDomains");
+
+#[derive(Clone)]
 pub(crate) struct Frame {
     pub(crate) trusted: Arc<Vec<IpNet>>,
     pub(crate) routes: Routes,
+    /// Whether to send `Strict-Transport-Security`.
+    pub(crate) hsts: bool,
+    /// Where `/` is sent (303), if anywhere.
+    pub(crate) root_redirect: Option<Arc<str>>,
 }
 
 impl<E: Endpoint> Middleware<E> for Frame {
@@ -28,16 +41,14 @@ impl<E: Endpoint> Middleware<E> for Frame {
     fn transform(&self, inner: E) -> Self::Output {
         FrameEndpoint {
             inner,
-            trusted: self.trusted.clone(),
-            routes: self.routes.clone(),
+            frame: self.clone(),
         }
     }
 }
 
 pub(crate) struct FrameEndpoint<E> {
     inner: E,
-    trusted: Arc<Vec<IpNet>>,
-    routes: Routes,
+    frame: Frame,
 }
 
 impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
@@ -45,14 +56,18 @@ impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let start = Instant::now();
-        let address = client::resolve(client::peer(&req), req.headers(), &self.trusted);
+        let frame = &self.frame;
+        let address = client::resolve(client::peer(&req), req.headers(), &frame.trusted);
         req.set_data(ClientAddress(address));
         let method = req.method().clone();
         // A cheap clone (shared bytes): the path, for `Allow` and the log.
         let uri = req.uri().clone();
-        let mut response = match self.inner.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
+        let mut response = match &frame.root_redirect {
+            Some(home) if uri.path() == "/" => Redirect::see_other(&**home).into_response(),
+            _ => match self.inner.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => e.into_response(),
+            },
         };
         let status = response.status();
         let headers = response.headers_mut();
@@ -63,8 +78,11 @@ impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
+        if frame.hsts {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+        }
         if status == StatusCode::METHOD_NOT_ALLOWED {
-            let methods = allowed(&self.routes, uri.path());
+            let methods = allowed(&frame.routes, uri.path());
             let list: Vec<&str> = methods.iter().map(Method::as_str).collect();
             if let Ok(value) = HeaderValue::from_str(&list.join(", ")) {
                 headers.insert(header::ALLOW, value);

@@ -131,6 +131,13 @@ pub struct ApiConfig {
     /// writes into its backup directory); `None`: that operation answers
     /// 409.
     pub backup: Option<BackupHook>,
+    /// Whether every response carries `Strict-Transport-Security` (one
+    /// year, subdomains included): set it when serving over TLS. Off by
+    /// default.
+    pub hsts: bool,
+    /// Where a request for `/` is sent (303 See Other), e.g. `/app`, the
+    /// web client; `None` (the default): `/` is not found.
+    pub root_redirect: Option<String>,
 }
 
 /// Where an online backup went.
@@ -200,6 +207,8 @@ impl Default for ApiConfig {
             open_registration: true,
             broadcast: BroadcastCaps::default(),
             backup: None,
+            hsts: false,
+            root_redirect: None,
         }
     }
 }
@@ -281,9 +290,13 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let document = spec::document(&generated, engine.limits(), &config.broadcast);
     let docs = service.swagger_ui_html().replacen(&generated, &document, 1);
     let spec_json: serde_json::Value = serde_json::from_str(&document).unwrap_or_default();
-    let routes = headers::routes(&spec_json);
     let cors = cors(&config.cors_origins);
-    let trusted = Arc::new(config.trusted_proxies.clone());
+    let frame = frame::Frame {
+        trusted: Arc::new(config.trusted_proxies.clone()),
+        routes: headers::routes(&spec_json),
+        hsts: config.hsts,
+        root_redirect: config.root_redirect.as_deref().map(Arc::from),
+    };
     let limits = body_limit::BodyLimit {
         max: config.max_body,
         timeout: config.body_timeout,
@@ -313,7 +326,7 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         .data(state)
         .catch_all_error(problem::from_error)
         .with_if(cors.is_some(), cors.unwrap_or_default())
-        .with(frame::Frame { trusted, routes })
+        .with(frame)
         .boxed();
     Api {
         endpoint,

@@ -16,12 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::endpoint::BoxEndpoint;
-use poem::http::header;
+use poem::IntoEndpoint;
 use poem::listener::AcceptorExt;
-use poem::middleware::SetHeader;
-use poem::web::Redirect;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response};
 use strongroom_engine::{Engine, EngineBuilder, MasterKey, Quota, SecretString};
 use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
 use tokio_util::sync::CancellationToken;
@@ -311,6 +307,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .unwrap_or_else(|| config.data_dir.join("backups"));
     let mut api_config = config.api.clone();
     api_config.backup = Some(backup::hook(backup_dir.clone()));
+    api_config.hsts = tls.is_some();
+    api_config.root_redirect = Some("/app".to_owned());
     let api = api(engine.clone(), api_config);
     let streams = api.stream_closer();
     let fanout = match &config.nats_url {
@@ -325,7 +323,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         }
         None => Vec::new(),
     };
-    let app = app(api, tls.is_some());
+    let app = Arc::new(api.into_endpoint());
     let limits = ConnectionLimits {
         total: config
             .max_connections
@@ -381,27 +379,6 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     drop(engine);
     tracing::info!("shut down cleanly");
     Ok(())
-}
-
-/// The API at `/`, `/` itself redirecting to Swagger UI, and HSTS when
-/// served over TLS.
-fn app(api: strongroom_facade::Api, tls: bool) -> Arc<BoxEndpoint<'static, Response>> {
-    let route = api.into_endpoint().around(|ep, req| async move {
-        if req.uri().path() == "/" {
-            return Ok(Redirect::see_other("/app").into_response());
-        }
-        ep.call(req).await
-    });
-    let hsts = SetHeader::new().overriding(
-        header::STRICT_TRANSPORT_SECURITY,
-        "max-age=31536000; includeSubDomains",
-    );
-    let endpoint = route
-        .with_if(tls, hsts)
-        .map_to_response()
-        .into_endpoint()
-        .boxed();
-    Arc::new(endpoint)
 }
 
 fn banner(scheme: &str, local: SocketAddr, limits: &ConnectionLimits) {
