@@ -61,6 +61,7 @@ mod share_page;
 mod share_wire;
 mod shares_api;
 mod spec;
+mod split;
 mod state;
 mod stream;
 mod tags;
@@ -317,17 +318,24 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let spec = get(make_sync(move |_| Json(spec_json.clone())))
         .with(Compression::new())
         .with(cached());
-    let endpoint = Route::new()
+    let pages = Route::new()
         .at("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/s", share_page::routes())
-        .nest("/app", app_page::routes())
-        .nest("/", operations)
-        .data(state)
-        .catch_all_error(problem::from_error)
-        .with_if(cors.is_some(), cors.unwrap_or_default())
-        .with(frame)
-        .boxed();
+        .nest("/app", app_page::routes());
+    let endpoint = split::Split {
+        paths: split::PagePaths {
+            exact: &["/docs", "/openapi.json"],
+            under: &["/s", "/app"],
+        },
+        operations,
+        pages,
+    }
+    .data(state)
+    .catch_all_error(problem::from_error)
+    .with_if(cors.is_some(), cors.unwrap_or_default())
+    .with(frame)
+    .boxed();
     Api {
         endpoint,
         streams: StreamCloser(hub),
