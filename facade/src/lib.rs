@@ -40,6 +40,7 @@ mod audit_wire;
 mod auth;
 mod body_limit;
 mod client;
+mod dispatch;
 mod e2e_api;
 mod events_api;
 mod fast_json;
@@ -61,7 +62,6 @@ mod share_page;
 mod share_wire;
 mod shares_api;
 mod spec;
-mod split;
 mod state;
 mod stream;
 mod tags;
@@ -298,7 +298,7 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         hsts: config.hsts,
         root_redirect: config.root_redirect.as_deref().map(Arc::from),
     };
-    let limits = body_limit::BodyLimit {
+    let body = body_limit::BodyLimit {
         max: config.max_body,
         timeout: config.body_timeout,
     };
@@ -310,7 +310,7 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         hub: hub.clone(),
         write_limits: Arc::default(),
     });
-    let operations = service.with(limits);
+    let operations = service.into_endpoint();
     let cached = || SetHeader::new().overriding(header::CACHE_CONTROL, "public, max-age=300");
     let docs = get(make_sync(move |_| Html(docs.clone())))
         .with(Compression::new())
@@ -323,16 +323,16 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         .at("/openapi.json", spec)
         .nest("/s", share_page::routes())
         .nest("/app", app_page::routes());
-    let endpoint = split::Split {
-        paths: split::PagePaths {
+    let endpoint = dispatch::Dispatch {
+        state,
+        page_paths: dispatch::PagePaths {
             exact: &["/docs", "/openapi.json"],
             under: &["/s", "/app"],
         },
-        operations,
         pages,
+        body,
+        operations,
     }
-    .data(state)
-    .catch_all_error(problem::from_error)
     .with_if(cors.is_some(), cors.unwrap_or_default())
     .with(frame)
     .boxed();
