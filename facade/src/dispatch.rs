@@ -9,19 +9,52 @@
 //! future once more, and every API call paid for each. It sits inside the
 //! CORS layer, so that errors come out as answers CORS can mark.
 
-use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use poem::{Endpoint, IntoEndpoint, IntoResponse, Request, Response, Result, Route};
 
 use crate::body_limit::BodyLimit;
 use crate::problem;
 use crate::state::State;
 
-/// Where the pages live: exact paths, and prefixes with everything below.
-pub(crate) struct PagePaths {
-    pub(crate) exact: &'static [&'static str],
-    pub(crate) under: &'static [&'static str],
+/// The pages' `Route`, and the paths it answers, recorded as it is built
+/// (so that the two cannot disagree): exact paths, and prefixes with
+/// everything below them.
+pub(crate) struct Pages {
+    route: Route,
+    exact: Vec<&'static str>,
+    under: Vec<&'static str>,
 }
 
-impl PagePaths {
+impl Pages {
+    pub(crate) fn new() -> Self {
+        Self {
+            route: Route::new(),
+            exact: Vec::new(),
+            under: Vec::new(),
+        }
+    }
+
+    /// `ep` answers `path` exactly.
+    pub(crate) fn at<E: IntoEndpoint<Endpoint: 'static>>(
+        mut self,
+        path: &'static str,
+        ep: E,
+    ) -> Self {
+        self.route = self.route.at(path, ep);
+        self.exact.push(path);
+        self
+    }
+
+    /// `ep` answers `prefix` and everything below it.
+    pub(crate) fn nest<E: IntoEndpoint<Endpoint: 'static>>(
+        mut self,
+        prefix: &'static str,
+        ep: E,
+    ) -> Self {
+        self.route = self.route.nest(prefix, ep);
+        self.under.push(prefix);
+        self
+    }
+
     fn contains(&self, path: &str) -> bool {
         self.exact.contains(&path)
             || self.under.iter().any(|prefix| {
@@ -31,21 +64,20 @@ impl PagePaths {
     }
 }
 
-pub(crate) struct Dispatch<O, P> {
+pub(crate) struct Dispatch<O> {
     pub(crate) state: State,
-    pub(crate) page_paths: PagePaths,
-    pub(crate) pages: P,
+    pub(crate) pages: Pages,
     pub(crate) body: BodyLimit,
     pub(crate) operations: O,
 }
 
-impl<O: Endpoint, P: Endpoint> Endpoint for Dispatch<O, P> {
+impl<O: Endpoint> Endpoint for Dispatch<O> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Response> {
         req.set_data(self.state.clone());
-        let answer = if self.page_paths.contains(req.uri().path()) {
-            self.pages.call(req).await.map(IntoResponse::into_response)
+        let answer = if self.pages.contains(req.uri().path()) {
+            self.pages.route.call(req).await
         } else {
             match self.body.admit(&mut req).await {
                 Ok(()) => self
@@ -65,14 +97,16 @@ impl<O: Endpoint, P: Endpoint> Endpoint for Dispatch<O, P> {
 
 #[cfg(test)]
 mod tests {
-    use super::PagePaths;
+    use poem::endpoint::make_sync;
+    use poem::{Route, get};
+
+    use super::Pages;
 
     #[test]
     fn page_paths_are_exact_or_below_a_prefix() {
-        let paths = PagePaths {
-            exact: &["/docs"],
-            under: &["/s"],
-        };
+        let paths = Pages::new()
+            .at("/docs", get(make_sync(|_| "docs")))
+            .nest("/s", Route::new());
         for page in ["/docs", "/s", "/s/", "/s/abc", "/s/assets/share.js"] {
             assert!(paths.contains(page), "{page}");
         }

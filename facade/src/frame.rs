@@ -1,12 +1,11 @@
 //! The frame around every request, in one middleware: it decides the
-//! client address (the peer, or what a trusted proxy says), answers `/`
-//! with a redirect when one is configured, sets the headers every API
-//! answer carries — `Cache-Control: no-store` (answers hold tokens,
-//! tickets and message text), `X-Content-Type-Options: nosniff`,
-//! `Strict-Transport-Security` when serving over TLS, and `Allow` on a 405
-//! — records request metrics (by matched route template, never the raw
-//! path) and, at debug level, logs one line per request (never the query
-//! string, which may carry a ticket). One layer rather than several: each
+//! client address (the peer, or what a trusted proxy says), sets the
+//! headers every API answer carries — `Cache-Control: no-store` (answers
+//! hold tokens, tickets and message text), `X-Content-Type-Options:
+//! nosniff`, `Strict-Transport-Security` when serving over TLS, and
+//! `Allow` on a 405 — records request metrics (by matched route template,
+//! never the raw path) and, at debug level, logs one line per request
+//! (never the query string, which may carry a ticket). One layer rather than several: each
 //! poem layer moves the request and its inner future once more, which a
 //! request pays whatever it does.
 
@@ -15,7 +14,6 @@ use std::time::Instant;
 
 use ipnet::IpNet;
 use poem::http::{HeaderValue, Method, StatusCode, header};
-use poem::web::Redirect;
 use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
 
 use crate::client::{self, ClientAddress};
@@ -31,8 +29,6 @@ pub(crate) struct Frame {
     pub(crate) routes: Routes,
     /// Whether to send `Strict-Transport-Security`.
     pub(crate) hsts: bool,
-    /// Where `/` is sent (303), if anywhere.
-    pub(crate) root_redirect: Option<Arc<str>>,
 }
 
 impl<E: Endpoint> Middleware<E> for Frame {
@@ -62,12 +58,9 @@ impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
         let method = req.method().clone();
         // A cheap clone (shared bytes): the path, for `Allow` and the log.
         let uri = req.uri().clone();
-        let mut response = match &frame.root_redirect {
-            Some(home) if uri.path() == "/" => Redirect::see_other(&**home).into_response(),
-            _ => match self.inner.call(req).await {
-                Ok(r) => r.into_response(),
-                Err(e) => e.into_response(),
-            },
+        let mut response = match self.inner.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
         };
         let status = response.status();
         let headers = response.headers_mut();

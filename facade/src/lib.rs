@@ -75,8 +75,8 @@ use std::time::Duration;
 use poem::endpoint::{BoxEndpoint, make_sync};
 use poem::http::{Method, header};
 use poem::middleware::{Compression, Cors, SetHeader};
-use poem::web::{Html, Json};
-use poem::{EndpointExt, IntoEndpoint, Route, get};
+use poem::web::{Html, Json, Redirect};
+use poem::{EndpointExt, IntoEndpoint, get};
 use strongroom_engine::{Engine, Limits};
 
 pub use audit_wire::CheckpointJson;
@@ -296,8 +296,8 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         trusted: Arc::new(config.trusted_proxies.clone()),
         routes: headers::routes(&spec_json),
         hsts: config.hsts,
-        root_redirect: config.root_redirect.as_deref().map(Arc::from),
     };
+    let root_redirect = config.root_redirect.clone();
     let body = body_limit::BodyLimit {
         max: config.max_body,
         timeout: config.body_timeout,
@@ -318,17 +318,16 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let spec = get(make_sync(move |_| Json(spec_json.clone())))
         .with(Compression::new())
         .with(cached());
-    let pages = Route::new()
+    let mut pages = dispatch::Pages::new()
         .at("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/s", share_page::routes())
         .nest("/app", app_page::routes());
+    if let Some(home) = root_redirect {
+        pages = pages.at("/", make_sync(move |_| Redirect::see_other(&home)));
+    }
     let endpoint = dispatch::Dispatch {
         state,
-        page_paths: dispatch::PagePaths {
-            exact: &["/docs", "/openapi.json"],
-            under: &["/s", "/app"],
-        },
         pages,
         body,
         operations,
