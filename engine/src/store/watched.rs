@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Bounds, Flow, Order, Outcome, ReadTx, Store, TableName, WriteTx};
+use super::{Bounds, Flow, MAX_TABLES, Order, Outcome, ReadTx, Store, TableName, WriteTx};
 use crate::error::StorageError;
 
 /// `inner`, with a count of the writes to the watched tables.
@@ -39,8 +39,13 @@ impl Watched {
     }
 }
 
+const _: () = assert!(MAX_TABLES <= u32::BITS as usize, "one bit per table slot");
+
+/// The table's bit. A slot beyond the mask (none exists: slots are below
+/// `MAX_TABLES`) gets every bit, so that a write to it is counted rather
+/// than missed.
 fn bit(table: TableName) -> u32 {
-    1u32.checked_shl(table.slot as u32).unwrap_or(0)
+    1u32.checked_shl(table.slot as u32).unwrap_or(u32::MAX)
 }
 
 impl Store for Watched {
@@ -183,6 +188,20 @@ mod tests {
             tx.insert(WATCHED, b"m", b"v").expect("insert");
         });
         assert_eq!(store.generation(), 4, "attempts count too");
+    }
+
+    #[test]
+    fn a_slot_beyond_the_mask_is_counted_not_missed() {
+        let store = store();
+        let beyond = TableName {
+            name: "beyond",
+            slot: 40,
+        };
+        // The backend refuses such a slot; the attempt still counts.
+        write(&store, Outcome::Abort, |tx| {
+            assert!(tx.insert(beyond, b"k", b"v").is_err());
+        });
+        assert_eq!(store.generation(), 1);
     }
 
     #[test]
