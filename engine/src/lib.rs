@@ -69,57 +69,22 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(unreachable_pub)]
 
-mod access_model;
-mod accounts;
-mod api_key_text;
-mod api_keys;
-mod audit;
-mod audit_model;
-mod builder;
 mod clock;
-mod commit;
-pub mod e2e;
-mod e2e_keys;
-mod e2e_model;
-mod engine;
-mod engine_access;
-mod engine_audit;
-mod engine_e2e;
-mod engine_ops;
-mod engine_queued;
-mod engine_sessions;
-mod engine_shares;
-// Types here are public only through `hazmat`.
-#[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
-mod envelope;
+mod crypto;
+mod domain;
 mod error;
-mod events;
-mod idcipher;
+mod handle;
 mod ids;
-mod integrity;
 mod keyring;
-#[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
-mod keys;
-mod listeners;
 mod model;
-mod opening;
-mod password;
-mod quotas;
-mod records;
-mod rekey;
-mod reseal;
 mod schema;
 mod scopes;
-mod session_cache;
-pub mod share_client;
-mod share_model;
-mod sharekeys;
-mod shares;
 mod store;
-mod tokens;
+mod write;
 
 #[cfg(feature = "hazmat")]
-pub mod hazmat;
+pub use crypto::hazmat;
+pub use crypto::{e2e, share_client};
 #[cfg(all(feature = "testing", feature = "postgres"))]
 mod pg_cluster;
 
@@ -147,43 +112,43 @@ pub mod testing {
     }
 }
 
-pub use access_model::{
-    API_KEY_MAX_TTL, API_KEY_NAME_LEN, API_KEY_PREFIX, ApiKeyInfo, MAX_API_KEYS, NewApiKey, Quota,
-    QuotaStatus, Usage,
-};
-pub use accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_username};
-pub use audit_model::{
-    Actor, AuditAction, AuditEntry, AuditFilter, AuditOutcome, AuditPage, AuditProblem,
-    AuditReport, AuditTarget, Checkpoint, Origin,
-};
-pub use builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use e2e_model::{
-    E2E_MAX_ITERATIONS, E2E_MAX_KEY_VERSIONS, E2E_MIN_ITERATIONS, E2eKey, PublishedKey,
-};
-pub use engine::Engine;
-pub use engine_audit::DEFAULT_AUDIT_RETENTION;
-pub use engine_ops::{BackupReport, DataKeyProgress, RotateError, compact};
-pub use engine_queued::{QueuedWrite, Turn};
+pub use crypto::keys::{KEY_LEN, MasterKey};
+pub use crypto::password::PasswordCost;
+pub use crypto::sharekeys::SHARE_TOKEN_LEN;
+pub use domain::accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_username};
+pub use domain::integrity::{IntegrityProblem, IntegrityReport};
+pub use domain::tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};
 pub use error::{
     AccountError, ApiKeyError, AuthError, DecryptionFailed, E2eKeyError, Error, InvariantViolated,
     KeyError, OpenError, RecordError, ShareError, StorageError,
 };
+pub use handle::Engine;
+pub use handle::audit::DEFAULT_AUDIT_RETENTION;
+pub use handle::builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
+pub use handle::ops::{BackupReport, DataKeyProgress, RotateError, compact};
+pub use handle::queued::{QueuedWrite, Turn};
 pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
-pub use integrity::{IntegrityProblem, IntegrityReport};
-pub use keys::{KEY_LEN, MasterKey};
+pub use model::access::{
+    API_KEY_MAX_TTL, API_KEY_NAME_LEN, API_KEY_PREFIX, ApiKeyInfo, MAX_API_KEYS, NewApiKey, Quota,
+    QuotaStatus, Usage,
+};
+pub use model::audit::{
+    Actor, AuditAction, AuditEntry, AuditFilter, AuditOutcome, AuditPage, AuditProblem,
+    AuditReport, AuditTarget, Checkpoint, Origin,
+};
+pub use model::e2e::{
+    E2E_MAX_ITERATIONS, E2E_MAX_KEY_VERSIONS, E2E_MIN_ITERATIONS, E2eKey, PublishedKey,
+};
+pub use model::shares::{
+    CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,
+    SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife, ShareStatus,
+};
 pub use model::{
     BearerToken, Credential, DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL,
     DEFAULT_TTL, Event, EventKind, EventPosition, Limits, Notice, Page, Receipt, Record,
     RecordMeta, Role, Session, StreamCursor, Ticket, TokenPair, User, UserPage,
 };
-pub use password::PasswordCost;
 pub use schema::SCHEMA_VERSION;
 pub use scopes::{Scope, Scopes};
 pub use secrecy::{self, SecretString};
-pub use share_model::{
-    CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,
-    SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife, ShareStatus,
-};
-pub use sharekeys::SHARE_TOKEN_LEN;
-pub use tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};

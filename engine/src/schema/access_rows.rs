@@ -2,8 +2,8 @@
 
 use super::codec::{Reader, Row, Writer};
 use super::rows::TokenHash;
-use crate::access_model::{Quota, Usage};
 use crate::clock::Timestamp;
+use crate::model::access::{Quota, Usage};
 use crate::scopes::Scopes;
 
 /// An API key's facts; its secret's hash keys its row in `tokens`.

@@ -19,9 +19,9 @@ use std::net::{IpAddr, Ipv6Addr};
 use sha2::{Digest, Sha256};
 
 use super::codec::{Reader, Row, Writer};
-use crate::audit_model::{Actor, AuditAction, AuditEntry, AuditOutcome, AuditTarget};
 use crate::clock::Timestamp;
 use crate::ids::{RecordId, SessionId, UserId};
+use crate::model::audit::{Actor, AuditAction, AuditEntry, AuditOutcome, AuditTarget};
 
 /// The bytes an entry's hash covers (everything but the two hashes).
 pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {

@@ -22,9 +22,9 @@ use super::{
     TOKEN_EXPIRY, TOKENS, TokenKind, TokenRow, TokenState, USERS, USERS_BY_NAME, UserRow,
 };
 use crate::clock::Timestamp;
+use crate::crypto::keys::{MasterKey, StoreSecret};
 use crate::error::{OpenError, StorageError};
 use crate::ids::{KeyScope, RecordKey, SessionId, UserId};
-use crate::keys::{MasterKey, StoreSecret};
 use crate::store::WriteTx;
 use crate::store::redb::{RedbStore, backend, write_in};
 

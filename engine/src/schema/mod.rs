@@ -26,12 +26,12 @@ pub(crate) use usage::{Refunds, charge};
 pub use version::SCHEMA_VERSION;
 pub(crate) use version::prepare;
 
-use crate::access_model::{Quota, Usage};
-use crate::audit_model::AuditEntry;
 use crate::clock::Timestamp;
+use crate::crypto::sharekeys::LookupHash;
 use crate::error::StorageError;
 use crate::ids::{KeyScope, RecordKey, SessionId, ShareId, UserId};
-use crate::sharekeys::LookupHash;
+use crate::model::access::{Quota, Usage};
+use crate::model::audit::AuditEntry;
 use crate::store::{Flow, Order, ReadTx, TableName, WriteTx};
 
 /// Engine metadata: schema version, master key check, wrapped id root.

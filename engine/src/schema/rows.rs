@@ -2,8 +2,8 @@
 
 use super::codec::{Key, Reader, Row, Writer};
 use crate::clock::Timestamp;
+use crate::crypto::keys::StoreSecret;
 use crate::ids::{SessionId, UserId};
-use crate::keys::StoreSecret;
 use crate::model::Role;
 
 /// SHA-256 of a bearer token's 32 random bytes: how a token is stored.

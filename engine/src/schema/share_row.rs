@@ -2,8 +2,8 @@
 
 use super::codec::{Reader, Row, Writer};
 use crate::clock::Timestamp;
+use crate::crypto::sharekeys::PASSPHRASE_SALT_LEN;
 use crate::ids::{ShareId, UserId};
-use crate::sharekeys::PASSPHRASE_SALT_LEN;
 
 /// Where a share is in its life. Only an `Active` share holds content;
 /// the others are tombstones kept until the share's expiry so that a late

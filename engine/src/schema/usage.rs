@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use super::{RECORDS, RecordRef, USAGE, USERS};
-use crate::access_model::Usage;
 use crate::error::StorageError;
 use crate::ids::UserId;
+use crate::model::access::Usage;
 use crate::store::{Flow, Order, WriteTx};
 
 /// Adds one message of `bytes` to `user`'s usage; returns the new usage.

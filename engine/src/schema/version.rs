@@ -11,8 +11,8 @@
 //! | 6 | end-to-end keys: `e2e_keys` (new and empty; a release that knows only 5 would not delete a user's keys, so it must refuse the file) |
 
 use super::{META, MetaKey};
+use crate::crypto::keys::{MasterKey, StoreSecret, random_key_bytes};
 use crate::error::{OpenError, StorageError};
-use crate::keys::{MasterKey, StoreSecret, random_key_bytes};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.

@@ -1,0 +1,315 @@
+//! A consistency check of the storage indexes, for tests, fuzzing and the
+//! operator's `verify` command. Reads the whole store: O(size).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use crate::clock::Timestamp;
+use crate::crypto::envelope::Envelope;
+use crate::error::RecordError;
+use crate::error::StorageError;
+use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
+use crate::keyring::Keyring;
+use crate::model::access::Usage;
+use crate::schema::{
+    API_KEYS, DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES,
+    SHARES_BY_OWNER, TOKEN_EXPIRY, TOKENS, TokenHash, USAGE, USERS, USERS_BY_NAME,
+};
+use crate::store::{Flow, Order, ReadTx};
+
+/// What [`Engine::check_integrity`](crate::Engine::check_integrity) found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntegrityReport {
+    /// Records stored (expired or not).
+    pub records: u64,
+    /// Tokens stored.
+    pub tokens: u64,
+    /// Users stored.
+    pub users: u64,
+    /// Share links stored (tombstones included).
+    pub shares: u64,
+    /// Envelopes opened by a deep check (0 unless deep).
+    pub envelopes_opened: u64,
+    /// Records sealed under an older data key version than their scope's
+    /// newest (what `rotate-data-keys` re-seals; not a problem).
+    pub records_on_older_keys: u64,
+    /// Every inconsistency found; empty when the store is sound.
+    pub problems: Vec<IntegrityProblem>,
+}
+
+impl IntegrityReport {
+    /// Whether no problem was found.
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// One inconsistency between tables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntegrityProblem {
+    /// A record without its expiry-index entry (the reaper would miss it).
+    RecordWithoutExpiry {
+        /// The record's scope.
+        scope: KeyScope,
+        /// The record.
+        record: RecordId,
+    },
+    /// A record whose scope has no key ring (it can never be read).
+    RecordWithoutScope {
+        /// The record's scope.
+        scope: KeyScope,
+        /// The record.
+        record: RecordId,
+    },
+    /// An expiry-index entry whose record is gone.
+    ExpiryWithoutRecord {
+        /// The entry's scope.
+        scope: KeyScope,
+        /// The record it names.
+        record: RecordId,
+        /// Its expiry time.
+        expires_at: Timestamp,
+    },
+    /// A token without its expiry-index entry.
+    TokenWithoutExpiry,
+    /// A token without its session-index entry.
+    TokenWithoutSession,
+    /// Token expiry-index entries whose token is gone.
+    ExpiryWithoutToken {
+        /// How many.
+        count: u64,
+    },
+    /// A user whose name does not lead back to them.
+    UserWithoutName {
+        /// The user.
+        user: UserId,
+    },
+    /// A user without a current data key.
+    UserWithoutDataKey {
+        /// The user.
+        user: UserId,
+    },
+    /// Share links whose expiry or owner index entries are missing or
+    /// point nowhere.
+    ShareIndexMismatch {
+        /// How many entries disagree.
+        count: u64,
+    },
+    /// A user's usage counter disagrees with the messages they sent that
+    /// are stored.
+    UsageMismatch {
+        /// The user.
+        user: UserId,
+        /// What the counter says.
+        counted: Usage,
+        /// What the records add up to.
+        stored: Usage,
+    },
+    /// API key entries whose key token is gone.
+    KeyWithoutToken {
+        /// How many.
+        count: u64,
+    },
+    /// A record whose envelope does not open with its scope's keys (deep
+    /// check only).
+    EnvelopeDoesNotOpen {
+        /// The record's scope.
+        scope: KeyScope,
+        /// The record.
+        record: RecordId,
+    },
+}
+
+impl fmt::Display for IntegrityProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RecordWithoutExpiry { scope, record } => {
+                write!(f, "record {record} of {scope:?} has no expiry entry")
+            }
+            Self::RecordWithoutScope { scope, record } => {
+                write!(f, "record {record} of {scope:?} has no key ring")
+            }
+            Self::ExpiryWithoutRecord {
+                scope,
+                record,
+                expires_at,
+            } => write!(
+                f,
+                "expiry entry {expires_at} for record {record} of {scope:?} has no record"
+            ),
+            Self::TokenWithoutExpiry => f.write_str("a token has no expiry entry"),
+            Self::TokenWithoutSession => f.write_str("a token has no session entry"),
+            Self::ExpiryWithoutToken { count } => {
+                write!(f, "{count} token expiry entries have no token")
+            }
+            Self::UserWithoutName { user } => write!(f, "user {user} has no name entry"),
+            Self::UserWithoutDataKey { user } => write!(f, "user {user} has no current data key"),
+            Self::ShareIndexMismatch { count } => {
+                write!(
+                    f,
+                    "{count} share index entries disagree with the shares table"
+                )
+            }
+            Self::UsageMismatch {
+                user,
+                counted,
+                stored,
+            } => write!(
+                f,
+                "user {user}'s usage says {} messages / {} bytes, the records {} / {}",
+                counted.records, counted.bytes, stored.records, stored.bytes
+            ),
+            Self::KeyWithoutToken { count } => {
+                write!(f, "{count} api key entries have no token")
+            }
+            Self::EnvelopeDoesNotOpen { scope, record } => {
+                write!(f, "record {record} of {scope:?} does not decrypt")
+            }
+        }
+    }
+}
+
+/// Checks that every record has exactly its expiry entry and a key ring,
+/// every token its expiry and session entries, every user their name
+/// entry, current data key and a usage counter that matches the records
+/// they sent, and every API key its token.
+pub(crate) fn check(
+    tx: &dyn ReadTx,
+    keyring: &Keyring,
+    deep: bool,
+) -> Result<IntegrityReport, StorageError> {
+    let mut report = IntegrityReport::default();
+    let mut expiry: HashSet<(Timestamp, KeyScope, RecordKey)> = HashSet::new();
+    RECORD_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
+        expiry.insert(key);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut problems = Vec::new();
+    let mut sent: HashMap<UserId, Usage> = HashMap::new();
+    RECORDS.scan(tx, .., Order::Ascending, |(scope, key), row| {
+        report.records += 1;
+        let usage = sent.entry(row.sender).or_default();
+        usage.records += 1;
+        usage.bytes += row.envelope.len() as u64;
+        let record = keyring.record_id(key);
+        if !expiry.remove(&(row.expires_at, scope, key)) {
+            problems.push(IntegrityProblem::RecordWithoutExpiry { scope, record });
+        }
+        match SCOPES.get(tx, &scope)? {
+            None => problems.push(IntegrityProblem::RecordWithoutScope { scope, record }),
+            Some(current) => {
+                let version = Envelope::parse(&row.envelope).map(|e| e.key_version());
+                if version.is_ok_and(|v| v < current.key_version) {
+                    report.records_on_older_keys += 1;
+                }
+            }
+        }
+        if deep {
+            match keyring.open_record(tx, scope, key, row.as_ref()) {
+                Ok(_) => report.envelopes_opened += 1,
+                Err(RecordError::Storage(e)) => return Err(e),
+                Err(_) => problems.push(IntegrityProblem::EnvelopeDoesNotOpen { scope, record }),
+            }
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    for (expires_at, scope, key) in expiry {
+        problems.push(IntegrityProblem::ExpiryWithoutRecord {
+            scope,
+            record: keyring.record_id(key),
+            expires_at,
+        });
+    }
+    let mut token_expiry: HashSet<(Timestamp, TokenHash)> = HashSet::new();
+    TOKEN_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
+        token_expiry.insert(key);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    TOKENS.scan(tx, .., Order::Ascending, |hash, row| {
+        report.tokens += 1;
+        if !token_expiry.remove(&(row.expires_at, hash)) {
+            problems.push(IntegrityProblem::TokenWithoutExpiry);
+        }
+        if !SESSIONS.contains(tx, &(row.owner, row.session, hash))? {
+            problems.push(IntegrityProblem::TokenWithoutSession);
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    if !token_expiry.is_empty() {
+        problems.push(IntegrityProblem::ExpiryWithoutToken {
+            count: token_expiry.len() as u64,
+        });
+    }
+    USERS.scan(tx, .., Order::Ascending, |user, row| {
+        report.users += 1;
+        if USERS_BY_NAME.get(tx, &row.username)? != Some(user) {
+            problems.push(IntegrityProblem::UserWithoutName { user });
+        }
+        let scope = KeyScope::User(user);
+        let has_key = match SCOPES.get(tx, &scope)? {
+            Some(s) => DATA_KEYS.contains(tx, &(scope, s.key_version))?,
+            None => false,
+        };
+        if !has_key {
+            problems.push(IntegrityProblem::UserWithoutDataKey { user });
+        }
+        let counted = USAGE.get(tx, &user)?.unwrap_or_default();
+        let stored = sent.get(&user).copied().unwrap_or_default();
+        if counted != stored {
+            problems.push(IntegrityProblem::UsageMismatch {
+                user,
+                counted,
+                stored,
+            });
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut keys_without_token = 0;
+    API_KEYS.scan(tx, .., Order::Ascending, |_, row| {
+        if !TOKENS.contains(tx, &row.hash)? {
+            keys_without_token += 1;
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    if keys_without_token > 0 {
+        problems.push(IntegrityProblem::KeyWithoutToken {
+            count: keys_without_token,
+        });
+    }
+    let mismatched = check_shares(tx, &mut report)?;
+    if mismatched > 0 {
+        problems.push(IntegrityProblem::ShareIndexMismatch { count: mismatched });
+    }
+    report.problems = problems;
+    Ok(report)
+}
+
+/// Every share has its expiry entry (and its owner entry when it has an
+/// owner), and every index entry its share; returns how many disagree.
+fn check_shares(tx: &dyn ReadTx, report: &mut IntegrityReport) -> Result<u64, StorageError> {
+    let mut expiry = HashSet::new();
+    SHARE_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
+        expiry.insert(key);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut owned = HashSet::new();
+    SHARES_BY_OWNER.scan(tx, .., Order::Ascending, |key, lookup| {
+        owned.insert((key, lookup));
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut mismatched = 0;
+    SHARES.scan(tx, .., Order::Ascending, |lookup, row| {
+        report.shares += 1;
+        if !expiry.remove(&(row.expires_at, lookup)) {
+            mismatched += 1;
+        }
+        if let Some(owner) = row.owner
+            && !owned.remove(&((owner, row.id), lookup))
+        {
+            mismatched += 1;
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    Ok(mismatched + (expiry.len() + owned.len()) as u64)
+}

@@ -1,0 +1,230 @@
+//! Share links: rows keyed by the lookup hash of the URL secret, content
+//! sealed under a key derived from it (see `sharekeys`). Opening consumes a
+//! view in the same transaction that releases the content; the last view,
+//! a revocation or too many wrong passphrases delete the envelope and leave
+//! a tombstone (so a late open answers "gone") until the share's expiry,
+//! when the reaper removes the row through the `share_expiry` index.
+
+use std::ops::Bound;
+
+use zeroize::Zeroizing;
+
+use crate::clock::Timestamp;
+use crate::crypto::keys::DataKey;
+use crate::crypto::sharekeys::{self, LookupHash};
+use crate::error::{ShareError, StorageError};
+use crate::ids::{ShareId, UserId};
+use crate::model::shares::{SHARE_MAX_ATTEMPTS, ShareInfo, ShareLife, ShareStatus};
+use crate::schema::{SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareRow, ShareState};
+use crate::store::{Flow, Order, ReadTx, WriteTx};
+
+/// What an open attempt did (committed either way).
+pub(crate) enum Opened {
+    /// The content; one view consumed.
+    Content {
+        content: Zeroizing<Vec<u8>>,
+        client_encrypted: bool,
+        views_left: u32,
+    },
+    /// The passphrase was wrong; the attempt was counted (and the share
+    /// destroyed if it was the last allowed).
+    WrongPassphrase,
+}
+
+/// Stores a new share.
+pub(crate) fn create(
+    tx: &mut dyn WriteTx,
+    lookup: &LookupHash,
+    row: &ShareRow,
+) -> Result<(), StorageError> {
+    SHARES.insert(tx, lookup, row)?;
+    SHARE_EXPIRY.insert(tx, &(row.expires_at, *lookup), &())?;
+    if let Some(owner) = row.owner {
+        SHARES_BY_OWNER.insert(tx, &(owner, row.id), lookup)?;
+    }
+    Ok(())
+}
+
+/// The share under `lookup` if it can still be opened.
+pub(crate) fn live(
+    tx: &dyn ReadTx,
+    lookup: &LookupHash,
+    now: Timestamp,
+) -> Result<ShareRow, ShareError> {
+    let row = SHARES.get(tx, lookup)?.ok_or(ShareError::NotFound)?;
+    if row.state != ShareState::Active || now >= row.expires_at {
+        return Err(ShareError::Gone);
+    }
+    Ok(row)
+}
+
+/// What the preview page may show.
+pub(crate) fn status(row: &ShareRow) -> ShareStatus {
+    ShareStatus {
+        expires_at: row.expires_at,
+        views_left: row.max_views.saturating_sub(row.views_used),
+        passphrase_required: row.passphrase_salt.is_some(),
+        client_encrypted: row.client_encrypted,
+    }
+}
+
+/// Opens the share under `lookup` with `key`, consuming a view, or counts
+/// a wrong passphrase.
+pub(crate) fn open(
+    tx: &mut dyn WriteTx,
+    lookup: &LookupHash,
+    key: &DataKey,
+    now: Timestamp,
+) -> Result<Opened, ShareError> {
+    let mut row = live(tx, lookup, now)?;
+    match sharekeys::open(key, lookup, &row.envelope) {
+        Ok(content) => {
+            row.views_used += 1;
+            let views_left = row.max_views.saturating_sub(row.views_used);
+            let client_encrypted = row.client_encrypted;
+            if views_left == 0 {
+                bury(tx, lookup, row, ShareState::UsedUp)?;
+            } else {
+                SHARES.insert(tx, lookup, &row)?;
+            }
+            Ok(Opened::Content {
+                content,
+                client_encrypted,
+                views_left,
+            })
+        }
+        // Without a passphrase the key comes from the URL alone, and the URL
+        // found this row: a failure is damage, not a guess.
+        Err(_) if row.passphrase_salt.is_none() => Err(SHARES.corrupt().into()),
+        Err(_) => {
+            row.failed_attempts += 1;
+            if row.failed_attempts >= SHARE_MAX_ATTEMPTS {
+                bury(tx, lookup, row, ShareState::Destroyed)?;
+            } else {
+                SHARES.insert(tx, lookup, &row)?;
+            }
+            Ok(Opened::WrongPassphrase)
+        }
+    }
+}
+
+/// Deletes the content and keeps a tombstone in `state` until expiry.
+fn bury(
+    tx: &mut dyn WriteTx,
+    lookup: &LookupHash,
+    mut row: ShareRow,
+    state: ShareState,
+) -> Result<(), StorageError> {
+    row.state = state;
+    row.envelope = Vec::new();
+    SHARES.insert(tx, lookup, &row)
+}
+
+/// Every share `owner` created that has not been purged, newest first.
+pub(crate) fn list(
+    tx: &dyn ReadTx,
+    owner: UserId,
+    now: Timestamp,
+) -> Result<Vec<ShareInfo>, StorageError> {
+    let range = (
+        Bound::Included((owner, ShareId::from_u128(0))),
+        Bound::Included((owner, ShareId::from_u128(u128::MAX))),
+    );
+    let mut shares = Vec::new();
+    SHARES_BY_OWNER.scan(tx, range, Order::Ascending, |_, lookup| {
+        if let Some(row) = SHARES.get(tx, &lookup)? {
+            shares.push(info(&row, now));
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    shares.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(shares)
+}
+
+fn info(row: &ShareRow, now: Timestamp) -> ShareInfo {
+    let life = match row.state {
+        ShareState::Active if now >= row.expires_at => ShareLife::Expired,
+        ShareState::Active => ShareLife::Active,
+        ShareState::UsedUp => ShareLife::UsedUp,
+        ShareState::Revoked => ShareLife::Revoked,
+        ShareState::Destroyed => ShareLife::Destroyed,
+    };
+    ShareInfo {
+        id: row.id,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        max_views: row.max_views,
+        views_used: row.views_used,
+        life,
+        passphrase_required: row.passphrase_salt.is_some(),
+        client_encrypted: row.client_encrypted,
+    }
+}
+
+/// Revokes `owner`'s share `id`: its content is deleted at once. Revoking
+/// a share that is already gone succeeds; one that is not theirs (or was
+/// purged) is `NotFound`.
+pub(crate) fn revoke(tx: &mut dyn WriteTx, owner: UserId, id: ShareId) -> Result<(), ShareError> {
+    let lookup = SHARES_BY_OWNER
+        .get(tx, &(owner, id))?
+        .ok_or(ShareError::NotFound)?;
+    let row = SHARES.get(tx, &lookup)?.ok_or(ShareError::NotFound)?;
+    if row.state == ShareState::Active {
+        bury(tx, &lookup, row, ShareState::Revoked)?;
+    }
+    Ok(())
+}
+
+/// Removes up to `limit` shares whose time ran out by `now`, content and
+/// tombstones alike; returns how many went.
+pub(crate) fn purge_expired(
+    tx: &mut dyn WriteTx,
+    now: Timestamp,
+    limit: usize,
+) -> Result<usize, StorageError> {
+    let due = SHARE_EXPIRY.keys(
+        tx,
+        (
+            Bound::Unbounded,
+            Bound::Excluded((
+                Timestamp::from_unix_millis(now.as_unix_millis().saturating_add(1)),
+                [0; 32],
+            )),
+        ),
+        limit,
+    )?;
+    for (expires_at, lookup) in &due {
+        SHARE_EXPIRY.delete(tx, &(*expires_at, *lookup))?;
+        remove_row(tx, lookup)?;
+    }
+    Ok(due.len())
+}
+
+/// Removes every share `owner` created (their account is being deleted).
+pub(crate) fn delete_owner(tx: &mut dyn WriteTx, owner: UserId) -> Result<(), StorageError> {
+    let range = (
+        Bound::Included((owner, ShareId::from_u128(0))),
+        Bound::Included((owner, ShareId::from_u128(u128::MAX))),
+    );
+    let mut lookups = Vec::new();
+    SHARES_BY_OWNER.scan(tx, range, Order::Ascending, |_, lookup| {
+        lookups.push(lookup);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    for lookup in &lookups {
+        if let Some(row) = SHARES.get(tx, lookup)? {
+            SHARE_EXPIRY.delete(tx, &(row.expires_at, *lookup))?;
+        }
+        remove_row(tx, lookup)?;
+    }
+    Ok(())
+}
+
+fn remove_row(tx: &mut dyn WriteTx, lookup: &LookupHash) -> Result<(), StorageError> {
+    if let Some(row) = SHARES.remove(tx, lookup)?
+        && let Some(owner) = row.owner
+    {
+        SHARES_BY_OWNER.delete(tx, &(owner, row.id))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! [`EngineBuilder`]: settings with `&mut Self` setters, validated when the
+//! engine opens. Opening brings the database to the current schema (one
+//! transaction), checks the master key, and loads the keyring.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::keys::MasterKey;
+use crate::crypto::password::{PasswordCost, PasswordHasher};
+use crate::domain::api_keys::KeyUse;
+use crate::domain::tokens;
+use crate::error::OpenError;
+use crate::handle::audit::DEFAULT_AUDIT_RETENTION;
+use crate::handle::session_cache::SessionCache;
+use crate::handle::{Engine, Inner};
+use crate::ids::KeyScope;
+use crate::keyring::{self, Keyring};
+use crate::model::Limits;
+use crate::model::access::Quota;
+use crate::model::audit::Origin;
+use crate::schema::{self, SCOPES};
+use crate::store::Store;
+use crate::store::redb::RedbStore;
+use crate::store::watched::Watched;
+use crate::write::GroupCommit;
+use crate::write::listeners::Listeners;
+
+/// Records sealed under one data key before it is rotated: well below the
+/// 2^32 bound for random 96-bit nonces.
+pub const DEFAULT_DEK_ROTATION: u64 = 1 << 31;
+
+/// Configures and opens an [`Engine`]; settings are validated on open.
+///
+/// ```
+/// use std::time::Duration;
+/// use strongroom_engine::{Engine, MasterKey};
+///
+/// # fn main() -> Result<(), strongroom_engine::OpenError> {
+/// let (key, _) = MasterKey::generate();
+/// let dir = tempfile::tempdir().expect("tempdir");
+/// let engine = Engine::builder(key)
+///     .default_ttl(Duration::from_secs(60))
+///     .max_ttl(Duration::from_secs(3600))
+///     .open(dir.path().join("strongroom.redb"))?;
+/// assert_eq!(engine.limits().max_ttl, Duration::from_secs(3600));
+/// # Ok(())
+/// # }
+/// ```
+pub struct EngineBuilder {
+    /// Taken by the keyring when the engine opens.
+    master: Option<MasterKey>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    dek_rotation: u64,
+    password_cost: PasswordCost,
+    default_quota: Option<Quota>,
+    audit_retention: Duration,
+}
+
+impl Engine {
+    /// Starts configuring an engine that uses `master` to wrap its keys.
+    pub fn builder(master: MasterKey) -> EngineBuilder {
+        EngineBuilder {
+            master: Some(master),
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+            dek_rotation: DEFAULT_DEK_ROTATION,
+            password_cost: PasswordCost::default(),
+            default_quota: None,
+            audit_retention: DEFAULT_AUDIT_RETENTION,
+        }
+    }
+}
+
+impl fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("limits", &self.limits)
+            .field("dek_rotation", &self.dek_rotation)
+            .field("password_cost", &self.password_cost)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineBuilder {
+    /// The clock (default: the system clock).
+    pub fn clock(&mut self, clock: Arc<dyn Clock>) -> &mut Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Time-to-live of records stored without one (default 10 minutes).
+    pub fn default_ttl(&mut self, ttl: Duration) -> &mut Self {
+        self.limits.default_ttl = ttl;
+        self
+    }
+
+    /// Largest accepted time-to-live (default 7 days).
+    pub fn max_ttl(&mut self, ttl: Duration) -> &mut Self {
+        self.limits.max_ttl = ttl;
+        self
+    }
+
+    /// Largest plaintext of one record (default 64 KiB).
+    pub fn max_record_len(&mut self, len: usize) -> &mut Self {
+        self.limits.max_record_len = len;
+        self
+    }
+
+    /// Largest page of a list (default 100).
+    pub fn max_page(&mut self, records: usize) -> &mut Self {
+        self.limits.max_page = records;
+        self
+    }
+
+    /// Records sealed under one data key before a fresh key version is
+    /// created (default 2^31; at most 2^32).
+    pub fn dek_rotation_after(&mut self, records: u64) -> &mut Self {
+        self.dek_rotation = records;
+        self
+    }
+
+    /// The quota of accounts that have none of their own (default: none,
+    /// so only quotas set per account limit anyone). A server sets this.
+    pub fn default_quota(&mut self, quota: Option<Quota>) -> &mut Self {
+        self.default_quota = quota;
+        self
+    }
+
+    /// How long audit entries are kept before
+    /// [`Engine::prune_audit`] may remove them (default one year, at
+    /// least one day).
+    pub fn audit_retention(&mut self, retention: Duration) -> &mut Self {
+        self.audit_retention = retention;
+        self
+    }
+
+    /// Argon2id cost; must be at least the default (19 MiB, t = 2, p = 1).
+    pub fn password_cost(&mut self, cost: PasswordCost) -> &mut Self {
+        self.password_cost = cost;
+        self
+    }
+
+    /// Opens (or creates) the database file at `path`. A file written by
+    /// an older release is migrated first; one written by a newer release
+    /// is refused.
+    pub fn open(&mut self, path: impl AsRef<Path>) -> Result<Engine, OpenError> {
+        self.validate()?;
+        let master = self.master.take().ok_or(REUSED)?;
+        let store = RedbStore::open(path.as_ref())?;
+        schema::legacy::upgrade(&store, &master)?;
+        self.finish(Box::new(store), master)
+    }
+
+    /// Opens (or creates) the engine's tables in the PostgreSQL database at
+    /// `url` (`postgres://user:password@host:port/database`), with a pool
+    /// of up to `connections` connections. Several engines, in several
+    /// processes, may open the same database at once; it holds only
+    /// ciphertext, wrapped keys and hashes. Its tables are created on first
+    /// open and migrated like an embedded file.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(
+        &mut self,
+        url: &secrecy::SecretString,
+        connections: u32,
+    ) -> Result<Engine, OpenError> {
+        self.validate()?;
+        let master = self.master.take().ok_or(REUSED)?;
+        let store = crate::store::postgres::PgStore::connect(url, connections, &schema::TABLES)?;
+        self.finish(Box::new(store), master)
+    }
+
+    /// Opens a fresh database held in memory only: gone when the engine is
+    /// dropped.
+    pub fn open_in_memory(&mut self) -> Result<Engine, OpenError> {
+        self.validate()?;
+        let master = self.master.take().ok_or(REUSED)?;
+        self.finish(Box::new(RedbStore::in_memory()?), master)
+    }
+
+    /// Opens (or creates) a database on a caller-supplied redb storage
+    /// backend, such as the fault-injecting
+    /// [`MemoryBackend`](crate::testing::MemoryBackend).
+    #[cfg(feature = "testing")]
+    pub fn open_with_backend(
+        &mut self,
+        backend: impl redb::StorageBackend,
+    ) -> Result<Engine, OpenError> {
+        self.validate()?;
+        let master = self.master.take().ok_or(REUSED)?;
+        let store = RedbStore::with_backend(backend)?;
+        schema::legacy::upgrade(&store, &master)?;
+        self.finish(Box::new(store), master)
+    }
+
+    fn validate(&self) -> Result<(), OpenError> {
+        let l = &self.limits;
+        let invalid = |what| Err(OpenError::InvalidConfig(what));
+        if l.max_ttl < Duration::from_secs(1) {
+            return invalid("max_ttl must be at least 1 second");
+        }
+        if l.default_ttl < Duration::from_secs(1) || l.default_ttl > l.max_ttl {
+            return invalid("default_ttl must be between 1 second and max_ttl");
+        }
+        if l.max_page == 0 {
+            return invalid("max_page must be at least 1");
+        }
+        if self.audit_retention < Duration::from_secs(24 * 3600) {
+            return invalid("audit_retention must be at least one day");
+        }
+        if self.dek_rotation == 0 || self.dek_rotation > 1 << 32 {
+            return invalid("dek_rotation_after must be between 1 and 2^32");
+        }
+        self.password_cost.validate()
+    }
+
+    fn finish(&self, store: Box<dyn Store>, master: MasterKey) -> Result<Engine, OpenError> {
+        store.write_with(|tx| {
+            schema::prepare(tx, &master)?;
+            if !SCOPES.contains(tx, &KeyScope::Broadcast)? {
+                keyring::create_scope(&master, tx, KeyScope::Broadcast)?;
+            }
+            Ok::<_, OpenError>(())
+        })?;
+        let rotate_after = self.dek_rotation;
+        let shared = store.shared();
+        let mut master = Some(master);
+        let keyring = store.read_with(|tx| match master.take() {
+            Some(m) => Keyring::load(tx, m, rotate_after, shared),
+            None => Err(REUSED),
+        })?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                store: Watched::new(store, &tokens::AUTHENTICATION_READS),
+                sessions: SessionCache::new(!shared),
+                keyring,
+                clock: self.clock.clone(),
+                limits: self.limits,
+                hasher: PasswordHasher::new(self.password_cost),
+                listeners: Listeners::default(),
+                commits: GroupCommit::default(),
+                key_use: KeyUse::default(),
+                default_quota: self.default_quota,
+                audit_retention: self.audit_retention,
+            }),
+            origin: Origin::default(),
+        })
+    }
+}
+
+/// A builder opens one engine: the keyring takes its master key.
+const REUSED: OpenError = OpenError::InvalidConfig("this builder already opened an engine");

@@ -1,0 +1,343 @@
+//! [`Engine`] methods for sessions: logging in, checking bearer tokens,
+//! refreshing, logging out and stream tickets.
+
+use secrecy::SecretString;
+
+use crate::clock::Timestamp;
+use crate::domain::accounts;
+use crate::domain::tokens::{self, Refreshed};
+use crate::error::{AuthError, StorageError};
+use crate::handle::Engine;
+use crate::model::audit::{Actor, AuditAction, AuditTarget};
+use crate::model::{BearerToken, Notice, Session, Ticket, TokenPair};
+
+impl Engine {
+    /// Checks credentials (see [`Engine::verify_credentials`]) and starts a
+    /// session. Runs Argon2: call it from a blocking thread.
+    ///
+    /// ```
+    /// # use strongroom_engine::{AuthError, Engine, MasterKey, SecretString};
+    /// # fn main() -> Result<(), strongroom_engine::Error> {
+    /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
+    /// let password = SecretString::from("correct horse battery");
+    /// let alice = engine.create_user("alice", &password)?;
+    /// let pair = engine.login("alice", &password)?;
+    /// assert_eq!(engine.authenticate(&pair.access_token)?.user, alice.id);
+    ///
+    /// let next = engine.refresh(&pair.refresh_token)?; // rotates
+    /// assert!(matches!(
+    ///     engine.refresh(&pair.refresh_token), // reused: the session ends
+    ///     Err(AuthError::RefreshTokenReused)
+    /// ));
+    /// assert!(engine.authenticate(&next.access_token).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Every attempt is audited, failed ones too (the name tried is not
+    /// recorded: it may be a mistyped password).
+    pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
+        let (user, valid) = self.check_password(username, password)?;
+        let now = self.now();
+        let denied = |target| {
+            self.note(Actor::Anonymous, AuditAction::Login, target)
+                .denied()
+        };
+        let (Some(user), true) = (user, valid) else {
+            let target = user.map_or(AuditTarget::None, AuditTarget::User);
+            self.store()
+                .write_with(|tx| self.audit(tx, denied(target)))?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        self.store().write_with(|tx| {
+            let Some(account) = accounts::get(tx, user)? else {
+                self.audit(tx, denied(AuditTarget::None))?;
+                return Ok(Err(AuthError::InvalidCredentials));
+            };
+            if account.disabled {
+                self.audit(tx, denied(AuditTarget::User(user)))?;
+                return Ok(Err(AuthError::Disabled));
+            }
+            let pair = tokens::start_session(tx, user, account.role, now)?;
+            let target = pair.session.audit_target();
+            self.audit(tx, self.note(Actor::User(user), AuditAction::Login, target))?;
+            Ok::<_, StorageError>(Ok(pair))
+        })?
+    }
+
+    /// The session of a valid, unexpired, unrevoked access token.
+    ///
+    /// Checked against the store once, then answered from memory until any
+    /// write to the authentication tables or the token's expiry (see
+    /// `session_cache.rs`).
+    pub fn authenticate(&self, token: &BearerToken) -> Result<Session, AuthError> {
+        let now = self.now();
+        let hash = tokens::hash(token).ok_or(AuthError::InvalidToken)?;
+        // Read before the check: a write committed meanwhile retires it.
+        let generation = self.inner.store.generation();
+        let cache = &self.inner.sessions;
+        let session = match cache.get(&hash, generation, now) {
+            Some(session) => session,
+            None => {
+                let (session, token_expires) = self
+                    .store()
+                    .read_with(|tx| tokens::authenticate(tx, &hash, now))?;
+                cache.keep(hash, generation, session, token_expires);
+                session
+            }
+        };
+        self.inner.key_use.note(&session, now);
+        Ok(session)
+    }
+
+    /// Exchanges a refresh token for a new pair, retiring it. Presenting a
+    /// retired refresh token revokes its whole session and fails with
+    /// [`AuthError::RefreshTokenReused`].
+    pub fn refresh(&self, token: &BearerToken) -> Result<TokenPair, AuthError> {
+        let now = self.now();
+        let refreshed = self.store().write_with(|tx| {
+            let refreshed = tokens::refresh(tx, token, now)?;
+            if let Refreshed::Reused(session) = &refreshed {
+                let target = session.audit_target();
+                let note = self.note(Actor::User(session.user), AuditAction::RefreshReuse, target);
+                self.audit(tx, note.denied())?;
+            }
+            Ok::<_, AuthError>(refreshed)
+        })?;
+        match refreshed {
+            Refreshed::Pair(pair) => Ok(pair),
+            Refreshed::Reused(session) => {
+                self.inner.listeners.notify(&Notice::SessionEnded(session));
+                Err(AuthError::RefreshTokenReused)
+            }
+        }
+    }
+
+    /// Revokes the whole session of `token` (access or refresh): every token
+    /// of that login stops working. Returns the session that ended.
+    pub fn revoke(&self, token: &BearerToken) -> Result<Session, AuthError> {
+        let now = self.now();
+        let session = self.store().write_with(|tx| {
+            let session = tokens::revoke(tx, token, now)?;
+            let target = session.audit_target();
+            self.audit(tx, self.note(session.actor(), AuditAction::Logout, target))?;
+            Ok::<_, AuthError>(session)
+        })?;
+        self.inner.listeners.notify(&Notice::SessionEnded(session));
+        Ok(session)
+    }
+
+    /// A single-use ticket for `session`, valid for
+    /// [`TICKET_TTL`](crate::TICKET_TTL): lets a client that cannot send
+    /// headers (a browser's `EventSource`) open a stream. Revoking the
+    /// session voids its unused tickets.
+    pub fn issue_ticket(&self, session: Session) -> Result<Ticket, AuthError> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .write_with(|tx| tokens::issue_ticket(tx, session, now))?)
+    }
+
+    /// Redeems a ticket from [`Engine::issue_ticket`] once: the session it
+    /// was issued for, and the ticket is gone.
+    pub fn redeem_ticket(&self, ticket: &BearerToken) -> Result<Session, AuthError> {
+        let now = self.now();
+        self.store()
+            .write_with(|tx| tokens::redeem_ticket(tx, ticket, now))
+    }
+
+    /// Deletes up to `limit` tokens that expired at or before `now`; returns
+    /// how many went.
+    pub fn purge_expired_tokens(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<usize, StorageError> {
+        self.store()
+            .write_with(|tx| tokens::purge_expired(tx, now, limit))
+    }
+}
+
+/// The cached bearer check never answers differently from a fresh read of
+/// the store, whatever happened to the accounts, sessions and keys since.
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::crypto::keys::MasterKey;
+    use crate::ids::{SessionId, UserId};
+    use crate::scopes::{Role, Scope};
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Login { user: usize },
+        Refresh { pick: Index },
+        Logout { pick: Index },
+        EndSessions { user: usize },
+        SetRole { user: usize, role: Index },
+        SetDisabled { user: usize, disabled: bool },
+        CreateKey { user: usize, read_only: bool },
+        RevokeKey { pick: Index },
+        DeleteUser { user: usize },
+        Advance { secs: u64 },
+        Purge,
+        Check { pick: Index },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0..2usize).prop_map(|user| Op::Login { user }),
+            2 => any::<Index>().prop_map(|pick| Op::Refresh { pick }),
+            1 => any::<Index>().prop_map(|pick| Op::Logout { pick }),
+            1 => (0..2usize).prop_map(|user| Op::EndSessions { user }),
+            1 => (0..2usize, any::<Index>()).prop_map(|(user, role)| Op::SetRole { user, role }),
+            1 => (0..2usize, any::<bool>())
+                .prop_map(|(user, disabled)| Op::SetDisabled { user, disabled }),
+            2 => (0..2usize, any::<bool>())
+                .prop_map(|(user, read_only)| Op::CreateKey { user, read_only }),
+            1 => any::<Index>().prop_map(|pick| Op::RevokeKey { pick }),
+            1 => (0..2usize).prop_map(|user| Op::DeleteUser { user }),
+            // Up to 20 minutes: access tokens live 15, keys made here 1 to 2.
+            2 => (0..1200u64).prop_map(|secs| Op::Advance { secs }),
+            1 => Just(Op::Purge),
+            3 => any::<Index>().prop_map(|pick| Op::Check { pick }),
+        ]
+    }
+
+    /// The engine under test, and every token and key it handed out.
+    struct World {
+        clock: ManualClock,
+        engine: Engine,
+        users: Vec<UserId>,
+        refresh: Vec<BearerToken>,
+        tokens: Vec<BearerToken>,
+        keys: Vec<(UserId, SessionId)>,
+    }
+
+    const PASSWORD: &str = "correct horse battery";
+
+    impl World {
+        fn new() -> Self {
+            let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+            let engine = Engine::builder(MasterKey::generate().0)
+                .clock(Arc::new(clock.clone()))
+                .open_in_memory()
+                .expect("engine");
+            let password = SecretString::from(PASSWORD);
+            let users = ["alice", "bobby"]
+                .iter()
+                .map(|name| engine.create_user(name, &password).expect("user").id)
+                .collect();
+            Self {
+                clock,
+                engine,
+                users,
+                refresh: Vec::new(),
+                tokens: Vec::new(),
+                keys: Vec::new(),
+            }
+        }
+
+        /// Applies `op`; what it answers does not matter here (many fail
+        /// on purpose: a deleted account, a spent refresh token).
+        fn apply(&mut self, op: Op) {
+            let e = &self.engine;
+            match op {
+                Op::Login { user } => {
+                    let name = ["alice", "bobby"][user];
+                    if let Ok(pair) = e.login(name, &SecretString::from(PASSWORD)) {
+                        self.tokens.push(pair.access_token);
+                        self.refresh.push(pair.refresh_token);
+                    }
+                }
+                Op::Refresh { pick } if !self.refresh.is_empty() => {
+                    if let Ok(pair) = e.refresh(pick.get(&self.refresh)) {
+                        self.tokens.push(pair.access_token);
+                        self.refresh.push(pair.refresh_token);
+                    }
+                }
+                Op::Logout { pick } if !self.tokens.is_empty() => {
+                    let _ = e.revoke(pick.get(&self.tokens));
+                }
+                Op::EndSessions { user } => drop(e.end_sessions(self.users[user])),
+                Op::SetRole { user, role } => {
+                    drop(e.set_role(self.users[user], *role.get(&Role::ALL)));
+                }
+                Op::SetDisabled { user, disabled } => {
+                    drop(e.set_disabled(self.users[user], disabled));
+                }
+                Op::CreateKey { user, read_only } => {
+                    let scopes = if read_only {
+                        [Scope::MessagesRead].into_iter().collect()
+                    } else {
+                        [Scope::MessagesRead, Scope::MessagesWrite, Scope::Admin]
+                            .into_iter()
+                            .collect()
+                    };
+                    let expires = Duration::from_secs(if read_only { 60 } else { 120 });
+                    let owner = self.users[user];
+                    if let Ok(key) = e.create_api_key(owner, "k", scopes, Some(expires)) {
+                        self.tokens.push(key.secret);
+                        self.keys.push((owner, key.info.id));
+                    }
+                }
+                Op::RevokeKey { pick } if !self.keys.is_empty() => {
+                    let (owner, id) = *pick.get(&self.keys);
+                    drop(e.revoke_api_key(owner, id));
+                }
+                Op::DeleteUser { user } => drop(e.delete_user(self.users[user])),
+                Op::Advance { secs } => self.clock.advance(Duration::from_secs(secs)),
+                Op::Purge => drop(e.purge_expired_tokens(e.now(), 100)),
+                Op::Check { pick } if !self.tokens.is_empty() => {
+                    let _ = e.authenticate(pick.get(&self.tokens));
+                }
+                Op::Refresh { .. }
+                | Op::Logout { .. }
+                | Op::RevokeKey { .. }
+                | Op::Check { .. } => {}
+            }
+        }
+
+        /// The engine's answer for `token`, twice (the second from the
+        /// cache if the first filled it), and the store's.
+        fn answers(&self, token: &BearerToken) -> [Result<Session, String>; 3] {
+            let e = &self.engine;
+            let checked = || e.authenticate(token).map_err(|err| err.to_string());
+            let now = e.now();
+            let fresh = tokens::hash(token)
+                .ok_or(AuthError::InvalidToken)
+                .and_then(|hash| {
+                    e.store()
+                        .read_with(|tx| tokens::authenticate(tx, &hash, now))
+                })
+                .map(|(session, _)| session)
+                .map_err(|err| err.to_string());
+            [checked(), checked(), fresh]
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn the_cached_check_answers_as_the_store_does(
+            ops in proptest::collection::vec(op(), 1..40),
+        ) {
+            let mut world = World::new();
+            for op in ops {
+                world.apply(op.clone());
+                for (n, token) in world.tokens.iter().enumerate() {
+                    let [first, second, fresh] = world.answers(token);
+                    prop_assert_eq!(&first, &fresh, "token {} after {:?}", n, op);
+                    prop_assert_eq!(&second, &fresh, "token {} again after {:?}", n, op);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The write path for records: group commit. Concurrent writers queue their
+//! jobs; one caller at a time becomes the leader, writes every queued
+//! record in one durable transaction, tells the listeners in log order, and
+//! hands each caller its own result. A caller returns only after the commit
+//! that holds its records, so durability is unchanged while N concurrent
+//! writers share one fsync instead of paying N.
+//!
+//! A caller waits either on a thread ([`GroupCommit::submit`]) or as a
+//! future ([`GroupCommit::enqueue`], then polling its [`Slot`]): an async
+//! server then occupies one blocking thread per commit (the leader's), not
+//! one per waiting request. A waiter that goes away is marked abandoned;
+//! the lead is never handed to it — its job is still committed.
+
+pub(crate) mod listeners;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use crate::clock::Clock;
+use crate::domain::records::{self, NewRecord};
+use crate::error::{InvariantViolated, RecordError};
+use crate::keyring::Keyring;
+use crate::model::access::Quota;
+use crate::model::{Event, Notice, Receipt};
+use crate::store::Store;
+use crate::write::listeners::Listeners;
+
+/// Each record's own result (a record for an unknown user fails alone), or
+/// one error for the whole job (a storage failure: nothing was written).
+pub(crate) type JobResult = Result<Vec<Result<Receipt, RecordError>>, RecordError>;
+
+/// The outcome of a one-record job.
+pub(crate) fn single(result: JobResult) -> Result<Receipt, RecordError> {
+    result?
+        .pop()
+        .unwrap_or(Err(InvariantViolated("commit returned no receipt").into()))
+}
+
+/// What a commit needs from the engine.
+pub(crate) struct Context<'a> {
+    pub(crate) store: &'a dyn Store,
+    pub(crate) keyring: &'a Keyring,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) listeners: &'a Listeners,
+    /// The quota of senders who have none of their own.
+    pub(crate) default_quota: Option<Quota>,
+}
+
+/// Where a waiting caller learns its outcome, or that it leads next.
+#[derive(Default)]
+pub(crate) struct Slot {
+    inner: Mutex<SlotInner>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct SlotInner {
+    state: SlotState,
+    /// The waiting future's waker, if it waits as one.
+    waker: Option<Waker>,
+    /// Its caller went away: it must not be handed the lead.
+    abandoned: bool,
+}
+
+#[derive(Default)]
+pub(crate) enum SlotState {
+    #[default]
+    Waiting,
+    /// Take the queue and commit it.
+    Lead,
+    Done(JobResult),
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, SlotInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, state: SlotState) {
+        let waker = {
+            let mut inner = self.lock();
+            inner.state = state;
+            inner.waker.take()
+        };
+        self.wake(waker);
+    }
+
+    /// Hands the lead over, unless the caller went away.
+    fn offer_lead(&self) -> bool {
+        let waker = {
+            let mut inner = self.lock();
+            if inner.abandoned {
+                return false;
+            }
+            inner.state = SlotState::Lead;
+            inner.waker.take()
+        };
+        self.wake(waker);
+        true
+    }
+
+    /// Tells the waiter, on a thread or as a future, that its state moved
+    /// (after the lock is released).
+    fn wake(&self, waker: Option<Waker>) {
+        self.ready.notify_one();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Blocks until the outcome (or the lead) comes.
+    pub(crate) fn wait(&self) -> SlotState {
+        let mut inner = self.lock();
+        while matches!(inner.state, SlotState::Waiting) {
+            inner = self.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
+        }
+        std::mem::take(&mut inner.state)
+    }
+
+    /// The outcome, or `Pending` (waking `waker` when it comes).
+    pub(crate) fn poll(&self, waker: &Waker) -> Poll<SlotState> {
+        let mut inner = self.lock();
+        match std::mem::take(&mut inner.state) {
+            SlotState::Waiting => {
+                inner.waker = Some(waker.clone());
+                Poll::Pending
+            }
+            other => Poll::Ready(other),
+        }
+    }
+
+    /// The caller goes away; whether it held the lead unused (then it must
+    /// still be exercised, or the queue stalls).
+    pub(crate) fn abandon(&self) -> bool {
+        let mut inner = self.lock();
+        inner.abandoned = true;
+        inner.waker = None;
+        matches!(inner.state, SlotState::Lead)
+    }
+}
+
+/// A job in the queue: its ticket, its slot, and whether its caller must
+/// lead at once (nobody was leading).
+pub(crate) struct Enqueued {
+    pub(crate) ticket: u64,
+    pub(crate) slot: Arc<Slot>,
+    pub(crate) leads: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    next_ticket: u64,
+    jobs: Vec<(u64, Vec<NewRecord>, Arc<Slot>)>,
+    /// Whether some caller is committing (or has been told to).
+    leading: bool,
+}
+
+/// The group-commit queue.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    queue: Mutex<Queue>,
+}
+
+impl GroupCommit {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `job` without waiting.
+    pub(crate) fn enqueue(&self, job: Vec<NewRecord>) -> Enqueued {
+        let slot = Arc::new(Slot::default());
+        let mut queue = self.queue();
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.jobs.push((ticket, job, slot.clone()));
+        let leads = !std::mem::replace(&mut queue.leading, true);
+        Enqueued {
+            ticket,
+            slot,
+            leads,
+        }
+    }
+
+    /// Writes `job` through the queue; returns once the transaction holding
+    /// it is durable.
+    pub(crate) fn submit(&self, ctx: &Context<'_>, job: Vec<NewRecord>) -> JobResult {
+        let Enqueued {
+            ticket,
+            slot,
+            leads,
+        } = self.enqueue(job);
+        self.finish(ctx, ticket, &slot, leads)
+    }
+
+    /// Sees a queued job through on this thread: waits for its result, or
+    /// for the lead (its job then still queued), and leads if it must.
+    pub(crate) fn finish(
+        &self,
+        ctx: &Context<'_>,
+        ticket: u64,
+        slot: &Slot,
+        leads: bool,
+    ) -> JobResult {
+        if !leads && let SlotState::Done(result) = slot.wait() {
+            return result;
+        }
+        self.lead(ctx, ticket)
+    }
+
+    /// As the leader: commits everything queued (job `mine` included) in
+    /// one transaction, hands each caller its result, then passes the lead
+    /// to the first caller that queued meanwhile — or, if that caller went
+    /// away, commits again — or gives it up. Returns `mine`'s result.
+    pub(crate) fn lead(&self, ctx: &Context<'_>, mine: u64) -> JobResult {
+        let mut own = None;
+        loop {
+            let batch = std::mem::take(&mut self.queue().jobs);
+            let mut slots = HashMap::with_capacity(batch.len());
+            let jobs: Vec<(u64, Vec<NewRecord>)> = batch
+                .into_iter()
+                .map(|(ticket, job, slot)| {
+                    slots.insert(ticket, slot);
+                    (ticket, job)
+                })
+                .collect();
+            for (ticket, result) in commit(ctx, &jobs) {
+                if ticket == mine {
+                    own = Some(result);
+                } else if let Some(waiter) = slots.remove(&ticket) {
+                    waiter.set(SlotState::Done(result));
+                }
+            }
+            let mut queue = self.queue();
+            match queue.jobs.first() {
+                Some((_, _, next)) if next.offer_lead() => break,
+                Some(_) => {} // the next in line went away: lead on
+                None => {
+                    queue.leading = false;
+                    break;
+                }
+            }
+        }
+        // Our job was queued before we led, so it was in the first batch.
+        own.unwrap_or(Err(InvariantViolated("group commit lost a job").into()))
+    }
+}
+
+/// Writes every job in one transaction, then tells the listeners.
+fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobResult)> {
+    let now = ctx.clock.now();
+    let started = std::time::Instant::now();
+    let written = ctx.store.write_with(|tx| {
+        let mut results = Vec::with_capacity(jobs.len());
+        for (_, job) in jobs {
+            let mut receipts = Vec::with_capacity(job.len());
+            for record in job {
+                // A record refused before anything was written fails
+                // alone; any other failure fails the whole transaction.
+                match records::store(tx, ctx.keyring, now, record, ctx.default_quota) {
+                    Ok(stored) => receipts.push(Ok(stored)),
+                    Err(e @ (RecordError::UnknownUser | RecordError::QuotaExceeded { .. })) => {
+                        receipts.push(Err(e));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            results.push(receipts);
+        }
+        Ok(results)
+    });
+    let records: usize = jobs.iter().map(|(_, job)| job.len()).sum();
+    metrics::histogram!("strongroom_commit_batch_records").record(records as f64);
+    metrics::histogram!("strongroom_commit_seconds").record(started.elapsed().as_secs_f64());
+    let written = match written {
+        Ok(written) => written,
+        Err(e) => {
+            ctx.keyring.forget_counters();
+            return jobs.iter().map(|(t, _)| (*t, Err(e.clone()))).collect();
+        }
+    };
+    if !ctx.listeners.is_empty() {
+        let events: Vec<Event> = jobs
+            .iter()
+            .zip(&written)
+            .flat_map(|((_, job), results)| job.iter().zip(results))
+            .filter_map(|(record, result)| {
+                let (receipt, position) = result.as_ref().ok()?;
+                Some(Event {
+                    scope: receipt.scope,
+                    meta: receipt.meta.clone(),
+                    plaintext: record.plaintext.clone(),
+                    position: *position,
+                })
+            })
+            .collect();
+        if !events.is_empty() {
+            ctx.listeners.notify(&Notice::Events(&events));
+        }
+    }
+    jobs.iter()
+        .zip(written)
+        .map(|((ticket, _), results)| {
+            let receipts = results
+                .into_iter()
+                .map(|r| r.map(|(receipt, _)| receipt))
+                .collect();
+            (*ticket, Ok(receipts))
+        })
+        .collect()
+}
