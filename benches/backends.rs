@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use common::DAY;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use strongroom::engine::testing::PgCluster;
 use strongroom::engine::{Clock, Engine, ManualClock, SystemClock, Timestamp, UserId};
+use strongroom_testkit::postgres::PgCluster;
 
 /// The two stores, opened the same way.
 struct Backends {
@@ -84,7 +84,7 @@ fn workloads(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     for (name, engine, user) in &engines {
         group.bench_function(*name, |b| {
-            b.iter(|| engine.put(*user, &payload, DAY).expect("put"))
+            b.iter(|| engine.records().put(*user, &payload, DAY).expect("put"))
         });
     }
     group.finish();
@@ -100,8 +100,15 @@ fn workloads(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("backend_get_1k");
     for (name, engine, user) in &engines {
-        let id = engine.put(*user, &payload, DAY).expect("put").meta.id;
-        group.bench_function(*name, |b| b.iter(|| engine.get(*user, id).expect("get")));
+        let id = engine
+            .records()
+            .put(*user, &payload, DAY)
+            .expect("put")
+            .meta
+            .id;
+        group.bench_function(*name, |b| {
+            b.iter(|| engine.records().get(*user, id).expect("get"))
+        });
     }
     group.finish();
 
@@ -109,10 +116,11 @@ fn workloads(c: &mut Criterion) {
     group.throughput(Throughput::Elements(50));
     for (name, engine, user) in &engines {
         engine
+            .records()
             .put_batch((0..200).map(|_| (*user, payload.as_slice())), DAY)
             .expect("load");
         group.bench_function(*name, |b| {
-            b.iter(|| engine.list(*user, None, 50).expect("list"))
+            b.iter(|| engine.records().list(*user, None, 50).expect("list"))
         });
     }
     group.finish();
@@ -128,9 +136,11 @@ fn workloads(c: &mut Criterion) {
                     let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
                     let (engine, user) = backends.engine(name, Arc::new(clock.clone()));
                     engine
+                        .records()
                         .put_batch((0..1000).map(|_| (user, small.as_slice())), DAY)
                         .expect("live");
                     engine
+                        .records()
                         .put_batch(
                             (0..1000).map(|_| (user, small.as_slice())),
                             Some(Duration::from_secs(60)),
@@ -141,7 +151,10 @@ fn workloads(c: &mut Criterion) {
                 },
                 |(engine, clock)| {
                     assert_eq!(
-                        engine.purge_expired(clock.now(), 1000).expect("purge"),
+                        engine
+                            .records()
+                            .purge_expired(clock.now(), 1000)
+                            .expect("purge"),
                         1000
                     );
                 },

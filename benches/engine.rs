@@ -139,11 +139,16 @@ fn put_get(c: &mut Criterion) {
         })
     });
     group.bench_function("engine", |b| {
-        b.iter(|| engine.put(user, &payload, DAY).expect("put"))
+        b.iter(|| engine.records().put(user, &payload, DAY).expect("put"))
     });
     group.finish();
 
-    let id = engine.put(user, &payload, DAY).expect("put").meta.id;
+    let id = engine
+        .records()
+        .put(user, &payload, DAY)
+        .expect("put")
+        .meta
+        .id;
     // Raw read of a sealed 1 KiB envelope plus opening it: the engine's get
     // minus its own bookkeeping.
     let key = DataKey::from_secret(&SecretBox::new(Box::new([9; 32])));
@@ -172,7 +177,7 @@ fn put_get(c: &mut Criterion) {
         })
     });
     group.bench_function("engine", |b| {
-        b.iter(|| engine.get(user, black_box(id)).expect("get"))
+        b.iter(|| engine.records().get(user, black_box(id)).expect("get"))
     });
     group.bench_function("raw_redb_plus_open", |b| {
         b.iter(|| {
@@ -190,12 +195,13 @@ fn list_page(c: &mut Criterion) {
     let (engine, user) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
     let payload = vec![0x33; 1024];
     engine
+        .records()
         .put_batch((0..200).map(|_| (user, payload.as_slice())), DAY)
         .expect("load");
     let mut group = c.benchmark_group("list_page_50");
     group.throughput(Throughput::Elements(50));
     group.bench_function("engine", |b| {
-        b.iter(|| engine.list(user, None, 50).expect("list"))
+        b.iter(|| engine.records().list(user, None, 50).expect("list"))
     });
     group.finish();
 }
@@ -210,6 +216,7 @@ fn token_check(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (engine, _) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
     let pair = engine
+        .sessions()
         .login(
             common::BENCH_USER,
             &SecretString::from(common::BENCH_PASSWORD),
@@ -218,7 +225,12 @@ fn token_check(c: &mut Criterion) {
     let user = pair.session.user;
     let mut group = c.benchmark_group("token_check");
     group.bench_function("remembered", |b| {
-        b.iter(|| engine.authenticate(&pair.access_token).expect("valid"))
+        b.iter(|| {
+            engine
+                .sessions()
+                .authenticate(&pair.access_token)
+                .expect("valid")
+        })
     });
     // Each timed check follows a durable write: keep the counts small.
     group
@@ -228,9 +240,14 @@ fn token_check(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut checking = Duration::ZERO;
             for _ in 0..iters {
-                engine.set_role(user, Role::User).expect("set role");
+                engine.admin().set_role(user, Role::User).expect("set role");
                 let start = Instant::now();
-                black_box(engine.authenticate(&pair.access_token).expect("valid"));
+                black_box(
+                    engine
+                        .sessions()
+                        .authenticate(&pair.access_token)
+                        .expect("valid"),
+                );
                 checking += start.elapsed();
             }
             checking
@@ -254,11 +271,13 @@ fn purge(c: &mut Criterion) {
                     let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
                     let (engine, user) = engine_at(dir.path(), Arc::new(clock.clone()));
                     engine
+                        .records()
                         .put_batch((0..10_000).map(|_| (user, payload.as_slice())), DAY)
                         .expect("live");
                     for chunk in 0..expired.div_ceil(10_000) {
                         let n = (expired - chunk * 10_000).min(10_000);
                         engine
+                            .records()
                             .put_batch(
                                 (0..n).map(|_| (user, payload.as_slice())),
                                 Some(Duration::from_secs(60)),
@@ -269,7 +288,10 @@ fn purge(c: &mut Criterion) {
                     (dir, engine, clock)
                 },
                 |(_dir, engine, clock)| {
-                    let purged = engine.purge_expired(clock.now(), expired).expect("purge");
+                    let purged = engine
+                        .records()
+                        .purge_expired(clock.now(), expired)
+                        .expect("purge");
                     assert_eq!(purged, expired);
                 },
                 BatchSize::PerIteration,

@@ -8,8 +8,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use strongroom_testkit::http::TestServer;
 
 fn http(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -19,7 +18,7 @@ fn http(c: &mut Criterion) {
     // The end-to-end tests' server: a real engine on a temporary file, the
     // API on an ephemeral loopback port.
     let (server, token) = rt.block_on(async {
-        let server = common::start().await;
+        let server = TestServer::start().await;
         let (token, _) = server.account("bench").await;
         (server, token)
     });

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use strongroom::engine::{Clock, Engine, ManualClock, MasterKey, SecretString, Timestamp, compact};
+use strongroom::engine::maintenance::compact;
+use strongroom::engine::{Clock, Engine, ManualClock, MasterKey, SecretString, Timestamp};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cycles: usize = std::env::args()
@@ -23,7 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .clock(Arc::new(clock.clone()))
         .open(&path)?;
     let user = engine
-        .create_user("churn", &SecretString::from("correct horse battery"))?
+        .accounts()
+        .create("churn", &SecretString::from("correct horse battery"))?
         .id;
     let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let start = size();
@@ -31,12 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut done = 0;
     while done < cycles {
         let n = (cycles - done).min(1_000);
-        engine.put_batch(
+        engine.records().put_batch(
             (0..n).map(|_| (user, payload.as_slice())),
             Some(Duration::from_secs(1)),
         )?;
         clock.advance(Duration::from_secs(2));
-        while engine.purge_expired(clock.now(), 10_000)? > 0 {}
+        while engine.records().purge_expired(clock.now(), 10_000)? > 0 {}
         done += n;
     }
     drop(engine);

@@ -12,13 +12,13 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use strongroom::engine::secrecy::ExposeSecret;
-use strongroom::engine::testing::PgCluster;
-
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const PASSWORD: &str = "correct horse battery";
+use strongroom_testkit::http::Api;
+use strongroom_testkit::nats::Nats;
+use strongroom_testkit::postgres::PgCluster;
+use strongroom_testkit::sse::SseStream;
+use strongroom_testkit::{KEY_A, PASSWORD};
 
 struct Killed(Child);
 
@@ -41,24 +41,6 @@ fn wait_listening(port: u16) {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "nothing listens on {port}");
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The next SSE `data:` line of a stream.
-async fn next_data(
-    body: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
-    buf: &mut String,
-) -> Value {
-    loop {
-        if let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
-                return serde_json::from_str(data.trim()).expect("json");
-            }
-            continue;
-        }
-        let chunk = body.next().await.expect("stream open").expect("chunk");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
 
@@ -88,16 +70,7 @@ async fn main() {
         (c, url)
     });
     let (_cluster, url) = cluster.await.expect("cluster");
-    let nats_port = free_port();
-    let _nats = Killed(
-        Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &nats_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server (apt-get install nats-server)"),
-    );
-    wait_listening(nats_port);
+    let nats = Nats::start("fanout_latency").expect("nats-server installed");
     let dirs = [
         tempfile::tempdir().expect("dir"),
         tempfile::tempdir().expect("dir"),
@@ -110,10 +83,10 @@ async fn main() {
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--database-url", url.expose_secret()])
-            .args(["--nats-url", &format!("nats://127.0.0.1:{nats_port}")])
+            .args(["--nats-url", &nats.url])
             .args(["--quota-writes-per-minute", "1000000"])
             .env("STRONGROOM_DATA_DIR", dir.path().join("data"))
-            .env("STRONGROOM_MASTER_KEY", KEY)
+            .env("STRONGROOM_MASTER_KEY", KEY_A)
             .env("STRONGROOM_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -122,59 +95,30 @@ async fn main() {
         wait_listening(port);
         bases.push(format!("http://127.0.0.1:{port}"));
     }
-    let http = reqwest::Client::new();
-    let call = |base: &str, path: &str, token: Option<&str>, body: Value| {
-        let mut req = http.post(format!("{base}{path}")).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send()
-    };
+    let (a, b) = (Api::new(&bases[0]), Api::new(&bases[1]));
     for name in ["alice", "bob"] {
         let creds = json!({"username": name, "password": PASSWORD});
-        call(&bases[0], "/v1/accounts", None, creds)
-            .await
-            .expect("account");
+        assert_eq!(a.post("/v1/accounts", creds, None).await.status, 201);
     }
-    let login = |base: String, name: &'static str| {
-        let req = http
-            .post(format!("{base}/v1/sessions"))
-            .json(&json!({"username": name, "password": PASSWORD}));
-        async move {
-            let v: Value = req.send().await.expect("login").json().await.expect("json");
-            v["access_token"].as_str().expect("token").to_owned()
-        }
-    };
-    let alice = login(bases[0].clone(), "alice").await;
-    for (label, stream_base) in [
-        ("same instance (A -> A)", &bases[0]),
-        ("across instances (A -> B)", &bases[1]),
+    let (alice, _) = a.login("alice", PASSWORD).await;
+    for (label, stream_on) in [
+        ("same instance (A -> A)", &a),
+        ("across instances (A -> B)", &b),
     ] {
-        let bob = login(stream_base.clone(), "bob").await;
-        let res = http
-            .get(format!("{stream_base}/v1/events"))
-            .bearer_auth(&bob)
-            .send()
-            .await
-            .expect("stream");
-        let mut body = res.bytes_stream();
-        let mut buf = String::new();
+        let (bob, _) = stream_on.login("bob", PASSWORD).await;
+        let mut stream = SseStream::open(&stream_on.url("/v1/events"), &bob, None).await;
         let mut samples = Vec::with_capacity(messages);
         for n in 0..messages {
             let text = format!("{label} {n}");
             let started = Instant::now();
-            let sent = call(
-                &bases[0],
-                "/v1/users/bob/messages",
-                Some(&alice),
-                json!({"message": text}),
-            )
-            .await
-            .expect("send");
-            assert_eq!(sent.status(), 201);
+            let message = json!({"message": text});
+            let sent = a
+                .post("/v1/users/bob/messages", message, Some(&alice))
+                .await;
+            assert_eq!(sent.status, 201);
             loop {
-                let event = next_data(&mut body, &mut buf).await;
-                if event["message"] == text.as_str() {
+                let event = stream.expect(Duration::from_secs(30)).await;
+                if event.json()["message"] == text.as_str() {
                     break;
                 }
             }

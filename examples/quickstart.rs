@@ -22,10 +22,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .clock(Arc::new(clock.clone()))
         .open(dir.path().join("strongroom.redb"))?;
 
-    let alice = engine.create_user("alice", &SecretString::from("correct horse battery"))?;
+    let alice = engine
+        .accounts()
+        .create("alice", &SecretString::from("correct horse battery"))?;
     println!("created user {} ({})", alice.username, alice.id);
 
-    let receipt = engine.put(
+    let receipt = engine.records().put(
         alice.id,
         b"the vault code is 7-3-1",
         Some(Duration::from_secs(60)),
@@ -36,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         receipt.envelope.len()
     );
 
-    let page = engine.list(alice.id, None, 10)?;
+    let page = engine.records().list(alice.id, None, 10)?;
     for record in &page.records {
         println!(
             "listed {}: {:?}",
@@ -47,17 +49,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     clock.advance(Duration::from_secs(61));
     println!("advanced the clock 61 s");
-    match engine.get(alice.id, receipt.meta.id) {
+    match engine.records().get(alice.id, receipt.meta.id) {
         Ok(_) => return Err("expired record was returned".into()),
         Err(e) => println!("get after expiry: {e}"),
     }
     println!(
         "listed after expiry: {} records",
-        engine.list(alice.id, None, 10)?.records.len()
+        engine.records().list(alice.id, None, 10)?.records.len()
     );
     println!(
         "purged {} expired record(s)",
-        engine.purge_expired(clock.now(), 1000)?
+        engine.records().purge_expired(clock.now(), 1000)?
     );
     Ok(())
 }

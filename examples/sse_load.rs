@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use serde_json::{Value, json};
+use strongroom_testkit::sse::{Item, SseParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
@@ -174,6 +175,7 @@ async fn stream(
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let mut headers_done = false;
+    let mut parser = SseParser::default();
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let n = match tokio::time::timeout(remaining, conn.read(&mut chunk)).await {
@@ -194,15 +196,12 @@ async fn stream(
             headers_done = true;
             up.fetch_add(1, Ordering::SeqCst);
         }
-        // Chunk-size lines never start with "data:", so lines can be scanned
-        // without undoing the chunked framing.
-        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=pos).collect();
-            let Some(data) = line.strip_prefix(b"data: ") else {
-                continue;
-            };
-            let received = now_micros();
-            let Ok(event) = serde_json::from_slice::<Value>(data) else {
+        // Chunk-size lines are fields the parser ignores (no colon), so the
+        // chunked framing need not be undone: poem writes an event per chunk.
+        let received = now_micros();
+        for item in parser.push(&buf) {
+            let Item::Event(event) = item else { continue };
+            let Ok(event) = serde_json::from_str::<Value>(&event.data) else {
                 continue;
             };
             let Some(text) = event["message"].as_str() else {
@@ -220,6 +219,7 @@ async fn stream(
                     .push(latency);
             }
         }
+        buf.clear();
     }
 }
 

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use strongroom::engine::{Quota, SecretString};
+use strongroom::engine::SecretString;
+use strongroom::engine::accounts::Quota;
 use strongroom::facade::{ApiConfig, BroadcastCaps, IpNet};
 use strongroom::server::{ServeConfig, SharedDatabase, Timeouts, TlsSource, serve};
 

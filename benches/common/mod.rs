@@ -13,10 +13,7 @@ pub(crate) const DAY: Option<Duration> = Some(Duration::from_secs(86_400));
 
 /// A fixed master key (benchmarks only).
 pub(crate) fn master_key() -> MasterKey {
-    MasterKey::from_base64(&SecretString::from(
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-    ))
-    .expect("key")
+    strongroom_testkit::master(strongroom_testkit::KEY_A)
 }
 
 /// The one user every benchmark writes as, and its password.
@@ -26,7 +23,8 @@ pub(crate) const BENCH_PASSWORD: &str = "benchmark password";
 /// Creates [`BENCH_USER`].
 pub(crate) fn bench_user(engine: &Engine) -> UserId {
     engine
-        .create_user(BENCH_USER, &SecretString::from(BENCH_PASSWORD))
+        .accounts()
+        .create(BENCH_USER, &SecretString::from(BENCH_PASSWORD))
         .expect("user")
         .id
 }
@@ -50,7 +48,7 @@ pub(crate) fn concurrent_puts(
             std::thread::spawn(move || {
                 barrier.wait();
                 for _ in 0..per_writer {
-                    engine.put(user, &payload, DAY).expect("put");
+                    engine.records().put(user, &payload, DAY).expect("put");
                 }
             })
         })

@@ -25,45 +25,48 @@
 //!     .clock(Arc::new(clock.clone()))
 //!     .open(dir.path().join("strongroom.redb"))?;
 //!
-//! let alice = engine.create_user("alice", &SecretString::from("correct horse battery"))?;
-//! let receipt = engine.put(alice.id, b"meet at noon", Some(Duration::from_secs(60)))?;
-//! let record = engine.get(alice.id, receipt.meta.id)?;
+//! let alice = engine.accounts().create("alice", &SecretString::from("correct horse battery"))?;
+//! let records = engine.records();
+//! let receipt = records.put(alice.id, b"meet at noon", Some(Duration::from_secs(60)))?;
+//! let record = records.get(alice.id, receipt.meta.id)?;
 //! assert_eq!(record.plaintext.as_slice(), b"meet at noon");
 //!
 //! clock.advance(Duration::from_secs(61));
-//! assert!(engine.get(alice.id, receipt.meta.id).is_err()); // expired
-//! assert_eq!(engine.purge_expired(clock.now(), 100)?, 1);
+//! assert!(records.get(alice.id, receipt.meta.id).is_err()); // expired
+//! assert_eq!(records.purge_expired(clock.now(), 100)?, 1);
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! ## Layers
+//! ## The way in
 //!
-//! Modules import downwards only:
+//! An [`Engine`] groups its operations in handles, one per domain, each
+//! with a module of its own holding the handle and its values:
 //!
-//! ```text
-//! Engine, EngineBuilder           the public handle; delegates down
-//!   commit                        group commit: many writers, one durable transaction
-//!     records accounts tokens     domain modules: a transaction + the keyring,
-//!     events integrity audit      never the Engine; records and tokens append
-//!     api_keys quotas shares      to the audit log and tokens store API keys
-//!       keyring                   master key, data-key cache, counters, id permutations
-//!         model    schema         public values | tables, typed rows, versions
-//!           store                 ordered byte tables in transactions (redb)
-//!             keys envelope idcipher      crypto, no storage knowledge
-//!             e2e                         HPKE seal/open of end-to-end messages
-//!               ids clock error           ground
-//! ```
+//! | handle | module | what |
+//! |---|---|---|
+//! | [`Engine::records`] | [`records`] | messages: store, send, read, list, delete, expire |
+//! | [`Engine::events`] | [`events`] | broadcasts, stream replay, opaque event ids, listeners |
+//! | [`Engine::accounts`] | [`accounts`] | registration, lookups, password checks, quotas in force |
+//! | [`Engine::sessions`] | [`sessions`] | log in, bearer checks, refresh, log out, tickets |
+//! | [`Engine::api_keys`] | [`api_keys`] | scoped API keys for services |
+//! | [`Engine::shares`] | [`shares`] | share links for people without an account |
+//! | [`Engine::e2e`] | [`e2e`] | end-to-end key directory and the HPKE message format |
+//! | [`Engine::admin`] | [`admin`] | roles, disabling, deletion, quotas |
+//! | [`Engine::audit`] | [`audit`] | the hash-chained audit log and its checkpoints |
+//! | [`Engine::maintenance`] | [`maintenance`] | integrity, backups, key rotation, compaction |
+//!
+//! The crate's folders are its layers (handle, write, domain, keyring,
+//! schema, model, store, crypto, then ids, clock, scopes and errors); each
+//! imports only from those below it. `docs/architecture.md` in the
+//! repository draws the map.
 //!
 //! ## Features
 //!
 //! - `hazmat`: the `hazmat` module, raw crypto with caller-chosen nonces,
 //!   for known-answer tests, fuzzing and benchmarks.
-//! - `testing`: `testing::MemoryBackend`, a fault-injecting in-memory disk,
-//!   and `EngineBuilder::open_with_backend`; with `postgres`, also
-//!   `testing::PgCluster`, a throwaway PostgreSQL server for tests.
-//! - `postgres`: the PostgreSQL backend, `EngineBuilder::open_postgres`, so
-//!   several processes serve one store.
+//! - `postgres`: the PostgreSQL backend, [`EngineBuilder::open_postgres`],
+//!   so several processes serve one store.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -84,71 +87,19 @@ mod write;
 
 #[cfg(feature = "hazmat")]
 pub use crypto::hazmat;
-pub use crypto::{e2e, share_client};
-#[cfg(all(feature = "testing", feature = "postgres"))]
-mod pg_cluster;
-
-/// Test support (feature `testing`).
-#[cfg(feature = "testing")]
-pub mod testing {
-    #[cfg(feature = "postgres")]
-    pub use crate::pg_cluster::PgCluster;
-    pub use crate::store::memory::MemoryBackend;
-
-    /// A change to the stored audit log made behind the chain's back
-    /// ([`Engine::tamper_audit`](crate::Engine::tamper_audit)), for tests
-    /// that verification catches it.
-    #[derive(Clone, Copy, Debug)]
-    pub enum AuditTamper {
-        /// Flip entry N's outcome, keeping its stored hash.
-        Modify(u64),
-        /// Delete entry N.
-        Delete(u64),
-        /// Swap entries A and B.
-        Swap(u64, u64),
-        /// Delete entry N and everything after it (the head moves back
-        /// with them).
-        Truncate(u64),
-    }
-}
+pub use handle::{
+    accounts, admin, api_keys, audit, e2e, events, maintenance, records, sessions, shares,
+};
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use crypto::keys::{KEY_LEN, MasterKey};
-pub use crypto::password::PasswordCost;
-pub use crypto::sharekeys::SHARE_TOKEN_LEN;
-pub use domain::accounts::{PASSWORD_LEN, USERNAME_LEN, validate_password, validate_username};
-pub use domain::integrity::{IntegrityProblem, IntegrityReport};
-pub use domain::tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};
+pub use crypto::keys::MasterKey;
 pub use error::{
     AccountError, ApiKeyError, AuthError, DecryptionFailed, E2eKeyError, Error, InvariantViolated,
     KeyError, OpenError, RecordError, ShareError, StorageError,
 };
 pub use handle::Engine;
-pub use handle::audit::DEFAULT_AUDIT_RETENTION;
-pub use handle::builder::{DEFAULT_DEK_ROTATION, EngineBuilder};
-pub use handle::ops::{BackupReport, DataKeyProgress, RotateError, compact};
-pub use handle::queued::{QueuedWrite, Turn};
+pub use handle::builder::EngineBuilder;
 pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
-pub use model::access::{
-    API_KEY_MAX_TTL, API_KEY_NAME_LEN, API_KEY_PREFIX, ApiKeyInfo, MAX_API_KEYS, NewApiKey, Quota,
-    QuotaStatus, Usage,
-};
-pub use model::audit::{
-    Actor, AuditAction, AuditEntry, AuditFilter, AuditOutcome, AuditPage, AuditProblem,
-    AuditReport, AuditTarget, Checkpoint, Origin,
-};
-pub use model::e2e::{
-    E2E_MAX_ITERATIONS, E2E_MAX_KEY_VERSIONS, E2E_MIN_ITERATIONS, E2eKey, PublishedKey,
-};
-pub use model::shares::{
-    CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,
-    SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife, ShareStatus,
-};
-pub use model::{
-    BearerToken, Credential, DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL,
-    DEFAULT_TTL, Event, EventKind, EventPosition, Limits, Notice, Page, Receipt, Record,
-    RecordMeta, Role, Session, StreamCursor, Ticket, TokenPair, User, UserPage,
-};
-pub use schema::SCHEMA_VERSION;
-pub use scopes::{Scope, Scopes};
+pub use model::{BearerToken, Limits, Session};
+pub use scopes::{Role, Scope, Scopes};
 pub use secrecy::{self, SecretString};

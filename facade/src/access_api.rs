@@ -8,7 +8,8 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::{Credential, Scope, Scopes, SessionId};
+use strongroom_engine::sessions::Credential;
+use strongroom_engine::{Scope, Scopes, SessionId};
 use uuid::Uuid;
 
 use crate::access_wire::{
@@ -100,7 +101,10 @@ impl AccessApi {
         let user = session.user;
         let found = state
             .read(move |e| {
-                Ok::<_, strongroom_engine::AccountError>((e.user(user)?, e.quota(user)?))
+                Ok::<_, strongroom_engine::AccountError>((
+                    e.accounts().get(user)?,
+                    e.accounts().quota(user)?,
+                ))
             })
             .await?;
         let (account, quota) = match found {
@@ -154,7 +158,7 @@ impl AccessApi {
         let expires_in = expires_in.map(Duration::from_secs);
         let acting = state.acting(caller.origin());
         let created = acting
-            .blocking(move |e| e.create_api_key(owner, &name.0, scopes, expires_in))
+            .blocking(move |e| e.api_keys().create(owner, &name.0, scopes, expires_in))
             .await?;
         match created {
             Ok(key) => {
@@ -177,7 +181,7 @@ impl AccessApi {
     )]
     async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListKeysResponse> {
         let owner = or_answer!(caller.signed_in());
-        match state.read(move |e| e.api_keys(owner)).await? {
+        match state.read(move |e| e.api_keys().list(owner)).await? {
             Ok(keys) => Ok(ListKeysResponse::Ok(Json(ApiKeyList {
                 keys: keys.iter().map(ApiKeyView::from).collect(),
             }))),
@@ -208,7 +212,7 @@ impl AccessApi {
         };
         let acting = state.acting(caller.origin());
         match acting
-            .blocking(move |e| e.revoke_api_key(owner, id))
+            .blocking(move |e| e.api_keys().revoke(owner, id))
             .await?
         {
             Ok(()) => {

@@ -1,7 +1,8 @@
 //! The JSON bodies of `/v1/me` and `/v1/api-keys`.
 
 use poem_openapi::{Enum, Object};
-use strongroom_engine::{ApiKeyInfo, NewApiKey, Scope, Scopes};
+use strongroom_engine::api_keys::{ApiKeyInfo, NewApiKey};
+use strongroom_engine::{Scope, Scopes};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -5,7 +5,8 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::{Actor, BearerToken, Origin};
+use strongroom_engine::BearerToken;
+use strongroom_engine::audit::{Actor, Origin};
 
 use crate::auth::Caller;
 use crate::client::{self, ClientAddress};
@@ -141,7 +142,7 @@ impl AccountsApi {
         let name = username.clone();
         let created = state
             .acting(anonymous(address))
-            .hashing(move |e| e.create_user(&name, password.secret()))
+            .hashing(move |e| e.accounts().create(&name, password.secret()))
             .await?;
         match created {
             Ok(user) => {
@@ -178,7 +179,7 @@ impl AccountsApi {
         let name = username.clone();
         let result = state
             .acting(anonymous(address))
-            .hashing(move |e| e.login(&name, password.secret()))
+            .hashing(move |e| e.sessions().login(&name, password.secret()))
             .await?;
         match result {
             Ok(pair) => {
@@ -216,7 +217,7 @@ impl AccountsApi {
         }
         let result = state
             .acting(anonymous(address))
-            .blocking(move |e| e.refresh(&token))
+            .blocking(move |e| e.sessions().refresh(&token))
             .await?;
         match result {
             Ok(pair) => {
@@ -242,7 +243,9 @@ impl AccountsApi {
         or_answer!(caller.signed_in());
         let acting = state.acting(caller.origin());
         let auth = caller.0;
-        let result = acting.blocking(move |e| e.revoke(&auth.token)).await?;
+        let result = acting
+            .blocking(move |e| e.sessions().revoke(&auth.token))
+            .await?;
         match result {
             Ok(session) => {
                 tracing::info!(user = %session.user, session = %session.id, "token revoked");

@@ -148,7 +148,7 @@ impl AdminApi {
         or_answer!(admin_only(&caller));
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE) as usize;
         let after = after.0.map(|u| UserId::from_u128(u.as_u128()));
-        match state.read(move |e| e.users(after, limit)).await? {
+        match state.read(move |e| e.admin().users(after, limit)).await? {
             Ok(page) => Ok(UsersResponse::Ok(Json(AdminUserPage {
                 next: page.next.map(|u| Uuid::from_u128(u.as_u128())),
                 users: page.users.into_iter().map(AdminUser::from).collect(),
@@ -181,7 +181,10 @@ impl AdminApi {
         let name = username.clone();
         let created = state
             .acting(caller.origin())
-            .hashing(move |e| e.create_user_with_role(&name, password.secret(), role))
+            .hashing(move |e| {
+                e.accounts()
+                    .create_with_role(&name, password.secret(), role)
+            })
             .await?;
         match created {
             Ok(user) => {
@@ -214,7 +217,7 @@ impl AdminApi {
             &caller,
             &id.0,
             "role changed",
-            move |e, user| e.set_role(user, role),
+            move |e, user| e.admin().set_role(user, role),
             |u| UserResponse::Ok(Json(u.into())),
         )
         .await
@@ -248,7 +251,7 @@ impl AdminApi {
             &caller,
             &id.0,
             what,
-            move |e, user| e.set_disabled(user, disabled),
+            move |e, user| e.admin().set_disabled(user, disabled),
             |u| UserResponse::Ok(Json(u.into())),
         )
         .await
@@ -275,7 +278,7 @@ impl AdminApi {
             &caller,
             &id.0,
             "sessions ended by admin",
-            |e, user| e.end_sessions(user),
+            |e, user| e.admin().end_sessions(user),
             |()| DoneResponse::NoContent,
         )
         .await
@@ -302,7 +305,7 @@ impl AdminApi {
             &caller,
             &id.0,
             "account deleted by admin",
-            |e, user| e.delete_user(user),
+            |e, user| e.admin().delete_user(user),
             |()| DoneResponse::NoContent,
         )
         .await

@@ -7,7 +7,8 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::{AuditAction, AuditFilter, Timestamp};
+use strongroom_engine::Timestamp;
+use strongroom_engine::audit::{AuditAction, AuditFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -118,7 +119,7 @@ impl AdminOpsApi {
             &caller,
             &id.0,
             "quota read",
-            |e, u| e.quota(u),
+            |e, u| e.accounts().quota(u),
             done,
         )
         .await
@@ -146,7 +147,7 @@ impl AdminOpsApi {
             return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
         }
         let quota = body.0.into();
-        let work = move |e: &strongroom_engine::Engine, u| e.set_quota(u, Some(quota));
+        let work = move |e: &strongroom_engine::Engine, u| e.admin().set_quota(u, Some(quota));
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
         on_account(&state, &caller, &id.0, "quota set", work, done).await
     }
@@ -164,7 +165,7 @@ impl AdminOpsApi {
         /// The account's id.
         id: Path<String>,
     ) -> poem::Result<QuotaResponse> {
-        let work = |e: &strongroom_engine::Engine, u| e.set_quota(u, None);
+        let work = |e: &strongroom_engine::Engine, u| e.admin().set_quota(u, None);
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
         on_account(&state, &caller, &id.0, "quota reset", work, done).await
     }
@@ -217,7 +218,7 @@ impl AdminOpsApi {
             return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
         }
         match state
-            .read(move |e| e.audit_log(&filter, after, limit))
+            .read(move |e| e.audit().page(&filter, after, limit))
             .await?
         {
             Ok(page) => Ok(AuditResponse::Ok(Json(AuditPageView::from(&page)))),
@@ -241,7 +242,7 @@ impl AdminOpsApi {
         caller: Caller,
     ) -> poem::Result<CheckpointResponse> {
         or_answer!(admin_only(&caller));
-        match state.read(|e| e.audit_checkpoint()).await? {
+        match state.read(|e| e.audit().checkpoint()).await? {
             Ok(c) => Ok(CheckpointResponse::Ok(Json(CheckpointJson::from(&c)))),
             Err(e) => answer(internal("audit checkpoint", &e)),
         }

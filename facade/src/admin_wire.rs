@@ -1,7 +1,8 @@
 //! The JSON bodies of the admin API.
 
 use poem_openapi::{Enum, Object};
-use strongroom_engine::{Quota, QuotaStatus, Role, User};
+use strongroom_engine::Role;
+use strongroom_engine::accounts::{Quota, QuotaStatus, User};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

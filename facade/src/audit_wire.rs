@@ -9,7 +9,8 @@
 
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
-use strongroom_engine::{AuditEntry, AuditPage, Checkpoint, Timestamp};
+use strongroom_engine::Timestamp;
+use strongroom_engine::audit::{AuditEntry, AuditPage, Checkpoint};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

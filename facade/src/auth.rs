@@ -10,7 +10,9 @@ use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
-use strongroom_engine::{BearerToken, Credential, Origin, Scope, SecretString, Session, UserId};
+use strongroom_engine::audit::Origin;
+use strongroom_engine::sessions::Credential;
+use strongroom_engine::{BearerToken, Scope, SecretString, Session, UserId};
 
 use crate::client;
 use crate::problem::Problem;
@@ -101,7 +103,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Authenticated> {
     let address = client::of(req);
     let state = req.data::<State>()?;
     let (session, token) = state
-        .read(move |e| (e.authenticate(&token), token))
+        .read(move |e| (e.sessions().authenticate(&token), token))
         .await
         .ok()?;
     Some(Authenticated {

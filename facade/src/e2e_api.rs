@@ -12,7 +12,8 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use strongroom_engine::e2e::PublicKey;
-use strongroom_engine::{E2eKey, E2eKeyError, PublishedKey, Scope};
+use strongroom_engine::e2e::{E2eKey, PublishedKey};
+use strongroom_engine::{E2eKeyError, Scope};
 use time::OffsetDateTime;
 
 use crate::auth::Caller;
@@ -195,10 +196,7 @@ impl E2eApi {
         let user = or_answer!(caller.signed_in());
         let key = or_answer!(parse(body.0));
         let acting = state.acting(caller.origin());
-        match acting
-            .blocking(move |e| e.publish_e2e_key(user, key))
-            .await?
-        {
+        match acting.blocking(move |e| e.e2e().publish(user, key)).await? {
             Ok(key) => {
                 tracing::info!(user = %user, version = key.version, "e2e key published");
                 Ok(PublishResponse::Created(Json(E2eKeyView::from(&key))))
@@ -215,7 +213,7 @@ impl E2eApi {
     #[oai(path = "/v1/keys", method = "get", operation_id = "list_e2e_keys")]
     async fn own(&self, state: Data<&State>, caller: Caller) -> poem::Result<OwnKeysResponse> {
         let user = or_answer!(caller.signed_in());
-        match state.read(move |e| e.e2e_keys(user)).await? {
+        match state.read(move |e| e.e2e().all(user)).await? {
             Ok(keys) => Ok(OwnKeysResponse::Ok(Json(E2eKeyList {
                 keys: keys.iter().map(E2eKeyView::from).collect(),
             }))),
@@ -244,10 +242,10 @@ impl E2eApi {
         let lookup = name.clone();
         let found = state
             .read(move |e| {
-                let Some(user) = e.user_id(&lookup)? else {
+                let Some(user) = e.accounts().find(&lookup)? else {
                     return Ok(None);
                 };
-                Ok::<_, strongroom_engine::Error>(e.current_e2e_key(user)?)
+                Ok::<_, strongroom_engine::Error>(e.e2e().current(user)?)
             })
             .await?;
         match found {

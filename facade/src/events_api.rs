@@ -8,7 +8,8 @@ use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
-use strongroom_engine::{BearerToken, EventId, Scope, SecretString, Session, StreamCursor};
+use strongroom_engine::events::StreamCursor;
+use strongroom_engine::{BearerToken, EventId, Scope, SecretString, Session};
 
 use crate::auth::Caller;
 use crate::guard;
@@ -37,7 +38,7 @@ async fn check_ticket(req: &Request, key: ApiKey) -> Option<Session> {
     let ticket = BearerToken::new(SecretString::from(key.key));
     let state = req.data::<State>()?.clone();
     state
-        .blocking(move |e| e.redeem_ticket(&ticket))
+        .blocking(move |e| e.sessions().redeem_ticket(&ticket))
         .await
         .ok()?
         .ok()
@@ -164,7 +165,7 @@ impl EventsApi {
                 let cursor = text
                     .parse::<EventId>()
                     .ok()
-                    .and_then(|id| state.engine.stream_cursor(session.user, id));
+                    .and_then(|id| state.engine.events().cursor(session.user, id));
                 match cursor {
                     Some(cursor) => cursor,
                     None => {
@@ -218,7 +219,10 @@ impl EventsApi {
     async fn ticket(&self, state: Data<&State>, caller: Caller) -> poem::Result<TicketResponse> {
         or_answer!(caller.require(Scope::EventsRead));
         let session = caller.0.session;
-        match state.blocking(move |e| e.issue_ticket(session)).await? {
+        match state
+            .blocking(move |e| e.sessions().issue_ticket(session))
+            .await?
+        {
             Ok(ticket) => Ok(TicketResponse::Created(Json(Ticket {
                 ticket: ticket.token.expose_secret().to_owned(),
                 expires_in: ticket.expires_in.as_secs(),
@@ -266,7 +270,7 @@ impl EventsApi {
         let (sender, acting) = or_answer!(guard::writer(&state, &caller, Scope::Broadcast).await?);
         let (text, ttl) = body.into_parts();
         match acting
-            .blocking(move |e| e.broadcast(sender, text.as_bytes(), ttl))
+            .blocking(move |e| e.events().broadcast(sender, text.as_bytes(), ttl))
             .await?
         {
             Ok(receipt) => {

@@ -30,7 +30,9 @@ pub(crate) async fn writer(
         Ok(pair) => pair,
         Err(p) => return Ok(Err(p)),
     };
-    let per_minute = state.read(move |e| e.writes_per_minute(user)).await?;
+    let per_minute = state
+        .read(move |e| e.accounts().writes_per_minute(user))
+        .await?;
     let per_minute = per_minute.unwrap_or(u32::MAX);
     if let Err(p) = take(state, user, Kind::Write, per_minute) {
         return Ok(Err(p));

@@ -43,7 +43,7 @@ impl HealthApi {
     /// (one empty durable commit), 503 otherwise.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&State>) -> poem::Result<ReadyResponse> {
-        match state.blocking(|e| e.check_writable()).await? {
+        match state.blocking(|e| e.maintenance().check_writable()).await? {
             Ok(()) => Ok(ReadyResponse::Ok(Json(Health {
                 status: "ok".to_owned(),
             }))),

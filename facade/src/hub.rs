@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use strongroom_engine::{Event, EventPosition, KeyScope, Notice, SessionId, UserId};
+use strongroom_engine::events::{Event, EventPosition, Notice};
+use strongroom_engine::{KeyScope, SessionId, UserId};
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 

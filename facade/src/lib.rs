@@ -285,7 +285,9 @@ impl IntoEndpoint for Api {
 pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let hub = hub::Hub::new(config.stream_queue, config.streams_per_user);
     let listener_hub = hub.clone();
-    engine.add_listener(move |notice| listener_hub.on_notice(notice));
+    engine
+        .events()
+        .add_listener(move |notice| listener_hub.on_notice(notice));
     let service = spec::service(&config);
     let generated = service.spec();
     let document = spec::document(&generated, engine.limits(), &config.broadcast);

@@ -125,6 +125,7 @@ async fn store(
     // group commit without holding a thread.
     let result = match state
         .engine
+        .records()
         .send_queued(sender, recipient, text.as_bytes(), ttl)
     {
         Ok(queued) => state.commit(queued).await?,
@@ -183,7 +184,7 @@ impl MessagesApi {
             return answer(record_problem(e));
         }
         let (me, acting) = or_answer!(guard::writer(&state, &caller, Scope::MessagesWrite).await?);
-        let recipient = state.read(move |e| e.user_id(&username.0)).await?;
+        let recipient = state.read(move |e| e.accounts().find(&username.0)).await?;
         match recipient {
             Ok(Some(recipient)) => store(&acting, me, recipient, body.0).await,
             Ok(None) => answer(Problem::new(StatusCode::NOT_FOUND, "user not found")),
@@ -231,10 +232,12 @@ impl MessagesApi {
         };
         let result = state
             .read(move |e| {
-                e.list(owner, cursor, limit).map(|page| MessagePage {
-                    messages: page.records.into_iter().map(Message::from).collect(),
-                    next_cursor: page.next_cursor.map(|c| c.to_string()),
-                })
+                e.records()
+                    .list(owner, cursor, limit)
+                    .map(|page| MessagePage {
+                        messages: page.records.into_iter().map(Message::from).collect(),
+                        next_cursor: page.next_cursor.map(|c| c.to_string()),
+                    })
             })
             .await?;
         match result {
@@ -264,7 +267,7 @@ impl MessagesApi {
             return answer(not_found());
         };
         let result = state
-            .read(move |e| e.get(owner, id).map(Message::from))
+            .read(move |e| e.records().get(owner, id).map(Message::from))
             .await?;
         match result {
             Ok(message) => {
@@ -295,7 +298,10 @@ impl MessagesApi {
         let Ok(id) = id.0.parse::<RecordId>() else {
             return answer(not_found());
         };
-        match acting.blocking(move |e| e.delete(owner, id)).await? {
+        match acting
+            .blocking(move |e| e.records().delete(owner, id))
+            .await?
+        {
             Ok(()) => {
                 tracing::info!(id = %id, user = %owner, "message deleted");
                 Ok(DeleteResponse::NoContent)

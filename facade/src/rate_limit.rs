@@ -144,7 +144,9 @@ impl RateLimits {
     pub(crate) fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Throttled> {
         self.prune();
         self.per_address.check_key(&address).map_err(wait)?;
-        if let Some(name) = username.filter(|n| strongroom_engine::validate_username(n).is_ok()) {
+        if let Some(name) =
+            username.filter(|n| strongroom_engine::accounts::validate_username(n).is_ok())
+        {
             self.per_username
                 .check_key(&name.to_owned())
                 .map_err(wait)?;

@@ -39,7 +39,7 @@ pub fn spawn_reaper(engine: Engine, config: ReaperConfig) -> JoinHandle<()> {
             tick.tick().await;
             let engine = engine.clone();
             let run = tokio::task::spawn_blocking(move || {
-                match engine.claim_maintenance(holder, lease) {
+                match engine.maintenance().claim_lease(holder, lease) {
                     Ok(true) => purge_all(&engine, config.batch),
                     Ok(false) => Purged::default(), // another instance's turn
                     Err(e) => {
@@ -83,7 +83,7 @@ impl Purged {
 
 /// Purges batch after batch until nothing expired is left.
 fn purge_all(engine: &Engine, batch: usize) -> Purged {
-    if let Err(e) = engine.flush_key_usage() {
+    if let Err(e) = engine.api_keys().flush_usage() {
         tracing::error!(error = %e, "recording api key use failed");
     }
     let mut purged = Purged::default();
@@ -98,10 +98,10 @@ fn purge_all(engine: &Engine, batch: usize) -> Purged {
             metrics::counter!("strongroom_reaper_purged_total", "kind" => what).increment(n as u64);
             n
         };
-        let r = report("records", engine.purge_expired(now, batch));
-        let t = report("tokens", engine.purge_expired_tokens(now, batch));
-        let s = report("shares", engine.purge_expired_shares(now, batch));
-        let a = report("audit", engine.prune_audit(now, batch));
+        let r = report("records", engine.records().purge_expired(now, batch));
+        let t = report("tokens", engine.sessions().purge_expired(now, batch));
+        let s = report("shares", engine.shares().purge_expired(now, batch));
+        let a = report("audit", engine.audit().prune(now, batch));
         purged.records += r;
         purged.tokens += t;
         purged.shares += s;

@@ -17,7 +17,8 @@
 
 use std::sync::Arc;
 
-use strongroom_engine::{KeyScope, Notice, SessionId, UserId};
+use strongroom_engine::events::Notice;
+use strongroom_engine::{KeyScope, SessionId, UserId};
 
 use crate::hub::Hub;
 

@@ -10,7 +10,8 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 use poem_openapi::payload::Json;
-use strongroom_engine::{SecretString, ShareError, ShareStatus};
+use strongroom_engine::shares::ShareStatus;
+use strongroom_engine::{SecretString, ShareError};
 use time::format_description::well_known::Rfc3339;
 
 use crate::problem::share_problem;
@@ -55,7 +56,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 async fn page(req: &Request, state: Data<&State>, Path(token): Path<String>) -> Response {
     let json = wants_json(req);
     let secret = SecretString::from(token.clone());
-    let status = match state.read(move |e| e.share_status(&secret)).await {
+    let status = match state.read(move |e| e.shares().status(&secret)).await {
         Ok(status) => status,
         Err(e) => return e.into_response(),
     };

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use poem_openapi::{Enum, Object};
-use strongroom_engine::{ShareInfo, ShareLife, ShareStatus};
+use strongroom_engine::shares::{ShareInfo, ShareLife, ShareStatus};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

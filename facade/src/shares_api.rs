@@ -11,7 +11,8 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::secrecy::ExposeSecret;
-use strongroom_engine::{NewShare, Scope, SecretString, ShareId};
+use strongroom_engine::shares::NewShare;
+use strongroom_engine::{Scope, SecretString, ShareId};
 use uuid::Uuid;
 
 use crate::ApiConfig;
@@ -147,7 +148,7 @@ impl SharesApi {
         let passphrase = body.passphrase.map(|p| p.into_secret());
         let argon2 = passphrase.is_some();
         let work = move |e: &strongroom_engine::Engine| {
-            e.create_share(
+            e.shares().create(
                 owner,
                 NewShare {
                     content: &content,
@@ -186,7 +187,7 @@ impl SharesApi {
     #[oai(path = "/v1/shares", method = "get", operation_id = "list_shares")]
     async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListSharesResponse> {
         let owner = or_answer!(caller.require(Scope::MessagesRead));
-        match state.read(move |e| e.shares(owner)).await? {
+        match state.read(move |e| e.shares().list(owner)).await? {
             Ok(shares) => Ok(ListSharesResponse::Ok(Json(ShareList {
                 shares: shares.iter().map(ShareSummary::from).collect(),
             }))),
@@ -214,7 +215,10 @@ impl SharesApi {
         let Ok(id) = id.0.parse::<ShareId>() else {
             return answer(Problem::new(StatusCode::NOT_FOUND, "share not found"));
         };
-        match state.blocking(move |e| e.revoke_share(owner, id)).await? {
+        match state
+            .blocking(move |e| e.shares().revoke(owner, id))
+            .await?
+        {
             Ok(()) => {
                 tracing::info!(share = %id, owner = %owner, "share revoked");
                 Ok(RevokeShareResponse::NoContent)
@@ -244,7 +248,8 @@ impl SharesApi {
         let token = SecretString::from(token.0);
         let passphrase = body.0.passphrase.map(|p| p.into_secret());
         let argon2 = passphrase.is_some();
-        let work = move |e: &strongroom_engine::Engine| e.open_share(&token, passphrase.as_ref());
+        let work =
+            move |e: &strongroom_engine::Engine| e.shares().open(&token, passphrase.as_ref());
         let opened = if argon2 {
             state.hashing(work).await?
         } else {

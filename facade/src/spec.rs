@@ -5,7 +5,8 @@
 
 use poem_openapi::OpenApiService;
 use serde_json::{Value, json};
-use strongroom_engine::{AuditAction, Limits};
+use strongroom_engine::Limits;
+use strongroom_engine::audit::AuditAction;
 
 use crate::{ApiConfig, Apis, BroadcastCaps};
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use poem::http::StatusCode;
-use strongroom_engine::{Engine, Origin, QueuedWrite, Receipt, RecordError, Turn};
+use strongroom_engine::audit::Origin;
+use strongroom_engine::records::{QueuedWrite, Receipt, Turn};
+use strongroom_engine::{Engine, RecordError};
 
 use crate::ApiConfig;
 use crate::hashing::HashingPool;

@@ -13,7 +13,8 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::web::sse::Event as SseEvent;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
-use strongroom_engine::{Engine, EventId, Session, StreamCursor, UserId};
+use strongroom_engine::events::StreamCursor;
+use strongroom_engine::{Engine, EventId, Session, UserId};
 
 use crate::hub::{EndReason, Item, Prepared, Subscription};
 use crate::wire::StreamEvent;
@@ -180,7 +181,7 @@ pub(crate) fn event_stream(
                 Input::Event(event) => cursor.advance(event.position).then(|| {
                     *reached.lock().unwrap_or_else(|e| e.into_inner()) = cursor;
                     Delivered::Event {
-                        id: engine.event_id(user, cursor),
+                        id: engine.events().event_id(user, cursor),
                         event,
                     }
                 }),
@@ -202,7 +203,8 @@ async fn read_page(
     tokio::task::spawn_blocking(move || {
         let mut cursor = cursor;
         let events = engine
-            .events_after(user, cursor, REPLAY_PAGE)
+            .events()
+            .after(user, cursor, REPLAY_PAGE)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "reading the event log failed; going on live");
                 Vec::new()
@@ -227,9 +229,8 @@ mod tests {
 
     use futures_util::StreamExt;
     use poem_openapi::types::ToJSON;
-    use strongroom_engine::{
-        Engine, ManualClock, MasterKey, Session, SessionId, StreamCursor, Timestamp,
-    };
+    use strongroom_engine::events::StreamCursor;
+    use strongroom_engine::{Engine, ManualClock, MasterKey, Session, SessionId, Timestamp};
 
     use super::{StreamSettings, event_stream};
     use crate::hub::Hub;
@@ -247,12 +248,18 @@ mod tests {
             .expect("engine");
         let hub = Hub::new(64, 8);
         let listener_hub = hub.clone();
-        engine.add_listener(move |n| listener_hub.on_notice(n));
+        engine
+            .events()
+            .add_listener(move |n| listener_hub.on_notice(n));
         let password = strongroom_engine::SecretString::from("correct horse battery");
-        let alice = engine.create_user("alice", &password).expect("user").id;
-        engine.put(alice, b"before", None).expect("put");
+        let alice = engine
+            .accounts()
+            .create("alice", &password)
+            .expect("user")
+            .id;
+        engine.records().put(alice, b"before", None).expect("put");
         let mut start = StreamCursor::start();
-        for e in engine.events_after(alice, start, 10).expect("replay") {
+        for e in engine.events().after(alice, start, 10).expect("replay") {
             start.advance(e.position());
         }
         let session = Session {
@@ -261,14 +268,15 @@ mod tests {
             role: strongroom_engine::Role::User,
             expires_at: Timestamp::from_unix_millis(u64::MAX),
             scopes: strongroom_engine::Role::User.scopes(),
-            credential: strongroom_engine::Credential::Login,
+            credential: strongroom_engine::sessions::Credential::Login,
         };
         let sub = hub.subscribe(alice, session.id).expect("subscribed");
         // Published during the replay window: in storage and in the queue.
         clock.advance(Duration::from_millis(1));
-        engine.put(alice, b"during-1", None).expect("put");
+        engine.records().put(alice, b"during-1", None).expect("put");
         clock.advance(Duration::from_millis(1));
         engine
+            .events()
             .broadcast(alice, b"during-2", None)
             .expect("broadcast");
         let settings = StreamSettings {
@@ -280,7 +288,7 @@ mod tests {
         // And one more after the replay has started.
         let first = stream.next().await.expect("event");
         clock.advance(Duration::from_millis(1));
-        engine.put(alice, b"after", None).expect("put");
+        engine.records().put(alice, b"after", None).expect("put");
         let mut texts = vec![first.to_json().expect("json")["message"].clone()];
         while texts.len() < 3 {
             let next = tokio::time::timeout(Duration::from_secs(5), stream.next())

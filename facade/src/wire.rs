@@ -6,9 +6,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use poem_openapi::Object;
-use strongroom_engine::{
-    Event, EventKind, Receipt, Record, RecordMeta, Timestamp, TokenPair, User,
-};
+use strongroom_engine::Timestamp;
+use strongroom_engine::accounts::User;
+use strongroom_engine::events::{Event, EventKind};
+use strongroom_engine::records::{Receipt, Record, RecordMeta};
+use strongroom_engine::sessions::TokenPair;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -391,7 +393,8 @@ pub(crate) struct Health {
 #[cfg(test)]
 mod tests {
     use poem_openapi::types::ToJSON;
-    use strongroom_engine::{RecordId, RecordMeta, Timestamp, UserId};
+    use strongroom_engine::records::RecordMeta;
+    use strongroom_engine::{RecordId, Timestamp, UserId};
 
     use super::*;
 

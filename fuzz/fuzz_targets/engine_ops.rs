@@ -10,10 +10,10 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretBox;
-use strongroom_engine::testing::MemoryBackend;
 use strongroom_engine::{
     Clock, Engine, ManualClock, MasterKey, RecordError, RecordId, SecretString, Timestamp, UserId,
 };
+use strongroom_testkit::memory::MemoryBackend;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -71,8 +71,12 @@ fn template() -> &'static (Vec<u8>, [UserId; 2]) {
         let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
         let engine = open(backend.clone(), &clock);
         let password = SecretString::from("fuzzing password");
-        let a = engine.create_user("alice", &password).expect("alice").id;
-        let b = engine.create_user("bob", &password).expect("bob").id;
+        let a = engine
+            .accounts()
+            .create("alice", &password)
+            .expect("alice")
+            .id;
+        let b = engine.accounts().create("bob", &password).expect("bob").id;
         drop(engine);
         (backend.durable_image(), [a, b])
     })
@@ -96,7 +100,7 @@ fuzz_target!(|ops: Vec<Op>| {
             } => {
                 let plaintext = vec![len; usize::from(len)];
                 let ttl = Duration::from_secs(u64::from(ttl_secs));
-                match engine.put(user(u), &plaintext, Some(ttl)) {
+                match engine.records().put(user(u), &plaintext, Some(ttl)) {
                     Ok(r) => {
                         known.push(r.meta.id);
                         model.insert(
@@ -124,7 +128,7 @@ fuzz_target!(|ops: Vec<Op>| {
                     Some(m) => m.owner,
                     None => users[0],
                 };
-                match (engine.get(asker, id), live) {
+                match (engine.records().get(asker, id), live) {
                     (Ok(r), Some(m)) if asker == m.owner => {
                         assert_eq!(r.plaintext.as_slice(), m.plaintext.as_slice())
                     }
@@ -140,7 +144,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 let mut got = Vec::new();
                 let mut cursor = None;
                 loop {
-                    let page = engine.list(user(u), cursor, limit).expect("list");
+                    let page = engine.records().list(user(u), cursor, limit).expect("list");
                     got.extend(page.records.iter().map(|r| r.meta.id));
                     match page.next_cursor {
                         Some(c) => cursor = Some(c),
@@ -163,7 +167,9 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Delete { pick } if !known.is_empty() => {
                 let id = known[usize::from(pick) % known.len()];
                 let live = model.get(&id).map(|m| (m.owner, now < m.expires));
-                let result = engine.delete(live.map_or(users[0], |(o, _)| o), id);
+                let result = engine
+                    .records()
+                    .delete(live.map_or(users[0], |(o, _)| o), id);
                 assert_eq!(
                     result.is_ok(),
                     matches!(live, Some((_, true))),
@@ -175,7 +181,7 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Purge { limit } => {
                 let limit = usize::from(limit);
                 let expired = model.values().filter(|m| m.expires <= now).count();
-                let purged = engine.purge_expired(now, limit).expect("purge");
+                let purged = engine.records().purge_expired(now, limit).expect("purge");
                 assert_eq!(purged, expired.min(limit));
                 if purged == expired {
                     model.retain(|_, m| m.expires > now);
@@ -200,7 +206,10 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Crash { after } => {
                 backend.fail_after(Some(u64::from(after)));
-                let attempt = engine.put(users[0], b"at the crash", Some(Duration::from_secs(60)));
+                let attempt =
+                    engine
+                        .records()
+                        .put(users[0], b"at the crash", Some(Duration::from_secs(60)));
                 drop(engine);
                 backend = backend.crash();
                 engine = open(backend.clone(), &clock);
@@ -217,7 +226,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 } else {
                     // A refused put may still have committed before the
                     // failure (an ambiguous outcome): then it must be whole.
-                    let page = engine.list(users[0], None, 100).expect("list");
+                    let page = engine.records().list(users[0], None, 100).expect("list");
                     let unknown: Vec<_> = page
                         .records
                         .into_iter()
@@ -239,7 +248,10 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             _ => {}
         }
-        let report = engine.check_integrity().expect("integrity check");
+        let report = engine
+            .maintenance()
+            .check_integrity()
+            .expect("integrity check");
         assert!(report.is_sound(), "{:?}", report.problems);
         assert_eq!(report.records as usize, model.len());
     }

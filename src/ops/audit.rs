@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use strongroom_engine::{AuditReport, Checkpoint};
+use strongroom_engine::audit::{AuditReport, Checkpoint};
 use strongroom_facade::CheckpointJson;
 
 use super::{OpsError, StoreArgs, open_existing};
@@ -86,7 +86,8 @@ pub fn audit_verify(
     let checkpoint = checkpoint.map(read_checkpoint).transpose()?;
     let engine = open_existing(args)?;
     let report = engine
-        .verify_audit(checkpoint.as_ref())
+        .audit()
+        .verify(checkpoint.as_ref())
         .map_err(|e| args.engine_error(e))?;
     Ok(AuditVerified { report, checkpoint })
 }
@@ -95,7 +96,8 @@ pub fn audit_verify(
 pub fn audit_checkpoint(args: &StoreArgs) -> Result<String, OpsError> {
     let engine = open_existing(args)?;
     let checkpoint = engine
-        .audit_checkpoint()
+        .audit()
+        .checkpoint()
         .map_err(|e| args.engine_error(e))?;
     serde_json::to_string_pretty(&CheckpointJson::from(&checkpoint)).map_err(|e| OpsError::Io {
         path: args.database(),

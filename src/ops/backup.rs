@@ -6,7 +6,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use strongroom_engine::{BackupReport, Engine};
+use strongroom_engine::Engine;
+use strongroom_engine::maintenance::BackupReport;
 
 use super::{DATABASE_FILE, OpsError, StoreArgs, master_key, open_existing, open_file};
 use crate::server::files;
@@ -63,10 +64,13 @@ fn create_new_private(path: &Path) -> Result<File, OpsError> {
 /// online backup uses this too). A failed backup leaves no file behind.
 pub fn backup_engine(engine: &Engine, to: &Path) -> Result<BackupDone, OpsError> {
     drop(create_new_private(to)?);
-    let written = engine.backup_to(to).map_err(|source| OpsError::Storage {
-        path: to.to_owned(),
-        source,
-    });
+    let written = engine
+        .maintenance()
+        .backup_to(to)
+        .map_err(|source| OpsError::Storage {
+            path: to.to_owned(),
+            source,
+        });
     let report = match written {
         Ok(report) => report,
         Err(e) => {
@@ -149,6 +153,7 @@ fn stage(
         other => other,
     })?;
     let check = engine
+        .maintenance()
         .check_integrity_deep()
         .map_err(|source| OpsError::Storage {
             path: from.to_owned(),

@@ -197,7 +197,7 @@ pub fn compact(args: &StoreArgs) -> Result<(u64, u64), OpsError> {
     // is reported as such, and a file that is not this store is refused.
     drop(open_existing(args)?);
     let path = args.database();
-    strongroom_engine::compact(&path).map_err(|source| match source {
+    strongroom_engine::maintenance::compact(&path).map_err(|source| match source {
         StorageError::InUse => OpsError::InUse { path: path.clone() },
         source => OpsError::Storage {
             path: path.clone(),

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use strongroom_engine::{DataKeyProgress, RotateError};
+use strongroom_engine::maintenance::{DataKeyProgress, RotateError};
 
 use super::progress::Progress;
 use super::{OpsError, StoreArgs, open_existing};
@@ -88,6 +88,7 @@ pub fn rotate_data_keys(
     let mut progress: Option<Progress> = None;
     let mut shown = 0u64;
     let done = engine
+        .maintenance()
         .rotate_data_keys(older_than, batch, |p| {
             let bar = progress.get_or_insert_with(|| Progress::new("records", p.total as usize));
             bar.advance((p.scanned - shown) as usize);

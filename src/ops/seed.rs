@@ -75,7 +75,7 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
         path: args.database(),
         source,
     };
-    let existing = engine.check_integrity().map_err(storage)?;
+    let existing = engine.maintenance().check_integrity().map_err(storage)?;
     if !plan.force && (existing.users > 0 || existing.records > 0) {
         return Err(OpsError::NotEmpty {
             path: args.database(),
@@ -98,6 +98,7 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
         let (sender, _) = &users[rng.random_range(0..users.len())];
         let text: String = Sentence(6..16).fake();
         engine
+            .events()
             .broadcast(*sender, text.as_bytes(), Some(Duration::from_secs(86_400)))
             .map_err(|e| args.engine_error(e))?;
     }
@@ -150,7 +151,8 @@ fn create_users(
     let names: Vec<String> = (0..count).map(|i| username(offset + i)).collect();
     for chunk in names.chunks(BATCH) {
         let users = engine
-            .create_users_sharing_password(chunk, password)
+            .accounts()
+            .create_many(chunk, password)
             .map_err(|e| args.engine_error(e))?;
         created.extend(users.into_iter().map(|u| (u.id, u.username)));
     }
@@ -203,6 +205,7 @@ fn store_messages(
             .collect();
         let ttl = Duration::from_secs(TTLS[rng.random_range(0..TTLS.len())]);
         let results = engine
+            .records()
             .send_batch(
                 texts.iter().map(|(f, t, s)| (*f, *t, s.as_bytes())),
                 Some(ttl),

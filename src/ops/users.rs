@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use strongroom_engine::{Role, SecretString, User};
+use strongroom_engine::accounts::User;
+use strongroom_engine::{Role, SecretString};
 use zeroize::Zeroizing;
 
 use super::{OpsError, StoreArgs};
@@ -50,7 +51,8 @@ pub fn add_user(
     )
     .map_err(|e| serve_error(args, e))?;
     engine
-        .create_user_with_role(username, password, role)
+        .accounts()
+        .create_with_role(username, password, role)
         .map_err(|e| args.engine_error(e))
 }
 

@@ -1,7 +1,8 @@
 //! `strongroom verify`: the store's indexes agree, the audit chain is
 //! intact, and with `--deep` every envelope opens.
 
-use strongroom_engine::{AuditReport, IntegrityReport};
+use strongroom_engine::audit::AuditReport;
+use strongroom_engine::maintenance::IntegrityReport;
 
 use super::{OpsError, StoreArgs, open_existing};
 
@@ -80,16 +81,16 @@ impl Verified {
 pub fn verify(args: &StoreArgs, deep: bool) -> Result<Verified, OpsError> {
     let engine = open_existing(args)?;
     let result = if deep {
-        engine.check_integrity_deep()
+        engine.maintenance().check_integrity_deep()
     } else {
-        engine.check_integrity()
+        engine.maintenance().check_integrity()
     };
     let storage = |source| OpsError::Storage {
         path: args.database(),
         source,
     };
     let report = result.map_err(storage)?;
-    let audit = engine.verify_audit(None).map_err(storage)?;
+    let audit = engine.audit().verify(None).map_err(storage)?;
     Ok(Verified {
         report,
         audit,

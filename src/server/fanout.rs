@@ -61,7 +61,7 @@ pub(crate) async fn run(
     let me = format!("{:016x}", rand::random::<u64>());
     let (tx, mut rx) = mpsc::unbounded_channel::<Remote>();
     // The listener runs on the commit path: it only queues.
-    engine.add_listener(move |notice| {
+    engine.events().add_listener(move |notice| {
         if let Some(remote) = Remote::of(notice) {
             let _ = tx.send(remote);
         }

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use poem::IntoEndpoint;
 use poem::listener::AcceptorExt;
-use strongroom_engine::{Engine, EngineBuilder, MasterKey, Quota, SecretString};
+use strongroom_engine::accounts::Quota;
+use strongroom_engine::{Engine, EngineBuilder, MasterKey, SecretString};
 use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
 use tokio_util::sync::CancellationToken;
 

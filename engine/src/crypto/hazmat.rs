@@ -7,12 +7,12 @@ pub use crate::crypto::envelope::{
     Binding, Envelope, EnvelopeError, HEADER_LEN, MIN_LEN, VERSION, open, seal, seal_with_nonce,
 };
 pub use crate::crypto::keys::{
-    AuthenticationFailed, DataKey, NONCE_LEN, Nonce, TAG_LEN, WRAPPED_KEY_LEN,
+    AuthenticationFailed, DataKey, KEY_LEN, NONCE_LEN, Nonce, TAG_LEN, WRAPPED_KEY_LEN,
 };
 
 use secrecy::SecretBox;
 
-use crate::crypto::keys::{KEY_LEN, MasterKey};
+use crate::crypto::keys::MasterKey;
 use crate::ids::KeyScope;
 
 /// Wraps a data key for `scope` at `version`, as the engine stores it.

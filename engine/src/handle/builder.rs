@@ -131,7 +131,7 @@ impl EngineBuilder {
     }
 
     /// How long audit entries are kept before
-    /// [`Engine::prune_audit`] may remove them (default one year, at
+    /// [`Audit::prune`](crate::audit::Audit::prune) may remove them (default one year, at
     /// least one day).
     pub fn audit_retention(&mut self, retention: Duration) -> &mut Self {
         self.audit_retention = retention;
@@ -182,9 +182,9 @@ impl EngineBuilder {
     }
 
     /// Opens (or creates) a database on a caller-supplied redb storage
-    /// backend, such as the fault-injecting
-    /// [`MemoryBackend`](crate::testing::MemoryBackend).
-    #[cfg(feature = "testing")]
+    /// backend instead of a file: for example an in-memory disk that
+    /// injects faults, as `strongroom-testkit`'s `MemoryBackend` does for
+    /// crash tests.
     pub fn open_with_backend(
         &mut self,
         backend: impl redb::StorageBackend,

@@ -1,18 +1,27 @@
-//! [`Engine`] methods for sessions: logging in, checking bearer tokens,
-//! refreshing, logging out and stream tickets.
+//! Sessions ([`Sessions`]): logging in, checking bearer tokens (access
+//! tokens and API keys), refreshing with rotation and reuse detection,
+//! logging out, and single-use stream tickets.
 
 use secrecy::SecretString;
 
 use crate::clock::Timestamp;
 use crate::domain::accounts;
 use crate::domain::tokens::{self, Refreshed};
+pub use crate::domain::tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};
 use crate::error::{AuthError, StorageError};
-use crate::handle::Engine;
+use crate::handle::handle;
+use crate::model::Notice;
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
-use crate::model::{BearerToken, Notice, Session, Ticket, TokenPair};
+pub use crate::model::{BearerToken, Credential, Session, Ticket, TokenPair};
 
-impl Engine {
-    /// Checks credentials (see [`Engine::verify_credentials`]) and starts a
+handle! {
+    /// Sessions and bearer checks: [`Engine::sessions`](crate::Engine::sessions).
+    Sessions
+}
+
+impl Sessions<'_> {
+    /// Checks credentials (see
+    /// [`Accounts::verify_credentials`](crate::accounts::Accounts::verify_credentials)) and starts a
     /// session. Runs Argon2: call it from a blocking thread.
     ///
     /// ```
@@ -20,16 +29,17 @@ impl Engine {
     /// # fn main() -> Result<(), strongroom_engine::Error> {
     /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
     /// let password = SecretString::from("correct horse battery");
-    /// let alice = engine.create_user("alice", &password)?;
-    /// let pair = engine.login("alice", &password)?;
-    /// assert_eq!(engine.authenticate(&pair.access_token)?.user, alice.id);
+    /// let alice = engine.accounts().create("alice", &password)?;
+    /// let sessions = engine.sessions();
+    /// let pair = sessions.login("alice", &password)?;
+    /// assert_eq!(sessions.authenticate(&pair.access_token)?.user, alice.id);
     ///
-    /// let next = engine.refresh(&pair.refresh_token)?; // rotates
+    /// let next = sessions.refresh(&pair.refresh_token)?; // rotates
     /// assert!(matches!(
-    ///     engine.refresh(&pair.refresh_token), // reused: the session ends
+    ///     sessions.refresh(&pair.refresh_token), // reused: the session ends
     ///     Err(AuthError::RefreshTokenReused)
     /// ));
-    /// assert!(engine.authenticate(&next.access_token).is_err());
+    /// assert!(sessions.authenticate(&next.access_token).is_err());
     /// # Ok(())
     /// # }
     /// ```
@@ -37,30 +47,35 @@ impl Engine {
     /// Every attempt is audited, failed ones too (the name tried is not
     /// recorded: it may be a mistyped password).
     pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
-        let (user, valid) = self.check_password(username, password)?;
-        let now = self.now();
+        let (user, valid) = self.0.accounts().check_password(username, password)?;
+        let now = self.0.now();
         let denied = |target| {
-            self.note(Actor::Anonymous, AuditAction::Login, target)
+            self.0
+                .note(Actor::Anonymous, AuditAction::Login, target)
                 .denied()
         };
         let (Some(user), true) = (user, valid) else {
             let target = user.map_or(AuditTarget::None, AuditTarget::User);
-            self.store()
-                .write_with(|tx| self.audit(tx, denied(target)))?;
+            self.0
+                .store()
+                .write_with(|tx| self.0.audit_in(tx, denied(target)))?;
             return Err(AuthError::InvalidCredentials);
         };
-        self.store().write_with(|tx| {
+        self.0.store().write_with(|tx| {
             let Some(account) = accounts::get(tx, user)? else {
-                self.audit(tx, denied(AuditTarget::None))?;
+                self.0.audit_in(tx, denied(AuditTarget::None))?;
                 return Ok(Err(AuthError::InvalidCredentials));
             };
             if account.disabled {
-                self.audit(tx, denied(AuditTarget::User(user)))?;
+                self.0.audit_in(tx, denied(AuditTarget::User(user)))?;
                 return Ok(Err(AuthError::Disabled));
             }
             let pair = tokens::start_session(tx, user, account.role, now)?;
             let target = pair.session.audit_target();
-            self.audit(tx, self.note(Actor::User(user), AuditAction::Login, target))?;
+            self.0.audit_in(
+                tx,
+                self.0.note(Actor::User(user), AuditAction::Login, target),
+            )?;
             Ok::<_, StorageError>(Ok(pair))
         })?
     }
@@ -71,22 +86,23 @@ impl Engine {
     /// write to the authentication tables or the token's expiry (see
     /// `session_cache.rs`).
     pub fn authenticate(&self, token: &BearerToken) -> Result<Session, AuthError> {
-        let now = self.now();
+        let now = self.0.now();
         let hash = tokens::hash(token).ok_or(AuthError::InvalidToken)?;
         // Read before the check: a write committed meanwhile retires it.
-        let generation = self.inner.store.generation();
-        let cache = &self.inner.sessions;
+        let generation = self.0.inner.store.generation();
+        let cache = &self.0.inner.sessions;
         let session = match cache.get(&hash, generation, now) {
             Some(session) => session,
             None => {
                 let (session, token_expires) = self
+                    .0
                     .store()
                     .read_with(|tx| tokens::authenticate(tx, &hash, now))?;
                 cache.keep(hash, generation, session, token_expires);
                 session
             }
         };
-        self.inner.key_use.note(&session, now);
+        self.0.inner.key_use.note(&session, now);
         Ok(session)
     }
 
@@ -94,20 +110,25 @@ impl Engine {
     /// retired refresh token revokes its whole session and fails with
     /// [`AuthError::RefreshTokenReused`].
     pub fn refresh(&self, token: &BearerToken) -> Result<TokenPair, AuthError> {
-        let now = self.now();
-        let refreshed = self.store().write_with(|tx| {
+        let now = self.0.now();
+        let refreshed = self.0.store().write_with(|tx| {
             let refreshed = tokens::refresh(tx, token, now)?;
             if let Refreshed::Reused(session) = &refreshed {
                 let target = session.audit_target();
-                let note = self.note(Actor::User(session.user), AuditAction::RefreshReuse, target);
-                self.audit(tx, note.denied())?;
+                let note =
+                    self.0
+                        .note(Actor::User(session.user), AuditAction::RefreshReuse, target);
+                self.0.audit_in(tx, note.denied())?;
             }
             Ok::<_, AuthError>(refreshed)
         })?;
         match refreshed {
             Refreshed::Pair(pair) => Ok(pair),
             Refreshed::Reused(session) => {
-                self.inner.listeners.notify(&Notice::SessionEnded(session));
+                self.0
+                    .inner
+                    .listeners
+                    .notify(&Notice::SessionEnded(session));
                 Err(AuthError::RefreshTokenReused)
             }
         }
@@ -116,14 +137,20 @@ impl Engine {
     /// Revokes the whole session of `token` (access or refresh): every token
     /// of that login stops working. Returns the session that ended.
     pub fn revoke(&self, token: &BearerToken) -> Result<Session, AuthError> {
-        let now = self.now();
-        let session = self.store().write_with(|tx| {
+        let now = self.0.now();
+        let session = self.0.store().write_with(|tx| {
             let session = tokens::revoke(tx, token, now)?;
             let target = session.audit_target();
-            self.audit(tx, self.note(session.actor(), AuditAction::Logout, target))?;
+            self.0.audit_in(
+                tx,
+                self.0.note(session.actor(), AuditAction::Logout, target),
+            )?;
             Ok::<_, AuthError>(session)
         })?;
-        self.inner.listeners.notify(&Notice::SessionEnded(session));
+        self.0
+            .inner
+            .listeners
+            .notify(&Notice::SessionEnded(session));
         Ok(session)
     }
 
@@ -132,28 +159,27 @@ impl Engine {
     /// headers (a browser's `EventSource`) open a stream. Revoking the
     /// session voids its unused tickets.
     pub fn issue_ticket(&self, session: Session) -> Result<Ticket, AuthError> {
-        let now = self.now();
+        let now = self.0.now();
         Ok(self
+            .0
             .store()
             .write_with(|tx| tokens::issue_ticket(tx, session, now))?)
     }
 
-    /// Redeems a ticket from [`Engine::issue_ticket`] once: the session it
+    /// Redeems a ticket from [`Sessions::issue_ticket`] once: the session it
     /// was issued for, and the ticket is gone.
     pub fn redeem_ticket(&self, ticket: &BearerToken) -> Result<Session, AuthError> {
-        let now = self.now();
-        self.store()
+        let now = self.0.now();
+        self.0
+            .store()
             .write_with(|tx| tokens::redeem_ticket(tx, ticket, now))
     }
 
     /// Deletes up to `limit` tokens that expired at or before `now`; returns
     /// how many went.
-    pub fn purge_expired_tokens(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<usize, StorageError> {
-        self.store()
+    pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
+        self.0
+            .store()
             .write_with(|tx| tokens::purge_expired(tx, now, limit))
     }
 }
@@ -171,6 +197,7 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::crypto::keys::MasterKey;
+    use crate::handle::Engine;
     use crate::ids::{SessionId, UserId};
     use crate::scopes::{Role, Scope};
 
@@ -232,7 +259,7 @@ mod tests {
             let password = SecretString::from(PASSWORD);
             let users = ["alice", "bobby"]
                 .iter()
-                .map(|name| engine.create_user(name, &password).expect("user").id)
+                .map(|name| engine.accounts().create(name, &password).expect("user").id)
                 .collect();
             Self {
                 clock,
@@ -251,26 +278,26 @@ mod tests {
             match op {
                 Op::Login { user } => {
                     let name = ["alice", "bobby"][user];
-                    if let Ok(pair) = e.login(name, &SecretString::from(PASSWORD)) {
+                    if let Ok(pair) = e.sessions().login(name, &SecretString::from(PASSWORD)) {
                         self.tokens.push(pair.access_token);
                         self.refresh.push(pair.refresh_token);
                     }
                 }
                 Op::Refresh { pick } if !self.refresh.is_empty() => {
-                    if let Ok(pair) = e.refresh(pick.get(&self.refresh)) {
+                    if let Ok(pair) = e.sessions().refresh(pick.get(&self.refresh)) {
                         self.tokens.push(pair.access_token);
                         self.refresh.push(pair.refresh_token);
                     }
                 }
                 Op::Logout { pick } if !self.tokens.is_empty() => {
-                    let _ = e.revoke(pick.get(&self.tokens));
+                    let _ = e.sessions().revoke(pick.get(&self.tokens));
                 }
-                Op::EndSessions { user } => drop(e.end_sessions(self.users[user])),
+                Op::EndSessions { user } => drop(e.admin().end_sessions(self.users[user])),
                 Op::SetRole { user, role } => {
-                    drop(e.set_role(self.users[user], *role.get(&Role::ALL)));
+                    drop(e.admin().set_role(self.users[user], *role.get(&Role::ALL)));
                 }
                 Op::SetDisabled { user, disabled } => {
-                    drop(e.set_disabled(self.users[user], disabled));
+                    drop(e.admin().set_disabled(self.users[user], disabled));
                 }
                 Op::CreateKey { user, read_only } => {
                     let scopes = if read_only {
@@ -282,20 +309,20 @@ mod tests {
                     };
                     let expires = Duration::from_secs(if read_only { 60 } else { 120 });
                     let owner = self.users[user];
-                    if let Ok(key) = e.create_api_key(owner, "k", scopes, Some(expires)) {
+                    if let Ok(key) = e.api_keys().create(owner, "k", scopes, Some(expires)) {
                         self.tokens.push(key.secret);
                         self.keys.push((owner, key.info.id));
                     }
                 }
                 Op::RevokeKey { pick } if !self.keys.is_empty() => {
                     let (owner, id) = *pick.get(&self.keys);
-                    drop(e.revoke_api_key(owner, id));
+                    drop(e.api_keys().revoke(owner, id));
                 }
-                Op::DeleteUser { user } => drop(e.delete_user(self.users[user])),
+                Op::DeleteUser { user } => drop(e.admin().delete_user(self.users[user])),
                 Op::Advance { secs } => self.clock.advance(Duration::from_secs(secs)),
-                Op::Purge => drop(e.purge_expired_tokens(e.now(), 100)),
+                Op::Purge => drop(e.sessions().purge_expired(e.now(), 100)),
                 Op::Check { pick } if !self.tokens.is_empty() => {
-                    let _ = e.authenticate(pick.get(&self.tokens));
+                    let _ = e.sessions().authenticate(pick.get(&self.tokens));
                 }
                 Op::Refresh { .. }
                 | Op::Logout { .. }
@@ -308,7 +335,11 @@ mod tests {
         /// cache if the first filled it), and the store's.
         fn answers(&self, token: &BearerToken) -> [Result<Session, String>; 3] {
             let e = &self.engine;
-            let checked = || e.authenticate(token).map_err(|err| err.to_string());
+            let checked = || {
+                e.sessions()
+                    .authenticate(token)
+                    .map_err(|err| err.to_string())
+            };
             let now = e.now();
             let fresh = tokens::hash(token)
                 .ok_or(AuthError::InvalidToken)

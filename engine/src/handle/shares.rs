@@ -1,45 +1,55 @@
-//! The [`Engine`]'s share-link operations: validate, derive keys (Argon2id
-//! for a passphrase, outside any transaction), then one transaction in the
-//! `shares` domain module.
+//! Share links ([`Shares`]) for people without an account: validate,
+//! derive keys (Argon2id for a passphrase, outside any transaction), then
+//! one transaction in the `shares` domain module. [`client`] seals and
+//! opens the client-side format, whose key the server never sees.
 
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Timestamp;
+pub use crate::crypto::share_client as client;
 use crate::crypto::share_client::CLIENT_BLOB_OVERHEAD;
+pub use crate::crypto::sharekeys::SHARE_TOKEN_LEN;
 use crate::crypto::sharekeys::{self, PASSPHRASE_SALT_LEN, ShareSecret};
 use crate::domain::shares::{self, Opened};
 use crate::error::{ShareError, StorageError};
-use crate::handle::Engine;
+use crate::handle::handle;
 use crate::ids::{ShareId, UserId};
-use crate::model::shares::{
-    CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_TTL, SHARE_MAX_VIEWS,
-    SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareStatus,
+pub use crate::model::shares::{
+    CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,
+    SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife, ShareStatus,
 };
 use crate::schema::{ShareRow, ShareState};
 
-impl Engine {
+handle! {
+    /// Share links: [`Engine::shares`](crate::Engine::shares).
+    Shares
+}
+
+impl Shares<'_> {
     /// Creates a share link for `content`, owned by `owner` (`None`: an
     /// anonymous share nobody can list or revoke). With a passphrase this
     /// runs Argon2id: call it from a blocking thread.
     ///
     /// ```
-    /// # use strongroom_engine::{Engine, MasterKey, NewShare, ShareError};
+    /// # use strongroom_engine::{Engine, MasterKey, ShareError};
+    /// use strongroom_engine::shares::NewShare;
     /// # fn main() -> Result<(), strongroom_engine::Error> {
     /// # let engine = Engine::builder(MasterKey::generate().0).open_in_memory()?;
-    /// let share = engine.create_share(None, NewShare {
+    /// let shares = engine.shares();
+    /// let share = shares.create(None, NewShare {
     ///     content: b"the vault code is 7-3-1",
     ///     ttl: None,
     ///     max_views: None, // one view
     ///     passphrase: None,
     ///     client_encrypted: false,
     /// })?;
-    /// let opened = engine.open_share(&share.token, None)?;
+    /// let opened = shares.open(&share.token, None)?;
     /// assert_eq!(opened.content.as_slice(), b"the vault code is 7-3-1");
-    /// assert!(matches!(engine.open_share(&share.token, None), Err(ShareError::Gone)));
+    /// assert!(matches!(shares.open(&share.token, None), Err(ShareError::Gone)));
     /// # Ok(())
     /// # }
     /// ```
-    pub fn create_share(
+    pub fn create(
         &self,
         owner: Option<UserId>,
         share: NewShare<'_>,
@@ -57,7 +67,7 @@ impl Engine {
                 max: SHARE_MAX_VIEWS,
             });
         }
-        let max_len = self.max_share_len(share.client_encrypted);
+        let max_len = self.max_len(share.client_encrypted);
         if share.content.is_empty() || share.content.len() > max_len {
             return Err(ShareError::InvalidContent { max: max_len });
         }
@@ -72,7 +82,8 @@ impl Engine {
         };
         let mixed = match (share.passphrase, &passphrase_salt) {
             (Some(p), Some(salt)) => Some(
-                self.inner
+                self.0
+                    .inner
                     .hasher
                     .derive_key(p, salt)
                     .ok_or(ShareError::Hashing)?,
@@ -80,7 +91,7 @@ impl Engine {
             _ => None,
         };
         let key = secret.content_key(mixed.as_ref());
-        let now = self.inner.clock.now();
+        let now = self.0.inner.clock.now();
         let row = ShareRow {
             id: ShareId::generate(),
             owner,
@@ -94,7 +105,8 @@ impl Engine {
             state: ShareState::Active,
             envelope: sharekeys::seal(&key, &lookup, share.content),
         };
-        self.store()
+        self.0
+            .store()
             .write_with(|tx| shares::create(tx, &lookup, &row))?;
         Ok(CreatedShare {
             id: row.id,
@@ -107,8 +119,8 @@ impl Engine {
     /// The largest content a share takes: the record limit; for a
     /// client-encrypted share, room for a blob of that much plaintext in
     /// base64 (the form the HTTP API carries it in).
-    pub fn max_share_len(&self, client_encrypted: bool) -> usize {
-        let max = self.inner.limits.max_record_len;
+    pub fn max_len(&self, client_encrypted: bool) -> usize {
+        let max = self.0.inner.limits.max_record_len;
         if client_encrypted {
             4 * (max + CLIENT_BLOB_OVERHEAD).div_ceil(3)
         } else {
@@ -119,10 +131,11 @@ impl Engine {
     /// What the share behind `token` shows without being opened: consumes
     /// nothing. `NotFound` for a token that is malformed or unknown,
     /// `Gone` for one that expired, was used up, revoked or destroyed.
-    pub fn share_status(&self, token: &SecretString) -> Result<ShareStatus, ShareError> {
+    pub fn status(&self, token: &SecretString) -> Result<ShareStatus, ShareError> {
         let lookup = parse(token)?.lookup();
-        let now = self.inner.clock.now();
-        self.store()
+        let now = self.0.inner.clock.now();
+        self.0
+            .store()
             .read_with(|tx| shares::live(tx, &lookup, now).map(|row| shares::status(&row)))
     }
 
@@ -131,16 +144,16 @@ impl Engine {
     /// a one-view share exactly one succeeds. A wrong passphrase consumes
     /// no view; the fifth destroys the share. With a passphrase this runs
     /// Argon2id: call it from a blocking thread.
-    pub fn open_share(
+    pub fn open(
         &self,
         token: &SecretString,
         passphrase: Option<&SecretString>,
     ) -> Result<OpenedShare, ShareError> {
         let secret = parse(token)?;
         let lookup = secret.lookup();
-        let store = self.store();
+        let store = self.0.store();
         let salt = store.read_with(|tx| {
-            shares::live(tx, &lookup, self.inner.clock.now()).map(|row| row.passphrase_salt)
+            shares::live(tx, &lookup, self.0.inner.clock.now()).map(|row| row.passphrase_salt)
         })?;
         let mixed = match (salt, passphrase) {
             (None, _) => None,
@@ -149,7 +162,8 @@ impl Engine {
             (Some(salt), Some(p)) => {
                 validate_passphrase(p).map_err(|_| ShareError::WrongPassphrase)?;
                 Some(
-                    self.inner
+                    self.0
+                        .inner
                         .hasher
                         .derive_key(p, &salt)
                         .ok_or(ShareError::Hashing)?,
@@ -157,7 +171,7 @@ impl Engine {
             }
         };
         let key = secret.content_key(mixed.as_ref());
-        let now = self.inner.clock.now();
+        let now = self.0.inner.clock.now();
         match store.write_with(|tx| shares::open(tx, &lookup, &key, now))? {
             Opened::Content {
                 content,
@@ -174,24 +188,23 @@ impl Engine {
 
     /// The shares `owner` created that have not been purged, newest first
     /// (never their content or URL).
-    pub fn shares(&self, owner: UserId) -> Result<Vec<ShareInfo>, StorageError> {
-        let now = self.inner.clock.now();
-        self.store().read_with(|tx| shares::list(tx, owner, now))
+    pub fn list(&self, owner: UserId) -> Result<Vec<ShareInfo>, StorageError> {
+        let now = self.0.inner.clock.now();
+        self.0.store().read_with(|tx| shares::list(tx, owner, now))
     }
 
     /// Revokes `owner`'s share `id`, deleting its content at once.
-    pub fn revoke_share(&self, owner: UserId, id: ShareId) -> Result<(), ShareError> {
-        self.store().write_with(|tx| shares::revoke(tx, owner, id))
+    pub fn revoke(&self, owner: UserId, id: ShareId) -> Result<(), ShareError> {
+        self.0
+            .store()
+            .write_with(|tx| shares::revoke(tx, owner, id))
     }
 
     /// Deletes up to `limit` shares whose time ran out by `now` (content
     /// and tombstones), in one transaction; returns how many went.
-    pub fn purge_expired_shares(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<usize, StorageError> {
-        self.store()
+    pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
+        self.0
+            .store()
             .write_with(|tx| shares::purge_expired(tx, now, limit))
     }
 }

@@ -17,7 +17,7 @@ use crate::clock::Timestamp;
 use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordId, SessionId, UserId};
 use crate::model::audit::{Actor, AuditTarget};
-pub use crate::scopes::Role;
+pub(crate) use crate::scopes::Role;
 use crate::scopes::Scopes;
 
 /// Bounds the engine enforces, fixed when it opens (see

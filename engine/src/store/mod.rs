@@ -12,8 +12,6 @@ use std::path::Path;
 
 use crate::error::StorageError;
 
-#[cfg(feature = "testing")]
-pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod redb;

@@ -424,7 +424,7 @@ fn range_query(
     (sql, params)
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
 mod tests {
     use super::{PgStore, TableName};
     use crate::store::{Outcome, Store};
@@ -455,7 +455,8 @@ mod tests {
 
     #[test]
     fn a_body_that_ignores_a_failed_statement_is_not_reported_written() {
-        let Some(cluster) = crate::pg_cluster::PgCluster::start("postgres unit tests") else {
+        let Some(cluster) = strongroom_testkit::postgres::PgCluster::start("postgres unit tests")
+        else {
             return;
         };
         let store = PgStore::connect(&cluster.database("unit_failed"), 2, &[KV]).expect("connect");

@@ -61,7 +61,6 @@ impl RedbStore {
     }
 
     /// A database on a caller-supplied backend (in memory, fault-injecting).
-    #[cfg(feature = "testing")]
     pub(crate) fn with_backend(backend: impl redb::StorageBackend) -> Result<Self, StorageError> {
         let db = Database::builder()
             .create_with_backend(backend)
@@ -84,7 +83,6 @@ impl RedbStore {
     }
 }
 
-#[cfg(feature = "testing")]
 fn backend_error(e: redb::DatabaseError) -> StorageError {
     backend(e)
 }

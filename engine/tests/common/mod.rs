@@ -154,7 +154,8 @@ pub fn password(text: &str) -> SecretString {
 
 pub fn user(engine: &Engine, name: &str) -> UserId {
     engine
-        .create_user(name, &password(PASSWORD))
+        .accounts()
+        .create(name, &password(PASSWORD))
         .expect("user created")
         .id
 }

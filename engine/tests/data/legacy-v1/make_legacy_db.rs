@@ -12,27 +12,27 @@ fn main() {
         .dek_rotation_after(3)
         .open(out.join("strongroom.redb")).unwrap();
     let pw = SecretString::from("correct horse battery");
-    let alice = engine.create_user("alice", &pw).unwrap().id;
-    let bob = engine.create_user("bob", &pw).unwrap().id;
-    let carol = engine.create_user("carol", &pw).unwrap().id;
+    let alice = engine.accounts().create("alice", &pw).unwrap().id;
+    let bob = engine.accounts().create("bob", &pw).unwrap().id;
+    let carol = engine.accounts().create("carol", &pw).unwrap().id;
     let week = Some(Duration::from_secs(7 * 24 * 3600));
     let mut lines = Vec::new();
     for i in 0..5 {
-        let r = engine.put(alice, format!("alice note {i}").as_bytes(), week).unwrap();
+        let r = engine.records().put(alice, format!("alice note {i}").as_bytes(), week).unwrap();
         lines.push(format!("{} alice alice alice note {i}", r.meta.id));
         clock.advance(Duration::from_millis(10));
     }
-    let r = engine.send(bob, alice, b"from bob to alice", week).unwrap();
+    let r = engine.records().send(bob, alice, b"from bob to alice", week).unwrap();
     lines.push(format!("{} alice bob from bob to alice", r.meta.id));
-    let r = engine.broadcast(carol, b"hello everyone", week).unwrap();
+    let r = engine.events().broadcast(carol, b"hello everyone", week).unwrap();
     lines.push(format!("{} * carol hello everyone", r.meta.id));
-    let r = engine.put(bob, b"bob private", week).unwrap();
+    let r = engine.records().put(bob, b"bob private", week).unwrap();
     lines.push(format!("{} bob bob bob private", r.meta.id));
-    let short = engine.put(bob, b"expires soon", Some(Duration::from_secs(60))).unwrap();
+    let short = engine.records().put(bob, b"expires soon", Some(Duration::from_secs(60))).unwrap();
     lines.push(format!("{} bob bob expires soon (ttl 60 s)", short.meta.id));
-    engine.delete_user(carol).unwrap();
-    let pair = engine.login("bob", &pw).unwrap();
+    engine.admin().delete_user(carol).unwrap();
+    let pair = engine.sessions().login("bob", &pw).unwrap();
     std::fs::write(out.join("refresh_token.txt"), pair.refresh_token.expose_secret()).unwrap();
     std::fs::write(out.join("records.txt"), lines.join("\n") + "\n").unwrap();
-    println!("{}", engine.check_integrity().unwrap().problems.len());
+    println!("{}", engine.maintenance().check_integrity().unwrap().problems.len());
 }

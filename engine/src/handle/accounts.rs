@@ -1,0 +1,186 @@
+//! Accounts ([`Accounts`]): registration with validated usernames and
+//! Argon2id password hashes, lookups, password checks, and the quota in
+//! force for an account.
+
+use secrecy::SecretString;
+
+pub use crate::crypto::password::PasswordCost;
+pub use crate::domain::accounts::{
+    PASSWORD_LEN, USERNAME_LEN, validate_password, validate_username,
+};
+use crate::domain::{accounts, quotas};
+use crate::error::{AccountError, AuthError, StorageError};
+use crate::handle::handle;
+use crate::ids::{KeyScope, UserId};
+pub use crate::model::User;
+pub use crate::model::access::{Quota, QuotaStatus, Usage};
+use crate::model::audit::{Actor, AuditAction, AuditTarget};
+use crate::scopes::Role;
+
+handle! {
+    /// Accounts: [`Engine::accounts`](crate::Engine::accounts).
+    Accounts
+}
+
+impl Accounts<'_> {
+    /// Creates an account with the `user` role. Hashes the password with
+    /// Argon2id (tens of milliseconds of CPU: call it from a blocking
+    /// thread).
+    pub fn create(&self, username: &str, password: &SecretString) -> Result<User, AccountError> {
+        self.create_with_role(username, password, Role::User)
+    }
+
+    /// [`Accounts::create`] with a chosen role (the first admin comes from
+    /// the command line this way).
+    pub fn create_with_role(
+        &self,
+        username: &str,
+        password: &SecretString,
+        role: Role,
+    ) -> Result<User, AccountError> {
+        accounts::validate_username(username)?;
+        accounts::validate_password(password)?;
+        // A taken name is refused before the Argon2 work.
+        if self.find(username)?.is_some() {
+            return Err(AccountError::UsernameTaken);
+        }
+        let mut created = self.store(&[username], password, role)?;
+        Ok(created
+            .pop()
+            .unwrap_or_else(|| unreachable!("one name stores one account")))
+    }
+
+    /// Creates many accounts that share one password, hashed once, in one
+    /// transaction: for seeding trial data and bulk imports, not for
+    /// people. Every name is validated first; a taken name creates none of
+    /// them.
+    pub fn create_many(
+        &self,
+        usernames: &[String],
+        password: &SecretString,
+    ) -> Result<Vec<User>, AccountError> {
+        for name in usernames {
+            accounts::validate_username(name)?;
+        }
+        accounts::validate_password(password)?;
+        let names: Vec<&str> = usernames.iter().map(String::as_str).collect();
+        self.store(&names, password, Role::User)
+    }
+
+    /// Hashes `password` once and stores an account for each of `names`
+    /// (validated by the caller), each with its key scope and audit entry,
+    /// in one transaction: a taken name creates none of them. A handle
+    /// acting for an anonymous caller records a registration (the new
+    /// account acting), any other a creation by its actor (default: the
+    /// operator).
+    fn store(
+        &self,
+        names: &[&str],
+        password: &SecretString,
+        role: Role,
+    ) -> Result<Vec<User>, AccountError> {
+        let engine = self.0;
+        let phc = engine
+            .inner
+            .hasher
+            .hash(password)
+            .ok_or(AccountError::Hashing)?;
+        let now = engine.now();
+        let keyring = &engine.inner.keyring;
+        let registers = engine.origin.actor == Some(Actor::Anonymous);
+        engine.store().write_with(|tx| {
+            names
+                .iter()
+                .map(|name| {
+                    let user = accounts::create(tx, name, phc.clone(), role, now)?;
+                    keyring.create_scope(tx, KeyScope::User(user.id))?;
+                    let target = AuditTarget::User(user.id);
+                    // An anonymous origin yields to the actor named here.
+                    let note = if registers {
+                        engine.note(Actor::User(user.id), AuditAction::Register, target)
+                    } else {
+                        engine.note(Actor::Operator, AuditAction::CreateUser, target)
+                    };
+                    engine.audit_in(tx, note)?;
+                    Ok(user)
+                })
+                .collect()
+        })
+    }
+
+    /// The id of the account named `username`, if there is one.
+    pub fn find(&self, username: &str) -> Result<Option<UserId>, AccountError> {
+        Ok(self
+            .0
+            .store()
+            .read_with(|tx| accounts::find(tx, username))?)
+    }
+
+    /// The account with this id.
+    pub fn get(&self, id: UserId) -> Result<User, AccountError> {
+        self.0
+            .store()
+            .read_with(|tx| accounts::get(tx, id))?
+            .ok_or(AccountError::NotFound)
+    }
+
+    /// Checks a username and password. Unknown user and wrong password give
+    /// the same error after the same Argon2 work.
+    pub fn verify_credentials(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<UserId, AuthError> {
+        match self.check_password(username, password)? {
+            (Some(id), true) => Ok(id),
+            _ => Err(AuthError::InvalidCredentials),
+        }
+    }
+
+    /// The account named `username`, if any, and whether `password` is
+    /// its password (the same Argon2 work either way).
+    pub(crate) fn check_password(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(Option<UserId>, bool), AuthError> {
+        let found = self
+            .0
+            .store()
+            .read_with(|tx| accounts::credentials(tx, username))?;
+        let hasher = &self.0.inner.hasher;
+        Ok(match found {
+            Some((id, phc)) => (Some(id), hasher.verify(password, &phc)),
+            None => {
+                hasher.verify_dummy(password);
+                (None, false)
+            }
+        })
+    }
+
+    /// `user`'s quota in force and usage. Without a quota of their own
+    /// and without engine defaults (see
+    /// [`EngineBuilder::default_quota`](crate::EngineBuilder::default_quota))
+    /// every limit reads as the largest value.
+    pub fn quota(&self, user: UserId) -> Result<QuotaStatus, AccountError> {
+        let default = self.0.inner.default_quota;
+        let status = self.0.store().read_with(|tx| {
+            accounts::get(tx, user)?.ok_or(AccountError::NotFound)?;
+            Ok::<_, AccountError>(quotas::status(tx, user, default)?)
+        })?;
+        Ok(quotas::public(status))
+    }
+
+    /// The writes per minute `user` may make (their quota's, else the
+    /// defaults'; the largest number without either): one lookup, for the
+    /// write path, where [`Accounts::quota`]'s usage and account checks are
+    /// not needed.
+    pub fn writes_per_minute(&self, user: UserId) -> Result<u32, StorageError> {
+        let default = self.0.inner.default_quota;
+        let quota = self
+            .0
+            .store()
+            .read_with(|tx| quotas::in_force(tx, user, default))?;
+        Ok(quota.map_or(u32::MAX, |q| q.writes_per_minute))
+    }
+}

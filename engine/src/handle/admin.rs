@@ -1,0 +1,130 @@
+//! Account management ([`Admin`]): the account list, roles, disabling,
+//! ending sessions, deletion (crypto-shredding) and quotas. The engine
+//! checks nothing about who calls: an API lets admins alone reach these.
+
+use crate::domain::{self, accounts, quotas, records, tokens};
+use crate::error::{AccountError, StorageError};
+use crate::handle::handle;
+use crate::ids::{KeyScope, UserId};
+pub use crate::model::UserPage;
+use crate::model::access::{Quota, QuotaStatus};
+use crate::model::audit::{Actor, AuditAction, AuditTarget};
+use crate::model::{Notice, User};
+use crate::schema::UserRow;
+use crate::scopes::Role;
+
+handle! {
+    /// Account management: [`Engine::admin`](crate::Engine::admin).
+    Admin
+}
+
+impl Admin<'_> {
+    /// Up to `limit` accounts after `after`, in id (creation) order.
+    pub fn users(&self, after: Option<UserId>, limit: usize) -> Result<UserPage, StorageError> {
+        let (users, next) = self
+            .0
+            .store()
+            .read_with(|tx| accounts::page(tx, after, limit.max(1)))?;
+        Ok(UserPage { users, next })
+    }
+
+    /// Ends every session of `user`: all their access and refresh tokens
+    /// stop working and their streams end.
+    pub fn end_sessions(&self, user: UserId) -> Result<(), AccountError> {
+        let engine = self.0;
+        let target = AuditTarget::User(user);
+        let note = engine.note(Actor::Operator, AuditAction::EndSessions, target);
+        engine.store().write_with(|tx| {
+            accounts::get(tx, user)?.ok_or(AccountError::NotFound)?;
+            tokens::end_all_sessions(tx, user)?;
+            engine.audit_in(tx, note)?;
+            Ok::<_, AccountError>(())
+        })?;
+        engine.inner.listeners.notify(&Notice::AccountChanged(user));
+        Ok(())
+    }
+
+    /// Changes `user`'s role. Takes effect on their next request (every
+    /// credential reads the role with the token); their streams end.
+    pub fn set_role(&self, user: UserId, role: Role) -> Result<User, AccountError> {
+        self.change_account(user, AuditAction::SetRole(role), |row| row.role = role)
+    }
+
+    /// Disables or enables `user`. A disabled account's credentials are
+    /// refused from the next request on (its sessions are kept, so enabling
+    /// it again restores them); its streams end.
+    pub fn set_disabled(&self, user: UserId, disabled: bool) -> Result<User, AccountError> {
+        let action = if disabled {
+            AuditAction::DisableUser
+        } else {
+            AuditAction::EnableUser
+        };
+        self.change_account(user, action, |row| row.disabled = disabled)
+    }
+
+    /// Applies `change` to `user`'s row, records `action`, and ends their
+    /// streams.
+    fn change_account(
+        &self,
+        user: UserId,
+        action: AuditAction,
+        change: impl Fn(&mut UserRow),
+    ) -> Result<User, AccountError> {
+        let engine = self.0;
+        let note = engine.note(Actor::Operator, action, AuditTarget::User(user));
+        let changed = engine.store().write_with(|tx| {
+            let changed = accounts::update(tx, user, &change)?;
+            engine.audit_in(tx, note)?;
+            Ok::<_, AccountError>(changed)
+        })?;
+        engine.inner.listeners.notify(&Notice::AccountChanged(user));
+        Ok(changed)
+    }
+
+    /// Deletes an account in one transaction: its profile, its wrapped data
+    /// keys (so every copy of its records, backups included, becomes
+    /// unreadable), its records with their expiry entries, its tokens, its
+    /// shares, quota and end-to-end keys.
+    pub fn delete_user(&self, id: UserId) -> Result<(), AccountError> {
+        let engine = self.0;
+        let keyring = &engine.inner.keyring;
+        let scope = KeyScope::User(id);
+        let target = AuditTarget::User(id);
+        let note = engine.note(Actor::Operator, AuditAction::DeleteUser, target);
+        engine.store().write_with(|tx| {
+            accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
+            keyring.delete_scope(tx, scope)?;
+            records::delete_scope(tx, scope)?;
+            tokens::end_all_sessions(tx, id)?;
+            domain::shares::delete_owner(tx, id)?;
+            quotas::forget(tx, id)?;
+            domain::e2e_keys::forget(tx, id)?;
+            engine.audit_in(tx, note)?;
+            Ok::<_, AccountError>(())
+        })?;
+        keyring.forget_scope(scope);
+        engine.inner.listeners.notify(&Notice::UserDeleted(id));
+        Ok(())
+    }
+
+    /// Sets `user`'s own quota, or with `None` returns them to the
+    /// defaults. Usage above a lowered quota stays; new writes are refused
+    /// until it drops below.
+    pub fn set_quota(
+        &self,
+        user: UserId,
+        quota: Option<Quota>,
+    ) -> Result<QuotaStatus, AccountError> {
+        let engine = self.0;
+        let default = engine.inner.default_quota;
+        let target = AuditTarget::User(user);
+        let note = engine.note(Actor::Operator, AuditAction::SetQuota, target);
+        let status = engine.store().write_with(|tx| {
+            accounts::get(tx, user)?.ok_or(AccountError::NotFound)?;
+            quotas::set(tx, user, quota)?;
+            engine.audit_in(tx, note)?;
+            Ok::<_, AccountError>(quotas::status(tx, user, default)?)
+        })?;
+        Ok(quotas::public(status))
+    }
+}

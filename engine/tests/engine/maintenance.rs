@@ -1,0 +1,408 @@
+//! Operator operations through the engine's API: a backup taken while
+//! writers run is consistent and holds everything acknowledged before it;
+//! the deep integrity check opens every envelope; compaction shrinks a
+//! churned file and keeps its data.
+
+use crate::common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{engine, open, user};
+use strongroom_engine::Clock;
+use strongroom_engine::maintenance::compact;
+
+#[test]
+fn a_backup_under_concurrent_writes_is_consistent_and_complete() {
+    let (dir, clock, engine) = engine();
+    let users: Vec<_> = (0..4).map(|i| user(&engine, &format!("user{i}"))).collect();
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = users
+        .iter()
+        .map(|&owner| {
+            let (engine, acknowledged, stop) = (engine.clone(), acknowledged.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u32;
+                while !stop.load(Ordering::Relaxed) {
+                    let receipt = engine
+                        .records()
+                        .put(owner, format!("record {n}").as_bytes(), None)
+                        .expect("put");
+                    acknowledged
+                        .lock()
+                        .expect("lock")
+                        .push((owner, receipt.meta.id));
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    while acknowledged.lock().expect("lock").len() < 200 {
+        std::thread::yield_now();
+    }
+    let before: Vec<_> = acknowledged.lock().expect("lock").clone();
+    let path = dir.path().join("backup.redb");
+    let report = engine.maintenance().backup_to(&path).expect("backup");
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().expect("writer");
+    }
+    assert!(report.records >= before.len() as u64, "{report:?}");
+    assert_eq!(report.users, 4);
+
+    // A backup is an embedded file, whatever the backend.
+    let restored = common::builder(&clock).open(&path).expect("backup opens");
+    let check = restored
+        .maintenance()
+        .check_integrity_deep()
+        .expect("check");
+    assert!(check.is_sound(), "{:?}", check.problems);
+    assert_eq!(check.envelopes_opened, report.records);
+    for (owner, id) in &before {
+        assert!(
+            restored.records().get(*owner, *id).is_ok(),
+            "acknowledged record missing"
+        );
+    }
+    let ids: HashSet<_> = before.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids.len(), before.len());
+}
+
+#[test]
+fn the_deep_check_opens_every_envelope() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    for i in 0..10u8 {
+        engine.records().put(alice, &[i], None).expect("put");
+    }
+    engine
+        .events()
+        .broadcast(alice, b"all", None)
+        .expect("broadcast");
+    let shallow = engine.maintenance().check_integrity().expect("check");
+    assert_eq!(shallow.envelopes_opened, 0);
+    let deep = engine.maintenance().check_integrity_deep().expect("check");
+    assert!(deep.is_sound());
+    assert_eq!((deep.records, deep.envelopes_opened), (11, 11));
+}
+
+#[test]
+fn compaction_shrinks_a_churned_file_and_keeps_its_data() {
+    if common::embedded_only("compaction_shrinks_a_churned_file_and_keeps_its_data") {
+        return;
+    }
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let keep = engine
+        .records()
+        .put(alice, b"keep me", Some(Duration::from_secs(3600)))
+        .expect("put");
+    let blob = vec![7u8; 16 * 1024];
+    for _ in 0..20 {
+        let batch: Vec<_> = (0..50).map(|_| (alice, blob.as_slice())).collect();
+        engine
+            .records()
+            .put_batch(batch, Some(Duration::from_secs(1)))
+            .expect("batch");
+    }
+    clock.advance(Duration::from_secs(2));
+    while engine
+        .records()
+        .purge_expired(clock.now(), 1000)
+        .expect("purge")
+        > 0
+    {}
+    drop(engine);
+    let path = dir.path().join("db.redb");
+    let (before, after) = compact(&path).expect("compact");
+    assert!(after < before, "{before} -> {after}");
+    let engine = open(&path, &clock);
+    assert_eq!(
+        engine
+            .records()
+            .get(alice, keep.meta.id)
+            .expect("kept")
+            .plaintext
+            .as_slice(),
+        b"keep me"
+    );
+    assert!(
+        engine
+            .maintenance()
+            .check_integrity()
+            .expect("check")
+            .is_sound()
+    );
+}
+
+#[test]
+fn master_key_rotation_rewraps_keys_and_keeps_every_id() {
+    let (dir, clock, engine) = engine();
+    let path = dir.path().join("db.redb");
+    let alice = user(&engine, "alice");
+    let id = engine
+        .records()
+        .put(alice, b"before rotation", None)
+        .expect("put")
+        .meta
+        .id;
+    engine
+        .events()
+        .broadcast(alice, b"to all", None)
+        .expect("broadcast");
+    let clone = engine.clone();
+    let engine = match engine.rotate_master_key(common::master(common::KEY_B)) {
+        Err(strongroom_engine::maintenance::RotateError::Shared) => clone,
+        other => panic!("a shared engine must refuse: {other:?}"),
+    };
+    let keys = engine
+        .rotate_master_key(common::master(common::KEY_B))
+        .expect("rotate");
+    assert_eq!(keys, 2, "alice's key and the broadcast key");
+    let refused = common::open_with(common::builder(&clock), &path);
+    assert!(matches!(
+        refused,
+        Err(strongroom_engine::OpenError::WrongMasterKey)
+    ));
+    let mut builder = strongroom_engine::Engine::builder(common::master(common::KEY_B));
+    builder.clock(Arc::new(clock.clone()));
+    let engine = common::open_with(builder, &path).expect("new key opens");
+    assert_eq!(
+        engine
+            .records()
+            .get(alice, id)
+            .expect("same id")
+            .plaintext
+            .as_slice(),
+        b"before rotation"
+    );
+    let bob = user(&engine, "bob");
+    engine
+        .records()
+        .send(alice, bob, b"after", None)
+        .expect("send");
+    assert!(
+        engine
+            .maintenance()
+            .check_integrity_deep()
+            .expect("check")
+            .is_sound()
+    );
+}
+
+#[test]
+fn a_crash_during_master_key_rotation_leaves_exactly_one_key_valid() {
+    use strongroom_testkit::memory::MemoryBackend;
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = common::builder(&clock)
+        .open_with_backend(backend.clone())
+        .expect("open");
+    let users: Vec<_> = (0..40)
+        .map(|i| user(&engine, &format!("user{i:02}")))
+        .collect();
+    let ids: Vec<_> = users
+        .iter()
+        .map(|&u| {
+            (
+                u,
+                engine.records().put(u, b"kept", None).expect("put").meta.id,
+            )
+        })
+        .collect();
+    drop(engine);
+    let image = backend.durable_image();
+    let (mut rolled_back, mut rotated) = (0, 0);
+    for budget in (0..120).step_by(3) {
+        let backend = MemoryBackend::from_image(image.clone());
+        let engine = common::builder(&clock)
+            .open_with_backend(backend.clone())
+            .expect("open");
+        backend.fail_after(Some(budget));
+        let result = engine.rotate_master_key(common::master(common::KEY_B));
+        let survivor = backend.crash();
+        let mut with_new = strongroom_engine::Engine::builder(common::master(common::KEY_B));
+        with_new.clock(Arc::new(clock.clone()));
+        let new_opens = with_new.open_with_backend(survivor.clone());
+        let reopened = match (result, new_opens) {
+            (Ok(_), Ok(engine)) => {
+                rotated += 1;
+                engine
+            }
+            (Err(_), Err(strongroom_engine::OpenError::WrongMasterKey)) => {
+                rolled_back += 1;
+                common::builder(&clock)
+                    .open_with_backend(survivor)
+                    .expect("old key still opens")
+            }
+            // A commit that reached the disk but failed to report: the new
+            // key is the valid one, and the old must be refused.
+            (Err(_), Ok(engine)) => {
+                rotated += 1;
+                engine
+            }
+            (Ok(_), Err(e)) => panic!("budget {budget}: rotation acknowledged but lost: {e}"),
+            (Err(r), Err(e)) => panic!("budget {budget}: neither key works ({r}; {e})"),
+        };
+        for (owner, id) in &ids {
+            assert_eq!(
+                reopened
+                    .records()
+                    .get(*owner, *id)
+                    .expect("readable")
+                    .plaintext
+                    .as_slice(),
+                b"kept"
+            );
+        }
+    }
+    assert!(rolled_back > 0 && rotated > 0, "{rolled_back} / {rotated}");
+}
+
+#[test]
+fn data_key_rotation_reseals_older_records_and_keeps_newer_ones() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bob = user(&engine, "bob");
+    let week = Duration::from_secs(7 * 86_400);
+    let old: Vec<_> = (0..30)
+        .map(|i| {
+            engine.records().send(
+                alice,
+                if i % 2 == 0 { alice } else { bob },
+                &[i],
+                Some(week),
+            )
+        })
+        .map(|r| r.expect("put").meta)
+        .collect();
+    clock.advance(Duration::from_secs(3 * 86_400));
+    let recent = engine
+        .records()
+        .put(alice, b"recent", Some(week))
+        .expect("put")
+        .meta
+        .id;
+    let mut calls = 0;
+    let done = engine
+        .maintenance()
+        .rotate_data_keys(Duration::from_secs(86_400), 7, |_| calls += 1)
+        .expect("rotate");
+    assert_eq!(done.total, 31);
+    assert_eq!(done.scanned, 31);
+    assert_eq!(done.resealed, 30, "the recent record keeps its key");
+    assert!(!done.resumed);
+    assert_eq!(done.scopes_rotated, 3, "alice, bob and the broadcast scope");
+    assert_eq!(calls, 5, "31 records in batches of 7");
+    let check = engine.maintenance().check_integrity_deep().expect("check");
+    assert!(check.is_sound(), "{:?}", check.problems);
+    assert_eq!(check.records_on_older_keys, 1);
+    for (i, meta) in old.iter().enumerate() {
+        let owner = if i % 2 == 0 { alice } else { bob };
+        let record = engine.records().get(owner, meta.id).expect("same id");
+        assert_eq!(record.plaintext.as_slice(), &[i as u8]);
+        assert_eq!(record.meta.created_at, meta.created_at);
+    }
+    assert!(engine.records().get(alice, recent).is_ok());
+    // New writes go under the new keys.
+    engine.records().put(alice, b"after", None).expect("put");
+    assert_eq!(
+        engine
+            .maintenance()
+            .check_integrity()
+            .expect("check")
+            .records_on_older_keys,
+        1
+    );
+}
+
+#[test]
+fn an_interrupted_data_key_rotation_resumes_where_it_stopped() {
+    use strongroom_testkit::memory::MemoryBackend;
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = common::builder(&clock)
+        .open_with_backend(backend.clone())
+        .expect("open");
+    let alice = user(&engine, "alice");
+    let ids: Vec<_> = (0..200u8)
+        .map(|i| {
+            engine
+                .records()
+                .put(alice, &[i], Some(Duration::from_secs(86_400)))
+                .expect("put")
+                .meta
+                .id
+        })
+        .collect();
+    drop(engine);
+    let image = backend.durable_image();
+    let mut resumed_runs = 0;
+    for budget in (10..400).step_by(37) {
+        let backend = MemoryBackend::from_image(image.clone());
+        let engine = common::builder(&clock)
+            .open_with_backend(backend.clone())
+            .expect("open");
+        backend.fail_after(Some(budget));
+        let first = engine
+            .maintenance()
+            .rotate_data_keys(Duration::ZERO, 16, |_| {});
+        let survivor = backend.crash();
+        let engine = common::builder(&clock)
+            .open_with_backend(survivor)
+            .expect("reopen after the crash");
+        if first.is_err() {
+            let second = engine
+                .maintenance()
+                .rotate_data_keys(Duration::ZERO, 16, |_| {})
+                .expect("the rerun completes");
+            if second.resumed {
+                resumed_runs += 1;
+                assert_eq!(second.scopes_rotated, 0, "no second set of new keys");
+            }
+        }
+        let check = engine.maintenance().check_integrity_deep().expect("check");
+        assert!(check.is_sound(), "budget {budget}: {:?}", check.problems);
+        assert_eq!(check.records_on_older_keys, 0, "budget {budget}");
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(
+                engine
+                    .records()
+                    .get(alice, *id)
+                    .expect("readable")
+                    .plaintext
+                    .as_slice(),
+                &[i as u8]
+            );
+        }
+    }
+    assert!(resumed_runs > 0, "no run was interrupted mid-way");
+}
+
+#[test]
+fn a_database_held_open_elsewhere_is_reported_as_in_use() {
+    if common::embedded_only("a_database_held_open_elsewhere_is_reported_as_in_use") {
+        return; // several engines on one PostgreSQL database is the point
+    }
+    let (dir, clock, engine) = engine();
+    let path = dir.path().join("db.redb");
+    let second = common::builder(&clock).open(&path);
+    assert!(
+        matches!(
+            second,
+            Err(strongroom_engine::OpenError::Storage(
+                strongroom_engine::StorageError::InUse
+            ))
+        ),
+        "{second:?}"
+    );
+    assert!(matches!(
+        compact(&path),
+        Err(strongroom_engine::StorageError::InUse)
+    ));
+    drop(engine);
+    assert!(compact(&path).is_ok());
+}

@@ -1,0 +1,147 @@
+//! The log output of a full flow names events, users and ids, but never a
+//! password, token, key or message plaintext.
+
+use crate::common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A fresh access token for alice (her first one is still valid too).
+async fn new_access(s: &common::TestServer) -> String {
+    let r = s
+        .post(
+            "/v1/sessions",
+            json!({"username": "alice", "password": common::PASSWORD}),
+            None,
+        )
+        .await;
+    r.body["access_token"].as_str().expect("access").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_flow_logs_no_secret() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let s = common::start().await;
+    let (alice, alice_refresh) = s.account("alice").await;
+    let (bob, _) = s.account("bob").await;
+    let plaintext = "launch code 0000-SECRET-PLAINTEXT";
+    let stored = s
+        .post("/v1/messages", json!({"message": plaintext}), Some(&alice))
+        .await;
+    let id = stored.body["id"].as_str().expect("id").to_owned();
+    s.post(
+        "/v1/users/bob/messages",
+        json!({"message": plaintext}),
+        Some(&alice),
+    )
+    .await;
+    s.get("/v1/messages", &alice).await;
+    s.get(&format!("/v1/messages/{id}"), &alice).await;
+    s.get("/v1/messages", &bob).await;
+    let wrong_password = "wrong-password-SECRET";
+    s.post(
+        "/v1/sessions",
+        json!({"username": "alice", "password": wrong_password}),
+        None,
+    )
+    .await;
+    let rotated = s
+        .post(
+            "/v1/sessions/refresh",
+            json!({"refresh_token": alice_refresh}),
+            None,
+        )
+        .await;
+    let new_refresh = rotated.body["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    s.post(
+        "/v1/sessions/refresh",
+        json!({"refresh_token": alice_refresh}),
+        None,
+    )
+    .await;
+    s.delete(&format!("/v1/messages/{id}"), &bob).await;
+    s.delete("/v1/sessions/current", &bob).await;
+    s.get("/v1/messages", "garbage-token-SECRET").await;
+    // Share links: the token is the path, the passphrase a body field.
+    let shared = s
+        .post(
+            "/v1/shares",
+            json!({"message": plaintext, "passphrase": "share-pass-SECRET", "max_views": 2}),
+            Some(&new_access(&s).await),
+        )
+        .await;
+    let share_url = shared.body["url"].as_str().expect("url").to_owned();
+    let share_token = share_url.rsplit("/s/").next().expect("token").to_owned();
+    s.get_anonymous(&format!("/s/{share_token}")).await;
+    for passphrase in ["share-pass-SECRET", "wrong-share-pass-SECRET"] {
+        s.post(
+            &format!("/v1/shares/{share_token}/open"),
+            json!({"passphrase": passphrase}),
+            None,
+        )
+        .await;
+    }
+
+    let log = String::from_utf8(capture.0.lock().expect("log").clone()).expect("utf8");
+    for expected in [
+        "account created",
+        "login succeeded",
+        "login failed",
+        "message stored",
+        "message read",
+        "token refreshed",
+        "refresh token reuse detected",
+        "token revoked",
+        "share created",
+    ] {
+        assert!(
+            log.contains(expected),
+            "missing {expected:?} in log:\n{log}"
+        );
+    }
+    assert!(log.contains(&id), "ids are logged");
+    let secrets = [
+        common::PASSWORD,
+        wrong_password,
+        plaintext,
+        "SECRET",
+        &alice,
+        &alice_refresh,
+        &bob,
+        &new_refresh,
+        common::KEY,
+        &share_token,
+        stored.body["ciphertext"].as_str().expect("ciphertext"),
+    ];
+    for secret in secrets {
+        assert!(!log.contains(secret), "log leaks {secret:?}");
+    }
+}

@@ -1,0 +1,160 @@
+//! A real headless Chromium driven over WebDriver (chromedriver from the
+//! `chromium-driver` package). When the packages are missing the test is
+//! skipped with a loud message; `.ci/run` installs them, so CI never skips.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::find_program;
+
+/// A browser session and the chromedriver process behind it.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Starts headless Chromium, or `None` (after saying so loudly) when the
+/// packages are not installed.
+pub async fn launch(test: &str) -> Option<Browser> {
+    let driver = find_program(&["chromedriver"]);
+    let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
+    let (Some(driver), Some(chromium)) = (driver, chromium) else {
+        let install = "apt-get install chromium chromium-driver";
+        crate::skip(test, "Chromium or chromedriver", install);
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        }),
+    );
+    // Both rustls providers are in the tree: name one (for the WebDriver
+    // client; it speaks plain HTTP to chromedriver anyway).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        match ClientBuilder::rustls()
+            .expect("tls roots")
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => {
+                return Some(Browser {
+                    client,
+                    driver: child,
+                });
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver did not accept a session on {url}");
+}
+
+/// Types `text` into the field `css` (cleared first).
+pub async fn fill(client: &Client, css: &str, text: &str) {
+    let field = element(client, css).await;
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+/// The element `css`, which must exist now.
+pub async fn element(client: &Client, css: &str) -> Element {
+    client.find(Locator::Css(css)).await.expect(css)
+}
+
+pub async fn click(client: &Client, css: &str) {
+    element(client, css).await.click().await.expect("click");
+}
+
+/// The element `css`, once it exists (panics after `within`).
+pub async fn wait_for(client: &Client, css: &str, within: Duration) -> Element {
+    client
+        .wait()
+        .at_most(within)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+/// The text of the element `css`, as it is now.
+pub async fn text(client: &Client, css: &str) -> String {
+    element(client, css).await.text().await.expect("text")
+}
+
+/// Opens the web client at `base`, signs `name` in (creating the account
+/// first when `create`), and waits up to `within` for its live stream.
+pub async fn sign_in(client: &Client, base: &str, name: &str, create: bool, within: Duration) {
+    client
+        .goto(&format!("{base}/app"))
+        .await
+        .expect("open /app");
+    fill(client, "#username", name).await;
+    fill(client, "#password", crate::PASSWORD).await;
+    click(client, if create { "#register" } else { "#login" }).await;
+    wait_for(client, "#live.on", within).await;
+}
+
+/// The texts of the web client's inbox, newest first.
+pub async fn inbox(client: &Client) -> Vec<String> {
+    let mut texts = Vec::new();
+    for item in client
+        .find_all(Locator::Css("#inbox li .text"))
+        .await
+        .expect("items")
+    {
+        texts.push(item.text().await.expect("text"));
+    }
+    texts
+}
+
+/// Runs `scenario`; if it panics, saves each named page's screenshot under
+/// `target/tmp/TEST/` (for whoever reads the failure) and panics on.
+pub async fn keeping_screenshots<F: std::future::Future<Output = ()>>(
+    test: &str,
+    pages: &[(&str, &Client)],
+    scenario: F,
+) {
+    use futures_util::FutureExt;
+    let run = std::panic::AssertUnwindSafe(scenario).catch_unwind().await;
+    if let Err(panic) = run {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/tmp")
+            .join(test);
+        let _ = std::fs::create_dir_all(&dir);
+        for (name, client) in pages {
+            if let Ok(png) = client.screenshot().await {
+                let path = dir.join(format!("{name}.png"));
+                if std::fs::write(&path, png).is_ok() {
+                    eprintln!("screenshot of {name}'s page: {}", path.display());
+                }
+            }
+        }
+        std::panic::resume_unwind(panic);
+    }
+}

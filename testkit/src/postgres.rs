@@ -1,0 +1,184 @@
+//! A throwaway PostgreSQL server for tests, started from the installed
+//! Debian package (`postgresql`: `initdb` and `postgres` under
+//! `/usr/lib/postgresql/*/bin` or on `PATH`) in a temporary directory, as
+//! the unprivileged `postgres` user when the tests run as root. A watchdog
+//! stops it and removes its directory when the test process exits.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use strongroom_engine::SecretString;
+
+/// A running test server; databases are made on it by name.
+#[derive(Debug)]
+pub struct PgCluster {
+    port: u16,
+}
+
+/// Where the package's binaries are, if it is installed.
+fn binaries() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
+    });
+    on_path.or_else(|| {
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|bin| bin.join("initdb").is_file())
+            .collect();
+        versions.sort();
+        versions.pop()
+    })
+}
+
+fn run(command: &mut Command, what: &str) {
+    let out = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
+/// `program`, as the `postgres` user when we are root (PostgreSQL refuses
+/// to run as root).
+fn as_server_user(program: &Path, root: bool) -> Command {
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+impl PgCluster {
+    /// Starts a server tuned for tests (no fsync: its data is thrown
+    /// away), or `None` after saying loudly on stderr that the package is
+    /// not installed. `test` names who asked.
+    pub fn start(test: &str) -> Option<Self> {
+        Self::start_with(test, false)
+    }
+
+    /// Like [`PgCluster::start`], but with PostgreSQL's default
+    /// durability (fsync on every commit), for benchmarks.
+    pub fn start_durable(test: &str) -> Option<Self> {
+        Self::start_with(test, true)
+    }
+
+    fn start_with(test: &str, durable: bool) -> Option<Self> {
+        let Some(bin) = binaries() else {
+            crate::skip(test, "PostgreSQL", "apt-get install postgresql");
+            return None;
+        };
+        let root = is_root();
+        let dir = std::env::temp_dir().join(format!(
+            "strongroom-pg-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        if root {
+            run(
+                Command::new("chown").args(["-R", "postgres"]).arg(&dir),
+                "chown the cluster dir",
+            );
+        }
+        let data = dir.join("data");
+        run(
+            as_server_user(&bin.join("initdb"), root)
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "-D",
+                ])
+                .arg(&data),
+            "initdb",
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        // One shell runs the server and stops it (and removes its files)
+        // once this process is gone.
+        let runner = if root { "runuser -u postgres -- " } else { "" };
+        let speed = if durable {
+            ""
+        } else {
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
+        let script = format!(
+            "{runner}'{postgres}' -D '{data}' -p {port} -k '{dir}' \
+               -c listen_addresses=127.0.0.1 {speed} -c max_connections=300 >/dev/null 2>&1 & \
+             while kill -0 {me} 2>/dev/null; do sleep 0.5; done; \
+             kill -INT $(head -1 '{data}/postmaster.pid' 2>/dev/null) 2>/dev/null; wait; rm -rf '{dir}'",
+            postgres = bin.join("postgres").display(),
+            data = data.display(),
+            dir = dir.display(),
+            me = std::process::id(),
+        );
+        let mut keeper = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start postgres");
+        std::thread::spawn(move || keeper.wait());
+        let cluster = Self { port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while postgres::Client::connect(&cluster.plain_url("postgres"), postgres::NoTls).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not accept connections within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(cluster)
+    }
+
+    fn plain_url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// The URL of database `name` (letters, digits, `_`), created empty if
+    /// it does not exist yet.
+    pub fn database(&self, name: &str) -> SecretString {
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "database name {name:?}"
+        );
+        let mut admin = postgres::Client::connect(&self.plain_url("postgres"), postgres::NoTls)
+            .expect("admin connection");
+        let exists = admin
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .expect("look up database")
+            .is_some();
+        if !exists {
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create database");
+        }
+        SecretString::from(self.plain_url(name))
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}

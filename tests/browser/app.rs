@@ -1,0 +1,123 @@
+//! The web client in real headless Chromium, two separate browser
+//! sessions: both register; A sends to B and B's open inbox shows it
+//! within a second, live; B's stream is cut (its account changes) and the
+//! page resumes with a fresh ticket and its last event id, receiving the
+//! next message once; B deletes and logs out. The page fits 360 px and is
+//! served with a CSP without `unsafe-inline`. On a failure, each page's
+//! screenshot is saved under `target/tmp/browser_app/`.
+
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use common::browser::{click, fill, inbox, keeping_screenshots, sign_in, wait_for};
+use common::{TestServer, start};
+use fantoccini::Client;
+
+/// Opens the client, creates the account and waits for its live stream.
+async fn register(s: &TestServer, client: &Client, name: &str) {
+    sign_in(client, &s.base, name, true, Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browsers_exchange_messages_live_and_resume_after_a_drop() {
+    let Some(a) = common::browser::launch("browser_app").await else {
+        return;
+    };
+    let Some(b) = common::browser::launch("browser_app").await else {
+        return;
+    };
+    let s = start().await;
+    let (alice, bob) = (&a.client, &b.client);
+    let pages = [("alice", alice), ("bob", bob)];
+    keeping_screenshots("browser_app", &pages, scenario(&s, alice, bob)).await;
+}
+
+async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
+    register(s, bob, "bob").await;
+    register(s, alice, "alice").await;
+
+    fill(alice, "#to", "bob").await;
+    fill(alice, "#text", "hello bob").await;
+    let sent = Instant::now();
+    click(alice, "#send").await;
+    wait_for(bob, "#inbox li", Duration::from_secs(5)).await;
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(1), "shown after {took:?}");
+    assert_eq!(inbox(bob).await, ["hello bob"]);
+
+    // Cut bob's stream: a role change ends it; the page reconnects with a
+    // fresh ticket and its last event id.
+    let bob_id = s
+        .engine
+        .accounts()
+        .find("bob")
+        .expect("lookup")
+        .expect("bob");
+    s.engine
+        .admin()
+        .set_role(bob_id, strongroom::engine::Role::User)
+        .expect("role");
+    wait_for(bob, "#live:not(.on)", Duration::from_secs(5)).await;
+    wait_for(bob, "#live.on", Duration::from_secs(10)).await;
+    fill(alice, "#text", "after the drop").await;
+    click(alice, "#send").await;
+    wait_for(bob, "#inbox li:nth-child(2)", Duration::from_secs(5)).await;
+    assert_eq!(
+        inbox(bob).await,
+        ["after the drop", "hello bob"],
+        "no gap, no duplicate"
+    );
+    // `STRONGROOM_SCREENSHOT=docs/web-client.png` keeps a picture of it
+    // (how the README's screenshot was made).
+    if let Some(path) = std::env::var_os("STRONGROOM_SCREENSHOT") {
+        bob.set_window_size(760, 820).await.expect("resize");
+        let png = bob.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).expect("write screenshot");
+    }
+
+    // Delete, then log out.
+    click(bob, "#inbox li:first-child button").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inbox(bob).await, ["hello bob"]);
+    let owner = s.engine.records().list(bob_id, None, 10).expect("list");
+    assert_eq!(owner.records.len(), 1, "deleted on the server too");
+    click(bob, "#logout").await;
+    wait_for(bob, "#signin:not([hidden])", Duration::from_secs(5)).await;
+
+    // 360 px wide: nothing overflows sideways.
+    alice.set_window_size(360, 740).await.expect("resize");
+    let width = alice
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await
+        .expect("width");
+    assert!(
+        width.as_u64().expect("number") <= 360,
+        "page is {width} px wide"
+    );
+}
+
+#[tokio::test]
+async fn the_client_is_served_with_a_strict_csp() {
+    let s = start().await;
+    for path in [
+        "/app",
+        "/app/app.js",
+        "/app/e2e.js",
+        "/app/hpke.js",
+        "/app/app.css",
+    ] {
+        let res = s.http.get(s.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+    }
+    let missing = s.http.get(s.url("/app/nope.js")).send().await.expect("get");
+    assert_eq!(missing.status(), 404);
+}

@@ -1,0 +1,19 @@
+//! The web client and the share page in a real headless Chromium, driven
+//! over WebDriver: what a person does, end to end.
+
+mod app;
+mod e2e;
+mod hpke;
+mod share;
+
+/// The test kit under the names these tests use.
+mod common {
+    pub(crate) use strongroom_testkit::PASSWORD;
+    pub(crate) use strongroom_testkit::http::TestServer;
+    pub(crate) use strongroom_testkit::{binary, browser};
+
+    /// The API with default settings, in-process.
+    pub(crate) async fn start() -> TestServer {
+        TestServer::start().await
+    }
+}

@@ -1,0 +1,155 @@
+//! The share page in a real headless Chromium: loading it (scripts and
+//! all) consumes nothing; the button releases the secret once; a
+//! client-encrypted secret sealed in Rust is decrypted by the page with the
+//! key from the URL fragment (WebCrypto), which then leaves the address
+//! bar; a wrong passphrase is reported and costs no view. A link made in
+//! the web client (`/app`) carries a browser-sealed secret that Rust opens
+//! with the key from its fragment, and the share page opens it too.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::browser::{click, fill, sign_in, text, wait_for};
+use strongroom::engine::SecretString;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::{TestServer, start};
+use fantoccini::{Client, Locator};
+use serde_json::json;
+use strongroom::engine::secrecy::ExposeSecret;
+use strongroom::engine::shares::client;
+
+async fn views_left(s: &TestServer, url: &str) -> (u16, serde_json::Value) {
+    let r = s
+        .send(s.http.get(url).header("accept", "application/json"))
+        .await;
+    (r.status, r.body["views_left"].clone())
+}
+
+async fn shown(client: &Client, css: &str) -> String {
+    let within = Duration::from_secs(20);
+    wait_for(client, &format!("{css}:not([hidden])"), within)
+        .await
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
+    let Some(browser) = common::browser::launch("browser_share").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+
+    // Sealed in Rust; only the page, with the fragment, can read it.
+    let (blob, key) = client::seal("sealed in Rust, opened in Chromium".as_bytes());
+    let created = s
+        .post(
+            "/v1/shares",
+            json!({"message": STANDARD.encode(&blob), "client_encrypted": true}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let url = created.body["url"].as_str().expect("url").to_owned();
+    client
+        .goto(&format!("{url}#{}", key.expose_secret()))
+        .await
+        .expect("page loads");
+    let heading = text(client, "h1").await;
+    assert_eq!(heading, "Someone shared a secret with you");
+    assert_eq!(
+        views_left(&s, &url).await,
+        (200, json!(1)),
+        "loading consumed nothing"
+    );
+
+    click(client, "#reveal").await;
+    assert_eq!(
+        shown(client, "#secret").await,
+        "sealed in Rust, opened in Chromium"
+    );
+    let after = client.current_url().await.expect("url");
+    assert!(
+        after.fragment().is_none(),
+        "key left in the address bar: {after}"
+    );
+    assert_eq!(views_left(&s, &url).await.0, 410);
+    client.refresh().await.expect("reload");
+    let gone = client.source().await.expect("source");
+    assert!(gone.contains("no longer available"), "{gone}");
+
+    // A passphrase: a wrong one is reported and costs nothing.
+    let created = s
+        .post(
+            "/v1/shares",
+            json!({"message": "behind a passphrase", "passphrase": "open sesame"}),
+            Some(&alice),
+        )
+        .await;
+    let url = created.body["url"].as_str().expect("url").to_owned();
+    client.goto(&url).await.expect("page loads");
+    fill(client, "#passphrase", "open says me").await;
+    click(client, "#reveal").await;
+    assert!(shown(client, "#error").await.contains("Wrong passphrase"));
+    assert_eq!(views_left(&s, &url).await, (200, json!(1)));
+    fill(client, "#passphrase", "open sesame").await;
+    click(client, "#reveal").await;
+    assert_eq!(shown(client, "#secret").await, "behind a passphrase");
+    browser.client.clone().close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_client_makes_links_the_server_cannot_read() {
+    let Some(browser) = common::browser::launch("browser_share").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    sign_in(client, &s.base, "alice", true, Duration::from_secs(30)).await;
+
+    let secret = "made in the web client";
+    fill(client, "#share-text", secret).await;
+    fill(client, "#share-views", "2").await;
+    click(client, "#share-create").await;
+    wait_for(
+        client,
+        "#share-result:not([hidden])",
+        Duration::from_secs(10),
+    )
+    .await;
+    let link = client
+        .find(Locator::Id("share-link"))
+        .await
+        .expect("link")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link");
+    let (url, key) = link.split_once('#').expect("key in the fragment");
+    assert_eq!(views_left(&s, url).await, (200, json!(2)));
+
+    // The server hands out an opaque blob; the fragment's key opens it in Rust.
+    let token = url.rsplit('/').next().expect("token");
+    let opened = s
+        .post(&format!("/v1/shares/{token}/open"), json!({}), None)
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert_eq!(opened.body["client_encrypted"], json!(true));
+    let blob = opened.body["message"].as_str().expect("blob");
+    assert!(!blob.contains(secret));
+    let blob = STANDARD.decode(blob).expect("standard base64");
+    let plain = client::open(&blob, &SecretString::from(key.to_owned())).expect("opens");
+    assert_eq!(plain.as_slice(), secret.as_bytes());
+
+    // And the share page opens the last view with the same link.
+    client.goto(&link).await.expect("share page");
+    click(client, "#reveal").await;
+    assert_eq!(shown(client, "#secret").await, secret);
+    assert_eq!(views_left(&s, url).await.0, 410);
+}

@@ -1,0 +1,290 @@
+//! The `strongroom serve` binary: creates its data directory (0700), key
+//! file and database (0600) on first run; serves the API; on SIGTERM ends
+//! open streams at once with a final event and exits within a second; a
+//! failed start names the address or path and leaves nothing behind;
+//! exposed files are refused; logs are text or JSON, never forgeable;
+//! flags beat their environment variables.
+#![cfg(unix)]
+
+use crate::common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::binary::{Binary, run_to_exit};
+use common::sse::SseStream;
+use serde_json::json;
+
+const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY_B: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn creds(name: &str) -> serde_json::Value {
+    json!({"username": name, "password": "correct horse battery"})
+}
+
+#[tokio::test]
+async fn first_run_creates_private_files_and_the_data_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("strongroom-data");
+    let http = reqwest::Client::new();
+    let server = Binary::start(&data, &[], &[]);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("master.key")), 0o600);
+    assert_eq!(mode(&data.join("strongroom.redb")), 0o600);
+    let docs = http.get(server.url("/docs")).send().await.expect("docs");
+    assert_eq!(docs.status(), 200);
+    let root = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("root");
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/app");
+    assert!(
+        !docs.headers().contains_key("strict-transport-security")
+            && !root.headers().contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
+    server.api.account("alice").await;
+    let base = server.base.clone();
+    let exited = server.stop();
+    assert!(exited.status.success(), "{}", exited.stderr);
+    assert!(
+        exited.stderr.contains("created a new master key file"),
+        "{}",
+        exited.stderr
+    );
+    assert!(
+        exited.stderr.contains("shut down cleanly"),
+        "{}",
+        exited.stderr
+    );
+    assert!(
+        exited.stdout.contains(&format!("Swagger UI: {base}/docs")),
+        "{}",
+        exited.stdout
+    );
+
+    // Second run: same key, same data.
+    let server = Binary::start(&data, &[], &[]);
+    let r = http
+        .post(server.url("/v1/sessions"))
+        .json(&creds("alice"))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 201, "the account survived the restart");
+    let exited = server.stop();
+    assert!(!exited.stderr.contains("created a new master key file"));
+}
+
+#[tokio::test]
+async fn sigterm_ends_open_streams_at_once_and_a_restart_can_follow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = Binary::start(&data, &["--shutdown-grace", "10"], &[]);
+    let token = server.api.account("alice").await.0;
+    let mut stream = SseStream::open(&server.url("/v1/events"), &token, None).await;
+    let reader = tokio::spawn(async move { stream.expect(Duration::from_secs(10)).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let exited = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("stop");
+    let end = reader.await.expect("reader");
+    assert_eq!(end.event, "end");
+    assert_eq!(end.json()["reason"], "shutting_down");
+    assert!(exited.status.success(), "{}", exited.stderr);
+    assert!(
+        exited.took < Duration::from_secs(2),
+        "exit took {:?} with an open stream (grace 10 s)",
+        exited.took
+    );
+    // The database is closed: the next start opens it at once.
+    let again = Binary::start(&data, &[], &[]);
+    assert!(again.stop().status.success());
+}
+
+#[test]
+fn a_busy_address_fails_in_one_line_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("never");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let exited = run_to_exit(&data, &["--listen", &addr], &[]);
+    assert!(!exited.status.success());
+    let expected = format!("error: cannot listen on {addr}: address already in use");
+    assert!(exited.stderr.contains(&expected), "{}", exited.stderr);
+    assert!(!exited.stdout.contains("listening"), "{}", exited.stdout);
+    assert!(!data.exists(), "a failed start created the data dir");
+}
+
+#[test]
+fn exposed_data_dirs_and_files_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("open");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let exited = run_to_exit(&data, &[], &[]);
+    assert!(!exited.status.success());
+    assert!(
+        exited
+            .stderr
+            .contains("is accessible to other users (mode 755)"),
+        "{}",
+        exited.stderr
+    );
+    assert!(
+        exited.stderr.contains(&data.display().to_string()),
+        "{}",
+        exited.stderr
+    );
+    assert!(!data.join("strongroom.redb").exists());
+
+    let server = Binary::start(&data, &["--allow-insecure-permissions"], &[]);
+    assert_eq!(mode(&data.join("strongroom.redb")), 0o600);
+    assert!(server.stop().status.success());
+
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::set_permissions(
+        data.join("strongroom.redb"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let exited = run_to_exit(&data, &[], &[]);
+    assert!(
+        exited
+            .stderr
+            .contains("strongroom.redb is accessible to other users"),
+        "{}",
+        exited.stderr
+    );
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_and_client_strings_cannot_forge_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &["--log-format", "json"], &[]);
+    let http = reqwest::Client::new();
+    let forged = "eve\n2026-11-24T00:00:00Z  INFO login succeeded username=admin";
+    let r = http
+        .post(server.url("/v1/sessions"))
+        .json(&json!({"username": forged, "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 401);
+    let exited = server.stop();
+    let mut saw_failure = false;
+    for line in exited.stderr.lines().filter(|l| !l.is_empty()) {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+        if entry["fields"]["message"] == "login failed" {
+            saw_failure = true;
+            let name = entry["fields"]["username"].as_str().expect("username");
+            assert!(name.starts_with("eve\\n2026"), "{name}");
+            assert!(name.chars().count() <= 65, "truncated: {name}");
+        }
+        assert!(!line.contains("correct horse"), "password logged: {line}");
+    }
+    assert!(saw_failure, "{}", exited.stderr);
+}
+
+#[test]
+fn an_invalid_log_filter_is_an_error_not_a_silent_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exited = run_to_exit(
+        &dir.path().join("d"),
+        &[],
+        &[("STRONGROOM_LOG", "info,[[[")],
+    );
+    assert_eq!(exited.status.code(), Some(2));
+    assert!(
+        exited.stderr.contains("STRONGROOM_LOG: invalid log filter"),
+        "{}",
+        exited.stderr
+    );
+}
+
+#[test]
+fn serve_help_names_every_environment_variable() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["serve", "--help"])
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "STRONGROOM_LISTEN",
+        "STRONGROOM_DATA_DIR",
+        "STRONGROOM_MASTER_KEY_FILE",
+        "STRONGROOM_MASTER_KEY ",
+        "STRONGROOM_TLS_CERT",
+        "STRONGROOM_TLS_KEY",
+        "STRONGROOM_TLS_SELF_SIGNED",
+        "STRONGROOM_TRUSTED_PROXIES",
+        "STRONGROOM_CORS_ORIGINS",
+        "STRONGROOM_HEADER_TIMEOUT",
+        "STRONGROOM_IDLE_TIMEOUT",
+        "STRONGROOM_BODY_TIMEOUT",
+        "STRONGROOM_MAX_CONNECTIONS",
+        "STRONGROOM_MAX_CONNECTIONS_PER_ADDRESS",
+        "STRONGROOM_MAX_STREAMS_PER_USER",
+        "STRONGROOM_METRICS_LISTEN",
+        "STRONGROOM_REAP_INTERVAL",
+        "STRONGROOM_SHUTDOWN_GRACE",
+        "STRONGROOM_LOG ",
+        "STRONGROOM_LOG_FORMAT",
+        "NO_COLOR",
+    ] {
+        assert!(
+            help.contains(var),
+            "serve --help does not mention {var}:\n{help}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_key_file_on_the_command_line_beats_the_key_in_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let key_b = dir.path().join("b.key");
+    std::fs::write(&key_b, KEY_B).expect("key");
+    std::fs::set_permissions(&key_b, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let key_b = key_b.display().to_string();
+    // Created under key B.
+    let server = Binary::start(&data, &["--master-key-file", &key_b], &[]);
+    assert!(server.stop().status.success());
+    // The flag wins over STRONGROOM_MASTER_KEY (key A).
+    let env = [("STRONGROOM_MASTER_KEY", KEY_A)];
+    let server = Binary::start(&data, &["--master-key-file", &key_b], &env);
+    assert!(server.stop().status.success());
+    // Without the flag the environment's key is used, and refused.
+    let exited = run_to_exit(&data, &[], &env);
+    assert!(!exited.status.success());
+    assert!(
+        exited.stderr.contains("master key does not match"),
+        "{}",
+        exited.stderr
+    );
+    // The file named in the environment loses to the key in the environment.
+    let both = [
+        ("STRONGROOM_MASTER_KEY", KEY_A),
+        ("STRONGROOM_MASTER_KEY_FILE", key_b.as_str()),
+    ];
+    let exited = run_to_exit(&data, &[], &both);
+    assert!(
+        exited.stderr.contains("master key does not match"),
+        "{}",
+        exited.stderr
+    );
+}
