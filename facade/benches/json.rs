@@ -1,0 +1,156 @@
+//! The list route's payload — a page of 20 messages of 1 KiB — written as
+//! JSON three ways, on the same values:
+//!
+//! - `fast_json`: the facade's writer (`src/fast_json.rs`, included here
+//!   as it is), which the routes use;
+//! - `serde_json`: the same shape with `#[derive(Serialize)]` and
+//!   `serde_json::to_writer` into a pre-sized buffer;
+//! - `poem_openapi`: what poem-openapi's `Json` payload does (a
+//!   `serde_json::Value` tree, then bytes).
+//!
+//! Run: `cargo bench -p strongroom-facade --bench json`
+
+#![allow(dead_code, unreachable_pub, unused_imports)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[path = "../src/fast_json.rs"]
+mod fast_json;
+
+use fast_json::WriteJson;
+
+/// The wire shape of a message on a page (`wire::Message`).
+#[derive(Serialize)]
+struct Message {
+    id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<String>,
+    sender_id: Uuid,
+    message: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+/// The wire shape of a page (`wire::MessagePage`).
+#[derive(Serialize)]
+struct Page {
+    messages: Vec<Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// As `wire.rs` writes a message and a page with `fast_json`.
+impl WriteJson for Message {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        fast_json::key(out, "id");
+        fast_json::uuid(out, &self.id);
+        if let Some(sender) = &self.sender {
+            out.push(b',');
+            fast_json::key(out, "sender");
+            fast_json::string(out, sender);
+        }
+        out.push(b',');
+        fast_json::key(out, "sender_id");
+        fast_json::uuid(out, &self.sender_id);
+        out.push(b',');
+        fast_json::key(out, "message");
+        fast_json::string(out, &self.message);
+        out.push(b',');
+        fast_json::key(out, "created_at");
+        fast_json::datetime(out, &self.created_at);
+        out.push(b',');
+        fast_json::key(out, "expires_at");
+        fast_json::datetime(out, &self.expires_at);
+        out.push(b'}');
+    }
+
+    fn size_hint(&self) -> usize {
+        self.message.len() + 256
+    }
+}
+
+impl WriteJson for Page {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        fast_json::key(out, "messages");
+        out.push(b'[');
+        for (n, message) in self.messages.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            message.write_json(out);
+        }
+        out.push(b']');
+        if let Some(cursor) = &self.next_cursor {
+            out.push(b',');
+            fast_json::key(out, "next_cursor");
+            fast_json::string(out, cursor);
+        }
+        out.push(b'}');
+    }
+
+    fn size_hint(&self) -> usize {
+        self.messages.iter().map(WriteJson::size_hint).sum::<usize>() + 96
+    }
+}
+
+/// A page as the list route returns it: 20 messages of 1 KiB of text,
+/// millisecond timestamps, a cursor.
+fn page() -> Page {
+    let at = |ms: i128| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).expect("time");
+    let messages = (0..20u128)
+        .map(|n| Message {
+            id: Uuid::from_u128(0x1234_5678_9abc_def0_1122_3344_5566_7788 ^ n),
+            sender: Some("alice".into()),
+            sender_id: Uuid::from_u128(42),
+            message: "meet me at the usual place. ".repeat(37)[..1024].to_owned(),
+            created_at: at(1_764_463_928_250 + n as i128),
+            expires_at: at(1_764_464_528_250 + n as i128),
+        })
+        .collect();
+    Page {
+        messages,
+        next_cursor: Some("Xq3vT0c2kF9mZcYwq1pTgA".into()),
+    }
+}
+
+fn json(c: &mut Criterion) {
+    let page = page();
+    let fast = fast_json::to_string(&page);
+    let serde = serde_json::to_string(&page).expect("serde");
+    let a: serde_json::Value = serde_json::from_str(&fast).expect("fast_json writes JSON");
+    let b: serde_json::Value = serde_json::from_str(&serde).expect("serde writes JSON");
+    assert_eq!(a, b, "both write the same document");
+
+    let mut group = c.benchmark_group("list_page_20x1k_json");
+    group.bench_function("fast_json", |bench| {
+        bench.iter(|| {
+            let mut out = Vec::with_capacity(page.size_hint());
+            page.write_json(&mut out);
+            out
+        })
+    });
+    group.bench_function("serde_json", |bench| {
+        bench.iter(|| {
+            let mut out = Vec::with_capacity(page.size_hint());
+            serde_json::to_writer(&mut out, &page).expect("serialise");
+            out
+        })
+    });
+    group.bench_function("poem_openapi_value", |bench| {
+        bench.iter(|| {
+            let value = serde_json::to_value(&page).expect("value");
+            serde_json::to_vec(&value).expect("bytes")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, json);
+criterion_main!(benches);
