@@ -1,7 +1,7 @@
 //! The list route's payload — a page of 20 messages of 1 KiB — written as
 //! JSON three ways, on the same values:
 //!
-//! - `fast_json`: the facade's writer (`src/fast_json.rs`, included here
+//! - `fast_json`: the facade's writer (`src/wire/fast_json.rs`, included here
 //!   as it is), which the routes use;
 //! - `serde_json`: the same shape with `#[derive(Serialize)]` and
 //!   `serde_json::to_writer` into a pre-sized buffer;
@@ -17,7 +17,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[path = "../src/fast_json.rs"]
+#[path = "../src/wire/fast_json.rs"]
 mod fast_json;
 
 use fast_json::WriteJson;
@@ -96,7 +96,11 @@ impl WriteJson for Page {
     }
 
     fn size_hint(&self) -> usize {
-        self.messages.iter().map(WriteJson::size_hint).sum::<usize>() + 96
+        self.messages
+            .iter()
+            .map(WriteJson::size_hint)
+            .sum::<usize>()
+            + 96
     }
 }
 

@@ -3,12 +3,11 @@
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::problem::Problem;
-use crate::state::State;
+use crate::http::problem::Problem;
+use crate::http::state::State;
 use crate::tags::ApiTags;
-use crate::wire::Health;
 
 #[derive(ApiResponse)]
 pub(crate) enum HealthResponse {
@@ -56,4 +55,11 @@ impl HealthApi {
             }
         }
     }
+}
+
+/// Service status.
+#[derive(Object)]
+pub(crate) struct Health {
+    /// Always `ok` while the server answers.
+    pub(crate) status: String,
 }

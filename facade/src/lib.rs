@@ -23,51 +23,30 @@
 //! blocking threads. Size, ttl and page bounds are the engine's
 //! ([`strongroom_engine::Limits`]), enforced and documented as configured.
 //!
-//! Modules: handlers (`accounts_api`, `messages_api`, `events_api`,
-//! `health`) speak the types in `wire`; `stream` assembles an SSE stream
-//! from storage and the `hub`'s live fan-out; `problem` renders every error.
+//! Inside, one folder per feature holds its routes and wire types
+//! (`accounts`, `messages`, `events`, `shares`, `e2e`, `admin`, `pages`,
+//! and `health`) over the shared `http` folder (bearer checks, guards,
+//! problems, limits, the request layers, per-request state), the `fanout`
+//! of live events and the `wire` basics; `docs/architecture.md` in the
+//! repository draws the map.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod access_api;
-mod access_wire;
-mod accounts_api;
-mod admin_api;
-mod admin_ops_api;
-mod admin_wire;
-mod app_page;
-mod audit_wire;
-mod auth;
-mod body_limit;
-mod client;
-mod dispatch;
-mod e2e_api;
-mod events_api;
-mod fast_json;
-mod frame;
-mod guard;
-mod hashing;
-mod headers;
+mod accounts;
+mod admin;
+mod e2e;
+mod events;
+mod fanout;
 mod health;
-mod hub;
-mod log_text;
-mod messages_api;
-mod plain_text;
-mod problem;
-mod rate_limit;
+mod http;
+mod messages;
+mod pages;
 mod reaper;
-mod remote;
-mod secret_field;
-mod share_page;
-mod share_wire;
-mod shares_api;
+mod shares;
 mod spec;
-mod state;
-mod stream;
+
 mod tags;
-mod text;
 mod wire;
-mod write_limit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,13 +58,13 @@ use poem::web::{Html, Json, Redirect};
 use poem::{EndpointExt, IntoEndpoint, get};
 use strongroom_engine::{Engine, Limits};
 
-pub use audit_wire::CheckpointJson;
+pub use admin::audit_wire::CheckpointJson;
+pub use fanout::remote::{Remote, RemoteStreams};
+pub use http::problem::{PROBLEM_JSON, Problem};
+pub use http::rate_limit::LoginLimits;
 pub use ipnet::IpNet;
-pub use messages_api::DEFAULT_PAGE;
-pub use problem::{PROBLEM_JSON, Problem};
-pub use rate_limit::LoginLimits;
+pub use messages::DEFAULT_PAGE;
 pub use reaper::{ReaperConfig, spawn_reaper};
-pub use remote::{Remote, RemoteStreams};
 
 /// Largest accepted request body: 1 MiB.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -215,27 +194,27 @@ impl Default for ApiConfig {
 }
 
 type Apis = (
-    accounts_api::AccountsApi,
-    access_api::AccessApi,
-    messages_api::MessagesApi,
-    events_api::EventsApi,
-    shares_api::SharesApi,
-    e2e_api::E2eApi,
-    admin_api::AdminApi,
-    admin_ops_api::AdminOpsApi,
+    accounts::AccountsApi,
+    accounts::me::AccessApi,
+    messages::MessagesApi,
+    events::EventsApi,
+    shares::SharesApi,
+    e2e::E2eApi,
+    admin::AdminApi,
+    admin::ops::AdminOpsApi,
     health::HealthApi,
 );
 
 fn apis() -> Apis {
     (
-        accounts_api::AccountsApi,
-        access_api::AccessApi,
-        messages_api::MessagesApi,
-        events_api::EventsApi,
-        shares_api::SharesApi,
-        e2e_api::E2eApi,
-        admin_api::AdminApi,
-        admin_ops_api::AdminOpsApi,
+        accounts::AccountsApi,
+        accounts::me::AccessApi,
+        messages::MessagesApi,
+        events::EventsApi,
+        shares::SharesApi,
+        e2e::E2eApi,
+        admin::AdminApi,
+        admin::ops::AdminOpsApi,
         health::HealthApi,
     )
 }
@@ -250,7 +229,7 @@ pub struct Api {
 /// Ends every open event stream (each gets a final `end` event) and
 /// refuses new ones: the first step of a graceful shutdown.
 #[derive(Clone)]
-pub struct StreamCloser(Arc<hub::Hub>);
+pub struct StreamCloser(Arc<fanout::Hub>);
 
 impl StreamCloser {
     /// Ends every stream and refuses new ones.
@@ -283,7 +262,11 @@ impl IntoEndpoint for Api {
 /// The API over `engine`: the operations, Swagger UI at `/docs` and the
 /// spec at `/openapi.json`, every error rendered as problem+json.
 pub fn api(engine: Engine, config: ApiConfig) -> Api {
-    let hub = hub::Hub::new(config.stream_queue, config.streams_per_user);
+    let hub = fanout::Hub::new(
+        config.stream_queue,
+        config.streams_per_user,
+        events::wire::prepare,
+    );
     let listener_hub = hub.clone();
     engine
         .events()
@@ -294,20 +277,20 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let docs = service.swagger_ui_html().replacen(&generated, &document, 1);
     let spec_json: serde_json::Value = serde_json::from_str(&document).unwrap_or_default();
     let cors = cors(&config.cors_origins);
-    let frame = frame::Frame {
+    let frame = http::frame::Frame {
         trusted: Arc::new(config.trusted_proxies.clone()),
-        routes: headers::routes(&spec_json),
+        routes: http::headers::routes(&spec_json),
         hsts: config.hsts,
     };
     let root_redirect = config.root_redirect.clone();
-    let body = body_limit::BodyLimit {
+    let body = http::body_limit::BodyLimit {
         max: config.max_body,
         timeout: config.body_timeout,
     };
-    let state = state::State::new(state::Parts {
+    let state = http::state::State::new(http::state::Parts {
         engine,
-        rate_limits: Arc::new(rate_limit::RateLimits::new(config.login_limits)),
-        hashing: Arc::new(hashing::HashingPool::new()),
+        rate_limits: Arc::new(http::rate_limit::RateLimits::new(config.login_limits)),
+        hashing: Arc::new(http::hashing::HashingPool::new()),
         config: Arc::new(config),
         hub: hub.clone(),
         write_limits: Arc::default(),
@@ -320,15 +303,15 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let spec = get(make_sync(move |_| Json(spec_json.clone())))
         .with(Compression::new())
         .with(cached());
-    let mut pages = dispatch::Pages::new()
+    let mut pages = http::dispatch::Pages::new()
         .at("/docs", docs)
         .at("/openapi.json", spec)
-        .nest("/s", share_page::routes())
-        .nest("/app", app_page::routes());
+        .nest("/s", pages::share::routes())
+        .nest("/app", pages::app::routes());
     if let Some(home) = root_redirect {
         pages = pages.at("/", make_sync(move |_| Redirect::see_other(&home)));
     }
-    let endpoint = dispatch::Dispatch {
+    let endpoint = http::dispatch::Dispatch {
         state,
         pages,
         body,

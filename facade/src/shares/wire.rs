@@ -7,10 +7,10 @@ use strongroom_engine::shares::{ShareInfo, ShareLife, ShareStatus};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::text::Text;
 use crate::wire::datetime;
+use crate::wire::text::Text;
 
-crate::secret_field::secret_string_type!(Passphrase, "password", 1, 1024, "open sesame");
+crate::wire::secret_field::secret_string_type!(Passphrase, "password", 1, 1024, "open sesame");
 
 /// A secret to share by link.
 #[derive(Object)]

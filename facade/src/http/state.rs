@@ -9,11 +9,11 @@ use strongroom_engine::records::{QueuedWrite, Receipt, Turn};
 use strongroom_engine::{Engine, RecordError};
 
 use crate::ApiConfig;
-use crate::hashing::HashingPool;
-use crate::hub::Hub;
-use crate::problem::{ApiError, Problem};
-use crate::rate_limit::RateLimits;
-use crate::write_limit::WriteLimits;
+use crate::fanout::Hub;
+use crate::http::hashing::HashingPool;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::rate_limit::RateLimits;
+use crate::http::write_limit::WriteLimits;
 
 /// Shared by every request of one API instance. poem hands each request
 /// its own copy, so a copy is one reference count (on a line the cores

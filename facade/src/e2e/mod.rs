@@ -16,12 +16,14 @@ use strongroom_engine::e2e::{E2eKey, PublishedKey};
 use strongroom_engine::{E2eKeyError, Scope};
 use time::OffsetDateTime;
 
-use crate::auth::Caller;
-use crate::problem::{Problem, account_problem, answer, internal, or_answer, problem_variants};
-use crate::state::State;
+use crate::http::auth::Caller;
+use crate::http::problem::{
+    Problem, account_problem, answer, internal, or_answer, problem_variants,
+};
+use crate::http::state::State;
 use crate::tags::ApiTags;
-use crate::text::{PublicKeyText, SaltText, WrappedKeyText};
 use crate::wire::datetime;
+use crate::wire::text::{PublicKeyText, SaltText, WrappedKeyText};
 
 /// A key to publish.
 #[derive(Object)]

@@ -4,10 +4,10 @@
 
 use strongroom_engine::{Scope, UserId};
 
-use crate::auth::Caller;
-use crate::problem::Problem;
-use crate::state::State;
-use crate::write_limit::Kind;
+use crate::http::auth::Caller;
+use crate::http::problem::Problem;
+use crate::http::state::State;
+use crate::http::write_limit::Kind;
 
 /// Checks `scope`; the caller's account and a state acting for them.
 pub(crate) fn reader(

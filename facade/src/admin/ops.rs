@@ -12,12 +12,13 @@ use strongroom_engine::audit::{AuditAction, AuditFilter};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::admin_api::{admin_only, on_account};
-use crate::admin_wire::{BackupView, MAX_QUOTA, QuotaLimits, QuotaView};
-use crate::audit_wire::{AuditPageView, CheckpointJson, actor_filter};
-use crate::auth::Caller;
-use crate::problem::{Problem, answer, internal, or_answer, problem_variants};
-use crate::state::State;
+use crate::accounts::wire::QuotaView;
+use crate::admin::audit_wire::{AuditPageView, CheckpointJson, actor_filter};
+use crate::admin::wire::{BackupView, MAX_QUOTA, QuotaLimits};
+use crate::admin::{admin_only, on_account};
+use crate::http::auth::Caller;
+use crate::http::problem::{Problem, answer, internal, or_answer, problem_variants};
+use crate::http::state::State;
 use crate::tags::ApiTags;
 
 /// Largest page of `GET /v1/admin/audit`.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use strongroom_engine::events::Notice;
 use strongroom_engine::{KeyScope, SessionId, UserId};
 
-use crate::hub::Hub;
+use crate::fanout::Hub;
 
 /// A notice for the other instances.
 #[derive(Clone, Debug, PartialEq, Eq)]

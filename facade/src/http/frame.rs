@@ -16,9 +16,9 @@ use ipnet::IpNet;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
 
-use crate::client::{self, ClientAddress};
-use crate::headers::{Routes, allowed};
-use crate::log_text::escaped;
+use crate::http::client::{self, ClientAddress};
+use crate::http::headers::{Routes, allowed};
+use crate::http::log_text::escaped;
 
 /// `Strict-Transport-Security`: one year, subdomains included.
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSubDomains");

@@ -14,9 +14,9 @@ use strongroom_engine::audit::Origin;
 use strongroom_engine::sessions::Credential;
 use strongroom_engine::{BearerToken, Scope, SecretString, Session, UserId};
 
-use crate::client;
-use crate::problem::Problem;
-use crate::state::State;
+use crate::http::client;
+use crate::http::problem::Problem;
+use crate::http::state::State;
 
 /// An access token from `POST /v1/sessions` or `POST /v1/sessions/refresh`,
 /// or an API key (`srk_…`) from `POST /v1/api-keys`, sent as

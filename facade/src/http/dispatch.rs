@@ -11,9 +11,9 @@
 
 use poem::{Endpoint, IntoEndpoint, IntoResponse, Request, Response, Result, Route};
 
-use crate::body_limit::BodyLimit;
-use crate::problem;
-use crate::state::State;
+use crate::http::body_limit::BodyLimit;
+use crate::http::problem;
+use crate::http::state::State;
 
 /// The pages' `Route`, and the paths it answers, recorded as it is built
 /// (so that the two cannot disagree): exact paths, and prefixes with

@@ -13,22 +13,22 @@ const JS: &str = "text/javascript; charset=utf-8";
 
 /// Every file under `/app/`, by name: content type and bytes.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.js", JS, include_str!("../assets/app/app.js")),
-    ("e2e.js", JS, include_str!("../assets/app/e2e.js")),
-    ("hpke.js", JS, include_str!("../assets/app/hpke.js")),
+    ("app.js", JS, include_str!("../../assets/app/app.js")),
+    ("e2e.js", JS, include_str!("../../assets/app/e2e.js")),
+    ("hpke.js", JS, include_str!("../../assets/app/hpke.js")),
     (
         "share_link.js",
         JS,
-        include_str!("../assets/app/share_link.js"),
+        include_str!("../../assets/app/share_link.js"),
     ),
     (
         "app.css",
         "text/css; charset=utf-8",
-        include_str!("../assets/app/app.css"),
+        include_str!("../../assets/app/app.css"),
     ),
 ];
 
-const HTML: &str = include_str!("../assets/app/index.html");
+const HTML: &str = include_str!("../../assets/app/index.html");
 
 /// No inline script or style, nothing from another origin, no framing.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \

@@ -1,45 +1,13 @@
 //! The JSON bodies of the admin API.
 
-use poem_openapi::{Enum, Object};
-use strongroom_engine::Role;
-use strongroom_engine::accounts::{Quota, QuotaStatus, User};
+use poem_openapi::Object;
+use strongroom_engine::accounts::{Quota, User};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::text::Username;
+use crate::accounts::wire::RoleName;
+use crate::wire::text::Username;
 use crate::wire::{Password, datetime};
-
-/// An account's role.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-pub(crate) enum RoleName {
-    /// Manages users; may broadcast.
-    Admin,
-    /// A person.
-    User,
-    /// A program.
-    Service,
-}
-
-impl From<Role> for RoleName {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Admin => Self::Admin,
-            Role::User => Self::User,
-            Role::Service => Self::Service,
-        }
-    }
-}
-
-impl From<RoleName> for Role {
-    fn from(role: RoleName) -> Self {
-        match role {
-            RoleName::Admin => Self::Admin,
-            RoleName::User => Self::User,
-            RoleName::Service => Self::Service,
-        }
-    }
-}
 
 /// An account as an admin sees it (never its password hash).
 #[derive(Object)]
@@ -127,45 +95,6 @@ impl From<QuotaLimits> for Quota {
             max_bytes: q.max_bytes,
             max_records: q.max_records,
             writes_per_minute: u32::try_from(q.writes_per_minute).unwrap_or(u32::MAX),
-        }
-    }
-}
-
-/// The limits in force for an account.
-#[derive(Object, Clone, Copy)]
-pub(crate) struct QuotaInForce {
-    /// Bytes of sealed messages it may have stored.
-    pub(crate) max_bytes: u64,
-    /// Messages it may have stored.
-    pub(crate) max_records: u64,
-    /// Writes per minute.
-    pub(crate) writes_per_minute: u64,
-}
-
-/// An account's quota in force and what it uses.
-#[derive(Object)]
-pub(crate) struct QuotaView {
-    /// The limits in force (the largest numbers mean: no limit).
-    pub(crate) limits: QuotaInForce,
-    /// Whether an admin set them for this account (else: the defaults).
-    pub(crate) custom: bool,
-    /// Sealed bytes of the messages it sent that are still stored.
-    pub(crate) used_bytes: u64,
-    /// Messages it sent that are still stored.
-    pub(crate) used_records: u64,
-}
-
-impl From<QuotaStatus> for QuotaView {
-    fn from(s: QuotaStatus) -> Self {
-        Self {
-            limits: QuotaInForce {
-                max_bytes: s.quota.max_bytes,
-                max_records: s.quota.max_records,
-                writes_per_minute: u64::from(s.quota.writes_per_minute),
-            },
-            custom: s.custom,
-            used_bytes: s.usage.bytes,
-            used_records: s.usage.records,
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Live delivery over Server-Sent Events, stream tickets, and broadcasts.
 
+pub(crate) mod stream;
+pub(crate) mod wire;
+
 use futures_util::stream::BoxStream;
 use poem::Request;
 use poem::http::StatusCode;
@@ -11,15 +14,18 @@ use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
 use strongroom_engine::events::StreamCursor;
 use strongroom_engine::{BearerToken, EventId, Scope, SecretString, Session};
 
-use crate::auth::Caller;
-use crate::guard;
-use crate::hub::Refused;
-use crate::problem::{Problem, answer, auth_problem, or_answer, problem_variants, record_problem};
-use crate::state::State;
-use crate::stream::{Delivered, StreamSettings, event_stream};
+use crate::events::stream::{Delivered, StreamSettings, event_stream};
+use crate::events::wire::{NewBroadcast, Ticket};
+use crate::fanout::Refused;
+use crate::http::auth::Caller;
+use crate::http::guard;
+use crate::http::problem::{
+    Problem, answer, auth_problem, or_answer, problem_variants, record_problem,
+};
+use crate::http::state::State;
+use crate::http::write_limit::Kind;
+use crate::messages::wire::{NewMessage, StoredMessage};
 use crate::tags::ApiTags;
-use crate::wire::{NewBroadcast, NewMessage, StoredMessage, Ticket};
-use crate::write_limit::Kind;
 
 /// A single-use stream ticket from `POST /v1/events/tickets`, for clients
 /// that cannot send headers (a browser's `EventSource`). Access tokens are

@@ -1,14 +1,151 @@
-//! The JSON bodies of `/v1/me` and `/v1/api-keys`.
+//! The JSON bodies of accounts: credentials and token pairs, roles,
+//! `/v1/me` with the quota in force, and API keys.
 
 use poem_openapi::{Enum, Object};
+use strongroom_engine::accounts::{QuotaStatus, User};
 use strongroom_engine::api_keys::{ApiKeyInfo, NewApiKey};
-use strongroom_engine::{Scope, Scopes};
+use strongroom_engine::sessions::TokenPair;
+use strongroom_engine::{Role, Scope, Scopes};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::admin_wire::{QuotaView, RoleName};
-use crate::text::KeyName;
-use crate::wire::datetime;
+use crate::wire::text::{KeyName, Username};
+use crate::wire::{Password, TokenText, datetime};
+
+/// Username and password. The password never appears in logs or errors.
+#[derive(Object)]
+pub(crate) struct Credentials {
+    /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
+    pub(crate) username: Username,
+    /// 12–1024 characters.
+    pub(crate) password: Password,
+}
+
+/// A newly created account.
+#[derive(Object)]
+pub(crate) struct Account {
+    /// The account's id.
+    id: Uuid,
+    /// The account's username.
+    username: String,
+    /// When the account was created (RFC 3339, UTC).
+    created_at: OffsetDateTime,
+}
+
+impl From<User> for Account {
+    fn from(user: User) -> Self {
+        Self {
+            id: Uuid::from_u128(user.id.as_u128()),
+            username: user.username,
+            created_at: datetime(user.created_at),
+        }
+    }
+}
+
+/// A refresh token to exchange.
+#[derive(Object)]
+pub(crate) struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub(crate) refresh_token: TokenText,
+}
+
+/// A fresh token pair.
+#[derive(Object)]
+pub(crate) struct Tokens {
+    /// Send as `Authorization: Bearer <access_token>`.
+    access_token: String,
+    /// Exchange at `POST /v1/sessions/refresh` for a new pair; single use.
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+    /// Seconds until the refresh token expires.
+    refresh_expires_in: u64,
+}
+
+impl From<TokenPair> for Tokens {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token.expose_secret().to_owned(),
+            refresh_token: pair.refresh_token.expose_secret().to_owned(),
+            token_type: "Bearer".to_owned(),
+            expires_in: pair.access_expires_in.as_secs(),
+            refresh_expires_in: pair.refresh_expires_in.as_secs(),
+        }
+    }
+}
+
+/// An account's role.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub(crate) enum RoleName {
+    /// Manages users; may broadcast.
+    Admin,
+    /// A person.
+    User,
+    /// A program.
+    Service,
+}
+
+impl From<Role> for RoleName {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => Self::Admin,
+            Role::User => Self::User,
+            Role::Service => Self::Service,
+        }
+    }
+}
+
+impl From<RoleName> for Role {
+    fn from(role: RoleName) -> Self {
+        match role {
+            RoleName::Admin => Self::Admin,
+            RoleName::User => Self::User,
+            RoleName::Service => Self::Service,
+        }
+    }
+}
+
+/// The limits in force for an account.
+#[derive(Object, Clone, Copy)]
+pub(crate) struct QuotaInForce {
+    /// Bytes of sealed messages it may have stored.
+    pub(crate) max_bytes: u64,
+    /// Messages it may have stored.
+    pub(crate) max_records: u64,
+    /// Writes per minute.
+    pub(crate) writes_per_minute: u64,
+}
+
+/// An account's quota in force and what it uses.
+#[derive(Object)]
+pub(crate) struct QuotaView {
+    /// The limits in force (the largest numbers mean: no limit).
+    pub(crate) limits: QuotaInForce,
+    /// Whether an admin set them for this account (else: the defaults).
+    pub(crate) custom: bool,
+    /// Sealed bytes of the messages it sent that are still stored.
+    pub(crate) used_bytes: u64,
+    /// Messages it sent that are still stored.
+    pub(crate) used_records: u64,
+}
+
+impl From<QuotaStatus> for QuotaView {
+    fn from(s: QuotaStatus) -> Self {
+        Self {
+            limits: QuotaInForce {
+                max_bytes: s.quota.max_bytes,
+                max_records: s.quota.max_records,
+                writes_per_minute: u64::from(s.quota.writes_per_minute),
+            },
+            custom: s.custom,
+            used_bytes: s.usage.bytes,
+            used_records: s.usage.records,
+        }
+    }
+}
 
 /// One permission a credential can hold.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

@@ -12,15 +12,15 @@ use strongroom_engine::sessions::Credential;
 use strongroom_engine::{Scope, Scopes, SessionId};
 use uuid::Uuid;
 
-use crate::access_wire::{
+use crate::accounts::wire::QuotaView;
+use crate::accounts::wire::{
     ApiKeyCreated, ApiKeyList, ApiKeyView, CredentialKind, Me, NewApiKeyRequest, scope_names,
 };
-use crate::admin_wire::QuotaView;
-use crate::auth::Caller;
-use crate::problem::{
+use crate::http::auth::Caller;
+use crate::http::problem::{
     Problem, account_problem, answer, api_key_problem, internal, or_answer, problem_variants,
 };
-use crate::state::State;
+use crate::http::state::State;
 use crate::tags::ApiTags;
 
 #[derive(ApiResponse)]

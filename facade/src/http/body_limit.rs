@@ -8,7 +8,7 @@ use std::time::Duration;
 use poem::http::{StatusCode, header};
 use poem::{Body, IntoResponse, Request, Response};
 
-use crate::problem::{self, Problem};
+use crate::http::problem::{self, Problem};
 
 pub(crate) struct BodyLimit {
     pub(crate) max: usize,

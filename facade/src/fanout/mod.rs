@@ -12,6 +12,8 @@
 //! wake-up instead (`Item::Wake`, at most one queued per stream): the
 //! stream reads what it has not seen from the store.
 
+pub(crate) mod remote;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,9 +23,6 @@ use strongroom_engine::{KeyScope, SessionId, UserId};
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
-use crate::fast_json;
-use crate::wire::{StreamEvent, kind_name};
-
 /// One event, serialised once for every stream that receives it.
 #[derive(Debug)]
 pub(crate) struct Prepared {
@@ -32,16 +31,9 @@ pub(crate) struct Prepared {
     pub(crate) json: Zeroizing<String>,
 }
 
-impl From<&Event> for Prepared {
-    fn from(event: &Event) -> Self {
-        let data = StreamEvent::from(event);
-        Self {
-            position: event.position(),
-            kind: kind_name(event.kind()),
-            json: Zeroizing::new(fast_json::to_string(&data)),
-        }
-    }
-}
+/// How an event becomes what streams send (the events feature's wire
+/// format): given to the hub, which knows no wire types.
+pub(crate) type Render = fn(&Event) -> Prepared;
 
 /// Why a stream ends (its final `end` event says so).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +110,7 @@ pub(crate) struct Hub {
     streams: Mutex<Streams>,
     queue: usize,
     per_user: usize,
+    render: Render,
 }
 
 /// Why a stream could not be opened.
@@ -153,9 +146,10 @@ impl Drop for Subscription {
 }
 
 impl Hub {
-    pub(crate) fn new(queue: usize, per_user: usize) -> Arc<Self> {
+    pub(crate) fn new(queue: usize, per_user: usize, render: Render) -> Arc<Self> {
         Arc::new(Self {
             streams: Mutex::new(Streams::default()),
+            render,
             queue: queue.max(1),
             per_user: per_user.max(1),
         })
@@ -221,7 +215,7 @@ impl Hub {
         match notice {
             Notice::Events(events) => {
                 for event in events.iter() {
-                    let prepared = Arc::new(Prepared::from(event));
+                    let prepared = Arc::new((self.render)(event));
                     let mut streams = self.lock();
                     match event.scope {
                         KeyScope::Broadcast => {

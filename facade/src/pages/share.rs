@@ -14,13 +14,13 @@ use strongroom_engine::shares::ShareStatus;
 use strongroom_engine::{SecretString, ShareError};
 use time::format_description::well_known::Rfc3339;
 
-use crate::problem::share_problem;
-use crate::share_wire::ShareStatusBody;
-use crate::state::State;
+use crate::http::problem::share_problem;
+use crate::http::state::State;
+use crate::shares::wire::ShareStatusBody;
 use crate::wire::datetime;
 
-const CSS: &str = include_str!("../assets/share/share.css");
-const JS: &str = include_str!("../assets/share/share.js");
+const CSS: &str = include_str!("../../assets/share/share.css");
+const JS: &str = include_str!("../../assets/share/share.js");
 
 /// No inline script or style, no other origin, no framing, no referrer.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \

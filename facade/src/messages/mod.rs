@@ -1,6 +1,8 @@
 //! Messages: store for oneself, send to another user, list, read, delete.
 //! The owner is always the authenticated caller.
 
+pub(crate) mod wire;
+
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -8,15 +10,15 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::{RecordId, Scope, UserId};
 
-use crate::auth::Caller;
-use crate::fast_json::FastJson;
-use crate::guard;
-use crate::problem::{
+use crate::http::auth::Caller;
+use crate::http::guard;
+use crate::http::problem::{
     Problem, account_problem, answer, or_answer, problem_variants, record_problem,
 };
-use crate::state::State;
+use crate::http::state::State;
+use crate::messages::wire::{Message, MessagePage, NewMessage, StoredMessage};
 use crate::tags::ApiTags;
-use crate::wire::{Message, MessagePage, NewMessage, StoredMessage};
+use crate::wire::fast_json::FastJson;
 
 /// Page size of `GET /v1/messages` when the request names none (or the
 /// server's largest page, if that is smaller).

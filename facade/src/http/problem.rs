@@ -142,7 +142,7 @@ macro_rules! or_answer {
     ($result:expr) => {
         match $result {
             Ok(value) => value,
-            Err(problem) => return $crate::problem::answer(problem),
+            Err(problem) => return $crate::http::problem::answer(problem),
         }
     };
 }
@@ -152,8 +152,8 @@ pub(crate) use or_answer;
 /// 429s with their `Retry-After`.
 macro_rules! problem_variants {
     ($ty:ty { $($status:literal => $variant:ident),* $(,)? } $(throttled => $throttled:ident)?) => {
-        impl $crate::problem::FromProblem for $ty {
-            fn from_problem(p: $crate::problem::Problem) -> Result<Self, $crate::problem::Problem> {
+        impl $crate::http::problem::FromProblem for $ty {
+            fn from_problem(p: $crate::http::problem::Problem) -> Result<Self, $crate::http::problem::Problem> {
                 match p.status {
                     $($status => Ok(Self::$variant(poem_openapi::payload::Json(p))),)*
                     $(429 => {

@@ -2,6 +2,10 @@
 //! the `admin` scope (an admin's access token, or an admin's key created
 //! with it; 403 otherwise) and is recorded in the audit log.
 
+pub(crate) mod audit_wire;
+pub(crate) mod ops;
+pub(crate) mod wire;
+
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -10,12 +14,14 @@ use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::{AccountError, Engine, Role, Scope, UserId};
 use uuid::Uuid;
 
-use crate::admin_wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
-use crate::auth::Caller;
-use crate::problem::{FromProblem, Problem, account_problem, answer, or_answer, problem_variants};
-use crate::state::State;
+use crate::admin::wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
+use crate::http::auth::Caller;
+use crate::http::problem::{
+    FromProblem, Problem, account_problem, answer, or_answer, problem_variants,
+};
+use crate::http::state::State;
 use crate::tags::ApiTags;
-use crate::text::Username;
+use crate::wire::text::Username;
 
 /// Largest page of `GET /v1/admin/users`.
 const MAX_PAGE: u64 = 500;

@@ -1,5 +1,8 @@
 //! Accounts and sessions: register, log in, refresh, log out.
 
+pub(crate) mod me;
+pub(crate) mod wire;
+
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -8,14 +11,16 @@ use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::BearerToken;
 use strongroom_engine::audit::{Actor, Origin};
 
-use crate::auth::Caller;
-use crate::client::{self, ClientAddress};
-use crate::log_text::escaped;
-use crate::problem::{Problem, account_problem, answer, auth_problem, or_answer, problem_variants};
-use crate::state::State;
+use crate::accounts::wire::{Account, Credentials, RefreshRequest, Tokens};
+use crate::http::auth::Caller;
+use crate::http::client::{self, ClientAddress};
+use crate::http::log_text::escaped;
+use crate::http::problem::{
+    Problem, account_problem, answer, auth_problem, or_answer, problem_variants,
+};
+use crate::http::state::State;
 use crate::tags::ApiTags;
-use crate::text::Username;
-use crate::wire::{Account, Credentials, RefreshRequest, Tokens};
+use crate::wire::text::Username;
 
 #[derive(ApiResponse)]
 pub(crate) enum CreateAccountResponse {

@@ -2,6 +2,8 @@
 //! allows it), list and revoke your own, and open one by its token. The
 //! preview page that never consumes a view is in `share_page`.
 
+pub(crate) mod wire;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use poem::Request;
@@ -16,14 +18,14 @@ use strongroom_engine::{Scope, SecretString, ShareId};
 use uuid::Uuid;
 
 use crate::ApiConfig;
-use crate::auth::{Caller, MaybeCaller};
-use crate::client::{self, ClientAddress};
-use crate::guard;
-use crate::problem::{Problem, answer, or_answer, problem_variants, share_problem};
-use crate::share_wire::{
+use crate::http::auth::{Caller, MaybeCaller};
+use crate::http::client::{self, ClientAddress};
+use crate::http::guard;
+use crate::http::problem::{Problem, answer, or_answer, problem_variants, share_problem};
+use crate::http::state::State;
+use crate::shares::wire::{
     NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
 };
-use crate::state::State;
 use crate::tags::ApiTags;
 use crate::wire::datetime;
 

@@ -16,8 +16,8 @@ use poem_openapi::types::{ToJSON, Type};
 use strongroom_engine::events::StreamCursor;
 use strongroom_engine::{Engine, EventId, Session, UserId};
 
-use crate::hub::{EndReason, Item, Prepared, Subscription};
-use crate::wire::StreamEvent;
+use crate::events::wire::{StreamEvent, prepare};
+use crate::fanout::{EndReason, Item, Prepared, Subscription};
 
 /// Events replayed per storage read while catching up.
 const REPLAY_PAGE: usize = 256;
@@ -214,7 +214,7 @@ async fn read_page(
         }
         let page = events
             .iter()
-            .map(|e| Input::Event(Arc::new(Prepared::from(e))))
+            .map(|e| Input::Event(Arc::new(prepare(e))))
             .collect();
         (page, cursor)
     })
@@ -233,7 +233,7 @@ mod tests {
     use strongroom_engine::{Engine, ManualClock, MasterKey, Session, SessionId, Timestamp};
 
     use super::{StreamSettings, event_stream};
-    use crate::hub::Hub;
+    use crate::fanout::Hub;
 
     /// The race, made deterministic: events committed after the stream
     /// registered but before its replay read storage are both replayed and
@@ -246,7 +246,7 @@ mod tests {
             .clock(Arc::new(clock.clone()))
             .open_in_memory()
             .expect("engine");
-        let hub = Hub::new(64, 8);
+        let hub = Hub::new(64, 8, crate::events::wire::prepare);
         let listener_hub = hub.clone();
         engine
             .events()

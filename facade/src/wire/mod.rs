@@ -1,0 +1,34 @@
+//! What every feature's wire types share: JSON string fields that accept
+//! only strings (`text`), secrets parsed straight into `SecretString`
+//! (`secret_field`), zeroized plaintext (`plain_text`), the direct JSON
+//! writer of the hot paths (`fast_json`), the secret field types every
+//! feature uses, and date-times.
+
+pub(crate) mod fast_json;
+pub(crate) mod plain_text;
+pub(crate) mod secret_field;
+pub(crate) mod text;
+
+use strongroom_engine::Timestamp;
+use time::OffsetDateTime;
+
+crate::wire::secret_field::secret_string_type!(
+    Password,
+    "password",
+    12,
+    1024,
+    "correct horse battery staple"
+);
+crate::wire::secret_field::secret_string_type!(
+    TokenText,
+    "token",
+    43,
+    43,
+    "v0fJ8dvnUzHc9K0PQ9Zo1h2mQk3sUq8Hn7cX4rB2Lw0"
+);
+
+/// An engine timestamp as a UTC date-time.
+pub(crate) fn datetime(t: Timestamp) -> OffsetDateTime {
+    let nanos = i128::from(t.as_unix_millis()) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
