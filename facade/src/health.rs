@@ -5,7 +5,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::http::problem::Problem;
+use crate::http::problem::{Answer, Problem, answer, errors};
 use crate::http::state::State;
 use crate::tags::ApiTags;
 
@@ -21,9 +21,11 @@ pub(crate) enum ReadyResponse {
     /// The database is open and takes writes.
     #[oai(status = 200)]
     Ok(Json<Health>),
-    /// The database does not take writes (the cause is logged).
-    #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>),
+}
+errors! {
+    ReadyErrors {
+        503 => "The database does not take writes (the cause is logged).",
+    }
 }
 
 pub(crate) struct HealthApi;
@@ -41,17 +43,17 @@ impl HealthApi {
     /// Readiness: answers 200 once the database is open and takes writes
     /// (one empty durable commit), 503 otherwise.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self, state: Data<&State>) -> poem::Result<ReadyResponse> {
+    async fn readyz(&self, state: Data<&State>) -> Answer<ReadyResponse, ReadyErrors> {
         match state.blocking(|e| e.maintenance().check_writable()).await? {
             Ok(()) => Ok(ReadyResponse::Ok(Json(Health {
                 status: "ok".to_owned(),
             }))),
             Err(e) => {
                 tracing::error!(error = %e, "readiness check failed");
-                Ok(ReadyResponse::Unavailable(Json(Problem::new(
+                answer(Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the database does not take writes",
-                ))))
+                ))
             }
         }
     }

@@ -18,7 +18,7 @@ use crate::accounts::wire::{
 };
 use crate::http::auth::Caller;
 use crate::http::problem::{
-    Problem, account_problem, answer, api_key_problem, internal, or_answer, problem_variants,
+    Answer, account_problem, answer, api_key_problem, errors, internal, or_answer, says,
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
@@ -28,59 +28,53 @@ pub(crate) enum MeResponse {
     /// You, this credential's scopes, your quota and usage.
     #[oai(status = 200)]
     Ok(Json<Me>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
 }
-problem_variants!(MeResponse { 401 => Unauthorized });
+errors! {
+    MeErrors {
+        401 => says::UNAUTHORIZED,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum CreateKeyResponse {
     /// Created; the secret is shown this once.
     #[oai(status = 201)]
     Created(Json<ApiKeyCreated>),
-    /// A bad name, no scope, a bad lifetime, or too many keys.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// A scope beyond your role, or the request came with an API key.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(CreateKeyResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    CreateKeyErrors {
+        400 => "A bad name, no scope, a bad lifetime, or too many keys.",
+        401 => says::UNAUTHORIZED,
+        403 => "A scope beyond your role, or the request came with an API key.",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum ListKeysResponse {
     /// Your keys.
     #[oai(status = 200)]
     Ok(Json<ApiKeyList>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The request came with an API key.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(ListKeysResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    ListKeysErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::API_KEY,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum RevokeKeyResponse {
     /// Revoked: it stops working at once; streams opened with it end.
     #[oai(status = 204)]
     NoContent,
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The request came with an API key.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// You have no key with this id.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(RevokeKeyResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    RevokeKeyErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::API_KEY,
+        404 => "You have no key with this id.",
+    }
+}
 
 pub(crate) struct AccessApi;
 
@@ -96,7 +90,7 @@ impl AccessApi {
         operation_id = "me",
         tag = "ApiTags::Accounts"
     )]
-    async fn me(&self, state: Data<&State>, caller: Caller) -> poem::Result<MeResponse> {
+    async fn me(&self, state: Data<&State>, caller: Caller) -> Answer<MeResponse, MeErrors> {
         let session = caller.0.session;
         let user = session.user;
         let found = state
@@ -147,7 +141,7 @@ impl AccessApi {
         state: Data<&State>,
         caller: Caller,
         body: Json<NewApiKeyRequest>,
-    ) -> poem::Result<CreateKeyResponse> {
+    ) -> Answer<CreateKeyResponse, CreateKeyErrors> {
         let owner = or_answer!(caller.signed_in());
         let NewApiKeyRequest {
             name,
@@ -179,7 +173,11 @@ impl AccessApi {
         operation_id = "list_api_keys",
         tag = "ApiTags::ApiKeys"
     )]
-    async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListKeysResponse> {
+    async fn list(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+    ) -> Answer<ListKeysResponse, ListKeysErrors> {
         let owner = or_answer!(caller.signed_in());
         match state.read(move |e| e.api_keys().list(owner)).await? {
             Ok(keys) => Ok(ListKeysResponse::Ok(Json(ApiKeyList {
@@ -205,7 +203,7 @@ impl AccessApi {
         caller: Caller,
         /// The key's id.
         id: Path<String>,
-    ) -> poem::Result<RevokeKeyResponse> {
+    ) -> Answer<RevokeKeyResponse, RevokeKeyErrors> {
         let owner = or_answer!(caller.signed_in());
         let Ok(id) = id.0.parse::<SessionId>() else {
             return answer(api_key_problem(strongroom_engine::ApiKeyError::NotFound));

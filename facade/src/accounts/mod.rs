@@ -16,7 +16,7 @@ use crate::http::auth::Caller;
 use crate::http::client::{self, ClientAddress};
 use crate::http::log_text::escaped;
 use crate::http::problem::{
-    Problem, account_problem, answer, auth_problem, or_answer, problem_variants,
+    Answer, Problem, account_problem, answer, auth_problem, errors, or_answer, says,
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
@@ -27,68 +27,56 @@ pub(crate) enum CreateAccountResponse {
     /// The account was created.
     #[oai(status = 201)]
     Created(Json<Account>),
-    /// Username or password is invalid.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Registration is closed on this server (an admin creates accounts).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The username is taken.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
-    /// Too many attempts from this address; retry after `Retry-After` seconds.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(CreateAccountResponse { 400 => BadRequest, 403 => Forbidden, 409 => Conflict });
+errors! {
+    CreateAccountErrors {
+        400 => "Username or password is invalid.",
+        403 => "Registration is closed on this server (an admin creates accounts).",
+        409 => says::TAKEN,
+        429 retry => "Too many attempts from this address; retry after `Retry-After` seconds.",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum LoginResponse {
     /// Logged in: a new session.
     #[oai(status = 201)]
     Created(Json<Tokens>),
-    /// Unknown username or wrong password (indistinguishable).
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The account is disabled.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// Too many attempts; retry after `Retry-After` seconds.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(LoginResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    LoginErrors {
+        401 => "Unknown username or wrong password (indistinguishable).",
+        403 => says::DISABLED,
+        429 retry => "Too many attempts; retry after `Retry-After` seconds.",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum RefreshResponse {
     /// A new pair; the presented refresh token is now used up.
     #[oai(status = 201)]
     Created(Json<Tokens>),
-    /// Invalid, expired or reused refresh token (reuse revokes the session).
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The account is disabled.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// Too many refreshes from this address; retry after `Retry-After` seconds.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(RefreshResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    RefreshErrors {
+        401 => "Invalid, expired or reused refresh token (reuse revokes the session).",
+        403 => says::DISABLED,
+        429 retry => "Too many refreshes from this address; retry after `Retry-After` seconds.",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum LogoutResponse {
     /// The session of the presented token is revoked.
     #[oai(status = 204)]
     NoContent,
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// An API key cannot log out (revoke it instead).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(LogoutResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    LogoutErrors {
+        401 => says::UNAUTHORIZED,
+        403 => "An API key cannot log out (revoke it instead).",
+    }
+}
 
 /// A caller not signed in, at `address`: whom the audit log records for
 /// registrations, logins and refreshes (the engine names the account once
@@ -100,11 +88,11 @@ fn anonymous(address: std::net::IpAddr) -> Origin {
     }
 }
 
-fn throttled(retry_after: u64) -> Json<Problem> {
-    Json(Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
+fn throttled(retry_after: u64) -> Problem {
+    Problem::throttled(
+        retry_after,
         format!("too many attempts; retry in {retry_after} s"),
-    ))
+    )
 }
 
 pub(crate) struct AccountsApi;
@@ -125,7 +113,7 @@ impl AccountsApi {
         state: Data<&State>,
         req: &Request,
         body: Json<Credentials>,
-    ) -> poem::Result<CreateAccountResponse> {
+    ) -> Answer<CreateAccountResponse, CreateAccountErrors> {
         let address = client::of(req);
         if !state.config.open_registration {
             return answer(Problem::new(
@@ -138,7 +126,7 @@ impl AccountsApi {
             .attempt(ClientAddress(address).rate_key(), None)
         {
             metrics::counter!("strongroom_rate_limited_total", "route" => "accounts").increment(1);
-            return Ok(CreateAccountResponse::TooManyRequests(throttled(t.0), t.0));
+            return answer(throttled(t.0));
         }
         let Credentials {
             username: Username(username),
@@ -169,7 +157,7 @@ impl AccountsApi {
         state: Data<&State>,
         req: &Request,
         body: Json<Credentials>,
-    ) -> poem::Result<LoginResponse> {
+    ) -> Answer<LoginResponse, LoginErrors> {
         let address = client::of(req);
         let Credentials {
             username: Username(username),
@@ -179,7 +167,7 @@ impl AccountsApi {
         if let Err(t) = state.rate_limits.attempt(key, Some(&username)) {
             metrics::counter!("strongroom_rate_limited_total", "route" => "login").increment(1);
             tracing::warn!(username = %escaped(&username), client = %address, "login throttled");
-            return Ok(LoginResponse::TooManyRequests(throttled(t.0), t.0));
+            return answer(throttled(t.0));
         }
         let name = username.clone();
         let result = state
@@ -213,12 +201,12 @@ impl AccountsApi {
         state: Data<&State>,
         req: &Request,
         body: Json<RefreshRequest>,
-    ) -> poem::Result<RefreshResponse> {
+    ) -> Answer<RefreshResponse, RefreshErrors> {
         let token = BearerToken::new(body.0.refresh_token.into_secret());
         let address = client::of(req);
         if let Err(t) = state.rate_limits.refresh(ClientAddress(address).rate_key()) {
             metrics::counter!("strongroom_rate_limited_total", "route" => "refresh").increment(1);
-            return Ok(RefreshResponse::TooManyRequests(throttled(t.0), t.0));
+            return answer(throttled(t.0));
         }
         let result = state
             .acting(anonymous(address))
@@ -244,7 +232,11 @@ impl AccountsApi {
         method = "delete",
         operation_id = "logout"
     )]
-    async fn logout(&self, state: Data<&State>, caller: Caller) -> poem::Result<LogoutResponse> {
+    async fn logout(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+    ) -> Answer<LogoutResponse, LogoutErrors> {
         or_answer!(caller.signed_in());
         let acting = state.acting(caller.origin());
         let auth = caller.0;

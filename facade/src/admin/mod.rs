@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::admin::wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
 use crate::http::auth::Caller;
 use crate::http::problem::{
-    FromProblem, Problem, account_problem, answer, or_answer, problem_variants,
+    Answer, Errors, Problem, account_problem, answer, errors, or_answer, says,
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
@@ -31,71 +31,57 @@ pub(crate) enum UsersResponse {
     /// A page of accounts.
     #[oai(status = 200)]
     Ok(Json<AdminUserPage>),
-    /// Bad `limit` or `after`.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(UsersResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    UsersErrors {
+        400 => "Bad `limit` or `after`.",
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum UserResponse {
     /// The account, as it is now.
     #[oai(status = 200)]
     Ok(Json<AdminUser>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such account.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(UserResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    UserErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        404 => says::NO_ACCOUNT,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum CreateUserResponse {
     /// Created.
     #[oai(status = 201)]
     Created(Json<AdminUser>),
-    /// Username or password invalid.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// The username is taken.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
 }
-problem_variants!(CreateUserResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 409 => Conflict });
+errors! {
+    CreateUserErrors {
+        400 => "Username or password invalid.",
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        409 => says::TAKEN,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum DoneResponse {
     /// Done.
     #[oai(status = 204)]
     NoContent,
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such account.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(DoneResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    DoneErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        404 => says::NO_ACCOUNT,
+    }
+}
 
 /// Refuses callers without the `admin` scope (only admins hold it).
 pub(crate) fn admin_only(caller: &Caller) -> Result<UserId, Problem> {
@@ -109,14 +95,14 @@ pub(crate) fn user_id(text: &str) -> Result<UserId, Problem> {
 
 /// Runs `work` on the account `id` for an admin caller (403 otherwise, 404
 /// for an id that is no account), logs `what`, and answers with `done`.
-pub(crate) async fn on_account<T: Send + 'static, R: FromProblem>(
+pub(crate) async fn on_account<T: Send + 'static, R, E: Errors>(
     state: &State,
     caller: &Caller,
     id: &str,
     what: &'static str,
     work: impl FnOnce(&Engine, UserId) -> Result<T, AccountError> + Send + 'static,
     done: impl FnOnce(T) -> R,
-) -> poem::Result<R> {
+) -> Answer<R, E> {
     let (admin, user) = or_answer!(admin_only(caller).and_then(|a| Ok((a, user_id(id)?))));
     let acting = state.acting(caller.origin());
     match acting.blocking(move |e| work(e, user)).await? {
@@ -150,7 +136,7 @@ impl AdminApi {
         limit: Query<Option<u64>>,
         /// The previous page's `next`.
         after: Query<Option<Uuid>>,
-    ) -> poem::Result<UsersResponse> {
+    ) -> Answer<UsersResponse, UsersErrors> {
         or_answer!(admin_only(&caller));
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE) as usize;
         let after = after.0.map(|u| UserId::from_u128(u.as_u128()));
@@ -176,7 +162,7 @@ impl AdminApi {
         state: Data<&State>,
         caller: Caller,
         body: Json<NewAdminUser>,
-    ) -> poem::Result<CreateUserResponse> {
+    ) -> Answer<CreateUserResponse, CreateUserErrors> {
         let admin = or_answer!(admin_only(&caller));
         let NewAdminUser {
             username: Username(username),
@@ -216,7 +202,7 @@ impl AdminApi {
         /// The account's id.
         id: Path<String>,
         body: Json<RoleChange>,
-    ) -> poem::Result<UserResponse> {
+    ) -> Answer<UserResponse, UserErrors> {
         let role: Role = body.0.role.into();
         on_account(
             &state,
@@ -245,7 +231,7 @@ impl AdminApi {
         /// The account's id.
         id: Path<String>,
         body: Json<DisabledChange>,
-    ) -> poem::Result<UserResponse> {
+    ) -> Answer<UserResponse, UserErrors> {
         let disabled = body.0.disabled;
         let what = if disabled {
             "account disabled"
@@ -278,7 +264,7 @@ impl AdminApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-    ) -> poem::Result<DoneResponse> {
+    ) -> Answer<DoneResponse, DoneErrors> {
         on_account(
             &state,
             &caller,
@@ -305,7 +291,7 @@ impl AdminApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-    ) -> poem::Result<DoneResponse> {
+    ) -> Answer<DoneResponse, DoneErrors> {
         on_account(
             &state,
             &caller,

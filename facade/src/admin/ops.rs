@@ -17,7 +17,7 @@ use crate::admin::audit_wire::{AuditPageView, CheckpointJson, actor_filter};
 use crate::admin::wire::{BackupView, MAX_QUOTA, QuotaLimits};
 use crate::admin::{admin_only, on_account};
 use crate::http::auth::Caller;
-use crate::http::problem::{Problem, answer, internal, or_answer, problem_variants};
+use crate::http::problem::{Answer, Problem, answer, errors, internal, or_answer, says};
 use crate::http::state::State;
 use crate::tags::ApiTags;
 
@@ -29,68 +29,56 @@ pub(crate) enum QuotaResponse {
     /// The account's quota in force and usage.
     #[oai(status = 200)]
     Ok(Json<QuotaView>),
-    /// A limit beyond 2^63 − 1.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such account.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(QuotaResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    QuotaErrors {
+        400 => "A limit beyond 2^63 − 1.",
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        404 => says::NO_ACCOUNT,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum AuditResponse {
     /// A page of the audit log, oldest first.
     #[oai(status = 200)]
     Ok(Json<AuditPageView>),
-    /// An unknown `action`, or a bad `limit`.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(AuditResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    AuditErrors {
+        400 => "An unknown `action`, or a bad `limit`.",
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum CheckpointResponse {
     /// The chain head, signed.
     #[oai(status = 200)]
     Ok(Json<CheckpointJson>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(CheckpointResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    CheckpointErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum BackupResponse {
     /// Written.
     #[oai(status = 201)]
     Created(Json<BackupView>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `admin` scope (only admins hold it).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// This server has no backup directory.
-    #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
 }
-problem_variants!(BackupResponse { 401 => Unauthorized, 403 => Forbidden, 409 => Conflict });
+errors! {
+    BackupErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        409 => "This server has no backup directory.",
+    }
+}
 
 fn timestamp(t: OffsetDateTime) -> Timestamp {
     let millis = t.unix_timestamp_nanos() / 1_000_000;
@@ -113,7 +101,7 @@ impl AdminOpsApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-    ) -> poem::Result<QuotaResponse> {
+    ) -> Answer<QuotaResponse, QuotaErrors> {
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
         on_account(
             &state,
@@ -142,7 +130,7 @@ impl AdminOpsApi {
         /// The account's id.
         id: Path<String>,
         body: Json<QuotaLimits>,
-    ) -> poem::Result<QuotaResponse> {
+    ) -> Answer<QuotaResponse, QuotaErrors> {
         if body.0.max_bytes > MAX_QUOTA || body.0.max_records > MAX_QUOTA {
             let detail = "max_bytes and max_records must be at most 9223372036854775807";
             return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
@@ -165,7 +153,7 @@ impl AdminOpsApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-    ) -> poem::Result<QuotaResponse> {
+    ) -> Answer<QuotaResponse, QuotaErrors> {
         let work = |e: &strongroom_engine::Engine, u| e.admin().set_quota(u, None);
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
         on_account(&state, &caller, &id.0, "quota reset", work, done).await
@@ -196,7 +184,7 @@ impl AdminOpsApi {
         /// Page size, 1–1000 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
-    ) -> poem::Result<AuditResponse> {
+    ) -> Answer<AuditResponse, AuditErrors> {
         or_answer!(admin_only(&caller));
         let action = match action.0.as_deref().map(AuditAction::from_name) {
             None => None,
@@ -241,7 +229,7 @@ impl AdminOpsApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-    ) -> poem::Result<CheckpointResponse> {
+    ) -> Answer<CheckpointResponse, CheckpointErrors> {
         or_answer!(admin_only(&caller));
         match state.read(|e| e.audit().checkpoint()).await? {
             Ok(c) => Ok(CheckpointResponse::Ok(Json(CheckpointJson::from(&c)))),
@@ -259,7 +247,11 @@ impl AdminOpsApi {
         method = "post",
         operation_id = "admin_backup"
     )]
-    async fn backup(&self, state: Data<&State>, caller: Caller) -> poem::Result<BackupResponse> {
+    async fn backup(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+    ) -> Answer<BackupResponse, BackupErrors> {
         let admin = or_answer!(admin_only(&caller));
         let Some(hook) = state.config.backup.clone() else {
             let detail = "this server has no backup directory";

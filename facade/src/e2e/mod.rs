@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::http::auth::Caller;
 use crate::http::problem::{
-    Problem, account_problem, answer, internal, or_answer, problem_variants,
+    Answer, Problem, account_problem, answer, errors, internal, or_answer, says,
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
@@ -102,48 +102,41 @@ pub(crate) enum PublishResponse {
     /// Published as your newest version.
     #[oai(status = 201)]
     Created(Json<E2eKeyView>),
-    /// A field is not base64url of the right length, or too few iterations.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The request came with an API key.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(PublishResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    PublishErrors {
+        400 => "A field is not base64url of the right length, or too few iterations.",
+        401 => says::UNAUTHORIZED,
+        403 => says::API_KEY,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum OwnKeysResponse {
     /// Your key versions.
     #[oai(status = 200)]
     Ok(Json<E2eKeyList>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The request came with an API key.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(OwnKeysResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    OwnKeysErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::API_KEY,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum RecipientKeyResponse {
     /// Their current public key.
     #[oai(status = 200)]
     Ok(Json<RecipientKey>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `messages:write` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such user, or they published no key.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(RecipientKeyResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    RecipientKeyErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::LACKS_WRITE,
+        404 => "No such user, or they published no key.",
+    }
+}
 
 fn bad(detail: &str) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, detail.to_owned())
@@ -194,7 +187,7 @@ impl E2eApi {
         state: Data<&State>,
         caller: Caller,
         body: Json<E2eKeyUpload>,
-    ) -> poem::Result<PublishResponse> {
+    ) -> Answer<PublishResponse, PublishErrors> {
         let user = or_answer!(caller.signed_in());
         let key = or_answer!(parse(body.0));
         let acting = state.acting(caller.origin());
@@ -213,7 +206,11 @@ impl E2eApi {
     /// count: what a new device needs to read your messages. Needs a
     /// signed-in session (not an API key).
     #[oai(path = "/v1/keys", method = "get", operation_id = "list_e2e_keys")]
-    async fn own(&self, state: Data<&State>, caller: Caller) -> poem::Result<OwnKeysResponse> {
+    async fn own(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+    ) -> Answer<OwnKeysResponse, OwnKeysErrors> {
         let user = or_answer!(caller.signed_in());
         match state.read(move |e| e.e2e().all(user)).await? {
             Ok(keys) => Ok(OwnKeysResponse::Ok(Json(E2eKeyList {
@@ -238,7 +235,7 @@ impl E2eApi {
         caller: Caller,
         /// The user's username.
         username: Path<String>,
-    ) -> poem::Result<RecipientKeyResponse> {
+    ) -> Answer<RecipientKeyResponse, RecipientKeyErrors> {
         or_answer!(caller.require(Scope::MessagesWrite));
         let name = username.0;
         let lookup = name.clone();

@@ -20,7 +20,7 @@ use crate::fanout::Refused;
 use crate::http::auth::Caller;
 use crate::http::guard;
 use crate::http::problem::{
-    Problem, answer, auth_problem, or_answer, problem_variants, record_problem,
+    Answer, Problem, answer, auth_problem, errors, or_answer, record_problem, says,
 };
 use crate::http::state::State;
 use crate::http::write_limit::Kind;
@@ -72,60 +72,44 @@ pub(crate) enum EventsResponse {
     /// your stream's opaque position), with keep-alive comments.
     #[oai(status = 200)]
     Stream(EventStream<BoxStream<'static, Delivered>>),
-    /// `Last-Event-ID` is not an event id of your stream.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired token, or a used or expired ticket.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `events:read` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// You hold the most streams a user may (8 by default); close one.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>),
-    /// The server is shutting down; reconnect shortly.
-    #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>),
 }
-problem_variants!(EventsResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 429 => TooManyRequests, 503 => Unavailable });
+errors! {
+    EventsErrors {
+        400 => "`Last-Event-ID` is not an event id of your stream.",
+        401 => "Missing, invalid or expired token, or a used or expired ticket.",
+        403 => says::LACKS_EVENTS,
+        429 => "You hold the most streams a user may (8 by default); close one.",
+        503 => "The server is shutting down; reconnect shortly.",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum TicketResponse {
     /// A ticket valid once, for 30 seconds.
     #[oai(status = 201)]
     Created(Json<Ticket>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `events:read` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(TicketResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    TicketErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::LACKS_EVENTS,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum BroadcastResponse {
     /// Stored durably (encrypted, with its ttl) and fanned out.
     #[oai(status = 201)]
     Created(Json<StoredMessage>),
-    /// Message longer than the broadcast size cap, or ttl out of the
-    /// broadcast range.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `broadcast` scope, or the sender is over
-    /// their storage quota.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// Over the broadcast rate or the caller's writes per minute; retry
-    /// after `Retry-After` seconds.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(BroadcastResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden } throttled => TooManyRequests);
+errors! {
+    BroadcastErrors {
+        400 => "Message longer than the broadcast size cap, or ttl out of the\nbroadcast range.",
+        401 => says::UNAUTHORIZED,
+        403 => "The credential lacks the `broadcast` scope, or the sender is over\ntheir storage quota.",
+        429 retry => "Over the broadcast rate or the caller's writes per minute; retry\nafter `Retry-After` seconds.",
+    }
+}
 
 pub(crate) struct EventsApi;
 
@@ -156,7 +140,7 @@ impl EventsApi {
         /// the header wins when both are present.
         #[oai(name = "last_event_id")]
         last_event_id_query: Query<Option<String>>,
-    ) -> poem::Result<EventsResponse> {
+    ) -> Answer<EventsResponse, EventsErrors> {
         let session = auth.session();
         if !session.scopes.contains(Scope::EventsRead) {
             return answer(Problem::new(
@@ -222,7 +206,11 @@ impl EventsApi {
         method = "post",
         operation_id = "create_ticket"
     )]
-    async fn ticket(&self, state: Data<&State>, caller: Caller) -> poem::Result<TicketResponse> {
+    async fn ticket(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+    ) -> Answer<TicketResponse, TicketErrors> {
         or_answer!(caller.require(Scope::EventsRead));
         let session = caller.0.session;
         match state
@@ -250,7 +238,7 @@ impl EventsApi {
         state: Data<&State>,
         caller: Caller,
         body: Json<NewBroadcast>,
-    ) -> poem::Result<BroadcastResponse> {
+    ) -> Answer<BroadcastResponse, BroadcastErrors> {
         let body = NewMessage::from(body.0);
         let caps = &state.config.broadcast;
         let (len, ttl) = body.shape();

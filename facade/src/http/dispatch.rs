@@ -9,7 +9,7 @@
 //! future once more, and every API call paid for each. It sits inside the
 //! CORS layer, so that errors come out as answers CORS can mark.
 
-use poem::{Endpoint, IntoEndpoint, IntoResponse, Request, Response, Result, Route};
+use poem::{Endpoint, IntoEndpoint, IntoResponse, PathPattern, Request, Response, Result, Route};
 
 use crate::http::body_limit::BodyLimit;
 use crate::http::problem;
@@ -90,7 +90,16 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
         };
         Ok(match answer {
             Ok(response) => response,
-            Err(e) => problem::from_error(e).await,
+            Err(e) => {
+                // The route an error came from stays known to the frame
+                // (its metrics and log name routes, never raw paths).
+                let pattern = e.data::<PathPattern>().cloned();
+                let mut response = problem::from_error(e).await;
+                if let Some(pattern) = pattern {
+                    response.set_data(pattern);
+                }
+                response
+            }
         })
     }
 }

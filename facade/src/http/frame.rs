@@ -17,7 +17,7 @@ use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, PathPattern, Request, Response};
 
 use crate::http::client::{self, ClientAddress};
-use crate::http::headers::{Routes, allowed};
+use crate::http::headers::{Routes, allowed, template};
 use crate::http::log_text::escaped;
 
 /// `Strict-Transport-Security`: one year, subdomains included.
@@ -81,17 +81,18 @@ impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
                 headers.insert(header::ALLOW, value);
             }
         }
-        record(&response, &method, status, start);
+        // The route's template, never the path: a share link's path is its
+        // secret. A request answered before routing (413, 415, 405) is
+        // named by the template its path falls under, else "unmatched".
+        let route: Option<Arc<str>> = match response.data::<PathPattern>() {
+            Some(pattern) => Some(pattern.0.clone()),
+            None => template(&frame.routes, uri.path()),
+        };
+        record(route.clone(), &method, status, start);
         if tracing::enabled!(tracing::Level::DEBUG) {
-            // The route's template, not the path: a share link's path is
-            // its secret. Unmatched paths are logged escaped.
-            let path = match response.data::<PathPattern>() {
-                Some(pattern) => escaped(&pattern.0),
-                None => escaped(uri.path()),
-            };
             tracing::debug!(
                 %method,
-                path = %path,
+                path = %escaped(route.as_deref().unwrap_or("unmatched")),
                 status = status.as_u16(),
                 client = %address,
                 micros = start.elapsed().as_micros() as u64,
@@ -104,9 +105,9 @@ impl<E: Endpoint> Endpoint for FrameEndpoint<E> {
 
 /// Counts the request and its latency, labelled without allocating on
 /// the common paths.
-fn record(response: &Response, method: &Method, status: StatusCode, start: Instant) {
-    let route: metrics::SharedString = match response.data::<PathPattern>() {
-        Some(pattern) => pattern.0.clone().into(),
+fn record(route: Option<Arc<str>>, method: &Method, status: StatusCode, start: Instant) {
+    let route: metrics::SharedString = match route {
+        Some(route) => route.into(),
         None => "unmatched".into(),
     };
     let method = static_method(method);

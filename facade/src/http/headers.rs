@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use poem::http::Method;
 
-/// The paths of the API as (segments, methods), for `Allow`.
-pub(crate) type Routes = Arc<Vec<(Vec<String>, Vec<Method>)>>;
+/// The paths of the API as (template, segments, methods), for `Allow` and
+/// for naming a request's route without its raw path.
+pub(crate) type Routes = Arc<Vec<(Arc<str>, Vec<String>, Vec<Method>)>>;
 
 /// The API's routes, read from its OpenAPI document (`{param}` segments
 /// match any segment).
@@ -20,27 +21,40 @@ pub(crate) fn routes(spec: &serde_json::Value) -> Routes {
             .flatten()
             .filter_map(|(m, _)| Method::from_bytes(m.to_uppercase().as_bytes()).ok())
             .collect();
-        routes.push((segments, methods));
+        routes.push((Arc::from(path.as_str()), segments, methods));
     }
     Arc::new(routes)
 }
 
-pub(crate) fn allowed(routes: &Routes, path: &str) -> Vec<Method> {
+/// The routes whose template matches `path`.
+fn matching<'a>(
+    routes: &'a Routes,
+    path: &str,
+) -> impl Iterator<Item = &'a (Arc<str>, Vec<String>, Vec<Method>)> {
     let wanted: Vec<&str> = path.split('/').collect();
-    let mut methods: Vec<Method> = routes
-        .iter()
-        .filter(|(segments, _)| {
-            segments.len() == wanted.len()
-                && segments
-                    .iter()
-                    .zip(&wanted)
-                    .all(|(s, w)| s.starts_with('{') || s == w)
-        })
-        .flat_map(|(_, m)| m.iter().cloned())
+    routes.iter().filter(move |(_, segments, _)| {
+        segments.len() == wanted.len()
+            && segments
+                .iter()
+                .zip(&wanted)
+                .all(|(s, w)| s.starts_with('{') || s == w)
+    })
+}
+
+/// The methods an API path allows, for a 405's `Allow`.
+pub(crate) fn allowed(routes: &Routes, path: &str) -> Vec<Method> {
+    let mut methods: Vec<Method> = matching(routes, path)
+        .flat_map(|(_, _, m)| m.iter().cloned())
         .collect();
     methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     methods.dedup();
     methods
+}
+
+/// The template of the API route `path` falls under (`/v1/shares/{token}/open`),
+/// for a request answered before it was routed.
+pub(crate) fn template(routes: &Routes, path: &str) -> Option<Arc<str>> {
+    matching(routes, path).next().map(|(t, _, _)| t.clone())
 }
 
 #[cfg(test)]
@@ -63,5 +77,10 @@ mod tests {
             [Method::DELETE, Method::GET]
         );
         assert!(allowed(&routes, "/nope").is_empty());
+        assert_eq!(
+            template(&routes, "/v1/messages/abc").as_deref(),
+            Some("/v1/messages/{id}")
+        );
+        assert_eq!(template(&routes, "/v1/messages/abc/x"), None);
     }
 }

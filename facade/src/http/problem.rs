@@ -3,9 +3,13 @@
 //! engine errors map to problems here, and problems to each operation's
 //! documented response variants.
 
+use std::marker::PhantomData;
+
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
-use poem_openapi::Object;
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Object};
 use strongroom_engine::{AccountError, ApiKeyError, AuthError, RecordError, ShareError};
 
 /// The media type of every error answer.
@@ -96,6 +100,10 @@ impl IntoResponse for Problem {
 /// errors, unknown paths, wrong methods, failed auth) into a problem.
 /// Server errors get a generic detail: internals never reach the client.
 pub(crate) async fn from_error(err: poem::Error) -> Response {
+    if let Some(ApiError(problem)) = err.downcast_ref::<ApiError>() {
+        // An operation's own answer: as it was made (`Retry-After` too).
+        return problem.clone().into_response();
+    }
     let status = err.status();
     let detail = if status.is_server_error() {
         tracing::error!(status = status.as_u16(), error = %err, "request failed");
@@ -125,19 +133,143 @@ impl poem::error::ResponseError for ApiError {
     }
 }
 
-/// An operation response that can carry some problems as documented variants.
-pub(crate) trait FromProblem: Sized {
-    /// The documented variant for this problem, or the problem back.
-    fn from_problem(problem: Problem) -> Result<Self, Problem>;
+/// One error status an operation documents.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ErrorStatus {
+    /// The status code.
+    pub(crate) status: u16,
+    /// What it means for this operation (the spec's description).
+    pub(crate) description: &'static str,
+    /// Whether the answer carries `Retry-After`.
+    pub(crate) retry_after: bool,
 }
 
-/// Answers `problem` as `R`'s documented variant, or as an error.
-pub(crate) fn answer<R: FromProblem>(problem: Problem) -> poem::Result<R> {
-    R::from_problem(problem).map_err(|p| ApiError(p).into())
+/// The error statuses of an operation, declared with [`errors!`]: the
+/// type parameter of its [`Problems`].
+pub(crate) trait Errors: Send + Sync + 'static {
+    /// Its error statuses, in ascending order.
+    const STATUSES: &'static [ErrorStatus];
+}
+
+/// An operation's error answer: a problem (`application/problem+json`)
+/// with one of the statuses `E` documents; its OpenAPI responses are
+/// exactly those. A server error (5xx) that `E` does not list is answered
+/// all the same, with a generic detail.
+pub(crate) struct Problems<E>(Problem, PhantomData<fn() -> E>);
+
+/// What an operation returns: its success response, or a problem it
+/// documents.
+pub(crate) type Answer<R, E> = Result<R, Problems<E>>;
+
+impl<E: Errors> From<Problem> for Problems<E> {
+    fn from(problem: Problem) -> Self {
+        debug_assert!(
+            problem.status >= 500 || E::STATUSES.iter().any(|s| s.status == problem.status),
+            "status {} is not documented for this operation: {}",
+            problem.status,
+            problem.detail
+        );
+        Self(problem, PhantomData)
+    }
+}
+
+/// A poem error inside a handler (a blocking task that failed) becomes
+/// the problem it carries, or a generic one.
+impl<E> From<poem::Error> for Problems<E> {
+    fn from(err: poem::Error) -> Self {
+        let problem = match err.downcast_ref::<ApiError>() {
+            Some(ApiError(problem)) => problem.clone(),
+            None if err.status().is_server_error() => internal("request", &err),
+            None => Problem::new(err.status(), err.to_string()),
+        };
+        Self(problem, PhantomData)
+    }
+}
+
+impl<E> From<Problems<E>> for poem::Error {
+    fn from(problems: Problems<E>) -> Self {
+        ApiError(problems.0).into()
+    }
+}
+
+impl<E: Errors> ApiResponse for Problems<E> {
+    fn meta() -> MetaResponses {
+        let responses = E::STATUSES
+            .iter()
+            .map(|s| MetaResponse {
+                description: s.description,
+                status: Some(s.status),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: PROBLEM_JSON,
+                    schema: Problem::schema_ref(),
+                }],
+                headers: match s.retry_after {
+                    true => vec![MetaHeader {
+                        name: "RETRY-AFTER".to_owned(),
+                        description: None,
+                        required: true,
+                        deprecated: false,
+                        schema: u64::schema_ref(),
+                    }],
+                    false => Vec::new(),
+                },
+            })
+            .collect();
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        Problem::register(registry);
+    }
+}
+
+impl<E: Send> IntoResponse for Problems<E> {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+/// Declares an operation's error statuses: a unit type implementing
+/// [`Errors`], for its [`Problems`]. `retry` marks a status whose answer
+/// carries `Retry-After`:
+///
+/// ```ignore
+/// errors! {
+///     StoreErrors {
+///         400 => "Message too long, or ttl out of range.",
+///         401 => says::UNAUTHORIZED,
+///         429 retry => says::WRITES_THROTTLED,
+///     }
+/// }
+/// ```
+macro_rules! errors {
+    ($(#[$meta:meta])* $name:ident { $($status:literal $($retry:ident)? => $description:expr),* $(,)? }) => {
+        $(#[$meta])*
+        pub(crate) struct $name;
+
+        impl $crate::http::problem::Errors for $name {
+            const STATUSES: &'static [$crate::http::problem::ErrorStatus] = &[$(
+                $crate::http::problem::ErrorStatus {
+                    status: $status,
+                    description: $description,
+                    retry_after: $crate::http::problem::errors!(@retry $($retry)?),
+                }
+            ),*];
+        }
+    };
+    (@retry retry) => { true };
+    (@retry) => { false };
+}
+pub(crate) use errors;
+
+/// Answers `problem` as an operation's documented error.
+pub(crate) fn answer<R, E: Errors>(problem: Problem) -> Answer<R, E> {
+    Err(problem.into())
 }
 
 /// The value of a `Result<T, Problem>`, or an early return that answers
-/// its problem as the operation's documented variant.
+/// its problem as the operation's documented error.
 macro_rules! or_answer {
     ($result:expr) => {
         match $result {
@@ -148,25 +280,34 @@ macro_rules! or_answer {
 }
 pub(crate) use or_answer;
 
-/// Implements [`FromProblem`] by status code; a `throttled` variant takes
-/// 429s with their `Retry-After`.
-macro_rules! problem_variants {
-    ($ty:ty { $($status:literal => $variant:ident),* $(,)? } $(throttled => $throttled:ident)?) => {
-        impl $crate::http::problem::FromProblem for $ty {
-            fn from_problem(p: $crate::http::problem::Problem) -> Result<Self, $crate::http::problem::Problem> {
-                match p.status {
-                    $($status => Ok(Self::$variant(poem_openapi::payload::Json(p))),)*
-                    $(429 => {
-                        let wait = p.retry_after.unwrap_or(1);
-                        Ok(Self::$throttled(poem_openapi::payload::Json(p), wait))
-                    })?
-                    _ => Err(p),
-                }
-            }
-        }
-    };
+/// The descriptions several operations share.
+pub(crate) mod says {
+    /// 401 of every operation that needs a bearer token.
+    pub(crate) const UNAUTHORIZED: &str = "Missing, invalid or expired bearer token.";
+    /// 403 of the admin operations.
+    pub(crate) const NOT_ADMIN: &str =
+        "The credential lacks the `admin` scope (only admins hold it).";
+    /// 403 of reads.
+    pub(crate) const LACKS_READ: &str = "The credential lacks the `messages:read` scope.";
+    /// 403 of writes.
+    pub(crate) const LACKS_WRITE: &str = "The credential lacks the `messages:write` scope.";
+    /// 403 of streams.
+    pub(crate) const LACKS_EVENTS: &str = "The credential lacks the `events:read` scope.";
+    /// 403 of what a person's session must do itself.
+    pub(crate) const API_KEY: &str = "The request came with an API key.";
+    /// 403 of logins.
+    pub(crate) const DISABLED: &str = "The account is disabled.";
+    /// 404 of admin operations on an account.
+    pub(crate) const NO_ACCOUNT: &str = "No such account.";
+    /// 404 of a message's operations.
+    pub(crate) const NO_MESSAGE: &str =
+        "No such message for the caller (absent, expired, or someone else's).";
+    /// 409 of account creation.
+    pub(crate) const TAKEN: &str = "The username is taken.";
+    /// 429 of writes.
+    pub(crate) const WRITES_THROTTLED: &str =
+        "Over the caller's writes per minute; retry after `Retry-After`\nseconds.";
 }
-pub(crate) use problem_variants;
 
 /// A 500 whose cause is logged, never shown.
 pub(crate) fn internal(what: &str, err: &dyn std::fmt::Display) -> Problem {

@@ -13,7 +13,7 @@ use strongroom_engine::{RecordId, Scope, UserId};
 use crate::http::auth::Caller;
 use crate::http::guard;
 use crate::http::problem::{
-    Problem, account_problem, answer, or_answer, problem_variants, record_problem,
+    Answer, Problem, account_problem, answer, errors, or_answer, record_problem, says,
 };
 use crate::http::state::State;
 use crate::messages::wire::{Message, MessagePage, NewMessage, StoredMessage};
@@ -29,83 +29,60 @@ pub(crate) enum StoreResponse {
     /// Stored durably.
     #[oai(status = 201)]
     Created(FastJson<StoredMessage>),
-    /// Message too long, or ttl out of range.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the scope this operation needs, or the sender
-    /// is over their storage quota (the detail says which).
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such recipient.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the caller's writes per minute; retry after `Retry-After`
-    /// seconds.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(StoreResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound } throttled => TooManyRequests);
+errors! {
+    StoreErrors {
+        400 => "Message too long, or ttl out of range.",
+        401 => says::UNAUTHORIZED,
+        403 => "The credential lacks the scope this operation needs, or the sender\nis over their storage quota (the detail says which).",
+        404 => "No such recipient.",
+        429 retry => says::WRITES_THROTTLED,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum ListResponse {
     /// A page of the caller's unexpired messages, newest first.
     #[oai(status = 200)]
     Ok(FastJson<MessagePage>),
-    /// Bad `limit`, or a `cursor` that is not a UUID.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `messages:read` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// `cursor` is a UUID but not a `next_cursor` this server issued.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(ListResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    ListErrors {
+        400 => "Bad `limit`, or a `cursor` that is not a UUID.",
+        401 => says::UNAUTHORIZED,
+        403 => says::LACKS_READ,
+        404 => "`cursor` is a UUID but not a `next_cursor` this server issued.",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum GetResponse {
     /// The message.
     #[oai(status = 200)]
     Ok(FastJson<Message>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `messages:read` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such message for the caller (absent, expired, or someone else's).
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(GetResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    GetErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::LACKS_READ,
+        404 => says::NO_MESSAGE,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum DeleteResponse {
     /// Deleted.
     #[oai(status = 204)]
     NoContent,
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `messages:write` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No such message for the caller (absent, expired, or someone else's).
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// Over the caller's writes per minute; retry after `Retry-After`
-    /// seconds.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(DeleteResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound } throttled => TooManyRequests);
+errors! {
+    DeleteErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::LACKS_WRITE,
+        404 => says::NO_MESSAGE,
+        429 retry => says::WRITES_THROTTLED,
+    }
+}
 
 fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "message not found")
@@ -120,7 +97,7 @@ async fn store(
     sender: UserId,
     recipient: UserId,
     body: NewMessage,
-) -> poem::Result<StoreResponse> {
+) -> Answer<StoreResponse, StoreErrors> {
     let (text, ttl) = body.into_parts();
     let len = text.len();
     // Queued here (validation only); the request then waits for its
@@ -154,7 +131,7 @@ impl MessagesApi {
         state: Data<&State>,
         caller: Caller,
         body: Json<NewMessage>,
-    ) -> poem::Result<StoreResponse> {
+    ) -> Answer<StoreResponse, StoreErrors> {
         match guard::writer(&state, &caller, Scope::MessagesWrite).await? {
             Ok((me, acting)) => store(&acting, me, me, body.0).await,
             Err(p) => answer(p),
@@ -178,7 +155,7 @@ impl MessagesApi {
         /// The recipient's username.
         username: Path<String>,
         body: Json<NewMessage>,
-    ) -> poem::Result<StoreResponse> {
+    ) -> Answer<StoreResponse, StoreErrors> {
         // The body is judged before the recipient is looked up: otherwise
         // 400 vs 404 on a bad body would tell which usernames exist.
         let (len, ttl) = body.0.shape();
@@ -207,7 +184,7 @@ impl MessagesApi {
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> poem::Result<ListResponse> {
+    ) -> Answer<ListResponse, ListErrors> {
         let owner = or_answer!(caller.require(Scope::MessagesRead));
         let max = state.engine.limits().max_page;
         let limit = match limit.0 {
@@ -262,7 +239,7 @@ impl MessagesApi {
         caller: Caller,
         /// The message's id.
         id: Path<String>,
-    ) -> poem::Result<GetResponse> {
+    ) -> Answer<GetResponse, GetErrors> {
         let owner = or_answer!(caller.require(Scope::MessagesRead));
         // An id that cannot exist answers exactly like one that does not.
         let Ok(id) = id.0.parse::<RecordId>() else {
@@ -294,7 +271,7 @@ impl MessagesApi {
         caller: Caller,
         /// The message's id.
         id: Path<String>,
-    ) -> poem::Result<DeleteResponse> {
+    ) -> Answer<DeleteResponse, DeleteErrors> {
         let (owner, acting) =
             or_answer!(guard::writer(&state, &caller, Scope::MessagesWrite).await?);
         let Ok(id) = id.0.parse::<RecordId>() else {

@@ -21,7 +21,7 @@ use crate::ApiConfig;
 use crate::http::auth::{Caller, MaybeCaller};
 use crate::http::client::{self, ClientAddress};
 use crate::http::guard;
-use crate::http::problem::{Problem, answer, or_answer, problem_variants, share_problem};
+use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, share_problem};
 use crate::http::state::State;
 use crate::shares::wire::{
     NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
@@ -34,70 +34,56 @@ pub(crate) enum CreateShareResponse {
     /// Created. The `url` is shown this once.
     #[oai(status = 201)]
     Created(Json<ShareCreated>),
-    /// ttl, views, message or passphrase out of bounds.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// No valid bearer token (and anonymous shares are off, or the token
-    /// sent is invalid).
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `messages:write` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// Too many anonymous shares from this address, or over the caller's
-    /// writes per minute; retry after `Retry-After` seconds.
-    #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
 }
-problem_variants!(CreateShareResponse { 400 => BadRequest, 401 => Unauthorized, 403 => Forbidden } throttled => TooManyRequests);
+errors! {
+    CreateShareErrors {
+        400 => "ttl, views, message or passphrase out of bounds.",
+        401 => "No valid bearer token (and anonymous shares are off, or the token\nsent is invalid).",
+        403 => says::LACKS_WRITE,
+        429 retry => "Too many anonymous shares from this address, or over the caller's\nwrites per minute; retry after `Retry-After` seconds.",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum ListSharesResponse {
     /// Your shares.
     #[oai(status = 200)]
     Ok(Json<ShareList>),
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `messages:read` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
 }
-problem_variants!(ListSharesResponse { 401 => Unauthorized, 403 => Forbidden });
+errors! {
+    ListSharesErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::LACKS_READ,
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum RevokeShareResponse {
     /// Revoked: its content is deleted (also when it was already gone).
     #[oai(status = 204)]
     NoContent,
-    /// Missing, invalid or expired bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// The credential lacks the `messages:write` scope.
-    #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
-    /// No share of yours has this id (or it was purged).
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
 }
-problem_variants!(RevokeShareResponse { 401 => Unauthorized, 403 => Forbidden, 404 => NotFound });
+errors! {
+    RevokeShareErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::LACKS_WRITE,
+        404 => "No share of yours has this id (or it was purged).",
+    }
+}
 
 #[derive(ApiResponse)]
 pub(crate) enum OpenShareResponse {
     /// The secret; one view consumed.
     #[oai(status = 200)]
     Ok(Json<SharedSecret>),
-    /// Wrong or missing passphrase (no view consumed).
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
-    /// No such share.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// The share expired, was used up, revoked or destroyed.
-    #[oai(status = 410, content_type = "application/problem+json")]
-    Gone(Json<Problem>),
 }
-problem_variants!(OpenShareResponse { 401 => Unauthorized, 404 => NotFound, 410 => Gone });
+errors! {
+    OpenShareErrors {
+        401 => "Wrong or missing passphrase (no view consumed).",
+        404 => "No such share.",
+        410 => "The share expired, was used up, revoked or destroyed.",
+    }
+}
 
 pub(crate) struct SharesApi;
 
@@ -117,7 +103,7 @@ impl SharesApi {
         req: &Request,
         caller: MaybeCaller,
         body: Json<NewShareRequest>,
-    ) -> poem::Result<CreateShareResponse> {
+    ) -> Answer<CreateShareResponse, CreateShareErrors> {
         let owner = match caller {
             MaybeCaller::Caller(c) => {
                 match guard::writer(&state, &c, Scope::MessagesWrite).await? {
@@ -130,12 +116,9 @@ impl SharesApi {
                 Err(Refused::Throttled(secs)) => {
                     metrics::counter!("strongroom_rate_limited_total", "route" => "shares")
                         .increment(1);
-                    return Ok(CreateShareResponse::TooManyRequests(
-                        Json(Problem::new(
-                            StatusCode::TOO_MANY_REQUESTS,
-                            format!("too many anonymous shares; retry in {secs} s"),
-                        )),
+                    return answer(Problem::throttled(
                         secs,
+                        format!("too many anonymous shares; retry in {secs} s"),
                     ));
                 }
                 Err(Refused::Problem(p)) => return answer(p),
@@ -187,7 +170,11 @@ impl SharesApi {
     /// shortly after it expires): its state and views, never its content
     /// or link. Scope: `messages:read`.
     #[oai(path = "/v1/shares", method = "get", operation_id = "list_shares")]
-    async fn list(&self, state: Data<&State>, caller: Caller) -> poem::Result<ListSharesResponse> {
+    async fn list(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+    ) -> Answer<ListSharesResponse, ListSharesErrors> {
         let owner = or_answer!(caller.require(Scope::MessagesRead));
         match state.read(move |e| e.shares().list(owner)).await? {
             Ok(shares) => Ok(ListSharesResponse::Ok(Json(ShareList {
@@ -212,7 +199,7 @@ impl SharesApi {
         caller: Caller,
         /// The share's id.
         id: Path<String>,
-    ) -> poem::Result<RevokeShareResponse> {
+    ) -> Answer<RevokeShareResponse, RevokeShareErrors> {
         let owner = or_answer!(caller.require(Scope::MessagesWrite));
         let Ok(id) = id.0.parse::<ShareId>() else {
             return answer(Problem::new(StatusCode::NOT_FOUND, "share not found"));
@@ -246,7 +233,7 @@ impl SharesApi {
         /// The token from the link (`/s/<token>`).
         token: Path<String>,
         body: Json<OpenShareRequest>,
-    ) -> poem::Result<OpenShareResponse> {
+    ) -> Answer<OpenShareResponse, OpenShareErrors> {
         let token = SecretString::from(token.0);
         let passphrase = body.0.passphrase.map(|p| p.into_secret());
         let argon2 = passphrase.is_some();
