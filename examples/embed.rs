@@ -30,7 +30,7 @@ pub(crate) fn host_app(engine: Engine) -> impl Endpoint {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::Path::new("./strongroom-embed-data");
     std::fs::create_dir_all(dir)?;
-    let (master, _) = strongroom::keyfile::load_or_create(&dir.join("master.key"))?;
+    let (master, _) = strongroom::datadir::keyfile::load_or_create(&dir.join("master.key"))?;
     let engine = Engine::builder(master).open(dir.join("strongroom.redb"))?;
     println!(
         "host app on http://127.0.0.1:8081/hello, Strongroom at http://127.0.0.1:8081/vault/docs"

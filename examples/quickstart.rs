@@ -10,7 +10,7 @@ use strongroom::engine::{Clock, Engine, ManualClock, SecretString, Timestamp};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let key_path = dir.path().join("master.key");
-    let (master, created) = strongroom::keyfile::load_or_create(&key_path)?;
+    let (master, created) = strongroom::datadir::keyfile::load_or_create(&key_path)?;
     println!(
         "master key file {} (created: {created})",
         key_path.display()

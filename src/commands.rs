@@ -1,57 +1,13 @@
-//! The operator subcommands' arguments and what they print. Every command
-//! takes the same store options as `serve`.
+//! What each operator subcommand prints, and its exit code.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::ArgMatches;
-use clap::parser::ValueSource;
-use strongroom::ops::{self, OpsError, StoreArgs};
-use strongroom::server::KeySource;
+use strongroom::datadir::StoreArgs;
+use strongroom::ops::{self, OpsError};
 
 /// Exit code of `verify` when it found problems (1 is any other failure,
 /// 2 a usage error).
 pub(crate) const EXIT_PROBLEMS: u8 = 3;
-
-/// Which store: the same options (and variables) as `serve`.
-#[derive(clap::Args)]
-pub(crate) struct StoreOpts {
-    /// Directory holding the database (and the key file, if generated).
-    #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "./strongroom-data")]
-    data_dir: PathBuf,
-    /// File holding the base64 master key [default: STRONGROOM_MASTER_KEY,
-    /// else DATA_DIR/master.key].
-    #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
-    master_key_file: Option<PathBuf>,
-    /// Use a data dir, database or key file that other users can read.
-    #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
-    allow_insecure_permissions: bool,
-}
-
-/// A key file named on the command line beats `STRONGROOM_MASTER_KEY`,
-/// which beats one named in `STRONGROOM_MASTER_KEY_FILE`.
-pub(crate) fn key_source(file: Option<PathBuf>, matches: Option<&ArgMatches>) -> KeySource {
-    let from_cli = matches
-        .and_then(|m| m.value_source("master_key_file"))
-        .is_some_and(|s| s == ValueSource::CommandLine);
-    let env_key = std::env::var_os(strongroom::keyfile::MASTER_KEY_ENV).is_some();
-    match file {
-        Some(path) if from_cli => KeySource::File(path),
-        _ if env_key => KeySource::Env,
-        Some(path) => KeySource::File(path),
-        None => KeySource::DataDir,
-    }
-}
-
-impl StoreOpts {
-    pub(crate) fn resolve(self, matches: Option<&ArgMatches>) -> StoreArgs {
-        StoreArgs {
-            key: key_source(self.master_key_file, matches),
-            data_dir: self.data_dir,
-            allow_insecure_permissions: self.allow_insecure_permissions,
-        }
-    }
-}
 
 /// Runs `verify`, printing text or JSON.
 pub(crate) fn verify(store: &StoreArgs, deep: bool, json: bool) -> Result<ExitCode, OpsError> {

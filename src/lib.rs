@@ -1,15 +1,16 @@
 //! # strongroom
 //!
 //! The umbrella crate: the storage engine ([`engine`]), the HTTP facade
-//! ([`facade`]), the server the `strongroom` binary runs ([`server`]), the
-//! operator commands ([`ops`]) and where it finds its master key
-//! ([`keyfile`]).
+//! ([`facade`]), and what the `strongroom` binary runs: the data directory
+//! and how stores open ([`datadir`]), the operator commands ([`ops`]) and
+//! the server ([`serve`]). They import one way only: `serve` uses `ops`
+//! (online backups) and `datadir`; `ops` uses `datadir`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod keyfile;
+pub mod datadir;
 pub mod ops;
-pub mod server;
+pub mod serve;
 
 pub use strongroom_engine as engine;
 pub use strongroom_facade as facade;

@@ -7,7 +7,8 @@ use std::path::Path;
 use strongroom_engine::audit::{AuditReport, Checkpoint};
 use strongroom_facade::CheckpointJson;
 
-use super::{OpsError, StoreArgs, open_existing};
+use super::{OpsError, engine_error, open_existing};
+use crate::datadir::StoreArgs;
 
 /// What `audit verify` found.
 #[derive(Clone, Debug)]
@@ -88,7 +89,7 @@ pub fn audit_verify(
     let report = engine
         .audit()
         .verify(checkpoint.as_ref())
-        .map_err(|e| args.engine_error(e))?;
+        .map_err(|e| engine_error(args, e))?;
     Ok(AuditVerified { report, checkpoint })
 }
 
@@ -98,7 +99,7 @@ pub fn audit_checkpoint(args: &StoreArgs) -> Result<String, OpsError> {
     let checkpoint = engine
         .audit()
         .checkpoint()
-        .map_err(|e| args.engine_error(e))?;
+        .map_err(|e| engine_error(args, e))?;
     serde_json::to_string_pretty(&CheckpointJson::from(&checkpoint)).map_err(|e| OpsError::Io {
         path: args.database(),
         source: std::io::Error::other(e),

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use strongroom_engine::Engine;
 use strongroom_engine::maintenance::BackupReport;
 
-use super::{DATABASE_FILE, OpsError, StoreArgs, master_key, open_existing, open_file};
-use crate::server::files;
+use super::{OpsError, master_key, open_existing, open_file};
+use crate::datadir::{DATABASE_FILE, StoreArgs, files};
 
 /// A backup written.
 #[derive(Clone, Debug)]

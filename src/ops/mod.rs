@@ -22,36 +22,15 @@ pub use seed::{SeedPlan, Seeded, seed};
 pub use users::{add_user, read_password};
 pub use verify::{Verified, verify};
 
-use crate::keyfile::{self, KeyFileError};
-use crate::server::KeySource;
-use crate::server::files::{self, FileError};
+use crate::datadir::files::{self, FileError};
+use crate::datadir::keyfile::KeyFileError;
+use crate::datadir::{DataDirError, StoreArgs};
 
-/// The database file's name inside a data dir.
-pub const DATABASE_FILE: &str = "strongroom.redb";
-
-/// Which store a command works on.
-#[derive(Clone, Debug)]
-pub struct StoreArgs {
-    /// The data directory.
-    pub data_dir: PathBuf,
-    /// Where the master key comes from.
-    pub key: KeySource,
-    /// Accept files other users can read.
-    pub allow_insecure_permissions: bool,
-}
-
-impl StoreArgs {
-    /// The database file.
-    pub fn database(&self) -> PathBuf {
-        self.data_dir.join(DATABASE_FILE)
-    }
-
-    /// An engine error on this store, naming its database file.
-    pub(crate) fn engine_error(&self, e: impl Into<strongroom_engine::Error>) -> OpsError {
-        OpsError::Engine {
-            path: self.database(),
-            source: e.into(),
-        }
+/// An engine error on the store of `args`, naming its database file.
+pub(crate) fn engine_error(args: &StoreArgs, e: impl Into<strongroom_engine::Error>) -> OpsError {
+    OpsError::Engine {
+        path: args.database(),
+        source: e.into(),
     }
 }
 
@@ -144,21 +123,20 @@ pub enum OpsError {
 /// The master key for an existing store: from the named file, the
 /// environment, or `DATA_DIR/master.key` — never created here.
 pub fn master_key(args: &StoreArgs) -> Result<MasterKey, OpsError> {
-    let from_data_dir = || {
-        let path = args.data_dir.join("master.key");
-        files::check_private(&path, "600", args.allow_insecure_permissions)?;
-        Ok::<_, OpsError>(keyfile::load(&path)?)
-    };
-    match &args.key {
-        KeySource::File(path) => {
-            files::check_private(path, "600", args.allow_insecure_permissions)?;
-            Ok(keyfile::load(path)?)
-        }
-        KeySource::Env => match keyfile::from_env()? {
-            Some(key) => Ok(key),
-            None => from_data_dir(),
+    crate::datadir::existing_master_key(args).map_err(|e| data_dir_error(args, e))
+}
+
+/// A store that did not open, as an operator error: a lock another process
+/// holds is reported as the store being in use.
+pub(crate) fn data_dir_error(args: &StoreArgs, e: DataDirError) -> OpsError {
+    match e {
+        DataDirError::Files(f) => OpsError::Files(f),
+        DataDirError::Key(k) => OpsError::Key(k),
+        DataDirError::Database { path, source } => open_error(path, source),
+        other => OpsError::Io {
+            path: args.database(),
+            source: std::io::Error::other(other.to_string()),
         },
-        KeySource::DataDir => from_data_dir(),
     }
 }
 

@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 use strongroom_engine::maintenance::{DataKeyProgress, RotateError};
 
 use super::progress::Progress;
-use super::{OpsError, StoreArgs, open_existing};
-use crate::keyfile;
-use crate::server::KeySource;
-use crate::server::files;
+use super::{OpsError, engine_error, open_existing};
+use crate::datadir::StoreArgs;
+use crate::datadir::{KeySource, files, keyfile};
 
 /// What a rotation did.
 #[derive(Clone, Debug)]
@@ -94,7 +93,7 @@ pub fn rotate_data_keys(
             bar.advance((p.scanned - shown) as usize);
             shown = p.scanned;
         })
-        .map_err(|e| args.engine_error(e))?;
+        .map_err(|e| engine_error(args, e))?;
     if let Some(bar) = progress {
         bar.finish();
     }

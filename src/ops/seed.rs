@@ -17,9 +17,8 @@ use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::{Engine, SecretString, UserId};
 
 use super::progress::Progress;
-use super::users::serve_error;
-use super::{OpsError, StoreArgs};
-use crate::server;
+use super::{OpsError, data_dir_error, engine_error};
+use crate::datadir::{self, StoreArgs};
 
 /// How much to seed.
 #[derive(Clone, Debug)]
@@ -64,13 +63,13 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
             source: std::io::Error::other("messages need --users of at least 1"),
         });
     }
-    let engine = server::open_engine(
+    let engine = datadir::open_engine(
         &args.data_dir,
         &args.key,
         args.allow_insecure_permissions,
         |_| {},
     )
-    .map_err(|e| serve_error(args, e))?;
+    .map_err(|e| data_dir_error(args, e))?;
     let storage = |source| OpsError::Storage {
         path: args.database(),
         source,
@@ -100,7 +99,7 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
         engine
             .events()
             .broadcast(*sender, text.as_bytes(), Some(Duration::from_secs(86_400)))
-            .map_err(|e| args.engine_error(e))?;
+            .map_err(|e| engine_error(args, e))?;
     }
     Ok(Seeded {
         users: users.len(),
@@ -153,7 +152,7 @@ fn create_users(
         let users = engine
             .accounts()
             .create_many(chunk, password)
-            .map_err(|e| args.engine_error(e))?;
+            .map_err(|e| engine_error(args, e))?;
         created.extend(users.into_iter().map(|u| (u.id, u.username)));
     }
     Ok(created)
@@ -210,9 +209,9 @@ fn store_messages(
                 texts.iter().map(|(f, t, s)| (*f, *t, s.as_bytes())),
                 Some(ttl),
             )
-            .map_err(|e| args.engine_error(e))?;
+            .map_err(|e| engine_error(args, e))?;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
-            return Err(args.engine_error(e));
+            return Err(engine_error(args, e));
         }
         progress.advance(n);
         left -= n;

@@ -9,8 +9,8 @@ use strongroom_engine::accounts::User;
 use strongroom_engine::{Role, SecretString};
 use zeroize::Zeroizing;
 
-use super::{OpsError, StoreArgs};
-use crate::server::{self, ServeError};
+use super::{OpsError, data_dir_error, engine_error};
+use crate::datadir::{self, StoreArgs};
 
 /// Reads a password: a prompt without echo on a terminal, else one line of
 /// stdin.
@@ -43,28 +43,15 @@ pub fn add_user(
     role: Role,
     password: &SecretString,
 ) -> Result<User, OpsError> {
-    let engine = server::open_engine(
+    let engine = datadir::open_engine(
         &args.data_dir,
         &args.key,
         args.allow_insecure_permissions,
         |_| {},
     )
-    .map_err(|e| serve_error(args, e))?;
+    .map_err(|e| data_dir_error(args, e))?;
     engine
         .accounts()
         .create_with_role(username, password, role)
-        .map_err(|e| args.engine_error(e))
-}
-
-/// A store-opening error of the server as an operator command's.
-pub(crate) fn serve_error(args: &StoreArgs, e: ServeError) -> OpsError {
-    match e {
-        ServeError::Files(f) => OpsError::Files(f),
-        ServeError::Key(k) => OpsError::Key(k),
-        ServeError::Database { path, source } => super::open_error(path, source),
-        other => OpsError::Io {
-            path: args.database(),
-            source: std::io::Error::other(other.to_string()),
-        },
-    }
+        .map_err(|e| engine_error(args, e))
 }

@@ -4,7 +4,8 @@
 use strongroom_engine::audit::AuditReport;
 use strongroom_engine::maintenance::IntegrityReport;
 
-use super::{OpsError, StoreArgs, open_existing};
+use super::{OpsError, open_existing};
+use crate::datadir::StoreArgs;
 
 /// What a verification found.
 #[derive(Clone, Debug)]

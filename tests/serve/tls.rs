@@ -205,7 +205,7 @@ async fn a_self_signed_certificate_is_announced_by_its_fingerprint() {
         .await
         .expect("https");
     assert_eq!(
-        strongroom::server::fingerprint(&peer_certificate(&res)),
+        strongroom::serve::fingerprint(&peer_certificate(&res)),
         printed
     );
     let exited = server.stop();

@@ -143,6 +143,10 @@ async fn a_full_flow_logs_no_secret() {
     ];
     for secret in secrets {
         let leaks: Vec<&str> = log.lines().filter(|l| l.contains(secret)).collect();
-        assert!(leaks.is_empty(), "log leaks a secret in:\n{}", leaks.join("\n"));
+        assert!(
+            leaks.is_empty(),
+            "log leaks a secret in:\n{}",
+            leaks.join("\n")
+        );
     }
 }

@@ -5,41 +5,28 @@
 
 mod backup;
 mod fanout;
-pub(crate) mod files;
 mod http;
 mod listen;
 mod metrics;
 mod tls;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use poem::IntoEndpoint;
 use poem::listener::AcceptorExt;
+use strongroom_engine::EngineBuilder;
 use strongroom_engine::accounts::Quota;
-use strongroom_engine::{Engine, EngineBuilder, MasterKey, SecretString};
 use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
 use tokio_util::sync::CancellationToken;
 
-pub use files::FileError;
 pub use http::Timeouts;
 pub use listen::{BindError, ConnectionLimits};
 pub use tls::{TlsError, TlsSource, fingerprint};
 
-use crate::keyfile::{self, MASTER_KEY_ENV};
-
-/// Where the master key comes from, in the order the command line decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeySource {
-    /// A key file given explicitly.
-    File(PathBuf),
-    /// `STRONGROOM_MASTER_KEY`.
-    Env,
-    /// `DATA_DIR/master.key`, created on first run.
-    DataDir,
-}
+use crate::datadir::{self, DataDirError, KeySource, SharedDatabase};
 
 /// Everything `strongroom serve` needs.
 #[derive(Clone, Debug)]
@@ -83,16 +70,6 @@ pub struct ServeConfig {
     pub nats_url: Option<String>,
 }
 
-/// A PostgreSQL database several instances share.
-#[derive(Clone, Debug)]
-pub struct SharedDatabase {
-    /// `postgres://user:password@host:port/database` (a secret: it may
-    /// hold a password).
-    pub url: SecretString,
-    /// Connections this instance keeps to it.
-    pub connections: u32,
-}
-
 /// Why the server did not start or stopped. Every message is one line that
 /// names the address or path concerned.
 #[derive(Debug, thiserror::Error)]
@@ -103,29 +80,9 @@ pub enum ServeError {
     /// The TLS certificate is unusable.
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
-    /// A file or directory is unusable.
+    /// The data dir, key or database did not open.
     #[error(transparent)]
-    Files(#[from] FileError),
-    /// The master key could not be loaded.
-    #[error(transparent)]
-    Key(#[from] keyfile::KeyFileError),
-    /// The database did not open.
-    #[error("{}: {source}", path.display())]
-    Database {
-        /// The database file.
-        path: PathBuf,
-        /// Why.
-        source: strongroom_engine::OpenError,
-    },
-    /// The shared database did not open.
-    #[error("database at --database-url: {0}")]
-    SharedDatabase(strongroom_engine::OpenError),
-    /// A shared database needs every instance to hold the same master key.
-    #[error(
-        "with --database-url every instance needs the same master key: pass --master-key-file \
-         or set STRONGROOM_MASTER_KEY (a key made in one instance's data dir would differ)"
-    )]
-    SharedKeyNeeded,
+    DataDir(#[from] DataDirError),
     /// NATS did not accept the connection or subscription.
     #[error("NATS at --nats-url: {0}")]
     Nats(String),
@@ -135,100 +92,6 @@ pub enum ServeError {
     /// Something else went wrong with I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-}
-
-/// The master key from `source`.
-pub fn resolve_master_key(source: &KeySource, data_dir: &Path) -> Result<MasterKey, ServeError> {
-    match source {
-        KeySource::File(path) => {
-            tracing::info!(path = %path.display(), "master key from key file");
-            Ok(keyfile::load(path)?)
-        }
-        KeySource::Env => match keyfile::from_env()? {
-            Some(key) => {
-                tracing::info!("master key from {MASTER_KEY_ENV}");
-                Ok(key)
-            }
-            None => resolve_master_key(&KeySource::DataDir, data_dir),
-        },
-        KeySource::DataDir => {
-            let path = data_dir.join("master.key");
-            let (key, created) = keyfile::load_or_create(&path)?;
-            if created {
-                tracing::warn!(
-                    path = %path.display(),
-                    "created a new master key file; in production supply your own key \
-                     ({MASTER_KEY_ENV} or --master-key-file) and keep it apart from the database"
-                );
-            } else {
-                tracing::info!(path = %path.display(), "master key from generated key file");
-            }
-            Ok(key)
-        }
-    }
-}
-
-/// Opens the engine under `data_dir` (creating it 0700, the database 0600),
-/// refusing files other users can read unless allowed; `tune` sets the
-/// builder's options.
-pub fn open_engine(
-    data_dir: &Path,
-    key: &KeySource,
-    allow_insecure: bool,
-    tune: impl FnOnce(&mut EngineBuilder),
-) -> Result<Engine, ServeError> {
-    files::check_private(data_dir, "700", allow_insecure)?;
-    files::create_private_dir(data_dir)?;
-    files::check_private(&data_dir.join("master.key"), "600", allow_insecure)?;
-    let mut builder = tuned_builder(key, data_dir, allow_insecure, tune)?;
-    let path = data_dir.join("strongroom.redb");
-    files::check_private(&path, "600", allow_insecure)?;
-    files::create_private_file(&path)?;
-    let engine = builder.open(&path).map_err(|source| ServeError::Database {
-        path: path.clone(),
-        source,
-    })?;
-    tracing::info!(path = %path.display(), "database open");
-    Ok(engine)
-}
-
-/// A builder holding the master key from `key` (a key file given must be
-/// private), tuned by `tune`.
-fn tuned_builder(
-    key: &KeySource,
-    data_dir: &Path,
-    allow_insecure: bool,
-    tune: impl FnOnce(&mut EngineBuilder),
-) -> Result<EngineBuilder, ServeError> {
-    if let KeySource::File(path) = key {
-        files::check_private(path, "600", allow_insecure)?;
-    }
-    let mut builder = Engine::builder(resolve_master_key(key, data_dir)?);
-    tune(&mut builder);
-    Ok(builder)
-}
-
-/// Opens the engine on a shared PostgreSQL database. The master key must
-/// be given (a file or `STRONGROOM_MASTER_KEY`): every instance needs the
-/// same one. Blocks on the network: call it off the async workers.
-pub fn open_shared_engine(
-    database: &SharedDatabase,
-    key: &KeySource,
-    data_dir: &Path,
-    allow_insecure: bool,
-    tune: impl FnOnce(&mut EngineBuilder),
-) -> Result<Engine, ServeError> {
-    if *key == KeySource::DataDir {
-        return Err(ServeError::SharedKeyNeeded);
-    }
-    let engine = tuned_builder(key, data_dir, allow_insecure, tune)?
-        .open_postgres(&database.url, database.connections)
-        .map_err(ServeError::SharedDatabase)?;
-    tracing::info!(
-        connections = database.connections,
-        "shared PostgreSQL database open"
-    );
-    Ok(engine)
 }
 
 /// Runs the server until SIGINT or SIGTERM, then ends every event stream
@@ -257,12 +120,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             let insecure = config.allow_insecure_permissions;
             // The PostgreSQL client blocks: off the async workers.
             tokio::task::spawn_blocking(move || {
-                open_shared_engine(&database, &key, &dir, insecure, tune)
+                datadir::open_shared_engine(&database, &key, &dir, insecure, tune)
             })
             .await
             .map_err(|e| ServeError::Io(std::io::Error::other(e)))?
         }
-        None => open_engine(
+        None => datadir::open_engine(
             &config.data_dir,
             &config.master_key,
             config.allow_insecure_permissions,
@@ -276,7 +139,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             if created_dir {
                 let _ = std::fs::remove_dir_all(&config.data_dir);
             }
-            return Err(e);
+            return Err(e.into());
         }
     };
     let stop = CancellationToken::new();
@@ -285,7 +148,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             let handle = metrics::install().map_err(ServeError::Metrics)?;
             let addr = listener.local_addr()?;
             println!("Metrics: http://{addr}/metrics");
-            let db = config.data_dir.join("strongroom.redb");
+            let db = config.data_dir.join(datadir::DATABASE_FILE);
             Some(tokio::spawn(metrics::serve(
                 listener,
                 handle,

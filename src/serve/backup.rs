@@ -12,8 +12,8 @@ use strongroom_engine::Engine;
 use strongroom_facade::{BackupDone, BackupHook};
 use tokio_util::sync::CancellationToken;
 
-use super::files;
-use crate::ops::backup_engine;
+use crate::datadir::files;
+use crate::ops::{self, backup_engine};
 
 /// Writes a backup into `dir` on every SIGUSR1 until `stop`.
 pub(crate) async fn on_signal(engine: Engine, dir: PathBuf, stop: CancellationToken) {
@@ -65,7 +65,7 @@ pub(crate) fn hook(dir: PathBuf) -> BackupHook {
     }))
 }
 
-fn write(engine: &Engine, dir: PathBuf) -> Result<crate::ops::BackupDone, crate::ops::OpsError> {
+fn write(engine: &Engine, dir: PathBuf) -> Result<ops::BackupDone, ops::OpsError> {
     files::create_private_dir(&dir)?;
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)

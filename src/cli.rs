@@ -1,0 +1,440 @@
+//! The `strongroom` command line: every subcommand's arguments, their
+//! environment variables, and what they become for the library (a
+//! [`ServeConfig`], a [`StoreArgs`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Parser, Subcommand, ValueEnum};
+use strongroom::datadir::keyfile::MASTER_KEY_ENV;
+use strongroom::datadir::{KeySource, SharedDatabase, StoreArgs};
+use strongroom::engine::SecretString;
+use strongroom::engine::accounts::Quota;
+use strongroom::facade::{ApiConfig, BroadcastCaps, IpNet};
+use strongroom::serve::{ServeConfig, Timeouts, TlsSource};
+
+const SERVE_ENVIRONMENT: &str = "\
+Environment:
+  STRONGROOM_LISTEN, STRONGROOM_DATA_DIR, STRONGROOM_MASTER_KEY_FILE and the
+  other STRONGROOM_* variables named above set their flags; a flag given on
+  the command line wins over its variable.
+  STRONGROOM_MASTER_KEY   the master key itself (base64); used unless
+                          --master-key-file is given on the command line
+  STRONGROOM_LOG          log filter (tracing syntax, e.g. info or
+                          strongroom_facade=debug); default info; an invalid
+                          filter is an error
+  STRONGROOM_LOG_FORMAT   text or json (as --log-format)
+  NO_COLOR                any value: no colour in logs (colour is used only
+                          when stderr is a terminal)";
+
+#[derive(Parser)]
+#[command(
+    name = "strongroom",
+    version,
+    about = "Encrypted, expiring, per-user message store"
+)]
+pub(crate) struct Cli {
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, env = "STRONGROOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub(crate) log_format: LogFormat,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP API (Swagger UI at /docs).
+    #[command(after_help = SERVE_ENVIRONMENT)]
+    Serve(Box<ServeArgs>),
+    /// Print the OpenAPI document (JSON).
+    Openapi,
+    /// Check the store: indexes agree; with --deep every envelope opens.
+    /// Exit 0 when sound, 3 when problems were found, 1 on failure.
+    Verify {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// Also open every record's envelope (reads everything).
+        #[arg(long)]
+        deep: bool,
+        /// One JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a consistent, still encrypted backup to a new file (no server
+    /// may be running; a running one takes SIGUSR1 instead).
+    Backup {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// The backup file to create (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Make a backup the database of an empty data dir, after checking the
+    /// master key and every envelope.
+    Restore {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Compact the database file (no server may be running) and print its
+    /// size before and after.
+    Compact {
+        #[command(flatten)]
+        store: StoreOpts,
+    },
+    /// Manage accounts on the data dir (no server may be running).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check or sign the audit trail (no server may be running; a running
+    /// one serves GET /v1/admin/audit/checkpoint).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Fill a store with fake users, messages and broadcasts for trying
+    /// Strongroom out (test data only). Creates the store if absent;
+    /// refuses one that holds data unless --force.
+    Seed {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// Accounts to create (they share one generated password).
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Messages, each from a random user to a random user.
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// Broadcasts.
+        #[arg(long, default_value_t = 10)]
+        broadcasts: usize,
+        /// Where to write the usernames and password [default:
+        /// DATA_DIR/seed-credentials.txt] (mode 0600).
+        #[arg(long)]
+        credentials: Option<PathBuf>,
+        /// Seed a store that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Give every user (and the broadcasts) a new data key, then re-seal
+    /// records older than --older-than days under it, in batches
+    /// (resumable: run it again after an interruption). No server may run.
+    RotateDataKeys {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// Re-seal records created more than this many days ago (0: all).
+        #[arg(long, default_value_t = 0)]
+        older_than: u64,
+        /// Records per transaction.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+    },
+    /// Re-wrap every data key under a new master key, in one transaction
+    /// (no server may be running). Record ciphertexts are not touched;
+    /// afterwards only the new key opens the store.
+    RotateMasterKey {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// File holding the new base64 master key (mode 0600).
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create an account with a role (the first admin comes this way). The
+    /// password is read without echo from the terminal, or from stdin.
+    Add {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// The username (3-64 characters of a-z 0-9 _ . -).
+        name: String,
+        /// admin, user or service.
+        #[arg(long, default_value = "user", value_parser = parse_role)]
+        role: strongroom::engine::Role,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute the hash chain and report every modified, deleted or
+    /// reordered entry; with --checkpoint, also a log truncated or rewritten
+    /// since that checkpoint. Exit 0 when intact, 3 when not, 1 on failure.
+    Verify {
+        #[command(flatten)]
+        store: StoreOpts,
+        /// A checkpoint kept elsewhere (from `audit checkpoint` or the API).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// One JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the chain head signed with the store's Ed25519 audit key
+    /// (JSON), for a third party to keep.
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreOpts,
+    },
+}
+
+fn parse_role(text: &str) -> Result<strongroom::engine::Role, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a role (admin, user or service)"))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Registration {
+    /// Anyone may create an account.
+    Open,
+    /// Only admins create accounts.
+    Closed,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STRONGROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory holding the database (and the generated key file).
+    #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "./strongroom-data")]
+    data_dir: PathBuf,
+    /// File holding the base64 master key. Without it (or
+    /// STRONGROOM_MASTER_KEY), DATA_DIR/master.key is created on first run.
+    #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// Seconds between purges of expired records and tokens.
+    #[arg(long, env = "STRONGROOM_REAP_INTERVAL", default_value_t = 30)]
+    reap_interval: u64,
+    /// Seconds in-flight requests may run after SIGINT/SIGTERM.
+    #[arg(long, env = "STRONGROOM_SHUTDOWN_GRACE", default_value_t = 10)]
+    shutdown_grace: u64,
+    /// TLS certificate chain (PEM); needs --tls-key. Reloaded on SIGHUP.
+    #[arg(long, env = "STRONGROOM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); needs --tls-cert.
+    #[arg(long, env = "STRONGROOM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve TLS with a certificate for localhost made at start (development
+    /// only: clients must pin the printed fingerprint).
+    #[arg(long, env = "STRONGROOM_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+    /// A proxy (CIDR) whose X-Forwarded-For/Forwarded headers name the client
+    /// for rate limits and logs. Repeatable; none by default.
+    #[arg(
+        long = "trusted-proxy",
+        env = "STRONGROOM_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<IpNet>,
+    /// A browser origin allowed to call the API (CORS), e.g.
+    /// https://app.example.com. Repeatable; none by default.
+    #[arg(
+        long = "cors-origin",
+        env = "STRONGROOM_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Seconds a client may take to send a request's headers (HTTP/1: also
+    /// how long an idle kept-alive connection waits for its next request).
+    #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a connection may carry no bytes at all before it is closed.
+    #[arg(long, env = "STRONGROOM_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
+    /// Seconds a client may take to send a request body.
+    #[arg(long, env = "STRONGROOM_BODY_TIMEOUT", default_value_t = 30)]
+    body_timeout: u64,
+    /// Connections open at once [default: 90% of the open-file limit].
+    #[arg(long, env = "STRONGROOM_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Connections open at once from one client address (trusted proxies
+    /// exempt).
+    #[arg(
+        long,
+        env = "STRONGROOM_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    max_connections_per_address: usize,
+    /// Event streams one user may hold open at once.
+    #[arg(long, env = "STRONGROOM_MAX_STREAMS_PER_USER", default_value_t = 8)]
+    max_streams_per_user: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
+    #[arg(long, env = "STRONGROOM_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Use a data dir, database or key file that other users can read.
+    #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
+    allow_insecure_permissions: bool,
+    /// The server's public base URL (e.g. https://vault.example.com), used
+    /// in the links share creation returns [default: the request's scheme
+    /// and Host].
+    #[arg(long, env = "STRONGROOM_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Allow share links to be created without an account (5 per client
+    /// address, then one a minute).
+    #[arg(long, env = "STRONGROOM_ANONYMOUS_SHARES")]
+    anonymous_shares: bool,
+    /// Whether anyone may create an account (open, for development) or only
+    /// admins (closed).
+    #[arg(long, env = "STRONGROOM_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    registration: Registration,
+    /// Where SIGUSR1 and POST /v1/admin/backups write online backups
+    /// [default: DATA_DIR/backups].
+    #[arg(long, env = "STRONGROOM_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
+    /// Default quota: bytes of stored messages per account (sealed size;
+    /// an admin may set another per account).
+    #[arg(long, env = "STRONGROOM_QUOTA_BYTES", default_value_t = 100 * 1024 * 1024)]
+    quota_bytes: u64,
+    /// Default quota: stored messages per account.
+    #[arg(long, env = "STRONGROOM_QUOTA_MESSAGES", default_value_t = 100_000)]
+    quota_messages: u64,
+    /// Default quota: writes per minute per account (stores, sends,
+    /// deletes, broadcasts, share links; counted per server instance).
+    #[arg(
+        long,
+        env = "STRONGROOM_QUOTA_WRITES_PER_MINUTE",
+        default_value_t = 600
+    )]
+    quota_writes_per_minute: u32,
+    /// Largest broadcast, in bytes.
+    #[arg(long, env = "STRONGROOM_BROADCAST_MAX_BYTES", default_value_t = 16 * 1024)]
+    broadcast_max_bytes: usize,
+    /// Longest broadcast ttl, in seconds.
+    #[arg(long, env = "STRONGROOM_BROADCAST_MAX_TTL", default_value_t = 24 * 3600)]
+    broadcast_max_ttl: u64,
+    /// Broadcasts one sender may make per minute.
+    #[arg(long, env = "STRONGROOM_BROADCASTS_PER_MINUTE", default_value_t = 10)]
+    broadcasts_per_minute: u32,
+    /// Days audit entries are kept before the reaper prunes them (a signed
+    /// anchor keeps the rest verifiable); at least 1.
+    #[arg(long, env = "STRONGROOM_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    audit_retention_days: u64,
+    /// Keep the store in this PostgreSQL database instead of DATA_DIR's
+    /// embedded file, so several instances serve one store
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB). Every instance needs the
+    /// same master key (--master-key-file or STRONGROOM_MASTER_KEY).
+    #[arg(long, env = "STRONGROOM_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Connections this instance keeps to --database-url.
+    #[arg(long, env = "STRONGROOM_DATABASE_CONNECTIONS", default_value_t = 16)]
+    database_connections: u32,
+    /// NATS server through which instances on one --database-url wake each
+    /// other's event streams (nats://HOST:PORT); without it a stream sees
+    /// events committed on other instances only at its next reconnect.
+    #[arg(long, env = "STRONGROOM_NATS_URL", requires = "database_url")]
+    nats_url: Option<String>,
+}
+
+/// An absolute http(s) URL without query or fragment.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let uri: poem::http::Uri = text.parse().map_err(|_| format!("{text:?} is not a URL"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.authority().is_none() || uri.query().is_some() {
+        return Err(format!(
+            "{text:?} must be an absolute http:// or https:// URL without a query"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+impl ServeArgs {
+    pub(crate) fn config(self, matches: &ArgMatches) -> ServeConfig {
+        let master_key = key_source(self.master_key_file, matches.subcommand_matches("serve"));
+        let tls = match (self.tls_cert, self.tls_key, self.tls_self_signed) {
+            (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
+            (_, _, true) => Some(TlsSource::SelfSigned),
+            _ => None,
+        };
+        ServeConfig {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            master_key,
+            reap_interval: Duration::from_secs(self.reap_interval.max(1)),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            tls,
+            api: ApiConfig {
+                body_timeout: Duration::from_secs(self.body_timeout.max(1)),
+                streams_per_user: self.max_streams_per_user,
+                cors_origins: self.cors_origins,
+                trusted_proxies: self.trusted_proxies,
+                public_url: self.public_url,
+                anonymous_shares: self.anonymous_shares,
+                open_registration: self.registration == Registration::Open,
+                broadcast: BroadcastCaps {
+                    max_len: self.broadcast_max_bytes,
+                    max_ttl: Duration::from_secs(self.broadcast_max_ttl.max(1)),
+                    per_minute: self.broadcasts_per_minute,
+                },
+                ..ApiConfig::default()
+            },
+            timeouts: Timeouts {
+                header: Duration::from_secs(self.header_timeout.max(1)),
+                idle: Duration::from_secs(self.idle_timeout.max(1)),
+            },
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            metrics_listen: self.metrics_listen,
+            allow_insecure_permissions: self.allow_insecure_permissions,
+            backup_dir: self.backup_dir,
+            default_quota: Quota {
+                max_bytes: self.quota_bytes,
+                max_records: self.quota_messages,
+                writes_per_minute: self.quota_writes_per_minute,
+            },
+            audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
+            database: self.database_url.map(|url| SharedDatabase {
+                url: SecretString::from(url),
+                connections: self.database_connections.max(1),
+            }),
+            nats_url: self.nats_url,
+        }
+    }
+}
+
+/// Which store: the same options (and variables) as `serve`.
+#[derive(clap::Args)]
+pub(crate) struct StoreOpts {
+    /// Directory holding the database (and the key file, if generated).
+    #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "./strongroom-data")]
+    data_dir: PathBuf,
+    /// File holding the base64 master key [default: STRONGROOM_MASTER_KEY,
+    /// else DATA_DIR/master.key].
+    #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// Use a data dir, database or key file that other users can read.
+    #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
+    allow_insecure_permissions: bool,
+}
+
+/// A key file named on the command line beats `STRONGROOM_MASTER_KEY`,
+/// which beats one named in `STRONGROOM_MASTER_KEY_FILE`.
+pub(crate) fn key_source(file: Option<PathBuf>, matches: Option<&ArgMatches>) -> KeySource {
+    let from_cli = matches
+        .and_then(|m| m.value_source("master_key_file"))
+        .is_some_and(|s| s == ValueSource::CommandLine);
+    let env_key = std::env::var_os(MASTER_KEY_ENV).is_some();
+    match file {
+        Some(path) if from_cli => KeySource::File(path),
+        _ if env_key => KeySource::Env,
+        Some(path) => KeySource::File(path),
+        None => KeySource::DataDir,
+    }
+}
+
+impl StoreOpts {
+    pub(crate) fn resolve(self, matches: Option<&ArgMatches>) -> StoreArgs {
+        StoreArgs {
+            key: key_source(self.master_key_file, matches),
+            data_dir: self.data_dir,
+            allow_insecure_permissions: self.allow_insecure_permissions,
+        }
+    }
+}
