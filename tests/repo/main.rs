@@ -1,5 +1,6 @@
-//! Checks of the repository itself: the committed OpenAPI document is
-//! current, the layers import one way only, and every link in the README
+//! Checks of the repository itself: the layers import one way only, the
+//! committed OpenAPI document is current, and every link in the README
 //! and docs resolves.
 
+mod architecture;
 mod openapi;
