@@ -92,6 +92,11 @@ pub use handle::{
 };
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+
+/// The workspace README's Rust tour, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeTour;
 pub use crypto::keys::MasterKey;
 pub use error::{
     AccountError, ApiKeyError, AuthError, DecryptionFailed, E2eKeyError, Error, InvariantViolated,

@@ -14,12 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// A crate's source folder and its layers, top first.
-struct Crate {
-    src: &'static str,
-    layers: &'static [&'static [&'static str]],
+pub(crate) struct Crate {
+    pub(crate) src: &'static str,
+    pub(crate) layers: &'static [&'static [&'static str]],
 }
 
-const CRATES: &[Crate] = &[
+pub(crate) const CRATES: &[Crate] = &[
     Crate {
         src: "engine/src",
         layers: &[
