@@ -105,6 +105,6 @@ pub use error::{
 pub use handle::Engine;
 pub use handle::builder::EngineBuilder;
 pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
-pub use model::{BearerToken, Limits, Session};
+pub use model::Limits;
 pub use scopes::{Role, Scope, Scopes};
 pub use secrecy::{self, SecretString};

@@ -58,7 +58,7 @@ use poem::web::{Html, Json, Redirect};
 use poem::{EndpointExt, IntoEndpoint, get};
 use strongroom_engine::{Engine, Limits};
 
-pub use admin::audit_wire::CheckpointJson;
+pub use admin::audit::CheckpointJson;
 pub use fanout::remote::{Remote, RemoteStreams};
 pub use http::problem::{PROBLEM_JSON, Problem};
 pub use http::rate_limit::LoginLimits;

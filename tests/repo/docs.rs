@@ -100,7 +100,11 @@ fn every_relative_link_in_the_readme_and_docs_resolves() {
             } else {
                 page.parent().expect("folder").join(file)
             };
-            let name = page.strip_prefix(root()).unwrap_or(&page).display().to_string();
+            let name = page
+                .strip_prefix(root())
+                .unwrap_or(&page)
+                .display()
+                .to_string();
             if !target.exists() {
                 broken.push(format!("{name}: {link} (no such file)"));
                 continue;
@@ -120,7 +124,10 @@ fn every_relative_link_in_the_readme_and_docs_resolves() {
 fn the_readme_is_a_landing_page() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
     let lines = readme.lines().count();
-    assert!(lines <= 300, "README.md has {lines} lines; move detail to docs/");
+    assert!(
+        lines <= 300,
+        "README.md has {lines} lines; move detail to docs/"
+    );
     for page in pages().iter().skip(1) {
         let name = page.file_name().and_then(|n| n.to_str()).expect("name");
         assert!(

@@ -17,7 +17,7 @@ use crate::schema::{
 };
 use crate::store::{Flow, Order, ReadTx};
 
-/// What [`Engine::check_integrity`](crate::Engine::check_integrity) found.
+/// What [`Maintenance::check_integrity`](crate::maintenance::Maintenance::check_integrity) found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntegrityReport {
     /// Records stored (expired or not).

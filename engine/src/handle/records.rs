@@ -152,7 +152,7 @@ impl Records<'_> {
             .read_with(|tx| records::get(tx, keyring, owner, id, now))
     }
 
-    /// Up to `limit` (1 to [`Limits::max_page`]) unexpired records of
+    /// Up to `limit` (1 to [`Limits::max_page`](crate::Limits::max_page)) unexpired records of
     /// `owner`, newest first, after `cursor` (the previous page's
     /// `next_cursor`).
     ///

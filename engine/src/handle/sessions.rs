@@ -155,7 +155,7 @@ impl Sessions<'_> {
     }
 
     /// A single-use ticket for `session`, valid for
-    /// [`TICKET_TTL`](crate::TICKET_TTL): lets a client that cannot send
+    /// [`TICKET_TTL`]: lets a client that cannot send
     /// headers (a browser's `EventSource`) open a stream. Revoking the
     /// session voids its unused tickets.
     pub fn issue_ticket(&self, session: Session) -> Result<Ticket, AuthError> {

@@ -306,7 +306,7 @@ pub struct AuditEntry {
     pub hash: [u8; 32],
 }
 
-/// Which entries [`Engine::audit_log`](crate::Engine::audit_log) returns.
+/// Which entries [`Audit::page`](crate::audit::Audit::page) returns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     /// Only entries whose actor is this account (or one of its keys).
@@ -370,7 +370,7 @@ impl Checkpoint {
     }
 }
 
-/// A fault [`Engine::verify_audit`](crate::Engine::verify_audit) found.
+/// A fault [`Audit::verify`](crate::audit::Audit::verify) found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuditProblem {
     /// The entry's contents do not hash to its stored hash: modified.
@@ -431,7 +431,7 @@ impl fmt::Display for AuditProblem {
     }
 }
 
-/// What [`Engine::verify_audit`](crate::Engine::verify_audit) found.
+/// What [`Audit::verify`](crate::audit::Audit::verify) found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditReport {
     /// Entries checked.

@@ -31,7 +31,7 @@ pub struct Limits {
     pub max_ttl: Duration,
     /// Largest plaintext of one record, in bytes.
     pub max_record_len: usize,
-    /// Largest page [`Engine::list`](crate::Engine::list) returns.
+    /// Largest page [`Records::list`](crate::records::Records::list) returns.
     pub max_page: usize,
 }
 
@@ -147,7 +147,7 @@ impl fmt::Debug for Record {
     }
 }
 
-/// One page of [`Engine::list`](crate::Engine::list), newest first.
+/// One page of [`Records::list`](crate::records::Records::list), newest first.
 #[derive(Debug)]
 pub struct Page {
     /// The records on this page.
@@ -218,7 +218,7 @@ impl fmt::Debug for Event {
 /// Where one user's event stream stands: the last position delivered in
 /// their own log and in the broadcast log. Published as an opaque
 /// [`EventId`](crate::EventId) (see
-/// [`Engine::event_id`](crate::Engine::event_id)).
+/// [`Events::event_id`](crate::events::Events::event_id)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamCursor {
     pub(crate) own: u64,

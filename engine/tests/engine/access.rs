@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use common::{PASSWORD, engine, password, user};
 use strongroom_engine::accounts::{Quota, Usage};
+use strongroom_engine::sessions::BearerToken;
 use strongroom_engine::sessions::Credential;
-use strongroom_engine::{
-    ApiKeyError, AuthError, BearerToken, Clock, RecordError, Role, Scope, Scopes,
-};
+use strongroom_engine::{ApiKeyError, AuthError, Clock, RecordError, Role, Scope, Scopes};
 
 fn scopes(list: &[Scope]) -> Scopes {
     list.iter().copied().collect()

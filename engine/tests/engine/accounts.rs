@@ -6,7 +6,8 @@ use crate::common;
 use std::time::Duration;
 
 use common::{open, password, start};
-use strongroom_engine::{AccountError, AuthError, BearerToken, Clock, Engine};
+use strongroom_engine::sessions::BearerToken;
+use strongroom_engine::{AccountError, AuthError, Clock, Engine};
 
 fn engine() -> (tempfile::TempDir, strongroom_engine::ManualClock, Engine) {
     let dir = tempfile::tempdir().expect("tempdir");

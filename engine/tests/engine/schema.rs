@@ -11,7 +11,8 @@ use std::time::Duration;
 use redb::ReadableDatabase;
 use strongroom_engine::events::{EventKind, StreamCursor};
 use strongroom_engine::maintenance::SCHEMA_VERSION;
-use strongroom_engine::{BearerToken, Clock, Engine, OpenError};
+use strongroom_engine::sessions::BearerToken;
+use strongroom_engine::{Clock, Engine, OpenError};
 
 fn legacy_copy(dir: &Path) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/legacy-v1/strongroom.redb");

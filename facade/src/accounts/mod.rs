@@ -8,8 +8,8 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::BearerToken;
 use strongroom_engine::audit::{Actor, Origin};
+use strongroom_engine::sessions::BearerToken;
 
 use crate::accounts::wire::{Account, Credentials, RefreshRequest, Tokens};
 use crate::http::auth::Caller;

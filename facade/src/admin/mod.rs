@@ -2,7 +2,7 @@
 //! the `admin` scope (an admin's access token, or an admin's key created
 //! with it; 403 otherwise) and is recorded in the audit log.
 
-pub(crate) mod audit_wire;
+pub(crate) mod audit;
 pub(crate) mod ops;
 pub(crate) mod wire;
 

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::accounts::wire::QuotaView;
-use crate::admin::audit_wire::{AuditPageView, CheckpointJson, actor_filter};
+use crate::admin::audit::{AuditPageView, CheckpointJson, actor_filter};
 use crate::admin::wire::{BackupView, MAX_QUOTA, QuotaLimits};
 use crate::admin::{admin_only, on_account};
 use crate::http::auth::Caller;

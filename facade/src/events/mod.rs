@@ -12,7 +12,8 @@ use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
 use strongroom_engine::events::StreamCursor;
-use strongroom_engine::{BearerToken, EventId, Scope, SecretString, Session};
+use strongroom_engine::sessions::{BearerToken, Session};
+use strongroom_engine::{EventId, Scope, SecretString};
 
 use crate::events::stream::{Delivered, StreamSettings, event_stream};
 use crate::events::wire::{NewBroadcast, Ticket};

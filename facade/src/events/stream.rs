@@ -14,7 +14,8 @@ use poem::web::sse::Event as SseEvent;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
 use strongroom_engine::events::StreamCursor;
-use strongroom_engine::{Engine, EventId, Session, UserId};
+use strongroom_engine::sessions::Session;
+use strongroom_engine::{Engine, EventId, UserId};
 
 use crate::events::wire::{StreamEvent, prepare};
 use crate::fanout::{EndReason, Item, Prepared, Subscription};
@@ -230,7 +231,8 @@ mod tests {
     use futures_util::StreamExt;
     use poem_openapi::types::ToJSON;
     use strongroom_engine::events::StreamCursor;
-    use strongroom_engine::{Engine, ManualClock, MasterKey, Session, SessionId, Timestamp};
+    use strongroom_engine::sessions::Session;
+    use strongroom_engine::{Engine, ManualClock, MasterKey, SessionId, Timestamp};
 
     use super::{StreamSettings, event_stream};
     use crate::fanout::Hub;

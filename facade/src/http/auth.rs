@@ -12,7 +12,8 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 use strongroom_engine::audit::Origin;
 use strongroom_engine::sessions::Credential;
-use strongroom_engine::{BearerToken, Scope, SecretString, Session, UserId};
+use strongroom_engine::sessions::{BearerToken, Session};
+use strongroom_engine::{Scope, SecretString, UserId};
 
 use crate::http::client;
 use crate::http::problem::Problem;
