@@ -14,4 +14,6 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   printf '\n**********\nSKIPPED the engine suite on PostgreSQL: PostgreSQL is not installed (apt-get install postgresql); .ci/run installs it.\n**********\n\n'
   exit 0
 fi
-STRONGROOM_TEST_BACKEND=postgres cargo test -p strongroom-engine --test '*' "$@"
+# `--workspace --test engine` (not `-p strongroom-engine`): the same feature
+# resolution as the run above, so nothing is compiled again.
+STRONGROOM_TEST_BACKEND=postgres cargo test --workspace --test engine "$@"
