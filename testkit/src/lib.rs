@@ -8,56 +8,29 @@
 //! engine's back ([`raw`]), an HTTP client and an in-process API server
 //! ([`http`]), and a Server-Sent Events client ([`sse`]).
 //!
-//! A dev-dependency only; never published with the engine.
+//! A dev-dependency only; never published with the engine. Without its
+//! default `full` feature it holds the fault-injecting disk alone.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "full")]
 pub mod binary;
+#[cfg(feature = "full")]
 pub mod browser;
+#[cfg(feature = "full")]
 pub mod http;
 pub mod memory;
+#[cfg(feature = "full")]
 pub mod nats;
+#[cfg(feature = "full")]
 pub mod postgres;
+#[cfg(feature = "full")]
 pub mod raw;
+#[cfg(feature = "full")]
 pub mod sse;
+#[cfg(feature = "full")]
 pub mod store;
 
-use std::io::Write as _;
-use std::path::PathBuf;
-
-use strongroom_engine::{ManualClock, MasterKey, SecretString, Timestamp};
-
-/// A fixed test master key (base64 of bytes 0..32).
-pub const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-/// Another fixed test master key (base64 of bytes 32..64).
-pub const KEY_B: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
-/// The password test accounts get.
-pub const PASSWORD: &str = "correct horse battery";
-
-/// The master key written as `text` (base64).
-pub fn master(text: &str) -> MasterKey {
-    MasterKey::from_base64(&SecretString::from(text)).expect("test key")
-}
-
-/// A manual clock at a fixed start (2023-11-14), for tests that move time.
-pub fn clock() -> ManualClock {
-    ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000))
-}
-
-/// The first of `names` found on `PATH`.
-pub fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|p| p.is_file())
-}
-
-/// Says loudly, past the test harness's capture, that `test` is skipped
-/// because `missing` is not installed (`install` says how). `.ci/run`
-/// installs every package and fails when it sees this.
-pub fn skip(test: &str, missing: &str, install: &str) {
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n**********\nSKIPPED {test}: {missing} is not installed ({install}); \
-         .ci/run installs it.\n**********\n"
-    );
-}
+#[cfg(feature = "full")]
+mod keys;
+#[cfg(feature = "full")]
+pub use keys::{KEY_A, KEY_B, PASSWORD, clock, find_program, master, skip};

@@ -62,6 +62,7 @@ pub(crate) const CRATES: &[Crate] = &[
             &[
                 "http", "raw", "browser", "nats", "postgres", "memory", "sse",
             ],
+            &["keys"],
         ],
     },
 ];
