@@ -160,6 +160,10 @@ pub enum AccountError {
     /// No such user.
     #[error("user not found")]
     NotFound,
+    /// The change would leave no enabled admin (the last one cannot be
+    /// demoted, disabled or deleted; recovery would need the command line).
+    #[error("this is the last enabled admin: make another admin first")]
+    LastAdmin,
     /// The password hasher failed.
     #[error("password hashing failed")]
     Hashing,
@@ -232,6 +236,17 @@ pub enum ShareError {
     /// The passphrase is empty or longer than 1024 characters.
     #[error("passphrase must be 1 to 1024 characters")]
     InvalidPassphrase,
+    /// Storing this share would take its creator past their quota (a share
+    /// counts like a message until it is consumed, revoked or expires).
+    #[error("quota exceeded: {used} of {limit} {what} in use")]
+    QuotaExceeded {
+        /// `bytes` or `messages`.
+        what: &'static str,
+        /// What the creator holds now.
+        used: u64,
+        /// Their quota.
+        limit: u64,
+    },
     /// The passphrase could not be hashed.
     #[error("passphrase hashing failed")]
     Hashing,

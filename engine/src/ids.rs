@@ -18,8 +18,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::{Builder, Uuid};
 
-use crate::clock::Timestamp;
-
 /// The text given was not an identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a valid identifier")]
@@ -68,10 +66,11 @@ macro_rules! uuid_type {
     };
 }
 
-/// A fresh UUIDv7 stamped with `now`.
-fn uuid_v7(now: Timestamp) -> u128 {
-    let random: [u8; 10] = rand::random();
-    Builder::from_unix_timestamp_millis(now.as_unix_millis(), &random)
+/// A fresh random UUID (v4) from the thread-local CSPRNG: it tells
+/// nothing about when it was made (ids made by earlier releases were
+/// UUIDv7, stamped with their creation time; they stay valid).
+fn uuid_v4() -> u128 {
+    Builder::from_random_bytes(rand::random())
         .into_uuid()
         .as_u128()
 }
@@ -100,25 +99,22 @@ uuid_type!(
 impl ShareId {
     /// A fresh random id (UUIDv4).
     pub fn generate() -> Self {
-        Self(
-            Builder::from_random_bytes(rand::random())
-                .into_uuid()
-                .as_u128(),
-        )
+        Self(uuid_v4())
     }
 }
 
 impl UserId {
-    /// A fresh user id (UUIDv7) stamped with `now`.
-    pub fn generate(now: Timestamp) -> Self {
-        Self(uuid_v7(now))
+    /// A fresh random user id (UUIDv4): opaque, it reveals no creation time
+    /// to the recipients who see it as a message's `sender_id`.
+    pub fn generate() -> Self {
+        Self(uuid_v4())
     }
 }
 
 impl SessionId {
-    /// A fresh session id (UUIDv7) stamped with `now`.
-    pub fn generate(now: Timestamp) -> Self {
-        Self(uuid_v7(now))
+    /// A fresh random session (or API key) id (UUIDv4).
+    pub fn generate() -> Self {
+        Self(uuid_v4())
     }
 }
 
@@ -269,18 +265,25 @@ mod tests {
     }
 
     #[test]
-    fn user_ids_sort_by_time_and_differ_within_a_millisecond() {
-        let a = UserId::generate(Timestamp::from_unix_millis(1_000));
-        let b = UserId::generate(Timestamp::from_unix_millis(2_000));
-        assert!(a < b);
-        let t = Timestamp::from_unix_millis(5);
-        assert_ne!(UserId::generate(t), UserId::generate(t));
+    fn new_ids_are_random_and_carry_no_time() {
+        let a = Uuid::from_u128(UserId::generate().as_u128());
+        assert_eq!(a.get_version_num(), 4);
+        assert!(a.get_timestamp().is_none());
+        assert_ne!(UserId::generate(), UserId::generate());
+        let key = Uuid::from_u128(SessionId::generate().as_u128());
+        assert_eq!(key.get_version_num(), 4);
+        // Ids earlier releases made (UUIDv7) still parse.
+        let old = "01890a5d-ac96-774b-bcce-b302099a8057";
+        assert_eq!(
+            old.parse::<UserId>().map(|u| u.to_string()).as_deref(),
+            Ok(old)
+        );
     }
 
     #[test]
     fn the_broadcast_scope_is_not_a_user() {
         assert_eq!(KeyScope::from_u128(0), KeyScope::Broadcast);
-        let user = UserId::generate(Timestamp::from_unix_millis(1));
+        let user = UserId::generate();
         assert_eq!(KeyScope::from_u128(user.as_u128()), KeyScope::User(user));
     }
 }

@@ -5,6 +5,7 @@
 //! corrupt, remove or forge rows the way an attacker with the database
 //! would, and check the engine notices.
 
+use sha2::Digest as _;
 use std::path::PathBuf;
 
 use strongroom_engine::SecretString;
@@ -133,6 +134,10 @@ pub enum AuditTamper {
     Swap(u64, u64),
     /// Delete entry N and everything after it.
     Truncate(u64),
+    /// Flip entry N's outcome, then re-chain it and every later entry with
+    /// plain `SHA-256(prev_hash || canonical)`: what anyone who can write
+    /// the file could do to an unkeyed chain.
+    ModifyAndRechain(u64),
 }
 
 /// The audit table's name and its key: the entry's sequence number,
@@ -153,6 +158,10 @@ fn outcome_offset(row: &[u8]) -> usize {
     action_at + 4 + u32::from_be_bytes(len_bytes) as usize + 1 + 16 + 16
 }
 
+/// A stored row is the canonical encoding, then the previous entry's hash,
+/// then the entry's own: 32 bytes each.
+const HASH_LEN: usize = 32;
+
 /// Applies `how` to the audit log of `store`.
 pub fn tamper_audit(store: &RawStore, how: AuditTamper) {
     let row = |seq| store.get(AUDIT, &seq_key(seq)).expect("audit entry");
@@ -168,6 +177,27 @@ pub fn tamper_audit(store: &RawStore, how: AuditTamper) {
             let (ea, eb) = (row(a), row(b));
             store.insert(AUDIT, &seq_key(a), &eb);
             store.insert(AUDIT, &seq_key(b), &ea);
+        }
+        AuditTamper::ModifyAndRechain(from) => {
+            tamper_audit(store, AuditTamper::Modify(from));
+            let mut prev: Option<[u8; HASH_LEN]> = None;
+            let mut rows = store.rows(AUDIT);
+            rows.sort();
+            for (key, mut entry) in rows {
+                let seq = u64::from_be_bytes(key.as_slice().try_into().expect("seq key"));
+                let canonical = entry.len() - 2 * HASH_LEN;
+                if seq >= from {
+                    let prev = prev.expect("an entry before the edited one");
+                    entry[canonical..canonical + HASH_LEN].copy_from_slice(&prev);
+                    let hash = sha2::Sha256::new()
+                        .chain_update(prev)
+                        .chain_update(&entry[..canonical])
+                        .finalize();
+                    entry[canonical + HASH_LEN..].copy_from_slice(&hash);
+                    store.insert(AUDIT, &key, &entry);
+                }
+                prev = Some(entry[canonical + HASH_LEN..].try_into().expect("hash"));
+            }
         }
         AuditTamper::Truncate(from) => {
             for (key, _) in store.rows(AUDIT) {

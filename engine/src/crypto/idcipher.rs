@@ -5,7 +5,10 @@
 //! anything looks it up. Record ids and event ids use separate keys, both
 //! derived (HKDF-SHA256, distinct labels) from one random root secret that
 //! is stored wrapped under the master key, so rotating the master key does
-//! not change any published id.
+//! not change any published id. A third key makes each owner's tweak: a
+//! record id is the permutation of its key XOR its owner's tweak, so the
+//! same record key yields unrelated ids for different owners, and an id
+//! decoded for anyone but its owner is noise.
 
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use aes::{Aes256, Block};
@@ -18,6 +21,7 @@ use crate::crypto::keys::KEY_LEN;
 
 const RECORD_LABEL: &[u8] = b"strongroom/record-id/v1";
 const EVENT_LABEL: &[u8] = b"strongroom/event-id/v1";
+const OWNER_LABEL: &[u8] = b"strongroom/record-owner/v1";
 
 /// Which kind of identifier a block is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,12 +30,15 @@ pub(crate) enum IdDomain {
     Record,
     /// Stream positions (SSE event ids).
     Event,
+    /// Owner tweaks of record ids (never published).
+    Owner,
 }
 
 /// The two permutations. Key schedules are zeroized on drop.
 pub(crate) struct IdCipher {
     records: Aes256,
     events: Aes256,
+    owners: Aes256,
 }
 
 impl IdCipher {
@@ -48,6 +55,7 @@ impl IdCipher {
         Self {
             records: derive(RECORD_LABEL),
             events: derive(EVENT_LABEL),
+            owners: derive(OWNER_LABEL),
         }
     }
 
@@ -55,6 +63,7 @@ impl IdCipher {
         match domain {
             IdDomain::Record => &self.records,
             IdDomain::Event => &self.events,
+            IdDomain::Owner => &self.owners,
         }
     }
 
@@ -115,12 +124,16 @@ mod tests {
     fn permutations_invert_and_differ_by_domain_and_root() {
         let (a, b) = (cipher(1), cipher(2));
         for value in [0u128, 1, 2, u128::MAX, 0x8000 << 64] {
-            for domain in [IdDomain::Record, IdDomain::Event] {
+            for domain in [IdDomain::Record, IdDomain::Event, IdDomain::Owner] {
                 assert_eq!(a.decrypt(domain, a.encrypt(domain, value)), value);
             }
             assert_ne!(
                 a.encrypt(IdDomain::Record, value),
                 a.encrypt(IdDomain::Event, value)
+            );
+            assert_ne!(
+                a.encrypt(IdDomain::Record, value),
+                a.encrypt(IdDomain::Owner, value)
             );
             assert_ne!(
                 a.encrypt(IdDomain::Record, value),

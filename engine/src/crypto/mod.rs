@@ -4,6 +4,7 @@
 //! API key text, and (feature `hazmat`) raw access for known-answer tests.
 
 pub(crate) mod api_key_text;
+pub(crate) mod audit_chain;
 pub(crate) mod e2e;
 // Types here are public only through `hazmat`.
 #[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]

@@ -57,7 +57,7 @@ pub(crate) fn create(
     if USERS_BY_NAME.contains(tx, &username.to_owned())? {
         return Err(AccountError::UsernameTaken);
     }
-    let id = UserId::generate(now);
+    let id = UserId::generate();
     let row = UserRow {
         username: username.to_owned(),
         password_hash,
@@ -71,15 +71,40 @@ pub(crate) fn create(
 }
 
 /// Changes the row of account `id` with `change`; returns the account.
+/// A change that would leave no enabled admin is refused.
 pub(crate) fn update(
     tx: &mut dyn WriteTx,
     id: UserId,
     change: impl FnOnce(&mut UserRow),
 ) -> Result<User, AccountError> {
     let mut row = USERS.get(tx, &id)?.ok_or(AccountError::NotFound)?;
+    let was_admin = is_enabled_admin(&row);
     change(&mut row);
+    if was_admin && !is_enabled_admin(&row) {
+        keep_an_admin(tx, id)?;
+    }
     USERS.insert(tx, &id, &row)?;
     Ok(user(id, row))
+}
+
+fn is_enabled_admin(row: &UserRow) -> bool {
+    row.role == Role::Admin && !row.disabled
+}
+
+/// Refuses to take away `leaving`, an enabled admin, unless another
+/// enabled admin remains. Scans the accounts until it finds one: admin
+/// changes are rare, and this runs inside their transaction.
+pub(crate) fn keep_an_admin(tx: &dyn ReadTx, leaving: UserId) -> Result<(), AccountError> {
+    let mut another = false;
+    USERS.scan(tx, .., Order::Ascending, |id: UserId, row: UserRow| {
+        another = id != leaving && is_enabled_admin(&row);
+        Ok::<_, StorageError>(if another { Flow::Stop } else { Flow::Continue })
+    })?;
+    if another {
+        Ok(())
+    } else {
+        Err(AccountError::LastAdmin)
+    }
 }
 
 /// Up to `limit` accounts after `after`, in id order, and the id to
@@ -137,8 +162,14 @@ pub(crate) fn credentials(
     Ok(USERS.get(tx, &id)?.map(|row| (id, row.password_hash)))
 }
 
-/// Removes the account `id` (profile and name); returns it.
-pub(crate) fn remove(tx: &mut dyn WriteTx, id: UserId) -> Result<Option<User>, StorageError> {
+/// Removes the account `id` (profile and name); returns it. The last
+/// enabled admin is not removed.
+pub(crate) fn remove(tx: &mut dyn WriteTx, id: UserId) -> Result<Option<User>, AccountError> {
+    if let Some(row) = USERS.get(tx, &id)?
+        && is_enabled_admin(&row)
+    {
+        keep_an_admin(tx, id)?;
+    }
     let Some(row) = USERS.remove(tx, &id)? else {
         return Ok(None);
     };

@@ -53,7 +53,7 @@ pub(crate) fn create(
     if held.len() >= MAX_API_KEYS {
         return Err(ApiKeyError::TooMany { max: MAX_API_KEYS });
     }
-    let id = SessionId::generate(now);
+    let id = SessionId::generate();
     let (secret, hash) = generate();
     let until = expires_at.unwrap_or(NEVER);
     let session = Session {
@@ -113,6 +113,8 @@ pub(crate) fn list(
             Ok::<_, StorageError>(crate::store::Flow::Continue)
         },
     )?;
+    // Ids are random: oldest first is by creation time (at most 100 keys).
+    keys.sort_by_key(|k| (k.created_at, k.id));
     Ok(keys)
 }
 

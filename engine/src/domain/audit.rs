@@ -1,19 +1,22 @@
 //! The audit log: an append-only, hash-chained table written in the
 //! transaction of the action it records, so the two commit or vanish
-//! together. Each entry's hash covers the previous one's; the head is the
-//! newest entry (after pruning, the signed anchor). Checkpoints sign a head
-//! with the store's Ed25519 key; pruning old entries leaves a signed
-//! anchor where the remaining chain starts.
+//! together. Each entry's hash is an HMAC under the store's chain key over
+//! the previous one's hash and the entry, so nobody without the master key
+//! can re-chain the log after changing it; the head is the newest entry
+//! (after pruning, the signed anchor). Checkpoints sign a head with the
+//! store's Ed25519 key; pruning old entries leaves a signed anchor where
+//! the remaining chain starts.
 
 use ed25519_dalek::{Signer, SigningKey};
 
 use crate::clock::Timestamp;
+use crate::crypto::audit_chain::ChainKey;
 use crate::error::StorageError;
 use crate::model::audit::{
     Actor, AuditAction, AuditEntry, AuditFilter, AuditOutcome, AuditPage, AuditProblem,
     AuditReport, AuditTarget, Checkpoint, Origin,
 };
-use crate::schema::{AUDIT, META, MetaKey, audit_canonical, chain_hash};
+use crate::schema::{AUDIT, META, MetaKey, audit_canonical, legacy_chain_hash};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// What an action adds to the log (the chain fills in the rest).
@@ -73,9 +76,11 @@ fn head(tx: &(impl ReadTx + ?Sized)) -> Result<(u64, [u8; 32]), StorageError> {
     }
 }
 
-/// Appends `note` at `now`; returns the entry written.
+/// Appends `note` at `now`, chained under `key`; returns the entry
+/// written.
 pub(crate) fn append(
     tx: &mut dyn WriteTx,
+    key: &ChainKey,
     note: Note,
     now: Timestamp,
 ) -> Result<AuditEntry, StorageError> {
@@ -91,7 +96,7 @@ pub(crate) fn append(
         prev_hash,
         hash: [0; 32],
     };
-    entry.hash = chain_hash(&prev_hash, &audit_canonical(&entry));
+    entry.hash = key.link(&prev_hash, &audit_canonical(&entry));
     AUDIT.insert(tx, &entry.seq, &entry)?;
     Ok(entry)
 }
@@ -220,11 +225,28 @@ pub(crate) fn prune(
     Ok(due.len())
 }
 
-/// Recomputes the chain from the anchor (or the start) to the head, and
-/// checks it against `checkpoint` if one is given. `key` is the store's.
+/// Recomputes the chain (under `chain`) from the anchor (or the start) to
+/// the head, and checks it against `checkpoint` if one is given. `key` is
+/// the store's signing key.
 pub(crate) fn verify(
     tx: &dyn ReadTx,
     key: &SigningKey,
+    chain: &ChainKey,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<AuditReport, StorageError> {
+    verify_with(
+        tx,
+        key,
+        |prev, canonical| chain.link(prev, canonical),
+        checkpoint,
+    )
+}
+
+/// [`verify`] with the chain's hash function given.
+fn verify_with(
+    tx: &dyn ReadTx,
+    key: &SigningKey,
+    link: impl Fn(&[u8; 32], &[u8]) -> [u8; 32],
     checkpoint: Option<&Checkpoint>,
 ) -> Result<AuditReport, StorageError> {
     let ours = key.verifying_key().to_bytes();
@@ -250,7 +272,7 @@ pub(crate) fn verify(
         if entry.seq != seq || entry.seq != expected.0 + 1 || entry.prev_hash != expected.1 {
             report.problems.push(AuditProblem::BrokenLink { seq });
         }
-        if chain_hash(&entry.prev_hash, &audit_canonical(&entry)) != entry.hash {
+        if link(&entry.prev_hash, &audit_canonical(&entry)) != entry.hash {
             report.problems.push(AuditProblem::Modified { seq });
         }
         if checkpoint.is_some_and(|c| c.seq == seq) {
@@ -275,4 +297,41 @@ pub(crate) fn verify(
         }
     }
     Ok(report)
+}
+
+/// Moves a chain of schema 6 or earlier (plain SHA-256 links) to the keyed
+/// chain: verifies it as it was, then re-links every entry under `chain`
+/// from the anchor (or the start) on, in this transaction. Returns the old
+/// chain's report: when it did not verify, the caller records the gap (the
+/// re-chained log would otherwise hide the damage).
+pub(crate) fn rechain(
+    tx: &mut dyn WriteTx,
+    key: &SigningKey,
+    chain: &ChainKey,
+) -> Result<AuditReport, StorageError> {
+    let before = verify_with(tx, key, legacy_chain_hash, None)?;
+    relink(tx, chain)?;
+    Ok(before)
+}
+
+/// Links every entry to the one before it under `chain`, whatever the
+/// stored hashes were: the log verifies afterwards, edits included. Only
+/// for a log whose breaks are recorded by an `audit.gap` entry.
+pub(crate) fn relink(tx: &mut dyn WriteTx, chain: &ChainKey) -> Result<(), StorageError> {
+    let mut prev = anchor(tx)?.map_or(GENESIS.1, |a| a.hash);
+    let mut entries = Vec::new();
+    AUDIT.scan_bytes(tx, .., Order::Ascending, |_, bytes| {
+        // An unreadable row stays as it is: verification will name it.
+        if let Some(entry) = <AuditEntry as crate::schema::Row>::decode(bytes) {
+            entries.push(entry);
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    for mut entry in entries {
+        entry.prev_hash = prev;
+        entry.hash = chain.link(&prev, &audit_canonical(&entry));
+        prev = entry.hash;
+        AUDIT.insert(tx, &entry.seq, &entry)?;
+    }
+    Ok(())
 }

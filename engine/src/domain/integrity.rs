@@ -13,7 +13,7 @@ use crate::keyring::Keyring;
 use crate::model::access::Usage;
 use crate::schema::{
     API_KEYS, DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES,
-    SHARES_BY_OWNER, TOKEN_EXPIRY, TOKENS, TokenHash, USAGE, USERS, USERS_BY_NAME,
+    SHARES_BY_OWNER, ShareState, TOKEN_EXPIRY, TOKENS, TokenHash, USAGE, USERS, USERS_BY_NAME,
 };
 use crate::store::{Flow, Order, ReadTx};
 
@@ -97,7 +97,7 @@ pub enum IntegrityProblem {
         count: u64,
     },
     /// A user's usage counter disagrees with the messages they sent that
-    /// are stored.
+    /// are stored and the share links they made that hold their content.
     UsageMismatch {
         /// The user.
         user: UserId,
@@ -192,7 +192,7 @@ pub(crate) fn check(
         let usage = sent.entry(row.sender).or_default();
         usage.records += 1;
         usage.bytes += row.envelope.len() as u64;
-        let record = keyring.record_id(key);
+        let record = keyring.record_id(scope, key);
         if !expiry.remove(&(row.expires_at, scope, key)) {
             problems.push(IntegrityProblem::RecordWithoutExpiry { scope, record });
         }
@@ -217,7 +217,7 @@ pub(crate) fn check(
     for (expires_at, scope, key) in expiry {
         problems.push(IntegrityProblem::ExpiryWithoutRecord {
             scope,
-            record: keyring.record_id(key),
+            record: keyring.record_id(scope, key),
             expires_at,
         });
     }
@@ -241,6 +241,18 @@ pub(crate) fn check(
             count: token_expiry.len() as u64,
         });
     }
+    // A share link counts toward its creator's usage while it holds its
+    // content.
+    SHARES.scan(tx, .., Order::Ascending, |_, row| {
+        if let Some(owner) = row.owner
+            && row.state == ShareState::Active
+        {
+            let usage = sent.entry(owner).or_default();
+            usage.records += 1;
+            usage.bytes += row.envelope.len() as u64;
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
     USERS.scan(tx, .., Order::Ascending, |user, row| {
         report.users += 1;
         if USERS_BY_NAME.get(tx, &row.username)? != Some(user) {

@@ -8,16 +8,15 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::domain::audit::{self, Note};
+use crate::domain::quotas;
 use crate::error::{RecordError, StorageError};
 use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::keyring::opening::ScopeReader;
-use crate::model::access::{Quota, Usage};
+use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
 use crate::model::{Limits, Page, Receipt, Record};
-use crate::schema::{
-    self, QUOTAS, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USAGE, USERS,
-};
+use crate::schema::{self, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A record waiting to be written.
@@ -68,12 +67,12 @@ pub(crate) fn store(
         .ok_or(RecordError::UnknownUser)?;
     let scope = record.scope;
     let bytes = (crate::crypto::envelope::MIN_LEN + record.plaintext.len()) as u64;
-    if let Some(quota) = QUOTAS.get(tx, &record.sender)?.or(default_quota) {
-        check_quota(
-            quota,
-            USAGE.get(tx, &record.sender)?.unwrap_or_default(),
-            bytes,
-        )?;
+    if let Some(e) = quotas::exceeded(tx, record.sender, default_quota, bytes)? {
+        return Err(RecordError::QuotaExceeded {
+            what: e.what,
+            used: e.used,
+            limit: e.limit,
+        });
     }
     let sealing = keyring.stage(tx, scope)?.ok_or(RecordError::UnknownUser)?;
     let key = RecordKey::for_position(sealing.position);
@@ -87,7 +86,7 @@ pub(crate) fn store(
     RECORDS.insert(tx, &(scope, key), &row)?;
     RECORD_EXPIRY.insert(tx, &(row.expires_at, scope, key), &())?;
     schema::charge(tx, record.sender, row.envelope.len() as u64)?;
-    let meta = keyring.record_meta(key, row.as_ref());
+    let meta = keyring.record_meta(scope, key, row.as_ref());
     let (action, target) = match scope {
         KeyScope::User(owner) => (
             AuditAction::SendMessage,
@@ -96,32 +95,14 @@ pub(crate) fn store(
         KeyScope::Broadcast => (AuditAction::Broadcast, AuditTarget::Broadcast(meta.id)),
     };
     let actor = Actor::User(record.sender);
-    audit::append(tx, Note::new(record.origin, actor, action, target), now)?;
+    let note = Note::new(record.origin, actor, action, target);
+    audit::append(tx, keyring.audit_chain(), note, now)?;
     let receipt = Receipt {
         scope,
         meta,
         envelope: row.envelope,
     };
     Ok((receipt, sealing.position))
-}
-
-/// Whether one more message of `bytes` fits `quota` beside `usage`.
-fn check_quota(quota: Quota, usage: Usage, bytes: u64) -> Result<(), RecordError> {
-    if usage.records >= quota.max_records {
-        return Err(RecordError::QuotaExceeded {
-            what: "messages",
-            used: usage.records,
-            limit: quota.max_records,
-        });
-    }
-    if usage.bytes.saturating_add(bytes) > quota.max_bytes {
-        return Err(RecordError::QuotaExceeded {
-            what: "bytes",
-            used: usage.bytes,
-            limit: quota.max_bytes,
-        });
-    }
-    Ok(())
 }
 
 /// The unexpired record `id` of `owner`; `NotFound` if absent, expired, or
@@ -133,8 +114,8 @@ pub(crate) fn get(
     id: RecordId,
     now: Timestamp,
 ) -> Result<Record, RecordError> {
-    let key = keyring.record_key(id).ok_or(RecordError::NotFound)?;
     let scope = KeyScope::User(owner);
+    let key = keyring.record_key(scope, id).ok_or(RecordError::NotFound)?;
     RECORDS
         .get_bytes(tx, &(scope, key), |bytes| {
             let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
@@ -144,7 +125,7 @@ pub(crate) fn get(
             Ok(Record {
                 owner,
                 plaintext: keyring.open_record(tx, scope, key, row)?,
-                meta: keyring.record_meta(key, row),
+                meta: keyring.record_meta(scope, key, row),
             })
         })?
         .unwrap_or(Err(RecordError::NotFound))
@@ -166,7 +147,9 @@ pub(crate) fn list(
         None => Bound::Included((scope, RecordKey::from_u128(u128::MAX))),
         Some(c) => Bound::Excluded((
             scope,
-            keyring.record_key(c).ok_or(RecordError::InvalidCursor)?,
+            keyring
+                .record_key(scope, c)
+                .ok_or(RecordError::InvalidCursor)?,
         )),
     };
     let mut reader = ScopeReader::new(keyring, tx, scope);
@@ -208,8 +191,8 @@ pub(crate) fn delete(
     id: RecordId,
     now: Timestamp,
 ) -> Result<bool, RecordError> {
-    let key = keyring.record_key(id).ok_or(RecordError::NotFound)?;
     let scope = KeyScope::User(owner);
+    let key = keyring.record_key(scope, id).ok_or(RecordError::NotFound)?;
     let mut refunds = Refunds::default();
     let expires_at = remove(tx, scope, key, &mut refunds)?.ok_or(RecordError::NotFound)?;
     RECORD_EXPIRY.remove(tx, &(expires_at, scope, key))?;
@@ -253,6 +236,17 @@ pub(crate) fn purge_expired(
     }
     refunds.pay(tx)?;
     Ok(due.len())
+}
+
+/// How many records expired at or before `now` wait to be purged, counted
+/// up to `cap`.
+pub(crate) fn expired(tx: &dyn ReadTx, now: Timestamp, cap: usize) -> Result<usize, StorageError> {
+    let end = (
+        now,
+        KeyScope::from_u128(u128::MAX),
+        RecordKey::from_u128(u128::MAX),
+    );
+    Ok(RECORD_EXPIRY.keys(tx, ..=end, cap)?.len())
 }
 
 /// Deletes every record of `scope` with its expiry entries.

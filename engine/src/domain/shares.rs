@@ -4,6 +4,10 @@
 //! a revocation or too many wrong passphrases delete the envelope and leave
 //! a tombstone (so a late open answers "gone") until the share's expiry,
 //! when the reaper removes the row through the `share_expiry` index.
+//!
+//! A share counts toward its creator's quota like a message (its sealed
+//! bytes, and one item) from its creation until its content goes: its
+//! last view, a revocation, its destruction or its expiry.
 
 use std::ops::Bound;
 
@@ -12,31 +16,47 @@ use zeroize::Zeroizing;
 use crate::clock::Timestamp;
 use crate::crypto::keys::DataKey;
 use crate::crypto::sharekeys::{self, LookupHash};
+use crate::domain::quotas;
 use crate::error::{ShareError, StorageError};
 use crate::ids::{ShareId, UserId};
+use crate::model::access::{Quota, Usage};
 use crate::model::shares::{SHARE_MAX_ATTEMPTS, ShareInfo, ShareLife, ShareStatus};
-use crate::schema::{SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareRow, ShareState};
+use crate::schema::{self, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareRow, ShareState};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// What an open attempt did (committed either way).
 pub(crate) enum Opened {
     /// The content; one view consumed.
     Content {
+        id: ShareId,
         content: Zeroizing<Vec<u8>>,
         client_encrypted: bool,
         views_left: u32,
     },
     /// The passphrase was wrong; the attempt was counted (and the share
     /// destroyed if it was the last allowed).
-    WrongPassphrase,
+    WrongPassphrase { id: ShareId },
 }
 
-/// Stores a new share.
+/// Stores a new share, charged to its owner (if any) within their quota
+/// in force (theirs, else `default_quota`).
 pub(crate) fn create(
     tx: &mut dyn WriteTx,
     lookup: &LookupHash,
     row: &ShareRow,
-) -> Result<(), StorageError> {
+    default_quota: Option<Quota>,
+) -> Result<(), ShareError> {
+    if let Some(owner) = row.owner {
+        let bytes = row.envelope.len() as u64;
+        if let Some(e) = quotas::exceeded(tx, owner, default_quota, bytes)? {
+            return Err(ShareError::QuotaExceeded {
+                what: e.what,
+                used: e.used,
+                limit: e.limit,
+            });
+        }
+        schema::charge(tx, owner, bytes)?;
+    }
     SHARES.insert(tx, lookup, row)?;
     SHARE_EXPIRY.insert(tx, &(row.expires_at, *lookup), &())?;
     if let Some(owner) = row.owner {
@@ -77,6 +97,7 @@ pub(crate) fn open(
     now: Timestamp,
 ) -> Result<Opened, ShareError> {
     let mut row = live(tx, lookup, now)?;
+    let id = row.id;
     match sharekeys::open(key, lookup, &row.envelope) {
         Ok(content) => {
             row.views_used += 1;
@@ -88,6 +109,7 @@ pub(crate) fn open(
                 SHARES.insert(tx, lookup, &row)?;
             }
             Ok(Opened::Content {
+                id,
                 content,
                 client_encrypted,
                 views_left,
@@ -103,21 +125,37 @@ pub(crate) fn open(
             } else {
                 SHARES.insert(tx, lookup, &row)?;
             }
-            Ok(Opened::WrongPassphrase)
+            Ok(Opened::WrongPassphrase { id })
         }
     }
 }
 
-/// Deletes the content and keeps a tombstone in `state` until expiry.
+/// Deletes the content and keeps a tombstone in `state` until expiry;
+/// the content stops counting toward its owner's quota.
 fn bury(
     tx: &mut dyn WriteTx,
     lookup: &LookupHash,
     mut row: ShareRow,
     state: ShareState,
 ) -> Result<(), StorageError> {
+    refund(tx, &row)?;
     row.state = state;
     row.envelope = Vec::new();
     SHARES.insert(tx, lookup, &row)
+}
+
+/// Gives an active share's content back to its owner's quota.
+fn refund(tx: &mut dyn WriteTx, row: &ShareRow) -> Result<(), StorageError> {
+    match row.owner {
+        Some(owner) if row.state == ShareState::Active => {
+            let freed = Usage {
+                bytes: row.envelope.len() as u64,
+                records: 1,
+            };
+            schema::refund(tx, owner, freed)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Every share `owner` created that has not been purged, newest first.
@@ -200,6 +238,14 @@ pub(crate) fn purge_expired(
     Ok(due.len())
 }
 
+/// How many shares ran out by `now` and wait to be purged, counted up to
+/// `cap`.
+pub(crate) fn expired(tx: &dyn ReadTx, now: Timestamp, cap: usize) -> Result<usize, StorageError> {
+    let end = Timestamp::from_unix_millis(now.as_unix_millis().saturating_add(1));
+    let due = SHARE_EXPIRY.keys(tx, (Bound::Unbounded, Bound::Excluded((end, [0; 32]))), cap)?;
+    Ok(due.len())
+}
+
 /// Removes every share `owner` created (their account is being deleted).
 pub(crate) fn delete_owner(tx: &mut dyn WriteTx, owner: UserId) -> Result<(), StorageError> {
     let range = (
@@ -221,10 +267,12 @@ pub(crate) fn delete_owner(tx: &mut dyn WriteTx, owner: UserId) -> Result<(), St
 }
 
 fn remove_row(tx: &mut dyn WriteTx, lookup: &LookupHash) -> Result<(), StorageError> {
-    if let Some(row) = SHARES.remove(tx, lookup)?
-        && let Some(owner) = row.owner
-    {
-        SHARES_BY_OWNER.delete(tx, &(owner, row.id))?;
+    if let Some(row) = SHARES.remove(tx, lookup)? {
+        // An expired share that still held its content.
+        refund(tx, &row)?;
+        if let Some(owner) = row.owner {
+            SHARES_BY_OWNER.delete(tx, &(owner, row.id))?;
+        }
     }
     Ok(())
 }

@@ -141,7 +141,7 @@ pub(crate) fn start_session(
     let session = Session {
         user,
         role,
-        id: SessionId::generate(now),
+        id: SessionId::generate(),
         expires_at: now,
         scopes: role.scopes(),
         credential: Credential::Login,
@@ -332,6 +332,12 @@ pub(crate) fn purge_expired(
         }
     }
     Ok(due.len())
+}
+
+/// How many tokens expired at or before `now` wait to be purged, counted
+/// up to `cap`.
+pub(crate) fn expired(tx: &dyn ReadTx, now: Timestamp, cap: usize) -> Result<usize, StorageError> {
+    Ok(TOKEN_EXPIRY.keys(tx, ..=(now, [0xff; 32]), cap)?.len())
 }
 
 /// Deletes every token of one session.

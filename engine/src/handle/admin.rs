@@ -19,7 +19,7 @@ handle! {
 }
 
 impl Admin<'_> {
-    /// Up to `limit` accounts after `after`, in id (creation) order.
+    /// Up to `limit` accounts after `after`, in id order (ids are random: not creation order).
     pub fn users(&self, after: Option<UserId>, limit: usize) -> Result<UserPage, StorageError> {
         let (users, next) = self
             .0

@@ -56,10 +56,29 @@ impl Audit<'_> {
     /// log still holds the entry it signed (truncation). Reads the whole
     /// log.
     pub fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<AuditReport, StorageError> {
-        let key = self.0.inner.keyring.audit_key();
+        let keyring = &self.0.inner.keyring;
+        let (key, chain) = (keyring.audit_key(), keyring.audit_chain());
         self.0
             .store()
-            .read_with(|tx| audit::verify(tx, key, checkpoint))
+            .read_with(|tx| audit::verify(tx, key, chain, checkpoint))
+    }
+
+    /// Accepts a log that does not verify (say, a restored backup whose
+    /// chain someone edited): in one transaction, re-links every entry
+    /// under this store's chain key and appends a denied `audit.gap` entry
+    /// by this handle's actor, which marks from where the log is trusted
+    /// again. The log verifies afterwards; checkpoints signed before no
+    /// longer match it. Audited, privileged: only for an operator.
+    pub fn accept_gap(&self) -> Result<(), StorageError> {
+        let engine = self.0;
+        let chain = engine.inner.keyring.audit_chain();
+        let note = engine
+            .note(Actor::Operator, AuditAction::AuditGap, AuditTarget::None)
+            .denied();
+        engine.store().write_with(|tx| {
+            audit::relink(tx, chain)?;
+            engine.audit_in(tx, note)
+        })
     }
 
     /// Deletes up to `limit` audit entries older than the retention (see
@@ -74,5 +93,19 @@ impl Audit<'_> {
         self.0
             .store()
             .write_with(|tx| audit::prune(tx, key, before, limit, now))
+    }
+
+    /// Records that this handle's actor was refused `action` on `target`
+    /// (a request the caller's credential does not allow), as a denied
+    /// entry. One durable write: an API bounds how often a caller can
+    /// cause one.
+    pub fn record_denied(
+        &self,
+        action: AuditAction,
+        target: AuditTarget,
+    ) -> Result<(), StorageError> {
+        let engine = self.0;
+        let note = engine.note(Actor::Anonymous, action, target).denied();
+        engine.store().write_with(|tx| engine.audit_in(tx, note))
     }
 }

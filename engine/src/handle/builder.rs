@@ -10,7 +10,9 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::keys::MasterKey;
 use crate::crypto::password::{PasswordCost, PasswordHasher};
+use crate::domain;
 use crate::domain::api_keys::KeyUse;
+use crate::domain::audit::Note;
 use crate::domain::tokens;
 use crate::error::OpenError;
 use crate::handle::audit::DEFAULT_AUDIT_RETENTION;
@@ -20,7 +22,7 @@ use crate::ids::KeyScope;
 use crate::keyring::{self, Keyring};
 use crate::model::Limits;
 use crate::model::access::Quota;
-use crate::model::audit::Origin;
+use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
 use crate::schema::{self, SCOPES};
 use crate::store::Store;
 use crate::store::redb::RedbStore;
@@ -218,8 +220,12 @@ impl EngineBuilder {
     }
 
     fn finish(&self, store: Box<dyn Store>, master: MasterKey) -> Result<Engine, OpenError> {
+        let now = self.clock.now();
         store.write_with(|tx| {
-            schema::prepare(tx, &master)?;
+            let found = schema::prepare(tx, &master)?;
+            if found.is_some_and(|version| version < 7) {
+                rekey_audit_chain(tx, &master, now)?;
+            }
             if !SCOPES.contains(tx, &KeyScope::Broadcast)? {
                 keyring::create_scope(&master, tx, KeyScope::Broadcast)?;
             }
@@ -249,6 +255,30 @@ impl EngineBuilder {
             origin: Origin::default(),
         })
     }
+}
+
+/// Schema 7: the audit chain moves from plain SHA-256 links to links keyed
+/// by the store (see `crypto::audit_chain`). The old chain is checked
+/// first; if it did not verify, an `audit.gap` entry (denied, by the
+/// operator) records that the log was damaged before it was re-linked, so
+/// the damage is not laundered away.
+fn rekey_audit_chain(
+    tx: &mut dyn crate::store::WriteTx,
+    master: &MasterKey,
+    now: crate::clock::Timestamp,
+) -> Result<(), OpenError> {
+    let (signing, chain) = keyring::audit_keys(master, tx)?;
+    let before = domain::audit::rechain(tx, &signing, &chain)?;
+    if !before.is_ok() {
+        let note = Note::new(
+            Origin::default(),
+            Actor::Operator,
+            AuditAction::AuditGap,
+            AuditTarget::None,
+        );
+        domain::audit::append(tx, &chain, note.denied(), now)?;
+    }
+    Ok(())
 }
 
 /// A builder opens one engine: the keyring takes its master key.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::clock::Timestamp;
 use crate::crypto::keys::MasterKey;
+use crate::domain;
 use crate::domain::audit;
 use crate::domain::integrity;
 pub use crate::domain::integrity::{IntegrityProblem, IntegrityReport};
@@ -101,7 +102,7 @@ impl Engine {
         let store: &dyn Store = &inner.store;
         let count = store.write_with(|tx| {
             let count = rekey::rotate(tx, old, &new)?;
-            audit::append(tx, note, now)?;
+            audit::append(tx, inner.keyring.audit_chain(), note, now)?;
             Ok::<_, StorageError>(count)
         })?;
         Ok(count)
@@ -215,6 +216,17 @@ impl Maintenance<'_> {
             entries: copied.iter().map(|(_, n)| n).sum(),
         })
     }
+    /// How many expired records, tokens and share links wait for the
+    /// reaper at `now`, each kind counted up to `cap` (a gauge for
+    /// operators: it stays near zero while the reaper keeps up).
+    pub fn expired_backlog(&self, now: Timestamp, cap: usize) -> Result<usize, StorageError> {
+        self.0.store().read_with(|tx| {
+            Ok(domain::records::expired(tx, now, cap)?
+                + domain::tokens::expired(tx, now, cap)?
+                + domain::shares::expired(tx, now, cap)?)
+        })
+    }
+
     /// Whether the store takes writes: commits an empty transaction.
     /// Blocks on a durable commit.
     pub fn check_writable(&self) -> Result<(), StorageError> {

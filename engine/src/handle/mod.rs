@@ -222,7 +222,8 @@ impl Engine {
         tx: &mut dyn crate::store::WriteTx,
         note: Note,
     ) -> Result<(), StorageError> {
-        domain::audit::append(tx, note, self.now()).map(drop)
+        let chain = self.inner.keyring.audit_chain();
+        domain::audit::append(tx, chain, note, self.now()).map(drop)
     }
 
     /// Records an operator action that is not itself a database write

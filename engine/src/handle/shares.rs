@@ -14,6 +14,7 @@ use crate::domain::shares::{self, Opened};
 use crate::error::{ShareError, StorageError};
 use crate::handle::handle;
 use crate::ids::{ShareId, UserId};
+use crate::model::audit::{Actor, AuditAction, AuditTarget};
 pub use crate::model::shares::{
     CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,
     SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife, ShareStatus,
@@ -105,9 +106,19 @@ impl Shares<'_> {
             state: ShareState::Active,
             envelope: sharekeys::seal(&key, &lookup, share.content),
         };
-        self.0
-            .store()
-            .write_with(|tx| shares::create(tx, &lookup, &row))?;
+        let engine = self.0;
+        let default_quota = engine.inner.default_quota;
+        let creator = owner.map_or(Actor::Anonymous, Actor::User);
+        let note = engine.note(
+            creator,
+            AuditAction::CreateShare,
+            AuditTarget::Share(row.id),
+        );
+        engine.store().write_with(|tx| {
+            shares::create(tx, &lookup, &row, default_quota)?;
+            engine.audit_in(tx, note)?;
+            Ok::<_, ShareError>(())
+        })?;
         Ok(CreatedShare {
             id: row.id,
             token,
@@ -172,17 +183,34 @@ impl Shares<'_> {
         };
         let key = secret.content_key(mixed.as_ref());
         let now = self.0.inner.clock.now();
-        match store.write_with(|tx| shares::open(tx, &lookup, &key, now))? {
+        // The view (or the wrong guess) and its audit entry commit together.
+        let opened = store.write_with(|tx| {
+            let opened = shares::open(tx, &lookup, &key, now)?;
+            let (id, denied) = match &opened {
+                Opened::Content { id, .. } => (*id, false),
+                Opened::WrongPassphrase { id } => (*id, true),
+            };
+            let note = self.0.note(
+                Actor::Anonymous,
+                AuditAction::OpenShare,
+                AuditTarget::Share(id),
+            );
+            self.0
+                .audit_in(tx, if denied { note.denied() } else { note })?;
+            Ok::<_, ShareError>(opened)
+        })?;
+        match opened {
             Opened::Content {
                 content,
                 client_encrypted,
                 views_left,
+                ..
             } => Ok(OpenedShare {
                 content,
                 client_encrypted,
                 views_left,
             }),
-            Opened::WrongPassphrase => Err(ShareError::WrongPassphrase),
+            Opened::WrongPassphrase { .. } => Err(ShareError::WrongPassphrase),
         }
     }
 
@@ -195,9 +223,17 @@ impl Shares<'_> {
 
     /// Revokes `owner`'s share `id`, deleting its content at once.
     pub fn revoke(&self, owner: UserId, id: ShareId) -> Result<(), ShareError> {
-        self.0
-            .store()
-            .write_with(|tx| shares::revoke(tx, owner, id))
+        let engine = self.0;
+        let note = engine.note(
+            Actor::User(owner),
+            AuditAction::RevokeShare,
+            AuditTarget::Share(id),
+        );
+        engine.store().write_with(|tx| {
+            shares::revoke(tx, owner, id)?;
+            engine.audit_in(tx, note)?;
+            Ok::<_, ShareError>(())
+        })
     }
 
     /// Deletes up to `limit` shares whose time ran out by `now` (content

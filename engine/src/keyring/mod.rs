@@ -23,6 +23,7 @@ use ed25519_dalek::SigningKey;
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+use crate::crypto::audit_chain::ChainKey;
 use crate::crypto::envelope::{Binding, Envelope};
 use crate::crypto::idcipher::{IdCipher, IdDomain};
 use crate::crypto::keys::{DataKey, MasterKey, StoreSecret, random_key_bytes};
@@ -121,6 +122,7 @@ pub(crate) struct Keyring {
     master: MasterKey,
     ids: IdCipher,
     audit_key: SigningKey,
+    audit_chain: ChainKey,
     cache: RwLock<HashMap<(KeyScope, u32), Arc<DataKey>>>,
     counters: Mutex<HashMap<KeyScope, Counters>>,
     rotate_after: u64,
@@ -128,6 +130,26 @@ pub(crate) struct Keyring {
     /// scope's row on every use and reserve nothing ahead, so log
     /// positions follow commit order across instances.
     shared: bool,
+}
+
+/// The store's audit keys, from the seed wrapped under `master`: the
+/// Ed25519 key that signs checkpoints and the key the chain is linked
+/// under.
+pub(crate) fn audit_keys(
+    master: &MasterKey,
+    tx: &dyn ReadTx,
+) -> Result<(SigningKey, ChainKey), OpenError> {
+    let corrupt = || StorageError::Corrupt { table: META.name() };
+    let wrapped = META
+        .get(tx, &MetaKey::of_secret(StoreSecret::AuditKey))?
+        .ok_or_else(corrupt)?;
+    let seed = master
+        .unwrap_store_secret(StoreSecret::AuditKey, &wrapped)
+        .map_err(|_| corrupt())?;
+    Ok((
+        SigningKey::from_bytes(seed.expose_secret()),
+        ChainKey::derive(&seed),
+    ))
 }
 
 impl Keyring {
@@ -152,10 +174,11 @@ impl Keyring {
                 .map_err(|_| corrupt())
         };
         let root = secret(StoreSecret::IdRoot)?;
-        let audit_seed = secret(StoreSecret::AuditKey)?;
+        let (audit_key, audit_chain) = audit_keys(&master, tx)?;
         Ok(Self {
             ids: IdCipher::new(&root),
-            audit_key: SigningKey::from_bytes(audit_seed.expose_secret()),
+            audit_key,
+            audit_chain,
             master,
             cache: RwLock::default(),
             counters: Mutex::default(),
@@ -167,6 +190,11 @@ impl Keyring {
     /// The key that signs audit checkpoints.
     pub(crate) fn audit_key(&self) -> &SigningKey {
         &self.audit_key
+    }
+
+    /// The key the audit log is chained under.
+    pub(crate) fn audit_chain(&self) -> &ChainKey {
+        &self.audit_chain
     }
 
     /// The master key (for re-wrapping under a new one).
@@ -202,10 +230,15 @@ impl Keyring {
         Ok(open_under(&data_key, scope, key, &envelope)?)
     }
 
-    /// A stored record's public facts.
-    pub(crate) fn record_meta(&self, key: RecordKey, row: RecordRef<'_>) -> RecordMeta {
+    /// A stored record's public facts, for its owner `scope`.
+    pub(crate) fn record_meta(
+        &self,
+        scope: KeyScope,
+        key: RecordKey,
+        row: RecordRef<'_>,
+    ) -> RecordMeta {
         RecordMeta {
-            id: self.record_id(key),
+            id: self.record_id(scope, key),
             sender: row.sender,
             sender_name: row.sender_name.map(str::to_owned),
             created_at: row.created_at,
@@ -379,14 +412,27 @@ impl Keyring {
         self.counters().remove(&scope);
     }
 
-    /// The public id of a record key.
-    pub(crate) fn record_id(&self, key: RecordKey) -> RecordId {
-        RecordId::from_u128(self.ids.encrypt(IdDomain::Record, key.as_u128()))
+    /// The tweak that binds record ids to their owner (`scope`).
+    fn owner_tweak(&self, scope: KeyScope) -> u128 {
+        self.ids.encrypt(IdDomain::Owner, scope.as_u128())
     }
 
-    /// [`Keyring::record_id`] of each key, computed in one batch.
-    pub(crate) fn record_ids(&self, keys: impl IntoIterator<Item = RecordKey>) -> Vec<RecordId> {
-        let values = keys.into_iter().map(|k| k.as_u128());
+    /// The public id of record `key` of `scope`, as its owner sees it: the
+    /// key XOR the owner's tweak, permuted. Another owner decoding it gets
+    /// noise, as from a made-up id.
+    pub(crate) fn record_id(&self, scope: KeyScope, key: RecordKey) -> RecordId {
+        let value = key.as_u128() ^ self.owner_tweak(scope);
+        RecordId::from_u128(self.ids.encrypt(IdDomain::Record, value))
+    }
+
+    /// [`Keyring::record_id`] of each key of `scope`, computed in one batch.
+    pub(crate) fn record_ids(
+        &self,
+        scope: KeyScope,
+        keys: impl IntoIterator<Item = RecordKey>,
+    ) -> Vec<RecordId> {
+        let tweak = self.owner_tweak(scope);
+        let values = keys.into_iter().map(|k| k.as_u128() ^ tweak);
         self.ids
             .encrypt_all(IdDomain::Record, values)
             .into_iter()
@@ -394,10 +440,14 @@ impl Keyring {
             .collect()
     }
 
-    /// The record key behind a public id; `None` for an id this engine did
-    /// not issue (tampered, made up, or from another database).
-    pub(crate) fn record_key(&self, id: RecordId) -> Option<RecordKey> {
-        let key = RecordKey::from_u128(self.ids.decrypt(IdDomain::Record, id.as_u128()));
+    /// The record key behind a public id, for its owner `scope`; `None`
+    /// for an id this engine did not issue to that owner (another owner's,
+    /// tampered, made up, or from another database) — as far as the key's
+    /// structure can tell (18 bits); a key that passes by chance finds
+    /// nothing, and as a cursor means nothing.
+    pub(crate) fn record_key(&self, scope: KeyScope, id: RecordId) -> Option<RecordKey> {
+        let value = self.ids.decrypt(IdDomain::Record, id.as_u128()) ^ self.owner_tweak(scope);
+        let key = RecordKey::from_u128(value);
         key.is_well_formed().then_some(key)
     }
 

@@ -89,7 +89,7 @@ impl<'a, T: ReadTx + ?Sized> ScopeReader<'a, T> {
     pub(crate) fn finish(self) -> Vec<Opened> {
         let ids = self
             .keyring
-            .record_ids(self.opened.iter().map(|(key, ..)| *key));
+            .record_ids(self.scope, self.opened.iter().map(|(key, ..)| *key));
         self.opened
             .into_iter()
             .zip(ids)

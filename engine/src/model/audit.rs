@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::clock::Timestamp;
-use crate::ids::{RecordId, SessionId, UserId};
+use crate::ids::{RecordId, SessionId, ShareId, UserId};
 use crate::scopes::Role;
 
 /// Who performed an action.
@@ -110,11 +110,23 @@ pub enum AuditAction {
     RotateMasterKey,
     /// Data keys rotated and records re-sealed.
     RotateDataKeys,
+    /// A share link created.
+    CreateShare,
+    /// A share link opened (a view consumed), or a wrong passphrase tried
+    /// (denied).
+    OpenShare,
+    /// A share link revoked by its owner.
+    RevokeShare,
+    /// A request to the admin API by a credential without the `admin`
+    /// scope (denied).
+    AdminRequest,
+    /// An audit gap accepted: a restored backup whose chain did not verify.
+    AuditGap,
 }
 
 impl AuditAction {
     /// Every action name, for filters and documentation.
-    pub const NAMES: [&'static str; 22] = [
+    pub const NAMES: [&'static str; 27] = [
         "login",
         "register",
         "user.create",
@@ -137,6 +149,11 @@ impl AuditAction {
         "backup",
         "master_key.rotate",
         "data_keys.rotate",
+        "share.create",
+        "share.open",
+        "share.revoke",
+        "admin.request",
+        "audit.gap",
     ];
 
     /// The action's name.
@@ -164,6 +181,11 @@ impl AuditAction {
             Self::Backup => "backup",
             Self::RotateMasterKey => "master_key.rotate",
             Self::RotateDataKeys => "data_keys.rotate",
+            Self::CreateShare => "share.create",
+            Self::OpenShare => "share.open",
+            Self::RevokeShare => "share.revoke",
+            Self::AdminRequest => "admin.request",
+            Self::AuditGap => "audit.gap",
         }
     }
 
@@ -190,6 +212,11 @@ impl AuditAction {
             Self::Backup,
             Self::RotateMasterKey,
             Self::RotateDataKeys,
+            Self::CreateShare,
+            Self::OpenShare,
+            Self::RevokeShare,
+            Self::AdminRequest,
+            Self::AuditGap,
         ]
         .into_iter()
         .chain(roles)
@@ -234,6 +261,8 @@ pub enum AuditTarget {
         /// The key's id.
         id: SessionId,
     },
+    /// A share link, by its id (never its token).
+    Share(ShareId),
 }
 
 impl AuditTarget {
@@ -244,7 +273,7 @@ impl AuditTarget {
             | Self::Message { owner: user, .. }
             | Self::Session { owner: user, .. }
             | Self::ApiKey { owner: user, .. } => Some(user),
-            Self::None | Self::Broadcast(_) => None,
+            Self::None | Self::Broadcast(_) | Self::Share(_) => None,
         }
     }
 }
@@ -258,6 +287,7 @@ impl fmt::Display for AuditTarget {
             Self::Broadcast(id) => write!(f, "broadcast:{id}"),
             Self::Session { id, .. } => write!(f, "session:{id}"),
             Self::ApiKey { id, .. } => write!(f, "key:{id}"),
+            Self::Share(id) => write!(f, "share:{id}"),
         }
     }
 }

@@ -1,18 +1,19 @@
 //! How an audit entry is stored, and its canonical encoding: the bytes its
-//! hash covers. The encoding is fixed-width except the action's name, so
-//! anyone can recompute `SHA-256(prev_hash || canonical)` from an export:
+//! hash covers. The encoding is fixed-width except the action's name:
 //!
 //! ```text
 //! seq u64 | time u64 (unix ms)
 //! | actor kind u8 (1 user, 2 api key, 3 operator, 4 anonymous) | user u128 | key u128
 //! | action name (u32 length, UTF-8)
-//! | target kind u8 (0 none, 1 user, 2 message, 3 broadcast, 4 session, 5 api key) | owner u128 | id u128
+//! | target kind u8 (0 none, 1 user, 2 message, 3 broadcast, 4 session, 5 api key, 6 share) | owner u128 | id u128
 //! | outcome u8 (1 success, 2 denied)
 //! | address kind u8 (0 none, 4 IPv4, 6 IPv6) | address 16 bytes (IPv4 as IPv4-mapped IPv6)
 //! ```
 //!
 //! Integers are big-endian; absent ids are zero. The stored row is the
-//! canonical encoding followed by the previous hash and the entry's hash.
+//! canonical encoding followed by the previous hash and the entry's hash,
+//! `HMAC-SHA256(chain key, prev_hash || canonical)` (see
+//! `crypto::audit_chain`).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::codec::{Reader, Row, Writer};
 use crate::clock::Timestamp;
-use crate::ids::{RecordId, SessionId, UserId};
+use crate::ids::{RecordId, SessionId, ShareId, UserId};
 use crate::model::audit::{Actor, AuditAction, AuditEntry, AuditOutcome, AuditTarget};
 
 /// The bytes an entry's hash covers (everything but the two hashes).
@@ -43,6 +44,7 @@ pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {
         AuditTarget::Broadcast(id) => (3, 0, id.as_u128()),
         AuditTarget::Session { owner, id } => (4, owner.as_u128(), id.as_u128()),
         AuditTarget::ApiKey { owner, id } => (5, owner.as_u128(), id.as_u128()),
+        AuditTarget::Share(id) => (6, 0, id.as_u128()),
     };
     w.u8(kind).u128(owner).u128(id);
     w.u8(match entry.outcome {
@@ -58,8 +60,10 @@ pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {
     out
 }
 
-/// `SHA-256(prev || canonical)`.
-pub(crate) fn chain_hash(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
+/// `SHA-256(prev || canonical)`: how schema 6 and earlier chained the log
+/// (now `HMAC-SHA256` under the chain key, see `crypto::audit_chain`);
+/// kept to verify an old chain before re-chaining it.
+pub(crate) fn legacy_chain_hash(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     let mut digest = Sha256::new();
     digest.update(prev);
     digest.update(canonical);
@@ -99,6 +103,7 @@ fn decode_canonical(r: &mut Reader<'_>) -> Option<AuditEntry> {
             owner: user,
             id: session,
         },
+        6 => AuditTarget::Share(ShareId::from_u128(id)),
         _ => return None,
     };
     let outcome = match r.u8()? {
@@ -175,6 +180,7 @@ mod tests {
                 id: RecordId::from_u128(6),
             },
             AuditTarget::Broadcast(RecordId::from_u128(6)),
+            AuditTarget::Share(ShareId::from_u128(8)),
         ];
         let addresses = [
             None,
@@ -194,7 +200,7 @@ mod tests {
     #[test]
     fn the_canonical_encoding_is_pinned() {
         let e = entry(Some(IpAddr::V4([192, 0, 2, 1].into())), AuditTarget::None);
-        let hash = chain_hash(&e.prev_hash, &canonical(&e));
+        let hash = legacy_chain_hash(&e.prev_hash, &canonical(&e));
         let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,

@@ -16,13 +16,13 @@ use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
 pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow};
-pub(crate) use audit_row::{canonical as audit_canonical, chain_hash};
+pub(crate) use audit_row::{canonical as audit_canonical, legacy_chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use rows::{
     MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
 };
 pub(crate) use share_row::{ShareRow, ShareState};
-pub(crate) use usage::{Refunds, charge};
+pub(crate) use usage::{Refunds, charge, refund};
 pub use version::SCHEMA_VERSION;
 pub(crate) use version::prepare;
 

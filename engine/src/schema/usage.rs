@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{RECORDS, RecordRef, USAGE, USERS};
+use super::{RECORDS, RecordRef, SHARES, ShareState, USAGE, USERS};
 use crate::error::StorageError;
 use crate::ids::UserId;
 use crate::model::access::Usage;
@@ -55,7 +55,8 @@ impl Refunds {
     }
 }
 
-/// Recounts every account's usage from the stored records.
+/// Recounts every account's usage from the stored records and the share
+/// links that still hold their content.
 pub(super) fn count_all(tx: &mut dyn WriteTx) -> Result<(), StorageError> {
     let mut counts: HashMap<UserId, Usage> = HashMap::new();
     RECORDS.scan_bytes(tx, .., Order::Ascending, |_, bytes| {
@@ -65,6 +66,22 @@ pub(super) fn count_all(tx: &mut dyn WriteTx) -> Result<(), StorageError> {
         usage.records += 1;
         Ok::<_, StorageError>(Flow::Continue)
     })?;
+    SHARES.scan(tx, .., Order::Ascending, |_, row| {
+        if let Some(owner) = row.owner
+            && row.state == ShareState::Active
+        {
+            let usage = counts.entry(owner).or_default();
+            usage.bytes += row.envelope.len() as u64;
+            usage.records += 1;
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    // Accounts without any left hold nothing.
+    for user in USAGE.keys(tx, .., usize::MAX)? {
+        if !counts.contains_key(&user) {
+            USAGE.delete(tx, &user)?;
+        }
+    }
     for (user, usage) in counts {
         if USERS.contains(tx, &user)? {
             USAGE.insert(tx, &user, &usage)?;

@@ -9,6 +9,7 @@
 //! | 4 | accounts gain a role and a disabled flag (appended to the user row; rows without them read as enabled `user`s, so nothing is rewritten) |
 //! | 5 | API keys (`api_keys`, token kind 4), the audit log (`audit`; its signing key and pruning anchor in `meta`), quotas and usage (`quotas`, `usage`, counted from the stored records when migrating) |
 //! | 6 | end-to-end keys: `e2e_keys` (new and empty; a release that knows only 5 would not delete a user's keys, so it must refuse the file) |
+//! | 7 | the audit chain keyed (HMAC-SHA256 under a key derived from the audit signing seed; entries re-linked once, after the old chain is checked); active share links count toward their creator's usage (recounted) |
 
 use super::{META, MetaKey};
 use crate::crypto::keys::{MasterKey, StoreSecret, random_key_bytes};
@@ -16,15 +17,19 @@ use crate::error::{OpenError, StorageError};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
 /// version, the master key check and a fresh id root; an older one is
 /// migrated step by step (in `tx`, so all or nothing) once the master key
-/// checks; a newer one is refused untouched.
-pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), OpenError> {
+/// checks; a newer one is refused untouched. Returns the version found
+/// (`None` for a new database): the steps that need the domains (the
+/// audit chain's re-linking, schema 7) are the caller's, in the same
+/// transaction.
+pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<Option<u32>, OpenError> {
     let Some(stored) = META.get(tx, &MetaKey::SchemaVersion)? else {
-        return create(tx, master).map_err(Into::into);
+        create(tx, master)?;
+        return Ok(None);
     };
     let found = <[u8; 4]>::try_from(stored.as_slice())
         .map(u32::from_be_bytes)
@@ -47,12 +52,16 @@ pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), Op
     // move, only the version to raise.
     if found < 5 {
         write_secret(tx, master, StoreSecret::AuditKey)?;
+    }
+    if found < 7 {
+        // Usage counts active share links from 7 on (and was first
+        // counted at 5).
         super::usage::count_all(tx)?;
     }
     if found < SCHEMA_VERSION {
         set_version(tx, SCHEMA_VERSION)?;
     }
-    Ok(())
+    Ok(Some(found))
 }
 
 fn create(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<(), StorageError> {

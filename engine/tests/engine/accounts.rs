@@ -368,3 +368,61 @@ fn roles_and_disabling_take_effect_on_the_next_request() {
         Role::Service
     );
 }
+
+#[test]
+fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted() {
+    use strongroom_engine::Role;
+    let (_dir, _clock, engine) = common::engine();
+    let root = engine
+        .accounts()
+        .create_with_role("root", &password(PW), Role::Admin)
+        .expect("admin");
+    let last = |r: Result<_, AccountError>| matches!(r, Err(AccountError::LastAdmin));
+    assert!(last(engine.admin().set_role(root.id, Role::User)));
+    assert!(last(engine.admin().set_disabled(root.id, true)));
+    assert!(last(
+        engine.admin().delete_user(root.id).map(|()| root.clone())
+    ));
+    // A disabled admin is no admin: it does not count as the other one.
+    let spare = engine
+        .accounts()
+        .create_with_role("spare", &password(PW), Role::Admin)
+        .expect("admin");
+    engine
+        .admin()
+        .set_disabled(spare.id, true)
+        .expect("disable the spare");
+    assert!(last(engine.admin().set_role(root.id, Role::User)));
+    engine
+        .admin()
+        .set_disabled(spare.id, false)
+        .expect("enable the spare");
+    // With another enabled admin, each change goes through.
+    engine
+        .admin()
+        .set_role(root.id, Role::User)
+        .expect("demoted");
+    assert!(last(
+        engine.admin().delete_user(spare.id).map(|()| root.clone())
+    ));
+    assert!(engine.accounts().get(root.id).is_ok());
+}
+
+#[test]
+fn user_ids_are_random_not_timestamps() {
+    let (_dir, clock, engine) = common::engine();
+    let first = engine
+        .accounts()
+        .create("alice", &password(PW))
+        .expect("user");
+    clock.advance(Duration::from_secs(3600));
+    let second = engine
+        .accounts()
+        .create("bob", &password(PW))
+        .expect("user");
+    for id in [first.id, second.id] {
+        let uuid = uuid::Uuid::from_u128(id.as_u128());
+        assert_eq!(uuid.get_version_num(), 4, "{uuid}");
+        assert!(uuid.get_timestamp().is_none());
+    }
+}

@@ -315,3 +315,39 @@ fn pruning_keeps_a_signed_anchor_and_the_rest_verifies() {
     let report = engine.audit().verify(None).expect("verify");
     assert_eq!(report.problems, [AuditProblem::Modified { seq: 9 }]);
 }
+
+#[test]
+fn an_edit_rechained_without_the_key_is_detected() {
+    // Plain SHA-256 links would verify again after this; keyed ones do not.
+    let problems = tampered(AuditTamper::ModifyAndRechain(4), false);
+    assert!(
+        problems.contains(&AuditProblem::Modified { seq: 4 }),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_denied_request_is_recorded_with_its_actor() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let address: IpAddr = "198.51.100.7".parse().expect("ip");
+    engine
+        .acting(Origin {
+            actor: Some(Actor::User(alice)),
+            address: Some(address),
+        })
+        .audit()
+        .record_denied(AuditAction::AdminRequest, AuditTarget::None)
+        .expect("recorded");
+    let log = engine
+        .audit()
+        .page(&AuditFilter::default(), 0, 10)
+        .expect("log")
+        .entries;
+    let last = log.last().expect("entry");
+    assert_eq!(last.action, AuditAction::AdminRequest);
+    assert_eq!(last.action.as_str(), "admin.request");
+    assert_eq!(last.outcome, AuditOutcome::Denied);
+    assert_eq!(last.actor, Actor::User(alice));
+    assert_eq!(last.address, Some(address));
+}

@@ -435,3 +435,44 @@ fn a_send_batch_stores_each_message_for_its_recipient() {
         1
     );
 }
+
+#[test]
+fn an_id_is_bound_to_its_owner_and_is_no_cursor_for_anyone_else() {
+    let (_dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    for i in 0..3u8 {
+        engine.records().put(alice, &[i], None).expect("put");
+    }
+    // The id Alice gets back for a message she sent Bob is Bob's.
+    let sent = engine
+        .records()
+        .send(alice, bob, b"for bob", None)
+        .expect("send")
+        .meta
+        .id;
+    assert!(matches!(
+        engine.records().list(alice, Some(sent), 10),
+        Err(RecordError::InvalidCursor)
+    ));
+    assert!(matches!(
+        engine.records().get(alice, sent),
+        Err(RecordError::NotFound)
+    ));
+    let page = engine
+        .records()
+        .list(bob, Some(sent), 10)
+        .expect("his cursor");
+    assert!(
+        page.records.is_empty(),
+        "nothing older than his only message"
+    );
+    assert_eq!(
+        engine
+            .records()
+            .get(bob, sent)
+            .expect("his")
+            .plaintext
+            .as_slice(),
+        b"for bob"
+    );
+}

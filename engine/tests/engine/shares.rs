@@ -351,3 +351,118 @@ fn the_database_file_holds_neither_content_nor_url_secret() {
         assert!(!contains(&raw), "raw URL secret on disk");
     }
 }
+
+#[test]
+fn shares_count_toward_their_creators_quota_until_they_are_gone() {
+    use strongroom_engine::accounts::Quota;
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let quota = Quota {
+        max_bytes: 300,
+        max_records: 3,
+        writes_per_minute: 60,
+    };
+    engine.admin().set_quota(alice, Some(quota)).expect("quota");
+    let usage = |engine: &Engine| engine.accounts().quota(alice).expect("quota").usage;
+    let kept = create(&engine, Some(alice), share(&[b'k'; 100]));
+    assert_eq!(usage(&engine).records, 1);
+    assert!(usage(&engine).bytes > 100, "{:?}", usage(&engine));
+    // Bytes: a second large share, or a message, would pass 300.
+    assert!(matches!(
+        engine.shares().create(Some(alice), share(&[b'x'; 200])),
+        Err(ShareError::QuotaExceeded { what: "bytes", .. })
+    ));
+    assert!(matches!(
+        engine.records().put(alice, &[b'm'; 200], None),
+        Err(strongroom_engine::RecordError::QuotaExceeded { what: "bytes", .. })
+    ));
+    // Records: shares and messages share the count.
+    engine
+        .records()
+        .put(alice, b"m", None)
+        .expect("a message fits");
+    let once = create(&engine, Some(alice), share(b"s"));
+    assert!(matches!(
+        engine.shares().create(Some(alice), share(b"t")),
+        Err(ShareError::QuotaExceeded {
+            what: "messages",
+            ..
+        })
+    ));
+    // Consumed, revoked or expired, a share stops counting.
+    engine.shares().open(&once.token, None).expect("opens");
+    assert_eq!(usage(&engine).records, 2);
+    engine.shares().revoke(alice, kept.id).expect("revoke");
+    assert_eq!(usage(&engine).records, 1);
+    let brief = create(
+        &engine,
+        Some(alice),
+        NewShare {
+            ttl: Some(Duration::from_secs(60)),
+            ..share(b"brief")
+        },
+    );
+    assert_eq!(usage(&engine).records, 2);
+    clock.advance(Duration::from_secs(61));
+    engine
+        .shares()
+        .purge_expired(clock.now(), 100)
+        .expect("purge");
+    assert_eq!(usage(&engine).records, 1);
+    assert!(matches!(
+        engine.shares().open(&brief.token, None),
+        Err(ShareError::NotFound | ShareError::Gone)
+    ));
+    // Anonymous shares count toward nobody.
+    create(&engine, None, share(&[b'a'; 150]));
+    assert_eq!(usage(&engine).records, 1);
+}
+
+#[test]
+fn creating_opening_guessing_and_revoking_are_audited_without_the_token() {
+    use strongroom_engine::audit::{AuditAction, AuditFilter, AuditOutcome, AuditTarget};
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let guarded = create(
+        &engine,
+        Some(alice),
+        NewShare {
+            passphrase: Some(&SecretString::from("open sesame")),
+            max_views: Some(2),
+            ..share(b"guarded")
+        },
+    );
+    assert!(matches!(
+        engine
+            .shares()
+            .open(&guarded.token, Some(&SecretString::from("wrong guess"))),
+        Err(ShareError::WrongPassphrase)
+    ));
+    engine
+        .shares()
+        .open(&guarded.token, Some(&SecretString::from("open sesame")))
+        .expect("opens");
+    engine.shares().revoke(alice, guarded.id).expect("revoke");
+    let log = engine
+        .audit()
+        .page(&AuditFilter::default(), 0, 100)
+        .expect("log")
+        .entries;
+    let shares: Vec<_> = log
+        .iter()
+        .filter(|e| e.target == AuditTarget::Share(guarded.id))
+        .map(|e| (e.action, e.outcome))
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            (AuditAction::CreateShare, AuditOutcome::Success),
+            (AuditAction::OpenShare, AuditOutcome::Denied),
+            (AuditAction::OpenShare, AuditOutcome::Success),
+            (AuditAction::RevokeShare, AuditOutcome::Success),
+        ]
+    );
+    let text = format!("{log:?}");
+    assert!(!text.contains(guarded.token.expose_secret()));
+    assert!(engine.audit().verify(None).expect("verify").is_ok());
+}
