@@ -52,9 +52,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::{BoxEndpoint, make_sync};
-use poem::http::{Method, header};
-use poem::middleware::{Compression, Cors, SetHeader};
-use poem::web::{Html, Json, Redirect};
+use poem::http::header;
+use poem::middleware::{Compression, SetHeader};
+use poem::web::{Json, Redirect};
 use poem::{EndpointExt, IntoEndpoint, get};
 use strongroom_engine::{Engine, Limits};
 
@@ -276,7 +276,8 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     let document = spec::document(&generated, engine.limits(), &config.broadcast);
     let docs = service.swagger_ui_html().replacen(&generated, &document, 1);
     let spec_json: serde_json::Value = serde_json::from_str(&document).unwrap_or_default();
-    let cors = cors(&config.cors_origins);
+    let cross_origin =
+        http::cors::CrossOrigin::new(&config.cors_origins, config.public_url.as_deref());
     let frame = http::frame::Frame {
         trusted: Arc::new(config.trusted_proxies.clone()),
         routes: http::headers::routes(&spec_json),
@@ -297,7 +298,8 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     });
     let operations = service.into_endpoint();
     let cached = || SetHeader::new().overriding(header::CACHE_CONTROL, "public, max-age=300");
-    let docs = get(make_sync(move |_| Html(docs.clone())))
+    let docs = pages::docs::DocsPage::new(docs);
+    let docs = get(make_sync(move |_| docs.response()))
         .with(Compression::new())
         .with(cached());
     let spec = get(make_sync(move |_| Json(spec_json.clone())))
@@ -311,34 +313,20 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
     if let Some(home) = root_redirect {
         pages = pages.at("/", make_sync(move |_| Redirect::see_other(&home)));
     }
-    let endpoint = http::dispatch::Dispatch {
+    let dispatch = http::dispatch::Dispatch {
         state,
         pages,
         body,
         operations,
-    }
-    .with_if(cors.is_some(), cors.unwrap_or_default())
-    .with(frame)
-    .boxed();
+    };
+    let endpoint = match cross_origin {
+        Some(cross_origin) => dispatch.with(cross_origin).with(frame).boxed(),
+        None => dispatch.with(frame).boxed(),
+    };
     Api {
         endpoint,
         streams: StreamCloser(hub),
     }
-}
-
-/// CORS for these origins; `None` when there are none (poem's `Cors` with
-/// no origin would allow every origin).
-fn cors(origins: &[String]) -> Option<Cors> {
-    if origins.is_empty() {
-        return None;
-    }
-    let cors = Cors::new()
-        .allow_origins(origins.iter().map(String::as_str))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allow_headers(["authorization", "content-type", "last-event-id"])
-        .expose_headers(["retry-after", "location"])
-        .max_age(600);
-    Some(cors)
 }
 
 /// The OpenAPI document (JSON) of an API over an engine with default

@@ -54,6 +54,7 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
     document_audit_and_quotas(&mut spec);
     document_body_errors(&mut spec);
     document_nulls(&mut spec);
+    document_event_stream(&mut spec);
     let message = &mut spec["components"]["schemas"]["NewShareRequest"]["properties"]["message"];
     if message.is_object() {
         message["minLength"] = json!(1);
@@ -106,6 +107,50 @@ fn document_nulls(spec: &mut Value) {
             }
         }
     }
+}
+
+/// The event stream, described the way OpenAPI 3.2 describes sequential
+/// media types: `itemSchema` is one server-sent event, whose `data` is a
+/// JSON `StreamEvent`; `schema` is the whole stream, an array of them.
+/// poem-openapi writes `schema` as an array of `StreamEvent`, which tools
+/// that read `schema` as one event (OpenAPI 3.0 has no `itemSchema`) then
+/// hold each event's data against. Tools that know neither keyword still
+/// see the stream as a list of events, which it is.
+fn document_event_stream(spec: &mut Value) {
+    let media =
+        &mut spec["paths"]["/v1/events"]["get"]["responses"]["200"]["content"]["text/event-stream"];
+    if !media.is_object() {
+        return;
+    }
+    let event = json!({ "$ref": "#/components/schemas/ServerSentEvent" });
+    *media = json!({
+        "schema": { "type": "array", "items": event },
+        "itemSchema": event,
+    });
+    spec["components"]["schemas"]["ServerSentEvent"] = json!({
+        "type": "object",
+        "title": "ServerSentEvent",
+        "description": "One event of the stream, as `text/event-stream` frames it.",
+        "required": ["event", "data", "id"],
+        "properties": {
+            "event": {
+                "type": "string",
+                "enum": ["message", "broadcast"],
+                "description": "The event type: the `kind` of its data.",
+            },
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": { "$ref": "#/components/schemas/StreamEvent" },
+                "description": "A JSON `StreamEvent`.",
+            },
+            "id": {
+                "type": "string",
+                "description": "Your stream's opaque position after this event; \
+                                send it back as `Last-Event-ID` to resume.",
+            },
+        },
+    });
 }
 
 /// Every operation that takes a JSON body can also answer 400 (the body is
@@ -176,5 +221,23 @@ mod tests {
         assert!(login["400"].is_object() && login["415"].is_object());
         let read = &spec["paths"]["/v1/messages/{id}"]["get"]["responses"];
         assert!(read["415"].is_null(), "no body, no 415");
+    }
+
+    #[test]
+    fn each_streamed_event_is_described_with_its_data() {
+        let generated = service(&ApiConfig::default()).spec();
+        let document = document(&generated, &Limits::default(), &BroadcastCaps::default());
+        let spec: Value = serde_json::from_str(&document).expect("json");
+        let media =
+            &spec["paths"]["/v1/events"]["get"]["responses"]["200"]["content"]["text/event-stream"];
+        let event = json!({ "$ref": "#/components/schemas/ServerSentEvent" });
+        assert_eq!(media["itemSchema"], event);
+        assert_eq!(media["schema"]["items"], event);
+        let data = &spec["components"]["schemas"]["ServerSentEvent"]["properties"]["data"];
+        assert_eq!(
+            data["contentSchema"]["$ref"],
+            "#/components/schemas/StreamEvent"
+        );
+        assert!(spec["components"]["schemas"]["StreamEvent"].is_object());
     }
 }

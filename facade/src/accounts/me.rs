@@ -17,6 +17,7 @@ use crate::accounts::wire::{
     ApiKeyCreated, ApiKeyList, ApiKeyView, CredentialKind, Me, NewApiKeyRequest, scope_names,
 };
 use crate::http::auth::Caller;
+use crate::http::guard;
 use crate::http::problem::{
     Answer, account_problem, answer, api_key_problem, errors, internal, or_answer, says,
 };
@@ -43,9 +44,11 @@ pub(crate) enum CreateKeyResponse {
 }
 errors! {
     CreateKeyErrors {
-        400 => "A bad name, no scope, a bad lifetime, or too many keys.",
+        400 => "A bad name, no scope, or a bad lifetime.",
         401 => says::UNAUTHORIZED,
         403 => "A scope beyond your role, or the request came with an API key.",
+        409 => "You hold the most keys an account may (100); revoke one first.",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -73,6 +76,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::API_KEY,
         404 => "You have no key with this id.",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -142,7 +146,7 @@ impl AccessApi {
         caller: Caller,
         body: Json<NewApiKeyRequest>,
     ) -> Answer<CreateKeyResponse, CreateKeyErrors> {
-        let owner = or_answer!(caller.signed_in());
+        let (owner, acting) = or_answer!(guard::session_writer(&state, &caller).await?);
         let NewApiKeyRequest {
             name,
             scopes,
@@ -150,7 +154,6 @@ impl AccessApi {
         } = body.0;
         let scopes: Scopes = scopes.into_iter().map(Scope::from).collect();
         let expires_in = expires_in.map(Duration::from_secs);
-        let acting = state.acting(caller.origin());
         let created = acting
             .blocking(move |e| e.api_keys().create(owner, &name.0, scopes, expires_in))
             .await?;
@@ -204,11 +207,10 @@ impl AccessApi {
         /// The key's id.
         id: Path<String>,
     ) -> Answer<RevokeKeyResponse, RevokeKeyErrors> {
-        let owner = or_answer!(caller.signed_in());
         let Ok(id) = id.0.parse::<SessionId>() else {
             return answer(api_key_problem(strongroom_engine::ApiKeyError::NotFound));
         };
-        let acting = state.acting(caller.origin());
+        let (owner, acting) = or_answer!(guard::session_writer(&state, &caller).await?);
         match acting
             .blocking(move |e| e.api_keys().revoke(owner, id))
             .await?

@@ -14,6 +14,7 @@ use strongroom_engine::sessions::BearerToken;
 use crate::accounts::wire::{Account, Credentials, RefreshRequest, Tokens};
 use crate::http::auth::Caller;
 use crate::http::client::{self, ClientAddress};
+use crate::http::hashing::Lane;
 use crate::http::log_text::escaped;
 use crate::http::problem::{
     Answer, Problem, account_problem, answer, auth_problem, errors, or_answer, says,
@@ -135,7 +136,9 @@ impl AccountsApi {
         let name = username.clone();
         let created = state
             .acting(anonymous(address))
-            .hashing(move |e| e.accounts().create(&name, password.secret()))
+            .hashing(Lane::Accounts, move |e| {
+                e.accounts().create(&name, password.secret())
+            })
             .await?;
         match created {
             Ok(user) => {
@@ -166,21 +169,30 @@ impl AccountsApi {
         let key = ClientAddress(address).rate_key();
         if let Err(t) = state.rate_limits.attempt(key, Some(&username)) {
             metrics::counter!("strongroom_rate_limited_total", "route" => "login").increment(1);
+            metrics::counter!("strongroom_logins_total", "outcome" => "throttled").increment(1);
             tracing::warn!(username = %escaped(&username), client = %address, "login throttled");
             return answer(throttled(t.0));
         }
         let name = username.clone();
         let result = state
             .acting(anonymous(address))
-            .hashing(move |e| e.sessions().login(&name, password.secret()))
+            .hashing(Lane::Accounts, move |e| {
+                e.sessions().login(&name, password.secret())
+            })
             .await?;
         match result {
             Ok(pair) => {
+                metrics::counter!("strongroom_logins_total", "outcome" => "success").increment(1);
                 tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %escaped(&username), client = %address, "login succeeded");
                 Ok(LoginResponse::Created(Json(pair.into())))
             }
             Err(e) => {
+                let outcome = match e {
+                    strongroom_engine::AuthError::Disabled => "disabled",
+                    _ => "failure",
+                };
                 metrics::counter!("strongroom_login_failures_total").increment(1);
+                metrics::counter!("strongroom_logins_total", "outcome" => outcome).increment(1);
                 tracing::warn!(username = %escaped(&username), client = %address, "login failed");
                 answer(auth_problem(e))
             }

@@ -30,7 +30,7 @@ pub(crate) struct AuditEntryView {
     /// What was done (`login`, `message.send`, `key.create`, …).
     action: String,
     /// What it was done to (`user:<id>`, `message:<id>`, `session:<id>`,
-    /// `key:<id>`, `broadcast:<id>`, or `-`).
+    /// `key:<id>`, `broadcast:<id>`, `share:<id>`, or `-`).
     target: String,
     /// `success` or `denied`.
     outcome: String,

@@ -11,11 +11,14 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::audit::{AuditAction, AuditTarget};
 use strongroom_engine::{AccountError, Engine, Role, Scope, UserId};
 use uuid::Uuid;
 
 use crate::admin::wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
 use crate::http::auth::Caller;
+use crate::http::guard;
+use crate::http::hashing::Lane;
 use crate::http::problem::{
     Answer, Errors, Problem, account_problem, answer, errors, or_answer, says,
 };
@@ -51,6 +54,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
+        409 => says::LAST_ADMIN,
     }
 }
 
@@ -82,10 +86,39 @@ errors! {
         404 => says::NO_ACCOUNT,
     }
 }
+errors! {
+    DeleteUserErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        404 => says::NO_ACCOUNT,
+        409 => says::LAST_ADMIN,
+    }
+}
 
-/// Refuses callers without the `admin` scope (only admins hold it).
-pub(crate) fn admin_only(caller: &Caller) -> Result<UserId, Problem> {
-    caller.require(Scope::Admin)
+/// Refuses callers without the `admin` scope (only admins hold it). A
+/// refusal is audited (`admin.request`, denied, naming the account the
+/// request was about if any), as one of the caller's writes: past their
+/// write rate the refusal is still answered, but no longer recorded, so a
+/// caller cannot flood the log.
+pub(crate) async fn admin_only(
+    state: &State,
+    caller: &Caller,
+    target: AuditTarget,
+) -> Result<UserId, Problem> {
+    let refused = match caller.require(Scope::Admin) {
+        Ok(admin) => return Ok(admin),
+        Err(refused) => refused,
+    };
+    if let Ok(Ok(())) = guard::spend(state, caller.user()).await {
+        let acting = state.acting(caller.origin());
+        let recorded = acting
+            .blocking(move |e| e.audit().record_denied(AuditAction::AdminRequest, target))
+            .await;
+        if !matches!(recorded, Ok(Ok(()))) {
+            tracing::error!("could not record a refused admin request");
+        }
+    }
+    Err(refused)
 }
 
 pub(crate) fn user_id(text: &str) -> Result<UserId, Problem> {
@@ -103,7 +136,9 @@ pub(crate) async fn on_account<T: Send + 'static, R, E: Errors>(
     work: impl FnOnce(&Engine, UserId) -> Result<T, AccountError> + Send + 'static,
     done: impl FnOnce(T) -> R,
 ) -> Answer<R, E> {
-    let (admin, user) = or_answer!(admin_only(caller).and_then(|a| Ok((a, user_id(id)?))));
+    let target = user_id(id).map_or(AuditTarget::None, AuditTarget::User);
+    let admin = or_answer!(admin_only(state, caller, target).await);
+    let user = or_answer!(user_id(id));
     let acting = state.acting(caller.origin());
     match acting.blocking(move |e| work(e, user)).await? {
         Ok(value) => {
@@ -120,7 +155,7 @@ pub(crate) struct AdminApi;
 impl AdminApi {
     /// List accounts (admins only).
     ///
-    /// In id order (creation order), `limit` per page (1–500, default 100);
+    /// In id order, `limit` per page (1–500, default 100);
     /// pass the previous page's `next` as `after`.
     #[oai(
         path = "/v1/admin/users",
@@ -137,7 +172,7 @@ impl AdminApi {
         /// The previous page's `next`.
         after: Query<Option<Uuid>>,
     ) -> Answer<UsersResponse, UsersErrors> {
-        or_answer!(admin_only(&caller));
+        or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
         let limit = limit.0.unwrap_or(100).clamp(1, MAX_PAGE) as usize;
         let after = after.0.map(|u| UserId::from_u128(u.as_u128()));
         match state.read(move |e| e.admin().users(after, limit)).await? {
@@ -163,7 +198,7 @@ impl AdminApi {
         caller: Caller,
         body: Json<NewAdminUser>,
     ) -> Answer<CreateUserResponse, CreateUserErrors> {
-        let admin = or_answer!(admin_only(&caller));
+        let admin = or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
         let NewAdminUser {
             username: Username(username),
             password,
@@ -173,7 +208,7 @@ impl AdminApi {
         let name = username.clone();
         let created = state
             .acting(caller.origin())
-            .hashing(move |e| {
+            .hashing(Lane::Accounts, move |e| {
                 e.accounts()
                     .create_with_role(&name, password.secret(), role)
             })
@@ -291,7 +326,7 @@ impl AdminApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-    ) -> Answer<DoneResponse, DoneErrors> {
+    ) -> Answer<DoneResponse, DeleteUserErrors> {
         on_account(
             &state,
             &caller,

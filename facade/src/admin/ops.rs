@@ -8,7 +8,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::Timestamp;
-use strongroom_engine::audit::{AuditAction, AuditFilter};
+use strongroom_engine::audit::{AuditAction, AuditFilter, AuditTarget};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -185,7 +185,7 @@ impl AdminOpsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
     ) -> Answer<AuditResponse, AuditErrors> {
-        or_answer!(admin_only(&caller));
+        or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
         let action = match action.0.as_deref().map(AuditAction::from_name) {
             None => None,
             Some(Some(action)) => Some(action),
@@ -230,7 +230,7 @@ impl AdminOpsApi {
         state: Data<&State>,
         caller: Caller,
     ) -> Answer<CheckpointResponse, CheckpointErrors> {
-        or_answer!(admin_only(&caller));
+        or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
         match state.read(|e| e.audit().checkpoint()).await? {
             Ok(c) => Ok(CheckpointResponse::Ok(Json(CheckpointJson::from(&c)))),
             Err(e) => answer(internal("audit checkpoint", &e)),
@@ -252,7 +252,7 @@ impl AdminOpsApi {
         state: Data<&State>,
         caller: Caller,
     ) -> Answer<BackupResponse, BackupErrors> {
-        let admin = or_answer!(admin_only(&caller));
+        let admin = or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
         let Some(hook) = state.config.backup.clone() else {
             let detail = "this server has no backup directory";
             return answer(Problem::new(StatusCode::CONFLICT, detail));

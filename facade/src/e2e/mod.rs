@@ -17,6 +17,7 @@ use strongroom_engine::{E2eKeyError, Scope};
 use time::OffsetDateTime;
 
 use crate::http::auth::Caller;
+use crate::http::guard;
 use crate::http::problem::{
     Answer, Problem, account_problem, answer, errors, internal, or_answer, says,
 };
@@ -108,6 +109,8 @@ errors! {
         400 => "A field is not base64url of the right length, or too few iterations.",
         401 => says::UNAUTHORIZED,
         403 => says::API_KEY,
+        409 => "You hold the most key versions an account may (32).",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -144,10 +147,11 @@ fn bad(detail: &str) -> Problem {
 
 fn e2e_problem(err: E2eKeyError) -> Problem {
     match err {
-        E2eKeyError::Iterations
-        | E2eKeyError::Salt
-        | E2eKeyError::WrappedKey
-        | E2eKeyError::TooMany { .. } => bad(&err.to_string()),
+        E2eKeyError::Iterations | E2eKeyError::Salt | E2eKeyError::WrappedKey => {
+            bad(&err.to_string())
+        }
+        // A valid request the account's state refuses.
+        E2eKeyError::TooMany { .. } => Problem::new(StatusCode::CONFLICT, err.to_string()),
         E2eKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
         other => internal("e2e key operation", &other),
     }
@@ -188,9 +192,8 @@ impl E2eApi {
         caller: Caller,
         body: Json<E2eKeyUpload>,
     ) -> Answer<PublishResponse, PublishErrors> {
-        let user = or_answer!(caller.signed_in());
         let key = or_answer!(parse(body.0));
-        let acting = state.acting(caller.origin());
+        let (user, acting) = or_answer!(guard::session_writer(&state, &caller).await?);
         match acting.blocking(move |e| e.e2e().publish(user, key)).await? {
             Ok(key) => {
                 tracing::info!(user = %user, version = key.version, "e2e key published");

@@ -1,6 +1,7 @@
-//! Reads every request body before a handler sees it: at most a size limit
-//! (413, whether or not the client sent `Content-Length`), within a time
-//! limit (408: a client trickling its body cannot hold a connection and a
+//! Reads every request body before a handler sees it, whatever the
+//! protocol (HTTP/1.1 or HTTP/2, plain or TLS): at most a size limit (413,
+//! whether or not the client sent `Content-Length`), within a time limit
+//! (408: a client trickling its body cannot hold a connection and a
 //! handler open).
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use poem::http::{StatusCode, header};
 use poem::{Body, IntoResponse, Request, Response};
 
 use crate::http::problem::{self, Problem};
+use crate::wire::zeroized;
 
 pub(crate) struct BodyLimit {
     pub(crate) max: usize,
@@ -34,15 +36,21 @@ impl BodyLimit {
         if declared.is_some_and(|len| len > self.max as u64) {
             return Err(too_large());
         }
-        // No body at all (most GETs): nothing to read.
-        let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
-        if declared.unwrap_or(0) == 0 && !chunked {
+        // Skipped only when the body is known to be empty: the protocol
+        // says so (HTTP/1 without Content-Length or Transfer-Encoding, an
+        // HTTP/2 stream ended with its headers, Content-Length: 0). An
+        // HTTP/2 body has no Transfer-Encoding and need not declare a
+        // length, so those headers alone would let it skip the limit.
+        let body = req.take_body();
+        if body.is_empty() {
+            req.set_body(body);
             return Ok(());
         }
-        let body = req.take_body();
         match tokio::time::timeout(self.timeout, body.into_bytes_limit(self.max)).await {
             Ok(Ok(bytes)) => {
-                req.set_body(Body::from_bytes(bytes));
+                // Bodies hold passwords and message text: the copy the
+                // handler reads is zeroized when dropped.
+                req.set_body(Body::from_bytes(zeroized::copy_of(bytes)));
                 Ok(())
             }
             Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => Err(too_large()),

@@ -4,6 +4,10 @@
 //! rightmost address in `X-Forwarded-For` (or `Forwarded: for=`) that is
 //! not itself a trusted proxy. Headers from anyone else are ignored, so a
 //! client cannot pick its own rate-limit bucket.
+//!
+//! Every address is canonical: an IPv4 client reaching a dual-stack IPv6
+//! listener arrives as `::ffff:a.b.c.d`, and is counted, limited and
+//! logged as `a.b.c.d` (else all IPv4 clients would share one IPv6 /64).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -36,14 +40,17 @@ pub(crate) fn of(req: &Request) -> IpAddr {
         .unwrap_or_else(|| peer(req))
 }
 
+/// The TCP peer's address, canonical.
 pub(crate) fn peer(req: &Request) -> IpAddr {
     req.remote_addr()
         .as_socket_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip().to_canonical())
 }
 
-/// The client address of a request from `peer` with these headers.
+/// The client address of a request from `peer` with these headers,
+/// canonical.
 pub(crate) fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -86,15 +93,16 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
 }
 
 /// An address as proxies write it: `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`,
-/// `[2001:db8::1]:4711`.
+/// `[2001:db8::1]:4711` (canonical: `::ffff:1.2.3.4` is `1.2.3.4`).
 fn parse_hop(hop: &str) -> Option<IpAddr> {
-    if let Ok(ip) = hop.parse() {
-        return Some(ip);
-    }
-    if let Some(rest) = hop.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
-    }
-    hop.rsplit_once(':')?.0.parse().ok()
+    let ip: IpAddr = if let Ok(ip) = hop.parse() {
+        ip
+    } else if let Some(rest) = hop.strip_prefix('[') {
+        rest.split(']').next()?.parse().ok()?
+    } else {
+        hop.rsplit_once(':')?.0.parse().ok()?
+    };
+    Some(ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -138,6 +146,22 @@ mod tests {
         assert_eq!(resolve(ip("10.0.0.2"), &rfc, &trusted), ip("2001:db8::7"));
         let garbage = headers(&[("x-forwarded-for", "not an address")]);
         assert_eq!(resolve(ip("10.0.0.2"), &garbage, &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_their_ipv4_address() {
+        // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+        let a = resolve(ip("::ffff:192.0.2.1"), &HeaderMap::new(), &[]);
+        let b = resolve(ip("::ffff:192.0.2.2"), &HeaderMap::new(), &[]);
+        assert_eq!(a, ip("192.0.2.1"));
+        assert_ne!(ClientAddress(a).rate_key(), ClientAddress(b).rate_key());
+        // So are trusted proxies and forwarded hops.
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
+        let h = headers(&[("x-forwarded-for", "::ffff:203.0.113.9")]);
+        assert_eq!(
+            resolve(ip("::ffff:10.0.0.2"), &h, &trusted),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]

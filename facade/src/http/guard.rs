@@ -30,14 +30,32 @@ pub(crate) async fn writer(
         Ok(pair) => pair,
         Err(p) => return Ok(Err(p)),
     };
+    Ok(spend(state, user).await?.map(|()| (user, acting)))
+}
+
+/// For what a signed-in session alone may do (API keys, end-to-end keys):
+/// checks the credential is one, and takes one write from the caller's
+/// per-minute quota like every other durable write.
+pub(crate) async fn session_writer(
+    state: &State,
+    caller: &Caller,
+) -> poem::Result<Result<(UserId, State), Problem>> {
+    let user = match caller.signed_in() {
+        Ok(user) => user,
+        Err(p) => return Ok(Err(p)),
+    };
+    Ok(spend(state, user)
+        .await?
+        .map(|()| (user, state.acting(caller.origin()))))
+}
+
+/// Takes one write from `user`'s per-minute quota.
+pub(crate) async fn spend(state: &State, user: UserId) -> poem::Result<Result<(), Problem>> {
     let per_minute = state
         .read(move |e| e.accounts().writes_per_minute(user))
         .await?;
     let per_minute = per_minute.unwrap_or(u32::MAX);
-    if let Err(p) = take(state, user, Kind::Write, per_minute) {
-        return Ok(Err(p));
-    }
-    Ok(Ok((user, acting)))
+    Ok(take(state, user, Kind::Write, per_minute))
 }
 
 /// Takes one from `user`'s bucket of `kind`.

@@ -1,14 +1,16 @@
 //! What every route shares: the bearer check (`auth`) and the per-operation
 //! guard (`guard`: scope and write rate), problem answers (`problem`), the
-//! two layers around every request (`frame` outside: client address, fixed
-//! headers, metrics, the access log; `dispatch` inside: state, body limit,
-//! pages or operations, errors as problems), the limits (`body_limit`,
+//! layers around every request (`frame` outside: client address, fixed
+//! headers, metrics, the access log; `cors` when origins are configured;
+//! `dispatch` inside: state, body limit, pages or operations, errors as
+//! problems), the limits (`body_limit`,
 //! `rate_limit` for logins, `write_limit` per account), the client address
 //! (`client`), the Argon2 pool (`hashing`) and log-safe text (`log_text`).
 
 pub(crate) mod auth;
 pub(crate) mod body_limit;
 pub(crate) mod client;
+pub(crate) mod cors;
 pub(crate) mod dispatch;
 pub(crate) mod frame;
 pub(crate) mod guard;

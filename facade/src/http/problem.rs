@@ -304,6 +304,9 @@ pub(crate) mod says {
         "No such message for the caller (absent, expired, or someone else's).";
     /// 409 of account creation.
     pub(crate) const TAKEN: &str = "The username is taken.";
+    /// 409 of what would leave no enabled admin.
+    pub(crate) const LAST_ADMIN: &str =
+        "The last enabled admin cannot be demoted, disabled or deleted.";
     /// 429 of writes.
     pub(crate) const WRITES_THROTTLED: &str =
         "Over the caller's writes per minute; retry after `Retry-After`\nseconds.";
@@ -352,6 +355,7 @@ pub(crate) fn account_problem(err: AccountError) -> Problem {
         }
         AccountError::UsernameTaken => Problem::new(StatusCode::CONFLICT, "username is taken"),
         AccountError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        AccountError::LastAdmin => Problem::new(StatusCode::CONFLICT, err.to_string()),
         other => internal("account operation", &other),
     }
 }
@@ -369,6 +373,7 @@ pub(crate) fn share_problem(err: ShareError) -> Problem {
         | ShareError::InvalidViews { .. }
         | ShareError::InvalidContent { .. }
         | ShareError::InvalidPassphrase => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
+        ShareError::QuotaExceeded { .. } => Problem::new(StatusCode::FORBIDDEN, err.to_string()),
         other => internal("share operation", &other),
     }
 }
@@ -392,10 +397,11 @@ pub(crate) fn auth_problem(err: AuthError) -> Problem {
 
 pub(crate) fn api_key_problem(err: ApiKeyError) -> Problem {
     match err {
-        ApiKeyError::InvalidName
-        | ApiKeyError::NoScopes
-        | ApiKeyError::InvalidExpiry
-        | ApiKeyError::TooMany { .. } => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
+        ApiKeyError::InvalidName | ApiKeyError::NoScopes | ApiKeyError::InvalidExpiry => {
+            Problem::new(StatusCode::BAD_REQUEST, err.to_string())
+        }
+        // A valid request the account's state refuses.
+        ApiKeyError::TooMany { .. } => Problem::new(StatusCode::CONFLICT, err.to_string()),
         ApiKeyError::ExceedsRole(scope) => Problem::new(
             StatusCode::FORBIDDEN,
             format!("scope `{scope}` exceeds what your role allows"),

@@ -9,7 +9,13 @@
 //!   with made-up keys);
 //! - refreshes per client address: 30, refilled one every 2 s;
 //! - anonymous share links per client address (when allowed): 5, refilled
-//!   one a minute.
+//!   one a minute;
+//! - passphrase attempts on share links (each costs an Argon2id hash, and
+//!   anyone with a link can make them): per client address 10, refilled
+//!   one every 6 s, and per share 10, refilled one every 6 s (the fifth
+//!   wrong passphrase destroys a share anyway, so the per-share budget
+//!   bounds right ones, which many-view shares and many addresses could
+//!   otherwise repeat).
 //!
 //! Addresses are counted per IPv4 address or per IPv6 /64. Entries back at
 //! full budget are forgotten once a minute.
@@ -52,6 +58,14 @@ pub struct LoginLimits {
     pub anonymous_share_burst: u32,
     /// One more anonymous share per address is allowed every this long.
     pub anonymous_share_refill: Duration,
+    /// Share passphrase attempts one client address may make in a burst.
+    pub passphrase_burst: u32,
+    /// One more passphrase attempt per address is allowed every this long.
+    pub passphrase_refill: Duration,
+    /// Passphrase attempts on one share in a burst.
+    pub passphrase_per_share_burst: u32,
+    /// One more passphrase attempt per share is allowed every this long.
+    pub passphrase_per_share_refill: Duration,
 }
 
 impl Default for LoginLimits {
@@ -65,6 +79,10 @@ impl Default for LoginLimits {
             refresh_refill: Duration::from_secs(2),
             anonymous_share_burst: 5,
             anonymous_share_refill: Duration::from_secs(60),
+            passphrase_burst: 10,
+            passphrase_refill: Duration::from_secs(6),
+            passphrase_per_share_burst: 10,
+            passphrase_per_share_refill: Duration::from_secs(6),
         }
     }
 }
@@ -79,6 +97,9 @@ pub(crate) struct RateLimits {
     per_username: DefaultKeyedRateLimiter<String>,
     refresh: DefaultKeyedRateLimiter<IpAddr>,
     anonymous_shares: DefaultKeyedRateLimiter<IpAddr>,
+    passphrase: DefaultKeyedRateLimiter<IpAddr>,
+    /// Keyed by a digest of the share's token, never the token.
+    passphrase_per_share: DefaultKeyedRateLimiter<[u8; 16]>,
     pruned: Mutex<Instant>,
 }
 
@@ -105,6 +126,14 @@ impl RateLimits {
                 limits.anonymous_share_burst,
                 limits.anonymous_share_refill,
             )),
+            passphrase: RateLimiter::keyed(quota(
+                limits.passphrase_burst,
+                limits.passphrase_refill,
+            )),
+            passphrase_per_share: RateLimiter::keyed(quota(
+                limits.passphrase_per_share_burst,
+                limits.passphrase_per_share_refill,
+            )),
             pruned: Mutex::new(Instant::now()),
         }
     }
@@ -118,6 +147,8 @@ impl RateLimits {
             self.per_username.retain_recent();
             self.refresh.retain_recent();
             self.anonymous_shares.retain_recent();
+            self.passphrase.retain_recent();
+            self.passphrase_per_share.retain_recent();
         }
     }
 
@@ -131,6 +162,14 @@ impl RateLimits {
     pub(crate) fn anonymous_share(&self, address: IpAddr) -> Result<(), Throttled> {
         self.prune();
         self.anonymous_shares.check_key(&address).map_err(wait)
+    }
+
+    /// Counts one passphrase attempt from `address` (a rate key) on the
+    /// share whose token digests to `share`.
+    pub(crate) fn passphrase(&self, address: IpAddr, share: [u8; 16]) -> Result<(), Throttled> {
+        self.prune();
+        self.passphrase.check_key(&address).map_err(wait)?;
+        self.passphrase_per_share.check_key(&share).map_err(wait)
     }
 
     /// Entries held right now.

@@ -10,7 +10,7 @@ use strongroom_engine::{Engine, RecordError};
 
 use crate::ApiConfig;
 use crate::fanout::Hub;
-use crate::http::hashing::HashingPool;
+use crate::http::hashing::{HashingPool, Lane};
 use crate::http::problem::{ApiError, Problem};
 use crate::http::rate_limit::RateLimits;
 use crate::http::write_limit::WriteLimits;
@@ -56,11 +56,12 @@ impl State {
     /// Runs password work (Argon2) in the hashing pool.
     pub(crate) async fn hashing<T: Send + 'static>(
         &self,
+        lane: Lane,
         work: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> poem::Result<T> {
         let engine = self.engine.clone();
         self.hashing
-            .run(move || work(&engine))
+            .run(lane, move || work(&engine))
             .await
             .ok_or_else(|| unavailable().into())
     }

@@ -18,7 +18,7 @@ use crate::http::problem::{
 use crate::http::state::State;
 use crate::messages::wire::{Message, MessagePage, NewMessage, StoredMessage};
 use crate::tags::ApiTags;
-use crate::wire::fast_json::FastJson;
+use crate::wire::FastJson;
 
 /// Page size of `GET /v1/messages` when the request names none (or the
 /// server's largest page, if that is smaller).

@@ -9,6 +9,7 @@ use poem_openapi::Object;
 use strongroom_engine::records::{Receipt, Record, RecordMeta};
 use time::OffsetDateTime;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use crate::wire::datetime;
 use crate::wire::fast_json::{self, WriteJson};
@@ -36,9 +37,12 @@ impl NewMessage {
         )
     }
 
-    /// The text and the requested ttl.
-    pub(crate) fn into_parts(self) -> (String, Option<Duration>) {
-        (self.message.0, self.ttl_seconds.map(Duration::from_secs))
+    /// The text (zeroized when dropped) and the requested ttl.
+    pub(crate) fn into_parts(mut self) -> (Zeroizing<String>, Option<Duration>) {
+        (
+            self.message.take(),
+            self.ttl_seconds.map(Duration::from_secs),
+        )
     }
 }
 

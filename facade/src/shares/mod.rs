@@ -12,22 +12,27 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use sha2::{Digest, Sha256};
+use strongroom_engine::audit::{Actor, Origin};
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::NewShare;
 use strongroom_engine::{Scope, SecretString, ShareId};
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 use crate::ApiConfig;
 use crate::http::auth::{Caller, MaybeCaller};
 use crate::http::client::{self, ClientAddress};
 use crate::http::guard;
+use crate::http::hashing::Lane;
 use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, share_problem};
 use crate::http::state::State;
 use crate::shares::wire::{
     NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
 };
 use crate::tags::ApiTags;
-use crate::wire::datetime;
+use crate::wire::plain_text::PlainText;
+use crate::wire::{FastJson, datetime};
 
 #[derive(ApiResponse)]
 pub(crate) enum CreateShareResponse {
@@ -39,7 +44,7 @@ errors! {
     CreateShareErrors {
         400 => "ttl, views, message or passphrase out of bounds.",
         401 => "No valid bearer token (and anonymous shares are off, or the token\nsent is invalid).",
-        403 => says::LACKS_WRITE,
+        403 => "The credential lacks the `messages:write` scope, or the creator is\nover their storage quota (a share counts until it is used up, revoked\nor expires).",
         429 retry => "Too many anonymous shares from this address, or over the caller's\nwrites per minute; retry after `Retry-After` seconds.",
     }
 }
@@ -68,6 +73,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::LACKS_WRITE,
         404 => "No share of yours has this id (or it was purged).",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -75,13 +81,14 @@ errors! {
 pub(crate) enum OpenShareResponse {
     /// The secret; one view consumed.
     #[oai(status = 200)]
-    Ok(Json<SharedSecret>),
+    Ok(FastJson<SharedSecret>),
 }
 errors! {
     OpenShareErrors {
         401 => "Wrong or missing passphrase (no view consumed).",
         404 => "No such share.",
         410 => "The share expired, was used up, revoked or destroyed.",
+        429 retry => "Too many passphrase attempts from this address or on this share;\nretry after `Retry-After` seconds.",
     }
 }
 
@@ -104,15 +111,15 @@ impl SharesApi {
         caller: MaybeCaller,
         body: Json<NewShareRequest>,
     ) -> Answer<CreateShareResponse, CreateShareErrors> {
-        let owner = match caller {
+        let (owner, acting) = match caller {
             MaybeCaller::Caller(c) => {
                 match guard::writer(&state, &c, Scope::MessagesWrite).await? {
-                    Ok((user, _)) => Some(user),
+                    Ok((user, acting)) => (Some(user), acting),
                     Err(p) => return answer(p),
                 }
             }
             MaybeCaller::Anonymous => match anonymous(&state, req) {
-                Ok(()) => None,
+                Ok(()) => (None, anonymous_caller(&state, req)),
                 Err(Refused::Throttled(secs)) => {
                     metrics::counter!("strongroom_rate_limited_total", "route" => "shares")
                         .increment(1);
@@ -124,11 +131,11 @@ impl SharesApi {
                 Err(Refused::Problem(p)) => return answer(p),
             },
         };
-        let body = body.0;
+        let mut body = body.0;
         let ttl = body.ttl();
         // A client-encrypted message is the blob's base64 text: opaque
         // here, stored as given and returned as given.
-        let content = body.message.0.into_bytes();
+        let content = Zeroizing::new(body.message.take().as_bytes().to_vec());
         let (max_views, client_encrypted) = (body.max_views, body.client_encrypted);
         let passphrase = body.passphrase.map(|p| p.into_secret());
         let argon2 = passphrase.is_some();
@@ -144,11 +151,11 @@ impl SharesApi {
                 },
             )
         };
-        // A passphrase costs Argon2id: the hashing pool, like logins.
+        // A passphrase costs Argon2id: the hashing pool's share lane.
         let created = if argon2 {
-            state.hashing(work).await?
+            acting.hashing(Lane::Shares, work).await?
         } else {
-            state.blocking(work).await?
+            acting.blocking(work).await?
         };
         match created {
             Ok(share) => {
@@ -200,11 +207,12 @@ impl SharesApi {
         /// The share's id.
         id: Path<String>,
     ) -> Answer<RevokeShareResponse, RevokeShareErrors> {
-        let owner = or_answer!(caller.require(Scope::MessagesWrite));
         let Ok(id) = id.0.parse::<ShareId>() else {
             return answer(Problem::new(StatusCode::NOT_FOUND, "share not found"));
         };
-        match state
+        let (owner, acting) =
+            or_answer!(guard::writer(&state, &caller, Scope::MessagesWrite).await?);
+        match acting
             .blocking(move |e| e.shares().revoke(owner, id))
             .await?
         {
@@ -230,6 +238,7 @@ impl SharesApi {
     async fn open(
         &self,
         state: Data<&State>,
+        req: &Request,
         /// The token from the link (`/s/<token>`).
         token: Path<String>,
         body: Json<OpenShareRequest>,
@@ -237,22 +246,39 @@ impl SharesApi {
         let token = SecretString::from(token.0);
         let passphrase = body.0.passphrase.map(|p| p.into_secret());
         let argon2 = passphrase.is_some();
+        if argon2 {
+            // Each attempt costs an Argon2id hash: limited per address and
+            // per share before any hashing.
+            let address = ClientAddress(client::of(req)).rate_key();
+            if let Err(t) = state.rate_limits.passphrase(address, share_key(&token)) {
+                metrics::counter!("strongroom_rate_limited_total", "route" => "share_passphrase")
+                    .increment(1);
+                return answer(Problem::throttled(
+                    t.0,
+                    format!("too many passphrase attempts; retry in {} s", t.0),
+                ));
+            }
+        }
+        let acting = anonymous_caller(&state, req);
         let work =
             move |e: &strongroom_engine::Engine| e.shares().open(&token, passphrase.as_ref());
         let opened = if argon2 {
-            state.hashing(work).await?
+            acting.hashing(Lane::Shares, work).await?
         } else {
-            state.blocking(work).await?
+            acting.blocking(work).await?
         };
         match opened {
             Ok(share) => {
                 // Shares made over HTTP hold the text they were given; a
                 // binary one made through the engine comes back as base64.
                 let message = match std::str::from_utf8(&share.content) {
-                    Ok(text) => text.to_owned(),
-                    Err(_) => STANDARD.encode(share.content.as_slice()),
+                    Ok(_) => PlainText::take(share.content),
+                    Err(_) => {
+                        let text = Zeroizing::new(STANDARD.encode(share.content.as_slice()));
+                        PlainText::copy(text.as_bytes())
+                    }
                 };
-                Ok(OpenShareResponse::Ok(Json(SharedSecret {
+                Ok(OpenShareResponse::Ok(FastJson(SharedSecret {
                     message,
                     client_encrypted: share.client_encrypted,
                     views_left: share.views_left,
@@ -266,6 +292,24 @@ impl SharesApi {
 enum Refused {
     Throttled(u64),
     Problem(Problem),
+}
+
+/// The state acting for an anonymous client at its address (what the
+/// audit log records for share creation and opening without an account).
+fn anonymous_caller(state: &State, req: &Request) -> State {
+    state.acting(Origin {
+        actor: Some(Actor::Anonymous),
+        address: Some(client::of(req)),
+    })
+}
+
+/// What the passphrase limiter keys a share by: a digest of its token,
+/// so the token itself is never kept.
+fn share_key(token: &SecretString) -> [u8; 16] {
+    let digest = Sha256::digest(token.expose_secret().as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
 }
 
 /// Whether this request may create a share without an account.

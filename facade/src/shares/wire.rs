@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::wire::datetime;
+use crate::wire::fast_json::{self, WriteJson};
+use crate::wire::plain_text::PlainText;
 use crate::wire::text::Text;
 
 crate::wire::secret_field::secret_string_type!(Passphrase, "password", 1, 1024, "open sesame");
@@ -162,11 +164,33 @@ pub(crate) struct OpenShareRequest {
 pub(crate) struct SharedSecret {
     /// The secret's text, or for a client-encrypted share the base64 blob
     /// to decrypt with the key in the link's fragment.
-    pub(crate) message: String,
+    pub(crate) message: PlainText,
     /// Whether `message` is a client-side blob.
     pub(crate) client_encrypted: bool,
     /// Opens left after this one.
     pub(crate) views_left: u32,
+}
+
+/// Written directly, into a body zeroized once sent.
+impl WriteJson for SharedSecret {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        fast_json::key(out, "message");
+        fast_json::string(out, &self.message);
+        out.extend_from_slice(b",\"client_encrypted\":");
+        out.extend_from_slice(if self.client_encrypted {
+            b"true"
+        } else {
+            b"false"
+        });
+        out.extend_from_slice(b",\"views_left\":");
+        out.extend_from_slice(self.views_left.to_string().as_bytes());
+        out.push(b'}');
+    }
+
+    fn size_hint(&self) -> usize {
+        self.message.len() + 64
+    }
 }
 
 /// What a link shows before it is opened.

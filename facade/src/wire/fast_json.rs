@@ -6,11 +6,6 @@
 //! text that needs no escaping — nearly all of it — is copied as is. A test
 //! keeps the bytes identical in meaning to what `Json` would write.
 
-use poem::http::header;
-use poem::{IntoResponse, Response};
-use poem_openapi::payload::Payload;
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -21,33 +16,6 @@ pub(crate) trait WriteJson {
     fn write_json(&self, out: &mut Vec<u8>);
     /// About how many bytes that takes (to size the buffer once).
     fn size_hint(&self) -> usize;
-}
-
-/// A JSON body written directly.
-pub(crate) struct FastJson<T>(pub(crate) T);
-
-const CONTENT_TYPE: &str = "application/json; charset=utf-8";
-
-impl<T: Type + Send> Payload for FastJson<T> {
-    const CONTENT_TYPE: &'static str = CONTENT_TYPE;
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-}
-
-impl<T: WriteJson + Send> IntoResponse for FastJson<T> {
-    fn into_response(self) -> Response {
-        let mut body = Vec::with_capacity(self.0.size_hint());
-        self.0.write_json(&mut body);
-        Response::builder()
-            .header(header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(body)
-    }
 }
 
 /// A JSON string literal.

@@ -8,9 +8,17 @@ pub(crate) mod fast_json;
 pub(crate) mod plain_text;
 pub(crate) mod secret_field;
 pub(crate) mod text;
+pub(crate) mod zeroized;
 
+use poem::http::header;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
 use strongroom_engine::Timestamp;
 use time::OffsetDateTime;
+
+use self::fast_json::WriteJson;
 
 crate::wire::secret_field::secret_string_type!(
     Password,
@@ -31,4 +39,33 @@ crate::wire::secret_field::secret_string_type!(
 pub(crate) fn datetime(t: Timestamp) -> OffsetDateTime {
     let nanos = i128::from(t.as_unix_millis()) * 1_000_000;
     OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A JSON body written directly.
+pub(crate) struct FastJson<T>(pub(crate) T);
+
+const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+impl<T: Type + Send> Payload for FastJson<T> {
+    const CONTENT_TYPE: &'static str = CONTENT_TYPE;
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: WriteJson + Send> IntoResponse for FastJson<T> {
+    /// The body holds plaintext (messages, shared secrets): it is zeroized
+    /// once sent and dropped.
+    fn into_response(self) -> Response {
+        let mut body = Vec::with_capacity(self.0.size_hint());
+        self.0.write_json(&mut body);
+        Response::builder()
+            .header(header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(zeroized::bytes(body))
+    }
 }

@@ -56,11 +56,25 @@ macro_rules! strict_string {
 }
 
 strict_string!(
-    /// Text that must arrive as a JSON string.
+    /// Text that must arrive as a JSON string. It carries message text:
+    /// zeroized when dropped.
     Text,
     "string",
     MetaSchema::new("string")
 );
+
+impl Drop for Text {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl Text {
+    /// The text, taken out to be zeroized by its new holder.
+    pub(crate) fn take(&mut self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(std::mem::take(&mut self.0))
+    }
+}
 
 strict_string!(
     /// A username, documented with its length and alphabet.

@@ -251,6 +251,8 @@ async fn each_role_reaches_its_operations_and_no_key_exceeds_it() {
 async fn a_key_is_shown_once_listed_without_its_secret_and_revoked() {
     let s = start().await;
     let (root, _) = s.with_role("root", Role::Admin).await;
+    // Another admin, so root may be demoted below.
+    s.with_role("deputy", Role::Admin).await;
     let (secret, id) = key(&s, &root, &["messages:read", "admin"]).await;
     // srk_ + 64 hex + 8 hex of CRC-32.
     assert_eq!(secret.len(), 76);
@@ -517,4 +519,79 @@ async fn the_audit_trail_over_http_records_callers_addresses_and_outcomes() {
     for secret in [PASSWORD, "not the password", "by key", &secret[4..], &root] {
         assert!(!text.contains(secret), "audit holds a secret");
     }
+}
+
+#[tokio::test]
+async fn key_management_and_share_revocation_count_as_writes() {
+    let s = start().await;
+    let (root, _) = s.with_role("root", Role::Admin).await;
+    let (alice, alice_id) = s.with_role("alice", Role::User).await;
+    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 4});
+    let path = format!("/v1/admin/users/{alice_id}/quota");
+    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    // Four writes of four kinds spend the minute...
+    let (_, id) = key(&s, &alice, &["messages:read"]).await;
+    assert_eq!(
+        s.delete(&format!("/v1/api-keys/{id}"), &alice).await.status,
+        204
+    );
+    let share = s
+        .post("/v1/shares", json!({"message": "m"}), Some(&alice))
+        .await;
+    assert_eq!(share.status, 201, "{}", share.body);
+    let share_id = share.body["id"].as_str().expect("id");
+    assert_eq!(
+        s.delete(&format!("/v1/shares/{share_id}"), &alice)
+            .await
+            .status,
+        204
+    );
+    // ...and each kind is then refused.
+    let throttled = [
+        s.post(
+            "/v1/api-keys",
+            json!({"name": "k", "scopes": ["messages:read"]}),
+            Some(&alice),
+        )
+        .await,
+        s.delete(&format!("/v1/api-keys/{id}"), &alice).await,
+        s.delete(&format!("/v1/shares/{share_id}"), &alice).await,
+        s.call(
+            "PUT",
+            "/v1/keys",
+            Some(&alice),
+            json!({
+                "public_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                "wrapped_private_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                "salt": "AAAAAAAAAAAAAAAAAAAAAA",
+                "iterations": 600_000,
+            }),
+        )
+        .await,
+    ];
+    for reply in &throttled {
+        assert_problem(reply, 429);
+        assert!(reply.retry_after.is_some());
+    }
+}
+
+#[tokio::test]
+async fn the_hundred_and_first_key_is_a_conflict_not_a_bad_request() {
+    let s = start().await;
+    let (root, _) = s.with_role("root", Role::Admin).await;
+    let (alice, alice_id) = s.with_role("alice", Role::User).await;
+    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 1000});
+    let path = format!("/v1/admin/users/{alice_id}/quota");
+    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    for _ in 0..100 {
+        key(&s, &alice, &["messages:read"]).await;
+    }
+    let refused = s
+        .post(
+            "/v1/api-keys",
+            json!({"name": "one too many", "scopes": ["messages:read"]}),
+            Some(&alice),
+        )
+        .await;
+    assert_problem(&refused, 409);
 }

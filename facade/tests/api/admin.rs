@@ -171,3 +171,64 @@ async fn admins_page_through_accounts_and_manage_them() {
         .await;
     assert_problem(&taken, 409);
 }
+
+#[tokio::test]
+async fn refused_admin_requests_are_audited_with_who_asked() {
+    let s = start().await;
+    s.with_role("root", Role::Admin).await;
+    let (alice, alice_id) = s.with_role("alice", Role::User).await;
+    assert_problem(&s.get("/v1/admin/users", &alice).await, 403);
+    assert_problem(&s.get("/v1/admin/audit", &alice).await, 403);
+    let log = s
+        .engine
+        .audit()
+        .page(
+            &strongroom_engine::audit::AuditFilter {
+                action: Some(strongroom_engine::audit::AuditAction::AdminRequest),
+                ..Default::default()
+            },
+            0,
+            10,
+        )
+        .expect("log")
+        .entries;
+    assert_eq!(log.len(), 2);
+    for entry in log {
+        assert_eq!(
+            entry.outcome,
+            strongroom_engine::audit::AuditOutcome::Denied
+        );
+        assert_eq!(
+            entry.actor.user().map(|u| u.to_string()),
+            Some(alice_id.clone())
+        );
+        assert!(entry.address.is_some());
+    }
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_demote_disable_or_delete_itself() {
+    let s = start().await;
+    let (root, root_id) = s.with_role("root", Role::Admin).await;
+    let base = format!("/v1/admin/users/{root_id}");
+    for (method, path, body) in [
+        ("PUT", format!("{base}/role"), json!({"role": "user"})),
+        ("PUT", format!("{base}/disabled"), json!({"disabled": true})),
+        ("DELETE", base.clone(), json!(null)),
+    ] {
+        let r = s.call(method, &path, Some(&root), body).await;
+        assert_problem(&r, 409);
+    }
+    assert_eq!(s.get("/v1/admin/users", &root).await.status, 200);
+    // With a second admin, the first may step down.
+    s.with_role("deputy", Role::Admin).await;
+    let r = s
+        .call(
+            "PUT",
+            &format!("{base}/role"),
+            Some(&root),
+            json!({"role": "user"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -75,3 +75,25 @@ async fn refreshes_are_rate_limited_per_address() {
     common::assert_problem(&r, 429);
     assert!(r.retry_after.is_some());
 }
+
+#[tokio::test]
+async fn ipv4_mapped_clients_are_counted_as_their_ipv4_address() {
+    let config = ApiConfig {
+        trusted_proxies: vec!["127.0.0.0/8".parse().expect("cidr")],
+        ..ApiConfig::default()
+    };
+    let s = start_with(config, "").await;
+    for _ in 0..10 {
+        assert_eq!(login_from(&s, "::ffff:203.0.113.7").await, 401);
+    }
+    assert_eq!(
+        login_from(&s, "203.0.113.7").await,
+        429,
+        "the same client, however written"
+    );
+    assert_eq!(
+        login_from(&s, "::ffff:203.0.113.8").await,
+        401,
+        "another IPv4 client, not the same /64"
+    );
+}

@@ -285,3 +285,81 @@ async fn a_body_that_trickles_in_is_cut_off_with_408() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("application/problem+json"), "{text}");
 }
+
+#[tokio::test]
+async fn the_servers_own_pages_pass_whatever_origins_are_configured() {
+    let config = ApiConfig {
+        cors_origins: vec!["https://app.example".to_owned()],
+        ..ApiConfig::default()
+    };
+    let s = start_with(config, "").await;
+    // What the built-in web client sends: its own origin, on a module
+    // script and on a POST.
+    let own = s.url("").trim_end_matches('/').to_owned();
+    let script = s
+        .http
+        .get(s.url("/app/app.js"))
+        .header("Origin", &own)
+        .send()
+        .await
+        .expect("script");
+    assert_eq!(script.status(), 200);
+    let login = s
+        .http
+        .post(s.url("/v1/sessions"))
+        .header("Origin", &own)
+        .json(&json!({"username": "nobody", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(
+        login.status(),
+        401,
+        "refused for its password, not its origin"
+    );
+    // Another origin is still refused, and every answer varies by origin.
+    let foreign = s
+        .http
+        .post(s.url("/v1/sessions"))
+        .header("Origin", "https://evil.example")
+        .json(&json!({"username": "nobody", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(foreign.status(), 403);
+    for answer in [&script, &login, &foreign] {
+        let vary: Vec<_> = answer
+            .headers()
+            .get_all("vary")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert!(
+            vary.iter()
+                .any(|v| v.to_ascii_lowercase().contains("origin")),
+            "{vary:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_api_docs_page_cannot_be_framed_or_run_foreign_scripts() {
+    let s = common::start().await;
+    let docs = s.http.get(s.url("/docs")).send().await.expect("docs");
+    assert_eq!(docs.status(), 200);
+    let csp = docs.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let scripts = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .expect("script-src");
+    assert!(scripts.contains("'sha256-"), "{csp}");
+    assert!(!scripts.contains("unsafe"), "{csp}");
+    assert_eq!(docs.headers()["x-frame-options"], "DENY");
+    let body = docs.text().await.expect("body");
+    assert!(body.contains("swagger"), "still the Swagger UI");
+}

@@ -121,3 +121,21 @@ async fn publishing_checks_its_input_and_needs_a_signed_in_session() {
     // A key with messages:write may look recipients up.
     assert_problem(&s.get("/v1/users/nobody/key", &key).await, 404);
 }
+
+#[tokio::test]
+async fn the_thirty_third_key_version_is_a_conflict_not_a_bad_request() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    for version in 1..=32 {
+        let (_, public) = e2e::generate_keypair();
+        let put = s
+            .call("PUT", "/v1/keys", Some(&alice), upload(&public))
+            .await;
+        assert_eq!(put.status, 201, "version {version}: {}", put.body);
+    }
+    let (_, public) = e2e::generate_keypair();
+    let refused = s
+        .call("PUT", "/v1/keys", Some(&alice), upload(&public))
+        .await;
+    assert_problem(&refused, 409);
+}

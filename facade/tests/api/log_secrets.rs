@@ -110,6 +110,36 @@ async fn a_full_flow_logs_no_secret() {
         .await;
     }
 
+    // Requests refused before any handler runs still name only the route.
+    let open_path = s.url(&format!("/v1/shares/{share_token}/open"));
+    let too_large = s
+        .http
+        .post(&open_path)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .expect("413");
+    assert_eq!(too_large.status(), 413);
+    let not_json = s
+        .http
+        .post(&open_path)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("415");
+    assert_eq!(not_json.status(), 415);
+    let wrong_method = s.http.put(&open_path).send().await.expect("405");
+    assert_eq!(wrong_method.status(), 405);
+    let page = s
+        .http
+        .delete(s.url(&format!("/s/{share_token}")))
+        .send()
+        .await
+        .expect("page");
+    assert!(page.status().is_client_error(), "{}", page.status());
+
     let log = String::from_utf8(capture.0.lock().expect("log").clone()).expect("utf8");
     for expected in [
         "account created",

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::{PASSWORD, assert_problem, start};
 use serde_json::json;
+use strongroom_engine::Role;
 
 #[tokio::test]
 async fn login_returns_a_bearer_pair_and_bad_credentials_look_alike() {
@@ -166,6 +167,8 @@ async fn broadcasting_needs_the_admin_role_and_a_disabled_account_is_refused() {
         .await;
     common::assert_problem(&r, 403);
     s.promote("alice");
+    // Another admin, so alice may be disabled below.
+    s.with_role("deputy", Role::Admin).await;
     let r = s
         .post(
             "/v1/broadcasts",

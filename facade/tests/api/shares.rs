@@ -355,3 +355,58 @@ async fn the_page_assets_are_served() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_share_counts_toward_its_creators_quota() {
+    let s = start().await;
+    let (root, _) = s.with_role("root", strongroom_engine::Role::Admin).await;
+    let (alice, alice_id) = s.with_role("alice", strongroom_engine::Role::User).await;
+    let quota = json!({"max_bytes": 200, "max_records": 1000, "writes_per_minute": 100});
+    let path = format!("/v1/admin/users/{alice_id}/quota");
+    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    create(&s, Some(&alice), json!({"message": "x".repeat(100)})).await;
+    let refused = s
+        .post(
+            "/v1/shares",
+            json!({"message": "y".repeat(100)}),
+            Some(&alice),
+        )
+        .await;
+    assert_problem(&refused, 403);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("quota"),
+        "{}",
+        refused.body
+    );
+    let status = s.get(&path, &root).await;
+    assert_eq!(status.body["used_records"], 1, "{}", status.body);
+}
+
+#[tokio::test]
+async fn passphrase_guesses_are_throttled_per_address_before_any_hashing() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let created = create(
+            &s,
+            Some(&alice),
+            json!({"message": "guarded", "passphrase": "open sesame"}),
+        )
+        .await;
+        tokens.push(token_of(created["url"].as_str().expect("url")));
+    }
+    // Ten guesses from one address, spread so that no share is destroyed.
+    for i in 0..10 {
+        let r = open(&s, &tokens[i % 3], json!({"passphrase": "a wrong guess"})).await;
+        assert_problem(&r, 401);
+    }
+    let throttled = open(&s, &tokens[1], json!({"passphrase": "open sesame"})).await;
+    assert_problem(&throttled, 429);
+    assert!(throttled.retry_after.is_some());
+    // Asking whether a passphrase is needed costs nothing and is not counted.
+    assert_problem(&open(&s, &tokens[2], json!({})).await, 401);
+}

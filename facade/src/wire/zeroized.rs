@@ -1,0 +1,52 @@
+//! Bytes that are zeroized when their last reference drops: request
+//! bodies as the body limit holds them (passwords, message text) and the
+//! response bodies the API builds around plaintext. What the HTTP stack
+//! itself holds is not ours to clear: hyper's read buffer keeps the bytes
+//! of a request until later reads overwrite them, and the kernel's socket
+//! buffers do the same (see docs/security.md).
+
+use bytes::Bytes;
+use zeroize::Zeroize;
+
+/// Takes `data` into bytes that are zeroized when dropped.
+pub(crate) fn bytes(data: Vec<u8>) -> Bytes {
+    Bytes::from_owner(Owner(data))
+}
+
+/// A copy of `data` that is zeroized when dropped; `data` itself is
+/// zeroized now when nothing else shares it.
+pub(crate) fn copy_of(data: Bytes) -> Bytes {
+    let copy = bytes(data.to_vec());
+    if let Ok(mut unique) = data.try_into_mut() {
+        unique.as_mut().zeroize();
+    }
+    copy
+}
+
+struct Owner(Vec<u8>);
+
+impl AsRef<[u8]> for Owner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bytes_read_as_given() {
+        let b = bytes(b"secret".to_vec());
+        assert_eq!(&b[..], b"secret");
+        let c = copy_of(Bytes::from(b"text".to_vec()));
+        assert_eq!(&c[..], b"text");
+        assert_eq!(c.slice(1..3), &b"ex"[..]);
+    }
+}
