@@ -85,6 +85,10 @@ pub(crate) enum Command {
         /// The backup file.
         #[arg(long)]
         from: PathBuf,
+        /// Restore a backup whose audit chain does not verify, recording
+        /// the gap in the restored log (refused without it).
+        #[arg(long)]
+        accept_audit_gap: bool,
     },
     /// Compact the database file (no server may be running) and print its
     /// size before and after.
@@ -263,6 +267,14 @@ pub(crate) struct ServeArgs {
         default_value_t = 256
     )]
     max_connections_per_address: usize,
+    /// Requests one HTTP/2 connection may carry at once (event streams
+    /// included); HTTP/1 carries one.
+    #[arg(
+        long,
+        env = "STRONGROOM_MAX_STREAMS_PER_CONNECTION",
+        default_value_t = 256
+    )]
+    max_streams_per_connection: u32,
     /// Event streams one user may hold open at once.
     #[arg(long, env = "STRONGROOM_MAX_STREAMS_PER_USER", default_value_t = 8)]
     max_streams_per_user: usize,
@@ -346,7 +358,7 @@ fn parse_public_url(text: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
-    pub(crate) fn config(self, matches: &ArgMatches) -> ServeConfig {
+    pub(crate) fn config(self, matches: &ArgMatches, format: LogFormat) -> ServeConfig {
         let master_key = key_source(self.master_key_file, matches.subcommand_matches("serve"));
         let tls = match (self.tls_cert, self.tls_key, self.tls_self_signed) {
             (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
@@ -377,6 +389,7 @@ impl ServeArgs {
             },
             timeouts: Timeouts {
                 header: Duration::from_secs(self.header_timeout.max(1)),
+                max_streams: self.max_streams_per_connection.max(1),
                 idle: Duration::from_secs(self.idle_timeout.max(1)),
             },
             max_connections: self.max_connections,
@@ -395,6 +408,7 @@ impl ServeArgs {
                 connections: self.database_connections.max(1),
             }),
             nats_url: self.nats_url,
+            json_output: format == LogFormat::Json,
         }
     }
 }

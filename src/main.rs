@@ -75,7 +75,7 @@ fn main() -> ExitCode {
     }
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
         Command::Serve(args) => {
-            let config = args.config(&matches);
+            let config = args.config(&matches, cli.log_format);
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -97,9 +97,14 @@ fn main() -> ExitCode {
                 }),
             );
         }
-        Command::Restore { store, from } => {
+        Command::Restore {
+            store,
+            from,
+            accept_audit_gap,
+        } => {
+            let store = store.resolve(sub(&matches));
             return finish(
-                strongroom::ops::restore(&store.resolve(sub(&matches)), &from).map(|done| {
+                strongroom::ops::restore(&store, &from, accept_audit_gap).map(|done| {
                     println!(
                         "restored {} records and {} users into {}",
                         done.report.records,

@@ -6,8 +6,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use strongroom_engine::Engine;
+use strongroom_engine::audit::{Actor, AuditAction, AuditFilter, Origin};
 use strongroom_engine::maintenance::BackupReport;
+use strongroom_engine::{Engine, Timestamp};
 
 use super::{OpsError, master_key, open_existing, open_file};
 use crate::datadir::{DATABASE_FILE, StoreArgs, files};
@@ -93,9 +94,16 @@ pub fn backup(args: &StoreArgs, to: &Path) -> Result<BackupDone, OpsError> {
 }
 
 /// `strongroom restore`: `from` becomes the database of `args`, which must
-/// not have one. The master key and every envelope of the snapshot are
-/// checked on a private copy first; only a sound copy is moved in place.
-pub fn restore(args: &StoreArgs, from: &Path) -> Result<BackupDone, OpsError> {
+/// not have one. The master key, every envelope and the audit chain of the
+/// snapshot are checked on a private copy first; only a sound copy is
+/// moved in place. A chain that does not verify (or that a schema
+/// upgrade found broken) is refused unless `accept_audit_gap`, and then
+/// the gap is recorded in the restored log.
+pub fn restore(
+    args: &StoreArgs,
+    from: &Path,
+    accept_audit_gap: bool,
+) -> Result<BackupDone, OpsError> {
     if !from.is_file() {
         return Err(OpsError::NoDatabase {
             path: from.to_owned(),
@@ -108,7 +116,7 @@ pub fn restore(args: &StoreArgs, from: &Path) -> Result<BackupDone, OpsError> {
     let key = master_key(args)?;
     let created_dir = files::create_private_dir(&args.data_dir)?;
     let staging = args.data_dir.join(format!("{DATABASE_FILE}.restoring"));
-    let result = stage(from, &staging, key);
+    let result = stage(from, &staging, key, accept_audit_gap);
     match result {
         Ok(report) => {
             fs::rename(&staging, &dest).map_err(io_error(&dest))?;
@@ -133,11 +141,12 @@ pub fn restore(args: &StoreArgs, from: &Path) -> Result<BackupDone, OpsError> {
 }
 
 /// Copies `from` to `staging` (0600) and checks it opens with `key` and is
-/// sound, every envelope included.
+/// sound, every envelope and the audit chain included.
 fn stage(
     from: &Path,
     staging: &Path,
     key: strongroom_engine::MasterKey,
+    accept_audit_gap: bool,
 ) -> Result<BackupReport, OpsError> {
     let _ = fs::remove_file(staging); // a leftover of an interrupted restore
     let mut target = create_new_private(staging)?;
@@ -145,6 +154,7 @@ fn stage(
     io::copy(&mut source, &mut target).map_err(io_error(staging))?;
     target.sync_all().map_err(io_error(staging))?;
     drop(target);
+    let opened_at = strongroom_engine::Clock::now(&strongroom_engine::SystemClock);
     let engine = open_file(staging, key).map_err(|e| match e {
         OpsError::Open { source, .. } => OpsError::Open {
             path: from.to_owned(),
@@ -171,9 +181,60 @@ fn stage(
             problems: problems.join("; "),
         });
     }
+    check_audit(&engine, from, opened_at, accept_audit_gap)?;
     Ok(BackupReport {
         records: check.records,
         users: check.users,
         entries: 0,
     })
+}
+
+/// Refuses a snapshot whose audit chain does not verify, or whose upgrade
+/// on opening found it broken (an `audit.gap` entry written just now),
+/// unless `accept`: then the gap is recorded as an operator's entry.
+fn check_audit(
+    engine: &Engine,
+    from: &Path,
+    opened_at: Timestamp,
+    accept: bool,
+) -> Result<(), OpsError> {
+    let storage = |source| OpsError::Storage {
+        path: from.to_owned(),
+        source,
+    };
+    let audit = engine.audit();
+    let report = audit.verify(None).map_err(storage)?;
+    let gap = AuditFilter {
+        action: Some(AuditAction::AuditGap),
+        from: Some(opened_at),
+        ..AuditFilter::default()
+    };
+    let upgraded_over_a_gap = !audit.page(&gap, 0, 1).map_err(storage)?.entries.is_empty();
+    if report.is_ok() && !upgraded_over_a_gap {
+        return Ok(());
+    }
+    if !accept {
+        let mut problems: Vec<String> = report
+            .problems
+            .iter()
+            .take(3)
+            .map(ToString::to_string)
+            .collect();
+        if upgraded_over_a_gap {
+            problems.push("the chain was already broken when this backup was upgraded".to_owned());
+        }
+        return Err(OpsError::AuditBroken {
+            path: from.to_owned(),
+            problems: problems.join("; "),
+        });
+    }
+    let operator = Origin {
+        actor: Some(Actor::Operator),
+        address: None,
+    };
+    engine
+        .acting(operator)
+        .audit()
+        .accept_gap()
+        .map_err(storage)
 }

@@ -118,6 +118,17 @@ pub enum OpsError {
         /// What the check found.
         problems: String,
     },
+    /// A snapshot to restore holds an audit chain that does not verify.
+    #[error(
+        "{}: the backup's audit chain does not verify ({problems}); nothing was restored (pass --accept-audit-gap to restore it anyway and record the gap)",
+        path.display()
+    )]
+    AuditBroken {
+        /// The backup file.
+        path: PathBuf,
+        /// What verification found.
+        problems: String,
+    },
 }
 
 /// The master key for an existing store: from the named file, the

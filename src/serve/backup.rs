@@ -16,7 +16,7 @@ use crate::datadir::files;
 use crate::ops::{self, backup_engine};
 
 /// Writes a backup into `dir` on every SIGUSR1 until `stop`.
-pub(crate) async fn on_signal(engine: Engine, dir: PathBuf, stop: CancellationToken) {
+pub(crate) async fn on_signal(engine: Engine, dir: Private, stop: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -52,7 +52,7 @@ pub(crate) async fn on_signal(engine: Engine, dir: PathBuf, stop: CancellationTo
 }
 
 /// What `POST /v1/admin/backups` calls: a backup into `dir`.
-pub(crate) fn hook(dir: PathBuf) -> BackupHook {
+pub(crate) fn hook(dir: Private) -> BackupHook {
     BackupHook(Arc::new(move |engine: &Engine| {
         write(engine, dir.clone())
             .map(|done| BackupDone {
@@ -65,7 +65,17 @@ pub(crate) fn hook(dir: PathBuf) -> BackupHook {
     }))
 }
 
-fn write(engine: &Engine, dir: PathBuf) -> Result<ops::BackupDone, ops::OpsError> {
+/// The backup directory, and whether it may be one other users can read
+/// (`--allow-insecure-permissions`; refused otherwise, like the data dir).
+#[derive(Clone, Debug)]
+pub(crate) struct Private {
+    pub(crate) dir: PathBuf,
+    pub(crate) allow_insecure: bool,
+}
+
+fn write(engine: &Engine, backups: Private) -> Result<ops::BackupDone, ops::OpsError> {
+    let dir = backups.dir;
+    files::check_private(&dir, "700", backups.allow_insecure)?;
     files::create_private_dir(&dir)?;
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -21,6 +21,11 @@ pub(crate) const SUBJECT: &str = "strongroom.notices";
 /// How often every stream reads the store even without a notice.
 pub(crate) const BACKSTOP: Duration = Duration::from_secs(30);
 
+/// How long stopping waits for queued notices to reach NATS: with NATS
+/// unreachable they are dropped after it (other instances catch up from
+/// the store), so a shutdown never waits on the network.
+pub(crate) const FLUSH: Duration = Duration::from_secs(1);
+
 /// Connects to NATS at `url`; the connection reconnects by itself, waking
 /// every stream each time it comes back.
 pub(crate) async fn connect(
@@ -76,12 +81,22 @@ pub(crate) async fn run(
                     next = rx.recv() => match next { Some(r) => r, None => break },
                 };
                 let payload = format!("{me} {}", remote.encode());
-                if let Err(e) = client.publish(SUBJECT, payload.into()).await {
+                // Publishing waits when NATS is down and its buffer full:
+                // never past a stop.
+                let published = tokio::select! {
+                    () = stop.cancelled() => break,
+                    published = client.publish(SUBJECT, payload.into()) => published,
+                };
+                if let Err(e) = published {
                     metrics::counter!("strongroom_fanout_publish_failures_total").increment(1);
                     tracing::warn!(error = %e, "NATS publish failed; other instances catch up later");
                 }
             }
-            let _ = client.flush().await;
+            if tokio::time::timeout(FLUSH, client.flush()).await.is_err() {
+                tracing::warn!(
+                    "NATS unreachable at shutdown; unsent notices dropped (other instances catch up from the store)"
+                );
+            }
         })
     };
     let applier = {

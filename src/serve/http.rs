@@ -1,14 +1,22 @@
 //! Serving connections: HTTP/1.1 and HTTP/2 through hyper, each request
-//! handed to the poem app. Hyper's header read timeout bounds how long a
-//! request head (and, on a kept-alive HTTP/1 connection, the wait for the
-//! next one) may take; a connection with no traffic either way for the
-//! idle timeout is closed. On shutdown the acceptor stops at once and every
-//! connection is asked to finish what it is doing and close.
+//! handed to the poem app. HTTP/2 is served on both listeners: negotiated
+//! by ALPN over TLS, and with prior knowledge (h2c) on the plain one, with
+//! the same bounds as HTTP/1: request bodies go through the API's body
+//! limit and timeout whatever the protocol; HTTP/2 connections carry at
+//! most `max_streams` requests at once and header lists of at most
+//! [`MAX_HEADER_LIST`] bytes.
+//!
+//! Time limits, on both protocols: a connection must start a request
+//! within the header timeout of opening, and of its last request
+//! finishing (hyper's own header read timeout bounds an HTTP/1 head on top
+//! of that); a connection with no traffic either way for the idle timeout
+//! is closed. On shutdown the acceptor stops at once and every connection
+//! is asked to finish what it is doing and close.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -26,14 +34,22 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Per-connection time limits.
+/// Largest HTTP/2 header list a request may send (HTTP/1 heads are
+/// bounded by hyper's read buffer).
+pub(super) const MAX_HEADER_LIST: u32 = 16 * 1024;
+
+/// Per-connection limits.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
-    /// Longest a request head may take to arrive (HTTP/1: also the longest
-    /// a kept-alive connection waits for its next request).
+    /// Longest a request head may take to arrive, and longest a connection
+    /// may stay open with no request in flight (kept alive between
+    /// requests, or opened and never used).
     pub header: Duration,
     /// A connection with no bytes either way this long is closed.
     pub idle: Duration,
+    /// Requests one HTTP/2 connection may carry at once (event streams
+    /// included).
+    pub max_streams: u32,
 }
 
 /// Accepts and serves connections until `stop` is cancelled; returns the
@@ -79,13 +95,26 @@ async fn serve_connection<Io>(
 ) where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let requests = Arc::new(InFlight {
+        open: AtomicUsize::new(0),
+        last_end: AtomicU64::new(now_millis()),
+    });
+    let in_flight = requests.clone();
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         let app = app.clone();
         let req = (req, local.clone(), remote.clone(), scheme.clone()).into();
+        let started = Started::new(in_flight.clone());
         async move {
             let response: hyper::Response<BoxBody<Bytes, std::io::Error>> =
                 app.get_response(req).await.into();
-            Ok::<_, std::convert::Infallible>(response)
+            // The request is in flight until its body (an event stream's
+            // too) is done and dropped.
+            Ok::<_, std::convert::Infallible>(response.map(|body| {
+                BoxBody::new(Guarded {
+                    inner: body,
+                    _started: started,
+                })
+            }))
         }
     });
     let activity = Arc::new(AtomicU64::new(now_millis()));
@@ -98,13 +127,22 @@ async fn serve_connection<Io>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(timeouts.max_streams)
+        .max_header_list_size(MAX_HEADER_LIST);
     let conn = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
     let mut closing = false;
     loop {
-        let idle = now_millis().saturating_sub(activity.load(Ordering::Relaxed));
-        let wait = timeouts.idle.saturating_sub(Duration::from_millis(idle));
+        let now = now_millis();
+        let idle = now.saturating_sub(activity.load(Ordering::Relaxed));
+        let mut wait = timeouts.idle.saturating_sub(Duration::from_millis(idle));
+        let unused = requests.unused_for(now);
+        if let Some(unused) = unused {
+            wait = wait.min(timeouts.header.saturating_sub(unused));
+        }
         tokio::select! {
             _ = conn.as_mut() => return,
             () = stop.cancelled(), if !closing => {
@@ -112,13 +150,81 @@ async fn serve_connection<Io>(
                 conn.as_mut().graceful_shutdown();
             }
             () = tokio::time::sleep(wait) => {
-                let idle = now_millis().saturating_sub(activity.load(Ordering::Relaxed));
+                let now = now_millis();
+                let idle = now.saturating_sub(activity.load(Ordering::Relaxed));
                 if Duration::from_millis(idle) >= timeouts.idle {
                     metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
                     return;
                 }
+                if !closing && requests.unused_for(now).is_some_and(|u| u >= timeouts.header) {
+                    // Nothing asked of this connection for the header
+                    // timeout: close it as HTTP/1 closes a kept-alive one.
+                    closing = true;
+                    metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
+                    conn.as_mut().graceful_shutdown();
+                }
             }
         }
+    }
+}
+
+/// The requests of one connection: how many are in flight, and when the
+/// last one ended (or the connection opened).
+struct InFlight {
+    open: AtomicUsize,
+    last_end: AtomicU64,
+}
+
+impl InFlight {
+    /// How long the connection has had no request in flight, if it has
+    /// none now.
+    fn unused_for(&self, now: u64) -> Option<Duration> {
+        (self.open.load(Ordering::Acquire) == 0).then(|| {
+            Duration::from_millis(now.saturating_sub(self.last_end.load(Ordering::Acquire)))
+        })
+    }
+}
+
+/// One request in flight, counted until dropped.
+struct Started(Arc<InFlight>);
+
+impl Started {
+    fn new(requests: Arc<InFlight>) -> Self {
+        requests.open.fetch_add(1, Ordering::AcqRel);
+        Self(requests)
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        self.0.last_end.store(now_millis(), Ordering::Release);
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in flight.
+struct Guarded {
+    inner: BoxBody<Bytes, std::io::Error>,
+    _started: Started,
+}
+
+impl hyper::body::Body for Guarded {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

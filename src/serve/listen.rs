@@ -138,7 +138,10 @@ impl Acceptor for CappedAcceptor {
     async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
         loop {
             let (stream, local, remote, scheme) = self.inner.accept().await?;
-            let Some(ip) = remote.as_socket_addr().map(|a| a.ip()) else {
+            // Canonical: an IPv4 client of a dual-stack listener arrives as
+            // ::ffff:a.b.c.d and is capped as a.b.c.d, not in one /64 with
+            // every other IPv4 client.
+            let Some(ip) = remote.as_socket_addr().map(|a| a.ip().to_canonical()) else {
                 continue;
             };
             match self.admit(ip) {
@@ -244,5 +247,10 @@ mod tests {
         assert_ne!(cap_key(a), cap_key(other));
         let v4: IpAddr = "192.0.2.7".parse().expect("ip");
         assert_eq!(cap_key(v4), v4);
+        let mapped: IpAddr = "::ffff:192.0.2.8".parse().expect("ip");
+        assert_eq!(
+            cap_key(mapped.to_canonical()),
+            "192.0.2.8".parse::<IpAddr>().expect("ip")
+        );
     }
 }

@@ -68,6 +68,9 @@ pub struct ServeConfig {
     /// NATS, through which instances on one database wake each other's
     /// streams.
     pub nats_url: Option<String>,
+    /// Whether what the server prints on stdout is JSON lines (with
+    /// `--log-format json`) rather than text.
+    pub json_output: bool,
 }
 
 /// Why the server did not start or stopped. Every message is one line that
@@ -94,6 +97,29 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// Tells the operator something on stdout: `TEXT VALUE` as a line, or in
+/// JSON mode one JSON object shaped like the JSON log lines
+/// (`{"timestamp", "level", "fields": {"message", KEY: VALUE}, "target"}`),
+/// so that every line of output parses.
+fn say(json: bool, text: &str, key: &str, value: &str) {
+    use std::io::Write as _;
+    let line = if json {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        serde_json::json!({
+            "timestamp": now,
+            "level": "INFO",
+            "fields": { "message": text, key: value },
+            "target": "strongroom::serve",
+        })
+        .to_string()
+    } else {
+        format!("{text} {value}")
+    };
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 /// Runs the server until SIGINT or SIGTERM, then ends every event stream
 /// (each gets a final `end` event), lets in-flight requests finish (up to
 /// the grace period) and closes the database.
@@ -105,6 +131,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         None => None,
     };
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
+    let backups = backup::Private {
+        dir: config
+            .backup_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("backups")),
+        allow_insecure: config.allow_insecure_permissions,
+    };
+    // An existing backup directory others can read is refused at start,
+    // as the data dir is (a backup holds what the database holds).
+    datadir::files::check_private(&backups.dir, "700", backups.allow_insecure)
+        .map_err(DataDirError::from)?;
+
     let created_dir = !config.data_dir.exists();
     let (quota, retention) = (config.default_quota, config.audit_retention);
     let tune = move |b: &mut EngineBuilder| {
@@ -147,12 +185,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         Some(listener) => {
             let handle = metrics::install().map_err(ServeError::Metrics)?;
             let addr = listener.local_addr()?;
-            println!("Metrics: http://{addr}/metrics");
+            say(
+                config.json_output,
+                "Metrics:",
+                "url",
+                &format!("http://{addr}/metrics"),
+            );
             let db = config.data_dir.join(datadir::DATABASE_FILE);
             Some(tokio::spawn(metrics::serve(
                 listener,
                 handle,
                 db,
+                engine.clone(),
                 stop.clone(),
             )))
         }
@@ -165,12 +209,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
             ..ReaperConfig::default()
         },
     );
-    let backup_dir = config
-        .backup_dir
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("backups"));
     let mut api_config = config.api.clone();
-    api_config.backup = Some(backup::hook(backup_dir.clone()));
+    api_config.backup = Some(backup::hook(backups.clone()));
     api_config.hsts = tls.is_some();
     api_config.root_redirect = Some("/app".to_owned());
     let api = api(engine.clone(), api_config);
@@ -199,7 +239,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     let acceptor = listen::CappedAcceptor::new(listener, limits.clone())?;
     let signals = tokio::spawn(watch_signals(stop.clone()));
-    let backups = tokio::spawn(backup::on_signal(engine.clone(), backup_dir, stop.clone()));
+    let backups = tokio::spawn(backup::on_signal(engine.clone(), backups, stop.clone()));
     let tracker = match (tls, &config.tls) {
         (Some(loaded), Some(source)) => {
             if matches!(source, TlsSource::SelfSigned) {
@@ -207,15 +247,21 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
                     "serving a SELF-SIGNED certificate for localhost: for development only; \
                      clients must pin its fingerprint"
                 );
-                println!("Self-signed certificate SHA-256: {}", loaded.fingerprint);
+                let print = &loaded.fingerprint;
+                say(
+                    config.json_output,
+                    "Self-signed certificate SHA-256:",
+                    "sha256",
+                    print,
+                );
             }
             let (reloader, configs) = tls::Reloader::new(source.clone(), loaded);
             tokio::spawn(reload_on_hangup(reloader, stop.clone()));
-            banner("https", local, &limits);
+            banner(config.json_output, "https", local, &limits);
             http::run(acceptor.rustls(configs), app, config.timeouts, stop.clone()).await
         }
         _ => {
-            banner("http", local, &limits);
+            banner(config.json_output, "http", local, &limits);
             http::run(acceptor, app, config.timeouts, stop.clone()).await
         }
     };
@@ -232,8 +278,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let _ = reaper.await;
     signals.abort();
     stop.cancel();
+    // Bounded: the fan-out's tasks end at the stop, and the publisher's
+    // last flush gives up after fanout::FLUSH, whatever NATS's state.
     for task in fanout {
-        let _ = task.await;
+        let abort = task.abort_handle();
+        if tokio::time::timeout(fanout::FLUSH * 2, task).await.is_err() {
+            abort.abort();
+        }
     }
     backups.abort();
     let _ = backups.await;
@@ -245,9 +296,19 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn banner(scheme: &str, local: SocketAddr, limits: &ConnectionLimits) {
-    println!("Strongroom listening on {scheme}://{local}");
-    println!("Swagger UI: {scheme}://{local}/docs");
+fn banner(json: bool, scheme: &str, local: SocketAddr, limits: &ConnectionLimits) {
+    say(
+        json,
+        "Strongroom listening on",
+        "url",
+        &format!("{scheme}://{local}"),
+    );
+    say(
+        json,
+        "Swagger UI:",
+        "url",
+        &format!("{scheme}://{local}/docs"),
+    );
     tracing::info!(
         max_connections = limits.total,
         per_address = limits.per_address,

@@ -117,10 +117,11 @@ impl Binary {
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let banner = stdout.lock().expect("lock").iter().find_map(|l| {
-                l.strip_prefix("Strongroom listening on ")
-                    .map(str::to_owned)
-            });
+            let banner = stdout
+                .lock()
+                .expect("lock")
+                .iter()
+                .find_map(|l| listening(l));
             if let Some(base) = banner {
                 let addr = base.split("://").nth(1).expect("address").to_owned();
                 return Self {
@@ -157,6 +158,17 @@ impl Binary {
     /// What it printed on stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().expect("lock").clone()
+    }
+
+    /// Its resident memory now, in KiB (from `/proc`, Linux).
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
     }
 
     /// Sends a signal (`TERM`, `HUP`, `KILL`).
@@ -203,6 +215,18 @@ impl Drop for Binary {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The URL a banner line announces, as text (`Strongroom listening on
+/// URL`) or as a JSON line (`--log-format json`).
+fn listening(line: &str) -> Option<String> {
+    if let Some(url) = line.strip_prefix("Strongroom listening on ") {
+        return Some(url.to_owned());
+    }
+    let json: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fields = &json["fields"];
+    (fields["message"] == "Strongroom listening on")
+        .then(|| fields["url"].as_str().map(str::to_owned))?
 }
 
 /// Runs `strongroom ARGS` (any subcommand) to its exit, with no key or

@@ -121,3 +121,26 @@ async fn the_client_is_served_with_a_strict_csp() {
     let missing = s.http.get(s.url("/app/nope.js")).send().await.expect("get");
     assert_eq!(missing.status(), 404);
 }
+
+/// `/docs` carries a hash-based CSP (it shares the client's origin): the
+/// Swagger UI must still render and list the operations under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_docs_render_under_their_csp() {
+    let Some(browser) = common::browser::launch("browser_docs").await else {
+        return;
+    };
+    let s = start().await;
+    let client = &browser.client;
+    client.goto(&s.url("/docs")).await.expect("open /docs");
+    let title = wait_for(client, ".swagger-ui .info .title", Duration::from_secs(20)).await;
+    assert!(
+        title.text().await.expect("title").contains("Strongroom"),
+        "the UI rendered"
+    );
+    wait_for(
+        client,
+        "#operations-Accounts-login",
+        Duration::from_secs(10),
+    )
+    .await;
+}

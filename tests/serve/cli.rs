@@ -192,12 +192,47 @@ async fn json_logs_are_one_object_per_line_and_client_strings_cannot_forge_lines
         if entry["fields"]["message"] == "login failed" {
             saw_failure = true;
             let name = entry["fields"]["username"].as_str().expect("username");
-            assert!(name.starts_with("eve\\n2026"), "{name}");
-            assert!(name.chars().count() <= 65, "truncated: {name}");
+            assert!(
+                name.starts_with("\"eve\\u{a}2026"),
+                "quoted, escaped: {name}"
+            );
+            assert!(name.chars().count() <= 67, "truncated: {name}");
         }
         assert!(!line.contains("correct horse"), "password logged: {line}");
     }
     assert!(saw_failure, "{}", exited.stderr);
+    // The banner too: in this mode every line either stream carries is JSON.
+    let banner: Vec<&str> = exited.stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert!(banner.len() >= 2, "{}", exited.stdout);
+    for line in banner {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a plain banner line ({e}): {line}"));
+        assert!(entry["timestamp"].is_string(), "{line}");
+    }
+}
+
+#[test]
+fn a_backup_dir_other_users_can_read_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).expect("mkdir");
+    std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let data = dir.path().join("d");
+    let args = ["--backup-dir", backups.to_str().expect("utf-8")];
+    let exited = run_to_exit(&data, &args, &[]);
+    assert_ne!(exited.status.code(), Some(0));
+    assert!(
+        exited.stderr.contains("backups") && exited.stderr.contains("other users"),
+        "{}",
+        exited.stderr
+    );
+    assert!(
+        !data.join("strongroom.redb").exists(),
+        "refused before opening"
+    );
+    std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let server = Binary::start(&data, &args, &[]);
+    assert!(server.stop().status.success());
 }
 
 #[test]

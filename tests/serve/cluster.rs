@@ -176,3 +176,48 @@ async fn two_instances_on_one_database_act_as_one() {
     let exited = b.stop();
     assert!(exited.status.success(), "{}", exited.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_within_the_grace_period_while_nats_is_down() {
+    let Some(mut nats) = Nats::start("nats_down_shutdown") else {
+        return;
+    };
+    let made = tokio::task::spawn_blocking(|| {
+        PgCluster::start("nats_down_shutdown").map(|c| {
+            let url = c.database("nats_down");
+            (c, url)
+        })
+    });
+    let Some((_cluster, url)) = made.await.expect("cluster") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Binary::start(
+        &dir.path().join("data"),
+        &[
+            "--database-url",
+            url.expose_secret(),
+            "--nats-url",
+            &nats.url,
+            "--shutdown-grace",
+            "3",
+        ],
+        &[("STRONGROOM_MASTER_KEY", common::KEY)],
+    );
+    let token = server.api.account("alice").await.0;
+    send(&server, &token, "alice", "while NATS is up").await;
+    // NATS goes first; a message sent now waits to be published.
+    nats.stop();
+    send(&server, &token, "alice", "while NATS is down").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let exited = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("stop");
+    assert!(exited.status.success(), "{}", exited.stderr);
+    assert!(
+        exited.took < Duration::from_secs(6),
+        "took {:?} to exit with a 3 s grace:\n{}",
+        exited.took,
+        exited.stderr
+    );
+}

@@ -133,3 +133,162 @@ fn connections_beyond_the_per_address_cap_are_closed_at_once() {
         exited.stderr
     );
 }
+
+/// An HTTP/2 client speaking h2c with prior knowledge (no upgrade).
+fn h2c() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn an_http2_body_without_a_length_is_held_to_the_body_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &[], &[]);
+    let before = server.resident_kib();
+    // 64 MiB, sent in 64 KiB chunks with no Content-Length, to a route
+    // that needs no login. Before the fix the server buffered all of it.
+    let chunks = futures_util::stream::iter(
+        (0..1024).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 64 * 1024])),
+    );
+    let answer = h2c()
+        .post(server.url("/v1/sessions"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await;
+    if let Ok(answer) = answer {
+        assert_eq!(answer.version(), reqwest::Version::HTTP_2);
+        assert_eq!(answer.status(), 413);
+    }
+    let grown = server.resident_kib().saturating_sub(before);
+    assert!(grown < 16 * 1024, "resident memory grew by {grown} KiB");
+    // The connection's server still answers.
+    let health = h2c().get(server.url("/healthz")).send().await.expect("get");
+    assert_eq!(health.status(), 200);
+    assert!(server.stop().status.success());
+}
+
+#[tokio::test]
+async fn an_http2_body_trickled_is_cut_off_at_the_body_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &["--body-timeout", "1"], &[]);
+    // A byte every 300 ms, for as long as the server listens.
+    let trickle = futures_util::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Some((Ok::<_, std::io::Error>(vec![b' ']), ()))
+    });
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        h2c()
+            .post(server.url("/v1/sessions"))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(trickle))
+            .send(),
+    )
+    .await
+    .expect("answered within 10 s")
+    .expect("an answer");
+    assert_eq!(answer.status(), 408);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(server.stop().status.success());
+}
+
+#[tokio::test]
+async fn http2_connections_announce_their_stream_and_header_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(
+        &dir.path().join("d"),
+        &["--max-streams-per-connection", "4"],
+        &[],
+    );
+    let tcp = tokio::net::TcpStream::connect(&server.addr)
+        .await
+        .expect("connect");
+    let (client, mut connection) = h2::client::handshake(tcp).await.expect("handshake");
+    // A request makes the client read the server's SETTINGS; the
+    // connection is driven here until the answer is in.
+    let request = http::Request::get(server.url("/healthz"))
+        .body(())
+        .expect("request");
+    let mut client = client.ready().await.expect("ready");
+    let (response, _) = client.send_request(request, true).expect("send");
+    let response = tokio::select! {
+        response = response => response.expect("response"),
+        ended = &mut connection => panic!("the connection ended first: {ended:?}"),
+    };
+    assert_eq!(response.status(), 200);
+    let announced = connection.max_concurrent_send_streams();
+    assert_eq!(announced, 4);
+    drop((client, connection));
+    assert!(server.stop().status.success());
+}
+
+/// A connection to `port` on 127.0.0.1 made from local address `from`.
+async fn connect_from(from: &str, port: u16) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("address"))
+        .expect("bind");
+    socket
+        .connect(format!("127.0.0.1:{port}").parse().expect("address"))
+        .await
+        .expect("connect")
+}
+
+#[tokio::test]
+async fn ipv4_clients_of_a_dual_stack_listener_are_each_their_own_address() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(
+        &dir.path().join("d"),
+        &[
+            "--listen",
+            "[::]:0",
+            "--max-connections-per-address",
+            "2",
+            "--idle-timeout",
+            "30",
+        ],
+        &[],
+    );
+    let port: u16 = server
+        .addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    // 127.0.0.1 takes its whole allowance...
+    let _held = [
+        connect_from("127.0.0.1", port).await,
+        connect_from("127.0.0.1", port).await,
+    ];
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...which is not 127.0.0.2's: IPv4-mapped peers are IPv4 addresses,
+    // not one IPv6 /64.
+    let mut other = connect_from("127.0.0.2", port).await;
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), other.read_to_string(&mut answer))
+        .await
+        .expect("answered")
+        .expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    // (Only 127.0.0.2 is checked: a client of another test may reach
+    // this port if it reuses one that test's server had.)
+    let exited = server.stop();
+    assert!(
+        !exited.stderr.contains("client=127.0.0.2"),
+        "{}",
+        exited.stderr
+    );
+}

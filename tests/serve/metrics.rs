@@ -126,6 +126,33 @@ async fn metrics_are_scraped_and_parsed_after_real_traffic() {
     );
     assert!(get("strongroom_database_bytes", &[]) > 0.0);
     assert!(get("strongroom_connections_open", &[]) >= 1.0);
+    // What operators graph beyond the request counters.
+    assert_eq!(
+        get("strongroom_logins_total", &[("outcome", "success")]),
+        1.0
+    );
+    assert_eq!(
+        get("strongroom_logins_total", &[("outcome", "failure")]),
+        8.0
+    );
+    assert_eq!(
+        get("strongroom_logins_total", &[("outcome", "throttled")]),
+        3.0
+    );
+    assert_eq!(get("strongroom_stream_slow_drops_total", &[]), 0.0);
+    assert_eq!(
+        get("strongroom_rate_limited_total", &[("route", "writes")]),
+        0.0
+    );
+    assert!(
+        get("strongroom_audit_entries", &[]) >= 5.0,
+        "sign-up, logins, writes"
+    );
+    assert_eq!(get("strongroom_reaper_backlog", &[]), 0.0);
+    assert!(get("process_resident_memory_bytes", &[]) > 1e6);
+    assert!(get("process_cpu_seconds_total", &[]) > 0.0);
+    assert!(get("process_open_fds", &[]) >= 3.0);
+    assert!(get("process_max_fds", &[]) >= get("process_open_fds", &[]));
     drop(stream);
     assert!(server.stop().status.success());
 }

@@ -608,3 +608,70 @@ fn the_first_admin_comes_from_the_command_line_with_the_password_on_stdin() {
         short.stderr
     );
 }
+
+#[test]
+fn a_backup_whose_audit_chain_was_edited_restores_only_with_the_gap_recorded() {
+    use strongroom::engine::audit::{AuditAction, AuditFilter, AuditOutcome};
+    use strongroom_testkit::raw::{AuditTamper, RawStore, tamper_audit};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    populated(&data, 3);
+    let file = tmp.path().join("backup.redb");
+    let out = run(
+        &["backup", "--data-dir", arg(&data), "--to", arg(&file)],
+        &[],
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    // Someone with the file (not the key) edits an entry and re-chains
+    // the rest the way an unkeyed chain would allow.
+    tamper_audit(
+        &RawStore::Redb(file.clone()),
+        AuditTamper::ModifyAndRechain(2),
+    );
+    let key = tmp.path().join("right.key");
+    write_private(&key, KEY);
+
+    let fresh = tmp.path().join("fresh");
+    let refused = restore(&fresh, &file, &key);
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("audit chain does not verify")
+            && refused.stderr.contains("--accept-audit-gap"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!fresh.exists(), "a refused restore left {fresh:?}");
+
+    let accepted = run(
+        &[
+            "restore",
+            "--data-dir",
+            arg(&fresh),
+            "--from",
+            arg(&file),
+            "--master-key-file",
+            arg(&key),
+            "--accept-audit-gap",
+        ],
+        &[],
+    );
+    assert!(accepted.status.success(), "{}", accepted.stderr);
+    let engine = open(&fresh.join("strongroom.redb"), KEY);
+    let gaps = engine
+        .audit()
+        .page(
+            &AuditFilter {
+                action: Some(AuditAction::AuditGap),
+                ..AuditFilter::default()
+            },
+            0,
+            10,
+        )
+        .expect("log")
+        .entries;
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0].outcome, AuditOutcome::Denied);
+    // From the gap on, the restored log is trusted again: it verifies.
+    let report = engine.audit().verify(None).expect("verify");
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
