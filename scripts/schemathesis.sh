@@ -2,8 +2,9 @@
 # Checks that the OpenAPI document says exactly what the server does:
 # schemathesis (all checks, all phases: examples, coverage, fuzzing,
 # stateful) against a release build on a fresh data dir, authenticated as
-# a fresh admin (so the admin API is exercised, not only refused). The
-# event stream (SSE, endless) is excluded; it has its own end-to-end tests.
+# a fresh user and then a fresh admin (so the admin API is exercised, not
+# only refused), then the event stream (each event's data checked against
+# the document), then the operations that end the run's session.
 #
 # Usage: scripts/schemathesis.sh [SECONDS]   (default 180; CI uses 60)
 # Installs schemathesis into target/schemathesis-venv on first use.
@@ -22,8 +23,12 @@ work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 base="http://127.0.0.1:$port"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-printf '%s\n' 'correct horse battery' |
-  target/release/strongroom user add schemathesis --role admin --data-dir "$work/data" >/dev/null
+add_user() { # name role
+  printf '%s\n' 'correct horse battery' |
+    target/release/strongroom user add "$1" --role "$2" --data-dir "$work/data" >/dev/null
+}
+add_user schemathesis admin
+add_user schemathesis-user user
 STRONGROOM_LOG=warn target/release/strongroom serve --listen "127.0.0.1:$port" \
   --data-dir "$work/data" >"$work/server.log" 2>&1 &
 for _ in $(seq 100); do
@@ -32,21 +37,51 @@ for _ in $(seq 100); do
 done
 
 json='content-type: application/json'
-creds='{"username":"schemathesis","password":"correct horse battery"}'
-token=$(curl -sf -XPOST "$base/v1/sessions" -H "$json" -d "$creds" |
-  sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+login() { # username
+  curl -sf -XPOST "$base/v1/sessions" -H "$json" \
+    -d "{\"username\":\"$1\",\"password\":\"correct horse battery\"}" |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+admin=$(login schemathesis)
+user=$(login schemathesis-user)
 
-st() { # extra args...
+st() { # token, extra args...
+  local token=$1
+  shift
   "$venv/bin/st" run "$base/openapi.json" --checks all --seed 1 \
     -H "Authorization: Bearer $token" "$@"
 }
-# Everything but logout, which would revoke the token the run uses; then
-# logout on its own.
+# The operations that end the session the run authenticates with (logout,
+# and an admin ending its own sessions) run last, on their own; the user
+# pass runs before the admin pass, which may disable that user.
+keep=(--exclude-operation-id events --exclude-operation-id logout
+  --exclude-operation-id admin_end_sessions)
 status=0
-st --phases examples,coverage,fuzzing,stateful --max-time "$seconds" \
-  --exclude-operation-id events --exclude-operation-id logout "${@:2}" || status=$?
-st --phases examples,coverage,fuzzing --max-time 20 \
-  --include-operation-id logout "${@:2}" || status=$?
+echo "-- as a user" >&2
+st "$user" --phases examples,coverage,fuzzing,stateful --max-time "$((seconds / 2))" \
+  "${keep[@]}" "${@:2}" || status=$?
+echo "-- as an admin" >&2
+st "$admin" --phases examples,coverage,fuzzing,stateful --max-time "$seconds" \
+  "${keep[@]}" "${@:2}" || status=$?
+# The event stream never ends: schemathesis reads each for two seconds,
+# while a message reaches the stream every half second, so each event's
+# data is checked against the document.
+echo "-- the event stream" >&2
+sender=$(login schemathesis)
+(
+  while true; do
+    curl -s -o /dev/null -XPOST "$base/v1/messages" -H "$json" \
+      -H "Authorization: Bearer $sender" -d '{"message":"ping","ttl_seconds":60}'
+    sleep 0.5
+  done
+) &
+pinger=$!
+st "$admin" --phases examples,coverage,fuzzing --max-time 20 --request-timeout 2 \
+  --include-operation-id events "${@:2}" || status=$?
+kill "$pinger" 2>/dev/null || true
+echo "-- ending sessions" >&2
+st "$admin" --phases examples,coverage,fuzzing --max-time 20 \
+  --include-operation-id logout --include-operation-id admin_end_sessions "${@:2}" || status=$?
 if grep -qi panic "$work/server.log"; then
   cat "$work/server.log" >&2
   echo "the server panicked during the run" >&2
