@@ -51,6 +51,17 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
             p["schema"]["format"] = json!("uuid");
         }
     }
+    // An event id is 16 bytes in unpadded base64url (so its last character
+    // carries two bits: A, Q, g or w); empty means none. Anything else is
+    // a bad request.
+    if let Some(parameters) = spec["paths"]["/v1/events"]["get"]["parameters"].as_array_mut() {
+        for p in parameters
+            .iter_mut()
+            .filter(|p| p["name"] == "Last-Event-ID" || p["name"] == "last_event_id")
+        {
+            p["schema"]["pattern"] = json!("^([A-Za-z0-9_-]{21}[AQgw])?$");
+        }
+    }
     document_audit_and_quotas(&mut spec);
     document_body_errors(&mut spec);
     document_nulls(&mut spec);

@@ -76,9 +76,10 @@ pub(crate) enum EventsResponse {
 }
 errors! {
     EventsErrors {
-        400 => "`Last-Event-ID` is not an event id of your stream.",
+        400 => "`Last-Event-ID` is not an event id (22 characters of base64url).",
         401 => "Missing, invalid or expired token, or a used or expired ticket.",
         403 => says::LACKS_EVENTS,
+        404 => "`Last-Event-ID` is an event id, but not one of your stream.",
         429 => "You hold the most streams a user may (8 by default); close one.",
         503 => "The server is shutting down; reconnect shortly.",
     }
@@ -141,6 +142,7 @@ impl EventsApi {
         /// the header wins when both are present.
         #[oai(name = "last_event_id")]
         last_event_id_query: Query<Option<String>>,
+        req: &poem::Request,
     ) -> Answer<EventsResponse, EventsErrors> {
         let session = auth.session();
         if !session.scopes.contains(Scope::EventsRead) {
@@ -149,23 +151,38 @@ impl EventsApi {
                 "this operation needs the `events:read` scope",
             ));
         }
-        let resume = last_event_id.0.or(last_event_id_query.0);
-        let start = match resume.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // Empty means no position to resume from (what `EventSource` sends
+        // before its first event). Malformed — a header that is not even
+        // visible ASCII included, which reaches us as absent — is a bad
+        // request; well-formed but not a position in this user's stream
+        // (another user's, or made up) is not found, as with a message
+        // list's cursor.
+        let unreadable = req
+            .headers()
+            .get("last-event-id")
+            .is_some_and(|v| v.to_str().is_err());
+        let given = |v: Option<String>| v.filter(|t| !t.is_empty());
+        let resume = given(last_event_id.0).or_else(|| given(last_event_id_query.0));
+        let malformed = || {
+            answer(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Last-Event-ID must be an event id (22 characters of base64url)",
+            ))
+        };
+        let start = match resume.as_deref() {
+            _ if unreadable => return malformed(),
             None => StreamCursor::start(),
             Some(text) => {
-                let cursor = text
-                    .parse::<EventId>()
-                    .ok()
-                    .and_then(|id| state.engine.events().cursor(session.user, id));
-                match cursor {
-                    Some(cursor) => cursor,
-                    None => {
-                        return answer(Problem::new(
-                            StatusCode::BAD_REQUEST,
-                            "Last-Event-ID must be an event id from your stream",
-                        ));
-                    }
-                }
+                let Ok(id) = text.parse::<EventId>() else {
+                    return malformed();
+                };
+                let Some(cursor) = state.engine.events().cursor(session.user, id) else {
+                    return answer(Problem::new(
+                        StatusCode::NOT_FOUND,
+                        "Last-Event-ID is not an event id from your stream",
+                    ));
+                };
+                cursor
             }
         };
         // Register before reading storage, so nothing committed meanwhile is missed.

@@ -95,6 +95,24 @@ async fn message_events_reach_only_their_recipient() {
     assert_eq!(alice_stream.expect(WAIT).await.json()["message"], "marker");
 }
 
+/// Whether `id` matches the pattern the document gives event ids,
+/// `^([A-Za-z0-9_-]{21}[AQgw])?$` (16 bytes of unpadded base64url).
+fn documented_event_id(id: &str) -> bool {
+    let spec: serde_json::Value =
+        serde_json::from_str(&strongroom_facade::openapi_json()).expect("json");
+    let parameters = spec["paths"]["/v1/events"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    assert!(parameters.iter().any(|p| p["name"] == "Last-Event-ID"
+        && p["schema"]["pattern"] == "^([A-Za-z0-9_-]{21}[AQgw])?$"));
+    let chars: Vec<char> = id.chars().collect();
+    chars.len() == 22
+        && chars[..21]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        && "AQgw".contains(chars[21])
+}
+
 #[tokio::test]
 async fn reconnecting_with_last_event_id_replays_what_was_missed_then_goes_live() {
     let s = start().await;
@@ -105,6 +123,7 @@ async fn reconnecting_with_last_event_id_replays_what_was_missed_then_goes_live(
     s.post("/v1/messages", json!({"message": "one"}), Some(&alice))
         .await;
     let first = stream.expect(WAIT).await;
+    assert!(documented_event_id(&first.id()), "{}", first.id());
     drop(stream);
     s.post(
         "/v1/users/alice/messages",
@@ -149,6 +168,21 @@ async fn reconnecting_with_last_event_id_replays_what_was_missed_then_goes_live(
         .bearer_auth(&alice)
         .header("Last-Event-ID", "abc");
     assert_problem(&s.send(bad).await, 400);
+    // 22 characters, but not canonical base64url of 16 bytes.
+    let bad = streaming_client()
+        .get(s.url("/v1/events"))
+        .bearer_auth(&alice)
+        .header("Last-Event-ID", "0000JM05dQhSRuz0AmqqEU");
+    assert_problem(&s.send(bad).await, 400);
+    // Not ASCII at all: not absent, malformed.
+    let bad = streaming_client()
+        .get(s.url("/v1/events"))
+        .bearer_auth(&alice)
+        .header(
+            "Last-Event-ID",
+            reqwest::header::HeaderValue::from_bytes(b"\xc2\x84").expect("bytes"),
+        );
+    assert_problem(&s.send(bad).await, 400);
     // Another user's event id is not a position in Alice's stream.
     let mut bobs = open(&s, &bob, None).await;
     s.post(
@@ -162,7 +196,7 @@ async fn reconnecting_with_last_event_id_replays_what_was_missed_then_goes_live(
         .get(s.url("/v1/events"))
         .bearer_auth(&alice)
         .header("Last-Event-ID", foreign);
-    assert_problem(&s.send(stolen).await, 400);
+    assert_problem(&s.send(stolen).await, 404);
 }
 
 #[tokio::test]
