@@ -112,15 +112,19 @@ async fn a_full_flow_logs_no_secret() {
 
     // Requests refused before any handler runs still name only the route.
     let open_path = s.url(&format!("/v1/shares/{share_token}/open"));
+    // (The server answers 413 from the declared length and may close the
+    // connection while the client is still writing: either way it has
+    // answered, and logged, the request.)
     let too_large = s
         .http
         .post(&open_path)
         .header("content-type", "application/json")
         .body(vec![b' '; 2 * 1024 * 1024])
         .send()
-        .await
-        .expect("413");
-    assert_eq!(too_large.status(), 413);
+        .await;
+    if let Ok(too_large) = too_large {
+        assert_eq!(too_large.status(), 413);
+    }
     let not_json = s
         .http
         .post(&open_path)
@@ -142,6 +146,9 @@ async fn a_full_flow_logs_no_secret() {
 
     let log = String::from_utf8(capture.0.lock().expect("log").clone()).expect("utf8");
     for expected in [
+        "status=413",
+        "status=415",
+        "status=405",
         "account created",
         "login succeeded",
         "login failed",
