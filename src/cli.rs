@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Parser, Subcommand, ValueEnum};
 use strongroom::datadir::keyfile::MASTER_KEY_ENV;
-use strongroom::datadir::{KeySource, SharedDatabase, StoreArgs};
+use strongroom::datadir::{DatabaseUrl, KeySource, SharedDatabase, StoreArgs};
 use strongroom::engine::SecretString;
 use strongroom::engine::accounts::Quota;
 use strongroom::facade::{ApiConfig, BroadcastCaps, IpNet};
@@ -56,6 +56,20 @@ pub(crate) enum Command {
     Serve(Box<ServeArgs>),
     /// Print the OpenAPI document (JSON).
     Openapi,
+    /// Ask a running server whether it is ready (GET /readyz): exit 0 when
+    /// it answers 2xx, 1 otherwise. A container's HEALTHCHECK runs this.
+    Healthcheck {
+        /// The readiness URL (plain http://).
+        #[arg(
+            long,
+            env = "STRONGROOM_HEALTHCHECK_URL",
+            default_value = "http://127.0.0.1:8080/readyz"
+        )]
+        url: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
     /// Check the store: indexes agree; with --deep every envelope opens.
     /// Exit 0 when sound, 3 when problems were found, 1 on failure.
     Verify {
@@ -333,15 +347,24 @@ pub(crate) struct ServeArgs {
     /// embedded file, so several instances serve one store
     /// (postgres://USER:PASSWORD@HOST:PORT/DB). Every instance needs the
     /// same master key (--master-key-file or STRONGROOM_MASTER_KEY).
-    #[arg(long, env = "STRONGROOM_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "STRONGROOM_DATABASE_URL",
+        hide_env_values = true,
+        group = "database"
+    )]
     database_url: Option<String>,
+    /// Read --database-url from this file instead (a mounted secret, say:
+    /// the URL holds the database password).
+    #[arg(long, env = "STRONGROOM_DATABASE_URL_FILE", group = "database")]
+    database_url_file: Option<PathBuf>,
     /// Connections this instance keeps to --database-url.
     #[arg(long, env = "STRONGROOM_DATABASE_CONNECTIONS", default_value_t = 16)]
     database_connections: u32,
     /// NATS server through which instances on one --database-url wake each
     /// other's event streams (nats://HOST:PORT); without it a stream sees
     /// events committed on other instances only at its next reconnect.
-    #[arg(long, env = "STRONGROOM_NATS_URL", requires = "database_url")]
+    #[arg(long, env = "STRONGROOM_NATS_URL", requires = "database")]
     nats_url: Option<String>,
 }
 
@@ -403,10 +426,14 @@ impl ServeArgs {
                 writes_per_minute: self.quota_writes_per_minute,
             },
             audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
-            database: self.database_url.map(|url| SharedDatabase {
-                url: SecretString::from(url),
-                connections: self.database_connections.max(1),
-            }),
+            database: self
+                .database_url
+                .map(|url| DatabaseUrl::Given(SecretString::from(url)))
+                .or(self.database_url_file.map(DatabaseUrl::File))
+                .map(|url| SharedDatabase {
+                    url,
+                    connections: self.database_connections.max(1),
+                }),
             nats_url: self.nats_url,
             json_output: format == LogFormat::Json,
         }

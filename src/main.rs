@@ -11,6 +11,7 @@ use strongroom::serve::serve;
 
 mod cli;
 mod commands;
+mod healthcheck;
 
 use cli::{AuditCommand, Cli, Command, LogFormat, UserCommand};
 
@@ -81,6 +82,16 @@ fn main() -> ExitCode {
                 .build()
                 .map_err(Into::into)
                 .and_then(|rt| rt.block_on(serve(config)).map_err(Into::into))
+        }
+        Command::Healthcheck { url, timeout } => {
+            let timeout = std::time::Duration::from_secs(timeout.max(1));
+            return match healthcheck::check(&url, timeout) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("unhealthy: {e}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Command::Openapi => {
             println!("{}", strongroom::facade::openapi_json());

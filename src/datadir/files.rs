@@ -1,7 +1,10 @@
 //! The data directory and the files in it are private: the directory is
 //! created 0700 and the database and key file 0600, and an existing one
 //! that other users may read is refused (the database holds password
-//! hashes and wrapped keys) unless the operator says otherwise.
+//! hashes and wrapped keys) unless the operator says otherwise. A secret
+//! file (the master key, the database URL) that others may read is still
+//! accepted when it is a mounted secret, as compose and Kubernetes mount
+//! them: see [`check_secret`].
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -22,6 +25,19 @@ pub enum FileError {
         mode: u32,
         /// The mode to set.
         fix: &'static str,
+    },
+    /// A secret file others may read that is not a mounted secret.
+    #[error(
+        "{} is accessible to other users (mode {mode:o}); run `chmod 600 {}`, mount it as a \
+         read-only secret owned by root outside the data directory, or pass \
+         --allow-insecure-permissions",
+        path.display(), path.display()
+    )]
+    ExposedSecret {
+        /// The path.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
     },
     /// It could not be inspected or created.
     #[error("{}: {source}", path.display())]
@@ -63,6 +79,77 @@ pub(crate) fn check_private(path: &Path, fix: &'static str, allow: bool) -> Resu
         }
     }
     let _ = (path, fix, allow);
+    Ok(())
+}
+
+/// What decides whether a secret file others may read is a mounted secret.
+#[derive(Clone, Copy, Debug)]
+struct SecretFacts {
+    /// Permission bits.
+    mode: u32,
+    /// Owned by root (uid 0).
+    root_owned: bool,
+    /// On a mount that is read-only.
+    read_only_mount: bool,
+    /// Inside the data directory (which the server writes).
+    in_data_dir: bool,
+}
+
+impl SecretFacts {
+    /// A mounted secret: only root could change it (owned by root, no
+    /// group or other write bit), nobody can while it is mounted (the mount
+    /// is read-only), and it is not in the data directory, so a key that
+    /// sits beside the database is still refused.
+    fn is_mounted_secret(self) -> bool {
+        self.mode & 0o022 == 0 && self.root_owned && self.read_only_mount && !self.in_data_dir
+    }
+}
+
+/// Refuses the secret file at `path` (a key, a database URL) if it exists
+/// and group or others have access, unless it is a mounted secret:
+/// compose and Kubernetes mount secrets read-only, owned by root and often
+/// mode 0444, and a server that does not run as root cannot make them
+/// private. Such a file, outside `data_dir`, is accepted (and logged).
+pub(crate) fn check_secret(path: &Path, data_dir: &Path, allow: bool) -> Result<(), FileError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = match fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(path)(e)),
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return Ok(());
+        }
+        let read_only_mount = rustix::fs::statvfs(path)
+            .map(|fs| fs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
+            .unwrap_or(false);
+        let in_data_dir = match (path.canonicalize(), data_dir.canonicalize()) {
+            (Ok(file), Ok(dir)) => file.starts_with(dir),
+            // A data dir that does not exist yet holds nothing.
+            (Ok(_), Err(_)) => false,
+            (Err(e), _) => return Err(io_error(path)(e)),
+        };
+        let facts = SecretFacts {
+            mode,
+            root_owned: meta.uid() == 0,
+            read_only_mount,
+            in_data_dir,
+        };
+        if facts.is_mounted_secret() {
+            tracing::info!(path = %path.display(), mode = format!("{mode:o}"), "secret file on a read-only mount, owned by root; accepted");
+        } else if allow {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "accessible to other users; allowed by --allow-insecure-permissions");
+        } else {
+            return Err(FileError::ExposedSecret {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    let _ = (path, data_dir, allow);
     Ok(())
 }
 
@@ -121,5 +208,67 @@ mod tests {
         assert!(err.to_string().contains("chmod 600"), "{err}");
         check_private(&db, "600", true).expect("allowed");
         check_private(&data.join("missing"), "600", false).expect("absent is fine");
+    }
+
+    #[test]
+    fn only_a_root_owned_read_only_secret_outside_the_data_dir_is_a_mounted_secret() {
+        let mounted = SecretFacts {
+            mode: 0o444,
+            root_owned: true,
+            read_only_mount: true,
+            in_data_dir: false,
+        };
+        assert!(mounted.is_mounted_secret());
+        assert!(
+            SecretFacts {
+                mode: 0o644,
+                ..mounted
+            }
+            .is_mounted_secret()
+        );
+        for not in [
+            SecretFacts {
+                mode: 0o666,
+                ..mounted
+            },
+            SecretFacts {
+                mode: 0o464,
+                ..mounted
+            },
+            SecretFacts {
+                root_owned: false,
+                ..mounted
+            },
+            SecretFacts {
+                read_only_mount: false,
+                ..mounted
+            },
+            SecretFacts {
+                in_data_dir: true,
+                ..mounted
+            },
+        ] {
+            assert!(!not.is_mounted_secret(), "{not:?}");
+        }
+    }
+
+    #[test]
+    fn a_readable_key_on_a_writable_mount_is_refused_and_a_private_one_taken() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        create_private_dir(&data).expect("created");
+        // Beside the data dir and inside it: both on a writable mount.
+        for key in [dir.path().join("master.key"), data.join("master.key")] {
+            fs::write(&key, "key\n").expect("write");
+            fs::set_permissions(&key, fs::Permissions::from_mode(0o444)).expect("chmod");
+            let err = check_secret(&key, &data, false).expect_err("refused");
+            let text = err.to_string();
+            assert!(text.contains("mode 444"), "{text}");
+            assert!(text.contains("read-only secret"), "{text}");
+            check_secret(&key, &data, true).expect("allowed by the flag");
+            fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).expect("chmod");
+            check_secret(&key, &data, false).expect("private");
+        }
+        check_secret(&dir.path().join("missing"), &data, false).expect("absent is fine");
     }
 }

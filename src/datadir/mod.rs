@@ -29,12 +29,42 @@ pub enum KeySource {
     DataDir,
 }
 
+/// Where the URL of a shared database comes from.
+#[derive(Clone, Debug)]
+pub enum DatabaseUrl {
+    /// `postgres://user:password@host:port/database` (a secret: it may
+    /// hold a password).
+    Given(SecretString),
+    /// A file holding that URL (a mounted secret, say), read at start.
+    File(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// The URL, read from its file if it is in one (which must be private
+    /// or a mounted secret, as a key file must).
+    fn resolve(&self, data_dir: &Path, allow_insecure: bool) -> Result<SecretString, FileError> {
+        match self {
+            Self::Given(url) => Ok(url.clone()),
+            Self::File(path) => {
+                files::check_secret(path, data_dir, allow_insecure)?;
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+                        FileError::Io {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?);
+                Ok(SecretString::from(text.trim()))
+            }
+        }
+    }
+}
+
 /// A PostgreSQL database several instances share.
 #[derive(Clone, Debug)]
 pub struct SharedDatabase {
-    /// `postgres://user:password@host:port/database` (a secret: it may
-    /// hold a password).
-    pub url: SecretString,
+    /// Its URL.
+    pub url: DatabaseUrl,
     /// Connections this instance keeps to it.
     pub connections: u32,
 }
@@ -130,7 +160,7 @@ pub fn existing_master_key(args: &StoreArgs) -> Result<MasterKey, DataDirError> 
     };
     match &args.key {
         KeySource::File(path) => {
-            files::check_private(path, "600", allow)?;
+            files::check_secret(path, &args.data_dir, allow)?;
             Ok(keyfile::load(path)?)
         }
         KeySource::Env => match keyfile::from_env()? {
@@ -168,7 +198,7 @@ pub fn open_engine(
 }
 
 /// A builder holding the master key from `key` (a key file given must be
-/// private), tuned by `tune`.
+/// private or a mounted secret), tuned by `tune`.
 fn tuned_builder(
     key: &KeySource,
     data_dir: &Path,
@@ -176,7 +206,7 @@ fn tuned_builder(
     tune: impl FnOnce(&mut EngineBuilder),
 ) -> Result<EngineBuilder, DataDirError> {
     if let KeySource::File(path) = key {
-        files::check_private(path, "600", allow_insecure)?;
+        files::check_secret(path, data_dir, allow_insecure)?;
     }
     let mut builder = Engine::builder(resolve_master_key(key, data_dir)?);
     tune(&mut builder);
@@ -196,8 +226,9 @@ pub fn open_shared_engine(
     if *key == KeySource::DataDir {
         return Err(DataDirError::SharedKeyNeeded);
     }
+    let url = database.url.resolve(data_dir, allow_insecure)?;
     let engine = tuned_builder(key, data_dir, allow_insecure, tune)?
-        .open_postgres(&database.url, database.connections)
+        .open_postgres(&url, database.connections)
         .map_err(DataDirError::SharedDatabase)?;
     tracing::info!(
         connections = database.connections,

@@ -26,15 +26,20 @@ pub(crate) const BACKSTOP: Duration = Duration::from_secs(30);
 /// the store), so a shutdown never waits on the network.
 pub(crate) const FLUSH: Duration = Duration::from_secs(1);
 
-/// Connects to NATS at `url`; the connection reconnects by itself, waking
-/// every stream each time it comes back.
+/// How long the first connection may take before start fails.
+const CONNECT: Duration = Duration::from_secs(5);
+
+/// Connects to NATS at `url`. A server that cannot be reached at start is
+/// an error (a wrong URL shows at once, not as streams that never wake);
+/// once connected, the connection reconnects by itself, waking every
+/// stream each time it comes back.
 pub(crate) async fn connect(
     url: &str,
     streams: RemoteStreams,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
     async_nats::ConnectOptions::new()
         .name("strongroom")
-        .retry_on_initial_connect()
+        .connection_timeout(CONNECT)
         .event_callback(move |event| {
             let streams = streams.clone();
             async move {

@@ -53,7 +53,12 @@ pub(crate) const CRATES: &[Crate] = &[
     },
     Crate {
         src: "src",
-        layers: &[&["cli", "commands"], &["serve"], &["ops"], &["datadir"]],
+        layers: &[
+            &["cli", "commands", "healthcheck"],
+            &["serve"],
+            &["ops"],
+            &["datadir"],
+        ],
     },
     Crate {
         src: "testkit/src",

@@ -323,3 +323,73 @@ async fn a_key_file_on_the_command_line_beats_the_key_in_the_environment() {
         exited.stderr
     );
 }
+
+#[tokio::test]
+async fn healthcheck_exits_zero_for_a_ready_server_and_one_after_it_stops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &[], &[]);
+    let url = server.url("/readyz");
+    let healthy = common::binary::run(&["healthcheck", "--url", &url], &[]);
+    assert!(healthy.status.success(), "{}", healthy.stderr);
+    assert!(server.stop().status.success());
+    let gone = common::binary::run(&["healthcheck", "--url", &url, "--timeout", "2"], &[]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert_eq!(gone.stderr.lines().count(), 1, "{}", gone.stderr);
+    assert!(gone.stderr.starts_with("unhealthy: "), "{}", gone.stderr);
+}
+
+#[test]
+fn a_key_file_others_can_read_on_a_writable_mount_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    for key in [dir.path().join("beside.key"), data.join("inside.key")] {
+        std::fs::create_dir_all(key.parent().expect("parent")).expect("mkdir");
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).ok();
+        std::fs::write(&key, KEY_A).expect("key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+        let key = key.display().to_string();
+        let exited = run_to_exit(&data, &["--master-key-file", &key], &[]);
+        assert!(!exited.status.success());
+        let error: Vec<&str> = exited
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(error.len(), 1, "{}", exited.stderr);
+        assert!(
+            error[0].contains("accessible to other users (mode 444)")
+                && error[0].contains("read-only secret"),
+            "{}",
+            exited.stderr
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_database_fails_the_start_in_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let url = format!("postgres://strongroom:not-this-password@127.0.0.1:{port}/strongroom");
+    let exited = run_to_exit(
+        &dir.path().join("d"),
+        &["--database-url", &url],
+        &[("STRONGROOM_MASTER_KEY", KEY_A)],
+    );
+    assert_eq!(exited.status.code(), Some(1));
+    let lines: Vec<&str> = exited.stderr.lines().collect();
+    let errors: Vec<&&str> = lines.iter().filter(|l| !l.contains(" INFO ")).collect();
+    assert_eq!(errors.len(), 1, "{}", exited.stderr);
+    assert!(
+        errors[0].starts_with("error: database at --database-url: ")
+            && errors[0].contains("Connection refused"),
+        "{}",
+        exited.stderr
+    );
+    assert!(
+        !exited.stderr.contains("not-this-password"),
+        "{}",
+        exited.stderr
+    );
+}

@@ -6,14 +6,17 @@
 //! duplicate; a message sent while NATS is down reaches an open stream on
 //! the other instance once NATS is back; a logout on A ends the session's
 //! stream on B; A killed with SIGKILL loses
-//! nothing it acknowledged, and B keeps serving. Skipped loudly when a
-//! package is missing.
+//! nothing it acknowledged, and B keeps serving. B reads its database URL
+//! from a file (`--database-url-file`); a NATS that cannot be reached at
+//! start fails the start in one line. Skipped loudly when a package is
+//! missing.
 
 use crate::common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::binary::Binary;
+use common::binary::{Binary, run_to_exit};
 use common::nats::Nats;
 use common::sse::SseStream;
 use serde_json::{Value, json};
@@ -52,15 +55,19 @@ async fn two_instances_on_one_database_act_as_one() {
         tempfile::tempdir().expect("dir"),
         tempfile::tempdir().expect("dir"),
     ];
+    // B reads the URL from a file, as from a mounted secret.
+    let url_file = dirs[1].path().join("database_url");
+    std::fs::write(&url_file, format!("{}\n", url.expose_secret())).expect("url file");
+    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let url_file = url_file.display().to_string();
     let start = |i: usize| {
+        let database = match i {
+            0 => ["--database-url", url.expose_secret()],
+            _ => ["--database-url-file", url_file.as_str()],
+        };
         Binary::start(
             &dirs[i].path().join("data"),
-            &[
-                "--database-url",
-                url.expose_secret(),
-                "--nats-url",
-                &nats.url,
-            ],
+            &[database[0], database[1], "--nats-url", &nats.url],
             &[("STRONGROOM_MASTER_KEY", common::KEY)],
         )
     };
@@ -192,6 +199,32 @@ async fn sigterm_exits_within_the_grace_period_while_nats_is_down() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
+    // A NATS that cannot be reached at start fails the start in one line.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let nowhere = format!("nats://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let exited = run_to_exit(
+        &dir.path().join("data"),
+        &[
+            "--database-url",
+            url.expose_secret(),
+            "--nats-url",
+            &nowhere,
+        ],
+        &[("STRONGROOM_MASTER_KEY", common::KEY)],
+    );
+    assert_eq!(exited.status.code(), Some(1), "{}", exited.stderr);
+    let errors: Vec<&str> = exited
+        .stderr
+        .lines()
+        .filter(|l| !l.contains(" INFO "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", exited.stderr);
+    assert!(
+        errors[0].starts_with("error: NATS at --nats-url: "),
+        "{}",
+        exited.stderr
+    );
     let server = Binary::start(
         &dir.path().join("data"),
         &[

@@ -110,6 +110,20 @@ fn pg(e: &postgres::Error) -> StorageError {
     StorageError::backend(PgError(text))
 }
 
+/// A first connection that failed: the error and its cause ("error
+/// connecting to server: Connection refused"), never the URL.
+fn unreachable(e: &postgres::Error) -> StorageError {
+    use std::error::Error as _;
+    if e.as_db_error().is_some() {
+        return pg(e);
+    }
+    let text = match e.source() {
+        Some(cause) => format!("cannot connect: {e}: {cause}"),
+        None => format!("cannot connect: {e}"),
+    };
+    StorageError::backend(PgError(text))
+}
+
 fn pool_error(e: &r2d2::Error) -> StorageError {
     StorageError::backend(PgError(format!("no connection: {e}")))
 }
@@ -150,6 +164,17 @@ impl PgStore {
                 // The parser's message names the bad part, not the password.
                 StorageError::backend(BadUrl(e.to_string()))
             })?;
+        // One connection first, so an unreachable or refusing server is
+        // one clear error (with its cause) rather than the pool's retries.
+        let mut config = config;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config
+            .connect(NoTls)
+            .map_err(|e| unreachable(&e))?
+            .close()
+            .map_err(|e| pg(&e))?;
         let manager = Manager(PostgresConnectionManager::new(config, NoTls));
         // A broken connection shows as closed or as a failed statement;
         // testing each one on checkout would cost a round trip per
@@ -174,6 +199,9 @@ impl PgStore {
         let mut conn = self.connection()?;
         let mut tx = conn.client.transaction().map_err(|e| pg(&e))?;
         tx.execute("SELECT pg_advisory_xact_lock(7325917101)", &[])
+            .map_err(|e| pg(&e))?;
+        // "relation already exists, skipping" is not news at every start.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
             .map_err(|e| pg(&e))?;
         for table in tables {
             let ddl = format!(
