@@ -148,8 +148,12 @@ pub enum RecordError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AccountError {
-    /// Username is not 3–64 characters of `a-z 0-9 _ . -`.
-    #[error("username must be 3-64 characters of a-z, 0-9, '_', '.', '-'")]
+    /// Username is neither 3–64 characters of `a-z 0-9 _ . -` nor an
+    /// email address of at most 254 characters.
+    #[error(
+        "username must be 3-64 characters of a-z, 0-9, '_', '.', '-', or an email address \
+         (local@domain, at most 254 characters)"
+    )]
     InvalidUsername,
     /// Password is not 12–1024 characters.
     #[error("password must be 12-1024 characters")]
@@ -167,6 +171,22 @@ pub enum AccountError {
     /// The password hasher failed.
     #[error("password hashing failed")]
     Hashing,
+    /// The password given to confirm a change is not the account's.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// A password change did not carry every end-to-end key version
+    /// re-wrapped under the new password.
+    #[error(
+        "the account holds end-to-end key versions {held:?}: send each one's private key \
+         re-wrapped under the new password (e2e_keys)"
+    )]
+    KeysNotRewrapped {
+        /// The versions the account holds.
+        held: Vec<u32>,
+    },
+    /// A re-wrapped end-to-end key is out of bounds.
+    #[error("a re-wrapped end-to-end key: {0}")]
+    InvalidRewrappedKey(E2eKeyError),
     /// The storage layer failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

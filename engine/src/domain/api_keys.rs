@@ -142,6 +142,16 @@ pub(crate) fn revoke(
     })
 }
 
+/// Revokes every key of `owner` (a password reset): their tokens and
+/// their facts.
+pub(crate) fn revoke_all(tx: &mut dyn WriteTx, owner: UserId) -> Result<(), StorageError> {
+    for (_, id) in API_KEYS.keys(tx, range(owner), usize::MAX)? {
+        tokens::end_session_of(tx, owner, id)?;
+        API_KEYS.delete(tx, &(owner, id))?;
+    }
+    Ok(())
+}
+
 /// When keys were last used, kept in memory and written now and then (a
 /// write per request would make every read a durable commit).
 #[derive(Default)]

@@ -9,22 +9,80 @@ use crate::error::{E2eKeyError, StorageError};
 use crate::ids::UserId;
 use crate::model::e2e::{
     E2E_MAX_ITERATIONS, E2E_MAX_KEY_VERSIONS, E2E_MIN_ITERATIONS, E2eKey, PublishedKey,
+    RewrappedKey,
 };
 use crate::schema::{E2E_KEYS, E2eKeyRow, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// Checks what a client publishes.
 pub(crate) fn validate(key: &PublishedKey) -> Result<(), E2eKeyError> {
-    if !(E2E_MIN_ITERATIONS..=E2E_MAX_ITERATIONS).contains(&key.iterations) {
+    validate_wrapping(key.iterations, &key.salt, &key.wrapped_private_key)
+}
+
+/// Checks a wrapping's parameters and size.
+fn validate_wrapping(iterations: u32, salt: &[u8], wrapped: &[u8]) -> Result<(), E2eKeyError> {
+    if !(E2E_MIN_ITERATIONS..=E2E_MAX_ITERATIONS).contains(&iterations) {
         return Err(E2eKeyError::Iterations);
     }
-    if !(16..=64).contains(&key.salt.len()) {
+    if !(16..=64).contains(&salt.len()) {
         return Err(E2eKeyError::Salt);
     }
-    if !(32..=512).contains(&key.wrapped_private_key.len()) {
+    if !(32..=512).contains(&wrapped.len()) {
         return Err(E2eKeyError::WrappedKey);
     }
     Ok(())
+}
+
+/// Replaces the wrapping of every key version of `user` with `rewrapped`,
+/// which must name each version held exactly once: a version left under
+/// the old password could no longer be opened.
+pub(crate) fn rewrap(
+    tx: &mut dyn WriteTx,
+    user: UserId,
+    rewrapped: &[RewrappedKey],
+) -> Result<(), RewrapError> {
+    let held: Vec<u32> = E2E_KEYS
+        .keys(tx, range(user), usize::MAX)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    let mut given: Vec<u32> = rewrapped.iter().map(|k| k.version).collect();
+    given.sort_unstable();
+    if given != held {
+        return Err(RewrapError::Versions { held });
+    }
+    for key in rewrapped {
+        validate_wrapping(key.iterations, &key.salt, &key.wrapped_private_key)
+            .map_err(RewrapError::Invalid)?;
+        let mut row = E2E_KEYS
+            .get(tx, &(user, key.version))?
+            .ok_or_else(|| E2E_KEYS.corrupt())?;
+        row.iterations = key.iterations;
+        row.salt = key.salt.clone();
+        row.wrapped_private_key = key.wrapped_private_key.clone();
+        E2E_KEYS.insert(tx, &(user, key.version), &row)?;
+    }
+    Ok(())
+}
+
+/// Why a re-wrapping was refused.
+#[derive(Debug)]
+pub(crate) enum RewrapError {
+    /// Not exactly the versions held.
+    Versions {
+        /// The versions the account holds.
+        held: Vec<u32>,
+    },
+    /// A wrapping out of bounds.
+    Invalid(E2eKeyError),
+    /// The store failed.
+    Storage(StorageError),
+}
+
+impl From<StorageError> for RewrapError {
+    fn from(e: StorageError) -> Self {
+        Self::Storage(e)
+    }
 }
 
 fn range(user: UserId) -> std::ops::RangeInclusive<(UserId, u32)> {

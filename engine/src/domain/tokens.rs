@@ -364,6 +364,29 @@ pub(crate) fn end_all_sessions(tx: &mut dyn WriteTx, user: UserId) -> Result<(),
     )
 }
 
+/// Deletes every login session of `user` except `keep`: the tokens of a
+/// password change's other sessions. API keys are not logins and stay.
+pub(crate) fn end_logins_except(
+    tx: &mut dyn WriteTx,
+    user: UserId,
+    keep: Option<SessionId>,
+) -> Result<(), StorageError> {
+    let range = (user, SessionId::from_u128(0), [0; 32])
+        ..=(user, SessionId::from_u128(u128::MAX), [0xff; 32]);
+    let mut sessions: Vec<SessionId> = SESSIONS
+        .keys(tx, range, usize::MAX)?
+        .into_iter()
+        .map(|(_, id, _)| id)
+        .collect();
+    sessions.dedup();
+    for id in sessions {
+        if Some(id) != keep && !API_KEYS.contains(tx, &(user, id))? {
+            end_session_of(tx, user, id)?;
+        }
+    }
+    Ok(())
+}
+
 fn delete_range(
     tx: &mut dyn WriteTx,
     user: UserId,

@@ -6,15 +6,18 @@ use secrecy::SecretString;
 
 pub use crate::crypto::password::PasswordCost;
 pub use crate::domain::accounts::{
-    PASSWORD_LEN, USERNAME_LEN, validate_password, validate_username,
+    PASSWORD_LEN, USERNAME_LEN, canonical_username, validate_password, validate_username,
 };
-use crate::domain::{accounts, quotas};
+use crate::domain::e2e_keys::RewrapError;
+use crate::domain::{accounts, e2e_keys, quotas, tokens};
 use crate::error::{AccountError, AuthError, StorageError};
 use crate::handle::handle;
-use crate::ids::{KeyScope, UserId};
+use crate::ids::{KeyScope, SessionId, UserId};
+use crate::model::Notice;
 pub use crate::model::User;
 pub use crate::model::access::{Quota, QuotaStatus, Usage};
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
+pub use crate::model::e2e::RewrappedKey;
 use crate::scopes::Role;
 
 handle! {
@@ -38,7 +41,7 @@ impl Accounts<'_> {
         password: &SecretString,
         role: Role,
     ) -> Result<User, AccountError> {
-        accounts::validate_username(username)?;
+        let username = &accounts::canonical_username(username)?;
         accounts::validate_password(password)?;
         // A taken name is refused before the Argon2 work.
         if self.find(username)?.is_some() {
@@ -59,11 +62,12 @@ impl Accounts<'_> {
         usernames: &[String],
         password: &SecretString,
     ) -> Result<Vec<User>, AccountError> {
-        for name in usernames {
-            accounts::validate_username(name)?;
-        }
+        let canonical = usernames
+            .iter()
+            .map(|name| accounts::canonical_username(name))
+            .collect::<Result<Vec<_>, _>>()?;
         accounts::validate_password(password)?;
-        let names: Vec<&str> = usernames.iter().map(String::as_str).collect();
+        let names: Vec<&str> = canonical.iter().map(String::as_str).collect();
         self.store(&names, password, Role::User)
     }
 
@@ -156,6 +160,80 @@ impl Accounts<'_> {
                 (None, false)
             }
         })
+    }
+
+    /// Changes `user`'s password after checking `current`, in one
+    /// transaction: the new hash; every end-to-end key version re-wrapped
+    /// by the client under the new password (`rewrapped` must name each
+    /// version the account holds, or nothing changes); and every other
+    /// login session ends (`keep`, the caller's, stays; API keys are not
+    /// logins and stay). A wrong `current` is recorded as a denied
+    /// `password.change`. Two Argon2id runs: call it from a blocking thread.
+    pub fn change_password(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+        current: &SecretString,
+        new: &SecretString,
+        rewrapped: &[RewrappedKey],
+    ) -> Result<(), AccountError> {
+        accounts::validate_password(new)?;
+        let engine = self.0;
+        let old = self.confirm(user, current, AuditAction::ChangePassword)?;
+        let phc = engine.inner.hasher.hash(new).ok_or(AccountError::Hashing)?;
+        let target = AuditTarget::User(user);
+        let note = engine.note(Actor::User(user), AuditAction::ChangePassword, target);
+        engine.store().write_with(|tx| {
+            // A change that landed since the check makes `current` stale.
+            if accounts::password_hash(tx, user)?.as_ref() != Some(&old) {
+                return Err(AccountError::WrongPassword);
+            }
+            accounts::update(tx, user, |row| row.password_hash = phc.clone())?;
+            e2e_keys::rewrap(tx, user, rewrapped).map_err(|e| match e {
+                RewrapError::Versions { held } => AccountError::KeysNotRewrapped { held },
+                RewrapError::Invalid(e) => AccountError::InvalidRewrappedKey(e),
+                RewrapError::Storage(e) => AccountError::Storage(e),
+            })?;
+            tokens::end_logins_except(tx, user, keep)?;
+            engine.audit_in(tx, note)?;
+            Ok(())
+        })?;
+        // The sessions that ended take their streams with them.
+        engine.inner.listeners.notify(&Notice::AccountChanged(user));
+        Ok(())
+    }
+
+    /// Deletes `user`'s own account after checking `password`, exactly as
+    /// an admin's deletion does (crypto-shredding, see
+    /// [`Admin::delete_user`](crate::admin::Admin::delete_user)); recorded as
+    /// the account's own `user.delete`. The last enabled admin cannot leave
+    /// this way either. One Argon2id run: call it from a blocking thread.
+    pub fn delete_self(&self, user: UserId, password: &SecretString) -> Result<(), AccountError> {
+        self.confirm(user, password, AuditAction::DeleteUser)?;
+        crate::handle::admin::delete_account(self.0, user, Actor::User(user))
+    }
+
+    /// Checks that `password` is `user`'s; returns the hash it matched. A
+    /// wrong one is recorded as a denied `action` by the account.
+    fn confirm(
+        &self,
+        user: UserId,
+        password: &SecretString,
+        action: AuditAction,
+    ) -> Result<String, AccountError> {
+        let engine = self.0;
+        let phc = engine
+            .store()
+            .read_with(|tx| accounts::password_hash(tx, user))?
+            .ok_or(AccountError::NotFound)?;
+        if engine.inner.hasher.verify(password, &phc) {
+            return Ok(phc);
+        }
+        let note = engine
+            .note(Actor::User(user), action, AuditTarget::User(user))
+            .denied();
+        engine.store().write_with(|tx| engine.audit_in(tx, note))?;
+        Err(AccountError::WrongPassword)
     }
 
     /// `user`'s quota in force and usage. Without a quota of their own

@@ -12,6 +12,7 @@ use crate::model::audit::{Actor, AuditAction, AuditTarget};
 use crate::model::{Notice, User};
 use crate::schema::UserRow;
 use crate::scopes::Role;
+use secrecy::SecretString;
 
 handle! {
     /// Account management: [`Engine::admin`](crate::Engine::admin).
@@ -86,24 +87,37 @@ impl Admin<'_> {
     /// unreadable), its records with their expiry entries, its tokens, its
     /// shares, quota and end-to-end keys.
     pub fn delete_user(&self, id: UserId) -> Result<(), AccountError> {
+        delete_account(self.0, id, Actor::Operator)
+    }
+
+    /// Sets `user`'s password (an admin's reset, when they cannot sign in):
+    /// every session and API key of the account ends, in the same
+    /// transaction. End-to-end keys stay wrapped under the old password,
+    /// which the account no longer knows: messages sealed to them cannot be
+    /// opened again, and the owner publishes a new key. Hashes with Argon2id
+    /// (call it from a blocking thread).
+    pub fn reset_password(
+        &self,
+        user: UserId,
+        password: &SecretString,
+    ) -> Result<(), AccountError> {
+        accounts::validate_password(password)?;
         let engine = self.0;
-        let keyring = &engine.inner.keyring;
-        let scope = KeyScope::User(id);
-        let target = AuditTarget::User(id);
-        let note = engine.note(Actor::Operator, AuditAction::DeleteUser, target);
+        let phc = engine
+            .inner
+            .hasher
+            .hash(password)
+            .ok_or(AccountError::Hashing)?;
+        let target = AuditTarget::User(user);
+        let note = engine.note(Actor::Operator, AuditAction::ResetPassword, target);
         engine.store().write_with(|tx| {
-            accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
-            keyring.delete_scope(tx, scope)?;
-            records::delete_scope(tx, scope)?;
-            tokens::end_all_sessions(tx, id)?;
-            domain::shares::delete_owner(tx, id)?;
-            quotas::forget(tx, id)?;
-            domain::e2e_keys::forget(tx, id)?;
+            accounts::update(tx, user, |row| row.password_hash = phc.clone())?;
+            tokens::end_all_sessions(tx, user)?;
+            domain::api_keys::revoke_all(tx, user)?;
             engine.audit_in(tx, note)?;
             Ok::<_, AccountError>(())
         })?;
-        keyring.forget_scope(scope);
-        engine.inner.listeners.notify(&Notice::UserDeleted(id));
+        engine.inner.listeners.notify(&Notice::AccountChanged(user));
         Ok(())
     }
 
@@ -127,4 +141,34 @@ impl Admin<'_> {
         })?;
         Ok(quotas::public(status))
     }
+}
+
+/// Deletes account `id` in one transaction (crypto-shredding), recorded
+/// as done by `actor` unless the handle's origin names one: its profile,
+/// its wrapped data keys (so every copy of its records, backups included,
+/// becomes unreadable), its records with their expiry entries, its tokens,
+/// its shares, quota and end-to-end keys.
+pub(crate) fn delete_account(
+    engine: &crate::handle::Engine,
+    id: UserId,
+    actor: Actor,
+) -> Result<(), AccountError> {
+    let keyring = &engine.inner.keyring;
+    let scope = KeyScope::User(id);
+    let note = engine.note(actor, AuditAction::DeleteUser, AuditTarget::User(id));
+    engine.store().write_with(|tx| {
+        accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
+        keyring.delete_scope(tx, scope)?;
+        records::delete_scope(tx, scope)?;
+        tokens::end_all_sessions(tx, id)?;
+        domain::api_keys::revoke_all(tx, id)?;
+        domain::shares::delete_owner(tx, id)?;
+        quotas::forget(tx, id)?;
+        domain::e2e_keys::forget(tx, id)?;
+        engine.audit_in(tx, note)?;
+        Ok::<_, AccountError>(())
+    })?;
+    keyring.forget_scope(scope);
+    engine.inner.listeners.notify(&Notice::UserDeleted(id));
+    Ok(())
 }

@@ -122,11 +122,16 @@ pub enum AuditAction {
     AdminRequest,
     /// An audit gap accepted: a restored backup whose chain did not verify.
     AuditGap,
+    /// A password changed by its owner (or a wrong current password tried:
+    /// denied).
+    ChangePassword,
+    /// A password set by an admin: every session and key ended.
+    ResetPassword,
 }
 
 impl AuditAction {
     /// Every action name, for filters and documentation.
-    pub const NAMES: [&'static str; 27] = [
+    pub const NAMES: [&'static str; 29] = [
         "login",
         "register",
         "user.create",
@@ -154,6 +159,8 @@ impl AuditAction {
         "share.revoke",
         "admin.request",
         "audit.gap",
+        "password.change",
+        "password.reset",
     ];
 
     /// The action's name.
@@ -186,6 +193,8 @@ impl AuditAction {
             Self::RevokeShare => "share.revoke",
             Self::AdminRequest => "admin.request",
             Self::AuditGap => "audit.gap",
+            Self::ChangePassword => "password.change",
+            Self::ResetPassword => "password.reset",
         }
     }
 
@@ -217,6 +226,8 @@ impl AuditAction {
             Self::RevokeShare,
             Self::AdminRequest,
             Self::AuditGap,
+            Self::ChangePassword,
+            Self::ResetPassword,
         ]
         .into_iter()
         .chain(roles)

@@ -38,6 +38,31 @@ impl fmt::Debug for PublishedKey {
     }
 }
 
+/// A key version's private key wrapped again by its client, under a key
+/// derived from the account's new password: what a password change
+/// carries for every version the account holds (the public key does not
+/// change).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RewrappedKey {
+    /// The key version.
+    pub version: u32,
+    /// The private key wrapped under the new password (32 to 512 bytes).
+    pub wrapped_private_key: Vec<u8>,
+    /// PBKDF2 salt (16 to 64 bytes).
+    pub salt: Vec<u8>,
+    /// PBKDF2 iterations (600 000 to 10 000 000).
+    pub iterations: u32,
+}
+
+impl fmt::Debug for RewrappedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RewrappedKey")
+            .field("version", &self.version)
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A published key version.
 #[derive(Clone, PartialEq, Eq)]
 pub struct E2eKey {

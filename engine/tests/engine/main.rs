@@ -12,6 +12,7 @@ mod durability;
 mod e2e;
 mod events;
 mod group_commit;
+mod identity;
 mod maintenance;
 mod model;
 mod records;

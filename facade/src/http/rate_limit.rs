@@ -178,17 +178,16 @@ impl RateLimits {
         self.per_address.len() + self.per_username.len() + self.refresh.len()
     }
 
-    /// Counts one attempt from `address` (and on `username`, if given: a
-    /// validated username, so the limiter never keys on arbitrary input).
+    /// Counts one attempt from `address` (and on `username`, if given and
+    /// valid, so the limiter never keys on arbitrary input).
     pub(crate) fn attempt(&self, address: IpAddr, username: Option<&str>) -> Result<(), Throttled> {
         self.prune();
         self.per_address.check_key(&address).map_err(wait)?;
+        // Keyed on the canonical form: `Alice` and `alice` share a budget.
         if let Some(name) =
-            username.filter(|n| strongroom_engine::accounts::validate_username(n).is_ok())
+            username.and_then(|n| strongroom_engine::accounts::canonical_username(n).ok())
         {
-            self.per_username
-                .check_key(&name.to_owned())
-                .map_err(wait)?;
+            self.per_username.check_key(&name).map_err(wait)?;
         }
         Ok(())
     }

@@ -1,0 +1,322 @@
+//! Accounts people keep: email-shaped usernames compared without case, a
+//! password change that re-wraps end-to-end keys and ends the other
+//! sessions, an admin's reset, and deleting one's own account.
+
+use crate::common;
+
+use common::{PASSWORD, engine, password, user};
+use strongroom_engine::accounts::RewrappedKey;
+use strongroom_engine::audit::{AuditAction, AuditFilter, AuditOutcome};
+use strongroom_engine::e2e::{self, PublishedKey};
+use strongroom_engine::{AccountError, AuthError, E2eKeyError, Engine, Scope, UserId};
+
+const NEW: &str = "a brand new passphrase";
+
+fn last(engine: &Engine, action: AuditAction) -> Option<AuditOutcome> {
+    let filter = AuditFilter {
+        action: Some(action),
+        ..AuditFilter::default()
+    };
+    let page = engine.audit().page(&filter, 0, 1000).expect("audit");
+    page.entries.last().map(|e| e.outcome)
+}
+
+fn wrapped(byte: u8) -> (Vec<u8>, Vec<u8>) {
+    (vec![byte; 60], vec![byte; 16])
+}
+
+fn publish(engine: &Engine, user: UserId) -> e2e::SecretKey {
+    let (secret, public) = e2e::generate_keypair();
+    let (wrapped_private_key, salt) = wrapped(1);
+    engine
+        .e2e()
+        .publish(
+            user,
+            PublishedKey {
+                public_key: public,
+                wrapped_private_key,
+                salt,
+                iterations: 600_000,
+            },
+        )
+        .expect("publish");
+    secret
+}
+
+fn rewrapped(version: u32) -> RewrappedKey {
+    let (wrapped_private_key, salt) = wrapped(2);
+    RewrappedKey {
+        version,
+        wrapped_private_key,
+        salt,
+        iterations: 700_000,
+    }
+}
+
+#[test]
+fn email_usernames_are_one_account_in_any_case() {
+    let (_dir, _clock, engine) = engine();
+    let made = engine
+        .accounts()
+        .create("Alice.Smith@Example.com", &password(PASSWORD))
+        .expect("email account");
+    assert_eq!(made.username, "alice.smith@example.com");
+    for taken in ["alice.smith@example.com", "ALICE.SMITH@EXAMPLE.COM"] {
+        assert!(matches!(
+            engine.accounts().create(taken, &password(PASSWORD)),
+            Err(AccountError::UsernameTaken)
+        ));
+    }
+    for name in ["alice.smith@example.com", "ALICE.smith@example.COM"] {
+        let pair = engine
+            .sessions()
+            .login(name, &password(PASSWORD))
+            .expect("login in any case");
+        assert_eq!(pair.session.user, made.id);
+        assert_eq!(engine.accounts().find(name).expect("find"), Some(made.id));
+    }
+    // Plain names too: "Bob" is bob.
+    let bob = user(&engine, "bob");
+    assert_eq!(engine.accounts().find("BOB").expect("find"), Some(bob));
+    assert!(engine.sessions().login("Bob", &password(PASSWORD)).is_ok());
+    // Not an address: no account, the same error as a wrong password.
+    assert!(matches!(
+        engine.sessions().login("bob@@x.io", &password(PASSWORD)),
+        Err(AuthError::InvalidCredentials)
+    ));
+}
+
+#[test]
+fn a_password_change_needs_the_current_one_and_ends_the_other_logins() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let here = engine
+        .sessions()
+        .login("alice", &password(PASSWORD))
+        .expect("here");
+    let there = engine
+        .sessions()
+        .login("alice", &password(PASSWORD))
+        .expect("there");
+    let key = engine
+        .api_keys()
+        .create(
+            alice,
+            "ci",
+            [Scope::MessagesRead].into_iter().collect(),
+            None,
+        )
+        .expect("key");
+    // A wrong current password changes nothing and is recorded.
+    assert!(matches!(
+        engine.accounts().change_password(
+            alice,
+            Some(here.session.id),
+            &password("not the password at all"),
+            &password(NEW),
+            &[]
+        ),
+        Err(AccountError::WrongPassword)
+    ));
+    assert_eq!(
+        last(&engine, AuditAction::ChangePassword),
+        Some(AuditOutcome::Denied)
+    );
+    assert!(engine.sessions().authenticate(&there.access_token).is_ok());
+    // A new password out of bounds is refused before anything is checked.
+    assert!(matches!(
+        engine.accounts().change_password(
+            alice,
+            None,
+            &password(PASSWORD),
+            &password("short"),
+            &[]
+        ),
+        Err(AccountError::InvalidPassword)
+    ));
+    engine
+        .accounts()
+        .change_password(
+            alice,
+            Some(here.session.id),
+            &password(PASSWORD),
+            &password(NEW),
+            &[],
+        )
+        .expect("changed");
+    assert_eq!(
+        last(&engine, AuditAction::ChangePassword),
+        Some(AuditOutcome::Success)
+    );
+    // The caller's session stays; the other login ends, refresh token too;
+    // the API key is not a login and stays.
+    assert!(engine.sessions().authenticate(&here.access_token).is_ok());
+    assert!(engine.sessions().authenticate(&there.access_token).is_err());
+    assert!(engine.sessions().refresh(&there.refresh_token).is_err());
+    assert!(engine.sessions().authenticate(&key.secret).is_ok());
+    // The old password is gone, the new one works.
+    assert!(
+        engine
+            .sessions()
+            .login("alice", &password(PASSWORD))
+            .is_err()
+    );
+    assert!(engine.sessions().login("alice", &password(NEW)).is_ok());
+}
+
+#[test]
+fn a_password_change_rewraps_every_key_version_or_changes_nothing() {
+    let (_dir, _clock, engine) = engine();
+    let bob = user(&engine, "bob");
+    let first = publish(&engine, bob);
+    let _second = publish(&engine, bob);
+    let sealed = e2e::seal(&first.public_key(), b"sent before the change");
+    let change = |keys: &[RewrappedKey]| {
+        engine
+            .accounts()
+            .change_password(bob, None, &password(PASSWORD), &password(NEW), keys)
+    };
+    // Missing a version, naming one twice, or naming one not held.
+    for keys in [
+        vec![rewrapped(1)],
+        vec![rewrapped(1), rewrapped(1)],
+        vec![rewrapped(1), rewrapped(2), rewrapped(3)],
+    ] {
+        match change(&keys) {
+            Err(AccountError::KeysNotRewrapped { held }) => assert_eq!(held, [1, 2]),
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut weak = rewrapped(2);
+    weak.iterations = 1000;
+    assert!(matches!(
+        change(&[rewrapped(1), weak]),
+        Err(AccountError::InvalidRewrappedKey(E2eKeyError::Iterations))
+    ));
+    // Nothing changed: the old password still signs in.
+    assert!(engine.sessions().login("bob", &password(PASSWORD)).is_ok());
+    assert_eq!(engine.e2e().all(bob).expect("keys")[0].iterations, 600_000);
+    change(&[rewrapped(2), rewrapped(1)]).expect("changed");
+    let keys = engine.e2e().all(bob).expect("keys");
+    assert_eq!(keys.len(), 2);
+    for k in &keys {
+        assert_eq!((k.iterations, k.wrapped_private_key[0]), (700_000, 2));
+    }
+    // The public keys did not change: what was sealed before still opens.
+    assert_eq!(keys[0].public_key, first.public_key());
+    assert_eq!(
+        e2e::open(&first, &sealed).expect("opens").as_slice(),
+        b"sent before the change"
+    );
+}
+
+#[test]
+fn an_admin_reset_ends_every_session_and_key() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let pair = engine
+        .sessions()
+        .login("alice", &password(PASSWORD))
+        .expect("login");
+    let key = engine
+        .api_keys()
+        .create(
+            alice,
+            "ci",
+            [Scope::MessagesRead].into_iter().collect(),
+            None,
+        )
+        .expect("key");
+    assert!(matches!(
+        engine.admin().reset_password(alice, &password("short")),
+        Err(AccountError::InvalidPassword)
+    ));
+    engine
+        .admin()
+        .reset_password(alice, &password(NEW))
+        .expect("reset");
+    assert!(engine.sessions().authenticate(&pair.access_token).is_err());
+    assert!(engine.sessions().refresh(&pair.refresh_token).is_err());
+    assert!(engine.sessions().authenticate(&key.secret).is_err());
+    assert!(engine.api_keys().list(alice).expect("keys").is_empty());
+    assert!(
+        engine
+            .sessions()
+            .login("alice", &password(PASSWORD))
+            .is_err()
+    );
+    assert!(engine.sessions().login("alice", &password(NEW)).is_ok());
+    assert_eq!(
+        last(&engine, AuditAction::ResetPassword),
+        Some(AuditOutcome::Success)
+    );
+    assert!(matches!(
+        engine
+            .admin()
+            .reset_password(UserId::generate(), &password(NEW)),
+        Err(AccountError::NotFound)
+    ));
+}
+
+#[test]
+fn deleting_ones_own_account_needs_the_password_and_shreds_it() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let stored = engine
+        .records()
+        .put(alice, b"mine", None)
+        .expect("stored")
+        .meta
+        .id;
+    assert!(matches!(
+        engine
+            .accounts()
+            .delete_self(alice, &password("not the password at all")),
+        Err(AccountError::WrongPassword)
+    ));
+    assert!(engine.records().get(alice, stored).is_ok());
+    engine
+        .accounts()
+        .delete_self(alice, &password(PASSWORD))
+        .expect("deleted");
+    assert!(engine.accounts().get(alice).is_err());
+    assert!(
+        engine
+            .sessions()
+            .login("alice", &password(PASSWORD))
+            .is_err()
+    );
+    let filter = AuditFilter {
+        action: Some(AuditAction::DeleteUser),
+        actor: Some(alice),
+        ..AuditFilter::default()
+    };
+    // The wrong password first (denied), then the deletion.
+    let outcomes: Vec<AuditOutcome> = engine
+        .audit()
+        .page(&filter, 0, 10)
+        .expect("audit")
+        .entries
+        .iter()
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(outcomes, [AuditOutcome::Denied, AuditOutcome::Success]);
+    // The name is free again, for a new account with nothing of the old.
+    let again = user(&engine, "alice");
+    assert_ne!(again, alice);
+    assert!(engine.records().get(again, stored).is_err());
+}
+
+#[test]
+fn the_last_admin_cannot_delete_themselves() {
+    let (_dir, _clock, engine) = engine();
+    let root = engine
+        .accounts()
+        .create_with_role("root", &password(PASSWORD), strongroom_engine::Role::Admin)
+        .expect("admin")
+        .id;
+    assert!(matches!(
+        engine.accounts().delete_self(root, &password(PASSWORD)),
+        Err(AccountError::LastAdmin)
+    ));
+}
