@@ -4,7 +4,7 @@
 //! hashes and wrapped keys) unless the operator says otherwise. A secret
 //! file (the master key, the database URL) that others may read is still
 //! accepted when it is a mounted secret, as compose and Kubernetes mount
-//! them: see [`check_secret`].
+//! them: see `check_secret`.
 
 use std::fs::{self, OpenOptions};
 use std::io;
