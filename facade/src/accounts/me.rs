@@ -1,6 +1,7 @@
-//! Who am I (`GET /v1/me`), and scoped API keys for services. Keys are
-//! managed from a signed-in session only: a key cannot mint or revoke
-//! keys.
+//! Who am I (`GET /v1/me`), changing one's password and deleting one's
+//! account, and scoped API keys for services. Keys, the password and the
+//! account are managed from a signed-in session only: a key cannot mint
+//! or revoke keys, or change the account that owns it.
 
 use std::time::Duration;
 
@@ -12,14 +13,21 @@ use strongroom_engine::sessions::Credential;
 use strongroom_engine::{Scope, Scopes, SessionId};
 use uuid::Uuid;
 
-use crate::accounts::wire::QuotaView;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use strongroom_engine::accounts::RewrappedKey;
+
+use crate::accounts::throttled;
 use crate::accounts::wire::{
-    ApiKeyCreated, ApiKeyList, ApiKeyView, CredentialKind, Me, NewApiKeyRequest, scope_names,
+    ApiKeyCreated, ApiKeyList, ApiKeyView, CredentialKind, Me, NewApiKeyRequest, PasswordChange,
+    PasswordConfirmation, QuotaView, RewrappedKeyUpload, scope_names,
 };
 use crate::http::auth::Caller;
+use crate::http::client::ClientAddress;
 use crate::http::guard;
+use crate::http::hashing::Lane;
 use crate::http::problem::{
-    Answer, account_problem, answer, api_key_problem, errors, internal, or_answer, says,
+    Answer, Problem, account_problem, answer, api_key_problem, errors, internal, or_answer, says,
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
@@ -34,6 +42,75 @@ errors! {
     MeErrors {
         401 => says::UNAUTHORIZED,
     }
+}
+
+#[derive(ApiResponse)]
+pub(crate) enum ChangePasswordResponse {
+    /// Changed: every other session ended; this one and your API keys stay.
+    #[oai(status = 204)]
+    NoContent,
+}
+errors! {
+    ChangePasswordErrors {
+        400 => "The new password is not 12–1024 characters, or a re-wrapped key is malformed.",
+        401 => "Missing, invalid or expired bearer token, or the current password is wrong.",
+        403 => says::API_KEY,
+        409 => "Your end-to-end keys did not all come re-wrapped under the new password (`e2e_keys`).",
+        429 retry => "Too many attempts; retry after `Retry-After` seconds.",
+    }
+}
+
+#[derive(ApiResponse)]
+pub(crate) enum DeleteMeResponse {
+    /// Deleted: your messages, keys and sessions are gone for good.
+    #[oai(status = 204)]
+    NoContent,
+}
+errors! {
+    DeleteMeErrors {
+        401 => "Missing, invalid or expired bearer token, or the password is wrong.",
+        403 => says::API_KEY,
+        409 => says::LAST_ADMIN,
+        429 retry => "Too many attempts; retry after `Retry-After` seconds.",
+    }
+}
+
+/// The re-wrapped keys as the engine takes them, or what is wrong.
+fn rewrapped(keys: Vec<RewrappedKeyUpload>) -> Result<Vec<RewrappedKey>, Problem> {
+    let decode = |field: &str, text: &str| {
+        URL_SAFE_NO_PAD.decode(text).map_err(|_| {
+            Problem::new(
+                poem::http::StatusCode::BAD_REQUEST,
+                format!("e2e_keys: {field} must be unpadded base64url"),
+            )
+        })
+    };
+    keys.into_iter()
+        .map(|k| {
+            Ok(RewrappedKey {
+                version: k.version,
+                wrapped_private_key: decode("wrapped_private_key", &k.wrapped_private_key.0)?,
+                salt: decode("salt", &k.salt.0)?,
+                iterations: k.iterations,
+            })
+        })
+        .collect()
+}
+
+/// Counts a password check by `caller` against the login limits (per
+/// address and per username), as a login would.
+async fn attempt(state: &State, caller: &Caller) -> poem::Result<Result<(), Problem>> {
+    let user = caller.user();
+    let name = state.read(move |e| e.accounts().get(user)).await?;
+    let name = name.ok().map(|account| account.username);
+    let address = ClientAddress(caller.0.address).rate_key();
+    Ok(state
+        .rate_limits
+        .attempt(address, name.as_deref())
+        .map_err(|t| {
+            metrics::counter!("strongroom_rate_limited_total", "route" => "password").increment(1);
+            throttled(t.0)
+        }))
 }
 
 #[derive(ApiResponse)]
@@ -125,6 +202,100 @@ impl AccessApi {
             scopes: scope_names(session.scopes),
             quota: QuotaView::from(quota),
         })))
+    }
+
+    /// Change your password.
+    ///
+    /// Needs the current password (a wrong one answers 401 and counts
+    /// toward the login limits). In one transaction: the new password, your
+    /// end-to-end keys re-wrapped under it (`e2e_keys`: every version you
+    /// hold, wrapped again by your client), and every other session of the
+    /// account ends — this one stays, and so do your API keys. Needs a
+    /// signed-in session (not an API key).
+    #[oai(
+        path = "/v1/me/password",
+        method = "put",
+        operation_id = "change_password",
+        tag = "ApiTags::Accounts"
+    )]
+    async fn change_password(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        body: Json<PasswordChange>,
+    ) -> Answer<ChangePasswordResponse, ChangePasswordErrors> {
+        let user = or_answer!(caller.signed_in());
+        let PasswordChange {
+            current_password,
+            new_password,
+            e2e_keys,
+        } = body.0;
+        let keys = or_answer!(rewrapped(e2e_keys));
+        or_answer!(attempt(&state, &caller).await?);
+        let keep = caller.0.session.id;
+        let changed = state
+            .acting(caller.origin())
+            .hashing(Lane::Accounts, move |e| {
+                e.accounts().change_password(
+                    user,
+                    Some(keep),
+                    current_password.secret(),
+                    new_password.secret(),
+                    &keys,
+                )
+            })
+            .await?;
+        match changed {
+            Ok(()) => {
+                tracing::info!(user = %user, session = %keep, "password changed; other sessions ended");
+                Ok(ChangePasswordResponse::NoContent)
+            }
+            Err(e) => {
+                tracing::warn!(user = %user, client = %caller.0.address, error = %e, "password change refused");
+                answer(account_problem(e))
+            }
+        }
+    }
+
+    /// Delete your account.
+    ///
+    /// Needs your password. Everything goes, exactly as when an admin
+    /// deletes an account: your messages (their keys are destroyed, so
+    /// backups cannot read them either), share links, API keys, end-to-end
+    /// keys and sessions. The name can be registered again, by anyone. The
+    /// last enabled admin cannot leave (409). Needs a signed-in session
+    /// (not an API key).
+    #[oai(
+        path = "/v1/me",
+        method = "delete",
+        operation_id = "delete_me",
+        tag = "ApiTags::Accounts"
+    )]
+    async fn delete_me(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        body: Json<PasswordConfirmation>,
+    ) -> Answer<DeleteMeResponse, DeleteMeErrors> {
+        let user = or_answer!(caller.signed_in());
+        or_answer!(attempt(&state, &caller).await?);
+        let password = body.0.password;
+        let deleted = state
+            .acting(caller.origin())
+            .hashing(Lane::Accounts, move |e| {
+                e.accounts().delete_self(user, password.secret())
+            })
+            .await?;
+        match deleted {
+            Ok(()) => {
+                tracing::info!(user = %user, "account deleted by its owner");
+                Ok(DeleteMeResponse::NoContent)
+            }
+            Err(e) => {
+                tracing::warn!(user = %user, client = %caller.0.address, error = %e, "account deletion refused");
+                answer(account_problem(e))
+            }
+        }
     }
 
     /// Create an API key.

@@ -89,7 +89,7 @@ fn anonymous(address: std::net::IpAddr) -> Origin {
     }
 }
 
-fn throttled(retry_after: u64) -> Problem {
+pub(crate) fn throttled(retry_after: u64) -> Problem {
     Problem::throttled(
         retry_after,
         format!("too many attempts; retry in {retry_after} s"),

@@ -9,15 +9,55 @@ use strongroom_engine::{Role, Scope, Scopes};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::wire::text::{KeyName, Username};
+use crate::wire::text::{KeyName, SaltText, Username, WrappedKeyText};
 use crate::wire::{Password, TokenText, datetime};
 
 /// Username and password. The password never appears in logs or errors.
 #[derive(Object)]
 pub(crate) struct Credentials {
-    /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`.
+    /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`, or an email
+    /// address (at most 254 characters); compared without case.
     pub(crate) username: Username,
     /// 12–1024 characters.
+    pub(crate) password: Password,
+}
+
+/// A password change. Every end-to-end key version you hold must come
+/// re-wrapped under the new password (list them with `GET /v1/keys`,
+/// unwrap each with the current password, wrap it with the new one), or
+/// nothing changes (409).
+#[derive(Object)]
+pub(crate) struct PasswordChange {
+    /// Your password now.
+    pub(crate) current_password: Password,
+    /// The new one: 12–1024 characters.
+    pub(crate) new_password: Password,
+    /// Each of your end-to-end key versions, its private key wrapped again
+    /// under the new password. Empty (the default) when you hold none.
+    #[oai(default, validator(max_items = 32))]
+    pub(crate) e2e_keys: Vec<RewrappedKeyUpload>,
+}
+
+/// One end-to-end key version's private key, wrapped again.
+#[derive(Object)]
+pub(crate) struct RewrappedKeyUpload {
+    /// The key version (from `GET /v1/keys`).
+    pub(crate) version: u32,
+    /// The private key wrapped under a key derived from the new password
+    /// (PBKDF2-SHA256 with `salt` and `iterations`): 32 to 512 bytes,
+    /// unpadded base64url.
+    pub(crate) wrapped_private_key: WrappedKeyText,
+    /// The PBKDF2 salt: 16 to 64 bytes, unpadded base64url.
+    pub(crate) salt: SaltText,
+    /// PBKDF2-SHA256 iterations, 600 000 to 10 000 000.
+    #[oai(validator(minimum(value = "600000"), maximum(value = "10000000")))]
+    pub(crate) iterations: u32,
+}
+
+/// A password, to confirm who you are.
+#[derive(Object)]
+pub(crate) struct PasswordConfirmation {
+    /// Your password.
     pub(crate) password: Password,
 }
 

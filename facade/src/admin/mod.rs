@@ -15,7 +15,9 @@ use strongroom_engine::audit::{AuditAction, AuditTarget};
 use strongroom_engine::{AccountError, Engine, Role, Scope, UserId};
 use uuid::Uuid;
 
-use crate::admin::wire::{AdminUser, AdminUserPage, DisabledChange, NewAdminUser, RoleChange};
+use crate::admin::wire::{
+    AdminUser, AdminUserPage, DisabledChange, NewAdminUser, NewPassword, RoleChange,
+};
 use crate::http::auth::Caller;
 use crate::http::guard;
 use crate::http::hashing::Lane;
@@ -81,6 +83,14 @@ pub(crate) enum DoneResponse {
 }
 errors! {
     DoneErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        404 => says::NO_ACCOUNT,
+    }
+}
+errors! {
+    ResetPasswordErrors {
+        400 => "The password is not 12–1024 characters.",
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
@@ -306,6 +316,37 @@ impl AdminApi {
             &id.0,
             "sessions ended by admin",
             |e, user| e.admin().end_sessions(user),
+            |()| DoneResponse::NoContent,
+        )
+        .await
+    }
+
+    /// Set an account's password (admins only).
+    ///
+    /// For someone who cannot sign in: every session and API key of the
+    /// account ends. Their end-to-end keys stay wrapped under the old
+    /// password, so messages sealed to them cannot be opened again; the
+    /// web client offers to make a new key. Audited as `password.reset`.
+    #[oai(
+        path = "/v1/admin/users/:id/password",
+        method = "post",
+        operation_id = "admin_reset_password"
+    )]
+    async fn reset_password(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+        body: Json<NewPassword>,
+    ) -> Answer<DoneResponse, ResetPasswordErrors> {
+        let password = body.0.password;
+        on_account(
+            &state,
+            &caller,
+            &id.0,
+            "password reset by admin; sessions and keys ended",
+            move |e, user| e.admin().reset_password(user, password.secret()),
             |()| DoneResponse::NoContent,
         )
         .await

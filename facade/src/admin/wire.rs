@@ -111,3 +111,10 @@ pub(crate) struct BackupView {
     /// Accounts in it.
     pub(crate) users: u64,
 }
+
+/// A password an admin sets.
+#[derive(Object)]
+pub(crate) struct NewPassword {
+    /// 12–1024 characters.
+    pub(crate) password: Password,
+}

@@ -11,6 +11,7 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use strongroom_engine::accounts::canonical_username;
 use strongroom_engine::e2e::PublicKey;
 use strongroom_engine::e2e::{E2eKey, PublishedKey};
 use strongroom_engine::{E2eKeyError, Scope};
@@ -22,6 +23,7 @@ use crate::http::problem::{
     Answer, Problem, account_problem, answer, errors, internal, or_answer, says,
 };
 use crate::http::state::State;
+use crate::http::write_limit::Kind;
 use crate::tags::ApiTags;
 use crate::wire::datetime;
 use crate::wire::text::{PublicKeyText, SaltText, WrappedKeyText};
@@ -137,7 +139,8 @@ errors! {
     RecipientKeyErrors {
         401 => says::UNAUTHORIZED,
         403 => says::LACKS_WRITE,
-        404 => "No such user, or they published no key.",
+        404 => "No such user, or they published no key (the two answer alike).",
+        429 retry => "Too many key lookups (120 a minute); retry after `Retry-After` seconds.",
     }
 }
 
@@ -155,6 +158,14 @@ fn e2e_problem(err: E2eKeyError) -> Problem {
         E2eKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
         other => internal("e2e key operation", &other),
     }
+}
+
+/// Key lookups one account may make per minute (burst as many).
+const KEY_LOOKUPS_PER_MINUTE: u32 = 120;
+
+/// The one answer for a name without a key, whether or not it is a user.
+fn no_key() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "no such user, or no published key")
 }
 
 /// The upload as the engine takes it, or what is wrong with it.
@@ -240,7 +251,16 @@ impl E2eApi {
         username: Path<String>,
     ) -> Answer<RecipientKeyResponse, RecipientKeyErrors> {
         or_answer!(caller.require(Scope::MessagesWrite));
-        let name = username.0;
+        or_answer!(guard::take(
+            &state,
+            caller.user(),
+            Kind::KeyLookup,
+            KEY_LOOKUPS_PER_MINUTE
+        ));
+        // An unknown name and a user without a key answer alike.
+        let Ok(name) = canonical_username(&username.0) else {
+            return answer(no_key());
+        };
         let lookup = name.clone();
         let found = state
             .read(move |e| {
@@ -258,10 +278,7 @@ impl E2eApi {
                 key_id: hex::encode(key.public_key.key_id()),
                 created_at: datetime(key.created_at),
             }))),
-            Ok(None) => answer(Problem::new(
-                StatusCode::NOT_FOUND,
-                "no such user, or no published key",
-            )),
+            Ok(None) => answer(no_key()),
             Err(strongroom_engine::Error::Account(e)) => answer(account_problem(e)),
             Err(e) => answer(internal("e2e key lookup", &e)),
         }

@@ -75,6 +75,7 @@ pub(crate) fn take(
             let what = match kind {
                 Kind::Write => "writes",
                 Kind::Broadcast => "broadcasts",
+                Kind::KeyLookup => "key lookups",
             };
             Problem::throttled(
                 secs,

@@ -355,7 +355,15 @@ pub(crate) fn account_problem(err: AccountError) -> Problem {
         }
         AccountError::UsernameTaken => Problem::new(StatusCode::CONFLICT, "username is taken"),
         AccountError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        AccountError::LastAdmin => Problem::new(StatusCode::CONFLICT, err.to_string()),
+        AccountError::LastAdmin | AccountError::KeysNotRewrapped { .. } => {
+            Problem::new(StatusCode::CONFLICT, err.to_string())
+        }
+        AccountError::InvalidRewrappedKey(_) => {
+            Problem::new(StatusCode::BAD_REQUEST, err.to_string())
+        }
+        AccountError::WrongPassword => {
+            Problem::new(StatusCode::UNAUTHORIZED, "the password is wrong")
+        }
         other => internal("account operation", &other),
     }
 }

@@ -1,6 +1,7 @@
 //! Write rates per account: each account's `writes_per_minute` quota (and,
-//! for broadcasts, the server's broadcast rate) as a token bucket of that
-//! many writes, refilled evenly over a minute. Time is the engine's clock,
+//! for broadcasts, the server's broadcast rate; for key lookups a fixed
+//! budget) as a token bucket of that many writes, refilled evenly over a
+//! minute. Time is the engine's clock,
 //! so tests move it instead of sleeping. Counted per server instance.
 
 use std::collections::HashMap;
@@ -16,6 +17,9 @@ pub(crate) enum Kind {
     Write,
     /// Broadcasts (besides counting as writes).
     Broadcast,
+    /// Lookups of other users' end-to-end keys: a fixed budget, so names
+    /// cannot be probed by the thousand.
+    KeyLookup,
 }
 
 #[derive(Clone, Copy, Debug)]

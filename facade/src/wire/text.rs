@@ -76,14 +76,26 @@ impl Text {
     }
 }
 
+/// A username as the engine takes it (`canonical_username`): a name, or an
+/// email address whose local part is at most 64 characters (the
+/// lookahead) and whose domain ends in a label that starts with a letter.
+const USERNAME: &str = concat!(
+    "^(?:[A-Za-z0-9_.-]{3,64}",
+    "|(?=[^@]{1,64}@)",
+    "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*",
+    "@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+",
+    "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$"
+);
+
 strict_string!(
-    /// A username, documented with its length and alphabet.
+    /// A username (a name or an email address), documented with its
+    /// length and alphabet.
     Username,
     "string(username)",
     MetaSchema {
         min_length: Some(3),
-        max_length: Some(64),
-        pattern: Some("^[a-z0-9_.-]{3,64}$".to_owned()),
+        max_length: Some(254),
+        pattern: Some(USERNAME.to_owned()),
         example: Some(Value::String("alice".to_owned())),
         ..MetaSchema::new("string")
     }

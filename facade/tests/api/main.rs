@@ -8,6 +8,7 @@ mod cross_origin;
 mod e2e;
 mod errors;
 mod events;
+mod identity;
 mod log_secrets;
 mod messages;
 mod sessions;

@@ -1,0 +1,319 @@
+//! Accounts people keep, over HTTP: email usernames in any case, changing
+//! one's password (with end-to-end keys re-wrapped, and an end-to-end
+//! message sent before the change opening after it), an admin's reset,
+//! deleting one's account, and a key lookup that tells no one which names
+//! exist.
+
+use crate::common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{PASSWORD, assert_problem, start};
+use serde_json::json;
+use strongroom_engine::{Role, e2e};
+
+const NEW: &str = "a brand new passphrase";
+
+fn change(current: &str, new: &str) -> serde_json::Value {
+    json!({"current_password": current, "new_password": new})
+}
+
+#[tokio::test]
+async fn email_usernames_sign_in_in_any_case() {
+    let s = start().await;
+    let made = s
+        .post(
+            "/v1/accounts",
+            json!({"username": "Alice.Smith+vault@Example.COM", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.body["username"], "alice.smith+vault@example.com");
+    let again = s
+        .post(
+            "/v1/accounts",
+            json!({"username": "alice.smith+vault@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_problem(&again, 409);
+    let (token, _) = s.login("ALICE.SMITH+VAULT@example.com", PASSWORD).await;
+    let me = s.get("/v1/me", &token).await;
+    assert_eq!(me.body["username"], "alice.smith+vault@example.com");
+    for bad in [
+        "\"quoted\"@example.com",
+        "Alice <alice@example.com>",
+        "a..b@example.com",
+        "alice@localhost",
+    ] {
+        let r = s
+            .post(
+                "/v1/accounts",
+                json!({"username": bad, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        assert_problem(&r, 400);
+    }
+}
+
+#[tokio::test]
+async fn changing_the_password_keeps_this_session_and_ends_the_others() {
+    let s = start().await;
+    let (here, _) = s.account("alice").await;
+    let (there, there_refresh) = s.login("alice", PASSWORD).await;
+    let wrong = s
+        .call(
+            "PUT",
+            "/v1/me/password",
+            Some(&here),
+            change("not the password at all", NEW),
+        )
+        .await;
+    assert_problem(&wrong, 401);
+    assert!(!wrong.body.to_string().contains("not the password"));
+    let short = s
+        .call(
+            "PUT",
+            "/v1/me/password",
+            Some(&here),
+            change(PASSWORD, "short"),
+        )
+        .await;
+    assert_problem(&short, 400);
+    let done = s
+        .call("PUT", "/v1/me/password", Some(&here), change(PASSWORD, NEW))
+        .await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    assert_eq!(s.get("/v1/me", &here).await.status, 200);
+    assert_problem(&s.get("/v1/me", &there).await, 401);
+    let refreshed = s
+        .post(
+            "/v1/sessions/refresh",
+            json!({"refresh_token": there_refresh}),
+            None,
+        )
+        .await;
+    assert_problem(&refreshed, 401);
+    let old = s
+        .post(
+            "/v1/sessions",
+            json!({"username": "alice", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_problem(&old, 401);
+    s.login("alice", NEW).await;
+    // An API key cannot change the password of the account that owns it.
+    let key = s
+        .post(
+            "/v1/api-keys",
+            json!({"name": "ci", "scopes": ["messages:read"]}),
+            Some(&here),
+        )
+        .await;
+    let key = key.body["secret"].as_str().expect("secret").to_owned();
+    let refused = s
+        .call("PUT", "/v1/me/password", Some(&key), change(NEW, PASSWORD))
+        .await;
+    assert_problem(&refused, 403);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_throttled_like_logins() {
+    let s = start().await;
+    let (token, _) = s.account("alice").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let r = s
+            .call(
+                "PUT",
+                "/v1/me/password",
+                Some(&token),
+                change("not the password at all", NEW),
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    // The account's creation and login spent two of the address's ten.
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.iter().take(7).all(|&st| st == 401), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn an_end_to_end_message_sent_before_a_password_change_opens_after_it() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let (bob, _) = s.account("bob").await;
+    let (secret, public) = e2e::generate_keypair();
+    let wrap = |byte: u8| URL_SAFE_NO_PAD.encode([byte; 60]);
+    let put = s
+        .call(
+            "PUT",
+            "/v1/keys",
+            Some(&bob),
+            json!({
+                "public_key": public.to_base64(),
+                "wrapped_private_key": wrap(1),
+                "salt": URL_SAFE_NO_PAD.encode([3u8; 16]),
+                "iterations": 600_000,
+            }),
+        )
+        .await;
+    assert_eq!(put.status, 201, "{}", put.body);
+    let sealed = e2e::seal(&public, b"sent before the change");
+    let sent = s
+        .post(
+            "/v1/users/bob/messages",
+            json!({"message": sealed}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(sent.status, 201);
+    // Without the key re-wrapped, nothing changes.
+    let missing = s
+        .call("PUT", "/v1/me/password", Some(&bob), change(PASSWORD, NEW))
+        .await;
+    assert_problem(&missing, 409);
+    s.login("bob", PASSWORD).await;
+    let mut body = change(PASSWORD, NEW);
+    body["e2e_keys"] = json!([{
+        "version": 1,
+        "wrapped_private_key": wrap(2),
+        "salt": URL_SAFE_NO_PAD.encode([4u8; 16]),
+        "iterations": 650_000,
+    }]);
+    let done = s.call("PUT", "/v1/me/password", Some(&bob), body).await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    // Another device signs in with the new password and finds the key
+    // wrapped under it, and the message opens with it.
+    let (device, _) = s.login("bob", NEW).await;
+    let keys = s.get("/v1/keys", &device).await;
+    assert_eq!(keys.body["keys"][0]["wrapped_private_key"], wrap(2));
+    assert_eq!(keys.body["keys"][0]["iterations"], 650_000);
+    assert_eq!(keys.body["keys"][0]["public_key"], public.to_base64());
+    let inbox = s.get("/v1/messages", &device).await;
+    let stored = inbox.body["messages"][0]["message"].as_str().expect("text");
+    let opened = e2e::open(&secret, stored).expect("opens");
+    assert_eq!(opened.as_slice(), b"sent before the change");
+}
+
+#[tokio::test]
+async fn an_admin_reset_ends_every_session_and_key_and_is_audited() {
+    let s = start().await;
+    let (admin, _) = s.with_role("root", Role::Admin).await;
+    let (alice, _) = s.account("alice").await;
+    let id = s.set_role("alice", Role::User);
+    let key = s
+        .post(
+            "/v1/api-keys",
+            json!({"name": "ci", "scopes": ["messages:read"]}),
+            Some(&alice),
+        )
+        .await;
+    let key = key.body["secret"].as_str().expect("secret").to_owned();
+    let path = format!("/v1/admin/users/{id}/password");
+    assert_problem(
+        &s.post(&path, json!({"password": NEW}), Some(&alice)).await,
+        403,
+    );
+    assert_problem(
+        &s.post(&path, json!({"password": "short"}), Some(&admin))
+            .await,
+        400,
+    );
+    let nobody = "/v1/admin/users/6f1c2a4e-0b8d-4c55-9a3e-2d7b9c0e1f42/password";
+    assert_problem(
+        &s.post(nobody, json!({"password": NEW}), Some(&admin)).await,
+        404,
+    );
+    let done = s.post(&path, json!({"password": NEW}), Some(&admin)).await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    assert_problem(&s.get("/v1/me", &alice).await, 401);
+    assert_problem(&s.get("/v1/me", &key).await, 401);
+    s.login("alice", NEW).await;
+    let audit = s.get("/v1/admin/audit?action=password.reset", &admin).await;
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    let entries = audit.body["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{}", audit.body);
+    assert!(!audit.body.to_string().contains(NEW));
+}
+
+#[tokio::test]
+async fn deleting_ones_account_needs_the_password() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let stored = s
+        .post("/v1/messages", json!({"message": "mine"}), Some(&alice))
+        .await;
+    assert_eq!(stored.status, 201);
+    let wrong = s
+        .call(
+            "DELETE",
+            "/v1/me",
+            Some(&alice),
+            json!({"password": "not the password at all"}),
+        )
+        .await;
+    assert_problem(&wrong, 401);
+    assert_eq!(s.get("/v1/me", &alice).await.status, 200);
+    let done = s
+        .call(
+            "DELETE",
+            "/v1/me",
+            Some(&alice),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    assert_problem(&s.get("/v1/me", &alice).await, 401);
+    let login = s
+        .post(
+            "/v1/sessions",
+            json!({"username": "alice", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_problem(&login, 401);
+    // The last admin stays.
+    let (root, _) = s.with_role("root", Role::Admin).await;
+    let last = s
+        .call(
+            "DELETE",
+            "/v1/me",
+            Some(&root),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_problem(&last, 409);
+}
+
+#[tokio::test]
+async fn key_lookups_tell_no_one_which_names_exist_and_are_throttled() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    s.account("bob").await;
+    let unknown = s.get("/v1/users/nobody-here/key", &alice).await;
+    let keyless = s.get("/v1/users/bob/key", &alice).await;
+    let invalid = s.get("/v1/users/no%20such%20name/key", &alice).await;
+    for r in [&unknown, &keyless, &invalid] {
+        assert_problem(r, 404);
+        assert_eq!(r.body, keyless.body);
+    }
+    let mut throttled = None;
+    for i in 0..200 {
+        let r = s.get(&format!("/v1/users/probe{i}/key"), &alice).await;
+        if r.status == 429 {
+            throttled = Some(i);
+            break;
+        }
+        assert_eq!(r.status, 404);
+    }
+    // 120 a minute: 3 spent above, so the 118th probe is refused.
+    assert_eq!(throttled, Some(117));
+    s.advance(Duration::from_secs(60));
+    assert_problem(&s.get("/v1/users/bob/key", &alice).await, 404);
+}
