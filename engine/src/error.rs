@@ -187,6 +187,37 @@ pub enum AccountError {
     /// A re-wrapped end-to-end key is out of bounds.
     #[error("a re-wrapped end-to-end key: {0}")]
     InvalidRewrappedKey(E2eKeyError),
+    /// The account has two-factor sign-in on and no code came with the
+    /// password.
+    #[error("a second factor is required: a TOTP code or a recovery code")]
+    SecondFactorRequired,
+    /// The TOTP code or recovery code is wrong or was used already.
+    #[error("the TOTP code or recovery code is wrong or was used already")]
+    InvalidSecondFactor,
+    /// The storage layer failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Setting up or turning off a TOTP second factor failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TotpError {
+    /// Two-factor sign-in is on already: turn it off before a new setup.
+    #[error("two-factor sign-in is already on; turn it off first")]
+    AlreadyEnabled,
+    /// No setup waits for its first code.
+    #[error("no TOTP setup is waiting to be confirmed; start one first")]
+    NotPending,
+    /// Two-factor sign-in is not on.
+    #[error("two-factor sign-in is not on")]
+    NotEnabled,
+    /// The code is wrong or was used already.
+    #[error("the code is wrong or was used already")]
+    InvalidCode,
+    /// No such user.
+    #[error("user not found")]
+    NotFound,
     /// The storage layer failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -209,6 +240,14 @@ pub enum AuthError {
     /// The account is disabled: its credentials are refused.
     #[error("account disabled")]
     Disabled,
+    /// The password was right, and the account has two-factor sign-in on:
+    /// a TOTP code or a recovery code must come with it.
+    #[error("a second factor is required: a TOTP code or a recovery code")]
+    SecondFactorRequired,
+    /// The password was right; the TOTP code or recovery code was wrong or
+    /// was used already.
+    #[error("the TOTP code or recovery code is wrong or was used already")]
+    InvalidSecondFactor,
     /// The password hasher failed.
     #[error("password hashing failed")]
     Hashing,
@@ -367,6 +406,9 @@ pub enum Error {
     /// See [`E2eKeyError`].
     #[error(transparent)]
     E2eKey(#[from] E2eKeyError),
+    /// See [`TotpError`].
+    #[error(transparent)]
+    Totp(#[from] TotpError),
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),

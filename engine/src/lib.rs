@@ -47,8 +47,9 @@
 //! |---|---|---|
 //! | [`Engine::records`] | [`records`] | messages: store, send, read, list, delete, expire |
 //! | [`Engine::events`] | [`events`] | broadcasts, stream replay, opaque event ids, listeners |
-//! | [`Engine::accounts`] | [`accounts`] | registration, lookups, password checks, quotas in force |
-//! | [`Engine::sessions`] | [`sessions`] | log in, bearer checks, refresh, log out, tickets |
+//! | [`Engine::accounts`] | [`accounts`] | registration, lookups, password checks and changes, deleting one's account, quotas in force |
+//! | [`Engine::sessions`] | [`sessions`] | log in (with a second factor), bearer checks, refresh, log out, tickets |
+//! | [`Engine::two_factor`] | [`two_factor`] | TOTP second factor and recovery codes |
 //! | [`Engine::api_keys`] | [`api_keys`] | scoped API keys for services |
 //! | [`Engine::shares`] | [`shares`] | share links for people without an account |
 //! | [`Engine::e2e`] | [`e2e`] | end-to-end key directory and the HPKE message format |
@@ -89,6 +90,7 @@ mod write;
 pub use crypto::hazmat;
 pub use handle::{
     accounts, admin, api_keys, audit, e2e, events, maintenance, records, sessions, shares,
+    two_factor,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -100,7 +102,7 @@ pub struct ReadmeTour;
 pub use crypto::keys::MasterKey;
 pub use error::{
     AccountError, ApiKeyError, AuthError, DecryptionFailed, E2eKeyError, Error, InvariantViolated,
-    KeyError, OpenError, RecordError, ShareError, StorageError,
+    KeyError, OpenError, RecordError, ShareError, StorageError, TotpError,
 };
 pub use handle::Engine;
 pub use handle::builder::EngineBuilder;

@@ -196,6 +196,7 @@ impl Default for ApiConfig {
 type Apis = (
     accounts::AccountsApi,
     accounts::me::AccessApi,
+    accounts::two_factor::TwoFactorApi,
     messages::MessagesApi,
     events::EventsApi,
     shares::SharesApi,
@@ -209,6 +210,7 @@ fn apis() -> Apis {
     (
         accounts::AccountsApi,
         accounts::me::AccessApi,
+        accounts::two_factor::TwoFactorApi,
         messages::MessagesApi,
         events::EventsApi,
         shares::SharesApi,

@@ -23,6 +23,18 @@ pub fn clock() -> ManualClock {
     ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000))
 }
 
+/// The six-digit code an authenticator app shows for the TOTP `secret`
+/// (base32, as the server hands it out) at `unix_secs`: what a person
+/// types, computed the way the app does.
+pub fn totp_code(secret: &str, unix_secs: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).expect("a base32 TOTP secret");
+    totp_rs::Builder::new()
+        .with_secret(secret)
+        .build_noncompliant()
+        .generate(unix_secs)
+        .to_string()
+}
+
 /// The first of `names` found on `PATH`.
 pub fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -1,7 +1,8 @@
 //! Cryptography with no storage knowledge: the master and data keys, the
 //! record envelope, the id permutation, share-link keys and the
 //! client-side share format, HPKE for end-to-end messages, Argon2id, the
-//! API key text, and (feature `hazmat`) raw access for known-answer tests.
+//! API key text, TOTP codes and recovery codes, and (feature `hazmat`) raw
+//! access for known-answer tests.
 
 pub(crate) mod api_key_text;
 pub(crate) mod audit_chain;
@@ -17,3 +18,4 @@ pub(crate) mod keys;
 pub(crate) mod password;
 pub mod share_client;
 pub(crate) mod sharekeys;
+pub(crate) mod totp;

@@ -14,3 +14,4 @@ pub(crate) mod rekey;
 pub(crate) mod reseal;
 pub(crate) mod shares;
 pub(crate) mod tokens;
+pub(crate) mod totp;

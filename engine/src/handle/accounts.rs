@@ -9,7 +9,7 @@ pub use crate::domain::accounts::{
     PASSWORD_LEN, USERNAME_LEN, canonical_username, validate_password, validate_username,
 };
 use crate::domain::e2e_keys::RewrapError;
-use crate::domain::{accounts, e2e_keys, quotas, tokens};
+use crate::domain::{accounts, e2e_keys, quotas, tokens, totp};
 use crate::error::{AccountError, AuthError, StorageError};
 use crate::handle::handle;
 use crate::ids::{KeyScope, SessionId, UserId};
@@ -18,6 +18,7 @@ pub use crate::model::User;
 pub use crate::model::access::{Quota, QuotaStatus, Usage};
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
 pub use crate::model::e2e::RewrappedKey;
+use crate::model::totp::SecondFactor;
 use crate::scopes::Role;
 
 handle! {
@@ -203,14 +204,52 @@ impl Accounts<'_> {
         Ok(())
     }
 
-    /// Deletes `user`'s own account after checking `password`, exactly as
+    /// Deletes `user`'s own account after checking `password` (and, with
+    /// two-factor sign-in on, `factor`), exactly as
     /// an admin's deletion does (crypto-shredding, see
     /// [`Admin::delete_user`](crate::admin::Admin::delete_user)); recorded as
     /// the account's own `user.delete`. The last enabled admin cannot leave
     /// this way either. One Argon2id run: call it from a blocking thread.
-    pub fn delete_self(&self, user: UserId, password: &SecretString) -> Result<(), AccountError> {
+    pub fn delete_self(
+        &self,
+        user: UserId,
+        password: &SecretString,
+        factor: Option<&SecondFactor>,
+    ) -> Result<(), AccountError> {
         self.confirm(user, password, AuditAction::DeleteUser)?;
+        self.second_factor(user, factor, AuditAction::DeleteUser)?;
         crate::handle::admin::delete_account(self.0, user, Actor::User(user))
+    }
+
+    /// With two-factor sign-in on, checks (and uses up) `factor`; a missing
+    /// or wrong one is recorded as a denied `action`.
+    fn second_factor(
+        &self,
+        user: UserId,
+        factor: Option<&SecondFactor>,
+        action: AuditAction,
+    ) -> Result<(), AccountError> {
+        let engine = self.0;
+        let keyring = &engine.inner.keyring;
+        let now = engine.now().as_unix_millis() / 1000;
+        let note = engine.note(Actor::User(user), action, AuditTarget::User(user));
+        engine.store().write_with(|tx| {
+            let Some(row) = totp::enforced(tx, user)? else {
+                return Ok(Ok(()));
+            };
+            let refused = match factor {
+                None => AccountError::SecondFactorRequired,
+                Some(factor) => match totp::check(tx, keyring, user, &row, factor, now)? {
+                    totp::Check::Accepted(next) => {
+                        totp::put(tx, user, &next)?;
+                        return Ok(Ok(()));
+                    }
+                    totp::Check::Refused => AccountError::InvalidSecondFactor,
+                },
+            };
+            engine.audit_in(tx, note.denied())?;
+            Ok::<_, StorageError>(Err(refused))
+        })?
     }
 
     /// Checks that `password` is `user`'s; returns the hash it matched. A

@@ -146,8 +146,8 @@ impl Admin<'_> {
 /// Deletes account `id` in one transaction (crypto-shredding), recorded
 /// as done by `actor` unless the handle's origin names one: its profile,
 /// its wrapped data keys (so every copy of its records, backups included,
-/// becomes unreadable), its records with their expiry entries, its tokens,
-/// its shares, quota and end-to-end keys.
+/// becomes unreadable), its records with their expiry entries, its tokens
+/// and API keys, its shares, quota, end-to-end keys and second factor.
 pub(crate) fn delete_account(
     engine: &crate::handle::Engine,
     id: UserId,
@@ -165,6 +165,7 @@ pub(crate) fn delete_account(
         domain::shares::delete_owner(tx, id)?;
         quotas::forget(tx, id)?;
         domain::e2e_keys::forget(tx, id)?;
+        domain::totp::forget(tx, id)?;
         engine.audit_in(tx, note)?;
         Ok::<_, AccountError>(())
     })?;

@@ -23,6 +23,7 @@ pub mod records;
 pub(crate) mod session_cache;
 pub mod sessions;
 pub mod shares;
+pub mod two_factor;
 
 use std::fmt;
 use std::sync::Arc;
@@ -154,6 +155,11 @@ impl Engine {
     /// The end-to-end key directory.
     pub fn e2e(&self) -> e2e::E2eKeys<'_> {
         e2e::E2eKeys(self)
+    }
+
+    /// Two-factor sign-in: TOTP and recovery codes.
+    pub fn two_factor(&self) -> two_factor::TwoFactor<'_> {
+        two_factor::TwoFactor(self)
     }
 
     /// Account management: roles, disabling, sessions, deletion, quotas.

@@ -5,13 +5,14 @@
 use secrecy::SecretString;
 
 use crate::clock::Timestamp;
-use crate::domain::accounts;
 use crate::domain::tokens::{self, Refreshed};
 pub use crate::domain::tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};
+use crate::domain::{accounts, totp};
 use crate::error::{AuthError, StorageError};
 use crate::handle::handle;
 use crate::model::Notice;
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
+pub use crate::model::totp::SecondFactor;
 pub use crate::model::{BearerToken, Credential, Session, Ticket, TokenPair};
 
 handle! {
@@ -45,8 +46,26 @@ impl Sessions<'_> {
     /// ```
     ///
     /// Every attempt is audited, failed ones too (the name tried is not
-    /// recorded: it may be a mistyped password).
+    /// recorded: it may be a mistyped password). An account with
+    /// two-factor sign-in on answers [`AuthError::SecondFactorRequired`]
+    /// here: use [`Sessions::login_with`].
     pub fn login(&self, username: &str, password: &SecretString) -> Result<TokenPair, AuthError> {
+        self.login_with(username, password, None)
+    }
+
+    /// [`Sessions::login`] with the second factor, for accounts with
+    /// two-factor sign-in on (ignored for others). Only once the password
+    /// is right does the answer say a second factor is missing
+    /// ([`AuthError::SecondFactorRequired`]) or wrong
+    /// ([`AuthError::InvalidSecondFactor`]); a TOTP code works once (a
+    /// code of a step not after the last one accepted is refused), and so
+    /// does each recovery code.
+    pub fn login_with(
+        &self,
+        username: &str,
+        password: &SecretString,
+        factor: Option<&SecondFactor>,
+    ) -> Result<TokenPair, AuthError> {
         let (user, valid) = self.0.accounts().check_password(username, password)?;
         let now = self.0.now();
         let denied = |target| {
@@ -69,6 +88,27 @@ impl Sessions<'_> {
             if account.disabled {
                 self.0.audit_in(tx, denied(AuditTarget::User(user)))?;
                 return Ok(Err(AuthError::Disabled));
+            }
+            if let Some(row) = totp::enforced(tx, user)? {
+                let unix_secs = now.as_unix_millis() / 1000;
+                let keyring = &self.0.inner.keyring;
+                let checked = match factor {
+                    None => Err(AuthError::SecondFactorRequired),
+                    Some(factor) => {
+                        match totp::check(tx, keyring, user, &row, factor, unix_secs)? {
+                            totp::Check::Accepted(next) => Ok(next),
+                            totp::Check::Refused => Err(AuthError::InvalidSecondFactor),
+                        }
+                    }
+                };
+                match checked {
+                    // The step or recovery code is used up with the login.
+                    Ok(next) => totp::put(tx, user, &next)?,
+                    Err(refused) => {
+                        self.0.audit_in(tx, denied(AuditTarget::User(user)))?;
+                        return Ok(Err(refused));
+                    }
+                }
             }
             let pair = tokens::start_session(tx, user, account.role, now)?;
             let target = pair.session.audit_target();

@@ -127,11 +127,18 @@ pub enum AuditAction {
     ChangePassword,
     /// A password set by an admin: every session and key ended.
     ResetPassword,
+    /// Two-factor sign-in turned on (the first code confirmed).
+    EnableTotp,
+    /// Two-factor sign-in turned off by the account (or a wrong code tried:
+    /// denied).
+    DisableTotp,
+    /// Two-factor sign-in cleared by an admin.
+    ClearTotp,
 }
 
 impl AuditAction {
     /// Every action name, for filters and documentation.
-    pub const NAMES: [&'static str; 29] = [
+    pub const NAMES: [&'static str; 32] = [
         "login",
         "register",
         "user.create",
@@ -161,6 +168,9 @@ impl AuditAction {
         "audit.gap",
         "password.change",
         "password.reset",
+        "totp.enable",
+        "totp.disable",
+        "totp.clear",
     ];
 
     /// The action's name.
@@ -195,6 +205,9 @@ impl AuditAction {
             Self::AuditGap => "audit.gap",
             Self::ChangePassword => "password.change",
             Self::ResetPassword => "password.reset",
+            Self::EnableTotp => "totp.enable",
+            Self::DisableTotp => "totp.disable",
+            Self::ClearTotp => "totp.clear",
         }
     }
 
@@ -228,6 +241,9 @@ impl AuditAction {
             Self::AuditGap,
             Self::ChangePassword,
             Self::ResetPassword,
+            Self::EnableTotp,
+            Self::DisableTotp,
+            Self::ClearTotp,
         ]
         .into_iter()
         .chain(roles)

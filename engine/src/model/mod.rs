@@ -6,6 +6,7 @@ pub(crate) mod access;
 pub(crate) mod audit;
 pub(crate) mod e2e;
 pub(crate) mod shares;
+pub(crate) mod totp;
 
 use std::fmt;
 use std::time::Duration;

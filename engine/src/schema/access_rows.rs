@@ -1,4 +1,4 @@
-//! Rows of API keys, quotas and usage.
+//! Rows of API keys, end-to-end keys, TOTP, quotas and usage.
 
 use super::codec::{Reader, Row, Writer};
 use super::rows::TokenHash;
@@ -153,5 +153,53 @@ mod tests {
             };
             prop_assert_eq!(E2eKeyRow::decode(&row.to_bytes()), Some(row));
         }
+    }
+}
+
+/// An account's second factor: the TOTP secret sealed under the
+/// account's data key, whether it is confirmed (enforced), the last step a
+/// code was accepted for (no code works twice), and the hashes of the
+/// recovery codes not used yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TotpRow {
+    pub(crate) confirmed: bool,
+    pub(crate) last_step: u64,
+    pub(crate) sealed_secret: Vec<u8>,
+    pub(crate) recovery: Vec<[u8; 32]>,
+}
+
+impl Row for TotpRow {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(out);
+        w.u8(u8::from(self.confirmed))
+            .u64(self.last_step)
+            .bytes(&self.sealed_secret);
+        for hash in &self.recovery {
+            w.tail(hash);
+        }
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        let confirmed = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let last_step = r.u64()?;
+        let sealed_secret = r.bytes()?.to_vec();
+        let rest = r.tail();
+        if rest.len() % 32 != 0 {
+            return None;
+        }
+        let recovery = rest
+            .chunks_exact(32)
+            .map(|c| <[u8; 32]>::try_from(c).ok())
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            confirmed,
+            last_step,
+            sealed_secret,
+            recovery,
+        })
     }
 }

@@ -15,7 +15,7 @@ mod version;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
-pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow};
+pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow, TotpRow};
 pub(crate) use audit_row::{canonical as audit_canonical, legacy_chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use rows::{
@@ -76,10 +76,12 @@ pub(crate) const USAGE: Table<UserId, Usage> = Table::new("usage", 16);
 /// (user id, key version) → an end-to-end public key with its
 /// password-wrapped private key (opaque to the server).
 pub(crate) const E2E_KEYS: Table<(UserId, u32), E2eKeyRow> = Table::new("e2e_keys", 17);
+/// user id → the account's TOTP second factor (pending or confirmed).
+pub(crate) const TOTP: Table<UserId, TotpRow> = Table::new("totp", 18);
 
 /// Every table of the schema, for backends that create tables up front.
 #[cfg(feature = "postgres")]
-pub(crate) const TABLES: [TableName; 18] = [
+pub(crate) const TABLES: [TableName; 19] = [
     META.name,
     USERS.name,
     USERS_BY_NAME.name,
@@ -98,6 +100,7 @@ pub(crate) const TABLES: [TableName; 18] = [
     QUOTAS.name,
     USAGE.name,
     E2E_KEYS.name,
+    TOTP.name,
 ];
 
 /// A table of `K` keys and `V` rows.

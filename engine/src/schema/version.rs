@@ -10,6 +10,7 @@
 //! | 5 | API keys (`api_keys`, token kind 4), the audit log (`audit`; its signing key and pruning anchor in `meta`), quotas and usage (`quotas`, `usage`, counted from the stored records when migrating) |
 //! | 6 | end-to-end keys: `e2e_keys` (new and empty; a release that knows only 5 would not delete a user's keys, so it must refuse the file) |
 //! | 7 | the audit chain keyed (HMAC-SHA256 under a key derived from the audit signing seed; entries re-linked once, after the old chain is checked); active share links count toward their creator's usage (recounted) |
+//! | 8 | TOTP second factors: `totp` (new and empty; a release that knows only 7 would neither ask for the second factor nor delete it with the account, so it must refuse the file) |
 
 use super::{META, MetaKey};
 use crate::crypto::keys::{MasterKey, StoreSecret, random_key_bytes};
@@ -17,7 +18,7 @@ use crate::error::{OpenError, StorageError};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
 /// version, the master key check and a fresh id root; an older one is

@@ -1,14 +1,20 @@
 //! Accounts people keep: email-shaped usernames compared without case, a
 //! password change that re-wraps end-to-end keys and ends the other
-//! sessions, an admin's reset, and deleting one's own account.
+//! sessions, an admin's reset, deleting one's own account, and a TOTP
+//! second factor with single-use codes and recovery codes.
 
 use crate::common;
 
-use common::{PASSWORD, engine, password, user};
+use std::time::Duration;
+
+use common::{PASSWORD, engine, password, raw_rows, user};
+use secrecy::{ExposeSecret, SecretString};
 use strongroom_engine::accounts::RewrappedKey;
 use strongroom_engine::audit::{AuditAction, AuditFilter, AuditOutcome};
 use strongroom_engine::e2e::{self, PublishedKey};
+use strongroom_engine::two_factor::SecondFactor;
 use strongroom_engine::{AccountError, AuthError, E2eKeyError, Engine, Scope, UserId};
+use strongroom_engine::{Clock, TotpError};
 
 const NEW: &str = "a brand new passphrase";
 
@@ -271,13 +277,13 @@ fn deleting_ones_own_account_needs_the_password_and_shreds_it() {
     assert!(matches!(
         engine
             .accounts()
-            .delete_self(alice, &password("not the password at all")),
+            .delete_self(alice, &password("not the password at all"), None),
         Err(AccountError::WrongPassword)
     ));
     assert!(engine.records().get(alice, stored).is_ok());
     engine
         .accounts()
-        .delete_self(alice, &password(PASSWORD))
+        .delete_self(alice, &password(PASSWORD), None)
         .expect("deleted");
     assert!(engine.accounts().get(alice).is_err());
     assert!(
@@ -316,7 +322,168 @@ fn the_last_admin_cannot_delete_themselves() {
         .expect("admin")
         .id;
     assert!(matches!(
-        engine.accounts().delete_self(root, &password(PASSWORD)),
+        engine
+            .accounts()
+            .delete_self(root, &password(PASSWORD), None),
         Err(AccountError::LastAdmin)
     ));
+}
+
+/// The code an authenticator app shows for `secret` (base32) at `clock`.
+fn code(secret: &SecretString, clock: &strongroom_engine::ManualClock) -> SecretString {
+    let bytes = totp_rs::Secret::try_from_base32(secret.expose_secret()).expect("base32");
+    let totp = totp_rs::Builder::new()
+        .with_secret(bytes)
+        .build_noncompliant();
+    let now = clock.now().as_unix_millis() / 1000;
+    SecretString::from(totp.generate(now).to_string())
+}
+
+fn totp(code: SecretString) -> Option<SecondFactor> {
+    Some(SecondFactor::Totp(code))
+}
+
+#[test]
+fn totp_is_enforced_once_confirmed_and_every_code_works_once() {
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice@example.com");
+    let two = engine.two_factor();
+    let setup = two.begin(alice).expect("begin");
+    let uri = setup.otpauth_uri.expose_secret();
+    assert!(
+        uri.starts_with("otpauth://totp/Strongroom:alice%40example.com?"),
+        "{uri}"
+    );
+    assert!(uri.contains(setup.secret.expose_secret()));
+    // Pending: not enforced yet.
+    let login = |factor: Option<SecondFactor>| {
+        engine
+            .sessions()
+            .login_with("alice@example.com", &password(PASSWORD), factor.as_ref())
+    };
+    assert!(login(None).is_ok());
+    assert!(matches!(
+        two.confirm(alice, &SecretString::from("000000")),
+        Err(TotpError::InvalidCode)
+    ));
+    let recovery = two
+        .confirm(alice, &code(&setup.secret, &clock))
+        .expect("confirm");
+    assert_eq!(recovery.len(), 10);
+    assert!(two.enabled(alice).expect("read"));
+    assert!(matches!(two.begin(alice), Err(TotpError::AlreadyEnabled)));
+    // Enforced: the password alone is not enough, and says so only when
+    // the password is right.
+    assert!(matches!(login(None), Err(AuthError::SecondFactorRequired)));
+    assert!(matches!(
+        engine
+            .sessions()
+            .login_with("alice@example.com", &password("not the password"), None),
+        Err(AuthError::InvalidCredentials)
+    ));
+    // The code that confirmed cannot sign in (same step): no replay.
+    assert!(matches!(
+        login(totp(code(&setup.secret, &clock))),
+        Err(AuthError::InvalidSecondFactor)
+    ));
+    clock.advance(Duration::from_secs(30));
+    let fresh = code(&setup.secret, &clock);
+    assert!(login(totp(fresh.clone())).is_ok());
+    assert!(matches!(
+        login(totp(fresh)),
+        Err(AuthError::InvalidSecondFactor)
+    ));
+    // A recovery code works once, in any spelling.
+    let shouted = SecretString::from(recovery[3].expose_secret().to_uppercase().replace('-', ""));
+    assert!(login(Some(SecondFactor::RecoveryCode(shouted))).is_ok());
+    assert!(matches!(
+        login(Some(SecondFactor::RecoveryCode(recovery[3].clone()))),
+        Err(AuthError::InvalidSecondFactor)
+    ));
+    // Turning it off needs a code; then the password alone works again.
+    assert!(matches!(
+        two.disable(alice, &SecondFactor::Totp(SecretString::from("123456"))),
+        Err(TotpError::InvalidCode)
+    ));
+    assert_eq!(
+        last(&engine, AuditAction::DisableTotp),
+        Some(AuditOutcome::Denied)
+    );
+    two.disable(alice, &SecondFactor::RecoveryCode(recovery[0].clone()))
+        .expect("disable");
+    assert_eq!(
+        last(&engine, AuditAction::DisableTotp),
+        Some(AuditOutcome::Success)
+    );
+    assert!(login(None).is_ok());
+    assert_eq!(
+        last(&engine, AuditAction::EnableTotp),
+        Some(AuditOutcome::Success)
+    );
+    drop(engine);
+    // At rest the secret is sealed: its bytes are nowhere in the table.
+    let path = dir.path().join("db.redb");
+    let raw = totp_rs::Secret::try_from_base32(setup.secret.expose_secret()).expect("base32");
+    let raw: &[u8] = raw.as_ref();
+    for (_, row) in raw_rows(&path, "totp") {
+        assert!(!row.windows(raw.len()).any(|w| w == raw));
+    }
+}
+
+#[test]
+fn an_admin_clears_a_lost_factor_and_deletion_asks_for_one() {
+    let (_dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let setup = engine.two_factor().begin(alice).expect("begin");
+    engine
+        .two_factor()
+        .confirm(alice, &code(&setup.secret, &clock))
+        .expect("confirm");
+    assert!(matches!(
+        engine
+            .accounts()
+            .delete_self(alice, &password(PASSWORD), None),
+        Err(AccountError::SecondFactorRequired)
+    ));
+    clock.advance(Duration::from_secs(30));
+    assert!(matches!(
+        engine.accounts().delete_self(
+            alice,
+            &password(PASSWORD),
+            totp(SecretString::from("999999")).as_ref()
+        ),
+        Err(AccountError::InvalidSecondFactor)
+    ));
+    engine.two_factor().clear(alice).expect("cleared");
+    assert_eq!(
+        last(&engine, AuditAction::ClearTotp),
+        Some(AuditOutcome::Success)
+    );
+    assert!(matches!(
+        engine.two_factor().clear(alice),
+        Err(TotpError::NotEnabled)
+    ));
+    assert!(
+        engine
+            .sessions()
+            .login("alice", &password(PASSWORD))
+            .is_ok()
+    );
+    // Set up again, then deleted with a code: the factor goes with it.
+    let setup = engine.two_factor().begin(alice).expect("begin");
+    engine
+        .two_factor()
+        .confirm(alice, &code(&setup.secret, &clock))
+        .expect("confirm");
+    clock.advance(Duration::from_secs(30));
+    engine
+        .accounts()
+        .delete_self(
+            alice,
+            &password(PASSWORD),
+            totp(code(&setup.secret, &clock)).as_ref(),
+        )
+        .expect("deleted");
+    let again = user(&engine, "alice");
+    assert!(!engine.two_factor().enabled(again).expect("read"));
 }

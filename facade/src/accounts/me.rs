@@ -20,7 +20,7 @@ use strongroom_engine::accounts::RewrappedKey;
 use crate::accounts::throttled;
 use crate::accounts::wire::{
     ApiKeyCreated, ApiKeyList, ApiKeyView, CredentialKind, Me, NewApiKeyRequest, PasswordChange,
-    PasswordConfirmation, QuotaView, RewrappedKeyUpload, scope_names,
+    PasswordConfirmation, QuotaView, RewrappedKeyUpload, scope_names, second_factor,
 };
 use crate::http::auth::Caller;
 use crate::http::client::ClientAddress;
@@ -68,7 +68,8 @@ pub(crate) enum DeleteMeResponse {
 }
 errors! {
     DeleteMeErrors {
-        401 => "Missing, invalid or expired bearer token, or the password is wrong.",
+        400 => "Both `totp` and `recovery_code` came.",
+        401 => "Missing, invalid or expired bearer token, the password is wrong, or a second factor is missing or wrong.",
         403 => says::API_KEY,
         409 => says::LAST_ADMIN,
         429 retry => "Too many attempts; retry after `Retry-After` seconds.",
@@ -99,7 +100,7 @@ fn rewrapped(keys: Vec<RewrappedKeyUpload>) -> Result<Vec<RewrappedKey>, Problem
 
 /// Counts a password check by `caller` against the login limits (per
 /// address and per username), as a login would.
-async fn attempt(state: &State, caller: &Caller) -> poem::Result<Result<(), Problem>> {
+pub(crate) async fn attempt(state: &State, caller: &Caller) -> poem::Result<Result<(), Problem>> {
     let user = caller.user();
     let name = state.read(move |e| e.accounts().get(user)).await?;
     let name = name.ok().map(|account| account.username);
@@ -179,10 +180,11 @@ impl AccessApi {
                 Ok::<_, strongroom_engine::AccountError>((
                     e.accounts().get(user)?,
                     e.accounts().quota(user)?,
+                    e.two_factor().enabled(user)?,
                 ))
             })
             .await?;
-        let (account, quota) = match found {
+        let (account, quota, two_factor) = match found {
             Ok(found) => found,
             Err(e) => return answer(account_problem(e)),
         };
@@ -201,6 +203,7 @@ impl AccessApi {
             key_id,
             scopes: scope_names(session.scopes),
             quota: QuotaView::from(quota),
+            two_factor,
         })))
     }
 
@@ -278,12 +281,21 @@ impl AccessApi {
         body: Json<PasswordConfirmation>,
     ) -> Answer<DeleteMeResponse, DeleteMeErrors> {
         let user = or_answer!(caller.signed_in());
+        let PasswordConfirmation {
+            password,
+            totp,
+            recovery_code,
+        } = body.0;
+        let factor = or_answer!(
+            second_factor(totp, recovery_code)
+                .map_err(|e| Problem::new(poem::http::StatusCode::BAD_REQUEST, e))
+        );
         or_answer!(attempt(&state, &caller).await?);
-        let password = body.0.password;
         let deleted = state
             .acting(caller.origin())
             .hashing(Lane::Accounts, move |e| {
-                e.accounts().delete_self(user, password.secret())
+                e.accounts()
+                    .delete_self(user, password.secret(), factor.as_ref())
             })
             .await?;
         match deleted {

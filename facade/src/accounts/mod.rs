@@ -1,6 +1,7 @@
 //! Accounts and sessions: register, log in, refresh, log out.
 
 pub(crate) mod me;
+pub(crate) mod two_factor;
 pub(crate) mod wire;
 
 use poem::Request;
@@ -11,7 +12,9 @@ use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::audit::{Actor, Origin};
 use strongroom_engine::sessions::BearerToken;
 
-use crate::accounts::wire::{Account, Credentials, RefreshRequest, Tokens};
+use crate::accounts::wire::{
+    Account, Credentials, LoginRequest, RefreshRequest, Tokens, second_factor,
+};
 use crate::http::auth::Caller;
 use crate::http::client::{self, ClientAddress};
 use crate::http::hashing::Lane;
@@ -46,7 +49,8 @@ pub(crate) enum LoginResponse {
 }
 errors! {
     LoginErrors {
-        401 => "Unknown username or wrong password (indistinguishable).",
+        400 => "Both `totp` and `recovery_code` came.",
+        401 => "Unknown username or wrong password (indistinguishable); or, with the right password, a second factor is required (problem type `tag:strongroom,2026:second-factor-required`) or wrong (`…:second-factor-invalid`).",
         403 => says::DISABLED,
         429 retry => "Too many attempts; retry after `Retry-After` seconds.",
     }
@@ -159,13 +163,19 @@ impl AccountsApi {
         &self,
         state: Data<&State>,
         req: &Request,
-        body: Json<Credentials>,
+        body: Json<LoginRequest>,
     ) -> Answer<LoginResponse, LoginErrors> {
         let address = client::of(req);
-        let Credentials {
+        let LoginRequest {
             username: Username(username),
             password,
+            totp,
+            recovery_code,
         } = body.0;
+        let factor = match second_factor(totp, recovery_code) {
+            Ok(factor) => factor,
+            Err(e) => return answer(Problem::new(StatusCode::BAD_REQUEST, e)),
+        };
         let key = ClientAddress(address).rate_key();
         if let Err(t) = state.rate_limits.attempt(key, Some(&username)) {
             metrics::counter!("strongroom_rate_limited_total", "route" => "login").increment(1);
@@ -173,11 +183,22 @@ impl AccountsApi {
             tracing::warn!(username = %escaped(&username), client = %address, "login throttled");
             return answer(throttled(t.0));
         }
+        // Wrong second factors have a small budget of their own: six-digit
+        // codes would fall to guessing at the login rates.
+        if factor.is_some()
+            && let Err(t) = state.rate_limits.second_factor(&username)
+        {
+            metrics::counter!("strongroom_rate_limited_total", "route" => "second_factor")
+                .increment(1);
+            tracing::warn!(username = %escaped(&username), client = %address, "second factor throttled");
+            return answer(throttled(t.0));
+        }
         let name = username.clone();
         let result = state
             .acting(anonymous(address))
             .hashing(Lane::Accounts, move |e| {
-                e.sessions().login(&name, password.secret())
+                e.sessions()
+                    .login_with(&name, password.secret(), factor.as_ref())
             })
             .await?;
         match result {
@@ -187,6 +208,9 @@ impl AccountsApi {
                 Ok(LoginResponse::Created(Json(pair.into())))
             }
             Err(e) => {
+                if matches!(e, strongroom_engine::AuthError::InvalidSecondFactor) {
+                    state.rate_limits.second_factor_failed(&username);
+                }
                 let outcome = match e {
                     strongroom_engine::AuthError::Disabled => "disabled",
                     _ => "failure",

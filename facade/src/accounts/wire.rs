@@ -4,13 +4,13 @@
 use poem_openapi::{Enum, Object};
 use strongroom_engine::accounts::{QuotaStatus, User};
 use strongroom_engine::api_keys::{ApiKeyInfo, NewApiKey};
-use strongroom_engine::sessions::TokenPair;
+use strongroom_engine::sessions::{SecondFactor, TokenPair};
 use strongroom_engine::{Role, Scope, Scopes};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::wire::text::{KeyName, SaltText, Username, WrappedKeyText};
-use crate::wire::{Password, TokenText, datetime};
+use crate::wire::{Password, RecoveryCodeText, TokenText, TotpCode, datetime};
 
 /// Username and password. The password never appears in logs or errors.
 #[derive(Object)]
@@ -20,6 +20,67 @@ pub(crate) struct Credentials {
     pub(crate) username: Username,
     /// 12–1024 characters.
     pub(crate) password: Password,
+}
+
+/// Username, password, and the second factor when the account has
+/// two-factor sign-in on (`totp` or `recovery_code`, not both). None of
+/// them appears in logs or errors.
+#[derive(Object)]
+pub(crate) struct LoginRequest {
+    /// 3–64 characters of `a-z`, `0-9`, `_`, `.`, `-`, or an email
+    /// address (at most 254 characters); compared without case.
+    pub(crate) username: Username,
+    /// 12–1024 characters.
+    pub(crate) password: Password,
+    /// The six-digit code of your authenticator app.
+    pub(crate) totp: Option<TotpCode>,
+    /// One of your recovery codes, instead of `totp` (each works once).
+    pub(crate) recovery_code: Option<RecoveryCodeText>,
+}
+
+/// A second factor: `totp` or `recovery_code`, not both.
+#[derive(Object)]
+pub(crate) struct SecondFactorBody {
+    /// The six-digit code of your authenticator app.
+    pub(crate) totp: Option<TotpCode>,
+    /// One of your recovery codes, instead of `totp`.
+    pub(crate) recovery_code: Option<RecoveryCodeText>,
+}
+
+/// The second factor of a request, if one came; a 400 for both at once.
+pub(crate) fn second_factor(
+    totp: Option<TotpCode>,
+    recovery_code: Option<RecoveryCodeText>,
+) -> Result<Option<SecondFactor>, &'static str> {
+    match (totp, recovery_code) {
+        (Some(_), Some(_)) => Err("send `totp` or `recovery_code`, not both"),
+        (Some(code), None) => Ok(Some(SecondFactor::Totp(code.into_secret()))),
+        (None, Some(code)) => Ok(Some(SecondFactor::RecoveryCode(code.into_secret()))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A first code from the authenticator app, to turn two-factor sign-in on.
+#[derive(Object)]
+pub(crate) struct TotpConfirmation {
+    /// The six-digit code the app shows now.
+    pub(crate) code: TotpCode,
+}
+
+/// What an authenticator app needs. Shown once.
+#[derive(Object)]
+pub(crate) struct TotpSetupView {
+    /// The secret, base32: type it into the app if you cannot scan.
+    pub(crate) secret: String,
+    /// `otpauth://totp/…`: show it as a QR code for the app to scan.
+    pub(crate) otpauth_uri: String,
+}
+
+/// Recovery codes, shown once: each signs in once in place of a code.
+#[derive(Object)]
+pub(crate) struct RecoveryCodes {
+    /// Ten codes (`xxxx-xxxx-xxxx-xxxx`).
+    pub(crate) recovery_codes: Vec<String>,
 }
 
 /// A password change. Every end-to-end key version you hold must come
@@ -54,11 +115,16 @@ pub(crate) struct RewrappedKeyUpload {
     pub(crate) iterations: u32,
 }
 
-/// A password, to confirm who you are.
+/// A password, to confirm who you are, and the second factor when the
+/// account has two-factor sign-in on.
 #[derive(Object)]
 pub(crate) struct PasswordConfirmation {
     /// Your password.
     pub(crate) password: Password,
+    /// The six-digit code of your authenticator app.
+    pub(crate) totp: Option<TotpCode>,
+    /// One of your recovery codes, instead of `totp`.
+    pub(crate) recovery_code: Option<RecoveryCodeText>,
 }
 
 /// A newly created account.
@@ -333,4 +399,6 @@ pub(crate) struct Me {
     pub(crate) scopes: Vec<ScopeName>,
     /// Your quota and usage.
     pub(crate) quota: QuotaView,
+    /// Whether two-factor sign-in (TOTP) is on.
+    pub(crate) two_factor: bool,
 }

@@ -22,7 +22,7 @@ use crate::http::auth::Caller;
 use crate::http::guard;
 use crate::http::hashing::Lane;
 use crate::http::problem::{
-    Answer, Errors, Problem, account_problem, answer, errors, or_answer, says,
+    Answer, Errors, Problem, account_problem, answer, errors, or_answer, says, totp_problem,
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
@@ -94,6 +94,14 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
+    }
+}
+errors! {
+    ClearTotpErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        404 => says::NO_ACCOUNT,
+        409 => "Two-factor sign-in is not on for this account.",
     }
 }
 errors! {
@@ -350,6 +358,36 @@ impl AdminApi {
             |()| DoneResponse::NoContent,
         )
         .await
+    }
+
+    /// Turn off an account's two-factor sign-in (admins only).
+    ///
+    /// For someone who lost both their authenticator and their recovery
+    /// codes: the password alone signs in again, and they can set up a new
+    /// authenticator. Audited as `totp.clear`.
+    #[oai(
+        path = "/v1/admin/users/:id/totp",
+        method = "delete",
+        operation_id = "admin_clear_totp"
+    )]
+    async fn clear_totp(
+        &self,
+        state: Data<&State>,
+        caller: Caller,
+        /// The account's id.
+        id: Path<String>,
+    ) -> Answer<DoneResponse, ClearTotpErrors> {
+        let target = user_id(&id.0).map_or(AuditTarget::None, AuditTarget::User);
+        let admin = or_answer!(admin_only(&state, &caller, target).await);
+        let user = or_answer!(user_id(&id.0));
+        let acting = state.acting(caller.origin());
+        match acting.blocking(move |e| e.two_factor().clear(user)).await? {
+            Ok(()) => {
+                tracing::info!(admin = %admin, user = %user, "two-factor sign-in cleared by admin");
+                Ok(DoneResponse::NoContent)
+            }
+            Err(e) => answer(totp_problem(e)),
+        }
     }
 
     /// Delete an account (admins only).

@@ -10,7 +10,7 @@ use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
-use strongroom_engine::{AccountError, ApiKeyError, AuthError, RecordError, ShareError};
+use strongroom_engine::{AccountError, ApiKeyError, AuthError, RecordError, ShareError, TotpError};
 
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -49,6 +49,38 @@ impl Problem {
         }
     }
 
+    /// A problem of its own type (a `tag:` URI clients may match on) and
+    /// title.
+    pub fn typed(status: StatusCode, ty: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            ty: ty.to_owned(),
+            title: title.to_owned(),
+            ..Self::new(status, detail)
+        }
+    }
+
+    /// A 401 saying the password was right and a second factor must come
+    /// with it (`totp` or `recovery_code`).
+    pub fn second_factor_required() -> Self {
+        Self::typed(
+            StatusCode::UNAUTHORIZED,
+            SECOND_FACTOR_REQUIRED,
+            "Second factor required",
+            "this account has two-factor sign-in on: send a `totp` code or a `recovery_code` \
+             with the password",
+        )
+    }
+
+    /// A 401 saying the second factor was wrong or used already.
+    pub fn second_factor_invalid() -> Self {
+        Self::typed(
+            StatusCode::UNAUTHORIZED,
+            SECOND_FACTOR_INVALID,
+            "Second factor invalid",
+            "the TOTP code or recovery code is wrong or was used already",
+        )
+    }
+
     /// A 429 that asks the client to wait `retry_after` seconds.
     pub fn throttled(retry_after: u64, detail: impl Into<String>) -> Self {
         Self {
@@ -62,6 +94,12 @@ impl Problem {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
+
+/// The problem type of a login (or confirmation) that needs a second
+/// factor.
+pub(crate) const SECOND_FACTOR_REQUIRED: &str = "tag:strongroom,2026:second-factor-required";
+/// The problem type of a wrong or reused second factor.
+pub(crate) const SECOND_FACTOR_INVALID: &str = "tag:strongroom,2026:second-factor-invalid";
 
 impl poem_openapi::types::Example for Problem {
     fn example() -> Self {
@@ -364,6 +402,8 @@ pub(crate) fn account_problem(err: AccountError) -> Problem {
         AccountError::WrongPassword => {
             Problem::new(StatusCode::UNAUTHORIZED, "the password is wrong")
         }
+        AccountError::SecondFactorRequired => Problem::second_factor_required(),
+        AccountError::InvalidSecondFactor => Problem::second_factor_invalid(),
         other => internal("account operation", &other),
     }
 }
@@ -399,7 +439,20 @@ pub(crate) fn auth_problem(err: AuthError) -> Problem {
             StatusCode::UNAUTHORIZED,
             "refresh token was already used; the session has been revoked",
         ),
+        AuthError::SecondFactorRequired => Problem::second_factor_required(),
+        AuthError::InvalidSecondFactor => Problem::second_factor_invalid(),
         other => internal("authentication", &other),
+    }
+}
+
+pub(crate) fn totp_problem(err: TotpError) -> Problem {
+    match err {
+        TotpError::AlreadyEnabled | TotpError::NotPending | TotpError::NotEnabled => {
+            Problem::new(StatusCode::CONFLICT, err.to_string())
+        }
+        TotpError::InvalidCode => Problem::second_factor_invalid(),
+        TotpError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        other => internal("two-factor operation", &other),
     }
 }
 

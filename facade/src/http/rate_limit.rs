@@ -27,6 +27,7 @@
 //! account; it takes several addresses sending continuously, and the
 //! throttle lifts seconds after they stop.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -66,6 +67,12 @@ pub struct LoginLimits {
     pub passphrase_per_share_burst: u32,
     /// One more passphrase attempt per share is allowed every this long.
     pub passphrase_per_share_refill: Duration,
+    /// Wrong second factors (TOTP or recovery codes) one username may get
+    /// in a window before further ones are refused: a six-digit code must
+    /// not be guessable at login rates.
+    pub second_factor_failures: u32,
+    /// The window wrong second factors are counted in.
+    pub second_factor_window: Duration,
 }
 
 impl Default for LoginLimits {
@@ -83,6 +90,8 @@ impl Default for LoginLimits {
             passphrase_refill: Duration::from_secs(6),
             passphrase_per_share_burst: 10,
             passphrase_per_share_refill: Duration::from_secs(6),
+            second_factor_failures: 5,
+            second_factor_window: Duration::from_secs(300),
         }
     }
 }
@@ -100,6 +109,9 @@ pub(crate) struct RateLimits {
     passphrase: DefaultKeyedRateLimiter<IpAddr>,
     /// Keyed by a digest of the share's token, never the token.
     passphrase_per_share: DefaultKeyedRateLimiter<[u8; 16]>,
+    /// Wrong second factors per canonical username: (count, window start).
+    second_factor: Mutex<HashMap<String, (u32, Instant)>>,
+    second_factor_limits: (u32, Duration),
     pruned: Mutex<Instant>,
 }
 
@@ -134,6 +146,11 @@ impl RateLimits {
                 limits.passphrase_per_share_burst,
                 limits.passphrase_per_share_refill,
             )),
+            second_factor: Mutex::new(HashMap::new()),
+            second_factor_limits: (
+                limits.second_factor_failures.max(1),
+                limits.second_factor_window,
+            ),
             pruned: Mutex::new(Instant::now()),
         }
     }
@@ -149,7 +166,45 @@ impl RateLimits {
             self.anonymous_shares.retain_recent();
             self.passphrase.retain_recent();
             self.passphrase_per_share.retain_recent();
+            let window = self.second_factor_limits.1;
+            self.second_factor
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|_, (_, since)| since.elapsed() < window);
         }
+    }
+
+    /// Whether a second factor may be tried on `username` now: refused
+    /// once it got the window's number of wrong ones (keyed on the
+    /// canonical form; a string that is no username names no account to
+    /// guess for).
+    pub(crate) fn second_factor(&self, username: &str) -> Result<(), Throttled> {
+        self.prune();
+        let Ok(name) = strongroom_engine::accounts::canonical_username(username) else {
+            return Ok(());
+        };
+        let (max, window) = self.second_factor_limits;
+        let failures = self.second_factor.lock().unwrap_or_else(|e| e.into_inner());
+        match failures.get(&name) {
+            Some(&(count, since)) if count >= max && since.elapsed() < window => Err(Throttled(
+                window.saturating_sub(since.elapsed()).as_secs().max(1),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a wrong second factor on `username`.
+    pub(crate) fn second_factor_failed(&self, username: &str) {
+        let Ok(name) = strongroom_engine::accounts::canonical_username(username) else {
+            return;
+        };
+        let window = self.second_factor_limits.1;
+        let mut failures = self.second_factor.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = failures.entry(name).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= window {
+            *entry = (0, Instant::now());
+        }
+        entry.0 = entry.0.saturating_add(1);
     }
 
     /// Counts one refresh from `address` (a rate key).

@@ -27,6 +27,14 @@ crate::wire::secret_field::secret_string_type!(
     1024,
     "correct horse battery staple"
 );
+crate::wire::secret_field::secret_string_type!(TotpCode, "totp-code", 6, 6, "492039");
+crate::wire::secret_field::secret_string_type!(
+    RecoveryCodeText,
+    "recovery-code",
+    16,
+    19,
+    "k3vq-7dxa-2mpe-uw4z"
+);
 crate::wire::secret_field::secret_string_type!(
     TokenText,
     "token",

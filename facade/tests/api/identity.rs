@@ -317,3 +317,208 @@ async fn key_lookups_tell_no_one_which_names_exist_and_are_throttled() {
     s.advance(Duration::from_secs(60));
     assert_problem(&s.get("/v1/users/bob/key", &alice).await, 404);
 }
+
+/// The code the app shows now (the engine's clock).
+fn code_now(s: &common::TestServer, secret: &str) -> String {
+    strongroom_testkit::totp_code(secret, s.clock_now().as_unix_millis() / 1000)
+}
+
+/// Turns TOTP on for the account of `token`; the secret and recovery codes.
+async fn enable_totp(s: &common::TestServer, token: &str) -> (String, Vec<String>) {
+    let begun = s.post("/v1/me/totp", json!({}), Some(token)).await;
+    assert_eq!(begun.status, 201, "{}", begun.body);
+    let secret = begun.body["secret"].as_str().expect("secret").to_owned();
+    let uri = begun.body["otpauth_uri"].as_str().expect("uri");
+    assert!(uri.starts_with("otpauth://totp/Strongroom:"), "{uri}");
+    assert!(uri.contains(&secret));
+    let confirmed = s
+        .post(
+            "/v1/me/totp/confirm",
+            json!({"code": code_now(s, &secret)}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let codes = confirmed.body["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect();
+    (secret, codes)
+}
+
+fn sign_in(extra: serde_json::Value) -> serde_json::Value {
+    let mut body = json!({"username": "alice", "password": PASSWORD});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    body
+}
+
+#[tokio::test]
+async fn totp_sign_in_needs_a_fresh_code_or_an_unused_recovery_code() {
+    let s = start().await;
+    let (token, _) = s.account("alice").await;
+    assert_eq!(s.get("/v1/me", &token).await.body["two_factor"], false);
+    // A setup alone enforces nothing; a wrong first code turns nothing on.
+    let begun = s.post("/v1/me/totp", json!({}), Some(&token)).await;
+    assert_eq!(begun.status, 201);
+    let wrong = s
+        .post(
+            "/v1/me/totp/confirm",
+            json!({"code": "000000"}),
+            Some(&token),
+        )
+        .await;
+    assert_problem(&wrong, 401);
+    s.login("alice", PASSWORD).await;
+    let (secret, recovery) = enable_totp(&s, &token).await;
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(s.get("/v1/me", &token).await.body["two_factor"], true);
+    assert_problem(&s.post("/v1/me/totp", json!({}), Some(&token)).await, 409);
+
+    // The password alone: a typed 401 that says what is missing.
+    let bare = s.post("/v1/sessions", sign_in(json!({})), None).await;
+    assert_problem(&bare, 401);
+    assert_eq!(
+        bare.body["type"],
+        "tag:strongroom,2026:second-factor-required"
+    );
+    // A wrong password says nothing of the second factor.
+    let wrong_password = s
+        .post(
+            "/v1/sessions",
+            json!({"username": "alice", "password": "not the password at all"}),
+            None,
+        )
+        .await;
+    assert_problem(&wrong_password, 401);
+    assert_eq!(wrong_password.body["type"], "about:blank");
+    // The code that confirmed is spent; the next step's works once.
+    let spent = s
+        .post(
+            "/v1/sessions",
+            sign_in(json!({"totp": code_now(&s, &secret)})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        spent.body["type"],
+        "tag:strongroom,2026:second-factor-invalid"
+    );
+    s.advance(Duration::from_secs(30));
+    let code = code_now(&s, &secret);
+    let first = s
+        .post("/v1/sessions", sign_in(json!({"totp": code})), None)
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let replay = s
+        .post("/v1/sessions", sign_in(json!({"totp": code})), None)
+        .await;
+    assert_problem(&replay, 401);
+    // A recovery code works once.
+    let recovered = s
+        .post(
+            "/v1/sessions",
+            sign_in(json!({"recovery_code": recovery[0]})),
+            None,
+        )
+        .await;
+    assert_eq!(recovered.status, 201, "{}", recovered.body);
+    let again = s
+        .post(
+            "/v1/sessions",
+            sign_in(json!({"recovery_code": recovery[0]})),
+            None,
+        )
+        .await;
+    assert_problem(&again, 401);
+    let both = s
+        .post(
+            "/v1/sessions",
+            sign_in(json!({"totp": "123456", "recovery_code": recovery[1]})),
+            None,
+        )
+        .await;
+    assert_problem(&both, 400);
+    // No code, secret or recovery code in any answer's problem.
+    for r in [&bare, &spent, &replay, &again] {
+        assert!(!r.body.to_string().contains(&secret));
+    }
+}
+
+#[tokio::test]
+async fn guessing_codes_is_throttled_within_a_handful() {
+    let s = start().await;
+    let (token, _) = s.account("alice").await;
+    enable_totp(&s, &token).await;
+    let mut statuses = Vec::new();
+    for guess in 0..8 {
+        let r = s
+            .post(
+                "/v1/sessions",
+                sign_in(json!({"totp": format!("{:06}", 111_111 * (guess % 9))})),
+                None,
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    // Five wrong codes per account in five minutes, then 429.
+    assert_eq!(statuses[..5], [401; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|&st| st == 429), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn totp_is_turned_off_with_a_code_or_by_an_admin_and_guards_deletion() {
+    let s = start().await;
+    let (admin, _) = s.with_role("root", Role::Admin).await;
+    let (token, _) = s.account("alice").await;
+    let id = s.set_role("alice", Role::User);
+    let (secret, recovery) = enable_totp(&s, &token).await;
+    // Deleting the account needs the second factor too.
+    let no_code = s
+        .call(
+            "DELETE",
+            "/v1/me",
+            Some(&token),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_problem(&no_code, 401);
+    assert_eq!(
+        no_code.body["type"],
+        "tag:strongroom,2026:second-factor-required"
+    );
+    // Off with a wrong code: refused; with a recovery code: off.
+    let wrong = s
+        .call(
+            "DELETE",
+            "/v1/me/totp",
+            Some(&token),
+            json!({"totp": "000000"}),
+        )
+        .await;
+    assert_problem(&wrong, 401);
+    let off = s
+        .call(
+            "DELETE",
+            "/v1/me/totp",
+            Some(&token),
+            json!({"recovery_code": recovery[2]}),
+        )
+        .await;
+    assert_eq!(off.status, 204, "{}", off.body);
+    s.login("alice", PASSWORD).await;
+    // On again; an admin clears it; clearing twice is a 409.
+    s.advance(Duration::from_secs(60));
+    let (_, _) = enable_totp(&s, &token).await;
+    let path = format!("/v1/admin/users/{id}/totp");
+    assert_eq!(s.delete(&path, &admin).await.status, 204);
+    assert_problem(&s.delete(&path, &admin).await, 409);
+    assert_problem(&s.delete(&path, &token).await, 403);
+    s.login("alice", PASSWORD).await;
+    let audit = s.get("/v1/admin/audit?action=totp.clear", &admin).await;
+    assert_eq!(audit.body["entries"].as_array().map(Vec::len), Some(1));
+    let _ = secret;
+}
