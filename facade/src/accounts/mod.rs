@@ -1,5 +1,6 @@
 //! Accounts and sessions: register, log in, refresh, log out.
 
+pub(crate) mod cookie;
 pub(crate) mod me;
 pub(crate) mod two_factor;
 pub(crate) mod wire;
@@ -17,6 +18,7 @@ use crate::accounts::wire::{
 };
 use crate::http::auth::Caller;
 use crate::http::client::{self, ClientAddress};
+use crate::http::cors;
 use crate::http::hashing::Lane;
 use crate::http::log_text::escaped;
 use crate::http::problem::{
@@ -43,9 +45,15 @@ errors! {
 
 #[derive(ApiResponse)]
 pub(crate) enum LoginResponse {
-    /// Logged in: a new session.
+    /// Logged in: a new session. With `"cookie": true` the refresh token
+    /// is in the `__Host-strongroom_refresh` cookie, not the body.
     #[oai(status = 201)]
-    Created(Json<Tokens>),
+    Created(
+        Json<Tokens>,
+        /// The web session's refresh token (with `"cookie": true`).
+        #[oai(header = "Set-Cookie")]
+        Option<String>,
+    ),
 }
 errors! {
     LoginErrors {
@@ -58,29 +66,49 @@ errors! {
 
 #[derive(ApiResponse)]
 pub(crate) enum RefreshResponse {
-    /// A new pair; the presented refresh token is now used up.
+    /// A new pair; the presented refresh token is now used up. A refresh
+    /// token that came in the cookie is replaced in the cookie.
     #[oai(status = 201)]
-    Created(Json<Tokens>),
+    Created(
+        Json<Tokens>,
+        /// The web session's new refresh token (when it came in the cookie).
+        #[oai(header = "Set-Cookie")]
+        Option<String>,
+    ),
 }
 errors! {
     RefreshErrors {
-        401 => "Invalid, expired or reused refresh token (reuse revokes the session).",
-        403 => says::DISABLED,
+        401 => "Invalid, expired or reused refresh token (reuse revokes the session), or none came.",
+        403 => "The account is disabled, or the cookie came from another origin than the server's.",
         429 retry => "Too many refreshes from this address; retry after `Retry-After` seconds.",
     }
 }
 
 #[derive(ApiResponse)]
 pub(crate) enum LogoutResponse {
-    /// The session of the presented token is revoked.
+    /// The session of the presented token is revoked; a web session's
+    /// cookie is removed.
     #[oai(status = 204)]
-    NoContent,
+    NoContent(
+        /// Removes the web session's cookie.
+        #[oai(header = "Set-Cookie")]
+        String,
+    ),
 }
 errors! {
     LogoutErrors {
         401 => says::UNAUTHORIZED,
-        403 => "An API key cannot log out (revoke it instead).",
+        403 => "An API key cannot log out (revoke it instead), or the request came from another origin.",
     }
+}
+
+/// Whether the request's `Origin` is the server's own (absent counts as
+/// not: the cookie is accepted only from the server's own pages).
+fn own_origin(state: &State, req: &Request) -> bool {
+    let public = state.config.public_url.as_deref().and_then(cors::origin_of);
+    req.headers()
+        .get(poem::http::header::ORIGIN)
+        .is_some_and(|origin| cors::is_same_origin(req, origin, public.as_deref()))
 }
 
 /// A caller not signed in, at `address`: whom the audit log records for
@@ -171,7 +199,9 @@ impl AccountsApi {
             password,
             totp,
             recovery_code,
+            cookie: web,
         } = body.0;
+        let web = web.unwrap_or(false);
         let factor = match second_factor(totp, recovery_code) {
             Ok(factor) => factor,
             Err(e) => return answer(Problem::new(StatusCode::BAD_REQUEST, e)),
@@ -204,8 +234,13 @@ impl AccountsApi {
         match result {
             Ok(pair) => {
                 metrics::counter!("strongroom_logins_total", "outcome" => "success").increment(1);
-                tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %escaped(&username), client = %address, "login succeeded");
-                Ok(LoginResponse::Created(Json(pair.into())))
+                tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %escaped(&username), client = %address, web, "login succeeded");
+                if web {
+                    let set = cookie::set(pair.refresh_token.expose_secret());
+                    let tokens = Tokens::from(pair).without_refresh_token();
+                    return Ok(LoginResponse::Created(Json(tokens), Some(set)));
+                }
+                Ok(LoginResponse::Created(Json(pair.into()), None))
             }
             Err(e) => {
                 if matches!(e, strongroom_engine::AuthError::InvalidSecondFactor) {
@@ -238,8 +273,29 @@ impl AccountsApi {
         req: &Request,
         body: Json<RefreshRequest>,
     ) -> Answer<RefreshResponse, RefreshErrors> {
-        let token = BearerToken::new(body.0.refresh_token.into_secret());
         let address = client::of(req);
+        // From the body, or from the web session's cookie: then only from
+        // the server's own pages (with SameSite=Strict, a CSRF defence in
+        // depth).
+        let (token, web) = match body.0.refresh_token {
+            Some(token) => (token.into_secret(), false),
+            None => match cookie::read(req) {
+                Some(token) if own_origin(&state, req) => (token, true),
+                Some(_) => {
+                    return answer(Problem::new(
+                        StatusCode::FORBIDDEN,
+                        "the session cookie is accepted only from this server's own pages",
+                    ));
+                }
+                None => {
+                    return answer(Problem::new(
+                        StatusCode::UNAUTHORIZED,
+                        "no refresh token: send `refresh_token`, or the session cookie",
+                    ));
+                }
+            },
+        };
+        let token = BearerToken::new(token);
         if let Err(t) = state.rate_limits.refresh(ClientAddress(address).rate_key()) {
             metrics::counter!("strongroom_rate_limited_total", "route" => "refresh").increment(1);
             return answer(throttled(t.0));
@@ -250,8 +306,13 @@ impl AccountsApi {
             .await?;
         match result {
             Ok(pair) => {
-                tracing::info!(user = %pair.session.user, session = %pair.session.id, client = %address, "token refreshed");
-                Ok(RefreshResponse::Created(Json(pair.into())))
+                tracing::info!(user = %pair.session.user, session = %pair.session.id, client = %address, web, "token refreshed");
+                if web {
+                    let set = cookie::set(pair.refresh_token.expose_secret());
+                    let tokens = Tokens::from(pair).without_refresh_token();
+                    return Ok(RefreshResponse::Created(Json(tokens), Some(set)));
+                }
+                Ok(RefreshResponse::Created(Json(pair.into()), None))
             }
             Err(e) => {
                 if matches!(e, strongroom_engine::AuthError::RefreshTokenReused) {
@@ -271,9 +332,16 @@ impl AccountsApi {
     async fn logout(
         &self,
         state: Data<&State>,
+        req: &Request,
         caller: Caller,
     ) -> Answer<LogoutResponse, LogoutErrors> {
         or_answer!(caller.signed_in());
+        if req.headers().contains_key(poem::http::header::ORIGIN) && !own_origin(&state, req) {
+            return answer(Problem::new(
+                StatusCode::FORBIDDEN,
+                "log out from this server's own pages",
+            ));
+        }
         let acting = state.acting(caller.origin());
         let auth = caller.0;
         let result = acting
@@ -282,7 +350,7 @@ impl AccountsApi {
         match result {
             Ok(session) => {
                 tracing::info!(user = %session.user, session = %session.id, "token revoked");
-                Ok(LogoutResponse::NoContent)
+                Ok(LogoutResponse::NoContent(cookie::clear()))
             }
             Err(e) => answer(auth_problem(e)),
         }

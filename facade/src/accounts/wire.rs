@@ -36,6 +36,10 @@ pub(crate) struct LoginRequest {
     pub(crate) totp: Option<TotpCode>,
     /// One of your recovery codes, instead of `totp` (each works once).
     pub(crate) recovery_code: Option<RecoveryCodeText>,
+    /// A web session: the refresh token goes in an HttpOnly, Secure,
+    /// SameSite=Strict `__Host-` cookie instead of the body (default
+    /// false).
+    pub(crate) cookie: Option<bool>,
 }
 
 /// A second factor: `totp` or `recovery_code`, not both.
@@ -148,11 +152,13 @@ impl From<User> for Account {
     }
 }
 
-/// A refresh token to exchange.
+/// A refresh token to exchange: in the body, or (for a web session) in
+/// the `__Host-strongroom_refresh` cookie, with an empty body `{}`.
 #[derive(Object)]
 pub(crate) struct RefreshRequest {
-    /// The refresh token from the last login or refresh.
-    pub(crate) refresh_token: TokenText,
+    /// The refresh token from the last login or refresh (absent: the
+    /// cookie's).
+    pub(crate) refresh_token: Option<TokenText>,
 }
 
 /// A fresh token pair.
@@ -161,7 +167,9 @@ pub(crate) struct Tokens {
     /// Send as `Authorization: Bearer <access_token>`.
     access_token: String,
     /// Exchange at `POST /v1/sessions/refresh` for a new pair; single use.
-    refresh_token: String,
+    /// Absent for a web session: it is in an HttpOnly cookie instead.
+    #[oai(skip_serializing_if_is_none)]
+    refresh_token: Option<String>,
     /// Always `Bearer`.
     token_type: String,
     /// Seconds until the access token expires.
@@ -170,11 +178,19 @@ pub(crate) struct Tokens {
     refresh_expires_in: u64,
 }
 
+impl Tokens {
+    /// The pair with the refresh token left out (it travels in a cookie).
+    pub(crate) fn without_refresh_token(mut self) -> Self {
+        self.refresh_token = None;
+        self
+    }
+}
+
 impl From<TokenPair> for Tokens {
     fn from(pair: TokenPair) -> Self {
         Self {
             access_token: pair.access_token.expose_secret().to_owned(),
-            refresh_token: pair.refresh_token.expose_secret().to_owned(),
+            refresh_token: Some(pair.refresh_token.expose_secret().to_owned()),
             token_type: "Bearer".to_owned(),
             expires_in: pair.access_expires_in.as_secs(),
             refresh_expires_in: pair.refresh_expires_in.as_secs(),

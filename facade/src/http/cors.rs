@@ -90,7 +90,11 @@ impl<E: Endpoint + 'static> Endpoint for CrossOriginEndpoint<E> {
 
 /// Whether `origin` is the server's own: its public origin when one is
 /// configured, else the scheme and host the request came to.
-fn is_same_origin(req: &Request, origin: &HeaderValue, public_origin: Option<&str>) -> bool {
+pub(crate) fn is_same_origin(
+    req: &Request,
+    origin: &HeaderValue,
+    public_origin: Option<&str>,
+) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
@@ -112,7 +116,7 @@ fn is_same_origin(req: &Request, origin: &HeaderValue, public_origin: Option<&st
 }
 
 /// The origin (`scheme://host[:port]`) of a public base URL.
-fn origin_of(url: &str) -> Option<String> {
+pub(crate) fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let host = rest.split('/').next()?;
     (!host.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), host))

@@ -522,3 +522,121 @@ async fn totp_is_turned_off_with_a_code_or_by_an_admin_and_guards_deletion() {
     assert_eq!(audit.body["entries"].as_array().map(Vec::len), Some(1));
     let _ = secret;
 }
+
+/// The `Set-Cookie` header of a raw response, if any.
+fn set_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The `name=value` part of a `Set-Cookie` header.
+fn cookie_pair(set: &str) -> String {
+    set.split(';').next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_web_session_keeps_its_refresh_token_in_a_strict_host_cookie() {
+    let s = start().await;
+    s.account("alice").await;
+    let origin = s.base.trim_end_matches('/').to_owned();
+    let login = s
+        .http
+        .post(s.url("/v1/sessions"))
+        .json(&json!({"username": "alice", "password": PASSWORD, "cookie": true}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 201);
+    let set = set_cookie(&login).expect("a cookie");
+    for part in [
+        "__Host-strongroom_refresh=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(set.contains(part), "{set}");
+    }
+    let body: serde_json::Value = login.json().await.expect("json");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let access = body["access_token"].as_str().expect("access").to_owned();
+    let cookie = cookie_pair(&set);
+    // The cookie is no bearer credential anywhere.
+    let me = s
+        .send(s.http.get(s.url("/v1/me")).header("cookie", &cookie))
+        .await;
+    assert_problem(&me, 401);
+    // Refresh by cookie: only with the server's own Origin.
+    let refresh = |origin: Option<&str>, cookie: &str| {
+        let mut req = s
+            .http
+            .post(s.url("/v1/sessions/refresh"))
+            .header("cookie", cookie)
+            .json(&json!({}));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    for bad in [None, Some("https://evil.example")] {
+        let r = refresh(bad, &cookie).await.expect("refresh");
+        assert_eq!(r.status(), 403, "{bad:?}");
+    }
+    let r = refresh(Some(&origin), &cookie).await.expect("refresh");
+    assert_eq!(r.status(), 201);
+    let rotated = set_cookie(&r).expect("a new cookie");
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert!(body.get("refresh_token").is_none());
+    assert_ne!(cookie_pair(&rotated), cookie);
+    // The old cookie is spent (reuse revokes the session).
+    let reused = refresh(Some(&origin), &cookie).await.expect("refresh");
+    assert_eq!(reused.status(), 401);
+    // A fresh web session, then logout: the cookie is cleared and dead.
+    let login = s
+        .http
+        .post(s.url("/v1/sessions"))
+        .json(&json!({"username": "alice", "password": PASSWORD, "cookie": true}))
+        .send()
+        .await
+        .expect("login");
+    let cookie = cookie_pair(&set_cookie(&login).expect("cookie"));
+    let access2 = login.json::<serde_json::Value>().await.expect("json")["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned();
+    let foreign = s
+        .http
+        .delete(s.url("/v1/sessions/current"))
+        .bearer_auth(&access2)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(foreign.status(), 403);
+    let out = s
+        .http
+        .delete(s.url("/v1/sessions/current"))
+        .bearer_auth(&access2)
+        .header("origin", &origin)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 204);
+    assert!(set_cookie(&out).expect("cleared").contains("Max-Age=0"));
+    let after = refresh(Some(&origin), &cookie).await.expect("refresh");
+    assert_eq!(after.status(), 401);
+    // A body token still works as before, for other clients.
+    let _ = access;
+    let (_, refresh_token) = s.login("alice", PASSWORD).await;
+    let r = s
+        .post(
+            "/v1/sessions/refresh",
+            json!({"refresh_token": refresh_token}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert!(r.body["refresh_token"].is_string());
+}
