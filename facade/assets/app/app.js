@@ -1,13 +1,16 @@
-// Strongroom web client: plain ES modules, no inline code. Tokens and
-// unwrapped end-to-end keys live in memory only (a reload signs out); see
-// the README.
+// Strongroom web client: plain ES modules, no inline code. The access
+// token and the unwrapped end-to-end keys live in memory only; the refresh
+// token is in an HttpOnly cookie this script never sees, so a reload
+// restores the session and asks only for the password that unlocks the
+// end-to-end keys. See docs/web-client.md.
 
 import * as e2e from "./e2e.js";
 import { sealForLink } from "./share_link.js";
 
 const $ = (id) => document.getElementById(id);
+const SECOND_FACTOR_REQUIRED = "tag:strongroom,2026:second-factor-required";
 const state = {
-  access: null, refresh: null, me: null, lastEventId: null, source: null, seen: new Set(), retry: null,
+  access: null, me: null, lastEventId: null, source: null, seen: new Set(), retry: null,
   // End-to-end: private keys by key id, and our newest public key.
   ring: new Map(), ownKey: null,
 };
@@ -15,30 +18,36 @@ const utf8 = { encode: (t) => new TextEncoder().encode(t), decode: (b) => new Te
 
 function say(text) { $("status").textContent = text || ""; }
 
+// A problem answer as an Error with its status and problem type.
+function problem(res, data) {
+  const error = new Error((data && data.detail) || `${res.status}`);
+  error.status = res.status;
+  error.type = data && data.type;
+  return error;
+}
+
 async function call(method, path, body, retried) {
   const headers = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (state.access) headers.authorization = `Bearer ${state.access}`;
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status === 401 && state.refresh && !retried && await refresh()) {
+  if (res.status === 401 && state.access && !retried && await refresh()) {
     return call(method, path, body, true);
   }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error((data && data.detail) || `${res.status}`);
+  if (!res.ok) throw problem(res, data);
   return data;
 }
 
+// A new access token from the session cookie (which the server rotates).
 async function refresh() {
   try {
-    const pair = await fetch("/v1/sessions/refresh", {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ refresh_token: state.refresh }),
+    const res = await fetch("/v1/sessions/refresh", {
+      method: "POST", headers: { "content-type": "application/json" }, body: "{}",
     });
-    if (!pair.ok) return false;
-    const tokens = await pair.json();
-    state.access = tokens.access_token;
-    state.refresh = tokens.refresh_token;
+    if (!res.ok) return false;
+    state.access = (await res.json()).access_token;
     return true;
   } catch { return false; }
 }
@@ -47,18 +56,64 @@ function credentials() {
   return { username: $("username").value.trim(), password: $("password").value };
 }
 
+// A typed code: six digits from the app, or a recovery code.
+function secondFactor(text) {
+  const code = text.trim();
+  if (!code) return {};
+  return /^\d{6}$/.test(code) ? { totp: code } : { recovery_code: code };
+}
+
 async function login(event) {
   event.preventDefault();
   try {
     const { username, password } = credentials();
-    const tokens = await call("POST", "/v1/sessions", { username, password });
+    const body = { username, password, cookie: true, ...secondFactor($("code").value) };
+    let tokens;
+    try { tokens = await call("POST", "/v1/sessions", body); }
+    catch (e) {
+      if (e.type !== SECOND_FACTOR_REQUIRED) throw e;
+      $("code-row").hidden = false;
+      $("code").focus();
+      return say("Enter the code from your authenticator app (or a recovery code).");
+    }
     state.access = tokens.access_token;
-    state.refresh = tokens.refresh_token;
     $("password").value = "";
+    $("code").value = "";
+    $("code-row").hidden = true;
     say("Unlocking your end-to-end key…");
     await unlockKeys(password);
     await enter();
   } catch (e) { say(`Log in failed: ${e.message}`); }
+}
+
+// After a reload: the cookie still holds the session. The account is
+// known; only the password that unlocks the end-to-end keys is asked for.
+async function restore() {
+  if (!await refresh()) return;
+  try {
+    state.me = await call("GET", "/v1/me");
+    $("locked-who").textContent = state.me.username;
+    $("signin").hidden = true;
+    $("locked").hidden = false;
+    $("unlock-password").focus();
+  } catch { state.access = null; }
+}
+
+async function unlock(event) {
+  event.preventDefault();
+  const password = $("unlock-password").value;
+  $("unlock-password").value = "";
+  try {
+    say("Unlocking your end-to-end key…");
+    const versions = (await call("GET", "/v1/keys")).keys;
+    if (versions.length > 0) {
+      const { ring } = await e2e.unwrapKeys(password, versions);
+      if (ring.size === 0) return say("That password does not unlock your end-to-end keys. If an admin reset your password, your old keys cannot be unlocked: sign in, then make a new key pair.");
+    }
+    await unlockKeys(password);
+    $("locked").hidden = true;
+    await enter();
+  } catch (e) { say(`Not unlocked: ${e.message}`); }
 }
 
 async function register() {
@@ -72,6 +127,7 @@ async function register() {
 
 async function enter() {
   state.me = await call("GET", "/v1/me");
+  showTwoFactor();
   $("whoami").textContent = `${state.me.username} (${state.me.role})`;
   $("whoami").hidden = false;
   $("logout").hidden = false;
@@ -280,13 +336,18 @@ async function copyShare() {
 function signOut(message) {
   if (state.source) state.source.close();
   clearTimeout(state.retry);
-  Object.assign(state, { access: null, refresh: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null });
+  Object.assign(state, { access: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null });
   state.seen.clear();
   $("inbox").replaceChildren();
   $("share-link").value = "";
   $("share-result").hidden = true;
   $("signin").hidden = false;
+  $("locked").hidden = true;
   $("inbox-section").hidden = true;
+  $("settings").open = false;
+  $("totp-setup").hidden = true;
+  $("totp-recovery").hidden = true;
+  $("recovery-list").replaceChildren();
   $("whoami").hidden = true;
   $("logout").hidden = true;
   say(message);
@@ -297,7 +358,123 @@ async function logout() {
   signOut("Logged out.");
 }
 
+// Settings: the password (end-to-end keys re-wrapped here under the new
+// one, so nothing is lost), two-factor sign-in, deleting the account.
+async function changePassword(event) {
+  event.preventDefault();
+  const current = $("current-password").value;
+  const next = $("new-password").value;
+  if (next !== $("new-password-again").value) return say("The new passwords differ.");
+  try {
+    say("Wrapping your end-to-end keys under the new password…");
+    const versions = (await call("GET", "/v1/keys")).keys;
+    const e2eKeys = await e2e.rewrapKeys(current, next, versions);
+    await call("PUT", "/v1/me/password", { current_password: current, new_password: next, e2e_keys: e2eKeys });
+    for (const id of ["current-password", "new-password", "new-password-again"]) $(id).value = "";
+    say("Password changed. Your other sessions were signed out.");
+  } catch (e) { say(`Password not changed: ${e.message}`); }
+}
+
+function showTwoFactor() {
+  const on = Boolean(state.me && state.me.two_factor);
+  $("totp-status").textContent = on
+    ? "On: signing in needs a code from your authenticator app."
+    : "Off: your password alone signs you in.";
+  $("totp-start").hidden = on;
+  $("totp-off-form").hidden = !on;
+  $("delete-code-row").hidden = !on;
+}
+
+async function startTotp() {
+  try {
+    const setup = await call("POST", "/v1/me/totp");
+    const svg = new DOMParser().parseFromString(setup.qr_svg, "image/svg+xml").documentElement;
+    $("totp-qr").replaceChildren(...(svg.nodeName.toLowerCase() === "svg" ? [document.importNode(svg, true)] : []));
+    $("totp-secret").textContent = setup.secret;
+    $("totp-setup").hidden = false;
+    $("totp-code").focus();
+    say("Add the account to your authenticator app, then enter the code it shows.");
+  } catch (e) { say(`No setup: ${e.message}`); }
+}
+
+async function confirmTotp(event) {
+  event.preventDefault();
+  try {
+    const done = await call("POST", "/v1/me/totp/confirm", { code: $("totp-code").value.trim() });
+    $("totp-code").value = "";
+    $("totp-setup").hidden = true;
+    $("totp-qr").replaceChildren();
+    $("totp-secret").textContent = "";
+    $("recovery-list").replaceChildren(...done.recovery_codes.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = c;
+      return li;
+    }));
+    $("totp-recovery").hidden = false;
+    state.me.two_factor = true;
+    showTwoFactor();
+    say("Two-factor sign-in is on. Save your recovery codes now: they are not shown again.");
+  } catch (e) { say(`Not turned on: ${e.message}`); }
+}
+
+function recoveryText() {
+  return Array.from($("recovery-list").children, (li) => li.textContent).join("\n") + "\n";
+}
+
+async function copyRecovery() {
+  try { await navigator.clipboard.writeText(recoveryText()); say("Recovery codes copied."); }
+  catch { say("Select the codes and copy them."); }
+}
+
+function downloadRecovery() {
+  const url = URL.createObjectURL(new Blob([recoveryText()], { type: "text/plain" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = "strongroom-recovery-codes.txt";
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function recoverySaved() {
+  $("totp-recovery").hidden = true;
+  $("recovery-list").replaceChildren();
+  say("");
+}
+
+async function turnOffTotp(event) {
+  event.preventDefault();
+  try {
+    await call("DELETE", "/v1/me/totp", secondFactor($("totp-off-code").value));
+    $("totp-off-code").value = "";
+    state.me.two_factor = false;
+    showTwoFactor();
+    say("Two-factor sign-in is off.");
+  } catch (e) { say(`Still on: ${e.message}`); }
+}
+
+async function deleteAccount(event) {
+  event.preventDefault();
+  if (!$("delete-confirm").checked) return;
+  try {
+    await call("DELETE", "/v1/me", { password: $("delete-password").value, ...secondFactor($("delete-code").value) });
+    $("delete-password").value = "";
+    $("delete-code").value = "";
+    $("delete-confirm").checked = false;
+    signOut("Your account is deleted.");
+  } catch (e) { say(`Not deleted: ${e.message}`); }
+}
+
 $("login-form").addEventListener("submit", login);
+$("unlock-form").addEventListener("submit", unlock);
+$("locked-logout").addEventListener("click", logout);
+$("password-form").addEventListener("submit", changePassword);
+$("totp-start").addEventListener("click", startTotp);
+$("totp-confirm-form").addEventListener("submit", confirmTotp);
+$("recovery-copy").addEventListener("click", copyRecovery);
+$("recovery-download").addEventListener("click", downloadRecovery);
+$("recovery-done").addEventListener("click", recoverySaved);
+$("totp-off-form").addEventListener("submit", turnOffTotp);
+$("delete-form").addEventListener("submit", deleteAccount);
 $("register").addEventListener("click", register);
 $("send-form").addEventListener("submit", send);
 $("broadcast").addEventListener("click", broadcast);
@@ -305,3 +482,4 @@ $("logout").addEventListener("click", logout);
 $("key-form").addEventListener("submit", replaceKey);
 $("share-form").addEventListener("submit", createShare);
 $("share-copy").addEventListener("click", copyShare);
+restore();

@@ -80,20 +80,54 @@ export async function createKey(password) {
   const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey));
   const privateRaw = pkcs8.slice(16);
   pkcs8.fill(0);
-  const salt = random(16);
-  const nonce = random(12);
   try {
-    const wrapping = await passwordKey(password, salt, ITERATIONS);
-    const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: publicRaw }, wrapping, privateRaw));
-    const wrapped = new Uint8Array(12 + sealed.length);
-    wrapped.set(nonce);
-    wrapped.set(sealed, 12);
+    const wrapping = await wrap(password, privateRaw, publicRaw);
     const id = hex(await keyId(publicRaw));
-    const upload = { public_key: toBase64(publicRaw), wrapped_private_key: toBase64(wrapped), salt: toBase64(salt), iterations: ITERATIONS };
+    const upload = { public_key: toBase64(publicRaw), ...wrapping };
     return { upload, id, pair: await importPair(privateRaw, publicRaw) };
   } finally {
     privateRaw.fill(0);
   }
+}
+
+// The private key wrapped under `password` with a fresh salt and nonce:
+// the fields of an upload.
+async function wrap(password, privateRaw, publicRaw) {
+  const salt = random(16);
+  const nonce = random(12);
+  const wrapping = await passwordKey(password, salt, ITERATIONS);
+  const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: publicRaw }, wrapping, privateRaw));
+  const wrapped = new Uint8Array(12 + sealed.length);
+  wrapped.set(nonce);
+  wrapped.set(sealed, 12);
+  return { wrapped_private_key: toBase64(wrapped), salt: toBase64(salt), iterations: ITERATIONS };
+}
+
+// The raw private key of version `v`, unwrapped with `password` (throws
+// when the password is not the one it is wrapped under).
+async function unwrapRaw(password, v) {
+  const wrapped = fromBase64(v.wrapped_private_key);
+  const wrapping = await passwordKey(password, fromBase64(v.salt), v.iterations);
+  return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: wrapped.slice(0, 12), additionalData: fromBase64(v.public_key) }, wrapping, wrapped.slice(12)));
+}
+
+// Every version from GET /v1/keys unwrapped with the current password and
+// wrapped again under the new one: the `e2e_keys` of PUT /v1/me/password.
+// Throws if a version does not unwrap (the current password is wrong).
+export async function rewrapKeys(current, next, versions) {
+  const out = [];
+  for (const v of versions) {
+    let privateRaw = null;
+    try {
+      privateRaw = await unwrapRaw(current, v);
+      out.push({ version: v.version, ...(await wrap(next, privateRaw, fromBase64(v.public_key))) });
+    } catch {
+      throw new Error(`end-to-end key version ${v.version} does not unlock with the current password`);
+    } finally {
+      if (privateRaw) privateRaw.fill(0);
+    }
+  }
+  return out;
 }
 
 // Every version from GET /v1/keys this password unwraps, by key id (hex);
@@ -102,13 +136,10 @@ export async function unwrapKeys(password, versions) {
   const ring = new Map();
   let failed = 0;
   for (const v of versions) {
-    const wrapped = fromBase64(v.wrapped_private_key);
-    const publicRaw = fromBase64(v.public_key);
     let privateRaw = null;
     try {
-      const wrapping = await passwordKey(password, fromBase64(v.salt), v.iterations);
-      privateRaw = new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: wrapped.slice(0, 12), additionalData: publicRaw }, wrapping, wrapped.slice(12)));
-      ring.set(v.key_id, await importPair(privateRaw, publicRaw));
+      privateRaw = await unwrapRaw(password, v);
+      ring.set(v.key_id, await importPair(privateRaw, fromBase64(v.public_key)));
     } catch {
       failed += 1;
     } finally {

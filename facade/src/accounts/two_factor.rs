@@ -86,6 +86,21 @@ fn count_wrong(state: &State, name: &str, e: &TotpError) {
     }
 }
 
+/// `text` as a QR code (medium error correction), an SVG image. A URI of
+/// a few hundred bytes always fits; were it not to, the image is empty and
+/// the secret is still there as text.
+fn qr_svg(text: &str) -> String {
+    use qrcode::render::svg;
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
 pub(crate) struct TwoFactorApi;
 
 #[OpenApi(tag = "ApiTags::Accounts")]
@@ -107,9 +122,11 @@ impl TwoFactorApi {
         match acting.blocking(move |e| e.two_factor().begin(user)).await? {
             Ok(setup) => {
                 tracing::info!(user = %user, "totp setup started");
+                let uri = setup.otpauth_uri.expose_secret();
                 Ok(BeginResponse::Created(Json(TotpSetupView {
                     secret: setup.secret.expose_secret().to_owned(),
-                    otpauth_uri: setup.otpauth_uri.expose_secret().to_owned(),
+                    otpauth_uri: uri.to_owned(),
+                    qr_svg: qr_svg(uri),
                 })))
             }
             Err(e) => answer(totp_problem(e)),

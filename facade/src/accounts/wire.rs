@@ -78,6 +78,8 @@ pub(crate) struct TotpSetupView {
     pub(crate) secret: String,
     /// `otpauth://totp/…`: show it as a QR code for the app to scan.
     pub(crate) otpauth_uri: String,
+    /// `otpauth_uri` as a QR code, an SVG image drawn by this server.
+    pub(crate) qr_svg: String,
 }
 
 /// Recovery codes, shown once: each signs in once in place of a code.
