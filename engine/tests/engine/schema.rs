@@ -73,6 +73,18 @@ fn a_schema_1_database_migrates_and_reads() {
             .verify_credentials("alice", &common::password(common::PASSWORD))
             .is_ok()
     );
+    // Names compare without case now; a stored name was lowercase already
+    // (schema 1 allowed nothing else), so old accounts answer to any case.
+    assert_eq!(
+        engine.accounts().find("ALICE").expect("lookup"),
+        Some(alice)
+    );
+    assert!(
+        engine
+            .accounts()
+            .verify_credentials("Alice", &common::password(common::PASSWORD))
+            .is_ok()
+    );
 
     let expected = legacy_records();
     for (name, id) in [("alice", alice), ("bob", bob)] {

@@ -144,6 +144,67 @@ async fn a_full_flow_logs_no_secret() {
         .expect("page");
     assert!(page.status().is_client_error(), "{}", page.status());
 
+    // Accounts people keep: a password change, two-factor sign-in with
+    // its secret and recovery codes, a web session's cookie, deletion (on
+    // a second server: the flow above spent this address's login budget).
+    let s = common::start().await;
+    let (dave, _) = s.account("dave").await;
+    let new_password = "new-password-SECRET";
+    s.call(
+        "PUT",
+        "/v1/me/password",
+        Some(&dave),
+        json!({"current_password": common::PASSWORD, "new_password": new_password}),
+    )
+    .await;
+    let setup = s.post("/v1/me/totp", json!({}), Some(&dave)).await;
+    let totp_secret = setup.body["secret"].as_str().expect("secret").to_owned();
+    let now = s.clock_now().as_unix_millis() / 1000;
+    let confirmed = s
+        .post(
+            "/v1/me/totp/confirm",
+            json!({"code": strongroom_testkit::totp_code(&totp_secret, now)}),
+            Some(&dave),
+        )
+        .await;
+    let recovery: Vec<String> = confirmed.body["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect();
+    let web = s
+        .http
+        .post(s.url("/v1/sessions"))
+        .json(
+            &json!({"username": "dave", "password": new_password, "cookie": true,
+                      "recovery_code": recovery[0]}),
+        )
+        .send()
+        .await
+        .expect("login");
+    let cookie = web
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.split_once('='))
+        .map(|(_, token)| token.to_owned())
+        .expect("a session cookie");
+    s.post(
+        "/v1/sessions",
+        json!({"username": "dave", "password": new_password, "recovery_code": recovery[0]}),
+        None,
+    )
+    .await;
+    s.call(
+        "DELETE",
+        "/v1/me",
+        Some(&dave),
+        json!({"password": new_password, "recovery_code": recovery[1]}),
+    )
+    .await;
+
     let log = String::from_utf8(capture.0.lock().expect("log").clone()).expect("utf8");
     for expected in [
         "status=413",
@@ -158,6 +219,9 @@ async fn a_full_flow_logs_no_secret() {
         "refresh token reuse detected",
         "token revoked",
         "share created",
+        "password changed",
+        "two-factor sign-in turned on",
+        "account deleted by its owner",
     ] {
         assert!(
             log.contains(expected),
@@ -177,7 +241,13 @@ async fn a_full_flow_logs_no_secret() {
         common::KEY,
         &share_token,
         stored.body["ciphertext"].as_str().expect("ciphertext"),
+        &dave,
+        &totp_secret,
+        &cookie,
     ];
+    let secrets = secrets
+        .into_iter()
+        .chain(recovery.iter().map(String::as_str));
     for secret in secrets {
         let leaks: Vec<&str> = log.lines().filter(|l| l.contains(secret)).collect();
         assert!(
