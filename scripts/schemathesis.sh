@@ -69,9 +69,9 @@ start_server
 admin=$(login schemathesis)
 user=$(login schemathesis-user)
 # Neither pass may end its own session (logout, an admin ending its own
-# sessions): those run last. The user pass runs first.
+# sessions or resetting its own password): those run last. The user pass runs first.
 keep=(--exclude-operation-id events --exclude-operation-id logout
-  --exclude-operation-id admin_end_sessions)
+  --exclude-operation-id admin_end_sessions --exclude-operation-id admin_reset_password)
 echo "-- as a user" >&2
 st "$user" --phases examples,coverage,fuzzing,stateful --max-time "$((seconds / 2))" \
   "${keep[@]}" "${@:2}" || status=$?
@@ -103,7 +103,8 @@ st "$admin" --phases examples,coverage,fuzzing --max-time 20 --request-timeout 2
 kill "$pinger" 2>/dev/null || true
 echo "-- ending sessions" >&2
 st "$admin" --phases examples,coverage,fuzzing --max-time 15 \
-  --include-operation-id admin_end_sessions "${@:2}" || status=$?
+  --include-operation-id admin_end_sessions --include-operation-id admin_reset_password \
+  "${@:2}" || status=$?
 st "$leaver" --phases examples,coverage,fuzzing --max-time 15 \
   --include-operation-id logout "${@:2}" || status=$?
 if grep -qi panic "$work/server.log"; then
