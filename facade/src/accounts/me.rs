@@ -98,16 +98,21 @@ fn rewrapped(keys: Vec<RewrappedKeyUpload>) -> Result<Vec<RewrappedKey>, Problem
         .collect()
 }
 
+/// The caller's username (empty if the account is gone meanwhile).
+pub(crate) async fn username(state: &State, caller: &Caller) -> poem::Result<String> {
+    let user = caller.user();
+    let found = state.read(move |e| e.accounts().get(user)).await?;
+    Ok(found.map(|account| account.username).unwrap_or_default())
+}
+
 /// Counts a password check by `caller` against the login limits (per
 /// address and per username), as a login would.
 pub(crate) async fn attempt(state: &State, caller: &Caller) -> poem::Result<Result<(), Problem>> {
-    let user = caller.user();
-    let name = state.read(move |e| e.accounts().get(user)).await?;
-    let name = name.ok().map(|account| account.username);
+    let name = username(state, caller).await?;
     let address = ClientAddress(caller.0.address).rate_key();
     Ok(state
         .rate_limits
-        .attempt(address, name.as_deref())
+        .attempt(address, Some(&name))
         .map_err(|t| {
             metrics::counter!("strongroom_rate_limited_total", "route" => "password").increment(1);
             throttled(t.0)

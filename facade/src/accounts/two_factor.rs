@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::TotpError;
 use strongroom_engine::secrecy::ExposeSecret;
 
-use crate::accounts::me::attempt;
+use crate::accounts::me::{attempt, username};
 use crate::accounts::wire::{
     RecoveryCodes, SecondFactorBody, TotpConfirmation, TotpSetupView, second_factor,
 };
@@ -69,9 +69,7 @@ errors! {
 
 /// The caller's username, and whether a code may be tried on it now.
 async fn code_attempt(state: &State, caller: &Caller) -> poem::Result<Result<String, Problem>> {
-    let user = caller.user();
-    let name = state.read(move |e| e.accounts().get(user)).await?;
-    let name = name.map(|account| account.username).unwrap_or_default();
+    let name = username(state, caller).await?;
     Ok(state
         .rate_limits
         .second_factor(&name)
