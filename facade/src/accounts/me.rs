@@ -68,7 +68,6 @@ pub(crate) enum DeleteMeResponse {
 }
 errors! {
     DeleteMeErrors {
-        400 => "Both `totp` and `recovery_code` came.",
         401 => "Missing, invalid or expired bearer token, the password is wrong, or a second factor is missing or wrong.",
         403 => says::API_KEY,
         409 => says::LAST_ADMIN,
@@ -291,10 +290,7 @@ impl AccessApi {
             totp,
             recovery_code,
         } = body.0;
-        let factor = or_answer!(
-            second_factor(totp, recovery_code)
-                .map_err(|e| Problem::new(poem::http::StatusCode::BAD_REQUEST, e))
-        );
+        let factor = or_answer!(second_factor(totp, recovery_code));
         or_answer!(attempt(&state, &caller).await?);
         let deleted = state
             .acting(caller.origin())

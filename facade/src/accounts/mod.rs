@@ -57,7 +57,6 @@ pub(crate) enum LoginResponse {
 }
 errors! {
     LoginErrors {
-        400 => "Both `totp` and `recovery_code` came.",
         401 => "Unknown username or wrong password (indistinguishable); or, with the right password, a second factor is required (problem type `tag:strongroom,2026:second-factor-required`) or wrong (`…:second-factor-invalid`).",
         403 => says::DISABLED,
         429 retry => "Too many attempts; retry after `Retry-After` seconds.",
@@ -204,7 +203,7 @@ impl AccountsApi {
         let web = web.unwrap_or(false);
         let factor = match second_factor(totp, recovery_code) {
             Ok(factor) => factor,
-            Err(e) => return answer(Problem::new(StatusCode::BAD_REQUEST, e)),
+            Err(problem) => return answer(problem),
         };
         let key = ClientAddress(address).rate_key();
         if let Err(t) = state.rate_limits.attempt(key, Some(&username)) {

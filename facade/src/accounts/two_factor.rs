@@ -4,7 +4,6 @@
 //! (`DELETE /v1/me/totp`). Secrets and codes are answered once and never
 //! logged.
 
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -59,8 +58,7 @@ pub(crate) enum DisableResponse {
 }
 errors! {
     DisableErrors {
-        400 => "Neither or both of `totp` and `recovery_code` came.",
-        401 => "Missing, invalid or expired bearer token, or the code is wrong (problem type `tag:strongroom,2026:second-factor-invalid`).",
+        401 => "Missing, invalid or expired bearer token; no code (problem type `tag:strongroom,2026:second-factor-required`); or a wrong code, or both kinds at once (`…:second-factor-invalid`).",
         403 => says::API_KEY,
         409 => "Two-factor sign-in is not on.",
         429 retry => "Too many codes tried; retry after `Retry-After` seconds.",
@@ -187,13 +185,8 @@ impl TwoFactorApi {
         } = body.0;
         let factor = match second_factor(totp, recovery_code) {
             Ok(Some(factor)) => factor,
-            Ok(None) => {
-                return answer(Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "send `totp` or `recovery_code`",
-                ));
-            }
-            Err(e) => return answer(Problem::new(StatusCode::BAD_REQUEST, e)),
+            Ok(None) => return answer(Problem::second_factor_required()),
+            Err(problem) => return answer(problem),
         };
         let name = or_answer!(code_attempt(&state, &caller).await?);
         or_answer!(attempt(&state, &caller).await?);

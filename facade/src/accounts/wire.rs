@@ -9,6 +9,7 @@ use strongroom_engine::{Role, Scope, Scopes};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::http::problem::Problem;
 use crate::wire::text::{KeyName, SaltText, Username, WrappedKeyText};
 use crate::wire::{Password, RecoveryCodeText, TokenText, TotpCode, datetime};
 
@@ -51,13 +52,19 @@ pub(crate) struct SecondFactorBody {
     pub(crate) recovery_code: Option<RecoveryCodeText>,
 }
 
-/// The second factor of a request, if one came; a 400 for both at once.
+/// The second factor of a request, if one came. Both at once is no
+/// second factor (an invalid one: 401, like a wrong code).
 pub(crate) fn second_factor(
     totp: Option<TotpCode>,
     recovery_code: Option<RecoveryCodeText>,
-) -> Result<Option<SecondFactor>, &'static str> {
+) -> Result<Option<SecondFactor>, Problem> {
     match (totp, recovery_code) {
-        (Some(_), Some(_)) => Err("send `totp` or `recovery_code`, not both"),
+        (Some(_), Some(_)) => Err(Problem::typed(
+            poem::http::StatusCode::UNAUTHORIZED,
+            crate::http::problem::SECOND_FACTOR_INVALID,
+            "Second factor invalid",
+            "send `totp` or `recovery_code`, not both",
+        )),
         (Some(code), None) => Ok(Some(SecondFactor::Totp(code.into_secret()))),
         (None, Some(code)) => Ok(Some(SecondFactor::RecoveryCode(code.into_secret()))),
         (None, None) => Ok(None),

@@ -441,7 +441,11 @@ async fn totp_sign_in_needs_a_fresh_code_or_an_unused_recovery_code() {
             None,
         )
         .await;
-    assert_problem(&both, 400);
+    assert_problem(&both, 401);
+    assert_eq!(
+        both.body["type"],
+        "tag:strongroom,2026:second-factor-invalid"
+    );
     // No code, secret or recovery code in any answer's problem.
     for r in [&bare, &spent, &replay, &again] {
         assert!(!r.body.to_string().contains(&secret));
