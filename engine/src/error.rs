@@ -194,6 +194,9 @@ pub enum AccountError {
     /// The TOTP code or recovery code is wrong or was used already.
     #[error("the TOTP code or recovery code is wrong or was used already")]
     InvalidSecondFactor,
+    /// The identity at the provider is linked to another account.
+    #[error("this identity is linked to another account")]
+    IdentityTaken,
     /// The storage layer failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -248,6 +251,9 @@ pub enum AuthError {
     /// was used already.
     #[error("the TOTP code or recovery code is wrong or was used already")]
     InvalidSecondFactor,
+    /// No account is linked to this identity, and registration is closed.
+    #[error("no account is linked to this identity")]
+    UnknownIdentity,
     /// The password hasher failed.
     #[error("password hashing failed")]
     Hashing,

@@ -9,16 +9,16 @@ pub use crate::domain::accounts::{
     PASSWORD_LEN, USERNAME_LEN, canonical_username, validate_password, validate_username,
 };
 use crate::domain::e2e_keys::RewrapError;
-use crate::domain::{accounts, e2e_keys, quotas, tokens, totp};
+use crate::domain::{accounts, e2e_keys, identities, quotas, tokens, totp};
 use crate::error::{AccountError, AuthError, StorageError};
 use crate::handle::handle;
 use crate::ids::{KeyScope, SessionId, UserId};
-use crate::model::Notice;
 pub use crate::model::User;
 pub use crate::model::access::{Quota, QuotaStatus, Usage};
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
 pub use crate::model::e2e::RewrappedKey;
 use crate::model::totp::SecondFactor;
+use crate::model::{ExternalIdentity, Notice};
 use crate::scopes::Role;
 
 handle! {
@@ -155,6 +155,11 @@ impl Accounts<'_> {
             .read_with(|tx| accounts::credentials(tx, username))?;
         let hasher = &self.0.inner.hasher;
         Ok(match found {
+            // An account without a password costs the same work.
+            Some((id, phc)) if phc == crate::handle::sessions::NO_PASSWORD => {
+                hasher.verify_dummy(password);
+                (Some(id), false)
+            }
             Some((id, phc)) => (Some(id), hasher.verify(password, &phc)),
             None => {
                 hasher.verify_dummy(password);
@@ -273,6 +278,34 @@ impl Accounts<'_> {
             .denied();
         engine.store().write_with(|tx| engine.audit_in(tx, note))?;
         Err(AccountError::WrongPassword)
+    }
+
+    /// Links `identity` (from an ID token the caller verified) to `user`,
+    /// so it signs in to this account; refused when another account holds
+    /// it. Audited as `identity.link`.
+    pub fn link_identity(
+        &self,
+        user: UserId,
+        identity: &ExternalIdentity,
+    ) -> Result<(), AccountError> {
+        let engine = self.0;
+        let now = engine.now();
+        let note = engine.note(
+            Actor::User(user),
+            AuditAction::LinkIdentity,
+            AuditTarget::User(user),
+        );
+        engine.store().write_with(|tx| {
+            accounts::get(tx, user)?.ok_or(AccountError::NotFound)?;
+            identities::link(tx, user, identity, now)?;
+            engine.audit_in(tx, note)?;
+            Ok(())
+        })
+    }
+
+    /// The provider identities linked to `user` (issuer and subject).
+    pub fn identities(&self, user: UserId) -> Result<Vec<ExternalIdentity>, StorageError> {
+        self.0.store().read_with(|tx| identities::of(tx, user))
     }
 
     /// `user`'s quota in force and usage. Without a quota of their own

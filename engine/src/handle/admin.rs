@@ -166,6 +166,7 @@ pub(crate) fn delete_account(
         quotas::forget(tx, id)?;
         domain::e2e_keys::forget(tx, id)?;
         domain::totp::forget(tx, id)?;
+        domain::identities::forget(tx, id)?;
         engine.audit_in(tx, note)?;
         Ok::<_, AccountError>(())
     })?;

@@ -7,13 +7,15 @@ use secrecy::SecretString;
 use crate::clock::Timestamp;
 use crate::domain::tokens::{self, Refreshed};
 pub use crate::domain::tokens::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, TICKET_TTL};
-use crate::domain::{accounts, totp};
-use crate::error::{AuthError, StorageError};
+use crate::domain::{accounts, identities, totp};
+use crate::error::{AccountError, AuthError, StorageError};
 use crate::handle::handle;
+use crate::ids::{KeyScope, UserId};
 use crate::model::Notice;
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
 pub use crate::model::totp::SecondFactor;
-pub use crate::model::{BearerToken, Credential, Session, Ticket, TokenPair};
+pub use crate::model::{BearerToken, Credential, ExternalIdentity, Session, Ticket, TokenPair};
+use crate::scopes::Role;
 
 handle! {
     /// Sessions and bearer checks: [`Engine::sessions`](crate::Engine::sessions).
@@ -116,6 +118,75 @@ impl Sessions<'_> {
                 tx,
                 self.0.note(Actor::User(user), AuditAction::Login, target),
             )?;
+            Ok::<_, StorageError>(Ok(pair))
+        })?
+    }
+
+    /// Signs in the account linked to `identity` (an ID token the caller
+    /// verified). With `create`, a first sign-in makes the account: its
+    /// name is the verified email address when free, else `user-` and
+    /// eight random hex digits; it has no password (it signs in through
+    /// the provider, or a passkey). Without `create` (registration closed)
+    /// an identity not linked beforehand is refused. A disabled account is
+    /// refused. Audited as `login.oidc` (a refusal as denied).
+    pub fn login_external(
+        &self,
+        identity: &ExternalIdentity,
+        create: bool,
+    ) -> Result<TokenPair, AuthError> {
+        let engine = self.0;
+        let now = engine.now();
+        let keyring = &engine.inner.keyring;
+        let note = |user: UserId| {
+            engine.note(
+                Actor::User(user),
+                AuditAction::OidcLogin,
+                AuditTarget::User(user),
+            )
+        };
+        engine.store().write_with(|tx| {
+            let user = match identities::find(tx, identity)? {
+                Some(user) => user,
+                None if !create => {
+                    let refused = engine
+                        .note(Actor::Anonymous, AuditAction::OidcLogin, AuditTarget::None)
+                        .denied();
+                    engine.audit_in(tx, refused)?;
+                    return Ok(Err(AuthError::UnknownIdentity));
+                }
+                None => {
+                    let name = free_name(tx, identity)?;
+                    let created =
+                        accounts::create(tx, &name, NO_PASSWORD.to_owned(), Role::User, now)
+                            .map_err(|e| match e {
+                                AccountError::Storage(e) => e,
+                                other => StorageError::backend(other),
+                            })?;
+                    keyring.create_scope(tx, KeyScope::User(created.id))?;
+                    engine.audit_in(
+                        tx,
+                        engine.note(
+                            Actor::User(created.id),
+                            AuditAction::Register,
+                            AuditTarget::User(created.id),
+                        ),
+                    )?;
+                    identities::link(tx, created.id, identity, now).map_err(|e| match e {
+                        AccountError::Storage(e) => e,
+                        other => StorageError::backend(other),
+                    })?;
+                    created.id
+                }
+            };
+            let Some(account) = accounts::get(tx, user)? else {
+                return Ok(Err(AuthError::UnknownIdentity));
+            };
+            if account.disabled {
+                engine.audit_in(tx, note(user).denied())?;
+                return Ok(Err(AuthError::Disabled));
+            }
+            let pair = tokens::start_session(tx, user, account.role, now)?;
+            engine.audit_in(tx, note(user))?;
             Ok::<_, StorageError>(Ok(pair))
         })?
     }
@@ -226,6 +297,30 @@ impl Sessions<'_> {
 
 /// The cached bearer check never answers differently from a fresh read of
 /// the store, whatever happened to the accounts, sessions and keys since.
+/// The password hash of an account made through a provider: no password
+/// verifies against it.
+pub(crate) const NO_PASSWORD: &str = "!external";
+
+/// A name for a new account of `identity`: its verified email when that is
+/// a valid, free username, else `user-` and eight random hex digits.
+fn free_name(
+    tx: &dyn crate::store::ReadTx,
+    identity: &ExternalIdentity,
+) -> Result<String, StorageError> {
+    if let Some(email) = &identity.email
+        && let Ok(name) = accounts::canonical_username(email)
+        && accounts::find(tx, &name)?.is_none()
+    {
+        return Ok(name);
+    }
+    loop {
+        let name = format!("user-{:08x}", rand::random::<u32>());
+        if accounts::find(tx, &name)?.is_none() {
+            return Ok(name);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -134,11 +134,15 @@ pub enum AuditAction {
     DisableTotp,
     /// Two-factor sign-in cleared by an admin.
     ClearTotp,
+    /// A sign-in through an OpenID Connect provider (or refused: denied).
+    OidcLogin,
+    /// An OpenID Connect identity linked to an account.
+    LinkIdentity,
 }
 
 impl AuditAction {
     /// Every action name, for filters and documentation.
-    pub const NAMES: [&'static str; 32] = [
+    pub const NAMES: [&'static str; 34] = [
         "login",
         "register",
         "user.create",
@@ -171,6 +175,8 @@ impl AuditAction {
         "totp.enable",
         "totp.disable",
         "totp.clear",
+        "login.oidc",
+        "identity.link",
     ];
 
     /// The action's name.
@@ -208,6 +214,8 @@ impl AuditAction {
             Self::EnableTotp => "totp.enable",
             Self::DisableTotp => "totp.disable",
             Self::ClearTotp => "totp.clear",
+            Self::OidcLogin => "login.oidc",
+            Self::LinkIdentity => "identity.link",
         }
     }
 
@@ -244,6 +252,8 @@ impl AuditAction {
             Self::EnableTotp,
             Self::DisableTotp,
             Self::ClearTotp,
+            Self::OidcLogin,
+            Self::LinkIdentity,
         ]
         .into_iter()
         .chain(roles)

@@ -264,6 +264,18 @@ pub enum Notice<'a> {
     AccountChanged(UserId),
 }
 
+/// A person as an OpenID Connect provider vouches for them, from a
+/// verified ID token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    /// The provider's issuer URL (`iss`).
+    pub issuer: String,
+    /// The person's id at the provider (`sub`).
+    pub subject: String,
+    /// Their email address, only when the provider says it is verified.
+    pub email: Option<String>,
+}
+
 /// Who a valid access token (or stream ticket) speaks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Session {

@@ -3,6 +3,7 @@
 use super::codec::{Reader, Row, Writer};
 use super::rows::TokenHash;
 use crate::clock::Timestamp;
+use crate::ids::UserId;
 use crate::model::access::{Quota, Usage};
 use crate::scopes::Scopes;
 
@@ -200,6 +201,35 @@ impl Row for TotpRow {
             last_step,
             sealed_secret,
             recovery,
+        })
+    }
+}
+
+/// An account's link to an identity at an OpenID Connect provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IdentityRow {
+    pub(crate) user: UserId,
+    pub(crate) linked_at: Timestamp,
+    pub(crate) issuer: String,
+    pub(crate) subject: String,
+}
+
+impl Row for IdentityRow {
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer(out)
+            .tail(&self.user.as_u128().to_be_bytes())
+            .u64(self.linked_at.as_unix_millis())
+            .bytes(self.issuer.as_bytes())
+            .bytes(self.subject.as_bytes());
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let (user, rest) = bytes.split_first_chunk::<16>()?;
+        let mut r = Reader(rest);
+        Some(Self {
+            user: UserId::from_u128(u128::from_be_bytes(*user)),
+            linked_at: Timestamp::from_unix_millis(r.u64()?),
+            issuer: String::from_utf8(r.bytes()?.to_vec()).ok()?,
+            subject: String::from_utf8(r.bytes()?.to_vec()).ok()?,
         })
     }
 }

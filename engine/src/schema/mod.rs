@@ -15,7 +15,7 @@ mod version;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
-pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow, TotpRow};
+pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow, IdentityRow, TotpRow};
 pub(crate) use audit_row::{canonical as audit_canonical, legacy_chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use rows::{
@@ -78,10 +78,13 @@ pub(crate) const USAGE: Table<UserId, Usage> = Table::new("usage", 16);
 pub(crate) const E2E_KEYS: Table<(UserId, u32), E2eKeyRow> = Table::new("e2e_keys", 17);
 /// user id → the account's TOTP second factor (pending or confirmed).
 pub(crate) const TOTP: Table<UserId, TotpRow> = Table::new("totp", 18);
+/// SHA-256 of (issuer, subject) → the account an OpenID Connect identity
+/// signs in to.
+pub(crate) const IDENTITIES: Table<[u8; 32], IdentityRow> = Table::new("identities", 19);
 
 /// Every table of the schema, for backends that create tables up front.
 #[cfg(feature = "postgres")]
-pub(crate) const TABLES: [TableName; 19] = [
+pub(crate) const TABLES: [TableName; 20] = [
     META.name,
     USERS.name,
     USERS_BY_NAME.name,
@@ -101,6 +104,7 @@ pub(crate) const TABLES: [TableName; 19] = [
     USAGE.name,
     E2E_KEYS.name,
     TOTP.name,
+    IDENTITIES.name,
 ];
 
 /// A table of `K` keys and `V` rows.

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use strongroom_engine::accounts::RewrappedKey;
 use strongroom_engine::audit::{AuditAction, AuditFilter, AuditOutcome};
 use strongroom_engine::e2e::{self, PublishedKey};
+use strongroom_engine::sessions::ExternalIdentity;
 use strongroom_engine::two_factor::SecondFactor;
 use strongroom_engine::{AccountError, AuthError, E2eKeyError, Engine, Scope, UserId};
 use strongroom_engine::{Clock, TotpError};
@@ -486,4 +487,96 @@ fn an_admin_clears_a_lost_factor_and_deletion_asks_for_one() {
         .expect("deleted");
     let again = user(&engine, "alice");
     assert!(!engine.two_factor().enabled(again).expect("read"));
+}
+
+fn identity(subject: &str, email: Option<&str>) -> ExternalIdentity {
+    ExternalIdentity {
+        issuer: "https://idp.example.com".to_owned(),
+        subject: subject.to_owned(),
+        email: email.map(str::to_owned),
+    }
+}
+
+#[test]
+fn a_provider_identity_signs_in_to_one_account() {
+    let (_dir, _clock, engine) = engine();
+    let dana = identity("sub-1", Some("Dana@Example.com"));
+    let first = engine
+        .sessions()
+        .login_external(&dana, true)
+        .expect("first");
+    let account = engine.accounts().get(first.session.user).expect("account");
+    assert_eq!(account.username, "dana@example.com");
+    let again = engine
+        .sessions()
+        .login_external(&dana, false)
+        .expect("again");
+    assert_eq!(again.session.user, first.session.user);
+    // No password signs in to it.
+    for guess in ["", "!external", PASSWORD] {
+        assert!(
+            engine
+                .sessions()
+                .login("dana@example.com", &password(guess))
+                .is_err()
+        );
+    }
+    // A taken email: a generated name. Registration closed: refused.
+    let other = identity("sub-2", Some("dana@example.com"));
+    let second = engine
+        .sessions()
+        .login_external(&other, true)
+        .expect("second");
+    let name = engine
+        .accounts()
+        .get(second.session.user)
+        .expect("a")
+        .username;
+    assert!(name.starts_with("user-") && name.len() == 13, "{name}");
+    assert!(matches!(
+        engine
+            .sessions()
+            .login_external(&identity("sub-3", None), false),
+        Err(AuthError::UnknownIdentity)
+    ));
+    // Linking: to an existing password account, never to two accounts.
+    let erin = user(&engine, "erin");
+    let erins = identity("sub-4", None);
+    engine
+        .accounts()
+        .link_identity(erin, &erins)
+        .expect("linked");
+    assert_eq!(
+        engine
+            .sessions()
+            .login_external(&erins, false)
+            .expect("in")
+            .session
+            .user,
+        erin
+    );
+    assert!(matches!(
+        engine.accounts().link_identity(erin, &dana),
+        Err(AccountError::IdentityTaken)
+    ));
+    assert_eq!(engine.accounts().identities(erin).expect("list").len(), 1);
+    assert_eq!(
+        last(&engine, AuditAction::LinkIdentity),
+        Some(AuditOutcome::Success)
+    );
+    assert_eq!(
+        last(&engine, AuditAction::OidcLogin),
+        Some(AuditOutcome::Success)
+    );
+    // Disabled: refused. Deleted: the link goes with the account.
+    engine.admin().set_disabled(erin, true).expect("disable");
+    assert!(matches!(
+        engine.sessions().login_external(&erins, false),
+        Err(AuthError::Disabled)
+    ));
+    engine.admin().delete_user(erin).expect("delete");
+    assert!(matches!(
+        engine.sessions().login_external(&erins, false),
+        Err(AuthError::UnknownIdentity)
+    ));
 }
