@@ -13,7 +13,7 @@ use strongroom::datadir::{DatabaseUrl, KeySource, SharedDatabase, StoreArgs};
 use strongroom::engine::SecretString;
 use strongroom::engine::accounts::Quota;
 use strongroom::facade::{ApiConfig, BroadcastCaps, IpNet};
-use strongroom::serve::{ServeConfig, Timeouts, TlsSource};
+use strongroom::serve::{OidcSettings, ServeConfig, Timeouts, TlsSource};
 
 const SERVE_ENVIRONMENT: &str = "\
 Environment:
@@ -366,6 +366,39 @@ pub(crate) struct ServeArgs {
     /// events committed on other instances only at its next reconnect.
     #[arg(long, env = "STRONGROOM_NATS_URL", requires = "database")]
     nats_url: Option<String>,
+    /// Offer sign-in through this OpenID Connect provider (its issuer URL;
+    /// the discovery document is read at start). Needs --public-url: the
+    /// redirect URI is PUBLIC_URL/v1/oidc/callback.
+    #[arg(
+        long,
+        env = "STRONGROOM_OIDC_ISSUER",
+        requires_all = ["oidc_client_id", "oidc_client_secret_file", "public_url"]
+    )]
+    oidc_issuer: Option<String>,
+    /// This server's client id at the provider.
+    #[arg(long, env = "STRONGROOM_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    oidc_client_id: Option<String>,
+    /// A file holding the client secret (private, or a mounted secret).
+    #[arg(
+        long,
+        env = "STRONGROOM_OIDC_CLIENT_SECRET_FILE",
+        requires = "oidc_issuer"
+    )]
+    oidc_client_secret_file: Option<PathBuf>,
+    /// The name the sign-in button shows.
+    #[arg(long, env = "STRONGROOM_OIDC_NAME", default_value = "single sign-on")]
+    oidc_name: String,
+    /// The scopes to ask for, space-separated (openid is always asked).
+    #[arg(
+        long,
+        env = "STRONGROOM_OIDC_SCOPES",
+        default_value = "openid email profile"
+    )]
+    oidc_scopes: String,
+    /// Read the provider's discovery document at the first sign-in rather
+    /// than at start (a provider that is down does not stop the server).
+    #[arg(long, env = "STRONGROOM_OIDC_LAZY")]
+    oidc_lazy: bool,
 }
 
 /// An absolute http(s) URL without query or fragment.
@@ -436,6 +469,25 @@ impl ServeArgs {
                 }),
             nats_url: self.nats_url,
             json_output: format == LogFormat::Json,
+            oidc: match (
+                self.oidc_issuer,
+                self.oidc_client_id,
+                self.oidc_client_secret_file,
+            ) {
+                (Some(issuer), Some(client_id), Some(client_secret_file)) => Some(OidcSettings {
+                    issuer,
+                    client_id,
+                    client_secret_file,
+                    name: self.oidc_name,
+                    scopes: self
+                        .oidc_scopes
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                    lazy: self.oidc_lazy,
+                }),
+                _ => None,
+            },
         }
     }
 }

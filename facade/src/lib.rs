@@ -40,6 +40,7 @@ mod fanout;
 mod health;
 mod http;
 mod messages;
+mod oidc;
 mod pages;
 mod reaper;
 mod shares;
@@ -64,6 +65,7 @@ pub use http::problem::{PROBLEM_JSON, Problem};
 pub use http::rate_limit::LoginLimits;
 pub use ipnet::IpNet;
 pub use messages::DEFAULT_PAGE;
+pub use oidc::provider::{Oidc, OidcConfig, OidcError};
 pub use reaper::{ReaperConfig, spawn_reaper};
 
 /// Largest accepted request body: 1 MiB.
@@ -118,6 +120,9 @@ pub struct ApiConfig {
     /// Where a request for `/` is sent (303 See Other), e.g. `/app`, the
     /// web client; `None` (the default): `/` is not found.
     pub root_redirect: Option<String>,
+    /// Sign-in through an OpenID Connect provider; `None` (the default):
+    /// its routes answer 404.
+    pub oidc: Option<Arc<Oidc>>,
 }
 
 /// Where an online backup went.
@@ -189,6 +194,7 @@ impl Default for ApiConfig {
             backup: None,
             hsts: false,
             root_redirect: None,
+            oidc: None,
         }
     }
 }
@@ -197,6 +203,7 @@ type Apis = (
     accounts::AccountsApi,
     accounts::me::AccessApi,
     accounts::two_factor::TwoFactorApi,
+    oidc::OidcApi,
     messages::MessagesApi,
     events::EventsApi,
     shares::SharesApi,
@@ -211,6 +218,7 @@ fn apis() -> Apis {
         accounts::AccountsApi,
         accounts::me::AccessApi,
         accounts::two_factor::TwoFactorApi,
+        oidc::OidcApi,
         messages::MessagesApi,
         events::EventsApi,
         shares::SharesApi,

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use poem::IntoEndpoint;
 use poem::listener::AcceptorExt;
-use strongroom_engine::EngineBuilder;
 use strongroom_engine::accounts::Quota;
-use strongroom_facade::{ApiConfig, ReaperConfig, api, spawn_reaper};
+use strongroom_engine::{EngineBuilder, SecretString};
+use strongroom_facade::{ApiConfig, Oidc, OidcConfig, ReaperConfig, api, spawn_reaper};
 use tokio_util::sync::CancellationToken;
 
 pub use http::Timeouts;
@@ -71,6 +71,25 @@ pub struct ServeConfig {
     /// Whether what the server prints on stdout is JSON lines (with
     /// `--log-format json`) rather than text.
     pub json_output: bool,
+    /// Sign-in through an OpenID Connect provider.
+    pub oidc: Option<OidcSettings>,
+}
+
+/// The OpenID Connect provider to offer, as the command line gave it.
+#[derive(Clone, Debug)]
+pub struct OidcSettings {
+    /// The issuer URL.
+    pub issuer: String,
+    /// This server's client id there.
+    pub client_id: String,
+    /// A file holding the client secret (private, or a mounted secret).
+    pub client_secret_file: PathBuf,
+    /// The button's name.
+    pub name: String,
+    /// The scopes to ask for.
+    pub scopes: Vec<String>,
+    /// Read the discovery document at the first sign-in, not at start.
+    pub lazy: bool,
 }
 
 /// Why the server did not start or stopped. Every message is one line that
@@ -92,6 +111,9 @@ pub enum ServeError {
     /// Metrics could not be set up.
     #[error("metrics: {0}")]
     Metrics(String),
+    /// The OpenID Connect provider could not be set up.
+    #[error("OpenID Connect (--oidc-issuer): {0}")]
+    Oidc(String),
     /// Something else went wrong with I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -210,6 +232,33 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         },
     );
     let mut api_config = config.api.clone();
+    if let Some(settings) = &config.oidc {
+        let public = config.api.public_url.as_deref().ok_or_else(|| {
+            ServeError::Oidc(
+                "--oidc-issuer needs --public-url (the redirect URI is under it)".to_owned(),
+            )
+        })?;
+        let secret = read_secret_file(
+            &settings.client_secret_file,
+            &config.data_dir,
+            config.allow_insecure_permissions,
+        )?;
+        let oidc = Oidc::new(
+            OidcConfig {
+                issuer: settings.issuer.clone(),
+                client_id: settings.client_id.clone(),
+                client_secret: secret,
+                name: settings.name.clone(),
+                scopes: settings.scopes.clone(),
+                redirect_uri: format!("{public}/v1/oidc/callback"),
+            },
+            settings.lazy,
+        )
+        .await
+        .map_err(|e| ServeError::Oidc(e.to_string()))?;
+        tracing::info!(issuer = %settings.issuer, name = %settings.name, "OpenID Connect sign-in on");
+        api_config.oidc = Some(Arc::new(oidc));
+    }
     api_config.backup = Some(backup::hook(backups.clone()));
     api_config.hsts = tls.is_some();
     api_config.root_redirect = Some("/app".to_owned());
@@ -378,4 +427,18 @@ async fn reload_on_hangup(reloader: tls::Reloader, stop: CancellationToken) {
     {
         let _ = (reloader, stop);
     }
+}
+
+/// The trimmed text of a secret file (private, or a mounted secret).
+fn read_secret_file(
+    path: &std::path::Path,
+    data_dir: &std::path::Path,
+    allow_insecure: bool,
+) -> Result<SecretString, ServeError> {
+    datadir::files::check_secret(path, data_dir, allow_insecure).map_err(DataDirError::from)?;
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| ServeError::Oidc(format!("{}: {e}", path.display())))?,
+    );
+    Ok(SecretString::from(text.trim()))
 }

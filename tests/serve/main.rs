@@ -8,6 +8,7 @@ mod cluster;
 mod embed;
 mod limits;
 mod metrics;
+mod oidc;
 mod ops;
 mod story;
 mod tls;

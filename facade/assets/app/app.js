@@ -99,6 +99,45 @@ async function restore() {
   } catch { state.access = null; }
 }
 
+// Accounts made through a provider have no password to wrap keys with:
+// they go on without end-to-end keys (sealed messages stay closed).
+async function skipUnlock() {
+  $("locked").hidden = true;
+  try { await enter(); say("End-to-end keys are locked: sealed messages cannot be read on this page."); }
+  catch (e) { say(`Could not continue: ${e.message}`); }
+}
+
+// Sign-in options beyond the password: an OpenID Connect provider.
+async function signInOptions() {
+  try {
+    const options = await (await fetch("/v1/sign-in-options")).json();
+    state.oidc = options.oidc || null;
+    if (!state.oidc) return;
+    $("oidc-login").textContent = `Sign in with ${state.oidc.name}`;
+    $("oidc-login").href = state.oidc.login_url;
+    $("oidc-row").hidden = false;
+    $("identity-link").textContent = `Link your ${state.oidc.name} account`;
+  } catch { /* the password is enough */ }
+}
+
+async function showIdentities() {
+  if (!state.oidc) return;
+  $("identities-area").hidden = false;
+  try {
+    const { identities } = await call("GET", "/v1/me/identities");
+    $("identities-list").replaceChildren(...identities.map((i) => {
+      const li = document.createElement("li");
+      li.textContent = `${i.subject} at ${i.issuer}`;
+      return li;
+    }));
+  } catch { /* shown empty */ }
+}
+
+async function linkIdentity() {
+  try { location.assign((await call("POST", "/v1/me/identities/oidc")).url); }
+  catch (e) { say(`Cannot link: ${e.message}`); }
+}
+
 async function unlock(event) {
   event.preventDefault();
   const password = $("unlock-password").value;
@@ -128,6 +167,7 @@ async function register() {
 async function enter() {
   state.me = await call("GET", "/v1/me");
   showTwoFactor();
+  showIdentities();
   $("whoami").textContent = `${state.me.username} (${state.me.role})`;
   $("whoami").hidden = false;
   $("logout").hidden = false;
@@ -348,6 +388,7 @@ function signOut(message) {
   $("totp-setup").hidden = true;
   $("totp-recovery").hidden = true;
   $("recovery-list").replaceChildren();
+  $("identities-list").replaceChildren();
   $("whoami").hidden = true;
   $("logout").hidden = true;
   say(message);
@@ -467,6 +508,8 @@ async function deleteAccount(event) {
 $("login-form").addEventListener("submit", login);
 $("unlock-form").addEventListener("submit", unlock);
 $("locked-logout").addEventListener("click", logout);
+$("skip-unlock").addEventListener("click", skipUnlock);
+$("identity-link").addEventListener("click", linkIdentity);
 $("password-form").addEventListener("submit", changePassword);
 $("totp-start").addEventListener("click", startTotp);
 $("totp-confirm-form").addEventListener("submit", confirmTotp);
@@ -482,4 +525,5 @@ $("logout").addEventListener("click", logout);
 $("key-form").addEventListener("submit", replaceKey);
 $("share-form").addEventListener("submit", createShare);
 $("share-copy").addEventListener("click", copyShare);
+signInOptions();
 restore();
