@@ -2,8 +2,9 @@
 //! ratio comes from one run:
 //!
 //! - `seal_open`: envelope seal and open at 64 B, 1 KiB, 16 KiB, 64 KiB,
-//!   beside bare `aes-gcm` (`decrypt_inout_detached` of the same bytes into
-//!   a buffer) at each size.
+//!   on each AES-GCM backend (`rustcrypto`, `aws-lc`: the server's, feature
+//!   `fast-aead`), beside bare `aes-gcm` and bare aws-lc opens of the same
+//!   bytes into a buffer at each size.
 //! - `put_durable_1k`: engine put vs raw redb insert of the same bytes,
 //!   unencrypted, both with redb's default (immediate) durability.
 //! - `get_1k`: engine get (decrypting) vs raw redb point read.
@@ -29,7 +30,9 @@ use aes_gcm::{Aes256Gcm, Tag};
 use common::DAY;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use redb::{ReadableDatabase, TableDefinition};
-use strongroom::engine::hazmat::{self as envelope, Binding as Scope, DataKey, HEADER_LEN};
+use strongroom::engine::hazmat::{
+    self as envelope, AeadBackend, Binding as Scope, DataKey, HEADER_LEN,
+};
 use strongroom::engine::{
     Clock, Engine, KeyScope, ManualClock, Role, SecretString, Timestamp, UserId, secrecy::SecretBox,
 };
@@ -37,9 +40,21 @@ use strongroom::engine::{
 const RAW: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("raw");
 const RAW_INDEX: TableDefinition<(u64, u128, u128), ()> = TableDefinition::new("raw_index");
 
+/// The name a backend goes by in benchmark ids.
+fn backend_name(backend: AeadBackend) -> &'static str {
+    match backend {
+        AeadBackend::RustCrypto => "rustcrypto",
+        AeadBackend::AwsLc => "aws-lc",
+    }
+}
+
 fn seal_open(c: &mut Criterion) {
-    let key = DataKey::from_secret(&SecretBox::new(Box::new([7; 32])));
+    let secret = SecretBox::new(Box::new([7; 32]));
     let bare = Aes256Gcm::new_from_slice(&[7; 32]).expect("32-byte key");
+    let bare_aws = aws_lc_rs::aead::LessSafeKey::new(
+        aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &[7; 32])
+            .expect("32-byte key"),
+    );
     let scope = Scope {
         scope: KeyScope::User(UserId::from_u128(1)),
         record: 2,
@@ -48,13 +63,26 @@ fn seal_open(c: &mut Criterion) {
     for size in [64usize, 1024, 16 * 1024, 64 * 1024] {
         let plaintext = vec![0xa5; size];
         group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::new("seal", size), &plaintext, |b, p| {
-            b.iter(|| envelope::seal(&key, 1, scope, black_box(p)))
-        });
+        // The envelope on each AES-GCM backend (the server uses aws-lc).
+        for &backend in AeadBackend::ALL {
+            let key = DataKey::from_secret_with(&secret, backend);
+            let name = backend_name(backend);
+            group.bench_with_input(
+                BenchmarkId::new(format!("seal/{name}"), size),
+                &plaintext,
+                |b, p| b.iter(|| envelope::seal(&key, 1, scope, black_box(p))),
+            );
+            let sealed = envelope::seal(&key, 1, scope, &plaintext);
+            group.bench_with_input(
+                BenchmarkId::new(format!("open/{name}"), size),
+                &sealed,
+                |b, s| {
+                    b.iter(|| envelope::open(black_box(s), scope, |_| Some(&key)).expect("opens"))
+                },
+            );
+        }
+        let key = DataKey::from_secret_with(&secret, AeadBackend::RustCrypto);
         let sealed = envelope::seal(&key, 1, scope, &plaintext);
-        group.bench_with_input(BenchmarkId::new("open", size), &sealed, |b, s| {
-            b.iter(|| envelope::open(black_box(s), scope, |_| Some(&key)).expect("opens"))
-        });
         // The same bytes through aes-gcm alone: nonce from the header, the
         // envelope's associated data, ciphertext copied into a buffer and
         // decrypted in place (what the envelope does, minus parsing, the
@@ -76,6 +104,22 @@ fn seal_open(c: &mut Criterion) {
                     &tag,
                 )
                 .expect("opens");
+            })
+        });
+        // And through aws-lc alone (ciphertext and tag copied, opened in
+        // place).
+        let mut with_tag = vec![0u8; size + 16];
+        let sealed_body = &sealed[HEADER_LEN..];
+        group.bench_function(BenchmarkId::new("bare_aws_lc_open", size), |b| {
+            b.iter(|| {
+                with_tag.copy_from_slice(black_box(sealed_body));
+                bare_aws
+                    .open_in_place(
+                        aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce),
+                        aws_lc_rs::aead::Aad::from(&aad[..]),
+                        &mut with_tag,
+                    )
+                    .expect("opens");
             })
         });
     }

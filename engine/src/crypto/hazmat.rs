@@ -7,7 +7,7 @@ pub use crate::crypto::envelope::{
     Binding, Envelope, EnvelopeError, HEADER_LEN, MIN_LEN, VERSION, open, seal, seal_with_nonce,
 };
 pub use crate::crypto::keys::{
-    AuthenticationFailed, DataKey, KEY_LEN, NONCE_LEN, Nonce, TAG_LEN, WRAPPED_KEY_LEN,
+    AeadBackend, AuthenticationFailed, DataKey, KEY_LEN, NONCE_LEN, Nonce, TAG_LEN, WRAPPED_KEY_LEN,
 };
 
 use secrecy::SecretBox;
