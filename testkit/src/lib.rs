@@ -3,7 +3,8 @@
 //! Everything Strongroom's tests, examples and benchmarks share and the
 //! library itself does not need: the test master keys and clock, a
 //! fault-injecting in-memory disk ([`memory`]), throwaway PostgreSQL,
-//! NATS and Chromium ([`postgres`], [`nats`], [`browser`]), engines on
+//! NATS, Chromium and an OpenID Connect provider ([`postgres`], [`nats`],
+//! [`browser`], [`oidc`]), engines on
 //! either backend ([`store`]), raw access to stored tables behind the
 //! engine's back ([`raw`]), an HTTP client and an in-process API server
 //! ([`http`]), and a Server-Sent Events client ([`sse`]).
@@ -21,6 +22,8 @@ pub mod http;
 pub mod memory;
 #[cfg(feature = "full")]
 pub mod nats;
+#[cfg(feature = "full")]
+pub mod oidc;
 #[cfg(feature = "full")]
 pub mod postgres;
 #[cfg(feature = "full")]

@@ -5,6 +5,7 @@ mod account;
 mod app;
 mod e2e;
 mod hpke;
+mod oidc;
 mod share;
 
 /// The test kit under the names these tests use.

@@ -10,75 +10,17 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use common::binary::Binary;
 use serde_json::{Value, json};
-
-const CLIENT_ID: &str = "strongroom";
-const CLIENT_SECRET: &str = "a client secret for the test provider";
+use strongroom_testkit::oidc::{CLIENT_ID, CLIENT_SECRET, Provider};
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
 
-fn oidc_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
-}
-
-/// The provider, stopped when dropped.
-struct Provider(Child);
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the provider on `port` signing with key `kid`, once it answers.
-fn provider(port: u16, redirect: &str, kid: &str) -> Provider {
-    let child = Command::new("node")
-        .arg(oidc_dir().join("provider.mjs"))
-        .env("PORT", port.to_string())
-        .env("CLIENT_ID", CLIENT_ID)
-        .env("CLIENT_SECRET", CLIENT_SECRET)
-        .env("REDIRECT_URI", redirect)
-        .env("KID", kid)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the provider");
-    let started = Provider(child);
-    // It listens once it is ready.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return started;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the provider did not start on port {port}");
-}
-
-/// Node, and the provider's packages installed (with `npm ci`, once).
-fn ready() -> bool {
-    if Command::new("node").arg("--version").output().is_err() {
-        strongroom_testkit::skip("oidc", "node", "the machine's Node.js");
-        return false;
-    }
-    if !oidc_dir().join("node_modules/oidc-provider").is_dir() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(oidc_dir())
-            .status()
-            .expect("npm");
-        assert!(status.success(), "npm ci in tests/oidc failed");
-    }
-    true
+fn provider(port: u16, redirect: &str, kid: &str) -> Option<Provider> {
+    Provider::start("oidc", port, redirect, kid)
 }
 
 /// A browser, as far as the flow needs one: follows redirects by hand,
@@ -223,13 +165,12 @@ async fn me(s: &Binary, set_cookie: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_through_a_real_provider_and_refuse_every_bad_answer() {
-    if !ready() {
-        return;
-    }
     let (provider_port, port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let redirect = format!("{base}/v1/oidc/callback");
-    let mut idp = provider(provider_port, &redirect, "key-1");
+    let Some(mut idp) = provider(provider_port, &redirect, "key-1") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("dir");
     let secret = dir.path().join("client_secret");
     std::fs::write(&secret, CLIENT_SECRET).expect("secret");
@@ -285,7 +226,7 @@ async fn sign_in_through_a_real_provider_and_refuse_every_bad_answer() {
 
     // The provider rotates its key (a restart with a new one): picked up.
     drop(idp);
-    idp = provider(provider_port, &redirect, "key-2");
+    idp = provider(provider_port, &redirect, "key-2").expect("the provider again");
     let (status, cookie, _) = sign_in(&base, "alice").await;
     assert_eq!(status, 302, "after a key rotation");
     assert_eq!(
