@@ -485,7 +485,7 @@ function recoverySaved() {
 async function turnOffTotp(event) {
   event.preventDefault();
   try {
-    await call("DELETE", "/v1/me/totp", secondFactor($("totp-off-code").value));
+    await call("DELETE", "/v1/me/totp", { code: $("totp-off-code").value.trim() });
     $("totp-off-code").value = "";
     state.me.two_factor = false;
     showTwoFactor();

@@ -11,9 +11,7 @@ use strongroom_engine::TotpError;
 use strongroom_engine::secrecy::ExposeSecret;
 
 use crate::accounts::me::{attempt, username};
-use crate::accounts::wire::{
-    RecoveryCodes, SecondFactorBody, TotpConfirmation, TotpSetupView, second_factor,
-};
+use crate::accounts::wire::{RecoveryCodes, TotpConfirmation, TotpOff, TotpSetupView};
 use crate::http::auth::Caller;
 use crate::http::guard;
 use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, totp_problem};
@@ -58,7 +56,7 @@ pub(crate) enum DisableResponse {
 }
 errors! {
     DisableErrors {
-        401 => "Missing, invalid or expired bearer token; no code (problem type `tag:strongroom,2026:second-factor-required`); or a wrong code, or both kinds at once (`…:second-factor-invalid`).",
+        401 => "Missing, invalid or expired bearer token, or a wrong or used code (problem type `tag:strongroom,2026:second-factor-invalid`).",
         403 => says::API_KEY,
         409 => "Two-factor sign-in is not on.",
         429 retry => "Too many codes tried; retry after `Retry-After` seconds.",
@@ -169,25 +167,17 @@ impl TwoFactorApi {
 
     /// Turn two-factor sign-in off.
     ///
-    /// With a current code (`totp`) or a recovery code; a wrong one is
-    /// audited. Needs a signed-in session.
+    /// With `code`: the six digits the app shows now, or a recovery code;
+    /// a wrong one is audited. Needs a signed-in session.
     #[oai(path = "/v1/me/totp", method = "delete", operation_id = "totp_disable")]
     async fn disable(
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<SecondFactorBody>,
+        body: Json<TotpOff>,
     ) -> Answer<DisableResponse, DisableErrors> {
         let user = or_answer!(caller.signed_in());
-        let SecondFactorBody {
-            totp,
-            recovery_code,
-        } = body.0;
-        let factor = match second_factor(totp, recovery_code) {
-            Ok(Some(factor)) => factor,
-            Ok(None) => return answer(Problem::second_factor_required()),
-            Err(problem) => return answer(problem),
-        };
+        let factor = body.0.factor();
         let name = or_answer!(code_attempt(&state, &caller).await?);
         or_answer!(attempt(&state, &caller).await?);
         let acting = state.acting(caller.origin());

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::http::problem::Problem;
 use crate::wire::text::{KeyName, SaltText, Username, WrappedKeyText};
-use crate::wire::{Password, RecoveryCodeText, TokenText, TotpCode, datetime};
+use crate::wire::{AnyCode, Password, RecoveryCodeText, TokenText, TotpCode, datetime};
 
 /// Username and password. The password never appears in logs or errors.
 #[derive(Object)]
@@ -43,13 +43,26 @@ pub(crate) struct LoginRequest {
     pub(crate) cookie: Option<bool>,
 }
 
-/// A second factor: `totp` or `recovery_code`, not both.
+/// A code that turns two-factor sign-in off.
 #[derive(Object)]
-pub(crate) struct SecondFactorBody {
-    /// The six-digit code of your authenticator app.
-    pub(crate) totp: Option<TotpCode>,
-    /// One of your recovery codes, instead of `totp`.
-    pub(crate) recovery_code: Option<RecoveryCodeText>,
+pub(crate) struct TotpOff {
+    /// The six digits your authenticator app shows now, or one of your
+    /// recovery codes.
+    pub(crate) code: AnyCode,
+}
+
+impl TotpOff {
+    /// The code as the engine takes it: six digits are a TOTP code,
+    /// anything else a recovery code (which then simply does not match).
+    pub(crate) fn factor(self) -> SecondFactor {
+        let code = self.code.into_secret();
+        let text = strongroom_engine::secrecy::ExposeSecret::expose_secret(&code);
+        if text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()) {
+            SecondFactor::Totp(code)
+        } else {
+            SecondFactor::RecoveryCode(code)
+        }
+    }
 }
 
 /// The second factor of a request, if one came. Both at once is no

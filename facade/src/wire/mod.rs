@@ -28,6 +28,7 @@ crate::wire::secret_field::secret_string_type!(
     "correct horse battery staple"
 );
 crate::wire::secret_field::secret_string_type!(TotpCode, "totp-code", 6, 6, "492039");
+crate::wire::secret_field::secret_string_type!(AnyCode, "totp-or-recovery-code", 6, 24, "492039");
 crate::wire::secret_field::secret_string_type!(
     RecoveryCodeText,
     "recovery-code",

@@ -500,7 +500,7 @@ async fn totp_is_turned_off_with_a_code_or_by_an_admin_and_guards_deletion() {
             "DELETE",
             "/v1/me/totp",
             Some(&token),
-            json!({"totp": "000000"}),
+            json!({"code": "000000"}),
         )
         .await;
     assert_problem(&wrong, 401);
@@ -509,7 +509,7 @@ async fn totp_is_turned_off_with_a_code_or_by_an_admin_and_guards_deletion() {
             "DELETE",
             "/v1/me/totp",
             Some(&token),
-            json!({"recovery_code": recovery[2]}),
+            json!({"code": recovery[2]}),
         )
         .await;
     assert_eq!(off.status, 204, "{}", off.body);
