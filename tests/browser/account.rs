@@ -4,7 +4,8 @@
 //! page and still be signed in (the refresh token is in an HttpOnly cookie
 //! no script can read; only the end-to-end keys need the password again),
 //! sign out, sign in again with a code, change the password with an
-//! end-to-end message surviving it, and delete the account.
+//! end-to-end message surviving it, turn two-factor sign-in off with a
+//! recovery code, and delete the account.
 
 use crate::common;
 
