@@ -319,7 +319,8 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         .at("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/s", pages::share::routes())
-        .nest("/app", pages::app::routes());
+        .nest("/app", pages::app::routes())
+        .at("/favicon.ico", get(pages::app::favicon));
     if let Some(home) = root_redirect {
         pages = pages.at("/", make_sync(move |_| Redirect::see_other(&home)));
     }

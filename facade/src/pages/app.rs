@@ -1,7 +1,8 @@
 //! The web client at `/app`: one HTML page, its ES modules (the app, its
 //! end-to-end layer, its share-link sealing and the vendored HPKE library,
 //! committed as built by `scripts/build-hpke.sh`) and one style sheet,
-//! embedded in the binary (no CDN, nothing to build to run it). Served
+//! embedded in the binary (no CDN, nothing to build to run it), with its
+//! icon and web-app manifest, and `/favicon.ico` for every page. Served
 //! with a Content-Security-Policy that allows only this origin's script,
 //! style and API calls — no inline code, no framing.
 
@@ -26,13 +27,27 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../../assets/app/app.css"),
     ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_str!("../../assets/app/icon.svg"),
+    ),
+    (
+        "manifest.webmanifest",
+        "application/manifest+json",
+        include_str!("../../assets/app/manifest.webmanifest"),
+    ),
 ];
+
+/// `/favicon.ico`, which browsers ask every page's origin for: the icon
+/// as a 32 × 32 ICO.
+const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
 
 const HTML: &str = include_str!("../../assets/app/index.html");
 
 /// No inline script or style, nothing from another origin, no framing.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-                   connect-src 'self'; img-src 'self'; base-uri 'none'; \
+                   connect-src 'self'; img-src 'self'; manifest-src 'self'; base-uri 'none'; \
                    form-action 'none'; frame-ancestors 'none'";
 
 /// The page and its assets.
@@ -53,6 +68,15 @@ fn respond(body: &'static str, content_type: &'static str) -> Response {
 #[handler]
 fn page() -> Response {
     respond(HTML, "text/html; charset=utf-8")
+}
+
+/// The favicon, cached for a day.
+#[handler]
+pub(crate) fn favicon() -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "image/x-icon")
+        .header(header::CACHE_CONTROL, "public, max-age=86400")
+        .body(FAVICON)
 }
 
 #[handler]

@@ -20,6 +20,12 @@ pub(crate) struct DocsPage {
 impl DocsPage {
     /// `html`, as poem-openapi made it with the served document inside.
     pub(crate) fn new(html: String) -> Self {
+        // A way back to the web client, above Swagger UI.
+        let html = html.replacen(
+            "<body>",
+            "<body><p><a href=\"/app\">Strongroom web client</a></p>",
+            1,
+        );
         let hashes: Vec<String> = inline_scripts(&html)
             .map(|script| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(script))))
             .collect();

@@ -24,7 +24,7 @@ const JS: &str = include_str!("../../assets/share/share.js");
 
 /// No inline script or style, no other origin, no framing, no referrer.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-                   connect-src 'self'; img-src 'none'; base-uri 'none'; \
+                   connect-src 'self'; img-src 'self'; base-uri 'none'; \
                    form-action 'none'; frame-ancestors 'none'";
 
 /// The page and its two assets.
@@ -143,6 +143,7 @@ fn html(status: StatusCode, body: &str) -> Response {
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
 <title>A shared secret</title>
+<link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/s/assets/share.css">
 </head><body>
 {body}

@@ -11,6 +11,7 @@ mod events;
 mod identity;
 mod log_secrets;
 mod messages;
+mod pages;
 mod sessions;
 mod shares;
 
