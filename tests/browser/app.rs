@@ -82,6 +82,20 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
     assert_eq!(inbox(bob).await, ["hello bob"]);
     let owner = s.engine.records().list(bob_id, None, 10).expect("list");
     assert_eq!(owner.records.len(), 1, "deleted on the server too");
+    // Already gone on the server (deleted elsewhere): deleting it here
+    // just removes it, with no error.
+    s.engine
+        .records()
+        .delete(bob_id, owner.records[0].meta.id)
+        .expect("deleted elsewhere");
+    click(bob, "#inbox li:first-child button").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !inbox(bob).await.is_empty() {
+        assert!(Instant::now() < deadline, "still shown");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = common::browser::text(bob, "#status").await;
+    assert!(!status.contains("failed"), "{status}");
     click(bob, "#logout").await;
     wait_for(bob, "#signin:not([hidden])", Duration::from_secs(5)).await;
 

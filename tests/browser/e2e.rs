@@ -109,6 +109,27 @@ async fn send(client: &Client, to: &str, text: &str, sealed: bool) {
     }
 }
 
+/// Sends `text` end-to-end to `to` from the page and returns the status
+/// line once it says anything but "Sent".
+async fn said_after(client: &Client, to: &str, text: &str) -> String {
+    fill(client, "#to", to).await;
+    fill(client, "#text", text).await;
+    let tick = element(client, "#e2e").await;
+    if !tick.is_selected().await.expect("checked") {
+        tick.click().await.expect("tick");
+    }
+    click(client, "#send").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = common::browser::text(client, "#status").await;
+        if status.starts_with("Not sent") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "sending said {status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until the page's inbox is exactly `want` (newest first).
 async fn inbox_becomes(client: &Client, want: &[&str], within: Duration) -> Duration {
     let started = Instant::now();
@@ -207,6 +228,12 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
     .await;
     inbox_becomes(bob, &[TEXTS[2], TEXTS[1], TEXTS[0]], Duration::from_secs(5)).await;
 
+    // A recipient the server says has no key: only then is sending
+    // readable offered.
+    let keyless = said_after(alice, "nobody-here", "for no one").await;
+    assert!(keyless.contains("has no end-to-end key"), "{keyless}");
+    assert!(keyless.contains("untick"), "{keyless}");
+
     // The browser seals to a Rust-made key: Rust opens it.
     let (carol_secret, carol_public) = e2e::generate_keypair();
     let wrapped = URL_SAFE_NO_PAD.encode([7u8; 60]); // never unwrapped here
@@ -231,6 +258,20 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
     let exited = server.stop();
     assert!(exited.status.success(), "{}", exited.stderr);
     wait_for(bob, "#live:not(.on)", Duration::from_secs(5)).await;
+    // Sending while the server is down: reported as a network failure,
+    // never as a reason to turn end-to-end encryption off; the draft stays.
+    let down = said_after(alice, "bob", "written while the server is down").await;
+    assert!(down.contains("cannot be reached"), "{down}");
+    assert!(!down.contains("untick"), "{down}");
+    assert_eq!(
+        element(alice, "#text")
+            .await
+            .prop("value")
+            .await
+            .expect("draft")
+            .as_deref(),
+        Some("written while the server is down")
+    );
     let server = Binary::start(dir, &["--listen", &listen], &[]);
     wait_for(bob, "#live.on", Duration::from_secs(20)).await;
     send(alice, "bob", TEXTS[4], true).await;

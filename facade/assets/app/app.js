@@ -30,7 +30,15 @@ async function call(method, path, body, retried) {
   const headers = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (state.access) headers.authorization = `Bearer ${state.access}`;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    // A network failure, not an answer: say so, and nothing else.
+    const error = new Error("the server cannot be reached; nothing was changed, try again");
+    error.offline = true;
+    throw error;
+  }
   if (res.status === 401 && state.access && !retried && await refresh()) {
     return call(method, path, body, true);
   }
@@ -276,7 +284,11 @@ function show(m, kind) {
 
 async function remove(id, li) {
   try { await call("DELETE", `/v1/messages/${id}`); li.remove(); }
-  catch (e) { say(`Delete failed: ${e.message}`); }
+  catch (e) {
+    // Already gone (expired, or deleted elsewhere): just remove it here.
+    if (e.status === 404) { li.remove(); return; }
+    say(`Delete failed: ${e.message}`);
+  }
 }
 
 // A stream needs a fresh single-use ticket each time it (re)connects; the
@@ -328,7 +340,11 @@ async function send(event) {
       if (!state.ownKey) throw new Error("your end-to-end key is not unlocked; log in again");
       let theirs;
       try { theirs = (await call("GET", `/v1/users/${encodeURIComponent(to)}/key`)).public_key; }
-      catch (e) { throw new Error(`${to} has no end-to-end key (${e.message}); untick End-to-end to send readable by the server`); }
+      catch (e) {
+        // Only the server's "no key" is a reason to offer sending readable.
+        if (e.status === 404) throw new Error(`${to} has no end-to-end key; untick End-to-end to send readable by the server`);
+        throw e;
+      }
       const plain = utf8.encode(JSON.stringify({ to, text }));
       await call("POST", path, { message: await e2e.seal(theirs, plain) });
       if (to !== state.me.username) try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, plain) }); }
