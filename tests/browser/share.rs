@@ -147,8 +147,58 @@ async fn the_web_client_makes_links_the_server_cannot_read() {
     let plain = client::open(&blob, &SecretString::from(key.to_owned())).expect("opens");
     assert_eq!(plain.as_slice(), secret.as_bytes());
 
-    // And the share page opens the last view with the same link.
+    // A link cut at the "#": the page asks for the key and consumes
+    // nothing until it has a well-formed one; the pasted link opens it.
+    client.goto(url).await.expect("share page without its key");
+    wait_for(client, "#key-row:not([hidden])", Duration::from_secs(10)).await;
+    click(client, "#reveal").await;
+    wait_for(client, "#error:not([hidden])", Duration::from_secs(10)).await;
+    fill(client, "#key", "not-a-key").await;
+    click(client, "#reveal").await;
+    assert_eq!(
+        views_left(&s, url).await,
+        (200, json!(1)),
+        "nothing consumed"
+    );
+    fill(client, "#key", &link).await;
+    click(client, "#reveal").await;
+    assert_eq!(shown(client, "#secret").await, secret);
+    assert_eq!(views_left(&s, url).await.0, 410);
+    browser.client.clone().close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_link_opens_without_asking_for_the_key() {
+    let Some(browser) = common::browser::launch("browser_share").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    sign_in(client, &s.base, "alice", true, Duration::from_secs(30)).await;
+    let secret = "opened from the full link";
+    fill(client, "#share-text", secret).await;
+    click(client, "#share-create").await;
+    wait_for(
+        client,
+        "#share-result:not([hidden])",
+        Duration::from_secs(10),
+    )
+    .await;
+    let link = client
+        .find(Locator::Id("share-link"))
+        .await
+        .expect("link")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link");
+    let (url, _) = link.split_once('#').expect("key in the fragment");
+    // The share page opens the only view with the full link.
     client.goto(&link).await.expect("share page");
+    assert!(
+        client.find(Locator::Css("#key-row[hidden]")).await.is_ok(),
+        "no key asked for"
+    );
     click(client, "#reveal").await;
     assert_eq!(shown(client, "#secret").await, secret);
     assert_eq!(views_left(&s, url).await.0, 410);

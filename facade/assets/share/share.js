@@ -28,6 +28,21 @@ async function decryptBlob(blob, fragmentKey) {
   return new TextDecoder().decode(plain);
 }
 
+// The 32-byte key of a link's fragment (43 base64url characters), or
+// null: from a full link, a bare key, or nothing usable.
+function wellFormedKey(text) {
+  const key = (text.includes("#") ? text.slice(text.indexOf("#") + 1) : text).trim();
+  if (!/^[A-Za-z0-9_-]{43}$/.test(key)) return null;
+  try { return fromBase64Url(key).length === 32 ? key : null; } catch { return null; }
+}
+
+const clientEncrypted = document.getElementById("share").dataset.clientEncrypted === "true";
+// Without a well-formed key in the link, ask for one before anything is
+// consumed (chat and mail often cut links at the "#").
+if (clientEncrypted && !wellFormedKey(location.hash.slice(1))) {
+  document.getElementById("key-row").hidden = false;
+}
+
 function show(id, text) {
   const el = document.getElementById(id);
   el.textContent = text;
@@ -38,6 +53,14 @@ async function reveal(event) {
   event.preventDefault();
   const root = document.getElementById("share");
   const token = root.dataset.token;
+  let key = null;
+  if (clientEncrypted) {
+    key = wellFormedKey(location.hash.slice(1)) || wellFormedKey(document.getElementById("key").value);
+    if (!key) {
+      document.getElementById("key-row").hidden = false;
+      return show("error", "Paste the full link or its key first: without it the secret cannot be opened, and nothing was consumed.");
+    }
+  }
   const body = {};
   const pass = document.getElementById("passphrase");
   if (pass && pass.value) body.passphrase = pass.value;
@@ -71,7 +94,7 @@ async function reveal(event) {
   let text = opened.message;
   if (opened.client_encrypted) {
     try {
-      text = await decryptBlob(fromBase64(opened.message), location.hash.slice(1));
+      text = await decryptBlob(fromBase64(opened.message), key);
     } catch {
       document.getElementById("form").hidden = true;
       return show("error", "The secret was released but the key in this link does not open it (was the part after # cut off?).");

@@ -118,11 +118,25 @@ fn waiting(token: &str, s: ShareStatus) -> String {
     };
     // The token is 43 base64url characters (it was just found by it), so
     // it needs no escaping; it is escaped anyway.
+    // A secret encrypted in the sender's browser opens only with the key
+    // in the link's fragment: the page checks it before consuming a view.
+    let (client, key) = if s.client_encrypted {
+        (
+            "true",
+            r#"<div id="key-row" hidden>
+<p id="key-missing">This link's key (the part after <code>#</code>) is missing or cut off. Nothing has been opened: paste the full link, or just its key.</p>
+<label for="key">The full link, or its key</label>
+<input id="key" autocomplete="off" spellcheck="false">
+</div>"#,
+        )
+    } else {
+        ("false", "")
+    };
     format!(
-        r#"<main id="share" data-token="{token}">
+        r#"<main id="share" data-token="{token}" data-client-encrypted="{client}">
 <h1>Someone shared a secret with you</h1>
 <p class="facts">{views} It expires at <time datetime="{expires}">{expires}</time> (UTC).</p>
-<form id="form">{passphrase}
+<form id="form">{key}{passphrase}
 <button id="reveal" type="submit">Reveal the secret</button>
 </form>
 <p id="error" class="error" role="alert" hidden></p>
