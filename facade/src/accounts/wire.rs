@@ -129,6 +129,7 @@ pub(crate) struct PasswordChange {
 #[derive(Object)]
 pub(crate) struct RewrappedKeyUpload {
     /// The key version (from `GET /v1/keys`).
+    #[oai(validator(minimum(value = "1"), maximum(value = "4294967295")))]
     pub(crate) version: u32,
     /// The private key wrapped under a key derived from the new password
     /// (PBKDF2-SHA256 with `salt` and `iterations`): 32 to 512 bytes,
