@@ -153,6 +153,18 @@ pub(crate) fn check_secret(path: &Path, data_dir: &Path, allow: bool) -> Result<
     Ok(())
 }
 
+/// The text of the secret file at `path` (a key, a database URL, a client
+/// secret), trimmed, after [`check_secret`]'s rule; held zeroized.
+pub(crate) fn read_secret(
+    path: &Path,
+    data_dir: &Path,
+    allow: bool,
+) -> Result<strongroom_engine::SecretString, FileError> {
+    check_secret(path, data_dir, allow)?;
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io_error(path))?);
+    Ok(strongroom_engine::SecretString::from(text.trim()))
+}
+
 /// Creates `dir` (mode 0700) if it does not exist; says whether it did.
 pub(crate) fn create_private_dir(dir: &Path) -> Result<bool, FileError> {
     if dir.exists() {

@@ -45,17 +45,7 @@ impl DatabaseUrl {
     fn resolve(&self, data_dir: &Path, allow_insecure: bool) -> Result<SecretString, FileError> {
         match self {
             Self::Given(url) => Ok(url.clone()),
-            Self::File(path) => {
-                files::check_secret(path, data_dir, allow_insecure)?;
-                let text =
-                    zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-                        FileError::Io {
-                            path: path.clone(),
-                            source,
-                        }
-                    })?);
-                Ok(SecretString::from(text.trim()))
-            }
+            Self::File(path) => files::read_secret(path, data_dir, allow_insecure),
         }
     }
 }

@@ -429,16 +429,15 @@ async fn reload_on_hangup(reloader: tls::Reloader, stop: CancellationToken) {
     }
 }
 
-/// The trimmed text of a secret file (private, or a mounted secret).
+/// The OIDC client secret from its file (private, or a mounted secret);
+/// a file that cannot be read is an OIDC start error.
 fn read_secret_file(
     path: &std::path::Path,
     data_dir: &std::path::Path,
     allow_insecure: bool,
 ) -> Result<SecretString, ServeError> {
-    datadir::files::check_secret(path, data_dir, allow_insecure).map_err(DataDirError::from)?;
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| ServeError::Oidc(format!("{}: {e}", path.display())))?,
-    );
-    Ok(SecretString::from(text.trim()))
+    datadir::files::read_secret(path, data_dir, allow_insecure).map_err(|e| match e {
+        datadir::files::FileError::Io { .. } => ServeError::Oidc(e.to_string()),
+        other => DataDirError::from(other).into(),
+    })
 }
