@@ -11,7 +11,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::audit::{Actor, Origin};
-use strongroom_engine::sessions::BearerToken;
+use strongroom_engine::sessions::{BearerToken, TokenPair};
 
 use crate::accounts::wire::{
     Account, Credentials, LoginRequest, RefreshRequest, Tokens, second_factor,
@@ -98,6 +98,17 @@ errors! {
     LogoutErrors {
         401 => says::UNAUTHORIZED,
         403 => "An API key cannot log out (revoke it instead), or the request came from another origin.",
+    }
+}
+
+/// The answer to a new token pair: for a web session the refresh token
+/// goes into the `Set-Cookie`, not the body.
+fn issued(pair: TokenPair, web: bool) -> (Json<Tokens>, Option<String>) {
+    if web {
+        let set = cookie::set(pair.refresh_token.expose_secret());
+        (Json(Tokens::from(pair).without_refresh_token()), Some(set))
+    } else {
+        (Json(pair.into()), None)
     }
 }
 
@@ -234,12 +245,8 @@ impl AccountsApi {
             Ok(pair) => {
                 metrics::counter!("strongroom_logins_total", "outcome" => "success").increment(1);
                 tracing::info!(user = %pair.session.user, session = %pair.session.id, username = %escaped(&username), client = %address, web, "login succeeded");
-                if web {
-                    let set = cookie::set(pair.refresh_token.expose_secret());
-                    let tokens = Tokens::from(pair).without_refresh_token();
-                    return Ok(LoginResponse::Created(Json(tokens), Some(set)));
-                }
-                Ok(LoginResponse::Created(Json(pair.into()), None))
+                let (tokens, set) = issued(pair, web);
+                Ok(LoginResponse::Created(tokens, set))
             }
             Err(e) => {
                 if matches!(e, strongroom_engine::AuthError::InvalidSecondFactor) {
@@ -306,12 +313,8 @@ impl AccountsApi {
         match result {
             Ok(pair) => {
                 tracing::info!(user = %pair.session.user, session = %pair.session.id, client = %address, web, "token refreshed");
-                if web {
-                    let set = cookie::set(pair.refresh_token.expose_secret());
-                    let tokens = Tokens::from(pair).without_refresh_token();
-                    return Ok(RefreshResponse::Created(Json(tokens), Some(set)));
-                }
-                Ok(RefreshResponse::Created(Json(pair.into()), None))
+                let (tokens, set) = issued(pair, web);
+                Ok(RefreshResponse::Created(tokens, set))
             }
             Err(e) => {
                 if matches!(e, strongroom_engine::AuthError::RefreshTokenReused) {
