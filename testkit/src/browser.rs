@@ -2,7 +2,6 @@
 //! `chromium-driver` package). When the packages are missing the test is
 //! skipped with a loud message; `.ci/run` installs them, so CI never skips.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -35,10 +34,7 @@ pub async fn launch(test: &str) -> Option<Browser> {
         crate::skip(test, "Chromium or chromedriver", install);
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = crate::free_port();
     let child = Command::new(driver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

@@ -35,6 +35,15 @@ pub fn totp_code(secret: &str, unix_secs: u64) -> String {
         .to_string()
 }
 
+/// A loopback port free right now (bound, then released): for a server a
+/// test starts, or, left unused, a port nothing listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// The first of `names` found on `PATH`.
 pub fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

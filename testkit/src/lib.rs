@@ -36,4 +36,4 @@ pub mod store;
 #[cfg(feature = "full")]
 mod keys;
 #[cfg(feature = "full")]
-pub use keys::{KEY_A, KEY_B, PASSWORD, clock, find_program, master, skip, totp_code};
+pub use keys::{KEY_A, KEY_B, PASSWORD, clock, find_program, free_port, master, skip, totp_code};

@@ -2,7 +2,7 @@
 //! loopback port, as an unprivileged user, killed when dropped. Missing
 //! package: a loud skip.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,10 +30,7 @@ impl Nats {
             crate::skip(test, "nats-server", "apt-get install nats-server");
             return None;
         };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = crate::free_port();
         let child = spawn(&binary, port);
         Some(Self {
             child,

@@ -32,6 +32,16 @@ fn dir() -> PathBuf {
 }
 
 impl Provider {
+    /// Writes the client secret into `dir` as a private file (0600), the
+    /// way `--oidc-client-secret-file` takes it; its path.
+    pub fn client_secret_file(dir: &Path) -> String {
+        let path = dir.join("client_secret");
+        std::fs::write(&path, CLIENT_SECRET).expect("client secret");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod");
+        path.display().to_string()
+    }
+
     /// Starts the provider on `port`, sending browsers back to
     /// `redirect_uri` and signing with a fresh key named `kid` (a restart
     /// with another `kid` is a key rotation); once it listens.

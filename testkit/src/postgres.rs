@@ -4,7 +4,6 @@
 //! the unprivileged `postgres` user when the tests run as root. A watchdog
 //! stops it and removes its directory when the test process exits.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -110,10 +109,7 @@ impl PgCluster {
                 .arg(&data),
             "initdb",
         );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = crate::free_port();
         // One shell runs the server and stops it (and removes its files)
         // once this process is gone.
         let runner = if root { "runuser -u postgres -- " } else { "" };

@@ -19,9 +19,9 @@
 
 use crate::common;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use strongroom_testkit::free_port;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -141,13 +141,6 @@ async fn inbox_becomes(client: &Client, want: &[&str], within: Duration) -> Dura
         assert!(started.elapsed() < within, "inbox is {now:?}, not {want:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 /// Every byte of every file under `dir`.

@@ -8,22 +8,15 @@
 
 use crate::common;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use common::binary::Binary;
 use common::browser::{click, fill, keeping_screenshots, text, wait_for};
 use fantoccini::Client;
-use strongroom_testkit::oidc::{CLIENT_ID, CLIENT_SECRET, Provider};
+use strongroom_testkit::free_port;
+use strongroom_testkit::oidc::{CLIENT_ID, Provider};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_client_signs_in_through_the_provider() {
@@ -37,12 +30,8 @@ async fn the_web_client_signs_in_through_the_provider() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let secret = dir.path().join("client_secret");
-    std::fs::write(&secret, CLIENT_SECRET).expect("secret");
-    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .expect("chmod");
+    let secret = Provider::client_secret_file(dir.path());
     let listen = format!("127.0.0.1:{port}");
-    let secret = secret.display().to_string();
     let server = Binary::start(
         &dir.path().join("data"),
         &[

@@ -104,6 +104,30 @@ async fn the_share_page_reveals_once_and_decrypts_in_the_browser() {
     browser.client.clone().close().await.expect("close");
 }
 
+/// Makes a share link of `secret` in the web client (with `views`, else
+/// the form's default) and returns the link it shows.
+async fn make_link(client: &Client, secret: &str, views: Option<&str>) -> String {
+    fill(client, "#share-text", secret).await;
+    if let Some(views) = views {
+        fill(client, "#share-views", views).await;
+    }
+    click(client, "#share-create").await;
+    wait_for(
+        client,
+        "#share-result:not([hidden])",
+        Duration::from_secs(10),
+    )
+    .await;
+    client
+        .find(Locator::Id("share-link"))
+        .await
+        .expect("link")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_client_makes_links_the_server_cannot_read() {
     let Some(browser) = common::browser::launch("browser_share").await else {
@@ -114,23 +138,7 @@ async fn the_web_client_makes_links_the_server_cannot_read() {
     sign_in(client, &s.base, "alice", true, Duration::from_secs(30)).await;
 
     let secret = "made in the web client";
-    fill(client, "#share-text", secret).await;
-    fill(client, "#share-views", "2").await;
-    click(client, "#share-create").await;
-    wait_for(
-        client,
-        "#share-result:not([hidden])",
-        Duration::from_secs(10),
-    )
-    .await;
-    let link = client
-        .find(Locator::Id("share-link"))
-        .await
-        .expect("link")
-        .prop("value")
-        .await
-        .expect("value")
-        .expect("a link");
+    let link = make_link(client, secret, Some("2")).await;
     let (url, key) = link.split_once('#').expect("key in the fragment");
     assert_eq!(views_left(&s, url).await, (200, json!(2)));
 
@@ -176,22 +184,7 @@ async fn a_full_link_opens_without_asking_for_the_key() {
     let s = start().await;
     sign_in(client, &s.base, "alice", true, Duration::from_secs(30)).await;
     let secret = "opened from the full link";
-    fill(client, "#share-text", secret).await;
-    click(client, "#share-create").await;
-    wait_for(
-        client,
-        "#share-result:not([hidden])",
-        Duration::from_secs(10),
-    )
-    .await;
-    let link = client
-        .find(Locator::Id("share-link"))
-        .await
-        .expect("link")
-        .prop("value")
-        .await
-        .expect("value")
-        .expect("a link");
+    let link = make_link(client, secret, None).await;
     let (url, _) = link.split_once('#').expect("key in the fragment");
     // The share page opens the only view with the full link.
     client.goto(&link).await.expect("share page");

@@ -368,9 +368,7 @@ fn a_key_file_others_can_read_on_a_writable_mount_is_refused() {
 #[test]
 fn an_unreachable_database_fails_the_start_in_one_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = closed.local_addr().expect("addr").port();
-    drop(closed);
+    let port = strongroom_testkit::free_port();
     let url = format!("postgres://strongroom:not-this-password@127.0.0.1:{port}/strongroom");
     let exited = run_to_exit(
         &dir.path().join("d"),

@@ -200,9 +200,7 @@ async fn sigterm_exits_within_the_grace_period_while_nats_is_down() {
     };
     let dir = tempfile::tempdir().expect("dir");
     // A NATS that cannot be reached at start fails the start in one line.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let nowhere = format!("nats://{}", closed.local_addr().expect("addr"));
-    drop(closed);
+    let nowhere = format!("nats://127.0.0.1:{}", strongroom_testkit::free_port());
     let exited = run_to_exit(
         &dir.path().join("data"),
         &[

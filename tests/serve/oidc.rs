@@ -12,12 +12,8 @@ use crate::common;
 
 use common::binary::Binary;
 use serde_json::{Value, json};
+use strongroom_testkit::free_port;
 use strongroom_testkit::oidc::{CLIENT_ID, CLIENT_SECRET, Provider};
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
 
 fn provider(port: u16, redirect: &str, kid: &str) -> Option<Provider> {
     Provider::start("oidc", port, redirect, kid)
@@ -172,13 +168,9 @@ async fn sign_in_through_a_real_provider_and_refuse_every_bad_answer() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let secret = dir.path().join("client_secret");
-    std::fs::write(&secret, CLIENT_SECRET).expect("secret");
-    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .expect("chmod");
-    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let secret = Provider::client_secret_file(dir.path());
+    let issuer = idp.issuer.clone();
     let listen = format!("127.0.0.1:{port}");
-    let secret = secret.display().to_string();
     let s = Binary::start(
         &dir.path().join("data"),
         &[
