@@ -415,19 +415,43 @@ fn dek_aad(scope: KeyScope, version: u32) -> [u8; DEK_CONTEXT.len() + 16 + 4] {
     aad
 }
 
-/// A 256-bit data key: seals and opens the records of one key scope.
-pub struct DataKey(Cipher);
+/// A 256-bit data key: seals and opens the records of one key scope, and
+/// is the input keying material of the per-file keys derived from it.
+pub struct DataKey {
+    cipher: Cipher,
+    /// The key's bytes, for HKDF only (zeroized on drop).
+    secret: SecretBox<[u8; KEY_LEN]>,
+}
 
 impl DataKey {
     /// A data key from its 32 secret bytes.
     pub fn from_secret(key: &SecretBox<[u8; KEY_LEN]>) -> Self {
-        Self(Cipher::new(key))
+        Self::from_secret_with(key, AeadBackend::DEFAULT)
     }
 
     /// A data key on a chosen AES-GCM implementation (known-answer tests
     /// and benchmarks compare them).
     pub fn from_secret_with(key: &SecretBox<[u8; KEY_LEN]>, backend: AeadBackend) -> Self {
-        Self(Cipher::with_backend(key, backend))
+        Self {
+            cipher: Cipher::with_backend(key, backend),
+            secret: SecretBox::new(Box::new(*key.expose_secret())),
+        }
+    }
+
+    /// HKDF-SHA256 with this key as input keying material: the 32-byte
+    /// key for `salt` and `info`, as a data key on the same backend.
+    pub(crate) fn derive(&self, salt: &[u8], info: &[&[u8]]) -> Self {
+        let key = SecretBox::init_with_mut(|out: &mut [u8; KEY_LEN]| {
+            hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), self.secret.expose_secret())
+                .expand_multi_info(info, out)
+                .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 length"));
+        });
+        let backend = match self.cipher {
+            Cipher::RustCrypto(_) => AeadBackend::RustCrypto,
+            #[cfg(feature = "fast-aead")]
+            Cipher::AwsLc(_) => AeadBackend::AwsLc,
+        };
+        Self::from_secret_with(&key, backend)
     }
 
     /// AES-256-GCM with a caller-chosen nonce: returns `ciphertext || tag`.
@@ -439,7 +463,7 @@ impl DataKey {
 
     /// AES-256-GCM: appends `ciphertext || tag` to `out`.
     pub(crate) fn seal_into(&self, nonce: &Nonce, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
-        self.0.seal_into(nonce, aad, plaintext, out);
+        self.cipher.seal_into(nonce, aad, plaintext, out);
     }
 
     /// AES-256-GCM: opens `ciphertext || tag`.
@@ -449,7 +473,7 @@ impl DataKey {
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, AuthenticationFailed> {
-        self.0.open(nonce, aad, sealed)
+        self.cipher.open(nonce, aad, sealed)
     }
 }
 

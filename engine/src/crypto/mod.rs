@@ -18,4 +18,6 @@ pub(crate) mod keys;
 pub(crate) mod password;
 pub mod share_client;
 pub(crate) mod sharekeys;
+#[cfg_attr(not(feature = "hazmat"), allow(unreachable_pub, dead_code))]
+pub(crate) mod stream;
 pub(crate) mod totp;
