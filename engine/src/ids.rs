@@ -96,6 +96,20 @@ uuid_type!(
     ShareId
 );
 
+uuid_type!(
+    /// Identifies a file to its owner. A UUIDv7: ids sort by creation
+    /// time (which the owner is shown anyway), so a listing pages in key
+    /// order; looked up under the caller's account only.
+    FileId
+);
+
+impl FileId {
+    /// A fresh id (UUIDv7).
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7().as_u128())
+    }
+}
+
 impl ShareId {
     /// A fresh random id (UUIDv4).
     pub fn generate() -> Self {

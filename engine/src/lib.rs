@@ -51,6 +51,7 @@
 //! | [`Engine::sessions`] | [`sessions`] | log in (with a second factor), bearer checks, refresh, log out, tickets |
 //! | [`Engine::two_factor`] | [`two_factor`] | TOTP second factor and recovery codes |
 //! | [`Engine::api_keys`] | [`api_keys`] | scoped API keys for services |
+//! | [`Engine::files`] | [`files`] | encrypted files: streamed uploads, range reads, expiry |
 //! | [`Engine::shares`] | [`shares`] | share links for people without an account |
 //! | [`Engine::e2e`] | [`e2e`] | end-to-end key directory and the HPKE message format |
 //! | [`Engine::admin`] | [`admin`] | roles, disabling, deletion, quotas |
@@ -89,7 +90,7 @@ mod write;
 #[cfg(feature = "hazmat")]
 pub use crypto::hazmat;
 pub use handle::{
-    accounts, admin, api_keys, audit, e2e, events, maintenance, records, sessions, shares,
+    accounts, admin, api_keys, audit, e2e, events, files, maintenance, records, sessions, shares,
     two_factor,
 };
 
@@ -106,7 +107,7 @@ pub use error::{
 };
 pub use handle::Engine;
 pub use handle::builder::EngineBuilder;
-pub use ids::{EventId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
+pub use ids::{EventId, FileId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
 pub use model::Limits;
 pub use scopes::{Role, Scope, Scopes};
 pub use secrecy::{self, SecretString};

@@ -8,11 +8,12 @@ use crate::clock::Timestamp;
 use crate::crypto::envelope::Envelope;
 use crate::error::RecordError;
 use crate::error::StorageError;
-use crate::ids::{KeyScope, RecordId, RecordKey, UserId};
+use crate::ids::{FileId, KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::access::Usage;
+use crate::domain::files;
 use crate::schema::{
-    API_KEYS, DATA_KEYS, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES,
+    API_KEYS, DATA_KEYS, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileState, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES,
     SHARES_BY_OWNER, ShareState, TOKEN_EXPIRY, TOKENS, TokenHash, USAGE, USERS, USERS_BY_NAME,
 };
 use crate::store::{Flow, Order, ReadTx};
@@ -28,6 +29,8 @@ pub struct IntegrityReport {
     pub users: u64,
     /// Share links stored (tombstones included).
     pub shares: u64,
+    /// Files stored (uploads under way included).
+    pub files: u64,
     /// Envelopes opened by a deep check (0 unless deep).
     pub envelopes_opened: u64,
     /// Records sealed under an older data key version than their scope's
@@ -111,6 +114,26 @@ pub enum IntegrityProblem {
         /// How many.
         count: u64,
     },
+    /// A file or upload without its expiry-index entry, or whose segments
+    /// are not exactly `0..n` (the reaper would miss some).
+    FileIndexMismatch {
+        /// The file's owner.
+        owner: UserId,
+        /// The file.
+        file: FileId,
+    },
+    /// File segments or file expiry entries that belong to no file.
+    OrphanFileEntries {
+        /// How many.
+        count: u64,
+    },
+    /// A file whose metadata or segments do not open (deep check only).
+    FileDoesNotOpen {
+        /// The file's owner.
+        owner: UserId,
+        /// The file.
+        file: FileId,
+    },
     /// A record whose envelope does not open with its scope's keys (deep
     /// check only).
     EnvelopeDoesNotOpen {
@@ -142,6 +165,15 @@ impl fmt::Display for IntegrityProblem {
             Self::TokenWithoutSession => f.write_str("a token has no session entry"),
             Self::ExpiryWithoutToken { count } => {
                 write!(f, "{count} token expiry entries have no token")
+            }
+            Self::FileIndexMismatch { owner, file } => {
+                write!(f, "file {file} of {owner} disagrees with its segments or expiry entry")
+            }
+            Self::OrphanFileEntries { count } => {
+                write!(f, "{count} file segments or expiry entries belong to no file")
+            }
+            Self::FileDoesNotOpen { owner, file } => {
+                write!(f, "file {file} of {owner} does not open")
             }
             Self::UserWithoutName { user } => write!(f, "user {user} has no name entry"),
             Self::UserWithoutDataKey { user } => write!(f, "user {user} has no current data key"),
@@ -253,6 +285,7 @@ pub(crate) fn check(
         }
         Ok::<_, StorageError>(Flow::Continue)
     })?;
+    problems.extend(check_files(tx, keyring, deep, &mut sent, &mut report)?);
     USERS.scan(tx, .., Order::Ascending, |user, row| {
         report.users += 1;
         if USERS_BY_NAME.get(tx, &row.username)? != Some(user) {
@@ -295,6 +328,65 @@ pub(crate) fn check(
     }
     report.problems = problems;
     Ok(report)
+}
+
+/// Every file has its expiry entry and exactly its segments; a deep check
+/// opens each complete file whole. Adds what files charge to `sent`.
+fn check_files(
+    tx: &dyn ReadTx,
+    keyring: &Keyring,
+    deep: bool,
+    sent: &mut HashMap<UserId, Usage>,
+    report: &mut IntegrityReport,
+) -> Result<Vec<IntegrityProblem>, StorageError> {
+    let mut problems = Vec::new();
+    let mut expiry = HashSet::new();
+    FILE_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
+        expiry.insert(key);
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut segments_owned = 0u64;
+    FILES.scan(tx, .., Order::Ascending, |(owner, file), row| {
+        report.files += 1;
+        let usage = sent.entry(row.sender).or_default();
+        usage.records += 1;
+        usage.bytes += row.sealed_bytes;
+        let mut indexes = 0u64;
+        let mut in_order = true;
+        FILE_SEGMENTS.scan_bytes(
+            tx,
+            (owner, file, 0)..=(owner, file, u32::MAX),
+            Order::Ascending,
+            |(_, _, index), _| {
+                in_order &= u64::from(index) == indexes;
+                indexes += 1;
+                Ok::<_, StorageError>(Flow::Continue)
+            },
+        )?;
+        segments_owned += indexes;
+        let has_expiry = expiry.remove(&(row.expires_at, owner, file));
+        if !has_expiry || !in_order || indexes != row.segments {
+            problems.push(IntegrityProblem::FileIndexMismatch { owner, file });
+        }
+        if deep && row.state == FileState::Complete {
+            if files::opens(tx, keyring, owner, file, row)? {
+                report.envelopes_opened += 1;
+            } else {
+                problems.push(IntegrityProblem::FileDoesNotOpen { owner, file });
+            }
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let mut segments_total = 0u64;
+    FILE_SEGMENTS.scan_bytes(tx, .., Order::Ascending, |_, _| {
+        segments_total += 1;
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    let orphans = segments_total.saturating_sub(segments_owned) + expiry.len() as u64;
+    if orphans > 0 {
+        problems.push(IntegrityProblem::OrphanFileEntries { count: orphans });
+    }
+    Ok(problems)
 }
 
 /// Every share has its expiry entry (and its owner entry when it has an

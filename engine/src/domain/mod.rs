@@ -7,6 +7,7 @@ pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod e2e_keys;
 pub(crate) mod events;
+pub(crate) mod files;
 pub(crate) mod identities;
 pub(crate) mod integrity;
 pub(crate) mod quotas;

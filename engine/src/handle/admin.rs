@@ -146,7 +146,7 @@ impl Admin<'_> {
 /// Deletes account `id` in one transaction (crypto-shredding), recorded
 /// as done by `actor` unless the handle's origin names one: its profile,
 /// its wrapped data keys (so every copy of its records, backups included,
-/// becomes unreadable), its records with their expiry entries, its tokens
+/// becomes unreadable), its records and files with their expiry entries, its tokens
 /// and API keys, its shares, quota, end-to-end keys and second factor.
 pub(crate) fn delete_account(
     engine: &crate::handle::Engine,
@@ -160,6 +160,7 @@ pub(crate) fn delete_account(
         accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
         keyring.delete_scope(tx, scope)?;
         records::delete_scope(tx, scope)?;
+        domain::files::delete_owner(tx, id)?;
         tokens::end_all_sessions(tx, id)?;
         domain::api_keys::revoke_all(tx, id)?;
         domain::shares::delete_owner(tx, id)?;

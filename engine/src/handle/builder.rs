@@ -112,6 +112,12 @@ impl EngineBuilder {
         self
     }
 
+    /// Largest file, in bytes of plaintext (default 100 MiB).
+    pub fn max_file_len(&mut self, len: u64) -> &mut Self {
+        self.limits.max_file_len = len;
+        self
+    }
+
     /// Largest page of a list (default 100).
     pub fn max_page(&mut self, records: usize) -> &mut Self {
         self.limits.max_page = records;

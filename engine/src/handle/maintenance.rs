@@ -216,14 +216,15 @@ impl Maintenance<'_> {
             entries: copied.iter().map(|(_, n)| n).sum(),
         })
     }
-    /// How many expired records, tokens and share links wait for the
+    /// How many expired records, tokens, share links and files wait for the
     /// reaper at `now`, each kind counted up to `cap` (a gauge for
     /// operators: it stays near zero while the reaper keeps up).
     pub fn expired_backlog(&self, now: Timestamp, cap: usize) -> Result<usize, StorageError> {
         self.0.store().read_with(|tx| {
             Ok(domain::records::expired(tx, now, cap)?
                 + domain::tokens::expired(tx, now, cap)?
-                + domain::shares::expired(tx, now, cap)?)
+                + domain::shares::expired(tx, now, cap)?
+                + domain::files::expired(tx, now, cap)?)
         })
     }
 

@@ -1,6 +1,7 @@
 //! The public face: the [`Engine`] and its builder, and one handle per
 //! domain — [`Engine::records`], [`Engine::events`], [`Engine::accounts`],
-//! [`Engine::sessions`], [`Engine::api_keys`], [`Engine::shares`],
+//! [`Engine::sessions`], [`Engine::api_keys`], [`Engine::files`],
+//! [`Engine::shares`],
 //! [`Engine::e2e`], [`Engine::admin`], [`Engine::audit`] and
 //! [`Engine::maintenance`] — mirroring the HTTP API's groups. Each handle
 //! method validates its input, runs one domain operation in one
@@ -18,6 +19,7 @@ pub mod audit;
 pub(crate) mod builder;
 pub mod e2e;
 pub mod events;
+pub mod files;
 pub mod maintenance;
 pub mod records;
 pub(crate) mod session_cache;
@@ -145,6 +147,11 @@ impl Engine {
     /// Scoped API keys for services.
     pub fn api_keys(&self) -> api_keys::ApiKeys<'_> {
         api_keys::ApiKeys(self)
+    }
+
+    /// Encrypted files: streamed uploads, range reads, expiry.
+    pub fn files(&self) -> files::Files<'_> {
+        files::Files(self)
     }
 
     /// Share links for people without an account.

@@ -350,6 +350,22 @@ impl Keyring {
         }))
     }
 
+    /// The current data key of `scope` and its version, for keys derived
+    /// from it (a file's); `None` if the scope does not exist. Counts no
+    /// seal: derived keys seal under their own nonces.
+    pub(crate) fn current_key(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        scope: KeyScope,
+    ) -> Result<Option<(u32, Arc<DataKey>)>, StorageError> {
+        let Some(row) = SCOPES.get(tx, &scope)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .opening_key(tx, scope, row.key_version)?
+            .map(|key| (row.key_version, key)))
+    }
+
     /// Forgets the in-memory counters after a failed commit: they resume
     /// from the persisted reservations.
     pub(crate) fn forget_counters(&self) {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::clock::Timestamp;
-use crate::ids::{RecordId, SessionId, ShareId, UserId};
+use crate::ids::{FileId, RecordId, SessionId, ShareId, UserId};
 use crate::scopes::Role;
 
 /// Who performed an action.
@@ -138,11 +138,15 @@ pub enum AuditAction {
     OidcLogin,
     /// An OpenID Connect identity linked to an account.
     LinkIdentity,
+    /// A file stored (uploaded, or sent to another user).
+    UploadFile,
+    /// A file deleted by its owner.
+    DeleteFile,
 }
 
 impl AuditAction {
     /// Every action name, for filters and documentation.
-    pub const NAMES: [&'static str; 34] = [
+    pub const NAMES: [&'static str; 36] = [
         "login",
         "register",
         "user.create",
@@ -177,6 +181,8 @@ impl AuditAction {
         "totp.clear",
         "login.oidc",
         "identity.link",
+        "file.upload",
+        "file.delete",
     ];
 
     /// The action's name.
@@ -216,6 +222,8 @@ impl AuditAction {
             Self::ClearTotp => "totp.clear",
             Self::OidcLogin => "login.oidc",
             Self::LinkIdentity => "identity.link",
+            Self::UploadFile => "file.upload",
+            Self::DeleteFile => "file.delete",
         }
     }
 
@@ -254,6 +262,8 @@ impl AuditAction {
             Self::ClearTotp,
             Self::OidcLogin,
             Self::LinkIdentity,
+            Self::UploadFile,
+            Self::DeleteFile,
         ]
         .into_iter()
         .chain(roles)
@@ -300,6 +310,13 @@ pub enum AuditTarget {
     },
     /// A share link, by its id (never its token).
     Share(ShareId),
+    /// A file, by its owner's id for it.
+    File {
+        /// Whose file.
+        owner: UserId,
+        /// The file's id.
+        id: FileId,
+    },
 }
 
 impl AuditTarget {
@@ -309,7 +326,8 @@ impl AuditTarget {
             Self::User(user)
             | Self::Message { owner: user, .. }
             | Self::Session { owner: user, .. }
-            | Self::ApiKey { owner: user, .. } => Some(user),
+            | Self::ApiKey { owner: user, .. }
+            | Self::File { owner: user, .. } => Some(user),
             Self::None | Self::Broadcast(_) | Self::Share(_) => None,
         }
     }
@@ -325,6 +343,7 @@ impl fmt::Display for AuditTarget {
             Self::Session { id, .. } => write!(f, "session:{id}"),
             Self::ApiKey { id, .. } => write!(f, "key:{id}"),
             Self::Share(id) => write!(f, "share:{id}"),
+            Self::File { id, .. } => write!(f, "file:{id}"),
         }
     }
 }

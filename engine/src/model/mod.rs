@@ -5,6 +5,7 @@
 pub(crate) mod access;
 pub(crate) mod audit;
 pub(crate) mod e2e;
+pub(crate) mod files;
 pub(crate) mod shares;
 pub(crate) mod totp;
 
@@ -34,6 +35,8 @@ pub struct Limits {
     pub max_record_len: usize,
     /// Largest page [`Records::list`](crate::records::Records::list) returns.
     pub max_page: usize,
+    /// Largest file, in bytes of plaintext.
+    pub max_file_len: u64,
 }
 
 /// Default time-to-live of a record: 10 minutes.
@@ -44,6 +47,8 @@ pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEFAULT_MAX_RECORD_LEN: usize = 64 * 1024;
 /// Default largest page of a list: 100 records.
 pub const DEFAULT_MAX_PAGE: usize = 100;
+/// Default largest file: 100 MiB.
+pub const DEFAULT_MAX_FILE_LEN: u64 = 100 * 1024 * 1024;
 
 impl Limits {
     /// The time-to-live a record of `len` bytes asking for `ttl` gets, or
@@ -72,6 +77,7 @@ impl Default for Limits {
             max_ttl: DEFAULT_MAX_TTL,
             max_record_len: DEFAULT_MAX_RECORD_LEN,
             max_page: DEFAULT_MAX_PAGE,
+            max_file_len: DEFAULT_MAX_FILE_LEN,
         }
     }
 }

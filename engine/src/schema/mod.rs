@@ -6,6 +6,7 @@
 mod access_rows;
 mod audit_row;
 mod codec;
+mod file_row;
 pub(crate) mod legacy;
 mod rows;
 mod share_row;
@@ -18,18 +19,19 @@ use std::ops::{Bound, RangeBounds};
 pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow, IdentityRow, TotpRow};
 pub(crate) use audit_row::{canonical as audit_canonical, legacy_chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
+pub(crate) use file_row::{FileRow, FileState};
 pub(crate) use rows::{
     MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
 };
 pub(crate) use share_row::{ShareRow, ShareState};
-pub(crate) use usage::{Refunds, charge, refund};
+pub(crate) use usage::{Refunds, charge, charge_bytes, refund};
 pub use version::SCHEMA_VERSION;
 pub(crate) use version::prepare;
 
 use crate::clock::Timestamp;
 use crate::crypto::sharekeys::LookupHash;
 use crate::error::StorageError;
-use crate::ids::{KeyScope, RecordKey, SessionId, ShareId, UserId};
+use crate::ids::{FileId, KeyScope, RecordKey, SessionId, ShareId, UserId};
 use crate::model::access::{Quota, Usage};
 use crate::model::audit::AuditEntry;
 use crate::store::{Flow, Order, ReadTx, TableName, WriteTx};
@@ -81,10 +83,19 @@ pub(crate) const TOTP: Table<UserId, TotpRow> = Table::new("totp", 18);
 /// SHA-256 of (issuer, subject) → the account an OpenID Connect identity
 /// signs in to.
 pub(crate) const IDENTITIES: Table<[u8; 32], IdentityRow> = Table::new("identities", 19);
+/// (owner, file id) → a file, or an upload under way.
+pub(crate) const FILES: Table<(UserId, FileId), FileRow> = Table::new("files", 20);
+/// (owner, file id, segment index) → a sealed segment.
+pub(crate) const FILE_SEGMENTS: Table<(UserId, FileId, u32), Vec<u8>> =
+    Table::new("file_segments", 21);
+/// (expires_at, owner, file id) → (): the reaper's index of files and of
+/// uploads whose lease runs out.
+pub(crate) const FILE_EXPIRY: Table<(Timestamp, UserId, FileId), ()> =
+    Table::new("file_expiry", 22);
 
 /// Every table of the schema, for backends that create tables up front.
 #[cfg(feature = "postgres")]
-pub(crate) const TABLES: [TableName; 20] = [
+pub(crate) const TABLES: [TableName; 23] = [
     META.name,
     USERS.name,
     USERS_BY_NAME.name,
@@ -105,6 +116,9 @@ pub(crate) const TABLES: [TableName; 20] = [
     E2E_KEYS.name,
     TOTP.name,
     IDENTITIES.name,
+    FILES.name,
+    FILE_SEGMENTS.name,
+    FILE_EXPIRY.name,
 ];
 
 /// A table of `K` keys and `V` rows.

@@ -1,10 +1,11 @@
-//! Usage counters: what each account's sent messages occupy, changed in
+//! Usage counters: what each account's sent messages, files and share
+//! links occupy, changed in
 //! the transaction that stores or removes a message, and recounted from
 //! the records when a database is migrated to schema 5.
 
 use std::collections::HashMap;
 
-use super::{RECORDS, RecordRef, SHARES, ShareState, USAGE, USERS};
+use super::{FILES, RECORDS, RecordRef, SHARES, ShareState, USAGE, USERS};
 use crate::error::StorageError;
 use crate::ids::UserId;
 use crate::model::access::Usage;
@@ -19,6 +20,19 @@ pub(crate) fn charge(
     let mut usage = USAGE.get(tx, &user)?.unwrap_or_default();
     usage.bytes = usage.bytes.saturating_add(bytes);
     usage.records = usage.records.saturating_add(1);
+    USAGE.insert(tx, &user, &usage)?;
+    Ok(usage)
+}
+
+/// Adds `bytes` to `user`'s usage without counting another item (a
+/// file's segments, as they arrive); returns the new usage.
+pub(crate) fn charge_bytes(
+    tx: &mut dyn WriteTx,
+    user: UserId,
+    bytes: u64,
+) -> Result<Usage, StorageError> {
+    let mut usage = USAGE.get(tx, &user)?.unwrap_or_default();
+    usage.bytes = usage.bytes.saturating_add(bytes);
     USAGE.insert(tx, &user, &usage)?;
     Ok(usage)
 }
@@ -74,6 +88,12 @@ pub(super) fn count_all(tx: &mut dyn WriteTx) -> Result<(), StorageError> {
             usage.bytes += row.envelope.len() as u64;
             usage.records += 1;
         }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    FILES.scan(tx, .., Order::Ascending, |_, row| {
+        let usage = counts.entry(row.sender).or_default();
+        usage.bytes += row.sealed_bytes;
+        usage.records += 1;
         Ok::<_, StorageError>(Flow::Continue)
     })?;
     // Accounts without any left hold nothing.

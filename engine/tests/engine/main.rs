@@ -11,6 +11,7 @@ mod crash_process;
 mod durability;
 mod e2e;
 mod events;
+mod files;
 mod group_commit;
 mod identity;
 mod maintenance;

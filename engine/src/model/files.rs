@@ -1,0 +1,132 @@
+//! Files: what an upload takes and a file's public facts.
+
+use crate::clock::Timestamp;
+use crate::ids::{FileId, UserId};
+
+/// Longest file name kept, in bytes of UTF-8 (longer names are cut at a
+/// character boundary).
+pub const FILE_NAME_MAX: usize = 255;
+/// Longest media type kept, in bytes.
+pub const MEDIA_TYPE_MAX: usize = 255;
+/// The media type of a file uploaded without a usable one.
+pub const DEFAULT_MEDIA_TYPE: &str = "application/octet-stream";
+
+/// What a new file is called and what it holds, as its uploader says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileLabel {
+    /// The file's name (sanitised when the upload begins: control
+    /// characters and path separators become `_`; empty becomes `file`).
+    pub name: String,
+    /// Its media type (anything that is not `type/subtype` in visible
+    /// ASCII becomes `application/octet-stream`).
+    pub media_type: String,
+}
+
+impl FileLabel {
+    /// A label with `name` and `media_type` made safe to store and serve.
+    pub fn new(name: &str, media_type: Option<&str>) -> Self {
+        Self {
+            name: sanitize_name(name),
+            media_type: media_type
+                .and_then(normalize_media_type)
+                .unwrap_or_else(|| DEFAULT_MEDIA_TYPE.to_owned()),
+        }
+    }
+}
+
+/// `name` with control characters, path separators and quotes replaced
+/// by `_`, surrounding whitespace and dots trimmed, at most
+/// [`FILE_NAME_MAX`] bytes; `file` if nothing is left.
+pub fn sanitize_name(name: &str) -> String {
+    let replaced: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | '"' | '\u{2028}' | '\u{2029}') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = replaced.trim().trim_matches('.');
+    let mut end = trimmed.len().min(FILE_NAME_MAX);
+    while !trimmed.is_char_boundary(end) {
+        end -= 1;
+    }
+    match &trimmed[..end] {
+        "" => "file".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+/// `type/subtype` (parameters dropped, lower-cased) when `value` has that
+/// shape in token characters; `None` otherwise.
+fn normalize_media_type(value: &str) -> Option<String> {
+    let essence = value.split(';').next()?.trim().to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/')?;
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    (token(kind) && token(sub) && essence.len() <= MEDIA_TYPE_MAX).then_some(essence)
+}
+
+/// A stored file's facts, as its owner sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The file's id.
+    pub id: FileId,
+    /// Its owner.
+    pub owner: UserId,
+    /// Who uploaded it (the owner, or a user who sent it).
+    pub sender: UserId,
+    /// The sender's username when it was sent.
+    pub sender_name: Option<String>,
+    /// Its name and media type.
+    pub label: FileLabel,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When the upload completed.
+    pub created_at: Timestamp,
+    /// When it expires.
+    pub expires_at: Timestamp,
+}
+
+/// A page of files, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilePage {
+    /// The files.
+    pub files: Vec<FileInfo>,
+    /// Pass as `cursor` for the next page; `None` on the last.
+    pub next_cursor: Option<FileId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_made_safe_to_serve() {
+        assert_eq!(sanitize_name("report.pdf"), "report.pdf");
+        assert_eq!(sanitize_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(sanitize_name("a\r\nb\"c\\d"), "a__b_c_d");
+        assert_eq!(sanitize_name("  "), "file");
+        assert_eq!(sanitize_name(".."), "file");
+        assert_eq!(sanitize_name("résumé ✓.txt"), "résumé ✓.txt");
+        let long = "é".repeat(200);
+        let cut = sanitize_name(&long);
+        assert!(cut.len() <= FILE_NAME_MAX && cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn media_types_keep_their_essence_or_fall_back() {
+        let label = |t| FileLabel::new("x", Some(t)).media_type;
+        assert_eq!(label("Text/Plain; charset=utf-8"), "text/plain");
+        assert_eq!(label("image/svg+xml"), "image/svg+xml");
+        assert_eq!(label("nonsense"), DEFAULT_MEDIA_TYPE);
+        assert_eq!(label("text/"), DEFAULT_MEDIA_TYPE);
+        assert_eq!(label("a b/c"), DEFAULT_MEDIA_TYPE);
+        assert_eq!(FileLabel::new("x", None).media_type, DEFAULT_MEDIA_TYPE);
+    }
+}

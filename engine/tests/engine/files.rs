@@ -1,0 +1,336 @@
+//! Files through the engine's API: streamed uploads in batches, range
+//! reads, owners, expiry, quotas, abandoned and aborted uploads, account
+//! deletion, tampering, backups and key rotation. Every test ends with a
+//! sound integrity check: no orphan segment survives anything.
+
+use std::time::Duration;
+
+use crate::common::{self, engine, user};
+use strongroom_engine::files::{BATCH_SEGMENTS, FileLabel, SEGMENT_BYTES, UPLOAD_LEASE};
+use strongroom_engine::{Clock, Engine, FileId, RecordError, UserId};
+
+fn content(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(151).wrapping_add(seed) ^ (i >> 13) as u8)
+        .collect()
+}
+
+fn label(name: &str) -> FileLabel {
+    FileLabel::new(name, Some("application/pdf"))
+}
+
+/// Uploads `bytes` in chunks of `chunk`.
+fn upload(engine: &Engine, sender: UserId, owner: UserId, bytes: &[u8], chunk: usize) -> FileId {
+    let mut up = engine
+        .files()
+        .begin(sender, owner, label("a.pdf"), None)
+        .expect("begin");
+    for piece in bytes.chunks(chunk.max(1)) {
+        up.write(piece).expect("write");
+    }
+    up.finish().expect("finish").id
+}
+
+fn read_all(engine: &Engine, owner: UserId, id: FileId) -> Result<Vec<u8>, RecordError> {
+    let reader = engine.files().open(owner, id)?;
+    let mut out = Vec::new();
+    reader.read(0, u64::MAX, &mut |b| out.extend_from_slice(b))?;
+    Ok(out)
+}
+
+fn assert_sound(engine: &Engine) {
+    let report = engine
+        .maintenance()
+        .check_integrity_deep()
+        .expect("integrity check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+}
+
+fn usage(engine: &Engine, user: UserId) -> (u64, u64) {
+    let status = engine.accounts().quota(user).expect("quota");
+    (status.usage.records, status.usage.bytes)
+}
+
+#[test]
+fn files_of_every_shape_round_trip_and_list_newest_first() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let sizes = [
+        0,
+        1,
+        SEGMENT_BYTES - 1,
+        SEGMENT_BYTES,
+        SEGMENT_BYTES + 1,
+        (BATCH_SEGMENTS + 3) * SEGMENT_BYTES + 5,
+    ];
+    let mut ids = Vec::new();
+    for (i, &size) in sizes.iter().enumerate() {
+        let bytes = content(size, i as u8);
+        let id = upload(&engine, alice, alice, &bytes, 10_000 + i * 7_777);
+        assert_eq!(read_all(&engine, alice, id).expect("read"), bytes, "size {size}");
+        let info = engine.files().open(alice, id).expect("open").info().clone();
+        assert_eq!((info.size, info.label.name.as_str()), (size as u64, "a.pdf"));
+        assert_eq!(info.label.media_type, "application/pdf");
+        ids.push(id);
+    }
+    let page = engine.files().list(alice, None, 4).expect("list");
+    let listed: Vec<FileId> = page.files.iter().map(|f| f.id).collect();
+    let newest: Vec<FileId> = ids.iter().rev().take(4).copied().collect();
+    assert_eq!(listed, newest);
+    let rest = engine
+        .files()
+        .list(alice, page.next_cursor, 4)
+        .expect("next page");
+    assert_eq!(rest.files.len(), 2);
+    assert_eq!(rest.next_cursor, None);
+    assert_sound(&engine);
+}
+
+#[test]
+fn a_range_read_returns_exactly_its_bytes() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bytes = content(5 * SEGMENT_BYTES + 123, 9);
+    let id = upload(&engine, alice, alice, &bytes, 65_000);
+    let reader = engine.files().open(alice, id).expect("open");
+    let n = bytes.len() as u64;
+    let seg = SEGMENT_BYTES as u64;
+    for (start, end) in [
+        (0, 20),
+        (seg - 10, seg + 10),
+        (seg, 2 * seg),
+        (n - 20, n),
+        (n - 1, n + 100),
+        (3, 3),
+        (2 * seg + 7, 5 * seg + 100),
+    ] {
+        let mut got = Vec::new();
+        reader
+            .read(start, end, &mut |b| got.extend_from_slice(b))
+            .expect("range");
+        let end = end.min(n) as usize;
+        assert_eq!(got, bytes[start as usize..end.max(start as usize)], "{start}..{end}");
+    }
+}
+
+#[test]
+fn a_file_is_its_owners_alone_and_sending_makes_the_recipient_the_owner() {
+    let (_dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    let mine = upload(&engine, alice, alice, b"alice's", 3);
+    assert!(matches!(engine.files().open(bob, mine), Err(RecordError::NotFound)));
+    assert!(matches!(engine.files().delete(bob, mine), Err(RecordError::NotFound)));
+    let sent = upload(&engine, alice, bob, b"for bob", 100);
+    assert_eq!(read_all(&engine, bob, sent).expect("bob reads"), b"for bob");
+    let info = engine.files().open(bob, sent).expect("open").info().clone();
+    assert_eq!((info.sender, info.sender_name.as_deref()), (alice, Some("alice")));
+    assert!(matches!(engine.files().open(alice, sent), Err(RecordError::NotFound)));
+    assert_eq!(engine.files().list(alice, None, 10).expect("list").files.len(), 1);
+    // The sender pays for what they sent.
+    assert_eq!(usage(&engine, alice).0, 2);
+    assert_eq!(usage(&engine, bob).0, 0);
+    assert!(matches!(
+        engine.files().begin(alice, UserId::from_u128(7), label("x"), None),
+        Err(RecordError::UnknownUser)
+    ));
+    assert_sound(&engine);
+}
+
+#[test]
+fn expired_files_vanish_and_the_reaper_removes_every_segment() {
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bytes = content(3 * SEGMENT_BYTES, 1);
+    let mut up = engine
+        .files()
+        .begin(alice, alice, label("t"), Some(Duration::from_secs(60)))
+        .expect("begin");
+    up.write(&bytes).expect("write");
+    let id = up.finish().expect("finish").id;
+    clock.advance(Duration::from_secs(59));
+    assert!(read_all(&engine, alice, id).is_ok());
+    clock.advance(Duration::from_secs(1));
+    assert!(matches!(read_all(&engine, alice, id), Err(RecordError::NotFound)));
+    assert!(engine.files().list(alice, None, 10).expect("list").files.is_empty());
+    assert_eq!(engine.files().purge_expired(clock.now(), 10).expect("purge"), 1);
+    assert_eq!(usage(&engine, alice), (0, 0));
+    assert_sound(&engine);
+    drop(engine);
+    assert!(common::raw_rows(&dir.path().join("db.redb"), "file_segments").is_empty());
+    assert!(common::raw_rows(&dir.path().join("db.redb"), "files").is_empty());
+}
+
+#[test]
+fn an_abandoned_upload_is_invisible_and_reaped_when_its_lease_passes() {
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let mut up = engine
+        .files()
+        .begin(alice, alice, label("big"), None)
+        .expect("begin");
+    // Two batches land, then the uploader goes away.
+    up.write(&content((2 * BATCH_SEGMENTS + 1) * SEGMENT_BYTES, 3))
+        .expect("write");
+    let id = up.id();
+    drop(up);
+    assert!(matches!(engine.files().open(alice, id), Err(RecordError::NotFound)));
+    assert!(engine.files().list(alice, None, 10).expect("list").files.is_empty());
+    assert!(usage(&engine, alice).1 > 0, "what landed is charged until reaped");
+    assert_sound(&engine);
+    clock.advance(UPLOAD_LEASE - Duration::from_secs(1));
+    assert_eq!(engine.files().purge_expired(clock.now(), 10).expect("purge"), 0);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(engine.files().purge_expired(clock.now(), 10).expect("purge"), 1);
+    assert_eq!(usage(&engine, alice), (0, 0));
+    assert_sound(&engine);
+    drop(engine);
+    assert!(common::raw_rows(&dir.path().join("db.redb"), "file_segments").is_empty());
+}
+
+#[test]
+fn an_aborted_upload_leaves_nothing_and_a_finished_file_survives_a_late_abort() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let mut up = engine
+        .files()
+        .begin(alice, alice, label("x"), None)
+        .expect("begin");
+    up.write(&content((BATCH_SEGMENTS + 2) * SEGMENT_BYTES, 5))
+        .expect("write");
+    up.abort().expect("abort");
+    assert_eq!(usage(&engine, alice), (0, 0));
+    assert_eq!(engine.maintenance().check_integrity().expect("check").files, 0);
+
+    let up = engine
+        .files()
+        .begin(alice, alice, label("y"), None)
+        .expect("begin");
+    let aborter = up.aborter();
+    let info = up.finish().expect("finish");
+    aborter.abort().expect("late abort");
+    assert!(read_all(&engine, alice, info.id).is_ok());
+    assert_sound(&engine);
+}
+
+#[test]
+fn quotas_and_the_size_limit_refuse_a_file_and_keep_nothing() {
+    let (_dir, _clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let quota = strongroom_engine::accounts::Quota {
+        max_records: 10,
+        max_bytes: (BATCH_SEGMENTS as u64 + 10) * SEGMENT_BYTES as u64,
+        writes_per_minute: 100,
+    };
+    engine.admin().set_quota(alice, Some(quota)).expect("quota");
+    let mut up = engine
+        .files()
+        .begin(alice, alice, label("big"), None)
+        .expect("begin");
+    let err = up
+        .write(&content(3 * BATCH_SEGMENTS * SEGMENT_BYTES, 1))
+        .expect_err("over quota");
+    assert!(
+        matches!(err, RecordError::QuotaExceeded { what: "bytes", .. }),
+        "{err:?}"
+    );
+    up.abort().expect("abort");
+    assert_eq!(usage(&engine, alice), (0, 0));
+    // A file that fits is fine.
+    upload(&engine, alice, alice, &content(SEGMENT_BYTES, 2), 4096);
+    assert_sound(&engine);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = common::start();
+    let mut builder = common::builder(&clock);
+    builder.max_file_len(1000);
+    let small = common::open_with(builder, &dir.path().join("db.redb")).expect("open");
+    let bob = user(&small, "bob");
+    let mut up = small
+        .files()
+        .begin(bob, bob, label("x"), None)
+        .expect("begin");
+    up.write(&[0; 1000]).expect("exactly the limit");
+    assert!(matches!(up.write(&[0]), Err(RecordError::TooLarge { max: 1000 })));
+    up.abort().expect("abort");
+    assert_eq!(small.files().put(bob, bob, label("x"), &[1; 1000], None).map(|f| f.size).ok(), Some(1000));
+}
+
+#[test]
+fn deleting_a_file_or_its_owner_removes_every_segment() {
+    let (dir, _clock, engine) = engine();
+    let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+    let a = upload(&engine, alice, alice, &content(2 * SEGMENT_BYTES, 1), 50_000);
+    engine.files().delete(alice, a).expect("delete");
+    assert!(matches!(engine.files().delete(alice, a), Err(RecordError::NotFound)));
+    assert_eq!(usage(&engine, alice), (0, 0));
+    // Bob's files go with his account, and alice is refunded for hers to him.
+    upload(&engine, bob, bob, &content(SEGMENT_BYTES + 1, 2), 50_000);
+    upload(&engine, alice, bob, b"sent", 2);
+    let pending = engine
+        .files()
+        .begin(bob, bob, label("p"), None)
+        .expect("begin");
+    drop(pending);
+    engine.admin().delete_user(bob).expect("delete bob");
+    assert_eq!(usage(&engine, alice), (0, 0));
+    assert_sound(&engine);
+    drop(engine);
+    assert!(common::raw_rows(&dir.path().join("db.redb"), "file_segments").is_empty());
+    assert!(common::raw_rows(&dir.path().join("db.redb"), "files").is_empty());
+}
+
+#[test]
+fn a_tampered_segment_never_reads_and_verify_deep_names_the_file() {
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bytes = content(3 * SEGMENT_BYTES, 4);
+    let id = upload(&engine, alice, alice, &bytes, 100_000);
+    drop(engine);
+    let path = dir.path().join("db.redb");
+    let rows = common::raw_rows(&path, "file_segments");
+    assert_eq!(rows.len(), 3);
+    // Swap segments 0 and 1 behind the engine's back.
+    common::raw_insert(&path, "file_segments", &rows[0].0, &rows[1].1);
+    common::raw_insert(&path, "file_segments", &rows[1].0, &rows[0].1);
+    let engine = common::open(&path, &clock);
+    assert!(matches!(read_all(&engine, alice, id), Err(RecordError::Decryption(_))));
+    // The last segment alone still opens: only the touched ones fail.
+    let reader = engine.files().open(alice, id).expect("open");
+    let mut tail = Vec::new();
+    let n = bytes.len() as u64;
+    reader.read(n - 10, n, &mut |b| tail.extend_from_slice(b)).expect("tail");
+    assert_eq!(tail, bytes[bytes.len() - 10..]);
+    let report = engine.maintenance().check_integrity_deep().expect("check");
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].to_string().contains(&id.to_string()));
+}
+
+#[test]
+fn files_survive_backups_and_both_key_rotations() {
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let bytes = content(2 * SEGMENT_BYTES + 9, 6);
+    let id = upload(&engine, alice, alice, &bytes, 30_000);
+    engine
+        .maintenance()
+        .rotate_data_keys(Duration::ZERO, 100, |_| {})
+        .expect("rotate data keys");
+    assert_eq!(read_all(&engine, alice, id).expect("after data-key rotation"), bytes);
+    let later = upload(&engine, alice, alice, b"after", 5);
+    if common::backend() == common::Backend::Redb {
+        let backup = dir.path().join("backup.redb");
+        engine.maintenance().backup_to(&backup).expect("backup");
+        let restored = common::open(&backup, &clock);
+        assert_eq!(read_all(&restored, alice, id).expect("from the backup"), bytes);
+        assert_sound(&restored);
+    }
+    engine
+        .rotate_master_key(common::master(common::KEY_B))
+        .expect("rotate master key");
+    let mut builder = strongroom_engine::Engine::builder(common::master(common::KEY_B));
+    builder.clock(std::sync::Arc::new(clock.clone()));
+    let engine = common::open_with(builder, &dir.path().join("db.redb")).expect("reopen");
+    assert_eq!(read_all(&engine, alice, id).expect("after master rotation"), bytes);
+    assert_eq!(read_all(&engine, alice, later).expect("later"), b"after");
+    assert_sound(&engine);
+}
