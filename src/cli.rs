@@ -315,7 +315,7 @@ pub(crate) struct ServeArgs {
     /// [default: DATA_DIR/backups].
     #[arg(long, env = "STRONGROOM_BACKUP_DIR")]
     backup_dir: Option<PathBuf>,
-    /// Default quota: bytes of stored messages per account (sealed size;
+    /// Default quota: bytes of stored messages and files per account (sealed size;
     /// an admin may set another per account).
     #[arg(long, env = "STRONGROOM_QUOTA_BYTES", default_value_t = 100 * 1024 * 1024)]
     quota_bytes: u64,
@@ -330,6 +330,10 @@ pub(crate) struct ServeArgs {
         default_value_t = 600
     )]
     quota_writes_per_minute: u32,
+    /// Largest file, in bytes (uploads past it answer 413 and keep
+    /// nothing).
+    #[arg(long, env = "STRONGROOM_MAX_FILE_BYTES", default_value_t = 100 * 1024 * 1024)]
+    max_file_bytes: u64,
     /// Largest broadcast, in bytes.
     #[arg(long, env = "STRONGROOM_BROADCAST_MAX_BYTES", default_value_t = 16 * 1024)]
     broadcast_max_bytes: usize,
@@ -459,6 +463,7 @@ impl ServeArgs {
                 writes_per_minute: self.quota_writes_per_minute,
             },
             audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
+            max_file_bytes: self.max_file_bytes,
             database: self
                 .database_url
                 .map(|url| DatabaseUrl::Given(SecretString::from(url)))

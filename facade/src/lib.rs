@@ -24,7 +24,7 @@
 //! ([`strongroom_engine::Limits`]), enforced and documented as configured.
 //!
 //! Inside, one folder per feature holds its routes and wire types
-//! (`accounts`, `messages`, `events`, `shares`, `e2e`, `admin`, `pages`,
+//! (`accounts`, `messages`, `files`, `events`, `shares`, `e2e`, `admin`, `pages`,
 //! and `health`) over the shared `http` folder (bearer checks, guards,
 //! problems, limits, the request layers, per-request state), the `fanout`
 //! of live events and the `wire` basics; `docs/architecture.md` in the
@@ -37,6 +37,7 @@ mod admin;
 mod e2e;
 mod events;
 mod fanout;
+mod files;
 mod health;
 mod http;
 mod messages;
@@ -205,6 +206,7 @@ type Apis = (
     accounts::two_factor::TwoFactorApi,
     oidc::OidcApi,
     messages::MessagesApi,
+    files::FilesApi,
     events::EventsApi,
     shares::SharesApi,
     e2e::E2eApi,
@@ -220,6 +222,7 @@ fn apis() -> Apis {
         accounts::two_factor::TwoFactorApi,
         oidc::OidcApi,
         messages::MessagesApi,
+        files::FilesApi,
         events::EventsApi,
         shares::SharesApi,
         e2e::E2eApi,

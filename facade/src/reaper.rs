@@ -1,5 +1,5 @@
-//! The background reaper: purges expired records, tokens and share links,
-//! and audit entries past their retention, in bounded batches on a
+//! The background reaper: purges expired records, tokens, share links,
+//! files and stalled uploads, and audit entries past their retention, in bounded batches on a
 //! blocking thread, at a fixed interval; and writes down when API keys
 //! were last used. On a store several instances share, only the holder of
 //! the engine's maintenance lease purges (no double work, no write
@@ -55,6 +55,7 @@ pub fn spawn_reaper(engine: Engine, config: ReaperConfig) -> JoinHandle<()> {
                         records = purged.records,
                         tokens = purged.tokens,
                         shares = purged.shares,
+                        files = purged.files,
                         audit_entries = purged.audit,
                         "purged expired"
                     );
@@ -72,12 +73,13 @@ struct Purged {
     records: usize,
     tokens: usize,
     shares: usize,
+    files: usize,
     audit: usize,
 }
 
 impl Purged {
     fn total(self) -> usize {
-        self.records + self.tokens + self.shares + self.audit
+        self.records + self.tokens + self.shares + self.files + self.audit
     }
 }
 
@@ -102,11 +104,15 @@ fn purge_all(engine: &Engine, batch: usize) -> Purged {
         let t = report("tokens", engine.sessions().purge_expired(now, batch));
         let s = report("shares", engine.shares().purge_expired(now, batch));
         let a = report("audit", engine.audit().prune(now, batch));
+        // A file may hold thousands of segments: fewer per transaction.
+        let file_batch = (batch / 16).max(1);
+        let f = report("files", engine.files().purge_expired(now, file_batch));
         purged.records += r;
+        purged.files += f;
         purged.tokens += t;
         purged.shares += s;
         purged.audit += a;
-        if r < batch && t < batch && s < batch && a < batch {
+        if r < batch && t < batch && s < batch && a < batch && f < file_batch {
             return purged;
         }
     }

@@ -10,6 +10,8 @@ pub(crate) enum ApiTags {
     ApiKeys,
     /// Encrypted, expiring messages of the authenticated caller.
     Messages,
+    /// Encrypted files: streamed uploads and downloads, range reads.
+    Files,
     /// Live delivery (Server-Sent Events) and broadcasts.
     Events,
     /// One-time and expiring share links for people without an account.

@@ -60,6 +60,8 @@ pub struct ServeConfig {
     pub backup_dir: Option<PathBuf>,
     /// The quota of accounts without their own.
     pub default_quota: Quota,
+    /// Largest file, in bytes.
+    pub max_file_bytes: u64,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
     /// A PostgreSQL database to keep the store in instead of the embedded
@@ -167,8 +169,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
 
     let created_dir = !config.data_dir.exists();
     let (quota, retention) = (config.default_quota, config.audit_retention);
+    let max_file = config.max_file_bytes;
     let tune = move |b: &mut EngineBuilder| {
-        b.default_quota(Some(quota)).audit_retention(retention);
+        b.default_quota(Some(quota))
+            .audit_retention(retention)
+            .max_file_len(max_file);
     };
     let opened = match &config.database {
         Some(database) => {

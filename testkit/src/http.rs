@@ -201,7 +201,17 @@ impl TestServer {
 
     /// The API with `config`, nested under `prefix` ("" for the root).
     pub async fn start_with(config: ApiConfig, prefix: &str) -> Self {
-        let (dir, clock, engine) = engine();
+        Self::start_tuned(config, prefix, |_| {}).await
+    }
+
+    /// [`TestServer::start_with`] over an engine whose builder `tune` set
+    /// (limits, quotas).
+    pub async fn start_tuned(
+        config: ApiConfig,
+        prefix: &str,
+        tune: impl FnOnce(&mut strongroom_engine::EngineBuilder),
+    ) -> Self {
+        let (dir, clock, engine) = engine_tuned(tune);
         let app = Route::new().nest(
             if prefix.is_empty() { "/" } else { prefix },
             api(engine.clone(), config),
@@ -250,12 +260,19 @@ impl TestServer {
 
 /// A fresh engine on a temporary redb file, with key A and a manual clock.
 pub fn engine() -> (tempfile::TempDir, ManualClock, Engine) {
+    engine_tuned(|_| {})
+}
+
+/// [`engine`], with `tune` applied to its builder.
+pub fn engine_tuned(
+    tune: impl FnOnce(&mut strongroom_engine::EngineBuilder),
+) -> (tempfile::TempDir, ManualClock, Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = clock();
-    let engine = Engine::builder(master(KEY_A))
-        .clock(Arc::new(clock.clone()))
-        .open(dir.path().join("db.redb"))
-        .expect("engine");
+    let mut builder = Engine::builder(master(KEY_A));
+    builder.clock(Arc::new(clock.clone()));
+    tune(&mut builder);
+    let engine = builder.open(dir.path().join("db.redb")).expect("engine");
     (dir, clock, engine)
 }
 

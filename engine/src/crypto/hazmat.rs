@@ -6,13 +6,13 @@
 pub use crate::crypto::envelope::{
     Binding, Envelope, EnvelopeError, HEADER_LEN, MIN_LEN, VERSION, open, seal, seal_with_nonce,
 };
+pub use crate::crypto::keys::{
+    AeadBackend, AuthenticationFailed, DataKey, KEY_LEN, NONCE_LEN, Nonce, TAG_LEN, WRAPPED_KEY_LEN,
+};
 pub use crate::crypto::stream::{
     FileKeys, HEADER_LEN as STREAM_HEADER_LEN, PREFIX_LEN, SALT_LEN, SEALED_SEGMENT_LEN,
     SEGMENT_LEN, STREAM_VERSION, SegmentSealer, StreamError, StreamHeader, TooManySegments,
     sealed_len, segment_count,
-};
-pub use crate::crypto::keys::{
-    AeadBackend, AuthenticationFailed, DataKey, KEY_LEN, NONCE_LEN, Nonce, TAG_LEN, WRAPPED_KEY_LEN,
 };
 
 use secrecy::SecretBox;

@@ -99,9 +99,8 @@ impl StreamHeader {
 
     /// Parses a header; refuses any other length or version.
     pub fn parse(bytes: &[u8]) -> Result<Self, StreamError> {
-        let bytes: &[u8; HEADER_LEN] = bytes
-            .try_into()
-            .map_err(|_| StreamError::MalformedHeader)?;
+        let bytes: &[u8; HEADER_LEN] =
+            bytes.try_into().map_err(|_| StreamError::MalformedHeader)?;
         if bytes[0] != STREAM_VERSION {
             return Err(StreamError::MalformedHeader);
         }

@@ -249,11 +249,7 @@ fn remove(
         return Ok(None);
     };
     FILE_EXPIRY.delete(tx, &(row.expires_at, owner, id))?;
-    let segments = FILE_SEGMENTS.keys(
-        tx,
-        (owner, id, 0)..=(owner, id, u32::MAX),
-        usize::MAX,
-    )?;
+    let segments = FILE_SEGMENTS.keys(tx, (owner, id, 0)..=(owner, id, u32::MAX), usize::MAX)?;
     for key in segments {
         FILE_SEGMENTS.delete(tx, &key)?;
     }

@@ -6,15 +6,16 @@ use std::fmt;
 
 use crate::clock::Timestamp;
 use crate::crypto::envelope::Envelope;
+use crate::domain::files;
 use crate::error::RecordError;
 use crate::error::StorageError;
 use crate::ids::{FileId, KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::access::Usage;
-use crate::domain::files;
 use crate::schema::{
-    API_KEYS, DATA_KEYS, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileState, RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES,
-    SHARES_BY_OWNER, ShareState, TOKEN_EXPIRY, TOKENS, TokenHash, USAGE, USERS, USERS_BY_NAME,
+    API_KEYS, DATA_KEYS, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileState, RECORD_EXPIRY, RECORDS,
+    SCOPES, SESSIONS, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareState, TOKEN_EXPIRY, TOKENS,
+    TokenHash, USAGE, USERS, USERS_BY_NAME,
 };
 use crate::store::{Flow, Order, ReadTx};
 
@@ -167,10 +168,16 @@ impl fmt::Display for IntegrityProblem {
                 write!(f, "{count} token expiry entries have no token")
             }
             Self::FileIndexMismatch { owner, file } => {
-                write!(f, "file {file} of {owner} disagrees with its segments or expiry entry")
+                write!(
+                    f,
+                    "file {file} of {owner} disagrees with its segments or expiry entry"
+                )
             }
             Self::OrphanFileEntries { count } => {
-                write!(f, "{count} file segments or expiry entries belong to no file")
+                write!(
+                    f,
+                    "{count} file segments or expiry entries belong to no file"
+                )
             }
             Self::FileDoesNotOpen { owner, file } => {
                 write!(f, "file {file} of {owner} does not open")

@@ -34,8 +34,7 @@ use crate::error::{DecryptionFailed, RecordError, StorageError};
 use crate::handle::{Engine, handle};
 use crate::ids::{FileId, UserId};
 pub use crate::model::files::{
-    DEFAULT_MEDIA_TYPE, FILE_NAME_MAX, FileInfo, FileLabel, FilePage, MEDIA_TYPE_MAX,
-    sanitize_name,
+    DEFAULT_MEDIA_TYPE, FILE_NAME_MAX, FileInfo, FileLabel, FilePage, MEDIA_TYPE_MAX, sanitize_name,
 };
 pub use crate::model::{DEFAULT_MAX_FILE_LEN, Limits};
 
@@ -141,9 +140,9 @@ impl Files<'_> {
             return Err(RecordError::InvalidLimit { max });
         }
         let now = engine.now();
-        engine.store().read_with(|tx| {
-            files::list(tx, &engine.inner.keyring, owner, cursor, limit, now)
-        })
+        engine
+            .store()
+            .read_with(|tx| files::list(tx, &engine.inner.keyring, owner, cursor, limit, now))
     }
 
     /// Deletes file `id` of `owner`; `NotFound` as for [`Files::open`].

@@ -67,9 +67,16 @@ fn files_of_every_shape_round_trip_and_list_newest_first() {
     for (i, &size) in sizes.iter().enumerate() {
         let bytes = content(size, i as u8);
         let id = upload(&engine, alice, alice, &bytes, 10_000 + i * 7_777);
-        assert_eq!(read_all(&engine, alice, id).expect("read"), bytes, "size {size}");
+        assert_eq!(
+            read_all(&engine, alice, id).expect("read"),
+            bytes,
+            "size {size}"
+        );
         let info = engine.files().open(alice, id).expect("open").info().clone();
-        assert_eq!((info.size, info.label.name.as_str()), (size as u64, "a.pdf"));
+        assert_eq!(
+            (info.size, info.label.name.as_str()),
+            (size as u64, "a.pdf")
+        );
         assert_eq!(info.label.media_type, "application/pdf");
         ids.push(id);
     }
@@ -109,7 +116,11 @@ fn a_range_read_returns_exactly_its_bytes() {
             .read(start, end, &mut |b| got.extend_from_slice(b))
             .expect("range");
         let end = end.min(n) as usize;
-        assert_eq!(got, bytes[start as usize..end.max(start as usize)], "{start}..{end}");
+        assert_eq!(
+            got,
+            bytes[start as usize..end.max(start as usize)],
+            "{start}..{end}"
+        );
     }
 }
 
@@ -118,19 +129,41 @@ fn a_file_is_its_owners_alone_and_sending_makes_the_recipient_the_owner() {
     let (_dir, _clock, engine) = engine();
     let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
     let mine = upload(&engine, alice, alice, b"alice's", 3);
-    assert!(matches!(engine.files().open(bob, mine), Err(RecordError::NotFound)));
-    assert!(matches!(engine.files().delete(bob, mine), Err(RecordError::NotFound)));
+    assert!(matches!(
+        engine.files().open(bob, mine),
+        Err(RecordError::NotFound)
+    ));
+    assert!(matches!(
+        engine.files().delete(bob, mine),
+        Err(RecordError::NotFound)
+    ));
     let sent = upload(&engine, alice, bob, b"for bob", 100);
     assert_eq!(read_all(&engine, bob, sent).expect("bob reads"), b"for bob");
     let info = engine.files().open(bob, sent).expect("open").info().clone();
-    assert_eq!((info.sender, info.sender_name.as_deref()), (alice, Some("alice")));
-    assert!(matches!(engine.files().open(alice, sent), Err(RecordError::NotFound)));
-    assert_eq!(engine.files().list(alice, None, 10).expect("list").files.len(), 1);
+    assert_eq!(
+        (info.sender, info.sender_name.as_deref()),
+        (alice, Some("alice"))
+    );
+    assert!(matches!(
+        engine.files().open(alice, sent),
+        Err(RecordError::NotFound)
+    ));
+    assert_eq!(
+        engine
+            .files()
+            .list(alice, None, 10)
+            .expect("list")
+            .files
+            .len(),
+        1
+    );
     // The sender pays for what they sent.
     assert_eq!(usage(&engine, alice).0, 2);
     assert_eq!(usage(&engine, bob).0, 0);
     assert!(matches!(
-        engine.files().begin(alice, UserId::from_u128(7), label("x"), None),
+        engine
+            .files()
+            .begin(alice, UserId::from_u128(7), label("x"), None),
         Err(RecordError::UnknownUser)
     ));
     assert_sound(&engine);
@@ -150,9 +183,25 @@ fn expired_files_vanish_and_the_reaper_removes_every_segment() {
     clock.advance(Duration::from_secs(59));
     assert!(read_all(&engine, alice, id).is_ok());
     clock.advance(Duration::from_secs(1));
-    assert!(matches!(read_all(&engine, alice, id), Err(RecordError::NotFound)));
-    assert!(engine.files().list(alice, None, 10).expect("list").files.is_empty());
-    assert_eq!(engine.files().purge_expired(clock.now(), 10).expect("purge"), 1);
+    assert!(matches!(
+        read_all(&engine, alice, id),
+        Err(RecordError::NotFound)
+    ));
+    assert!(
+        engine
+            .files()
+            .list(alice, None, 10)
+            .expect("list")
+            .files
+            .is_empty()
+    );
+    assert_eq!(
+        engine
+            .files()
+            .purge_expired(clock.now(), 10)
+            .expect("purge"),
+        1
+    );
     assert_eq!(usage(&engine, alice), (0, 0));
     assert_sound(&engine);
     drop(engine);
@@ -173,14 +222,39 @@ fn an_abandoned_upload_is_invisible_and_reaped_when_its_lease_passes() {
         .expect("write");
     let id = up.id();
     drop(up);
-    assert!(matches!(engine.files().open(alice, id), Err(RecordError::NotFound)));
-    assert!(engine.files().list(alice, None, 10).expect("list").files.is_empty());
-    assert!(usage(&engine, alice).1 > 0, "what landed is charged until reaped");
+    assert!(matches!(
+        engine.files().open(alice, id),
+        Err(RecordError::NotFound)
+    ));
+    assert!(
+        engine
+            .files()
+            .list(alice, None, 10)
+            .expect("list")
+            .files
+            .is_empty()
+    );
+    assert!(
+        usage(&engine, alice).1 > 0,
+        "what landed is charged until reaped"
+    );
     assert_sound(&engine);
     clock.advance(UPLOAD_LEASE - Duration::from_secs(1));
-    assert_eq!(engine.files().purge_expired(clock.now(), 10).expect("purge"), 0);
+    assert_eq!(
+        engine
+            .files()
+            .purge_expired(clock.now(), 10)
+            .expect("purge"),
+        0
+    );
     clock.advance(Duration::from_secs(1));
-    assert_eq!(engine.files().purge_expired(clock.now(), 10).expect("purge"), 1);
+    assert_eq!(
+        engine
+            .files()
+            .purge_expired(clock.now(), 10)
+            .expect("purge"),
+        1
+    );
     assert_eq!(usage(&engine, alice), (0, 0));
     assert_sound(&engine);
     drop(engine);
@@ -199,7 +273,10 @@ fn an_aborted_upload_leaves_nothing_and_a_finished_file_survives_a_late_abort() 
         .expect("write");
     up.abort().expect("abort");
     assert_eq!(usage(&engine, alice), (0, 0));
-    assert_eq!(engine.maintenance().check_integrity().expect("check").files, 0);
+    assert_eq!(
+        engine.maintenance().check_integrity().expect("check").files,
+        0
+    );
 
     let up = engine
         .files()
@@ -250,18 +327,37 @@ fn quotas_and_the_size_limit_refuse_a_file_and_keep_nothing() {
         .begin(bob, bob, label("x"), None)
         .expect("begin");
     up.write(&[0; 1000]).expect("exactly the limit");
-    assert!(matches!(up.write(&[0]), Err(RecordError::TooLarge { max: 1000 })));
+    assert!(matches!(
+        up.write(&[0]),
+        Err(RecordError::TooLarge { max: 1000 })
+    ));
     up.abort().expect("abort");
-    assert_eq!(small.files().put(bob, bob, label("x"), &[1; 1000], None).map(|f| f.size).ok(), Some(1000));
+    assert_eq!(
+        small
+            .files()
+            .put(bob, bob, label("x"), &[1; 1000], None)
+            .map(|f| f.size)
+            .ok(),
+        Some(1000)
+    );
 }
 
 #[test]
 fn deleting_a_file_or_its_owner_removes_every_segment() {
     let (dir, _clock, engine) = engine();
     let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
-    let a = upload(&engine, alice, alice, &content(2 * SEGMENT_BYTES, 1), 50_000);
+    let a = upload(
+        &engine,
+        alice,
+        alice,
+        &content(2 * SEGMENT_BYTES, 1),
+        50_000,
+    );
     engine.files().delete(alice, a).expect("delete");
-    assert!(matches!(engine.files().delete(alice, a), Err(RecordError::NotFound)));
+    assert!(matches!(
+        engine.files().delete(alice, a),
+        Err(RecordError::NotFound)
+    ));
     assert_eq!(usage(&engine, alice), (0, 0));
     // Bob's files go with his account, and alice is refunded for hers to him.
     upload(&engine, bob, bob, &content(SEGMENT_BYTES + 1, 2), 50_000);
@@ -293,12 +389,17 @@ fn a_tampered_segment_never_reads_and_verify_deep_names_the_file() {
     common::raw_insert(&path, "file_segments", &rows[0].0, &rows[1].1);
     common::raw_insert(&path, "file_segments", &rows[1].0, &rows[0].1);
     let engine = common::open(&path, &clock);
-    assert!(matches!(read_all(&engine, alice, id), Err(RecordError::Decryption(_))));
+    assert!(matches!(
+        read_all(&engine, alice, id),
+        Err(RecordError::Decryption(_))
+    ));
     // The last segment alone still opens: only the touched ones fail.
     let reader = engine.files().open(alice, id).expect("open");
     let mut tail = Vec::new();
     let n = bytes.len() as u64;
-    reader.read(n - 10, n, &mut |b| tail.extend_from_slice(b)).expect("tail");
+    reader
+        .read(n - 10, n, &mut |b| tail.extend_from_slice(b))
+        .expect("tail");
     assert_eq!(tail, bytes[bytes.len() - 10..]);
     let report = engine.maintenance().check_integrity_deep().expect("check");
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
@@ -315,13 +416,19 @@ fn files_survive_backups_and_both_key_rotations() {
         .maintenance()
         .rotate_data_keys(Duration::ZERO, 100, |_| {})
         .expect("rotate data keys");
-    assert_eq!(read_all(&engine, alice, id).expect("after data-key rotation"), bytes);
+    assert_eq!(
+        read_all(&engine, alice, id).expect("after data-key rotation"),
+        bytes
+    );
     let later = upload(&engine, alice, alice, b"after", 5);
     if common::backend() == common::Backend::Redb {
         let backup = dir.path().join("backup.redb");
         engine.maintenance().backup_to(&backup).expect("backup");
         let restored = common::open(&backup, &clock);
-        assert_eq!(read_all(&restored, alice, id).expect("from the backup"), bytes);
+        assert_eq!(
+            read_all(&restored, alice, id).expect("from the backup"),
+            bytes
+        );
         assert_sound(&restored);
     }
     engine
@@ -330,7 +437,10 @@ fn files_survive_backups_and_both_key_rotations() {
     let mut builder = strongroom_engine::Engine::builder(common::master(common::KEY_B));
     builder.clock(std::sync::Arc::new(clock.clone()));
     let engine = common::open_with(builder, &dir.path().join("db.redb")).expect("reopen");
-    assert_eq!(read_all(&engine, alice, id).expect("after master rotation"), bytes);
+    assert_eq!(
+        read_all(&engine, alice, id).expect("after master rotation"),
+        bytes
+    );
     assert_eq!(read_all(&engine, alice, later).expect("later"), b"after");
     assert_sound(&engine);
 }

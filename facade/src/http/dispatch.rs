@@ -78,6 +78,19 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
         req.set_data(self.state.clone());
         let answer = if self.pages.contains(req.uri().path()) {
             self.pages.route.call(req).await
+        } else if is_upload(&req) {
+            // A file streams into its handler, which holds it to the
+            // file limits (size, quota, idle time) as it arrives. Any
+            // media type is a file's; none at all is raw bytes.
+            req.headers_mut()
+                .entry(poem::http::header::CONTENT_TYPE)
+                .or_insert(poem::http::HeaderValue::from_static(
+                    "application/octet-stream",
+                ));
+            self.operations
+                .call(req)
+                .await
+                .map(IntoResponse::into_response)
         } else {
             match self.body.admit(&mut req).await {
                 Ok(()) => self
@@ -104,12 +117,48 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
     }
 }
 
+/// Whether `req` uploads a file (`POST /v1/files`, `POST
+/// /v1/users/{name}/files`): its body is not read into memory first.
+fn is_upload(req: &Request) -> bool {
+    if req.method() != poem::http::Method::POST {
+        return false;
+    }
+    let path = req.uri().path();
+    path == "/v1/files"
+        || path
+            .strip_prefix("/v1/users/")
+            .and_then(|rest| rest.strip_suffix("/files"))
+            .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
 #[cfg(test)]
 mod tests {
     use poem::endpoint::make_sync;
     use poem::{Route, get};
 
     use super::Pages;
+
+    #[test]
+    fn only_file_uploads_skip_reading_the_body_first() {
+        let post = |path: &str| {
+            poem::Request::builder()
+                .method(poem::http::Method::POST)
+                .uri(poem::http::Uri::try_from(path).expect("uri"))
+                .finish()
+        };
+        assert!(super::is_upload(&post("/v1/files")));
+        assert!(super::is_upload(&post("/v1/users/bob/files")));
+        for other in [
+            "/v1/files/x",
+            "/v1/users//files",
+            "/v1/users/a/b/files",
+            "/v1/messages",
+        ] {
+            assert!(!super::is_upload(&post(other)), "{other}");
+        }
+        let get = poem::Request::builder().uri_str("/v1/files").finish();
+        assert!(!super::is_upload(&get));
+    }
 
     #[test]
     fn page_paths_are_exact_or_below_a_prefix() {

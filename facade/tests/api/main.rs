@@ -8,6 +8,7 @@ mod cross_origin;
 mod e2e;
 mod errors;
 mod events;
+mod files;
 mod identity;
 mod log_secrets;
 mod messages;

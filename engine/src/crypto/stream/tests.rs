@@ -66,7 +66,9 @@ fn known_answers() {
     let mut sealer = SegmentSealer::new(FileKeys::derive(&dek(), &header, OWNER, FILE));
     let mut got = Vec::new();
     for chunk in plaintext.chunks(7_777) {
-        sealer.push(chunk, &mut |i, bytes| got.push((i, bytes))).expect("fits");
+        sealer
+            .push(chunk, &mut |i, bytes| got.push((i, bytes)))
+            .expect("fits");
     }
     let (last, bytes, keys) = sealer.finish();
     got.push((last, bytes));
@@ -105,7 +107,10 @@ fn headers_parse_only_version_one_of_the_exact_length() {
     assert!(StreamHeader::parse(&bytes[1..]).is_err());
     let mut other = bytes;
     other[0] = 2;
-    assert_eq!(StreamHeader::parse(&other), Err(StreamError::MalformedHeader));
+    assert_eq!(
+        StreamHeader::parse(&other),
+        Err(StreamError::MalformedHeader)
+    );
     assert!(!format!("{header:?}").contains("salt"));
 }
 

@@ -1,0 +1,372 @@
+//! Files over a real TCP port: upload, list, download whole and by range,
+//! send, delete, and every limit — size (declared or discovered while
+//! streaming), quota, ttl, ownership, expiry, and a client that goes away
+//! mid-upload. After each refusal nothing of the upload is left.
+
+use crate::common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{TestServer, assert_problem, start};
+use futures_util::stream;
+use strongroom_engine::files::SEGMENT_BYTES;
+
+fn content(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 4099) as u8).collect()
+}
+
+async fn upload(
+    s: &TestServer,
+    path: &str,
+    token: &str,
+    name: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    s.http
+        .post(s.url(path))
+        .bearer_auth(token)
+        .header("Content-Type", "application/pdf")
+        .header("X-File-Name", name)
+        .body(body)
+        .send()
+        .await
+        .expect("upload")
+}
+
+async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or_default();
+    (status, body)
+}
+
+/// Nothing of any upload is stored, and nobody is charged for one.
+fn assert_nothing_kept(s: &TestServer) {
+    let report = s.engine.maintenance().check_integrity().expect("check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(report.files, 0, "an upload was kept");
+}
+
+#[tokio::test]
+async fn upload_list_download_range_and_delete() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let bytes = content(3 * SEGMENT_BYTES + 1000);
+    let (status, stored) = json(
+        upload(
+            &s,
+            "/v1/files?ttl_seconds=120",
+            &alice,
+            "r%C3%A9sum%C3%A9%20Q3.pdf",
+            bytes.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{stored}");
+    let id = stored["id"].as_str().expect("id").to_owned();
+    assert_eq!(stored["name"], "résumé Q3.pdf");
+    assert_eq!(stored["size"], bytes.len() as u64);
+    assert_eq!(stored["media_type"], "application/pdf");
+    assert!(stored["created_at"].is_string() && stored["expires_at"].is_string());
+
+    let list = s.get("/v1/files", &alice).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["files"][0]["id"], id.as_str());
+    assert!(list.body["next_cursor"].is_null());
+
+    let whole = s
+        .http
+        .get(s.url(&format!("/v1/files/{id}")))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(whole.status(), 200);
+    let header = |name: &str| {
+        whole
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("content-length"), bytes.len().to_string());
+    assert_eq!(header("accept-ranges"), "bytes");
+    assert_eq!(header("content-security-policy"), "sandbox");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(
+        header("content-disposition").ends_with("filename*=UTF-8''r%C3%A9sum%C3%A9%20Q3.pdf"),
+        "{}",
+        header("content-disposition")
+    );
+    assert_eq!(
+        whole.bytes().await.expect("body").as_ref(),
+        bytes.as_slice()
+    );
+
+    let n = bytes.len();
+    for (range, start, end) in [
+        ("bytes=0-19", 0, 20),
+        (
+            &*format!("bytes={}-{}", SEGMENT_BYTES - 5, SEGMENT_BYTES + 4),
+            SEGMENT_BYTES - 5,
+            SEGMENT_BYTES + 5,
+        ),
+        ("bytes=-20", n - 20, n),
+        (&*format!("bytes={}-", n - 7), n - 7, n),
+    ] {
+        let part = s
+            .http
+            .get(s.url(&format!("/v1/files/{id}")))
+            .bearer_auth(&alice)
+            .header("Range", range)
+            .send()
+            .await
+            .expect("range");
+        assert_eq!(part.status(), 206, "{range}");
+        let content_range = part.headers()["content-range"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert_eq!(content_range, format!("bytes {start}-{}/{n}", end - 1));
+        assert_eq!(
+            part.bytes().await.expect("body").as_ref(),
+            &bytes[start..end],
+            "{range}"
+        );
+    }
+    let past = s
+        .http
+        .get(s.url(&format!("/v1/files/{id}")))
+        .bearer_auth(&alice)
+        .header("Range", format!("bytes={n}-"))
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(past.status(), 416);
+    // Several ranges are answered whole.
+    let several = s
+        .http
+        .get(s.url(&format!("/v1/files/{id}")))
+        .bearer_auth(&alice)
+        .header("Range", "bytes=0-1,5-6")
+        .send()
+        .await
+        .expect("ranges");
+    assert_eq!(several.status(), 200);
+
+    assert_eq!(
+        s.delete(&format!("/v1/files/{id}"), &alice).await.status,
+        204
+    );
+    assert_problem(&s.get(&format!("/v1/files/{id}"), &alice).await, 404);
+    assert_problem(&s.delete(&format!("/v1/files/{id}"), &alice).await, 404);
+    assert_nothing_kept(&s);
+}
+
+#[tokio::test]
+async fn files_are_their_owners_alone_and_sent_files_belong_to_the_recipient() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let (bob, _) = s.account("bob").await;
+    let (_, mine) = json(upload(&s, "/v1/files", &alice, "mine.txt", "alice only").await).await;
+    let mine = mine["id"].as_str().expect("id").to_owned();
+    assert_problem(&s.get(&format!("/v1/files/{mine}"), &bob).await, 404);
+    assert_problem(&s.delete(&format!("/v1/files/{mine}"), &bob).await, 404);
+    assert_problem(&s.get("/v1/files/not-a-uuid", &bob).await, 404);
+
+    let (status, sent) =
+        json(upload(&s, "/v1/users/bob/files", &alice, "for-bob.txt", "hi bob").await).await;
+    assert_eq!(status, 201, "{sent}");
+    let sent_id = sent["id"].as_str().expect("id");
+    let bobs = s.get("/v1/files", &bob).await;
+    assert_eq!(bobs.body["files"][0]["id"], sent_id);
+    assert_eq!(bobs.body["files"][0]["sender"], "alice");
+    let got = s
+        .http
+        .get(s.url(&format!("/v1/files/{sent_id}")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(got.bytes().await.expect("body").as_ref(), b"hi bob");
+    assert_problem(&s.get(&format!("/v1/files/{sent_id}"), &alice).await, 404);
+    let (status, _) = json(upload(&s, "/v1/users/nobody/files", &alice, "x", "x").await).await;
+    assert_eq!(status, 404);
+    // Unauthenticated: 401, nothing stored.
+    let anonymous = s
+        .http
+        .post(s.url("/v1/files"))
+        .body("x")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn names_are_sanitised_and_bad_ttls_refused_before_anything_is_stored() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let (status, stored) =
+        json(upload(&s, "/v1/files", &alice, "..%2F..%2Fetc%2Fpasswd%0D%0A", "x").await).await;
+    assert_eq!(status, 201);
+    assert_eq!(stored["name"], "_.._etc_passwd__");
+    for ttl in ["0", "604801", "-1", "soon"] {
+        let (status, body) = json(
+            upload(
+                &s,
+                &format!("/v1/files?ttl_seconds={ttl}"),
+                &alice,
+                "x",
+                "x",
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{ttl}: {body}");
+    }
+    assert_eq!(
+        s.get("/v1/files", &alice).await.body["files"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    // Expiry, through the engine's clock.
+    s.advance(Duration::from_secs(601));
+    let id = stored["id"].as_str().expect("id");
+    assert_problem(&s.get(&format!("/v1/files/{id}"), &alice).await, 404);
+}
+
+#[tokio::test]
+async fn a_file_past_the_limit_is_refused_declared_or_streamed_and_nothing_is_kept() {
+    let limit = 3 * SEGMENT_BYTES as u64 + 10;
+    let s = TestServer::start_tuned(strongroom_facade::ApiConfig::default(), "", |b| {
+        b.max_file_len(limit);
+    })
+    .await;
+    let (alice, _) = s.account("alice").await;
+    // Declared: refused before a byte is read.
+    let (status, body) = json(
+        upload(
+            &s,
+            "/v1/files",
+            &alice,
+            "big",
+            vec![0u8; limit as usize + 1],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    // Streamed without a length: refused as the limit is crossed.
+    let chunks: Vec<Result<Bytes, std::io::Error>> = (0..8)
+        .map(|_| Ok(Bytes::from(vec![1u8; SEGMENT_BYTES])))
+        .collect();
+    let streamed = reqwest::Body::wrap_stream(stream::iter(chunks));
+    let (status, body) = json(upload(&s, "/v1/files", &alice, "big", streamed).await).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("larger than")
+    );
+    assert_nothing_kept(&s);
+    // Exactly the limit is fine.
+    let (status, _) =
+        json(upload(&s, "/v1/files", &alice, "ok", vec![0u8; limit as usize]).await).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn a_file_past_the_quota_is_refused_and_nothing_is_kept() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let id = s
+        .engine
+        .accounts()
+        .find("alice")
+        .expect("find")
+        .expect("alice");
+    let quota = strongroom_engine::accounts::Quota {
+        max_bytes: 70 * SEGMENT_BYTES as u64,
+        max_records: 100,
+        writes_per_minute: 100,
+    };
+    s.engine.admin().set_quota(id, Some(quota)).expect("quota");
+    let (status, body) =
+        json(upload(&s, "/v1/files", &alice, "big", content(140 * SEGMENT_BYTES)).await).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("quota"),
+        "{body}"
+    );
+    assert_nothing_kept(&s);
+    assert_eq!(s.engine.accounts().quota(id).expect("quota").usage.bytes, 0);
+    let (status, _) =
+        json(upload(&s, "/v1/files", &alice, "fits", content(SEGMENT_BYTES)).await).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let token = alice.clone();
+    // Declares 20 MiB, sends 9 MiB (two batches land), then goes away.
+    tokio::task::spawn_blocking(move || {
+        let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+        let head = format!(
+            "POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             X-File-Name: partial.bin\r\nContent-Length: {}\r\n\r\n",
+            20 << 20
+        );
+        tcp.write_all(head.as_bytes()).expect("head");
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..9 {
+            if let Err(e) = tcp.write_all(&chunk) {
+                let mut answer = String::new();
+                let _ = std::io::Read::read_to_string(&mut tcp, &mut answer);
+                panic!("body: {e}; the server said {answer}");
+            }
+        }
+        tcp.flush().expect("flush");
+    })
+    .await
+    .expect("client");
+    // The server notices the closed connection on its own time: wait
+    // (bounded) for the upload to be removed.
+    let mut files = u64::MAX;
+    for _ in 0..100 {
+        files = s
+            .engine
+            .maintenance()
+            .check_integrity()
+            .expect("check")
+            .files;
+        if files == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(files, 0, "the partial upload was kept");
+    assert_nothing_kept(&s);
+    let id = s
+        .engine
+        .accounts()
+        .find("alice")
+        .expect("find")
+        .expect("alice");
+    assert_eq!(
+        s.engine.accounts().quota(id).expect("quota").usage,
+        Default::default()
+    );
+}
