@@ -40,17 +40,21 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
             ttl["maximum"] = json!(max.as_secs());
         }
     }
-    if let Some(parameters) = spec["paths"]["/v1/messages"]["get"]["parameters"].as_array_mut() {
+    for path in ["/v1/messages", "/v1/files"] {
+        let Some(parameters) = spec["paths"][path]["get"]["parameters"].as_array_mut() else {
+            continue;
+        };
         for p in parameters.iter_mut().filter(|p| p["name"] == "limit") {
             p["schema"]["minimum"] = json!(1);
             p["schema"]["maximum"] = json!(limits.max_page);
         }
-        // A cursor is a message id; anything else (the empty string too)
-        // is refused.
+        // A cursor is a message (file) id; anything else (the empty
+        // string too) is refused.
         for p in parameters.iter_mut().filter(|p| p["name"] == "cursor") {
             p["schema"]["format"] = json!("uuid");
         }
     }
+    document_uploads(&mut spec, limits);
     // An event id is 16 bytes in unpadded base64url (so its last character
     // carries two bits: A, Q, g or w); empty means none. Anything else is
     // a bad request.
@@ -71,6 +75,32 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
         message["minLength"] = json!(1);
     }
     serde_json::to_string_pretty(&spec).unwrap_or_else(|_| generated.to_owned())
+}
+
+/// File uploads: the ttl's bounds, and a body of any media type up to
+/// the largest file.
+fn document_uploads(spec: &mut Value, limits: &Limits) {
+    for path in ["/v1/files", "/v1/users/{username}/files"] {
+        let operation = &mut spec["paths"][path]["post"];
+        if let Some(parameters) = operation["parameters"].as_array_mut() {
+            for p in parameters.iter_mut().filter(|p| p["name"] == "ttl_seconds") {
+                p["schema"]["minimum"] = json!(1);
+                p["schema"]["maximum"] = json!(limits.max_ttl.as_secs());
+            }
+        }
+        let body = &mut operation["requestBody"];
+        if body.is_object() {
+            body["description"] = json!(format!(
+                "The file's bytes (at most {} bytes), sent as they are; \
+                 `Content-Type` is the file's media type.",
+                limits.max_file_len
+            ));
+            body["content"] = json!({
+                "*/*": { "schema": { "type": "string", "format": "binary",
+                                     "maxLength": limits.max_file_len } }
+            });
+        }
+    }
 }
 
 /// Exact integer bounds (poem-openapi writes bounds as floats, which lose
@@ -184,7 +214,10 @@ fn document_body_errors(spec: &mut Value) {
     };
     for operation in paths.values_mut().filter_map(Value::as_object_mut) {
         for operation in operation.values_mut() {
-            if operation.get("requestBody").is_none() {
+            let json_body = operation["requestBody"]["content"]
+                .as_object()
+                .is_some_and(|c| c.keys().any(|k| k.starts_with("application/json")));
+            if !json_body {
                 continue;
             }
             let Some(responses) = operation["responses"].as_object_mut() else {
