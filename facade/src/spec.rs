@@ -176,7 +176,7 @@ fn document_event_stream(spec: &mut Value) {
         "properties": {
             "event": {
                 "type": "string",
-                "enum": ["message", "broadcast"],
+                "enum": ["message", "broadcast", "file"],
                 "description": "The event type: the `kind` of its data.",
             },
             "data": {

@@ -23,7 +23,9 @@ use crate::ids::{FileId, KeyScope, UserId};
 use crate::keyring::Keyring;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
-use crate::model::files::{FileInfo, FileLabel, FilePage};
+use crate::domain::records::{self, NewRecord};
+use crate::model::files::{FileInfo, FileLabel, FileNotice, FilePage};
+use crate::model::{Receipt, RecordKind};
 use crate::schema::{
     self, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileRow, FileState, Reader, Refunds, USERS, Writer,
 };
@@ -198,15 +200,21 @@ pub(crate) struct Finish<'a> {
     pub(crate) origin: Origin,
 }
 
+/// A file's notice in its recipient's log: the record, its position,
+/// and its plaintext (for the listeners).
+pub(crate) type Announced = (Receipt, u64, Zeroizing<Vec<u8>>);
+
 /// Completes an upload: its last segments and sealed metadata, the file's
-/// own expiry, and the audit entry.
+/// own expiry, and the audit entry; a file sent to another user is also
+/// announced in their log (a record of kind `File`, charged to the
+/// sender like a message).
 pub(crate) fn finish(
     tx: &mut dyn WriteTx,
     keyring: &Keyring,
     now: Timestamp,
     done: Finish<'_>,
     default_quota: Option<Quota>,
-) -> Result<FileInfo, RecordError> {
+) -> Result<(FileInfo, Option<Announced>), RecordError> {
     let Finish { owner, id, .. } = done;
     let mut row = uploading(tx, owner, id)?;
     let extra = done.metadata.len() as u64;
@@ -225,7 +233,7 @@ pub(crate) fn finish(
         target,
     );
     audit::append(tx, keyring.audit_chain(), note, now)?;
-    Ok(FileInfo {
+    let info = FileInfo {
         id,
         owner,
         sender: row.sender,
@@ -234,7 +242,25 @@ pub(crate) fn finish(
         size: done.size,
         created_at: row.created_at,
         expires_at: row.expires_at,
-    })
+    };
+    if info.sender == owner {
+        return Ok((info, None));
+    }
+    let notice = FileNotice {
+        id,
+        label: info.label.clone(),
+        size: info.size,
+    };
+    let record = NewRecord {
+        sender: info.sender,
+        scope: KeyScope::User(owner),
+        plaintext: Zeroizing::new(notice.encode()),
+        ttl: Duration::from_millis(row.ttl_millis),
+        origin: done.origin,
+        kind: RecordKind::File,
+    };
+    let (receipt, position) = records::store(tx, keyring, now, &record, default_quota)?;
+    Ok((info, Some((receipt, position, record.plaintext))))
 }
 
 /// Removes file or upload `(owner, id)` in any state with its segments

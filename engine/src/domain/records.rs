@@ -15,7 +15,7 @@ use crate::keyring::Keyring;
 use crate::keyring::opening::ScopeReader;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
-use crate::model::{Limits, Page, Receipt, Record};
+use crate::model::{Limits, Page, Receipt, Record, RecordKind};
 use crate::schema::{self, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
@@ -27,6 +27,8 @@ pub(crate) struct NewRecord {
     pub(crate) ttl: Duration,
     /// Who asked, for the audit log.
     pub(crate) origin: Origin,
+    /// A message, or a file's notice (audited with its file).
+    pub(crate) kind: RecordKind,
 }
 
 impl NewRecord {
@@ -46,6 +48,7 @@ impl NewRecord {
             plaintext: Zeroizing::new(plaintext.to_vec()),
             ttl,
             origin,
+            kind: RecordKind::Message,
         })
     }
 }
@@ -77,6 +80,7 @@ pub(crate) fn store(
     let sealing = keyring.stage(tx, scope)?.ok_or(RecordError::UnknownUser)?;
     let key = RecordKey::for_position(sealing.position);
     let row = RecordRow {
+        kind: record.kind,
         sender: record.sender,
         sender_name: Some(sender.username),
         created_at: now,
@@ -94,9 +98,11 @@ pub(crate) fn store(
         ),
         KeyScope::Broadcast => (AuditAction::Broadcast, AuditTarget::Broadcast(meta.id)),
     };
-    let actor = Actor::User(record.sender);
-    let note = Note::new(record.origin, actor, action, target);
-    audit::append(tx, keyring.audit_chain(), note, now)?;
+    if record.kind == RecordKind::Message {
+        let actor = Actor::User(record.sender);
+        let note = Note::new(record.origin, actor, action, target);
+        audit::append(tx, keyring.audit_chain(), note, now)?;
+    }
     let receipt = Receipt {
         scope,
         meta,
@@ -119,7 +125,7 @@ pub(crate) fn get(
     RECORDS
         .get_bytes(tx, &(scope, key), |bytes| {
             let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
-            if now >= row.expires_at {
+            if now >= row.expires_at || row.kind != RecordKind::Message {
                 return Err(RecordError::NotFound);
             }
             Ok(Record {
@@ -156,7 +162,7 @@ pub(crate) fn list(
     let mut more = false;
     RECORDS.scan_bytes(tx, (low, high), Order::Descending, |(_, key), bytes| {
         let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
-        if now >= row.expires_at {
+        if now >= row.expires_at || row.kind != RecordKind::Message {
             return Ok(Flow::Continue);
         }
         if reader.len() == limit {
@@ -193,6 +199,12 @@ pub(crate) fn delete(
 ) -> Result<bool, RecordError> {
     let scope = KeyScope::User(owner);
     let key = keyring.record_key(scope, id).ok_or(RecordError::NotFound)?;
+    let is_message = RECORDS.get_bytes(tx, &(scope, key), |bytes| {
+        RecordRef::decode(bytes).map(|row| row.kind == RecordKind::Message)
+    })?;
+    if is_message != Some(Some(true)) {
+        return Err(RecordError::NotFound);
+    }
     let mut refunds = Refunds::default();
     let expires_at = remove(tx, scope, key, &mut refunds)?.ok_or(RecordError::NotFound)?;
     RECORD_EXPIRY.remove(tx, &(expires_at, scope, key))?;

@@ -33,8 +33,10 @@ use crate::domain::files::{self, Finish};
 use crate::error::{DecryptionFailed, RecordError, StorageError};
 use crate::handle::{Engine, handle};
 use crate::ids::{FileId, UserId};
+use crate::model::{Event, Notice};
 pub use crate::model::files::{
-    DEFAULT_MEDIA_TYPE, FILE_NAME_MAX, FileInfo, FileLabel, FilePage, MEDIA_TYPE_MAX, sanitize_name,
+    DEFAULT_MEDIA_TYPE, FILE_NAME_MAX, FileInfo, FileLabel, FileNotice, FilePage, MEDIA_TYPE_MAX,
+    sanitize_name,
 };
 pub use crate::model::{DEFAULT_MAX_FILE_LEN, Limits};
 
@@ -300,7 +302,7 @@ impl Upload {
         let metadata = keys.seal_metadata(&plain);
         let engine = &self.engine;
         let now = engine.now();
-        engine.store().write_with(|tx| {
+        let finished = engine.store().write_with(|tx| {
             files::finish(
                 tx,
                 &engine.inner.keyring,
@@ -316,7 +318,28 @@ impl Upload {
                 },
                 engine.inner.default_quota,
             )
-        })
+        });
+        let (info, announced) = match finished {
+            Ok(done) => done,
+            Err(e) => {
+                // A notice may have taken a log position in memory.
+                engine.inner.keyring.forget_counters();
+                return Err(e);
+            }
+        };
+        if let Some((receipt, position, plaintext)) = announced {
+            let event = Event {
+                scope: receipt.scope,
+                meta: receipt.meta,
+                plaintext,
+                position,
+            };
+            engine
+                .inner
+                .listeners
+                .notify(&Notice::Events(std::slice::from_ref(&event)));
+        }
+        Ok(info)
     }
 
     /// Removes what the upload stored and refunds it. Blocks on the commit.

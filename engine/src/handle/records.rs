@@ -42,7 +42,7 @@ use crate::ids::{KeyScope, RecordId, UserId};
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
 pub use crate::model::{
     DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL, DEFAULT_TTL, Page, Receipt, Record,
-    RecordMeta,
+    RecordKind, RecordMeta,
 };
 use crate::write::{Enqueued, Slot, SlotState, single};
 

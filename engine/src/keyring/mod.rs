@@ -243,6 +243,7 @@ impl Keyring {
             sender_name: row.sender_name.map(str::to_owned),
             created_at: row.created_at,
             expires_at: row.expires_at,
+            kind: row.kind,
         }
     }
 

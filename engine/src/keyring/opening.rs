@@ -14,7 +14,7 @@ use crate::crypto::keys::DataKey;
 use crate::error::{DecryptionFailed, RecordError};
 use crate::ids::{KeyScope, RecordKey, UserId};
 use crate::keyring::{Keyring, open_under};
-use crate::model::RecordMeta;
+use crate::model::{RecordKind, RecordMeta};
 use crate::schema::RecordRef;
 use crate::store::ReadTx;
 
@@ -38,6 +38,7 @@ pub(crate) struct ScopeReader<'a, T: ReadTx + ?Sized> {
 
 /// A record's facts but its id.
 struct Facts {
+    kind: RecordKind,
     sender: UserId,
     sender_name: Option<String>,
     created_at: Timestamp,
@@ -76,6 +77,7 @@ impl<'a, T: ReadTx + ?Sized> ScopeReader<'a, T> {
         };
         let plaintext = open_under(data_key, self.scope, key, &envelope)?;
         let facts = Facts {
+            kind: row.kind,
             sender: row.sender,
             sender_name: row.sender_name.map(str::to_owned),
             created_at: row.created_at,
@@ -101,6 +103,7 @@ impl<'a, T: ReadTx + ?Sized> ScopeReader<'a, T> {
                     sender_name: facts.sender_name,
                     created_at: facts.created_at,
                     expires_at: facts.expires_at,
+                    kind: facts.kind,
                 },
                 plaintext,
             })

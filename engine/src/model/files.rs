@@ -93,6 +93,47 @@ pub struct FileInfo {
     pub expires_at: Timestamp,
 }
 
+/// What a file's notice on its owner's stream says (the notice is a
+/// record of kind [`RecordKind::File`](crate::records::RecordKind) in the
+/// owner's log, sealed like a message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileNotice {
+    /// The file's id.
+    pub id: FileId,
+    /// Its name and media type.
+    pub label: FileLabel,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl FileNotice {
+    /// `id (16) || size (8) || name || media type`, lengths prefixed.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::schema::Writer(&mut out)
+            .u128(self.id.as_u128())
+            .u64(self.size)
+            .bytes(self.label.name.as_bytes())
+            .bytes(self.label.media_type.as_bytes());
+        out
+    }
+
+    /// The notice in `bytes`, if they hold one.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = crate::schema::Reader(bytes);
+        let id = FileId::from_u128(r.u128()?);
+        let size = r.u64()?;
+        let name = r.string()?;
+        let media_type = r.string()?;
+        r.end()?;
+        Some(Self {
+            id,
+            label: FileLabel { name, media_type },
+            size,
+        })
+    }
+}
+
 /// A page of files, newest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilePage {

@@ -120,6 +120,19 @@ pub struct RecordMeta {
     pub created_at: Timestamp,
     /// When it stops being readable.
     pub expires_at: Timestamp,
+    /// A message, or the notice of a file sent to the owner.
+    pub kind: RecordKind,
+}
+
+/// What a record in a user's log is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A message: listed and read through [`Records`](crate::records::Records).
+    Message,
+    /// The notice that a file was sent to the log's owner (its content is
+    /// a [`FileNotice`](crate::files::FileNotice)): delivered on their
+    /// stream, never listed as a message.
+    File,
 }
 
 /// What a successful write returns: the record's facts and its envelope.
@@ -170,6 +183,8 @@ pub enum EventKind {
     Message,
     /// A broadcast to everyone.
     Broadcast,
+    /// A file sent to one user (see [`Event::file`]).
+    File,
 }
 
 /// A stored message or broadcast, decrypted, as a stream delivers it.
@@ -189,9 +204,18 @@ pub struct Event {
 impl Event {
     /// Message or broadcast.
     pub fn kind(&self) -> EventKind {
-        match self.scope {
-            KeyScope::User(_) => EventKind::Message,
-            KeyScope::Broadcast => EventKind::Broadcast,
+        match (self.scope, self.meta.kind) {
+            (KeyScope::Broadcast, _) => EventKind::Broadcast,
+            (KeyScope::User(_), RecordKind::Message) => EventKind::Message,
+            (KeyScope::User(_), RecordKind::File) => EventKind::File,
+        }
+    }
+
+    /// The file a [`EventKind::File`] event announces.
+    pub fn file(&self) -> Option<crate::model::files::FileNotice> {
+        match self.kind() {
+            EventKind::File => crate::model::files::FileNotice::decode(&self.plaintext),
+            _ => None,
         }
     }
 

@@ -154,6 +154,7 @@ fn convert(
         let (sender, created, expires, envelope) = row.value();
         let sender = UserId::from_u128(sender);
         let row = RecordRow {
+            kind: crate::model::RecordKind::Message,
             sender,
             sender_name: names.get(&sender).cloned(),
             created_at: Timestamp::from_unix_millis(created),

@@ -4,7 +4,7 @@ use super::codec::{Key, Reader, Row, Writer};
 use crate::clock::Timestamp;
 use crate::crypto::keys::StoreSecret;
 use crate::ids::{SessionId, UserId};
-use crate::model::Role;
+use crate::model::{RecordKind, Role};
 
 /// SHA-256 of a bearer token's 32 random bytes: how a token is stored.
 pub(crate) type TokenHash = [u8; 32];
@@ -150,6 +150,7 @@ impl Row for ScopeRow {
 /// A stored record: facts in the clear, content in its envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RecordRow {
+    pub(crate) kind: RecordKind,
     pub(crate) sender: UserId,
     /// The sender's username when it was written (`None` for records
     /// migrated from schema 1 whose sender was already deleted).
@@ -163,6 +164,7 @@ pub(crate) struct RecordRow {
 /// decode, so listing does not copy every envelope before opening it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RecordRef<'a> {
+    pub(crate) kind: RecordKind,
     pub(crate) sender: UserId,
     pub(crate) sender_name: Option<&'a str>,
     pub(crate) created_at: Timestamp,
@@ -176,12 +178,22 @@ impl<'a> RecordRef<'a> {
         let sender = UserId::from_u128(r.u128()?);
         let created_at = Timestamp::from_unix_millis(r.u64()?);
         let expires_at = Timestamp::from_unix_millis(r.u64()?);
-        let sender_name = match r.u8()? {
+        // The flag: bit 0, a sender name follows; bit 1, a file notice
+        // (schema 10; earlier records are messages, 0 or 1).
+        let flag = r.u8()?;
+        if flag > 3 {
+            return None;
+        }
+        let sender_name = match flag & 1 {
             0 => None,
-            1 => Some(std::str::from_utf8(r.bytes()?).ok()?),
-            _ => return None,
+            _ => Some(std::str::from_utf8(r.bytes()?).ok()?),
+        };
+        let kind = match flag & 2 {
+            0 => RecordKind::Message,
+            _ => RecordKind::File,
         };
         Some(Self {
+            kind,
             sender,
             sender_name,
             created_at,
@@ -197,15 +209,20 @@ impl Row for RecordRow {
         w.u128(self.sender.as_u128())
             .u64(self.created_at.as_unix_millis())
             .u64(self.expires_at.as_unix_millis());
+        let kind = match self.kind {
+            RecordKind::Message => 0,
+            RecordKind::File => 2,
+        };
         match &self.sender_name {
-            Some(name) => w.u8(1).bytes(name.as_bytes()),
-            None => w.u8(0),
+            Some(name) => w.u8(kind | 1).bytes(name.as_bytes()),
+            None => w.u8(kind),
         };
         w.tail(&self.envelope);
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
         let row = RecordRef::decode(bytes)?;
         Some(Self {
+            kind: row.kind,
             sender: row.sender,
             sender_name: row.sender_name.map(str::to_owned),
             created_at: row.created_at,
@@ -219,6 +236,7 @@ impl RecordRow {
     /// The row as a borrowed view.
     pub(crate) fn as_ref(&self) -> RecordRef<'_> {
         RecordRef {
+            kind: self.kind,
             sender: self.sender,
             sender_name: self.sender_name.as_deref(),
             created_at: self.created_at,
@@ -327,9 +345,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn record_rows_round_trip(sender: u128, name: Option<String>, created: u64, expires: u64,
-                                  envelope: Vec<u8>) {
+        fn record_rows_round_trip(file: bool, sender: u128, name: Option<String>, created: u64,
+                                  expires: u64, envelope: Vec<u8>) {
             let row = RecordRow {
+                kind: if file { RecordKind::File } else { RecordKind::Message },
                 sender: UserId::from_u128(sender),
                 sender_name: name,
                 created_at: Timestamp::from_unix_millis(created),

@@ -157,8 +157,9 @@ fn a_file_is_its_owners_alone_and_sending_makes_the_recipient_the_owner() {
             .len(),
         1
     );
-    // The sender pays for what they sent.
-    assert_eq!(usage(&engine, alice).0, 2);
+    // The sender pays for what they sent: her file, the one she sent,
+    // and its notice in bob's log.
+    assert_eq!(usage(&engine, alice).0, 3);
     assert_eq!(usage(&engine, bob).0, 0);
     assert!(matches!(
         engine

@@ -43,14 +43,30 @@ impl poem_openapi::types::Example for NewBroadcast {
     }
 }
 
-/// The data of a `message` or `broadcast` event. The SSE `id` is an opaque
-/// position in your stream, to send back as `Last-Event-ID`.
+/// The data of a `message`, `broadcast` or `file` event. The SSE `id` is
+/// an opaque position in your stream, to send back as `Last-Event-ID`.
 #[derive(Object)]
 pub(crate) struct StreamEvent {
-    /// `message` (stored for you) or `broadcast` (to everyone).
+    /// `message` (stored for you), `broadcast` (to everyone) or `file` (a
+    /// file sent to you: `file` says which; `message` says it in words).
     kind: String,
     #[oai(flatten)]
     message: Message,
+    /// For a `file` event: the file, to fetch with `GET /v1/files/{id}`.
+    file: Option<AnnouncedFile>,
+}
+
+/// A file announced on its recipient's stream.
+#[derive(Object)]
+pub(crate) struct AnnouncedFile {
+    /// The file's id.
+    id: uuid::Uuid,
+    /// Its name.
+    name: String,
+    /// Its size in bytes.
+    size: u64,
+    /// Its media type.
+    media_type: String,
 }
 
 /// An event serialised once for every stream that receives it.
@@ -64,9 +80,27 @@ pub(crate) fn prepare(event: &Event) -> Prepared {
 
 impl From<&Event> for StreamEvent {
     fn from(e: &Event) -> Self {
+        let Some(file) = e.file() else {
+            return Self {
+                kind: kind_name(e.kind()).to_owned(),
+                message: Message::new(e.meta.clone(), PlainText::copy(&e.plaintext)),
+                file: None,
+            };
+        };
+        let sender = e.meta.sender_name.as_deref().unwrap_or("someone");
+        let words = format!(
+            "{sender} sent you a file: {} ({} bytes)",
+            file.label.name, file.size
+        );
         Self {
             kind: kind_name(e.kind()).to_owned(),
-            message: Message::new(e.meta.clone(), PlainText::copy(&e.plaintext)),
+            message: Message::new(e.meta.clone(), PlainText::copy(words.as_bytes())),
+            file: Some(AnnouncedFile {
+                id: uuid::Uuid::from_u128(file.id.as_u128()),
+                name: file.label.name,
+                size: file.size,
+                media_type: file.label.media_type,
+            }),
         }
     }
 }
@@ -78,11 +112,28 @@ impl WriteJson for StreamEvent {
         fast_json::string(out, &self.kind);
         out.push(b',');
         self.message.write_fields(out);
+        if let Some(file) = &self.file {
+            out.push(b',');
+            fast_json::key(out, "file");
+            out.push(b'{');
+            fast_json::key(out, "id");
+            fast_json::uuid(out, &file.id);
+            out.push(b',');
+            fast_json::key(out, "name");
+            fast_json::string(out, &file.name);
+            out.push(b',');
+            fast_json::key(out, "size");
+            out.extend_from_slice(file.size.to_string().as_bytes());
+            out.push(b',');
+            fast_json::key(out, "media_type");
+            fast_json::string(out, &file.media_type);
+            out.push(b'}');
+        }
         out.push(b'}');
     }
 
     fn size_hint(&self) -> usize {
-        self.message.size_hint() + 24
+        self.message.size_hint() + 24 + self.file.as_ref().map_or(0, |f| f.name.len() + 128)
     }
 }
 
@@ -91,6 +142,7 @@ pub(crate) fn kind_name(kind: EventKind) -> &'static str {
     match kind {
         EventKind::Broadcast => "broadcast",
         EventKind::Message => "message",
+        EventKind::File => "file",
     }
 }
 
@@ -120,15 +172,30 @@ mod tests {
                 sender_name: name.map(str::to_owned),
                 created_at: Timestamp::from_unix_millis(1_700_000_000_123),
                 expires_at: Timestamp::from_unix_millis(1_700_000_600_000),
+                kind: strongroom_engine::records::RecordKind::Message,
             };
-            let event = StreamEvent {
-                kind: "message".to_owned(),
-                message: Message::new(meta, PlainText::copy(b"x")),
-            };
-            let mut out = Vec::new();
-            event.write_json(&mut out);
-            let written: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
-            assert_eq!(Some(written), event.to_json());
+            for file in [false, true] {
+                let event = StreamEvent {
+                    kind: "message".to_owned(),
+                    message: Message::new(meta.clone(), PlainText::copy(b"x")),
+                    file: file.then(|| AnnouncedFile {
+                        id: uuid::Uuid::from_u128(7),
+                        name: "a \"b\".pdf".to_owned(),
+                        size: 12,
+                        media_type: "application/pdf".to_owned(),
+                    }),
+                };
+                let mut out = Vec::new();
+                event.write_json(&mut out);
+                let written: serde_json::Value =
+                    serde_json::from_slice(&out).expect("valid JSON");
+                let mut documented = event.to_json().expect("json");
+                if !file {
+                    // poem-openapi writes an absent optional field as null.
+                    documented.as_object_mut().map(|o| o.remove("file"));
+                }
+                assert_eq!(written, documented);
+            }
         }
     }
 }

@@ -231,6 +231,7 @@ mod tests {
             sender_name: sender_name.map(str::to_owned),
             created_at: Timestamp::from_unix_millis(1_700_000_000_123),
             expires_at: Timestamp::from_unix_millis(1_700_000_600_000),
+            kind: strongroom_engine::records::RecordKind::Message,
         }
     }
 

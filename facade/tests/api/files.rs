@@ -370,3 +370,40 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
         Default::default()
     );
 }
+
+#[tokio::test]
+async fn a_sent_file_is_announced_on_the_recipients_stream_and_on_resume() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let (bob, _) = s.account("bob").await;
+    let mut stream = common::sse::SseStream::open(&s.url("/v1/events"), &bob, None).await;
+    let (status, sent) =
+        json(upload(&s, "/v1/users/bob/files", &alice, "plan.pdf", "the plan").await).await;
+    assert_eq!(status, 201, "{sent}");
+    let event = stream.expect(Duration::from_secs(10)).await;
+    assert_eq!(event.event, "file");
+    let data = event.json();
+    assert_eq!(data["kind"], "file");
+    assert_eq!(data["sender"], "alice");
+    assert_eq!(data["file"]["id"], sent["id"]);
+    assert_eq!(data["file"]["name"], "plan.pdf");
+    assert_eq!(data["file"]["size"], 8);
+    assert_eq!(data["message"], "alice sent you a file: plan.pdf (8 bytes)");
+    // The notice is not a message: not listed, not readable as one.
+    assert_eq!(s.get("/v1/messages", &bob).await.body["messages"], serde_json::json!([]));
+    let notice = data["id"].as_str().expect("notice id");
+    assert_problem(&s.get(&format!("/v1/messages/{notice}"), &bob).await, 404);
+    assert_problem(&s.delete(&format!("/v1/messages/{notice}"), &bob).await, 404);
+    // A stream resuming from before it replays it.
+    let mut again = common::sse::SseStream::open(&s.url("/v1/events"), &bob, None).await;
+    let replayed = again.expect(Duration::from_secs(10)).await;
+    assert_eq!(replayed.event, "file");
+    assert_eq!(replayed.json()["file"]["id"], sent["id"]);
+    // Uploads for oneself announce nothing.
+    let (status, _) = json(upload(&s, "/v1/files", &bob, "own.txt", "x").await).await;
+    assert_eq!(status, 201);
+    assert!(matches!(
+        stream.next(Duration::from_millis(300)).await,
+        common::sse::Next::Timeout
+    ));
+}
