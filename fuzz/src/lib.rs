@@ -32,3 +32,14 @@ pub fn scope() -> Binding {
         record: 9,
     }
 }
+
+/// The owner every file-stream target derives its keys for.
+pub fn owner() -> u128 {
+    match USER {
+        KeyScope::User(user) => user.as_u128(),
+        KeyScope::Broadcast => 0,
+    }
+}
+
+/// The file every file-stream target derives its keys for.
+pub const FILE: u128 = 0x0190_0000_0000_7000_8000_0000_0000_0001;

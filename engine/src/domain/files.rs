@@ -18,12 +18,12 @@ use crate::clock::Timestamp;
 use crate::crypto::stream::{FileKeys, StreamHeader};
 use crate::domain::audit::{self, Note};
 use crate::domain::quotas;
+use crate::domain::records::{self, NewRecord};
 use crate::error::{DecryptionFailed, RecordError, StorageError};
 use crate::ids::{FileId, KeyScope, UserId};
 use crate::keyring::Keyring;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
-use crate::domain::records::{self, NewRecord};
 use crate::model::files::{FileInfo, FileLabel, FileNotice, FilePage};
 use crate::model::{Receipt, RecordKind};
 use crate::schema::{

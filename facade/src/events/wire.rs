@@ -187,8 +187,7 @@ mod tests {
                 };
                 let mut out = Vec::new();
                 event.write_json(&mut out);
-                let written: serde_json::Value =
-                    serde_json::from_slice(&out).expect("valid JSON");
+                let written: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
                 let mut documented = event.to_json().expect("json");
                 if !file {
                     // poem-openapi writes an absent optional field as null.

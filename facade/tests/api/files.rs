@@ -390,10 +390,16 @@ async fn a_sent_file_is_announced_on_the_recipients_stream_and_on_resume() {
     assert_eq!(data["file"]["size"], 8);
     assert_eq!(data["message"], "alice sent you a file: plan.pdf (8 bytes)");
     // The notice is not a message: not listed, not readable as one.
-    assert_eq!(s.get("/v1/messages", &bob).await.body["messages"], serde_json::json!([]));
+    assert_eq!(
+        s.get("/v1/messages", &bob).await.body["messages"],
+        serde_json::json!([])
+    );
     let notice = data["id"].as_str().expect("notice id");
     assert_problem(&s.get(&format!("/v1/messages/{notice}"), &bob).await, 404);
-    assert_problem(&s.delete(&format!("/v1/messages/{notice}"), &bob).await, 404);
+    assert_problem(
+        &s.delete(&format!("/v1/messages/{notice}"), &bob).await,
+        404,
+    );
     // A stream resuming from before it replays it.
     let mut again = common::sse::SseStream::open(&s.url("/v1/events"), &bob, None).await;
     let replayed = again.expect(Duration::from_secs(10)).await;
