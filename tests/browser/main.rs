@@ -4,6 +4,7 @@
 mod account;
 mod app;
 mod e2e;
+mod files;
 mod hpke;
 mod oidc;
 mod share;

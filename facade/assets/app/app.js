@@ -5,6 +5,7 @@
 // end-to-end keys. See docs/web-client.md.
 
 import * as e2e from "./e2e.js";
+import * as files from "./files.js";
 import { sealForLink } from "./share_link.js";
 
 const $ = (id) => document.getElementById(id);
@@ -185,6 +186,7 @@ async function enter() {
   say("");
   const page = await call("GET", "/v1/messages?limit=50");
   for (const m of page.messages.reverse()) show(m, "message");
+  await files.list();
   await connect();
 }
 
@@ -259,6 +261,17 @@ function show(m, kind) {
   body.className = "text";
   li.append(meta, body);
   $("inbox").prepend(li);
+  if (kind === "file" && m.file) {
+    // A file sent to us: the notice says so, the button fetches it.
+    body.textContent = `${m.sender || "Someone"} sent you ${m.file.name} (${files.size(m.file.size)})`;
+    const get = document.createElement("button");
+    get.type = "button";
+    get.textContent = "Download";
+    get.setAttribute("aria-label", `Download ${m.file.name}`);
+    get.addEventListener("click", () => files.download(m.file.id, m.file.name));
+    meta.append(get);
+    return;
+  }
   if (!e2e.isSealed(m.message)) {
     body.textContent = m.message;
     return;
@@ -311,6 +324,7 @@ async function connect() {
   };
   source.addEventListener("message", deliver("message"));
   source.addEventListener("broadcast", deliver("broadcast"));
+  source.addEventListener("file", (ev) => { deliver("file")(ev); files.list(); });
   source.addEventListener("end", async (ev) => {
     source.close();
     live(false);
@@ -395,6 +409,7 @@ function signOut(message) {
   Object.assign(state, { access: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null });
   state.seen.clear();
   $("inbox").replaceChildren();
+  files.clear();
   $("share-link").value = "";
   $("share-result").hidden = true;
   $("signin").hidden = false;
@@ -541,5 +556,6 @@ $("logout").addEventListener("click", logout);
 $("key-form").addEventListener("submit", replaceKey);
 $("share-form").addEventListener("submit", createShare);
 $("share-copy").addEventListener("click", copyShare);
+files.init({ call, refresh, say, token: () => state.access, me: () => state.me });
 signInOptions();
 restore();

@@ -1,5 +1,5 @@
 //! The web client at `/app`: one HTML page, its ES modules (the app, its
-//! end-to-end layer, its share-link sealing and the vendored HPKE library,
+//! end-to-end layer, its files, its share-link sealing and the vendored HPKE library,
 //! committed as built by `scripts/build-hpke.sh`) and one style sheet,
 //! embedded in the binary (no CDN, nothing to build to run it), with its
 //! icon and web-app manifest, and `/favicon.ico` for every page. Served
@@ -16,6 +16,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../assets/app/app.js")),
     ("e2e.js", JS, include_str!("../../assets/app/e2e.js")),
+    ("files.js", JS, include_str!("../../assets/app/files.js")),
     ("hpke.js", JS, include_str!("../../assets/app/hpke.js")),
     (
         "share_link.js",

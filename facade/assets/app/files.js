@@ -1,0 +1,168 @@
+// Files in the web client: upload (a button or drag and drop, with a
+// progress bar; the browser streams the file from disk, the server seals
+// it as it arrives), the list with size and expiry, download, delete, and
+// sending a file to another user. See docs/web-client.md.
+
+const $ = (id) => document.getElementById(id);
+
+// Set by init(): the page's authenticated JSON call, its token refresh,
+// the current access token and its feedback line.
+let api = null;
+
+export function size(bytes) {
+  const units = ["bytes", "KB", "MB", "GB"];
+  let n = bytes;
+  let unit = 0;
+  while (n >= 1000 && unit < units.length - 1) { n /= 1000; unit += 1; }
+  return unit === 0 ? `${bytes} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function note(text) { $("file-note").textContent = text || ""; }
+
+// One XMLHttpRequest upload (fetch reports no upload progress): the File
+// object goes as the body, read from disk as it is sent.
+function post(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("authorization", `Bearer ${api.token()}`);
+    xhr.setRequestHeader("x-file-name", encodeURIComponent(file.name));
+    xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      resolve({ status: xhr.status, data });
+    };
+    xhr.onerror = () => reject(new Error("the server cannot be reached; nothing was stored, try again"));
+    xhr.send(file);
+  });
+}
+
+async function upload(event) {
+  event.preventDefault();
+  const file = $("file-input").files[0];
+  if (!file) return note("Choose a file first.");
+  const to = $("file-to").value.trim();
+  const ttl = $("file-ttl").value;
+  const path = to
+    ? `/v1/users/${encodeURIComponent(to)}/files?ttl_seconds=${ttl}`
+    : `/v1/files?ttl_seconds=${ttl}`;
+  const bar = $("file-progress");
+  bar.hidden = false;
+  bar.value = 0;
+  $("file-upload").disabled = true;
+  note(`Uploading ${file.name}…`);
+  try {
+    const progress = (p) => { bar.value = Math.round(p * 100); };
+    let answer = await post(path, file, progress);
+    if (answer.status === 401 && await api.refresh()) answer = await post(path, file, progress);
+    if (answer.status !== 201) {
+      throw new Error((answer.data && answer.data.detail) || `the server answered ${answer.status}`);
+    }
+    bar.value = 100;
+    $("file-form").reset();
+    note(to ? `Sent ${file.name} to ${to}.` : `Stored ${file.name} (${size(answer.data.size)}).`);
+    if (!to) await list();
+  } catch (e) {
+    note(`Upload failed: ${e.message}`);
+  } finally {
+    $("file-upload").disabled = false;
+    bar.hidden = true;
+  }
+}
+
+// Fetches the file with the bearer token and hands it to the browser as a
+// download under its own name.
+export async function download(id, name) {
+  try {
+    let res = await fetch(`/v1/files/${id}`, { headers: { authorization: `Bearer ${api.token()}` } });
+    if (res.status === 401 && await api.refresh()) {
+      res = await fetch(`/v1/files/${id}`, { headers: { authorization: `Bearer ${api.token()}` } });
+    }
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      throw new Error((data && data.detail) || `the server answered ${res.status}`);
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (e) {
+    api.say(`Download failed: ${e.message}`);
+  }
+}
+
+async function remove(file, li) {
+  if (!window.confirm(`Delete ${file.name}? This cannot be undone.`)) return;
+  try { await api.call("DELETE", `/v1/files/${file.id}`); }
+  catch (e) { if (e.status !== 404) return api.say(`Delete failed: ${e.message}`); }
+  li.remove();
+  $("files-empty").hidden = $("files").children.length > 0;
+}
+
+function button(label, aria, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.setAttribute("aria-label", aria);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function row(file) {
+  const li = document.createElement("li");
+  li.dataset.id = file.id;
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = file.name;
+  const facts = document.createElement("span");
+  facts.className = "facts";
+  const from = file.sender && api.me() && file.sender !== api.me().username ? ` · from ${file.sender}` : "";
+  facts.textContent = `${size(file.size)}${from} · expires ${new Date(file.expires_at).toLocaleString()}`;
+  li.append(
+    name,
+    button("Download", `Download ${file.name}`, () => download(file.id, file.name)),
+    button("Delete", `Delete ${file.name}`, () => remove(file, li)),
+    facts,
+  );
+  return li;
+}
+
+// The caller's files, newest first.
+export async function list() {
+  try {
+    const page = await api.call("GET", "/v1/files?limit=100");
+    $("files").replaceChildren(...page.files.map(row));
+    $("files-empty").hidden = page.files.length > 0;
+  } catch (e) {
+    api.say(`Could not list your files: ${e.message}`);
+  }
+}
+
+export function clear() {
+  $("files").replaceChildren();
+  $("files-empty").hidden = false;
+  note("");
+}
+
+export function init(context) {
+  api = context;
+  $("file-form").addEventListener("submit", upload);
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    if (e.dataTransfer.files.length > 0) {
+      $("file-input").files = e.dataTransfer.files;
+      note(`Ready to upload ${e.dataTransfer.files[0].name}.`);
+    }
+  });
+}

@@ -1,0 +1,161 @@
+//! Files in the web client, in a real headless Chromium: a person picks a
+//! file, watches it upload, finds it in the list with its size and expiry,
+//! downloads exactly its bytes, sends one to another user (who is told on
+//! their live stream) and deletes one.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::browser::{click, fill, sign_in, text, wait_for};
+use common::start;
+use fantoccini::{Client, Locator};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Picks the file at `path` in the upload form and submits it.
+async fn upload(client: &Client, path: &std::path::Path, to: &str) {
+    client
+        .find(Locator::Css("#file-input"))
+        .await
+        .expect("file input")
+        .send_keys(path.to_str().expect("utf-8 path"))
+        .await
+        .expect("pick file");
+    fill(client, "#file-to", to).await;
+    click(client, "#file-upload").await;
+}
+
+/// Waits until the status under the upload form says `what`.
+async fn noted(client: &Client, what: &str) -> String {
+    for _ in 0..200 {
+        let note = text(client, "#file-note").await;
+        if note.contains(what) {
+            return note;
+        }
+        if note.contains("failed") {
+            panic!("{note}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the upload never said {what:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_uploads_lists_downloads_sends_and_deletes_files() {
+    let Some(browser) = common::browser::launch("browser_files").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    let (bob, _) = s.account("bob").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A bit over three segments, so the browser's bytes cross several.
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let path = dir.path().join("plan été.bin");
+    std::fs::write(&path, &content).expect("write file");
+
+    common::browser::keeping_screenshots("browser_files", &[("alice", client)], async {
+        sign_in(client, &s.base, "alice", true, WAIT).await;
+        assert_eq!(text(client, "#files-empty").await, "No files yet.");
+
+        upload(client, &path, "").await;
+        noted(client, "Stored plan été.bin (200 KB)").await;
+        let item = wait_for(client, "#files li", WAIT).await;
+        let facts = item.text().await.expect("text");
+        assert!(facts.contains("plan été.bin") && facts.contains("200 KB"), "{facts}");
+        assert!(facts.contains("expires"), "{facts}");
+        assert!(!client
+            .find(Locator::Css("#files-empty"))
+            .await
+            .expect("empty note")
+            .is_displayed()
+            .await
+            .expect("displayed"));
+
+        // The download hands the browser exactly the uploaded bytes.
+        client
+            .execute(
+                "window.__blobs = []; const make = URL.createObjectURL; \
+                 URL.createObjectURL = (b) => { window.__blobs.push(b); return make(b); }",
+                vec![],
+            )
+            .await
+            .expect("watch downloads");
+        click(client, "#files li button:first-of-type").await;
+        let mut got = serde_json::Value::Null;
+        for _ in 0..100 {
+            got = client
+                .execute_async(
+                    "const done = arguments[0]; const b = window.__blobs[0]; \
+                     if (!b) { done(null); } else { b.arrayBuffer().then((a) => done(Array.from(new Uint8Array(a)))); }",
+                    vec![],
+                )
+                .await
+                .expect("read blob");
+            if !got.is_null() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let bytes: Vec<u8> = serde_json::from_value(got).expect("downloaded bytes");
+        assert_eq!(bytes, content, "the download differs from the upload");
+
+        // Sent to bob: he holds it, alice's list does not.
+        upload(client, &path, "bob").await;
+        noted(client, "Sent plan été.bin to bob").await;
+        let bobs = s.get("/v1/files", &bob).await;
+        assert_eq!(bobs.body["files"][0]["name"], "plan été.bin");
+        assert_eq!(bobs.body["files"][0]["sender"], "alice");
+        assert_eq!(
+            client.find_all(Locator::Css("#files li")).await.expect("items").len(),
+            1
+        );
+
+        // Deleting asks first, then the file is gone here and on the server.
+        client
+            .execute("window.confirm = () => true", vec![])
+            .await
+            .expect("confirm");
+        click(client, "#files li button:nth-of-type(2)").await;
+        wait_for(client, "#files-empty:not([hidden])", WAIT).await;
+        let alice = s.engine.accounts().find("alice").expect("find").expect("alice");
+        assert!(s.engine.files().list(alice, None, 10).expect("list").files.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_sent_to_you_arrives_live_with_a_download_button() {
+    let Some(browser) = common::browser::launch("browser_files_live").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    common::browser::keeping_screenshots("browser_files_live", &[("bob", client)], async {
+        sign_in(client, &s.base, "bob", true, WAIT).await;
+        let sent = s
+            .send(
+                s.http
+                    .post(s.url("/v1/users/bob/files"))
+                    .bearer_auth(&alice)
+                    .header("X-File-Name", "notes.txt")
+                    .header("Content-Type", "text/plain")
+                    .body("see you at noon"),
+            )
+            .await;
+        assert_eq!(sent.status, 201, "{}", sent.body);
+        let notice = wait_for(client, "#inbox li.file", WAIT).await;
+        let said = notice.text().await.expect("text");
+        assert!(
+            said.contains("alice sent you notes.txt (15 bytes)"),
+            "{said}"
+        );
+        assert!(said.contains("Download"), "{said}");
+        // The file list follows.
+        let listed = wait_for(client, "#files li", WAIT).await;
+        assert!(listed.text().await.expect("text").contains("from alice"));
+    })
+    .await;
+}
