@@ -92,9 +92,11 @@ fn document_uploads(spec: &mut Value, limits: &Limits) {
         if body.is_object() {
             body["description"] = json!(format!(
                 "The file's bytes (at most {} bytes), sent as they are; \
-                 `Content-Type` is the file's media type.",
+                 `Content-Type` is the file's media type. No body is an \
+                 empty file.",
                 limits.max_file_len
             ));
+            body["required"] = json!(false);
             body["content"] = json!({
                 "*/*": { "schema": { "type": "string", "format": "binary",
                                      "maxLength": limits.max_file_len } }

@@ -42,8 +42,8 @@ pub(crate) const CRATES: &[Crate] = &[
         layers: &[
             &["spec"],
             &[
-                "accounts", "admin", "e2e", "events", "health", "messages", "oidc", "pages",
-                "reaper", "shares",
+                "accounts", "admin", "e2e", "events", "files", "health", "messages", "oidc",
+                "pages", "reaper", "shares",
             ],
             &["http"],
             &["fanout"],

@@ -107,29 +107,33 @@ pub struct FileNotice {
 }
 
 impl FileNotice {
-    /// `id (16) || size (8) || name || media type`, lengths prefixed.
+    /// `id (16) || size (8) || name length (2) || name || media type`,
+    /// big-endian.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        crate::schema::Writer(&mut out)
-            .u128(self.id.as_u128())
-            .u64(self.size)
-            .bytes(self.label.name.as_bytes())
-            .bytes(self.label.media_type.as_bytes());
+        let (name, media) = (self.label.name.as_bytes(), self.label.media_type.as_bytes());
+        let mut out = Vec::with_capacity(26 + name.len() + media.len());
+        out.extend_from_slice(&self.id.as_u128().to_be_bytes());
+        out.extend_from_slice(&self.size.to_be_bytes());
+        // Names are at most FILE_NAME_MAX bytes: the length fits.
+        out.extend_from_slice(&(name.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(media);
         out
     }
 
     /// The notice in `bytes`, if they hold one.
     pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = crate::schema::Reader(bytes);
-        let id = FileId::from_u128(r.u128()?);
-        let size = r.u64()?;
-        let name = r.string()?;
-        let media_type = r.string()?;
-        r.end()?;
+        let (id, rest) = bytes.split_first_chunk::<16>()?;
+        let (size, rest) = rest.split_first_chunk::<8>()?;
+        let (len, rest) = rest.split_first_chunk::<2>()?;
+        let (name, media) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
         Some(Self {
-            id,
-            label: FileLabel { name, media_type },
-            size,
+            id: FileId::from_u128(u128::from_be_bytes(*id)),
+            label: FileLabel {
+                name: String::from_utf8(name.to_vec()).ok()?,
+                media_type: String::from_utf8(media.to_vec()).ok()?,
+            },
+            size: u64::from_be_bytes(*size),
         })
     }
 }
@@ -158,6 +162,20 @@ mod tests {
         let long = "é".repeat(200);
         let cut = sanitize_name(&long);
         assert!(cut.len() <= FILE_NAME_MAX && cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn notices_round_trip_and_refuse_short_bytes() {
+        let notice = FileNotice {
+            id: FileId::from_u128(7),
+            label: FileLabel::new("plan é.pdf", Some("application/pdf")),
+            size: 1 << 40,
+        };
+        let bytes = notice.encode();
+        assert_eq!(FileNotice::decode(&bytes), Some(notice));
+        for cut in 0..26 {
+            assert_eq!(FileNotice::decode(&bytes[..cut]), None);
+        }
     }
 
     #[test]

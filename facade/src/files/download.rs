@@ -155,7 +155,7 @@ impl ApiResponse for Download {
         };
         let content = || {
             vec![MetaMediaType {
-                content_type: "application/octet-stream",
+                content_type: "*/*",
                 schema: binary(),
             }]
         };
