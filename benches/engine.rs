@@ -16,6 +16,10 @@
 //!   from a store that also holds 10 000 live ones.
 //! - `concurrent_put_1k`: durable put throughput, 1 writer vs 64 writers
 //!   (group commit).
+//! - `file_stream`: the file format alone (sealing and opening 4 MiB of
+//!   64 KiB segments, the AES-GCM ceiling of every file path) beside the
+//!   engine's durable upload and read of 64 MiB files, and a 20-byte range
+//!   read of a 256 MiB file.
 //!
 //! Run: `cargo bench --bench engine`
 
@@ -367,8 +371,102 @@ fn concurrent_put(c: &mut Criterion) {
     group.finish();
 }
 
+fn file_stream(c: &mut Criterion) {
+    use strongroom::engine::files::FileLabel;
+    use strongroom::engine::hazmat::{FileKeys, SegmentSealer, StreamHeader};
+
+    let dek = DataKey::from_secret(&SecretBox::new(Box::new([9; 32])));
+    let header = StreamHeader::random(1);
+    let plain = vec![0x5a; 4 << 20];
+    let mut group = c.benchmark_group("file_stream");
+    group.throughput(Throughput::Bytes(plain.len() as u64));
+    group.bench_function("seal_4mib", |b| {
+        b.iter(|| {
+            let mut sealer = SegmentSealer::new(FileKeys::derive(&dek, &header, 1, 2));
+            let mut n = 0;
+            sealer
+                .push(black_box(&plain), &mut |_, s| n += s.len())
+                .expect("fits");
+            let (_, last, _) = sealer.finish();
+            black_box(n + last.len())
+        });
+    });
+    let keys = FileKeys::derive(&dek, &header, 1, 2);
+    let mut segments = Vec::new();
+    let mut sealer = SegmentSealer::new(FileKeys::derive(&dek, &header, 1, 2));
+    sealer
+        .push(&plain, &mut |_, s| segments.push(s))
+        .expect("fits");
+    segments.push(sealer.finish().1);
+    group.bench_function("open_4mib", |b| {
+        b.iter(|| {
+            let last = segments.len() - 1;
+            for (i, s) in segments.iter().enumerate() {
+                black_box(keys.open_segment(i as u32, i == last, s).expect("opens"));
+            }
+        });
+    });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, user) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
+    let big = vec![0xa5; 64 << 20];
+    group.throughput(Throughput::Bytes(big.len() as u64));
+    group.sample_size(10);
+    group.bench_function("engine_upload_64mib", |b| {
+        b.iter(|| {
+            let mut upload = engine
+                .files()
+                .begin(user, user, FileLabel::new("b", None), DAY)
+                .expect("begin");
+            for chunk in big.chunks(256 * 1024) {
+                upload.write(chunk).expect("write");
+            }
+            let info = upload.finish().expect("finish");
+            engine.files().delete(user, info.id).expect("delete");
+        });
+    });
+    let stored = engine
+        .files()
+        .put(user, user, FileLabel::new("b", None), &big, DAY)
+        .expect("put");
+    group.bench_function("engine_read_64mib", |b| {
+        let reader = engine.files().open(user, stored.id).expect("open");
+        b.iter(|| {
+            let mut n = 0;
+            reader
+                .read(0, u64::MAX, &mut |bytes| n += bytes.len())
+                .expect("read");
+            black_box(n)
+        });
+    });
+    let mut upload = engine
+        .files()
+        .begin(user, user, FileLabel::new("c", None), DAY)
+        .expect("begin");
+    for _ in 0..4 {
+        upload.write(&big).expect("write");
+    }
+    let huge = upload.finish().expect("finish");
+    group.throughput(Throughput::Bytes(20));
+    group.sample_size(100);
+    group.bench_function("range_20b_of_256mib", |b| {
+        let mut at = 0u64;
+        b.iter(|| {
+            at = (at + 7_919 * 65_537) % (huge.size - 20);
+            let reader = engine.files().open(user, huge.id).expect("open");
+            let mut got = 0;
+            reader
+                .read(at, at + 20, &mut |bytes| got += bytes.len())
+                .expect("range");
+            black_box(got)
+        });
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    file_stream,
     seal_open,
     put_get,
     list_page,
