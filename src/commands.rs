@@ -102,8 +102,8 @@ pub(crate) fn rotate_data_keys(
         );
     }
     println!(
-        "re-sealed {} of {} records under their newest data key",
-        done.resealed, done.total
+        "re-sealed {} of {} records and {} files under their newest data key",
+        done.resealed, done.total, done.files_resealed
     );
     Ok(ExitCode::SUCCESS)
 }

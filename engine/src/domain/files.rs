@@ -381,6 +381,84 @@ fn open_row(
     })
 }
 
+/// Re-seals the first complete file after `after` (in key order) created
+/// at or before `cutoff` whose keys derive from an older data key version
+/// than its owner's newest: every segment and the metadata, under a fresh
+/// header. Returns the file looked at last and whether it was re-sealed;
+/// `None` when no file is left after `after`. Files newer than the cutoff
+/// or already current are passed over in the same call.
+pub(crate) fn reseal_next(
+    tx: &mut dyn WriteTx,
+    keyring: &Keyring,
+    cutoff: Timestamp,
+    after: Option<(UserId, FileId)>,
+) -> Result<Option<((UserId, FileId), bool)>, RecordError> {
+    let start = match after {
+        Some(key) => Bound::Excluded(key),
+        None => Bound::Unbounded,
+    };
+    let mut next = None;
+    let mut last = None;
+    let mut looked = 0;
+    FILES.scan(
+        tx,
+        (start, Bound::Unbounded),
+        Order::Ascending,
+        |key, row| {
+            last = Some(key);
+            looked += 1;
+            if row.state != FileState::Complete || row.created_at > cutoff {
+                return Ok::<_, RecordError>(Flow::Continue);
+            }
+            let header = StreamHeader::parse(&row.header).map_err(|_| DecryptionFailed)?;
+            let current = keyring
+                .current_key(tx, KeyScope::User(key.0))?
+                .map(|(version, _)| version);
+            if current.is_some_and(|v| v > header.key_version) {
+                next = Some((key, row));
+                return Ok(Flow::Stop);
+            }
+            // Each transaction looks at a bounded number of files.
+            Ok(if looked >= 512 {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            })
+        },
+    )?;
+    let Some(((owner, id), row)) = next else {
+        return Ok(last.map(|key| (key, false)));
+    };
+    let old = open_row(tx, keyring, owner, id, row.clone())?;
+    let (version, dek) = keyring
+        .current_key(tx, KeyScope::User(owner))?
+        .ok_or(DecryptionFailed)?;
+    let header = StreamHeader::random(version);
+    let keys = FileKeys::derive(&dek, &header, owner.as_u128(), id.as_u128());
+    let count = u32::try_from(old.segments).map_err(|_| DecryptionFailed)?;
+    for index in 0..count {
+        let last = index + 1 == count;
+        let sealed = FILE_SEGMENTS
+            .get(tx, &(owner, id, index))?
+            .ok_or_else(|| FILE_SEGMENTS.corrupt())?;
+        let plain = old
+            .keys
+            .open_segment(index, last, &sealed)
+            .map_err(|_| DecryptionFailed)?;
+        let mut again = Vec::with_capacity(sealed.len());
+        keys.seal_segment(index, last, &plain, &mut again);
+        FILE_SEGMENTS.insert(tx, &(owner, id, index), &again)?;
+    }
+    let metadata = keys.seal_metadata(&encode_metadata(&old.info.label, old.info.size));
+    let updated = FileRow {
+        header: header.to_bytes(),
+        metadata,
+        ..row
+    };
+    FILES.insert(tx, &(owner, id), &updated)?;
+    Ok(Some(((owner, id), true)))
+}
+
 /// Whether the complete file `(owner, id)` opens whole: its metadata,
 /// then every segment in order (a deep integrity check).
 pub(crate) fn opens(

@@ -47,6 +47,9 @@ pub struct DataKeyProgress {
     pub scopes_rotated: u64,
     /// This run continued an interrupted rotation.
     pub resumed: bool,
+    /// Files re-sealed (every segment, under keys derived from the newest
+    /// data key) so far (this run).
+    pub files_resealed: u64,
 }
 
 /// Why a master-key rotation did not happen. Nothing changed either way.
@@ -152,7 +155,9 @@ impl Maintenance<'_> {
     /// call continues after the last committed batch (with the first run's
     /// cutoff) instead of starting new versions. Ids, positions and
     /// contents do not change; older versions stay (records newer than the
-    /// cutoff may still use them).
+    /// cutoff may still use them). Then every file older than the cutoff
+    /// whose keys derive from an older version is re-sealed whole, one file
+    /// per transaction.
     pub fn rotate_data_keys(
         &self,
         older_than: Duration,
@@ -190,10 +195,31 @@ impl Maintenance<'_> {
             state.resealed += resealed as u64;
             progress(&state);
             if scanned < batch {
-                self.0.audit_operation(AuditAction::RotateDataKeys)?;
-                return Ok(state);
+                break;
             }
         }
+        // Files, one per transaction: each under keys derived from its
+        // owner's newest data key, with a fresh salt and nonce prefix.
+        let cutoff = Timestamp::from_unix_millis(
+            self.0
+                .inner
+                .clock
+                .now()
+                .as_unix_millis()
+                .saturating_sub(older_than.as_millis() as u64),
+        );
+        let mut after = None;
+        while let Some((done, resealed)) =
+            store.write_with(|tx| domain::files::reseal_next(tx, keyring, cutoff, after))?
+        {
+            after = Some(done);
+            if resealed {
+                state.files_resealed += 1;
+                progress(&state);
+            }
+        }
+        self.0.audit_operation(AuditAction::RotateDataKeys)?;
+        Ok(state)
     }
 
     /// Writes a consistent copy of the whole store, as one read transaction
