@@ -42,6 +42,7 @@ impl Verified {
             "records": r.records,
             "tokens": r.tokens,
             "shares": r.shares,
+            "files": r.files,
             "envelopes_opened": r.envelopes_opened,
             "records_on_older_keys": r.records_on_older_keys,
             "audit_entries": self.audit.entries,
@@ -54,8 +55,8 @@ impl Verified {
     pub fn to_text(&self) -> String {
         let r = &self.report;
         let mut out = format!(
-            "users: {}\nrecords: {}\ntokens: {}\nshare links: {}\n",
-            r.users, r.records, r.tokens, r.shares
+            "users: {}\nrecords: {}\ntokens: {}\nshare links: {}\nfiles: {}\n",
+            r.users, r.records, r.tokens, r.shares, r.files
         );
         out.push_str(&format!(
             "records on older data keys: {}\n",
