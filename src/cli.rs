@@ -334,6 +334,11 @@ pub(crate) struct ServeArgs {
     /// nothing).
     #[arg(long, env = "STRONGROOM_MAX_FILE_BYTES", default_value_t = 100 * 1024 * 1024)]
     max_file_bytes: u64,
+    /// Page cache of the embedded database, in MiB: the most its pages
+    /// add to the server's memory (the OS page cache holds the file
+    /// beneath it). Ignored on PostgreSQL.
+    #[arg(long, env = "STRONGROOM_CACHE_MIB", default_value_t = 32)]
+    cache_mib: usize,
     /// Largest broadcast, in bytes.
     #[arg(long, env = "STRONGROOM_BROADCAST_MAX_BYTES", default_value_t = 16 * 1024)]
     broadcast_max_bytes: usize,
@@ -464,6 +469,7 @@ impl ServeArgs {
             },
             audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
             max_file_bytes: self.max_file_bytes,
+            cache_bytes: self.cache_mib.max(1) << 20,
             database: self
                 .database_url
                 .map(|url| DatabaseUrl::Given(SecretString::from(url)))

@@ -62,6 +62,8 @@ pub struct ServeConfig {
     pub default_quota: Quota,
     /// Largest file, in bytes.
     pub max_file_bytes: u64,
+    /// Page cache of the embedded database, in bytes.
+    pub cache_bytes: usize,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
     /// A PostgreSQL database to keep the store in instead of the embedded
@@ -169,11 +171,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
 
     let created_dir = !config.data_dir.exists();
     let (quota, retention) = (config.default_quota, config.audit_retention);
-    let max_file = config.max_file_bytes;
+    let (max_file, cache) = (config.max_file_bytes, config.cache_bytes);
     let tune = move |b: &mut EngineBuilder| {
         b.default_quota(Some(quota))
             .audit_retention(retention)
-            .max_file_len(max_file);
+            .max_file_len(max_file)
+            .cache_size(cache);
     };
     let opened = match &config.database {
         Some(database) => {

@@ -60,6 +60,7 @@ pub struct EngineBuilder {
     password_cost: PasswordCost,
     default_quota: Option<Quota>,
     audit_retention: Duration,
+    cache_size: Option<usize>,
 }
 
 impl Engine {
@@ -73,6 +74,7 @@ impl Engine {
             password_cost: PasswordCost::default(),
             default_quota: None,
             audit_retention: DEFAULT_AUDIT_RETENTION,
+            cache_size: None,
         }
     }
 }
@@ -146,6 +148,15 @@ impl EngineBuilder {
         self
     }
 
+    /// Memory the embedded database may use to cache pages, in bytes
+    /// (default: redb's, 1 GiB). It is what the process's memory grows to
+    /// under a write-heavy load (a large file's segments pass through it);
+    /// the operating system's page cache still holds the file beneath it.
+    pub fn cache_size(&mut self, bytes: usize) -> &mut Self {
+        self.cache_size = Some(bytes);
+        self
+    }
+
     /// Argon2id cost; must be at least the default (19 MiB, t = 2, p = 1).
     pub fn password_cost(&mut self, cost: PasswordCost) -> &mut Self {
         self.password_cost = cost;
@@ -158,7 +169,7 @@ impl EngineBuilder {
     pub fn open(&mut self, path: impl AsRef<Path>) -> Result<Engine, OpenError> {
         self.validate()?;
         let master = self.master.take().ok_or(REUSED)?;
-        let store = RedbStore::open(path.as_ref())?;
+        let store = RedbStore::open(path.as_ref(), self.cache_size)?;
         schema::legacy::upgrade(&store, &master)?;
         self.finish(Box::new(store), master)
     }

@@ -105,6 +105,7 @@ impl Shares<'_> {
             passphrase_salt,
             state: ShareState::Active,
             envelope: sharekeys::seal(&key, &lookup, share.content),
+            file: None,
         };
         let engine = self.0;
         let default_quota = engine.inner.default_quota;

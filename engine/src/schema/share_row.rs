@@ -3,7 +3,7 @@
 use super::codec::{Reader, Row, Writer};
 use crate::clock::Timestamp;
 use crate::crypto::sharekeys::PASSPHRASE_SALT_LEN;
-use crate::ids::{ShareId, UserId};
+use crate::ids::{FileId, ShareId, UserId};
 
 /// Where a share is in its life. Only an `Active` share holds content;
 /// the others are tombstones kept until the share's expiry so that a late
@@ -56,8 +56,13 @@ pub(crate) struct ShareRow {
     /// The Argon2id salt of the passphrase, when the share has one.
     pub(crate) passphrase_salt: Option<[u8; PASSPHRASE_SALT_LEN]>,
     pub(crate) state: ShareState,
-    /// The sealed content; empty unless `Active`.
+    /// The sealed content; empty unless `Active`. For a file share, the
+    /// file's notice (id, size, name, media type).
     pub(crate) envelope: Vec<u8>,
+    /// For a file share: the copy of the file the share holds (a `files`
+    /// row of its creator in state `Shared`, sealed under keys derived
+    /// from the share's content key).
+    pub(crate) file: Option<FileId>,
 }
 
 impl Row for ShareRow {
@@ -70,8 +75,13 @@ impl Row for ShareRow {
             .u32(self.max_views)
             .u32(self.views_used)
             .u32(self.failed_attempts)
-            .u8(u8::from(self.client_encrypted))
+            // Bit 0: client-encrypted; bit 1: a file id follows the state
+            // (schema 10).
+            .u8(u8::from(self.client_encrypted) | (u8::from(self.file.is_some()) << 1))
             .u8(self.state.code());
+        if let Some(file) = self.file {
+            w.u128(file.as_u128());
+        }
         match &self.passphrase_salt {
             Some(salt) => w.u8(1).tail(salt),
             None => w.u8(0),
@@ -89,12 +99,16 @@ impl Row for ShareRow {
         let created_at = Timestamp::from_unix_millis(r.u64()?);
         let expires_at = Timestamp::from_unix_millis(r.u64()?);
         let (max_views, views_used, failed_attempts) = (r.u32()?, r.u32()?, r.u32()?);
-        let client_encrypted = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
+        let flags = r.u8()?;
+        if flags > 3 {
+            return None;
+        }
+        let client_encrypted = flags & 1 == 1;
         let state = ShareState::from_code(r.u8()?)?;
+        let file = match flags & 2 {
+            0 => None,
+            _ => Some(FileId::from_u128(r.u128()?)),
+        };
         let passphrase_salt = match r.u8()? {
             0 => None,
             1 => {
@@ -118,6 +132,7 @@ impl Row for ShareRow {
             passphrase_salt,
             state,
             envelope: r.tail().to_vec(),
+            file,
         })
     }
 }
@@ -133,6 +148,7 @@ mod tests {
         fn share_rows_round_trip(
             id: u128, owner: Option<u128>, times: (u64, u64), counts: (u32, u32, u32),
             client: bool, salt: Option<[u8; 16]>, state in 0u8..4, envelope: Vec<u8>,
+            file: Option<u128>,
         ) {
             let row = ShareRow {
                 id: ShareId::from_u128(id),
@@ -146,6 +162,7 @@ mod tests {
                 passphrase_salt: salt,
                 state: ShareState::from_code(state).expect("state"),
                 envelope,
+                file: file.map(FileId::from_u128),
             };
             prop_assert_eq!(ShareRow::decode(&row.to_bytes()), Some(row));
         }

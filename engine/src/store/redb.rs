@@ -53,10 +53,15 @@ pub(crate) struct RedbStore {
 }
 
 impl RedbStore {
-    /// Opens or creates the database file at `path` (exclusively locked).
-    pub(crate) fn open(path: &Path) -> Result<Self, StorageError> {
+    /// Opens or creates the database file at `path` (exclusively locked),
+    /// with `cache` bytes of page cache (default: redb's).
+    pub(crate) fn open(path: &Path, cache: Option<usize>) -> Result<Self, StorageError> {
+        let mut builder = Database::builder();
+        if let Some(bytes) = cache {
+            builder.set_cache_size(bytes);
+        }
         Ok(Self {
-            db: Database::create(path).map_err(opening)?,
+            db: builder.create(path).map_err(opening)?,
         })
     }
 

@@ -413,3 +413,40 @@ async fn a_sent_file_is_announced_on_the_recipients_stream_and_on_resume() {
         common::sse::Next::Timeout
     ));
 }
+
+#[tokio::test]
+async fn over_http2_uploads_stream_and_the_limit_holds() {
+    let limit = 2 * SEGMENT_BYTES as u64;
+    let s = TestServer::start_tuned(strongroom_facade::ApiConfig::default(), "", |b| {
+        b.max_file_len(limit);
+    })
+    .await;
+    let (alice, _) = s.account("alice").await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("client");
+    let send = |body: reqwest::Body| {
+        h2.post(s.url("/v1/files"))
+            .bearer_auth(&alice)
+            .header("X-File-Name", "h2.bin")
+            .body(body)
+            .send()
+    };
+    let fits = send(reqwest::Body::from(content(limit as usize)))
+        .await
+        .expect("upload");
+    assert_eq!(fits.version(), reqwest::Version::HTTP_2);
+    assert_eq!(fits.status(), 201);
+    // HTTP/2 need not declare a length: the limit is found while streaming.
+    let chunks: Vec<Result<Bytes, std::io::Error>> = (0..4)
+        .map(|_| Ok(Bytes::from(vec![2u8; SEGMENT_BYTES])))
+        .collect();
+    let over = send(reqwest::Body::wrap_stream(stream::iter(chunks)))
+        .await
+        .expect("upload");
+    assert_eq!(over.status(), 413);
+    let report = s.engine.maintenance().check_integrity().expect("check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(report.files, 1, "only the file that fit is kept");
+}
