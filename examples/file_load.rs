@@ -20,6 +20,7 @@ use bytes::Bytes;
 use clap::Parser;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use strongroom_testkit::process::{find_server_pid, rss_kib};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -46,28 +47,6 @@ fn byte_at(offset: u64) -> u8 {
 
 fn chunk_at(offset: u64, len: usize) -> Bytes {
     (0..len as u64).map(|i| byte_at(offset + i)).collect()
-}
-
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn find_server_pid() -> Option<u32> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        if args.first().is_some_and(|a| a.ends_with(b"strongroom"))
-            && args.iter().any(|a| *a == b"serve")
-        {
-            return Some(pid);
-        }
-    }
-    None
 }
 
 /// Samples the server's RSS until stopped; the peak, in KiB.

@@ -62,10 +62,10 @@ use strongroom_engine::{Engine, Limits};
 
 pub use admin::audit::CheckpointJson;
 pub use fanout::remote::{Remote, RemoteStreams};
+pub use http::paging::DEFAULT_PAGE;
 pub use http::problem::{PROBLEM_JSON, Problem};
 pub use http::rate_limit::LoginLimits;
 pub use ipnet::IpNet;
-pub use messages::DEFAULT_PAGE;
 pub use oidc::provider::{Oidc, OidcConfig, OidcError};
 pub use reaper::{ReaperConfig, spawn_reaper};
 

@@ -7,7 +7,8 @@
 //! [`browser`], [`oidc`]), engines on
 //! either backend ([`store`]), raw access to stored tables behind the
 //! engine's back ([`raw`]), an HTTP client and an in-process API server
-//! ([`http`]), and a Server-Sent Events client ([`sse`]).
+//! ([`http`]), a Server-Sent Events client ([`sse`]) and the server
+//! process a load harness measures ([`process`]).
 //!
 //! A dev-dependency only; never published with the engine. Without its
 //! default `full` feature it holds the fault-injecting disk alone.
@@ -26,6 +27,8 @@ pub mod nats;
 pub mod oidc;
 #[cfg(feature = "full")]
 pub mod postgres;
+#[cfg(feature = "full")]
+pub mod process;
 #[cfg(feature = "full")]
 pub mod raw;
 #[cfg(feature = "full")]

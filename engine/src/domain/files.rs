@@ -31,6 +31,12 @@ use crate::schema::{
 };
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
+/// A file's key in `files`: its owner and id.
+pub(crate) type FileKey = (UserId, FileId);
+
+/// What [`read_segments`] calls with each stored segment.
+pub(crate) type SegmentVisitor<'a> = dyn FnMut(u32, &[u8]) -> Result<(), RecordError> + 'a;
+
 /// An upload just begun: its id and the keys to seal its segments under.
 pub(crate) struct Begun {
     pub(crate) id: FileId,
@@ -391,8 +397,8 @@ pub(crate) fn reseal_next(
     tx: &mut dyn WriteTx,
     keyring: &Keyring,
     cutoff: Timestamp,
-    after: Option<(UserId, FileId)>,
-) -> Result<Option<((UserId, FileId), bool)>, RecordError> {
+    after: Option<FileKey>,
+) -> Result<Option<(FileKey, bool)>, RecordError> {
     let start = match after {
         Some(key) => Bound::Excluded(key),
         None => Bound::Unbounded,
@@ -519,7 +525,7 @@ pub(crate) fn read_segments(
     id: FileId,
     from: u32,
     to: u32,
-    visit: &mut dyn FnMut(u32, &[u8]) -> Result<(), RecordError>,
+    visit: &mut SegmentVisitor<'_>,
 ) -> Result<(), RecordError> {
     if from >= to {
         return Ok(());

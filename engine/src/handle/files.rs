@@ -47,6 +47,9 @@ pub const BATCH_SEGMENTS: usize = 64;
 /// How long an upload may go without a batch landing before the reaper
 /// removes it.
 pub const UPLOAD_LEASE: Duration = Duration::from_secs(600);
+/// A segment's index and plaintext.
+type OpenedSegment = (u64, Zeroizing<Vec<u8>>);
+
 /// Segments opened per read transaction when reading a range.
 const READ_SEGMENTS: u32 = 16;
 
@@ -415,7 +418,7 @@ impl FileReader {
 
     /// Calls `out` with the plaintext of bytes `start..end` (clamped to
     /// the file), in order, opening only the segments the range touches,
-    /// [`READ_SEGMENTS`] per read transaction. A file deleted or expired
+    /// 16 segments per read transaction. A file deleted or expired
     /// between two of them ends the read with `NotFound`.
     pub fn read(
         &self,
@@ -443,11 +446,7 @@ impl FileReader {
     }
 
     /// Opens segments `from..to` in one read transaction.
-    fn open_segments(
-        &self,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<(u64, Zeroizing<Vec<u8>>)>, RecordError> {
+    fn open_segments(&self, from: u64, to: u64) -> Result<Vec<OpenedSegment>, RecordError> {
         let (owner, id) = (self.info.owner, self.info.id);
         let (from32, to32) = (
             u32::try_from(from).map_err(|_| DecryptionFailed)?,

@@ -175,14 +175,7 @@ impl Maintenance<'_> {
         match under_way {
             Some(_) => state.resumed = true,
             None => {
-                let cutoff = Timestamp::from_unix_millis(
-                    self.0
-                        .inner
-                        .clock
-                        .now()
-                        .as_unix_millis()
-                        .saturating_sub(older_than.as_millis() as u64),
-                );
+                let cutoff = self.cutoff(older_than);
                 let started = store.write_with(|tx| reseal::start(tx, keyring, cutoff));
                 state.scopes_rotated = started.inspect_err(|_| keyring.forget_counters())?;
             }
@@ -200,14 +193,7 @@ impl Maintenance<'_> {
         }
         // Files, one per transaction: each under keys derived from its
         // owner's newest data key, with a fresh salt and nonce prefix.
-        let cutoff = Timestamp::from_unix_millis(
-            self.0
-                .inner
-                .clock
-                .now()
-                .as_unix_millis()
-                .saturating_sub(older_than.as_millis() as u64),
-        );
+        let cutoff = self.cutoff(older_than);
         let mut after = None;
         while let Some((done, resealed)) =
             store.write_with(|tx| domain::files::reseal_next(tx, keyring, cutoff, after))?
@@ -220,6 +206,12 @@ impl Maintenance<'_> {
         }
         self.0.audit_operation(AuditAction::RotateDataKeys)?;
         Ok(state)
+    }
+
+    /// `older_than` before now.
+    fn cutoff(&self, older_than: Duration) -> Timestamp {
+        let now = self.0.inner.clock.now().as_unix_millis();
+        Timestamp::from_unix_millis(now.saturating_sub(older_than.as_millis() as u64))
     }
 
     /// Writes a consistent copy of the whole store, as one read transaction

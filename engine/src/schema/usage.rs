@@ -17,11 +17,7 @@ pub(crate) fn charge(
     user: UserId,
     bytes: u64,
 ) -> Result<Usage, StorageError> {
-    let mut usage = USAGE.get(tx, &user)?.unwrap_or_default();
-    usage.bytes = usage.bytes.saturating_add(bytes);
-    usage.records = usage.records.saturating_add(1);
-    USAGE.insert(tx, &user, &usage)?;
-    Ok(usage)
+    add(tx, user, Usage { bytes, records: 1 })
 }
 
 /// Adds `bytes` to `user`'s usage without counting another item (a
@@ -31,8 +27,13 @@ pub(crate) fn charge_bytes(
     user: UserId,
     bytes: u64,
 ) -> Result<Usage, StorageError> {
+    add(tx, user, Usage { bytes, records: 0 })
+}
+
+fn add(tx: &mut dyn WriteTx, user: UserId, more: Usage) -> Result<Usage, StorageError> {
     let mut usage = USAGE.get(tx, &user)?.unwrap_or_default();
-    usage.bytes = usage.bytes.saturating_add(bytes);
+    usage.bytes = usage.bytes.saturating_add(more.bytes);
+    usage.records = usage.records.saturating_add(more.records);
     USAGE.insert(tx, &user, &usage)?;
     Ok(usage)
 }

@@ -24,9 +24,9 @@ use crate::files::upload::{file_problem, receive};
 use crate::files::wire::{StoredFile, StoredFilePage};
 use crate::http::auth::Caller;
 use crate::http::guard;
+use crate::http::paging;
 use crate::http::problem::{Answer, Problem, account_problem, answer, errors, or_answer, says};
 use crate::http::state::State;
-use crate::messages::DEFAULT_PAGE;
 use crate::tags::ApiTags;
 
 #[derive(ApiResponse)]
@@ -232,28 +232,7 @@ impl FilesApi {
     ) -> Answer<ListResponse, ListErrors> {
         let owner = or_answer!(caller.require(Scope::MessagesRead));
         let max = state.engine.limits().max_page;
-        let limit = match limit.0 {
-            None => DEFAULT_PAGE.min(max),
-            Some(n) => match usize::try_from(n) {
-                Ok(n) if (1..=max).contains(&n) => n,
-                _ => {
-                    return answer(Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("limit must be between 1 and {max}"),
-                    ));
-                }
-            },
-        };
-        let cursor = match cursor.0.as_deref().map(str::parse::<FileId>) {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => {
-                return answer(Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "cursor is not a valid next_cursor",
-                ));
-            }
-        };
+        let (limit, cursor) = or_answer!(paging::page::<FileId>(limit.0, cursor.0.as_deref(), max));
         let page = state
             .read(move |e| e.files().list(owner, cursor, limit))
             .await?;

@@ -12,6 +12,7 @@ use strongroom_engine::{RecordId, Scope, UserId};
 
 use crate::http::auth::Caller;
 use crate::http::guard;
+use crate::http::paging;
 use crate::http::problem::{
     Answer, Problem, account_problem, answer, errors, or_answer, record_problem, says,
 };
@@ -19,10 +20,6 @@ use crate::http::state::State;
 use crate::messages::wire::{Message, MessagePage, NewMessage, StoredMessage};
 use crate::tags::ApiTags;
 use crate::wire::FastJson;
-
-/// Page size of `GET /v1/messages` when the request names none (or the
-/// server's largest page, if that is smaller).
-pub const DEFAULT_PAGE: usize = 50;
 
 #[derive(ApiResponse)]
 pub(crate) enum StoreResponse {
@@ -187,28 +184,8 @@ impl MessagesApi {
     ) -> Answer<ListResponse, ListErrors> {
         let owner = or_answer!(caller.require(Scope::MessagesRead));
         let max = state.engine.limits().max_page;
-        let limit = match limit.0 {
-            None => DEFAULT_PAGE.min(max),
-            Some(n) => match usize::try_from(n) {
-                Ok(n) if (1..=max).contains(&n) => n,
-                _ => {
-                    return answer(Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("limit must be between 1 and {max}"),
-                    ));
-                }
-            },
-        };
-        let cursor = match cursor.0.as_deref().map(str::parse::<RecordId>) {
-            None => None,
-            Some(Ok(id)) => Some(id),
-            Some(Err(_)) => {
-                return answer(Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "cursor is not a valid next_cursor",
-                ));
-            }
-        };
+        let (limit, cursor) =
+            or_answer!(paging::page::<RecordId>(limit.0, cursor.0.as_deref(), max));
         let result = state
             .read(move |e| {
                 e.records()
