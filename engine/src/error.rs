@@ -315,6 +315,20 @@ pub enum ShareError {
     /// The passphrase could not be hashed.
     #[error("passphrase hashing failed")]
     Hashing,
+    /// The file to share is not one of the creator's (absent, expired,
+    /// still uploading, or someone else's).
+    #[error("file not found")]
+    FileNotFound,
+    /// The share holds a file (`file`) and was opened as a message, or the
+    /// other way round; nothing was consumed.
+    #[error("this share holds {}", if *file { "a file" } else { "a message" })]
+    WrongKind {
+        /// Whether it holds a file.
+        file: bool,
+    },
+    /// A file share's bytes did not open or could not be copied.
+    #[error("the shared file could not be read")]
+    FileUnreadable,
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -70,9 +70,21 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
     document_body_errors(&mut spec);
     document_nulls(&mut spec);
     document_event_stream(&mut spec);
-    let message = &mut spec["components"]["schemas"]["NewShareRequest"]["properties"]["message"];
-    if message.is_object() {
-        message["minLength"] = json!(1);
+    let share = &mut spec["components"]["schemas"]["NewShareRequest"];
+    if share["properties"]["message"].is_object() {
+        share["properties"]["message"]["minLength"] = json!(1);
+        // A message or a file, never both; a file only with a
+        // server-side key. (`null` reads as absent.)
+        share["oneOf"] = json!([
+            { "required": ["message"], "properties": { "message": { "type": "string" } } },
+            {
+                "required": ["file_id"],
+                "properties": {
+                    "file_id": { "type": "string" },
+                    "client_encrypted": { "enum": [false, null] }
+                }
+            }
+        ]);
     }
     serde_json::to_string_pretty(&spec).unwrap_or_else(|_| generated.to_owned())
 }

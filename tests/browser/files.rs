@@ -117,7 +117,20 @@ async fn a_person_uploads_lists_downloads_sends_and_deletes_files() {
             .execute("window.confirm = () => true", vec![])
             .await
             .expect("confirm");
+        // A share link to the file, for someone without an account.
         click(client, "#files li button:nth-of-type(2)").await;
+        let link = wait_for(client, "#share-result:not([hidden]) #share-link", WAIT)
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default();
+        assert!(link.contains("/s/"), "{link}");
+        let preview = s
+            .send(s.http.get(&link).header("accept", "application/json"))
+            .await;
+        assert_eq!(preview.body["file"]["name"], "plan été.bin");
+        click(client, "#files li button:nth-of-type(3)").await;
         wait_for(client, "#files-empty:not([hidden])", WAIT).await;
         let alice = s.engine.accounts().find("alice").expect("find").expect("alice");
         assert!(s.engine.files().list(alice, None, 10).expect("list").files.is_empty());
@@ -156,6 +169,74 @@ async fn a_file_sent_to_you_arrives_live_with_a_download_button() {
         // The file list follows.
         let listed = wait_for(client, "#files li", WAIT).await;
         assert!(listed.text().await.expect("text").contains("from alice"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_file_is_named_before_and_downloaded_once_on_the_share_page() {
+    let Some(browser) = common::browser::launch("browser_files_share").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let content: Vec<u8> = (0..150_000u32).map(|i| (i % 239) as u8).collect();
+    let stored = s
+        .send(
+            s.http
+                .post(s.url("/v1/files"))
+                .bearer_auth(&alice)
+                .header("X-File-Name", "report%20Q3.pdf")
+                .header("Content-Type", "application/pdf")
+                .body(content.clone()),
+        )
+        .await;
+    assert_eq!(stored.status, 201, "{}", stored.body);
+    let shared = s
+        .post(
+            "/v1/shares",
+            serde_json::json!({"file_id": stored.body["id"]}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(shared.status, 201, "{}", shared.body);
+    let url = shared.body["url"].as_str().expect("url").to_owned();
+    common::browser::keeping_screenshots("browser_files_share", &[("visitor", client)], async {
+        client.goto(&url).await.expect("page");
+        assert_eq!(text(client, "h1").await, "Someone shared a file with you");
+        assert_eq!(text(client, "#file-name").await, "report Q3.pdf");
+        let preview = s
+            .send(s.http.get(&url).header("accept", "application/json"))
+            .await;
+        assert_eq!(preview.body["views_left"], 1, "loading consumed nothing");
+        client
+            .execute(
+                "window.__blobs = []; const make = URL.createObjectURL; \
+                 URL.createObjectURL = (b) => { window.__blobs.push(b); return make(b); }",
+                vec![],
+            )
+            .await
+            .expect("watch downloads");
+        click(client, "#reveal").await;
+        let after = wait_for(client, "#after:not([hidden])", WAIT).await;
+        let said = after.text().await.expect("text");
+        assert!(said.contains("report Q3.pdf was downloaded"), "{said}");
+        assert!(said.contains("last view"), "{said}");
+        let got = client
+            .execute_async(
+                "const done = arguments[0]; \
+                 window.__blobs[0].arrayBuffer().then((a) => done(Array.from(new Uint8Array(a))));",
+                vec![],
+            )
+            .await
+            .expect("read blob");
+        let bytes: Vec<u8> = serde_json::from_value(got).expect("bytes");
+        assert_eq!(bytes, content);
+        let again = s
+            .send(s.http.get(&url).header("accept", "application/json"))
+            .await;
+        assert_eq!(again.status, 410);
     })
     .await;
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
+use crate::crypto::keys::DataKey;
 use crate::crypto::stream::{FileKeys, StreamHeader};
 use crate::domain::audit::{self, Note};
 use crate::domain::quotas;
@@ -82,10 +83,95 @@ pub(crate) fn begin(
         header: header.to_bytes(),
         metadata: Vec::new(),
     };
-    FILES.insert(tx, &(owner, id), &row)?;
-    FILE_EXPIRY.insert(tx, &(row.expires_at, owner, id), &())?;
-    schema::charge(tx, sender, 0)?;
+    start(tx, owner, id, &row)?;
     Ok(Begun { id, keys })
+}
+
+/// Stores a new upload's row with its lease and charges its item.
+fn start(
+    tx: &mut dyn WriteTx,
+    owner: UserId,
+    id: FileId,
+    row: &FileRow,
+) -> Result<(), StorageError> {
+    FILES.insert(tx, &(owner, id), row)?;
+    FILE_EXPIRY.insert(tx, &(row.expires_at, owner, id), &())?;
+    schema::charge(tx, row.sender, 0)?;
+    Ok(())
+}
+
+/// Begins a share link's copy `id` of one of `owner`'s files, sealed under
+/// `header` (whose keys the caller derived from the share's key): an
+/// upload like any other until [`finish_copy`], charged to `owner`.
+pub(crate) fn begin_copy(
+    tx: &mut dyn WriteTx,
+    now: Timestamp,
+    owner: UserId,
+    id: FileId,
+    header: &StreamHeader,
+    lease: Duration,
+    default_quota: Option<Quota>,
+) -> Result<(), RecordError> {
+    let owner_row = USERS.get(tx, &owner)?.ok_or(RecordError::UnknownUser)?;
+    if let Some(e) = quotas::exceeded(tx, owner, default_quota, 0)? {
+        return Err(quota_error(e));
+    }
+    let row = FileRow {
+        state: FileState::Uploading,
+        sender: owner,
+        sender_name: Some(owner_row.username),
+        created_at: now,
+        expires_at: now.saturating_add(lease),
+        ttl_millis: 0,
+        segments: 0,
+        sealed_bytes: 0,
+        header: header.to_bytes(),
+        metadata: Vec::new(),
+    };
+    start(tx, owner, id, &row)?;
+    Ok(())
+}
+
+/// Completes a share's copy: its last segments and sealed metadata, state
+/// `Shared`, expiring with the share at `until`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish_copy(
+    tx: &mut dyn WriteTx,
+    now: Timestamp,
+    owner: UserId,
+    id: FileId,
+    segments: &[Vec<u8>],
+    metadata: Vec<u8>,
+    until: Timestamp,
+    default_quota: Option<Quota>,
+) -> Result<(), RecordError> {
+    let mut row = uploading(tx, owner, id)?;
+    let extra = metadata.len() as u64;
+    store_segments(tx, &mut row, owner, id, segments, extra, default_quota)?;
+    row.state = FileState::Shared;
+    row.created_at = now;
+    row.metadata = metadata;
+    move_expiry(tx, &mut row, owner, id, until)?;
+    FILES.insert(tx, &(owner, id), &row)?;
+    Ok(())
+}
+
+/// Brings a share copy's expiry forward to `until` (its last view was
+/// taken: the download under way may finish, then the reaper removes it).
+pub(crate) fn shorten(
+    tx: &mut dyn WriteTx,
+    owner: UserId,
+    id: FileId,
+    until: Timestamp,
+) -> Result<(), StorageError> {
+    let Some(mut row) = FILES.get(tx, &(owner, id))? else {
+        return Ok(());
+    };
+    if until < row.expires_at {
+        move_expiry(tx, &mut row, owner, id, until)?;
+        FILES.insert(tx, &(owner, id), &row)?;
+    }
+    Ok(())
 }
 
 fn quota_error(e: quotas::Exceeded) -> RecordError {
@@ -123,9 +209,9 @@ pub(crate) fn is_live(
     id: FileId,
     now: Timestamp,
 ) -> Result<bool, StorageError> {
-    Ok(FILES
-        .get(tx, &(owner, id))?
-        .is_some_and(|row| row.state == FileState::Complete && now < row.expires_at))
+    Ok(FILES.get(tx, &(owner, id))?.is_some_and(|row| {
+        matches!(row.state, FileState::Complete | FileState::Shared) && now < row.expires_at
+    }))
 }
 
 /// Stores `segments` (sealed, in order, continuing where the upload
@@ -363,7 +449,35 @@ fn open_row(
     let dek = keyring
         .opening_key(tx, KeyScope::User(owner), header.key_version)?
         .ok_or(DecryptionFailed)?;
-    let keys = FileKeys::derive(&dek, &header, owner.as_u128(), id.as_u128());
+    open_under(&dek, owner, id, row)
+}
+
+/// A share copy of `owner`'s, with keys derived from the share's `key`;
+/// `NotFound` once it is gone or expired.
+pub(crate) fn open_copy(
+    tx: &dyn ReadTx,
+    key: &DataKey,
+    owner: UserId,
+    id: FileId,
+    now: Timestamp,
+) -> Result<Opened, RecordError> {
+    match FILES.get(tx, &(owner, id))? {
+        Some(row) if row.state == FileState::Shared && now < row.expires_at => {
+            open_under(key, owner, id, row)
+        }
+        _ => Err(RecordError::NotFound),
+    }
+}
+
+/// Opens `row`'s metadata with keys derived from `root`.
+fn open_under(
+    root: &DataKey,
+    owner: UserId,
+    id: FileId,
+    row: FileRow,
+) -> Result<Opened, RecordError> {
+    let header = StreamHeader::parse(&row.header).map_err(|_| DecryptionFailed)?;
+    let keys = FileKeys::derive(root, &header, owner.as_u128(), id.as_u128());
     let plain = keys
         .open_metadata(&row.metadata)
         .map_err(|_| DecryptionFailed)?;

@@ -10,13 +10,14 @@
 //! last view, a revocation, its destruction or its expiry.
 
 use std::ops::Bound;
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::keys::DataKey;
 use crate::crypto::sharekeys::{self, LookupHash};
-use crate::domain::quotas;
+use crate::domain::{files, quotas};
 use crate::error::{ShareError, StorageError};
 use crate::ids::{ShareId, UserId};
 use crate::model::access::{Quota, Usage};
@@ -85,6 +86,8 @@ pub(crate) fn status(row: &ShareRow) -> ShareStatus {
         views_left: row.max_views.saturating_sub(row.views_used),
         passphrase_required: row.passphrase_salt.is_some(),
         client_encrypted: row.client_encrypted,
+        file: row.file.is_some(),
+        file_facts: None,
     }
 }
 
@@ -104,7 +107,7 @@ pub(crate) fn open(
             let views_left = row.max_views.saturating_sub(row.views_used);
             let client_encrypted = row.client_encrypted;
             if views_left == 0 {
-                bury(tx, lookup, row, ShareState::UsedUp)?;
+                bury(tx, lookup, row, ShareState::UsedUp, now)?;
             } else {
                 SHARES.insert(tx, lookup, &row)?;
             }
@@ -121,7 +124,7 @@ pub(crate) fn open(
         Err(_) => {
             row.failed_attempts += 1;
             if row.failed_attempts >= SHARE_MAX_ATTEMPTS {
-                bury(tx, lookup, row, ShareState::Destroyed)?;
+                bury(tx, lookup, row, ShareState::Destroyed, now)?;
             } else {
                 SHARES.insert(tx, lookup, &row)?;
             }
@@ -130,15 +133,33 @@ pub(crate) fn open(
     }
 }
 
+/// How long the download that takes a file share's last view may go on
+/// reading the share's copy before the reaper removes it.
+pub(crate) const DOWNLOAD_GRACE: Duration = Duration::from_secs(3600);
+
 /// Deletes the content and keeps a tombstone in `state` until expiry;
-/// the content stops counting toward its owner's quota.
+/// the content stops counting toward its owner's quota. A file share's
+/// copy goes too: at once when revoked or destroyed, after
+/// [`DOWNLOAD_GRACE`] when its last view was just taken (that view's
+/// download reads it).
 fn bury(
     tx: &mut dyn WriteTx,
     lookup: &LookupHash,
     mut row: ShareRow,
     state: ShareState,
+    now: Timestamp,
 ) -> Result<(), StorageError> {
     refund(tx, &row)?;
+    if let (Some(owner), Some(copy)) = (row.owner, row.file) {
+        match state {
+            ShareState::UsedUp => {
+                files::shorten(tx, owner, copy, now.saturating_add(DOWNLOAD_GRACE))?;
+            }
+            _ => {
+                files::abort(tx, owner, copy)?;
+            }
+        }
+    }
     row.state = state;
     row.envelope = Vec::new();
     SHARES.insert(tx, lookup, &row)
@@ -196,19 +217,25 @@ fn info(row: &ShareRow, now: Timestamp) -> ShareInfo {
         life,
         passphrase_required: row.passphrase_salt.is_some(),
         client_encrypted: row.client_encrypted,
+        file: row.file.is_some(),
     }
 }
 
 /// Revokes `owner`'s share `id`: its content is deleted at once. Revoking
 /// a share that is already gone succeeds; one that is not theirs (or was
 /// purged) is `NotFound`.
-pub(crate) fn revoke(tx: &mut dyn WriteTx, owner: UserId, id: ShareId) -> Result<(), ShareError> {
+pub(crate) fn revoke(
+    tx: &mut dyn WriteTx,
+    owner: UserId,
+    id: ShareId,
+    now: Timestamp,
+) -> Result<(), ShareError> {
     let lookup = SHARES_BY_OWNER
         .get(tx, &(owner, id))?
         .ok_or(ShareError::NotFound)?;
     let row = SHARES.get(tx, &lookup)?.ok_or(ShareError::NotFound)?;
     if row.state == ShareState::Active {
-        bury(tx, &lookup, row, ShareState::Revoked)?;
+        bury(tx, &lookup, row, ShareState::Revoked, now)?;
     }
     Ok(())
 }
@@ -270,6 +297,9 @@ fn remove_row(tx: &mut dyn WriteTx, lookup: &LookupHash) -> Result<(), StorageEr
     if let Some(row) = SHARES.remove(tx, lookup)? {
         // An expired share that still held its content.
         refund(tx, &row)?;
+        if let (Some(owner), Some(copy)) = (row.owner, row.file) {
+            files::abort(tx, owner, copy)?;
+        }
         if let Some(owner) = row.owner {
             SHARES_BY_OWNER.delete(tx, &(owner, row.id))?;
         }

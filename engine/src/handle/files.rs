@@ -411,9 +411,58 @@ impl std::fmt::Debug for FileReader {
 }
 
 impl FileReader {
+    /// A reader of what `opened` found.
+    pub(crate) fn new(engine: &Engine, opened: files::Opened) -> Self {
+        Self {
+            engine: engine.clone(),
+            info: opened.info,
+            keys: opened.keys,
+            segments: opened.segments,
+        }
+    }
+
     /// The file's facts.
     pub fn info(&self) -> &FileInfo {
         &self.info
+    }
+
+    /// What a notice of this file says (its id, label and size).
+    pub(crate) fn notice(&self) -> FileNotice {
+        FileNotice {
+            id: self.info.id,
+            label: self.info.label.clone(),
+            size: self.info.size,
+        }
+    }
+
+    /// Copies the file under `keys` (another file's): every segment is
+    /// opened and sealed again at its index, and `commit` is called with
+    /// each full batch of [`BATCH_SEGMENTS`]; returns the last batch (the
+    /// last segment in it), for the caller to store as it completes the
+    /// copy.
+    pub(crate) fn copy_into(
+        &self,
+        keys: &FileKeys,
+        mut commit: impl FnMut(&[Vec<u8>]) -> Result<(), RecordError>,
+    ) -> Result<Vec<Vec<u8>>, RecordError> {
+        let mut batch = Vec::with_capacity(BATCH_SEGMENTS);
+        let mut from = 0;
+        while from < self.segments {
+            let to = (from + u64::from(READ_SEGMENTS)).min(self.segments);
+            for (index, plain) in self.open_segments(from, to)? {
+                let index32 = u32::try_from(index).map_err(|_| DecryptionFailed)?;
+                let last = index + 1 == self.segments;
+                let mut sealed = Vec::with_capacity(plain.len() + 16);
+                keys.seal_segment(index32, last, &plain, &mut sealed);
+                batch.push(sealed);
+                if batch.len() == BATCH_SEGMENTS && !last {
+                    commit(&batch)?;
+                    batch.clear();
+                }
+            }
+            from = to;
+        }
+        Ok(batch)
     }
 
     /// Calls `out` with the plaintext of bytes `start..end` (clamped to

@@ -3,21 +3,29 @@
 //! one transaction in the `shares` domain module. [`client`] seals and
 //! opens the client-side format, whose key the server never sees.
 
+use std::time::Duration;
+
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Timestamp;
+use crate::crypto::keys::DataKey;
 pub use crate::crypto::share_client as client;
 use crate::crypto::share_client::CLIENT_BLOB_OVERHEAD;
 pub use crate::crypto::sharekeys::SHARE_TOKEN_LEN;
 use crate::crypto::sharekeys::{self, PASSPHRASE_SALT_LEN, ShareSecret};
+use crate::crypto::stream::{FileKeys, StreamHeader};
+use crate::domain;
 use crate::domain::shares::{self, Opened};
-use crate::error::{ShareError, StorageError};
+use crate::error::{RecordError, ShareError, StorageError};
+use crate::handle::files::{FileReader, UPLOAD_LEASE};
 use crate::handle::handle;
-use crate::ids::{ShareId, UserId};
+use crate::ids::{FileId, ShareId, UserId};
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
+use crate::model::files::FileNotice;
 pub use crate::model::shares::{
-    CreatedShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL,
-    SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife, ShareStatus,
+    CreatedShare, NewFileShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS,
+    SHARE_MAX_TTL, SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife,
+    ShareStatus,
 };
 use crate::schema::{ShareRow, ShareState};
 
@@ -55,42 +63,14 @@ impl Shares<'_> {
         owner: Option<UserId>,
         share: NewShare<'_>,
     ) -> Result<CreatedShare, ShareError> {
-        let ttl = share.ttl.unwrap_or(SHARE_DEFAULT_TTL);
-        if !(SHARE_MIN_TTL..=SHARE_MAX_TTL).contains(&ttl) {
-            return Err(ShareError::TtlOutOfRange {
-                min_secs: SHARE_MIN_TTL.as_secs(),
-                max_secs: SHARE_MAX_TTL.as_secs(),
-            });
-        }
-        let max_views = share.max_views.unwrap_or(1);
-        if !(1..=SHARE_MAX_VIEWS).contains(&max_views) {
-            return Err(ShareError::InvalidViews {
-                max: SHARE_MAX_VIEWS,
-            });
-        }
+        let (ttl, max_views) = life(share.ttl, share.max_views)?;
         let max_len = self.max_len(share.client_encrypted);
         if share.content.is_empty() || share.content.len() > max_len {
             return Err(ShareError::InvalidContent { max: max_len });
         }
         let (secret, token) = ShareSecret::generate();
         let lookup = secret.lookup();
-        let passphrase_salt = match share.passphrase {
-            Some(p) => {
-                validate_passphrase(p)?;
-                Some(rand::random::<[u8; PASSPHRASE_SALT_LEN]>())
-            }
-            None => None,
-        };
-        let mixed = match (share.passphrase, &passphrase_salt) {
-            (Some(p), Some(salt)) => Some(
-                self.0
-                    .inner
-                    .hasher
-                    .derive_key(p, salt)
-                    .ok_or(ShareError::Hashing)?,
-            ),
-            _ => None,
-        };
+        let (passphrase_salt, mixed) = self.protect(share.passphrase)?;
         let key = secret.content_key(mixed.as_ref());
         let now = self.0.inner.clock.now();
         let row = ShareRow {
@@ -128,6 +108,131 @@ impl Shares<'_> {
         })
     }
 
+    /// Creates a share link for `owner`'s file `share.file`: the share
+    /// holds a copy of the file, sealed segment by segment under keys
+    /// derived from the share's own content key (so, like any share, the
+    /// database and the master key alone cannot open it), and counted
+    /// toward `owner`'s quota until it is used up, revoked or expires. The
+    /// file's name, type and size are sealed in the share's envelope. The
+    /// copy is written in bounded transactions and the share appears only
+    /// with the last one; on any failure nothing is kept. Blocks (commits,
+    /// and Argon2id with a passphrase).
+    pub fn create_file(
+        &self,
+        owner: UserId,
+        share: NewFileShare<'_>,
+    ) -> Result<CreatedShare, ShareError> {
+        let (ttl, max_views) = life(share.ttl, share.max_views)?;
+        let engine = self.0;
+        let source = engine
+            .files()
+            .open(owner, share.file)
+            .map_err(|e| match e {
+                RecordError::NotFound => ShareError::FileNotFound,
+                other => file_error(other),
+            })?;
+        let (secret, token) = ShareSecret::generate();
+        let lookup = secret.lookup();
+        let (passphrase_salt, mixed) = self.protect(share.passphrase)?;
+        let key = secret.content_key(mixed.as_ref());
+        let now = engine.now();
+        let copy = FileId::generate();
+        let header = StreamHeader::random(0);
+        let keys = FileKeys::derive(&key, &header, owner.as_u128(), copy.as_u128());
+        let quota = engine.inner.default_quota;
+        let store = engine.store();
+        store
+            .write_with(|tx| {
+                domain::files::begin_copy(tx, now, owner, copy, &header, UPLOAD_LEASE, quota)
+            })
+            .map_err(file_error)?;
+        let row = ShareRow {
+            id: ShareId::generate(),
+            owner: Some(owner),
+            created_at: now,
+            expires_at: now.saturating_add(ttl),
+            max_views,
+            views_used: 0,
+            failed_attempts: 0,
+            client_encrypted: false,
+            passphrase_salt,
+            state: ShareState::Active,
+            envelope: sharekeys::seal(&key, &lookup, &source.notice().encode()),
+            file: Some(copy),
+        };
+        let note = engine.note(
+            Actor::User(owner),
+            AuditAction::CreateShare,
+            AuditTarget::Share(row.id),
+        );
+        let copied = source.copy_into(&keys, |batch| {
+            store.write_with(|tx| {
+                domain::files::append(tx, now, owner, copy, batch, UPLOAD_LEASE, quota)
+            })
+        });
+        let done = copied.and_then(|last| {
+            let info = source.info();
+            let plain = domain::files::encode_metadata(&info.label, info.size);
+            let metadata = keys.seal_metadata(&plain);
+            store.write_with(|tx| {
+                domain::files::finish_copy(
+                    tx,
+                    now,
+                    owner,
+                    copy,
+                    &last,
+                    metadata.clone(),
+                    row.expires_at,
+                    quota,
+                )?;
+                shares::create(tx, &lookup, &row, quota).map_err(share_to_record)?;
+                engine.audit_in(tx, note)?;
+                Ok::<_, RecordError>(())
+            })
+        });
+        if let Err(e) = done {
+            store.write_with(|tx| domain::files::abort(tx, owner, copy))?;
+            return Err(match e {
+                RecordError::QuotaExceeded { what, used, limit } => {
+                    ShareError::QuotaExceeded { what, used, limit }
+                }
+                other => file_error(other),
+            });
+        }
+        Ok(CreatedShare {
+            id: row.id,
+            token,
+            expires_at: row.expires_at,
+            max_views,
+        })
+    }
+
+    /// The passphrase's salt and Argon2id key, when there is one.
+    #[allow(clippy::type_complexity)]
+    fn protect(
+        &self,
+        passphrase: Option<&SecretString>,
+    ) -> Result<
+        (
+            Option<[u8; PASSPHRASE_SALT_LEN]>,
+            Option<secrecy::SecretBox<[u8; crate::crypto::keys::KEY_LEN]>>,
+        ),
+        ShareError,
+    > {
+        let Some(p) = passphrase else {
+            return Ok((None, None));
+        };
+        validate_passphrase(p)?;
+        let salt = rand::random::<[u8; PASSPHRASE_SALT_LEN]>();
+        let key = self
+            .0
+            .inner
+            .hasher
+            .derive_key(p, &salt)
+            .ok_or(ShareError::Hashing)?;
+        Ok((Some(salt), Some(key)))
+    }
+
     /// The largest content a share takes: the record limit; for a
     /// client-encrypted share, room for a blob of that much plaintext in
     /// base64 (the form the HTTP API carries it in).
@@ -144,29 +249,92 @@ impl Shares<'_> {
     /// nothing. `NotFound` for a token that is malformed or unknown,
     /// `Gone` for one that expired, was used up, revoked or destroyed.
     pub fn status(&self, token: &SecretString) -> Result<ShareStatus, ShareError> {
-        let lookup = parse(token)?.lookup();
+        let secret = parse(token)?;
+        let lookup = secret.lookup();
         let now = self.0.inner.clock.now();
-        self.0
-            .store()
-            .read_with(|tx| shares::live(tx, &lookup, now).map(|row| shares::status(&row)))
+        self.0.store().read_with(|tx| {
+            let row = shares::live(tx, &lookup, now)?;
+            let mut status = shares::status(&row);
+            // The link alone opens a share without a passphrase: its file's
+            // name and size may be shown before a view is spent.
+            if row.file.is_some() && row.passphrase_salt.is_none() {
+                let key = secret.content_key(None);
+                status.file_facts = sharekeys::open(&key, &lookup, &row.envelope)
+                    .ok()
+                    .and_then(|plain| FileNotice::decode(&plain))
+                    .map(|n| (n.label, n.size));
+            }
+            Ok(status)
+        })
     }
 
     /// Opens the share behind `token`, consuming one view in the same
     /// transaction that releases the content: of many concurrent opens of
     /// a one-view share exactly one succeeds. A wrong passphrase consumes
-    /// no view; the fifth destroys the share. With a passphrase this runs
-    /// Argon2id: call it from a blocking thread.
+    /// no view; the fifth destroys the share. A share that holds a file is
+    /// refused (`WrongKind`) before anything is consumed: open it with
+    /// [`Shares::open_file`]. With a passphrase this runs Argon2id: call it
+    /// from a blocking thread.
     pub fn open(
         &self,
         token: &SecretString,
         passphrase: Option<&SecretString>,
     ) -> Result<OpenedShare, ShareError> {
+        let (opened, _) = self.consume(token, passphrase, false)?;
+        Ok(opened)
+    }
+
+    /// Opens the share behind `token` that holds a file, consuming one
+    /// view exactly as [`Shares::open`] does, and returns a reader of the
+    /// file. After the last view the share's copy stays readable for an
+    /// hour (the download that took it), then goes. A share that holds a
+    /// message is refused (`WrongKind`) before anything is consumed.
+    pub fn open_file(
+        &self,
+        token: &SecretString,
+        passphrase: Option<&SecretString>,
+    ) -> Result<OpenedFile, ShareError> {
+        let (opened, copy) = self.consume(token, passphrase, true)?;
+        let Some((owner, copy, key)) = copy else {
+            return Err(ShareError::WrongKind { file: false });
+        };
+        let engine = self.0;
+        let now = engine.now();
+        let reader = engine
+            .store()
+            .read_with(|tx| domain::files::open_copy(tx, &key, owner, copy, now))
+            .map_err(|e| match e {
+                RecordError::NotFound => ShareError::Gone,
+                other => file_error(other),
+            })?;
+        Ok(OpenedFile {
+            reader: FileReader::new(engine, reader),
+            views_left: opened.views_left,
+        })
+    }
+
+    /// Consumes a view of the share behind `token`, which must hold a file
+    /// exactly when `file`; for a file, also where its copy is and the key
+    /// it opens with.
+    #[allow(clippy::type_complexity)]
+    fn consume(
+        &self,
+        token: &SecretString,
+        passphrase: Option<&SecretString>,
+        file: bool,
+    ) -> Result<(OpenedShare, Option<(UserId, FileId, DataKey)>), ShareError> {
         let secret = parse(token)?;
         let lookup = secret.lookup();
         let store = self.0.store();
-        let salt = store.read_with(|tx| {
-            shares::live(tx, &lookup, self.0.inner.clock.now()).map(|row| row.passphrase_salt)
+        let (salt, copy) = store.read_with(|tx| {
+            shares::live(tx, &lookup, self.0.inner.clock.now())
+                .map(|row| (row.passphrase_salt, row.owner.zip(row.file)))
         })?;
+        if copy.is_some() != file {
+            return Err(ShareError::WrongKind {
+                file: copy.is_some(),
+            });
+        }
         let mixed = match (salt, passphrase) {
             (None, _) => None,
             // Asking for the passphrase is not a guess: nothing is counted.
@@ -206,11 +374,14 @@ impl Shares<'_> {
                 client_encrypted,
                 views_left,
                 ..
-            } => Ok(OpenedShare {
-                content,
-                client_encrypted,
-                views_left,
-            }),
+            } => Ok((
+                OpenedShare {
+                    content,
+                    client_encrypted,
+                    views_left,
+                },
+                copy.map(|(owner, id)| (owner, id, key)),
+            )),
             Opened::WrongPassphrase { .. } => Err(ShareError::WrongPassphrase),
         }
     }
@@ -230,8 +401,9 @@ impl Shares<'_> {
             AuditAction::RevokeShare,
             AuditTarget::Share(id),
         );
+        let now = engine.now();
         engine.store().write_with(|tx| {
-            shares::revoke(tx, owner, id)?;
+            shares::revoke(tx, owner, id, now)?;
             engine.audit_in(tx, note)?;
             Ok::<_, ShareError>(())
         })
@@ -244,6 +416,59 @@ impl Shares<'_> {
             .store()
             .write_with(|tx| shares::purge_expired(tx, now, limit))
     }
+}
+
+/// A share's lifetime and views, checked against the bounds (defaults
+/// filled in).
+fn life(ttl: Option<Duration>, max_views: Option<u32>) -> Result<(Duration, u32), ShareError> {
+    let ttl = ttl.unwrap_or(SHARE_DEFAULT_TTL);
+    if !(SHARE_MIN_TTL..=SHARE_MAX_TTL).contains(&ttl) {
+        return Err(ShareError::TtlOutOfRange {
+            min_secs: SHARE_MIN_TTL.as_secs(),
+            max_secs: SHARE_MAX_TTL.as_secs(),
+        });
+    }
+    let max_views = max_views.unwrap_or(1);
+    if !(1..=SHARE_MAX_VIEWS).contains(&max_views) {
+        return Err(ShareError::InvalidViews {
+            max: SHARE_MAX_VIEWS,
+        });
+    }
+    Ok((ttl, max_views))
+}
+
+/// A file error while sharing or opening a file share.
+fn file_error(e: RecordError) -> ShareError {
+    match e {
+        RecordError::Storage(e) => ShareError::Storage(e),
+        RecordError::QuotaExceeded { what, used, limit } => {
+            ShareError::QuotaExceeded { what, used, limit }
+        }
+        _ => ShareError::FileUnreadable,
+    }
+}
+
+/// A share error inside a file transaction (only quota and storage
+/// failures happen there).
+fn share_to_record(e: ShareError) -> RecordError {
+    match e {
+        ShareError::QuotaExceeded { what, used, limit } => {
+            RecordError::QuotaExceeded { what, used, limit }
+        }
+        ShareError::Storage(e) => RecordError::Storage(e),
+        _ => RecordError::Invariant(crate::error::InvariantViolated(
+            "creating a file share failed",
+        )),
+    }
+}
+
+/// A share of a file, opened: a reader of the file, and the views left.
+#[derive(Debug)]
+pub struct OpenedFile {
+    /// The file's facts and bytes.
+    pub reader: FileReader,
+    /// Opens left after this one.
+    pub views_left: u32,
 }
 
 fn parse(token: &SecretString) -> Result<ShareSecret, ShareError> {

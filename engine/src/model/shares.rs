@@ -8,7 +8,8 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
-use crate::ids::ShareId;
+use crate::ids::{FileId, ShareId};
+use crate::model::files::FileLabel;
 
 /// Shortest share lifetime.
 pub const SHARE_MIN_TTL: Duration = Duration::from_secs(60);
@@ -61,7 +62,7 @@ impl fmt::Debug for CreatedShare {
 }
 
 /// What anyone with the URL may learn without consuming a view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareStatus {
     /// When it disappears.
     pub expires_at: Timestamp,
@@ -71,6 +72,24 @@ pub struct ShareStatus {
     pub passphrase_required: bool,
     /// The content is a client-side blob.
     pub client_encrypted: bool,
+    /// The share holds a file (opened with `Shares::open_file`).
+    pub file: bool,
+    /// The file's name, media type and size, when the link alone opens
+    /// the share (behind a passphrase they stay sealed until it is given).
+    pub file_facts: Option<(FileLabel, u64)>,
+}
+
+/// A share link for one of its creator's files.
+#[derive(Clone, Copy, Debug)]
+pub struct NewFileShare<'a> {
+    /// The file (the creator's own): the share holds a copy of it.
+    pub file: FileId,
+    /// Lifetime (default [`SHARE_DEFAULT_TTL`]).
+    pub ttl: Option<Duration>,
+    /// Views before it is gone (default 1).
+    pub max_views: Option<u32>,
+    /// A passphrase the opener must also give.
+    pub passphrase: Option<&'a SecretString>,
 }
 
 /// Where a share is in its life, as its creator sees it.
@@ -107,6 +126,8 @@ pub struct ShareInfo {
     pub passphrase_required: bool,
     /// The content is a client-side blob.
     pub client_encrypted: bool,
+    /// It holds a file.
+    pub file: bool,
 }
 
 /// The content of an opened share (one view consumed).

@@ -16,6 +16,11 @@ pub(crate) enum FileState {
     /// Every segment and the metadata are stored; `expires_at` is the
     /// file's own expiry.
     Complete,
+    /// A share link's copy of a file: complete, sealed under keys derived
+    /// from the share's content key (not the owner's data key), never
+    /// listed or read as the owner's file; `expires_at` is the share's
+    /// (or, once its last view is taken, the end of that download's grace).
+    Shared,
 }
 
 /// A file (complete, or an upload under way).
@@ -44,12 +49,14 @@ impl FileState {
         match self {
             Self::Uploading => 1,
             Self::Complete => 2,
+            Self::Shared => 3,
         }
     }
     fn from_code(code: u8) -> Option<Self> {
         match code {
             1 => Some(Self::Uploading),
             2 => Some(Self::Complete),
+            3 => Some(Self::Shared),
             _ => None,
         }
     }
@@ -111,10 +118,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn file_rows_round_trip(complete: bool, sender: u128, name: Option<String>, times: [u64; 3],
+        fn file_rows_round_trip(state in 1u8..4, sender: u128, name: Option<String>, times: [u64; 3],
                                 counts: [u64; 2], header: [u8; HEADER_LEN], metadata: Vec<u8>) {
             let row = FileRow {
-                state: if complete { FileState::Complete } else { FileState::Uploading },
+                state: FileState::from_code(state).expect("state"),
                 sender: UserId::from_u128(sender),
                 sender_name: name,
                 created_at: Timestamp::from_unix_millis(times[0]),

@@ -454,11 +454,11 @@ fn stored_segments(engine: &Engine, dir: &std::path::Path, name: &str) -> Vec<Ve
     let db = redb::Database::open(&copy).expect("open backup");
     let read = redb::ReadableDatabase::begin_read(&db).expect("read");
     let table: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("kv/file_segments");
-    let rows = redb::ReadableTable::iter(&read.open_table(table).expect("table"))
+    let table = read.open_table(table).expect("table");
+    redb::ReadableTable::iter(&table)
         .expect("iter")
         .map(|r| r.expect("row").1.value().to_vec())
-        .collect();
-    rows
+        .collect()
 }
 
 #[test]
@@ -491,4 +491,218 @@ fn data_key_rotation_seals_every_segment_again_under_the_newest_key() {
     assert_eq!(again.files_resealed, 0);
     assert_eq!(read_all(&engine, alice, newer).expect("read"), b"new");
     assert_sound(&engine);
+}
+
+mod shared {
+    //! Share links of files: a copy under the share's own key, opened once,
+    //! gone with the share.
+
+    use super::*;
+    use strongroom_engine::ShareError;
+    use strongroom_engine::shares::NewFileShare;
+
+    fn share(engine: &Engine, owner: UserId, file: FileId, passphrase: Option<&str>) -> String {
+        let passphrase = passphrase.map(strongroom_engine::SecretString::from);
+        let created = engine
+            .shares()
+            .create_file(
+                owner,
+                NewFileShare {
+                    file,
+                    ttl: Some(Duration::from_secs(3600)),
+                    max_views: Some(1),
+                    passphrase: passphrase.as_ref(),
+                },
+            )
+            .expect("share created");
+        strongroom_engine::secrecy::ExposeSecret::expose_secret(&created.token).to_owned()
+    }
+
+    fn token(text: &str) -> strongroom_engine::SecretString {
+        strongroom_engine::SecretString::from(text)
+    }
+
+    fn read(reader: &strongroom_engine::files::FileReader) -> Vec<u8> {
+        let mut out = Vec::new();
+        reader
+            .read(0, u64::MAX, &mut |b| out.extend_from_slice(b))
+            .expect("read");
+        out
+    }
+
+    #[test]
+    fn a_file_share_opens_once_from_its_own_copy_and_is_gone_after() {
+        let (_dir, clock, engine) = engine();
+        let alice = user(&engine, "alice");
+        let bytes = content(3 * SEGMENT_BYTES + 77, 2);
+        let id = upload(&engine, alice, alice, &bytes, 40_000);
+        let used_by_file = usage(&engine, alice);
+        let link = share(&engine, alice, id, None);
+        // The preview names the file without spending the view.
+        let status = engine.shares().status(&token(&link)).expect("status");
+        assert!(status.file);
+        let (label, size) = status.file_facts.expect("facts without a passphrase");
+        assert_eq!((label.name.as_str(), size), ("a.pdf", bytes.len() as u64));
+        assert_eq!(status.views_left, 1);
+        // The share is independent of the file: deleting it changes nothing.
+        engine
+            .files()
+            .delete(alice, id)
+            .expect("delete the original");
+        assert_sound(&engine);
+        // Opened as a message: refused, nothing consumed.
+        assert!(matches!(
+            engine.shares().open(&token(&link), None),
+            Err(ShareError::WrongKind { file: true })
+        ));
+        let opened = engine
+            .shares()
+            .open_file(&token(&link), None)
+            .expect("open");
+        assert_eq!(opened.views_left, 0);
+        assert_eq!(opened.reader.info().label.name, "a.pdf");
+        assert_eq!(read(&opened.reader), bytes);
+        assert!(matches!(
+            engine.shares().open_file(&token(&link), None),
+            Err(ShareError::Gone)
+        ));
+        // The download that took the last view may finish; then it goes.
+        clock.advance(Duration::from_secs(3599));
+        assert_eq!(read(&opened.reader), bytes, "within the grace");
+        clock.advance(Duration::from_secs(2));
+        assert!(opened.reader.read(0, 10, &mut |_| {}).is_err());
+        engine
+            .files()
+            .purge_expired(clock.now(), 10)
+            .expect("purge files");
+        engine
+            .shares()
+            .purge_expired(clock.now(), 10)
+            .expect("purge shares");
+        assert_eq!(usage(&engine, alice), (0, 0));
+        assert!(used_by_file.1 > 0);
+        assert_sound(&engine);
+        assert_eq!(
+            engine.maintenance().check_integrity().expect("check").files,
+            0
+        );
+    }
+
+    #[test]
+    fn revoking_or_expiry_deletes_the_copy_and_passphrases_guard_the_facts() {
+        let (_dir, clock, engine) = engine();
+        let alice = user(&engine, "alice");
+        let id = upload(&engine, alice, alice, &content(SEGMENT_BYTES + 1, 3), 9_999);
+        let link = share(&engine, alice, id, Some("open sesame"));
+        let status = engine.shares().status(&token(&link)).expect("status");
+        assert!(status.file && status.passphrase_required);
+        assert_eq!(status.file_facts, None, "sealed until the passphrase");
+        assert!(matches!(
+            engine
+                .shares()
+                .open_file(&token(&link), Some(&token("wrong"))),
+            Err(ShareError::WrongPassphrase)
+        ));
+        let shares = engine.shares().list(alice).expect("list");
+        assert!(shares[0].file);
+        engine.shares().revoke(alice, shares[0].id).expect("revoke");
+        assert_eq!(
+            engine.maintenance().check_integrity().expect("check").files,
+            1
+        );
+        assert_sound(&engine);
+
+        let link = share(&engine, alice, id, None);
+        clock.advance(Duration::from_secs(3601));
+        assert!(matches!(
+            engine.shares().open_file(&token(&link), None),
+            Err(ShareError::Gone)
+        ));
+        engine
+            .shares()
+            .purge_expired(clock.now(), 10)
+            .expect("purge shares");
+        engine
+            .files()
+            .purge_expired(clock.now(), 10)
+            .expect("purge files");
+        assert_eq!(
+            engine.maintenance().check_integrity().expect("check").files,
+            0
+        );
+        assert_eq!(usage(&engine, alice), (0, 0));
+        assert_sound(&engine);
+    }
+
+    #[test]
+    fn sharing_needs_ones_own_file_and_room_in_the_quota() {
+        let (_dir, _clock, engine) = engine();
+        let (alice, bob) = (user(&engine, "alice"), user(&engine, "bob"));
+        let id = upload(
+            &engine,
+            alice,
+            alice,
+            &content(4 * SEGMENT_BYTES, 4),
+            65_536,
+        );
+        let attempt = |owner| {
+            engine.shares().create_file(
+                owner,
+                NewFileShare {
+                    file: id,
+                    ttl: None,
+                    max_views: None,
+                    passphrase: None,
+                },
+            )
+        };
+        assert!(matches!(attempt(bob), Err(ShareError::FileNotFound)));
+        let quota = strongroom_engine::accounts::Quota {
+            max_records: 10,
+            max_bytes: usage(&engine, alice).1 + SEGMENT_BYTES as u64,
+            writes_per_minute: 100,
+        };
+        engine.admin().set_quota(alice, Some(quota)).expect("quota");
+        let before = usage(&engine, alice);
+        assert!(matches!(
+            attempt(alice),
+            Err(ShareError::QuotaExceeded { what: "bytes", .. })
+        ));
+        assert_eq!(
+            usage(&engine, alice),
+            before,
+            "nothing kept, nothing charged"
+        );
+        assert!(engine.shares().list(alice).expect("list").is_empty());
+        assert_sound(&engine);
+        // A message share cannot be opened as a file.
+        let message = engine
+            .shares()
+            .create(
+                Some(alice),
+                strongroom_engine::shares::NewShare {
+                    content: b"text",
+                    ttl: None,
+                    max_views: None,
+                    passphrase: None,
+                    client_encrypted: false,
+                },
+            )
+            .expect("message share");
+        let link =
+            strongroom_engine::secrecy::ExposeSecret::expose_secret(&message.token).to_owned();
+        assert!(matches!(
+            engine.shares().open_file(&token(&link), None),
+            Err(ShareError::WrongKind { file: false })
+        ));
+        assert_eq!(
+            engine
+                .shares()
+                .open(&token(&link), None)
+                .expect("open")
+                .content
+                .as_slice(),
+            b"text"
+        );
+    }
 }

@@ -1,7 +1,8 @@
 // Files in the web client: upload (a button or drag and drop, with a
 // progress bar; the browser streams the file from disk, the server seals
 // it as it arrives), the list with size and expiry, download, delete, and
-// sending a file to another user. See docs/web-client.md.
+// sending a file to another user, and a share link to one. See
+// docs/web-client.md.
 
 const $ = (id) => document.getElementById(id);
 
@@ -98,6 +99,25 @@ export async function download(id, name) {
   }
 }
 
+// A one-view link to the file for someone without an account: the share
+// holds its own copy, sealed under the link's key; the link shows in the
+// share area below, with the share form's lifetime and views.
+async function shareLink(file) {
+  try {
+    const share = await api.call("POST", "/v1/shares", {
+      file_id: file.id,
+      ttl_seconds: Number($("share-ttl").value),
+      max_views: Number($("share-views").value),
+    });
+    $("share-link").value = share.url;
+    $("share-result").hidden = false;
+    $("share-link").scrollIntoView({ block: "nearest" });
+    api.say(`Link to ${file.name} ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
+  } catch (e) {
+    api.say(`No link: ${e.message}`);
+  }
+}
+
 async function remove(file, li) {
   if (!window.confirm(`Delete ${file.name}? This cannot be undone.`)) return;
   try { await api.call("DELETE", `/v1/files/${file.id}`); }
@@ -128,6 +148,7 @@ function row(file) {
   li.append(
     name,
     button("Download", `Download ${file.name}`, () => download(file.id, file.name)),
+    button("Share link", `Make a share link to ${file.name}`, () => shareLink(file)),
     button("Delete", `Delete ${file.name}`, () => remove(file, li)),
     facts,
   );

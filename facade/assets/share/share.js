@@ -90,6 +90,7 @@ async function reveal(event) {
       ? "This secret is no longer available."
       : "There is no secret at this link.");
   }
+  if (root.dataset.file === "true") return saveFile(response, root.dataset.name);
   const opened = await response.json();
   let text = opened.message;
   if (opened.client_encrypted) {
@@ -106,6 +107,35 @@ async function reveal(event) {
   show("after", opened.views_left === 0
     ? "This was the last view: the secret is now deleted from the server."
     : `Views left: ${opened.views_left}.`);
+}
+
+// A shared file: its bytes, handed to the browser as a download under its
+// name (from the answer's Content-Disposition when the page did not know
+// it, behind a passphrase).
+async function saveFile(response, known) {
+  const disposition = response.headers.get("content-disposition") || "";
+  const encoded = /filename\*=UTF-8''([^;]+)/.exec(disposition);
+  const name = encoded ? decodeURIComponent(encoded[1]) : known || "file";
+  const views = Number(response.headers.get("x-views-left"));
+  let blob;
+  try {
+    blob = await response.blob();
+  } catch {
+    document.getElementById("form").hidden = true;
+    return show("error", "The download was cut off; the view it took is spent.");
+  }
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.id = "saved";
+  link.textContent = `Save ${name} again`;
+  document.getElementById("form").hidden = true;
+  show("after", views === 0
+    ? `${name} was downloaded. This was the last view: the file is now deleted from the server.`
+    : `${name} was downloaded. Views left: ${views}.`);
+  document.getElementById("after").append(" ", link);
+  link.click();
 }
 
 document.getElementById("form").addEventListener("submit", reveal);

@@ -2,7 +2,7 @@
 //! list, download (whole or one range, streamed), delete. The owner is
 //! always the authenticated caller; files use the `messages:*` scopes.
 
-mod download;
+pub(crate) mod download;
 mod range;
 pub(crate) mod upload;
 mod wire;

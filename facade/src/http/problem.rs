@@ -422,6 +422,7 @@ pub(crate) fn share_problem(err: ShareError) -> Problem {
         | ShareError::InvalidContent { .. }
         | ShareError::InvalidPassphrase => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
         ShareError::QuotaExceeded { .. } => Problem::new(StatusCode::FORBIDDEN, err.to_string()),
+        ShareError::FileNotFound => Problem::new(StatusCode::NOT_FOUND, "file not found"),
         other => internal("share operation", &other),
     }
 }

@@ -132,12 +132,39 @@ fn waiting(token: &str, s: ShareStatus) -> String {
     } else {
         ("false", "")
     };
+    // A file: named (when the link alone opens it) and downloaded, not
+    // shown.
+    let (what, file, button, name) = if s.file {
+        let named = match &s.file_facts {
+            Some((label, size)) => format!(
+                r#"<p class="file"><strong id="file-name">{}</strong> ({} bytes, {})</p>"#,
+                escape(&label.name),
+                size,
+                escape(&label.media_type)
+            ),
+            None => "<p class=\"file\">Its name and size show once the passphrase is given.</p>"
+                .to_owned(),
+        };
+        let name = s
+            .file_facts
+            .as_ref()
+            .map_or_else(|| "file".to_owned(), |(label, _)| escape(&label.name));
+        ("a file", named, "Download the file", name)
+    } else {
+        (
+            "a secret",
+            String::new(),
+            "Reveal the secret",
+            String::new(),
+        )
+    };
+    let holds_file = if s.file { "true" } else { "false" };
     format!(
-        r#"<main id="share" data-token="{token}" data-client-encrypted="{client}">
-<h1>Someone shared a secret with you</h1>
-<p class="facts">{views} It expires at <time datetime="{expires}">{expires}</time> (UTC).</p>
+        r#"<main id="share" data-token="{token}" data-client-encrypted="{client}" data-file="{holds_file}" data-name="{name}">
+<h1>Someone shared {what} with you</h1>
+{file}<p class="facts">{views} It expires at <time datetime="{expires}">{expires}</time> (UTC).</p>
 <form id="form">{key}{passphrase}
-<button id="reveal" type="submit">Reveal the secret</button>
+<button id="reveal" type="submit">{button}</button>
 </form>
 <p id="error" class="error" role="alert" hidden></p>
 <pre id="secret" hidden></pre>

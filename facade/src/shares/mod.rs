@@ -7,20 +7,27 @@ pub(crate) mod wire;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use poem::Request;
+use poem::http::HeaderValue;
 use poem::http::{StatusCode, header};
 use poem::web::Data;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{
+    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::{ApiResponse, OpenApi};
 use sha2::{Digest, Sha256};
 use strongroom_engine::audit::{Actor, Origin};
 use strongroom_engine::secrecy::ExposeSecret;
-use strongroom_engine::shares::NewShare;
-use strongroom_engine::{Scope, SecretString, ShareId};
+use strongroom_engine::shares::{NewFileShare, NewShare};
+use strongroom_engine::{FileId, Scope, SecretString, ShareId, UserId};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::ApiConfig;
+use crate::files::download::Download;
 use crate::http::auth::{Caller, MaybeCaller};
 use crate::http::client::{self, ClientAddress};
 use crate::http::guard;
@@ -42,9 +49,10 @@ pub(crate) enum CreateShareResponse {
 }
 errors! {
     CreateShareErrors {
-        400 => "ttl, views, message or passphrase out of bounds.",
+        400 => "ttl, views, message or passphrase out of bounds; neither or both of\n`message` and `file_id`; `file_id` with `client_encrypted`.",
         401 => "No valid bearer token (and anonymous shares are off, or the token\nsent is invalid).",
-        403 => "The credential lacks the `messages:write` scope, or the creator is\nover their storage quota (a share counts until it is used up, revoked\nor expires).",
+        403 => "The credential lacks the `messages:write` scope, or the creator is\nover their storage quota (a share counts until it is used up, revoked\nor expires; a file share counts its copy of the file).",
+        404 => "`file_id` is not one of your files.",
         429 retry => "Too many anonymous shares from this address, or over the caller's\nwrites per minute; retry after `Retry-After` seconds.",
     }
 }
@@ -77,12 +85,64 @@ errors! {
     }
 }
 
-#[derive(ApiResponse)]
+/// An opened share (one view consumed): a message as JSON, or a file's
+/// bytes. Written by hand: one status with two media types.
 pub(crate) enum OpenShareResponse {
-    /// The secret; one view consumed.
-    #[oai(status = 200)]
-    Ok(FastJson<SharedSecret>),
+    Message(FastJson<SharedSecret>),
+    File {
+        bytes: Box<Download>,
+        views_left: u32,
+    },
 }
+
+impl IntoResponse for OpenShareResponse {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Message(json) => json.into_response(),
+            Self::File { bytes, views_left } => {
+                let mut response = (*bytes).into_response();
+                response
+                    .headers_mut()
+                    .insert("x-views-left", HeaderValue::from(views_left));
+                response
+            }
+        }
+    }
+}
+
+impl ApiResponse for OpenShareResponse {
+    fn meta() -> MetaResponses {
+        let binary = MetaSchemaRef::Inline(Box::new(MetaSchema {
+            format: Some("binary"),
+            ..MetaSchema::new("string")
+        }));
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The secret (JSON), or for a share of a file the file's bytes under\n\
+                              its own media type, as an attachment named after it, with\n\
+                              `X-Views-Left`; one view consumed.",
+                status: Some(200),
+                status_range: None,
+                content: vec![
+                    MetaMediaType {
+                        content_type: <FastJson<SharedSecret> as Payload>::CONTENT_TYPE,
+                        schema: <FastJson<SharedSecret> as Payload>::schema_ref(),
+                    },
+                    MetaMediaType {
+                        content_type: "*/*",
+                        schema: binary,
+                    },
+                ],
+                headers: Vec::new(),
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <FastJson<SharedSecret> as Payload>::register(registry);
+    }
+}
+
 errors! {
     OpenShareErrors {
         401 => "Wrong or missing passphrase (no view consumed).",
@@ -133,23 +193,56 @@ impl SharesApi {
         };
         let mut body = body.0;
         let ttl = body.ttl();
-        // A client-encrypted message is the blob's base64 text: opaque
-        // here, stored as given and returned as given.
-        let content = Zeroizing::new(body.message.take().as_bytes().to_vec());
         let (max_views, client_encrypted) = (body.max_views, body.client_encrypted);
         let passphrase = body.passphrase.map(|p| p.into_secret());
         let argon2 = passphrase.is_some();
-        let work = move |e: &strongroom_engine::Engine| {
-            e.shares().create(
+        let what = match (body.message.as_mut(), body.file_id) {
+            // A client-encrypted message is the blob's base64 text: opaque
+            // here, stored as given and returned as given.
+            (Some(text), None) => Content::Message(Zeroizing::new(text.take().as_bytes().to_vec())),
+            (None, Some(file)) if client_encrypted => {
+                let _ = file;
+                return answer(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "a file is shared with a server-side key: leave out client_encrypted",
+                ));
+            }
+            (None, Some(file)) => match owner {
+                Some(owner) => Content::File(owner, FileId::from_u128(file.as_u128())),
+                None => {
+                    return answer(Problem::new(
+                        StatusCode::UNAUTHORIZED,
+                        "sign in to share one of your files",
+                    ));
+                }
+            },
+            _ => {
+                return answer(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "give either message or file_id",
+                ));
+            }
+        };
+        let work = move |e: &strongroom_engine::Engine| match &what {
+            Content::Message(content) => e.shares().create(
                 owner,
                 NewShare {
-                    content: &content,
+                    content,
                     ttl,
                     max_views,
                     passphrase: passphrase.as_ref(),
                     client_encrypted,
                 },
-            )
+            ),
+            Content::File(owner, file) => e.shares().create_file(
+                *owner,
+                NewFileShare {
+                    file: *file,
+                    ttl,
+                    max_views,
+                    passphrase: passphrase.as_ref(),
+                },
+            ),
         };
         // A passphrase costs Argon2id: the hashing pool's share lane.
         let created = if argon2 {
@@ -260,6 +353,34 @@ impl SharesApi {
             }
         }
         let acting = anonymous_caller(&state, req);
+        // Which kind it holds decides the answer; nothing is consumed yet.
+        let peek = token.clone();
+        let status = state.read(move |e| e.shares().status(&peek)).await?;
+        let holds_file = match status {
+            Ok(status) => status.file,
+            Err(e) => return answer(share_problem(e)),
+        };
+        if holds_file {
+            let work = move |e: &strongroom_engine::Engine| {
+                e.shares().open_file(&token, passphrase.as_ref())
+            };
+            let opened = if argon2 {
+                acting.hashing(Lane::Shares, work).await?
+            } else {
+                acting.blocking(work).await?
+            };
+            return match opened {
+                Ok(file) => {
+                    let size = file.reader.info().size;
+                    let reads_block = state.engine.reads_block();
+                    Ok(OpenShareResponse::File {
+                        bytes: Box::new(Download::new(file.reader, 0, size, false, reads_block)),
+                        views_left: file.views_left,
+                    })
+                }
+                Err(e) => answer(share_problem(e)),
+            };
+        }
         let work =
             move |e: &strongroom_engine::Engine| e.shares().open(&token, passphrase.as_ref());
         let opened = if argon2 {
@@ -278,7 +399,7 @@ impl SharesApi {
                         PlainText::copy(text.as_bytes())
                     }
                 };
-                Ok(OpenShareResponse::Ok(FastJson(SharedSecret {
+                Ok(OpenShareResponse::Message(FastJson(SharedSecret {
                     message,
                     client_encrypted: share.client_encrypted,
                     views_left: share.views_left,
@@ -292,6 +413,13 @@ impl SharesApi {
 enum Refused {
     Throttled(u64),
     Problem(Problem),
+}
+
+/// What a new share holds.
+enum Content {
+    Message(Zeroizing<Vec<u8>>),
+    /// One of the creator's files.
+    File(UserId, FileId),
 }
 
 /// The state acting for an anonymous client at its address (what the

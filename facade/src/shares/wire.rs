@@ -14,7 +14,8 @@ use crate::wire::text::Text;
 
 crate::wire::secret_field::secret_string_type!(Passphrase, "password", 1, 1024, "open sesame");
 
-/// A secret to share by link.
+/// A secret to share by link: a `message`, or one of your files
+/// (`file_id`), not both.
 #[derive(Object)]
 #[oai(example)]
 pub(crate) struct NewShareRequest {
@@ -23,7 +24,11 @@ pub(crate) struct NewShareRequest {
     /// base64 (up to the base64 of a blob of that much plaintext), stored
     /// and returned as given; the key stays in the URL fragment and never
     /// reaches the server (format in the README).
-    pub(crate) message: Text,
+    pub(crate) message: Option<Text>,
+    /// One of your files (`GET /v1/files`) instead of a message: the share
+    /// holds a copy of it sealed under the link's key (server-side key;
+    /// not with `client_encrypted`), independent of the file from then on.
+    pub(crate) file_id: Option<Uuid>,
     /// Seconds until the link stops working: 60 to 604 800 (7 days).
     /// Default 86 400 (1 day).
     #[oai(validator(minimum(value = "60"), maximum(value = "604800")))]
@@ -49,7 +54,8 @@ impl NewShareRequest {
 impl poem_openapi::types::Example for NewShareRequest {
     fn example() -> Self {
         Self {
-            message: Text("the vault code is 7-3-1".into()),
+            message: Some(Text("the vault code is 7-3-1".into())),
+            file_id: None,
             ttl_seconds: Some(3600),
             max_views: Some(1),
             passphrase: None,
@@ -122,6 +128,8 @@ pub(crate) struct ShareSummary {
     passphrase_required: bool,
     /// The content is a client-side blob.
     client_encrypted: bool,
+    /// It holds a file.
+    file: bool,
 }
 
 impl From<&ShareInfo> for ShareSummary {
@@ -141,6 +149,7 @@ impl From<&ShareInfo> for ShareSummary {
             state: s.life.into(),
             passphrase_required: s.passphrase_required,
             client_encrypted: s.client_encrypted,
+            file: s.file,
         }
     }
 }
@@ -204,6 +213,22 @@ pub(crate) struct ShareStatusBody {
     pub(crate) passphrase_required: bool,
     /// The content is a client-side blob.
     pub(crate) client_encrypted: bool,
+    /// It holds a file (opening it answers the file's bytes).
+    pub(crate) holds_file: bool,
+    /// The file's name, size and media type, when the link alone opens it
+    /// (behind a passphrase they stay sealed).
+    pub(crate) file: Option<SharedFileFacts>,
+}
+
+/// What a file share's preview tells of its file.
+#[derive(Object, Clone)]
+pub(crate) struct SharedFileFacts {
+    /// The file's name.
+    pub(crate) name: String,
+    /// Its size in bytes.
+    pub(crate) size: u64,
+    /// Its media type.
+    pub(crate) media_type: String,
 }
 
 impl From<ShareStatus> for ShareStatusBody {
@@ -213,6 +238,12 @@ impl From<ShareStatus> for ShareStatusBody {
             views_left: s.views_left,
             passphrase_required: s.passphrase_required,
             client_encrypted: s.client_encrypted,
+            holds_file: s.file,
+            file: s.file_facts.map(|(label, size)| SharedFileFacts {
+                name: label.name,
+                size,
+                media_type: label.media_type,
+            }),
         }
     }
 }

@@ -450,3 +450,91 @@ async fn over_http2_uploads_stream_and_the_limit_holds() {
     assert!(report.is_sound(), "{:?}", report.problems);
     assert_eq!(report.files, 1, "only the file that fit is kept");
 }
+
+#[tokio::test]
+async fn a_file_shared_by_link_previews_opens_once_and_is_gone() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let (bob, _) = s.account("bob").await;
+    let bytes = content(2 * SEGMENT_BYTES + 5);
+    let (_, stored) = json(upload(&s, "/v1/files", &alice, "plan.pdf", bytes.clone()).await).await;
+    let file_id = stored["id"].as_str().expect("id").to_owned();
+    let share = |body: serde_json::Value, token: &str| {
+        let token = token.to_owned();
+        let s = &s;
+        async move { s.post("/v1/shares", body, Some(&token)).await }
+    };
+    // A message or a file, not both, not neither; never someone else's.
+    let both = share(
+        serde_json::json!({"message": "x", "file_id": file_id}),
+        &alice,
+    )
+    .await;
+    assert_problem(&both, 400);
+    assert_problem(
+        &share(serde_json::json!({"ttl_seconds": 600}), &alice).await,
+        400,
+    );
+    let theirs = share(serde_json::json!({"file_id": file_id}), &bob).await;
+    assert_problem(&theirs, 404);
+    let client = share(
+        serde_json::json!({"file_id": file_id, "client_encrypted": true}),
+        &alice,
+    )
+    .await;
+    assert_problem(&client, 400);
+
+    let created = share(
+        serde_json::json!({"file_id": file_id, "ttl_seconds": 600}),
+        &alice,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let url = created.body["url"].as_str().expect("url").to_owned();
+    let token = url.rsplit('/').next().expect("token").to_owned();
+    let preview = s
+        .send(s.http.get(&url).header("accept", "application/json"))
+        .await;
+    assert_eq!(preview.status, 200);
+    assert_eq!(preview.body["holds_file"], true);
+    assert_eq!(preview.body["file"]["name"], "plan.pdf");
+    assert_eq!(preview.body["file"]["size"], bytes.len() as u64);
+    assert_eq!(preview.body["views_left"], 1);
+    let page = s.http.get(&url).send().await.expect("page");
+    let html = page.text().await.expect("html");
+    assert!(html.contains("plan.pdf"), "the page names the file");
+    // The source file can go: the share holds its own copy.
+    assert_eq!(
+        s.delete(&format!("/v1/files/{file_id}"), &alice)
+            .await
+            .status,
+        204
+    );
+    let list = s.get("/v1/shares", &alice).await;
+    assert_eq!(list.body["shares"][0]["file"], true);
+
+    let open = |token: String| {
+        let s = &s;
+        async move {
+            s.http
+                .post(s.url(&format!("/v1/shares/{token}/open")))
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .expect("open")
+        }
+    };
+    let opened = open(token.clone()).await;
+    assert_eq!(opened.status(), 200);
+    let header = |name: &str| opened.headers()[name].to_str().expect("ascii").to_owned();
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("x-views-left"), "0");
+    assert!(header("content-disposition").contains("plan.pdf"));
+    assert_eq!(
+        opened.bytes().await.expect("bytes").as_ref(),
+        bytes.as_slice()
+    );
+    assert_eq!(open(token).await.status(), 410);
+    let report = s.engine.maintenance().check_integrity().expect("check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+}
