@@ -65,7 +65,7 @@ pub(crate) const CRATES: &[Crate] = &[
         layers: &[
             &["binary", "store"],
             &[
-                "http", "raw", "browser", "nats", "oidc", "postgres", "memory", "sse",
+                "http", "raw", "browser", "nats", "oidc", "postgres", "memory", "sse", "process",
             ],
             &["keys"],
         ],
