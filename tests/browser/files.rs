@@ -240,3 +240,143 @@ async fn a_shared_file_is_named_before_and_downloaded_once_on_the_share_page() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_encrypted_in_one_browser_opens_in_rust_and_one_sealed_in_rust_opens_in_the_page() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use strongroom::engine::SecretString;
+    use strongroom::engine::shares::client;
+
+    let Some(browser) = common::browser::launch("browser_files_client").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content: Vec<u8> = (0..140_000u32).map(|i| (i % 241) as u8).collect();
+    let path = dir.path().join("secret plan.bin");
+    std::fs::write(&path, &content).expect("write file");
+    common::browser::keeping_screenshots("browser_files_client", &[("alice", client)], async {
+        // The web client seals it; the server never sees the key.
+        sign_in(client, &s.base, "alice", true, WAIT).await;
+        click(client, "#file-link").await;
+        upload(client, &path, "").await;
+        noted(
+            client,
+            "Link to secret plan.bin ready (encrypted in this browser)",
+        )
+        .await;
+        let link = wait_for(client, "#share-result:not([hidden]) #share-link", WAIT)
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default();
+        let (url, key) = link.split_once('#').expect("a key in the fragment");
+        let alice = s
+            .engine
+            .accounts()
+            .find("alice")
+            .expect("find")
+            .expect("alice");
+        assert!(
+            s.engine
+                .files()
+                .list(alice, None, 10)
+                .expect("list")
+                .files
+                .is_empty(),
+            "the sealed upload is deleted once the share holds its copy"
+        );
+        let preview = s
+            .send(s.http.get(url).header("accept", "application/json"))
+            .await;
+        let label = STANDARD
+            .decode(preview.body["file_label"].as_str().expect("label"))
+            .expect("base64");
+        let key = SecretString::from(key);
+        let named = client::open_label(&label, &key).expect("Rust opens the browser's label");
+        assert_eq!(named.0, "secret plan.bin");
+        assert_eq!(named.2, content.len() as u64);
+        let token = url.rsplit('/').next().expect("token");
+        let stream = s
+            .http
+            .post(s.url(&format!("/v1/shares/{token}/open")))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("open")
+            .bytes()
+            .await
+            .expect("bytes");
+        let opened = client::open_file(&stream, &key).expect("Rust opens the browser's stream");
+        assert_eq!(opened.as_slice(), content.as_slice());
+
+        // Sealed in Rust; the share page names it and decrypts it.
+        let sealed = client::seal_file(&content, "from rust.bin", "application/octet-stream");
+        let (token, _) = s.account("bob").await;
+        let stored = s
+            .send(
+                s.http
+                    .post(s.url("/v1/files"))
+                    .bearer_auth(&token)
+                    .header("X-File-Name", "sealed.bin")
+                    .body(sealed.stream.clone()),
+            )
+            .await;
+        let shared = s
+            .post(
+                "/v1/shares",
+                serde_json::json!({
+                    "file_id": stored.body["id"],
+                    "client_encrypted": true,
+                    "file_label": STANDARD.encode(&sealed.label),
+                }),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(shared.status, 201, "{}", shared.body);
+        let url = shared.body["url"].as_str().expect("url");
+        let key = strongroom::engine::secrecy::ExposeSecret::expose_secret(&sealed.key).to_owned();
+        client.goto(&format!("{url}#{key}")).await.expect("page");
+        let named = wait_for(client, "#file-name", WAIT).await;
+        assert!(
+            named
+                .text()
+                .await
+                .expect("text")
+                .starts_with("from rust.bin")
+        );
+        client
+            .execute(
+                "window.__blobs = []; const make = URL.createObjectURL; \
+                 URL.createObjectURL = (b) => { window.__blobs.push(b); return make(b); }",
+                vec![],
+            )
+            .await
+            .expect("watch downloads");
+        click(client, "#reveal").await;
+        let after = wait_for(client, "#after:not([hidden])", WAIT).await;
+        assert!(
+            after
+                .text()
+                .await
+                .expect("text")
+                .contains("from rust.bin was downloaded")
+        );
+        let got = client
+            .execute_async(
+                "const done = arguments[0]; \
+                 window.__blobs[0].arrayBuffer().then((a) => done(Array.from(new Uint8Array(a))));",
+                vec![],
+            )
+            .await
+            .expect("read blob");
+        let bytes: Vec<u8> = serde_json::from_value(got).expect("bytes");
+        assert_eq!(bytes, content, "the page decrypted the stream");
+        let gone = client.current_url().await.expect("url");
+        assert!(gone.fragment().is_none(), "the key left the address bar");
+    })
+    .await;
+}

@@ -12,7 +12,7 @@ pub use crate::crypto::keys::{
 pub use crate::crypto::stream::{
     FileKeys, HEADER_LEN as STREAM_HEADER_LEN, PREFIX_LEN, SALT_LEN, SEALED_SEGMENT_LEN,
     SEGMENT_LEN, STREAM_VERSION, SegmentSealer, StreamError, StreamHeader, TooManySegments,
-    sealed_len, segment_count,
+    decode_metadata, encode_metadata, sealed_len, segment_count,
 };
 
 use secrecy::SecretBox;

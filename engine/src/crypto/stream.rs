@@ -227,6 +227,33 @@ impl FileKeys {
     }
 }
 
+/// The metadata's plaintext: `size (8, BE) || name length (4, BE) || name
+/// || media type length (4, BE) || media type`, UTF-8.
+pub fn encode_metadata(name: &str, media_type: &str, size: u64) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(16 + name.len() + media_type.len()));
+    out.extend_from_slice(&size.to_be_bytes());
+    for text in [name, media_type] {
+        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&text.as_bytes()[..len as usize]);
+    }
+    out
+}
+
+/// The name, media type and size in a metadata plaintext, if it is one.
+pub fn decode_metadata(bytes: &[u8]) -> Option<(String, String, u64)> {
+    let (size, mut rest) = bytes.split_first_chunk::<8>()?;
+    let mut text = || {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let (value, tail) = tail.split_at_checked(u32::from_be_bytes(*len) as usize)?;
+        rest = tail;
+        String::from_utf8(value.to_vec()).ok()
+    };
+    let (name, media_type) = (text()?, text()?);
+    rest.is_empty()
+        .then_some((name, media_type, u64::from_be_bytes(*size)))
+}
+
 /// Segments of a file of `size` bytes (an empty file has one, empty).
 pub fn segment_count(size: u64) -> u64 {
     size.div_ceil(SEGMENT_LEN as u64).max(1)

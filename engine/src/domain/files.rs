@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::keys::DataKey;
-use crate::crypto::stream::{FileKeys, StreamHeader};
+use crate::crypto::stream::{self, FileKeys, StreamHeader};
 use crate::domain::audit::{self, Note};
 use crate::domain::quotas;
 use crate::domain::records::{self, NewRecord};
@@ -27,9 +27,7 @@ use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
 use crate::model::files::{FileInfo, FileLabel, FileNotice, FilePage};
 use crate::model::{Receipt, RecordKind};
-use crate::schema::{
-    self, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileRow, FileState, Reader, Refunds, USERS, Writer,
-};
+use crate::schema::{self, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileRow, FileState, Refunds, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A file's key in `files`: its owner and id.
@@ -418,23 +416,14 @@ pub(crate) struct Opened {
     pub(crate) segments: u64,
 }
 
-/// The metadata's plaintext: `size (u64) || name || media type`.
+/// The metadata's plaintext (the format's: see `crypto::stream`).
 pub(crate) fn encode_metadata(label: &FileLabel, size: u64) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::new());
-    Writer(&mut out)
-        .u64(size)
-        .bytes(label.name.as_bytes())
-        .bytes(label.media_type.as_bytes());
-    out
+    stream::encode_metadata(&label.name, &label.media_type, size)
 }
 
 fn decode_metadata(bytes: &[u8]) -> Option<(FileLabel, u64)> {
-    let mut r = Reader(bytes);
-    let size = r.u64()?;
-    let name = r.string()?;
-    let media_type = r.string()?;
-    r.end()?;
-    Some((FileLabel { name, media_type }, size))
+    stream::decode_metadata(bytes)
+        .map(|(name, media_type, size)| (FileLabel { name, media_type }, size))
 }
 
 /// Opens a stored row's keys and metadata.

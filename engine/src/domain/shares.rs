@@ -88,6 +88,7 @@ pub(crate) fn status(row: &ShareRow) -> ShareStatus {
         client_encrypted: row.client_encrypted,
         file: row.file.is_some(),
         file_facts: None,
+        file_label: None,
     }
 }
 

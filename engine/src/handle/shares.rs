@@ -23,9 +23,9 @@ use crate::ids::{FileId, ShareId, UserId};
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
 use crate::model::files::FileNotice;
 pub use crate::model::shares::{
-    CreatedShare, NewFileShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_MAX_ATTEMPTS,
-    SHARE_MAX_TTL, SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX, ShareInfo, ShareLife,
-    ShareStatus,
+    CreatedShare, NewFileShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_FILE_LABEL_MAX,
+    SHARE_MAX_ATTEMPTS, SHARE_MAX_TTL, SHARE_MAX_VIEWS, SHARE_MIN_TTL, SHARE_PASSPHRASE_MAX,
+    ShareInfo, ShareLife, ShareStatus,
 };
 use crate::schema::{ShareRow, ShareState};
 
@@ -123,6 +123,14 @@ impl Shares<'_> {
         share: NewFileShare<'_>,
     ) -> Result<CreatedShare, ShareError> {
         let (ttl, max_views) = life(share.ttl, share.max_views)?;
+        if share
+            .client_label
+            .is_some_and(|l| l.len() > SHARE_FILE_LABEL_MAX)
+        {
+            return Err(ShareError::InvalidContent {
+                max: SHARE_FILE_LABEL_MAX,
+            });
+        }
         let engine = self.0;
         let source = engine
             .files()
@@ -154,10 +162,14 @@ impl Shares<'_> {
             max_views,
             views_used: 0,
             failed_attempts: 0,
-            client_encrypted: false,
+            client_encrypted: share.client_label.is_some(),
             passphrase_salt,
             state: ShareState::Active,
-            envelope: sharekeys::seal(&key, &lookup, &source.notice().encode()),
+            envelope: match share.client_label {
+                // What the sender sealed: opaque here.
+                Some(label) => sharekeys::seal(&key, &lookup, label),
+                None => sharekeys::seal(&key, &lookup, &source.notice().encode()),
+            },
             file: Some(copy),
         };
         let note = engine.note(
@@ -259,10 +271,14 @@ impl Shares<'_> {
             // name and size may be shown before a view is spent.
             if row.file.is_some() && row.passphrase_salt.is_none() {
                 let key = secret.content_key(None);
-                status.file_facts = sharekeys::open(&key, &lookup, &row.envelope)
-                    .ok()
-                    .and_then(|plain| FileNotice::decode(&plain))
-                    .map(|n| (n.label, n.size));
+                let plain = sharekeys::open(&key, &lookup, &row.envelope).ok();
+                if row.client_encrypted {
+                    status.file_label = plain.map(|p| p.to_vec());
+                } else {
+                    status.file_facts = plain
+                        .and_then(|p| FileNotice::decode(&p))
+                        .map(|n| (n.label, n.size));
+                }
             }
             Ok(status)
         })

@@ -77,6 +77,10 @@ pub struct ShareStatus {
     /// The file's name, media type and size, when the link alone opens
     /// the share (behind a passphrase they stay sealed until it is given).
     pub file_facts: Option<(FileLabel, u64)>,
+    /// For a file encrypted in the sender's browser: its label as the
+    /// sender sealed it (`client::open_label` opens it with the fragment
+    /// key), when the link alone opens the share.
+    pub file_label: Option<Vec<u8>>,
 }
 
 /// A share link for one of its creator's files.
@@ -90,7 +94,15 @@ pub struct NewFileShare<'a> {
     pub max_views: Option<u32>,
     /// A passphrase the opener must also give.
     pub passphrase: Option<&'a SecretString>,
+    /// The file was encrypted by the sender (a client-side stream, see
+    /// `client::seal_file`), and this is its sealed label (possibly
+    /// empty): the share is `client_encrypted`, and the label is what its
+    /// preview returns.
+    pub client_label: Option<&'a [u8]>,
 }
+
+/// Largest client-side file label, in bytes.
+pub const SHARE_FILE_LABEL_MAX: usize = 4096;
 
 /// Where a share is in its life, as its creator sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -512,6 +512,7 @@ mod shared {
                     ttl: Some(Duration::from_secs(3600)),
                     max_views: Some(1),
                     passphrase: passphrase.as_ref(),
+                    client_label: None,
                 },
             )
             .expect("share created");
@@ -653,6 +654,7 @@ mod shared {
                     ttl: None,
                     max_views: None,
                     passphrase: None,
+                    client_label: None,
                 },
             )
         };

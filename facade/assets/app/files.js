@@ -4,6 +4,9 @@
 // sending a file to another user, and a share link to one. See
 // docs/web-client.md.
 
+import { standardBase64 } from "./e2e.js";
+import { sealFile } from "./file_link.js";
+
 const $ = (id) => document.getElementById(id);
 
 // Set by init(): the page's authenticated JSON call, its token refresh,
@@ -40,10 +43,58 @@ function post(path, file, onProgress) {
   });
 }
 
+// Seals the file here, uploads the sealed stream as a file of one's own,
+// shares that by link with the label, and deletes the upload (the share
+// holds its own copy): a link whose key only the recipient gets.
+async function linkEncrypted(file) {
+  const bar = $("file-progress");
+  bar.hidden = false;
+  bar.value = 0;
+  note(`Encrypting ${file.name} in this browser…`);
+  const sealed = await sealFile(file, (p) => { bar.value = Math.round(p * 50); });
+  const ttl = Number($("share-ttl").value);
+  const path = `/v1/files?ttl_seconds=${Math.max(ttl, 60)}`;
+  const sealedFile = new File([sealed.stream], "sealed.bin", { type: "application/octet-stream" });
+  const progress = (p) => { bar.value = 50 + Math.round(p * 50); };
+  let answer = await post(path, sealedFile, progress);
+  if (answer.status === 401 && await api.refresh()) answer = await post(path, sealedFile, progress);
+  if (answer.status !== 201) {
+    throw new Error((answer.data && answer.data.detail) || `the server answered ${answer.status}`);
+  }
+  const upload = answer.data;
+  try {
+    const share = await api.call("POST", "/v1/shares", {
+      file_id: upload.id,
+      client_encrypted: true,
+      file_label: standardBase64(sealed.label),
+      ttl_seconds: ttl,
+      max_views: Number($("share-views").value),
+    });
+    $("share-link").value = `${share.url}#${sealed.fragment}`;
+    $("share-result").hidden = false;
+    note(`Link to ${file.name} ready (encrypted in this browser): ${share.max_views} view(s).`);
+  } finally {
+    await api.call("DELETE", `/v1/files/${upload.id}`).catch(() => {});
+  }
+}
+
 async function upload(event) {
   event.preventDefault();
   const file = $("file-input").files[0];
   if (!file) return note("Choose a file first.");
+  if ($("file-link").checked) {
+    $("file-upload").disabled = true;
+    try {
+      await linkEncrypted(file);
+      $("file-form").reset();
+    } catch (e) {
+      note(`No link: ${e.message}`);
+    } finally {
+      $("file-upload").disabled = false;
+      $("file-progress").hidden = true;
+    }
+    return;
+  }
   const to = $("file-to").value.trim();
   const ttl = $("file-ttl").value;
   const path = to

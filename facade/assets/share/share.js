@@ -37,6 +37,82 @@ function wellFormedKey(text) {
 }
 
 const clientEncrypted = document.getElementById("share").dataset.clientEncrypted === "true";
+const holdsFile = document.getElementById("share").dataset.file === "true";
+
+// A file sealed in the sender's browser: the file stream format v1 under
+// the link's key (see facade/assets/app/file_link.js).
+const SEALED_SEGMENT = 64 * 1024 + 16;
+
+async function streamKeys(raw, header) {
+  const base = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]);
+  const salt = header.slice(5, 37);
+  const derive = (label) => {
+    const text = new TextEncoder().encode(label);
+    const info = new Uint8Array(text.length + 32);
+    info.set(text);
+    return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt, info },
+      base, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+  };
+  return { seg: await derive("strongroom/file-segments/v1"), meta: await derive("strongroom/file-metadata/v1") };
+}
+
+function segmentNonce(prefix, index, last) {
+  const n = new Uint8Array(12);
+  n.set(prefix, 0);
+  new DataView(n.buffer).setUint32(7, index);
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+// The name, type and size a label holds.
+async function openLabel(label, fragmentKey) {
+  const header = label.slice(0, 44);
+  if (label.length < 44 + 12 + 16 || header[0] !== 1) throw new Error("not a label");
+  const keys = await streamKeys(fromBase64Url(fragmentKey), header);
+  const plain = new Uint8Array(await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: label.slice(44, 56), additionalData: header }, keys.meta, label.slice(56)));
+  const view = new DataView(plain.buffer);
+  const size = Number(view.getBigUint64(0));
+  const nameLength = view.getUint32(8);
+  const name = new TextDecoder().decode(plain.slice(12, 12 + nameLength));
+  const typeLength = view.getUint32(12 + nameLength);
+  const type = new TextDecoder().decode(plain.slice(16 + nameLength, 16 + nameLength + typeLength));
+  return { name, type, size };
+}
+
+// Decrypts a downloaded stream segment by segment; a Blob of the file.
+async function openStream(bytes, fragmentKey, type) {
+  const header = bytes.slice(0, 44);
+  if (bytes.length < 44 + 16 || header[0] !== 1) throw new Error("not a file stream");
+  const keys = await streamKeys(fromBase64Url(fragmentKey), header);
+  const prefix = header.slice(37, 44);
+  const body = bytes.subarray(44);
+  const count = Math.max(1, Math.ceil(body.length / SEALED_SEGMENT));
+  const parts = [];
+  for (let i = 0; i < count; i += 1) {
+    const segment = body.subarray(i * SEALED_SEGMENT, Math.min(body.length, (i + 1) * SEALED_SEGMENT));
+    parts.push(new Uint8Array(await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: segmentNonce(prefix, i, i === count - 1), additionalData: header },
+      keys.seg, segment)));
+  }
+  return new Blob(parts, { type });
+}
+
+let label = null;
+if (holdsFile && clientEncrypted) {
+  const key = wellFormedKey(location.hash.slice(1));
+  const sealed = document.getElementById("share").dataset.label;
+  if (key && sealed) {
+    openLabel(fromBase64(sealed), key).then((l) => {
+      label = l;
+      const facts = document.getElementById("file-facts");
+      facts.textContent = `${l.name} (${l.size} bytes, ${l.type})`;
+      facts.id = "file-name";
+    }).catch(() => {
+      document.getElementById("file-facts").textContent = "The key in this link does not open this file's name (was the part after # cut off?).";
+    });
+  }
+}
 // Without a well-formed key in the link, ask for one before anything is
 // consumed (chat and mail often cut links at the "#").
 if (clientEncrypted && !wellFormedKey(location.hash.slice(1))) {
@@ -90,7 +166,8 @@ async function reveal(event) {
       ? "This secret is no longer available."
       : "There is no secret at this link.");
   }
-  if (root.dataset.file === "true") return saveFile(response, root.dataset.name);
+  if (holdsFile && clientEncrypted) return saveSealedFile(response, key);
+  if (holdsFile) return saveFile(response, root.dataset.name);
   const opened = await response.json();
   let text = opened.message;
   if (opened.client_encrypted) {
@@ -109,6 +186,22 @@ async function reveal(event) {
     : `Views left: ${opened.views_left}.`);
 }
 
+// A file sealed in the sender's browser: downloaded, decrypted here with
+// the link's key, then handed to the browser under its sealed name.
+async function saveSealedFile(response, key) {
+  let blob;
+  try {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const facts = label || { name: "file", type: "application/octet-stream" };
+    blob = await openStream(bytes, key, facts.type);
+  } catch {
+    document.getElementById("form").hidden = true;
+    return show("error", "The file was released but the key in this link does not open it (was the part after # cut off?).");
+  }
+  history.replaceState(null, "", location.pathname);
+  return offer(blob, (label && label.name) || "file", Number(response.headers.get("x-views-left")));
+}
+
 // A shared file: its bytes, handed to the browser as a download under its
 // name (from the answer's Content-Disposition when the page did not know
 // it, behind a passphrase).
@@ -124,6 +217,10 @@ async function saveFile(response, known) {
     document.getElementById("form").hidden = true;
     return show("error", "The download was cut off; the view it took is spent.");
   }
+  return offer(blob, name, views);
+}
+
+function offer(blob, name, views) {
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;

@@ -17,6 +17,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../assets/app/app.js")),
     ("e2e.js", JS, include_str!("../../assets/app/e2e.js")),
     ("files.js", JS, include_str!("../../assets/app/files.js")),
+    (
+        "file_link.js",
+        JS,
+        include_str!("../../assets/app/file_link.js"),
+    ),
     ("hpke.js", JS, include_str!("../../assets/app/hpke.js")),
     (
         "share_link.js",

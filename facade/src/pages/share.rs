@@ -6,6 +6,7 @@
 //! when the button is pressed. JSON instead of HTML with
 //! `Accept: application/json`.
 
+use base64::Engine as _;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
@@ -135,15 +136,22 @@ fn waiting(token: &str, s: ShareStatus) -> String {
     // A file: named (when the link alone opens it) and downloaded, not
     // shown.
     let (what, file, button, name) = if s.file {
-        let named = match &s.file_facts {
-            Some((label, size)) => format!(
+        let named = match (&s.file_facts, s.client_encrypted) {
+            (Some((label, size)), _) => format!(
                 r#"<p class="file"><strong id="file-name">{}</strong> ({} bytes, {})</p>"#,
                 escape(&label.name),
                 size,
                 escape(&label.media_type)
             ),
-            None => "<p class=\"file\">Its name and size show once the passphrase is given.</p>"
+            // Sealed in the sender's browser: this page reads the name
+            // with the link's key.
+            (None, true) => "<p class=\"file\" id=\"file-facts\">Encrypted in the sender's \
+                             browser; its name shows here when the link's key opens it.</p>"
                 .to_owned(),
+            (None, false) => {
+                "<p class=\"file\">Its name and size show once the passphrase is given.</p>"
+                    .to_owned()
+            }
         };
         let name = s
             .file_facts
@@ -159,8 +167,15 @@ fn waiting(token: &str, s: ShareStatus) -> String {
         )
     };
     let holds_file = if s.file { "true" } else { "false" };
+    // Ciphertext only the link's key opens: safe in the page.
+    let label = s
+        .file_label
+        .as_ref()
+        .filter(|l| !l.is_empty())
+        .map(|l| base64::engine::general_purpose::STANDARD.encode(l))
+        .unwrap_or_default();
     format!(
-        r#"<main id="share" data-token="{token}" data-client-encrypted="{client}" data-file="{holds_file}" data-name="{name}">
+        r#"<main id="share" data-token="{token}" data-client-encrypted="{client}" data-file="{holds_file}" data-name="{name}" data-label="{label}">
 <h1>Someone shared {what} with you</h1>
 {file}<p class="facts">{views} It expires at <time datetime="{expires}">{expires}</time> (UTC).</p>
 <form id="form">{key}{passphrase}

@@ -49,7 +49,7 @@ pub(crate) enum CreateShareResponse {
 }
 errors! {
     CreateShareErrors {
-        400 => "ttl, views, message or passphrase out of bounds; neither or both of\n`message` and `file_id`; `file_id` with `client_encrypted`.",
+        400 => "ttl, views, message, label or passphrase out of bounds; neither or\nboth of `message` and `file_id`.",
         401 => "No valid bearer token (and anonymous shares are off, or the token\nsent is invalid).",
         403 => "The credential lacks the `messages:write` scope, or the creator is\nover their storage quota (a share counts until it is used up, revoked\nor expires; a file share counts its copy of the file).",
         404 => "`file_id` is not one of your files.",
@@ -200,15 +200,14 @@ impl SharesApi {
             // A client-encrypted message is the blob's base64 text: opaque
             // here, stored as given and returned as given.
             (Some(text), None) => Content::Message(Zeroizing::new(text.take().as_bytes().to_vec())),
-            (None, Some(file)) if client_encrypted => {
-                let _ = file;
-                return answer(Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "a file is shared with a server-side key: leave out client_encrypted",
-                ));
-            }
             (None, Some(file)) => match owner {
-                Some(owner) => Content::File(owner, FileId::from_u128(file.as_u128())),
+                Some(owner) => Content::File(
+                    owner,
+                    FileId::from_u128(file.as_u128()),
+                    // A file sealed in the sender's browser: its label is
+                    // opaque here (empty when none was given).
+                    client_encrypted.then(|| lenient_base64(body.file_label.as_deref())),
+                ),
                 None => {
                     return answer(Problem::new(
                         StatusCode::UNAUTHORIZED,
@@ -234,13 +233,14 @@ impl SharesApi {
                     client_encrypted,
                 },
             ),
-            Content::File(owner, file) => e.shares().create_file(
+            Content::File(owner, file, label) => e.shares().create_file(
                 *owner,
                 NewFileShare {
                     file: *file,
                     ttl,
                     max_views,
                     passphrase: passphrase.as_ref(),
+                    client_label: label.as_deref(),
                 },
             ),
         };
@@ -418,8 +418,23 @@ enum Refused {
 /// What a new share holds.
 enum Content {
     Message(Zeroizing<Vec<u8>>),
-    /// One of the creator's files.
-    File(UserId, FileId),
+    /// One of the creator's files, and its client-side label when the
+    /// sender's browser encrypted it.
+    File(UserId, FileId, Option<Vec<u8>>),
+}
+
+/// The bytes of a base64 text the document already constrained to the
+/// base64 alphabet and padding (trailing bits are not checked).
+fn lenient_base64(text: Option<&str>) -> Vec<u8> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    text.and_then(|t| LENIENT.decode(t).ok())
+        .unwrap_or_default()
 }
 
 /// The state acting for an anonymous client at its address (what the

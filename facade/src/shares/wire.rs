@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use poem_openapi::{Enum, Object};
 use strongroom_engine::shares::{ShareInfo, ShareLife, ShareStatus};
 use time::OffsetDateTime;
@@ -29,6 +30,11 @@ pub(crate) struct NewShareRequest {
     /// holds a copy of it sealed under the link's key (server-side key;
     /// not with `client_encrypted`), independent of the file from then on.
     pub(crate) file_id: Option<Uuid>,
+    /// With `file_id` and `client_encrypted`: the file's label as the
+    /// sender's browser sealed it (standard base64, at most 4 096 bytes),
+    /// returned by the preview so the recipient's page can name the file
+    /// before opening it. Ignored otherwise.
+    pub(crate) file_label: Option<String>,
     /// Seconds until the link stops working: 60 to 604 800 (7 days).
     /// Default 86 400 (1 day).
     #[oai(validator(minimum(value = "60"), maximum(value = "604800")))]
@@ -56,6 +62,7 @@ impl poem_openapi::types::Example for NewShareRequest {
         Self {
             message: Some(Text("the vault code is 7-3-1".into())),
             file_id: None,
+            file_label: None,
             ttl_seconds: Some(3600),
             max_views: Some(1),
             passphrase: None,
@@ -218,6 +225,9 @@ pub(crate) struct ShareStatusBody {
     /// The file's name, size and media type, when the link alone opens it
     /// (behind a passphrase they stay sealed).
     pub(crate) file: Option<SharedFileFacts>,
+    /// For a file encrypted in the sender's browser: its sealed label
+    /// (standard base64), for the page to open with the link's key.
+    pub(crate) file_label: Option<String>,
 }
 
 /// What a file share's preview tells of its file.
@@ -244,6 +254,10 @@ impl From<ShareStatus> for ShareStatusBody {
                 size,
                 media_type: label.media_type,
             }),
+            file_label: s
+                .file_label
+                .filter(|l| !l.is_empty())
+                .map(|l| base64::engine::general_purpose::STANDARD.encode(l)),
         }
     }
 }

@@ -477,12 +477,6 @@ async fn a_file_shared_by_link_previews_opens_once_and_is_gone() {
     );
     let theirs = share(serde_json::json!({"file_id": file_id}), &bob).await;
     assert_problem(&theirs, 404);
-    let client = share(
-        serde_json::json!({"file_id": file_id, "client_encrypted": true}),
-        &alice,
-    )
-    .await;
-    assert_problem(&client, 400);
 
     let created = share(
         serde_json::json!({"file_id": file_id, "ttl_seconds": 600}),
@@ -537,4 +531,65 @@ async fn a_file_shared_by_link_previews_opens_once_and_is_gone() {
     assert_eq!(open(token).await.status(), 410);
     let report = s.engine.maintenance().check_integrity().expect("check");
     assert!(report.is_sound(), "{:?}", report.problems);
+}
+
+#[tokio::test]
+async fn a_file_sealed_by_the_sender_is_shared_without_the_server_reading_it() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use strongroom_engine::shares::client;
+
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let secret = content(SEGMENT_BYTES + 999);
+    let sealed = client::seal_file(&secret, "plan é.pdf", "application/pdf");
+    let (_, stored) =
+        json(upload(&s, "/v1/files", &alice, "sealed.bin", sealed.stream.clone()).await).await;
+    let created = s
+        .post(
+            "/v1/shares",
+            serde_json::json!({
+                "file_id": stored["id"],
+                "client_encrypted": true,
+                "file_label": STANDARD.encode(&sealed.label),
+            }),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let url = created.body["url"].as_str().expect("url").to_owned();
+    let preview = s
+        .send(s.http.get(&url).header("accept", "application/json"))
+        .await;
+    assert_eq!(preview.body["client_encrypted"], true);
+    assert!(preview.body["file"].is_null(), "the server cannot name it");
+    let label = STANDARD
+        .decode(preview.body["file_label"].as_str().expect("label"))
+        .expect("base64");
+    let named = client::open_label(&label, &sealed.key).expect("the key opens the label");
+    assert_eq!(
+        named,
+        (
+            "plan é.pdf".to_owned(),
+            "application/pdf".to_owned(),
+            secret.len() as u64
+        )
+    );
+    let token = url.rsplit('/').next().expect("token");
+    let opened = s
+        .http
+        .post(s.url(&format!("/v1/shares/{token}/open")))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("open");
+    assert_eq!(opened.status(), 200);
+    let stream = opened.bytes().await.expect("bytes");
+    assert_eq!(
+        stream.as_ref(),
+        sealed.stream.as_slice(),
+        "the sealed stream, as uploaded"
+    );
+    let plain = client::open_file(&stream, &sealed.key).expect("the key opens the file");
+    assert_eq!(plain.as_slice(), secret.as_slice());
 }
