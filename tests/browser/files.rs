@@ -380,3 +380,35 @@ async fn a_file_encrypted_in_one_browser_opens_in_rust_and_one_sealed_in_rust_op
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_dropped_on_the_upload_area_uploads() {
+    let Some(browser) = common::browser::launch("browser_files_drop").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    common::browser::keeping_screenshots("browser_files_drop", &[("alice", client)], async {
+        sign_in(client, &s.base, "alice", true, WAIT).await;
+        // What a drag from the desktop delivers: a drop event carrying files.
+        client
+            .execute(
+                "const dt = new DataTransfer(); \
+                 dt.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' })); \
+                 const area = document.getElementById('drop'); \
+                 area.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true })); \
+                 area.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
+                vec![],
+            )
+            .await
+            .expect("drop");
+        noted(client, "Ready to upload dropped.txt").await;
+        click(client, "#file-upload").await;
+        noted(client, "Stored dropped.txt (13 bytes)").await;
+        let alice = s.engine.accounts().find("alice").expect("find").expect("alice");
+        let files = s.engine.files().list(alice, None, 10).expect("list").files;
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].label.media_type, "text/plain");
+    })
+    .await;
+}
