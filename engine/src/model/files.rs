@@ -24,11 +24,14 @@ pub struct FileLabel {
 
 impl FileLabel {
     /// A label with `name` and `media_type` made safe to store and serve.
+    /// `application/x-www-form-urlencoded` counts as no type: it is what
+    /// `curl --data-binary` sends when told nothing, never a file's type.
     pub fn new(name: &str, media_type: Option<&str>) -> Self {
         Self {
             name: sanitize_name(name),
             media_type: media_type
                 .and_then(normalize_media_type)
+                .filter(|t| t != "application/x-www-form-urlencoded")
                 .unwrap_or_else(|| DEFAULT_MEDIA_TYPE.to_owned()),
         }
     }
@@ -184,6 +187,7 @@ mod tests {
         assert_eq!(label("Text/Plain; charset=utf-8"), "text/plain");
         assert_eq!(label("image/svg+xml"), "image/svg+xml");
         assert_eq!(label("nonsense"), DEFAULT_MEDIA_TYPE);
+        assert_eq!(label("application/x-www-form-urlencoded"), DEFAULT_MEDIA_TYPE);
         assert_eq!(label("text/"), DEFAULT_MEDIA_TYPE);
         assert_eq!(label("a b/c"), DEFAULT_MEDIA_TYPE);
         assert_eq!(FileLabel::new("x", None).media_type, DEFAULT_MEDIA_TYPE);
