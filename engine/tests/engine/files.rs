@@ -590,6 +590,36 @@ mod shared {
     }
 
     #[test]
+    fn of_many_concurrent_opens_of_a_one_view_file_share_exactly_one_gets_the_file() {
+        let (_dir, _clock, engine) = engine();
+        let alice = user(&engine, "alice");
+        let bytes = content(2 * SEGMENT_BYTES, 7);
+        let id = upload(&engine, alice, alice, &bytes, 65_536);
+        let link = share(&engine, alice, id, None);
+        let winners: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let tries: Vec<_> = (0..16)
+                .map(|_| {
+                    let (engine, link) = (&engine, &link);
+                    scope.spawn(move || {
+                        engine
+                            .shares()
+                            .open_file(&token(link), None)
+                            .ok()
+                            .map(|opened| read(&opened.reader))
+                    })
+                })
+                .collect();
+            tries
+                .into_iter()
+                .filter_map(|t| t.join().expect("thread"))
+                .collect()
+        });
+        assert_eq!(winners.len(), 1, "exactly one open gets the file");
+        assert_eq!(winners[0], bytes);
+        assert_sound(&engine);
+    }
+
+    #[test]
     fn revoking_or_expiry_deletes_the_copy_and_passphrases_guard_the_facts() {
         let (_dir, clock, engine) = engine();
         let alice = user(&engine, "alice");
