@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use poem::Body;
 use poem::http::StatusCode;
 use strongroom_engine::RecordError;
-use strongroom_engine::files::{Aborter, FileInfo, Upload};
+use strongroom_engine::files::{Aborter, FileInfo, UPLOAD_LEASE, Upload};
 use tokio::task::JoinHandle;
 
 use crate::http::problem::{Problem, record_problem};
@@ -58,6 +58,11 @@ impl Drop for AbortOnDrop {
 
 async fn joined(batch: JoinHandle<Result<(), RecordError>>) -> Result<(), Problem> {
     match batch.await {
+        // The upload's row is gone: its lease ran out between batches.
+        Ok(Err(RecordError::NotFound)) => Err(Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "the upload went too long without storing a segment and was removed",
+        )),
         Ok(result) => result.map_err(file_problem),
         Err(_) => Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -76,6 +81,10 @@ pub(crate) async fn receive(
     let mut guard = AbortOnDrop(Some(upload.aborter()));
     let mut chunks = body.into_bytes_stream();
     let mut in_flight: Option<JoinHandle<Result<(), RecordError>>> = None;
+    // A slow upload stores what it has before its lease runs out (the
+    // lease is renewed by every stored batch).
+    let renew_after = UPLOAD_LEASE / 2;
+    let mut last_stored = tokio::time::Instant::now();
     let received = async {
         loop {
             let chunk = match tokio::time::timeout(idle, chunks.next()).await {
@@ -94,13 +103,15 @@ pub(crate) async fn receive(
                 }
                 Ok(Some(Ok(chunk))) => chunk,
             };
-            if upload.push(&chunk).map_err(file_problem)?
+            let full = upload.push(&chunk).map_err(file_problem)?;
+            if (full || last_stored.elapsed() >= renew_after)
                 && let Some(batch) = upload.take_batch()
             {
                 if let Some(previous) = in_flight.take() {
                     joined(previous).await?;
                 }
                 in_flight = Some(tokio::task::spawn_blocking(move || batch.commit()));
+                last_stored = tokio::time::Instant::now();
             }
         }
         if let Some(previous) = in_flight.take() {
