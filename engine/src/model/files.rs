@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(label("Text/Plain; charset=utf-8"), "text/plain");
         assert_eq!(label("image/svg+xml"), "image/svg+xml");
         assert_eq!(label("nonsense"), DEFAULT_MEDIA_TYPE);
-        assert_eq!(label("application/x-www-form-urlencoded"), DEFAULT_MEDIA_TYPE);
+        assert_eq!(
+            label("application/x-www-form-urlencoded"),
+            DEFAULT_MEDIA_TYPE
+        );
         assert_eq!(label("text/"), DEFAULT_MEDIA_TYPE);
         assert_eq!(label("a b/c"), DEFAULT_MEDIA_TYPE);
         assert_eq!(FileLabel::new("x", None).media_type, DEFAULT_MEDIA_TYPE);
