@@ -60,8 +60,16 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
         .expect("role");
     wait_for(bob, "#live:not(.on)", Duration::from_secs(5)).await;
     wait_for(bob, "#live.on", Duration::from_secs(10)).await;
+    // Ctrl+Enter in the text sends, like the button.
     fill(alice, "#text", "after the drop").await;
-    click(alice, "#send").await;
+    alice
+        .execute(
+            "document.getElementById('text').dispatchEvent(new KeyboardEvent('keydown', \
+             { key: 'Enter', ctrlKey: true, bubbles: true }))",
+            vec![],
+        )
+        .await
+        .expect("ctrl+enter");
     wait_for(bob, "#inbox li:nth-child(2)", Duration::from_secs(5)).await;
     assert_eq!(
         inbox(bob).await,

@@ -551,6 +551,10 @@ $("totp-off-form").addEventListener("submit", turnOffTotp);
 $("delete-form").addEventListener("submit", deleteAccount);
 $("register").addEventListener("click", register);
 $("send-form").addEventListener("submit", send);
+// Ctrl+Enter (Cmd+Enter on a Mac) in the text sends, as in mail clients.
+$("text").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("send-form").requestSubmit();
+});
 $("broadcast").addEventListener("click", broadcast);
 $("logout").addEventListener("click", logout);
 $("key-form").addEventListener("submit", replaceKey);
