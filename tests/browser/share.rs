@@ -196,3 +196,45 @@ async fn a_full_link_opens_without_asking_for_the_key() {
     assert_eq!(shown(client, "#secret").await, secret);
     assert_eq!(views_left(&s, url).await.0, 410);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_client_lists_ones_links_and_revokes_one() {
+    let Some(browser) = common::browser::launch("browser_share_list").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    common::browser::keeping_screenshots("browser_share_list", &[("alice", client)], async {
+        sign_in(client, &s.base, "alice", true, Duration::from_secs(20)).await;
+        assert_eq!(text(client, "#shares-empty").await, "No links yet.");
+        let link = make_link(client, "listed then revoked", Some("3")).await;
+        let url = link.split('#').next().expect("url").to_owned();
+        let item = wait_for(
+            client,
+            "#shares li[data-state=active]",
+            Duration::from_secs(20),
+        )
+        .await;
+        let said = item.text().await.expect("text");
+        assert!(said.contains("Secret link · open"), "{said}");
+        assert!(said.contains("3 of 3 view(s) left"), "{said}");
+        client
+            .execute("window.confirm = () => true", vec![])
+            .await
+            .expect("confirm");
+        click(client, "#shares li[data-state=active] button").await;
+        let revoked = wait_for(
+            client,
+            "#shares li[data-state=revoked]",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert!(revoked.text().await.expect("text").contains("revoked"));
+        assert_eq!(
+            views_left(&s, &url).await.0,
+            410,
+            "the link no longer opens"
+        );
+    })
+    .await;
+}

@@ -6,6 +6,7 @@
 
 import * as e2e from "./e2e.js";
 import * as files from "./files.js";
+import * as shareList from "./share_list.js";
 import { sealForLink } from "./share_link.js";
 
 const $ = (id) => document.getElementById(id);
@@ -187,6 +188,7 @@ async function enter() {
   const page = await call("GET", "/v1/messages?limit=50");
   for (const m of page.messages.reverse()) show(m, "message");
   await files.list();
+  await shareList.list();
   await connect();
 }
 
@@ -395,6 +397,7 @@ async function createShare(event) {
     $("share-link").value = `${share.url}#${fragment}`;
     $("share-result").hidden = false;
     say(`Link ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
+    await shareList.list();
   } catch (e) { say(`No link: ${e.message}`); }
 }
 
@@ -410,6 +413,7 @@ function signOut(message) {
   state.seen.clear();
   $("inbox").replaceChildren();
   files.clear();
+  shareList.clear();
   $("share-link").value = "";
   $("share-result").hidden = true;
   $("signin").hidden = false;
@@ -560,6 +564,7 @@ $("logout").addEventListener("click", logout);
 $("key-form").addEventListener("submit", replaceKey);
 $("share-form").addEventListener("submit", createShare);
 $("share-copy").addEventListener("click", copyShare);
-files.init({ call, refresh, say, token: () => state.access, me: () => state.me });
+files.init({ call, refresh, say, token: () => state.access, me: () => state.me, linksChanged: () => shareList.list() });
+shareList.init({ call, say });
 signInOptions();
 restore();

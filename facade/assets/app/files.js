@@ -73,6 +73,7 @@ async function linkEncrypted(file) {
     $("share-link").value = `${share.url}#${sealed.fragment}`;
     $("share-result").hidden = false;
     note(`Link to ${file.name} ready (encrypted in this browser): ${share.max_views} view(s).`);
+    api.linksChanged();
   } finally {
     await api.call("DELETE", `/v1/files/${upload.id}`).catch(() => {});
   }
@@ -164,6 +165,7 @@ async function shareLink(file) {
     $("share-result").hidden = false;
     $("share-link").scrollIntoView({ block: "nearest" });
     api.say(`Link to ${file.name} ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
+    api.linksChanged();
   } catch (e) {
     api.say(`No link: ${e.message}`);
   }

@@ -18,6 +18,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("e2e.js", JS, include_str!("../../assets/app/e2e.js")),
     ("files.js", JS, include_str!("../../assets/app/files.js")),
     (
+        "share_list.js",
+        JS,
+        include_str!("../../assets/app/share_list.js"),
+    ),
+    (
         "file_link.js",
         JS,
         include_str!("../../assets/app/file_link.js"),
