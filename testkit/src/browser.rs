@@ -116,17 +116,19 @@ pub async fn sign_in(client: &Client, base: &str, name: &str, create: bool, with
     wait_for(client, "#live.on", within).await;
 }
 
-/// The texts of the web client's inbox, newest first.
+/// The texts of the web client's inbox, newest first, read in one script
+/// run: the page may re-render between two WebDriver calls (a resumed
+/// stream, an opened end-to-end message), which would make an element
+/// found by one call stale for the next.
 pub async fn inbox(client: &Client) -> Vec<String> {
-    let mut texts = Vec::new();
-    for item in client
-        .find_all(Locator::Css("#inbox li .text"))
+    let texts = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#inbox li .text'), (e) => e.innerText);",
+            vec![],
+        )
         .await
-        .expect("items")
-    {
-        texts.push(item.text().await.expect("text"));
-    }
-    texts
+        .expect("inbox texts");
+    serde_json::from_value(texts).expect("a list of texts")
 }
 
 /// Runs `scenario`; if it panics, saves each named page's screenshot under
