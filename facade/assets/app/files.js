@@ -62,21 +62,24 @@ async function linkEncrypted(file) {
     throw new Error((answer.data && answer.data.detail) || `the server answered ${answer.status}`);
   }
   const upload = answer.data;
+  let share;
   try {
-    const share = await api.call("POST", "/v1/shares", {
+    share = await api.call("POST", "/v1/shares", {
       file_id: upload.id,
       client_encrypted: true,
       file_label: standardBase64(sealed.label),
       ttl_seconds: ttl,
       max_views: Number($("share-views").value),
     });
-    $("share-link").value = `${share.url}#${sealed.fragment}`;
-    $("share-result").hidden = false;
-    note(`Link to ${file.name} ready (encrypted in this browser): ${share.max_views} view(s).`);
-    api.linksChanged();
   } finally {
+    // The share holds its own copy (or there is none): the upload goes
+    // before anything is shown.
     await api.call("DELETE", `/v1/files/${upload.id}`).catch(() => {});
   }
+  $("share-link").value = `${share.url}#${sealed.fragment}`;
+  $("share-result").hidden = false;
+  note(`Link to ${file.name} ready (encrypted in this browser): ${share.max_views} view(s).`);
+  api.linksChanged();
 }
 
 async function upload(event) {
