@@ -689,6 +689,15 @@ pub(crate) fn list(
     Ok(FilePage { files, next_cursor })
 }
 
+/// The largest expiry-index key due at `now`.
+fn last_due(now: Timestamp) -> (Timestamp, UserId, FileId) {
+    (
+        now,
+        UserId::from_u128(u128::MAX),
+        FileId::from_u128(u128::MAX),
+    )
+}
+
 /// Removes up to `limit` files whose expiry (or upload lease) passed at
 /// or before `now`, oldest first; returns how many went.
 pub(crate) fn purge_expired(
@@ -696,12 +705,7 @@ pub(crate) fn purge_expired(
     now: Timestamp,
     limit: usize,
 ) -> Result<usize, StorageError> {
-    let end = (
-        now,
-        UserId::from_u128(u128::MAX),
-        FileId::from_u128(u128::MAX),
-    );
-    let due = FILE_EXPIRY.keys(tx, ..=end, limit)?;
+    let due = FILE_EXPIRY.keys(tx, ..=last_due(now), limit)?;
     let mut refunds = Refunds::default();
     for &(expires, owner, id) in &due {
         FILE_EXPIRY.delete(tx, &(expires, owner, id))?;
@@ -713,12 +717,7 @@ pub(crate) fn purge_expired(
 
 /// How many files (or stalled uploads) are due for purging, up to `cap`.
 pub(crate) fn expired(tx: &dyn ReadTx, now: Timestamp, cap: usize) -> Result<usize, StorageError> {
-    let end = (
-        now,
-        UserId::from_u128(u128::MAX),
-        FileId::from_u128(u128::MAX),
-    );
-    Ok(FILE_EXPIRY.keys(tx, ..=end, cap)?.len())
+    Ok(FILE_EXPIRY.keys(tx, ..=last_due(now), cap)?.len())
 }
 
 /// Deletes every file and upload of `owner` (their account is going).
