@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::ids::ParseIdError;
+use crate::model::credits::InsufficientCredits;
 
 /// The storage layer failed: I/O, a full disk, or a stored value that does
 /// not decode. Cloneable, so every caller of a failed group commit gets it.
@@ -133,6 +134,9 @@ pub enum RecordError {
         /// The largest accepted page size.
         max: usize,
     },
+    /// The account cannot pay for this: nothing was stored.
+    #[error(transparent)]
+    Credits(#[from] InsufficientCredits),
     /// The stored record did not decrypt.
     #[error(transparent)]
     Decryption(#[from] DecryptionFailed),
@@ -329,6 +333,9 @@ pub enum ShareError {
     /// A file share's bytes did not open or could not be copied.
     #[error("the shared file could not be read")]
     FileUnreadable,
+    /// The account cannot pay for this: nothing was stored.
+    #[error(transparent)]
+    Credits(#[from] InsufficientCredits),
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -397,6 +404,57 @@ pub enum E2eKeyError {
     Storage(#[from] StorageError),
 }
 
+/// A credits operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreditsError {
+    /// The balance cannot pay for this: nothing was done.
+    #[error(transparent)]
+    Insufficient(#[from] InsufficientCredits),
+    /// No such account.
+    #[error("user not found")]
+    UnknownUser,
+    /// An adjustment of zero, or one beyond ±1,000,000,000 credits.
+    #[error("amount must be a non-zero whole number of credits between -1000000000 and 1000000000")]
+    InvalidAmount,
+    /// A reason longer than 200 characters or with control characters.
+    #[error("reason must be at most 200 characters, without control characters")]
+    InvalidReason,
+    /// Metering is off.
+    #[error("credits are not enabled on this server")]
+    Disabled,
+    /// A ledger page size outside 1..=max.
+    #[error("limit must be between 1 and {max}")]
+    InvalidLimit {
+        /// The largest accepted page size.
+        max: usize,
+    },
+    /// The storage layer failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<CreditsError> for RecordError {
+    fn from(e: CreditsError) -> Self {
+        match e {
+            CreditsError::Insufficient(e) => Self::Credits(e),
+            CreditsError::UnknownUser => Self::UnknownUser,
+            CreditsError::Storage(e) => Self::Storage(e),
+            other => Self::Storage(StorageError::backend(other)),
+        }
+    }
+}
+
+impl From<CreditsError> for ShareError {
+    fn from(e: CreditsError) -> Self {
+        match e {
+            CreditsError::Insufficient(e) => Self::Credits(e),
+            CreditsError::Storage(e) => Self::Storage(e),
+            other => Self::Storage(StorageError::backend(other)),
+        }
+    }
+}
+
 /// Any engine error: every operation's error converts into it, so an
 /// application can use `?` across operations.
 #[derive(Debug, thiserror::Error)]
@@ -429,6 +487,9 @@ pub enum Error {
     /// See [`TotpError`].
     #[error(transparent)]
     Totp(#[from] TotpError),
+    /// See [`CreditsError`].
+    #[error(transparent)]
+    Credits(#[from] CreditsError),
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -53,6 +53,7 @@
 //! | [`Engine::api_keys`] | [`api_keys`] | scoped API keys for services |
 //! | [`Engine::files`] | [`files`] | encrypted files: streamed uploads, range reads, expiry |
 //! | [`Engine::shares`] | [`shares`] | share links for people without an account |
+//! | [`Engine::credits`] | [`credits`] | balances, the chained ledger, adjustments, purchases |
 //! | [`Engine::e2e`] | [`e2e`] | end-to-end key directory and the HPKE message format |
 //! | [`Engine::admin`] | [`admin`] | roles, disabling, deletion, quotas |
 //! | [`Engine::audit`] | [`audit`] | the hash-chained audit log and its checkpoints |
@@ -90,8 +91,8 @@ mod write;
 #[cfg(feature = "hazmat")]
 pub use crypto::hazmat;
 pub use handle::{
-    accounts, admin, api_keys, audit, e2e, events, files, maintenance, records, sessions, shares,
-    two_factor,
+    accounts, admin, api_keys, audit, credits, e2e, events, files, maintenance, records, sessions,
+    shares, two_factor,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -102,8 +103,8 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub struct ReadmeTour;
 pub use crypto::keys::MasterKey;
 pub use error::{
-    AccountError, ApiKeyError, AuthError, DecryptionFailed, E2eKeyError, Error, InvariantViolated,
-    KeyError, OpenError, RecordError, ShareError, StorageError, TotpError,
+    AccountError, ApiKeyError, AuthError, CreditsError, DecryptionFailed, E2eKeyError, Error,
+    InvariantViolated, KeyError, OpenError, RecordError, ShareError, StorageError, TotpError,
 };
 pub use handle::Engine;
 pub use handle::builder::EngineBuilder;

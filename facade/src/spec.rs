@@ -131,7 +131,7 @@ fn document_audit_and_quotas(spec: &mut Value) {
         for p in parameters.iter_mut() {
             match p["name"].as_str() {
                 Some("after") => p["schema"]["maximum"] = largest.clone(),
-                Some("action") => p["schema"]["enum"] = json!(AuditAction::NAMES.as_slice()),
+                Some("action") => p["schema"]["enum"] = json!(AuditAction::names()),
                 _ => {}
             }
         }

@@ -23,10 +23,10 @@ use crate::domain::records::{self, NewRecord};
 use crate::error::{DecryptionFailed, RecordError, StorageError};
 use crate::ids::{FileId, KeyScope, UserId};
 use crate::keyring::Keyring;
+use crate::model::RecordKind;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
 use crate::model::files::{FileInfo, FileLabel, FileNotice, FilePage};
-use crate::model::{Receipt, RecordKind};
 use crate::schema::{self, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileRow, FileState, Refunds, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
@@ -292,7 +292,7 @@ pub(crate) struct Finish<'a> {
 
 /// A file's notice in its recipient's log: the record, its position,
 /// and its plaintext (for the listeners).
-pub(crate) type Announced = (Receipt, u64, Zeroizing<Vec<u8>>);
+pub(crate) use crate::domain::records::Announced;
 
 /// Completes an upload: its last segments and sealed metadata, the file's
 /// own expiry, and the audit entry; a file sent to another user is also

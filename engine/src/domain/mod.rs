@@ -5,6 +5,7 @@
 pub(crate) mod accounts;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod credits;
 pub(crate) mod e2e_keys;
 pub(crate) mod events;
 pub(crate) mod files;

@@ -19,6 +19,10 @@ use crate::model::{Limits, Page, Receipt, Record, RecordKind};
 use crate::schema::{self, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
+/// A notice stored in a transaction, to announce once it commits: its
+/// receipt, log position and plaintext.
+pub(crate) type Announced = (Receipt, u64, Zeroizing<Vec<u8>>);
+
 /// A record waiting to be written.
 pub(crate) struct NewRecord {
     pub(crate) sender: UserId,
@@ -70,7 +74,10 @@ pub(crate) fn store(
         .ok_or(RecordError::UnknownUser)?;
     let scope = record.scope;
     let bytes = (crate::crypto::envelope::MIN_LEN + record.plaintext.len()) as u64;
-    if let Some(e) = quotas::exceeded(tx, record.sender, default_quota, bytes)? {
+    // A credits notice is the engine's own word: counted, never refused.
+    if record.kind != RecordKind::Credits
+        && let Some(e) = quotas::exceeded(tx, record.sender, default_quota, bytes)?
+    {
         return Err(RecordError::QuotaExceeded {
             what: e.what,
             used: e.used,

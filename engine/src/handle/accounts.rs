@@ -9,7 +9,7 @@ pub use crate::domain::accounts::{
     PASSWORD_LEN, USERNAME_LEN, canonical_username, validate_password, validate_username,
 };
 use crate::domain::e2e_keys::RewrapError;
-use crate::domain::{accounts, e2e_keys, identities, quotas, tokens, totp};
+use crate::domain::{self, accounts, e2e_keys, identities, quotas, tokens, totp};
 use crate::error::{AccountError, AuthError, StorageError};
 use crate::handle::handle;
 use crate::ids::{KeyScope, SessionId, UserId};
@@ -107,6 +107,8 @@ impl Accounts<'_> {
                         engine.note(Actor::Operator, AuditAction::CreateUser, target)
                     };
                     engine.audit_in(tx, note)?;
+                    let meter = engine.meter(note.actor, user.id);
+                    domain::credits::grant(tx, meter, user.id)?;
                     Ok(user)
                 })
                 .collect()

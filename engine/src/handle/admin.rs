@@ -165,6 +165,7 @@ pub(crate) fn delete_account(
         domain::api_keys::revoke_all(tx, id)?;
         domain::shares::delete_owner(tx, id)?;
         quotas::forget(tx, id)?;
+        domain::credits::forget(tx, id)?;
         domain::e2e_keys::forget(tx, id)?;
         domain::totp::forget(tx, id)?;
         domain::identities::forget(tx, id)?;

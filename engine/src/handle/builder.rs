@@ -23,6 +23,7 @@ use crate::keyring::{self, Keyring};
 use crate::model::Limits;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
+use crate::model::credits::CreditsConfig;
 use crate::schema::{self, SCOPES};
 use crate::store::Store;
 use crate::store::redb::RedbStore;
@@ -61,6 +62,7 @@ pub struct EngineBuilder {
     default_quota: Option<Quota>,
     audit_retention: Duration,
     cache_size: Option<usize>,
+    credits: CreditsConfig,
 }
 
 impl Engine {
@@ -75,6 +77,7 @@ impl Engine {
             default_quota: None,
             audit_retention: DEFAULT_AUDIT_RETENTION,
             cache_size: None,
+            credits: CreditsConfig::default(),
         }
     }
 }
@@ -154,6 +157,15 @@ impl EngineBuilder {
     /// the operating system's page cache still holds the file beneath it.
     pub fn cache_size(&mut self, bytes: usize) -> &mut Self {
         self.cache_size = Some(bytes);
+        self
+    }
+
+    /// Metering (default: off). When on, every account is granted
+    /// `initial` credits once — when it is created, or when the engine
+    /// first opens with metering on — and the engine's chargeable actions
+    /// pay their price in the transaction that does them.
+    pub fn credits(&mut self, config: CreditsConfig) -> &mut Self {
+        self.credits = config;
         self
     }
 
@@ -255,7 +267,7 @@ impl EngineBuilder {
             Some(m) => Keyring::load(tx, m, rotate_after, shared),
             None => Err(REUSED),
         })?;
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store: Watched::new(store, &tokens::AUTHENTICATION_READS),
                 sessions: SessionCache::new(!shared),
@@ -268,9 +280,18 @@ impl EngineBuilder {
                 key_use: KeyUse::default(),
                 default_quota: self.default_quota,
                 audit_retention: self.audit_retention,
+                credits: self.credits,
             }),
             origin: Origin::default(),
-        })
+        };
+        if self.credits.enabled {
+            // Accounts made before metering was on get their credits once.
+            engine.store().write_with(|tx| {
+                let meter = engine.meter(Actor::Operator, crate::ids::UserId::from_u128(0));
+                domain::credits::grant_all(tx, meter)
+            })?;
+        }
+        Ok(engine)
     }
 }
 

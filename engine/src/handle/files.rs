@@ -29,10 +29,12 @@ use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::crypto::stream::{FileKeys, SEGMENT_LEN, SegmentSealer};
+use crate::domain::credits;
 use crate::domain::files::{self, Finish};
 use crate::error::{DecryptionFailed, RecordError, StorageError};
 use crate::handle::{Engine, handle};
 use crate::ids::{FileId, UserId};
+use crate::model::credits::Chargeable;
 pub use crate::model::files::{
     DEFAULT_MEDIA_TYPE, FILE_NAME_MAX, FileInfo, FileLabel, FileNotice, FilePage, MEDIA_TYPE_MAX,
     sanitize_name,
@@ -74,7 +76,11 @@ impl Files<'_> {
         let ttl = engine.inner.limits.check_record(0, ttl)?;
         let keyring = &engine.inner.keyring;
         let now = engine.now();
+        let config = &engine.inner.credits;
         let begun = engine.store().write_with(|tx| {
+            // Refused before any byte is stored when the sender cannot pay;
+            // charged when the upload finishes.
+            credits::affordable(tx, config, sender, Chargeable::FileUpload)??;
             files::begin(
                 tx,
                 keyring,
@@ -88,6 +94,7 @@ impl Files<'_> {
         })?;
         Ok(Upload {
             engine: engine.clone(),
+            sender,
             owner,
             id: begun.id,
             label,
@@ -129,6 +136,23 @@ impl Files<'_> {
             keys: opened.keys,
             segments: opened.segments,
         })
+    }
+
+    /// [`Files::open`] for a download by its owner: when downloads cost
+    /// credits, the charge commits (in a transaction that finds the file
+    /// live) before the reader is returned, and a balance that cannot pay
+    /// refuses with nothing read. Blocks when it charges.
+    pub fn download(&self, owner: UserId, id: FileId) -> Result<FileReader, RecordError> {
+        let engine = self.0;
+        if engine.inner.credits.price(Chargeable::FileDownload) > 0 {
+            let now = engine.now();
+            engine.write_paying(|tx, till| {
+                files::open(tx, &engine.inner.keyring, owner, id, now)?;
+                till.charge(tx, owner, Chargeable::FileDownload)?;
+                Ok::<_, RecordError>(())
+            })?;
+        }
+        self.open(owner, id)
     }
 
     /// Up to `limit` (1 to the limits' page size) of `owner`'s files,
@@ -181,6 +205,7 @@ impl Files<'_> {
 /// ([`UPLOAD_LEASE`] after its last batch) passes.
 pub struct Upload {
     engine: Engine,
+    sender: UserId,
     owner: UserId,
     id: FileId,
     label: FileLabel,
@@ -305,7 +330,8 @@ impl Upload {
         let metadata = keys.seal_metadata(&plain);
         let engine = &self.engine;
         let now = engine.now();
-        let finished = engine.store().write_with(|tx| {
+        let finished = engine.write_paying(|tx, till| {
+            till.charge(tx, self.sender, Chargeable::FileUpload)?;
             files::finish(
                 tx,
                 &engine.inner.keyring,

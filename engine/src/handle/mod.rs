@@ -1,7 +1,7 @@
 //! The public face: the [`Engine`] and its builder, and one handle per
 //! domain — [`Engine::records`], [`Engine::events`], [`Engine::accounts`],
 //! [`Engine::sessions`], [`Engine::api_keys`], [`Engine::files`],
-//! [`Engine::shares`],
+//! [`Engine::shares`], [`Engine::credits`],
 //! [`Engine::e2e`], [`Engine::admin`], [`Engine::audit`] and
 //! [`Engine::maintenance`] — mirroring the HTTP API's groups. Each handle
 //! method validates its input, runs one domain operation in one
@@ -17,6 +17,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub(crate) mod builder;
+pub mod credits;
 pub mod e2e;
 pub mod events;
 pub mod files;
@@ -59,6 +60,7 @@ pub(crate) struct Inner {
     pub(crate) key_use: KeyUse,
     pub(crate) default_quota: Option<Quota>,
     pub(crate) audit_retention: Duration,
+    pub(crate) credits: crate::model::credits::CreditsConfig,
 }
 
 /// The storage engine: encrypted, expiring, user-scoped records plus
@@ -169,6 +171,11 @@ impl Engine {
         two_factor::TwoFactor(self)
     }
 
+    /// Credits: balances, the ledger, adjustments and purchases.
+    pub fn credits(&self) -> credits::Credits<'_> {
+        credits::Credits(self)
+    }
+
     /// Account management: roles, disabling, sessions, deletion, quotas.
     pub fn admin(&self) -> admin::Admin<'_> {
         admin::Admin(self)
@@ -258,6 +265,7 @@ impl Engine {
             clock: &*self.inner.clock,
             listeners: &self.inner.listeners,
             default_quota: self.inner.default_quota,
+            credits: &self.inner.credits,
         }
     }
 

@@ -171,6 +171,8 @@ impl Sessions<'_> {
                             AuditTarget::User(created.id),
                         ),
                     )?;
+                    let meter = engine.meter(Actor::User(created.id), created.id);
+                    crate::domain::credits::grant(tx, meter, created.id)?;
                     identities::link(tx, created.id, identity, now).map_err(|e| match e {
                         AccountError::Storage(e) => e,
                         other => StorageError::backend(other),

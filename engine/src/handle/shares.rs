@@ -21,6 +21,7 @@ use crate::handle::files::{FileReader, UPLOAD_LEASE};
 use crate::handle::handle;
 use crate::ids::{FileId, ShareId, UserId};
 use crate::model::audit::{Actor, AuditAction, AuditTarget};
+use crate::model::credits::Chargeable;
 use crate::model::files::FileNotice;
 pub use crate::model::shares::{
     CreatedShare, NewFileShare, NewShare, OpenedShare, SHARE_DEFAULT_TTL, SHARE_FILE_LABEL_MAX,
@@ -95,7 +96,10 @@ impl Shares<'_> {
             AuditAction::CreateShare,
             AuditTarget::Share(row.id),
         );
-        engine.store().write_with(|tx| {
+        engine.write_paying(|tx, till| {
+            if let Some(owner) = owner {
+                till.charge(tx, owner, Chargeable::Share)?;
+            }
             shares::create(tx, &lookup, &row, default_quota)?;
             engine.audit_in(tx, note)?;
             Ok::<_, ShareError>(())
@@ -139,6 +143,12 @@ impl Shares<'_> {
                 RecordError::NotFound => ShareError::FileNotFound,
                 other => file_error(other),
             })?;
+        // Refused before the copy when the account cannot pay; charged
+        // with the share's own commit.
+        let config = &engine.inner.credits;
+        engine
+            .store()
+            .read_with(|tx| domain::credits::affordable(tx, config, owner, Chargeable::Share))??;
         let (secret, token) = ShareSecret::generate();
         let lookup = secret.lookup();
         let (passphrase_salt, mixed) = self.protect(share.passphrase)?;
@@ -186,7 +196,8 @@ impl Shares<'_> {
             let info = source.info();
             let plain = domain::files::encode_metadata(&info.label, info.size);
             let metadata = keys.seal_metadata(&plain);
-            store.write_with(|tx| {
+            engine.write_paying(|tx, till| {
+                till.charge(tx, owner, Chargeable::Share)?;
                 domain::files::finish_copy(
                     tx,
                     now,
@@ -208,6 +219,7 @@ impl Shares<'_> {
                 RecordError::QuotaExceeded { what, used, limit } => {
                     ShareError::QuotaExceeded { what, used, limit }
                 }
+                RecordError::Credits(e) => ShareError::Credits(e),
                 other => file_error(other),
             });
         }

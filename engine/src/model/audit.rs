@@ -11,6 +11,7 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::clock::Timestamp;
 use crate::ids::{FileId, RecordId, SessionId, ShareId, UserId};
+use crate::model::credits::Movement;
 use crate::scopes::Role;
 
 /// Who performed an action.
@@ -142,11 +143,21 @@ pub enum AuditAction {
     UploadFile,
     /// A file deleted by its owner.
     DeleteFile,
+    /// Credits moved: granted, charged, topped up, bought, refunded or
+    /// adjusted (the target holds the amount and the balance after).
+    Credits(Movement),
 }
 
 impl AuditAction {
     /// Every action name, for filters and documentation.
-    pub const NAMES: [&'static str; 36] = [
+    pub fn names() -> Vec<&'static str> {
+        Self::BASE_NAMES
+            .into_iter()
+            .chain(Movement::ALL.map(Movement::audit_name))
+            .collect()
+    }
+
+    const BASE_NAMES: [&'static str; 36] = [
         "login",
         "register",
         "user.create",
@@ -224,6 +235,7 @@ impl AuditAction {
             Self::LinkIdentity => "identity.link",
             Self::UploadFile => "file.upload",
             Self::DeleteFile => "file.delete",
+            Self::Credits(movement) => movement.audit_name(),
         }
     }
 
@@ -267,6 +279,7 @@ impl AuditAction {
         ]
         .into_iter()
         .chain(roles)
+        .chain(Movement::ALL.map(Self::Credits))
         .find(|a| a.as_str() == name)
     }
 }
@@ -317,6 +330,15 @@ pub enum AuditTarget {
         /// The file's id.
         id: FileId,
     },
+    /// An account's credits: how many moved, and the balance after.
+    Credits {
+        /// Whose credits.
+        account: UserId,
+        /// Positive in, negative out.
+        amount: i64,
+        /// The balance after the movement.
+        balance: u64,
+    },
 }
 
 impl AuditTarget {
@@ -327,7 +349,8 @@ impl AuditTarget {
             | Self::Message { owner: user, .. }
             | Self::Session { owner: user, .. }
             | Self::ApiKey { owner: user, .. }
-            | Self::File { owner: user, .. } => Some(user),
+            | Self::File { owner: user, .. }
+            | Self::Credits { account: user, .. } => Some(user),
             Self::None | Self::Broadcast(_) | Self::Share(_) => None,
         }
     }
@@ -344,6 +367,11 @@ impl fmt::Display for AuditTarget {
             Self::ApiKey { id, .. } => write!(f, "key:{id}"),
             Self::Share(id) => write!(f, "share:{id}"),
             Self::File { id, .. } => write!(f, "file:{id}"),
+            Self::Credits {
+                account,
+                amount,
+                balance,
+            } => write!(f, "credits:{account}:{amount:+}={balance}"),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod access;
 pub(crate) mod audit;
+pub(crate) mod credits;
 pub(crate) mod e2e;
 pub(crate) mod files;
 pub(crate) mod shares;
@@ -133,6 +134,10 @@ pub enum RecordKind {
     /// a [`FileNotice`](crate::files::FileNotice)): delivered on their
     /// stream, never listed as a message.
     File,
+    /// The notice that the log owner's credits ran low (its content is a
+    /// [`CreditsNotice`](crate::credits::CreditsNotice)): delivered on
+    /// their stream, never listed as a message.
+    Credits,
 }
 
 /// What a successful write returns: the record's facts and its envelope.
@@ -185,6 +190,8 @@ pub enum EventKind {
     Broadcast,
     /// A file sent to one user (see [`Event::file`]).
     File,
+    /// One's credits ran low (see [`Event::credits`]).
+    Credits,
 }
 
 /// A stored message or broadcast, decrypted, as a stream delivers it.
@@ -208,6 +215,15 @@ impl Event {
             (KeyScope::Broadcast, _) => EventKind::Broadcast,
             (KeyScope::User(_), RecordKind::Message) => EventKind::Message,
             (KeyScope::User(_), RecordKind::File) => EventKind::File,
+            (KeyScope::User(_), RecordKind::Credits) => EventKind::Credits,
+        }
+    }
+
+    /// The balance a [`EventKind::Credits`] event tells of.
+    pub fn credits(&self) -> Option<crate::model::credits::CreditsNotice> {
+        match self.kind() {
+            EventKind::Credits => crate::model::credits::CreditsNotice::decode(&self.plaintext),
+            _ => None,
         }
     }
 

@@ -5,12 +5,13 @@
 //! seq u64 | time u64 (unix ms)
 //! | actor kind u8 (1 user, 2 api key, 3 operator, 4 anonymous) | user u128 | key u128
 //! | action name (u32 length, UTF-8)
-//! | target kind u8 (0 none, 1 user, 2 message, 3 broadcast, 4 session, 5 api key, 6 share, 7 file) | owner u128 | id u128
+//! | target kind u8 (0 none, 1 user, 2 message, 3 broadcast, 4 session, 5 api key, 6 share, 7 file, 8 credits) | owner u128 | id u128
 //! | outcome u8 (1 success, 2 denied)
 //! | address kind u8 (0 none, 4 IPv4, 6 IPv6) | address 16 bytes (IPv4 as IPv4-mapped IPv6)
 //! ```
 //!
-//! Integers are big-endian; absent ids are zero. The stored row is the
+//! Integers are big-endian; absent ids are zero. A credits target's id is
+//! the amount moved (i64, two's complement) then the balance after (u64). The stored row is the
 //! canonical encoding followed by the previous hash and the entry's hash,
 //! `HMAC-SHA256(chain key, prev_hash || canonical)` (see
 //! `crypto::audit_chain`).
@@ -46,6 +47,11 @@ pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {
         AuditTarget::ApiKey { owner, id } => (5, owner.as_u128(), id.as_u128()),
         AuditTarget::Share(id) => (6, 0, id.as_u128()),
         AuditTarget::File { owner, id } => (7, owner.as_u128(), id.as_u128()),
+        AuditTarget::Credits {
+            account,
+            amount,
+            balance,
+        } => (8, account.as_u128(), credits_bits(amount, balance)),
     };
     w.u8(kind).u128(owner).u128(id);
     w.u8(match entry.outcome {
@@ -59,6 +65,12 @@ pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {
     };
     w.u8(kind).u128(u128::from(address));
     out
+}
+
+/// A credits target's id field: the amount (two's complement) in the
+/// high 64 bits, the balance after in the low 64.
+fn credits_bits(amount: i64, balance: u64) -> u128 {
+    (u128::from(amount as u64) << 64) | u128::from(balance)
 }
 
 /// `SHA-256(prev || canonical)`: how schema 6 and earlier chained the log
@@ -108,6 +120,11 @@ fn decode_canonical(r: &mut Reader<'_>) -> Option<AuditEntry> {
         7 => AuditTarget::File {
             owner: user,
             id: FileId::from_u128(id),
+        },
+        8 => AuditTarget::Credits {
+            account: user,
+            amount: (id >> 64) as u64 as i64,
+            balance: id as u64,
         },
         _ => return None,
     };
@@ -186,6 +203,11 @@ mod tests {
             },
             AuditTarget::Broadcast(RecordId::from_u128(6)),
             AuditTarget::Share(ShareId::from_u128(8)),
+            AuditTarget::Credits {
+                account: UserId::from_u128(5),
+                amount: -7,
+                balance: 43,
+            },
         ];
         let addresses = [
             None,

@@ -6,6 +6,7 @@
 mod access_rows;
 mod audit_row;
 mod codec;
+mod credit_rows;
 mod file_row;
 pub(crate) mod legacy;
 mod rows;
@@ -19,6 +20,7 @@ use std::ops::{Bound, RangeBounds};
 pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow, IdentityRow, TotpRow};
 pub(crate) use audit_row::{canonical as audit_canonical, legacy_chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
+pub(crate) use credit_rows::CreditRow;
 pub(crate) use file_row::{FileRow, FileState};
 pub(crate) use rows::{
     MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
@@ -34,6 +36,7 @@ use crate::error::StorageError;
 use crate::ids::{FileId, KeyScope, RecordKey, SessionId, ShareId, UserId};
 use crate::model::access::{Quota, Usage};
 use crate::model::audit::AuditEntry;
+use crate::model::credits::LedgerEntry;
 use crate::store::{Flow, Order, ReadTx, TableName, WriteTx};
 
 /// Engine metadata: schema version, master key check, wrapped id root.
@@ -92,10 +95,18 @@ pub(crate) const FILE_SEGMENTS: Table<(UserId, FileId, u32), Vec<u8>> =
 /// uploads whose lease runs out.
 pub(crate) const FILE_EXPIRY: Table<(Timestamp, UserId, FileId), ()> =
     Table::new("file_expiry", 22);
+/// user id → the account's credit balance (absent: never granted).
+pub(crate) const CREDITS: Table<UserId, CreditRow> = Table::new("credits", 23);
+/// audit sequence number → a movement of credits.
+pub(crate) const LEDGER: Table<u64, LedgerEntry> = Table::new("ledger", 24);
+/// (account, audit sequence number) → (): an account's ledger.
+pub(crate) const LEDGER_BY_ACCOUNT: Table<(UserId, u64), ()> = Table::new("ledger_by_account", 25);
+/// payment provider's event id → (): purchases already credited.
+pub(crate) const BILLING_EVENTS: Table<String, ()> = Table::new("billing_events", 26);
 
 /// Every table of the schema, for backends that create tables up front.
 #[cfg(feature = "postgres")]
-pub(crate) const TABLES: [TableName; 23] = [
+pub(crate) const TABLES: [TableName; 27] = [
     META.name,
     USERS.name,
     USERS_BY_NAME.name,
@@ -119,6 +130,10 @@ pub(crate) const TABLES: [TableName; 23] = [
     FILES.name,
     FILE_SEGMENTS.name,
     FILE_EXPIRY.name,
+    CREDITS.name,
+    LEDGER.name,
+    LEDGER_BY_ACCOUNT.name,
+    BILLING_EVENTS.name,
 ];
 
 /// A table of `K` keys and `V` rows.

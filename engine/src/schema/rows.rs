@@ -179,18 +179,20 @@ impl<'a> RecordRef<'a> {
         let created_at = Timestamp::from_unix_millis(r.u64()?);
         let expires_at = Timestamp::from_unix_millis(r.u64()?);
         // The flag: bit 0, a sender name follows; bit 1, a file notice
-        // (schema 10; earlier records are messages, 0 or 1).
+        // (schema 10; earlier records are messages, 0 or 1); bit 2, a
+        // credits notice (schema 11).
         let flag = r.u8()?;
-        if flag > 3 {
+        if flag > 5 || flag & 6 == 6 {
             return None;
         }
         let sender_name = match flag & 1 {
             0 => None,
             _ => Some(std::str::from_utf8(r.bytes()?).ok()?),
         };
-        let kind = match flag & 2 {
+        let kind = match flag & 6 {
             0 => RecordKind::Message,
-            _ => RecordKind::File,
+            2 => RecordKind::File,
+            _ => RecordKind::Credits,
         };
         Some(Self {
             kind,
@@ -212,6 +214,7 @@ impl Row for RecordRow {
         let kind = match self.kind {
             RecordKind::Message => 0,
             RecordKind::File => 2,
+            RecordKind::Credits => 4,
         };
         match &self.sender_name {
             Some(name) => w.u8(kind | 1).bytes(name.as_bytes()),

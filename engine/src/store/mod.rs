@@ -18,7 +18,7 @@ pub(crate) mod redb;
 pub(crate) mod watched;
 
 /// Most tables a schema may define (backends keep per-table state in slots).
-pub(crate) const MAX_TABLES: usize = 24;
+pub(crate) const MAX_TABLES: usize = 32;
 
 /// A table as a backend sees it: its name, and a slot below [`MAX_TABLES`]
 /// unique to it, where the backend may cache its open handle.

@@ -17,13 +17,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-use crate::clock::Clock;
-use crate::domain::records::{self, NewRecord};
+use crate::clock::{Clock, Timestamp};
+use crate::domain::audit::Note;
+use crate::domain::credits::{self, Meter};
+use crate::domain::records::{self, Announced, NewRecord};
 use crate::error::{InvariantViolated, RecordError};
+use crate::ids::KeyScope;
 use crate::keyring::Keyring;
+use crate::model::RecordKind;
 use crate::model::access::Quota;
+use crate::model::audit::{Actor, AuditAction, AuditTarget};
+use crate::model::credits::CreditsConfig;
+use crate::model::credits::{Chargeable, Movement};
 use crate::model::{Event, Notice, Receipt};
 use crate::store::Store;
+use crate::store::WriteTx;
 use crate::write::listeners::Listeners;
 
 /// Each record's own result (a record for an unknown user fails alone), or
@@ -45,6 +53,8 @@ pub(crate) struct Context<'a> {
     pub(crate) listeners: &'a Listeners,
     /// The quota of senders who have none of their own.
     pub(crate) default_quota: Option<Quota>,
+    /// What messages cost.
+    pub(crate) credits: &'a CreditsConfig,
 }
 
 /// Where a waiting caller learns its outcome, or that it leads next.
@@ -246,20 +256,67 @@ impl GroupCommit {
     }
 }
 
+/// Stores `record` and charges its sender what it costs (a message,
+/// a message to another user, a broadcast): refused with nothing written
+/// when the balance cannot cover it. A low-balance notice the charge
+/// stored joins `notices`.
+fn store_paid(
+    tx: &mut dyn WriteTx,
+    ctx: &Context<'_>,
+    now: Timestamp,
+    record: &NewRecord,
+    notices: &mut Vec<Announced>,
+) -> Result<(Receipt, u64), RecordError> {
+    let action = match record.scope {
+        _ if record.kind != RecordKind::Message => None,
+        KeyScope::Broadcast => Some(Chargeable::Broadcast),
+        KeyScope::User(owner) if owner == record.sender => Some(Chargeable::Store),
+        KeyScope::User(_) => Some(Chargeable::Send),
+    };
+    let priced = action.filter(|a| ctx.credits.price(*a) > 0);
+    if let Some(action) = priced {
+        credits::affordable(tx, ctx.credits, record.sender, action)??;
+    }
+    let stored = records::store(tx, ctx.keyring, now, record, ctx.default_quota)?;
+    if let Some(action) = priced {
+        let meter = Meter {
+            config: ctx.credits,
+            keyring: ctx.keyring,
+            now,
+            note: Note::new(
+                record.origin,
+                Actor::User(record.sender),
+                AuditAction::Credits(Movement::Charge(action)),
+                AuditTarget::User(record.sender),
+            ),
+        };
+        if let Some((_, notice)) = credits::charge(tx, meter, record.sender, action)? {
+            notices.extend(notice);
+        }
+    }
+    Ok(stored)
+}
+
 /// Writes every job in one transaction, then tells the listeners.
 fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobResult)> {
     let now = ctx.clock.now();
     let started = std::time::Instant::now();
+    let mut notices = Vec::new();
     let written = ctx.store.write_with(|tx| {
+        notices.clear();
         let mut results = Vec::with_capacity(jobs.len());
         for (_, job) in jobs {
             let mut receipts = Vec::with_capacity(job.len());
             for record in job {
                 // A record refused before anything was written fails
                 // alone; any other failure fails the whole transaction.
-                match records::store(tx, ctx.keyring, now, record, ctx.default_quota) {
+                match store_paid(tx, ctx, now, record, &mut notices) {
                     Ok(stored) => receipts.push(Ok(stored)),
-                    Err(e @ (RecordError::UnknownUser | RecordError::QuotaExceeded { .. })) => {
+                    Err(
+                        e @ (RecordError::UnknownUser
+                        | RecordError::QuotaExceeded { .. }
+                        | RecordError::Credits(_)),
+                    ) => {
                         receipts.push(Err(e));
                     }
                     Err(e) => return Err(e),
@@ -280,6 +337,14 @@ fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobRes
         }
     };
     if !ctx.listeners.is_empty() {
+        let notices = notices
+            .into_iter()
+            .map(|(receipt, position, plaintext)| Event {
+                scope: receipt.scope,
+                meta: receipt.meta,
+                plaintext,
+                position,
+            });
         let events: Vec<Event> = jobs
             .iter()
             .zip(&written)
@@ -293,6 +358,7 @@ fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobRes
                     position: *position,
                 })
             })
+            .chain(notices)
             .collect();
         if !events.is_empty() {
             ctx.listeners.notify(&Notice::Events(&events));

@@ -8,6 +8,7 @@ mod audit;
 mod broken_decrypt;
 mod crash_consistency;
 mod crash_process;
+mod credits;
 mod durability;
 mod e2e;
 mod events;

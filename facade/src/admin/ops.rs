@@ -190,7 +190,7 @@ impl AdminOpsApi {
             None => None,
             Some(Some(action)) => Some(action),
             Some(None) => {
-                let detail = format!("action must be one of {}", AuditAction::NAMES.join(", "));
+                let detail = format!("action must be one of {}", AuditAction::names().join(", "));
                 return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
             }
         };

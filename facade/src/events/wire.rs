@@ -43,17 +43,31 @@ impl poem_openapi::types::Example for NewBroadcast {
     }
 }
 
-/// The data of a `message`, `broadcast` or `file` event. The SSE `id` is
-/// an opaque position in your stream, to send back as `Last-Event-ID`.
+/// The data of a `message`, `broadcast`, `file` or `credits` event. The
+/// SSE `id` is an opaque position in your stream, to send back as
+/// `Last-Event-ID`.
 #[derive(Object)]
 pub(crate) struct StreamEvent {
-    /// `message` (stored for you), `broadcast` (to everyone) or `file` (a
-    /// file sent to you: `file` says which; `message` says it in words).
+    /// `message` (stored for you), `broadcast` (to everyone), `file` (a
+    /// file sent to you: `file` says which; `message` says it in words) or
+    /// `credits` (your balance fell below the low threshold: `credits`
+    /// says how low; `message` says it in words).
     kind: String,
     #[oai(flatten)]
     message: Message,
     /// For a `file` event: the file, to fetch with `GET /v1/files/{id}`.
     file: Option<AnnouncedFile>,
+    /// For a `credits` event: the balance and the threshold it fell below.
+    credits: Option<LowCredits>,
+}
+
+/// A low balance announced on the account's stream.
+#[derive(Object)]
+pub(crate) struct LowCredits {
+    /// The balance after the charge that crossed.
+    balance: u64,
+    /// The threshold crossed (`--credits-low`).
+    low: u64,
 }
 
 /// A file announced on its recipient's stream.
@@ -80,11 +94,27 @@ pub(crate) fn prepare(event: &Event) -> Prepared {
 
 impl From<&Event> for StreamEvent {
     fn from(e: &Event) -> Self {
+        if let Some(low) = e.credits() {
+            let words = format!(
+                "Your credits are running low: {} left (below {}).",
+                low.balance, low.low
+            );
+            return Self {
+                kind: kind_name(e.kind()).to_owned(),
+                message: Message::new(e.meta.clone(), PlainText::copy(words.as_bytes())),
+                file: None,
+                credits: Some(LowCredits {
+                    balance: low.balance,
+                    low: low.low,
+                }),
+            };
+        }
         let Some(file) = e.file() else {
             return Self {
                 kind: kind_name(e.kind()).to_owned(),
                 message: Message::new(e.meta.clone(), PlainText::copy(&e.plaintext)),
                 file: None,
+                credits: None,
             };
         };
         let sender = e.meta.sender_name.as_deref().unwrap_or("someone");
@@ -101,6 +131,7 @@ impl From<&Event> for StreamEvent {
                 size: file.size,
                 media_type: file.label.media_type,
             }),
+            credits: None,
         }
     }
 }
@@ -129,11 +160,25 @@ impl WriteJson for StreamEvent {
             fast_json::string(out, &file.media_type);
             out.push(b'}');
         }
+        if let Some(credits) = &self.credits {
+            out.push(b',');
+            fast_json::key(out, "credits");
+            out.push(b'{');
+            fast_json::key(out, "balance");
+            out.extend_from_slice(credits.balance.to_string().as_bytes());
+            out.push(b',');
+            fast_json::key(out, "low");
+            out.extend_from_slice(credits.low.to_string().as_bytes());
+            out.push(b'}');
+        }
         out.push(b'}');
     }
 
     fn size_hint(&self) -> usize {
-        self.message.size_hint() + 24 + self.file.as_ref().map_or(0, |f| f.name.len() + 128)
+        self.message.size_hint()
+            + 24
+            + self.file.as_ref().map_or(0, |f| f.name.len() + 128)
+            + self.credits.as_ref().map_or(0, |_| 64)
     }
 }
 
@@ -143,6 +188,7 @@ pub(crate) fn kind_name(kind: EventKind) -> &'static str {
         EventKind::Broadcast => "broadcast",
         EventKind::Message => "message",
         EventKind::File => "file",
+        EventKind::Credits => "credits",
     }
 }
 
@@ -174,7 +220,7 @@ mod tests {
                 expires_at: Timestamp::from_unix_millis(1_700_000_600_000),
                 kind: strongroom_engine::records::RecordKind::Message,
             };
-            for file in [false, true] {
+            for (file, credits) in [(false, false), (true, false), (false, true)] {
                 let event = StreamEvent {
                     kind: "message".to_owned(),
                     message: Message::new(meta.clone(), PlainText::copy(b"x")),
@@ -184,14 +230,21 @@ mod tests {
                         size: 12,
                         media_type: "application/pdf".to_owned(),
                     }),
+                    credits: credits.then_some(LowCredits {
+                        balance: 9,
+                        low: 10,
+                    }),
                 };
                 let mut out = Vec::new();
                 event.write_json(&mut out);
                 let written: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
                 let mut documented = event.to_json().expect("json");
+                // poem-openapi writes an absent optional field as null.
                 if !file {
-                    // poem-openapi writes an absent optional field as null.
                     documented.as_object_mut().map(|o| o.remove("file"));
+                }
+                if !credits {
+                    documented.as_object_mut().map(|o| o.remove("credits"));
                 }
                 assert_eq!(written, documented);
             }
