@@ -12,8 +12,11 @@ use strongroom::datadir::keyfile::MASTER_KEY_ENV;
 use strongroom::datadir::{DatabaseUrl, KeySource, SharedDatabase, StoreArgs};
 use strongroom::engine::SecretString;
 use strongroom::engine::accounts::Quota;
+use strongroom::engine::credits::{
+    Chargeable, CreditsConfig, DEFAULT_INITIAL_CREDITS, DEFAULT_LOW_CREDITS, PriceList,
+};
 use strongroom::facade::{ApiConfig, BroadcastCaps, IpNet};
-use strongroom::serve::{OidcSettings, ServeConfig, Timeouts, TlsSource};
+use strongroom::serve::{OidcSettings, ServeConfig, StripeSettings, Timeouts, TlsSource};
 
 const SERVE_ENVIRONMENT: &str = "\
 Environment:
@@ -408,6 +411,84 @@ pub(crate) struct ServeArgs {
     /// than at start (a provider that is down does not stop the server).
     #[arg(long, env = "STRONGROOM_OIDC_LAZY")]
     oidc_lazy: bool,
+    /// Meter actions in credits: every account is granted
+    /// --credits-initial once, and actions cost their --credit-cost.
+    #[arg(long, env = "STRONGROOM_CREDITS")]
+    credits: bool,
+    /// Credits granted to each account once (when it is created, or when
+    /// --credits is first turned on).
+    #[arg(long, env = "STRONGROOM_CREDITS_INITIAL", default_value_t = DEFAULT_INITIAL_CREDITS)]
+    credits_initial: u64,
+    /// The price of an action, ACTION=N (repeatable): file-upload (10),
+    /// share (5), file-download (2), service-call (3, any request with a
+    /// service account's API key), store, send, broadcast (0). Reads and
+    /// lists are free.
+    #[arg(
+        long = "credit-cost",
+        env = "STRONGROOM_CREDIT_COST",
+        value_delimiter = ',',
+        value_parser = parse_credit_cost
+    )]
+    credit_cost: Vec<(Chargeable, u64)>,
+    /// A charge taking the balance below this sends a `credits` event on
+    /// the account's stream (once per crossing).
+    #[arg(long, env = "STRONGROOM_CREDITS_LOW", default_value_t = DEFAULT_LOW_CREDITS)]
+    credits_low: u64,
+    /// A file holding the Stripe webhook endpoint's signing secret
+    /// (`whsec_…`): POST /v1/billing/stripe then credits paid Checkout
+    /// Sessions. Needs --credits.
+    #[arg(
+        long,
+        env = "STRONGROOM_STRIPE_WEBHOOK_SECRET_FILE",
+        requires = "credits"
+    )]
+    stripe_webhook_secret_file: Option<PathBuf>,
+    /// Credits per unit of a Stripe price, PRICE_ID=CREDITS (repeatable),
+    /// for sessions whose line items are given rather than
+    /// metadata.credits.
+    #[arg(
+        long = "stripe-price",
+        env = "STRONGROOM_STRIPE_PRICE",
+        value_delimiter = ',',
+        value_parser = parse_stripe_price,
+        requires = "stripe_webhook_secret_file"
+    )]
+    stripe_price: Vec<(String, u64)>,
+}
+
+/// `ACTION=N`, an action the price list knows.
+fn parse_credit_cost(text: &str) -> Result<(Chargeable, u64), String> {
+    let names = || Chargeable::ALL.map(Chargeable::as_str).join(", ");
+    let (name, price) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not ACTION=N (actions: {})", names()))?;
+    let action = Chargeable::from_name(name.trim())
+        .ok_or_else(|| format!("unknown action {name:?}: valid actions are {}", names()))?;
+    let price = price
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|p| *p <= 1_000_000_000)
+        .ok_or_else(|| format!("the price in {text:?} must be a whole number 0 to 1000000000"))?;
+    Ok((action, price))
+}
+
+/// `PRICE_ID=CREDITS`.
+fn parse_stripe_price(text: &str) -> Result<(String, u64), String> {
+    let (id, credits) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not PRICE_ID=CREDITS"))?;
+    let credits = credits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|c| (1..=1_000_000_000).contains(c))
+        .ok_or_else(|| format!("the credits in {text:?} must be 1 to 1000000000"))?;
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(format!("{text:?} names no price"));
+    }
+    Ok((id.to_owned(), credits))
 }
 
 /// An absolute http(s) URL without query or fragment.
@@ -480,6 +561,24 @@ impl ServeArgs {
                 }),
             nats_url: self.nats_url,
             json_output: format == LogFormat::Json,
+            credits: {
+                let mut prices = PriceList::default();
+                for (action, price) in self.credit_cost {
+                    prices.set(action, price);
+                }
+                CreditsConfig {
+                    enabled: self.credits,
+                    initial: self.credits_initial,
+                    prices,
+                    low: self.credits_low,
+                }
+            },
+            stripe: self
+                .stripe_webhook_secret_file
+                .map(|secret_file| StripeSettings {
+                    secret_file,
+                    prices: self.stripe_price.into_iter().collect(),
+                }),
             oidc: match (
                 self.oidc_issuer,
                 self.oidc_client_id,

@@ -34,6 +34,7 @@
 
 mod accounts;
 mod admin;
+mod credits;
 mod e2e;
 mod events;
 mod fanout;
@@ -61,6 +62,7 @@ use poem::{EndpointExt, IntoEndpoint, get};
 use strongroom_engine::{Engine, Limits};
 
 pub use admin::audit::CheckpointJson;
+pub use credits::stripe::{StripeConfig, sign as stripe_signature};
 pub use fanout::remote::{Remote, RemoteStreams};
 pub use http::paging::DEFAULT_PAGE;
 pub use http::problem::{PROBLEM_JSON, Problem};
@@ -124,6 +126,9 @@ pub struct ApiConfig {
     /// Sign-in through an OpenID Connect provider; `None` (the default):
     /// its routes answer 404.
     pub oidc: Option<Arc<Oidc>>,
+    /// Purchases through Stripe's signed webhook; `None` (the default):
+    /// `POST /v1/billing/stripe` answers 404.
+    pub stripe: Option<Arc<StripeConfig>>,
 }
 
 /// Where an online backup went.
@@ -196,6 +201,7 @@ impl Default for ApiConfig {
             hsts: false,
             root_redirect: None,
             oidc: None,
+            stripe: None,
         }
     }
 }
@@ -212,6 +218,7 @@ type Apis = (
     e2e::E2eApi,
     admin::AdminApi,
     admin::ops::AdminOpsApi,
+    credits::CreditsApi,
     health::HealthApi,
 );
 
@@ -228,6 +235,7 @@ fn apis() -> Apis {
         e2e::E2eApi,
         admin::AdminApi,
         admin::ops::AdminOpsApi,
+        credits::CreditsApi,
         health::HealthApi,
     )
 }

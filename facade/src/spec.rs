@@ -67,6 +67,15 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
         }
     }
     document_audit_and_quotas(&mut spec);
+    document_payment(&mut spec);
+    let webhook = &mut spec["paths"]["/v1/billing/stripe"]["post"]["requestBody"];
+    if webhook.is_object() {
+        webhook["content"] = json!({ "application/json": { "schema": {
+            "type": "object",
+            "description": "A Stripe event exactly as Stripe sent it: the signature covers \
+                            the raw bytes."
+        } } });
+    }
     document_body_errors(&mut spec);
     document_nulls(&mut spec);
     document_event_stream(&mut spec);
@@ -134,6 +143,41 @@ fn document_audit_and_quotas(spec: &mut Value) {
                 Some("action") => p["schema"]["enum"] = json!(AuditAction::names()),
                 _ => {}
             }
+        }
+    }
+}
+
+/// With credits on, every request made with a service account's API key
+/// pays the `service-call` price first, and uploads, downloads, share
+/// links and (when priced) messages pay theirs: any operation a bearer
+/// token may call can answer 402, whose body names `balance` and `cost`.
+fn document_payment(spec: &mut Value) {
+    let problem = &mut spec["components"]["schemas"]["Problem"]["properties"];
+    if problem.is_object() {
+        problem["balance"] = json!({ "type": "integer", "format": "uint64", "minimum": 0,
+            "description": "For a 402: the account's balance, in credits." });
+        problem["cost"] = json!({ "type": "integer", "format": "uint64", "minimum": 0,
+            "description": "For a 402: what the refused action costs, in credits." });
+    }
+    let Some(paths) = spec["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in operation.values_mut() {
+            let secured = op["security"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|r| r.as_object().is_some_and(|r| r.contains_key("bearer")))
+            });
+            let responses = &mut op["responses"];
+            if !secured || !responses.is_object() || responses.get("402").is_some() {
+                continue;
+            }
+            responses["402"] = json!({
+                "description": "Not enough credits (when the server meters): the body names \
+                                `balance` and `cost`; nothing was done.",
+                "content": { "application/problem+json": {
+                    "schema": { "$ref": "#/components/schemas/Problem" } } }
+            });
         }
     }
 }

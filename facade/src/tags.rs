@@ -18,6 +18,8 @@ pub(crate) enum ApiTags {
     Shares,
     /// End-to-end keys: publish yours, fetch a recipient's.
     EndToEnd,
+    /// Credits: balances, the ledger, top-ups and purchases.
+    Credits,
     /// Account management (admins only).
     Admin,
     /// Liveness.

@@ -18,8 +18,11 @@ use std::time::Duration;
 use poem::IntoEndpoint;
 use poem::listener::AcceptorExt;
 use strongroom_engine::accounts::Quota;
+use strongroom_engine::credits::CreditsConfig;
 use strongroom_engine::{EngineBuilder, SecretString};
-use strongroom_facade::{ApiConfig, Oidc, OidcConfig, ReaperConfig, api, spawn_reaper};
+use strongroom_facade::{
+    ApiConfig, Oidc, OidcConfig, ReaperConfig, StripeConfig, api, spawn_reaper,
+};
 use tokio_util::sync::CancellationToken;
 
 pub use http::Timeouts;
@@ -77,6 +80,19 @@ pub struct ServeConfig {
     pub json_output: bool,
     /// Sign-in through an OpenID Connect provider.
     pub oidc: Option<OidcSettings>,
+    /// Metering in credits.
+    pub credits: CreditsConfig,
+    /// Purchases through Stripe's signed webhook.
+    pub stripe: Option<StripeSettings>,
+}
+
+/// Stripe's webhook, as the command line gave it.
+#[derive(Clone, Debug)]
+pub struct StripeSettings {
+    /// A file holding the endpoint's signing secret.
+    pub secret_file: PathBuf,
+    /// Credits per unit of a Stripe price id.
+    pub prices: std::collections::HashMap<String, u64>,
 }
 
 /// The OpenID Connect provider to offer, as the command line gave it.
@@ -115,6 +131,9 @@ pub enum ServeError {
     /// Metrics could not be set up.
     #[error("metrics: {0}")]
     Metrics(String),
+    /// The Stripe webhook secret could not be read.
+    #[error("Stripe (--stripe-webhook-secret-file): {0}")]
+    Stripe(String),
     /// The OpenID Connect provider could not be set up.
     #[error("OpenID Connect (--oidc-issuer): {0}")]
     Oidc(String),
@@ -172,11 +191,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let created_dir = !config.data_dir.exists();
     let (quota, retention) = (config.default_quota, config.audit_retention);
     let (max_file, cache) = (config.max_file_bytes, config.cache_bytes);
+    let credits = config.credits;
     let tune = move |b: &mut EngineBuilder| {
         b.default_quota(Some(quota))
             .audit_retention(retention)
             .max_file_len(max_file)
-            .cache_size(cache);
+            .cache_size(cache)
+            .credits(credits);
     };
     let opened = match &config.database {
         Some(database) => {
@@ -266,6 +287,28 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Oidc(e.to_string()))?;
         tracing::info!(issuer = %settings.issuer, name = %settings.name, "OpenID Connect sign-in on");
         api_config.oidc = Some(Arc::new(oidc));
+    }
+    if let Some(settings) = &config.stripe {
+        let secret = datadir::files::read_secret(
+            &settings.secret_file,
+            &config.data_dir,
+            config.allow_insecure_permissions,
+        )
+        .map_err(|e| ServeError::Stripe(e.to_string()))?;
+        api_config.stripe = Some(Arc::new(StripeConfig {
+            secret,
+            prices: settings.prices.clone(),
+        }));
+        tracing::info!("Stripe webhook on at /v1/billing/stripe");
+    }
+    if config.credits.enabled {
+        let prices: Vec<String> = config
+            .credits
+            .prices
+            .iter()
+            .map(|(action, price)| format!("{action}={price}"))
+            .collect();
+        tracing::info!(initial = config.credits.initial, prices = %prices.join(" "), "credits on");
     }
     api_config.backup = Some(backup::hook(backups.clone()));
     api_config.hsts = tls.is_some();

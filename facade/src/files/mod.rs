@@ -15,6 +15,7 @@ use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
+use strongroom_engine::credits::Chargeable;
 use strongroom_engine::files::FileLabel;
 use strongroom_engine::{FileId, Scope, UserId};
 
@@ -264,7 +265,21 @@ impl FilesApi {
         let Ok(id) = id.0.parse::<FileId>() else {
             return answer(not_found());
         };
-        let reader = state.read(move |e| e.files().open(owner, id)).await?;
+        let charged = state
+            .engine
+            .credits()
+            .config()
+            .price(Chargeable::FileDownload)
+            > 0;
+        let reader = if charged {
+            // The charge commits before the first byte is read.
+            let acting = state.acting(caller.origin());
+            acting
+                .blocking(move |e| e.files().download(owner, id))
+                .await?
+        } else {
+            state.read(move |e| e.files().open(owner, id)).await?
+        };
         let reader = or_answer!(reader.map_err(file_problem));
         let size = reader.info().size;
         let (start, end, partial) = match range::wanted(range.0.as_deref(), size) {

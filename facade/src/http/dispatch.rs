@@ -1,7 +1,8 @@
 //! The inner end of every request: the API state attached, the few page
 //! paths (Swagger UI, the spec, share pages, the web client) sent to their
 //! `Route` and every other path straight to the API operations (after
-//! their body is read within limits), and any error rendered as a problem.
+//! their body is read within limits, and a service call paid for), and any
+//! error rendered as a problem.
 //!
 //! One layer for what were four (poem's `data`, `catch_all_error`, a body
 //! limit middleware, and a `Route` nesting the operations at `/`, which
@@ -12,6 +13,7 @@
 use poem::{Endpoint, IntoEndpoint, IntoResponse, PathPattern, Request, Response, Result, Route};
 
 use crate::http::body_limit::BodyLimit;
+use crate::http::metering::{self, Toll};
 use crate::http::problem;
 use crate::http::state::State;
 
@@ -76,6 +78,14 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
 
     async fn call(&self, mut req: Request) -> Result<Response> {
         req.set_data(self.state.clone());
+        let toll = if self.pages.contains(req.uri().path()) {
+            Toll::Free
+        } else {
+            match metering::collect(&self.state, &req).await {
+                Toll::Refused(answer) => return Ok(answer),
+                toll => toll,
+            }
+        };
         let answer = if self.pages.contains(req.uri().path()) {
             self.pages.route.call(req).await
         } else if is_upload(&req) {
@@ -101,7 +111,7 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
                 Err(refused) => Ok(refused),
             }
         };
-        Ok(match answer {
+        let response = match answer {
             Ok(response) => response,
             Err(e) => {
                 // The route an error came from stays known to the frame
@@ -113,7 +123,9 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
                 }
                 response
             }
-        })
+        };
+        metering::settle(&self.state, toll, response.status()).await;
+        Ok(response)
     }
 }
 

@@ -5,8 +5,9 @@
 //! `dispatch` inside: state, body limit, pages or operations, errors as
 //! problems), the limits (`body_limit`,
 //! `rate_limit` for logins, `write_limit` per account), the client address
-//! (`client`), the Argon2 pool (`hashing`), log-safe text (`log_text`)
-//! and the `limit`/`cursor` of listings (`paging`).
+//! (`client`), the Argon2 pool (`hashing`), log-safe text (`log_text`),
+//! the toll of service calls (`metering`) and the `limit`/`cursor` of
+//! listings (`paging`).
 
 pub(crate) mod auth;
 pub(crate) mod body_limit;
@@ -18,6 +19,7 @@ pub(crate) mod guard;
 pub(crate) mod hashing;
 pub(crate) mod headers;
 pub(crate) mod log_text;
+pub(crate) mod metering;
 pub(crate) mod paging;
 pub(crate) mod problem;
 pub(crate) mod rate_limit;

@@ -10,7 +10,10 @@ use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
-use strongroom_engine::{AccountError, ApiKeyError, AuthError, RecordError, ShareError, TotpError};
+use strongroom_engine::credits::InsufficientCredits;
+use strongroom_engine::{
+    AccountError, ApiKeyError, AuthError, CreditsError, RecordError, ShareError, TotpError,
+};
 
 /// The media type of every error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -30,6 +33,13 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, in plain words.
     pub detail: String,
+    /// For a 402: the account's balance and what the refused action
+    /// costs, in credits (written as the members `balance` and `cost`;
+    /// the document's `Problem` schema lists them, see
+    /// `spec::document_payment`).
+    #[oai(skip)]
+    #[serde(skip)]
+    pub credits: Option<Box<(u64, u64)>>,
     /// For a 429: seconds until a retry can succeed (sent as
     /// `Retry-After`, not in the body).
     #[oai(skip)]
@@ -45,7 +55,22 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            credits: None,
             retry_after: None,
+        }
+    }
+
+    /// A 402: the account cannot pay for the action (nothing was done);
+    /// the body names its `balance` and the action's `cost`.
+    pub fn insufficient_credits(e: InsufficientCredits) -> Self {
+        Self {
+            credits: Some(Box::new((e.balance, e.cost))),
+            ..Self::typed(
+                StatusCode::PAYMENT_REQUIRED,
+                INSUFFICIENT_CREDITS,
+                "Insufficient credits",
+                e.to_string(),
+            )
         }
     }
 
@@ -98,6 +123,8 @@ impl Problem {
 /// The problem type of a login (or confirmation) that needs a second
 /// factor.
 pub(crate) const SECOND_FACTOR_REQUIRED: &str = "tag:strongroom,2026:second-factor-required";
+/// The problem type of a balance that cannot pay for an action.
+pub(crate) const INSUFFICIENT_CREDITS: &str = "tag:strongroom,2026:insufficient-credits";
 /// The problem type of a wrong or reused second factor.
 pub(crate) const SECOND_FACTOR_INVALID: &str = "tag:strongroom,2026:second-factor-invalid";
 
@@ -109,12 +136,16 @@ impl poem_openapi::types::Example for Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": self.ty,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
         });
+        if let Some((balance, cost)) = self.credits.as_deref() {
+            body["balance"] = (*balance).into();
+            body["cost"] = (*cost).into();
+        }
         let mut response = Response::builder()
             .status(self.status_code())
             .content_type(PROBLEM_JSON)
@@ -191,7 +222,7 @@ pub(crate) trait Errors: Send + Sync + 'static {
 
 /// An operation's error answer: a problem (`application/problem+json`)
 /// with one of the statuses `E` documents; its OpenAPI responses are
-/// exactly those. A server error (5xx) that `E` does not list is answered
+/// exactly those, plus the 402 every metered operation may answer. A server error (5xx) that `E` does not list is answered
 /// all the same, with a generic detail.
 pub(crate) struct Problems<E>(Problem, PhantomData<fn() -> E>);
 
@@ -201,8 +232,12 @@ pub(crate) type Answer<R, E> = Result<R, Problems<E>>;
 
 impl<E: Errors> From<Problem> for Problems<E> {
     fn from(problem: Problem) -> Self {
+        // 402 is documented on every operation a bearer token may call
+        // (see `spec::document_payment`).
         debug_assert!(
-            problem.status >= 500 || E::STATUSES.iter().any(|s| s.status == problem.status),
+            problem.status >= 500
+                || problem.status == 402
+                || E::STATUSES.iter().any(|s| s.status == problem.status),
             "status {} is not documented for this operation: {}",
             problem.status,
             problem.detail
@@ -372,6 +407,7 @@ pub(crate) fn record_problem(err: RecordError) -> Problem {
             StatusCode::FORBIDDEN,
             format!("quota exceeded: {used} of {limit} {what} in use"),
         ),
+        RecordError::Credits(e) => Problem::insufficient_credits(e),
         RecordError::InvalidLimit { max } => Problem::new(
             StatusCode::BAD_REQUEST,
             format!("limit must be between 1 and {max}"),
@@ -423,6 +459,7 @@ pub(crate) fn share_problem(err: ShareError) -> Problem {
         | ShareError::InvalidPassphrase => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
         ShareError::QuotaExceeded { .. } => Problem::new(StatusCode::FORBIDDEN, err.to_string()),
         ShareError::FileNotFound => Problem::new(StatusCode::NOT_FOUND, "file not found"),
+        ShareError::Credits(e) => Problem::insufficient_credits(e),
         other => internal("share operation", &other),
     }
 }
@@ -454,6 +491,20 @@ pub(crate) fn totp_problem(err: TotpError) -> Problem {
         TotpError::InvalidCode => Problem::second_factor_invalid(),
         TotpError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
         other => internal("two-factor operation", &other),
+    }
+}
+
+pub(crate) fn credits_problem(err: CreditsError) -> Problem {
+    match err {
+        CreditsError::Insufficient(e) => Problem::insufficient_credits(e),
+        CreditsError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        CreditsError::InvalidAmount
+        | CreditsError::InvalidReason
+        | CreditsError::InvalidLimit { .. } => {
+            Problem::new(StatusCode::BAD_REQUEST, err.to_string())
+        }
+        CreditsError::Disabled => Problem::new(StatusCode::CONFLICT, err.to_string()),
+        other => internal("credits operation", &other),
     }
 }
 

@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod client_address;
+mod credits;
 mod cross_origin;
 mod e2e;
 mod errors;
