@@ -391,3 +391,111 @@ fn an_unreachable_database_fails_the_start_in_one_line() {
         exited.stderr
     );
 }
+
+#[test]
+fn an_unknown_credit_action_is_a_start_up_error_that_lists_the_valid_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let exited = run_to_exit(&data, &["--credits", "--credit-cost", "gift=3"], &[]);
+    assert_eq!(exited.status.code(), Some(2), "{}", exited.stderr);
+    assert!(
+        exited.stderr.contains("unknown action \"gift\"")
+            && exited.stderr.contains(
+                "file-upload, share, file-download, service-call, store, send, broadcast"
+            ),
+        "{}",
+        exited.stderr
+    );
+    assert!(!data.exists(), "refused before anything was created");
+}
+
+#[tokio::test]
+async fn serve_with_credits_charges_shares_and_credits_a_signed_stripe_purchase() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let secret_file = dir.path().join("stripe.secret");
+    std::fs::write(&secret_file, "whsec_serve_test\n").expect("secret");
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let args = [
+        "--credits",
+        "--credits-initial",
+        "7",
+        "--credit-cost",
+        "share=7,store=1",
+        "--stripe-webhook-secret-file",
+        secret_file.to_str().expect("utf-8"),
+        "--stripe-price",
+        "price_pack=40",
+    ];
+    let server = Binary::start(&data, &args, &[]);
+    let (alice, _) = server.api.account("alice").await;
+    let me = server.api.get("/v1/me", &alice).await;
+    let alice_id = me.body["id"].as_str().expect("id").to_owned();
+    let credits = server.api.get("/v1/me/credits", &alice).await;
+    assert_eq!(credits.body["balance"], 7);
+    assert_eq!(credits.body["price_list"]["share"], 7);
+    assert_eq!(credits.body["price_list"]["store"], 1);
+    let share = json!({"message": "the code"});
+    assert_eq!(
+        server
+            .api
+            .post("/v1/shares", share.clone(), Some(&alice))
+            .await
+            .status,
+        201
+    );
+    let refused = server
+        .api
+        .post("/v1/shares", share.clone(), Some(&alice))
+        .await;
+    assert_eq!(refused.status, 402, "{}", refused.body);
+    assert_eq!(
+        (
+            refused.body["balance"].as_u64(),
+            refused.body["cost"].as_u64()
+        ),
+        (Some(0), Some(7))
+    );
+
+    let event = json!({
+        "id": "evt_serve_1", "type": "checkout.session.completed",
+        "data": {"object": {"payment_status": "paid", "client_reference_id": alice_id,
+                 "line_items": {"data": [{"price": {"id": "price_pack"}, "quantity": 1}]}}}
+    })
+    .to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    let secret = strongroom::engine::SecretString::from("whsec_serve_test");
+    let signature = strongroom::facade::stripe_signature(&secret, now, event.as_bytes());
+    let paid = reqwest::Client::new()
+        .post(server.url("/v1/billing/stripe"))
+        .header("Content-Type", "application/json")
+        .header("Stripe-Signature", signature)
+        .body(event)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(paid.status(), 200);
+    assert_eq!(
+        server.api.get("/v1/me/credits", &alice).await.body["balance"],
+        40
+    );
+    assert_eq!(
+        server
+            .api
+            .post("/v1/shares", share, Some(&alice))
+            .await
+            .status,
+        201
+    );
+    let stderr = server.stderr();
+    assert!(
+        !stderr.contains("whsec_serve_test"),
+        "the secret reached the log"
+    );
+    assert!(server.stop().status.success());
+}
