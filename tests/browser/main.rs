@@ -3,6 +3,7 @@
 
 mod account;
 mod app;
+mod credits;
 mod e2e;
 mod files;
 mod hpke;
@@ -13,7 +14,7 @@ mod share;
 mod common {
     pub(crate) use strongroom_testkit::PASSWORD;
     pub(crate) use strongroom_testkit::http::TestServer;
-    pub(crate) use strongroom_testkit::{binary, browser};
+    pub(crate) use strongroom_testkit::{binary, browser, http};
 
     /// The API with default settings, in-process.
     pub(crate) async fn start() -> TestServer {

@@ -4,6 +4,7 @@
 // restores the session and asks only for the password that unlocks the
 // end-to-end keys. See docs/web-client.md.
 
+import * as credits from "./credits.js";
 import * as e2e from "./e2e.js";
 import * as files from "./files.js";
 import * as shareList from "./share_list.js";
@@ -46,6 +47,9 @@ async function call(method, path, body, retried) {
   }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
+  // What may have cost credits (or was refused for want of them) moves
+  // the balance in the header.
+  if (method !== "GET" || res.status === 402) credits.changed();
   if (!res.ok) throw problem(res, data);
   return data;
 }
@@ -189,6 +193,7 @@ async function enter() {
   for (const m of page.messages.reverse()) show(m, "message");
   await files.list();
   await shareList.list();
+  await credits.show();
   await connect();
 }
 
@@ -327,6 +332,10 @@ async function connect() {
   source.addEventListener("message", deliver("message"));
   source.addEventListener("broadcast", deliver("broadcast"));
   source.addEventListener("file", (ev) => { deliver("file")(ev); files.list(); });
+  source.addEventListener("credits", (ev) => {
+    state.lastEventId = ev.lastEventId || state.lastEventId;
+    credits.low(JSON.parse(ev.data));
+  });
   source.addEventListener("end", async (ev) => {
     source.close();
     live(false);
@@ -414,6 +423,7 @@ function signOut(message) {
   $("inbox").replaceChildren();
   files.clear();
   shareList.clear();
+  credits.clear();
   $("share-link").value = "";
   $("share-result").hidden = true;
   $("signin").hidden = false;
@@ -564,7 +574,8 @@ $("logout").addEventListener("click", logout);
 $("key-form").addEventListener("submit", replaceKey);
 $("share-form").addEventListener("submit", createShare);
 $("share-copy").addEventListener("click", copyShare);
-files.init({ call, refresh, say, token: () => state.access, me: () => state.me, linksChanged: () => shareList.list() });
+files.init({ call, refresh, say, token: () => state.access, me: () => state.me, linksChanged: () => shareList.list(), creditsChanged: () => credits.changed() });
 shareList.init({ call, say });
+credits.init({ call, say, me: () => state.me });
 signInOptions();
 restore();

@@ -125,6 +125,7 @@ async function upload(event) {
   } finally {
     $("file-upload").disabled = false;
     bar.hidden = true;
+    api.creditsChanged();
   }
 }
 
@@ -151,6 +152,8 @@ export async function download(id, name) {
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } catch (e) {
     api.say(`Download failed: ${e.message}`);
+  } finally {
+    api.creditsChanged();
   }
 }
 

@@ -16,6 +16,11 @@ const JS: &str = "text/javascript; charset=utf-8";
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../assets/app/app.js")),
     ("e2e.js", JS, include_str!("../../assets/app/e2e.js")),
+    (
+        "credits.js",
+        JS,
+        include_str!("../../assets/app/credits.js"),
+    ),
     ("files.js", JS, include_str!("../../assets/app/files.js")),
     (
         "share_list.js",

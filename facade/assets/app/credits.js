@@ -1,0 +1,125 @@
+// Credits in the web client: the balance in the header, the price of an
+// action beside its button before it is taken, the ledger page, a notice
+// when the balance runs low, and (for admins) the top-up form. Hidden
+// entirely when the server does not meter.
+
+const $ = (id) => document.getElementById(id);
+let api = null;
+let status = null;
+let next = null;
+let pending = null;
+
+const plural = (n) => `${n} credit${n === 1 ? "" : "s"}`;
+
+// Reads the balance and prices, and shows them where they apply.
+export async function refresh() {
+  try {
+    status = await api.call("GET", "/v1/me/credits");
+  } catch { return; }
+  $("balance").hidden = !status.enabled;
+  $("credits").hidden = !status.enabled;
+  $("balance").textContent = plural(status.balance);
+  $("balance").classList.toggle("low", status.balance < status.low);
+  if (!status.enabled || status.balance >= status.low) $("credits-low").hidden = true;
+  $("credits-balance").textContent = plural(status.balance);
+  for (const el of document.querySelectorAll("[data-price]")) {
+    const price = status.enabled ? (status.price_list[el.dataset.price] || 0) : 0;
+    el.textContent = price ? `costs ${plural(price)}` : "";
+    el.hidden = !price;
+  }
+  const admin = api.me() && api.me().role === "admin";
+  $("topup-form").hidden = !(status.enabled && admin);
+}
+
+// Refreshes soon after something that may have cost credits (several
+// actions in a row are read once).
+export function changed() {
+  clearTimeout(pending);
+  pending = setTimeout(refresh, 150);
+}
+
+function entry(e) {
+  const li = document.createElement("li");
+  const what = document.createElement("span");
+  what.className = "name";
+  what.textContent = e.action ? `${e.kind}: ${e.action}` : e.kind;
+  const amount = document.createElement("span");
+  amount.className = e.amount < 0 ? "amount out" : "amount in";
+  amount.textContent = `${e.amount > 0 ? "+" : ""}${e.amount}`;
+  const facts = document.createElement("span");
+  facts.className = "facts";
+  const reason = e.reason ? ` · ${e.reason}` : "";
+  facts.textContent = `balance ${e.balance_after} · ${new Date(e.time).toLocaleString()}${reason}`;
+  facts.title = `tx_hash ${e.tx_hash}`;
+  li.append(what, amount, facts);
+  return li;
+}
+
+// The ledger, oldest first, a page at a time.
+async function ledger(more) {
+  try {
+    const query = new URLSearchParams({ limit: "50" });
+    if (more && next !== null) query.set("after", String(next));
+    const page = await api.call("GET", `/v1/me/credits/ledger?${query}`);
+    const items = page.entries.map(entry);
+    if (more) $("ledger").append(...items); else $("ledger").replaceChildren(...items);
+    next = page.next ?? null;
+    $("ledger-more").hidden = next === null;
+  } catch (e) { api.say(`Could not read the ledger: ${e.message}`); }
+}
+
+// An admin's top-up (or, negative, an adjustment) of an account by name.
+async function topUp(event) {
+  event.preventDefault();
+  const name = $("topup-user").value.trim().toLowerCase();
+  const amount = Number($("topup-amount").value);
+  try {
+    let id = null;
+    let after = null;
+    while (id === null) {
+      const query = new URLSearchParams({ limit: "500" });
+      if (after) query.set("after", after);
+      const page = await api.call("GET", `/v1/admin/users?${query}`);
+      const found = page.users.find((u) => u.username === name);
+      if (found) id = found.id;
+      else if (page.next) after = page.next;
+      else throw new Error(`no account is named ${name}`);
+    }
+    const body = { amount };
+    if ($("topup-reason").value.trim()) body.reason = $("topup-reason").value.trim();
+    const done = await api.call("POST", `/v1/admin/users/${id}/credits`, body);
+    $("topup-form").reset();
+    api.say(`${name} now has ${plural(done.balance_after)}.`);
+    await refresh();
+    await ledger(false);
+  } catch (e) { api.say(`No top-up: ${e.message}`); }
+}
+
+// A `credits` event: the balance fell below the threshold. The notice
+// stays until the balance is lifted above it again.
+export function low(data) {
+  $("credits-low").textContent = data.message || "Your credits are running low.";
+  $("credits-low").hidden = false;
+  changed();
+}
+
+export async function show() {
+  await refresh();
+  if (status && status.enabled) await ledger(false);
+}
+
+export function clear() {
+  status = null;
+  next = null;
+  $("balance").hidden = true;
+  $("credits").hidden = true;
+  $("credits-low").hidden = true;
+  $("ledger").replaceChildren();
+}
+
+export function init(context) {
+  api = context;
+  $("credits").addEventListener("toggle", () => { if ($("credits").open) ledger(false); });
+  $("ledger-more").addEventListener("click", () => ledger(true));
+  $("topup-form").addEventListener("submit", topUp);
+}
