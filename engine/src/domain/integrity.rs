@@ -12,10 +12,11 @@ use crate::error::StorageError;
 use crate::ids::{FileId, KeyScope, RecordId, RecordKey, UserId};
 use crate::keyring::Keyring;
 use crate::model::access::Usage;
+use crate::model::audit::{AuditAction, AuditTarget};
 use crate::schema::{
-    API_KEYS, DATA_KEYS, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileState, RECORD_EXPIRY, RECORDS,
-    SCOPES, SESSIONS, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareState, TOKEN_EXPIRY, TOKENS,
-    TokenHash, USAGE, USERS, USERS_BY_NAME,
+    API_KEYS, AUDIT, CREDITS, DATA_KEYS, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileState, LEDGER,
+    RECORD_EXPIRY, RECORDS, SCOPES, SESSIONS, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareState,
+    TOKEN_EXPIRY, TOKENS, TokenHash, USAGE, USERS, USERS_BY_NAME,
 };
 use crate::store::{Flow, Order, ReadTx};
 
@@ -128,6 +129,22 @@ pub enum IntegrityProblem {
         /// How many.
         count: u64,
     },
+    /// A ledger entry that is not what the audit entry of its `seq`
+    /// recorded (a different hash, account, amount or balance).
+    LedgerMismatch {
+        /// The entry's sequence number.
+        seq: u64,
+    },
+    /// An account's balance differs from the sum of its ledger, or a
+    /// ledger entry's balance from the sum before it.
+    BalanceMismatch {
+        /// The account.
+        account: UserId,
+        /// What the balance says.
+        balance: u64,
+        /// What the ledger adds up to.
+        ledger: i128,
+    },
     /// A file whose metadata or segments do not open (deep check only).
     FileDoesNotOpen {
         /// The file's owner.
@@ -202,6 +219,18 @@ impl fmt::Display for IntegrityProblem {
             Self::KeyWithoutToken { count } => {
                 write!(f, "{count} api key entries have no token")
             }
+            Self::LedgerMismatch { seq } => write!(
+                f,
+                "ledger entry {seq} is not what audit entry {seq} recorded"
+            ),
+            Self::BalanceMismatch {
+                account,
+                balance,
+                ledger,
+            } => write!(
+                f,
+                "user {account} has a balance of {balance} credits but a ledger summing to {ledger}"
+            ),
             Self::EnvelopeDoesNotOpen { scope, record } => {
                 write!(f, "record {record} of {scope:?} does not decrypt")
             }
@@ -329,12 +358,58 @@ pub(crate) fn check(
             count: keys_without_token,
         });
     }
+    problems.extend(check_credits(tx)?);
     let mismatched = check_shares(tx, &mut report)?;
     if mismatched > 0 {
         problems.push(IntegrityProblem::ShareIndexMismatch { count: mismatched });
     }
     report.problems = problems;
     Ok(report)
+}
+
+/// Every ledger entry is what its audit entry recorded (while that entry
+/// is not pruned), each balance after is the one before plus the amount,
+/// and each account's balance is its ledger's sum.
+fn check_credits(tx: &dyn ReadTx) -> Result<Vec<IntegrityProblem>, StorageError> {
+    let mut problems = Vec::new();
+    let mut sums: HashMap<UserId, i128> = HashMap::new();
+    LEDGER.scan(tx, .., Order::Ascending, |seq, entry| {
+        let sum = sums.entry(entry.account).or_default();
+        *sum += i128::from(entry.amount);
+        if *sum != i128::from(entry.balance) {
+            problems.push(IntegrityProblem::BalanceMismatch {
+                account: entry.account,
+                balance: entry.balance,
+                ledger: *sum,
+            });
+        }
+        if let Some(audited) = AUDIT.get(tx, &seq)? {
+            let recorded = AuditTarget::Credits {
+                account: entry.account,
+                amount: entry.amount,
+                balance: entry.balance,
+            };
+            if audited.hash != entry.tx_hash
+                || audited.target != recorded
+                || audited.action != AuditAction::Credits(entry.movement)
+            {
+                problems.push(IntegrityProblem::LedgerMismatch { seq });
+            }
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    CREDITS.scan(tx, .., Order::Ascending, |account, row| {
+        let ledger = sums.get(&account).copied().unwrap_or(0);
+        if ledger != i128::from(row.balance) {
+            problems.push(IntegrityProblem::BalanceMismatch {
+                account,
+                balance: row.balance,
+                ledger,
+            });
+        }
+        Ok::<_, StorageError>(Flow::Continue)
+    })?;
+    Ok(problems)
 }
 
 /// Every file has its expiry entry and exactly its segments; a deep check

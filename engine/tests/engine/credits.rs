@@ -503,3 +503,65 @@ fn two_postgres_instances_spending_at_once_end_with_exactly_the_right_balance() 
     assert_adds_up(&b, alice);
     assert!(a.audit().verify(None).expect("verify").is_ok());
 }
+
+/// Behind the engine's back: a balance raised, a ledger amount changed.
+/// The integrity check (`strongroom verify`) finds both.
+#[test]
+fn an_edited_balance_or_ledger_entry_is_found_by_the_integrity_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.redb");
+    let clock = common::start();
+    let open = || {
+        let mut builder = common::builder(&clock);
+        builder.credits(CreditsConfig::enabled());
+        common::open_with(builder, &path).expect("open")
+    };
+    {
+        let engine = open();
+        let alice = user(&engine, "alice");
+        share(&engine, alice).expect("share");
+        let report = engine.maintenance().check_integrity().expect("check");
+        assert!(report.is_sound(), "{:?}", report.problems);
+    }
+    let (key, mut row) = common::raw_rows(&path, "credits")
+        .into_iter()
+        .next()
+        .expect("a balance");
+    row[..8].copy_from_slice(&1000u64.to_be_bytes());
+    common::raw_insert(&path, "credits", &key, &row);
+    let check = |engine: &Engine| {
+        engine
+            .maintenance()
+            .check_integrity()
+            .expect("check")
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
+    let problems = check(&open());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("balance of 1000 credits but a ledger summing to 45"));
+
+    row[..8].copy_from_slice(&45u64.to_be_bytes());
+    common::raw_insert(&path, "credits", &key, &row);
+    let (seq, mut entry) = common::raw_rows(&path, "ledger")
+        .into_iter()
+        .last()
+        .expect("the charge");
+    let name = u32::from_be_bytes(entry[16..20].try_into().expect("len")) as usize;
+    let at = 20 + name;
+    entry[at..at + 8].copy_from_slice(&(-1i64).to_be_bytes());
+    common::raw_insert(&path, "ledger", &seq, &entry);
+    let problems = check(&open());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("is not what audit entry")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("ledger summing to 49")),
+        "{problems:?}"
+    );
+}
