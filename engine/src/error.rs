@@ -5,7 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::ids::ParseIdError;
-use crate::model::credits::InsufficientCredits;
 
 /// The storage layer failed: I/O, a full disk, or a stored value that does
 /// not decode. Cloneable, so every caller of a failed group commit gets it.
@@ -402,6 +401,16 @@ pub enum E2eKeyError {
     /// The storage layer failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// A balance too small for a charge: nothing was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not enough credits: the balance is {balance}, this costs {cost}")]
+pub struct InsufficientCredits {
+    /// The account's balance.
+    pub balance: u64,
+    /// What the action costs.
+    pub cost: u64,
 }
 
 /// A credits operation failed.

@@ -6,6 +6,8 @@ use std::fmt;
 use crate::clock::Timestamp;
 use crate::ids::UserId;
 
+pub use crate::error::InsufficientCredits;
+
 /// An action that may cost credits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Chargeable {
@@ -257,16 +259,6 @@ impl Movement {
     pub fn from_audit_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.audit_name() == name)
     }
-}
-
-/// A balance too small for a charge: nothing was done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("not enough credits: the balance is {balance}, this costs {cost}")]
-pub struct InsufficientCredits {
-    /// The account's balance.
-    pub balance: u64,
-    /// What the action costs.
-    pub cost: u64,
 }
 
 /// One movement of an account's credits, as the ledger holds it.
