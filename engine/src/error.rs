@@ -464,6 +464,36 @@ impl From<CreditsError> for ShareError {
     }
 }
 
+/// A passkey operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PasskeyError {
+    /// The name is empty, too long or holds control characters.
+    #[error("passkey name must be 1-64 characters, without control characters")]
+    InvalidName,
+    /// The credential id or record is empty or too large.
+    #[error("the credential is malformed")]
+    InvalidCredential,
+    /// This credential is registered already (to this or another account).
+    #[error("this passkey is registered already")]
+    Registered,
+    /// The account holds the most passkeys allowed.
+    #[error("at most {max} passkeys per account")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
+    /// No such passkey of this account.
+    #[error("passkey not found")]
+    NotFound,
+    /// No such account.
+    #[error("user not found")]
+    UnknownUser,
+    /// The storage layer failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Any engine error: every operation's error converts into it, so an
 /// application can use `?` across operations.
 #[derive(Debug, thiserror::Error)]
@@ -499,6 +529,9 @@ pub enum Error {
     /// See [`CreditsError`].
     #[error(transparent)]
     Credits(#[from] CreditsError),
+    /// See [`PasskeyError`].
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -103,6 +103,19 @@ uuid_type!(
     FileId
 );
 
+uuid_type!(
+    /// A passkey registered to an account (random, UUIDv4): how its owner
+    /// lists and removes it.
+    PasskeyId
+);
+
+impl PasskeyId {
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        Self(uuid_v4())
+    }
+}
+
 impl FileId {
     /// A fresh id (UUIDv7).
     pub fn generate() -> Self {

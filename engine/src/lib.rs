@@ -50,6 +50,7 @@
 //! | [`Engine::accounts`] | [`accounts`] | registration, lookups, password checks and changes, deleting one's account, quotas in force |
 //! | [`Engine::sessions`] | [`sessions`] | log in (with a second factor), bearer checks, refresh, log out, tickets |
 //! | [`Engine::two_factor`] | [`two_factor`] | TOTP second factor and recovery codes |
+//! | [`Engine::passkeys`] | [`passkeys`] | passkeys (WebAuthn credentials) to sign in with |
 //! | [`Engine::api_keys`] | [`api_keys`] | scoped API keys for services |
 //! | [`Engine::files`] | [`files`] | encrypted files: streamed uploads, range reads, expiry |
 //! | [`Engine::shares`] | [`shares`] | share links for people without an account |
@@ -91,8 +92,8 @@ mod write;
 #[cfg(feature = "hazmat")]
 pub use crypto::hazmat;
 pub use handle::{
-    accounts, admin, api_keys, audit, credits, e2e, events, files, maintenance, records, sessions,
-    shares, two_factor,
+    accounts, admin, api_keys, audit, credits, e2e, events, files, maintenance, passkeys, records,
+    sessions, shares, two_factor,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
@@ -104,11 +105,14 @@ pub struct ReadmeTour;
 pub use crypto::keys::MasterKey;
 pub use error::{
     AccountError, ApiKeyError, AuthError, CreditsError, DecryptionFailed, E2eKeyError, Error,
-    InvariantViolated, KeyError, OpenError, RecordError, ShareError, StorageError, TotpError,
+    InvariantViolated, KeyError, OpenError, PasskeyError, RecordError, ShareError, StorageError,
+    TotpError,
 };
 pub use handle::Engine;
 pub use handle::builder::EngineBuilder;
-pub use ids::{EventId, FileId, KeyScope, ParseIdError, RecordId, SessionId, ShareId, UserId};
+pub use ids::{
+    EventId, FileId, KeyScope, ParseIdError, PasskeyId, RecordId, SessionId, ShareId, UserId,
+};
 pub use model::Limits;
 pub use scopes::{Role, Scope, Scopes};
 pub use secrecy::{self, SecretString};

@@ -11,6 +11,7 @@ pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod identities;
 pub(crate) mod integrity;
+pub(crate) mod passkeys;
 pub(crate) mod quotas;
 pub(crate) mod records;
 pub(crate) mod rekey;

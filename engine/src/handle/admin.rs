@@ -169,6 +169,7 @@ pub(crate) fn delete_account(
         domain::e2e_keys::forget(tx, id)?;
         domain::totp::forget(tx, id)?;
         domain::identities::forget(tx, id)?;
+        domain::passkeys::forget(tx, id)?;
         engine.audit_in(tx, note)?;
         Ok::<_, AccountError>(())
     })?;

@@ -22,6 +22,7 @@ pub mod e2e;
 pub mod events;
 pub mod files;
 pub mod maintenance;
+pub mod passkeys;
 pub mod records;
 pub(crate) mod session_cache;
 pub mod sessions;
@@ -164,6 +165,11 @@ impl Engine {
     /// The end-to-end key directory.
     pub fn e2e(&self) -> e2e::E2eKeys<'_> {
         e2e::E2eKeys(self)
+    }
+
+    /// Passkeys (WebAuthn credentials) to sign in with.
+    pub fn passkeys(&self) -> passkeys::Passkeys<'_> {
+        passkeys::Passkeys(self)
     }
 
     /// Two-factor sign-in: TOTP and recovery codes.

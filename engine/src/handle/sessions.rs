@@ -193,6 +193,45 @@ impl Sessions<'_> {
         })?
     }
 
+    /// Signs in `user` with their passkey `id`, whose signature the caller
+    /// verified (user verification included, so it stands for both
+    /// factors): stores `credential`, the passkey's record with its new
+    /// signature counter, and the time, and starts a session, audited as
+    /// `login.passkey`. A removed passkey or an unknown account is
+    /// refused as invalid credentials, a disabled account as disabled
+    /// (audited as denied).
+    pub fn login_passkey(
+        &self,
+        user: UserId,
+        id: crate::ids::PasskeyId,
+        credential: Option<&[u8]>,
+    ) -> Result<TokenPair, AuthError> {
+        let engine = self.0;
+        let now = engine.now();
+        let target = AuditTarget::Passkey { owner: user, id };
+        let note = engine.note(Actor::User(user), AuditAction::PasskeyLogin, target);
+        engine.store().write_with(|tx| {
+            let Some(account) = accounts::get(tx, user)? else {
+                return Ok(Err(AuthError::InvalidCredentials));
+            };
+            if account.disabled {
+                engine.audit_in(tx, note.denied())?;
+                return Ok(Err(AuthError::Disabled));
+            }
+            match crate::domain::passkeys::used(tx, user, id, credential, now) {
+                Ok(()) => {}
+                Err(crate::error::PasskeyError::Storage(e)) => return Err(e),
+                Err(_) => {
+                    engine.audit_in(tx, note.denied())?;
+                    return Ok(Err(AuthError::InvalidCredentials));
+                }
+            }
+            let pair = tokens::start_session(tx, user, account.role, now)?;
+            engine.audit_in(tx, note)?;
+            Ok::<_, StorageError>(Ok(pair))
+        })?
+    }
+
     /// The session of a valid, unexpired, unrevoked access token.
     ///
     /// Checked against the store once, then answered from memory until any

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use crate::clock::Timestamp;
-use crate::ids::{FileId, RecordId, SessionId, ShareId, UserId};
+use crate::ids::{FileId, PasskeyId, RecordId, SessionId, ShareId, UserId};
 use crate::model::credits::Movement;
 use crate::scopes::Role;
 
@@ -146,6 +146,12 @@ pub enum AuditAction {
     /// Credits moved: granted, charged, topped up, bought, refunded or
     /// adjusted (the target holds the amount and the balance after).
     Credits(Movement),
+    /// A passkey registered to an account.
+    RegisterPasskey,
+    /// A passkey removed by its owner.
+    RemovePasskey,
+    /// A sign-in with a passkey (or refused: denied).
+    PasskeyLogin,
 }
 
 impl AuditAction {
@@ -157,7 +163,7 @@ impl AuditAction {
             .collect()
     }
 
-    const BASE_NAMES: [&'static str; 36] = [
+    const BASE_NAMES: [&'static str; 39] = [
         "login",
         "register",
         "user.create",
@@ -194,6 +200,9 @@ impl AuditAction {
         "identity.link",
         "file.upload",
         "file.delete",
+        "passkey.register",
+        "passkey.remove",
+        "login.passkey",
     ];
 
     /// The action's name.
@@ -236,6 +245,9 @@ impl AuditAction {
             Self::UploadFile => "file.upload",
             Self::DeleteFile => "file.delete",
             Self::Credits(movement) => movement.audit_name(),
+            Self::RegisterPasskey => "passkey.register",
+            Self::RemovePasskey => "passkey.remove",
+            Self::PasskeyLogin => "login.passkey",
         }
     }
 
@@ -276,6 +288,9 @@ impl AuditAction {
             Self::LinkIdentity,
             Self::UploadFile,
             Self::DeleteFile,
+            Self::RegisterPasskey,
+            Self::RemovePasskey,
+            Self::PasskeyLogin,
         ]
         .into_iter()
         .chain(roles)
@@ -330,6 +345,13 @@ pub enum AuditTarget {
         /// The file's id.
         id: FileId,
     },
+    /// A passkey, by its owner's id for it.
+    Passkey {
+        /// Whose passkey.
+        owner: UserId,
+        /// The passkey's id.
+        id: PasskeyId,
+    },
     /// An account's credits: how many moved, and the balance after.
     Credits {
         /// Whose credits.
@@ -350,6 +372,7 @@ impl AuditTarget {
             | Self::Session { owner: user, .. }
             | Self::ApiKey { owner: user, .. }
             | Self::File { owner: user, .. }
+            | Self::Passkey { owner: user, .. }
             | Self::Credits { account: user, .. } => Some(user),
             Self::None | Self::Broadcast(_) | Self::Share(_) => None,
         }
@@ -367,6 +390,7 @@ impl fmt::Display for AuditTarget {
             Self::ApiKey { id, .. } => write!(f, "key:{id}"),
             Self::Share(id) => write!(f, "share:{id}"),
             Self::File { id, .. } => write!(f, "file:{id}"),
+            Self::Passkey { id, .. } => write!(f, "passkey:{id}"),
             Self::Credits {
                 account,
                 amount,

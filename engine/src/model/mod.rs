@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod credits;
 pub(crate) mod e2e;
 pub(crate) mod files;
+pub(crate) mod passkeys;
 pub(crate) mod shares;
 pub(crate) mod totp;
 

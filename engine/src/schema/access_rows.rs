@@ -1,9 +1,10 @@
-//! Rows of API keys, end-to-end keys, TOTP, quotas and usage.
+//! Rows of API keys, end-to-end keys, TOTP, identities, passkeys, quotas
+//! and usage.
 
 use super::codec::{Reader, Row, Writer};
 use super::rows::TokenHash;
 use crate::clock::Timestamp;
-use crate::ids::UserId;
+use crate::ids::{PasskeyId, UserId};
 use crate::model::access::{Quota, Usage};
 use crate::scopes::Scopes;
 
@@ -231,5 +232,61 @@ impl Row for IdentityRow {
             issuer: String::from_utf8(r.bytes()?.to_vec()).ok()?,
             subject: String::from_utf8(r.bytes()?.to_vec()).ok()?,
         })
+    }
+}
+
+/// A passkey: its name and times, its credential id, and the relying
+/// party's record of the credential (opaque here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PasskeyRow {
+    pub(crate) name: String,
+    pub(crate) created_at: Timestamp,
+    /// Unix ms; 0 for never.
+    pub(crate) last_used: u64,
+    pub(crate) credential_id: Vec<u8>,
+    pub(crate) credential: Vec<u8>,
+}
+
+impl Row for PasskeyRow {
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer(out)
+            .bytes(self.name.as_bytes())
+            .u64(self.created_at.as_unix_millis())
+            .u64(self.last_used)
+            .bytes(&self.credential_id)
+            .tail(&self.credential);
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        Some(Self {
+            name: r.string()?,
+            created_at: Timestamp::from_unix_millis(r.u64()?),
+            last_used: r.u64()?,
+            credential_id: r.bytes()?.to_vec(),
+            credential: r.tail().to_vec(),
+        })
+    }
+}
+
+/// Where a credential id leads: the account and its passkey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PasskeyRef {
+    pub(crate) user: UserId,
+    pub(crate) id: PasskeyId,
+}
+
+impl Row for PasskeyRef {
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer(out)
+            .u128(self.user.as_u128())
+            .u128(self.id.as_u128());
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        let row = Self {
+            user: UserId::from_u128(r.u128()?),
+            id: PasskeyId::from_u128(r.u128()?),
+        };
+        r.end().map(|()| row)
     }
 }

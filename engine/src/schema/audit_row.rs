@@ -5,7 +5,7 @@
 //! seq u64 | time u64 (unix ms)
 //! | actor kind u8 (1 user, 2 api key, 3 operator, 4 anonymous) | user u128 | key u128
 //! | action name (u32 length, UTF-8)
-//! | target kind u8 (0 none, 1 user, 2 message, 3 broadcast, 4 session, 5 api key, 6 share, 7 file, 8 credits) | owner u128 | id u128
+//! | target kind u8 (0 none, 1 user, 2 message, 3 broadcast, 4 session, 5 api key, 6 share, 7 file, 8 credits, 9 passkey) | owner u128 | id u128
 //! | outcome u8 (1 success, 2 denied)
 //! | address kind u8 (0 none, 4 IPv4, 6 IPv6) | address 16 bytes (IPv4 as IPv4-mapped IPv6)
 //! ```
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::codec::{Reader, Row, Writer};
 use crate::clock::Timestamp;
-use crate::ids::{FileId, RecordId, SessionId, ShareId, UserId};
+use crate::ids::{FileId, PasskeyId, RecordId, SessionId, ShareId, UserId};
 use crate::model::audit::{Actor, AuditAction, AuditEntry, AuditOutcome, AuditTarget};
 
 /// The bytes an entry's hash covers (everything but the two hashes).
@@ -52,6 +52,7 @@ pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {
             amount,
             balance,
         } => (8, account.as_u128(), credits_bits(amount, balance)),
+        AuditTarget::Passkey { owner, id } => (9, owner.as_u128(), id.as_u128()),
     };
     w.u8(kind).u128(owner).u128(id);
     w.u8(match entry.outcome {
@@ -120,6 +121,10 @@ fn decode_canonical(r: &mut Reader<'_>) -> Option<AuditEntry> {
         7 => AuditTarget::File {
             owner: user,
             id: FileId::from_u128(id),
+        },
+        9 => AuditTarget::Passkey {
+            owner: user,
+            id: PasskeyId::from_u128(id),
         },
         8 => AuditTarget::Credits {
             account: user,

@@ -5,7 +5,7 @@
 //! length-prefixed; a row that does not decode is reported as corrupt.
 
 use crate::clock::Timestamp;
-use crate::ids::{FileId, KeyScope, RecordKey, SessionId, ShareId, UserId};
+use crate::ids::{FileId, KeyScope, PasskeyId, RecordKey, SessionId, ShareId, UserId};
 
 /// A table key.
 pub(crate) trait Key: Sized {
@@ -77,6 +77,7 @@ newtype_key!(UserId, u128, UserId::as_u128, UserId::from_u128);
 newtype_key!(SessionId, u128, SessionId::as_u128, SessionId::from_u128);
 newtype_key!(ShareId, u128, ShareId::as_u128, ShareId::from_u128);
 newtype_key!(FileId, u128, FileId::as_u128, FileId::from_u128);
+newtype_key!(PasskeyId, u128, PasskeyId::as_u128, PasskeyId::from_u128);
 newtype_key!(KeyScope, u128, KeyScope::as_u128, KeyScope::from_u128);
 newtype_key!(RecordKey, u128, RecordKey::as_u128, RecordKey::from_u128);
 newtype_key!(

@@ -17,7 +17,7 @@ mod version;
 use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
 
-pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow, IdentityRow, TotpRow};
+pub(crate) use access_rows::{ApiKeyRow, E2eKeyRow, IdentityRow, PasskeyRef, PasskeyRow, TotpRow};
 pub(crate) use audit_row::{canonical as audit_canonical, legacy_chain_hash};
 pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use credit_rows::CreditRow;
@@ -33,7 +33,7 @@ pub(crate) use version::prepare;
 use crate::clock::Timestamp;
 use crate::crypto::sharekeys::LookupHash;
 use crate::error::StorageError;
-use crate::ids::{FileId, KeyScope, RecordKey, SessionId, ShareId, UserId};
+use crate::ids::{FileId, KeyScope, PasskeyId, RecordKey, SessionId, ShareId, UserId};
 use crate::model::access::{Quota, Usage};
 use crate::model::audit::AuditEntry;
 use crate::model::credits::LedgerEntry;
@@ -103,10 +103,15 @@ pub(crate) const LEDGER: Table<u64, LedgerEntry> = Table::new("ledger", 24);
 pub(crate) const LEDGER_BY_ACCOUNT: Table<(UserId, u64), ()> = Table::new("ledger_by_account", 25);
 /// payment provider's event id → (): purchases already credited.
 pub(crate) const BILLING_EVENTS: Table<String, ()> = Table::new("billing_events", 26);
+/// (owner, passkey id) → a passkey.
+pub(crate) const PASSKEYS: Table<(UserId, PasskeyId), PasskeyRow> = Table::new("passkeys", 27);
+/// SHA-256 of a credential id → the passkey it belongs to (one account
+/// per credential).
+pub(crate) const PASSKEY_IDS: Table<[u8; 32], PasskeyRef> = Table::new("passkey_ids", 28);
 
 /// Every table of the schema, for backends that create tables up front.
 #[cfg(feature = "postgres")]
-pub(crate) const TABLES: [TableName; 27] = [
+pub(crate) const TABLES: [TableName; 29] = [
     META.name,
     USERS.name,
     USERS_BY_NAME.name,
@@ -134,6 +139,8 @@ pub(crate) const TABLES: [TableName; 27] = [
     LEDGER.name,
     LEDGER_BY_ACCOUNT.name,
     BILLING_EVENTS.name,
+    PASSKEYS.name,
+    PASSKEY_IDS.name,
 ];
 
 /// A table of `K` keys and `V` rows.

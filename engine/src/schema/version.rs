@@ -14,6 +14,7 @@
 //! | 9 | OpenID Connect identities: `identities` (new and empty; a release that knows only 8 would not delete them with the account, so it must refuse the file) |
 //! | 10 | files: `files`, `file_segments`, `file_expiry` (new and empty; a release that knows only 9 would neither purge nor delete them with the account, so it must refuse the file) |
 //! | 11 | credits: `credits`, `ledger`, `ledger_by_account`, `billing_events` (new and empty; a release that knows only 10 could not read the audit log's `credits.*` entries, so it must refuse the file) |
+//! | 12 | passkeys: `passkeys`, `passkey_ids` (new and empty; a release that knows only 11 would not delete them with the account, so it must refuse the file) |
 
 use super::{META, MetaKey};
 use crate::crypto::keys::{MasterKey, StoreSecret, random_key_bytes};
@@ -21,7 +22,7 @@ use crate::error::{OpenError, StorageError};
 use crate::store::WriteTx;
 
 /// The database schema version this release writes and reads.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// Brings the database in `tx` to [`SCHEMA_VERSION`]: a new one gets its
 /// version, the master key check and a fresh id root; an older one is

@@ -17,6 +17,7 @@ mod group_commit;
 mod identity;
 mod maintenance;
 mod model;
+mod passkeys;
 mod records;
 mod schema;
 mod shared_store;
