@@ -44,6 +44,7 @@ mod http;
 mod messages;
 mod oidc;
 mod pages;
+mod passkeys;
 mod reaper;
 mod shares;
 mod spec;
@@ -69,6 +70,7 @@ pub use http::problem::{PROBLEM_JSON, Problem};
 pub use http::rate_limit::LoginLimits;
 pub use ipnet::IpNet;
 pub use oidc::provider::{Oidc, OidcConfig, OidcError};
+pub use passkeys::Passkeys;
 pub use reaper::{ReaperConfig, spawn_reaper};
 
 /// Largest accepted request body: 1 MiB.
@@ -129,6 +131,9 @@ pub struct ApiConfig {
     /// Purchases through Stripe's signed webhook; `None` (the default):
     /// `POST /v1/billing/stripe` answers 404.
     pub stripe: Option<Arc<StripeConfig>>,
+    /// The passkey relying party; `None` (the default): one for
+    /// `public_url`'s host, else for `localhost` on any port.
+    pub passkeys: Option<Arc<Passkeys>>,
 }
 
 /// Where an online backup went.
@@ -202,6 +207,7 @@ impl Default for ApiConfig {
             root_redirect: None,
             oidc: None,
             stripe: None,
+            passkeys: None,
         }
     }
 }
@@ -219,6 +225,7 @@ type Apis = (
     admin::AdminApi,
     admin::ops::AdminOpsApi,
     credits::CreditsApi,
+    passkeys::PasskeysApi,
     health::HealthApi,
 );
 
@@ -236,6 +243,7 @@ fn apis() -> Apis {
         admin::AdminApi,
         admin::ops::AdminOpsApi,
         credits::CreditsApi,
+        passkeys::PasskeysApi,
         health::HealthApi,
     )
 }
@@ -282,7 +290,7 @@ impl IntoEndpoint for Api {
 
 /// The API over `engine`: the operations, Swagger UI at `/docs` and the
 /// spec at `/openapi.json`, every error rendered as problem+json.
-pub fn api(engine: Engine, config: ApiConfig) -> Api {
+pub fn api(engine: Engine, mut config: ApiConfig) -> Api {
     let hub = fanout::Hub::new(
         config.stream_queue,
         config.streams_per_user,
@@ -309,6 +317,13 @@ pub fn api(engine: Engine, config: ApiConfig) -> Api {
         max: config.max_body,
         timeout: config.body_timeout,
     };
+    if config.passkeys.is_none() {
+        let rp = passkeys::Passkeys::new(config.public_url.as_deref()).or_else(|e| {
+            tracing::error!(error = %e, "passkeys fall back to http://localhost");
+            passkeys::Passkeys::new(None)
+        });
+        config.passkeys = rp.ok().map(Arc::new);
+    }
     let state = http::state::State::new(http::state::Parts {
         engine,
         rate_limits: Arc::new(http::rate_limit::RateLimits::new(config.login_limits)),

@@ -42,8 +42,8 @@ pub(crate) const CRATES: &[Crate] = &[
         layers: &[
             &["spec"],
             &[
-                "accounts", "admin", "e2e", "events", "files", "health", "messages", "oidc",
-                "pages", "reaper", "shares",
+                "accounts", "admin", "credits", "e2e", "events", "files", "health", "messages",
+                "oidc", "pages", "passkeys", "reaper", "shares",
             ],
             &["http"],
             &["fanout"],

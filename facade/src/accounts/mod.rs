@@ -103,7 +103,7 @@ errors! {
 
 /// The answer to a new token pair: for a web session the refresh token
 /// goes into the `Set-Cookie`, not the body.
-fn issued(pair: TokenPair, web: bool) -> (Json<Tokens>, Option<String>) {
+pub(crate) fn issued(pair: TokenPair, web: bool) -> (Json<Tokens>, Option<String>) {
     if web {
         let set = cookie::set(pair.refresh_token.expose_secret());
         (Json(Tokens::from(pair).without_refresh_token()), Some(set))
@@ -124,7 +124,7 @@ fn own_origin(state: &State, req: &Request) -> bool {
 /// A caller not signed in, at `address`: whom the audit log records for
 /// registrations, logins and refreshes (the engine names the account once
 /// it is known).
-fn anonymous(address: std::net::IpAddr) -> Origin {
+pub(crate) fn anonymous(address: std::net::IpAddr) -> Origin {
     Origin {
         actor: Some(Actor::Anonymous),
         address: Some(address),
