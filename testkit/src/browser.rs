@@ -156,3 +156,66 @@ pub async fn keeping_screenshots<F: std::future::Future<Output = ()>>(
         std::panic::resume_unwind(panic);
     }
 }
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `goog/cdp/execute` to the page under test.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Runs the DevTools command `cmd` with `params`; its result.
+pub async fn cdp(
+    client: &Client,
+    cmd: &'static str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    client
+        .issue_cmd(Cdp { cmd, params })
+        .await
+        .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"))
+}
+
+/// Gives the page a virtual platform authenticator (CTAP2, internal,
+/// resident keys, user verification that always succeeds, presence
+/// simulated): WebAuthn calls then create and use passkeys without a
+/// person. Returns the authenticator's id.
+pub async fn virtual_authenticator(client: &Client) -> String {
+    cdp(client, "WebAuthn.enable", json!({})).await;
+    let added = cdp(
+        client,
+        "WebAuthn.addVirtualAuthenticator",
+        json!({"options": {
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true
+        }}),
+    )
+    .await;
+    added["authenticatorId"]
+        .as_str()
+        .expect("an authenticator id")
+        .to_owned()
+}

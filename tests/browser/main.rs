@@ -8,6 +8,7 @@ mod e2e;
 mod files;
 mod hpke;
 mod oidc;
+mod passkeys;
 mod share;
 
 /// The test kit under the names these tests use.

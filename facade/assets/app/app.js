@@ -7,6 +7,7 @@
 import * as credits from "./credits.js";
 import * as e2e from "./e2e.js";
 import * as files from "./files.js";
+import * as passkeys from "./passkeys.js";
 import * as shareList from "./share_list.js";
 import { sealForLink } from "./share_link.js";
 
@@ -113,6 +114,21 @@ async function restore() {
   } catch { state.access = null; }
 }
 
+// A passkey signs the person in (no username, no password); the
+// end-to-end keys still need the password, asked for as after a reload.
+async function passkeyLogin() {
+  try {
+    const tokens = await passkeys.signIn();
+    state.access = tokens.access_token;
+    state.me = await call("GET", "/v1/me");
+    $("locked-who").textContent = state.me.username;
+    $("signin").hidden = true;
+    $("locked").hidden = false;
+    $("unlock-password").focus();
+    say("Signed in with your passkey. Enter your password to open end-to-end messages, or continue without.");
+  } catch (e) { say(`Passkey sign-in failed: ${e.message}`); }
+}
+
 // Accounts made through a provider have no password to wrap keys with:
 // they go on without end-to-end keys (sealed messages stay closed).
 async function skipUnlock() {
@@ -182,6 +198,7 @@ async function enter() {
   state.me = await call("GET", "/v1/me");
   showTwoFactor();
   showIdentities();
+  passkeys.list();
   $("whoami").textContent = `${state.me.username} (${state.me.role})`;
   $("whoami").hidden = false;
   $("logout").hidden = false;
@@ -424,6 +441,7 @@ function signOut(message) {
   files.clear();
   shareList.clear();
   credits.clear();
+  passkeys.clear();
   $("share-link").value = "";
   $("share-result").hidden = true;
   $("signin").hidden = false;
@@ -551,6 +569,7 @@ async function deleteAccount(event) {
 }
 
 $("login-form").addEventListener("submit", login);
+$("passkey-login").addEventListener("click", passkeyLogin);
 $("unlock-form").addEventListener("submit", unlock);
 $("locked-logout").addEventListener("click", logout);
 $("skip-unlock").addEventListener("click", skipUnlock);
@@ -577,5 +596,6 @@ $("share-copy").addEventListener("click", copyShare);
 files.init({ call, refresh, say, token: () => state.access, me: () => state.me, linksChanged: () => shareList.list(), creditsChanged: () => credits.changed() });
 shareList.init({ call, say });
 credits.init({ call, say, me: () => state.me });
+passkeys.init({ call, say });
 signInOptions();
 restore();

@@ -23,6 +23,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("files.js", JS, include_str!("../../assets/app/files.js")),
     (
+        "passkeys.js",
+        JS,
+        include_str!("../../assets/app/passkeys.js"),
+    ),
+    (
         "share_list.js",
         JS,
         include_str!("../../assets/app/share_list.js"),

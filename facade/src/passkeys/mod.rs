@@ -164,7 +164,7 @@ impl PasskeysApi {
                 max: strongroom_engine::passkeys::MAX_PASSKEYS,
             }));
         }
-        let exclude = held.into_iter().map(Into::into).collect();
+        let exclude = held;
         let started = rp.webauthn.start_passkey_registration(
             user_handle(me),
             &account.username,

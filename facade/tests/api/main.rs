@@ -14,6 +14,7 @@ mod identity;
 mod log_secrets;
 mod messages;
 mod pages;
+mod passkeys;
 mod sessions;
 mod shares;
 
