@@ -166,3 +166,46 @@ async fn the_api_docs_render_under_their_csp() {
     )
     .await;
 }
+
+/// The client follows the system's colour scheme: light by default, dark
+/// when the browser prefers it (emulated through DevTools), with the
+/// focus ring visible against either page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_follows_a_dark_colour_scheme() {
+    let Some(browser) = common::browser::launch("browser_dark").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    client.goto(&format!("{}/app", s.base)).await.expect("open");
+    wait_for(client, "#username", Duration::from_secs(10)).await;
+    let colours = |client: &Client| {
+        let client = client.clone();
+        async move {
+            let v = client
+                .execute(
+                    "const b = getComputedStyle(document.body); \
+                     const root = getComputedStyle(document.documentElement); \
+                     return [b.backgroundColor, b.color, root.getPropertyValue('--focus').trim()];",
+                    vec![],
+                )
+                .await
+                .expect("styles");
+            serde_json::from_value::<Vec<String>>(v).expect("three strings")
+        }
+    };
+    assert_eq!(
+        colours(client).await,
+        ["rgb(246, 246, 244)", "rgb(27, 27, 27)", "#1a5fb4"]
+    );
+    common::browser::cdp(
+        client,
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    )
+    .await;
+    assert_eq!(
+        colours(client).await,
+        ["rgb(18, 20, 23)", "rgb(236, 236, 236)", "#ffd166"]
+    );
+}

@@ -251,6 +251,13 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
     let exited = server.stop();
     assert!(exited.status.success(), "{}", exited.stderr);
     wait_for(bob, "#live:not(.on)", Duration::from_secs(5)).await;
+    // Both pages say they are offline, and keep trying.
+    let banner = wait_for(bob, "#offline:not([hidden])", Duration::from_secs(5)).await;
+    let said = banner.text().await.expect("banner");
+    assert!(
+        said.contains("Offline") && said.contains("Trying again"),
+        "{said}"
+    );
     // Sending while the server is down: reported as a network failure,
     // never as a reason to turn end-to-end encryption off; the draft stays.
     let down = said_after(alice, "bob", "written while the server is down").await;
@@ -267,6 +274,7 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
     );
     let server = Binary::start(dir, &["--listen", &listen], &[]);
     wait_for(bob, "#live.on", Duration::from_secs(20)).await;
+    wait_for(bob, "#offline[hidden]", Duration::from_secs(5)).await;
     send(alice, "bob", TEXTS[4], true).await;
     let before = [TEXTS[4], TEXTS[2], TEXTS[1], TEXTS[0]];
     inbox_becomes(bob, &before, Duration::from_secs(5)).await;

@@ -14,13 +14,22 @@ import { sealForLink } from "./share_link.js";
 const $ = (id) => document.getElementById(id);
 const SECOND_FACTOR_REQUIRED = "tag:strongroom,2026:second-factor-required";
 const state = {
-  access: null, me: null, lastEventId: null, source: null, seen: new Set(), retry: null,
+  access: null, me: null, lastEventId: null, source: null, seen: new Set(), retry: null, attempts: 0,
   // End-to-end: private keys by key id, and our newest public key.
   ring: new Map(), ownKey: null,
 };
 const utf8 = { encode: (t) => new TextEncoder().encode(t), decode: (b) => new TextDecoder().decode(b) };
 
 function say(text) { $("status").textContent = text || ""; }
+
+// The banner while the server cannot be reached: nothing typed is lost,
+// and the page keeps trying (its stream with growing pauses).
+function offline(on, retryIn) {
+  $("offline").hidden = !on;
+  if (!on) return;
+  const when = retryIn ? ` Trying again in ${Math.ceil(retryIn / 1000)} s.` : "";
+  $("offline").textContent = `Offline: the server cannot be reached.${when} Nothing you write is lost.`;
+}
 
 // A problem answer as an Error with its status and problem type.
 function problem(res, data) {
@@ -39,10 +48,12 @@ async function call(method, path, body, retried) {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     // A network failure, not an answer: say so, and nothing else.
+    offline(true);
     const error = new Error("the server cannot be reached; nothing was changed, try again");
     error.offline = true;
     throw error;
   }
+  if (!state.source || state.source.readyState === EventSource.OPEN) offline(false);
   if (res.status === 401 && state.access && !retried && await refresh()) {
     return call(method, path, body, true);
   }
@@ -341,7 +352,7 @@ async function connect() {
   const source = new EventSource(`/v1/events?${query}`);
   state.source = source;
   const live = (on) => { $("live").textContent = on ? "live" : "offline"; $("live").classList.toggle("on", on); };
-  source.onopen = () => live(true);
+  source.onopen = () => { live(true); state.attempts = 0; offline(false); };
   const deliver = (kind) => (ev) => {
     state.lastEventId = ev.lastEventId || state.lastEventId;
     show(JSON.parse(ev.data), kind);
@@ -364,9 +375,15 @@ async function connect() {
   source.onerror = () => { source.close(); live(false); reconnectSoon(); };
 }
 
+// Exponential backoff with jitter: 0.5–1 s, then 1–2 s, … up to 7.5–15 s,
+// so a restarted server is not met by every page at the same instant.
 function reconnectSoon() {
   clearTimeout(state.retry);
-  state.retry = setTimeout(connect, 1000);
+  const ceiling = Math.min(15000, 1000 * 2 ** state.attempts);
+  const wait = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  state.attempts += 1;
+  offline(true, wait);
+  state.retry = setTimeout(connect, wait);
 }
 
 async function send(event) {
@@ -435,7 +452,8 @@ async function copyShare() {
 function signOut(message) {
   if (state.source) state.source.close();
   clearTimeout(state.retry);
-  Object.assign(state, { access: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null });
+  Object.assign(state, { access: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null, attempts: 0 });
+  offline(false);
   state.seen.clear();
   $("inbox").replaceChildren();
   files.clear();
@@ -570,6 +588,7 @@ async function deleteAccount(event) {
 
 $("login-form").addEventListener("submit", login);
 $("passkey-login").addEventListener("click", passkeyLogin);
+$("code-passkey").addEventListener("click", passkeyLogin);
 $("unlock-form").addEventListener("submit", unlock);
 $("locked-logout").addEventListener("click", logout);
 $("skip-unlock").addEventListener("click", skipUnlock);
