@@ -209,3 +209,83 @@ async fn the_client_follows_a_dark_colour_scheme() {
         ["rgb(18, 20, 23)", "rgb(236, 236, 236)", "#ffd166"]
     );
 }
+
+/// Expiry is a choice and always visible: the send form offers lifetimes
+/// with the server's default chosen, each message shows its time left on
+/// the server's clock, and it leaves the page when it expires (the page's
+/// clock is moved forward, as tests move the engine's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_show_their_time_left_and_leave_when_they_expire() {
+    let Some(browser) = common::browser::launch("browser_expiry").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    keeping_screenshots("browser_expiry", &[("alice", client)], async {
+        register(&s, client, "alice").await;
+        let chosen = client
+            .execute(
+                "const t = document.getElementById('ttl'); \
+                 return [t.options[t.selectedIndex].text, \
+                         Array.from(t.options, (o) => o.value).join(',')];",
+                vec![],
+            )
+            .await
+            .expect("lifetimes");
+        assert_eq!(
+            chosen,
+            serde_json::json!(["10 min (default)", "300,600,3600,86400,604800"])
+        );
+        fill(client, "#to", "alice").await;
+        fill(client, "#text", "gone in five").await;
+        client
+            .execute("document.getElementById('ttl').value = '300';", vec![])
+            .await
+            .expect("choose 5 minutes");
+        click(client, "#e2e").await; // readable: one copy, to oneself
+        click(client, "#send").await;
+        let item = wait_for(client, "#inbox li .left", Duration::from_secs(10)).await;
+        let left = item.text().await.expect("time left");
+        assert_eq!(left, "disappears in 5 min");
+        let token = s.login("alice", common::PASSWORD).await.0;
+        let stored = s.get("/v1/messages", &token).await;
+        let m = &stored.body["messages"][0];
+        let lifetime = time::OffsetDateTime::parse(
+            m["expires_at"].as_str().expect("expiry"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("rfc 3339")
+            - time::OffsetDateTime::parse(
+                m["created_at"].as_str().expect("creation"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .expect("rfc 3339");
+        assert_eq!(lifetime.whole_seconds(), 300);
+
+        let forward = |minutes: u64| {
+            format!(
+                "const now = Date.now; const ahead = {}; Date.now = () => now() + ahead;",
+                minutes * 60_000
+            )
+        };
+        // Three minutes on: under two left (the page's real seconds count
+        // too), so it says two.
+        client.execute(&forward(3), vec![]).await.expect("clock");
+        let mut said = String::new();
+        for _ in 0..50 {
+            said = item.text().await.expect("time left");
+            if said == "disappears in 2 min" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(said, "disappears in 2 min");
+        client.execute(&forward(3), vec![]).await.expect("clock");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !inbox(client).await.is_empty() {
+            assert!(Instant::now() < deadline, "the expired message stayed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}

@@ -15,6 +15,8 @@ const $ = (id) => document.getElementById(id);
 const SECOND_FACTOR_REQUIRED = "tag:strongroom,2026:second-factor-required";
 const state = {
   access: null, me: null, lastEventId: null, source: null, seen: new Set(), retry: null, attempts: 0,
+  // The server's clock minus ours, in ms: expiry is counted on the server's.
+  offset: 0, ticker: null,
   // End-to-end: private keys by key id, and our newest public key.
   ring: new Map(), ownKey: null,
 };
@@ -205,8 +207,52 @@ async function register() {
   } catch (e) { say(`Could not create the account: ${e.message}`); }
 }
 
+// Time as the server counts it.
+const serverNow = () => Date.now() + state.offset;
+
+// "4 min", "2 h": how long until `ms` from now.
+function timeLeft(ms) {
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.ceil(s / 60)} min`;
+  if (s < 86400) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}
+
+// Every second: each item's time left, and expired items go.
+function tick() {
+  const now = serverNow();
+  for (const li of document.querySelectorAll("#inbox li[data-expires]")) {
+    const left = Number(li.dataset.expires) - now;
+    if (left <= 0) { li.remove(); continue; }
+    const label = li.querySelector(".left");
+    if (label) label.textContent = `disappears in ${timeLeft(left)}`;
+  }
+}
+
+// The send form's lifetimes: the common ones up to the server's longest,
+// its default among them and chosen.
+function lifetimes() {
+  const { default_ttl_seconds: fallback, max_ttl_seconds: longest } = state.me;
+  const choices = [[300, "5 minutes"], [3600, "1 hour"], [86400, "1 day"], [604800, "7 days"]]
+    .filter(([secs]) => secs <= longest);
+  if (!choices.some(([secs]) => secs === fallback)) choices.push([fallback, timeLeft(fallback * 1000)]);
+  choices.sort((a, b) => a[0] - b[0]);
+  $("ttl").replaceChildren(...choices.map(([secs, name]) => {
+    const option = document.createElement("option");
+    option.value = String(secs);
+    option.textContent = secs === fallback ? `${name} (default)` : name;
+    option.selected = secs === fallback;
+    return option;
+  }));
+}
+
 async function enter() {
   state.me = await call("GET", "/v1/me");
+  state.offset = Date.parse(state.me.server_time) - Date.now();
+  lifetimes();
+  clearInterval(state.ticker);
+  state.ticker = setInterval(tick, 1000);
   showTwoFactor();
   showIdentities();
   passkeys.list();
@@ -284,6 +330,15 @@ function show(m, kind) {
   const from = document.createElement("span");
   from.textContent = `${kind === "broadcast" ? "Broadcast from" : "From"} ${m.sender || "?"} · ${new Date(m.created_at).toLocaleString()}`;
   meta.append(from);
+  const expires = Date.parse(m.expires_at);
+  if (!Number.isNaN(expires)) {
+    if (expires <= serverNow()) return;
+    li.dataset.expires = String(expires);
+    const left = document.createElement("span");
+    left.className = "left";
+    left.textContent = `disappears in ${timeLeft(expires - serverNow())}`;
+    meta.append(left);
+  }
   if (kind === "message") {
     const del = document.createElement("button");
     del.type = "button";
@@ -390,10 +445,11 @@ async function send(event) {
   event.preventDefault();
   const to = $("to").value.trim();
   const text = $("text").value;
+  const ttl = Number($("ttl").value);
   const path = `/v1/users/${encodeURIComponent(to)}/messages`;
   try {
     if (!$("e2e").checked) {
-      await call("POST", path, { message: text });
+      await call("POST", path, { message: text, ttl_seconds: ttl });
     } else {
       // Sealed here to the recipient's key, and to ours for our own copy.
       if (!state.ownKey) throw new Error("your end-to-end key is not unlocked; log in again");
@@ -405,8 +461,8 @@ async function send(event) {
         throw e;
       }
       const plain = utf8.encode(JSON.stringify({ to, text }));
-      await call("POST", path, { message: await e2e.seal(theirs, plain) });
-      if (to !== state.me.username) try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, plain) }); }
+      await call("POST", path, { message: await e2e.seal(theirs, plain), ttl_seconds: ttl });
+      if (to !== state.me.username) try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, plain), ttl_seconds: ttl }); }
       catch (e) { $("text").value = ""; return say(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
     }
     $("text").value = "";
@@ -452,7 +508,8 @@ async function copyShare() {
 function signOut(message) {
   if (state.source) state.source.close();
   clearTimeout(state.retry);
-  Object.assign(state, { access: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null, attempts: 0 });
+  clearInterval(state.ticker);
+  Object.assign(state, { access: null, me: null, lastEventId: null, source: null, ring: new Map(), ownKey: null, attempts: 0, offset: 0, ticker: null });
   offline(false);
   state.seen.clear();
   $("inbox").replaceChildren();

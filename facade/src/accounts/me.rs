@@ -208,6 +208,9 @@ impl AccessApi {
             scopes: scope_names(session.scopes),
             quota: QuotaView::from(quota),
             two_factor,
+            server_time: crate::wire::datetime(state.engine.clock().now()),
+            default_ttl_seconds: state.engine.limits().default_ttl.as_secs(),
+            max_ttl_seconds: state.engine.limits().max_ttl.as_secs(),
         })))
     }
 

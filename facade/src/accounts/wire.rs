@@ -440,4 +440,11 @@ pub(crate) struct Me {
     pub(crate) quota: QuotaView,
     /// Whether two-factor sign-in (TOTP) is on.
     pub(crate) two_factor: bool,
+    /// The server's clock now: a client counts expiry down against it
+    /// (its own clock may be off).
+    pub(crate) server_time: time::OffsetDateTime,
+    /// Seconds a message lives when sent without `ttl_seconds`.
+    pub(crate) default_ttl_seconds: u64,
+    /// The longest `ttl_seconds` a message may have.
+    pub(crate) max_ttl_seconds: u64,
 }
