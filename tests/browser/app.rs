@@ -36,6 +36,11 @@ async fn two_browsers_exchange_messages_live_and_resume_after_a_drop() {
 async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
     register(s, bob, "bob").await;
     register(s, alice, "alice").await;
+    assert!(
+        common::browser::text(bob, "#inbox-empty")
+            .await
+            .starts_with("No messages yet")
+    );
 
     fill(alice, "#to", "bob").await;
     fill(alice, "#text", "hello bob").await;
@@ -60,6 +65,13 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
         .expect("role");
     wait_for(bob, "#live:not(.on)", Duration::from_secs(5)).await;
     wait_for(bob, "#live.on", Duration::from_secs(10)).await;
+    // While bob looks elsewhere, new messages count in the title.
+    bob.execute(
+        "Object.defineProperty(document, 'hidden', { value: true, configurable: true });",
+        vec![],
+    )
+    .await
+    .expect("hide");
     // Ctrl+Enter in the text sends, like the button.
     fill(alice, "#text", "after the drop").await;
     alice
@@ -76,6 +88,27 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
         ["after the drop", "hello bob"],
         "no gap, no duplicate"
     );
+    assert_eq!(bob.title().await.expect("title"), "(1) Strongroom");
+    bob.execute(
+        "Object.defineProperty(document, 'hidden', { value: false, configurable: true }); \
+         document.dispatchEvent(new Event('visibilitychange'));",
+        vec![],
+    )
+    .await
+    .expect("show");
+    assert_eq!(bob.title().await.expect("title"), "Strongroom");
+    // Reply puts the sender in the send form.
+    click(bob, "#inbox li:first-child button.reply").await;
+    let to = common::browser::element(bob, "#to")
+        .await
+        .prop("value")
+        .await
+        .expect("to");
+    assert_eq!(to.as_deref(), Some("alice"));
+    // Deleting asks first.
+    bob.execute("window.confirm = () => true;", vec![])
+        .await
+        .expect("confirm");
     // `STRONGROOM_SCREENSHOT=docs/web-client.png` keeps a picture of it
     // (how the README's screenshot was made).
     if let Some(path) = std::env::var_os("STRONGROOM_SCREENSHOT") {

@@ -190,7 +190,8 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
     assert!(took < Duration::from_secs(1), "sealed shown after {took:?}");
     wait_for(bob, "#inbox li.sealed", Duration::from_secs(1)).await;
     // Alice keeps her own sealed copy, readable in her page.
-    inbox_becomes(alice, &[TEXTS[1]], Duration::from_secs(5)).await;
+    // (and of the plain one, sealed to herself).
+    inbox_becomes(alice, &[TEXTS[1], TEXTS[0]], Duration::from_secs(5)).await;
 
     // The server hands bob only ciphertext, sealed to his published key.
     let bob_token = api.login("bob").await;

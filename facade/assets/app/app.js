@@ -219,12 +219,33 @@ function timeLeft(ms) {
   return `${Math.round(s / 86400)} days`;
 }
 
+// The empty inbox says so.
+function emptyInbox() {
+  $("inbox-empty").hidden = $("inbox").children.length > 0;
+}
+
+// Messages that arrived while the page was not looked at: counted in the
+// title until it is.
+function unread(more) {
+  state.unread = more ? (state.unread || 0) + more : 0;
+  document.title = state.unread ? `(${state.unread}) Strongroom` : "Strongroom";
+}
+document.addEventListener("visibilitychange", () => { if (!document.hidden) unread(0); });
+window.addEventListener("focus", () => unread(0));
+
+// Reply: the sender goes into the send form.
+function reply(to) {
+  $("to").value = to;
+  $("text").focus();
+  $("send-form").scrollIntoView({ block: "nearest" });
+}
+
 // Every second: each item's time left, and expired items go.
 function tick() {
   const now = serverNow();
   for (const li of document.querySelectorAll("#inbox li[data-expires]")) {
     const left = Number(li.dataset.expires) - now;
-    if (left <= 0) { li.remove(); continue; }
+    if (left <= 0) { li.remove(); emptyInbox(); continue; }
     const label = li.querySelector(".left");
     if (label) label.textContent = `disappears in ${timeLeft(left)}`;
   }
@@ -319,7 +340,7 @@ function unsealed(bytes) {
   return { to: null, text };
 }
 
-function show(m, kind) {
+function show(m, kind, live) {
   if (state.seen.has(m.id)) return;
   state.seen.add(m.id);
   const li = document.createElement("li");
@@ -347,10 +368,21 @@ function show(m, kind) {
     del.addEventListener("click", () => remove(m.id, li));
     meta.append(del);
   }
+  if (kind !== "broadcast" && m.sender && state.me && m.sender !== state.me.username) {
+    const back = document.createElement("button");
+    back.type = "button";
+    back.textContent = "Reply";
+    back.className = "reply";
+    back.setAttribute("aria-label", `Reply to ${m.sender}`);
+    back.addEventListener("click", () => reply(m.sender));
+    meta.append(back);
+  }
   const body = document.createElement("p");
   body.className = "text";
   li.append(meta, body);
   $("inbox").prepend(li);
+  emptyInbox();
+  if (live && (document.hidden || !document.hasFocus())) unread(1);
   if (kind === "file" && m.file) {
     // A file sent to us: the notice says so, the button fetches it.
     body.textContent = `${m.sender || "Someone"} sent you ${m.file.name} (${files.size(m.file.size)})`;
@@ -386,10 +418,11 @@ function show(m, kind) {
 }
 
 async function remove(id, li) {
-  try { await call("DELETE", `/v1/messages/${id}`); li.remove(); }
+  if (!window.confirm("Delete this message? It cannot be brought back.")) return;
+  try { await call("DELETE", `/v1/messages/${id}`); li.remove(); emptyInbox(); }
   catch (e) {
     // Already gone (expired, or deleted elsewhere): just remove it here.
-    if (e.status === 404) { li.remove(); return; }
+    if (e.status === 404) { li.remove(); emptyInbox(); return; }
     say(`Delete failed: ${e.message}`);
   }
 }
@@ -410,7 +443,7 @@ async function connect() {
   source.onopen = () => { live(true); state.attempts = 0; offline(false); };
   const deliver = (kind) => (ev) => {
     state.lastEventId = ev.lastEventId || state.lastEventId;
-    show(JSON.parse(ev.data), kind);
+    show(JSON.parse(ev.data), kind, true);
   };
   source.addEventListener("message", deliver("message"));
   source.addEventListener("broadcast", deliver("broadcast"));
@@ -450,6 +483,13 @@ async function send(event) {
   try {
     if (!$("e2e").checked) {
       await call("POST", path, { message: text, ttl_seconds: ttl });
+      // Our own copy, sealed to our key (when unlocked): a record of what
+      // we sent that only we can read.
+      if (to !== state.me.username && state.ownKey) {
+        const copy = utf8.encode(JSON.stringify({ to, text }));
+        try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, copy), ttl_seconds: ttl }); }
+        catch (e) { $("text").value = ""; return say(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
+      }
     } else {
       // Sealed here to the recipient's key, and to ours for our own copy.
       if (!state.ownKey) throw new Error("your end-to-end key is not unlocked; log in again");
@@ -513,6 +553,8 @@ function signOut(message) {
   offline(false);
   state.seen.clear();
   $("inbox").replaceChildren();
+  emptyInbox();
+  unread(0);
   files.clear();
   shareList.clear();
   credits.clear();
