@@ -345,7 +345,7 @@ pub fn api(engine: Engine, mut config: ApiConfig) -> Api {
         .at("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/s", pages::share::routes())
-        .nest("/app", pages::app::routes())
+        .nest("/app", pages::app::routes().with(Compression::new()))
         .at("/favicon.ico", get(pages::app::favicon));
     if let Some(home) = root_redirect {
         pages = pages.at("/", make_sync(move |_| Redirect::see_other(&home)));

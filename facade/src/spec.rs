@@ -68,6 +68,7 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
     }
     document_audit_and_quotas(&mut spec);
     document_payment(&mut spec);
+    document_credits(&mut spec);
     let webhook = &mut spec["paths"]["/v1/billing/stripe"]["post"]["requestBody"];
     if webhook.is_object() {
         webhook["content"] = json!({ "application/json": { "schema": {
@@ -178,6 +179,34 @@ fn document_payment(spec: &mut Value) {
                 "content": { "application/problem+json": {
                     "schema": { "$ref": "#/components/schemas/Problem" } } }
             });
+        }
+    }
+}
+
+/// An adjustment is never zero; the ledger's kinds are a fixed set.
+fn document_credits(spec: &mut Value) {
+    let amount = &mut spec["components"]["schemas"]["NewAdjustment"]["properties"]["amount"];
+    if amount.is_object() {
+        amount["not"] = json!({ "enum": [0] });
+    }
+    let kinds = [
+        "grant",
+        "charge",
+        "top-up",
+        "purchase",
+        "refund",
+        "adjustment",
+    ];
+    for path in ["/v1/admin/credits/ledger", "/v1/me/credits/ledger"] {
+        let Some(parameters) = spec["paths"][path]["get"]["parameters"].as_array_mut() else {
+            continue;
+        };
+        for p in parameters.iter_mut() {
+            match p["name"].as_str() {
+                Some("kind") => p["schema"]["enum"] = json!(kinds),
+                Some("after") => p["schema"]["maximum"] = json!(i64::MAX),
+                _ => {}
+            }
         }
     }
 }

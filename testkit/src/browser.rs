@@ -112,6 +112,11 @@ pub async fn sign_in(client: &Client, base: &str, name: &str, create: bool, with
         .expect("open /app");
     fill(client, "#username", name).await;
     fill(client, "#password", crate::PASSWORD).await;
+    if create {
+        // The first press opens the sign-up fields; the second creates.
+        click(client, "#register").await;
+        fill(client, "#password-again", crate::PASSWORD).await;
+    }
     click(client, if create { "#register" } else { "#login" }).await;
     wait_for(client, "#live.on", within).await;
 }

@@ -322,3 +322,57 @@ async fn messages_show_their_time_left_and_leave_when_they_expire() {
     })
     .await;
 }
+
+/// Signing up shows the rules and the warning first, asks for the
+/// password twice, rates it as it is typed (zxcvbn-ts), and refuses an
+/// easily guessed one or two that differ before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_asks_twice_and_refuses_a_guessable_password() {
+    let Some(browser) = common::browser::launch("browser_sign_up").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    keeping_screenshots("browser_sign_up", &[("carol", client)], async {
+        client.goto(&format!("{}/app", s.base)).await.expect("open");
+        fill(client, "#username", "carol").await;
+        click(client, "#register").await;
+        let rules = common::browser::text(client, "#password-rules").await;
+        assert!(
+            rules.contains("12 characters") && rules.contains("can never be opened again"),
+            "{rules}"
+        );
+        fill(client, "#password", "aaaaaaaaaaaa").await;
+        let rated = said(client, "#strength-text", "very weak").await;
+        assert!(rated.contains("Repeated characters"), "{rated}");
+        fill(client, "#password-again", "aaaaaaaaaaaa").await;
+        click(client, "#register").await;
+        said(client, "#status", "Choose a harder password").await;
+        fill(client, "#password", common::PASSWORD).await;
+        said(client, "#strength-text", "very strong").await;
+        click(client, "#register").await;
+        said(client, "#status", "The two passwords differ").await;
+        assert_eq!(s.engine.accounts().find("carol").expect("lookup"), None);
+        fill(client, "#password-again", common::PASSWORD).await;
+        click(client, "#register").await;
+        wait_for(client, "#live.on", Duration::from_secs(20)).await;
+        assert!(s.engine.accounts().find("carol").expect("lookup").is_some());
+    })
+    .await;
+}
+
+/// Waits until the element `css` says `what`; its text.
+async fn said(client: &Client, css: &str, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = common::browser::text(client, css).await;
+        if now.contains(what) {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} says {now:?}, not {what:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -42,6 +42,8 @@ async fn a_person_adds_a_passkey_signs_in_with_it_and_removes_it() {
         fill(client, "#username", "alice").await;
         fill(client, "#password", common::PASSWORD).await;
         click(client, "#register").await;
+        fill(client, "#password-again", common::PASSWORD).await;
+        click(client, "#register").await;
         wait_for(client, "#live.on", WAIT).await;
 
         click(client, "#settings summary").await;

@@ -198,11 +198,51 @@ async function unlock(event) {
   } catch (e) { say(`Not unlocked: ${e.message}`); }
 }
 
+// The strength estimator (zxcvbn-ts), loaded the first time it is needed.
+let estimator = null;
+async function strengthOf(password, username) {
+  estimator ??= import("./zxcvbn.js");
+  const { strength } = await estimator;
+  return strength(password, [username]);
+}
+const STRENGTH = ["very weak", "weak", "fair", "strong", "very strong"];
+
+// While signing up: how guessable the password is, as it is typed.
+async function rate() {
+  if ($("register-extra").hidden) return;
+  const { username, password } = credentials();
+  if (!password) { $("strength").value = 0; $("strength-text").textContent = ""; return; }
+  const s = await strengthOf(password, username);
+  $("strength").value = s.score;
+  const advice = s.warning || (s.score < 3 ? s.suggestions[0] : "");
+  $("strength-text").textContent = `${STRENGTH[s.score]}${password.length < 12 ? ", and under 12 characters" : ""}${advice ? `: ${advice}` : ""}`;
+}
+
+// Create account: the first press opens the sign-up fields (the rules,
+// the password again, its strength); the next one creates the account if
+// both passwords match and it is not easy to guess.
 async function register() {
+  if ($("register-extra").hidden) {
+    $("register-extra").hidden = false;
+    $("password").autocomplete = "new-password";
+    $("register").textContent = "Create my account";
+    await rate();
+    $($("username").value ? "password-again" : "username").focus();
+    return say("Type your password twice, then press Create my account.");
+  }
   if (!$("login-form").reportValidity()) return;
+  const { username, password } = credentials();
+  if (password !== $("password-again").value) return say("The two passwords differ: type the same one twice.");
+  const s = await strengthOf(password, username);
+  if (s.score < 3) {
+    return say(`Choose a harder password: ${s.warning || s.suggestions[0] || "this one is easy to guess"}`);
+  }
   try {
     await call("POST", "/v1/accounts", credentials());
     say("Account created.");
+    $("password-again").value = "";
+    $("register-extra").hidden = true;
+    $("register").textContent = "Create account";
     await login(new Event("submit"));
   } catch (e) { say(`Could not create the account: ${e.message}`); }
 }
@@ -686,6 +726,8 @@ async function deleteAccount(event) {
 }
 
 $("login-form").addEventListener("submit", login);
+$("password").addEventListener("input", rate);
+$("username").addEventListener("input", rate);
 $("passkey-login").addEventListener("click", passkeyLogin);
 $("code-passkey").addEventListener("click", passkeyLogin);
 $("unlock-form").addEventListener("submit", unlock);

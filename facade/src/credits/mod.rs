@@ -182,7 +182,10 @@ impl CreditsApi {
         let NewAdjustment { amount, reason } = body.0;
         let acting = state.acting(caller.origin());
         match acting
-            .blocking(move |e| e.credits().adjust(user, amount, reason.as_deref()))
+            .blocking(move |e| {
+                let reason = reason.as_ref().map(|r| r.0.as_str());
+                e.credits().adjust(user, amount, reason)
+            })
             .await?
         {
             Ok(entry) => {

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::wire::datetime;
+use crate::wire::text::CreditReason;
 
 /// An account's credits.
 #[derive(Object)]
@@ -109,15 +110,14 @@ pub(crate) struct NewAdjustment {
     #[oai(validator(minimum(value = "-1000000000"), maximum(value = "1000000000")))]
     pub(crate) amount: i64,
     /// Why, for the ledger (at most 200 characters).
-    #[oai(validator(max_length = 200))]
-    pub(crate) reason: Option<String>,
+    pub(crate) reason: Option<CreditReason>,
 }
 
 impl poem_openapi::types::Example for NewAdjustment {
     fn example() -> Self {
         Self {
             amount: 100,
-            reason: Some("annual plan".to_owned()),
+            reason: Some(CreditReason("annual plan".to_owned())),
         }
     }
 }

@@ -38,6 +38,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/app/file_link.js"),
     ),
     ("hpke.js", JS, include_str!("../../assets/app/hpke.js")),
+    ("zxcvbn.js", JS, include_str!("../../assets/app/zxcvbn.js")),
     (
         "share_link.js",
         JS,

@@ -151,7 +151,12 @@ impl PasskeysApi {
         body: Json<NewPasskeyRequest>,
     ) -> Answer<StartResponse, RegisterStartErrors> {
         let (me, _) = or_answer!(guard::session_writer(&state, &caller).await?);
-        let name = body.0.name.unwrap_or_else(|| "Passkey".to_owned());
+        let name = body
+            .0
+            .name
+            .map(|n| n.0.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Passkey".to_owned());
         let Some(rp) = state.config.passkeys.clone() else {
             return answer(internal("passkeys", &"no relying party"));
         };

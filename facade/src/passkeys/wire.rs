@@ -10,13 +10,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::wire::datetime;
+use crate::wire::text::PasskeyName;
 
 /// A passkey to register.
 #[derive(Object)]
 pub(crate) struct NewPasskeyRequest {
-    /// A name to tell it by (default "Passkey").
-    #[oai(validator(min_length = 1, max_length = 64))]
-    pub(crate) name: Option<String>,
+    /// A name to tell it by (absent or blank: "Passkey").
+    pub(crate) name: Option<PasskeyName>,
 }
 
 /// A ceremony begun: pass `options` to the browser's WebAuthn call

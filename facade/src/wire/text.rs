@@ -114,6 +114,32 @@ strict_string!(
     }
 );
 
+strict_string!(
+    /// A name for a passkey: up to 64 characters, no control characters
+    /// (blank means the default name).
+    PasskeyName,
+    "string(passkey-name)",
+    MetaSchema {
+        max_length: Some(64),
+        pattern: Some("^[^\\u0000-\\u001f\\u007f-\\u009f]{0,64}$".to_owned()),
+        example: Some(Value::String("laptop".to_owned())),
+        ..MetaSchema::new("string")
+    }
+);
+
+strict_string!(
+    /// An admin's reason for a credit adjustment: up to 200 characters,
+    /// no control characters.
+    CreditReason,
+    "string(credit-reason)",
+    MetaSchema {
+        max_length: Some(200),
+        pattern: Some("^[^\\u0000-\\u001f\\u007f-\\u009f]{0,200}$".to_owned()),
+        example: Some(Value::String("annual plan".to_owned())),
+        ..MetaSchema::new("string")
+    }
+);
+
 /// Canonical unpadded base64url of any length (the last character's
 /// unused bits zero), as the server's decoder accepts it.
 const BASE64URL: &str =
