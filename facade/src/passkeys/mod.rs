@@ -42,6 +42,7 @@ pub(crate) enum StartResponse {
 }
 errors! {
     RegisterStartErrors {
+        400 => "The name is longer than 64 characters or holds control characters.",
         401 => says::UNAUTHORIZED,
         403 => says::API_KEY,
         409 => "The account holds the most passkeys allowed (20).",
@@ -151,6 +152,12 @@ impl PasskeysApi {
         body: Json<NewPasskeyRequest>,
     ) -> Answer<StartResponse, RegisterStartErrors> {
         let (me, _) = or_answer!(guard::session_writer(&state, &caller).await?);
+        if let Some(name) = &body.0.name
+            && (name.0.chars().count() > strongroom_engine::passkeys::PASSKEY_NAME_LEN
+                || name.0.chars().any(char::is_control))
+        {
+            return answer(passkey_problem(PasskeyError::InvalidName));
+        }
         let name = body
             .0
             .name
