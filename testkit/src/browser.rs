@@ -98,6 +98,23 @@ pub async fn wait_for(client: &Client, css: &str, within: Duration) -> Element {
         .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
 }
 
+/// Waits up to `within` until the element `css` says `what`; its text
+/// then (panics, naming what it says instead, when it never does).
+pub async fn wait_for_text(client: &Client, css: &str, what: &str, within: Duration) -> String {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let now = text(client, css).await;
+        if now.contains(what) {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} says {now:?}, never {what:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The text of the element `css`, as it is now.
 pub async fn text(client: &Client, css: &str) -> String {
     element(client, css).await.text().await.expect("text")

@@ -10,7 +10,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::browser::{click, fill, inbox, keeping_screenshots, sign_in, wait_for};
+use common::browser::{click, fill, inbox, keeping_screenshots, sign_in, wait_for, wait_for_text};
 use common::{TestServer, start};
 use fantoccini::Client;
 
@@ -343,15 +343,39 @@ async fn sign_up_asks_twice_and_refuses_a_guessable_password() {
             "{rules}"
         );
         fill(client, "#password", "aaaaaaaaaaaa").await;
-        let rated = said(client, "#strength-text", "very weak").await;
+        let rated = wait_for_text(
+            client,
+            "#strength-text",
+            "very weak",
+            Duration::from_secs(10),
+        )
+        .await;
         assert!(rated.contains("Repeated characters"), "{rated}");
         fill(client, "#password-again", "aaaaaaaaaaaa").await;
         click(client, "#register").await;
-        said(client, "#status", "Choose a harder password").await;
+        wait_for_text(
+            client,
+            "#status",
+            "Choose a harder password",
+            Duration::from_secs(10),
+        )
+        .await;
         fill(client, "#password", common::PASSWORD).await;
-        said(client, "#strength-text", "very strong").await;
+        wait_for_text(
+            client,
+            "#strength-text",
+            "very strong",
+            Duration::from_secs(10),
+        )
+        .await;
         click(client, "#register").await;
-        said(client, "#status", "The two passwords differ").await;
+        wait_for_text(
+            client,
+            "#status",
+            "The two passwords differ",
+            Duration::from_secs(10),
+        )
+        .await;
         assert_eq!(s.engine.accounts().find("carol").expect("lookup"), None);
         fill(client, "#password-again", common::PASSWORD).await;
         click(client, "#register").await;
@@ -359,20 +383,4 @@ async fn sign_up_asks_twice_and_refuses_a_guessable_password() {
         assert!(s.engine.accounts().find("carol").expect("lookup").is_some());
     })
     .await;
-}
-
-/// Waits until the element `css` says `what`; its text.
-async fn said(client: &Client, css: &str, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = common::browser::text(client, css).await;
-        if now.contains(what) {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} says {now:?}, not {what:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

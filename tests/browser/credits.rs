@@ -7,28 +7,13 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::browser::{click, fill, sign_in, text, wait_for};
+use common::browser::{click, fill, sign_in, text, wait_for, wait_for_text};
 use common::http::TestServer;
 use strongroom_engine::Role;
 use strongroom_engine::credits::{Chargeable, CreditsConfig};
 use strongroom_facade::ApiConfig;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Waits until the element `css` says `what`.
-async fn says(client: &fantoccini::Client, css: &str, what: &str) -> String {
-    for _ in 0..200 {
-        let now = text(client, css).await;
-        if now.contains(what) {
-            return now;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "{css} never said {what:?} (it says {:?})",
-        text(client, css).await
-    );
-}
 
 async fn make_link(client: &fantoccini::Client, secret: &str) {
     fill(client, "#share-text", secret).await;
@@ -53,7 +38,7 @@ async fn a_person_sees_prices_and_balance_runs_low_and_an_admin_tops_up() {
 
     common::browser::keeping_screenshots("browser_credits", &[("root", client)], async {
         sign_in(client, &s.base, "root", false, WAIT).await;
-        says(client, "#balance", "12 credits").await;
+        wait_for_text(client, "#balance", "12 credits", WAIT).await;
         assert_eq!(text(client, "[data-price=share]").await, "costs 5 credits");
         assert_eq!(
             text(client, "[data-price=file-upload]").await,
@@ -62,18 +47,19 @@ async fn a_person_sees_prices_and_balance_runs_low_and_an_admin_tops_up() {
 
         make_link(client, "first secret").await;
         // 12 → 7 crosses the threshold of 10: the stream says so.
-        says(client, "#credits-low", "running low: 7 left").await;
-        says(client, "#balance", "7 credits").await;
+        wait_for_text(client, "#credits-low", "running low: 7 left", WAIT).await;
+        wait_for_text(client, "#balance", "7 credits", WAIT).await;
         make_link(client, "second secret").await;
-        says(client, "#balance", "2 credits").await;
+        wait_for_text(client, "#balance", "2 credits", WAIT).await;
         make_link(client, "third secret").await;
-        says(
+        wait_for_text(
             client,
             "#status",
             "not enough credits: the balance is 2, this costs 5",
+            WAIT,
         )
         .await;
-        says(client, "#balance", "2 credits").await;
+        wait_for_text(client, "#balance", "2 credits", WAIT).await;
 
         click(client, "#credits summary").await;
         wait_for(client, "#ledger li:nth-child(3)", WAIT).await;
@@ -92,8 +78,8 @@ async fn a_person_sees_prices_and_balance_runs_low_and_an_admin_tops_up() {
         fill(client, "#topup-amount", "100").await;
         fill(client, "#topup-reason", "welcome").await;
         click(client, "#topup").await;
-        says(client, "#status", "root now has 102 credits").await;
-        says(client, "#balance", "102 credits").await;
+        wait_for_text(client, "#status", "root now has 102 credits", WAIT).await;
+        wait_for_text(client, "#balance", "102 credits", WAIT).await;
         assert!(
             !client
                 .find(fantoccini::Locator::Css("#credits-low"))
@@ -104,9 +90,9 @@ async fn a_person_sees_prices_and_balance_runs_low_and_an_admin_tops_up() {
                 .expect("displayed"),
             "the notice goes once the balance is lifted"
         );
-        says(client, "#ledger", "welcome").await;
+        wait_for_text(client, "#ledger", "welcome", WAIT).await;
         make_link(client, "now it works").await;
-        says(client, "#balance", "97 credits").await;
+        wait_for_text(client, "#balance", "97 credits", WAIT).await;
     })
     .await;
 }

@@ -7,24 +7,10 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::browser::{click, fill, text, virtual_authenticator, wait_for};
+use common::browser::{click, fill, text, virtual_authenticator, wait_for, wait_for_text};
 use fantoccini::Locator;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn says(client: &fantoccini::Client, css: &str, what: &str) -> String {
-    for _ in 0..200 {
-        let now = text(client, css).await;
-        if now.contains(what) {
-            return now;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "{css} never said {what:?} (it says {:?})",
-        text(client, css).await
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_adds_a_passkey_signs_in_with_it_and_removes_it() {
@@ -50,14 +36,14 @@ async fn a_person_adds_a_passkey_signs_in_with_it_and_removes_it() {
         assert_eq!(text(client, "#passkeys-empty").await, "No passkeys yet.");
         fill(client, "#passkey-name", "laptop").await;
         click(client, "#passkey-add").await;
-        says(client, "#status", "Passkey laptop added").await;
-        let listed = says(client, "#passkeys-list", "laptop").await;
+        wait_for_text(client, "#status", "Passkey laptop added", WAIT).await;
+        let listed = wait_for_text(client, "#passkeys-list", "laptop", WAIT).await;
         assert!(listed.contains("not used yet"), "{listed}");
 
         click(client, "#logout").await;
         wait_for(client, "#passkey-login", WAIT).await;
         click(client, "#passkey-login").await;
-        says(client, "#status", "Signed in with your passkey").await;
+        wait_for_text(client, "#status", "Signed in with your passkey", WAIT).await;
         assert_eq!(text(client, "#locked-who").await, "alice");
         click(client, "#unlock-password").await;
         fill(client, "#unlock-password", common::PASSWORD).await;
@@ -65,14 +51,14 @@ async fn a_person_adds_a_passkey_signs_in_with_it_and_removes_it() {
         wait_for(client, "#live.on", WAIT).await;
 
         click(client, "#settings summary").await;
-        let listed = says(client, "#passkeys-list", "last used").await;
+        let listed = wait_for_text(client, "#passkeys-list", "last used", WAIT).await;
         assert!(listed.contains("laptop"), "{listed}");
         client
             .execute("window.confirm = () => true;", vec![])
             .await
             .expect("confirm");
         click(client, "#passkeys-list button").await;
-        says(client, "#status", "Passkey laptop removed").await;
+        wait_for_text(client, "#status", "Passkey laptop removed", WAIT).await;
         assert!(
             client
                 .find(Locator::Css("#passkeys-empty"))
@@ -88,10 +74,11 @@ async fn a_person_adds_a_passkey_signs_in_with_it_and_removes_it() {
         click(client, "#logout").await;
         wait_for(client, "#passkey-login", WAIT).await;
         click(client, "#passkey-login").await;
-        says(
+        wait_for_text(
             client,
             "#status",
             "Passkey sign-in failed: the passkey was not accepted",
+            WAIT,
         )
         .await;
     })

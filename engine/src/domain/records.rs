@@ -15,13 +15,23 @@ use crate::keyring::Keyring;
 use crate::keyring::opening::ScopeReader;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
-use crate::model::{Limits, Page, Receipt, Record, RecordKind};
+use crate::model::{Event, Limits, Page, Receipt, Record, RecordKind};
 use crate::schema::{self, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A notice stored in a transaction, to announce once it commits: its
 /// receipt, log position and plaintext.
 pub(crate) type Announced = (Receipt, u64, Zeroizing<Vec<u8>>);
+
+/// The event a committed notice becomes, for the listeners.
+pub(crate) fn event((receipt, position, plaintext): Announced) -> Event {
+    Event {
+        scope: receipt.scope,
+        meta: receipt.meta,
+        plaintext,
+        position,
+    }
+}
 
 /// A record waiting to be written.
 pub(crate) struct NewRecord {

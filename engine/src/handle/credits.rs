@@ -6,7 +6,7 @@
 
 use crate::domain;
 use crate::domain::credits::Meter;
-use crate::domain::records::Announced;
+use crate::domain::records::{self, Announced};
 use crate::error::{CreditsError, StorageError};
 use crate::handle::{Engine, handle};
 use crate::ids::UserId;
@@ -267,15 +267,7 @@ impl Engine {
         if announced.is_empty() {
             return;
         }
-        let events: Vec<Event> = announced
-            .into_iter()
-            .map(|(receipt, position, plaintext)| Event {
-                scope: receipt.scope,
-                meta: receipt.meta,
-                plaintext,
-                position,
-            })
-            .collect();
+        let events: Vec<Event> = announced.into_iter().map(records::event).collect();
         self.inner.listeners.notify(&Notice::Events(&events));
     }
 }

@@ -40,7 +40,7 @@ pub use crate::model::files::{
     sanitize_name,
 };
 pub use crate::model::{DEFAULT_MAX_FILE_LEN, Limits};
-use crate::model::{Event, Notice};
+use crate::model::Notice;
 
 /// Plaintext bytes per segment.
 pub const SEGMENT_BYTES: usize = SEGMENT_LEN;
@@ -356,13 +356,8 @@ impl Upload {
                 return Err(e);
             }
         };
-        if let Some((receipt, position, plaintext)) = announced {
-            let event = Event {
-                scope: receipt.scope,
-                meta: receipt.meta,
-                plaintext,
-                position,
-            };
+        if let Some(announced) = announced {
+            let event = crate::domain::records::event(announced);
             engine
                 .inner
                 .listeners

@@ -337,14 +337,7 @@ fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobRes
         }
     };
     if !ctx.listeners.is_empty() {
-        let notices = notices
-            .into_iter()
-            .map(|(receipt, position, plaintext)| Event {
-                scope: receipt.scope,
-                meta: receipt.meta,
-                plaintext,
-                position,
-            });
+        let notices = notices.into_iter().map(records::event);
         let events: Vec<Event> = jobs
             .iter()
             .zip(&written)

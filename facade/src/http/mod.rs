@@ -6,11 +6,13 @@
 //! problems), the limits (`body_limit`,
 //! `rate_limit` for logins, `write_limit` per account), the client address
 //! (`client`), the Argon2 pool (`hashing`), log-safe text (`log_text`),
+//! ceremonies under way (`ceremonies`: OIDC states, passkey challenges),
 //! the toll of service calls (`metering`) and the `limit`/`cursor` of
 //! listings (`paging`).
 
 pub(crate) mod auth;
 pub(crate) mod body_limit;
+pub(crate) mod ceremonies;
 pub(crate) mod client;
 pub(crate) mod cors;
 pub(crate) mod dispatch;

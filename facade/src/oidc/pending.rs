@@ -4,12 +4,12 @@
 //! return the browser to the instance that sent it (sticky sessions), or
 //! the callback answers 400 and the person starts again.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use openidconnect::{Nonce, PkceCodeVerifier};
 use strongroom_engine::UserId;
+
+use crate::http::ceremonies::Ceremonies;
 
 /// How long a sign-in may take at the provider.
 const LIFETIME: Duration = Duration::from_secs(600);
@@ -25,30 +25,9 @@ pub(crate) struct Pending {
 }
 
 /// The sign-ins under way.
-#[derive(Default)]
-pub(crate) struct PendingSignIns(Mutex<HashMap<String, (Instant, Pending)>>);
+pub(crate) type PendingSignIns = Ceremonies<Pending>;
 
-impl PendingSignIns {
-    /// Keeps `pending` under `state` until its callback (or for 10
-    /// minutes).
-    pub(crate) fn remember(&self, state: String, pending: Pending) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, (at, _)| at.elapsed() < LIFETIME);
-        if map.len() >= MAX
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
-        }
-        map.insert(state, (Instant::now(), pending));
-    }
-
-    /// The sign-in of `state`, once, if it is still fresh.
-    pub(crate) fn take(&self, state: &str) -> Option<Pending> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, pending) = map.remove(state)?;
-        (at.elapsed() < LIFETIME).then_some(pending)
-    }
+/// Room for the sign-ins under way.
+pub(crate) fn pending_sign_ins() -> PendingSignIns {
+    Ceremonies::new(LIFETIME, MAX)
 }

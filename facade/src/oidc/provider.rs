@@ -19,7 +19,7 @@ use strongroom_engine::SecretString;
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::sessions::ExternalIdentity;
 
-use crate::oidc::pending::{Pending, PendingSignIns};
+use crate::oidc::pending::{Pending, PendingSignIns, pending_sign_ins};
 
 /// How to reach the provider.
 #[derive(Clone, Debug)]
@@ -100,7 +100,7 @@ impl Oidc {
             config,
             http,
             metadata: RwLock::new(None),
-            pending: PendingSignIns::default(),
+            pending: pending_sign_ins(),
         };
         if !lazy {
             oidc.discover().await?;

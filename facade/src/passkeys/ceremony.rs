@@ -4,15 +4,15 @@
 //! challenge is refused). In a cluster a ceremony must finish on the
 //! instance that started it (sticky sessions), as with OpenID Connect.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use strongroom_engine::UserId;
 use url::Url;
+
+use crate::http::ceremonies::Ceremonies;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, PasskeyRegistration, Uuid, Webauthn, WebauthnBuilder,
 };
@@ -39,7 +39,7 @@ pub struct Passkeys {
     pub(crate) webauthn: Webauthn,
     /// The relying-party id (the host browsers bind passkeys to).
     pub(crate) rp_id: String,
-    pending: Mutex<HashMap<String, (Instant, Ceremony)>>,
+    pending: Ceremonies<Ceremony>,
 }
 
 impl std::fmt::Debug for Passkeys {
@@ -80,32 +80,20 @@ impl Passkeys {
         Ok(Self {
             webauthn,
             rp_id,
-            pending: Mutex::new(HashMap::new()),
+            pending: Ceremonies::new(LIFETIME, MAX),
         })
     }
 
     /// Keeps `ceremony` under a fresh random id, returned.
     pub(crate) fn remember(&self, ceremony: Ceremony) -> String {
         let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
-        let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, (at, _)| at.elapsed() < LIFETIME);
-        if map.len() >= MAX
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
-        }
-        map.insert(id.clone(), (Instant::now(), ceremony));
+        self.pending.remember(id.clone(), ceremony);
         id
     }
 
     /// Takes the ceremony `id` (once), if it has not expired.
     pub(crate) fn take(&self, id: &str) -> Option<Ceremony> {
-        let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, ceremony) = map.remove(id)?;
-        (at.elapsed() < LIFETIME).then_some(ceremony)
+        self.pending.take(id)
     }
 }
 
