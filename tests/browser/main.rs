@@ -1,6 +1,7 @@
 //! The web client and the share page in a real headless Chromium, driven
 //! over WebDriver: what a person does, end to end.
 
+mod accessibility;
 mod account;
 mod app;
 mod credits;

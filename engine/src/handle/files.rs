@@ -34,13 +34,13 @@ use crate::domain::files::{self, Finish};
 use crate::error::{DecryptionFailed, RecordError, StorageError};
 use crate::handle::{Engine, handle};
 use crate::ids::{FileId, UserId};
+use crate::model::Notice;
 use crate::model::credits::Chargeable;
 pub use crate::model::files::{
     DEFAULT_MEDIA_TYPE, FILE_NAME_MAX, FileInfo, FileLabel, FileNotice, FilePage, MEDIA_TYPE_MAX,
     sanitize_name,
 };
 pub use crate::model::{DEFAULT_MAX_FILE_LEN, Limits};
-use crate::model::Notice;
 
 /// Plaintext bytes per segment.
 pub const SEGMENT_BYTES: usize = SEGMENT_LEN;
