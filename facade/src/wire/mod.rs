@@ -25,7 +25,7 @@ crate::wire::secret_field::secret_string_type!(
     "password",
     12,
     1024,
-    "correct horse battery staple"
+    "plum orbit lantern quietly"
 );
 crate::wire::secret_field::secret_string_type!(TotpCode, "totp-code", 6, 6, "492039");
 crate::wire::secret_field::secret_string_type!(AnyCode, "totp-or-recovery-code", 6, 24, "492039");

@@ -96,7 +96,7 @@ strict_string!(
         min_length: Some(3),
         max_length: Some(254),
         pattern: Some(USERNAME.to_owned()),
-        example: Some(Value::String("alice".to_owned())),
+        example: Some(Value::String("river.okafor@example.com".to_owned())),
         ..MetaSchema::new("string")
     }
 );
