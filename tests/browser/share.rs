@@ -128,6 +128,49 @@ async fn make_link(client: &Client, secret: &str, views: Option<&str>) -> String
         .expect("a link")
 }
 
+/// What the QR code the page drew for the link says: its SVG read back
+/// into modules and decoded with rqrr.
+async fn qr_code_says(client: &Client) -> String {
+    let drawn = client
+        .execute(
+            "const svg = document.querySelector('#share-qr svg'); \
+             return [svg.getAttribute('viewBox'), svg.querySelector('path').getAttribute('d')];",
+            vec![],
+        )
+        .await
+        .expect("a QR code");
+    let [view_box, path]: [String; 2] = serde_json::from_value(drawn).expect("two strings");
+    let pixel = 4; // the page draws 4 units a module
+    let side: usize = view_box
+        .split(' ')
+        .nth(2)
+        .and_then(|w| w.parse().ok())
+        .expect("a width");
+    let modules = side / pixel;
+    let mut dark = vec![vec![false; modules]; modules];
+    for square in path.split('M').skip(1) {
+        let (at, _) = square.split_once('h').expect("a square");
+        let (x, y) = at.split_once(',').expect("x,y");
+        let (x, y): (usize, usize) = (x.parse().expect("x"), y.parse().expect("y"));
+        dark[y / pixel][x / pixel] = true;
+    }
+    let (scale, margin) = (4, 4);
+    let width = (modules + 2 * margin) * scale;
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, width, |x, y| {
+        let (mx, my) = (x / scale, y / scale);
+        let inside =
+            (margin..modules + margin).contains(&mx) && (margin..modules + margin).contains(&my);
+        if inside && dark[my - margin][mx - margin] {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().expect("it decodes").1
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_client_makes_links_the_server_cannot_read() {
     let Some(browser) = common::browser::launch("browser_share").await else {
@@ -139,6 +182,8 @@ async fn the_web_client_makes_links_the_server_cannot_read() {
 
     let secret = "made in the web client";
     let link = make_link(client, secret, Some("2")).await;
+    // Its QR code, drawn in the page, holds the whole link, key included.
+    assert_eq!(qr_code_says(client).await, link);
     let (url, key) = link.split_once('#').expect("key in the fragment");
     assert_eq!(views_left(&s, url).await, (200, json!(2)));
 

@@ -8,6 +8,7 @@ import * as credits from "./credits.js";
 import * as e2e from "./e2e.js";
 import * as files from "./files.js";
 import * as passkeys from "./passkeys.js";
+import * as qr from "./qr.js";
 import * as shareList from "./share_list.js";
 import { sealForLink } from "./share_link.js";
 
@@ -575,6 +576,7 @@ async function createShare(event) {
     $("share-passphrase").value = "";
     $("share-link").value = `${share.url}#${fragment}`;
     $("share-result").hidden = false;
+    await qr.draw($("share-qr"), $("share-link").value);
     say(`Link ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
     await shareList.list();
   } catch (e) { say(`No link: ${e.message}`); }
@@ -601,6 +603,7 @@ function signOut(message) {
   passkeys.clear();
   $("share-link").value = "";
   $("share-result").hidden = true;
+  $("share-qr").replaceChildren();
   $("signin").hidden = false;
   $("locked").hidden = true;
   $("inbox-section").hidden = true;

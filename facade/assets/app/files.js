@@ -4,6 +4,7 @@
 // sending a file to another user, and a share link to one. See
 // docs/web-client.md.
 
+import * as qr from "./qr.js";
 import { standardBase64 } from "./e2e.js";
 import { sealFile } from "./file_link.js";
 
@@ -78,6 +79,7 @@ async function linkEncrypted(file) {
   }
   $("share-link").value = `${share.url}#${sealed.fragment}`;
   $("share-result").hidden = false;
+  await qr.draw($("share-qr"), $("share-link").value);
   note(`Link to ${file.name} ready (encrypted in this browser): ${share.max_views} view(s).`);
   api.linksChanged();
 }
@@ -169,6 +171,7 @@ async function shareLink(file) {
     });
     $("share-link").value = share.url;
     $("share-result").hidden = false;
+    await qr.draw($("share-qr"), share.url);
     $("share-link").scrollIntoView({ block: "nearest" });
     api.say(`Link to ${file.name} ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
     api.linksChanged();

@@ -39,6 +39,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("hpke.js", JS, include_str!("../../assets/app/hpke.js")),
     ("zxcvbn.js", JS, include_str!("../../assets/app/zxcvbn.js")),
+    ("qr.js", JS, include_str!("../../assets/app/qr.js")),
+    ("uqr.js", JS, include_str!("../../assets/app/uqr.js")),
     (
         "share_link.js",
         JS,
