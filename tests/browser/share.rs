@@ -283,3 +283,28 @@ async fn the_web_client_lists_ones_links_and_revokes_one() {
     })
     .await;
 }
+
+/// A secret longer than a message may be is refused in the page, in the
+/// size a person typed (KiB of text), before anything is sealed or sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_secret_is_refused_in_the_size_a_person_typed() {
+    let Some(browser) = common::browser::launch("browser_share_size").await else {
+        return;
+    };
+    let client = &browser.client;
+    let s = start().await;
+    sign_in(client, &s.base, "alice", true, Duration::from_secs(30)).await;
+    client
+        .execute(
+            "document.getElementById('share-text').value = 'x'.repeat(70 * 1024);",
+            vec![],
+        )
+        .await
+        .expect("a long secret");
+    click(client, "#share-create").await;
+    let said =
+        common::browser::wait_for_text(client, "#status", "No link", Duration::from_secs(10)).await;
+    assert_eq!(said, "No link: The secret is 70 KiB; the most is 64 KiB");
+    let token = s.login("alice", common::PASSWORD).await.0;
+    assert_eq!(s.get("/v1/shares", &token).await.body["shares"], json!([]));
+}

@@ -248,6 +248,14 @@ async function register() {
   } catch (e) { say(`Could not create the account: ${e.message}`); }
 }
 
+// A text's size as the server counts it (UTF-8 bytes), and the refusal
+// of one that is too long, in sizes a person can act on.
+const bytesOf = (text) => utf8.encode(text).length;
+const kib = (bytes) => `${(bytes / 1024).toFixed(bytes % 1024 ? 1 : 0)} KiB`;
+function tooLong(what, bytes, most) {
+  return new Error(`${what} is ${kib(bytes)}; the most is ${kib(most)}`);
+}
+
 // Time as the server counts it.
 const serverNow = () => Date.now() + state.offset;
 
@@ -521,7 +529,9 @@ async function send(event) {
   const text = $("text").value;
   const ttl = Number($("ttl").value);
   const path = `/v1/users/${encodeURIComponent(to)}/messages`;
+  const most = state.me.max_message_bytes;
   try {
+    if (bytesOf(text) > most) throw tooLong("The message", bytesOf(text), most);
     if (!$("e2e").checked) {
       await call("POST", path, { message: text, ttl_seconds: ttl });
       // Our own copy, sealed to our key (when unlocked): a record of what
@@ -542,7 +552,13 @@ async function send(event) {
         throw e;
       }
       const plain = utf8.encode(JSON.stringify({ to, text }));
-      await call("POST", path, { message: await e2e.seal(theirs, plain), ttl_seconds: ttl });
+      const sealed = await e2e.seal(theirs, plain);
+      if (bytesOf(sealed) > most) {
+        // Sealing adds its envelope and base64: say what fits as text.
+        const fits = Math.floor((most * plain.length) / bytesOf(sealed)) - 64;
+        throw tooLong("Sealed end-to-end, the message", bytesOf(text), Math.max(fits, 0));
+      }
+      await call("POST", path, { message: sealed, ttl_seconds: ttl });
       if (to !== state.me.username) try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, plain), ttl_seconds: ttl }); }
       catch (e) { $("text").value = ""; return say(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
     }
@@ -565,7 +581,10 @@ async function broadcast() {
 async function createShare(event) {
   event.preventDefault();
   try {
-    const { message, fragment } = await sealForLink($("share-text").value);
+    const secret = $("share-text").value;
+    const most = state.me.max_message_bytes;
+    if (bytesOf(secret) > most) throw tooLong("The secret", bytesOf(secret), most);
+    const { message, fragment } = await sealForLink(secret);
     const body = {
       message, client_encrypted: true,
       ttl_seconds: Number($("share-ttl").value), max_views: Number($("share-views").value),

@@ -211,6 +211,7 @@ impl AccessApi {
             server_time: crate::wire::datetime(state.engine.clock().now()),
             default_ttl_seconds: state.engine.limits().default_ttl.as_secs(),
             max_ttl_seconds: state.engine.limits().max_ttl.as_secs(),
+            max_message_bytes: state.engine.limits().max_record_len as u64,
         })))
     }
 

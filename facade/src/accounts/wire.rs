@@ -447,4 +447,6 @@ pub(crate) struct Me {
     pub(crate) default_ttl_seconds: u64,
     /// The longest `ttl_seconds` a message may have.
     pub(crate) max_ttl_seconds: u64,
+    /// The most bytes of UTF-8 a message (or a share link's secret) holds.
+    pub(crate) max_message_bytes: u64,
 }
