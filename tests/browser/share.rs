@@ -305,6 +305,16 @@ async fn an_oversize_secret_is_refused_in_the_size_a_person_typed() {
     let said =
         common::browser::wait_for_text(client, "#status", "No link", Duration::from_secs(10)).await;
     assert_eq!(said, "No link: The secret is 70 KiB; the most is 64 KiB");
+    // Beside the form that caused it, styled as an error.
+    let placed = client
+        .execute(
+            "const s = document.getElementById('status'); \
+             return [s.previousElementSibling.id, s.className];",
+            vec![],
+        )
+        .await
+        .expect("placement");
+    assert_eq!(placed, json!(["share-form", "error"]));
     let token = s.login("alice", common::PASSWORD).await.0;
     assert_eq!(s.get("/v1/shares", &token).await.body["shares"], json!([]));
 }

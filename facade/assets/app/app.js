@@ -23,7 +23,21 @@ const state = {
 };
 const utf8 = { encode: (t) => new TextEncoder().encode(t), decode: (b) => new TextDecoder().decode(b) };
 
-function say(text) { $("status").textContent = text || ""; }
+// Feedback goes beside what caused it: under the form (or section) the
+// person is working in; `fail` styles it as an error, `say` as news.
+function say(text, error = false) {
+  const status = $("status");
+  const active = document.activeElement;
+  let near = active && active.closest ? active.closest("form, details, section") : null;
+  // Nothing in view caused it (a hidden form, the inbox, the stream): the
+  // top of the page.
+  if (!near || near.id === "inbox-section" || near.closest("[hidden]")) near = $("offline");
+  if (text && status.previousElementSibling !== near) near.after(status);
+  status.textContent = text || "";
+  status.classList.toggle("error", Boolean(text) && error);
+  status.classList.toggle("ok", Boolean(text) && !error);
+}
+function fail(text) { say(text, true); }
 
 // The banner while the server cannot be reached: nothing typed is lost,
 // and the page keeps trying (its stream with growing pauses).
@@ -112,7 +126,7 @@ async function login(event) {
     say("Unlocking your end-to-end key…");
     await unlockKeys(password);
     await enter();
-  } catch (e) { say(`Log in failed: ${e.message}`); }
+  } catch (e) { fail(`Log in failed: ${e.message}`); }
 }
 
 // After a reload: the cookie still holds the session. The account is
@@ -140,7 +154,7 @@ async function passkeyLogin() {
     $("locked").hidden = false;
     $("unlock-password").focus();
     say("Signed in with your passkey. Enter your password to open end-to-end messages, or continue without.");
-  } catch (e) { say(`Passkey sign-in failed: ${e.message}`); }
+  } catch (e) { fail(`Passkey sign-in failed: ${e.message}`); }
 }
 
 // Accounts made through a provider have no password to wrap keys with:
@@ -148,7 +162,7 @@ async function passkeyLogin() {
 async function skipUnlock() {
   $("locked").hidden = true;
   try { await enter(); say("End-to-end keys are locked: sealed messages cannot be read on this page."); }
-  catch (e) { say(`Could not continue: ${e.message}`); }
+  catch (e) { fail(`Could not continue: ${e.message}`); }
 }
 
 // Sign-in options beyond the password: an OpenID Connect provider.
@@ -179,7 +193,7 @@ async function showIdentities() {
 
 async function linkIdentity() {
   try { location.assign((await call("POST", "/v1/me/identities/oidc")).url); }
-  catch (e) { say(`Cannot link: ${e.message}`); }
+  catch (e) { fail(`Cannot link: ${e.message}`); }
 }
 
 async function unlock(event) {
@@ -191,12 +205,12 @@ async function unlock(event) {
     const versions = (await call("GET", "/v1/keys")).keys;
     if (versions.length > 0) {
       const { ring } = await e2e.unwrapKeys(password, versions);
-      if (ring.size === 0) return say("That password does not unlock your end-to-end keys. If an admin reset your password, your old keys cannot be unlocked: sign in, then make a new key pair.");
+      if (ring.size === 0) return fail("That password does not unlock your end-to-end keys. If an admin reset your password, your old keys cannot be unlocked: sign in, then make a new key pair.");
     }
     await unlockKeys(password);
     $("locked").hidden = true;
     await enter();
-  } catch (e) { say(`Not unlocked: ${e.message}`); }
+  } catch (e) { fail(`Not unlocked: ${e.message}`); }
 }
 
 // The strength estimator (zxcvbn-ts), loaded the first time it is needed.
@@ -229,14 +243,14 @@ async function register() {
     $("register").textContent = "Create my account";
     await rate();
     $($("username").value ? "password-again" : "username").focus();
-    return say("Type your password twice, then press Create my account.");
+    return fail("Type your password twice, then press Create my account.");
   }
   if (!$("login-form").reportValidity()) return;
   const { username, password } = credentials();
-  if (password !== $("password-again").value) return say("The two passwords differ: type the same one twice.");
+  if (password !== $("password-again").value) return fail("The two passwords differ: type the same one twice.");
   const s = await strengthOf(password, username);
   if (s.score < 3) {
-    return say(`Choose a harder password: ${s.warning || s.suggestions[0] || "this one is easy to guess"}`);
+    return fail(`Choose a harder password: ${s.warning || s.suggestions[0] || "this one is easy to guess"}`);
   }
   try {
     await call("POST", "/v1/accounts", credentials());
@@ -245,7 +259,7 @@ async function register() {
     $("register-extra").hidden = true;
     $("register").textContent = "Create account";
     await login(new Event("submit"));
-  } catch (e) { say(`Could not create the account: ${e.message}`); }
+  } catch (e) { fail(`Could not create the account: ${e.message}`); }
 }
 
 // A text's size as the server counts it (UTF-8 bytes), and the refusal
@@ -351,7 +365,7 @@ async function unlockKeys(password) {
   state.ring = ring;
   const newest = versions[versions.length - 1];
   state.ownKey = ring.has(newest.key_id) ? newest.public_key : null;
-  if (failed > 0) say(`${failed} of your end-to-end keys did not unlock with this password; messages sealed to them cannot be read here.`);
+  if (failed > 0) fail(`${failed} of your end-to-end keys did not unlock with this password; messages sealed to them cannot be read here.`);
 }
 
 async function publishKey(password) {
@@ -371,11 +385,11 @@ async function replaceKey(event) {
     const versions = (await call("GET", "/v1/keys")).keys;
     if (versions.length > 0) {
       const { ring } = await e2e.unwrapKeys(password, versions.slice(-1));
-      if (ring.size === 0) return say("That is not the password your key is wrapped with.");
+      if (ring.size === 0) return fail("That is not the password your key is wrapped with.");
     }
     await publishKey(password);
     say("New end-to-end key published; older messages still open.");
-  } catch (e) { say(`No new key: ${e.message}`); }
+  } catch (e) { fail(`No new key: ${e.message}`); }
 }
 
 // What an end-to-end message says: the sealed JSON {to, text} the client
@@ -472,7 +486,7 @@ async function remove(id, li) {
   catch (e) {
     // Already gone (expired, or deleted elsewhere): just remove it here.
     if (e.status === 404) { li.remove(); emptyInbox(); return; }
-    say(`Delete failed: ${e.message}`);
+    fail(`Delete failed: ${e.message}`);
   }
 }
 
@@ -539,7 +553,7 @@ async function send(event) {
       if (to !== state.me.username && state.ownKey) {
         const copy = utf8.encode(JSON.stringify({ to, text }));
         try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, copy), ttl_seconds: ttl }); }
-        catch (e) { $("text").value = ""; return say(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
+        catch (e) { $("text").value = ""; return fail(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
       }
     } else {
       // Sealed here to the recipient's key, and to ours for our own copy.
@@ -560,11 +574,11 @@ async function send(event) {
       }
       await call("POST", path, { message: sealed, ttl_seconds: ttl });
       if (to !== state.me.username) try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, plain), ttl_seconds: ttl }); }
-      catch (e) { $("text").value = ""; return say(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
+      catch (e) { $("text").value = ""; return fail(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
     }
     $("text").value = "";
     say(`Sent to ${to}${$("e2e").checked ? ", end-to-end" : ""}.`);
-  } catch (e) { say(`Not sent: ${e.message}`); }
+  } catch (e) { fail(`Not sent: ${e.message}`); }
 }
 
 async function broadcast() {
@@ -573,7 +587,7 @@ async function broadcast() {
     await call("POST", "/v1/broadcasts", { message: $("text").value });
     $("text").value = "";
     say("Broadcast sent.");
-  } catch (e) { say(`Not sent: ${e.message}`); }
+  } catch (e) { fail(`Not sent: ${e.message}`); }
 }
 
 // A share link whose text is encrypted here: the key goes only into the
@@ -598,7 +612,7 @@ async function createShare(event) {
     await qr.draw($("share-qr"), $("share-link").value);
     say(`Link ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
     await shareList.list();
-  } catch (e) { say(`No link: ${e.message}`); }
+  } catch (e) { fail(`No link: ${e.message}`); }
 }
 
 async function copyShare() {
@@ -647,7 +661,7 @@ async function changePassword(event) {
   event.preventDefault();
   const current = $("current-password").value;
   const next = $("new-password").value;
-  if (next !== $("new-password-again").value) return say("The new passwords differ.");
+  if (next !== $("new-password-again").value) return fail("The new passwords differ.");
   try {
     say("Wrapping your end-to-end keys under the new password…");
     const versions = (await call("GET", "/v1/keys")).keys;
@@ -655,7 +669,7 @@ async function changePassword(event) {
     await call("PUT", "/v1/me/password", { current_password: current, new_password: next, e2e_keys: e2eKeys });
     for (const id of ["current-password", "new-password", "new-password-again"]) $(id).value = "";
     say("Password changed. Your other sessions were signed out.");
-  } catch (e) { say(`Password not changed: ${e.message}`); }
+  } catch (e) { fail(`Password not changed: ${e.message}`); }
 }
 
 function showTwoFactor() {
@@ -677,7 +691,7 @@ async function startTotp() {
     $("totp-setup").hidden = false;
     $("totp-code").focus();
     say("Add the account to your authenticator app, then enter the code it shows.");
-  } catch (e) { say(`No setup: ${e.message}`); }
+  } catch (e) { fail(`No setup: ${e.message}`); }
 }
 
 async function confirmTotp(event) {
@@ -697,7 +711,7 @@ async function confirmTotp(event) {
     state.me.two_factor = true;
     showTwoFactor();
     say("Two-factor sign-in is on. Save your recovery codes now: they are not shown again.");
-  } catch (e) { say(`Not turned on: ${e.message}`); }
+  } catch (e) { fail(`Not turned on: ${e.message}`); }
 }
 
 function recoveryText() {
@@ -732,7 +746,7 @@ async function turnOffTotp(event) {
     state.me.two_factor = false;
     showTwoFactor();
     say("Two-factor sign-in is off.");
-  } catch (e) { say(`Still on: ${e.message}`); }
+  } catch (e) { fail(`Still on: ${e.message}`); }
 }
 
 async function deleteAccount(event) {
@@ -744,7 +758,7 @@ async function deleteAccount(event) {
     $("delete-code").value = "";
     $("delete-confirm").checked = false;
     signOut("Your account is deleted.");
-  } catch (e) { say(`Not deleted: ${e.message}`); }
+  } catch (e) { fail(`Not deleted: ${e.message}`); }
 }
 
 $("login-form").addEventListener("submit", login);
@@ -775,9 +789,9 @@ $("logout").addEventListener("click", logout);
 $("key-form").addEventListener("submit", replaceKey);
 $("share-form").addEventListener("submit", createShare);
 $("share-copy").addEventListener("click", copyShare);
-files.init({ call, refresh, say, token: () => state.access, me: () => state.me, linksChanged: () => shareList.list(), creditsChanged: () => credits.changed() });
-shareList.init({ call, say });
-credits.init({ call, say, me: () => state.me });
-passkeys.init({ call, say });
+files.init({ call, refresh, say, fail, token: () => state.access, me: () => state.me, linksChanged: () => shareList.list(), creditsChanged: () => credits.changed() });
+shareList.init({ call, say, fail });
+credits.init({ call, say, fail, me: () => state.me });
+passkeys.init({ call, say, fail });
 signInOptions();
 restore();

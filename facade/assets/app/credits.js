@@ -65,7 +65,7 @@ async function ledger(more) {
     if (more) $("ledger").append(...items); else $("ledger").replaceChildren(...items);
     next = page.next ?? null;
     $("ledger-more").hidden = next === null;
-  } catch (e) { api.say(`Could not read the ledger: ${e.message}`); }
+  } catch (e) { api.fail(`Could not read the ledger: ${e.message}`); }
 }
 
 // An admin's top-up (or, negative, an adjustment) of an account by name.
@@ -92,7 +92,7 @@ async function topUp(event) {
     api.say(`${name} now has ${plural(done.balance_after)}.`);
     await refresh();
     await ledger(false);
-  } catch (e) { api.say(`No top-up: ${e.message}`); }
+  } catch (e) { api.fail(`No top-up: ${e.message}`); }
 }
 
 // A `credits` event: the balance fell below the threshold. The notice

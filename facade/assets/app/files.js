@@ -153,7 +153,7 @@ export async function download(id, name) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } catch (e) {
-    api.say(`Download failed: ${e.message}`);
+    api.fail(`Download failed: ${e.message}`);
   } finally {
     api.creditsChanged();
   }
@@ -176,14 +176,14 @@ async function shareLink(file) {
     api.say(`Link to ${file.name} ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
     api.linksChanged();
   } catch (e) {
-    api.say(`No link: ${e.message}`);
+    api.fail(`No link: ${e.message}`);
   }
 }
 
 async function remove(file, li) {
   if (!window.confirm(`Delete ${file.name}? This cannot be undone.`)) return;
   try { await api.call("DELETE", `/v1/files/${file.id}`); }
-  catch (e) { if (e.status !== 404) return api.say(`Delete failed: ${e.message}`); }
+  catch (e) { if (e.status !== 404) return api.fail(`Delete failed: ${e.message}`); }
   li.remove();
   $("files-empty").hidden = $("files").children.length > 0;
 }
@@ -224,7 +224,7 @@ export async function list() {
     $("files").replaceChildren(...page.files.map(row));
     $("files-empty").hidden = page.files.length > 0;
   } catch (e) {
-    api.say(`Could not list your files: ${e.message}`);
+    api.fail(`Could not list your files: ${e.message}`);
   }
 }
 

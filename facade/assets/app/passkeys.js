@@ -95,7 +95,7 @@ function row(passkey) {
       await api.call("DELETE", `/v1/me/passkeys/${passkey.id}`);
       api.say(`Passkey ${passkey.name} removed.`);
       await list();
-    } catch (e) { api.say(`Could not remove it: ${e.message}`); }
+    } catch (e) { api.fail(`Could not remove it: ${e.message}`); }
   });
   li.append(name, remove, facts);
   return li;
@@ -106,12 +106,12 @@ export async function list() {
     const { passkeys } = await api.call("GET", "/v1/me/passkeys");
     $("passkeys-list").replaceChildren(...passkeys.map(row));
     $("passkeys-empty").hidden = passkeys.length > 0;
-  } catch (e) { api.say(`Could not list your passkeys: ${e.message}`); }
+  } catch (e) { api.fail(`Could not list your passkeys: ${e.message}`); }
 }
 
 async function add(event) {
   event.preventDefault();
-  if (unsupported()) return api.say("This browser does not support passkeys.");
+  if (unsupported()) return api.fail("This browser does not support passkeys.");
   const name = $("passkey-name").value.trim() || "Passkey";
   try {
     const start = await api.call("POST", "/v1/me/passkeys/registration/start", { name });
@@ -127,7 +127,7 @@ async function add(event) {
     $("passkey-form").reset();
     api.say(`Passkey ${name} added: you can sign in with it.`);
     await list();
-  } catch (e) { api.say(`No passkey: ${e.message}`); }
+  } catch (e) { api.fail(`No passkey: ${e.message}`); }
 }
 
 export function clear() {

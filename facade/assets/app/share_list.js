@@ -16,7 +16,7 @@ async function revoke(share) {
     await list();
     api.say("Link revoked: its content is deleted.");
   } catch (e) {
-    api.say(`Could not revoke: ${e.message}`);
+    api.fail(`Could not revoke: ${e.message}`);
   }
 }
 
@@ -54,7 +54,7 @@ export async function list() {
     $("shares").replaceChildren(...page.shares.map(row));
     $("shares-empty").hidden = page.shares.length > 0;
   } catch (e) {
-    api.say(`Could not list your links: ${e.message}`);
+    api.fail(`Could not list your links: ${e.message}`);
   }
 }
 
