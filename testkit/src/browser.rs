@@ -72,8 +72,10 @@ pub async fn launch(test: &str) -> Option<Browser> {
     panic!("chromedriver did not accept a session on {url}");
 }
 
-/// Types `text` into the field `css` (cleared first).
+/// Types `text` into the field `css` (cleared first), opening the web
+/// client's area that holds it first, as a person would.
 pub async fn fill(client: &Client, css: &str, text: &str) {
+    reveal(client, css).await;
     let field = element(client, css).await;
     field.clear().await.expect("clear");
     field.send_keys(text).await.expect("type");
@@ -84,8 +86,31 @@ pub async fn element(client: &Client, css: &str) -> Element {
     client.find(Locator::Css(css)).await.expect(css)
 }
 
+/// Clicks `css`, opening the web client's area that holds it first.
 pub async fn click(client: &Client, css: &str) {
+    reveal(client, css).await;
     element(client, css).await.click().await.expect("click");
+}
+
+/// When `css` is in one of the web client's areas (Inbox, Send, Files,
+/// Shares, Credits, Settings) that is not shown, clicks that area's link
+/// in the navigation.
+pub async fn reveal(client: &Client, css: &str) {
+    let hidden_area = client
+        .execute(
+            "const area = document.querySelector(arguments[0])?.closest('.area'); \
+             return area && area.hidden ? area.id.replace('area-', '') : null;",
+            vec![serde_json::json!(css)],
+        )
+        .await
+        .expect("find the element's area");
+    if let Some(name) = hidden_area.as_str() {
+        element(client, &format!("#nav-{name}"))
+            .await
+            .click()
+            .await
+            .expect("open the area");
+    }
 }
 
 /// The element `css`, once it exists (panics after `within`).

@@ -47,7 +47,7 @@ async fn scenario(s: &TestServer, client: &Client) {
     wait_for(client, "#inbox li.sealed", WAIT).await;
 
     // Settings: set up an authenticator app.
-    click(client, "#settings summary").await;
+    click(client, "#nav-settings").await;
     assert!(text(client, "#totp-status").await.starts_with("Off"));
     click(client, "#totp-start").await;
     wait_for(client, "#totp-setup:not([hidden]) #totp-qr svg", WAIT).await;
@@ -99,7 +99,7 @@ async fn scenario(s: &TestServer, client: &Client) {
     wait_for(client, "#live.on", WAIT).await;
 
     // A new password: the end-to-end message still opens after it.
-    click(client, "#settings summary").await;
+    click(client, "#nav-settings").await;
     fill(client, "#current-password", PASSWORD).await;
     fill(client, "#new-password", NEW_PASSWORD).await;
     fill(client, "#new-password-again", NEW_PASSWORD).await;
@@ -127,7 +127,7 @@ async fn scenario(s: &TestServer, client: &Client) {
 
     // Two-factor sign-in off with a recovery code, then the account
     // deleted with the password alone: gone.
-    click(client, "#settings summary").await;
+    click(client, "#nav-settings").await;
     fill(client, "#totp-off-code", &codes[0]).await;
     click(client, "#totp-off").await;
     wait_for(client, "#totp-off-form[hidden]", WAIT).await;

@@ -33,6 +33,19 @@ async fn two_browsers_exchange_messages_live_and_resume_after_a_drop() {
     keeping_screenshots("browser_app", &pages, scenario(&s, alice, bob)).await;
 }
 
+/// The ids of the web client's areas on screen (one at a time).
+async fn areas_shown(client: &Client) -> Vec<String> {
+    let shown = client
+        .execute(
+            "return Array.from(document.querySelectorAll('.area:not([hidden])'), \
+             (a) => a.id.replace('area-', ''));",
+            vec![],
+        )
+        .await
+        .expect("areas");
+    serde_json::from_value(shown).expect("names")
+}
+
 async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
     register(s, bob, "bob").await;
     register(s, alice, "alice").await;
@@ -105,6 +118,28 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
         .await
         .expect("to");
     assert_eq!(to.as_deref(), Some("alice"));
+    // Reply opened the Send area, in the address too.
+    assert_eq!(areas_shown(bob).await, ["send"]);
+    let url = bob.current_url().await.expect("url");
+    assert_eq!(url.fragment(), Some("/send"));
+    // A message that arrives meanwhile counts beside the Inbox link until
+    // the inbox is opened (here by Back).
+    fill(alice, "#text", "while bob writes").await;
+    click(alice, "#send").await;
+    let count = wait_for_text(bob, "#unread", "1", Duration::from_secs(5)).await;
+    assert_eq!(count, "1");
+    bob.back().await.expect("back");
+    wait_for(bob, "#area-inbox:not([hidden])", Duration::from_secs(5)).await;
+    assert_eq!(areas_shown(bob).await, ["inbox"]);
+    let counted = common::browser::element(bob, "#unread").await;
+    assert!(
+        !counted.is_displayed().await.expect("shown?"),
+        "count cleared"
+    );
+    assert_eq!(
+        inbox(bob).await,
+        ["while bob writes", "after the drop", "hello bob"]
+    );
     // Deleting asks first.
     bob.execute("window.confirm = () => true;", vec![])
         .await
@@ -118,9 +153,14 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
     }
 
     // Delete, then log out.
-    click(bob, "#inbox li:first-child button").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(inbox(bob).await, ["hello bob"]);
+    for left in [&["after the drop", "hello bob"][..], &["hello bob"]] {
+        click(bob, "#inbox li:first-child button").await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while inbox(bob).await != left {
+            assert!(Instant::now() < deadline, "{:?}", inbox(bob).await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     let owner = s.engine.records().list(bob_id, None, 10).expect("list");
     assert_eq!(owner.records.len(), 1, "deleted on the server too");
     // Already gone on the server (deleted elsewhere): deleting it here
@@ -277,6 +317,8 @@ async fn messages_show_their_time_left_and_leave_when_they_expire() {
             .expect("choose 5 minutes");
         click(client, "#e2e").await; // readable: one copy, to oneself
         click(client, "#send").await;
+        wait_for_text(client, "#status", "Sent to alice", Duration::from_secs(10)).await;
+        click(client, "#nav-inbox").await;
         let item = wait_for(client, "#inbox li .left", Duration::from_secs(10)).await;
         let left = item.text().await.expect("time left");
         assert_eq!(left, "disappears in 5 min");

@@ -39,7 +39,9 @@ async fn a_person_sees_prices_and_balance_runs_low_and_an_admin_tops_up() {
     common::browser::keeping_screenshots("browser_credits", &[("root", client)], async {
         sign_in(client, &s.base, "root", false, WAIT).await;
         wait_for_text(client, "#balance", "12 credits", WAIT).await;
+        click(client, "#nav-shares").await;
         assert_eq!(text(client, "[data-price=share]").await, "costs 5 credits");
+        click(client, "#nav-files").await;
         assert_eq!(
             text(client, "[data-price=file-upload]").await,
             "costs 10 credits"
@@ -61,7 +63,7 @@ async fn a_person_sees_prices_and_balance_runs_low_and_an_admin_tops_up() {
         .await;
         wait_for_text(client, "#balance", "2 credits", WAIT).await;
 
-        click(client, "#credits summary").await;
+        click(client, "#nav-credits").await;
         wait_for(client, "#ledger li:nth-child(3)", WAIT).await;
         let ledger = text(client, "#ledger").await;
         assert!(

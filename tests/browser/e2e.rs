@@ -282,7 +282,7 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
 
     // A new key pair for bob; what was sealed to the old one still opens
     // after he logs in again.
-    click(bob, "#keys summary").await;
+    click(bob, "#nav-settings").await;
     fill(bob, "#key-password", common::PASSWORD).await;
     click(bob, "#new-key").await;
     let published = Instant::now() + Duration::from_secs(30);

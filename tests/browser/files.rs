@@ -15,6 +15,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Picks the file at `path` in the upload form and submits it.
 async fn upload(client: &Client, path: &std::path::Path, to: &str) {
+    common::browser::reveal(client, "#file-input").await;
     client
         .find(Locator::Css("#file-input"))
         .await
@@ -57,6 +58,7 @@ async fn a_person_uploads_lists_downloads_sends_and_deletes_files() {
 
     common::browser::keeping_screenshots("browser_files", &[("alice", client)], async {
         sign_in(client, &s.base, "alice", true, WAIT).await;
+        click(client, "#nav-files").await;
         assert_eq!(text(client, "#files-empty").await, "No files yet.");
 
         upload(client, &path, "").await;
@@ -167,6 +169,7 @@ async fn a_file_sent_to_you_arrives_live_with_a_download_button() {
         );
         assert!(said.contains("Download"), "{said}");
         // The file list follows.
+        click(client, "#nav-files").await;
         let listed = wait_for(client, "#files li", WAIT).await;
         assert!(listed.text().await.expect("text").contains("from alice"));
     })
@@ -390,6 +393,7 @@ async fn a_file_dropped_on_the_upload_area_uploads() {
     let s = start().await;
     common::browser::keeping_screenshots("browser_files_drop", &[("alice", client)], async {
         sign_in(client, &s.base, "alice", true, WAIT).await;
+        click(client, "#nav-files").await;
         // What a drag from the desktop delivers: a drop event carrying files.
         client
             .execute(

@@ -75,7 +75,7 @@ async fn scenario(base: &str, client: &Client) {
     assert_eq!(text(client, "#locked-who").await, "dana@example.com");
     click(client, "#skip-unlock").await;
     wait_for(client, "#live.on", WAIT).await;
-    click(client, "#settings summary").await;
+    click(client, "#nav-settings").await;
     wait_for(
         client,
         "#identities-area:not([hidden]) #identities-list li",

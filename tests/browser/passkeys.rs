@@ -32,7 +32,7 @@ async fn a_person_adds_a_passkey_signs_in_with_it_and_removes_it() {
         click(client, "#register").await;
         wait_for(client, "#live.on", WAIT).await;
 
-        click(client, "#settings summary").await;
+        click(client, "#nav-settings").await;
         assert_eq!(text(client, "#passkeys-empty").await, "No passkeys yet.");
         fill(client, "#passkey-name", "laptop").await;
         click(client, "#passkey-add").await;
@@ -50,7 +50,7 @@ async fn a_person_adds_a_passkey_signs_in_with_it_and_removes_it() {
         click(client, "#unlock").await;
         wait_for(client, "#live.on", WAIT).await;
 
-        click(client, "#settings summary").await;
+        click(client, "#nav-settings").await;
         let listed = wait_for_text(client, "#passkeys-list", "last used", WAIT).await;
         assert!(listed.contains("laptop"), "{listed}");
         client

@@ -251,6 +251,7 @@ async fn the_web_client_lists_ones_links_and_revokes_one() {
     let s = start().await;
     common::browser::keeping_screenshots("browser_share_list", &[("alice", client)], async {
         sign_in(client, &s.base, "alice", true, Duration::from_secs(20)).await;
+        click(client, "#nav-shares").await;
         assert_eq!(text(client, "#shares-empty").await, "No links yet.");
         let link = make_link(client, "listed then revoked", Some("3")).await;
         let url = link.split('#').next().expect("url").to_owned();

@@ -4,6 +4,7 @@
 // restores the session and asks only for the password that unlocks the
 // end-to-end keys. See docs/web-client.md.
 
+import * as areas from "./areas.js";
 import * as credits from "./credits.js";
 import * as e2e from "./e2e.js";
 import * as files from "./files.js";
@@ -27,17 +28,27 @@ const utf8 = { encode: (t) => new TextEncoder().encode(t), decode: (b) => new Te
 // person is working in; `fail` styles it as an error, `say` as news.
 function say(text, error = false) {
   const status = $("status");
-  const active = document.activeElement;
-  let near = active && active.closest ? active.closest("form, details, section") : null;
-  // Nothing in view caused it (a hidden form, the inbox, the stream): the
-  // top of the page.
-  if (!near || near.id === "inbox-section" || near.closest("[hidden]")) near = $("offline");
-  if (text && status.previousElementSibling !== near) near.after(status);
+  if (text) {
+    const near = feedbackSpot();
+    if (status.previousElementSibling !== near) near.after(status);
+  }
   status.textContent = text || "";
   status.classList.toggle("error", Boolean(text) && error);
   status.classList.toggle("ok", Boolean(text) && !error);
 }
 function fail(text) { say(text, true); }
+
+// What feedback follows: the form in view that has the focus; else the
+// heading of the area in view (a button in a list, the stream); else the
+// top of the page.
+function feedbackSpot() {
+  const active = document.activeElement;
+  const near = active && active.closest ? active.closest("form, section") : null;
+  if (near && !near.closest("[hidden]") && !near.matches(".area")) return near;
+  const area = document.querySelector(".area:not([hidden])");
+  if (area && !$("inbox-section").hidden) return area.firstElementChild;
+  return $("offline");
+}
 
 // The banner while the server cannot be reached: nothing typed is lost,
 // and the page keeps trying (its stream with growing pauses).
@@ -287,20 +298,30 @@ function emptyInbox() {
   $("inbox-empty").hidden = $("inbox").children.length > 0;
 }
 
-// Messages that arrived while the page was not looked at: counted in the
-// title until it is.
+// Messages that arrived while the inbox was not looked at: counted in the
+// title and beside the Inbox link until it is.
 function unread(more) {
   state.unread = more ? (state.unread || 0) + more : 0;
   document.title = state.unread ? `(${state.unread}) Strongroom` : "Strongroom";
+  $("unread").textContent = state.unread ? String(state.unread) : "";
+  $("unread").hidden = !state.unread;
+  $("unread").setAttribute("aria-label", `${state.unread} unread`);
 }
-document.addEventListener("visibilitychange", () => { if (!document.hidden) unread(0); });
-window.addEventListener("focus", () => unread(0));
+const lookingAtInbox = () => !document.hidden && document.hasFocus() && areas.current() === "inbox";
+document.addEventListener("visibilitychange", () => { if (lookingAtInbox()) unread(0); });
+window.addEventListener("focus", () => { if (lookingAtInbox()) unread(0); });
 
-// Reply: the sender goes into the send form.
+// An area was opened: what it shows is read fresh where that matters.
+function opened(name) {
+  if (name === "inbox") unread(0);
+  if (name === "credits") credits.opened();
+}
+
+// Reply: the Send area, addressed to the sender.
 function reply(to) {
+  areas.go("send");
   $("to").value = to;
   $("text").focus();
-  $("send-form").scrollIntoView({ block: "nearest" });
 }
 
 // Every second: each item's time left, and expired items go.
@@ -345,6 +366,7 @@ async function enter() {
   $("logout").hidden = false;
   $("signin").hidden = true;
   $("inbox-section").hidden = false;
+  areas.settle();
   $("broadcast").hidden = !state.me.scopes.includes("broadcast");
   say("");
   const page = await call("GET", "/v1/messages?limit=50");
@@ -445,7 +467,7 @@ function show(m, kind, live) {
   li.append(meta, body);
   $("inbox").prepend(li);
   emptyInbox();
-  if (live && (document.hidden || !document.hasFocus())) unread(1);
+  if (live && !lookingAtInbox()) unread(1);
   if (kind === "file" && m.file) {
     // A file sent to us: the notice says so, the button fetches it.
     body.textContent = `${m.sender || "Someone"} sent you ${m.file.name} (${files.size(m.file.size)})`;
@@ -640,7 +662,7 @@ function signOut(message) {
   $("signin").hidden = false;
   $("locked").hidden = true;
   $("inbox-section").hidden = true;
-  $("settings").open = false;
+  areas.clear();
   $("totp-setup").hidden = true;
   $("totp-recovery").hidden = true;
   $("recovery-list").replaceChildren();
@@ -791,7 +813,8 @@ $("share-form").addEventListener("submit", createShare);
 $("share-copy").addEventListener("click", copyShare);
 files.init({ call, refresh, say, fail, token: () => state.access, me: () => state.me, linksChanged: () => shareList.list(), creditsChanged: () => credits.changed() });
 shareList.init({ call, say, fail });
-credits.init({ call, say, fail, me: () => state.me });
+areas.init({ onShow: opened });
+credits.init({ call, say, fail, me: () => state.me, areaChanged: () => areas.settle() });
 passkeys.init({ call, say, fail });
 signInOptions();
 restore();

@@ -17,7 +17,10 @@ export async function refresh() {
     status = await api.call("GET", "/v1/me/credits");
   } catch { return; }
   $("balance").hidden = !status.enabled;
-  $("credits").hidden = !status.enabled;
+  if ($("nav-credits").hidden === status.enabled) {
+    $("nav-credits").hidden = !status.enabled;
+    api.areaChanged();
+  }
   $("balance").textContent = plural(status.balance);
   $("balance").classList.toggle("low", status.balance < status.low);
   if (!status.enabled || status.balance >= status.low) $("credits-low").hidden = true;
@@ -108,18 +111,22 @@ export async function show() {
   if (status && status.enabled) await ledger(false);
 }
 
+// The Credits area was opened: its ledger from the newest entry.
+export function opened() {
+  if (status && status.enabled) ledger(false);
+}
+
 export function clear() {
   status = null;
   next = null;
   $("balance").hidden = true;
-  $("credits").hidden = true;
+  $("nav-credits").hidden = true;
   $("credits-low").hidden = true;
   $("ledger").replaceChildren();
 }
 
 export function init(context) {
   api = context;
-  $("credits").addEventListener("toggle", () => { if ($("credits").open) ledger(false); });
   $("ledger-more").addEventListener("click", () => ledger(true));
   $("topup-form").addEventListener("submit", topUp);
 }

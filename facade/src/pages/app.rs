@@ -15,6 +15,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 /// Every file under `/app/`, by name: content type and bytes.
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../assets/app/app.js")),
+    ("areas.js", JS, include_str!("../../assets/app/areas.js")),
     ("e2e.js", JS, include_str!("../../assets/app/e2e.js")),
     (
         "credits.js",
