@@ -62,10 +62,10 @@ async fn a_person_uploads_lists_downloads_sends_and_deletes_files() {
         assert_eq!(text(client, "#files-empty").await, "No files yet.");
 
         upload(client, &path, "").await;
-        noted(client, "Stored plan été.bin (200 KB)").await;
+        noted(client, "Stored plan été.bin (200 kB)").await;
         let item = wait_for(client, "#files li", WAIT).await;
         let facts = item.text().await.expect("text");
-        assert!(facts.contains("plan été.bin") && facts.contains("200 KB"), "{facts}");
+        assert!(facts.contains("plan été.bin") && facts.contains("200 kB"), "{facts}");
         assert!(facts.contains("expires"), "{facts}");
         assert!(!client
             .find(Locator::Css("#files-empty"))

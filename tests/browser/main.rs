@@ -8,6 +8,7 @@ mod credits;
 mod e2e;
 mod files;
 mod hpke;
+mod language;
 mod oidc;
 mod passkeys;
 mod share;

@@ -263,7 +263,7 @@ async fn the_web_client_lists_ones_links_and_revokes_one() {
         .await;
         let said = item.text().await.expect("text");
         assert!(said.contains("Secret link · open"), "{said}");
-        assert!(said.contains("3 of 3 view(s) left"), "{said}");
+        assert!(said.contains("3 of 3 views left"), "{said}");
         client
             .execute("window.confirm = () => true", vec![])
             .await

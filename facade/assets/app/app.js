@@ -5,6 +5,7 @@
 // end-to-end keys. See docs/web-client.md.
 
 import * as areas from "./areas.js";
+import { N, t, plural, dateTime, size, translatePage, choose, current as language, LANGUAGES } from "./i18n.js";
 import * as credits from "./credits.js";
 import * as e2e from "./e2e.js";
 import * as files from "./files.js";
@@ -55,8 +56,8 @@ function feedbackSpot() {
 function offline(on, retryIn) {
   $("offline").hidden = !on;
   if (!on) return;
-  const when = retryIn ? ` Trying again in ${Math.ceil(retryIn / 1000)} s.` : "";
-  $("offline").textContent = `Offline: the server cannot be reached.${when} Nothing you write is lost.`;
+  const when = retryIn ? ` ${t("Trying again in {n} s.", { n: Math.ceil(retryIn / 1000) })}` : "";
+  $("offline").textContent = `${t("Offline: the server cannot be reached.")}${when} ${t("Nothing you write is lost.")}`;
 }
 
 // A problem answer as an Error with its status and problem type.
@@ -77,7 +78,7 @@ async function call(method, path, body, retried) {
   } catch {
     // A network failure, not an answer: say so, and nothing else.
     offline(true);
-    const error = new Error("the server cannot be reached; nothing was changed, try again");
+    const error = new Error(t("the server cannot be reached; nothing was changed, try again"));
     error.offline = true;
     throw error;
   }
@@ -128,16 +129,16 @@ async function login(event) {
       if (e.type !== SECOND_FACTOR_REQUIRED) throw e;
       $("code-row").hidden = false;
       $("code").focus();
-      return say("Enter the code from your authenticator app (or a recovery code).");
+      return say(t("Enter the code from your authenticator app (or a recovery code)."));
     }
     state.access = tokens.access_token;
     $("password").value = "";
     $("code").value = "";
     $("code-row").hidden = true;
-    say("Unlocking your end-to-end key…");
+    say(t("Unlocking your end-to-end key…"));
     await unlockKeys(password);
     await enter();
-  } catch (e) { fail(`Log in failed: ${e.message}`); }
+  } catch (e) { fail(t("Log in failed: {why}", { why: e.message })); }
 }
 
 // After a reload: the cookie still holds the session. The account is
@@ -164,16 +165,16 @@ async function passkeyLogin() {
     $("signin").hidden = true;
     $("locked").hidden = false;
     $("unlock-password").focus();
-    say("Signed in with your passkey. Enter your password to open end-to-end messages, or continue without.");
-  } catch (e) { fail(`Passkey sign-in failed: ${e.message}`); }
+    say(t("Signed in with your passkey. Enter your password to open end-to-end messages, or continue without."));
+  } catch (e) { fail(t("Passkey sign-in failed: {why}", { why: e.message })); }
 }
 
 // Accounts made through a provider have no password to wrap keys with:
 // they go on without end-to-end keys (sealed messages stay closed).
 async function skipUnlock() {
   $("locked").hidden = true;
-  try { await enter(); say("End-to-end keys are locked: sealed messages cannot be read on this page."); }
-  catch (e) { fail(`Could not continue: ${e.message}`); }
+  try { await enter(); say(t("End-to-end keys are locked: sealed messages cannot be read on this page.")); }
+  catch (e) { fail(t("Could not continue: {why}", { why: e.message })); }
 }
 
 // Sign-in options beyond the password: an OpenID Connect provider.
@@ -182,10 +183,10 @@ async function signInOptions() {
     const options = await (await fetch("/v1/sign-in-options")).json();
     state.oidc = options.oidc || null;
     if (!state.oidc) return;
-    $("oidc-login").textContent = `Sign in with ${state.oidc.name}`;
+    $("oidc-login").textContent = t("Sign in with {name}", { name: state.oidc.name });
     $("oidc-login").href = state.oidc.login_url;
     $("oidc-row").hidden = false;
-    $("identity-link").textContent = `Link your ${state.oidc.name} account`;
+    $("identity-link").textContent = t("Link your {name} account", { name: state.oidc.name });
   } catch { /* the password is enough */ }
 }
 
@@ -204,7 +205,7 @@ async function showIdentities() {
 
 async function linkIdentity() {
   try { location.assign((await call("POST", "/v1/me/identities/oidc")).url); }
-  catch (e) { fail(`Cannot link: ${e.message}`); }
+  catch (e) { fail(t("Cannot link: {why}", { why: e.message })); }
 }
 
 async function unlock(event) {
@@ -212,16 +213,16 @@ async function unlock(event) {
   const password = $("unlock-password").value;
   $("unlock-password").value = "";
   try {
-    say("Unlocking your end-to-end key…");
+    say(t("Unlocking your end-to-end key…"));
     const versions = (await call("GET", "/v1/keys")).keys;
     if (versions.length > 0) {
       const { ring } = await e2e.unwrapKeys(password, versions);
-      if (ring.size === 0) return fail("That password does not unlock your end-to-end keys. If an admin reset your password, your old keys cannot be unlocked: sign in, then make a new key pair.");
+      if (ring.size === 0) return fail(t("That password does not unlock your end-to-end keys. If an admin reset your password, your old keys cannot be unlocked: sign in, then make a new key pair."));
     }
     await unlockKeys(password);
     $("locked").hidden = true;
     await enter();
-  } catch (e) { fail(`Not unlocked: ${e.message}`); }
+  } catch (e) { fail(t("Not unlocked: {why}", { why: e.message })); }
 }
 
 // The strength estimator (zxcvbn-ts), loaded the first time it is needed.
@@ -231,7 +232,8 @@ async function strengthOf(password, username) {
   const { strength } = await estimator;
   return strength(password, [username]);
 }
-const STRENGTH = ["very weak", "weak", "fair", "strong", "very strong"];
+const ROLES = { admin: N("admin"), user: N("user"), service: N("service") };
+const STRENGTH = [N("very weak"), N("weak"), N("fair"), N("strong"), N("very strong")];
 
 // While signing up: how guessable the password is, as it is typed.
 async function rate() {
@@ -241,7 +243,9 @@ async function rate() {
   const s = await strengthOf(password, username);
   $("strength").value = s.score;
   const advice = s.warning || (s.score < 3 ? s.suggestions[0] : "");
-  $("strength-text").textContent = `${STRENGTH[s.score]}${password.length < 12 ? ", and under 12 characters" : ""}${advice ? `: ${advice}` : ""}`;
+  const rating = t(STRENGTH[s.score]) + (password.length < 12 ? t(", and under 12 characters") : "");
+  // zxcvbn-ts's advice is in English; other languages get the rating.
+  $("strength-text").textContent = advice && language() === "en" ? `${rating}: ${advice}` : rating;
 }
 
 // Create account: the first press opens the sign-up fields (the rules,
@@ -251,34 +255,35 @@ async function register() {
   if ($("register-extra").hidden) {
     $("register-extra").hidden = false;
     $("password").autocomplete = "new-password";
-    $("register").textContent = "Create my account";
+    $("register").textContent = t("Create my account");
     await rate();
     $($("username").value ? "password-again" : "username").focus();
-    return fail("Type your password twice, then press Create my account.");
+    return fail(t("Type your password twice, then press Create my account."));
   }
   if (!$("login-form").reportValidity()) return;
   const { username, password } = credentials();
-  if (password !== $("password-again").value) return fail("The two passwords differ: type the same one twice.");
+  if (password !== $("password-again").value) return fail(t("The two passwords differ: type the same one twice."));
   const s = await strengthOf(password, username);
   if (s.score < 3) {
-    return fail(`Choose a harder password: ${s.warning || s.suggestions[0] || "this one is easy to guess"}`);
+    return fail(t("Choose a harder password: {why}", { why: (language() === "en" && (s.warning || s.suggestions[0])) || t("this one is easy to guess") }));
   }
   try {
     await call("POST", "/v1/accounts", credentials());
-    say("Account created.");
+    say(t("Account created."));
     $("password-again").value = "";
     $("register-extra").hidden = true;
-    $("register").textContent = "Create account";
+    $("register").textContent = t("Create account");
     await login(new Event("submit"));
-  } catch (e) { fail(`Could not create the account: ${e.message}`); }
+  } catch (e) { fail(t("Could not create the account: {why}", { why: e.message })); }
 }
 
 // A text's size as the server counts it (UTF-8 bytes), and the refusal
 // of one that is too long, in sizes a person can act on.
 const bytesOf = (text) => utf8.encode(text).length;
-const kib = (bytes) => `${(bytes / 1024).toFixed(bytes % 1024 ? 1 : 0)} KiB`;
+const kib = (bytes) => `${new Intl.NumberFormat(language(), { maximumFractionDigits: bytes % 1024 ? 1 : 0 }).format(bytes / 1024)} KiB`;
+// `what` names the text with {size} and {most} in it.
 function tooLong(what, bytes, most) {
-  return new Error(`${what} is ${kib(bytes)}; the most is ${kib(most)}`);
+  return new Error(t(what, { size: kib(bytes), most: kib(most) }));
 }
 
 // Time as the server counts it.
@@ -287,10 +292,10 @@ const serverNow = () => Date.now() + state.offset;
 // "4 min", "2 h": how long until `ms` from now.
 function timeLeft(ms) {
   const s = Math.ceil(ms / 1000);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.ceil(s / 60)} min`;
-  if (s < 86400) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86400)} days`;
+  if (s < 60) return t("{n} s", { n: s });
+  if (s < 3600) return t("{n} min", { n: Math.ceil(s / 60) });
+  if (s < 86400) return t("{n} h", { n: Math.round(s / 3600) });
+  return plural(Math.round(s / 86400), "{n} day", "{n} days");
 }
 
 // The empty inbox says so.
@@ -331,7 +336,7 @@ function tick() {
     const left = Number(li.dataset.expires) - now;
     if (left <= 0) { li.remove(); emptyInbox(); continue; }
     const label = li.querySelector(".left");
-    if (label) label.textContent = `disappears in ${timeLeft(left)}`;
+    if (label) label.textContent = t("disappears in {time}", { time: timeLeft(left) });
   }
 }
 
@@ -339,14 +344,14 @@ function tick() {
 // its default among them and chosen.
 function lifetimes() {
   const { default_ttl_seconds: fallback, max_ttl_seconds: longest } = state.me;
-  const choices = [[300, "5 minutes"], [3600, "1 hour"], [86400, "1 day"], [604800, "7 days"]]
+  const choices = [[300, t("5 minutes")], [3600, t("1 hour")], [86400, t("1 day")], [604800, t("7 days")]]
     .filter(([secs]) => secs <= longest);
   if (!choices.some(([secs]) => secs === fallback)) choices.push([fallback, timeLeft(fallback * 1000)]);
   choices.sort((a, b) => a[0] - b[0]);
   $("ttl").replaceChildren(...choices.map(([secs, name]) => {
     const option = document.createElement("option");
     option.value = String(secs);
-    option.textContent = secs === fallback ? `${name} (default)` : name;
+    option.textContent = secs === fallback ? t("{name} (default)", { name }) : name;
     option.selected = secs === fallback;
     return option;
   }));
@@ -361,7 +366,7 @@ async function enter() {
   showTwoFactor();
   showIdentities();
   passkeys.list();
-  $("whoami").textContent = `${state.me.username} (${state.me.role})`;
+  $("whoami").textContent = `${state.me.username} (${t(ROLES[state.me.role] || state.me.role)})`;
   $("whoami").hidden = false;
   $("logout").hidden = false;
   $("signin").hidden = true;
@@ -369,12 +374,20 @@ async function enter() {
   areas.settle();
   $("broadcast").hidden = !state.me.scopes.includes("broadcast");
   say("");
-  const page = await call("GET", "/v1/messages?limit=50");
-  for (const m of page.messages.reverse()) show(m, "message");
+  await loadInbox();
   await files.list();
   await shareList.list();
   await credits.show();
   await connect();
+}
+
+// The newest messages, shown afresh.
+async function loadInbox() {
+  const page = await call("GET", "/v1/messages?limit=50");
+  state.seen.clear();
+  $("inbox").replaceChildren();
+  for (const m of page.messages.reverse()) show(m, "message");
+  emptyInbox();
 }
 
 // Unwraps every published key version with the password, or creates and
@@ -387,7 +400,7 @@ async function unlockKeys(password) {
   state.ring = ring;
   const newest = versions[versions.length - 1];
   state.ownKey = ring.has(newest.key_id) ? newest.public_key : null;
-  if (failed > 0) fail(`${failed} of your end-to-end keys did not unlock with this password; messages sealed to them cannot be read here.`);
+  if (failed > 0) fail(t("{n} of your end-to-end keys did not unlock with this password; messages sealed to them cannot be read here.", { n: failed }));
 }
 
 async function publishKey(password) {
@@ -407,11 +420,11 @@ async function replaceKey(event) {
     const versions = (await call("GET", "/v1/keys")).keys;
     if (versions.length > 0) {
       const { ring } = await e2e.unwrapKeys(password, versions.slice(-1));
-      if (ring.size === 0) return fail("That is not the password your key is wrapped with.");
+      if (ring.size === 0) return fail(t("That is not the password your key is wrapped with."));
     }
     await publishKey(password);
-    say("New end-to-end key published; older messages still open.");
-  } catch (e) { fail(`No new key: ${e.message}`); }
+    say(t("New end-to-end key published; older messages still open."));
+  } catch (e) { fail(t("No new key: {why}", { why: e.message })); }
 }
 
 // What an end-to-end message says: the sealed JSON {to, text} the client
@@ -431,10 +444,11 @@ function show(m, kind, live) {
   const li = document.createElement("li");
   li.className = kind;
   li.dataset.id = m.id;
+  li.dataset.created = String(Date.parse(m.created_at));
   const meta = document.createElement("div");
   meta.className = "meta";
   const from = document.createElement("span");
-  from.textContent = `${kind === "broadcast" ? "Broadcast from" : "From"} ${m.sender || "?"} · ${new Date(m.created_at).toLocaleString()}`;
+  from.textContent = `${kind === "broadcast" ? t("Broadcast from {name}", { name: m.sender || "?" }) : t("From {name}", { name: m.sender || "?" })} · ${dateTime(m.created_at)}`;
   meta.append(from);
   const expires = Date.parse(m.expires_at);
   if (!Number.isNaN(expires)) {
@@ -442,23 +456,23 @@ function show(m, kind, live) {
     li.dataset.expires = String(expires);
     const left = document.createElement("span");
     left.className = "left";
-    left.textContent = `disappears in ${timeLeft(expires - serverNow())}`;
+    left.textContent = t("disappears in {time}", { time: timeLeft(expires - serverNow()) });
     meta.append(left);
   }
   if (kind === "message") {
     const del = document.createElement("button");
     del.type = "button";
-    del.textContent = "Delete";
-    del.setAttribute("aria-label", `Delete the message from ${m.sender || "?"}`);
+    del.textContent = t("Delete");
+    del.setAttribute("aria-label", t("Delete the message from {name}", { name: m.sender || "?" }));
     del.addEventListener("click", () => remove(m.id, li));
     meta.append(del);
   }
   if (kind !== "broadcast" && m.sender && state.me && m.sender !== state.me.username) {
     const back = document.createElement("button");
     back.type = "button";
-    back.textContent = "Reply";
+    back.textContent = t("Reply");
     back.className = "reply";
-    back.setAttribute("aria-label", `Reply to ${m.sender}`);
+    back.setAttribute("aria-label", t("Reply to {name}", { name: m.sender }));
     back.addEventListener("click", () => reply(m.sender));
     meta.append(back);
   }
@@ -470,10 +484,10 @@ function show(m, kind, live) {
   if (live && !lookingAtInbox()) unread(1);
   if (kind === "file" && m.file) {
     // A file sent to us: the notice says so, the button fetches it.
-    body.textContent = `${m.sender || "Someone"} sent you ${m.file.name} (${files.size(m.file.size)})`;
+    body.textContent = t("{name} sent you {file} ({size})", { name: m.sender || t("Someone"), file: m.file.name, size: size(m.file.size) });
     const get = document.createElement("button");
     get.type = "button";
-    get.textContent = "Download";
+    get.textContent = t("Download");
     get.setAttribute("aria-label", `Download ${m.file.name}`);
     get.addEventListener("click", () => files.download(m.file.id, m.file.name));
     meta.append(get);
@@ -487,7 +501,7 @@ function show(m, kind, live) {
   body.textContent = "…";
   e2e.open(state.ring, m.message).then((bytes) => {
     if (!bytes) {
-      body.textContent = "End-to-end message that no key on this device opens.";
+      body.textContent = t("End-to-end message that no key on this device opens.");
       li.classList.add("unreadable");
       return;
     }
@@ -496,19 +510,19 @@ function show(m, kind, live) {
     const own = state.me && m.sender === state.me.username && to && to !== state.me.username;
     const badge = document.createElement("span");
     badge.className = "badge on";
-    badge.textContent = "end-to-end";
-    from.textContent = `${own ? `You to ${to}` : `From ${m.sender || "?"}`} · ${new Date(m.created_at).toLocaleString()} `;
+    badge.textContent = t("end-to-end");
+    from.textContent = `${own ? t("You to {name}", { name: to }) : t("From {name}", { name: m.sender || "?" })} · ${dateTime(m.created_at)} `;
     from.append(badge);
   });
 }
 
 async function remove(id, li) {
-  if (!window.confirm("Delete this message? It cannot be brought back.")) return;
+  if (!window.confirm(t("Delete this message? It cannot be brought back."))) return;
   try { await call("DELETE", `/v1/messages/${id}`); li.remove(); emptyInbox(); }
   catch (e) {
     // Already gone (expired, or deleted elsewhere): just remove it here.
     if (e.status === 404) { li.remove(); emptyInbox(); return; }
-    fail(`Delete failed: ${e.message}`);
+    fail(t("Delete failed: {why}", { why: e.message }));
   }
 }
 
@@ -524,7 +538,7 @@ async function connect() {
   if (state.lastEventId) query.set("last_event_id", state.lastEventId);
   const source = new EventSource(`/v1/events?${query}`);
   state.source = source;
-  const live = (on) => { $("live").textContent = on ? "live" : "offline"; $("live").classList.toggle("on", on); };
+  const live = (on) => { $("live").textContent = on ? t("live") : t("offline"); $("live").classList.toggle("on", on); };
   source.onopen = () => { live(true); state.attempts = 0; offline(false); };
   const deliver = (kind) => (ev) => {
     state.lastEventId = ev.lastEventId || state.lastEventId;
@@ -543,7 +557,7 @@ async function connect() {
     const reason = JSON.parse(ev.data).reason;
     if (reason === "token_expired" && await refresh()) return connect();
     if (reason === "shutting_down" || reason === "account_changed") return reconnectSoon();
-    signOut(`Signed out (${reason}).`);
+    signOut(t("Signed out ({why}).", { why: reason }));
   });
   source.onerror = () => { source.close(); live(false); reconnectSoon(); };
 }
@@ -567,7 +581,7 @@ async function send(event) {
   const path = `/v1/users/${encodeURIComponent(to)}/messages`;
   const most = state.me.max_message_bytes;
   try {
-    if (bytesOf(text) > most) throw tooLong("The message", bytesOf(text), most);
+    if (bytesOf(text) > most) throw tooLong(N("The message is {size}; the most is {most}"), bytesOf(text), most);
     if (!$("e2e").checked) {
       await call("POST", path, { message: text, ttl_seconds: ttl });
       // Our own copy, sealed to our key (when unlocked): a record of what
@@ -575,16 +589,16 @@ async function send(event) {
       if (to !== state.me.username && state.ownKey) {
         const copy = utf8.encode(JSON.stringify({ to, text }));
         try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, copy), ttl_seconds: ttl }); }
-        catch (e) { $("text").value = ""; return fail(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
+        catch (e) { $("text").value = ""; return fail(t("Sent to {name}, but your own copy was not kept: {why}", { name: to, why: e.message })); }
       }
     } else {
       // Sealed here to the recipient's key, and to ours for our own copy.
-      if (!state.ownKey) throw new Error("your end-to-end key is not unlocked; log in again");
+      if (!state.ownKey) throw new Error(t("your end-to-end key is not unlocked; log in again"));
       let theirs;
       try { theirs = (await call("GET", `/v1/users/${encodeURIComponent(to)}/key`)).public_key; }
       catch (e) {
         // Only the server's "no key" is a reason to offer sending readable.
-        if (e.status === 404) throw new Error(`${to} has no end-to-end key; untick End-to-end to send readable by the server`);
+        if (e.status === 404) throw new Error(t("{name} has no end-to-end key; untick End-to-end to send readable by the server", { name: to }));
         throw e;
       }
       const plain = utf8.encode(JSON.stringify({ to, text }));
@@ -592,15 +606,15 @@ async function send(event) {
       if (bytesOf(sealed) > most) {
         // Sealing adds its envelope and base64: say what fits as text.
         const fits = Math.floor((most * plain.length) / bytesOf(sealed)) - 64;
-        throw tooLong("Sealed end-to-end, the message", bytesOf(text), Math.max(fits, 0));
+        throw tooLong(N("Sealed end-to-end, the message is {size}; the most is {most}"), bytesOf(text), Math.max(fits, 0));
       }
       await call("POST", path, { message: sealed, ttl_seconds: ttl });
       if (to !== state.me.username) try { await call("POST", "/v1/messages", { message: await e2e.seal(state.ownKey, plain), ttl_seconds: ttl }); }
-      catch (e) { $("text").value = ""; return fail(`Sent to ${to}, but your own copy was not kept: ${e.message}`); }
+      catch (e) { $("text").value = ""; return fail(t("Sent to {name}, but your own copy was not kept: {why}", { name: to, why: e.message })); }
     }
     $("text").value = "";
-    say(`Sent to ${to}${$("e2e").checked ? ", end-to-end" : ""}.`);
-  } catch (e) { fail(`Not sent: ${e.message}`); }
+    say($("e2e").checked ? t("Sent to {name}, end-to-end.", { name: to }) : t("Sent to {name}.", { name: to }));
+  } catch (e) { fail(t("Not sent: {why}", { why: e.message })); }
 }
 
 async function broadcast() {
@@ -608,8 +622,8 @@ async function broadcast() {
   try {
     await call("POST", "/v1/broadcasts", { message: $("text").value });
     $("text").value = "";
-    say("Broadcast sent.");
-  } catch (e) { fail(`Not sent: ${e.message}`); }
+    say(t("Broadcast sent."));
+  } catch (e) { fail(t("Not sent: {why}", { why: e.message })); }
 }
 
 // A share link whose text is encrypted here: the key goes only into the
@@ -619,7 +633,7 @@ async function createShare(event) {
   try {
     const secret = $("share-text").value;
     const most = state.me.max_message_bytes;
-    if (bytesOf(secret) > most) throw tooLong("The secret", bytesOf(secret), most);
+    if (bytesOf(secret) > most) throw tooLong(N("The secret is {size}; the most is {most}"), bytesOf(secret), most);
     const { message, fragment } = await sealForLink(secret);
     const body = {
       message, client_encrypted: true,
@@ -632,14 +646,14 @@ async function createShare(event) {
     $("share-link").value = `${share.url}#${fragment}`;
     $("share-result").hidden = false;
     await qr.draw($("share-qr"), $("share-link").value);
-    say(`Link ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
+    say(plural(share.max_views, "Link ready: {n} view until {when}.", "Link ready: {n} views until {when}.", { when: dateTime(share.expires_at) }));
     await shareList.list();
-  } catch (e) { fail(`No link: ${e.message}`); }
+  } catch (e) { fail(t("No link: {why}", { why: e.message })); }
 }
 
 async function copyShare() {
-  try { await navigator.clipboard.writeText($("share-link").value); say("Link copied."); }
-  catch { $("share-link").select(); say("Select the link and copy it."); }
+  try { await navigator.clipboard.writeText($("share-link").value); say(t("Link copied.")); }
+  catch { $("share-link").select(); say(t("Select the link and copy it.")); }
 }
 
 function signOut(message) {
@@ -672,9 +686,38 @@ function signOut(message) {
   say(message);
 }
 
+// What the page writes itself, in the current language.
+function labels() {
+  $("register").textContent = $("register-extra").hidden ? t("Create account") : t("Create my account");
+  if (state.oidc) {
+    $("oidc-login").textContent = t("Sign in with {name}", { name: state.oidc.name });
+    $("identity-link").textContent = t("Link your {name} account", { name: state.oidc.name });
+  } else {
+    $("oidc-login").textContent = t("Sign in with single sign-on");
+    $("identity-link").textContent = t("Link your single sign-on account");
+  }
+  $("live").textContent = $("live").classList.contains("on") ? t("live") : t("offline");
+}
+
+// Another language: the page's words at once, and what it drew (messages,
+// lists, dates) drawn again.
+async function relabel(code) {
+  choose(code);
+  labels();
+  say("");
+  if (!state.me) return;
+  $("whoami").textContent = `${state.me.username} (${t(ROLES[state.me.role] || state.me.role)})`;
+  showTwoFactor();
+  lifetimes();
+  try {
+    await loadInbox();
+    await Promise.all([files.list(), shareList.list(), passkeys.list(), credits.show()]);
+  } catch (e) { fail(e.message); }
+}
+
 async function logout() {
   try { await call("DELETE", "/v1/sessions/current"); } catch { /* signed out either way */ }
-  signOut("Logged out.");
+  signOut(t("Logged out."));
 }
 
 // Settings: the password (end-to-end keys re-wrapped here under the new
@@ -683,22 +726,22 @@ async function changePassword(event) {
   event.preventDefault();
   const current = $("current-password").value;
   const next = $("new-password").value;
-  if (next !== $("new-password-again").value) return fail("The new passwords differ.");
+  if (next !== $("new-password-again").value) return fail(t("The new passwords differ."));
   try {
-    say("Wrapping your end-to-end keys under the new password…");
+    say(t("Wrapping your end-to-end keys under the new password…"));
     const versions = (await call("GET", "/v1/keys")).keys;
     const e2eKeys = await e2e.rewrapKeys(current, next, versions);
     await call("PUT", "/v1/me/password", { current_password: current, new_password: next, e2e_keys: e2eKeys });
     for (const id of ["current-password", "new-password", "new-password-again"]) $(id).value = "";
-    say("Password changed. Your other sessions were signed out.");
-  } catch (e) { fail(`Password not changed: ${e.message}`); }
+    say(t("Password changed. Your other sessions were signed out."));
+  } catch (e) { fail(t("Password not changed: {why}", { why: e.message })); }
 }
 
 function showTwoFactor() {
   const on = Boolean(state.me && state.me.two_factor);
   $("totp-status").textContent = on
-    ? "On: signing in needs a code from your authenticator app."
-    : "Off: your password alone signs you in.";
+    ? t("On: signing in needs a code from your authenticator app.")
+    : t("Off: your password alone signs you in.");
   $("totp-start").hidden = on;
   $("totp-off-form").hidden = !on;
   $("delete-code-row").hidden = !on;
@@ -712,8 +755,8 @@ async function startTotp() {
     $("totp-secret").textContent = setup.secret;
     $("totp-setup").hidden = false;
     $("totp-code").focus();
-    say("Add the account to your authenticator app, then enter the code it shows.");
-  } catch (e) { fail(`No setup: ${e.message}`); }
+    say(t("Add the account to your authenticator app, then enter the code it shows."));
+  } catch (e) { fail(t("No setup: {why}", { why: e.message })); }
 }
 
 async function confirmTotp(event) {
@@ -732,8 +775,8 @@ async function confirmTotp(event) {
     $("totp-recovery").hidden = false;
     state.me.two_factor = true;
     showTwoFactor();
-    say("Two-factor sign-in is on. Save your recovery codes now: they are not shown again.");
-  } catch (e) { fail(`Not turned on: ${e.message}`); }
+    say(t("Two-factor sign-in is on. Save your recovery codes now: they are not shown again."));
+  } catch (e) { fail(t("Not turned on: {why}", { why: e.message })); }
 }
 
 function recoveryText() {
@@ -741,8 +784,8 @@ function recoveryText() {
 }
 
 async function copyRecovery() {
-  try { await navigator.clipboard.writeText(recoveryText()); say("Recovery codes copied."); }
-  catch { say("Select the codes and copy them."); }
+  try { await navigator.clipboard.writeText(recoveryText()); say(t("Recovery codes copied.")); }
+  catch { say(t("Select the codes and copy them.")); }
 }
 
 function downloadRecovery() {
@@ -767,8 +810,8 @@ async function turnOffTotp(event) {
     $("totp-off-code").value = "";
     state.me.two_factor = false;
     showTwoFactor();
-    say("Two-factor sign-in is off.");
-  } catch (e) { fail(`Still on: ${e.message}`); }
+    say(t("Two-factor sign-in is off."));
+  } catch (e) { fail(t("Still on: {why}", { why: e.message })); }
 }
 
 async function deleteAccount(event) {
@@ -779,8 +822,8 @@ async function deleteAccount(event) {
     $("delete-password").value = "";
     $("delete-code").value = "";
     $("delete-confirm").checked = false;
-    signOut("Your account is deleted.");
-  } catch (e) { fail(`Not deleted: ${e.message}`); }
+    signOut(t("Your account is deleted."));
+  } catch (e) { fail(t("Not deleted: {why}", { why: e.message })); }
 }
 
 $("login-form").addEventListener("submit", login);
@@ -816,5 +859,14 @@ shareList.init({ call, say, fail });
 areas.init({ onShow: opened });
 credits.init({ call, say, fail, me: () => state.me, areaChanged: () => areas.settle() });
 passkeys.init({ call, say, fail });
+// The page in the reader's language, and the switch in Settings.
+translatePage();
+$("language").replaceChildren(...Object.entries(LANGUAGES).map(([code, name]) => {
+  const option = new Option(name, code, false, code === language());
+  option.lang = code;
+  return option;
+}));
+$("language").addEventListener("change", () => relabel($("language").value));
+labels();
 signInOptions();
 restore();

@@ -3,13 +3,19 @@
 // when the balance runs low, and (for admins) the top-up form. Hidden
 // entirely when the server does not meter.
 
+import { N, t, plural, number, dateTime, current as language } from "./i18n.js";
+
 const $ = (id) => document.getElementById(id);
 let api = null;
 let status = null;
 let next = null;
 let pending = null;
 
-const plural = (n) => `${n} credit${n === 1 ? "" : "s"}`;
+const credits = (n) => plural(n, "{n} credit", "{n} credits");
+const KINDS = {
+  grant: N("grant"), charge: N("charge"), "top-up": N("top-up"), purchase: N("purchase"),
+  refund: N("refund"), adjustment: N("adjustment"),
+};
 
 // Reads the balance and prices, and shows them where they apply.
 export async function refresh() {
@@ -21,13 +27,13 @@ export async function refresh() {
     $("nav-credits").hidden = !status.enabled;
     api.areaChanged();
   }
-  $("balance").textContent = plural(status.balance);
+  $("balance").textContent = credits(status.balance);
   $("balance").classList.toggle("low", status.balance < status.low);
   if (!status.enabled || status.balance >= status.low) $("credits-low").hidden = true;
-  $("credits-balance").textContent = plural(status.balance);
+  $("credits-balance").textContent = credits(status.balance);
   for (const el of document.querySelectorAll("[data-price]")) {
     const price = status.enabled ? (status.price_list[el.dataset.price] || 0) : 0;
-    el.textContent = price ? `costs ${plural(price)}` : "";
+    el.textContent = price ? t("costs {credits}", { credits: credits(price) }) : "";
     el.hidden = !price;
   }
   const admin = api.me() && api.me().role === "admin";
@@ -45,14 +51,15 @@ function entry(e) {
   const li = document.createElement("li");
   const what = document.createElement("span");
   what.className = "name";
-  what.textContent = e.action ? `${e.kind}: ${e.action}` : e.kind;
+  const kind = t(KINDS[e.kind] || e.kind);
+  what.textContent = e.action ? `${kind}: ${e.action}` : kind;
   const amount = document.createElement("span");
   amount.className = e.amount < 0 ? "amount out" : "amount in";
-  amount.textContent = `${e.amount > 0 ? "+" : ""}${e.amount}`;
+  amount.textContent = new Intl.NumberFormat(language(), { signDisplay: "exceptZero" }).format(e.amount);
   const facts = document.createElement("span");
   facts.className = "facts";
   const reason = e.reason ? ` · ${e.reason}` : "";
-  facts.textContent = `balance ${e.balance_after} · ${new Date(e.time).toLocaleString()}${reason}`;
+  facts.textContent = `${t("balance {n}", { n: number(e.balance_after) })} · ${dateTime(e.time)}${reason}`;
   facts.title = `tx_hash ${e.tx_hash}`;
   li.append(what, amount, facts);
   return li;
@@ -68,7 +75,7 @@ async function ledger(more) {
     if (more) $("ledger").append(...items); else $("ledger").replaceChildren(...items);
     next = page.next ?? null;
     $("ledger-more").hidden = next === null;
-  } catch (e) { api.fail(`Could not read the ledger: ${e.message}`); }
+  } catch (e) { api.fail(t("Could not read the ledger: {why}", { why: e.message })); }
 }
 
 // An admin's top-up (or, negative, an adjustment) of an account by name.
@@ -86,22 +93,22 @@ async function topUp(event) {
       const found = page.users.find((u) => u.username === name);
       if (found) id = found.id;
       else if (page.next) after = page.next;
-      else throw new Error(`no account is named ${name}`);
+      else throw new Error(t("no account is named {name}", { name }));
     }
     const body = { amount };
     if ($("topup-reason").value.trim()) body.reason = $("topup-reason").value.trim();
     const done = await api.call("POST", `/v1/admin/users/${id}/credits`, body);
     $("topup-form").reset();
-    api.say(`${name} now has ${plural(done.balance_after)}.`);
+    api.say(t("{name} now has {credits}.", { name, credits: credits(done.balance_after) }));
     await refresh();
     await ledger(false);
-  } catch (e) { api.fail(`No top-up: ${e.message}`); }
+  } catch (e) { api.fail(t("No top-up: {why}", { why: e.message })); }
 }
 
 // A `credits` event: the balance fell below the threshold. The notice
 // stays until the balance is lifted above it again.
 export function low(data) {
-  $("credits-low").textContent = data.message || "Your credits are running low.";
+  $("credits-low").textContent = data.message || t("Your credits are running low.");
   $("credits-low").hidden = false;
   changed();
 }

@@ -5,6 +5,7 @@
 // docs/web-client.md.
 
 import * as qr from "./qr.js";
+import { t, plural, dateTime, size } from "./i18n.js";
 import { standardBase64 } from "./e2e.js";
 import { sealFile } from "./file_link.js";
 
@@ -13,14 +14,6 @@ const $ = (id) => document.getElementById(id);
 // Set by init(): the page's authenticated JSON call, its token refresh,
 // the current access token and its feedback line.
 let api = null;
-
-export function size(bytes) {
-  const units = ["bytes", "KB", "MB", "GB"];
-  let n = bytes;
-  let unit = 0;
-  while (n >= 1000 && unit < units.length - 1) { n /= 1000; unit += 1; }
-  return unit === 0 ? `${bytes} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 function note(text) { $("file-note").textContent = text || ""; }
 
@@ -39,7 +32,7 @@ function post(path, file, onProgress) {
       try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
       resolve({ status: xhr.status, data });
     };
-    xhr.onerror = () => reject(new Error("the server cannot be reached; nothing was stored, try again"));
+    xhr.onerror = () => reject(new Error(t("the server cannot be reached; nothing was stored, try again")));
     xhr.send(file);
   });
 }
@@ -51,7 +44,7 @@ async function linkEncrypted(file) {
   const bar = $("file-progress");
   bar.hidden = false;
   bar.value = 0;
-  note(`Encrypting ${file.name} in this browser…`);
+  note(t("Encrypting {file} in this browser…", { file: file.name }));
   const sealed = await sealFile(file, (p) => { bar.value = Math.round(p * 50); });
   const ttl = Number($("share-ttl").value);
   const path = `/v1/files?ttl_seconds=${Math.max(ttl, 60)}`;
@@ -60,7 +53,7 @@ async function linkEncrypted(file) {
   let answer = await post(path, sealedFile, progress);
   if (answer.status === 401 && await api.refresh()) answer = await post(path, sealedFile, progress);
   if (answer.status !== 201) {
-    throw new Error((answer.data && answer.data.detail) || `the server answered ${answer.status}`);
+    throw new Error((answer.data && answer.data.detail) || t("the server answered {status}", { status: answer.status }));
   }
   const upload = answer.data;
   let share;
@@ -80,21 +73,21 @@ async function linkEncrypted(file) {
   $("share-link").value = `${share.url}#${sealed.fragment}`;
   $("share-result").hidden = false;
   await qr.draw($("share-qr"), $("share-link").value);
-  note(`Link to ${file.name} ready (encrypted in this browser): ${share.max_views} view(s).`);
+  note(plural(share.max_views, "Link to {file} ready (encrypted in this browser): {n} view.", "Link to {file} ready (encrypted in this browser): {n} views.", { file: file.name }));
   api.linksChanged();
 }
 
 async function upload(event) {
   event.preventDefault();
   const file = $("file-input").files[0];
-  if (!file) return note("Choose a file first.");
+  if (!file) return note(t("Choose a file first."));
   if ($("file-link").checked) {
     $("file-upload").disabled = true;
     try {
       await linkEncrypted(file);
       $("file-form").reset();
     } catch (e) {
-      note(`No link: ${e.message}`);
+      note(t("No link: {why}", { why: e.message }));
     } finally {
       $("file-upload").disabled = false;
       $("file-progress").hidden = true;
@@ -110,20 +103,20 @@ async function upload(event) {
   bar.hidden = false;
   bar.value = 0;
   $("file-upload").disabled = true;
-  note(`Uploading ${file.name}…`);
+  note(t("Uploading {file}…", { file: file.name }));
   try {
     const progress = (p) => { bar.value = Math.round(p * 100); };
     let answer = await post(path, file, progress);
     if (answer.status === 401 && await api.refresh()) answer = await post(path, file, progress);
     if (answer.status !== 201) {
-      throw new Error((answer.data && answer.data.detail) || `the server answered ${answer.status}`);
+      throw new Error((answer.data && answer.data.detail) || t("the server answered {status}", { status: answer.status }));
     }
     bar.value = 100;
     $("file-form").reset();
-    note(to ? `Sent ${file.name} to ${to}.` : `Stored ${file.name} (${size(answer.data.size)}).`);
+    note(to ? t("Sent {file} to {name}.", { file: file.name, name: to }) : t("Stored {file} ({size}).", { file: file.name, size: size(answer.data.size) }));
     if (!to) await list();
   } catch (e) {
-    note(`Upload failed: ${e.message}`);
+    note(t("Upload failed: {why}", { why: e.message }));
   } finally {
     $("file-upload").disabled = false;
     bar.hidden = true;
@@ -141,7 +134,7 @@ export async function download(id, name) {
     }
     if (!res.ok) {
       const data = await res.json().catch(() => null);
-      throw new Error((data && data.detail) || `the server answered ${res.status}`);
+      throw new Error((data && data.detail) || t("the server answered {status}", { status: res.status }));
     }
     const url = URL.createObjectURL(await res.blob());
     const a = document.createElement("a");
@@ -153,7 +146,7 @@ export async function download(id, name) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } catch (e) {
-    api.fail(`Download failed: ${e.message}`);
+    api.fail(t("Download failed: {why}", { why: e.message }));
   } finally {
     api.creditsChanged();
   }
@@ -173,17 +166,17 @@ async function shareLink(file) {
     $("share-result").hidden = false;
     await qr.draw($("share-qr"), share.url);
     $("share-link").scrollIntoView({ block: "nearest" });
-    api.say(`Link to ${file.name} ready: ${share.max_views} view(s) until ${new Date(share.expires_at).toLocaleString()}.`);
+    api.say(plural(share.max_views, "Link to {file} ready: {n} view until {when}.", "Link to {file} ready: {n} views until {when}.", { file: file.name, when: dateTime(share.expires_at) }));
     api.linksChanged();
   } catch (e) {
-    api.fail(`No link: ${e.message}`);
+    api.fail(t("No link: {why}", { why: e.message }));
   }
 }
 
 async function remove(file, li) {
-  if (!window.confirm(`Delete ${file.name}? This cannot be undone.`)) return;
+  if (!window.confirm(t("Delete {file}? This cannot be undone.", { file: file.name }))) return;
   try { await api.call("DELETE", `/v1/files/${file.id}`); }
-  catch (e) { if (e.status !== 404) return api.fail(`Delete failed: ${e.message}`); }
+  catch (e) { if (e.status !== 404) return api.fail(t("Delete failed: {why}", { why: e.message })); }
   li.remove();
   $("files-empty").hidden = $("files").children.length > 0;
 }
@@ -205,13 +198,14 @@ function row(file) {
   name.textContent = file.name;
   const facts = document.createElement("span");
   facts.className = "facts";
-  const from = file.sender && api.me() && file.sender !== api.me().username ? ` · from ${file.sender}` : "";
-  facts.textContent = `${size(file.size)}${from} · expires ${new Date(file.expires_at).toLocaleString()}`;
+  const from = file.sender && api.me() && file.sender !== api.me().username
+    ? ` · ${t("from {name}", { name: file.sender })}` : "";
+  facts.textContent = `${size(file.size)}${from} · ${t("expires {when}", { when: dateTime(file.expires_at) })}`;
   li.append(
     name,
-    button("Download", `Download ${file.name}`, () => download(file.id, file.name)),
-    button("Share link", `Make a share link to ${file.name}`, () => shareLink(file)),
-    button("Delete", `Delete ${file.name}`, () => remove(file, li)),
+    button(t("Download"), t("Download {file}", { file: file.name }), () => download(file.id, file.name)),
+    button(t("Share link"), t("Make a share link to {file}", { file: file.name }), () => shareLink(file)),
+    button(t("Delete"), t("Delete {file}", { file: file.name }), () => remove(file, li)),
     facts,
   );
   return li;
@@ -224,7 +218,7 @@ export async function list() {
     $("files").replaceChildren(...page.files.map(row));
     $("files-empty").hidden = page.files.length > 0;
   } catch (e) {
-    api.fail(`Could not list your files: ${e.message}`);
+    api.fail(t("Could not list your files: {why}", { why: e.message }));
   }
 }
 
@@ -245,7 +239,7 @@ export function init(context) {
     drop.classList.remove("over");
     if (e.dataTransfer.files.length > 0) {
       $("file-input").files = e.dataTransfer.files;
-      note(`Ready to upload ${e.dataTransfer.files[0].name}.`);
+      note(t("Ready to upload {file}.", { file: e.dataTransfer.files[0].name }));
     }
   });
 }

@@ -3,6 +3,8 @@
 // lock or PIN), and in Settings add, list and remove them. The server
 // speaks WebAuthn's JSON with binary fields in base64url.
 
+import { t, dateTime } from "./i18n.js";
+
 const $ = (id) => document.getElementById(id);
 let api = null;
 
@@ -63,13 +65,13 @@ function unsupported() {
 // Signs in with a passkey; the new session's tokens (the refresh token in
 // the session cookie).
 export async function signIn() {
-  if (unsupported()) throw new Error("this browser does not support passkeys");
+  if (unsupported()) throw new Error(t("this browser does not support passkeys"));
   const start = await api.call("POST", "/v1/sessions/passkey/start", {});
   let credential;
   try {
     credential = await navigator.credentials.get({ publicKey: requestOptions(start.options) });
   } catch (e) {
-    throw new Error(e.name === "NotAllowedError" ? "no passkey was chosen" : e.message);
+    throw new Error(e.name === "NotAllowedError" ? t("no passkey was chosen") : e.message);
   }
   return api.call("POST", "/v1/sessions/passkey/finish", {
     challenge_id: start.challenge_id, credential: asJson(credential), cookie: true,
@@ -83,19 +85,19 @@ function row(passkey) {
   name.textContent = passkey.name;
   const facts = document.createElement("span");
   facts.className = "facts";
-  const used = passkey.last_used ? `last used ${new Date(passkey.last_used).toLocaleString()}` : "not used yet";
-  facts.textContent = `added ${new Date(passkey.created_at).toLocaleString()} · ${used}`;
+  const used = passkey.last_used ? t("last used {when}", { when: dateTime(passkey.last_used) }) : t("not used yet");
+  facts.textContent = `${t("added {when}", { when: dateTime(passkey.created_at) })} · ${used}`;
   const remove = document.createElement("button");
   remove.type = "button";
-  remove.textContent = "Remove";
-  remove.setAttribute("aria-label", `Remove the passkey ${passkey.name}`);
+  remove.textContent = t("Remove");
+  remove.setAttribute("aria-label", t("Remove the passkey {name}", { name: passkey.name }));
   remove.addEventListener("click", async () => {
-    if (!window.confirm(`Remove the passkey "${passkey.name}"? It will no longer sign you in.`)) return;
+    if (!window.confirm(t("Remove the passkey “{name}”? It will no longer sign you in.", { name: passkey.name }))) return;
     try {
       await api.call("DELETE", `/v1/me/passkeys/${passkey.id}`);
-      api.say(`Passkey ${passkey.name} removed.`);
+      api.say(t("Passkey {name} removed.", { name: passkey.name }));
       await list();
-    } catch (e) { api.fail(`Could not remove it: ${e.message}`); }
+    } catch (e) { api.fail(t("Could not remove it: {why}", { why: e.message })); }
   });
   li.append(name, remove, facts);
   return li;
@@ -106,28 +108,28 @@ export async function list() {
     const { passkeys } = await api.call("GET", "/v1/me/passkeys");
     $("passkeys-list").replaceChildren(...passkeys.map(row));
     $("passkeys-empty").hidden = passkeys.length > 0;
-  } catch (e) { api.fail(`Could not list your passkeys: ${e.message}`); }
+  } catch (e) { api.fail(t("Could not list your passkeys: {why}", { why: e.message })); }
 }
 
 async function add(event) {
   event.preventDefault();
-  if (unsupported()) return api.fail("This browser does not support passkeys.");
-  const name = $("passkey-name").value.trim() || "Passkey";
+  if (unsupported()) return api.fail(t("This browser does not support passkeys."));
+  const name = $("passkey-name").value.trim() || t("Passkey");
   try {
     const start = await api.call("POST", "/v1/me/passkeys/registration/start", { name });
     let credential;
     try {
       credential = await navigator.credentials.create({ publicKey: creationOptions(start.options) });
     } catch (e) {
-      throw new Error(e.name === "NotAllowedError" ? "the passkey was not created" : e.message);
+      throw new Error(e.name === "NotAllowedError" ? t("the passkey was not created") : e.message);
     }
     await api.call("POST", "/v1/me/passkeys/registration/finish", {
       challenge_id: start.challenge_id, credential: asJson(credential),
     });
     $("passkey-form").reset();
-    api.say(`Passkey ${name} added: you can sign in with it.`);
+    api.say(t("Passkey {name} added: you can sign in with it.", { name }));
     await list();
-  } catch (e) { api.fail(`No passkey: ${e.message}`); }
+  } catch (e) { api.fail(t("No passkey: {why}", { why: e.message })); }
 }
 
 export function clear() {

@@ -2,21 +2,24 @@
 // (never its content or link, which the server cannot show again), with
 // Revoke for those still open. Refreshed when a link is made or revoked.
 
+import { N, t, plural, number, dateTime } from "./i18n.js";
+
 const $ = (id) => document.getElementById(id);
 let api = null;
 
 const STATES = {
-  active: "open", used_up: "used up", revoked: "revoked", destroyed: "destroyed", expired: "expired",
+  active: N("open"), used_up: N("used up"), revoked: N("revoked"), destroyed: N("destroyed"),
+  expired: N("expired"),
 };
 
 async function revoke(share) {
-  if (!window.confirm("Revoke this link? Whoever has it can no longer open it.")) return;
+  if (!window.confirm(t("Revoke this link? Whoever has it can no longer open it."))) return;
   try {
     await api.call("DELETE", `/v1/shares/${share.id}`);
     await list();
-    api.say("Link revoked: its content is deleted.");
+    api.say(t("Link revoked: its content is deleted."));
   } catch (e) {
-    api.fail(`Could not revoke: ${e.message}`);
+    api.fail(t("Could not revoke: {why}", { why: e.message }));
   }
 }
 
@@ -26,20 +29,22 @@ function row(share) {
   li.dataset.state = share.state;
   const what = document.createElement("span");
   what.className = "name";
-  const kind = share.file ? "File" : "Secret";
-  what.textContent = `${kind} link · ${STATES[share.state] || share.state}`;
+  const state = t(STATES[share.state] || share.state);
+  what.textContent = share.file ? t("File link · {state}", { state }) : t("Secret link · {state}", { state });
   const facts = document.createElement("span");
   facts.className = "facts";
-  const until = new Date(share.expires_at).toLocaleString();
+  const made = dateTime(share.created_at);
   facts.textContent = share.state === "active"
-    ? `${share.views_left} of ${share.max_views} view(s) left · until ${until}`
-    : `${share.views_used} of ${share.max_views} view(s) used · made ${new Date(share.created_at).toLocaleString()}`;
+    ? plural(share.max_views, "{left} of {n} view left · until {until}", "{left} of {n} views left · until {until}",
+      { left: number(share.views_left), until: dateTime(share.expires_at) })
+    : plural(share.max_views, "{used} of {n} view used · made {made}", "{used} of {n} views used · made {made}",
+      { used: number(share.views_used), made });
   li.append(what);
   if (share.state === "active") {
     const b = document.createElement("button");
     b.type = "button";
-    b.textContent = "Revoke";
-    b.setAttribute("aria-label", `Revoke the ${kind.toLowerCase()} link made ${new Date(share.created_at).toLocaleString()}`);
+    b.textContent = t("Revoke");
+    b.setAttribute("aria-label", share.file ? t("Revoke the file link made {made}", { made }) : t("Revoke the secret link made {made}", { made }));
     b.addEventListener("click", () => revoke(share));
     li.append(b);
   }
@@ -54,7 +59,7 @@ export async function list() {
     $("shares").replaceChildren(...page.shares.map(row));
     $("shares-empty").hidden = page.shares.length > 0;
   } catch (e) {
-    api.fail(`Could not list your links: ${e.message}`);
+    api.fail(t("Could not list your links: {why}", { why: e.message }));
   }
 }
 

@@ -16,6 +16,8 @@ const JS: &str = "text/javascript; charset=utf-8";
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../../assets/app/app.js")),
     ("areas.js", JS, include_str!("../../assets/app/areas.js")),
+    ("i18n.js", JS, include_str!("../../assets/app/i18n.js")),
+    ("de.js", JS, include_str!("../../assets/app/de.js")),
     ("e2e.js", JS, include_str!("../../assets/app/e2e.js")),
     (
         "credits.js",
