@@ -49,6 +49,8 @@ pub async fn launch(test: &str) -> Option<Browser> {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         }),
     );
+    // The console, for `console_errors`.
+    caps.insert("goog:loggingPrefs".to_owned(), json!({"browser": "ALL"}));
     // Both rustls providers are in the tree: name one (for the WebDriver
     // client; it speaks plain HTTP to chromedriver anyway).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -201,6 +203,46 @@ pub async fn keeping_screenshots<F: std::future::Future<Output = ()>>(
             }
         }
         std::panic::resume_unwind(panic);
+    }
+}
+
+/// What the page's console said at error level (script errors, failed
+/// loads, `console.error`) since the last call.
+pub async fn console_errors(client: &Client) -> Vec<String> {
+    let entries = client
+        .issue_cmd(BrowserLog)
+        .await
+        .unwrap_or_else(|e| panic!("browser log: {e}"));
+    entries
+        .as_array()
+        .expect("log entries")
+        .iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// chromedriver's log endpoint (`goog:loggingPrefs` asks it to keep the
+/// browser's console).
+#[derive(Debug)]
+struct BrowserLog;
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
     }
 }
 

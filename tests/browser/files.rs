@@ -136,6 +136,8 @@ async fn a_person_uploads_lists_downloads_sends_and_deletes_files() {
         wait_for(client, "#files-empty:not([hidden])", WAIT).await;
         let alice = s.engine.accounts().find("alice").expect("find").expect("alice");
         assert!(s.engine.files().list(alice, None, 10).expect("list").files.is_empty());
+        let errors = common::browser::console_errors(client).await;
+        assert!(errors.is_empty(), "the console: {errors:#?}");
     })
     .await;
 }

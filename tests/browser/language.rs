@@ -2,7 +2,8 @@
 //! a browser that prefers German gets the page in German (words, the
 //! `lang` attribute, times left, dates in the German format and local
 //! time); the switch in Settings turns it to English at once, messages
-//! already shown included, and the choice outlives a reload.
+//! already shown included, and the choice outlives a reload. The console
+//! stays free of errors throughout.
 
 use crate::common;
 
@@ -100,6 +101,10 @@ async fn a_german_browser_gets_german_and_the_switch_in_settings_keeps_english()
         wait_for(client, "#locked:not([hidden])", WAIT).await;
         assert_eq!(text(client, "#locked-title").await, "Unlock");
         assert_eq!(page_language(client).await, "en");
+
+        // A walk with nothing going wrong leaves the console clean.
+        let errors = common::browser::console_errors(client).await;
+        assert!(errors.is_empty(), "{errors:#?}");
     })
     .await;
 }

@@ -217,6 +217,8 @@ async fn the_web_client_makes_links_the_server_cannot_read() {
     click(client, "#reveal").await;
     assert_eq!(shown(client, "#secret").await, secret);
     assert_eq!(views_left(&s, url).await.0, 410);
+    let errors = common::browser::console_errors(client).await;
+    assert!(errors.is_empty(), "the console: {errors:#?}");
     browser.client.clone().close().await.expect("close");
 }
 

@@ -96,6 +96,19 @@ async function call(method, path, body, retried) {
 }
 
 // A new access token from the session cookie (which the server rotates).
+// Whether this browser may hold a session cookie (set when the page signs
+// in, cleared when it signs out): without one, a visit asks nothing of the
+// server (a refused refresh would be an error in every new visitor's
+// console). The cookie itself is out of the page's reach.
+const SIGNED_IN = "strongroom.signed-in";
+function signedIn(on) {
+  try {
+    if (on === undefined) return localStorage.getItem(SIGNED_IN) === "1";
+    if (on) localStorage.setItem(SIGNED_IN, "1"); else localStorage.removeItem(SIGNED_IN);
+  } catch { /* storage off: every visit tries */ return on === undefined; }
+  return on;
+}
+
 async function refresh() {
   try {
     const res = await fetch("/v1/sessions/refresh", {
@@ -132,6 +145,7 @@ async function login(event) {
       return say(t("Enter the code from your authenticator app (or a recovery code)."));
     }
     state.access = tokens.access_token;
+    signedIn(true);
     $("password").value = "";
     $("code").value = "";
     $("code-row").hidden = true;
@@ -144,7 +158,8 @@ async function login(event) {
 // After a reload: the cookie still holds the session. The account is
 // known; only the password that unlocks the end-to-end keys is asked for.
 async function restore() {
-  if (!await refresh()) return;
+  if (!signedIn()) return;
+  if (!await refresh()) { signedIn(false); return; }
   try {
     state.me = await call("GET", "/v1/me");
     $("locked-who").textContent = state.me.username;
@@ -160,6 +175,7 @@ async function passkeyLogin() {
   try {
     const tokens = await passkeys.signIn();
     state.access = tokens.access_token;
+    signedIn(true);
     state.me = await call("GET", "/v1/me");
     $("locked-who").textContent = state.me.username;
     $("signin").hidden = true;
@@ -657,6 +673,7 @@ async function copyShare() {
 }
 
 function signOut(message) {
+  signedIn(false);
   if (state.source) state.source.close();
   clearTimeout(state.retry);
   clearInterval(state.ticker);
@@ -835,6 +852,8 @@ $("unlock-form").addEventListener("submit", unlock);
 $("locked-logout").addEventListener("click", logout);
 $("skip-unlock").addEventListener("click", skipUnlock);
 $("identity-link").addEventListener("click", linkIdentity);
+// Back from the provider, the page looks for the session it set.
+$("oidc-login").addEventListener("click", () => signedIn(true));
 $("password-form").addEventListener("submit", changePassword);
 $("totp-start").addEventListener("click", startTotp);
 $("totp-confirm-form").addEventListener("submit", confirmTotp);

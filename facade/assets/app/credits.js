@@ -43,6 +43,7 @@ export async function refresh() {
 // Refreshes soon after something that may have cost credits (several
 // actions in a row are read once).
 export function changed() {
+  if (!api.me()) return; // not signed in (yet): nothing to read
   clearTimeout(pending);
   pending = setTimeout(refresh, 150);
 }
