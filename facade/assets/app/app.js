@@ -267,14 +267,22 @@ async function rate() {
 // Create account: the first press opens the sign-up fields (the rules,
 // the password again, its strength); the next one creates the account if
 // both passwords match and it is not easy to guess.
+// Signing up or in: Enter in a field presses the form's first submit
+// button, so the mode's own button is the one that submits.
+function signUpMode(on) {
+  $("register-extra").hidden = !on;
+  $("register").type = on ? "submit" : "button";
+  $("login").type = on ? "button" : "submit";
+  $("password").autocomplete = on ? "new-password" : "current-password";
+  labels();
+}
+
 async function register() {
   if ($("register-extra").hidden) {
-    $("register-extra").hidden = false;
-    $("password").autocomplete = "new-password";
-    $("register").textContent = t("Create my account");
+    signUpMode(true);
     await rate();
     $($("username").value ? "password-again" : "username").focus();
-    return fail(t("Type your password twice, then press Create my account."));
+    return say(t("Type your password twice, then press Create my account."));
   }
   if (!$("login-form").reportValidity()) return;
   const { username, password } = credentials();
@@ -287,8 +295,7 @@ async function register() {
     await call("POST", "/v1/accounts", credentials());
     say(t("Account created."));
     $("password-again").value = "";
-    $("register-extra").hidden = true;
-    $("register").textContent = t("Create account");
+    signUpMode(false);
     await login(new Event("submit"));
   } catch (e) { fail(t("Could not create the account: {why}", { why: e.message })); }
 }
@@ -843,7 +850,18 @@ async function deleteAccount(event) {
   } catch (e) { fail(t("Not deleted: {why}", { why: e.message })); }
 }
 
-$("login-form").addEventListener("submit", login);
+$("login-form").addEventListener("submit", (event) => {
+  if ($("register-extra").hidden) return login(event);
+  event.preventDefault();
+  return register();
+});
+// Log in while signing up: back to signing in, and in.
+$("login").addEventListener("click", (event) => {
+  if ($("register-extra").hidden) return;
+  event.preventDefault();
+  signUpMode(false);
+  $("login-form").requestSubmit();
+});
 $("password").addEventListener("input", rate);
 $("username").addEventListener("input", rate);
 $("passkey-login").addEventListener("click", passkeyLogin);
@@ -862,7 +880,12 @@ $("recovery-download").addEventListener("click", downloadRecovery);
 $("recovery-done").addEventListener("click", recoverySaved);
 $("totp-off-form").addEventListener("submit", turnOffTotp);
 $("delete-form").addEventListener("submit", deleteAccount);
-$("register").addEventListener("click", register);
+// Create account opens the sign-up fields; once open it submits the form.
+$("register").addEventListener("click", (event) => {
+  if (!$("register-extra").hidden) return;
+  event.preventDefault();
+  register();
+});
 $("send-form").addEventListener("submit", send);
 // Ctrl+Enter (Cmd+Enter on a Mac) in the text sends, as in mail clients.
 $("text").addEventListener("keydown", (event) => {
