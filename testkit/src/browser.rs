@@ -210,7 +210,10 @@ pub async fn keeping_screenshots<F: std::future::Future<Output = ()>>(
 /// loads, `console.error`) since the last call.
 pub async fn console_errors(client: &Client) -> Vec<String> {
     let entries = client
-        .issue_cmd(BrowserLog)
+        .issue_cmd(DriverPost {
+            path: "se/log",
+            body: json!({"type": "browser"}),
+        })
         .await
         .unwrap_or_else(|e| panic!("browser log: {e}"));
     entries
@@ -222,53 +225,30 @@ pub async fn console_errors(client: &Client) -> Vec<String> {
         .collect()
 }
 
-/// chromedriver's log endpoint (`goog:loggingPrefs` asks it to keep the
-/// browser's console).
+/// One of chromedriver's own commands: a POST to `session/{id}/{path}`
+/// (`se/log` for the console kept by `goog:loggingPrefs`,
+/// `goog/cdp/execute` for a DevTools command).
 #[derive(Debug)]
-struct BrowserLog;
-impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+struct DriverPost {
+    path: &'static str,
+    body: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DriverPost {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({"type": "browser"}).to_string()),
-        )
-    }
-}
-
-/// A Chrome DevTools Protocol command, sent through chromedriver's
-/// `goog/cdp/execute` to the page under test.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: serde_json::Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({"cmd": self.cmd, "params": self.params});
-        (http::Method::POST, Some(body.to_string()))
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
@@ -279,7 +259,10 @@ pub async fn cdp(
     params: serde_json::Value,
 ) -> serde_json::Value {
     client
-        .issue_cmd(Cdp { cmd, params })
+        .issue_cmd(DriverPost {
+            path: "goog/cdp/execute",
+            body: json!({"cmd": cmd, "params": params}),
+        })
         .await
         .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"))
 }
