@@ -88,7 +88,7 @@ impl StreamHeader {
     }
 
     /// The header's bytes.
-    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+    pub fn to_bytes(self) -> [u8; HEADER_LEN] {
         let mut out = [0; HEADER_LEN];
         out[0] = STREAM_VERSION;
         out[1..5].copy_from_slice(&self.key_version.to_be_bytes());
