@@ -199,10 +199,9 @@ async function signInOptions() {
     const options = await (await fetch("/v1/sign-in-options")).json();
     state.oidc = options.oidc || null;
     if (!state.oidc) return;
-    $("oidc-login").textContent = t("Sign in with {name}", { name: state.oidc.name });
     $("oidc-login").href = state.oidc.login_url;
     $("oidc-row").hidden = false;
-    $("identity-link").textContent = t("Link your {name} account", { name: state.oidc.name });
+    labels();
   } catch { /* the password is enough */ }
 }
 
@@ -389,7 +388,7 @@ async function enter() {
   showTwoFactor();
   showIdentities();
   passkeys.list();
-  $("whoami").textContent = `${state.me.username} (${t(ROLES[state.me.role] || state.me.role)})`;
+  labels();
   $("whoami").hidden = false;
   $("logout").hidden = false;
   $("signin").hidden = true;
@@ -721,6 +720,7 @@ function labels() {
     $("identity-link").textContent = t("Link your single sign-on account");
   }
   $("live").textContent = $("live").classList.contains("on") ? t("live") : t("offline");
+  if (state.me) $("whoami").textContent = `${state.me.username} (${t(ROLES[state.me.role] || state.me.role)})`;
 }
 
 // Another language: the page's words at once, and what it drew (messages,
@@ -730,7 +730,6 @@ async function relabel(code) {
   labels();
   say("");
   if (!state.me) return;
-  $("whoami").textContent = `${state.me.username} (${t(ROLES[state.me.role] || state.me.role)})`;
   showTwoFactor();
   lifetimes();
   try {
