@@ -6,7 +6,8 @@
 #      with runc and capped ulimits (this machine's cgroups and limits);
 #   2. makes the base image localhost/debian:bookworm with debootstrap if
 #      absent;
-#   3. builds the server image from the host's release binary, and local
+#   3. builds the server image from the host's release binary (or
+#      STRONGROOM_BIN's: CI passes the debug binary its tests built), and local
 #      PostgreSQL and NATS images from Debian's packages;
 #   4. checks the image alone: a missing master-key secret, an unreachable
 #      database and a read-only /data each end with one error line and a
@@ -72,10 +73,18 @@ fi
 echo "localhost/debian:bookworm: $(podman image inspect --format '{{.Size}}' localhost/debian:bookworm | numfmt --to=iec)"
 
 step "images"
-cargo build --release --bin strongroom
-version=$(target/release/strongroom --version | awk '{print $2}')
+bin="${STRONGROOM_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --bin strongroom
+  bin=target/release/strongroom
+fi
+version=$("$bin" --version | awk '{print $2}')
+# The build context admits target/release/strongroom and target/image/ only.
+mkdir -p target/image
+cp "$bin" target/image/strongroom
 podman build -q --format docker -f Containerfile -t localhost/strongroom:latest \
   --build-arg BASE_IMAGE=localhost/debian:bookworm \
+  --build-arg BINARY=target/image/strongroom \
   --build-arg VERSION="$version" \
   --build-arg SOURCE="$(git remote get-url origin 2>/dev/null || echo local)" \
   --build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" . >/dev/null

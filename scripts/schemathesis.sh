@@ -9,6 +9,8 @@
 # document) and, last, the operations that end the run's own session.
 #
 # Usage: scripts/schemathesis.sh [SECONDS]   (default 180; CI uses 60)
+# STRONGROOM_BIN=PATH tests that binary instead of building the release
+# one (CI passes the debug binary its tests already built).
 # Installs schemathesis into target/schemathesis-venv on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,11 @@ if [ ! -x "$venv/bin/st" ]; then
   "$venv/bin/pip" install --quiet 'schemathesis>=4.3,<5'
 fi
 
-cargo build --release --bin strongroom >&2
+bin="${STRONGROOM_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --bin strongroom >&2
+  bin=target/release/strongroom
+fi
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 base="http://127.0.0.1:$port"
@@ -28,10 +34,10 @@ server=""
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 add_user() { # name role (offline: the server must not hold the store)
   printf '%s\n' 'correct horse battery' |
-    target/release/strongroom user add "$1" --role "$2" --data-dir "$work/data" >/dev/null
+    "$bin" user add "$1" --role "$2" --data-dir "$work/data" >/dev/null
 }
 start_server() {
-  STRONGROOM_LOG=warn target/release/strongroom serve --listen "127.0.0.1:$port" \
+  STRONGROOM_LOG=warn "$bin" serve --listen "127.0.0.1:$port" \
     --data-dir "$work/data" >>"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 100); do
