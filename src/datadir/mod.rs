@@ -217,6 +217,15 @@ pub fn open_shared_engine(
         return Err(DataDirError::SharedKeyNeeded);
     }
     let url = database.url.resolve(data_dir, allow_insecure)?;
+    // A URL the engine cannot read is refused below, with the reason.
+    if let Ok(Some(host)) = EngineBuilder::postgres_remote_in_clear(&url) {
+        tracing::warn!(
+            host,
+            "the PostgreSQL connection may travel in plain text (sslmode disable, allow or \
+             prefer): add sslmode=verify-full (and sslrootcert=FILE for a private CA) to \
+             --database-url"
+        );
+    }
     let engine = tuned_builder(key, data_dir, allow_insecure, tune)?
         .open_postgres(&url, database.connections)
         .map_err(DataDirError::SharedDatabase)?;

@@ -14,6 +14,18 @@ use strongroom_engine::SecretString;
 #[derive(Debug)]
 pub struct PgCluster {
     port: u16,
+    /// Where its Unix socket is: the tests' own connections go there, so
+    /// they work whatever `pg_hba.conf` asks of TCP.
+    socket_dir: PathBuf,
+}
+
+/// A server certificate and key (PEM) for [`PgCluster::start_tls`].
+#[derive(Debug)]
+pub struct ServerTls {
+    /// The server's certificate (its chain, leaf first).
+    pub certificate_pem: String,
+    /// Its private key.
+    pub key_pem: String,
 }
 
 /// Where the package's binaries are, if it is installed.
@@ -67,16 +79,23 @@ impl PgCluster {
     /// away), or `None` after saying loudly on stderr that the package is
     /// not installed. `test` names who asked.
     pub fn start(test: &str) -> Option<Self> {
-        Self::start_with(test, false)
+        Self::start_with(test, false, None)
+    }
+
+    /// Like [`PgCluster::start`], with `ssl = on` and this certificate,
+    /// and a `pg_hba.conf` that admits TCP connections over TLS only
+    /// (`hostssl`).
+    pub fn start_tls(test: &str, tls: &ServerTls) -> Option<Self> {
+        Self::start_with(test, false, Some(tls))
     }
 
     /// Like [`PgCluster::start`], but with PostgreSQL's default
     /// durability (fsync on every commit), for benchmarks.
     pub fn start_durable(test: &str) -> Option<Self> {
-        Self::start_with(test, true)
+        Self::start_with(test, true, None)
     }
 
-    fn start_with(test: &str, durable: bool) -> Option<Self> {
+    fn start_with(test: &str, durable: bool, tls: Option<&ServerTls>) -> Option<Self> {
         let Some(bin) = binaries() else {
             crate::skip(test, "PostgreSQL", "apt-get install postgresql");
             return None;
@@ -109,6 +128,30 @@ impl PgCluster {
                 .arg(&data),
             "initdb",
         );
+        let mut options = String::new();
+        if let Some(tls) = tls {
+            let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+            std::fs::write(&cert, &tls.certificate_pem).expect("server certificate");
+            std::fs::write(&key, &tls.key_pem).expect("server key");
+            // PostgreSQL refuses a key others may read.
+            run(Command::new("chmod").arg("600").arg(&key), "chmod the key");
+            if root {
+                run(
+                    Command::new("chown").arg("postgres").arg(&cert).arg(&key),
+                    "chown the certificate",
+                );
+            }
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .expect("pg_hba.conf");
+            options = format!(
+                "-c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}'",
+                cert.display(),
+                key.display()
+            );
+        }
         let port = crate::free_port();
         // One shell runs the server and stops it (and removes its files)
         // once this process is gone.
@@ -120,7 +163,7 @@ impl PgCluster {
         };
         let script = format!(
             "{runner}'{postgres}' -D '{data}' -p {port} -k '{dir}' \
-               -c listen_addresses=127.0.0.1 {speed} -c max_connections=300 >/dev/null 2>&1 & \
+               -c listen_addresses=127.0.0.1 {speed} {options} -c max_connections=300 >/dev/null 2>&1 & \
              while kill -0 {me} 2>/dev/null; do sleep 0.5; done; \
              kill -INT $(head -1 '{data}/postmaster.pid' 2>/dev/null) 2>/dev/null; wait; rm -rf '{dir}'",
             postgres = bin.join("postgres").display(),
@@ -136,9 +179,12 @@ impl PgCluster {
             .spawn()
             .expect("start postgres");
         std::thread::spawn(move || keeper.wait());
-        let cluster = Self { port };
+        let cluster = Self {
+            port,
+            socket_dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while postgres::Client::connect(&cluster.plain_url("postgres"), postgres::NoTls).is_err() {
+        while postgres::Client::connect(&cluster.admin_url(), postgres::NoTls).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "postgres did not accept connections within 60 s"
@@ -148,18 +194,27 @@ impl PgCluster {
         Some(cluster)
     }
 
-    fn plain_url(&self, database: &str) -> String {
+    fn tcp_url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    /// The URL of database `name` (letters, digits, `_`), created empty if
-    /// it does not exist yet.
+    /// The `postgres` database through the Unix socket.
+    fn admin_url(&self) -> String {
+        format!(
+            "host='{}' port={} user=postgres dbname=postgres",
+            self.socket_dir.display(),
+            self.port
+        )
+    }
+
+    /// The URL of database `name` (letters, digits, `_`) over TCP on
+    /// 127.0.0.1, created empty if it does not exist yet.
     pub fn database(&self, name: &str) -> SecretString {
         assert!(
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
             "database name {name:?}"
         );
-        let mut admin = postgres::Client::connect(&self.plain_url("postgres"), postgres::NoTls)
+        let mut admin = postgres::Client::connect(&self.admin_url(), postgres::NoTls)
             .expect("admin connection");
         let exists = admin
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
@@ -170,7 +225,7 @@ impl PgCluster {
                 .batch_execute(&format!("CREATE DATABASE {name}"))
                 .expect("create database");
         }
-        SecretString::from(self.plain_url(name))
+        SecretString::from(self.tcp_url(name))
     }
 
     /// The port it listens on (127.0.0.1).

@@ -3,6 +3,7 @@
 //! PostgreSQL and NATS, the API nested in a host app, and one platform's
 //! story end to end.
 
+mod ca;
 mod cli;
 mod cluster;
 mod embed;
@@ -10,6 +11,7 @@ mod limits;
 mod metrics;
 mod oidc;
 mod ops;
+mod postgres_tls;
 mod story;
 mod tls;
 

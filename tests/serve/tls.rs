@@ -10,35 +10,8 @@ use crate::common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::ca::Ca;
 use common::binary::Binary;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Ca {
-    fn new() -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let issuer =
-            CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("ca");
-        Self { issuer }
-    }
-
-    fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// A leaf for localhost: (certificate PEM, key PEM, certificate DER).
-    fn leaf(&self) -> (String, String, Vec<u8>) {
-        let key = KeyPair::generate().expect("key");
-        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("params");
-        let cert = params.signed_by(&key, &self.issuer).expect("leaf");
-        (cert.pem(), key.serialize_pem(), cert.der().to_vec())
-    }
-}
 
 fn write_leaf(dir: &Path, leaf: &(String, String, Vec<u8>)) {
     std::fs::write(dir.join("cert.pem"), &leaf.0).expect("cert");

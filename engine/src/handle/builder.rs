@@ -187,7 +187,11 @@ impl EngineBuilder {
     }
 
     /// Opens (or creates) the engine's tables in the PostgreSQL database at
-    /// `url` (`postgres://user:password@host:port/database`), with a pool
+    /// `url` (`postgres://user:password@host:port/database`, or libpq's
+    /// `key=value` form; TLS through rustls as its `sslmode` —
+    /// `disable`, `allow`, `prefer` (the default), `require`, `verify-ca`,
+    /// `verify-full` — and `sslrootcert` (a PEM file; the platform's roots
+    /// when absent) say, as libpq does), with a pool
     /// of up to `connections` connections. Several engines, in several
     /// processes, may open the same database at once; it holds only
     /// ciphertext, wrapped keys and hashes. Its tables are created on first
@@ -202,6 +206,19 @@ impl EngineBuilder {
         let master = self.master.take().ok_or(REUSED)?;
         let store = crate::store::postgres::PgStore::connect(url, connections, &schema::TABLES)?;
         self.finish(Box::new(store), master)
+    }
+
+    /// The host of a PostgreSQL server that `url` names which is neither
+    /// loopback nor a Unix socket, when the URL lets the connection to it
+    /// travel in plain text (`sslmode` `disable`, `allow`, or `prefer`,
+    /// the default, which falls back to plain text when the server offers
+    /// no TLS): worth warning about, since credentials and ciphertext
+    /// would cross the network in clear. `None` when the URL asks for TLS.
+    #[cfg(feature = "postgres")]
+    pub fn postgres_remote_in_clear(
+        url: &secrecy::SecretString,
+    ) -> Result<Option<String>, OpenError> {
+        Ok(crate::store::postgres::remote_in_clear(url)?)
     }
 
     /// Opens a fresh database held in memory only: gone when the engine is

@@ -14,6 +14,8 @@ use crate::error::StorageError;
 
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_tls;
 pub(crate) mod redb;
 pub(crate) mod watched;
 

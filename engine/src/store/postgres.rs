@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{NoTls, Statement, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::postgres_tls::{self, Connector};
 use super::{Bounds, Flow, Order, Outcome, ReadTx, Store, TableName, WriteTx};
 use crate::error::StorageError;
 
@@ -37,7 +37,19 @@ struct Connection {
 }
 
 /// Makes [`Connection`]s for the pool.
-struct Manager(PostgresConnectionManager<NoTls>);
+struct Manager {
+    config: postgres::Config,
+    connector: Connector,
+}
+
+impl Manager {
+    fn client(&self) -> Result<postgres::Client, postgres::Error> {
+        match &self.connector {
+            Connector::Plain => self.config.connect(NoTls),
+            Connector::Tls(tls) => self.config.connect(tls.clone()),
+        }
+    }
+}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Connection;
@@ -45,7 +57,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Connection, postgres::Error> {
         Ok(Connection {
-            client: self.0.connect()?,
+            client: self.client()?,
             statements: HashMap::new(),
         })
     }
@@ -110,6 +122,27 @@ fn pg(e: &postgres::Error) -> StorageError {
     StorageError::backend(PgError(text))
 }
 
+/// The driver's configuration of `url`, and what it asks of TLS.
+fn parse(url: &SecretString) -> Result<(postgres::Config, postgres_tls::TlsParams), StorageError> {
+    let bad = |e: String| StorageError::backend(BadUrl(e));
+    let split = postgres_tls::split(url.expose_secret()).map_err(|e| bad(e.to_string()))?;
+    // The parser's message names the bad part, not the password.
+    let config = split
+        .rest
+        .parse()
+        .map_err(|e: postgres::Error| bad(e.to_string()))?;
+    Ok((config, split.tls))
+}
+
+/// The first host `url` names that is neither loopback nor a Unix socket,
+/// when its `sslmode` lets the connection to it be plain text (`disable`,
+/// `allow` or `prefer`, the default): worth a warning, since credentials
+/// and ciphertext would cross the network in clear.
+pub(crate) fn remote_in_clear(url: &SecretString) -> Result<Option<String>, StorageError> {
+    let (config, tls) = parse(url)?;
+    Ok(postgres_tls::remote_in_clear(&config, &tls))
+}
+
 /// A first connection that failed: the error and its cause ("error
 /// connecting to server: Connection refused"), never the URL.
 fn unreachable(e: &postgres::Error) -> StorageError {
@@ -152,30 +185,31 @@ impl PgStore {
     }
 
     /// Connects to `url` (`postgres://user:password@host:port/db` or the
-    /// key=value form) with a pool of `connections`, and creates the
-    /// `tables` that do not exist yet.
+    /// key=value form, TLS as its `sslmode` and `sslrootcert` say) with a
+    /// pool of `connections`, and creates the `tables` that do not exist
+    /// yet.
     pub(crate) fn connect(
         url: &SecretString,
         connections: u32,
         tables: &[TableName],
     ) -> Result<Self, StorageError> {
-        let config: postgres::Config =
-            url.expose_secret().parse().map_err(|e: postgres::Error| {
-                // The parser's message names the bad part, not the password.
-                StorageError::backend(BadUrl(e.to_string()))
-            })?;
-        // One connection first, so an unreachable or refusing server is
-        // one clear error (with its cause) rather than the pool's retries.
-        let mut config = config;
+        let (mut config, tls) = parse(url)?;
+        let (mode, connector) = tls
+            .connector()
+            .map_err(|e| StorageError::backend(PgError(e.to_string())))?;
+        config.ssl_mode(mode);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        config
-            .connect(NoTls)
+        let manager = Manager { config, connector };
+        // One connection first, so an unreachable or refusing server (or
+        // one whose certificate is not trusted) is one clear error, with
+        // its cause, rather than the pool's retries.
+        manager
+            .client()
             .map_err(|e| unreachable(&e))?
             .close()
             .map_err(|e| pg(&e))?;
-        let manager = Manager(PostgresConnectionManager::new(config, NoTls));
         // A broken connection shows as closed or as a failed statement;
         // testing each one on checkout would cost a round trip per
         // transaction.
