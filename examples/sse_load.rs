@@ -6,10 +6,12 @@
 //! ```sh
 //! cargo run --release -- serve &        # the server under test
 //! cargo run --release --example sse_load -- --connections 10000
+//! # HTTP/2 (h2c with prior knowledge): 100 streams on each connection
+//! cargo run --release --example sse_load -- --streams 100000 --http2 --streams-per-connection 100
 //! ```
 //!
-//! Streams connect from several loopback source addresses (127.0.0.0/8,
-//! ~20 000 streams each) so ephemeral ports never run short; logins come
+//! Connections come from several loopback source addresses (127.0.0.0/8,
+//! ~20 000 each) so ephemeral ports never run short; logins come
 //! from their own addresses so the per-address login limit is respected.
 //! The harness raises its own open-file limit. Everything stays on
 //! loopback and stops by itself.
@@ -32,9 +34,17 @@ struct Args {
     /// Server address (loopback only).
     #[arg(long, default_value = "127.0.0.1:8080")]
     server: SocketAddr,
-    /// Concurrent SSE streams to open.
-    #[arg(long, default_value_t = 1000)]
+    /// Concurrent SSE streams to open (over HTTP/1.1, one connection
+    /// each).
+    #[arg(long, alias = "streams", default_value_t = 1000)]
     connections: usize,
+    /// Open the streams over HTTP/2 with prior knowledge (h2c), many to a
+    /// connection.
+    #[arg(long)]
+    http2: bool,
+    /// Streams each HTTP/2 connection carries (with --http2).
+    #[arg(long, default_value_t = 100)]
+    streams_per_connection: usize,
     /// Distinct user accounts the streams are spread over.
     #[arg(long, default_value_t = 100)]
     users: usize,
@@ -177,29 +187,126 @@ async fn stream(
         }
         // Chunk-size lines are fields the parser ignores (no colon), so the
         // chunked framing need not be undone: poem writes an event per chunk.
-        let received = now_micros();
-        for item in parser.push(&buf) {
-            let Item::Event(event) = item else { continue };
-            let Ok(event) = serde_json::from_str::<Value>(&event.data) else {
-                continue;
-            };
-            let Some(text) = event["message"].as_str() else {
-                continue;
-            };
-            let mut parts = text.split(' ');
-            if let (Some("load"), Some(tag), Some(sent)) =
-                (parts.next(), parts.next(), parts.next())
-            {
-                let latency = received.saturating_sub(sent.parse().unwrap_or(received));
-                seen.lock()
-                    .expect("seen")
-                    .entry(tag.to_owned())
-                    .or_default()
-                    .push(latency);
-            }
-        }
+        record(&mut parser, &buf, &seen);
         buf.clear();
     }
+}
+
+/// Feeds received bytes to a stream's parser and records the latency of
+/// every load event among them.
+fn record(parser: &mut SseParser, bytes: &[u8], seen: &Seen) {
+    let received = now_micros();
+    for item in parser.push(bytes) {
+        let Item::Event(event) = item else { continue };
+        let Ok(event) = serde_json::from_str::<Value>(&event.data) else {
+            continue;
+        };
+        let Some(text) = event["message"].as_str() else {
+            continue;
+        };
+        let mut parts = text.split(' ');
+        if let (Some("load"), Some(tag), Some(sent)) = (parts.next(), parts.next(), parts.next()) {
+            let latency = received.saturating_sub(sent.parse().unwrap_or(received));
+            seen.lock()
+                .expect("seen")
+                .entry(tag.to_owned())
+                .or_default()
+                .push(latency);
+        }
+    }
+}
+
+/// Opens one HTTP/2 connection and `tokens.len()` streams on it (one per
+/// token), recording every event until `deadline`. Counts each stream in
+/// `up` once its 200 has arrived and each one refused or never sent in
+/// `failures`.
+async fn h2_connection(
+    server: SocketAddr,
+    src: IpAddr,
+    tokens: Vec<String>,
+    seen: Seen,
+    up: Arc<AtomicUsize>,
+    failures: Arc<AtomicUsize>,
+    deadline: Instant,
+) -> Result<(), String> {
+    let opened = async {
+        let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+        socket
+            .bind(SocketAddr::new(src, 0))
+            .map_err(|e| format!("bind {src}: {e}"))?;
+        let tcp = socket
+            .connect(server)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        h2::client::handshake(tcp)
+            .await
+            .map_err(|e| format!("handshake: {e}"))
+    };
+    let (client, connection) = match opened.await {
+        Ok(opened) => opened,
+        Err(e) => {
+            failures.fetch_add(tokens.len(), Ordering::SeqCst);
+            return Err(e);
+        }
+    };
+    let driver = tokio::spawn(connection);
+    let mut streams = tokio::task::JoinSet::new();
+    let count = tokens.len();
+    for (sent, token) in tokens.into_iter().enumerate() {
+        let request = http::Request::get(format!("http://{server}/v1/events"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("accept", "text/event-stream")
+            .body(())
+            .map_err(|e| e.to_string())?;
+        let sending = async {
+            let mut client = client.clone().ready().await?;
+            client
+                .send_request(request, true)
+                .map(|(response, _)| response)
+        };
+        let response = match sending.await {
+            Ok(response) => response,
+            Err(e) => {
+                // The streams not sent fail; those sent go on.
+                failures.fetch_add(count - sent, Ordering::SeqCst);
+                eprintln!("h2 connection: {e}");
+                break;
+            }
+        };
+        let (seen, up, failures) = (seen.clone(), up.clone(), failures.clone());
+        streams.spawn(async move {
+            let outcome = async {
+                let response = response.await.map_err(|e| format!("response: {e}"))?;
+                if response.status() != 200 {
+                    return Err(format!("status {}", response.status()));
+                }
+                up.fetch_add(1, Ordering::SeqCst);
+                let mut body = response.into_body();
+                let mut parser = SseParser::default();
+                loop {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    match tokio::time::timeout(remaining, body.data()).await {
+                        Err(_) => return Ok(()),
+                        Ok(None) => return Err("server ended the stream".to_owned()),
+                        Ok(Some(Err(e))) => return Err(e.to_string()),
+                        Ok(Some(Ok(bytes))) => {
+                            let _ = body.flow_control().release_capacity(bytes.len());
+                            record(&mut parser, &bytes, &seen);
+                        }
+                    }
+                }
+            }
+            .await;
+            if let Err(e) = &outcome
+                && failures.fetch_add(1, Ordering::SeqCst) < 5
+            {
+                eprintln!("h2 stream: {e}");
+            }
+        });
+    }
+    while streams.join_next().await.is_some() {}
+    driver.abort();
+    Ok(())
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -235,27 +342,67 @@ async fn main() {
     let t = Instant::now();
     let mut tasks = Vec::with_capacity(args.connections);
     let mut streams_of_user = vec![0usize; tokens.len()];
+    let mut user_tokens = Vec::with_capacity(args.connections);
     for i in 0..args.connections {
         let user = i % tokens.len();
         streams_of_user[user] += 1;
-        let (server, token) = (args.server, tokens[user].1.clone());
-        let (seen, up, failures, gate) = (seen.clone(), up.clone(), failures.clone(), gate.clone());
-        let src = source(i, per_source, 0);
-        tasks.push(tokio::spawn(async move {
-            let permit = gate.acquire_owned().await.expect("gate");
-            let before = up.load(Ordering::SeqCst);
-            let task = tokio::spawn(stream(server, src, token, seen, up.clone(), deadline));
-            // Hold the permit until this stream is up (or failed).
-            while up.load(Ordering::SeqCst) == before && !task.is_finished() {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            drop(permit);
-            if let Ok(Err(e)) = task.await
-                && failures.fetch_add(1, Ordering::SeqCst) < 5
-            {
-                eprintln!("stream {i}: {e}");
-            }
-        }));
+        user_tokens.push(tokens[user].1.clone());
+    }
+    if args.http2 {
+        let per = args.streams_per_connection.max(1);
+        let connections = args.connections.div_ceil(per);
+        println!("HTTP/2: {connections} connections, up to {per} streams each");
+        let mut chunks = user_tokens.chunks(per).map(<[String]>::to_vec);
+        for c in 0..connections {
+            let Some(chunk) = chunks.next() else { break };
+            let (seen, up, failures, gate) =
+                (seen.clone(), up.clone(), failures.clone(), gate.clone());
+            let src = source(c, per_source, 0);
+            let server = args.server;
+            tasks.push(tokio::spawn(async move {
+                // One connection at a time per permit until its streams
+                // are up.
+                let permit = gate.acquire_owned().await.expect("gate");
+                let want = chunk.len();
+                let before = up.load(Ordering::SeqCst) + failures.load(Ordering::SeqCst);
+                let f = failures.clone();
+                let upc = up.clone();
+                let task = tokio::spawn(h2_connection(
+                    server, src, chunk, seen, up, failures, deadline,
+                ));
+                while upc.load(Ordering::SeqCst) + f.load(Ordering::SeqCst) < before + want
+                    && !task.is_finished()
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                drop(permit);
+                if let Ok(Err(e)) = task.await {
+                    eprintln!("connection {c}: {e}");
+                }
+            }));
+        }
+    } else {
+        for (i, token) in user_tokens.into_iter().enumerate() {
+            let server = args.server;
+            let (seen, up, failures, gate) =
+                (seen.clone(), up.clone(), failures.clone(), gate.clone());
+            let src = source(i, per_source, 0);
+            tasks.push(tokio::spawn(async move {
+                let permit = gate.acquire_owned().await.expect("gate");
+                let before = up.load(Ordering::SeqCst);
+                let task = tokio::spawn(stream(server, src, token, seen, up.clone(), deadline));
+                // Hold the permit until this stream is up (or failed).
+                while up.load(Ordering::SeqCst) == before && !task.is_finished() {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                drop(permit);
+                if let Ok(Err(e)) = task.await
+                    && failures.fetch_add(1, Ordering::SeqCst) < 5
+                {
+                    eprintln!("stream {i}: {e}");
+                }
+            }));
+        }
     }
     while up.load(Ordering::SeqCst) + failures.load(Ordering::SeqCst) < args.connections
         && t.elapsed() < Duration::from_secs(300)

@@ -90,6 +90,10 @@ pub enum OpenError {
     /// The database file could not be opened, initialised or migrated.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A copy was asked into a database that already holds Strongroom
+    /// data. Nothing was written.
+    #[error("the target already holds Strongroom data; refusing to copy into it")]
+    TargetNotEmpty,
 }
 
 /// A record operation failed.

@@ -109,7 +109,7 @@ pub use error::{
     TotpError,
 };
 pub use handle::Engine;
-pub use handle::builder::EngineBuilder;
+pub use handle::builder::{CopyReport, EngineBuilder};
 pub use ids::{
     EventId, FileId, KeyScope, ParseIdError, PasskeyId, RecordId, SessionId, ShareId, UserId,
 };

@@ -208,6 +208,50 @@ impl EngineBuilder {
         self.finish(Box::new(store), master)
     }
 
+    /// Copies `source` — every table, as one read transaction sees it,
+    /// nothing decrypted — into a new database file at `path` (which must
+    /// not exist), then opens it. The builder's master key must be the
+    /// source's: data keys stay wrapped under it.
+    pub fn open_copy_in_file(
+        &mut self,
+        source: &Engine,
+        path: impl AsRef<Path>,
+    ) -> Result<(Engine, CopyReport), OpenError> {
+        self.validate()?;
+        self.opens(source)?;
+        let path = path.as_ref();
+        if path.exists() {
+            return Err(OpenError::TargetNotEmpty);
+        }
+        let copied = source.store().snapshot_to(path)?;
+        Ok((self.open(path)?, CopyReport::of(&copied)))
+    }
+
+    /// Copies `source` — every table, as one read transaction sees it,
+    /// nothing decrypted — into the PostgreSQL database at `url` in one
+    /// transaction, then opens it there (a pool of `connections`). Refused
+    /// with [`OpenError::TargetNotEmpty`], writing nothing, when the
+    /// database already holds Strongroom data. The builder's master key
+    /// must be the source's: data keys stay wrapped under it.
+    #[cfg(feature = "postgres")]
+    pub fn open_copy_in_postgres(
+        &mut self,
+        source: &Engine,
+        url: &secrecy::SecretString,
+        connections: u32,
+    ) -> Result<(Engine, CopyReport), OpenError> {
+        self.validate()?;
+        self.opens(source)?;
+        let master = self.master.take().ok_or(REUSED)?;
+        let target = crate::store::postgres::PgStore::connect(url, connections, &schema::TABLES)?;
+        let copied = crate::store::copy_all(source.store(), &target, &schema::TABLES)?
+            .ok_or(OpenError::TargetNotEmpty)?;
+        Ok((
+            self.finish(Box::new(target), master)?,
+            CopyReport::of(&copied),
+        ))
+    }
+
     /// The host of a PostgreSQL server that `url` names which is neither
     /// loopback nor a Unix socket, when the URL lets the connection to it
     /// travel in plain text (`sslmode` `disable`, `allow`, or `prefer`,
@@ -242,6 +286,19 @@ impl EngineBuilder {
         let store = RedbStore::with_backend(backend)?;
         schema::legacy::upgrade(&store, &master)?;
         self.finish(Box::new(store), master)
+    }
+
+    /// Whether this builder's master key is the one `source` was made
+    /// with (checked before anything is copied).
+    fn opens(&self, source: &Engine) -> Result<(), OpenError> {
+        let master = self.master.as_ref().ok_or(REUSED)?;
+        let check = source
+            .store()
+            .read_with(|tx| schema::META.get(tx, &schema::MetaKey::KeyCheck))?;
+        match check {
+            Some(check) if master.verifies_key_check(&check) => Ok(()),
+            _ => Err(OpenError::WrongMasterKey),
+        }
     }
 
     fn validate(&self) -> Result<(), OpenError> {
@@ -338,3 +395,21 @@ fn rekey_audit_chain(
 
 /// A builder opens one engine: the keyring takes its master key.
 const REUSED: OpenError = OpenError::InvalidConfig("this builder already opened an engine");
+
+/// What a copy of a whole store moved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Entries copied, per table, by table name.
+    pub tables: Vec<(String, u64)>,
+    /// Entries copied, in all tables.
+    pub entries: u64,
+}
+
+impl CopyReport {
+    fn of(copied: &[(String, u64)]) -> Self {
+        Self {
+            tables: copied.to_vec(),
+            entries: copied.iter().map(|(_, n)| n).sum(),
+        }
+    }
+}

@@ -151,6 +151,55 @@ impl dyn Store + '_ {
     }
 }
 
+/// Copies `tables`, as one read transaction of `source` sees them, into
+/// `target` in one write transaction of it: nothing is decoded, so records
+/// stay sealed. Returns the entries copied per table, or `None` (having
+/// written nothing) when one of the tables of `target` holds an entry.
+pub(crate) fn copy_all(
+    source: &dyn Store,
+    target: &dyn Store,
+    tables: &[TableName],
+) -> Result<Option<Vec<(String, u64)>>, StorageError> {
+    let all = || (Bound::Unbounded, Bound::Unbounded);
+    target.write_with(|into| {
+        for table in tables {
+            let mut found = false;
+            into.scan(*table, all(), Order::Ascending, &mut |_, _| {
+                found = true;
+                Flow::Stop
+            })?;
+            if found {
+                // Nothing was written: the commit changes nothing.
+                return Ok(None);
+            }
+        }
+        source.read_with(|from| {
+            let mut copied = Vec::with_capacity(tables.len());
+            for table in tables {
+                let mut count = 0;
+                let mut failed = None;
+                from.scan(*table, all(), Order::Ascending, &mut |k, v| match into
+                    .insert(*table, k, v)
+                {
+                    Ok(()) => {
+                        count += 1;
+                        Flow::Continue
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        Flow::Stop
+                    }
+                })?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                copied.push((table.name.to_owned(), count));
+            }
+            Ok(Some(copied))
+        })
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("the storage backend finished a transaction without running its body")]
 struct BodyDidNotRun;

@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod audit;
 mod broken_decrypt;
+mod copy;
 mod crash_consistency;
 mod crash_process;
 mod credits;
