@@ -156,6 +156,43 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 1_000)]
         batch: usize,
     },
+    /// Copy a whole store into an empty one — a data dir into PostgreSQL,
+    /// or back — without decrypting anything, then verify the copy deep.
+    /// Exit 0 when the copy is sound, 3 when the check found problems, 1
+    /// on failure (a target that holds a store is refused, untouched).
+    #[command(
+        group(clap::ArgGroup::new("from").required(true)),
+        group(clap::ArgGroup::new("to").required(true))
+    )]
+    Migrate {
+        /// The data dir to copy (no server may be running on it).
+        #[arg(long, group = "from")]
+        from_data_dir: Option<PathBuf>,
+        /// The PostgreSQL database to copy.
+        #[arg(long, group = "from", hide_env_values = true)]
+        from_database_url: Option<String>,
+        /// Read --from-database-url from this file.
+        #[arg(long, group = "from")]
+        from_database_url_file: Option<PathBuf>,
+        /// The data dir to copy into (made if absent; must hold no store).
+        #[arg(long, group = "to")]
+        to_data_dir: Option<PathBuf>,
+        /// The PostgreSQL database to copy into (its Strongroom tables
+        /// must be absent or empty).
+        #[arg(long, group = "to", hide_env_values = true)]
+        to_database_url: Option<String>,
+        /// Read --to-database-url from this file.
+        #[arg(long, group = "to")]
+        to_database_url_file: Option<PathBuf>,
+        /// File holding the base64 master key [default:
+        /// STRONGROOM_MASTER_KEY, else FROM_DATA_DIR/master.key]. The copy
+        /// keeps it: serve the copy with the same key.
+        #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// Use files other users can read.
+        #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
+        allow_insecure_permissions: bool,
+    },
     /// Re-wrap every data key under a new master key, in one transaction
     /// (no server may be running). Record ciphertexts are not touched;
     /// afterwards only the new key opens the store.
@@ -551,14 +588,11 @@ impl ServeArgs {
             audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
             max_file_bytes: self.max_file_bytes,
             cache_bytes: self.cache_mib.max(1) << 20,
-            database: self
-                .database_url
-                .map(|url| DatabaseUrl::Given(SecretString::from(url)))
-                .or(self.database_url_file.map(DatabaseUrl::File))
-                .map(|url| SharedDatabase {
-                    url,
-                    connections: self.database_connections.max(1),
-                }),
+            database: shared_database(
+                self.database_url,
+                self.database_url_file,
+                self.database_connections,
+            ),
             nats_url: self.nats_url,
             json_output: format == LogFormat::Json,
             credits: {
@@ -615,6 +649,52 @@ pub(crate) struct StoreOpts {
     /// Use a data dir, database or key file that other users can read.
     #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
     allow_insecure_permissions: bool,
+    /// Work on the store in this PostgreSQL database instead of the data
+    /// dir's (as `serve --database-url`; TLS by its sslmode). Needs the
+    /// master key given (--master-key-file or STRONGROOM_MASTER_KEY).
+    #[arg(
+        long,
+        env = "STRONGROOM_DATABASE_URL",
+        hide_env_values = true,
+        group = "database"
+    )]
+    database_url: Option<String>,
+    /// Read --database-url from this file instead.
+    #[arg(long, env = "STRONGROOM_DATABASE_URL_FILE", group = "database")]
+    database_url_file: Option<PathBuf>,
+}
+
+/// The two stores of `migrate`: from, then to. Each is a data dir or a
+/// PostgreSQL database; the master key is the same for both.
+pub(crate) fn migrate_stores(
+    from: (Option<PathBuf>, Option<String>, Option<PathBuf>),
+    to: (Option<PathBuf>, Option<String>, Option<PathBuf>),
+    master_key_file: Option<PathBuf>,
+    allow_insecure_permissions: bool,
+    matches: Option<&ArgMatches>,
+) -> (StoreArgs, StoreArgs) {
+    let key = key_source(master_key_file, matches);
+    let store = |(dir, url, file): (Option<PathBuf>, Option<String>, Option<PathBuf>)| StoreArgs {
+        key: key.clone(),
+        data_dir: dir.unwrap_or_else(|| PathBuf::from(".")),
+        allow_insecure_permissions,
+        database: shared_database(url, file, 4),
+    };
+    (store(from), store(to))
+}
+
+/// The PostgreSQL database a URL or URL file names, if any.
+fn shared_database(
+    url: Option<String>,
+    file: Option<PathBuf>,
+    connections: u32,
+) -> Option<SharedDatabase> {
+    url.map(|url| DatabaseUrl::Given(SecretString::from(url)))
+        .or(file.map(DatabaseUrl::File))
+        .map(|url| SharedDatabase {
+            url,
+            connections: connections.max(1),
+        })
 }
 
 /// A key file named on the command line beats `STRONGROOM_MASTER_KEY`,
@@ -638,6 +718,7 @@ impl StoreOpts {
             key: key_source(self.master_key_file, matches),
             data_dir: self.data_dir,
             allow_insecure_permissions: self.allow_insecure_permissions,
+            database: shared_database(self.database_url, self.database_url_file, 4),
         }
     }
 }

@@ -24,6 +24,31 @@ pub(crate) fn verify(store: &StoreArgs, deep: bool, json: bool) -> Result<ExitCo
     })
 }
 
+/// Runs `migrate`, printing what was copied and the deep check of the copy.
+pub(crate) fn migrate(from: &StoreArgs, to: &StoreArgs) -> Result<ExitCode, OpsError> {
+    let migrated = ops::migrate(from, to)?;
+    println!(
+        "copied {} entries of {} tables from {} into {}, nothing decrypted",
+        migrated.copied.entries,
+        migrated.copied.tables.len(),
+        from.database().display(),
+        migrated.target.display()
+    );
+    println!("deep check of the copy:");
+    print!("{}", migrated.verified.to_text());
+    if from.key == strongroom::datadir::KeySource::DataDir {
+        println!(
+            "the copy opens with the same master key: {} (--master-key-file)",
+            from.data_dir.join("master.key").display()
+        );
+    }
+    Ok(if migrated.verified.is_sound() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEMS)
+    })
+}
+
 /// Runs `audit verify`, printing text or JSON.
 pub(crate) fn audit_verify(
     store: &StoreArgs,
@@ -125,6 +150,15 @@ pub(crate) fn add_user(
 
 /// Runs `compact`, printing the sizes.
 pub(crate) fn compact(store: &StoreArgs) -> Result<ExitCode, OpsError> {
+    if store.database.is_some() {
+        // Opened anyway: a wrong key or URL is still an error.
+        drop(ops::open_existing(store)?);
+        println!(
+            "nothing to compact: PostgreSQL reclaims the space of deleted rows itself \
+             (autovacuum); VACUUM FULL in psql returns it to the operating system"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let (before, after) = ops::compact(store)?;
     println!(
         "compacted {}: {before} bytes -> {after} bytes",

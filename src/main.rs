@@ -126,6 +126,25 @@ fn main() -> ExitCode {
                 }),
             );
         }
+        Command::Migrate {
+            from_data_dir,
+            from_database_url,
+            from_database_url_file,
+            to_data_dir,
+            to_database_url,
+            to_database_url_file,
+            master_key_file,
+            allow_insecure_permissions,
+        } => {
+            let (from, to) = cli::migrate_stores(
+                (from_data_dir, from_database_url, from_database_url_file),
+                (to_data_dir, to_database_url, to_database_url_file),
+                master_key_file,
+                allow_insecure_permissions,
+                sub(&matches),
+            );
+            return finish(commands::migrate(&from, &to));
+        }
         Command::Compact { store } => {
             return finish(commands::compact(&store.resolve(sub(&matches))));
         }

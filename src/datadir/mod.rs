@@ -42,7 +42,11 @@ pub enum DatabaseUrl {
 impl DatabaseUrl {
     /// The URL, read from its file if it is in one (which must be private
     /// or a mounted secret, as a key file must).
-    fn resolve(&self, data_dir: &Path, allow_insecure: bool) -> Result<SecretString, FileError> {
+    pub(crate) fn resolve(
+        &self,
+        data_dir: &Path,
+        allow_insecure: bool,
+    ) -> Result<SecretString, FileError> {
         match self {
             Self::Given(url) => Ok(url.clone()),
             Self::File(path) => files::read_secret(path, data_dir, allow_insecure),
@@ -68,12 +72,41 @@ pub struct StoreArgs {
     pub key: KeySource,
     /// Accept files other users can read.
     pub allow_insecure_permissions: bool,
+    /// A PostgreSQL database holding the store instead of the data dir.
+    pub database: Option<SharedDatabase>,
 }
 
+/// How messages name a store in PostgreSQL (its URL is a secret).
+pub const SHARED_DATABASE_LABEL: &str = "the database at --database-url";
+
 impl StoreArgs {
-    /// The database file.
+    /// The database file, or [`SHARED_DATABASE_LABEL`] for PostgreSQL:
+    /// what messages about the store name.
     pub fn database(&self) -> PathBuf {
-        self.data_dir.join(DATABASE_FILE)
+        match self.database {
+            Some(_) => PathBuf::from(SHARED_DATABASE_LABEL),
+            None => self.data_dir.join(DATABASE_FILE),
+        }
+    }
+
+    /// Opens the store, creating it if absent: the data dir's (as `serve`
+    /// does), or the PostgreSQL database's tables. Blocks.
+    pub fn open_or_create(&self) -> Result<Engine, DataDirError> {
+        match &self.database {
+            Some(database) => open_shared_engine(
+                database,
+                &self.key,
+                &self.data_dir,
+                self.allow_insecure_permissions,
+                |_| {},
+            ),
+            None => open_engine(
+                &self.data_dir,
+                &self.key,
+                self.allow_insecure_permissions,
+                |_| {},
+            ),
+        }
     }
 }
 

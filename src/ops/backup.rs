@@ -109,6 +109,9 @@ pub fn restore(
             path: from.to_owned(),
         });
     }
+    if args.database.is_some() {
+        return restore_into_database(args, from, accept_audit_gap);
+    }
     let dest = args.database();
     if dest.exists() {
         return Err(OpsError::Exists { path: dest });
@@ -118,7 +121,8 @@ pub fn restore(
     let staging = args.data_dir.join(format!("{DATABASE_FILE}.restoring"));
     let result = stage(from, &staging, key, accept_audit_gap);
     match result {
-        Ok(report) => {
+        Ok((engine, report)) => {
+            drop(engine);
             fs::rename(&staging, &dest).map_err(io_error(&dest))?;
             if let Ok(dir) = File::open(&args.data_dir) {
                 let _ = dir.sync_all();
@@ -140,14 +144,52 @@ pub fn restore(
     }
 }
 
+/// `restore` into a PostgreSQL database: the snapshot is checked as for a
+/// data dir on a private copy, and that copy is then copied into the
+/// database, which must hold no store, in one transaction.
+fn restore_into_database(
+    args: &StoreArgs,
+    from: &Path,
+    accept_audit_gap: bool,
+) -> Result<BackupDone, OpsError> {
+    if args.key == crate::datadir::KeySource::DataDir {
+        return Err(super::data_dir_error(
+            args,
+            crate::datadir::DataDirError::SharedKeyNeeded,
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "strongroom-restore-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    files::create_private_dir(&dir)?;
+    let restored = (|| {
+        let (staged, report) = stage(
+            from,
+            &dir.join(DATABASE_FILE),
+            master_key(args)?,
+            accept_audit_gap,
+        )?;
+        super::migrate::copy_into(&staged, master_key(args)?, args)?;
+        Ok(BackupDone {
+            path: args.database(),
+            bytes: fs::metadata(from).map_err(io_error(from))?.len(),
+            report,
+        })
+    })();
+    let _ = fs::remove_dir_all(&dir);
+    restored
+}
+
 /// Copies `from` to `staging` (0600) and checks it opens with `key` and is
-/// sound, every envelope and the audit chain included.
+/// sound, every envelope and the audit chain included; returns it open.
 fn stage(
     from: &Path,
     staging: &Path,
     key: strongroom_engine::MasterKey,
     accept_audit_gap: bool,
-) -> Result<BackupReport, OpsError> {
+) -> Result<(Engine, BackupReport), OpsError> {
     let _ = fs::remove_file(staging); // a leftover of an interrupted restore
     let mut target = create_new_private(staging)?;
     let mut source = File::open(from).map_err(io_error(from))?;
@@ -182,11 +224,12 @@ fn stage(
         });
     }
     check_audit(&engine, from, opened_at, accept_audit_gap)?;
-    Ok(BackupReport {
+    let report = BackupReport {
         records: check.records,
         users: check.users,
         entries: 0,
-    })
+    };
+    Ok((engine, report))
 }
 
 /// Refuses a snapshot whose audit chain does not verify, or whose upgrade

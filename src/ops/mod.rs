@@ -1,10 +1,13 @@
-//! Operator commands on a data directory while no server runs: verify,
-//! backup, restore, compact. Each opens the existing store (never creating
-//! a data dir, a database or a key file), does one thing, and reports in
-//! one line per fact; every error is one line naming the path.
+//! Operator commands on a store — a data directory while no server runs,
+//! or a PostgreSQL database (`--database-url`): verify, backup, restore,
+//! compact, migrate and the rest. Each opens the existing store (never
+//! creating a data dir, a database file or a key file), does one thing,
+//! and reports in one line per fact; every error is one line naming the
+//! path (or `--database-url`, never the URL).
 
 mod audit;
 mod backup;
+mod migrate;
 mod progress;
 mod rotate;
 mod seed;
@@ -17,6 +20,7 @@ use strongroom_engine::{Engine, MasterKey, OpenError, StorageError};
 
 pub use audit::{AuditVerified, audit_checkpoint, audit_verify, read_checkpoint};
 pub use backup::{BackupDone, backup, backup_engine, restore};
+pub use migrate::{Migrated, migrate};
 pub use rotate::{Rotated, rotate_data_keys, rotate_master_key};
 pub use seed::{SeedPlan, Seeded, seed};
 pub use users::{add_user, read_password};
@@ -151,8 +155,19 @@ pub(crate) fn data_dir_error(args: &StoreArgs, e: DataDirError) -> OpsError {
     }
 }
 
-/// Opens the existing database of `args` (checked private), or says why not.
+/// Opens the existing database of `args` (checked private), or says why
+/// not; a PostgreSQL one with the master key given as `serve` takes it.
 pub fn open_existing(args: &StoreArgs) -> Result<Engine, OpsError> {
+    if let Some(database) = &args.database {
+        return crate::datadir::open_shared_engine(
+            database,
+            &args.key,
+            &args.data_dir,
+            args.allow_insecure_permissions,
+            |_| {},
+        )
+        .map_err(|e| data_dir_error(args, e));
+    }
     let path = args.database();
     if !path.exists() {
         return Err(OpsError::NoDatabase { path });

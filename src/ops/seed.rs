@@ -18,7 +18,7 @@ use strongroom_engine::{Engine, SecretString, UserId};
 
 use super::progress::Progress;
 use super::{OpsError, data_dir_error, engine_error};
-use crate::datadir::{self, StoreArgs};
+use crate::datadir::StoreArgs;
 
 /// How much to seed.
 #[derive(Clone, Debug)]
@@ -63,13 +63,7 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
             source: std::io::Error::other("messages need --users of at least 1"),
         });
     }
-    let engine = datadir::open_engine(
-        &args.data_dir,
-        &args.key,
-        args.allow_insecure_permissions,
-        |_| {},
-    )
-    .map_err(|e| data_dir_error(args, e))?;
+    let engine = args.open_or_create().map_err(|e| data_dir_error(args, e))?;
     let storage = |source| OpsError::Storage {
         path: args.database(),
         source,
@@ -83,7 +77,11 @@ pub fn seed(args: &StoreArgs, plan: &SeedPlan) -> Result<Seeded, OpsError> {
     let credentials = plan
         .credentials
         .clone()
-        .unwrap_or_else(|| args.data_dir.join("seed-credentials.txt"));
+        .unwrap_or_else(|| match args.database {
+            // No data dir to keep them in: the working directory.
+            Some(_) => PathBuf::from("seed-credentials.txt"),
+            None => args.data_dir.join("seed-credentials.txt"),
+        });
     let password = generated_password();
     // Numbering continues after the accounts already there (with --force).
     let offset = existing.users as usize;

@@ -10,7 +10,7 @@ use strongroom_engine::{Role, SecretString};
 use zeroize::Zeroizing;
 
 use super::{OpsError, data_dir_error, engine_error};
-use crate::datadir::{self, StoreArgs};
+use crate::datadir::StoreArgs;
 
 /// Reads a password: a prompt without echo on a terminal, else one line of
 /// stdin.
@@ -43,13 +43,7 @@ pub fn add_user(
     role: Role,
     password: &SecretString,
 ) -> Result<User, OpsError> {
-    let engine = datadir::open_engine(
-        &args.data_dir,
-        &args.key,
-        args.allow_insecure_permissions,
-        |_| {},
-    )
-    .map_err(|e| data_dir_error(args, e))?;
+    let engine = args.open_or_create().map_err(|e| data_dir_error(args, e))?;
     engine
         .accounts()
         .create_with_role(username, password, role)

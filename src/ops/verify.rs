@@ -81,14 +81,22 @@ impl Verified {
 
 /// Checks the store of `args`.
 pub fn verify(args: &StoreArgs, deep: bool) -> Result<Verified, OpsError> {
-    let engine = open_existing(args)?;
+    verify_engine(&open_existing(args)?, &args.database(), deep)
+}
+
+/// Checks the store `engine` has open, which messages call `label`.
+pub(crate) fn verify_engine(
+    engine: &strongroom_engine::Engine,
+    label: &std::path::Path,
+    deep: bool,
+) -> Result<Verified, OpsError> {
     let result = if deep {
         engine.maintenance().check_integrity_deep()
     } else {
         engine.maintenance().check_integrity()
     };
     let storage = |source| OpsError::Storage {
-        path: args.database(),
+        path: label.to_owned(),
         source,
     };
     let report = result.map_err(storage)?;

@@ -63,6 +63,8 @@ fn command(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
         .env("STRONGROOM_DATA_DIR", data_dir)
         .env_remove("STRONGROOM_MASTER_KEY")
         .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env_remove("STRONGROOM_DATABASE_URL")
+        .env_remove("STRONGROOM_DATABASE_URL_FILE")
         .env_remove("STRONGROOM_LOG")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -244,6 +246,8 @@ pub fn run_with_stdin(args: &[&str], envs: &[(&str, &str)], input: &str) -> Exit
         .env_remove("STRONGROOM_DATA_DIR")
         .env_remove("STRONGROOM_MASTER_KEY")
         .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env_remove("STRONGROOM_DATABASE_URL")
+        .env_remove("STRONGROOM_DATABASE_URL_FILE")
         .env_remove("STRONGROOM_LOG")
         .env("NO_COLOR", "1");
     for (k, v) in envs {

@@ -11,6 +11,7 @@ mod limits;
 mod metrics;
 mod oidc;
 mod ops;
+mod ops_postgres;
 mod postgres_tls;
 mod story;
 mod tls;

@@ -209,8 +209,8 @@ impl EngineBuilder {
     }
 
     /// Copies `source` — every table, as one read transaction sees it,
-    /// nothing decrypted — into a new database file at `path` (which must
-    /// not exist), then opens it. The builder's master key must be the
+    /// nothing decrypted — into a new database file at `path` (absent, or
+    /// an empty file made with the permissions wanted), then opens it. The builder's master key must be the
     /// source's: data keys stay wrapped under it.
     pub fn open_copy_in_file(
         &mut self,
@@ -220,7 +220,7 @@ impl EngineBuilder {
         self.validate()?;
         self.opens(source)?;
         let path = path.as_ref();
-        if path.exists() {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
             return Err(OpenError::TargetNotEmpty);
         }
         let copied = source.store().snapshot_to(path)?;

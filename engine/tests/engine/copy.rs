@@ -13,12 +13,15 @@ use std::sync::OnceLock;
 use strongroom_engine::{Engine, OpenError, RecordId, UserId};
 use strongroom_testkit::postgres::PgCluster;
 
+/// Records a test keeps: owner, id, content.
+type Kept = Vec<(UserId, RecordId, Vec<u8>)>;
+
 /// A source store with two accounts and 40 records.
 fn source() -> (
     tempfile::TempDir,
     strongroom_engine::ManualClock,
     Engine,
-    Vec<(UserId, RecordId, Vec<u8>)>,
+    Kept,
 ) {
     let dir = tempfile::tempdir().expect("dir");
     let clock = common::start();
