@@ -5,8 +5,11 @@
 //!
 //! - `backend_put_durable_1k`: one durable put of 1 KiB.
 //! - `backend_concurrent_put_1k`: 64 writers at once (group commit), per put.
-//! - `backend_get_1k`: a point read, decrypted.
-//! - `backend_list_page_50`: a page of 50 records of 1 KiB.
+//! - `backend_get_1k`: a point read, decrypted; beside it, `select_1`: a
+//!   bare prepared `SELECT 1` on a connection to the same PostgreSQL
+//!   server (the floor of any PostgreSQL read: one round trip).
+//! - `backend_list_page_20` and `backend_list_page_50`: pages of 20 and
+//!   50 records of 1 KiB.
 //! - `backend_purge_1000`: purging 1 000 expired records beside 1 000 live.
 //!
 //! Run: `cargo bench --bench backends` (needs PostgreSQL installed; without
@@ -19,6 +22,7 @@ use std::time::Duration;
 
 use common::DAY;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use strongroom::engine::secrecy::ExposeSecret;
 use strongroom::engine::{Clock, Engine, ManualClock, SystemClock, Timestamp, UserId};
 use strongroom_testkit::postgres::PgCluster;
 
@@ -36,6 +40,12 @@ impl Backends {
             cluster: PgCluster::start_durable("benches/backends"),
             next: std::cell::Cell::new(0),
         }
+    }
+
+    /// A plain connection to the PostgreSQL server, if there is one.
+    fn bare_client(&self) -> Option<postgres::Client> {
+        let url = self.cluster.as_ref()?.database("bare");
+        postgres::Client::connect(url.expose_secret(), postgres::NoTls).ok()
     }
 
     /// The backends this machine can run.
@@ -110,20 +120,30 @@ fn workloads(c: &mut Criterion) {
             b.iter(|| engine.records().get(*user, id).expect("get"))
         });
     }
+    if let Some(mut client) = backends.bare_client() {
+        let select = client.prepare("SELECT 1").expect("prepare");
+        group.bench_function("select_1", |b| {
+            b.iter(|| client.query_one(&select, &[]).expect("select"))
+        });
+    }
     group.finish();
 
-    let mut group = c.benchmark_group("backend_list_page_50");
-    group.throughput(Throughput::Elements(50));
     for (name, engine, user) in &engines {
         engine
             .records()
             .put_batch((0..200).map(|_| (*user, payload.as_slice())), DAY)
             .expect("load");
-        group.bench_function(*name, |b| {
-            b.iter(|| engine.records().list(*user, None, 50).expect("list"))
-        });
     }
-    group.finish();
+    for page in [20, 50] {
+        let mut group = c.benchmark_group(format!("backend_list_page_{page}"));
+        group.throughput(Throughput::Elements(page as u64));
+        for (name, engine, user) in &engines {
+            group.bench_function(*name, |b| {
+                b.iter(|| engine.records().list(*user, None, page).expect("list"))
+            });
+        }
+        group.finish();
+    }
     drop(engines);
 
     let mut group = c.benchmark_group("backend_purge_1000");

@@ -149,7 +149,7 @@ impl Records<'_> {
         let keyring = &self.0.inner.keyring;
         self.0
             .store()
-            .read_with(|tx| records::get(tx, keyring, owner, id, now))
+            .read_fresh(|tx| records::get(tx, keyring, owner, id, now))
     }
 
     /// Up to `limit` (1 to [`Limits::max_page`](crate::Limits::max_page)) unexpired records of
@@ -193,7 +193,7 @@ impl Records<'_> {
         let keyring = &self.0.inner.keyring;
         self.0
             .store()
-            .read_with(|tx| records::list(tx, keyring, owner, cursor, limit, now))
+            .read_fresh(|tx| records::list(tx, keyring, owner, cursor, limit, now))
     }
 
     /// Deletes record `id` of `owner`; `NotFound` as for [`Records::get`]

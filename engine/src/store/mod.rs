@@ -93,6 +93,17 @@ pub(crate) trait Store: Send + Sync {
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError>;
 
+    /// Like [`Store::read`], for a body whose only effect is its result, so
+    /// that the backend may run it more than once (a networked database
+    /// first tries it as a single statement without a transaction, and
+    /// runs it again in one when it asks for more).
+    fn read_restartable(
+        &self,
+        body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        self.read(body)
+    }
+
     /// Runs `body` in a write transaction and commits it durably (or aborts
     /// it) as the body decides. Write transactions run one at a time.
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError>;
@@ -125,6 +136,22 @@ impl dyn Store + '_ {
     ) -> Result<T, E> {
         let mut out = None;
         self.read(&mut |tx| {
+            out = Some(f(tx));
+            Ok(())
+        })?;
+        out.unwrap_or_else(|| Err(body_did_not_run().into()))
+    }
+
+    /// Runs `f`, which may run more than once (its only effect must be
+    /// what it returns), in a read transaction or, where the backend
+    /// gains by it, as a single statement; returns what it returned. For
+    /// the hot reads: a record, a page of them.
+    pub(crate) fn read_fresh<T, E: From<StorageError>>(
+        &self,
+        mut f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut out = None;
+        self.read_restartable(&mut |tx| {
             out = Some(f(tx));
             Ok(())
         })?;

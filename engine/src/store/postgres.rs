@@ -176,6 +176,28 @@ fn sql_table(table: TableName) -> String {
 }
 
 impl PgStore {
+    /// Runs `body` in one `REPEATABLE READ READ ONLY` transaction.
+    fn in_snapshot(
+        &self,
+        client: &mut postgres::Client,
+        statements: &mut HashMap<String, Statement>,
+        body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(|e| pg(&e))?;
+        let read = PgTx::new(tx, statements);
+        let result = body(&read);
+        // A read-only transaction has nothing to keep: end it either way.
+        if let Conn::Tx(tx) = read.tx.into_inner() {
+            let _ = tx.rollback();
+        }
+        result
+    }
+
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StorageError> {
         let pool = self
             .pool
@@ -255,17 +277,28 @@ impl Store for PgStore {
     ) -> Result<(), StorageError> {
         let mut conn = self.connection()?;
         let Connection { client, statements } = &mut *conn;
-        let tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(|e| pg(&e))?;
-        let read = PgTx::new(tx, statements);
-        let result = body(&read);
-        // A read-only transaction has nothing to keep: end it either way.
-        let _ = read.tx.into_inner().rollback();
-        result
+        self.in_snapshot(client, statements, body)
+    }
+
+    /// First tried as one statement on its own (PostgreSQL runs it in a
+    /// transaction of its own: one round trip, one snapshot); a body that
+    /// asks for a second statement is stopped there and run again whole in
+    /// one `REPEATABLE READ READ ONLY` transaction, since its statements
+    /// must see one snapshot.
+    fn read_restartable(
+        &self,
+        body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.connection()?;
+        let Connection { client, statements } = &mut *conn;
+        {
+            let single = PgTx::single(client, statements);
+            let result = body(&single);
+            if !single.wanted_more.get() {
+                return result;
+            }
+        }
+        self.in_snapshot(client, statements, body)
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
@@ -280,7 +313,9 @@ impl Store for PgStore {
             let mut write = PgTx::new(tx, statements);
             let outcome = body(&mut write);
             let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
-            let tx = write.tx.into_inner();
+            let Conn::Tx(tx) = write.tx.into_inner() else {
+                unreachable!("a write always runs in a transaction")
+            };
             if conflicted {
                 let _ = tx.rollback();
                 backoff(attempt);
@@ -328,24 +363,106 @@ fn backoff(attempt: u32) {
     std::thread::sleep(Duration::from_micros(base + jitter));
 }
 
+/// Where a [`PgTx`]'s statements go.
+enum Conn<'c> {
+    /// An explicit transaction.
+    Tx(Transaction<'c>),
+    /// The connection itself: each statement is a transaction of its own
+    /// (a read of one statement).
+    Single(&'c mut postgres::Client),
+}
+
+/// The statements [`PgTx`] runs, on a transaction or a bare connection.
+trait Query {
+    fn prepare(&mut self, sql: &str) -> Result<Statement, postgres::Error>;
+    fn query(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error>;
+    fn query_opt(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<postgres::Row>, postgres::Error>;
+    fn execute(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error>;
+}
+
+/// [`Query`] for a type with the same inherent methods.
+macro_rules! query_through {
+    ($type:ty) => {
+        impl Query for $type {
+            fn prepare(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+                <$type>::prepare(self, sql)
+            }
+            fn query(
+                &mut self,
+                statement: &Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<Vec<postgres::Row>, postgres::Error> {
+                <$type>::query(self, statement, params)
+            }
+            fn query_opt(
+                &mut self,
+                statement: &Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<Option<postgres::Row>, postgres::Error> {
+                <$type>::query_opt(self, statement, params)
+            }
+            fn execute(
+                &mut self,
+                statement: &Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<u64, postgres::Error> {
+                <$type>::execute(self, statement, params)
+            }
+        }
+    };
+}
+query_through!(Transaction<'_>);
+query_through!(postgres::Client);
+
 /// One transaction, read or write. A statement that fails with a
 /// serialization failure marks the transaction as conflicted (PostgreSQL
 /// rejects every later statement of it), so the store retries it whole.
 struct PgTx<'c> {
-    tx: RefCell<Transaction<'c>>,
+    tx: RefCell<Conn<'c>>,
     statements: RefCell<&'c mut HashMap<String, Statement>>,
     conflicted: Cell<bool>,
     /// Some statement failed: the transaction can only roll back.
     failed: Cell<bool>,
+    /// Statements run so far.
+    run: Cell<u32>,
+    /// On a bare connection: the body asked for a second statement, which
+    /// was refused (it must run again in a transaction).
+    wanted_more: Cell<bool>,
 }
 
 impl<'c> PgTx<'c> {
     fn new(tx: Transaction<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
+        Self::on(Conn::Tx(tx), statements)
+    }
+
+    /// A read of at most one statement, on the connection itself.
+    fn single(
+        client: &'c mut postgres::Client,
+        statements: &'c mut HashMap<String, Statement>,
+    ) -> Self {
+        Self::on(Conn::Single(client), statements)
+    }
+
+    fn on(conn: Conn<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
         Self {
-            tx: RefCell::new(tx),
+            tx: RefCell::new(conn),
             statements: RefCell::new(statements),
             conflicted: Cell::new(false),
             failed: Cell::new(false),
+            run: Cell::new(0),
+            wanted_more: Cell::new(false),
         }
     }
 
@@ -354,19 +471,32 @@ impl<'c> PgTx<'c> {
     fn run<R>(
         &self,
         sql: &str,
-        f: impl FnOnce(&mut Transaction<'c>, &Statement) -> Result<R, postgres::Error>,
+        f: impl FnOnce(&mut dyn Query, &Statement) -> Result<R, postgres::Error>,
     ) -> Result<R, StorageError> {
         let busy = || {
             StorageError::backend(PgError(
                 "a transaction was used from inside its own scan".into(),
             ))
         };
-        let mut tx = self.tx.try_borrow_mut().map_err(|_| busy())?;
+        let mut conn = self.tx.try_borrow_mut().map_err(|_| busy())?;
         let mut statements = self.statements.try_borrow_mut().map_err(|_| busy())?;
+        let tx: &mut dyn Query = match &mut *conn {
+            Conn::Tx(tx) => tx,
+            Conn::Single(client) => {
+                if self.run.get() > 0 {
+                    self.wanted_more.set(true);
+                    return Err(StorageError::backend(PgError(
+                        "a second statement outside a transaction".into(),
+                    )));
+                }
+                *client
+            }
+        };
+        self.run.set(self.run.get() + 1);
         let result = match statements.get(sql) {
-            Some(statement) => f(&mut tx, statement),
+            Some(statement) => f(tx, statement),
             None => tx.prepare(sql).and_then(|statement| {
-                let out = f(&mut tx, &statement);
+                let out = f(tx, &statement);
                 statements.insert(sql.to_owned(), statement);
                 out
             }),
@@ -546,5 +676,55 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(stored, sorted);
+    }
+
+    #[test]
+    fn a_restartable_read_is_one_statement_or_else_runs_again_in_one_snapshot() {
+        let Some(cluster) = strongroom_testkit::postgres::PgCluster::start("postgres unit tests")
+        else {
+            return;
+        };
+        let store = PgStore::connect(&cluster.database("unit_single"), 1, &[KV]).expect("connect");
+        store
+            .write(&mut |tx| {
+                tx.insert(KV, b"a", b"1").expect("insert");
+                tx.insert(KV, b"b", b"2").expect("insert");
+                Outcome::Commit
+            })
+            .expect("write");
+        let store: &dyn Store = &store;
+        let get = |tx: &dyn crate::store::ReadTx, key: &[u8]| {
+            let mut value = None;
+            tx.get(KV, key, &mut |v| value = Some(v.to_vec()))?;
+            Ok::<_, crate::error::StorageError>(value)
+        };
+        // One statement: the body runs once.
+        let mut runs = 0;
+        let one = store
+            .read_fresh(|tx| {
+                runs += 1;
+                get(tx, b"a")
+            })
+            .expect("read");
+        assert_eq!((one, runs), (Some(b"1".to_vec()), 1));
+        // Two: stopped at the second, then run whole in a transaction.
+        let mut runs = 0;
+        let two = store
+            .read_fresh(|tx| {
+                runs += 1;
+                Ok::<_, crate::error::StorageError>((get(tx, b"a")?, get(tx, b"b")?))
+            })
+            .expect("read");
+        assert_eq!(two, (Some(b"1".to_vec()), Some(b"2".to_vec())));
+        assert_eq!(runs, 2);
+        // A plain read never runs twice.
+        let mut runs = 0;
+        store
+            .read_with(|tx| {
+                runs += 1;
+                Ok::<_, crate::error::StorageError>((get(tx, b"a")?, get(tx, b"b")?))
+            })
+            .expect("read");
+        assert_eq!(runs, 1);
     }
 }

@@ -72,6 +72,13 @@ impl Store for Watched {
         result
     }
 
+    fn read_restartable(
+        &self,
+        body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        self.inner.read_restartable(body)
+    }
+
     fn reads_block(&self) -> bool {
         self.inner.reads_block()
     }
