@@ -312,6 +312,10 @@ impl Store for PgStore {
                 .map_err(|e| pg(&e))?;
             let mut write = PgTx::new(tx, statements);
             let outcome = body(&mut write);
+            if outcome == Outcome::Commit {
+                // A failure here marks the transaction failed or conflicted.
+                let _ = write.flush();
+            }
             let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
             let Conn::Tx(tx) = write.tx.into_inner() else {
                 unreachable!("a write always runs in a transaction")
@@ -440,6 +444,8 @@ struct PgTx<'c> {
     /// On a bare connection: the body asked for a second statement, which
     /// was refused (it must run again in a transaction).
     wanted_more: Cell<bool>,
+    /// Inserts not yet sent: table, key, value.
+    pending: RefCell<Vec<(TableName, Vec<u8>, Vec<u8>)>>,
 }
 
 impl<'c> PgTx<'c> {
@@ -463,12 +469,60 @@ impl<'c> PgTx<'c> {
             failed: Cell::new(false),
             run: Cell::new(0),
             wanted_more: Cell::new(false),
+            pending: RefCell::new(Vec::new()),
         }
     }
 
     /// Runs `f` with the transaction and `sql` prepared (once per
-    /// connection).
+    /// connection), after the inserts waiting to be written: a statement
+    /// sees every write made before it.
     fn run<R>(
+        &self,
+        sql: &str,
+        f: impl FnOnce(&mut dyn Query, &Statement) -> Result<R, postgres::Error>,
+    ) -> Result<R, StorageError> {
+        self.flush()?;
+        self.execute(sql, f)
+    }
+
+    /// Writes the inserts made since the last statement: one statement per
+    /// table for all of them (the last value of a key wins, rows in key
+    /// order so that concurrent transactions lock them in one order).
+    fn flush(&self) -> Result<(), StorageError> {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut by_table: Vec<(TableName, Vec<(Vec<u8>, Vec<u8>)>)> = Vec::new();
+        for (table, key, value) in pending {
+            match by_table.iter_mut().find(|(t, _)| *t == table) {
+                Some((_, rows)) => rows.push((key, value)),
+                None => by_table.push((table, vec![(key, value)])),
+            }
+        }
+        for (table, mut rows) in by_table {
+            // Stable: of equal keys the last inserted stays last.
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut kept: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(rows.len());
+            for row in rows {
+                match kept.last_mut() {
+                    Some(last) if last.0 == row.0 => *last = row,
+                    _ => kept.push(row),
+                }
+            }
+            let keys: Vec<&[u8]> = kept.iter().map(|(k, _)| k.as_slice()).collect();
+            let values: Vec<&[u8]> = kept.iter().map(|(_, v)| v.as_slice()).collect();
+            let sql = format!(
+                "INSERT INTO {} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                 ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+                sql_table(table)
+            );
+            self.execute(&sql, |tx, st| tx.execute(st, &[&keys, &values]))?;
+        }
+        Ok(())
+    }
+
+    fn execute<R>(
         &self,
         sql: &str,
         f: impl FnOnce(&mut dyn Query, &Statement) -> Result<R, postgres::Error>,
@@ -564,13 +618,14 @@ impl ReadTx for PgTx<'_> {
 }
 
 impl WriteTx for PgTx<'_> {
+    /// Kept until the next statement or the commit, which write all the
+    /// inserts of a table in one statement (a group commit's rows cost a
+    /// round trip per table, not per row). An error shows there.
     fn insert(&mut self, table: TableName, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
-        let sql = format!(
-            "INSERT INTO {} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-            sql_table(table)
-        );
-        self.run(&sql, |tx, st| tx.execute(st, &[&key, &value]))
-            .map(drop)
+        self.pending
+            .get_mut()
+            .push((table, key.to_vec(), value.to_vec()));
+        Ok(())
     }
 
     fn remove(&mut self, table: TableName, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
