@@ -128,7 +128,7 @@ fn workloads(c: &mut Criterion) {
     }
     group.finish();
 
-    for (name, engine, user) in &engines {
+    for (_, engine, user) in &engines {
         engine
             .records()
             .put_batch((0..200).map(|_| (*user, payload.as_slice())), DAY)

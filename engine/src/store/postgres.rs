@@ -318,7 +318,10 @@ impl Store for PgStore {
             }
             let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
             let Conn::Tx(tx) = write.tx.into_inner() else {
-                unreachable!("a write always runs in a transaction")
+                // `PgTx::new` made it: a write always runs in a transaction.
+                return Err(StorageError::backend(PgError(
+                    "a write outside a transaction".into(),
+                )));
             };
             if conflicted {
                 let _ = tx.rollback();
