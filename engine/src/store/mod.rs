@@ -182,6 +182,7 @@ impl dyn Store + '_ {
 /// `target` in one write transaction of it: nothing is decoded, so records
 /// stay sealed. Returns the entries copied per table, or `None` (having
 /// written nothing) when one of the tables of `target` holds an entry.
+#[cfg(feature = "postgres")]
 pub(crate) fn copy_all(
     source: &dyn Store,
     target: &dyn Store,

@@ -370,6 +370,9 @@ fn backoff(attempt: u32) {
     std::thread::sleep(Duration::from_micros(base + jitter));
 }
 
+/// A key and its value.
+type Row = (Vec<u8>, Vec<u8>);
+
 /// Where a [`PgTx`]'s statements go.
 enum Conn<'c> {
     /// An explicit transaction.
@@ -447,8 +450,8 @@ struct PgTx<'c> {
     /// On a bare connection: the body asked for a second statement, which
     /// was refused (it must run again in a transaction).
     wanted_more: Cell<bool>,
-    /// Inserts not yet sent: table, key, value.
-    pending: RefCell<Vec<(TableName, Vec<u8>, Vec<u8>)>>,
+    /// Inserts not yet sent, in the order made.
+    pending: RefCell<Vec<(TableName, Row)>>,
 }
 
 impl<'c> PgTx<'c> {
@@ -496,17 +499,17 @@ impl<'c> PgTx<'c> {
         if pending.is_empty() {
             return Ok(());
         }
-        let mut by_table: Vec<(TableName, Vec<(Vec<u8>, Vec<u8>)>)> = Vec::new();
-        for (table, key, value) in pending {
+        let mut by_table: Vec<(TableName, Vec<Row>)> = Vec::new();
+        for (table, row) in pending {
             match by_table.iter_mut().find(|(t, _)| *t == table) {
-                Some((_, rows)) => rows.push((key, value)),
-                None => by_table.push((table, vec![(key, value)])),
+                Some((_, rows)) => rows.push(row),
+                None => by_table.push((table, vec![row])),
             }
         }
         for (table, mut rows) in by_table {
             // Stable: of equal keys the last inserted stays last.
             rows.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut kept: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(rows.len());
+            let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
             for row in rows {
                 match kept.last_mut() {
                     Some(last) if last.0 == row.0 => *last = row,
@@ -627,7 +630,7 @@ impl WriteTx for PgTx<'_> {
     fn insert(&mut self, table: TableName, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
         self.pending
             .get_mut()
-            .push((table, key.to_vec(), value.to_vec()));
+            .push((table, (key.to_vec(), value.to_vec())));
         Ok(())
     }
 
