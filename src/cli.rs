@@ -392,21 +392,8 @@ pub(crate) struct ServeArgs {
     /// anchor keeps the rest verifiable); at least 1.
     #[arg(long, env = "STRONGROOM_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     audit_retention_days: u64,
-    /// Keep the store in this PostgreSQL database instead of DATA_DIR's
-    /// embedded file, so several instances serve one store
-    /// (postgres://USER:PASSWORD@HOST:PORT/DB). Every instance needs the
-    /// same master key (--master-key-file or STRONGROOM_MASTER_KEY).
-    #[arg(
-        long,
-        env = "STRONGROOM_DATABASE_URL",
-        hide_env_values = true,
-        group = "database"
-    )]
-    database_url: Option<String>,
-    /// Read --database-url from this file instead (a mounted secret, say:
-    /// the URL holds the database password).
-    #[arg(long, env = "STRONGROOM_DATABASE_URL_FILE", group = "database")]
-    database_url_file: Option<PathBuf>,
+    #[command(flatten)]
+    database: DatabaseOpts,
     /// Connections this instance keeps to --database-url.
     #[arg(long, env = "STRONGROOM_DATABASE_CONNECTIONS", default_value_t = 16)]
     database_connections: u32,
@@ -588,11 +575,7 @@ impl ServeArgs {
             audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
             max_file_bytes: self.max_file_bytes,
             cache_bytes: self.cache_mib.max(1) << 20,
-            database: shared_database(
-                self.database_url,
-                self.database_url_file,
-                self.database_connections,
-            ),
+            database: self.database.shared(self.database_connections),
             nats_url: self.nats_url,
             json_output: format == LogFormat::Json,
             credits: {
@@ -649,9 +632,19 @@ pub(crate) struct StoreOpts {
     /// Use a data dir, database or key file that other users can read.
     #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
     allow_insecure_permissions: bool,
-    /// Work on the store in this PostgreSQL database instead of the data
-    /// dir's (as `serve --database-url`; TLS by its sslmode). Needs the
-    /// master key given (--master-key-file or STRONGROOM_MASTER_KEY).
+    #[command(flatten)]
+    database: DatabaseOpts,
+}
+
+/// A store kept in PostgreSQL, for `serve` and the operator commands.
+#[derive(clap::Args)]
+pub(crate) struct DatabaseOpts {
+    /// Keep the store in this PostgreSQL database instead of DATA_DIR's
+    /// embedded file, so several instances serve one store
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB or libpq's key=value form;
+    /// TLS as its sslmode and sslrootcert say). Every instance, and every
+    /// command on it, needs the master key given (--master-key-file or
+    /// STRONGROOM_MASTER_KEY).
     #[arg(
         long,
         env = "STRONGROOM_DATABASE_URL",
@@ -659,9 +652,17 @@ pub(crate) struct StoreOpts {
         group = "database"
     )]
     database_url: Option<String>,
-    /// Read --database-url from this file instead.
+    /// Read --database-url from this file instead (a mounted secret, say:
+    /// the URL holds the database password).
     #[arg(long, env = "STRONGROOM_DATABASE_URL_FILE", group = "database")]
     database_url_file: Option<PathBuf>,
+}
+
+impl DatabaseOpts {
+    /// The database named, kept with `connections` connections.
+    fn shared(self, connections: u32) -> Option<SharedDatabase> {
+        shared_database(self.database_url, self.database_url_file, connections)
+    }
 }
 
 /// The two stores of `migrate`: from, then to. Each is a data dir or a
@@ -718,7 +719,7 @@ impl StoreOpts {
             key: key_source(self.master_key_file, matches),
             data_dir: self.data_dir,
             allow_insecure_permissions: self.allow_insecure_permissions,
-            database: shared_database(self.database_url, self.database_url_file, 4),
+            database: self.database.shared(4),
         }
     }
 }

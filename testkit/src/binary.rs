@@ -36,6 +36,21 @@ pub struct Exited {
     pub took: Duration,
 }
 
+impl Exited {
+    /// The one `error: ` line a failed start or command prints; fails the
+    /// test when there is not exactly one, or when it panicked.
+    pub fn error_line(&self) -> &str {
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "not one error line:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        errors[0]
+    }
+}
+
 /// The `strongroom` binary cargo built beside this test: test binaries
 /// live in `target/<profile>/deps/`, the binary one folder up.
 pub fn exe() -> PathBuf {

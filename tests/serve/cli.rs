@@ -350,15 +350,10 @@ fn a_key_file_others_can_read_on_a_writable_mount_is_refused() {
         let key = key.display().to_string();
         let exited = run_to_exit(&data, &["--master-key-file", &key], &[]);
         assert!(!exited.status.success());
-        let error: Vec<&str> = exited
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error: "))
-            .collect();
-        assert_eq!(error.len(), 1, "{}", exited.stderr);
+        let error = exited.error_line();
         assert!(
-            error[0].contains("accessible to other users (mode 444)")
-                && error[0].contains("read-only secret"),
+            error.contains("accessible to other users (mode 444)")
+                && error.contains("read-only secret"),
             "{}",
             exited.stderr
         );

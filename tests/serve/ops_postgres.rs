@@ -31,13 +31,8 @@ fn ok(exited: &Exited, what: &str) {
 /// One `error:` line containing `reason`, exit 1.
 fn refused(exited: &Exited, reason: &str) {
     assert_eq!(exited.status.code(), Some(1), "{}", exited.stdout);
-    let errors: Vec<&str> = exited
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "{}", exited.stderr);
-    assert!(errors[0].contains(reason), "{}", errors[0]);
+    let error = exited.error_line();
+    assert!(error.contains(reason), "{error}");
 }
 
 /// `verify --deep --json` of a store: (users, records), asserting sound.
