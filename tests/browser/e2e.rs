@@ -3,8 +3,8 @@
 //!
 //! - both users register (each browser makes an X25519 key pair with
 //!   WebCrypto and publishes it wrapped under the password); A's plain and
-//!   end-to-end messages reach B's open inbox within a second, the sealed
-//!   one decrypted in the page, while B's API answers only ciphertext;
+//!   end-to-end messages reach B's open inbox live, the sealed one
+//!   decrypted in the page, while B's API answers only ciphertext;
 //! - interop both ways: a message sealed in Rust (`strongroom_engine::e2e`)
 //!   to B's browser-made key opens in B's page, and one the browser seals
 //!   to a Rust-made key opens in Rust;
@@ -131,12 +131,12 @@ async fn said_after(client: &Client, to: &str, text: &str) -> String {
 }
 
 /// Waits until the page's inbox is exactly `want` (newest first).
-async fn inbox_becomes(client: &Client, want: &[&str], within: Duration) -> Duration {
+async fn inbox_becomes(client: &Client, want: &[&str], within: Duration) {
     let started = Instant::now();
     loop {
         let now = inbox(client).await;
         if now == want {
-            return started.elapsed();
+            return;
         }
         assert!(started.elapsed() < within, "inbox is {now:?}, not {want:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -180,14 +180,13 @@ async fn scenario(dir: &Path, alice: &Client, bob: &Client) {
     sign_in(&base, bob, "bob", true).await;
     sign_in(&base, alice, "alice", true).await;
 
-    // Plain, then end-to-end: both live within a second, the sealed one
-    // decrypted by bob's page.
+    // Plain, then end-to-end: both live, over bob's open stream, the
+    // sealed one decrypted by bob's page (how fast is the load harness's
+    // to say, not a timed test's).
     send(alice, "bob", TEXTS[0], false).await;
-    let took = inbox_becomes(bob, &TEXTS[..1], Duration::from_secs(5)).await;
-    assert!(took < Duration::from_secs(1), "plain shown after {took:?}");
+    inbox_becomes(bob, &TEXTS[..1], Duration::from_secs(5)).await;
     send(alice, "bob", TEXTS[1], true).await;
-    let took = inbox_becomes(bob, &[TEXTS[1], TEXTS[0]], Duration::from_secs(5)).await;
-    assert!(took < Duration::from_secs(1), "sealed shown after {took:?}");
+    inbox_becomes(bob, &[TEXTS[1], TEXTS[0]], Duration::from_secs(5)).await;
     wait_for(bob, "#inbox li.sealed", Duration::from_secs(1)).await;
     // Alice keeps her own sealed copy, readable in her page.
     // (and of the plain one, sealed to herself).
