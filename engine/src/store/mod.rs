@@ -132,14 +132,9 @@ impl dyn Store + '_ {
     /// Runs `f` in a read transaction and returns what it returned.
     pub(crate) fn read_with<T, E: From<StorageError>>(
         &self,
-        mut f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
+        f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut out = None;
-        self.read(&mut |tx| {
-            out = Some(f(tx));
-            Ok(())
-        })?;
-        out.unwrap_or_else(|| Err(body_did_not_run().into()))
+        returning(|body| self.read(body), f)
     }
 
     /// Runs `f`, which may run more than once (its only effect must be
@@ -148,14 +143,9 @@ impl dyn Store + '_ {
     /// the hot reads: a record, a page of them.
     pub(crate) fn read_fresh<T, E: From<StorageError>>(
         &self,
-        mut f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
+        f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut out = None;
-        self.read_restartable(&mut |tx| {
-            out = Some(f(tx));
-            Ok(())
-        })?;
-        out.unwrap_or_else(|| Err(body_did_not_run().into()))
+        returning(|body| self.read_restartable(body), f)
     }
 
     /// Runs `f` in a write transaction, committed if it returns `Ok` and
@@ -176,6 +166,22 @@ impl dyn Store + '_ {
         })?;
         out.unwrap_or_else(|| Err(body_did_not_run().into()))
     }
+}
+
+/// Runs `f` through `read` (one of the store's read entry points) and
+/// returns what its last run returned.
+fn returning<T, E: From<StorageError>>(
+    read: impl FnOnce(
+        &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError>,
+    mut f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut out = None;
+    read(&mut |tx| {
+        out = Some(f(tx));
+        Ok(())
+    })?;
+    out.unwrap_or_else(|| Err(body_did_not_run().into()))
 }
 
 /// Copies `tables`, as one read transaction of `source` sees them, into

@@ -312,9 +312,11 @@ impl Store for PgStore {
                 .map_err(|e| pg(&e))?;
             let mut write = PgTx::new(tx, statements);
             let outcome = body(&mut write);
-            if outcome == Outcome::Commit {
-                // A failure here marks the transaction failed or conflicted.
-                let _ = write.flush();
+            // The inserts still waiting go before the commit; if they fail
+            // the transaction cannot commit (a conflict is also marked as
+            // such, and retried).
+            if outcome == Outcome::Commit && write.flush().is_err() {
+                write.failed.set(true);
             }
             let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
             let Conn::Tx(tx) = write.tx.into_inner() else {
@@ -357,8 +359,9 @@ impl Store for PgStore {
     /// One snapshot of every table, copied into an embedded database file
     /// that `EngineBuilder::open` (or `restore`) opens.
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
-        let store: &dyn Store = self;
-        store.read_with(|tx| super::redb::copy_into_file(tx, &self.tables, to))
+        let target = super::redb::RedbStore::open(to, None)?;
+        super::copy_all(self, &target, &self.tables)?
+            .ok_or_else(|| StorageError::backend(PgError(format!("{} holds data", to.display()))))
     }
 }
 
@@ -445,8 +448,8 @@ struct PgTx<'c> {
     conflicted: Cell<bool>,
     /// Some statement failed: the transaction can only roll back.
     failed: Cell<bool>,
-    /// Statements run so far.
-    run: Cell<u32>,
+    /// Some statement has run.
+    ran: Cell<bool>,
     /// On a bare connection: the body asked for a second statement, which
     /// was refused (it must run again in a transaction).
     wanted_more: Cell<bool>,
@@ -473,7 +476,7 @@ impl<'c> PgTx<'c> {
             statements: RefCell::new(statements),
             conflicted: Cell::new(false),
             failed: Cell::new(false),
-            run: Cell::new(0),
+            ran: Cell::new(false),
             wanted_more: Cell::new(false),
             pending: RefCell::new(Vec::new()),
         }
@@ -543,7 +546,7 @@ impl<'c> PgTx<'c> {
         let tx: &mut dyn Query = match &mut *conn {
             Conn::Tx(tx) => tx,
             Conn::Single(client) => {
-                if self.run.get() > 0 {
+                if self.ran.get() {
                     self.wanted_more.set(true);
                     return Err(StorageError::backend(PgError(
                         "a second statement outside a transaction".into(),
@@ -552,7 +555,7 @@ impl<'c> PgTx<'c> {
                 *client
             }
         };
-        self.run.set(self.run.get() + 1);
+        self.ran.set(true);
         let result = match statements.get(sql) {
             Some(statement) => f(tx, statement),
             None => tx.prepare(sql).and_then(|statement| {

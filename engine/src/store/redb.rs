@@ -138,48 +138,6 @@ impl Store for RedbStore {
     }
 }
 
-/// Copies `tables` as `source` sees them into a new embedded database at
-/// `to` (an empty or absent file) and makes it durable: how a store that is
-/// not redb takes a backup an embedded engine opens.
-#[cfg(feature = "postgres")]
-pub(crate) fn copy_into_file(
-    source: &dyn ReadTx,
-    tables: &[TableName],
-    to: &Path,
-) -> Result<Vec<(String, u64)>, StorageError> {
-    let target = Database::create(to).map_err(opening)?;
-    let write = target.begin_write().map_err(backend)?;
-    let mut copied = Vec::new();
-    for table in tables {
-        let mut into = write
-            .open_table(definition(stored_name(*table)))
-            .map_err(backend)?;
-        let mut count = 0;
-        let mut failed = None;
-        source.scan(
-            table.to_owned(),
-            (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
-            Order::Ascending,
-            &mut |k, v| match into.insert(k, v) {
-                Ok(_) => {
-                    count += 1;
-                    Flow::Continue
-                }
-                Err(e) => {
-                    failed = Some(backend(e));
-                    Flow::Stop
-                }
-            },
-        )?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        copied.push((table.name.to_owned(), count));
-    }
-    write.commit().map_err(backend)?;
-    Ok(copied)
-}
-
 /// Compacts the database file at `path` (not open elsewhere), returning its
 /// size before and after, in bytes.
 pub(crate) fn compact(path: &Path) -> Result<(u64, u64), StorageError> {
