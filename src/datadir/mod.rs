@@ -42,11 +42,7 @@ pub enum DatabaseUrl {
 impl DatabaseUrl {
     /// The URL, read from its file if it is in one (which must be private
     /// or a mounted secret, as a key file must).
-    pub(crate) fn resolve(
-        &self,
-        data_dir: &Path,
-        allow_insecure: bool,
-    ) -> Result<SecretString, FileError> {
+    fn resolve(&self, data_dir: &Path, allow_insecure: bool) -> Result<SecretString, FileError> {
         match self {
             Self::Given(url) => Ok(url.clone()),
             Self::File(path) => files::read_secret(path, data_dir, allow_insecure),
@@ -61,6 +57,28 @@ pub struct SharedDatabase {
     pub url: DatabaseUrl,
     /// Connections this instance keeps to it.
     pub connections: u32,
+}
+
+impl SharedDatabase {
+    /// Its URL, read from its file if it is in one; warns when the URL
+    /// lets the connection to a remote host travel in plain text.
+    pub(crate) fn url(
+        &self,
+        data_dir: &Path,
+        allow_insecure: bool,
+    ) -> Result<SecretString, FileError> {
+        let url = self.url.resolve(data_dir, allow_insecure)?;
+        // A URL the engine cannot read is refused when it is opened.
+        if let Ok(Some(host)) = EngineBuilder::postgres_remote_in_clear(&url) {
+            tracing::warn!(
+                host,
+                "the PostgreSQL connection may travel in plain text (sslmode disable, allow or \
+                 prefer): add sslmode=verify-full (and sslrootcert=FILE for a private CA) to \
+                 --database-url"
+            );
+        }
+        Ok(url)
+    }
 }
 
 /// Which store a command works on.
@@ -173,8 +191,12 @@ pub fn resolve_master_key(source: &KeySource, data_dir: &Path) -> Result<MasterK
 }
 
 /// The master key of an existing store: from the named file, the
-/// environment, or `DATA_DIR/master.key` — never created here.
+/// environment, or `DATA_DIR/master.key` — never created here, and never
+/// taken from a data dir for a store in PostgreSQL.
 pub fn existing_master_key(args: &StoreArgs) -> Result<MasterKey, DataDirError> {
+    if args.database.is_some() && args.key == KeySource::DataDir {
+        return Err(DataDirError::SharedKeyNeeded);
+    }
     let allow = args.allow_insecure_permissions;
     let from_data_dir = || {
         let path = args.data_dir.join(KEY_FILE);
@@ -249,16 +271,7 @@ pub fn open_shared_engine(
     if *key == KeySource::DataDir {
         return Err(DataDirError::SharedKeyNeeded);
     }
-    let url = database.url.resolve(data_dir, allow_insecure)?;
-    // A URL the engine cannot read is refused below, with the reason.
-    if let Ok(Some(host)) = EngineBuilder::postgres_remote_in_clear(&url) {
-        tracing::warn!(
-            host,
-            "the PostgreSQL connection may travel in plain text (sslmode disable, allow or \
-             prefer): add sslmode=verify-full (and sslrootcert=FILE for a private CA) to \
-             --database-url"
-        );
-    }
+    let url = database.url(data_dir, allow_insecure)?;
     let engine = tuned_builder(key, data_dir, allow_insecure, tune)?
         .open_postgres(&url, database.connections)
         .map_err(DataDirError::SharedDatabase)?;

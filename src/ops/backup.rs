@@ -152,12 +152,7 @@ fn restore_into_database(
     from: &Path,
     accept_audit_gap: bool,
 ) -> Result<BackupDone, OpsError> {
-    if args.key == crate::datadir::KeySource::DataDir {
-        return Err(super::data_dir_error(
-            args,
-            crate::datadir::DataDirError::SharedKeyNeeded,
-        ));
-    }
+    let key = master_key(args)?;
     let dir = std::env::temp_dir().join(format!(
         "strongroom-restore-{}-{:08x}",
         std::process::id(),
@@ -165,12 +160,7 @@ fn restore_into_database(
     ));
     files::create_private_dir(&dir)?;
     let restored = (|| {
-        let (staged, report) = stage(
-            from,
-            &dir.join(DATABASE_FILE),
-            master_key(args)?,
-            accept_audit_gap,
-        )?;
+        let (staged, report) = stage(from, &dir.join(DATABASE_FILE), key, accept_audit_gap)?;
         super::migrate::copy_into(&staged, master_key(args)?, args)?;
         Ok(BackupDone {
             path: args.database(),

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use strongroom_engine::{CopyReport, Engine, MasterKey};
 
 use super::verify::{Verified, verify_engine};
-use super::{OpsError, data_dir_error, master_key, open_error, open_existing};
-use crate::datadir::{DataDirError, KeySource, StoreArgs, files};
+use super::{OpsError, master_key, open_error, open_existing};
+use crate::datadir::{StoreArgs, files};
 
 /// What a migration did.
 #[derive(Debug)]
@@ -51,12 +51,7 @@ pub(crate) fn copy_into(
     let mut builder = Engine::builder(key);
     match &to.database {
         Some(database) => {
-            if to.key == KeySource::DataDir {
-                return Err(data_dir_error(to, DataDirError::SharedKeyNeeded));
-            }
-            let url = database
-                .url
-                .resolve(&to.data_dir, to.allow_insecure_permissions)?;
+            let url = database.url(&to.data_dir, to.allow_insecure_permissions)?;
             builder
                 .open_copy_in_postgres(source, &url, database.connections)
                 .map_err(|e| open_error(label, e))

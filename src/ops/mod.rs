@@ -158,15 +158,8 @@ pub(crate) fn data_dir_error(args: &StoreArgs, e: DataDirError) -> OpsError {
 /// Opens the existing database of `args` (checked private), or says why
 /// not; a PostgreSQL one with the master key given as `serve` takes it.
 pub fn open_existing(args: &StoreArgs) -> Result<Engine, OpsError> {
-    if let Some(database) = &args.database {
-        return crate::datadir::open_shared_engine(
-            database,
-            &args.key,
-            &args.data_dir,
-            args.allow_insecure_permissions,
-            |_| {},
-        )
-        .map_err(|e| data_dir_error(args, e));
+    if args.database.is_some() {
+        return args.open_or_create().map_err(|e| data_dir_error(args, e));
     }
     let path = args.database();
     if !path.exists() {

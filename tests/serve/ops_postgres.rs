@@ -59,12 +59,12 @@ async fn every_operator_command_works_on_a_postgres_store() {
     // The PostgreSQL client of the test helper blocks: off the runtime.
     let made = tokio::task::spawn_blocking(|| {
         PgCluster::start("operator commands on postgres").map(|c| {
-            let urls = ["ops_first", "ops_second", "ops_third"]
+            let urls = ["ops_first", "ops_second", "ops_third", "ops_fourth"]
                 .map(|name| c.database(name).expose_secret().to_owned());
             (c, urls)
         })
     });
-    let Some((_cluster, [first, second, third])) = made.await.expect("cluster") else {
+    let Some((_cluster, [first, second, third, fourth])) = made.await.expect("cluster") else {
         return;
     };
     let (first, second, third) = (first.as_str(), second.as_str(), third.as_str());
@@ -223,6 +223,29 @@ async fn every_operator_command_works_on_a_postgres_store() {
     ok(&out, "migrate to postgres");
     assert_eq!(verified(&on(third), NEW_KEY), (4, 42));
     refused(&run(&into_third, &new_key), "already holds Strongroom data");
+    // A data dir's own key file serves the copy too (it is read from the
+    // source, then given to the copy).
+    let key_file = dir.path().join("data/master.key");
+    std::fs::write(&key_file, NEW_KEY).expect("key file");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = run(
+        &[
+            "migrate",
+            "--from-data-dir",
+            &data,
+            "--to-database-url",
+            &fourth,
+        ],
+        &[],
+    );
+    ok(&out, "migrate with the data dir's key file");
+    assert!(
+        out.stdout
+            .contains("the copy opens with the same master key"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(verified(&on(&fourth), NEW_KEY), (4, 42));
     refused(
         &run(
             &[
