@@ -352,9 +352,7 @@ async fn main() {
         let per = args.streams_per_connection.max(1);
         let connections = args.connections.div_ceil(per);
         println!("HTTP/2: {connections} connections, up to {per} streams each");
-        let mut chunks = user_tokens.chunks(per).map(<[String]>::to_vec);
-        for c in 0..connections {
-            let Some(chunk) = chunks.next() else { break };
+        for (c, chunk) in user_tokens.chunks(per).map(<[String]>::to_vec).enumerate() {
             let (seen, up, failures, gate) =
                 (seen.clone(), up.clone(), failures.clone(), gate.clone());
             let src = source(c, per_source, 0);
