@@ -24,6 +24,11 @@ pub enum StorageError {
     /// Another process holds the database open (its lock is exclusive).
     #[error("storage error: the database is already open in another process")]
     InUse,
+    /// A networked database kept refusing the write for conflicting with
+    /// others' (serialization failures, deadlocks), through every retry.
+    /// Nothing was written; the same write may succeed a moment later.
+    #[error("storage error: the database is busy with conflicting writes; nothing was written")]
+    Busy,
 }
 
 impl fmt::Debug for StorageError {
@@ -37,6 +42,32 @@ impl StorageError {
         Self::Backend(Arc::new(e))
     }
 }
+
+/// `is_busy` for the errors that may hold a [`StorageError`].
+macro_rules! busy_when_storage_is {
+    ($($error:ident),*) => {$(
+        impl $error {
+            /// Whether the database was busy ([`StorageError::Busy`]):
+            /// nothing was written, and the same call may succeed a
+            /// moment later.
+            pub fn is_busy(&self) -> bool {
+                matches!(self, Self::Storage(StorageError::Busy))
+            }
+        }
+    )*};
+}
+busy_when_storage_is!(
+    RecordError,
+    AccountError,
+    TotpError,
+    AuthError,
+    ShareError,
+    ApiKeyError,
+    E2eKeyError,
+    CreditsError,
+    PasskeyError,
+    Error
+);
 
 /// An internal invariant of the engine did not hold: a bug in the engine,
 /// never the caller's fault. Nothing was written by the failed operation.

@@ -8,15 +8,17 @@
 //! Writes run `SERIALIZABLE`; a transaction PostgreSQL aborts for a
 //! serialization failure or a deadlock is rolled back and its body run
 //! again (the store interface allows it), so concurrent instances never see
-//! a lost update. Reads run `REPEATABLE READ READ ONLY`: one snapshot.
-//! Scans fetch in growing batches, so a scan that stops early reads little.
+//! a lost update. A write sends its rows at the commit, one statement per
+//! table, and reads its own writes from memory until then. Reads run
+//! `REPEATABLE READ READ ONLY`: one snapshot. Scans fetch in growing
+//! batches, so a scan that stops early reads little.
 
 use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::Duration;
-
-use std::collections::HashMap;
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
@@ -99,10 +101,6 @@ impl Drop for PgStore {
 #[derive(Debug, thiserror::Error)]
 #[error("the database URL is not valid: {0}")]
 struct BadUrl(String);
-
-#[derive(Debug, thiserror::Error)]
-#[error("a write transaction conflicted {ATTEMPTS} times in a row; giving up")]
-struct TooManyConflicts;
 
 #[derive(Debug, thiserror::Error)]
 #[error("postgres: {0}")]
@@ -189,7 +187,7 @@ impl PgStore {
             .read_only(true)
             .start()
             .map_err(|e| pg(&e))?;
-        let read = PgTx::new(tx, statements);
+        let read = PgTx::snapshot(tx, statements);
         let result = body(&read);
         // A read-only transaction has nothing to keep: end it either way.
         if let Conn::Tx(tx) = read.tx.into_inner() {
@@ -310,7 +308,7 @@ impl Store for PgStore {
                 .isolation_level(postgres::IsolationLevel::Serializable)
                 .start()
                 .map_err(|e| pg(&e))?;
-            let mut write = PgTx::new(tx, statements);
+            let mut write = PgTx::writing(tx, statements);
             let outcome = body(&mut write);
             // The inserts still waiting go before the commit; if they fail
             // the transaction cannot commit (a conflict is also marked as
@@ -345,7 +343,7 @@ impl Store for PgStore {
                 },
             }
         }
-        Err(StorageError::backend(TooManyConflicts))
+        Err(StorageError::Busy)
     }
 
     fn reads_block(&self) -> bool {
@@ -373,8 +371,15 @@ fn backoff(attempt: u32) {
     std::thread::sleep(Duration::from_micros(base + jitter));
 }
 
-/// A key and its value.
-type Row = (Vec<u8>, Vec<u8>);
+/// What a write transaction wrote to one table and has not sent yet: the
+/// value now under each key, `None` where it removed one.
+type Written = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Entries of [`Written`] in the order of a scan.
+type Entries<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
+
+/// Rows a write transaction already read, by statement and parameters.
+type Seen = HashMap<(String, Vec<Vec<u8>>), Rc<Vec<postgres::Row>>>;
 
 /// Where a [`PgTx`]'s statements go.
 enum Conn<'c> {
@@ -393,11 +398,6 @@ trait Query {
         statement: &Statement,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>, postgres::Error>;
-    fn query_opt(
-        &mut self,
-        statement: &Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<postgres::Row>, postgres::Error>;
     fn execute(
         &mut self,
         statement: &Statement,
@@ -419,13 +419,6 @@ macro_rules! query_through {
             ) -> Result<Vec<postgres::Row>, postgres::Error> {
                 <$type>::query(self, statement, params)
             }
-            fn query_opt(
-                &mut self,
-                statement: &Statement,
-                params: &[&(dyn ToSql + Sync)],
-            ) -> Result<Option<postgres::Row>, postgres::Error> {
-                <$type>::query_opt(self, statement, params)
-            }
             fn execute(
                 &mut self,
                 statement: &Statement,
@@ -442,6 +435,15 @@ query_through!(postgres::Client);
 /// One transaction, read or write. A statement that fails with a
 /// serialization failure marks the transaction as conflicted (PostgreSQL
 /// rejects every later statement of it), so the store retries it whole.
+///
+/// A write transaction keeps its writes until the commit, which sends them
+/// in one statement per table, and answers its own reads from them: a
+/// group commit's many records cost a few round trips, not a few each.
+/// Until then its snapshot holds only what others committed before its
+/// first statement, so it also keeps what its point reads and the first
+/// batch of its scans returned, and answers the same statement again
+/// from there (the account, quota and audit head that every record in a
+/// batch reads).
 struct PgTx<'c> {
     tx: RefCell<Conn<'c>>,
     statements: RefCell<&'c mut HashMap<String, Statement>>,
@@ -453,13 +455,38 @@ struct PgTx<'c> {
     /// On a bare connection: the body asked for a second statement, which
     /// was refused (it must run again in a transaction).
     wanted_more: Cell<bool>,
-    /// Inserts not yet sent, in the order made.
-    pending: RefCell<Vec<(TableName, Row)>>,
+    /// What this transaction wrote, by table (a few tables, so a list).
+    written: RefCell<Vec<(TableName, Written)>>,
+    /// On a write transaction: the small results it read.
+    seen: Option<RefCell<Seen>>,
+}
+
+/// What `written` holds for `table`.
+fn written_to(written: &[(TableName, Written)], table: TableName) -> Option<&Written> {
+    written.iter().find(|(t, _)| *t == table).map(|(_, w)| w)
+}
+
+/// Whether `bounds` may be handed to `BTreeMap::range`, which panics on a
+/// start after the end or an empty range excluded at both ends.
+fn ordered(bounds: Bounds<'_>) -> bool {
+    match bounds {
+        (Bound::Excluded(a), Bound::Excluded(b)) => a < b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+            a <= b
+        }
+        _ => true,
+    }
 }
 
 impl<'c> PgTx<'c> {
-    fn new(tx: Transaction<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
-        Self::on(Conn::Tx(tx), statements)
+    /// A read of one snapshot.
+    fn snapshot(tx: Transaction<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
+        Self::on(Conn::Tx(tx), statements, None)
+    }
+
+    /// A write.
+    fn writing(tx: Transaction<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
+        Self::on(Conn::Tx(tx), statements, Some(RefCell::default()))
     }
 
     /// A read of at most one statement, on the connection itself.
@@ -467,10 +494,14 @@ impl<'c> PgTx<'c> {
         client: &'c mut postgres::Client,
         statements: &'c mut HashMap<String, Statement>,
     ) -> Self {
-        Self::on(Conn::Single(client), statements)
+        Self::on(Conn::Single(client), statements, None)
     }
 
-    fn on(conn: Conn<'c>, statements: &'c mut HashMap<String, Statement>) -> Self {
+    fn on(
+        conn: Conn<'c>,
+        statements: &'c mut HashMap<String, Statement>,
+        seen: Option<RefCell<Seen>>,
+    ) -> Self {
         Self {
             tx: RefCell::new(conn),
             statements: RefCell::new(statements),
@@ -478,55 +509,66 @@ impl<'c> PgTx<'c> {
             failed: Cell::new(false),
             ran: Cell::new(false),
             wanted_more: Cell::new(false),
-            pending: RefCell::new(Vec::new()),
+            written: RefCell::default(),
+            seen,
         }
     }
 
-    /// Runs `f` with the transaction and `sql` prepared (once per
-    /// connection), after the inserts waiting to be written: a statement
-    /// sees every write made before it.
-    fn run<R>(
+    /// The rows `sql` returns with `params`: on a write transaction and
+    /// when `small` (one row, a scan's first batch), those of the same
+    /// statement run earlier in it, if it was.
+    fn rows(
         &self,
-        sql: &str,
-        f: impl FnOnce(&mut dyn Query, &Statement) -> Result<R, postgres::Error>,
-    ) -> Result<R, StorageError> {
-        self.flush()?;
-        self.execute(sql, f)
+        sql: String,
+        params: Vec<Vec<u8>>,
+        small: bool,
+    ) -> Result<Rc<Vec<postgres::Row>>, StorageError> {
+        let seen = self.seen.as_ref().filter(|_| small);
+        let statement = (sql, params);
+        if let Some(rows) = seen.and_then(|s| s.borrow().get(&statement).cloned()) {
+            return Ok(rows);
+        }
+        let rows = {
+            let params: Vec<&(dyn ToSql + Sync)> = statement.1.iter().map(|p| p as _).collect();
+            Rc::new(self.execute(&statement.0, |tx, st| tx.query(st, &params))?)
+        };
+        if let Some(seen) = seen {
+            seen.borrow_mut().insert(statement, rows.clone());
+        }
+        Ok(rows)
     }
 
-    /// Writes the inserts made since the last statement: one statement per
-    /// table for all of them (the last value of a key wins, rows in key
-    /// order so that concurrent transactions lock them in one order).
+    /// Sends what the transaction wrote: per table, one statement for the
+    /// rows it stored and one for those it removed, in key order so that
+    /// concurrent transactions lock rows in one order.
     fn flush(&self) -> Result<(), StorageError> {
-        let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut by_table: Vec<(TableName, Vec<Row>)> = Vec::new();
-        for (table, row) in pending {
-            match by_table.iter_mut().find(|(t, _)| *t == table) {
-                Some((_, rows)) => rows.push(row),
-                None => by_table.push((table, vec![row])),
-            }
-        }
-        for (table, mut rows) in by_table {
-            // Stable: of equal keys the last inserted stays last.
-            rows.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut kept: Vec<Row> = Vec::with_capacity(rows.len());
-            for row in rows {
-                match kept.last_mut() {
-                    Some(last) if last.0 == row.0 => *last = row,
-                    _ => kept.push(row),
+        let written = std::mem::take(&mut *self.written.borrow_mut());
+        for (table, rows) in written {
+            let (mut keys, mut values, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+            for (k, v) in &rows {
+                match v {
+                    Some(v) => {
+                        keys.push(k.as_slice());
+                        values.push(v.as_slice());
+                    }
+                    None => removed.push(k.as_slice()),
                 }
             }
-            let keys: Vec<&[u8]> = kept.iter().map(|(k, _)| k.as_slice()).collect();
-            let values: Vec<&[u8]> = kept.iter().map(|(_, v)| v.as_slice()).collect();
-            let sql = format!(
-                "INSERT INTO {} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-                 ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-                sql_table(table)
-            );
-            self.execute(&sql, |tx, st| tx.execute(st, &[&keys, &values]))?;
+            if !keys.is_empty() {
+                let sql = format!(
+                    "INSERT INTO {} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                     ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+                    sql_table(table)
+                );
+                self.execute(&sql, |tx, st| tx.execute(st, &[&keys, &values]))?;
+            }
+            if !removed.is_empty() {
+                let sql = format!(
+                    "DELETE FROM {} WHERE k = ANY($1::bytea[])",
+                    sql_table(table)
+                );
+                self.execute(&sql, |tx, st| tx.execute(st, &[&removed]))?;
+            }
         }
         Ok(())
     }
@@ -581,17 +623,17 @@ impl ReadTx for PgTx<'_> {
         key: &[u8],
         found: &mut dyn FnMut(&[u8]),
     ) -> Result<bool, StorageError> {
+        let mine = written_to(&self.written.borrow(), table).and_then(|w| w.get(key).cloned());
+        if let Some(value) = mine {
+            return Ok(value.map(|v| found(&v)).is_some());
+        }
         let sql = format!("SELECT v FROM {} WHERE k = $1", sql_table(table));
-        let row = self.run(&sql, |tx, st| tx.query_opt(st, &[&key]))?;
-        Ok(match row {
-            Some(row) => {
-                found(row.get::<_, &[u8]>(0));
-                true
-            }
-            None => false,
-        })
+        let rows = self.rows(sql, vec![key.to_vec()], true)?;
+        Ok(rows.first().map(|row| found(row.get(0))).is_some())
     }
 
+    /// The database's rows in `bounds`, fetched in growing batches, merged
+    /// in order with what this transaction wrote there.
     fn scan(
         &self,
         table: TableName,
@@ -599,48 +641,106 @@ impl ReadTx for PgTx<'_> {
         order: Order,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
+        let written = self.written.borrow();
+        let range = written_to(&written, table)
+            .filter(|_| ordered(bounds))
+            .map(|w| w.range::<[u8], _>(bounds));
+        let mine: Entries<'_> = match (range, order) {
+            (None, _) => Box::new(std::iter::empty()),
+            (Some(range), Order::Ascending) => Box::new(range),
+            (Some(range), Order::Descending) => Box::new(range.rev()),
+        };
+        let mut mine = mine.peekable();
+        let before = |a: &[u8], b: &[u8]| match order {
+            Order::Ascending => a < b,
+            Order::Descending => a > b,
+        };
         let (mut low, mut high) = (bounds.0.map(<[u8]>::to_vec), bounds.1.map(<[u8]>::to_vec));
         let mut batch = FIRST_BATCH;
         loop {
             let (sql, params) = range_query(table, &low, &high, order, batch);
-            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-            let rows = self.run(&sql, |tx, st| tx.query(st, &params))?;
-            let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == batch;
-            let mut last = None;
-            for row in &rows {
+            let rows = self.rows(sql, params, batch == FIRST_BATCH)?;
+            for row in rows.iter() {
                 let (k, v): (&[u8], &[u8]) = (row.get(0), row.get(1));
-                if visit(k, v) == Flow::Stop {
+                // What this transaction wrote before `k`, then `k` as it
+                // wrote it, if it did.
+                let mut value = Some(v);
+                while let Some(&(mk, mv)) = mine.peek() {
+                    if before(mk, k) {
+                        mine.next();
+                        if let Some(mv) = mv
+                            && visit(mk, mv) == Flow::Stop
+                        {
+                            return Ok(());
+                        }
+                    } else {
+                        if mk.as_slice() == k {
+                            mine.next();
+                            value = mv.as_deref();
+                        }
+                        break;
+                    }
+                }
+                if let Some(v) = value
+                    && visit(k, v) == Flow::Stop
+                {
                     return Ok(());
                 }
-                last = Some(k);
             }
-            match (full, last) {
-                (true, Some(k)) => match order {
-                    Order::Ascending => low = Bound::Excluded(k.to_vec()),
-                    Order::Descending => high = Bound::Excluded(k.to_vec()),
-                },
-                _ => return Ok(()),
+            let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == batch;
+            match (full, rows.last()) {
+                (true, Some(row)) => {
+                    let last = Bound::Excluded(row.get::<_, &[u8]>(0).to_vec());
+                    match order {
+                        Order::Ascending => low = last,
+                        Order::Descending => high = last,
+                    }
+                }
+                _ => break,
             }
             batch = (batch * 2).min(MAX_BATCH);
         }
+        for (k, v) in mine {
+            if let Some(v) = v
+                && visit(k, v) == Flow::Stop
+            {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 
 impl WriteTx for PgTx<'_> {
-    /// Kept until the next statement or the commit, which write all the
-    /// inserts of a table in one statement (a group commit's rows cost a
-    /// round trip per table, not per row). An error shows there.
+    /// Kept until the commit, which writes all the rows of a table in one
+    /// statement. An error shows there.
     fn insert(&mut self, table: TableName, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
-        self.pending
-            .get_mut()
-            .push((table, (key.to_vec(), value.to_vec())));
+        self.written_mut(table)
+            .insert(key.to_vec(), Some(value.to_vec()));
         Ok(())
     }
 
+    /// Read now, removed at the commit.
     fn remove(&mut self, table: TableName, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        let sql = format!("DELETE FROM {} WHERE k = $1 RETURNING v", sql_table(table));
-        let row = self.run(&sql, |tx, st| tx.query_opt(st, &[&key]))?;
-        Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        let mut old = None;
+        if ReadTx::get(self, table, key, &mut |v| old = Some(v.to_vec()))? {
+            self.written_mut(table).insert(key.to_vec(), None);
+        }
+        Ok(old)
+    }
+}
+
+impl PgTx<'_> {
+    fn written_mut(&mut self, table: TableName) -> &mut Written {
+        let written = self.written.get_mut();
+        let at = match written.iter().position(|(t, _)| *t == table) {
+            Some(at) => at,
+            None => {
+                written.push((table, Written::new()));
+                written.len() - 1
+            }
+        };
+        &mut written[at].1
     }
 }
 
@@ -740,6 +840,160 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(stored, sorted);
+    }
+
+    #[test]
+    fn a_write_reads_its_own_writes_merged_in_order_before_sending_them() {
+        use std::collections::BTreeMap;
+        use std::ops::Bound::{self, Excluded, Included, Unbounded};
+        use std::ops::RangeBounds;
+
+        use crate::store::{Flow, Order, WriteTx};
+
+        let Some(cluster) = strongroom_testkit::postgres::PgCluster::start("postgres unit tests")
+        else {
+            return;
+        };
+        let store = PgStore::connect(&cluster.database("unit_overlay"), 1, &[KV]).expect("connect");
+        // Committed: the even keys below 200 (more than two scan batches).
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = (0..200u8)
+            .step_by(2)
+            .map(|i| (vec![i], b"old".to_vec()))
+            .collect();
+        store
+            .write(&mut |tx| {
+                for (k, v) in &model {
+                    tx.insert(KV, k, v).expect("insert");
+                }
+                Outcome::Commit
+            })
+            .expect("write");
+        let scan = |tx: &dyn WriteTx, bounds: (Bound<&[u8]>, Bound<&[u8]>), order, stop: usize| {
+            let mut seen = Vec::new();
+            tx.scan(KV, bounds, order, &mut |k, v| {
+                seen.push((k.to_vec(), v.to_vec()));
+                if seen.len() == stop {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            })
+            .expect("scan");
+            seen
+        };
+        store
+            .write(&mut |tx| {
+                let mut model = model.clone();
+                // Odd keys added, every third key removed, every fifth rewritten.
+                for i in (1..200u8).step_by(2) {
+                    tx.insert(KV, &[i], b"new").expect("insert");
+                    model.insert(vec![i], b"new".to_vec());
+                }
+                for i in (0..200u8).step_by(3) {
+                    let old = tx.remove(KV, &[i]).expect("remove");
+                    assert_eq!(old, model.remove([i].as_slice()), "removed {i}");
+                }
+                assert_eq!(tx.remove(KV, &[3]).expect("again"), None);
+                for i in (0..200u8).step_by(5) {
+                    tx.insert(KV, &[i], b"again").expect("insert");
+                    model.insert(vec![i], b"again".to_vec());
+                }
+                for i in [0u8, 1, 2, 3, 5, 6, 199] {
+                    let mut value = None;
+                    let found = tx
+                        .get(KV, &[i], &mut |v| value = Some(v.to_vec()))
+                        .expect("get");
+                    assert_eq!(found, value.is_some());
+                    assert_eq!(value.as_ref(), model.get([i].as_slice()), "get {i}");
+                }
+                let cases: [crate::store::Bounds<'_>; 5] = [
+                    (Unbounded, Unbounded),
+                    (Included(&[7]), Excluded(&[150])),
+                    (Excluded(&[6]), Included(&[90])),
+                    (Included(&[9]), Excluded(&[9])),
+                    (Included(&[90]), Included(&[9])),
+                ];
+                for bounds in cases {
+                    let want: Vec<_> = model
+                        .iter()
+                        .filter(|(k, _)| RangeBounds::<[u8]>::contains(&bounds, k.as_slice()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    let all = usize::MAX;
+                    assert_eq!(scan(tx, bounds, Order::Ascending, all), want, "{bounds:?}");
+                    let mut backwards = want.clone();
+                    backwards.reverse();
+                    assert_eq!(scan(tx, bounds, Order::Descending, all), backwards);
+                    // A stop holds, and the same scan again reads the same.
+                    assert_eq!(
+                        scan(tx, bounds, Order::Descending, 1),
+                        backwards[..want.len().min(1)]
+                    );
+                    assert_eq!(
+                        scan(tx, bounds, Order::Ascending, 40),
+                        want[..want.len().min(40)]
+                    );
+                }
+                Outcome::Commit
+            })
+            .expect("write");
+        // What the commit sent is what the transaction saw.
+        let mut after = model.clone();
+        for i in (1..200u8).step_by(2) {
+            after.insert(vec![i], b"new".to_vec());
+        }
+        for i in (0..200u8).step_by(3) {
+            after.remove([i].as_slice());
+        }
+        for i in (0..200u8).step_by(5) {
+            after.insert(vec![i], b"again".to_vec());
+        }
+        model = after;
+        assert_eq!(read_all(&store), model.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_write_that_conflicts_on_every_attempt_is_busy_and_writes_nothing() {
+        use secrecy::ExposeSecret;
+
+        let Some(cluster) = strongroom_testkit::postgres::PgCluster::start("postgres unit tests")
+        else {
+            return;
+        };
+        let url = cluster.database("unit_busy");
+        let store = PgStore::connect(&url, 1, &[KV]).expect("connect");
+        store
+            .write(&mut |tx| {
+                tx.insert(KV, b"n", &[0]).expect("insert");
+                Outcome::Commit
+            })
+            .expect("write");
+        // Another client changes the row after each attempt read it, so
+        // the attempt's commit is a serialization failure every time.
+        let mut other =
+            postgres::Client::connect(url.expose_secret(), postgres::NoTls).expect("other client");
+        let mut attempts = 0u8;
+        let result = store.write(&mut |tx| {
+            attempts += 1;
+            let mut n = 0;
+            tx.get(KV, b"n", &mut |v| n = v[0]).expect("read");
+            other
+                .execute(
+                    "UPDATE strongroom_unit_kv SET v = $1 WHERE k = 'n'",
+                    &[&vec![attempts]],
+                )
+                .expect("the other write");
+            tx.insert(KV, b"n", &[n + 100]).expect("insert");
+            tx.insert(KV, b"mine", b"lost?").expect("insert");
+            Outcome::Commit
+        });
+        assert!(
+            matches!(result, Err(crate::error::StorageError::Busy)),
+            "{result:?}"
+        );
+        assert_eq!(u32::from(attempts), super::ATTEMPTS);
+        // Only the other client's last write is there.
+        assert_eq!(read_all(&store), vec![(b"n".to_vec(), vec![attempts])]);
     }
 
     #[test]

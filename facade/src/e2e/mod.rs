@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use crate::http::auth::Caller;
 use crate::http::guard;
 use crate::http::problem::{
-    Answer, Problem, account_problem, answer, errors, internal, or_answer, says,
+    Answer, Problem, account_problem, answer, errors, internal, or_answer, says, server_error,
 };
 use crate::http::state::State;
 use crate::http::write_limit::Kind;
@@ -156,7 +156,7 @@ fn e2e_problem(err: E2eKeyError) -> Problem {
         // A valid request the account's state refuses.
         E2eKeyError::TooMany { .. } => Problem::new(StatusCode::CONFLICT, err.to_string()),
         E2eKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        other => internal("e2e key operation", &other),
+        other => server_error("e2e key operation", other.is_busy(), &other),
     }
 }
 

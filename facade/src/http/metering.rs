@@ -14,7 +14,7 @@ use strongroom_engine::sessions::{BearerToken, Credential};
 use strongroom_engine::{CreditsError, Role, SecretString, UserId};
 
 use crate::http::client;
-use crate::http::problem::{Problem, internal};
+use crate::http::problem::{Problem, server_error};
 use crate::http::state::State;
 
 /// What a request owes before it runs.
@@ -65,7 +65,9 @@ pub(crate) async fn collect(state: &State, req: &Request) -> Toll {
         Ok(Err(CreditsError::Insufficient(e))) => {
             Toll::Refused(Problem::insufficient_credits(e).into_response())
         }
-        Ok(Err(other)) => Toll::Refused(internal("service call charge", &other).into_response()),
+        Ok(Err(other)) => Toll::Refused(
+            server_error("service call charge", other.is_busy(), &other).into_response(),
+        ),
         Err(_) => Toll::Refused(
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response(),
         ),

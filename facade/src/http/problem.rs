@@ -114,6 +114,20 @@ impl Problem {
         }
     }
 
+    /// A 503: the database refused a write for conflicting with others
+    /// through every retry; nothing was written, and the same request may
+    /// succeed after `Retry-After`.
+    pub fn busy() -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is busy with conflicting writes and nothing was written; \
+                 retry after Retry-After seconds",
+            )
+        }
+    }
+
     /// The status code as a `StatusCode`.
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -391,6 +405,17 @@ pub(crate) fn internal(what: &str, err: &dyn std::fmt::Display) -> Problem {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
+/// An engine error no caller could have avoided: a 503 with
+/// `Retry-After` when the database was `busy` (see [`Problem::busy`]),
+/// else a 500 as [`internal`].
+pub(crate) fn server_error(what: &str, busy: bool, err: &dyn std::fmt::Display) -> Problem {
+    if busy {
+        tracing::warn!("{what} found the database busy with conflicting writes");
+        return Problem::busy();
+    }
+    internal(what, err)
+}
+
 pub(crate) fn record_problem(err: RecordError) -> Problem {
     match err {
         RecordError::NotFound => Problem::new(StatusCode::NOT_FOUND, "message not found"),
@@ -418,7 +443,7 @@ pub(crate) fn record_problem(err: RecordError) -> Problem {
             "cursor not found: it is not a next_cursor this server issued",
         ),
         // Which decryption step failed is never revealed.
-        other => internal("record operation", &other),
+        other => server_error("record operation", other.is_busy(), &other),
     }
 }
 
@@ -440,7 +465,7 @@ pub(crate) fn account_problem(err: AccountError) -> Problem {
         }
         AccountError::SecondFactorRequired => Problem::second_factor_required(),
         AccountError::InvalidSecondFactor => Problem::second_factor_invalid(),
-        other => internal("account operation", &other),
+        other => server_error("account operation", other.is_busy(), &other),
     }
 }
 
@@ -460,7 +485,7 @@ pub(crate) fn share_problem(err: ShareError) -> Problem {
         ShareError::QuotaExceeded { .. } => Problem::new(StatusCode::FORBIDDEN, err.to_string()),
         ShareError::FileNotFound => Problem::new(StatusCode::NOT_FOUND, "file not found"),
         ShareError::Credits(e) => Problem::insufficient_credits(e),
-        other => internal("share operation", &other),
+        other => server_error("share operation", other.is_busy(), &other),
     }
 }
 
@@ -479,7 +504,7 @@ pub(crate) fn auth_problem(err: AuthError) -> Problem {
         ),
         AuthError::SecondFactorRequired => Problem::second_factor_required(),
         AuthError::InvalidSecondFactor => Problem::second_factor_invalid(),
-        other => internal("authentication", &other),
+        other => server_error("authentication", other.is_busy(), &other),
     }
 }
 
@@ -490,7 +515,7 @@ pub(crate) fn totp_problem(err: TotpError) -> Problem {
         }
         TotpError::InvalidCode => Problem::second_factor_invalid(),
         TotpError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        other => internal("two-factor operation", &other),
+        other => server_error("two-factor operation", other.is_busy(), &other),
     }
 }
 
@@ -504,7 +529,7 @@ pub(crate) fn credits_problem(err: CreditsError) -> Problem {
             Problem::new(StatusCode::BAD_REQUEST, err.to_string())
         }
         CreditsError::Disabled => Problem::new(StatusCode::CONFLICT, err.to_string()),
-        other => internal("credits operation", &other),
+        other => server_error("credits operation", other.is_busy(), &other),
     }
 }
 
@@ -521,6 +546,26 @@ pub(crate) fn api_key_problem(err: ApiKeyError) -> Problem {
         ),
         ApiKeyError::NotFound => Problem::new(StatusCode::NOT_FOUND, "api key not found"),
         ApiKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        other => internal("api key operation", &other),
+        other => server_error("api key operation", other.is_busy(), &other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strongroom_engine::StorageError;
+
+    #[test]
+    fn a_busy_database_is_a_503_to_retry_and_other_storage_failures_a_500() {
+        let busy = record_problem(RecordError::Storage(StorageError::Busy));
+        assert_eq!((busy.status, busy.retry_after), (503, Some(1)));
+        let response = busy.clone().into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        // Through another error that holds it, too.
+        let busy = credits_problem(CreditsError::Storage(StorageError::Busy));
+        assert_eq!(busy.status, 503);
+        let other = record_problem(RecordError::Storage(StorageError::InUse));
+        assert_eq!((other.status, other.retry_after), (500, None));
+        assert_eq!(other.detail, "internal error");
     }
 }

@@ -24,7 +24,9 @@ use crate::accounts::{LoginResponse, anonymous, issued, throttled};
 use crate::http::auth::Caller;
 use crate::http::client::{self, ClientAddress};
 use crate::http::guard;
-use crate::http::problem::{Answer, Problem, answer, errors, internal, or_answer, says};
+use crate::http::problem::{
+    Answer, Problem, answer, errors, internal, or_answer, says, server_error,
+};
 use crate::http::state::State;
 use crate::passkeys::ceremony::{Ceremony, discoverable, modal, user_handle};
 use crate::passkeys::wire::{
@@ -127,7 +129,7 @@ fn passkey_problem(e: PasskeyError) -> Problem {
         PasskeyError::InvalidName | PasskeyError::InvalidCredential => {
             Problem::new(StatusCode::BAD_REQUEST, e.to_string())
         }
-        other => internal("passkey operation", &other),
+        other => server_error("passkey operation", other.is_busy(), &other),
     }
 }
 
