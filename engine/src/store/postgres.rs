@@ -8,8 +8,8 @@
 //! Writes run `SERIALIZABLE`; a transaction PostgreSQL aborts for a
 //! serialization failure or a deadlock is rolled back and its body run
 //! again (the store interface allows it), so concurrent instances never see
-//! a lost update. A write sends its rows at the commit, one statement per
-//! table, and reads its own writes from memory until then. Reads run
+//! a lost update. A write sends its rows at the commit, in one statement,
+//! and reads its own writes from memory until then. Reads run
 //! `REPEATABLE READ READ ONLY`: one snapshot. Scans fetch in growing
 //! batches, so a scan that stops early reads little.
 
@@ -437,7 +437,7 @@ query_through!(postgres::Client);
 /// rejects every later statement of it), so the store retries it whole.
 ///
 /// A write transaction keeps its writes until the commit, which sends them
-/// in one statement per table, and answers its own reads from them: a
+/// all in one statement, and answers its own reads from them: a
 /// group commit's many records cost a few round trips, not a few each.
 /// Until then its snapshot holds only what others committed before its
 /// first statement, so it also keeps what its point reads and the first
@@ -538,14 +538,17 @@ impl<'c> PgTx<'c> {
         Ok(rows)
     }
 
-    /// Sends what the transaction wrote: per table, one statement for the
-    /// rows it stored and one for those it removed, in key order so that
-    /// concurrent transactions lock rows in one order.
+    /// Sends what the transaction wrote, in one statement: per table, a
+    /// part that stores its rows and one that removes its removed keys,
+    /// each in key order so that concurrent transactions lock rows in one
+    /// order.
     fn flush(&self) -> Result<(), StorageError> {
         let written = std::mem::take(&mut *self.written.borrow_mut());
-        for (table, rows) in written {
+        let mut parts = Vec::new();
+        let mut arrays: Vec<Vec<&[u8]>> = Vec::new();
+        for (table, rows) in &written {
             let (mut keys, mut values, mut removed) = (Vec::new(), Vec::new(), Vec::new());
-            for (k, v) in &rows {
+            for (k, v) in rows {
                 match v {
                     Some(v) => {
                         keys.push(k.as_slice());
@@ -554,22 +557,34 @@ impl<'c> PgTx<'c> {
                     None => removed.push(k.as_slice()),
                 }
             }
+            let (name, n) = (sql_table(*table), arrays.len());
             if !keys.is_empty() {
-                let sql = format!(
-                    "INSERT INTO {} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                parts.push(format!(
+                    "INSERT INTO {name} (k, v) SELECT * FROM unnest(${}::bytea[], ${}::bytea[]) \
                      ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-                    sql_table(table)
-                );
-                self.execute(&sql, |tx, st| tx.execute(st, &[&keys, &values]))?;
+                    n + 1,
+                    n + 2
+                ));
+                arrays.extend([keys, values]);
             }
             if !removed.is_empty() {
-                let sql = format!(
-                    "DELETE FROM {} WHERE k = ANY($1::bytea[])",
-                    sql_table(table)
-                );
-                self.execute(&sql, |tx, st| tx.execute(st, &[&removed]))?;
+                parts.push(format!(
+                    "DELETE FROM {name} WHERE k = ANY(${}::bytea[])",
+                    arrays.len() + 1
+                ));
+                arrays.push(removed);
             }
         }
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let parts: Vec<String> = (0..parts.len())
+            .zip(parts)
+            .map(|(i, part)| format!("w{i} AS ({part})"))
+            .collect();
+        let sql = format!("WITH {} SELECT 1", parts.join(", "));
+        let params: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(|a| a as _).collect();
+        self.execute(&sql, |tx, st| tx.execute(st, &params))?;
         Ok(())
     }
 
@@ -712,7 +727,7 @@ impl ReadTx for PgTx<'_> {
 }
 
 impl WriteTx for PgTx<'_> {
-    /// Kept until the commit, which writes all the rows of a table in one
+    /// Kept until the commit, which sends every table's rows in one
     /// statement. An error shows there.
     fn insert(&mut self, table: TableName, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
         self.written_mut(table)
