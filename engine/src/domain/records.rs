@@ -177,18 +177,26 @@ pub(crate) fn list(
     };
     let mut reader = ScopeReader::new(keyring, tx, scope);
     let mut more = false;
-    RECORDS.scan_bytes(tx, (low, high), Order::Descending, |(_, key), bytes| {
-        let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
-        if now >= row.expires_at || row.kind != RecordKind::Message {
-            return Ok(Flow::Continue);
-        }
-        if reader.len() == limit {
-            more = true;
-            return Ok(Flow::Stop);
-        }
-        reader.open(key, row)?;
-        Ok::<_, RecordError>(Flow::Continue)
-    })?;
+    // The page, and one record more to tell whether another page follows.
+    let expect = Some(limit.saturating_add(1));
+    RECORDS.scan_page_bytes(
+        tx,
+        (low, high),
+        Order::Descending,
+        expect,
+        |(_, key), bytes| {
+            let row = RecordRef::decode(bytes).ok_or_else(|| RECORDS.corrupt())?;
+            if now >= row.expires_at || row.kind != RecordKind::Message {
+                return Ok(Flow::Continue);
+            }
+            if reader.len() == limit {
+                more = true;
+                return Ok(Flow::Stop);
+            }
+            reader.open(key, row)?;
+            Ok::<_, RecordError>(Flow::Continue)
+        },
+    )?;
     let records: Vec<Record> = reader
         .finish()
         .into_iter()

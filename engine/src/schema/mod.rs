@@ -284,6 +284,19 @@ impl<K: Key, V: Row> Table<K, V> {
         tx: &(impl ReadTx + ?Sized),
         range: impl RangeBounds<K>,
         order: Order,
+        visit: impl FnMut(K, &[u8]) -> Result<Flow, E>,
+    ) -> Result<(), E> {
+        self.scan_page_bytes(tx, range, order, None, visit)
+    }
+
+    /// [`Table::scan_bytes`] for a page: the caller expects to visit about
+    /// `rows` entries, if it says (see [`ReadTx::scan_expecting`]).
+    pub(crate) fn scan_page_bytes<E: From<StorageError>>(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        range: impl RangeBounds<K>,
+        order: Order,
+        rows: Option<usize>,
         mut visit: impl FnMut(K, &[u8]) -> Result<Flow, E>,
     ) -> Result<(), E> {
         let encode = |bound: Bound<&K>| bound.map(Key::to_bytes);
@@ -293,7 +306,7 @@ impl<K: Key, V: Row> Table<K, V> {
             end.as_ref().map(Vec::as_slice),
         );
         let mut failure = None;
-        tx.scan(self.name, bounds, order, &mut |k, v| {
+        let mut each = |k: &[u8], v: &[u8]| {
             let step = match K::decode(k) {
                 Some(k) => visit(k, v),
                 None => Err(self.corrupt().into()),
@@ -302,7 +315,11 @@ impl<K: Key, V: Row> Table<K, V> {
                 failure = Some(e);
                 Flow::Stop
             })
-        })?;
+        };
+        match rows {
+            Some(rows) => tx.scan_expecting(self.name, bounds, order, rows, &mut each)?,
+            None => tx.scan(self.name, bounds, order, &mut each)?,
+        }
         failure.map_or(Ok(()), Err)
     }
 

@@ -74,6 +74,21 @@ pub(crate) trait ReadTx {
         order: Order,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError>;
+
+    /// [`ReadTx::scan`] by a caller that expects to visit about `rows`
+    /// entries (a page and the one that tells whether another follows): a
+    /// networked backend fetches that many in its first statement.
+    fn scan_expecting(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        rows: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError> {
+        let _ = rows;
+        self.scan(table, bounds, order, visit)
+    }
 }
 
 /// Reads and writes within one transaction.

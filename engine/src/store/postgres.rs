@@ -75,10 +75,10 @@ impl r2d2::ManageConnection for Manager {
 
 /// Attempts of one write transaction before a conflict is reported.
 const ATTEMPTS: u32 = 64;
-/// Rows the first batch of a scan fetches; each further batch doubles, up
-/// to [`MAX_BATCH`].
-const FIRST_BATCH: i64 = 32;
-const MAX_BATCH: i64 = 1024;
+/// Rows the first batch of a scan fetches, unless its caller expects
+/// another number; each further batch doubles, up to [`MAX_BATCH`].
+const FIRST_BATCH: usize = 32;
+const MAX_BATCH: usize = 1024;
 
 /// A PostgreSQL database holding the engine's tables.
 pub(crate) struct PgStore {
@@ -379,7 +379,7 @@ type Written = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 type Entries<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
 
 /// Rows a write transaction already read, by statement and parameters.
-type Seen = HashMap<(String, Vec<Vec<u8>>), Rc<Vec<postgres::Row>>>;
+type Seen = HashMap<(String, Vec<Vec<u8>>, Option<i64>), Rc<Vec<postgres::Row>>>;
 
 /// Where a [`PgTx`]'s statements go.
 enum Conn<'c> {
@@ -514,23 +514,29 @@ impl<'c> PgTx<'c> {
         }
     }
 
-    /// The rows `sql` returns with `params`: on a write transaction and
-    /// when `small` (one row, a scan's first batch), those of the same
-    /// statement run earlier in it, if it was.
+    /// The rows `sql` returns with the `keys` and then the `limit` as its
+    /// parameters: on a write transaction and when `small` (one row, a
+    /// scan's first batch), those of the same statement run earlier in
+    /// it, if it was.
     fn rows(
         &self,
         sql: String,
-        params: Vec<Vec<u8>>,
+        keys: Vec<Vec<u8>>,
+        limit: Option<i64>,
         small: bool,
     ) -> Result<Rc<Vec<postgres::Row>>, StorageError> {
         let seen = self.seen.as_ref().filter(|_| small);
-        let statement = (sql, params);
+        let statement = (sql, keys, limit);
         if let Some(rows) = seen.and_then(|s| s.borrow().get(&statement).cloned()) {
             return Ok(rows);
         }
         let rows = {
-            let params: Vec<&(dyn ToSql + Sync)> = statement.1.iter().map(|p| p as _).collect();
-            Rc::new(self.execute(&statement.0, |tx, st| tx.query(st, &params))?)
+            let (sql, keys, limit) = &statement;
+            let mut params: Vec<&(dyn ToSql + Sync)> = keys.iter().map(|p| p as _).collect();
+            if let Some(limit) = limit {
+                params.push(limit);
+            }
+            Rc::new(self.execute(sql, |tx, st| tx.query(st, &params))?)
         };
         if let Some(seen) = seen {
             seen.borrow_mut().insert(statement, rows.clone());
@@ -643,17 +649,29 @@ impl ReadTx for PgTx<'_> {
             return Ok(value.map(|v| found(&v)).is_some());
         }
         let sql = format!("SELECT v FROM {} WHERE k = $1", sql_table(table));
-        let rows = self.rows(sql, vec![key.to_vec()], true)?;
+        let rows = self.rows(sql, vec![key.to_vec()], None, true)?;
         Ok(rows.first().map(|row| found(row.get(0))).is_some())
     }
 
-    /// The database's rows in `bounds`, fetched in growing batches, merged
-    /// in order with what this transaction wrote there.
     fn scan(
         &self,
         table: TableName,
         bounds: Bounds<'_>,
         order: Order,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError> {
+        self.scan_expecting(table, bounds, order, FIRST_BATCH, visit)
+    }
+
+    /// The database's rows in `bounds`, fetched in growing batches (the
+    /// first of `rows`), merged in order with what this transaction wrote
+    /// there.
+    fn scan_expecting(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        rows: usize,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
         let written = self.written.borrow();
@@ -671,10 +689,13 @@ impl ReadTx for PgTx<'_> {
             Order::Descending => a > b,
         };
         let (mut low, mut high) = (bounds.0.map(<[u8]>::to_vec), bounds.1.map(<[u8]>::to_vec));
-        let mut batch = FIRST_BATCH;
+        let mut batch = rows.clamp(1, MAX_BATCH);
+        let mut first = true;
         loop {
-            let (sql, params) = range_query(table, &low, &high, order, batch);
-            let rows = self.rows(sql, params, batch == FIRST_BATCH)?;
+            let (sql, keys) = range_query(table, &low, &high, order);
+            let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+            let rows = self.rows(sql, keys, Some(limit), first && batch <= FIRST_BATCH)?;
+            first = false;
             for row in rows.iter() {
                 let (k, v): (&[u8], &[u8]) = (row.get(0), row.get(1));
                 // What this transaction wrote before `k`, then `k` as it
@@ -702,7 +723,7 @@ impl ReadTx for PgTx<'_> {
                     return Ok(());
                 }
             }
-            let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == batch;
+            let full = rows.len() == batch;
             match (full, rows.last()) {
                 (true, Some(row)) => {
                     let last = Bound::Excluded(row.get::<_, &[u8]>(0).to_vec());
@@ -759,14 +780,13 @@ impl PgTx<'_> {
     }
 }
 
-/// `SELECT k, v … ORDER BY k … LIMIT batch` over the bounds, and its
-/// parameters (the bound keys).
+/// `SELECT k, v … ORDER BY k … LIMIT $n` over the bounds, and its
+/// parameters but the last (the bound keys; the limit follows them).
 fn range_query(
     table: TableName,
     low: &Bound<Vec<u8>>,
     high: &Bound<Vec<u8>>,
     order: Order,
-    batch: i64,
 ) -> (String, Vec<Vec<u8>>) {
     let mut conditions = Vec::new();
     let mut params = Vec::new();
@@ -789,8 +809,9 @@ fn range_query(
         Order::Descending => "DESC",
     };
     let sql = format!(
-        "SELECT k, v FROM {}{filter} ORDER BY k {direction} LIMIT {batch}",
-        sql_table(table)
+        "SELECT k, v FROM {}{filter} ORDER BY k {direction} LIMIT ${}",
+        sql_table(table),
+        params.len() + 1
     );
     (sql, params)
 }
@@ -1013,6 +1034,10 @@ mod tests {
 
     #[test]
     fn a_restartable_read_is_one_statement_or_else_runs_again_in_one_snapshot() {
+        use std::ops::Bound::{Excluded, Included};
+
+        use crate::store::{Flow, Order};
+
         let Some(cluster) = strongroom_testkit::postgres::PgCluster::start("postgres unit tests")
         else {
             return;
@@ -1050,6 +1075,43 @@ mod tests {
             .expect("read");
         assert_eq!(two, (Some(b"1".to_vec()), Some(b"2".to_vec())));
         assert_eq!(runs, 2);
+        // A page the caller sizes is one statement; unsized, a scan past
+        // the first batch is a second statement.
+        store
+            .write(&mut |tx| {
+                for i in 0..100u8 {
+                    tx.insert(KV, &[b'p', i], b"v").expect("insert");
+                }
+                Outcome::Commit
+            })
+            .expect("write");
+        let page = |tx: &dyn crate::store::ReadTx, sized: bool| {
+            let bounds = (Included(&b"p"[..]), Excluded(&b"q"[..]));
+            let mut seen = 0;
+            let mut visit = |_: &[u8], _: &[u8]| {
+                seen += 1;
+                if seen == 51 {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            };
+            match sized {
+                true => tx.scan_expecting(KV, bounds, Order::Descending, 51, &mut visit)?,
+                false => tx.scan(KV, bounds, Order::Descending, &mut visit)?,
+            }
+            Ok::<_, crate::error::StorageError>(seen)
+        };
+        for (sized, statements) in [(true, 1), (false, 2)] {
+            let mut runs = 0;
+            let seen = store
+                .read_fresh(|tx| {
+                    runs += 1;
+                    page(tx, sized)
+                })
+                .expect("page");
+            assert_eq!((seen, runs), (51, statements), "sized: {sized}");
+        }
         // A plain read never runs twice.
         let mut runs = 0;
         store

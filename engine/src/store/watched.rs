@@ -126,6 +126,17 @@ impl ReadTx for Noting<'_> {
     ) -> Result<(), StorageError> {
         self.tx.scan(table, bounds, order, visit)
     }
+
+    fn scan_expecting(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        rows: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError> {
+        self.tx.scan_expecting(table, bounds, order, rows, visit)
+    }
 }
 
 impl WriteTx for Noting<'_> {
