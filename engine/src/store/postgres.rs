@@ -379,7 +379,7 @@ type Written = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 type Entries<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
 
 /// Rows a write transaction already read, by statement and parameters.
-type Seen = HashMap<(String, Vec<Vec<u8>>, Option<i64>), Rc<Vec<postgres::Row>>>;
+type Seen = HashMap<(String, Vec<Vec<u8>>), Rc<Vec<postgres::Row>>>;
 
 /// Where a [`PgTx`]'s statements go.
 enum Conn<'c> {
@@ -514,29 +514,23 @@ impl<'c> PgTx<'c> {
         }
     }
 
-    /// The rows `sql` returns with the `keys` and then the `limit` as its
-    /// parameters: on a write transaction and when `small` (one row, a
-    /// scan's first batch), those of the same statement run earlier in
-    /// it, if it was.
+    /// The rows `sql` returns with `params`: on a write transaction and
+    /// when `small` (one row, a scan's first batch), those of the same
+    /// statement run earlier in it, if it was.
     fn rows(
         &self,
         sql: String,
-        keys: Vec<Vec<u8>>,
-        limit: Option<i64>,
+        params: Vec<Vec<u8>>,
         small: bool,
     ) -> Result<Rc<Vec<postgres::Row>>, StorageError> {
         let seen = self.seen.as_ref().filter(|_| small);
-        let statement = (sql, keys, limit);
+        let statement = (sql, params);
         if let Some(rows) = seen.and_then(|s| s.borrow().get(&statement).cloned()) {
             return Ok(rows);
         }
         let rows = {
-            let (sql, keys, limit) = &statement;
-            let mut params: Vec<&(dyn ToSql + Sync)> = keys.iter().map(|p| p as _).collect();
-            if let Some(limit) = limit {
-                params.push(limit);
-            }
-            Rc::new(self.execute(sql, |tx, st| tx.query(st, &params))?)
+            let params: Vec<&(dyn ToSql + Sync)> = statement.1.iter().map(|p| p as _).collect();
+            Rc::new(self.execute(&statement.0, |tx, st| tx.query(st, &params))?)
         };
         if let Some(seen) = seen {
             seen.borrow_mut().insert(statement, rows.clone());
@@ -649,7 +643,7 @@ impl ReadTx for PgTx<'_> {
             return Ok(value.map(|v| found(&v)).is_some());
         }
         let sql = format!("SELECT v FROM {} WHERE k = $1", sql_table(table));
-        let rows = self.rows(sql, vec![key.to_vec()], None, true)?;
+        let rows = self.rows(sql, vec![key.to_vec()], true)?;
         Ok(rows.first().map(|row| found(row.get(0))).is_some())
     }
 
@@ -689,12 +683,14 @@ impl ReadTx for PgTx<'_> {
             Order::Descending => a > b,
         };
         let (mut low, mut high) = (bounds.0.map(<[u8]>::to_vec), bounds.1.map(<[u8]>::to_vec));
-        let mut batch = rows.clamp(1, MAX_BATCH);
+        // A power of two: the limit is part of the statement's text (a
+        // parameter would leave PostgreSQL a generic plan that guesses it,
+        // slower for a page), so few sizes mean few prepared statements.
+        let mut batch = rows.clamp(1, MAX_BATCH).next_power_of_two();
         let mut first = true;
         loop {
-            let (sql, keys) = range_query(table, &low, &high, order);
-            let limit = i64::try_from(batch).unwrap_or(i64::MAX);
-            let rows = self.rows(sql, keys, Some(limit), first && batch <= FIRST_BATCH)?;
+            let (sql, params) = range_query(table, &low, &high, order, batch);
+            let rows = self.rows(sql, params, first && batch <= FIRST_BATCH)?;
             first = false;
             for row in rows.iter() {
                 let (k, v): (&[u8], &[u8]) = (row.get(0), row.get(1));
@@ -780,13 +776,14 @@ impl PgTx<'_> {
     }
 }
 
-/// `SELECT k, v … ORDER BY k … LIMIT $n` over the bounds, and its
-/// parameters but the last (the bound keys; the limit follows them).
+/// `SELECT k, v … ORDER BY k … LIMIT batch` over the bounds, and its
+/// parameters (the bound keys).
 fn range_query(
     table: TableName,
     low: &Bound<Vec<u8>>,
     high: &Bound<Vec<u8>>,
     order: Order,
+    batch: usize,
 ) -> (String, Vec<Vec<u8>>) {
     let mut conditions = Vec::new();
     let mut params = Vec::new();
@@ -809,9 +806,8 @@ fn range_query(
         Order::Descending => "DESC",
     };
     let sql = format!(
-        "SELECT k, v FROM {}{filter} ORDER BY k {direction} LIMIT ${}",
-        sql_table(table),
-        params.len() + 1
+        "SELECT k, v FROM {}{filter} ORDER BY k {direction} LIMIT {batch}",
+        sql_table(table)
     );
     (sql, params)
 }
