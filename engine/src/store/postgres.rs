@@ -638,13 +638,7 @@ impl ReadTx for PgTx<'_> {
         key: &[u8],
         found: &mut dyn FnMut(&[u8]),
     ) -> Result<bool, StorageError> {
-        let mine = written_to(&self.written.borrow(), table).and_then(|w| w.get(key).cloned());
-        if let Some(value) = mine {
-            return Ok(value.map(|v| found(&v)).is_some());
-        }
-        let sql = format!("SELECT v FROM {} WHERE k = $1", sql_table(table));
-        let rows = self.rows(sql, vec![key.to_vec()], true)?;
-        Ok(rows.first().map(|row| found(row.get(0))).is_some())
+        self.lookup(table, key, true, found)
     }
 
     fn scan(
@@ -752,10 +746,11 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
-    /// Read now, removed at the commit.
+    /// Read now (and not kept: removing a whole account's records must not
+    /// hold them all), removed at the commit.
     fn remove(&mut self, table: TableName, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let mut old = None;
-        if ReadTx::get(self, table, key, &mut |v| old = Some(v.to_vec()))? {
+        if self.lookup(table, key, false, &mut |v| old = Some(v.to_vec()))? {
             self.written_mut(table).insert(key.to_vec(), None);
         }
         Ok(old)
@@ -763,6 +758,23 @@ impl WriteTx for PgTx<'_> {
 }
 
 impl PgTx<'_> {
+    /// The value under `key`: as this transaction wrote it, or from the
+    /// database (kept for the next read of it if `keep`).
+    fn lookup(
+        &self,
+        table: TableName,
+        key: &[u8],
+        keep: bool,
+        found: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StorageError> {
+        if let Some(value) = written_to(&self.written.borrow(), table).and_then(|w| w.get(key)) {
+            return Ok(value.as_deref().map(found).is_some());
+        }
+        let sql = format!("SELECT v FROM {} WHERE k = $1", sql_table(table));
+        let rows = self.rows(sql, vec![key.to_vec()], keep)?;
+        Ok(rows.first().map(|row| found(row.get(0))).is_some())
+    }
+
     fn written_mut(&mut self, table: TableName) -> &mut Written {
         let written = self.written.get_mut();
         let at = match written.iter().position(|(t, _)| *t == table) {
