@@ -578,8 +578,9 @@ impl<'c> PgTx<'c> {
         if parts.is_empty() {
             return Ok(());
         }
-        let parts: Vec<String> = (0..parts.len())
-            .zip(parts)
+        let parts: Vec<String> = parts
+            .iter()
+            .enumerate()
             .map(|(i, part)| format!("w{i} AS ({part})"))
             .collect();
         let sql = format!("WITH {} SELECT 1", parts.join(", "));
