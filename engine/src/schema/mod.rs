@@ -290,7 +290,7 @@ impl<K: Key, V: Row> Table<K, V> {
     }
 
     /// [`Table::scan_bytes`] for a page: the caller expects to visit about
-    /// `rows` entries, if it says (see [`ReadTx::scan_expecting`]).
+    /// `rows` entries, if it says (see [`ReadTx::scan`]).
     pub(crate) fn scan_page_bytes<E: From<StorageError>>(
         &self,
         tx: &(impl ReadTx + ?Sized),
@@ -306,7 +306,7 @@ impl<K: Key, V: Row> Table<K, V> {
             end.as_ref().map(Vec::as_slice),
         );
         let mut failure = None;
-        let mut each = |k: &[u8], v: &[u8]| {
+        tx.scan(self.name, bounds, order, rows, &mut |k, v| {
             let step = match K::decode(k) {
                 Some(k) => visit(k, v),
                 None => Err(self.corrupt().into()),
@@ -315,11 +315,7 @@ impl<K: Key, V: Row> Table<K, V> {
                 failure = Some(e);
                 Flow::Stop
             })
-        };
-        match rows {
-            Some(rows) => tx.scan_expecting(self.name, bounds, order, rows, &mut each)?,
-            None => tx.scan(self.name, bounds, order, &mut each)?,
-        }
+        })?;
         failure.map_or(Ok(()), Err)
     }
 

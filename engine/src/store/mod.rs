@@ -66,29 +66,18 @@ pub(crate) trait ReadTx {
     ) -> Result<bool, StorageError>;
 
     /// Calls `visit` with every entry in `bounds`, in key `order`, until it
-    /// answers [`Flow::Stop`]. `visit` must not write.
+    /// answers [`Flow::Stop`]. `visit` must not write. A caller that
+    /// expects to visit about `expect` entries (a page and the one that
+    /// tells whether another follows) says so: a networked backend fetches
+    /// that many in its first statement.
     fn scan(
         &self,
         table: TableName,
         bounds: Bounds<'_>,
         order: Order,
+        expect: Option<usize>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError>;
-
-    /// [`ReadTx::scan`] by a caller that expects to visit about `rows`
-    /// entries (a page and the one that tells whether another follows): a
-    /// networked backend fetches that many in its first statement.
-    fn scan_expecting(
-        &self,
-        table: TableName,
-        bounds: Bounds<'_>,
-        order: Order,
-        rows: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
-    ) -> Result<(), StorageError> {
-        let _ = rows;
-        self.scan(table, bounds, order, visit)
-    }
 }
 
 /// Reads and writes within one transaction.
@@ -213,7 +202,7 @@ pub(crate) fn copy_all(
     target.write_with(|into| {
         for table in tables {
             let mut found = false;
-            into.scan(*table, all(), Order::Ascending, &mut |_, _| {
+            into.scan(*table, all(), Order::Ascending, Some(1), &mut |_, _| {
                 found = true;
                 Flow::Stop
             })?;
@@ -227,18 +216,22 @@ pub(crate) fn copy_all(
             for table in tables {
                 let mut count = 0;
                 let mut failed = None;
-                from.scan(*table, all(), Order::Ascending, &mut |k, v| match into
-                    .insert(*table, k, v)
-                {
-                    Ok(()) => {
-                        count += 1;
-                        Flow::Continue
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        Flow::Stop
-                    }
-                })?;
+                from.scan(
+                    *table,
+                    all(),
+                    Order::Ascending,
+                    None,
+                    &mut |k, v| match into.insert(*table, k, v) {
+                        Ok(()) => {
+                            count += 1;
+                            Flow::Continue
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            Flow::Stop
+                        }
+                    },
+                )?;
                 if let Some(e) = failed {
                     return Err(e);
                 }

@@ -642,25 +642,15 @@ impl ReadTx for PgTx<'_> {
         self.lookup(table, key, true, found)
     }
 
+    /// The database's rows in `bounds`, fetched in growing batches (the
+    /// first of `expect` rows, or [`FIRST_BATCH`]), merged in order with
+    /// what this transaction wrote there.
     fn scan(
         &self,
         table: TableName,
         bounds: Bounds<'_>,
         order: Order,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
-    ) -> Result<(), StorageError> {
-        self.scan_expecting(table, bounds, order, FIRST_BATCH, visit)
-    }
-
-    /// The database's rows in `bounds`, fetched in growing batches (the
-    /// first of `rows`), merged in order with what this transaction wrote
-    /// there.
-    fn scan_expecting(
-        &self,
-        table: TableName,
-        bounds: Bounds<'_>,
-        order: Order,
-        rows: usize,
+        expect: Option<usize>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
         let written = self.written.borrow();
@@ -681,7 +671,10 @@ impl ReadTx for PgTx<'_> {
         // A power of two: the limit is part of the statement's text (a
         // parameter would leave PostgreSQL a generic plan that guesses it,
         // slower for a page), so few sizes mean few prepared statements.
-        let mut batch = rows.clamp(1, MAX_BATCH).next_power_of_two();
+        let mut batch = expect
+            .unwrap_or(FIRST_BATCH)
+            .clamp(1, MAX_BATCH)
+            .next_power_of_two();
         let mut first = true;
         loop {
             let (sql, params) = range_query(table, &low, &high, order, batch);
@@ -845,10 +838,16 @@ mod tests {
             .read_with(|tx| {
                 let mut rows = Vec::new();
                 let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
-                tx.scan(KV, all, crate::store::Order::Ascending, &mut |k, v| {
-                    rows.push((k.to_vec(), v.to_vec()));
-                    crate::store::Flow::Continue
-                })?;
+                tx.scan(
+                    KV,
+                    all,
+                    crate::store::Order::Ascending,
+                    None,
+                    &mut |k, v| {
+                        rows.push((k.to_vec(), v.to_vec()));
+                        crate::store::Flow::Continue
+                    },
+                )?;
                 Ok::<_, crate::error::StorageError>(rows)
             })
             .expect("read")
@@ -915,7 +914,7 @@ mod tests {
             .expect("write");
         let scan = |tx: &dyn WriteTx, bounds: (Bound<&[u8]>, Bound<&[u8]>), order, stop: usize| {
             let mut seen = Vec::new();
-            tx.scan(KV, bounds, order, &mut |k, v| {
+            tx.scan(KV, bounds, order, None, &mut |k, v| {
                 seen.push((k.to_vec(), v.to_vec()));
                 if seen.len() == stop {
                     Flow::Stop
@@ -1105,10 +1104,8 @@ mod tests {
                     Flow::Continue
                 }
             };
-            match sized {
-                true => tx.scan_expecting(KV, bounds, Order::Descending, 51, &mut visit)?,
-                false => tx.scan(KV, bounds, Order::Descending, &mut visit)?,
-            }
+            let expect = sized.then_some(51);
+            tx.scan(KV, bounds, Order::Descending, expect, &mut visit)?;
             Ok::<_, crate::error::StorageError>(seen)
         };
         for (sized, statements) in [(true, 1), (false, 2)] {

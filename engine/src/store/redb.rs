@@ -222,6 +222,7 @@ impl ReadTx for RedbRead {
         table: TableName,
         bounds: Bounds<'_>,
         order: Order,
+        _expect: Option<usize>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
         match self.table(table)? {
@@ -284,6 +285,7 @@ impl ReadTx for RedbWrite<'_> {
         table: TableName,
         bounds: Bounds<'_>,
         order: Order,
+        _expect: Option<usize>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
         let guard = self.slot(table)?.try_borrow().map_err(|_| busy(table))?;

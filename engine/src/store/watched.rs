@@ -122,20 +122,10 @@ impl ReadTx for Noting<'_> {
         table: TableName,
         bounds: Bounds<'_>,
         order: Order,
+        expect: Option<usize>,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
-        self.tx.scan(table, bounds, order, visit)
-    }
-
-    fn scan_expecting(
-        &self,
-        table: TableName,
-        bounds: Bounds<'_>,
-        order: Order,
-        rows: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
-    ) -> Result<(), StorageError> {
-        self.tx.scan_expecting(table, bounds, order, rows, visit)
+        self.tx.scan(table, bounds, order, expect, visit)
     }
 }
 
@@ -239,6 +229,7 @@ mod tests {
                     WATCHED,
                     (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded),
                     Order::Ascending,
+                    None,
                     &mut |k, v| {
                         seen.push((k.to_vec(), v.to_vec()));
                         Flow::Continue
