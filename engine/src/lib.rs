@@ -103,6 +103,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeTour;
 pub use crypto::keys::MasterKey;
+pub use crypto::secret_bytes::SecretBytes;
 pub use error::{
     AccountError, ApiKeyError, AuthError, CreditsError, DecryptionFailed, E2eKeyError, Error,
     InvariantViolated, KeyError, OpenError, PasskeyError, RecordError, ShareError, StorageError,

@@ -33,6 +33,7 @@
 
 use std::fmt;
 
+use crate::crypto::secret_bytes::SecretBytes;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hpke::aead::AesGcm256;
@@ -194,7 +195,7 @@ pub fn key_id_of(sealed: &str) -> Option<[u8; KEY_ID_LEN]> {
 }
 
 /// Opens a message [`seal`]ed to `secret`'s public key.
-pub fn open(secret: &SecretKey, sealed: &str) -> Result<Zeroizing<Vec<u8>>, OpenFailed> {
+pub fn open(secret: &SecretKey, sealed: &str) -> Result<SecretBytes, OpenFailed> {
     let blob = blob(sealed).ok_or(OpenFailed)?;
     let (header, rest) = blob.split_at(HEADER_LEN);
     if header[1..] != secret.public_key().key_id() {
@@ -210,7 +211,7 @@ pub fn open(secret: &SecretKey, sealed: &str) -> Result<Zeroizing<Vec<u8>>, Open
         ciphertext,
         header,
     )
-    .map(Zeroizing::new)
+    .map(SecretBytes::from)
     .map_err(|_| OpenFailed)
 }
 

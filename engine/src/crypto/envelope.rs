@@ -12,9 +12,8 @@
 //! one. The engine's public errors collapse every failure here into one
 //! opaque `DecryptionFailed`.
 
-use zeroize::Zeroizing;
-
 use crate::crypto::keys::{DataKey, NONCE_LEN, Nonce, TAG_LEN};
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::ids::KeyScope;
 
 /// The only envelope version this engine writes or reads.
@@ -85,11 +84,7 @@ impl<'a> Envelope<'a> {
     }
 
     /// Authenticates and decrypts with `key` for `binding`.
-    pub fn open(
-        &self,
-        key: &DataKey,
-        binding: Binding,
-    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    pub fn open(&self, key: &DataKey, binding: Binding) -> Result<SecretBytes, EnvelopeError> {
         let header = &self.bytes[..HEADER_LEN];
         key.open(
             &self.nonce(),
@@ -129,7 +124,7 @@ pub fn open<'k>(
     bytes: &[u8],
     binding: Binding,
     keys: impl FnOnce(u32) -> Option<&'k DataKey>,
-) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+) -> Result<SecretBytes, EnvelopeError> {
     let envelope = Envelope::parse(bytes)?;
     let version = envelope.key_version();
     let key = keys(version).ok_or(EnvelopeError::UnknownKeyVersion(version))?;

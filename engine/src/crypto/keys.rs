@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use zeroize::Zeroizing;
 
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::error::KeyError;
 use crate::ids::KeyScope;
 
@@ -163,40 +164,36 @@ impl Cipher {
         nonce: &Nonce,
         aad: &[u8],
         sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, AuthenticationFailed> {
+    ) -> Result<SecretBytes, AuthenticationFailed> {
         let split = sealed
             .len()
             .checked_sub(TAG_LEN)
             .ok_or(AuthenticationFailed)?;
-        match self {
+        let (ciphertext, tag) = sealed.split_at(split);
+        // Decrypted in place in an allocation of exactly the plaintext's
+        // length (so a caller can move it into a `Box<str>` uncopied).
+        let mut buffer = SecretBytes::copy(ciphertext);
+        let opened = match self {
             Self::RustCrypto(cipher) => {
-                let (ciphertext, tag) = sealed.split_at(split);
                 let tag = Tag::try_from(tag).map_err(|_| AuthenticationFailed)?;
-                let mut buffer = Zeroizing::new(ciphertext.to_vec());
                 cipher
-                    .decrypt_inout_detached(
-                        &nonce.0.into(),
-                        aad,
-                        buffer.as_mut_slice().into(),
-                        &tag,
-                    )
-                    .map_err(|_| AuthenticationFailed)?;
-                Ok(buffer)
+                    .decrypt_inout_detached(&nonce.0.into(), aad, (&mut *buffer).into(), &tag)
+                    .is_ok()
             }
             #[cfg(feature = "fast-aead")]
-            Self::AwsLc(key) => {
-                let mut buffer = Zeroizing::new(sealed.to_vec());
-                let opened = key
-                    .open_in_place(
-                        aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce.0),
-                        aws_lc_rs::aead::Aad::from(aad),
-                        buffer.as_mut_slice(),
-                    )
-                    .map_err(|_| AuthenticationFailed)?
-                    .len();
-                buffer.truncate(opened);
-                Ok(buffer)
-            }
+            Self::AwsLc(key) => key
+                .open_in_place_separate_tag(
+                    aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce.0),
+                    aws_lc_rs::aead::Aad::from(aad),
+                    tag,
+                    &mut buffer,
+                )
+                .is_ok(),
+        };
+        if opened {
+            Ok(buffer)
+        } else {
+            Err(AuthenticationFailed)
         }
     }
 
@@ -214,7 +211,7 @@ impl Cipher {
         &self,
         aad: &[u8],
         sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, AuthenticationFailed> {
+    ) -> Result<SecretBytes, AuthenticationFailed> {
         let (nonce, rest) = sealed
             .split_first_chunk::<NONCE_LEN>()
             .ok_or(AuthenticationFailed)?;
@@ -472,7 +469,7 @@ impl DataKey {
         nonce: &Nonce,
         aad: &[u8],
         sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, AuthenticationFailed> {
+    ) -> Result<SecretBytes, AuthenticationFailed> {
         self.cipher.open(nonce, aad, sealed)
     }
 }

@@ -32,9 +32,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
 
 use crate::crypto::keys::{DataKey, NONCE_LEN, Nonce, TAG_LEN, random_key_bytes};
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::crypto::sharekeys::decode_key_text;
 use crate::crypto::stream::{
     self, FileKeys, HEADER_LEN, SEALED_SEGMENT_LEN, SegmentSealer, StreamHeader,
@@ -65,10 +65,7 @@ pub fn seal(plaintext: &[u8]) -> (Vec<u8>, SecretString) {
 }
 
 /// Decrypts a blob with the key from the URL fragment.
-pub fn open(
-    blob: &[u8],
-    fragment_key: &SecretString,
-) -> Result<Zeroizing<Vec<u8>>, ClientOpenFailed> {
+pub fn open(blob: &[u8], fragment_key: &SecretString) -> Result<SecretBytes, ClientOpenFailed> {
     let key = decode_key_text(fragment_key.expose_secret()).ok_or(ClientOpenFailed)?;
     let (&version, rest) = blob.split_first().ok_or(ClientOpenFailed)?;
     if version != CLIENT_BLOB_VERSION || rest.len() < NONCE_LEN + TAG_LEN {
@@ -143,7 +140,7 @@ fn stream_keys(header: &[u8], fragment_key: &SecretString) -> Result<FileKeys, C
 pub fn open_file(
     stream: &[u8],
     fragment_key: &SecretString,
-) -> Result<Zeroizing<Vec<u8>>, ClientOpenFailed> {
+) -> Result<SecretBytes, ClientOpenFailed> {
     let (header, body) = stream
         .split_at_checked(HEADER_LEN)
         .ok_or(ClientOpenFailed)?;
@@ -153,7 +150,7 @@ pub fn open_file(
     } else {
         body.chunks(SEALED_SEGMENT_LEN).collect()
     };
-    let mut out = Zeroizing::new(Vec::with_capacity(body.len()));
+    let mut out = SecretBytes::with_capacity(body.len());
     for (i, segment) in segments.iter().enumerate() {
         let index = u32::try_from(i).map_err(|_| ClientOpenFailed)?;
         let last = i + 1 == segments.len();

@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::envelope::{self, Envelope, EnvelopeError};
 use crate::crypto::keys::{DataKey, KEY_LEN, Nonce, TAG_LEN, random_key_bytes};
+use crate::crypto::secret_bytes::SecretBytes;
 
 const SALT: &[u8] = b"strongroom/share/v1";
 const LOOKUP_INFO: &[u8] = b"lookup";
@@ -134,7 +135,7 @@ pub(crate) fn open(
     key: &DataKey,
     lookup: &LookupHash,
     sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+) -> Result<SecretBytes, EnvelopeError> {
     let envelope = Envelope::parse(sealed)?;
     let header = &sealed[..envelope::HEADER_LEN];
     key.open(

@@ -26,6 +26,7 @@ use secrecy::SecretBox;
 use zeroize::Zeroizing;
 
 use crate::crypto::keys::{DataKey, NONCE_LEN, Nonce, TAG_LEN};
+use crate::crypto::secret_bytes::SecretBytes;
 
 /// The format's version byte.
 pub const STREAM_VERSION: u8 = 1;
@@ -186,7 +187,7 @@ impl FileKeys {
         index: u32,
         last: bool,
         sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, StreamError> {
+    ) -> Result<SecretBytes, StreamError> {
         let fits = if last {
             (TAG_LEN..=SEALED_SEGMENT_LEN).contains(&sealed.len())
                 && (index == 0 || sealed.len() > TAG_LEN)
@@ -217,7 +218,7 @@ impl FileKeys {
     }
 
     /// Opens what [`FileKeys::seal_metadata`] sealed.
-    pub fn open_metadata(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StreamError> {
+    pub fn open_metadata(&self, sealed: &[u8]) -> Result<SecretBytes, StreamError> {
         let (nonce, rest) = sealed
             .split_first_chunk::<NONCE_LEN>()
             .ok_or(StreamError::MalformedSegment)?;
@@ -229,8 +230,8 @@ impl FileKeys {
 
 /// The metadata's plaintext: `size (8, BE) || name length (4, BE) || name
 /// || media type length (4, BE) || media type`, UTF-8.
-pub fn encode_metadata(name: &str, media_type: &str, size: u64) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(16 + name.len() + media_type.len()));
+pub fn encode_metadata(name: &str, media_type: &str, size: u64) -> SecretBytes {
+    let mut out = SecretBytes::with_capacity(16 + name.len() + media_type.len());
     out.extend_from_slice(&size.to_be_bytes());
     for text in [name, media_type] {
         let len = u32::try_from(text.len()).unwrap_or(u32::MAX);

@@ -7,9 +7,8 @@
 
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use crate::clock::Timestamp;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::domain::audit::{self, Note};
 use crate::domain::records::{self, Announced, NewRecord};
 use crate::error::{CreditsError, RecordError, StorageError};
@@ -119,7 +118,7 @@ pub(crate) fn charge(
     let record = NewRecord {
         sender: account,
         scope: KeyScope::User(account),
-        plaintext: Zeroizing::new(notice.encode()),
+        plaintext: SecretBytes::from(notice.encode()),
         ttl: NOTICE_TTL,
         origin: Origin::default(),
         kind: RecordKind::Credits,

@@ -12,10 +12,9 @@
 use std::ops::Bound;
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use crate::clock::Timestamp;
 use crate::crypto::keys::DataKey;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::crypto::stream::{self, FileKeys, StreamHeader};
 use crate::domain::audit::{self, Note};
 use crate::domain::quotas;
@@ -344,7 +343,7 @@ pub(crate) fn finish(
     let record = NewRecord {
         sender: info.sender,
         scope: KeyScope::User(owner),
-        plaintext: Zeroizing::new(notice.encode()),
+        plaintext: SecretBytes::from(notice.encode()),
         ttl: Duration::from_millis(row.ttl_millis),
         origin: done.origin,
         kind: RecordKind::File,
@@ -417,7 +416,7 @@ pub(crate) struct Opened {
 }
 
 /// The metadata's plaintext (the format's: see `crypto::stream`).
-pub(crate) fn encode_metadata(label: &FileLabel, size: u64) -> Zeroizing<Vec<u8>> {
+pub(crate) fn encode_metadata(label: &FileLabel, size: u64) -> SecretBytes {
     stream::encode_metadata(&label.name, &label.media_type, size)
 }
 

@@ -4,9 +4,8 @@
 use std::ops::Bound;
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use crate::clock::Timestamp;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::domain::audit::{self, Note};
 use crate::domain::quotas;
 use crate::error::{RecordError, StorageError};
@@ -21,7 +20,7 @@ use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A notice stored in a transaction, to announce once it commits: its
 /// receipt, log position and plaintext.
-pub(crate) type Announced = (Receipt, u64, Zeroizing<Vec<u8>>);
+pub(crate) type Announced = (Receipt, u64, SecretBytes);
 
 /// The event a committed notice becomes, for the listeners.
 pub(crate) fn event((receipt, position, plaintext): Announced) -> Event {
@@ -37,7 +36,7 @@ pub(crate) fn event((receipt, position, plaintext): Announced) -> Event {
 pub(crate) struct NewRecord {
     pub(crate) sender: UserId,
     pub(crate) scope: KeyScope,
-    pub(crate) plaintext: Zeroizing<Vec<u8>>,
+    pub(crate) plaintext: SecretBytes,
     pub(crate) ttl: Duration,
     /// Who asked, for the audit log.
     pub(crate) origin: Origin,
@@ -59,7 +58,7 @@ impl NewRecord {
         Ok(Self {
             sender,
             scope,
-            plaintext: Zeroizing::new(plaintext.to_vec()),
+            plaintext: SecretBytes::copy(plaintext),
             ttl,
             origin,
             kind: RecordKind::Message,
@@ -107,7 +106,7 @@ pub(crate) fn store(
     RECORDS.insert(tx, &(scope, key), &row)?;
     RECORD_EXPIRY.insert(tx, &(row.expires_at, scope, key), &())?;
     schema::charge(tx, record.sender, row.envelope.len() as u64)?;
-    let meta = keyring.record_meta(scope, key, row.as_ref());
+    let meta = Keyring::record_meta(keyring.record_id(scope, key), row.as_ref());
     let (action, target) = match scope {
         KeyScope::User(owner) => (
             AuditAction::SendMessage,
@@ -148,7 +147,9 @@ pub(crate) fn get(
             Ok(Record {
                 owner,
                 plaintext: keyring.open_record(tx, scope, key, row)?,
-                meta: keyring.record_meta(scope, key, row),
+                // The id the caller sent is the record's public id: it decoded
+                // to this key for this owner.
+                meta: Keyring::record_meta(id, row),
             })
         })?
         .unwrap_or(Err(RecordError::NotFound))

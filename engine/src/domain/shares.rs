@@ -12,10 +12,9 @@
 use std::ops::Bound;
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use crate::clock::Timestamp;
 use crate::crypto::keys::DataKey;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::crypto::sharekeys::{self, LookupHash};
 use crate::domain::{files, quotas};
 use crate::error::{ShareError, StorageError};
@@ -30,7 +29,7 @@ pub(crate) enum Opened {
     /// The content; one view consumed.
     Content {
         id: ShareId,
-        content: Zeroizing<Vec<u8>>,
+        content: SecretBytes,
         client_encrypted: bool,
         views_left: u32,
     },

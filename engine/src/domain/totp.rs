@@ -4,9 +4,9 @@
 //! every code usable once, turned off with a code.
 
 use secrecy::SecretString;
-use zeroize::Zeroizing;
 
 use crate::crypto::envelope::Envelope;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::crypto::totp;
 use crate::error::{RecordError, StorageError, TotpError};
 use crate::ids::{KeyScope, RecordKey, UserId};
@@ -63,7 +63,7 @@ fn secret(
     keyring: &Keyring,
     user: UserId,
     row: &TotpRow,
-) -> Result<Zeroizing<Vec<u8>>, StorageError> {
+) -> Result<SecretBytes, StorageError> {
     let corrupt = || TOTP.corrupt();
     let scope = KeyScope::User(user);
     let envelope = Envelope::parse(&row.sealed_secret).map_err(|_| corrupt())?;

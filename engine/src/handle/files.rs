@@ -25,9 +25,8 @@
 
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
 use crate::clock::Timestamp;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::crypto::stream::{FileKeys, SEGMENT_LEN, SegmentSealer};
 use crate::domain::credits;
 use crate::domain::files::{self, Finish};
@@ -50,7 +49,7 @@ pub const BATCH_SEGMENTS: usize = 64;
 /// removes it.
 pub const UPLOAD_LEASE: Duration = Duration::from_secs(600);
 /// A segment's index and plaintext.
-type OpenedSegment = (u64, Zeroizing<Vec<u8>>);
+type OpenedSegment = (u64, SecretBytes);
 
 /// Segments opened per read transaction when reading a range.
 const READ_SEGMENTS: u32 = 16;

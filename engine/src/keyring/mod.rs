@@ -21,12 +21,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ed25519_dalek::SigningKey;
 use secrecy::ExposeSecret;
-use zeroize::Zeroizing;
 
 use crate::crypto::audit_chain::ChainKey;
 use crate::crypto::envelope::{Binding, Envelope};
 use crate::crypto::idcipher::{IdCipher, IdDomain};
 use crate::crypto::keys::{DataKey, MasterKey, StoreSecret, random_key_bytes};
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::error::{DecryptionFailed, InvariantViolated, OpenError, RecordError, StorageError};
 use crate::ids::{EventId, KeyScope, MAX_POSITION, RecordId, RecordKey, UserId};
 use crate::model::{RecordMeta, StreamCursor};
@@ -222,7 +222,7 @@ impl Keyring {
         scope: KeyScope,
         key: RecordKey,
         row: RecordRef<'_>,
-    ) -> Result<Zeroizing<Vec<u8>>, RecordError> {
+    ) -> Result<SecretBytes, RecordError> {
         let envelope = Envelope::parse(row.envelope).map_err(|_| DecryptionFailed)?;
         let data_key = self
             .opening_key(tx, scope, envelope.key_version())?
@@ -230,15 +230,13 @@ impl Keyring {
         Ok(open_under(&data_key, scope, key, &envelope)?)
     }
 
-    /// A stored record's public facts, for its owner `scope`.
-    pub(crate) fn record_meta(
-        &self,
-        scope: KeyScope,
-        key: RecordKey,
-        row: RecordRef<'_>,
-    ) -> RecordMeta {
+    /// A stored record's public facts, under its public `id` (what
+    /// [`Keyring::record_id`] gives its key for its owner: a caller that
+    /// decoded the id from a request passes it on instead of encrypting
+    /// the key again).
+    pub(crate) fn record_meta(id: RecordId, row: RecordRef<'_>) -> RecordMeta {
         RecordMeta {
-            id: self.record_id(scope, key),
+            id,
             sender: row.sender,
             sender_name: row.sender_name.map(str::to_owned),
             created_at: row.created_at,
@@ -496,7 +494,7 @@ pub(crate) fn open_under(
     scope: KeyScope,
     key: RecordKey,
     envelope: &Envelope<'_>,
-) -> Result<Zeroizing<Vec<u8>>, DecryptionFailed> {
+) -> Result<SecretBytes, DecryptionFailed> {
     let binding = Binding {
         scope,
         record: key.as_u128(),

@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
-
 use crate::clock::Timestamp;
 use crate::crypto::envelope::Envelope;
 use crate::crypto::keys::DataKey;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::error::{DecryptionFailed, RecordError};
 use crate::ids::{KeyScope, RecordKey, UserId};
 use crate::keyring::{Keyring, open_under};
@@ -22,7 +21,7 @@ use crate::store::ReadTx;
 pub(crate) struct Opened {
     pub(crate) key: RecordKey,
     pub(crate) meta: RecordMeta,
-    pub(crate) plaintext: Zeroizing<Vec<u8>>,
+    pub(crate) plaintext: SecretBytes,
 }
 
 /// Opens records of one scope within one read transaction.
@@ -33,7 +32,7 @@ pub(crate) struct ScopeReader<'a, T: ReadTx + ?Sized> {
     /// The last key version used, and its key.
     last_key: Option<(u32, Arc<DataKey>)>,
     /// What was opened, in order, without ids yet.
-    opened: Vec<(RecordKey, Facts, Zeroizing<Vec<u8>>)>,
+    opened: Vec<(RecordKey, Facts, SecretBytes)>,
 }
 
 /// A record's facts but its id.

@@ -15,9 +15,9 @@ use std::fmt;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::error::RecordError;
 use crate::ids::{KeyScope, RecordId, SessionId, UserId};
 use crate::model::audit::{Actor, AuditTarget};
@@ -160,7 +160,7 @@ pub struct Record {
     /// The record's facts.
     pub meta: RecordMeta,
     /// The decrypted content, zeroized on drop.
-    pub plaintext: Zeroizing<Vec<u8>>,
+    pub plaintext: SecretBytes,
 }
 
 impl fmt::Debug for Record {
@@ -204,7 +204,7 @@ pub struct Event {
     /// scope.
     pub meta: RecordMeta,
     /// The content, zeroized on drop.
-    pub plaintext: Zeroizing<Vec<u8>>,
+    pub plaintext: SecretBytes,
     /// Position in its scope's log.
     pub(crate) position: u64,
 }

@@ -5,9 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
+use crate::crypto::secret_bytes::SecretBytes;
 use crate::ids::{FileId, ShareId};
 use crate::model::files::FileLabel;
 
@@ -145,7 +145,7 @@ pub struct ShareInfo {
 /// The content of an opened share (one view consumed).
 pub struct OpenedShare {
     /// The content, zeroized on drop.
-    pub content: Zeroizing<Vec<u8>>,
+    pub content: SecretBytes,
     /// The content is a client-side blob.
     pub client_encrypted: bool,
     /// Opens left after this one.

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use strongroom_engine::audit::{Actor, Origin};
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::{NewFileShare, NewShare};
-use strongroom_engine::{FileId, Scope, SecretString, ShareId, UserId};
+use strongroom_engine::{FileId, Scope, SecretBytes, SecretString, ShareId, UserId};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -199,7 +199,7 @@ impl SharesApi {
         let what = match (body.message.as_mut(), body.file_id) {
             // A client-encrypted message is the blob's base64 text: opaque
             // here, stored as given and returned as given.
-            (Some(text), None) => Content::Message(Zeroizing::new(text.take().as_bytes().to_vec())),
+            (Some(text), None) => Content::Message(SecretBytes::copy(text.take().as_bytes())),
             (None, Some(file)) => match owner {
                 Some(owner) => Content::File(
                     owner,
@@ -417,7 +417,7 @@ enum Refused {
 
 /// What a new share holds.
 enum Content {
-    Message(Zeroizing<Vec<u8>>),
+    Message(SecretBytes),
     /// One of the creator's files, and its client-side label when the
     /// sender's browser encrypted it.
     File(UserId, FileId, Option<Vec<u8>>),

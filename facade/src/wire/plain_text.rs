@@ -9,6 +9,7 @@ use std::ops::Deref;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use strongroom_engine::SecretBytes;
 use zeroize::Zeroizing;
 
 /// Decrypted message text, zeroized on drop.
@@ -18,9 +19,8 @@ impl PlainText {
     /// Takes the opened bytes without copying them when they are UTF-8
     /// (what the API stores); other bytes (written through the engine
     /// directly) are shown with replacement characters.
-    pub(crate) fn take(mut bytes: Zeroizing<Vec<u8>>) -> Self {
-        let owned = std::mem::take(&mut *bytes);
-        match String::from_utf8(owned) {
+    pub(crate) fn take(bytes: SecretBytes) -> Self {
+        match String::from_utf8(bytes.into_vec()) {
             // An opened envelope has exactly its length's capacity, so this
             // keeps the allocation (a shrink would free the old one
             // uncleared: copy instead in that case).
@@ -44,7 +44,7 @@ impl PlainText {
 
     /// A copy of borrowed bytes (an event shared by several streams).
     pub(crate) fn copy(bytes: &[u8]) -> Self {
-        Self::take(Zeroizing::new(bytes.to_vec()))
+        Self::take(SecretBytes::copy(bytes))
     }
 }
 
@@ -99,11 +99,11 @@ impl ParseFromJSON for PlainText {
 #[cfg(test)]
 mod tests {
     use super::PlainText;
-    use zeroize::Zeroizing;
+    use strongroom_engine::SecretBytes;
 
     #[test]
     fn utf8_moves_in_and_other_bytes_are_replaced() {
-        let bytes = Zeroizing::new(b"caf\xc3\xa9".to_vec());
+        let bytes = SecretBytes::copy(b"caf\xc3\xa9");
         let at = bytes.as_ptr();
         let text = PlainText::take(bytes);
         assert_eq!(&*text, "café");
@@ -111,6 +111,6 @@ mod tests {
         assert_eq!(&*PlainText::copy(b"a\xffb"), "a\u{fffd}b");
         let mut roomy = Vec::with_capacity(64);
         roomy.extend_from_slice(b"spare room");
-        assert_eq!(&*PlainText::take(Zeroizing::new(roomy)), "spare room");
+        assert_eq!(&*PlainText::take(SecretBytes::from(roomy)), "spare room");
     }
 }

@@ -1,0 +1,147 @@
+//! Decrypted bytes that are erased, in bulk, when dropped.
+//!
+//! `SecretBytes` erases a vector through `Vec`'s element-wise
+//! `Zeroize`: one volatile store per byte, about as long as opening the
+//! bytes with AWS-LC took in the first place. [`SecretBytes`] erases its
+//! allocation as two slices (the bytes and the spare capacity) through
+//! `zeroize`'s bulk fill: a `memset` the compiler must keep.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Secret bytes (a decrypted record, a message being sealed), erased when
+/// dropped. Derefs to a slice, so nothing can grow it into a new
+/// allocation and leave the old one uncleared; `Debug` shows the length
+/// only.
+#[derive(Default, PartialEq, Eq)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// A copy of `bytes`.
+    pub fn copy(bytes: &[u8]) -> Self {
+        Self(bytes.to_vec())
+    }
+
+    /// An empty buffer with room for `capacity` bytes.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self(Vec::with_capacity(capacity))
+    }
+
+    /// Appends `bytes`. Past the capacity, the bytes move to a larger
+    /// allocation and the old one is erased (a `Vec` would free it
+    /// uncleared).
+    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        if self.0.capacity() - self.0.len() < bytes.len() {
+            let needed = self.0.len().saturating_add(bytes.len());
+            let mut grown = Vec::with_capacity(needed.max(self.0.capacity().saturating_mul(2)));
+            grown.extend_from_slice(&self.0);
+            drop(std::mem::replace(self, Self(grown)));
+        }
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The vector itself, no longer erased on drop: the caller takes over
+    /// erasing it (to move the bytes into another erasing type without a
+    /// copy).
+    pub fn into_vec(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl From<Vec<u8>> for SecretBytes {
+    /// Takes over `bytes` and its allocation (spare capacity included).
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl Clone for SecretBytes {
+    fn clone(&self) -> Self {
+        Self::copy(&self.0)
+    }
+}
+
+impl Deref for SecretBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl DerefMut for SecretBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+impl AsRef<[u8]> for SecretBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes({} bytes)", self.0.len())
+    }
+}
+
+impl Zeroize for SecretBytes {
+    /// Erases the whole allocation and empties the vector (keeping the
+    /// allocation, now zeros).
+    fn zeroize(&mut self) {
+        self.0.as_mut_slice().zeroize();
+        self.0.spare_capacity_mut().zeroize();
+        self.0.clear();
+    }
+}
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for SecretBytes {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroize_empties_and_keeps_the_allocation() {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.extend_from_slice(&[0xa5; 40]);
+        let mut secret = SecretBytes::from(bytes);
+        assert_eq!(secret.as_slice(), &[0xa5; 40]);
+        secret.zeroize();
+        assert!(secret.is_empty());
+        // Erased in place, not freed uncleared and replaced.
+        assert!(secret.0.capacity() >= 64);
+    }
+
+    #[test]
+    fn growing_moves_to_a_larger_allocation() {
+        let mut secret = SecretBytes::with_capacity(4);
+        secret.extend_from_slice(b"abc");
+        secret.extend_from_slice(b"defgh");
+        secret.extend_from_slice(b"");
+        assert_eq!(secret.as_slice(), b"abcdefgh");
+        assert!(secret.0.capacity() >= 8);
+    }
+
+    #[test]
+    fn debug_shows_the_length_only() {
+        let secret = SecretBytes::copy(b"hunter2");
+        assert_eq!(format!("{secret:?}"), "SecretBytes(7 bytes)");
+        assert_eq!(secret.clone().into_vec(), b"hunter2");
+    }
+}
