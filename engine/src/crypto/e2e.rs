@@ -33,7 +33,6 @@
 
 use std::fmt;
 
-use crate::crypto::secret_bytes::SecretBytes;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hpke::aead::AesGcm256;
@@ -42,6 +41,8 @@ use hpke::kem::X25519HkdfSha256;
 use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
+
+use crate::crypto::secret_bytes::SecretBytes;
 
 /// The HPKE `info` every end-to-end message is sealed with.
 pub const INFO: &[u8] = b"strongroom e2e v1";

@@ -1,6 +1,6 @@
 //! Decrypted bytes that are erased, in bulk, when dropped.
 //!
-//! `SecretBytes` erases a vector through `Vec`'s element-wise
+//! `Zeroizing<Vec<u8>>` erases a vector through `Vec`'s element-wise
 //! `Zeroize`: one volatile store per byte, about as long as opening the
 //! bytes with AWS-LC took in the first place. [`SecretBytes`] erases its
 //! allocation as two slices (the bytes and the spare capacity) through

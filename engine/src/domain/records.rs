@@ -106,7 +106,7 @@ pub(crate) fn store(
     RECORDS.insert(tx, &(scope, key), &row)?;
     RECORD_EXPIRY.insert(tx, &(row.expires_at, scope, key), &())?;
     schema::charge(tx, record.sender, row.envelope.len() as u64)?;
-    let meta = Keyring::record_meta(keyring.record_id(scope, key), row.as_ref());
+    let meta = row.as_ref().meta(keyring.record_id(scope, key));
     let (action, target) = match scope {
         KeyScope::User(owner) => (
             AuditAction::SendMessage,
@@ -149,7 +149,7 @@ pub(crate) fn get(
                 plaintext: keyring.open_record(tx, scope, key, row)?,
                 // The id the caller sent is the record's public id: it decoded
                 // to this key for this owner.
-                meta: Keyring::record_meta(id, row),
+                meta: row.meta(id),
             })
         })?
         .unwrap_or(Err(RecordError::NotFound))

@@ -29,7 +29,7 @@ use crate::crypto::keys::{DataKey, MasterKey, StoreSecret, random_key_bytes};
 use crate::crypto::secret_bytes::SecretBytes;
 use crate::error::{DecryptionFailed, InvariantViolated, OpenError, RecordError, StorageError};
 use crate::ids::{EventId, KeyScope, MAX_POSITION, RecordId, RecordKey, UserId};
-use crate::model::{RecordMeta, StreamCursor};
+use crate::model::StreamCursor;
 use crate::schema::{DATA_KEYS, META, MetaKey, RecordRef, SCOPES, ScopeRow};
 use crate::store::{ReadTx, WriteTx};
 
@@ -228,21 +228,6 @@ impl Keyring {
             .opening_key(tx, scope, envelope.key_version())?
             .ok_or(DecryptionFailed)?;
         Ok(open_under(&data_key, scope, key, &envelope)?)
-    }
-
-    /// A stored record's public facts, under its public `id` (what
-    /// [`Keyring::record_id`] gives its key for its owner: a caller that
-    /// decoded the id from a request passes it on instead of encrypting
-    /// the key again).
-    pub(crate) fn record_meta(id: RecordId, row: RecordRef<'_>) -> RecordMeta {
-        RecordMeta {
-            id,
-            sender: row.sender,
-            sender_name: row.sender_name.map(str::to_owned),
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            kind: row.kind,
-        }
     }
 
     /// Takes the next log position of `scope` and the key to seal under,

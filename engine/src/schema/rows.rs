@@ -3,8 +3,8 @@
 use super::codec::{Key, Reader, Row, Writer};
 use crate::clock::Timestamp;
 use crate::crypto::keys::StoreSecret;
-use crate::ids::{SessionId, UserId};
-use crate::model::{RecordKind, Role};
+use crate::ids::{RecordId, SessionId, UserId};
+use crate::model::{RecordKind, RecordMeta, Role};
 
 /// SHA-256 of a bearer token's 32 random bytes: how a token is stored.
 pub(crate) type TokenHash = [u8; 32];
@@ -173,6 +173,21 @@ pub(crate) struct RecordRef<'a> {
 }
 
 impl<'a> RecordRef<'a> {
+    /// The record's public facts, under its public `id` (what
+    /// `Keyring::record_id` gives its key for its owner: a caller that
+    /// decoded the id from a request passes that on instead of encrypting
+    /// the key again).
+    pub(crate) fn meta(&self, id: RecordId) -> RecordMeta {
+        RecordMeta {
+            id,
+            sender: self.sender,
+            sender_name: self.sender_name.map(str::to_owned),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            kind: self.kind,
+        }
+    }
+
     pub(crate) fn decode(bytes: &'a [u8]) -> Option<Self> {
         let mut r = Reader(bytes);
         let sender = UserId::from_u128(r.u128()?);
