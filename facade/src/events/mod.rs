@@ -1,21 +1,22 @@
 //! Live delivery over Server-Sent Events, stream tickets, and broadcasts.
 
+mod body;
 pub(crate) mod stream;
 pub(crate) mod wire;
 
-use futures_util::stream::BoxStream;
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
 use strongroom_engine::events::StreamCursor;
 use strongroom_engine::sessions::{BearerToken, Session};
 use strongroom_engine::{EventId, Scope, SecretString};
 
-use crate::events::stream::{Delivered, StreamSettings, event_stream};
+use crate::events::body::EventStreamBody;
+use crate::events::stream::{StreamSettings, event_stream};
 use crate::events::wire::{NewBroadcast, Ticket};
 use crate::fanout::Refused;
 use crate::http::auth::Caller;
@@ -72,7 +73,7 @@ pub(crate) enum EventsResponse {
     /// `text/event-stream` of `message` and `broadcast` events (SSE `id` =
     /// your stream's opaque position), with keep-alive comments.
     #[oai(status = 200)]
-    Stream(EventStream<BoxStream<'static, Delivered>>),
+    Stream(EventStreamBody),
 }
 errors! {
     EventsErrors {
@@ -208,11 +209,10 @@ impl EventsApi {
             check_every: state.config.stream_check,
         };
         let stream = event_stream(state.engine.clone(), settings, sub);
-        Ok(EventsResponse::Stream(
-            EventStream::new(stream)
-                .keep_alive(state.config.keep_alive)
-                .to_event(|d| d.to_sse()),
-        ))
+        Ok(EventsResponse::Stream(EventStreamBody::new(
+            stream,
+            state.config.keep_alive,
+        )))
     }
 
     /// Get a stream ticket.
