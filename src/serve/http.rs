@@ -12,13 +12,17 @@
 //! of that); a connection with no traffic either way for the idle timeout
 //! is closed. On shutdown the acceptor stops at once and every connection
 //! is asked to finish what it is doing and close.
+//!
+//! The first request of a connection is read here before hyper sees it
+//! ([`sniff`]): an HTTP/1.1 event stream is served by [`event_stream`]
+//! without hyper's buffers, and anything else goes to hyper with the
+//! bytes read, as HTTP/1 or HTTP/2 already told apart.
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -30,9 +34,16 @@ use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, Response};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use super::conn::{Activity, Conn, now_millis};
+use super::event_stream;
+use super::sniff::{self, Opening};
+
+/// The event stream's route, which [`event_stream`] serves on HTTP/1.1.
+const EVENT_STREAM_PATH: &str = "/v1/events";
 
 /// Largest HTTP/2 header list a request may send (HTTP/1 heads are
 /// bounded by hyper's read buffer).
@@ -95,6 +106,40 @@ async fn serve_connection<Io>(
 ) where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let activity = Activity::new();
+    let mut io = Conn::new(io, activity.clone());
+    // The first request must start within the header timeout (and bytes
+    // must move within the idle one) like any other.
+    let opening = tokio::select! {
+        read = tokio::time::timeout(
+            timeouts.header.min(timeouts.idle),
+            sniff::read(&mut io, EVENT_STREAM_PATH),
+        ) => match read {
+            Ok(Ok(opening)) => opening,
+            Ok(Err(_)) => return,
+            Err(_) => {
+                metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
+                return;
+            }
+        },
+        () = stop.cancelled() => return,
+    };
+    let http2 = match opening {
+        Opening::Closed => return,
+        Opening::EventStream(parts) => {
+            let addrs = (local, remote, scheme);
+            event_stream::serve(io, parts, &app, addrs, &activity, timeouts.idle).await;
+            return;
+        }
+        Opening::Http1(read) => {
+            io.unread(read);
+            false
+        }
+        Opening::Http2(read) => {
+            io.unread(read);
+            true
+        }
+    };
     let requests = Arc::new(InFlight {
         open: AtomicUsize::new(0),
         last_end: AtomicU64::new(now_millis()),
@@ -117,11 +162,7 @@ async fn serve_connection<Io>(
             }))
         }
     });
-    let activity = Arc::new(AtomicU64::new(now_millis()));
-    let io = TokioIo::new(Tracked {
-        inner: io,
-        activity: activity.clone(),
-    });
+    let io = TokioIo::new(io);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -132,13 +173,19 @@ async fn serve_connection<Io>(
         .timer(TokioTimer::new())
         .max_concurrent_streams(timeouts.max_streams)
         .max_header_list_size(MAX_HEADER_LIST);
+    // Told apart already: hyper is not to read a preface of its own (the
+    // bytes it would read first are the ones read above).
+    let builder = if http2 {
+        builder.http2_only()
+    } else {
+        builder.http1_only()
+    };
     let conn = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
     let mut closing = false;
     loop {
         let now = now_millis();
-        let idle = now.saturating_sub(activity.load(Ordering::Relaxed));
-        let mut wait = timeouts.idle.saturating_sub(Duration::from_millis(idle));
+        let mut wait = timeouts.idle.saturating_sub(activity.idle_for(now));
         let unused = requests.unused_for(now);
         if let Some(unused) = unused {
             wait = wait.min(timeouts.header.saturating_sub(unused));
@@ -151,8 +198,7 @@ async fn serve_connection<Io>(
             }
             () = tokio::time::sleep(wait) => {
                 let now = now_millis();
-                let idle = now.saturating_sub(activity.load(Ordering::Relaxed));
-                if Duration::from_millis(idle) >= timeouts.idle {
+                if activity.idle_for(now) >= timeouts.idle {
                     metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
                     return;
                 }
@@ -225,79 +271,6 @@ impl hyper::body::Body for Guarded {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// Milliseconds since this process first asked.
-fn now_millis() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_millis() as u64
-}
-
-/// A connection that records when bytes last moved.
-struct Tracked<Io> {
-    inner: Io,
-    activity: Arc<AtomicU64>,
-}
-
-impl<Io> Tracked<Io> {
-    fn touch(&self) {
-        self.activity.store(now_millis(), Ordering::Relaxed);
-    }
-}
-
-impl<Io: AsyncRead + Unpin> AsyncRead for Tracked<Io> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.touch();
-        }
-        result
-    }
-}
-
-impl<Io: AsyncWrite + Unpin> AsyncWrite for Tracked<Io> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
-        }
-        result
-    }
-
-    /// Forwarded, so that hyper writes a response's head and body with one
-    /// `writev` instead of first copying the body behind the head.
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
-        }
-        result
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -4,10 +4,13 @@
 //! in-flight requests finish and exits as soon as nothing is left.
 
 mod backup;
+mod conn;
+mod event_stream;
 mod fanout;
 mod http;
 mod listen;
 mod metrics;
+mod sniff;
 mod tls;
 
 use std::net::SocketAddr;

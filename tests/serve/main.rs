@@ -14,6 +14,7 @@ mod ops;
 mod ops_postgres;
 mod postgres_tls;
 mod story;
+mod streams;
 mod tls;
 
 /// The test kit under the names these tests use.
