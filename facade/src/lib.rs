@@ -93,8 +93,11 @@ pub struct ApiConfig {
     pub stream_queue: usize,
     /// Event streams one user may hold open at once (default 8).
     pub streams_per_user: usize,
-    /// How often an idle stream checks whether its token expired (default
-    /// 1 s; an event is never delivered past the expiry either way).
+    /// Longest an idle stream goes without checking whether its token
+    /// expired (default 60 s). It also checks when the token expires by
+    /// the engine's clock, so with the system clock a stream ends on time
+    /// whatever this is; a shorter one notices a clock moved by hand. An
+    /// event is never delivered past the expiry either way.
     pub stream_check: Duration,
     /// Origins allowed to call the API from a browser (CORS); none by
     /// default.
@@ -195,7 +198,7 @@ impl Default for ApiConfig {
             keep_alive: Duration::from_secs(15),
             stream_queue: 256,
             streams_per_user: 8,
-            stream_check: Duration::from_secs(1),
+            stream_check: Duration::from_secs(60),
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             public_url: None,

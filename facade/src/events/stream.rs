@@ -161,9 +161,22 @@ pub(crate) fn event_stream(
             .boxed()
         })
         .flat_map(stream::iter);
-    let mut ticks = tokio::time::interval(check_every.max(Duration::from_millis(10)));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let ticks = stream::poll_fn(move |cx| ticks.poll_tick(cx).map(|_| Some(Input::Tick)));
+    // A tick when the token expires by the engine's clock, and at least
+    // every `check_every` (so a clock moved by hand, in tests, is seen):
+    // an idle stream does not wake up more often than that.
+    let (tick_engine, expires_at) = (engine.clone(), session.expires_at);
+    let until_check = move || {
+        let left = expires_at.saturating_duration_since(tick_engine.clock().now());
+        left.min(check_every).max(Duration::from_millis(10))
+    };
+    let mut check = Box::pin(tokio::time::sleep(until_check()));
+    let ticks = stream::poll_fn(move |cx| {
+        std::task::ready!(check.as_mut().poll(cx));
+        check
+            .as_mut()
+            .reset(tokio::time::Instant::now() + until_check());
+        std::task::Poll::Ready(Some(Input::Tick))
+    });
     // The stream ends when its source does (the hub dropped it): a `None`
     // after the source stops the ticks too.
     let source = replay
@@ -238,18 +251,19 @@ mod tests {
     use poem_openapi::types::ToJSON;
     use strongroom_engine::events::StreamCursor;
     use strongroom_engine::sessions::Session;
-    use strongroom_engine::{Engine, ManualClock, MasterKey, SessionId, Timestamp};
+    use strongroom_engine::{Engine, ManualClock, MasterKey, SessionId, Timestamp, UserId};
 
-    use super::{StreamSettings, event_stream};
-    use crate::fanout::Hub;
+    use super::{Delivered, StreamSettings, event_stream};
+    use crate::fanout::{EndReason, Hub};
 
-    /// The race, made deterministic: events committed after the stream
-    /// registered but before its replay read storage are both replayed and
-    /// queued live; the stream must yield each exactly once, in order.
-    #[tokio::test]
-    async fn events_committed_between_subscribe_and_replay_arrive_once() {
+    /// Where the hand-moved clock starts (Unix milliseconds).
+    const START: u64 = 1_700_000_000_000;
+
+    /// An in-memory engine on a clock moved by hand, its events going to
+    /// a hub, and one account.
+    fn setup() -> (Engine, ManualClock, Arc<Hub>, UserId) {
         let (key, _) = MasterKey::generate();
-        let clock = ManualClock::new(Timestamp::from_unix_millis(1_700_000_000_000));
+        let clock = ManualClock::new(Timestamp::from_unix_millis(START));
         let engine = Engine::builder(key)
             .clock(Arc::new(clock.clone()))
             .open_in_memory()
@@ -265,19 +279,32 @@ mod tests {
             .create("alice", &password)
             .expect("user")
             .id;
+        (engine, clock, hub, alice)
+    }
+
+    fn session(user: UserId, expires_at: Timestamp) -> Session {
+        Session {
+            user,
+            id: SessionId::from_u128(1),
+            role: strongroom_engine::Role::User,
+            expires_at,
+            scopes: strongroom_engine::Role::User.scopes(),
+            credential: strongroom_engine::sessions::Credential::Login,
+        }
+    }
+
+    /// The race, made deterministic: events committed after the stream
+    /// registered but before its replay read storage are both replayed and
+    /// queued live; the stream must yield each exactly once, in order.
+    #[tokio::test]
+    async fn events_committed_between_subscribe_and_replay_arrive_once() {
+        let (engine, clock, hub, alice) = setup();
         engine.records().put(alice, b"before", None).expect("put");
         let mut start = StreamCursor::start();
         for e in engine.events().after(alice, start, 10).expect("replay") {
             start.advance(e.position());
         }
-        let session = Session {
-            user: alice,
-            id: SessionId::from_u128(1),
-            role: strongroom_engine::Role::User,
-            expires_at: Timestamp::from_unix_millis(u64::MAX),
-            scopes: strongroom_engine::Role::User.scopes(),
-            credential: strongroom_engine::sessions::Credential::Login,
-        };
+        let session = session(alice, Timestamp::from_unix_millis(u64::MAX));
         let sub = hub.subscribe(alice, session.id).expect("subscribed");
         // Published during the replay window: in storage and in the queue.
         clock.advance(Duration::from_millis(1));
@@ -312,5 +339,37 @@ mod tests {
                 .is_err(),
             "no duplicate follows"
         );
+    }
+
+    /// An idle stream ends when its token expires, not at its next
+    /// periodic check (an hour here): it sleeps until the expiry.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_stream_ends_when_its_token_expires() {
+        let (engine, clock, hub, alice) = setup();
+        let expires_at = Timestamp::from_unix_millis(START + 15 * 60 * 1000);
+        let session = session(alice, expires_at);
+        let sub = hub.subscribe(alice, session.id).expect("subscribed");
+        let settings = StreamSettings {
+            session,
+            start: StreamCursor::start(),
+            check_every: Duration::from_secs(3600),
+        };
+        let mut stream = event_stream(engine.clone(), settings, sub);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(60), stream.next())
+                .await
+                .is_err(),
+            "nothing in the first minute"
+        );
+        clock.advance(Duration::from_secs(15 * 60));
+        let waited = tokio::time::Instant::now();
+        let end = stream.next().await.expect("an end");
+        assert!(
+            matches!(end, Delivered::End(EndReason::TokenExpired)),
+            "{:?}",
+            end.to_json()
+        );
+        assert_eq!(waited.elapsed(), Duration::from_secs(14 * 60));
+        assert!(stream.next().await.is_none(), "nothing after the end");
     }
 }
