@@ -20,23 +20,9 @@ bin="${STRONGROOM_BIN:-target/release/strongroom}"
 [ -n "${STRONGROOM_BIN:-}" ] || cargo build --release --bin strongroom >&2
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-STRONGROOM_LOG=warn "$bin" serve --listen 127.0.0.1:18080 --data-dir "$work/data" \
-  --max-connections-per-address 4096 --quota-writes-per-minute 4294967295 \
-  --quota-messages 1000000000 --quota-bytes 1000000000000 >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done
-base=http://127.0.0.1:18080
-json='content-type: application/json'
-creds='{"username":"load","password":"correct horse battery"}'
-curl -sf -XPOST $base/v1/accounts -H "$json" -d "$creds" >/dev/null
-token=$(curl -sf -XPOST $base/v1/sessions -H "$json" -d "$creds" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-message=$(printf '%*s' 1024 '' | tr ' ' x)
-for _ in $(seq 20); do
-  curl -sf -XPOST $base/v1/messages -H "$json" -H "authorization: Bearer $token" \
-    -d "{\"message\":\"$message\",\"ttl_seconds\":3600}" >/dev/null
-done
-id=$(curl -sf -XPOST $base/v1/messages -H "$json" -H "authorization: Bearer $token" \
-  -d "{\"message\":\"$message\",\"ttl_seconds\":3600}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+# shellcheck source=scripts/load-setup.sh
+source scripts/load-setup.sh
+pid=$server_pid
 case $route in
   one) url=$base/v1/messages/$id ;;
   page) url="$base/v1/messages?limit=20" ;;

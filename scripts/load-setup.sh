@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Sourced by http_load.sh and profile_route.sh: starts `strongroom serve`
+# (binary "$bin") on 127.0.0.1:18080 with a data dir under "$work", the
+# account quotas lifted (SERVE_FLAGS replaces those flags), and stores 21
+# messages of 1 KiB for an account `load`. Sets base, json, token (the
+# account's), message, id (the last message's) and server_pid.
+
+# The load comes from one address and one account: lift the connection cap
+# and the account's quotas (0.1.0 and other builds without quota flags:
+# pass SERVE_FLAGS).
+flags="${SERVE_FLAGS---max-connections-per-address 4096 --quota-writes-per-minute 4294967295 --quota-messages 1000000000 --quota-bytes 1000000000000}"
+# shellcheck disable=SC2086
+STRONGROOM_LOG=warn "$bin" serve --listen 127.0.0.1:18080 \
+  --data-dir "$work/data" $flags >/dev/null 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+  curl -sf http://127.0.0.1:18080/healthz >/dev/null && break
+  sleep 0.1
+done
+
+base=http://127.0.0.1:18080
+json='content-type: application/json'
+creds='{"username":"load","password":"correct horse battery"}'
+curl -sf -XPOST $base/v1/accounts -H "$json" -d "$creds" >/dev/null
+token=$(curl -sf -XPOST $base/v1/sessions -H "$json" -d "$creds" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+message=$(printf '%*s' 1024 '' | tr ' ' x)
+for _ in $(seq 20); do
+  curl -sf -XPOST $base/v1/messages -H "$json" -H "authorization: Bearer $token" \
+    -d "{\"message\":\"$message\",\"ttl_seconds\":3600}" >/dev/null
+done
+id=$(curl -sf -XPOST $base/v1/messages -H "$json" -H "authorization: Bearer $token" \
+  -d "{\"message\":\"$message\",\"ttl_seconds\":3600}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
