@@ -44,7 +44,7 @@ pub use crate::model::{
     DEFAULT_MAX_PAGE, DEFAULT_MAX_RECORD_LEN, DEFAULT_MAX_TTL, DEFAULT_TTL, Page, Receipt, Record,
     RecordKind, RecordMeta,
 };
-use crate::write::{Enqueued, Slot, SlotState, single};
+use crate::write::{Enqueued, Lead, Slot, SlotState, single};
 
 handle! {
     /// Messages of users: [`Engine::records`].
@@ -308,6 +308,22 @@ impl QueuedWrite {
         let commits = self.engine.commits();
         single(commits.finish(&ctx, self.ticket, &self.slot, self.leads))
     }
+
+    /// [`QueuedWrite::lead`] for a caller that waits elsewhere (an async
+    /// task): `deliver` gets this write's outcome as soon as its commit is
+    /// durable, and this thread then goes on committing, back to back,
+    /// while writes are queued — under load one blocking thread commits
+    /// batch after batch instead of handing the lead to the next caller
+    /// through the async scheduler between commits. Returns when the
+    /// queue is empty.
+    pub fn lead_on(mut self, deliver: impl FnOnce(Result<Receipt, RecordError>)) {
+        self.finished = true;
+        let ctx = self.engine.commit_context();
+        let commits = self.engine.commits();
+        commits.finish_then_lead_on(&ctx, self.ticket, &self.slot, self.leads, |result| {
+            deliver(single(result))
+        });
+    }
 }
 
 impl Drop for QueuedWrite {
@@ -320,7 +336,10 @@ impl Drop for QueuedWrite {
             // The queue waits on this write's lead: exercise it elsewhere.
             let (engine, ticket) = (self.engine.clone(), self.ticket);
             std::thread::spawn(move || {
-                let _ = engine.commits().lead(&engine.commit_context(), ticket);
+                let lead = Lead::KeepWhileQueued;
+                engine
+                    .commits()
+                    .lead(&engine.commit_context(), ticket, lead, drop);
             });
         }
     }

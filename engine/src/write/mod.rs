@@ -212,18 +212,54 @@ impl GroupCommit {
         slot: &Slot,
         leads: bool,
     ) -> JobResult {
+        let mut own = None;
+        self.see_through(ctx, ticket, slot, leads, Lead::HandOver, |r| own = Some(r));
+        own.unwrap_or(Err(InvariantViolated("group commit lost a job").into()))
+    }
+
+    /// [`GroupCommit::finish`] for a caller that does not wait on this
+    /// thread: `deliver` gets the job's result as soon as it is durable,
+    /// and if this thread led it goes on committing, back to back, while
+    /// jobs are queued (see [`Lead::KeepWhileQueued`]).
+    pub(crate) fn finish_then_lead_on(
+        &self,
+        ctx: &Context<'_>,
+        ticket: u64,
+        slot: &Slot,
+        leads: bool,
+        deliver: impl FnOnce(JobResult),
+    ) {
+        self.see_through(ctx, ticket, slot, leads, Lead::KeepWhileQueued, deliver);
+    }
+
+    fn see_through(
+        &self,
+        ctx: &Context<'_>,
+        ticket: u64,
+        slot: &Slot,
+        leads: bool,
+        lead: Lead,
+        deliver: impl FnOnce(JobResult),
+    ) {
         if !leads && let SlotState::Done(result) = slot.wait() {
-            return result;
+            return deliver(result);
         }
-        self.lead(ctx, ticket)
+        self.lead(ctx, ticket, lead, deliver)
     }
 
     /// As the leader: commits everything queued (job `mine` included) in
-    /// one transaction, hands each caller its result, then passes the lead
-    /// to the first caller that queued meanwhile — or, if that caller went
-    /// away, commits again — or gives it up. Returns `mine`'s result.
-    pub(crate) fn lead(&self, ctx: &Context<'_>, mine: u64) -> JobResult {
-        let mut own = None;
+    /// one transaction, hands each caller its result (`mine`'s to
+    /// `deliver`), then, while jobs are queued, leads on or hands the lead
+    /// over as `lead` says (to the first caller that queued meanwhile; if
+    /// that caller went away, it commits again), or gives it up.
+    pub(crate) fn lead(
+        &self,
+        ctx: &Context<'_>,
+        mine: u64,
+        lead: Lead,
+        deliver: impl FnOnce(JobResult),
+    ) {
+        let mut deliver = Some(deliver);
         loop {
             let batch = std::mem::take(&mut self.queue().jobs);
             let mut slots = HashMap::with_capacity(batch.len());
@@ -236,13 +272,16 @@ impl GroupCommit {
                 .collect();
             for (ticket, result) in commit(ctx, &jobs) {
                 if ticket == mine {
-                    own = Some(result);
+                    if let Some(deliver) = deliver.take() {
+                        deliver(result);
+                    }
                 } else if let Some(waiter) = slots.remove(&ticket) {
                     waiter.set(SlotState::Done(result));
                 }
             }
             let mut queue = self.queue();
             match queue.jobs.first() {
+                Some(_) if lead == Lead::KeepWhileQueued => {}
                 Some((_, _, next)) if next.offer_lead() => break,
                 Some(_) => {} // the next in line went away: lead on
                 None => {
@@ -252,8 +291,23 @@ impl GroupCommit {
             }
         }
         // Our job was queued before we led, so it was in the first batch.
-        own.unwrap_or(Err(InvariantViolated("group commit lost a job").into()))
+        if let Some(deliver) = deliver.take() {
+            deliver(Err(InvariantViolated("group commit lost a job").into()));
+        }
     }
+}
+
+/// What a leader does when jobs queued while it committed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lead {
+    /// Hands the lead to the first of them and returns: a caller waiting
+    /// on its own thread for its own result.
+    HandOver,
+    /// Commits them too, and returns only when the queue is empty: a
+    /// thread that commits for async callers. A hand-over would wake the
+    /// next leader through the async scheduler, behind every response the
+    /// commit just released, and the disk would sit idle meanwhile.
+    KeepWhileQueued,
 }
 
 /// Stores `record` and charges its sender what it costs (a message,

@@ -172,10 +172,21 @@ fn put_batch_writes_many_records_in_one_transaction() {
     );
 }
 
+/// How a driven write leads when its turn comes.
+#[derive(Clone, Copy, Debug)]
+enum Leads {
+    /// `QueuedWrite::lead` on the waiting thread.
+    Here,
+    /// `QueuedWrite::lead_on` on a thread of its own, the outcome sent back
+    /// (what the server does: the committing thread goes on committing).
+    OnAnotherThread,
+}
+
 /// Drives a queued write to its end the way an async server does: wait
 /// (here: park the thread) until the turn comes; lead when told to.
 fn drive(
     mut queued: strongroom_engine::records::QueuedWrite,
+    leads: Leads,
 ) -> strongroom_engine::records::Receipt {
     use std::task::{Context, Poll, Wake, Waker};
     struct Unpark(thread::Thread);
@@ -185,14 +196,23 @@ fn drive(
         }
     }
     let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
+        assert!(std::time::Instant::now() < deadline, "the queue stalled");
         match queued.poll_turn(&mut Context::from_waker(&waker)) {
             Poll::Ready(strongroom_engine::records::Turn::Done(result)) => {
                 return result.expect("stored");
             }
-            Poll::Ready(strongroom_engine::records::Turn::Lead) => {
-                return queued.lead().expect("stored");
-            }
+            Poll::Ready(strongroom_engine::records::Turn::Lead) => match leads {
+                Leads::Here => return queued.lead().expect("stored"),
+                Leads::OnAnotherThread => {
+                    let (tell, told) = std::sync::mpsc::channel();
+                    thread::spawn(move || {
+                        queued.lead_on(|result| tell.send(result).expect("listening"))
+                    });
+                    return told.recv().expect("delivered").expect("stored");
+                }
+            },
             Poll::Pending => thread::park_timeout(std::time::Duration::from_millis(50)),
         }
     }
@@ -200,39 +220,51 @@ fn drive(
 
 #[test]
 fn queued_writers_waiting_as_futures_are_all_committed() {
+    for leads in [Leads::Here, Leads::OnAnotherThread] {
+        let (_dir, _clock, engine) = common::engine();
+        let alice = user(&engine, "alice");
+        let writers = 32;
+        let barrier = Arc::new(Barrier::new(writers));
+        let handles: Vec<_> = (0..writers)
+            .map(|i| {
+                let (engine, barrier) = (engine.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    // Three rounds each: later writes queue while a
+                    // leader commits, and are committed by it or handed on.
+                    (0..3)
+                        .map(|round| {
+                            let text = format!("queued {i}.{round}");
+                            let queued = engine
+                                .records()
+                                .send_queued(alice, alice, text.as_bytes(), None)
+                                .expect("valid");
+                            (drive(queued, leads).meta.id, text)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let ids: Vec<_> = handles
+            .into_iter()
+            .flat_map(|t| t.join().expect("writer"))
+            .collect();
+        assert_eq!(ids.len(), writers * 3, "{leads:?}");
+        for (id, text) in ids {
+            assert_eq!(
+                engine
+                    .records()
+                    .get(alice, id)
+                    .expect("durable")
+                    .plaintext
+                    .as_slice(),
+                text.as_bytes(),
+                "{leads:?}"
+            );
+        }
+    }
     let (_dir, _clock, engine) = common::engine();
     let alice = user(&engine, "alice");
-    let writers = 32;
-    let barrier = Arc::new(Barrier::new(writers));
-    let handles: Vec<_> = (0..writers)
-        .map(|i| {
-            let (engine, barrier) = (engine.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                let text = format!("queued {i}");
-                let queued = engine
-                    .records()
-                    .send_queued(alice, alice, text.as_bytes(), None)
-                    .expect("valid");
-                (drive(queued).meta.id, text)
-            })
-        })
-        .collect();
-    let ids: Vec<_> = handles
-        .into_iter()
-        .map(|t| t.join().expect("writer"))
-        .collect();
-    for (id, text) in ids {
-        assert_eq!(
-            engine
-                .records()
-                .get(alice, id)
-                .expect("durable")
-                .plaintext
-                .as_slice(),
-            text.as_bytes()
-        );
-    }
     // Refused before queueing: nothing to drive.
     let too_big = vec![0u8; engine.limits().max_record_len + 1];
     assert!(
@@ -282,7 +314,7 @@ fn dropped_queued_writes_are_still_committed_and_never_stall_the_queue() {
         .records()
         .send_queued(alice, alice, b"later", None)
         .expect("valid");
-    drive(later);
+    drive(later, Leads::OnAnotherThread);
     assert_eq!(
         engine
             .records()

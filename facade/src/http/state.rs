@@ -82,16 +82,23 @@ impl State {
 
     /// Waits for a queued write's group commit without holding a thread;
     /// only when this request must commit the queue does it take a
-    /// blocking thread to do so.
+    /// blocking thread to do so, which goes on committing while writes
+    /// keep coming (`QueuedWrite::lead_on`) after it answers this one.
     pub(crate) async fn commit(
         &self,
         mut queued: QueuedWrite,
     ) -> poem::Result<Result<Receipt, RecordError>> {
         match std::future::poll_fn(|cx| queued.poll_turn(cx)).await {
             Turn::Done(result) => Ok(result),
-            Turn::Lead => tokio::task::spawn_blocking(move || queued.lead())
-                .await
-                .map_err(|_| unavailable().into()),
+            Turn::Lead => {
+                let (tell, told) = tokio::sync::oneshot::channel();
+                tokio::task::spawn_blocking(move || {
+                    queued.lead_on(|result| {
+                        let _ = tell.send(result);
+                    })
+                });
+                told.await.map_err(|_| unavailable().into())
+            }
         }
     }
 
