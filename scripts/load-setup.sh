@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by http_load.sh and profile_route.sh: starts `strongroom serve`
 # (binary "$bin") on 127.0.0.1:18080 with a data dir under "$work", the
-# account quotas lifted (SERVE_FLAGS replaces those flags), and stores 21
+# account quotas lifted (SERVE_FLAGS replaces those flags; the caller's
+# $extra_flags, if set, are added), and stores 21
 # messages of 1 KiB for an account `load`. Sets base, json, token (the
 # account's), message, id (the last message's) and server_pid.
 
@@ -11,7 +12,7 @@
 flags="${SERVE_FLAGS---max-connections-per-address 4096 --quota-writes-per-minute 4294967295 --quota-messages 1000000000 --quota-bytes 1000000000000}"
 # shellcheck disable=SC2086
 STRONGROOM_LOG=warn "$bin" serve --listen 127.0.0.1:18080 \
-  --data-dir "$work/data" $flags >/dev/null 2>&1 &
+  --data-dir "$work/data" $flags ${extra_flags:-} >/dev/null 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -sf http://127.0.0.1:18080/healthz >/dev/null && break

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Where a read route's server time goes, by crate: starts the release
+# Where a route's server time goes, by crate: starts the release
 # server on a fresh data dir (the setup of scripts/http_load.sh: one
 # account, 21 messages of 1 KiB), loads the route with
 # `wrk -t2 -c64 -d20s`, records the server with `perf record -F 999` for
 # 12 s in the middle, and prints the self time summed by the symbol's crate
 # (kernel, mimalloc and libc's mem* on lines of their own), then the top
-# symbols. Needs wrk and perf (apt-get install wrk linux-perf).
+# symbols. For `post` (durable writes of 1 KiB) it also prints the group
+# commits over the 20 s: how many, and records per commit, which is
+# writes per fsync (from the server's metrics). Needs wrk and perf
+# (apt-get install wrk linux-perf).
 #
-# Usage: scripts/profile_route.sh one|page [TOP]
+# Usage: scripts/profile_route.sh one|page|post [TOP]
 # STRONGROOM_BIN=path/to/strongroom profiles another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-route="${1:?one or page}"
+route="${1:?one, page or post}"
 top="${2:-15}"
 for tool in wrk perf; do
   command -v $tool >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
@@ -20,20 +23,49 @@ bin="${STRONGROOM_BIN:-target/release/strongroom}"
 [ -n "${STRONGROOM_BIN:-}" ] || cargo build --release --bin strongroom >&2
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+metrics=127.0.0.1:18082
+[ "$route" != post ] || extra_flags="--metrics-listen $metrics"
 # shellcheck source=scripts/load-setup.sh
 source scripts/load-setup.sh
 pid=$server_pid
+load=(-H "authorization: Bearer $token")
 case $route in
   one) url=$base/v1/messages/$id ;;
   page) url="$base/v1/messages?limit=20" ;;
-  *) echo "route: one or page" >&2; exit 2 ;;
+  post)
+    url=$base/v1/messages
+    cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $token"
+wrk.body = '{"message":"$message","ttl_seconds":3600}'
+LUA
+    load=(-s "$work/post.lua")
+    ;;
+  *) echo "route: one, page or post" >&2; exit 2 ;;
 esac
-wrk -t2 -c64 -d20s --latency -H "authorization: Bearer $token" "$url" >"$work/wrk" &
-load=$!
+commits() { # "commits records seconds" so far, from the commit histograms
+  curl -sf "http://$metrics/metrics" | awk '
+    /^strongroom_commit_batch_records_count/ {c = $2}
+    /^strongroom_commit_batch_records_sum/ {r = $2}
+    /^strongroom_commit_seconds_sum/ {t = $2}
+    END {print c + 0, r + 0, t + 0}'
+}
+[ "$route" != post ] || before=$(commits)
+wrk -t2 -c64 -d20s --latency "${load[@]}" "$url" >"$work/wrk" &
+wrk_pid=$!
 sleep 4
 perf record -q -F 999 -p "$pid" -o "$work/perf.data" -- sleep 12 >/dev/null 2>&1
-wait $load
+wait $wrk_pid
 grep -E "Requests/sec|99%" "$work/wrk"
+if [ "$route" = post ]; then
+  read -r c0 r0 t0 <<<"$before"
+  read -r c1 r1 t1 <<<"$(commits)"
+  awk -v c=$((c1 - c0)) -v r="$r1" -v r0="$r0" -v t="$t1" -v t0="$t0" 'BEGIN {
+    printf "group commits: %d in 20 s, records per commit (writes per fsync): %.1f,", c, (r - r0) / c
+    printf " mean commit %.3f ms, committing %.0f%% of the time\n", 1000 * (t - t0) / c, 100 * (t - t0) / 20
+  }'
+fi
 perf report -i "$work/perf.data" --no-children --sort symbol 2>/dev/null | grep '%' | grep -v '^#' |
   awk -v top="$top" '
     {
