@@ -105,6 +105,16 @@ struct Streams {
     closed: bool,
 }
 
+impl Streams {
+    /// Whether an event in `scope` goes to any open stream.
+    fn takes(&self, scope: KeyScope) -> bool {
+        match scope {
+            KeyScope::Broadcast => !self.by_user.is_empty(),
+            KeyScope::User(owner) => self.by_user.contains_key(&owner),
+        }
+    }
+}
+
 /// Open streams by user.
 pub(crate) struct Hub {
     streams: Mutex<Streams>,
@@ -210,11 +220,17 @@ impl Hub {
     }
 
     /// The engine's listener: routes events, closes revoked streams. Does
-    /// no I/O: serialising is all the work done on the commit path.
+    /// no I/O: serialising is all the work done on the commit path, and
+    /// only for an event some open stream will take. A stream that opens
+    /// after that check misses nothing: it registers before it replays
+    /// from the store, and the event is committed before it is announced.
     pub(crate) fn on_notice(&self, notice: &Notice<'_>) {
         match notice {
             Notice::Events(events) => {
                 for event in events.iter() {
+                    if !self.lock().takes(event.scope) {
+                        continue;
+                    }
                     let prepared = Arc::new((self.render)(event));
                     let mut streams = self.lock();
                     match event.scope {
@@ -306,4 +322,68 @@ fn deliver(subs: &mut Vec<Subscriber>, event: &Arc<Prepared>) {
         }
         Err(mpsc::error::TrySendError::Closed(_)) => false,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use strongroom_engine::events::Event;
+    use strongroom_engine::{Engine, MasterKey, SecretString, SessionId};
+
+    use super::{Hub, Item, Prepared};
+
+    static RENDERED: AtomicUsize = AtomicUsize::new(0);
+
+    fn counted(event: &Event) -> Prepared {
+        RENDERED.fetch_add(1, Ordering::SeqCst);
+        crate::events::wire::prepare(event)
+    }
+
+    /// A commit pays for serialising an event only when an open stream
+    /// takes it: its owner's (or, for a broadcast, anyone's).
+    #[test]
+    fn events_are_serialised_only_for_open_streams() {
+        let (key, _) = MasterKey::generate();
+        let engine = Engine::builder(key).open_in_memory().expect("engine");
+        let hub = Hub::new(64, 8, counted);
+        let listener = hub.clone();
+        engine.events().add_listener(move |n| listener.on_notice(n));
+        let password = SecretString::from("correct horse battery");
+        let alice = engine
+            .accounts()
+            .create("alice", &password)
+            .expect("user")
+            .id;
+        let bob = engine.accounts().create("bob", &password).expect("user").id;
+
+        engine
+            .records()
+            .put(alice, b"nobody listens", None)
+            .expect("put");
+        engine
+            .events()
+            .broadcast(alice, b"to nobody", None)
+            .expect("broadcast");
+        assert_eq!(RENDERED.load(Ordering::SeqCst), 0);
+
+        let mut bobs = hub
+            .subscribe(bob, SessionId::from_u128(1))
+            .expect("subscribed");
+        engine
+            .records()
+            .put(alice, b"bob does not get it", None)
+            .expect("put");
+        assert_eq!(RENDERED.load(Ordering::SeqCst), 0);
+        engine.records().put(bob, b"for bob", None).expect("put");
+        engine
+            .events()
+            .broadcast(alice, b"for all", None)
+            .expect("broadcast");
+        assert_eq!(RENDERED.load(Ordering::SeqCst), 2);
+        for _ in 0..2 {
+            assert!(matches!(bobs.rx.try_recv(), Ok(Item::Event(_))));
+        }
+        assert!(bobs.rx.try_recv().is_err(), "nothing else queued");
+    }
 }
