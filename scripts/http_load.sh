@@ -36,12 +36,7 @@ done
 writer='{"username":"writer","password":"correct horse battery"}'
 curl -sf -XPOST $base/v1/accounts -H "$json" -d "$writer" >/dev/null
 writer_token=$(curl -sf -XPOST $base/v1/sessions -H "$json" -d "$writer" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-cat > "$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $writer_token"
-wrk.body = '{"message":"$message","ttl_seconds":3600}'
-LUA
+post_script "$work/post.lua" "$writer_token"
 
 run() { # name, url, extra wrk args...: prints name|requests/s|p50 ms|p99 ms
   local name=$1 url=$2; shift 2

@@ -4,7 +4,8 @@
 # account quotas lifted (SERVE_FLAGS replaces those flags; the caller's
 # $extra_flags, if set, are added), and stores 21
 # messages of 1 KiB for an account `load`. Sets base, json, token (the
-# account's), message, id (the last message's) and server_pid.
+# account's), message, id (the last message's) and server_pid, and defines
+# post_script.
 
 # The load comes from one address and one account: lift the connection cap
 # and the account's quotas (0.1.0 and other builds without quota flags:
@@ -31,3 +32,12 @@ for _ in $(seq 20); do
 done
 id=$(curl -sf -XPOST $base/v1/messages -H "$json" -H "authorization: Bearer $token" \
   -d "{\"message\":\"$message\",\"ttl_seconds\":3600}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+
+post_script() { # FILE TOKEN: writes a wrk script that stores the 1 KiB message as TOKEN's holder
+  cat >"$1" <<LUA
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $2"
+wrk.body = '{"message":"$message","ttl_seconds":3600}'
+LUA
+}

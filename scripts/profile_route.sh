@@ -34,12 +34,7 @@ case $route in
   page) url="$base/v1/messages?limit=20" ;;
   post)
     url=$base/v1/messages
-    cat >"$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $token"
-wrk.body = '{"message":"$message","ttl_seconds":3600}'
-LUA
+    post_script "$work/post.lua" "$token"
     load=(-s "$work/post.lua")
     ;;
   *) echo "route: one, page or post" >&2; exit 2 ;;
