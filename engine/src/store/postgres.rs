@@ -668,13 +668,7 @@ impl ReadTx for PgTx<'_> {
             Order::Descending => a > b,
         };
         let (mut low, mut high) = (bounds.0.map(<[u8]>::to_vec), bounds.1.map(<[u8]>::to_vec));
-        // A power of two: the limit is part of the statement's text (a
-        // parameter would leave PostgreSQL a generic plan that guesses it,
-        // slower for a page), so few sizes mean few prepared statements.
-        let mut batch = expect
-            .unwrap_or(FIRST_BATCH)
-            .clamp(1, MAX_BATCH)
-            .next_power_of_two();
+        let mut batch = batch_for(expect.unwrap_or(FIRST_BATCH).clamp(1, MAX_BATCH));
         let mut first = true;
         loop {
             let (sql, params) = range_query(table, &low, &high, order, batch);
@@ -782,6 +776,23 @@ impl PgTx<'_> {
     }
 }
 
+/// The first batch for a scan that expects `rows`: the smallest `2^k` or
+/// `3·2^k` that holds them. The limit is part of the statement's text (a
+/// parameter would leave PostgreSQL a generic plan that guesses it, slower
+/// for a page), so few sizes — two per doubling — mean few prepared
+/// statements, and a batch fetches at most half as many rows again as
+/// asked (a page of 20 asks 21: 24 rows of 1 KiB each, where a power of
+/// two fetched 32).
+fn batch_for(rows: usize) -> usize {
+    let power = rows.next_power_of_two();
+    let smaller = power / 4 * 3;
+    if power >= 4 && smaller >= rows {
+        smaller
+    } else {
+        power
+    }
+}
+
 /// `SELECT k, v … ORDER BY k … LIMIT batch` over the bounds, and its
 /// parameters (the bound keys).
 fn range_query(
@@ -820,8 +831,24 @@ fn range_query(
 
 #[cfg(test)]
 mod tests {
-    use super::{PgStore, TableName};
+    use super::{PgStore, TableName, batch_for};
     use crate::store::{Outcome, Store};
+
+    /// A first batch holds what was asked, at most half as many again,
+    /// and takes one of two sizes per doubling.
+    #[test]
+    fn first_batches_hold_what_is_asked_with_little_to_spare() {
+        assert_eq!(batch_for(21), 24); // a page of 20
+        assert_eq!(batch_for(51), 64); // a page of 50
+        assert_eq!(batch_for(32), 32);
+        let mut sizes = std::collections::BTreeSet::new();
+        for rows in 1..=1024 {
+            let batch = batch_for(rows);
+            assert!(batch >= rows && 2 * batch <= 3 * rows, "{rows} -> {batch}");
+            sizes.insert(batch);
+        }
+        assert!(sizes.len() <= 2 * 11, "{sizes:?}");
+    }
 
     const KV: TableName = TableName {
         name: "unit_kv",
