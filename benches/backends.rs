@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use common::DAY;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use strongroom::engine::secrecy::ExposeSecret;
+use strongroom::engine::secrecy::{ExposeSecret, SecretString};
 use strongroom::engine::{Clock, Engine, ManualClock, SystemClock, Timestamp, UserId};
 use strongroom_testkit::postgres::PgCluster;
 
@@ -32,6 +32,8 @@ struct Backends {
     _dir: tempfile::TempDir,
     cluster: Option<PgCluster>,
     next: std::cell::Cell<u32>,
+    /// The databases of the PostgreSQL engines opened so far.
+    databases: std::cell::RefCell<Vec<SecretString>>,
 }
 
 impl Backends {
@@ -40,6 +42,7 @@ impl Backends {
             _dir: tempfile::tempdir().expect("tempdir"),
             cluster: PgCluster::start_durable("benches/backends"),
             next: std::cell::Cell::new(0),
+            databases: std::cell::RefCell::default(),
         }
     }
 
@@ -56,9 +59,7 @@ impl Backends {
     /// instead of a walk down the index that stops after the page (2× the
     /// time for 200 records of 1 KiB).
     fn analyze(&self) {
-        let Some(cluster) = &self.cluster else { return };
-        for n in 0..self.next.get() {
-            let url = cluster.database(&format!("bench{n}"));
+        for url in self.databases.borrow().iter() {
             let mut client =
                 postgres::Client::connect(url.expose_secret(), postgres::NoTls).expect("connect");
             client.batch_execute("ANALYZE").expect("analyze");
@@ -82,7 +83,9 @@ impl Backends {
         let engine = match (backend, &self.cluster) {
             ("postgres", Some(cluster)) => {
                 let url = cluster.database(&format!("bench{n}"));
-                builder.open_postgres(&url, 70).expect("postgres")
+                let engine = builder.open_postgres(&url, 70).expect("postgres");
+                self.databases.borrow_mut().push(url);
+                engine
             }
             _ => builder
                 .open(self._dir.path().join(format!("engine{n}.redb")))

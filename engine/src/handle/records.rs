@@ -320,7 +320,8 @@ impl QueuedWrite {
         self.finished = true;
         let ctx = self.engine.commit_context();
         let commits = self.engine.commits();
-        commits.finish_then_lead_on(&ctx, self.ticket, &self.slot, self.leads, |result| {
+        let lead = Lead::KeepWhileQueued;
+        commits.see_through(&ctx, self.ticket, &self.slot, self.leads, lead, |result| {
             deliver(single(result))
         });
     }

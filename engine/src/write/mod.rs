@@ -217,22 +217,11 @@ impl GroupCommit {
         own.unwrap_or(Err(InvariantViolated("group commit lost a job").into()))
     }
 
-    /// [`GroupCommit::finish`] for a caller that does not wait on this
-    /// thread: `deliver` gets the job's result as soon as it is durable,
-    /// and if this thread led it goes on committing, back to back, while
-    /// jobs are queued (see [`Lead::KeepWhileQueued`]).
-    pub(crate) fn finish_then_lead_on(
-        &self,
-        ctx: &Context<'_>,
-        ticket: u64,
-        slot: &Slot,
-        leads: bool,
-        deliver: impl FnOnce(JobResult),
-    ) {
-        self.see_through(ctx, ticket, slot, leads, Lead::KeepWhileQueued, deliver);
-    }
-
-    fn see_through(
+    /// Sees a queued job through as [`GroupCommit::finish`] does, but hands
+    /// its result to `deliver` (as soon as it is durable) and leads as
+    /// `lead` says: [`Lead::KeepWhileQueued`] for a caller that does not
+    /// wait on this thread.
+    pub(crate) fn see_through(
         &self,
         ctx: &Context<'_>,
         ticket: u64,
