@@ -10,6 +10,7 @@
 //! future once more, and every API call paid for each. It sits inside the
 //! CORS layer, so that errors come out as answers CORS can mark.
 
+use poem::http::{HeaderValue, Version, header};
 use poem::{Endpoint, IntoEndpoint, IntoResponse, PathPattern, Request, Response, Result, Route};
 
 use crate::http::body_limit::BodyLimit;
@@ -78,20 +79,25 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
 
     async fn call(&self, mut req: Request) -> Result<Response> {
         req.set_data(self.state.clone());
+        let version = req.version();
+        let has_body = declares_body(&req);
         let toll = if self.pages.contains(req.uri().path()) {
             Toll::Free
         } else {
             match metering::collect(&self.state, &req).await {
+                Toll::Refused(answer) if has_body => return Ok(closing(answer, version)),
                 Toll::Refused(answer) => return Ok(answer),
                 toll => toll,
             }
         };
+        let upload = is_upload(&req);
         let answer = if self.pages.contains(req.uri().path()) {
             self.pages.route.call(req).await
-        } else if is_upload(&req) {
+        } else if upload {
             // A file streams into its handler, which holds it to the
             // file limits (size, quota, idle time) as it arrives. Any
-            // media type is a file's; none at all is raw bytes.
+            // media type is a file's; none at all is raw bytes. A refusal
+            // may come before the last byte was read.
             req.headers_mut()
                 .entry(poem::http::header::CONTENT_TYPE)
                 .or_insert(poem::http::HeaderValue::from_static(
@@ -108,7 +114,7 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
                     .call(req)
                     .await
                     .map(IntoResponse::into_response),
-                Err(refused) => Ok(refused),
+                Err(refused) => Ok(closing(refused, version)),
             }
         };
         let response = match answer {
@@ -124,9 +130,41 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
                 response
             }
         };
-        metering::settle(&self.state, toll, response.status()).await;
+        let status = response.status();
+        let response =
+            if upload && has_body && (status.is_client_error() || status.is_server_error()) {
+                closing(response, version)
+            } else {
+                response
+            };
+        metering::settle(&self.state, toll, status).await;
         Ok(response)
     }
+}
+
+/// Whether `req` says a body follows its head (`Content-Length` above 0,
+/// or `Transfer-Encoding`); an HTTP/2 request's body need not declare
+/// either, but an HTTP/2 stream ends on its own.
+fn declares_body(req: &Request) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|len| len.as_bytes() != b"0")
+}
+
+/// `answer`, marked to close the connection when it answers an HTTP/1
+/// request whose body may be left unread. The server stops reading such a
+/// connection after it answers; without `Connection: close` a client may
+/// put it back in its pool and send its next request into a closed socket
+/// (HTTP/2 resets only the stream, and forbids the header).
+fn closing(mut answer: Response, version: Version) -> Response {
+    if version <= Version::HTTP_11 {
+        answer
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    answer
 }
 
 /// Whether `req` uploads a file (`POST /v1/files`, `POST

@@ -284,6 +284,7 @@ async fn a_body_that_trickles_in_is_cut_off_with_408() {
     let text = String::from_utf8_lossy(&answer[..n]);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("application/problem+json"), "{text}");
+    assert!(text.contains("connection: close"), "{text}");
 }
 
 #[tokio::test]

@@ -84,6 +84,66 @@ async fn bodies_over_one_mebibyte_are_413_with_or_without_content_length() {
     assert_problem(&s.send(streamed).await, 413);
 }
 
+/// Sends `head` and `body` on a connection of its own, reads until the
+/// server closes it, and returns what it said.
+async fn answer_to(s: &common::TestServer, head: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket.write_all(head.as_bytes()).await.expect("head");
+    // The server may answer and close before it reads the body.
+    let _ = socket.write_all(body).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        socket.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server closed the connection");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_refused_unread_closes_the_connection_and_says_so() {
+    // Without `Connection: close`, a client pools the connection the
+    // server stops reading, and its next request fails to send.
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let too_large = answer_to(
+        &s,
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 2097152\r\n\r\n",
+        &[b' '; 1024],
+    )
+    .await;
+    assert!(too_large.starts_with("HTTP/1.1 413"), "{too_large}");
+    assert!(too_large.contains("connection: close"), "{too_large}");
+    // A file upload refused before its body is read (a ttl of 0).
+    let upload = answer_to(
+        &s,
+        &format!(
+            "POST /v1/files?ttl_seconds=0 HTTP/1.1\r\nHost: x\r\n\
+             Authorization: Bearer {alice}\r\nContent-Length: 4194304\r\n\r\n"
+        ),
+        &[0u8; 1024],
+    )
+    .await;
+    assert!(upload.starts_with("HTTP/1.1 400"), "{upload}");
+    assert!(upload.contains("connection: close"), "{upload}");
+    // A body read in full leaves the connection open for the next request.
+    let r = s
+        .http
+        .post(s.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/json")
+        .body("{\"message\": 1}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("connection").is_none());
+}
+
 #[tokio::test]
 async fn missing_and_garbage_bearer_tokens_are_401() {
     let s = start().await;
