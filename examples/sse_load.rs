@@ -54,6 +54,9 @@ struct Args {
     /// Direct messages to send (each to one user's streams).
     #[arg(long, default_value_t = 20)]
     direct: usize,
+    /// Print a row for every direct message, not only the first.
+    #[arg(long)]
+    each_direct: bool,
     /// Streams opened concurrently while connecting.
     #[arg(long, default_value_t = 256)]
     connect_parallelism: usize,
@@ -309,6 +312,22 @@ async fn h2_connection(
     Ok(())
 }
 
+/// Waits until every expected delivery is seen, or `until`.
+async fn wait_for(seen: &Seen, expected: &[(String, usize)], until: Instant) {
+    loop {
+        let done = {
+            let seen = seen.lock().expect("seen");
+            expected
+                .iter()
+                .all(|(tag, n)| seen.get(tag).map_or(0, Vec::len) >= *n)
+        };
+        if done || Instant::now() > until {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -472,6 +491,17 @@ async fn main() {
         expected.push((tag, connected));
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // Direct messages are timed with every stream idle again: sent while
+    // the last broadcast is still being delivered, they would time the
+    // broadcast's queue instead.
+    let landed = Instant::now();
+    wait_for(&seen, &expected, landed + Duration::from_secs(args.settle)).await;
+    if args.broadcasts > 0 {
+        println!(
+            "waited {:.1?} for the broadcasts' last deliveries before the direct messages",
+            landed.elapsed()
+        );
+    }
     for d in 0..args.direct {
         let target = d % tokens.len();
         let tag = format!("d{d}");
@@ -484,19 +514,12 @@ async fn main() {
         .await;
         expected.push((tag, streams_of_user[target].min(connected)));
     }
-    let settle_until = Instant::now() + Duration::from_secs(args.settle);
-    loop {
-        let done = {
-            let seen = seen.lock().expect("seen");
-            expected
-                .iter()
-                .all(|(tag, n)| seen.get(tag).map_or(0, Vec::len) >= *n)
-        };
-        if done || Instant::now() > settle_until {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        &seen,
+        &expected,
+        Instant::now() + Duration::from_secs(args.settle),
+    )
+    .await;
     let rss_after = rss_kib(pid);
 
     let seen = seen.lock().expect("seen").clone();
@@ -506,15 +529,18 @@ async fn main() {
         "event", "expected", "received", "p50 ms", "p99 ms", "max ms"
     );
     let mut all_broadcast = Vec::new();
+    let mut all_direct = Vec::new();
     for (tag, n) in &expected {
         let mut lat = seen.get(tag).cloned().unwrap_or_default();
         lat.sort_unstable();
         lost += n.saturating_sub(lat.len());
         if tag.starts_with('b') {
             all_broadcast.extend_from_slice(&lat);
+        } else {
+            all_direct.extend_from_slice(&lat);
         }
         let ms = |v: u64| v as f64 / 1000.0;
-        if tag.starts_with('b') || tag == "d0" {
+        if tag.starts_with('b') || tag == "d0" || args.each_direct {
             println!(
                 "{tag:<6} {n:>9} {:>9} {:>10.1} {:>10.1} {:>10.1}",
                 lat.len(),
@@ -532,6 +558,14 @@ async fn main() {
         ms(percentile(&all_broadcast, 0.5)),
         ms(percentile(&all_broadcast, 0.99)),
         ms(all_broadcast.last().copied().unwrap_or(0))
+    );
+    all_direct.sort_unstable();
+    println!(
+        "direct delivery over all streams ({} messages): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        args.direct,
+        ms(percentile(&all_direct, 0.5)),
+        ms(percentile(&all_direct, 0.99)),
+        ms(all_direct.last().copied().unwrap_or(0))
     );
     println!("events lost: {lost}");
     if let (Some(idle), Some(conn)) = (rss_idle, rss_connected) {
