@@ -93,7 +93,9 @@ impl Events<'_> {
 
     /// Registers `listener`, called after each durable change a live stream
     /// cares about, in commit order, on the committing thread. It gets the
-    /// notice only; keep it quick and non-blocking.
+    /// notice only; keep it quick and non-blocking. If it panics, the panic
+    /// hook reports it and it misses that notice; the change stands and
+    /// the other listeners are told.
     ///
     /// ```
     /// # use std::sync::{Arc, Mutex};

@@ -325,3 +325,42 @@ fn dropped_queued_writes_are_still_committed_and_never_stall_the_queue() {
         7
     );
 }
+
+#[test]
+fn a_listener_that_panics_fails_no_write_and_stalls_no_queue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = start();
+    let engine = open(&dir.path().join("db.redb"), &clock);
+    engine
+        .events()
+        .add_listener(|_| panic!("a listener's bug (expected in this test)"));
+    let alice = user(&engine, "alice");
+    // Many writers at once, so that batches hold several callers: each is
+    // told its write stands, and the queue goes on committing.
+    let (threads, per_thread) = (8, 5);
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (engine, barrier) = (engine.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                (0..per_thread)
+                    .map(|i| {
+                        let payload = format!("{t}/{i}");
+                        let receipt = engine
+                            .records()
+                            .put(alice, payload.as_bytes(), None)
+                            .expect("put");
+                        (receipt.meta.id, payload)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        for (id, payload) in h.join().expect("writer") {
+            let record = engine.records().get(alice, id).expect("stored");
+            assert_eq!(&record.plaintext[..], payload.as_bytes());
+        }
+    }
+}
