@@ -14,6 +14,7 @@
 pub(crate) mod listeners;
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
@@ -259,7 +260,17 @@ impl GroupCommit {
                     (ticket, job)
                 })
                 .collect();
-            for (ticket, result) in commit(ctx, &jobs) {
+            let results = match catch_unwind(AssertUnwindSafe(|| commit(ctx, &jobs))) {
+                Ok(results) => results,
+                Err(panic) => {
+                    // Its transaction was dropped uncommitted, and so were
+                    // the counters it reserved.
+                    ctx.keyring.forget_counters();
+                    self.unwound(&slots);
+                    resume_unwind(panic);
+                }
+            };
+            for (ticket, result) in results {
                 if ticket == mine {
                     if let Some(deliver) = deliver.take() {
                         deliver(result);
@@ -282,6 +293,25 @@ impl GroupCommit {
         // Our job was queued before we led, so it was in the first batch.
         if let Some(deliver) = deliver.take() {
             deliver(Err(InvariantViolated("group commit lost a job").into()));
+        }
+    }
+}
+
+impl GroupCommit {
+    /// After a commit panicked (a bug in the engine or the store; the
+    /// panic goes on to the leader's caller): tells the batch's other
+    /// callers their writes failed, and hands the lead to a caller still
+    /// queued, else no write would ever commit again.
+    fn unwound(&self, batch: &HashMap<u64, Arc<Slot>>) {
+        for slot in batch.values() {
+            slot.set(SlotState::Done(Err(InvariantViolated(
+                "a commit panicked: nothing of its batch is stored",
+            )
+            .into())));
+        }
+        let mut queue = self.queue();
+        if !queue.jobs.iter().any(|(_, _, next)| next.offer_lead()) {
+            queue.leading = false;
         }
     }
 }
@@ -410,4 +440,43 @@ fn commit(ctx: &Context<'_>, jobs: &[(u64, Vec<NewRecord>)]) -> Vec<(u64, JobRes
             (*ticket, Ok(receipts))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicked_commit_fails_its_batch_and_the_queue_gets_a_leader() {
+        let group = GroupCommit::default();
+        let leader = group.enqueue(Vec::new());
+        let waiter = group.enqueue(Vec::new());
+        assert!(leader.leads && !waiter.leads);
+        // The leader takes the queue, as `lead` does; one more queues
+        // while it commits, and one that went away.
+        let batch: HashMap<u64, Arc<Slot>> = std::mem::take(&mut group.queue().jobs)
+            .into_iter()
+            .map(|(ticket, _, slot)| (ticket, slot))
+            .collect();
+        let gone = group.enqueue(Vec::new());
+        gone.slot.abandon();
+        let later = group.enqueue(Vec::new());
+        assert!(!later.leads);
+
+        group.unwound(&batch);
+        assert!(matches!(waiter.slot.wait(), SlotState::Done(Err(_))));
+        assert!(matches!(later.slot.wait(), SlotState::Lead));
+        assert!(group.queue().leading);
+
+        // Nobody left to lead: the next caller leads at once.
+        let group = GroupCommit::default();
+        let leader = group.enqueue(Vec::new());
+        let batch: HashMap<u64, Arc<Slot>> = std::mem::take(&mut group.queue().jobs)
+            .into_iter()
+            .map(|(ticket, _, slot)| (ticket, slot))
+            .collect();
+        group.unwound(&batch);
+        assert!(matches!(leader.slot.wait(), SlotState::Done(Err(_))));
+        assert!(group.enqueue(Vec::new()).leads);
+    }
 }
