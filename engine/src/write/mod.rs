@@ -295,9 +295,7 @@ impl GroupCommit {
             deliver(Err(InvariantViolated("group commit lost a job").into()));
         }
     }
-}
 
-impl GroupCommit {
     /// After a commit panicked (a bug in the engine or the store; the
     /// panic goes on to the leader's caller): tells the batch's other
     /// callers their writes failed, and hands the lead to a caller still
