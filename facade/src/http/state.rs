@@ -11,7 +11,7 @@ use strongroom_engine::{Engine, RecordError};
 use crate::ApiConfig;
 use crate::fanout::Hub;
 use crate::http::hashing::{HashingPool, Lane};
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::{self, ApiError, Problem};
 use crate::http::rate_limit::RateLimits;
 use crate::http::write_limit::WriteLimits;
 
@@ -92,12 +92,21 @@ impl State {
             Turn::Done(result) => Ok(result),
             Turn::Lead => {
                 let (tell, told) = tokio::sync::oneshot::channel();
-                tokio::task::spawn_blocking(move || {
+                let leader = tokio::task::spawn_blocking(move || {
                     queued.lead_on(|result| {
                         let _ = tell.send(result);
                     })
                 });
-                told.await.map_err(|_| unavailable().into())
+                match told.await {
+                    Ok(result) => Ok(result),
+                    // Never answered: the thread panicked, or never ran
+                    // (the runtime is shutting down).
+                    Err(_) => Err(match leader.await {
+                        Err(e) => not_joined(e),
+                        Ok(()) => unavailable(),
+                    }
+                    .into()),
+                }
             }
         }
     }
@@ -111,7 +120,18 @@ impl State {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || work(&engine))
             .await
-            .map_err(|_| unavailable().into())
+            .map_err(|e| not_joined(e).into())
+    }
+}
+
+/// Why blocking work gave no result: it panicked (a bug: 500, and the
+/// panic hook has reported it), or it was cancelled as the runtime shuts
+/// down (503).
+fn not_joined(e: tokio::task::JoinError) -> ApiError {
+    if e.is_panic() {
+        ApiError(problem::internal("blocking work", &"it panicked"))
+    } else {
+        unavailable()
     }
 }
 
@@ -120,4 +140,21 @@ fn unavailable() -> ApiError {
         StatusCode::SERVICE_UNAVAILABLE,
         "shutting down",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn blocking_work_that_panicked_is_a_500_and_cancelled_work_a_503() {
+        let panicked = tokio::task::spawn_blocking(|| panic!("a bug (expected in this test)"))
+            .await
+            .expect_err("panicked");
+        assert_eq!(not_joined(panicked).0.status, 500);
+        let never = tokio::spawn(std::future::pending::<()>());
+        never.abort();
+        let cancelled = never.await.expect_err("cancelled");
+        assert_eq!(not_joined(cancelled).0.status, 503);
+    }
 }
