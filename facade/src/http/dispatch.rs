@@ -80,24 +80,24 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
     async fn call(&self, mut req: Request) -> Result<Response> {
         req.set_data(self.state.clone());
         let version = req.version();
-        let has_body = declares_body(&req);
-        let toll = if self.pages.contains(req.uri().path()) {
+        // A body left unread: the answer closes the connection (below).
+        let mut unread = declares_body(&req);
+        let page = self.pages.contains(req.uri().path());
+        let toll = if page {
             Toll::Free
         } else {
             match metering::collect(&self.state, &req).await {
-                Toll::Refused(answer) if has_body => return Ok(closing(answer, version)),
-                Toll::Refused(answer) => return Ok(answer),
+                Toll::Refused(answer) => return Ok(closing_if(unread, answer, version)),
                 toll => toll,
             }
         };
         let upload = is_upload(&req);
-        let answer = if self.pages.contains(req.uri().path()) {
+        let answer = if page {
             self.pages.route.call(req).await
         } else if upload {
             // A file streams into its handler, which holds it to the
             // file limits (size, quota, idle time) as it arrives. Any
-            // media type is a file's; none at all is raw bytes. A refusal
-            // may come before the last byte was read.
+            // media type is a file's; none at all is raw bytes.
             req.headers_mut()
                 .entry(poem::http::header::CONTENT_TYPE)
                 .or_insert(poem::http::HeaderValue::from_static(
@@ -109,12 +109,14 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
                 .map(IntoResponse::into_response)
         } else {
             match self.body.admit(&mut req).await {
-                Ok(()) => self
-                    .operations
-                    .call(req)
-                    .await
-                    .map(IntoResponse::into_response),
-                Err(refused) => Ok(closing(refused, version)),
+                Ok(()) => {
+                    unread = false;
+                    self.operations
+                        .call(req)
+                        .await
+                        .map(IntoResponse::into_response)
+                }
+                Err(refused) => Ok(refused),
             }
         };
         let response = match answer {
@@ -131,14 +133,11 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
             }
         };
         let status = response.status();
-        let response =
-            if upload && has_body && (status.is_client_error() || status.is_server_error()) {
-                closing(response, version)
-            } else {
-                response
-            };
+        // An upload that was stored read its body to the end; a refused
+        // one may not have.
+        let unread = unread && !(upload && status.is_success());
         metering::settle(&self.state, toll, status).await;
-        Ok(response)
+        Ok(closing_if(unread, response, version))
     }
 }
 
@@ -154,12 +153,13 @@ fn declares_body(req: &Request) -> bool {
 }
 
 /// `answer`, marked to close the connection when it answers an HTTP/1
-/// request whose body may be left unread. The server stops reading such a
-/// connection after it answers; without `Connection: close` a client may
-/// put it back in its pool and send its next request into a closed socket
-/// (HTTP/2 resets only the stream, and forbids the header).
-fn closing(mut answer: Response, version: Version) -> Response {
-    if version <= Version::HTTP_11 {
+/// request whose body it left `unread` (refused before reading it, or a
+/// page, which reads none). The server stops reading such a connection
+/// after it answers; without `Connection: close` a client may put it back
+/// in its pool and send its next request into a closed socket (HTTP/2
+/// resets only the stream, and forbids the header).
+fn closing_if(unread: bool, mut answer: Response, version: Version) -> Response {
+    if unread && version <= Version::HTTP_11 {
         answer
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));

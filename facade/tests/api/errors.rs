@@ -130,6 +130,15 @@ async fn a_body_refused_unread_closes_the_connection_and_says_so() {
     .await;
     assert!(upload.starts_with("HTTP/1.1 400"), "{upload}");
     assert!(upload.contains("connection: close"), "{upload}");
+    // A page reads no body.
+    let page = answer_to(
+        &s,
+        "POST /docs HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n",
+        &[0u8; 1024],
+    )
+    .await;
+    assert!(page.starts_with("HTTP/1.1 405"), "{page}");
+    assert!(page.contains("connection: close"), "{page}");
     // A body read in full leaves the connection open for the next request.
     let r = s
         .http
