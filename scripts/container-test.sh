@@ -208,7 +208,10 @@ done
 pg_uid=$(ps -o uid= -p "$(podman inspect --format '{{.State.Pid}}' "${project}_postgres_1")" | tr -d ' ')
 [ "$pg_uid" != 0 ] || fail "postgres runs as root"
 # The key is a secret mount: root's, mode 0444, read-only; accepted.
-podman logs "${project}_strongroom-a_1" 2>&1 | grep -q 'read-only mount' ||
+# Read whole before grep: `grep -q` stops at the first match, and under
+# pipefail the SIGPIPE that then ends `podman logs` failed this check.
+logs_a=$(podman logs "${project}_strongroom-a_1" 2>&1)
+grep -q 'read-only mount' <<<"$logs_a" ||
   fail "the instance did not say it took the key from a read-only secret mount"
 
 step "an unreachable NATS at start"
