@@ -2,6 +2,7 @@
 //! `chromium-driver` package). When the packages are missing the test is
 //! skipped with a loud message; `.ci/run` installs them, so CI never skips.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,6 +20,13 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // chromedriver leads its own process group, and Chromium (with its
+        // renderers and crash handler) is in it: killing chromedriver alone
+        // left every browser of a test run behind, orphaned.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -37,6 +45,7 @@ pub async fn launch(test: &str) -> Option<Browser> {
     let port = crate::free_port();
     let child = Command::new(driver)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
