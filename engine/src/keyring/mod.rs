@@ -17,6 +17,8 @@
 pub(crate) mod opening;
 
 use std::collections::HashMap;
+
+type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ed25519_dalek::SigningKey;
@@ -123,8 +125,10 @@ pub(crate) struct Keyring {
     ids: IdCipher,
     audit_key: SigningKey,
     audit_chain: ChainKey,
-    cache: RwLock<HashMap<(KeyScope, u32), Arc<DataKey>>>,
-    counters: Mutex<HashMap<KeyScope, Counters>>,
+    // foldhash: every read looks a key up here, and SipHash was a fifth
+    // of that; scopes are ids the engine chose, and the seed is random.
+    cache: RwLock<KeyMap<(KeyScope, u32), Arc<DataKey>>>,
+    counters: Mutex<KeyMap<KeyScope, Counters>>,
     rotate_after: u64,
     /// Other processes write the same store: counters come from the
     /// scope's row on every use and reserve nothing ahead, so log
@@ -202,7 +206,7 @@ impl Keyring {
         &self.master
     }
 
-    fn counters(&self) -> MutexGuard<'_, HashMap<KeyScope, Counters>> {
+    fn counters(&self) -> MutexGuard<'_, KeyMap<KeyScope, Counters>> {
         self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -1,9 +1,8 @@
 //! The embedded backend: every table a redb table of `&[u8]` keys and
 //! values, opened once per transaction on first use.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use redb::TableHandle as _;
@@ -99,7 +98,7 @@ impl Store for RedbStore {
     ) -> Result<(), StorageError> {
         let tx = RedbRead {
             txn: self.db.begin_read().map_err(backend)?,
-            tables: std::array::from_fn(|_| RefCell::new(ReadSlot::Unopened)),
+            tables: std::array::from_fn(|_| OnceCell::new()),
         };
         body(&tx)
     }
@@ -168,15 +167,12 @@ pub(crate) fn write_in<R>(txn: &WriteTransaction, body: impl FnOnce(&mut dyn Wri
     body(&mut tx)
 }
 
-enum ReadSlot {
-    Unopened,
-    Missing,
-    Open(Rc<ReadOnlyTable<Bytes, Bytes>>),
-}
-
 struct RedbRead {
     txn: ReadTransaction,
-    tables: [RefCell<ReadSlot>; MAX_TABLES],
+    /// Each table opened once per transaction, on first use: `None` when
+    /// it does not exist (yet). Shared references once set, so a reader
+    /// may open another table (or the same) from inside a visit.
+    tables: [OnceCell<Option<ReadOnlyTable<Bytes, Bytes>>>; MAX_TABLES],
 }
 
 impl RedbRead {
@@ -184,23 +180,20 @@ impl RedbRead {
     fn table(
         &self,
         table: TableName,
-    ) -> Result<Option<Rc<ReadOnlyTable<Bytes, Bytes>>>, StorageError> {
+    ) -> Result<Option<&ReadOnlyTable<Bytes, Bytes>>, StorageError> {
         let slot = self
             .tables
             .get(table.slot)
             .ok_or_else(|| slot_error(table))?;
-        let mut slot = slot.borrow_mut();
-        if let ReadSlot::Unopened = *slot {
-            *slot = match self.txn.open_table(definition(stored_name(table))) {
-                Ok(t) => ReadSlot::Open(Rc::new(t)),
-                Err(TableError::TableDoesNotExist(_)) => ReadSlot::Missing,
-                Err(e) => return Err(backend(e)),
-            };
+        if let Some(opened) = slot.get() {
+            return Ok(opened.as_ref());
         }
-        Ok(match &*slot {
-            ReadSlot::Open(t) => Some(t.clone()),
-            _ => None,
-        })
+        let opened = match self.txn.open_table(definition(stored_name(table))) {
+            Ok(t) => Some(t),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(backend(e)),
+        };
+        Ok(slot.get_or_init(|| opened).as_ref())
     }
 }
 
@@ -214,7 +207,7 @@ impl ReadTx for RedbRead {
         let Some(t) = self.table(table)? else {
             return Ok(false);
         };
-        get(&*t, key, found)
+        get(t, key, found)
     }
 
     fn scan(
@@ -226,7 +219,7 @@ impl ReadTx for RedbRead {
         visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
     ) -> Result<(), StorageError> {
         match self.table(table)? {
-            Some(t) => scan(&*t, bounds, order, visit),
+            Some(t) => scan(t, bounds, order, visit),
             None => Ok(()),
         }
     }
