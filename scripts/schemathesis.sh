@@ -83,7 +83,7 @@ user=$(login schemathesis-user)
 keep=(--exclude-operation-id events --exclude-operation-id logout
   --exclude-operation-id admin_end_sessions --exclude-operation-id admin_reset_password)
 echo "-- as a user" >&2
-st "$user" --phases examples,coverage,fuzzing,stateful --max-time "$((seconds / 2))" \
+st "$user" --phases examples,coverage,fuzzing,stateful --max-time "$seconds" \
   "${keep[@]}" "${@:2}" || status=$?
 echo "-- as an admin" >&2
 st "$admin" --phases examples,coverage,fuzzing,stateful --max-time "$seconds" \
