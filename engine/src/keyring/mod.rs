@@ -17,8 +17,6 @@
 pub(crate) mod opening;
 
 use std::collections::HashMap;
-
-type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ed25519_dalek::SigningKey;
@@ -34,6 +32,11 @@ use crate::ids::{EventId, KeyScope, MAX_POSITION, RecordId, RecordKey, UserId};
 use crate::model::StreamCursor;
 use crate::schema::{DATA_KEYS, META, MetaKey, RecordRef, SCOPES, ScopeRow};
 use crate::store::{ReadTx, WriteTx};
+
+/// The in-memory maps keyed by scope. foldhash rather than SipHash: every
+/// read looks its data key up here, and SipHash was a fifth of that;
+/// scopes are ids the engine chose, and the seed is random.
+type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Unwrapped keys kept before the cache is cleared and refilled.
 const CACHE_CAPACITY: usize = 4096;
@@ -125,8 +128,6 @@ pub(crate) struct Keyring {
     ids: IdCipher,
     audit_key: SigningKey,
     audit_chain: ChainKey,
-    // foldhash: every read looks a key up here, and SipHash was a fifth
-    // of that; scopes are ids the engine chose, and the seed is random.
     cache: RwLock<KeyMap<(KeyScope, u32), Arc<DataKey>>>,
     counters: Mutex<KeyMap<KeyScope, Counters>>,
     rotate_after: u64,
