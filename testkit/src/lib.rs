@@ -7,8 +7,9 @@
 //! [`browser`], [`oidc`]), engines on
 //! either backend ([`store`]), raw access to stored tables behind the
 //! engine's back ([`raw`]), an HTTP client and an in-process API server
-//! ([`http`]), a Server-Sent Events client ([`sse`]) and the server
-//! process a load harness measures ([`process`]).
+//! ([`http`]), a Server-Sent Events client ([`sse`]), the server
+//! process a load harness measures ([`process`]) and threads released
+//! together to race each other ([`threads`]).
 //!
 //! A dev-dependency only; never published with the engine. Without its
 //! default `full` feature it holds the fault-injecting disk alone.
@@ -35,6 +36,7 @@ pub mod raw;
 pub mod sse;
 #[cfg(feature = "full")]
 pub mod store;
+pub mod threads;
 
 #[cfg(feature = "full")]
 mod keys;

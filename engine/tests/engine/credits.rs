@@ -4,7 +4,6 @@
 //! ledger chained into the audit log, purchases once per event, and a
 //! property test of the ledger's arithmetic under random interleavings.
 
-use std::sync::{Arc, Barrier};
 use std::thread;
 
 use proptest::prelude::*;
@@ -16,6 +15,8 @@ use strongroom_engine::shares::NewShare;
 use strongroom_engine::{
     CreditsError, Engine, MasterKey, RecordError, SecretString, ShareError, UserId,
 };
+
+use strongroom_testkit::threads::together;
 
 use crate::common::{self, user};
 
@@ -236,20 +237,10 @@ fn sixty_four_concurrent_writers_against_fifty_credits_store_exactly_fifty() {
     config.prices.set(Chargeable::Store, 1);
     let (_dir, engine) = metered(config);
     let alice = user(&engine, "alice");
-    let start = Arc::new(Barrier::new(64));
-    let outcomes: Vec<Result<(), RecordError>> = (0..64)
-        .map(|i| {
-            let (engine, start) = (engine.clone(), start.clone());
-            thread::spawn(move || {
-                start.wait();
-                let text = format!("message {i}");
-                engine.records().put(alice, text.as_bytes(), None).map(drop)
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().expect("writer"))
-        .collect();
+    let outcomes: Vec<Result<(), RecordError>> = together(64, |i| {
+        let text = format!("message {i}");
+        engine.records().put(alice, text.as_bytes(), None).map(drop)
+    });
     let stored = outcomes.iter().filter(|r| r.is_ok()).count();
     assert_eq!(stored, 50);
     for refused in outcomes.iter().filter_map(|r| r.as_ref().err()) {
@@ -479,24 +470,16 @@ fn two_postgres_instances_spending_at_once_end_with_exactly_the_right_balance() 
     };
     let (a, b) = (open(), open());
     let alice = user(&a, "alice");
-    let start = Arc::new(Barrier::new(64));
-    let paid: usize = (0..64)
-        .map(|i| {
-            let engine = if i % 2 == 0 { a.clone() } else { b.clone() };
-            let start = start.clone();
-            thread::spawn(move || {
-                start.wait();
-                match engine.credits().charge(alice, Chargeable::ServiceCall) {
-                    Ok(Some(_)) => 1,
-                    Err(CreditsError::Insufficient(InsufficientCredits { cost: 1, .. })) => 0,
-                    other => panic!("unexpected {other:?}"),
-                }
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().expect("spender"))
-        .sum();
+    let paid: usize = together(64, |i| {
+        let engine = if i % 2 == 0 { &a } else { &b };
+        match engine.credits().charge(alice, Chargeable::ServiceCall) {
+            Ok(Some(_)) => 1,
+            Err(CreditsError::Insufficient(InsufficientCredits { cost: 1, .. })) => 0,
+            other => panic!("unexpected {other:?}"),
+        }
+    })
+    .into_iter()
+    .sum();
     assert_eq!(paid, 50);
     assert_eq!(balance(&a, alice), 0);
     assert_eq!(balance(&b, alice), 0);

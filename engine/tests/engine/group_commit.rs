@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use std::collections::HashMap;
@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use common::{open, start, user};
 use strongroom_engine::events::{Notice, StreamCursor};
 use strongroom_engine::{KeyScope, RecordError, UserId};
+use strongroom_testkit::threads::together;
 
 #[test]
 fn concurrent_writers_are_all_acknowledged_in_sequence_order() {
@@ -39,38 +40,30 @@ fn concurrent_writers_are_all_acknowledged_in_sequence_order() {
     let users = [user(&engine, "alice"), user(&engine, "bob")];
     let ghost = UserId::from_u128(12345);
     let (threads, per_thread) = (32, 20);
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (engine, barrier) = (engine.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                let mut ids = Vec::new();
-                for i in 0..per_thread {
-                    let payload = format!("{t}/{i}");
-                    let owner = users[t % 2];
-                    ids.push((
-                        owner,
-                        engine
-                            .records()
-                            .put(owner, payload.as_bytes(), None)
-                            .expect("put"),
-                        payload,
-                    ));
-                    // A record for no one, in the middle of everyone's batches.
-                    assert!(matches!(
-                        engine.records().put(ghost, b"x", None),
-                        Err(RecordError::UnknownUser)
-                    ));
-                }
-                ids
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.join().expect("writer"));
-    }
+    let all: Vec<_> = together(threads, |t| {
+        let mut ids = Vec::new();
+        for i in 0..per_thread {
+            let payload = format!("{t}/{i}");
+            let owner = users[t % 2];
+            ids.push((
+                owner,
+                engine
+                    .records()
+                    .put(owner, payload.as_bytes(), None)
+                    .expect("put"),
+                payload,
+            ));
+            // A record for no one, in the middle of everyone's batches.
+            assert!(matches!(
+                engine.records().put(ghost, b"x", None),
+                Err(RecordError::UnknownUser)
+            ));
+        }
+        ids
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     assert_eq!(all.len(), threads * per_thread);
     for (owner, receipt, payload) in &all {
         assert_eq!(
@@ -224,31 +217,23 @@ fn queued_writers_waiting_as_futures_are_all_committed() {
         let (_dir, _clock, engine) = common::engine();
         let alice = user(&engine, "alice");
         let writers = 32;
-        let barrier = Arc::new(Barrier::new(writers));
-        let handles: Vec<_> = (0..writers)
-            .map(|i| {
-                let (engine, barrier) = (engine.clone(), barrier.clone());
-                thread::spawn(move || {
-                    barrier.wait();
-                    // Three rounds each: later writes queue while a
-                    // leader commits, and are committed by it or handed on.
-                    (0..3)
-                        .map(|round| {
-                            let text = format!("queued {i}.{round}");
-                            let queued = engine
-                                .records()
-                                .send_queued(alice, alice, text.as_bytes(), None)
-                                .expect("valid");
-                            (drive(queued, leads).meta.id, text)
-                        })
-                        .collect::<Vec<_>>()
+        let ids: Vec<_> = together(writers, |i| {
+            // Three rounds each: later writes queue while a leader
+            // commits, and are committed by it or handed on.
+            (0..3)
+                .map(|round| {
+                    let text = format!("queued {i}.{round}");
+                    let queued = engine
+                        .records()
+                        .send_queued(alice, alice, text.as_bytes(), None)
+                        .expect("valid");
+                    (drive(queued, leads).meta.id, text)
                 })
-            })
-            .collect();
-        let ids: Vec<_> = handles
-            .into_iter()
-            .flat_map(|t| t.join().expect("writer"))
-            .collect();
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         assert_eq!(ids.len(), writers * 3, "{leads:?}");
         for (id, text) in ids {
             assert_eq!(
@@ -338,29 +323,20 @@ fn a_listener_that_panics_fails_no_write_and_stalls_no_queue() {
     // Many writers at once, so that batches hold several callers: each is
     // told its write stands, and the queue goes on committing.
     let (threads, per_thread) = (8, 5);
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (engine, barrier) = (engine.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                (0..per_thread)
-                    .map(|i| {
-                        let payload = format!("{t}/{i}");
-                        let receipt = engine
-                            .records()
-                            .put(alice, payload.as_bytes(), None)
-                            .expect("put");
-                        (receipt.meta.id, payload)
-                    })
-                    .collect::<Vec<_>>()
+    let written = together(threads, |t| {
+        (0..per_thread)
+            .map(|i| {
+                let payload = format!("{t}/{i}");
+                let receipt = engine
+                    .records()
+                    .put(alice, payload.as_bytes(), None)
+                    .expect("put");
+                (receipt.meta.id, payload)
             })
-        })
-        .collect();
-    for h in handles {
-        for (id, payload) in h.join().expect("writer") {
-            let record = engine.records().get(alice, id).expect("stored");
-            assert_eq!(&record.plaintext[..], payload.as_bytes());
-        }
+            .collect::<Vec<_>>()
+    });
+    for (id, payload) in written.into_iter().flatten() {
+        let record = engine.records().get(alice, id).expect("stored");
+        assert_eq!(&record.plaintext[..], payload.as_bytes());
     }
 }

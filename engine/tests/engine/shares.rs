@@ -5,7 +5,6 @@
 
 use crate::common;
 
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -14,6 +13,7 @@ use common::{engine, user};
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::{CreatedShare, NewShare, SHARE_MAX_ATTEMPTS, ShareLife, client};
 use strongroom_engine::{Clock, Engine, SecretString, ShareError, UserId};
+use strongroom_testkit::threads::together;
 
 fn share(content: &[u8]) -> NewShare<'_> {
     NewShare {
@@ -90,21 +90,8 @@ fn unknown_and_malformed_tokens_are_not_found() {
 fn thirty_two_concurrent_opens_of_a_one_view_share_give_one_success() {
     let (_dir, _clock, engine) = engine();
     let created = create(&engine, None, share(b"once"));
-    let token = Arc::new(created.token);
-    let barrier = Arc::new(Barrier::new(32));
-    let handles: Vec<_> = (0..32)
-        .map(|_| {
-            let (engine, token, barrier) = (engine.clone(), token.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                engine.shares().open(&token, None)
-            })
-        })
-        .collect();
-    let results: Vec<_> = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .collect();
+    let token = created.token;
+    let results = together(32, |_| engine.shares().open(&token, None));
     let opened: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0].content.as_slice(), b"once");
