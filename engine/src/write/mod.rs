@@ -251,15 +251,7 @@ impl GroupCommit {
     ) {
         let mut deliver = Some(deliver);
         loop {
-            let batch = std::mem::take(&mut self.queue().jobs);
-            let mut slots = HashMap::with_capacity(batch.len());
-            let jobs: Vec<(u64, Vec<NewRecord>)> = batch
-                .into_iter()
-                .map(|(ticket, job, slot)| {
-                    slots.insert(ticket, slot);
-                    (ticket, job)
-                })
-                .collect();
+            let (mut slots, jobs) = self.take_batch();
             let results = match catch_unwind(AssertUnwindSafe(|| commit(ctx, &jobs))) {
                 Ok(results) => results,
                 Err(panic) => {
@@ -296,6 +288,21 @@ impl GroupCommit {
         }
     }
 
+    /// Empties the queue into the next batch: each caller's slot by
+    /// ticket, and the jobs to commit.
+    fn take_batch(&self) -> Batch {
+        let queued = std::mem::take(&mut self.queue().jobs);
+        let mut slots = HashMap::with_capacity(queued.len());
+        let jobs = queued
+            .into_iter()
+            .map(|(ticket, job, slot)| {
+                slots.insert(ticket, slot);
+                (ticket, job)
+            })
+            .collect();
+        (slots, jobs)
+    }
+
     /// After a commit panicked (a bug in the engine or the store; the
     /// panic goes on to the leader's caller): tells the batch's other
     /// callers their writes failed, and hands the lead to a caller still
@@ -313,6 +320,10 @@ impl GroupCommit {
         }
     }
 }
+
+/// A batch taken from the queue: each caller's slot by ticket, and the
+/// jobs to commit.
+type Batch = (HashMap<u64, Arc<Slot>>, Vec<(u64, Vec<NewRecord>)>);
 
 /// What a leader does when jobs queued while it committed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -452,10 +463,7 @@ mod tests {
         assert!(leader.leads && !waiter.leads);
         // The leader takes the queue, as `lead` does; one more queues
         // while it commits, and one that went away.
-        let batch: HashMap<u64, Arc<Slot>> = std::mem::take(&mut group.queue().jobs)
-            .into_iter()
-            .map(|(ticket, _, slot)| (ticket, slot))
-            .collect();
+        let (batch, _) = group.take_batch();
         let gone = group.enqueue(Vec::new());
         gone.slot.abandon();
         let later = group.enqueue(Vec::new());
@@ -469,10 +477,7 @@ mod tests {
         // Nobody left to lead: the next caller leads at once.
         let group = GroupCommit::default();
         let leader = group.enqueue(Vec::new());
-        let batch: HashMap<u64, Arc<Slot>> = std::mem::take(&mut group.queue().jobs)
-            .into_iter()
-            .map(|(ticket, _, slot)| (ticket, slot))
-            .collect();
+        let (batch, _) = group.take_batch();
         group.unwound(&batch);
         assert!(matches!(leader.slot.wait(), SlotState::Done(Err(_))));
         assert!(group.enqueue(Vec::new()).leads);
