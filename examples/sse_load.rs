@@ -553,19 +553,24 @@ async fn main() {
     all_broadcast.sort_unstable();
     let ms = |v: u64| v as f64 / 1000.0;
     println!("\nconnections established: {connected}");
+    // p50, p99 and max of sorted latencies, as the summary lines print them.
+    let spread = |sorted: &[u64]| {
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            ms(percentile(sorted, 0.5)),
+            ms(percentile(sorted, 0.99)),
+            ms(sorted.last().copied().unwrap_or(0))
+        )
+    };
     println!(
-        "broadcast delivery over all streams: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        ms(percentile(&all_broadcast, 0.5)),
-        ms(percentile(&all_broadcast, 0.99)),
-        ms(all_broadcast.last().copied().unwrap_or(0))
+        "broadcast delivery over all streams: {}",
+        spread(&all_broadcast)
     );
     all_direct.sort_unstable();
     println!(
-        "direct delivery over all streams ({} messages): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "direct delivery over all streams ({} messages): {}",
         args.direct,
-        ms(percentile(&all_direct, 0.5)),
-        ms(percentile(&all_direct, 0.99)),
-        ms(all_direct.last().copied().unwrap_or(0))
+        spread(&all_direct)
     );
     println!("events lost: {lost}");
     if let (Some(idle), Some(conn)) = (rss_idle, rss_connected) {
