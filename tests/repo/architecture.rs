@@ -67,7 +67,7 @@ pub(crate) const CRATES: &[Crate] = &[
             &[
                 "http", "raw", "browser", "nats", "oidc", "postgres", "memory", "sse", "process",
             ],
-            &["keys"],
+            &["keys", "threads"],
         ],
     },
 ];
