@@ -15,26 +15,25 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use futures_util::stream::BoxStream;
 use poem::{Body, IntoResponse, Response};
 use poem_openapi::payload::Payload;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use tokio::time::{Interval, MissedTickBehavior};
 
-use crate::events::stream::Delivered;
+use crate::events::stream::{Delivered, EventStream};
 
 /// What a keep-alive sends: an SSE comment line.
 const KEEP_ALIVE: &[u8] = b":\n\n";
 
 /// An open event stream, with a keep-alive comment every `keep_alive`.
 pub(crate) struct EventStreamBody {
-    events: BoxStream<'static, Delivered>,
+    events: EventStream,
     keep_alive: Duration,
 }
 
 impl EventStreamBody {
-    pub(crate) fn new(events: BoxStream<'static, Delivered>, keep_alive: Duration) -> Self {
+    pub(crate) fn new(events: EventStream, keep_alive: Duration) -> Self {
         Self { events, keep_alive }
     }
 }
@@ -74,7 +73,7 @@ impl IntoResponse for EventStreamBody {
 /// The events as frames, and a keep-alive comment whenever the interval
 /// ticks while no event is ready; ends with the events.
 struct Frames {
-    events: BoxStream<'static, Delivered>,
+    events: EventStream,
     ticks: Interval,
 }
 
@@ -82,8 +81,8 @@ impl Stream for Frames {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Poll::Ready(next) = self.events.as_mut().poll_next(cx) {
-            return Poll::Ready(next.map(|d| Ok(Bytes::from(d.to_sse().to_string()))));
+        if let Poll::Ready(next) = Pin::new(&mut self.events).poll_next(cx) {
+            return Poll::Ready(next.map(|d| Ok(d.frame())));
         }
         self.ticks
             .poll_tick(cx)

@@ -5,21 +5,26 @@
 //! order, whichever way it arrived: no gap, no duplicate.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use futures_util::stream::{self, BoxStream, StreamExt};
-use poem::web::sse::Event as SseEvent;
+use bytes::Bytes;
+use futures_util::Stream;
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
 use strongroom_engine::events::StreamCursor;
 use strongroom_engine::sessions::Session;
-use strongroom_engine::{Engine, EventId, UserId};
+use strongroom_engine::{Engine, EventId, Timestamp, UserId};
+use tokio::task::JoinHandle;
+use tokio::time::Sleep;
 
 use crate::events::wire::{StreamEvent, prepare};
 use crate::fanout::{EndReason, Item, Prepared, Subscription};
+use crate::wire::zeroized;
 
 /// Events replayed per storage read while catching up.
 const REPLAY_PAGE: usize = 256;
@@ -32,15 +37,40 @@ pub(crate) enum Delivered {
 }
 
 impl Delivered {
-    pub(crate) fn to_sse(&self) -> SseEvent {
+    /// The event as the stream sends it: `id`, `event` (unless it is
+    /// `message`, the default) and `data` lines and a blank line, as
+    /// poem's SSE writes them. Written into one allocation of its exact
+    /// length, erased when the connection drops it: an event's data holds
+    /// message text.
+    pub(crate) fn frame(&self) -> Bytes {
         match self {
-            Self::Event { event, id } => SseEvent::message(event.json.as_str())
-                .event_type(event.kind)
-                .id(id.to_string()),
-            Self::End(reason) => {
-                SseEvent::message(format!(r#"{{"reason":"{}"}}"#, reason.as_str()))
-                    .event_type("end")
+            Self::Event { event, id } => {
+                // The data is one JSON line: JSON escapes line breaks.
+                debug_assert!(!event.json.contains(['\n', '\r']));
+                let id = id.to_string();
+                let kind = (event.kind != "message").then_some(event.kind);
+                let len = "id: \n".len()
+                    + id.len()
+                    + kind.map_or(0, |k| "event: \n".len() + k.len())
+                    + "data: \n\n".len()
+                    + event.json.len();
+                let mut frame = Vec::with_capacity(len);
+                frame.extend_from_slice(b"id: ");
+                frame.extend_from_slice(id.as_bytes());
+                if let Some(kind) = kind {
+                    frame.extend_from_slice(b"\nevent: ");
+                    frame.extend_from_slice(kind.as_bytes());
+                }
+                frame.extend_from_slice(b"\ndata: ");
+                frame.extend_from_slice(event.json.as_bytes());
+                frame.extend_from_slice(b"\n\n");
+                debug_assert_eq!(frame.len(), len);
+                zeroized::bytes(frame)
             }
+            Self::End(reason) => Bytes::from(format!(
+                "event: end\ndata: {{\"reason\":\"{}\"}}\n\n",
+                reason.as_str()
+            )),
         }
     }
 }
@@ -81,14 +111,6 @@ impl ToJSON for Delivered {
     }
 }
 
-/// What drives a stream.
-enum Input {
-    Event(Arc<Prepared>),
-    End(EndReason),
-    /// Time to check the credential's expiry.
-    Tick,
-}
-
 /// How a stream runs.
 #[derive(Clone, Copy)]
 pub(crate) struct StreamSettings {
@@ -100,126 +122,184 @@ pub(crate) struct StreamSettings {
     pub(crate) check_every: Duration,
 }
 
-/// Replays from storage after the start cursor, then forwards live events,
-/// each exactly once; ends (with an `end` event) when the credential
-/// expires, the hub says so, or the engine's clock passes the expiry.
+/// A page of events read from the store, and the cursor after it.
+type Page = (Vec<Arc<Prepared>>, StreamCursor);
+
+/// One open stream: replays from storage after the start cursor, then
+/// forwards live events, each exactly once; ends (with an `end` event)
+/// when the credential expires, the hub says so, or the engine's clock
+/// passes the expiry, and without one when the hub drops it.
+///
+/// Written out as one state machine rather than a chain of stream
+/// combinators: a delivery is then one poll of the queue and no
+/// allocation, where the chain boxed a future and a `Vec` for every
+/// event and polled the expiry timer beside each.
+pub(crate) struct EventStream {
+    engine: Engine,
+    user: UserId,
+    expires_at: Timestamp,
+    check_every: Duration,
+    sub: Subscription,
+    /// The last event delivered: a live event passes only if it comes
+    /// after it, and a wake-up reads the store after it.
+    cursor: StreamCursor,
+    /// Events read from the store and not yet delivered.
+    pending: std::vec::IntoIter<Arc<Prepared>>,
+    /// A store read under way, and where it reads after.
+    reading: Option<(JoinHandle<Page>, StreamCursor)>,
+    /// The store holds more after this cursor: read it before the queue
+    /// (at the start, and after a full page or a wake-up).
+    read_after: Option<StreamCursor>,
+    /// When to look at the credential's expiry while idle: at the expiry
+    /// by the engine's clock, and at least every `check_every` (so a clock
+    /// moved by hand, in tests, is seen).
+    check: Pin<Box<Sleep>>,
+    ended: bool,
+}
+
+/// The stream for `settings.session`, registered with the hub as `sub`
+/// (before anything is read from the store, so nothing committed
+/// meanwhile is missed).
 pub(crate) fn event_stream(
     engine: Engine,
     settings: StreamSettings,
-    mut sub: Subscription,
-) -> BoxStream<'static, Delivered> {
+    sub: Subscription,
+) -> EventStream {
     let StreamSettings {
         session,
         start,
         check_every,
     } = settings;
-    let user = session.user;
-    // How far this stream got: replay and wake-ups read after it.
-    let reached = Arc::new(Mutex::new(start));
-    let replay_engine = engine.clone();
-    // The page reads below are boxed: inline, the stream (boxed once, for
-    // as long as it is open) would keep room for them while idle: 1 360
-    // bytes inline, 736 boxed.
-    let replay = stream::unfold(Some(start), move |cursor| {
-        let engine = replay_engine.clone();
-        async move {
-            let (page, cursor) = read_page(engine, user, cursor?).await;
-            let next = (page.len() == REPLAY_PAGE).then_some(cursor);
-            (!page.is_empty()).then(|| (stream::iter(page), next))
-        }
-        .boxed()
-    })
-    .flatten();
-    let woken = sub.woken.clone();
-    let (wake_engine, wake_reached) = (engine.clone(), reached.clone());
-    let live = stream::poll_fn(move |cx| sub.rx.poll_recv(cx))
-        .then(move |item| {
-            let (engine, reached, woken) =
-                (wake_engine.clone(), wake_reached.clone(), woken.clone());
-            async move {
-                match item {
-                    Item::Event(event) => vec![Input::Event(event)],
-                    Item::End(reason) => vec![Input::End(reason)],
-                    Item::Wake => {
-                        // Taken before reading: a commit after this read
-                        // wakes the stream again.
-                        woken.store(false, Ordering::Release);
-                        let mut cursor = *reached.lock().unwrap_or_else(|e| e.into_inner());
-                        let mut all = Vec::new();
-                        loop {
-                            let (page, next) = read_page(engine.clone(), user, cursor).await;
-                            let full = page.len() == REPLAY_PAGE;
-                            all.extend(page);
-                            cursor = next;
-                            if !full {
-                                break all;
-                            }
-                        }
-                    }
-                }
-            }
-            .boxed()
-        })
-        .flat_map(stream::iter);
-    // A tick when the token expires by the engine's clock, and at least
-    // every `check_every` (so a clock moved by hand, in tests, is seen):
-    // an idle stream does not wake up more often than that.
-    let (tick_engine, expires_at) = (engine.clone(), session.expires_at);
-    let until_check = move || {
-        let left = expires_at.saturating_duration_since(tick_engine.clock().now());
-        left.min(check_every).max(Duration::from_millis(10))
+    let mut stream = EventStream {
+        engine,
+        user: session.user,
+        expires_at: session.expires_at,
+        check_every,
+        sub,
+        cursor: start,
+        pending: Vec::new().into_iter(),
+        reading: None,
+        read_after: Some(start),
+        check: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        ended: false,
     };
-    let mut check = Box::pin(tokio::time::sleep(until_check()));
-    let ticks = stream::poll_fn(move |cx| {
-        std::task::ready!(check.as_mut().poll(cx));
-        check
-            .as_mut()
-            .reset(tokio::time::Instant::now() + until_check());
-        std::task::Poll::Ready(Some(Input::Tick))
-    });
-    // The stream ends when its source does (the hub dropped it): a `None`
-    // after the source stops the ticks too.
-    let source = replay
-        .chain(live)
-        .map(Some)
-        .chain(stream::once(std::future::ready(None)));
-    let inputs = stream::select(source, ticks.map(Some))
-        .take_while(|i| std::future::ready(i.is_some()))
-        .filter_map(std::future::ready);
-    let mut cursor = start;
-    let mut ended = false;
-    inputs
-        .scan((), move |(), input| {
-            if ended {
-                return std::future::ready(None);
-            }
-            let expired = engine.clock().now() >= session.expires_at;
-            let out = match input {
-                _ if expired => Some(Delivered::End(EndReason::TokenExpired)),
-                Input::End(reason) => Some(Delivered::End(reason)),
-                Input::Tick => None,
-                Input::Event(event) => cursor.advance(event.position).then(|| {
-                    *reached.lock().unwrap_or_else(|e| e.into_inner()) = cursor;
-                    Delivered::Event {
-                        id: engine.events().event_id(user, cursor),
-                        event,
-                    }
-                }),
-            };
-            ended = matches!(out, Some(Delivered::End(_)));
-            std::future::ready(Some(out))
-        })
-        .filter_map(std::future::ready)
-        .boxed()
+    let first = tokio::time::Instant::now() + stream.until_check();
+    stream.check.as_mut().reset(first);
+    stream
 }
 
-/// One page of events after `cursor`, read from the store (off the async
-/// workers when the store may block), and the cursor after them.
-async fn read_page(
-    engine: Engine,
-    user: UserId,
-    cursor: StreamCursor,
-) -> (Vec<Input>, StreamCursor) {
+impl EventStream {
+    fn expired(&self) -> bool {
+        self.engine.clock().now() >= self.expires_at
+    }
+
+    /// How long until the next look at the expiry.
+    fn until_check(&self) -> Duration {
+        let left = self
+            .expires_at
+            .saturating_duration_since(self.engine.clock().now());
+        left.min(self.check_every).max(Duration::from_millis(10))
+    }
+
+    /// What the client gets for `event`: nothing if it was delivered
+    /// already (it came both from the store and live), an `end` once the
+    /// credential has expired.
+    fn deliver(&mut self, event: Arc<Prepared>) -> Option<Delivered> {
+        if self.expired() {
+            return Some(self.end(EndReason::TokenExpired));
+        }
+        self.cursor
+            .advance(event.position)
+            .then(|| Delivered::Event {
+                id: self.engine.events().event_id(self.user, self.cursor),
+                event,
+            })
+    }
+
+    fn end(&mut self, reason: EndReason) -> Delivered {
+        self.ended = true;
+        Delivered::End(reason)
+    }
+
+    /// Nothing to deliver now: ends the stream if the credential expired
+    /// while it was idle, else waits (for the queue, a store read or the
+    /// next look at the expiry).
+    fn idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<Delivered>> {
+        while self.check.as_mut().poll(cx).is_ready() {
+            if self.expired() {
+                return Poll::Ready(Some(self.end(EndReason::TokenExpired)));
+            }
+            let next = tokio::time::Instant::now() + self.until_check();
+            self.check.as_mut().reset(next);
+        }
+        Poll::Pending
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Delivered;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivered>> {
+        let this = self.get_mut();
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            // What the store gave comes first, page by page, then the queue.
+            if let Some(event) = this.pending.next() {
+                match this.deliver(event) {
+                    Some(out) => return Poll::Ready(Some(out)),
+                    None => continue,
+                }
+            }
+            if let Some((read, after)) = &mut this.reading {
+                let Poll::Ready(done) = Pin::new(read).poll(cx) else {
+                    return this.idle(cx);
+                };
+                let (page, next) = done.unwrap_or_else(|_| (Vec::new(), *after));
+                this.reading = None;
+                this.read_after = (page.len() == REPLAY_PAGE).then_some(next);
+                this.pending = page.into_iter();
+                continue;
+            }
+            if let Some(after) = this.read_after.take() {
+                this.reading = Some((read_page(this.engine.clone(), this.user, after), after));
+                continue;
+            }
+            match this.sub.rx.poll_recv(cx) {
+                Poll::Ready(Some(Item::Event(event))) => {
+                    if let Some(out) = this.deliver(event) {
+                        return Poll::Ready(Some(out));
+                    }
+                }
+                Poll::Ready(Some(Item::End(reason))) => {
+                    let reason = if this.expired() {
+                        EndReason::TokenExpired
+                    } else {
+                        reason
+                    };
+                    return Poll::Ready(Some(this.end(reason)));
+                }
+                Poll::Ready(Some(Item::Wake)) => {
+                    // Taken before reading: a commit after this read wakes
+                    // the stream again.
+                    this.sub.woken.store(false, Ordering::Release);
+                    this.read_after = Some(this.cursor);
+                }
+                // The hub dropped the stream.
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return this.idle(cx),
+            }
+        }
+    }
+}
+
+/// One page of events after `cursor`, read from the store off the async
+/// workers (the store may block), and the cursor after them.
+fn read_page(engine: Engine, user: UserId, cursor: StreamCursor) -> JoinHandle<Page> {
     tokio::task::spawn_blocking(move || {
         let mut cursor = cursor;
         let events = engine
@@ -232,14 +312,9 @@ async fn read_page(
         for e in &events {
             cursor.advance(e.position());
         }
-        let page = events
-            .iter()
-            .map(|e| Input::Event(Arc::new(prepare(e))))
-            .collect();
+        let page = events.iter().map(|e| Arc::new(prepare(e))).collect();
         (page, cursor)
     })
-    .await
-    .unwrap_or_else(|_| (Vec::new(), cursor))
 }
 
 #[cfg(test)]
@@ -290,6 +365,46 @@ mod tests {
             expires_at,
             scopes: strongroom_engine::Role::User.scopes(),
             credential: strongroom_engine::sessions::Credential::Login,
+        }
+    }
+
+    /// A frame is what poem's SSE writer makes of the same event, for
+    /// each kind of event and for the end.
+    #[test]
+    fn frames_are_the_bytes_poem_writes() {
+        use poem::web::sse::Event as SseEvent;
+
+        use crate::fanout::Prepared;
+
+        let (engine, _, _, alice) = setup();
+        engine.records().put(alice, b"hello", None).expect("put");
+        let events = engine
+            .events()
+            .after(alice, StreamCursor::start(), 10)
+            .expect("events");
+        let position = events[0].position();
+        let mut cursor = StreamCursor::start();
+        cursor.advance(position);
+        let id = engine.events().event_id(alice, cursor);
+        let stored = crate::events::wire::prepare(&events[0]);
+        assert_eq!(stored.kind, "message");
+        for kind in ["message", "broadcast", "file", "credits"] {
+            let json = stored.json.as_str();
+            let delivered = Delivered::Event {
+                event: Arc::new(Prepared {
+                    position,
+                    kind,
+                    json: zeroize::Zeroizing::new(json.to_owned()),
+                }),
+                id,
+            };
+            let poem = SseEvent::message(json).event_type(kind).id(id.to_string());
+            assert_eq!(delivered.frame(), poem.to_string().as_bytes(), "{kind}");
+        }
+        for reason in [EndReason::TokenExpired, EndReason::ShuttingDown] {
+            let poem = SseEvent::message(format!(r#"{{"reason":"{}"}}"#, reason.as_str()))
+                .event_type("end");
+            assert_eq!(Delivered::End(reason).frame(), poem.to_string().as_bytes());
         }
     }
 
