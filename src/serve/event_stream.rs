@@ -22,6 +22,7 @@ use poem::endpoint::BoxEndpoint;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Body, Endpoint, RequestParts, Response};
+use strongroom_engine::SecretBytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::conn::{Activity, now_millis};
@@ -155,13 +156,16 @@ fn head_bytes(head: &http::response::Parts, length: Option<u64>, chunked: bool) 
     out
 }
 
-/// `data` as one chunk of a chunked body.
-fn chunk(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 12);
+/// `data` as one chunk of a chunked body, in one allocation erased when
+/// dropped: an event's data holds message text.
+fn chunk(data: &[u8]) -> SecretBytes {
+    // Room for the longest length in hex and both line ends: no growth
+    // leaves an unerased copy behind.
+    let mut out = Vec::with_capacity(data.len() + 2 * std::mem::size_of::<usize>() + 4);
     let _ = write!(out, "{:x}\r\n", data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
-    out
+    SecretBytes::from(out)
 }
 
 #[cfg(test)]
@@ -197,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_chunk_is_its_length_in_hex_then_the_bytes() {
-        assert_eq!(chunk(b"data: x\n\n"), b"9\r\ndata: x\n\n\r\n");
+        assert_eq!(&*chunk(b"data: x\n\n"), b"9\r\ndata: x\n\n\r\n");
         assert_eq!(&chunk(&[b'a'; 300])[..5], b"12c\r\n");
     }
 }
