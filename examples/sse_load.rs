@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use serde_json::{Value, json};
-use strongroom_testkit::process::{find_server_pid, rss_kib};
+use strongroom_testkit::process::{cpu_time, find_server_pid, rss_kib};
 use strongroom_testkit::sse::{Item, SseParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
@@ -434,6 +434,7 @@ async fn main() {
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_connected = rss_kib(pid);
+    let cpu_before_sends = cpu_time(pid);
 
     let sender = reqwest::Client::builder()
         .local_address(source(0, 1, 11))
@@ -521,6 +522,9 @@ async fn main() {
     )
     .await;
     let rss_after = rss_kib(pid);
+    let cpu_sending = cpu_time(pid)
+        .zip(cpu_before_sends)
+        .map(|(after, before)| after.saturating_sub(before));
 
     let seen = seen.lock().expect("seen").clone();
     let mut lost = 0usize;
@@ -573,6 +577,14 @@ async fn main() {
         spread(&all_direct)
     );
     println!("events lost: {lost}");
+    if let Some(cpu) = cpu_sending {
+        let delivered = (all_broadcast.len() + all_direct.len()).max(1);
+        println!(
+            "server CPU from the first send to the last delivery: {:.2} s, {:.2} µs per event delivered ({delivered})",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / delivered as f64
+        );
+    }
     if let (Some(idle), Some(conn)) = (rss_idle, rss_connected) {
         let per = (conn.saturating_sub(idle) * 1024) as f64 / connected.max(1) as f64;
         println!(
