@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# What plaintext a running server leaves in its memory: starts the release
+# server on a fresh data dir (the setup of scripts/http_load.sh, which signs
+# up and logs in the account `load`), opens one HTTP/1.1 and one HTTP/2
+# event stream for it, stores 40 messages that each carry a numbered
+# marker, closes the streams, then reads every readable mapping of the
+# server through /proc/PID/mem and counts the copies of message text
+# (by the marker) and of the account's password still there — in freed
+# memory or not. Each message copy is printed with what it sits in: a
+# request as received (hyper's read buffer), an event's JSON, or other.
+# Needs curl with HTTP/2 and python3, and the right to read the server's
+# memory (root, or the same user with ptrace allowed).
+#
+# Usage: scripts/memory_scan.sh
+# STRONGROOM_BIN=path/to/strongroom scans another build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in curl python3; do
+  command -v $tool >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
+done
+bin="${STRONGROOM_BIN:-target/release/strongroom}"
+[ -n "${STRONGROOM_BIN:-}" ] || cargo build --release --bin strongroom >&2
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source=scripts/load-setup.sh
+source scripts/load-setup.sh
+auth="authorization: Bearer $token"
+curl -sN "$base/v1/events" -H "$auth" >"$work/http1" &
+curl -sN --http2-prior-knowledge "$base/v1/events" -H "$auth" >"$work/http2" &
+sleep 1
+for i in $(seq 40); do
+  curl -sf -o /dev/null -XPOST $base/v1/messages -H "$json" -H "$auth" \
+    -d "{\"message\":\"SCANMARK-$i-$(printf '%*s' 300 '' | tr ' ' x)\"}"
+done
+sleep 1
+kill %2 %3
+wait %2 %3 2>/dev/null || true
+echo "events received: HTTP/1.1 stream $(grep -c SCANMARK "$work/http1"), HTTP/2 stream $(grep -c SCANMARK "$work/http2")"
+python3 - "$server_pid" <<'PY'
+import re, sys
+pid = sys.argv[1]
+mem = open(f"/proc/{pid}/mem", "rb", 0)
+marks, password = [], 0
+for line in open(f"/proc/{pid}/maps"):
+    fields = line.split()
+    if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
+        continue
+    start, end = (int(x, 16) for x in fields[0].split("-"))
+    try:
+        mem.seek(start)
+        data = mem.read(end - start)
+    except (OSError, ValueError, OverflowError):
+        continue
+    password += data.count(b"correct horse battery")
+    for m in re.finditer(rb"SCANMARK-(\d+)-", data):
+        before = data[max(0, m.start() - 200):m.start()]
+        kind = ("request as received" if b"\r\n\r\n" in before
+                else "event JSON" if b'"sender_id"' in before else "other")
+        marks.append((int(m.group(1)), kind))
+print(f"message text: {len(marks)} copies of {len({n for n, _ in marks})} of the 40 messages")
+for kind in sorted({k for _, k in marks}):
+    found = sorted(n for n, k in marks if k == kind)
+    print(f"  {kind}: {len(found)} (messages {', '.join(map(str, found))})")
+print(f"password: {password} copies")
+PY
