@@ -31,6 +31,7 @@ use crate::http::problem::{
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 
 #[derive(ApiResponse)]
 pub(crate) enum MeResponse {
@@ -233,7 +234,7 @@ impl AccessApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<PasswordChange>,
+        body: JsonBody<PasswordChange>,
     ) -> Answer<ChangePasswordResponse, ChangePasswordErrors> {
         let user = or_answer!(caller.signed_in());
         let PasswordChange {
@@ -286,7 +287,7 @@ impl AccessApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<PasswordConfirmation>,
+        body: JsonBody<PasswordConfirmation>,
     ) -> Answer<DeleteMeResponse, DeleteMeErrors> {
         let user = or_answer!(caller.signed_in());
         let PasswordConfirmation {
@@ -332,7 +333,7 @@ impl AccessApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<NewApiKeyRequest>,
+        body: JsonBody<NewApiKeyRequest>,
     ) -> Answer<CreateKeyResponse, CreateKeyErrors> {
         let (owner, acting) = or_answer!(guard::session_writer(&state, &caller).await?);
         let NewApiKeyRequest {

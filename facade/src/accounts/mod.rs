@@ -26,6 +26,7 @@ use crate::http::problem::{
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 use crate::wire::text::Username;
 
 #[derive(ApiResponse)]
@@ -155,7 +156,7 @@ impl AccountsApi {
         &self,
         state: Data<&State>,
         req: &Request,
-        body: Json<Credentials>,
+        body: JsonBody<Credentials>,
     ) -> Answer<CreateAccountResponse, CreateAccountErrors> {
         let address = client::of(req);
         if !state.config.open_registration {
@@ -201,7 +202,7 @@ impl AccountsApi {
         &self,
         state: Data<&State>,
         req: &Request,
-        body: Json<LoginRequest>,
+        body: JsonBody<LoginRequest>,
     ) -> Answer<LoginResponse, LoginErrors> {
         let address = client::of(req);
         let LoginRequest {
@@ -277,7 +278,7 @@ impl AccountsApi {
         &self,
         state: Data<&State>,
         req: &Request,
-        body: Json<RefreshRequest>,
+        body: JsonBody<RefreshRequest>,
     ) -> Answer<RefreshResponse, RefreshErrors> {
         let address = client::of(req);
         // From the body, or from the web session's cookie: then only from

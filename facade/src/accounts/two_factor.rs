@@ -17,6 +17,7 @@ use crate::http::guard;
 use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, totp_problem};
 use crate::http::state::State;
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 
 #[derive(ApiResponse)]
 pub(crate) enum BeginResponse {
@@ -142,7 +143,7 @@ impl TwoFactorApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<TotpConfirmation>,
+        body: JsonBody<TotpConfirmation>,
     ) -> Answer<ConfirmResponse, ConfirmErrors> {
         let user = or_answer!(caller.signed_in());
         let name = or_answer!(code_attempt(&state, &caller).await?);
@@ -174,7 +175,7 @@ impl TwoFactorApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<TotpOff>,
+        body: JsonBody<TotpOff>,
     ) -> Answer<DisableResponse, DisableErrors> {
         let user = or_answer!(caller.signed_in());
         let factor = body.0.factor();

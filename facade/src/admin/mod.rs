@@ -26,6 +26,7 @@ use crate::http::problem::{
 };
 use crate::http::state::State;
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 use crate::wire::text::Username;
 
 /// Largest page of `GET /v1/admin/users`.
@@ -214,7 +215,7 @@ impl AdminApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<NewAdminUser>,
+        body: JsonBody<NewAdminUser>,
     ) -> Answer<CreateUserResponse, CreateUserErrors> {
         let admin = or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
         let NewAdminUser {
@@ -254,7 +255,7 @@ impl AdminApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-        body: Json<RoleChange>,
+        body: JsonBody<RoleChange>,
     ) -> Answer<UserResponse, UserErrors> {
         let role: Role = body.0.role.into();
         on_account(
@@ -283,7 +284,7 @@ impl AdminApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-        body: Json<DisabledChange>,
+        body: JsonBody<DisabledChange>,
     ) -> Answer<UserResponse, UserErrors> {
         let disabled = body.0.disabled;
         let what = if disabled {
@@ -346,7 +347,7 @@ impl AdminApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-        body: Json<NewPassword>,
+        body: JsonBody<NewPassword>,
     ) -> Answer<DoneResponse, ResetPasswordErrors> {
         let password = body.0.password;
         on_account(

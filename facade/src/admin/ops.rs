@@ -20,6 +20,7 @@ use crate::http::auth::Caller;
 use crate::http::problem::{Answer, Problem, answer, errors, internal, or_answer, says};
 use crate::http::state::State;
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 
 /// Largest page of `GET /v1/admin/audit`.
 const MAX_AUDIT_PAGE: u64 = 1000;
@@ -129,7 +130,7 @@ impl AdminOpsApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-        body: Json<QuotaLimits>,
+        body: JsonBody<QuotaLimits>,
     ) -> Answer<QuotaResponse, QuotaErrors> {
         if body.0.max_bytes > MAX_QUOTA || body.0.max_records > MAX_QUOTA {
             let detail = "max_bytes and max_records must be at most 9223372036854775807";

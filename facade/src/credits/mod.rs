@@ -25,6 +25,7 @@ use crate::http::client;
 use crate::http::problem::{Answer, Problem, answer, credits_problem, errors, or_answer, says};
 use crate::http::state::State;
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 
 /// Largest ledger page.
 const MAX_PAGE: u64 = 100;
@@ -174,7 +175,7 @@ impl CreditsApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-        body: Json<NewAdjustment>,
+        body: JsonBody<NewAdjustment>,
     ) -> Answer<AdjustResponse, AdjustErrors> {
         let target = user_id(&id.0).map_or(AuditTarget::None, AuditTarget::User);
         let admin = or_answer!(admin_only(&state, &caller, target).await);

@@ -26,6 +26,7 @@ use crate::http::state::State;
 use crate::http::write_limit::Kind;
 use crate::tags::ApiTags;
 use crate::wire::datetime;
+use crate::wire::json_body::JsonBody;
 use crate::wire::text::{PublicKeyText, SaltText, WrappedKeyText};
 
 /// A key to publish.
@@ -201,7 +202,7 @@ impl E2eApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<E2eKeyUpload>,
+        body: JsonBody<E2eKeyUpload>,
     ) -> Answer<PublishResponse, PublishErrors> {
         let key = or_answer!(parse(body.0));
         let (user, acting) = or_answer!(guard::session_writer(&state, &caller).await?);

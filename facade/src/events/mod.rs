@@ -28,6 +28,7 @@ use crate::http::state::State;
 use crate::http::write_limit::Kind;
 use crate::messages::wire::{NewMessage, StoredMessage};
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 
 /// A single-use stream ticket from `POST /v1/events/tickets`, for clients
 /// that cannot send headers (a browser's `EventSource`). Access tokens are
@@ -255,7 +256,7 @@ impl EventsApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<NewBroadcast>,
+        body: JsonBody<NewBroadcast>,
     ) -> Answer<BroadcastResponse, BroadcastErrors> {
         let body = NewMessage::from(body.0);
         let caps = &state.config.broadcast;

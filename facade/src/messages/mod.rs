@@ -6,7 +6,6 @@ pub(crate) mod wire;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::{RecordId, Scope, UserId};
 
@@ -20,6 +19,7 @@ use crate::http::state::State;
 use crate::messages::wire::{Message, MessagePage, NewMessage, StoredMessage};
 use crate::tags::ApiTags;
 use crate::wire::FastJson;
+use crate::wire::json_body::JsonBody;
 
 #[derive(ApiResponse)]
 pub(crate) enum StoreResponse {
@@ -127,7 +127,7 @@ impl MessagesApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<NewMessage>,
+        body: JsonBody<NewMessage>,
     ) -> Answer<StoreResponse, StoreErrors> {
         match guard::writer(&state, &caller, Scope::MessagesWrite).await? {
             Ok((me, acting)) => store(&acting, me, me, body.0).await,
@@ -151,7 +151,7 @@ impl MessagesApi {
         caller: Caller,
         /// The recipient's username.
         username: Path<String>,
-        body: Json<NewMessage>,
+        body: JsonBody<NewMessage>,
     ) -> Answer<StoreResponse, StoreErrors> {
         // The body is judged before the recipient is looked up: otherwise
         // 400 vs 404 on a bad body would tell which usernames exist.

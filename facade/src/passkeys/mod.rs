@@ -33,6 +33,7 @@ use crate::passkeys::wire::{
     CeremonyStart, NewPasskeyRequest, PasskeyList, PasskeyView, RegistrationFinish, SignInFinish,
 };
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 
 pub use ceremony::Passkeys;
 
@@ -151,7 +152,7 @@ impl PasskeysApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<NewPasskeyRequest>,
+        body: JsonBody<NewPasskeyRequest>,
     ) -> Answer<StartResponse, RegisterStartErrors> {
         let (me, _) = or_answer!(guard::session_writer(&state, &caller).await?);
         if let Some(name) = &body.0.name
@@ -213,7 +214,7 @@ impl PasskeysApi {
         &self,
         state: Data<&State>,
         caller: Caller,
-        body: Json<RegistrationFinish>,
+        body: JsonBody<RegistrationFinish>,
     ) -> Answer<RegisteredResponse, RegisterFinishErrors> {
         let (me, acting) = or_answer!(guard::session_writer(&state, &caller).await?);
         let RegistrationFinish {
@@ -375,7 +376,7 @@ impl PasskeysApi {
         &self,
         state: Data<&State>,
         req: &Request,
-        body: Json<SignInFinish>,
+        body: JsonBody<SignInFinish>,
     ) -> Answer<LoginResponse, SignInFinishErrors> {
         let address = client::of(req);
         let key = ClientAddress(address).rate_key();

@@ -38,6 +38,7 @@ use crate::shares::wire::{
     NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
 };
 use crate::tags::ApiTags;
+use crate::wire::json_body::JsonBody;
 use crate::wire::plain_text::PlainText;
 use crate::wire::{FastJson, datetime};
 
@@ -169,7 +170,7 @@ impl SharesApi {
         state: Data<&State>,
         req: &Request,
         caller: MaybeCaller,
-        body: Json<NewShareRequest>,
+        body: JsonBody<NewShareRequest>,
     ) -> Answer<CreateShareResponse, CreateShareErrors> {
         let (owner, acting) = match caller {
             MaybeCaller::Caller(c) => {
@@ -334,7 +335,7 @@ impl SharesApi {
         req: &Request,
         /// The token from the link (`/s/<token>`).
         token: Path<String>,
-        body: Json<OpenShareRequest>,
+        body: JsonBody<OpenShareRequest>,
     ) -> Answer<OpenShareResponse, OpenShareErrors> {
         let token = SecretString::from(token.0);
         let passphrase = body.0.passphrase.map(|p| p.into_secret());
