@@ -145,8 +145,8 @@ pub(crate) struct EventStream {
     cursor: StreamCursor,
     /// Events read from the store and not yet delivered.
     pending: std::vec::IntoIter<Arc<Prepared>>,
-    /// A store read under way, and where it reads after.
-    reading: Option<(JoinHandle<Page>, StreamCursor)>,
+    /// A store read under way.
+    reading: Option<JoinHandle<Page>>,
     /// The store holds more after this cursor: read it before the queue
     /// (at the start, and after a full page or a wake-up).
     read_after: Option<StreamCursor>,
@@ -216,9 +216,15 @@ impl EventStream {
             })
     }
 
+    /// The stream's last event: `reason`, or `token_expired` once the
+    /// credential has expired, whatever else ended it.
     fn end(&mut self, reason: EndReason) -> Delivered {
         self.ended = true;
-        Delivered::End(reason)
+        Delivered::End(if self.expired() {
+            EndReason::TokenExpired
+        } else {
+            reason
+        })
     }
 
     /// Nothing to deliver now: ends the stream if the credential expired
@@ -252,18 +258,19 @@ impl Stream for EventStream {
                     None => continue,
                 }
             }
-            if let Some((read, after)) = &mut this.reading {
+            if let Some(read) = &mut this.reading {
                 let Poll::Ready(done) = Pin::new(read).poll(cx) else {
                     return this.idle(cx);
                 };
-                let (page, next) = done.unwrap_or_else(|_| (Vec::new(), *after));
+                // A read that panicked gave nothing: go on live.
+                let (page, next) = done.unwrap_or_else(|_| (Vec::new(), this.cursor));
                 this.reading = None;
                 this.read_after = (page.len() == REPLAY_PAGE).then_some(next);
                 this.pending = page.into_iter();
                 continue;
             }
             if let Some(after) = this.read_after.take() {
-                this.reading = Some((read_page(this.engine.clone(), this.user, after), after));
+                this.reading = Some(read_page(this.engine.clone(), this.user, after));
                 continue;
             }
             match this.sub.rx.poll_recv(cx) {
@@ -273,11 +280,6 @@ impl Stream for EventStream {
                     }
                 }
                 Poll::Ready(Some(Item::End(reason))) => {
-                    let reason = if this.expired() {
-                        EndReason::TokenExpired
-                    } else {
-                        reason
-                    };
                     return Poll::Ready(Some(this.end(reason)));
                 }
                 Poll::Ready(Some(Item::Wake)) => {
