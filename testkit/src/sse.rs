@@ -53,22 +53,31 @@ pub struct SseParser {
 
 impl SseParser {
     /// Parses `bytes`, returning the events and comments they complete.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<Item> {
+    /// Lines are found a slice at a time; only a line split across two
+    /// calls is gathered in a buffer.
+    pub fn push(&mut self, mut bytes: &[u8]) -> Vec<Item> {
         let mut out = Vec::new();
-        for &b in bytes {
-            match b {
-                b'\n' if self.after_cr => self.after_cr = false,
-                b'\n' | b'\r' => {
-                    self.after_cr = b == b'\r';
-                    let line = std::mem::take(&mut self.line);
-                    self.line_done(&line, &mut out);
-                }
-                _ => {
-                    self.after_cr = false;
-                    self.line.push(b);
-                }
-            }
+        if self.after_cr && bytes.first() == Some(&b'\n') {
+            bytes = &bytes[1..];
         }
+        self.after_cr = false;
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+            if self.line.is_empty() {
+                self.line_done(&bytes[..end], &mut out);
+            } else {
+                self.line.extend_from_slice(&bytes[..end]);
+                let line = std::mem::take(&mut self.line);
+                self.line_done(&line, &mut out);
+                self.line = line;
+                self.line.clear();
+            }
+            // `\r\n` ends one line; a `\r` last in `bytes` may be followed
+            // by the next call's `\n`.
+            let crlf = bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n');
+            self.after_cr = bytes[end] == b'\r' && end + 1 == bytes.len();
+            bytes = &bytes[end + 1 + usize::from(crlf)..];
+        }
+        self.line.extend_from_slice(bytes);
         out
     }
 
@@ -233,6 +242,24 @@ mod tests {
         assert_eq!(got[0].event, "message");
         // The id carries over to later events; event names do not.
         assert!(events(p.push(b"data: x\n\n"))[0].id.is_none());
+    }
+
+    #[test]
+    fn any_split_of_a_stream_parses_as_the_whole() {
+        let stream: &[u8] =
+            b": hi\r\nid: 7\revent: end\ndata: a\r\ndata:b\n\r\ndata: c\r\rdata: d\n\n";
+        let whole = SseParser::default().push(stream);
+        let data: Vec<String> = events(whole.clone()).into_iter().map(|e| e.data).collect();
+        assert_eq!(data, ["a\nb", "c", "d"]);
+        for split in 0..=stream.len() {
+            let mut p = SseParser::default();
+            let mut items = p.push(&stream[..split]);
+            items.extend(p.push(&stream[split..]));
+            assert_eq!(items, whole, "split at {split}");
+        }
+        let mut p = SseParser::default();
+        let bytewise: Vec<Item> = stream.iter().flat_map(|b| p.push(&[*b])).collect();
+        assert_eq!(bytewise, whole);
     }
 
     #[test]
