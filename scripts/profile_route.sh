@@ -7,8 +7,9 @@
 # (kernel, mimalloc and libc's mem* on lines of their own), then the top
 # symbols. For `post` (durable writes of 1 KiB) it also prints the group
 # commits over the 20 s: how many, and records per commit, which is
-# writes per fsync (from the server's metrics). Needs wrk and perf
-# (apt-get install wrk linux-perf).
+# writes per fsync (from the server's metrics), and, with strace
+# installed, the bytes and redb pages written before each fdatasync. Needs
+# wrk and perf (apt-get install wrk linux-perf; strace for the pages).
 #
 # Usage: scripts/profile_route.sh one|page|post [TOP]
 # STRONGROOM_BIN=path/to/strongroom profiles another build.
@@ -51,6 +52,11 @@ wrk -t2 -c64 -d20s --latency "${load[@]}" "$url" >"$work/wrk" &
 wrk_pid=$!
 sleep 4
 perf record -q -F 999 -p "$pid" -o "$work/perf.data" -- sleep 12 >/dev/null 2>&1
+if [ "$route" = post ] && command -v strace >/dev/null; then
+  # What each commit writes before its flush: 2 s of the store's writes.
+  timeout 2 strace -f -qq -x -s 4 -e trace=pwrite64,fdatasync -p "$pid" \
+    -o "$work/strace" >/dev/null 2>&1 || true
+fi
 wait $wrk_pid
 grep -E "Requests/sec|99%" "$work/wrk"
 if [ "$route" = post ]; then
@@ -60,6 +66,24 @@ if [ "$route" = post ]; then
     printf "group commits: %d in 20 s, records per commit (writes per fsync): %.1f,", c, (r - r0) / c
     printf " mean commit %.3f ms, committing %.0f%% of the time\n", 1000 * (t - t0) / c, 100 * (t - t0) / 20
   }'
+  # Pages written per flush, by redb's page kind (the first byte of a
+  # page: 1 a leaf, 2 a branch; a write under 4 KiB is the file header).
+  [ ! -s "$work/strace" ] || awk '
+    /pwrite64\(/ && match($0, /"(\.\.\.)?, [0-9]+, [0-9]+/) {
+      args = substr($0, RSTART, RLENGTH)
+      sub(/^[^,]*, /, "", args)
+      split(args, a, ", ")
+      bytes += a[1]; writes++
+      if (a[1] < 4096) header++
+      else if ($0 ~ /"\\x01/) leaves++
+      else if ($0 ~ /"\\x02/) branches++
+    }
+    /fdatasync/ && / = 0/ { syncs++ }
+    END {
+      if (!syncs) exit
+      printf "per fdatasync (strace, 2 s): %.0f bytes in %.1f writes: %.1f leaf pages, %.1f branch pages, %.1f header\n",
+        bytes / syncs, writes / syncs, leaves / syncs, branches / syncs, header / syncs
+    }' "$work/strace"
 fi
 perf report -i "$work/perf.data" --no-children --sort symbol 2>/dev/null | grep '%' | grep -v '^#' |
   awk -v top="$top" '
