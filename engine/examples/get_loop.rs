@@ -10,15 +10,28 @@
 //!     grep 'guest instrs:'
 //! done   # (second - first) / 100000 = instructions per read
 //! ```
+//!
+//! `get_loop N raw` reads the same way what the `get_1k` benchmark
+//! compares the engine against: a sealed 1 KiB envelope from a bare redb
+//! table, opened (a read transaction, the table, the row, AES-GCM).
 
-use strongroom_engine::{Engine, MasterKey, SecretString};
+use redb::{ReadableDatabase, TableDefinition};
+use strongroom_engine::hazmat::{self as envelope, Binding, DataKey};
+use strongroom_engine::secrecy::SecretBox;
+use strongroom_engine::{Engine, KeyScope, MasterKey, SecretString, UserId};
+
+const RAW: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("raw");
 
 fn main() {
-    let reads: u64 = std::env::args()
-        .nth(1)
+    let mut args = std::env::args().skip(1);
+    let reads: u64 = args
+        .next()
         .and_then(|n| n.parse().ok())
-        .expect("usage: get_loop READS");
+        .expect("usage: get_loop READS [raw]");
     let dir = tempfile::tempdir().expect("a temporary directory");
+    if args.next().as_deref() == Some("raw") {
+        return raw_loop(reads, &dir.path().join("raw.redb"));
+    }
     let engine = Engine::builder(MasterKey::generate().0)
         .open(dir.path().join("engine.redb"))
         .expect("open");
@@ -39,4 +52,34 @@ fn main() {
         bytes += record.expect("get").plaintext.len();
     }
     println!("{reads} reads, {bytes} bytes");
+}
+
+/// The baseline: bare redb read and envelope open, `reads` times.
+fn raw_loop(reads: u64, path: &std::path::Path) {
+    let db = redb::Database::create(path).expect("create");
+    let key = DataKey::from_secret(&SecretBox::new(Box::new([9; 32])));
+    let binding = Binding {
+        scope: KeyScope::User(UserId::from_u128(2)),
+        record: 1,
+    };
+    let txn = db.begin_write().expect("txn");
+    {
+        let mut table = txn.open_table(RAW).expect("table");
+        let sealed = envelope::seal(&key, 1, binding, &[0x5a; 1024]);
+        table.insert((2, 1), sealed.as_slice()).expect("insert");
+    }
+    txn.commit().expect("commit");
+    let mut bytes = 0;
+    for _ in 0..reads {
+        let txn = db.begin_read().expect("txn");
+        let table = txn.open_table(RAW).expect("table");
+        let row = table
+            .get(std::hint::black_box((2, 1)))
+            .expect("get")
+            .expect("present");
+        bytes += envelope::open(row.value(), binding, |_| Some(&key))
+            .expect("opens")
+            .len();
+    }
+    println!("{reads} raw reads, {bytes} bytes");
 }
