@@ -59,6 +59,10 @@ struct Args {
     /// Direct messages to send (each to one user's streams).
     #[arg(long, default_value_t = 20)]
     direct: usize,
+    /// Send one `GET /healthz` on each HTTP/1.1 connection before its
+    /// event stream, as a browser reusing a kept-alive connection would.
+    #[arg(long)]
+    after_request: bool,
     /// Print a row for every direct message, not only the first.
     #[arg(long)]
     each_direct: bool,
@@ -146,6 +150,40 @@ async fn login(server: SocketAddr, users: usize) -> Vec<(String, String)> {
     tokens
 }
 
+/// One `GET /healthz` on `conn`, its answer read to the end, leaving the
+/// connection kept alive for the next request.
+async fn health_check(conn: &mut tokio::net::TcpStream, server: SocketAddr) -> Result<(), String> {
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {server}\r\n\r\n");
+    conn.write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = conn.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("server closed the connection after /healthz".into());
+        }
+        answer.extend_from_slice(&chunk[..n]);
+        let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or("/healthz answered without a content-length")?;
+        if answer.len() >= end + 4 + length {
+            return if head.starts_with("http/1.1 200") {
+                Ok(())
+            } else {
+                Err(format!("/healthz: {}", head.lines().next().unwrap_or("")))
+            };
+        }
+    }
+}
+
 /// Opens one stream and records every event it receives until `deadline`.
 async fn stream(
     server: SocketAddr,
@@ -154,6 +192,7 @@ async fn stream(
     seen: Seen,
     up: Arc<AtomicUsize>,
     deadline: Instant,
+    after_request: bool,
 ) -> Result<(), String> {
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
     socket
@@ -163,6 +202,9 @@ async fn stream(
         .connect(server)
         .await
         .map_err(|e| format!("connect: {e}"))?;
+    if after_request {
+        health_check(&mut conn, server).await?;
+    }
     let request = format!(
         "GET /v1/events HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
     );
@@ -423,14 +465,22 @@ async fn main() {
         }
     } else {
         for (i, token) in user_tokens.into_iter().enumerate() {
-            let server = args.server;
+            let (server, after_request) = (args.server, args.after_request);
             let (seen, up, failures, gate) =
                 (seen.clone(), up.clone(), failures.clone(), gate.clone());
             let src = source(i, per_source, 0);
             tasks.push(tokio::spawn(async move {
                 let permit = gate.acquire_owned().await.expect("gate");
                 let before = up.load(Ordering::SeqCst);
-                let task = tokio::spawn(stream(server, src, token, seen, up.clone(), deadline));
+                let task = tokio::spawn(stream(
+                    server,
+                    src,
+                    token,
+                    seen,
+                    up.clone(),
+                    deadline,
+                    after_request,
+                ));
                 // Hold the permit until this stream is up (or failed).
                 while up.load(Ordering::SeqCst) == before && !task.is_finished() {
                     tokio::time::sleep(Duration::from_millis(2)).await;
