@@ -97,10 +97,21 @@ pub async fn element(client: &Client, css: &str) -> Element {
     client.find(Locator::Css(css)).await.expect(css)
 }
 
-/// Clicks `css`, opening the web client's area that holds it first.
+/// Clicks `css`, opening the web client's area that holds it first, once
+/// it is shown (a view the page is still switching to may hold it hidden
+/// for a moment: up to 10 s).
 pub async fn click(client: &Client, css: &str) {
     reveal(client, css).await;
-    element(client, css).await.click().await.expect("click");
+    let button = element(client, css).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !button.is_displayed().await.expect("displayed") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} was never shown to click"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    button.click().await.expect("click");
 }
 
 /// When `css` is in one of the web client's areas (Inbox, Send, Files,
