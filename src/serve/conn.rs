@@ -1,22 +1,19 @@
 //! A connection as the HTTP layer sees it: the bytes read before the
 //! protocol was known, then the socket; it records when bytes last moved
-//! either way, for the idle timeout.
+//! either way, for the idle timeout, and reads an HTTP/1 connection's
+//! next request head through its [`Watch`].
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Milliseconds since this process first asked.
-pub(super) fn now_millis() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_millis() as u64
-}
+use super::clock::now_millis;
+use super::watch::{Held, Next, Watch};
 
 /// When a connection last moved a byte.
 #[derive(Clone, Debug)]
@@ -37,11 +34,13 @@ impl Activity {
     }
 }
 
-/// A connection: `read` (bytes already taken from the socket) comes first.
+/// A connection: `read` (bytes already taken from the socket) comes first;
+/// an HTTP/1 connection in hyper's hands is watched between requests.
 pub(super) struct Conn<Io> {
     read: Bytes,
     inner: Io,
     activity: Activity,
+    watch: Option<Watch>,
 }
 
 impl<Io> Conn<Io> {
@@ -50,6 +49,7 @@ impl<Io> Conn<Io> {
             read: Bytes::new(),
             inner,
             activity,
+            watch: None,
         }
     }
 
@@ -57,6 +57,16 @@ impl<Io> Conn<Io> {
     pub(super) fn unread(&mut self, read: Bytes) {
         debug_assert!(self.read.is_empty());
         self.read = read;
+    }
+
+    /// Reads each next request's head through `watch` from now on.
+    pub(super) fn watch(&mut self, watch: Watch) {
+        self.watch = Some(watch);
+    }
+
+    /// Ends the watch, returning the event stream's head it held, if any.
+    pub(super) fn take_held(&mut self) -> Option<Held> {
+        self.watch.take()?.take_held()
     }
 }
 
@@ -66,6 +76,17 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Conn<Io> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if self.read.is_empty() {
+            let this = &mut *self;
+            if let Some(watch) = &mut this.watch {
+                let activity = &this.activity;
+                match ready!(watch.poll_next(&mut this.inner, cx, || activity.touch()))? {
+                    Next::Pass => {}
+                    Next::Hand(read) => this.read = read,
+                    Next::End => return Poll::Ready(Ok(())),
+                }
+            }
+        }
         if !self.read.is_empty() {
             let n = self.read.len().min(buf.remaining());
             buf.put_slice(&self.read[..n]);
@@ -87,6 +108,9 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Conn<Io> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        if let Some(watch) = &mut self.watch {
+            watch.wrote();
+        }
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();
@@ -101,6 +125,9 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Conn<Io> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        if let Some(watch) = &mut self.watch {
+            watch.wrote();
+        }
         let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();
@@ -113,7 +140,11 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Conn<Io> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let result = Pin::new(&mut self.inner).poll_flush(cx);
+        if let (Poll::Ready(Ok(())), Some(watch)) = (&result, &mut self.watch) {
+            watch.flushed();
+        }
+        result
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

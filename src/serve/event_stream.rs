@@ -25,7 +25,8 @@ use poem::{Body, Endpoint, RequestParts, Response};
 use strongroom_engine::SecretBytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::conn::{Activity, now_millis};
+use super::clock::now_millis;
+use super::conn::Activity;
 
 /// Answers `parts` and streams the answer until it ends, the client goes
 /// away, or no byte has moved for `idle`.

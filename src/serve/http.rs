@@ -16,17 +16,21 @@
 //! The first request of a connection is read here before hyper sees it
 //! ([`sniff`]): an HTTP/1.1 event stream is served by [`event_stream`]
 //! without hyper's buffers, and anything else goes to hyper with the
-//! bytes read, as HTTP/1 or HTTP/2 already told apart.
+//! bytes read, as HTTP/1 or HTTP/2 already told apart. On an HTTP/1
+//! connection each next request's head is read the same way
+//! ([`super::watch`]): an event stream behind other requests takes the
+//! connection back from hyper too.
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::HttpService;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use poem::endpoint::BoxEndpoint;
@@ -35,12 +39,16 @@ use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::conn::{Activity, Conn, now_millis};
+use super::clock::now_millis;
+use super::conn::{Activity, Conn};
 use super::event_stream;
+use super::requests::{InFlight, Started};
 use super::sniff::{self, Opening};
+use super::watch::Watch;
 
 /// The event stream's route, which [`event_stream`] serves on HTTP/1.1.
 const EVENT_STREAM_PATH: &str = "/v1/events";
@@ -124,131 +132,262 @@ async fn serve_connection<Io>(
         },
         () = stop.cancelled() => return,
     };
-    let http2 = match opening {
+    let addrs = (local, remote, scheme);
+    let (read, http2) = match opening {
         Opening::Closed => return,
         Opening::EventStream(parts) => {
-            let addrs = (local, remote, scheme);
             event_stream::serve(io, parts, &app, addrs, &activity, timeouts.idle).await;
             return;
         }
-        Opening::Http1(read) => {
-            io.unread(read);
-            false
-        }
-        Opening::Http2(read) => {
-            io.unread(read);
-            true
-        }
+        Opening::Http1(read) => (read, false),
+        Opening::Http2(read) => (read, true),
     };
-    let requests = Arc::new(InFlight {
-        open: AtomicUsize::new(0),
-        last_end: AtomicU64::new(now_millis()),
-    });
-    let in_flight = requests.clone();
-    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-        let app = app.clone();
-        let req = (req, local.clone(), remote.clone(), scheme.clone()).into();
-        let started = Started::new(in_flight.clone());
-        // Boxed: hyper keeps the future where it runs it (an HTTP/2
-        // stream's task, an HTTP/1 connection's dispatcher) for as long as
-        // the response lasts; boxed, its ~2.4 KiB go when the response
-        // head is ready instead of staying with an open event stream.
+    io.unread(read);
+    let requests = InFlight::new();
+    let service = AppService {
+        app: app.clone(),
+        addrs: addrs.clone(),
+        requests: requests.clone(),
+    };
+    let supervisor = Supervisor {
+        activity: &activity,
+        requests: &requests,
+        timeouts,
+        stop: &stop,
+        held: None,
+        closing: false,
+        giving: false,
+    };
+    // Boxed, each: what hyper keeps per connection goes when it is done
+    // with it, not when the connection ends.
+    if http2 {
+        Box::pin(serve_http2(io, service, supervisor)).await;
+        return;
+    }
+    let Some((io, head)) = Box::pin(serve_http1(io, service, supervisor)).await else {
+        return;
+    };
+    event_stream::serve(io, head, &app, addrs, &activity, timeouts.idle).await;
+}
+
+/// Serves an HTTP/2 connection to its end.
+async fn serve_http2<Io>(io: Conn<Io>, service: AppService, mut supervisor: Supervisor<'_>)
+where
+    Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(supervisor.timeouts.max_streams)
+        .max_header_list_size(MAX_HEADER_LIST);
+    // Told apart already: hyper is not to read a preface of its own (the
+    // bytes it would read first are the ones read before).
+    let builder = builder.http2_only();
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            step = supervisor.next() => match step {
+                Step::Dropped => return,
+                Step::Close | Step::Give => conn.as_mut().graceful_shutdown(),
+            },
+        }
+    }
+}
+
+/// Serves an HTTP/1 connection through hyper, reading each next request's
+/// head first: returns the connection and the request when that is an
+/// event stream's (hyper's part in the connection is over by then).
+async fn serve_http1<Io>(
+    mut io: Conn<Io>,
+    mut service: AppService,
+    mut supervisor: Supervisor<'_>,
+) -> Option<(Conn<Io>, http::request::Parts)>
+where
+    Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let mut after = 0;
+    loop {
+        // A fresh one for each hyper connection: a notice left from the
+        // last is not for this one.
+        let held = Arc::new(Notify::new());
+        supervisor.held = Some(held.clone());
+        io.watch(Watch::new(
+            supervisor.requests.clone(),
+            EVENT_STREAM_PATH,
+            after,
+            held,
+        ));
+        let mut conn = Http1(
+            http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(supervisor.timeouts.header)
+                .serve_connection(TokioIo::new(io), service),
+        );
+        loop {
+            tokio::select! {
+                () = &mut conn => break,
+                step = supervisor.next() => match step {
+                    Step::Dropped => return None,
+                    Step::Close | Step::Give => Pin::new(&mut conn.0).graceful_shutdown(),
+                },
+            }
+        }
+        let http1::Parts {
+            io: back,
+            read_buf,
+            service: used,
+            ..
+        } = conn.0.into_parts();
+        let mut back = back.into_inner();
+        let head = back.take_held();
+        let (true, Some(head)) = (supervisor.giving, head) else {
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut back).await;
+            return None;
+        };
+        if read_buf.is_empty() {
+            return Some((back, head.parts));
+        }
+        // hyper had read ahead (a pipelined request): its bytes and the
+        // held head go back to it, in the order they came.
+        back.unread([read_buf, head.raw].concat().into());
+        after = supervisor.requests.started();
+        supervisor.closing = false;
+        supervisor.giving = false;
+        io = back;
+        service = used;
+    }
+}
+
+/// The app as hyper's service: each request with its connection's
+/// addresses, counted in flight until its response body is done.
+#[derive(Clone)]
+struct AppService {
+    app: Arc<BoxEndpoint<'static, Response>>,
+    addrs: (LocalAddr, RemoteAddr, Scheme),
+    requests: Arc<InFlight>,
+}
+
+type AppResponse = hyper::Response<BoxBody<Bytes, std::io::Error>>;
+
+impl hyper::service::Service<http::Request<Incoming>> for AppService {
+    type Response = AppResponse;
+    type Error = std::convert::Infallible;
+    /// Boxed: hyper keeps the future where it runs it (an HTTP/2 stream's
+    /// task, an HTTP/1 connection's dispatcher) for as long as the
+    /// response lasts; boxed, its ~2.4 KiB go when the response head is
+    /// ready instead of staying with an open event stream.
+    type Future = Pin<Box<dyn Future<Output = Result<AppResponse, Self::Error>> + Send>>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let app = self.app.clone();
+        let (local, remote, scheme) = self.addrs.clone();
+        let req = (req, local, remote, scheme).into();
+        let started = Started::new(self.requests.clone());
         Box::pin(async move {
-            let response: hyper::Response<BoxBody<Bytes, std::io::Error>> =
-                app.get_response(req).await.into();
+            let response: AppResponse = app.get_response(req).await.into();
             // The request is in flight until its body (an event stream's
             // too) is done and dropped.
-            Ok::<_, std::convert::Infallible>(response.map(|body| {
+            Ok(response.map(|body| {
                 BoxBody::new(Guarded {
                     inner: body,
                     _started: started,
                 })
             }))
         })
-    });
-    let io = TokioIo::new(io);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.header);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(timeouts.max_streams)
-        .max_header_list_size(MAX_HEADER_LIST);
-    // Told apart already: hyper is not to read a preface of its own (the
-    // bytes it would read first are the ones read above).
-    let builder = if http2 {
-        builder.http2_only()
-    } else {
-        builder.http1_only()
-    };
-    let conn = builder.serve_connection_with_upgrades(io, service);
-    tokio::pin!(conn);
-    let mut closing = false;
-    loop {
-        let now = now_millis();
-        let mut wait = timeouts.idle.saturating_sub(activity.idle_for(now));
-        let unused = requests.unused_for(now);
-        if let Some(unused) = unused {
-            wait = wait.min(timeouts.header.saturating_sub(unused));
-        }
-        tokio::select! {
-            _ = conn.as_mut() => return,
-            () = stop.cancelled(), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
+    }
+}
+
+/// What [`Supervisor::next`] asks of the connection.
+enum Step {
+    /// Idle past the idle timeout: to be dropped as it is.
+    Dropped,
+    /// To be closed gracefully: shutdown, or no request started for the
+    /// header timeout.
+    Close,
+    /// To be closed gracefully for the event stream whose head is held.
+    Give,
+}
+
+/// What a served connection is watched with, and what it has been told.
+struct Supervisor<'a> {
+    activity: &'a Activity,
+    requests: &'a Arc<InFlight>,
+    timeouts: Timeouts,
+    stop: &'a CancellationToken,
+    /// Told when an event stream's head is held for this connection.
+    held: Option<Arc<Notify>>,
+    /// Told to close (or to give the connection away).
+    closing: bool,
+    /// Told to give the connection to an event stream.
+    giving: bool,
+}
+
+impl Supervisor<'_> {
+    /// Waits until something is to be done with the connection (which the
+    /// caller runs meanwhile).
+    async fn next(&mut self) -> Step {
+        let timeouts = self.timeouts;
+        loop {
+            let now = now_millis();
+            let mut wait = timeouts.idle.saturating_sub(self.activity.idle_for(now));
+            if let Some(unused) = self.requests.unused_for(now) {
+                wait = wait.min(timeouts.header.saturating_sub(unused));
             }
-            () = tokio::time::sleep(wait) => {
-                let now = now_millis();
-                if activity.idle_for(now) >= timeouts.idle {
-                    metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
-                    return;
+            let held = self.held.as_deref().filter(|_| !self.closing);
+            tokio::select! {
+                () = self.stop.cancelled(), if !self.closing => {
+                    self.closing = true;
+                    return Step::Close;
                 }
-                if !closing && requests.unused_for(now).is_some_and(|u| u >= timeouts.header) {
-                    // Nothing asked of this connection for the header
-                    // timeout: close it as HTTP/1 closes a kept-alive one.
-                    closing = true;
-                    metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
-                    conn.as_mut().graceful_shutdown();
+                () = async { if let Some(held) = held { held.notified().await } }, if held.is_some() => {
+                    self.closing = true;
+                    self.giving = true;
+                    return Step::Give;
+                }
+                () = tokio::time::sleep(wait) => {
+                    let now = now_millis();
+                    if self.activity.idle_for(now) >= timeouts.idle {
+                        metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
+                        return Step::Dropped;
+                    }
+                    if !self.closing
+                        && self.requests.unused_for(now).is_some_and(|u| u >= timeouts.header)
+                    {
+                        // Nothing asked of this connection for the header
+                        // timeout: close it as HTTP/1 closes a kept-alive one.
+                        self.closing = true;
+                        metrics::counter!("strongroom_connections_idle_closed_total").increment(1);
+                        return Step::Close;
+                    }
                 }
             }
         }
     }
 }
 
-/// The requests of one connection: how many are in flight, and when the
-/// last one ended (or the connection opened).
-struct InFlight {
-    open: AtomicUsize,
-    last_end: AtomicU64,
-}
+/// hyper's HTTP/1 connection, run so that it gives its socket back when it
+/// ends instead of shutting it.
+struct Http1<I, S: HttpService<Incoming>>(http1::Connection<I, S>);
 
-impl InFlight {
-    /// How long the connection has had no request in flight, if it has
-    /// none now.
-    fn unused_for(&self, now: u64) -> Option<Duration> {
-        (self.open.load(Ordering::Acquire) == 0).then(|| {
-            Duration::from_millis(now.saturating_sub(self.last_end.load(Ordering::Acquire)))
-        })
-    }
-}
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// One request in flight, counted until dropped.
-struct Started(Arc<InFlight>);
+impl<I, S, B> Future for Http1<I, S>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S: HttpService<Incoming, ResBody = B> + Unpin,
+    S::Future: Unpin,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<BoxError>,
+{
+    /// Ended, or failed: either way the socket is the caller's again.
+    type Output = ();
 
-impl Started {
-    fn new(requests: Arc<InFlight>) -> Self {
-        requests.open.fetch_add(1, Ordering::AcqRel);
-        Self(requests)
-    }
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        self.0.last_end.store(now_millis(), Ordering::Release);
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.poll_without_shutdown(cx).map(|_| ())
     }
 }
 

@@ -4,14 +4,17 @@
 //! in-flight requests finish and exits as soon as nothing is left.
 
 mod backup;
+mod clock;
 mod conn;
 mod event_stream;
 mod fanout;
 mod http;
 mod listen;
 mod metrics;
+mod requests;
 mod sniff;
 mod tls;
+mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

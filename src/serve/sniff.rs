@@ -1,4 +1,5 @@
-//! The first request of a connection, read before hyper sees it: HTTP/2's
+//! The first request of a connection, read before hyper sees it (and the
+//! grammar the watch between HTTP/1 requests reads the next by): HTTP/2's
 //! preface, an HTTP/1.1 event stream (served by [`super::event_stream`]
 //! without hyper's buffers), or any other HTTP/1 request, handed to hyper
 //! with the bytes read so far.
@@ -12,7 +13,7 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Most bytes read before the connection goes to hyper whatever they are:
 /// a longer head is never an event stream's, and hyper bounds it.
-const MOST: usize = 4096;
+pub(super) const MOST: usize = 4096;
 
 /// Most header lines an event stream's head may have.
 const MAX_HEADERS: usize = 32;
@@ -61,14 +62,15 @@ pub(super) async fn read<Io: AsyncRead + Unpin>(
     }
 }
 
-enum Kind {
+/// How a head read so far opens a connection or a request.
+pub(super) enum Kind {
     Http2,
     Http1,
     EventStream(Box<http::request::Parts>),
 }
 
 /// What `read` opens with, or `None` while it needs more bytes to tell.
-fn classify(read: &[u8], path: &str) -> Option<Kind> {
+pub(super) fn classify(read: &[u8], path: &str) -> Option<Kind> {
     let n = read.len().min(PREFACE.len());
     if read[..n] == PREFACE[..n] {
         return (n == PREFACE.len()).then_some(Kind::Http2);

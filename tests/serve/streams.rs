@@ -1,8 +1,9 @@
 //! HTTP/1.1 event streams as they go over the wire: the server answers a
 //! plain `GET /v1/events` itself (not through hyper, to keep an idle
-//! stream small), so these tests read the raw bytes: the head, chunked
-//! framing, the connection closing with the stream, and anything unusual
-//! still answered as hyper would.
+//! stream small), first on its connection or behind other requests, so
+//! these tests read the raw bytes: the head, chunked framing, the
+//! connection closing with the stream, and anything unusual still
+//! answered as hyper would.
 #![cfg(unix)]
 
 use std::time::Duration;
@@ -158,6 +159,112 @@ async fn a_stream_request_with_another_behind_it_is_answered_as_hyper_would() {
     assert_eq!(text.matches("HTTP/1.1 ").count(), 2, "{text}");
     assert!(text.starts_with("HTTP/1.1 401 "), "{text}");
     assert!(text.contains("HTTP/1.1 200 "), "{text}");
+    assert!(server.stop().status.success());
+}
+
+/// Sends `GET /healthz` on `conn` and reads its whole answer (kept alive).
+async fn health_check(conn: &mut TcpStream) {
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut read = Vec::new();
+    read_until(conn, &mut read, |r| {
+        r.windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .is_some_and(|end| {
+                let head = String::from_utf8_lossy(&r[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|v| v.parse().ok())
+                    .expect("a content-length");
+                r.len() >= end + 4 + length
+            })
+    })
+    .await;
+    assert!(
+        read.starts_with(b"HTTP/1.1 200 "),
+        "{}",
+        String::from_utf8_lossy(&read)
+    );
+    assert!(!contains(&read.to_ascii_lowercase(), b"connection: close"));
+}
+
+#[tokio::test]
+async fn a_stream_behind_other_requests_on_its_connection_is_served_as_a_first_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &[], &[]);
+    let token = server.api.account("alice").await.0;
+    let mut conn = TcpStream::connect(&server.addr).await.expect("connect");
+    // Requests kept alive, as a browser's pooled connection has served.
+    health_check(&mut conn).await;
+    health_check(&mut conn).await;
+    let request = format!(
+        "GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    conn.write_all(request.as_bytes()).await.expect("write");
+    let mut read = Vec::new();
+    read_until(&mut conn, &mut read, |r| contains(r, b"\r\n\r\n")).await;
+    let (head, _) = split_head(&read);
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+    // The stream's own writer, not hyper's: the connection ends with it.
+    for line in ["transfer-encoding: chunked", "connection: close"] {
+        assert!(
+            head.contains(&format!("\r\n{line}")),
+            "no {line:?} in {head}"
+        );
+    }
+    let r = reqwest::Client::new()
+        .post(server.url("/v1/messages"))
+        .bearer_auth(&token)
+        .json(&json!({"message": "behind a health check"}))
+        .send()
+        .await
+        .expect("store");
+    assert_eq!(r.status(), 201);
+    read_until(&mut conn, &mut read, |r| {
+        contains(r, b"behind a health check")
+    })
+    .await;
+    let stopped = tokio::task::spawn_blocking(move || server.stop());
+    read_until(&mut conn, &mut read, |_| false).await;
+    assert!(stopped.await.expect("stop").status.success());
+    let (_, body) = split_head(&read);
+    let (frames, ended) = chunks(&body);
+    assert!(ended, "no last chunk: {:?}", String::from_utf8_lossy(&body));
+    let text = String::from_utf8(frames.concat()).expect("utf-8");
+    assert!(text.contains("behind a health check"), "{text}");
+    assert!(text.contains("shutting_down"), "{text}");
+}
+
+#[tokio::test]
+async fn a_stream_pipelined_behind_another_request_is_answered_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &[], &[]);
+    let token = server.api.account("alice").await.0;
+    let mut conn = TcpStream::connect(&server.addr).await.expect("connect");
+    health_check(&mut conn).await;
+    // Two heads in one write: hyper reads both, and answers both.
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    conn.write_all(request.as_bytes()).await.expect("write");
+    let mut read = Vec::new();
+    read_until(&mut conn, &mut read, |r| {
+        String::from_utf8_lossy(r).matches("HTTP/1.1 200 ").count() == 2
+            && contains(r, b"text/event-stream")
+    })
+    .await;
+    let r = reqwest::Client::new()
+        .post(server.url("/v1/messages"))
+        .bearer_auth(&token)
+        .json(&json!({"message": "pipelined"}))
+        .send()
+        .await
+        .expect("store");
+    assert_eq!(r.status(), 201);
+    read_until(&mut conn, &mut read, |r| contains(r, b"pipelined")).await;
     assert!(server.stop().status.success());
 }
 
