@@ -68,28 +68,31 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-#[tokio::test]
-async fn an_http1_stream_is_chunked_and_ends_with_its_connection() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = Binary::start(&dir.path().join("d"), &[], &[]);
-    let token = server.api.account("alice").await.0;
-    let mut conn = TcpStream::connect(&server.addr).await.expect("connect");
+/// Opens the event stream on `conn` (first, or after what it carried
+/// before) and follows it to its end as the server's own writer sends it:
+/// a chunked head that closes the connection and holds `lines`, `message`
+/// stored and delivered, then the server stopped, which ends the stream
+/// with its reason and the last chunk.
+async fn a_stream_to_its_end(
+    server: Binary,
+    conn: &mut TcpStream,
+    token: &str,
+    message: &str,
+    lines: &[&str],
+) {
     let request = format!(
         "GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n\r\n"
     );
     conn.write_all(request.as_bytes()).await.expect("write");
     let mut read = Vec::new();
-    read_until(&mut conn, &mut read, |r| contains(r, b"\r\n\r\n")).await;
+    read_until(conn, &mut read, |r| contains(r, b"\r\n\r\n")).await;
     let (head, _) = split_head(&read);
     let head = head.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
-    for line in [
-        "content-type: text/event-stream",
-        "cache-control: no-cache",
-        "transfer-encoding: chunked",
-        "connection: close",
-        "date: ",
-    ] {
+    for line in ["transfer-encoding: chunked", "connection: close"]
+        .iter()
+        .chain(lines)
+    {
         assert!(
             head.contains(&format!("\r\n{line}")),
             "no {line:?} in {head}"
@@ -98,25 +101,39 @@ async fn an_http1_stream_is_chunked_and_ends_with_its_connection() {
 
     let r = reqwest::Client::new()
         .post(server.url("/v1/messages"))
-        .bearer_auth(&token)
-        .json(&json!({"message": "over the wire"}))
+        .bearer_auth(token)
+        .json(&json!({ "message": message }))
         .send()
         .await
         .expect("store");
     assert_eq!(r.status(), 201);
-    read_until(&mut conn, &mut read, |r| contains(r, b"over the wire")).await;
+    read_until(conn, &mut read, |r| contains(r, message.as_bytes())).await;
 
     // The server stops: the stream says why, ends its body and closes.
     let stopped = tokio::task::spawn_blocking(move || server.stop());
-    read_until(&mut conn, &mut read, |_| false).await;
+    read_until(conn, &mut read, |_| false).await;
     assert!(stopped.await.expect("stop").status.success());
     let (_, body) = split_head(&read);
     let (frames, ended) = chunks(&body);
     assert!(ended, "no last chunk: {:?}", String::from_utf8_lossy(&body));
     let text = String::from_utf8(frames.concat()).expect("utf-8");
-    assert!(text.contains("over the wire"), "{text}");
+    assert!(text.contains(message), "{text}");
     assert!(text.contains("event: end"), "{text}");
     assert!(text.contains("shutting_down"), "{text}");
+}
+
+#[tokio::test]
+async fn an_http1_stream_is_chunked_and_ends_with_its_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &[], &[]);
+    let token = server.api.account("alice").await.0;
+    let mut conn = TcpStream::connect(&server.addr).await.expect("connect");
+    let lines = [
+        "content-type: text/event-stream",
+        "cache-control: no-cache",
+        "date: ",
+    ];
+    a_stream_to_its_end(server, &mut conn, &token, "over the wire", &lines).await;
 }
 
 #[tokio::test]
@@ -196,46 +213,12 @@ async fn a_stream_behind_other_requests_on_its_connection_is_served_as_a_first_o
     let server = Binary::start(&dir.path().join("d"), &[], &[]);
     let token = server.api.account("alice").await.0;
     let mut conn = TcpStream::connect(&server.addr).await.expect("connect");
-    // Requests kept alive, as a browser's pooled connection has served.
+    // Requests kept alive, as a browser's pooled connection has served;
+    // then the stream, from its own writer (hyper's would keep the
+    // connection open).
     health_check(&mut conn).await;
     health_check(&mut conn).await;
-    let request = format!(
-        "GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n\r\n"
-    );
-    conn.write_all(request.as_bytes()).await.expect("write");
-    let mut read = Vec::new();
-    read_until(&mut conn, &mut read, |r| contains(r, b"\r\n\r\n")).await;
-    let (head, _) = split_head(&read);
-    let head = head.to_ascii_lowercase();
-    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
-    // The stream's own writer, not hyper's: the connection ends with it.
-    for line in ["transfer-encoding: chunked", "connection: close"] {
-        assert!(
-            head.contains(&format!("\r\n{line}")),
-            "no {line:?} in {head}"
-        );
-    }
-    let r = reqwest::Client::new()
-        .post(server.url("/v1/messages"))
-        .bearer_auth(&token)
-        .json(&json!({"message": "behind a health check"}))
-        .send()
-        .await
-        .expect("store");
-    assert_eq!(r.status(), 201);
-    read_until(&mut conn, &mut read, |r| {
-        contains(r, b"behind a health check")
-    })
-    .await;
-    let stopped = tokio::task::spawn_blocking(move || server.stop());
-    read_until(&mut conn, &mut read, |_| false).await;
-    assert!(stopped.await.expect("stop").status.success());
-    let (_, body) = split_head(&read);
-    let (frames, ended) = chunks(&body);
-    assert!(ended, "no last chunk: {:?}", String::from_utf8_lossy(&body));
-    let text = String::from_utf8(frames.concat()).expect("utf-8");
-    assert!(text.contains("behind a health check"), "{text}");
-    assert!(text.contains("shutting_down"), "{text}");
+    a_stream_to_its_end(server, &mut conn, &token, "behind a health check", &[]).await;
 }
 
 #[tokio::test]
