@@ -80,10 +80,10 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Conn<Io> {
             let this = &mut *self;
             if let Some(watch) = &mut this.watch {
                 let activity = &this.activity;
-                match ready!(watch.poll_next(&mut this.inner, cx, || activity.touch()))? {
+                match ready!(watch.poll_read(&mut this.inner, cx, buf, || activity.touch()))? {
                     Next::Pass => {}
+                    Next::Filled => return Poll::Ready(Ok(())),
                     Next::Hand(read) => this.read = read,
-                    Next::End => return Poll::Ready(Ok(())),
                 }
             }
         }

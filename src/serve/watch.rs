@@ -34,10 +34,11 @@ pub(super) struct Held {
 pub(super) enum Next {
     /// Reads from the socket for hyper: a request is under way.
     Pass,
+    /// Done: what was read from the socket is in hyper's buffer already
+    /// (nothing, when the socket ended).
+    Filled,
     /// Hands these bytes to hyper first.
     Hand(Bytes),
-    /// Tells hyper the socket ended, before any new request.
-    End,
 }
 
 enum State {
@@ -80,12 +81,15 @@ impl Watch {
         }
     }
 
-    /// What hyper's next read gets, reading from `io` when a new head is
-    /// due; `moved` is called when bytes came.
-    pub(super) fn poll_next<Io: AsyncRead + Unpin>(
+    /// What hyper's read into `buf` gets, reading from `io` when a new
+    /// head is due; `moved` is called when bytes came. A head that cannot
+    /// be the event stream's is read straight into `buf`; one that may be
+    /// is taken back out of it and read whole here first.
+    pub(super) fn poll_read<Io: AsyncRead + Unpin>(
         &mut self,
         io: &mut Io,
         cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
         moved: impl Fn(),
     ) -> Poll<std::io::Result<Next>> {
         loop {
@@ -112,16 +116,30 @@ impl Watch {
                             Next::Hand(read.into())
                         }));
                     }
-                    let mut chunk = [0u8; 1024];
-                    let mut buf = ReadBuf::new(&mut chunk);
-                    ready!(Pin::new(&mut *io).poll_read(cx, &mut buf))?;
-                    let n = buf.filled().len();
-                    if n == 0 && read.is_empty() {
-                        self.state = State::Handed { after: at };
-                        return Poll::Ready(Ok(Next::End));
+                    let n = if read.is_empty() {
+                        let before = buf.filled().len();
+                        ready!(Pin::new(&mut *io).poll_read(cx, buf))?;
+                        let got = &buf.filled()[before..];
+                        if got.is_empty() || !may_open(got, self.path) {
+                            if !got.is_empty() {
+                                moved();
+                            }
+                            self.state = State::Handed { after: at };
+                            return Poll::Ready(Ok(Next::Filled));
+                        }
+                        read.extend_from_slice(got);
+                        buf.set_filled(before);
+                        read.len()
+                    } else {
+                        let mut chunk = [0u8; 1024];
+                        let mut more = ReadBuf::new(&mut chunk);
+                        ready!(Pin::new(&mut *io).poll_read(cx, &mut more))?;
+                        read.extend_from_slice(more.filled());
+                        more.filled().len()
+                    };
+                    if n > 0 {
+                        moved();
                     }
-                    moved();
-                    read.extend_from_slice(buf.filled());
                     match sniff::classify(read, self.path) {
                         Some(Kind::EventStream(parts)) => {
                             let raw = std::mem::take(read).into();
@@ -166,6 +184,41 @@ impl Watch {
         match self.state {
             State::Held(held) => Some(*held),
             _ => None,
+        }
+    }
+}
+
+/// Whether `read`, the first bytes of a request, may begin `GET {path}`.
+fn may_open(read: &[u8], path: &str) -> bool {
+    let (method, rest) = read.split_at(read.len().min(4));
+    let n = rest.len().min(path.len());
+    method == &b"GET "[..method.len()] && rest[..n] == path.as_bytes()[..n]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_open;
+
+    #[test]
+    fn only_the_start_of_a_get_of_the_path_may_open_a_stream() {
+        for start in [
+            "G",
+            "GET",
+            "GET ",
+            "GET /v1",
+            "GET /v1/events",
+            "GET /v1/events?x HTTP/1.1",
+        ] {
+            assert!(may_open(start.as_bytes(), "/v1/events"), "{start}");
+        }
+        for other in [
+            "P",
+            "POST /v1/events",
+            "GET /v1/messages",
+            "GET /healthz HTTP/1.1",
+            "get /v1/events",
+        ] {
+            assert!(!may_open(other.as_bytes(), "/v1/events"), "{other}");
         }
     }
 }
