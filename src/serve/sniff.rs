@@ -13,7 +13,7 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Most bytes read before the connection goes to hyper whatever they are:
 /// a longer head is never an event stream's, and hyper bounds it.
-pub(super) const MOST: usize = 4096;
+const MOST: usize = 4096;
 
 /// Most header lines an event stream's head may have.
 const MAX_HEADERS: usize = 32;
@@ -47,11 +47,8 @@ pub(super) async fn read<Io: AsyncRead + Unpin>(
             return Ok(Opening::Closed);
         }
         filled += n;
-        let kind = match classify(&buf[..filled], path) {
-            Some(kind) => kind,
-            // Half a head and then the end, or as much as we read: hyper's.
-            None if n == 0 || filled == MOST => Kind::Http1,
-            None => continue,
+        let Some(kind) = verdict(&buf[..filled], n == 0, path) else {
+            continue;
         };
         buf.truncate(filled);
         return Ok(match kind {
@@ -69,8 +66,15 @@ pub(super) enum Kind {
     EventStream(Box<http::request::Parts>),
 }
 
+/// What `read` opens with, or `None` while more bytes may tell; half a
+/// head and then the end (`ended`), or as much as a head may be, is
+/// hyper's to answer.
+pub(super) fn verdict(read: &[u8], ended: bool, path: &str) -> Option<Kind> {
+    classify(read, path).or_else(|| (ended || read.len() >= MOST).then_some(Kind::Http1))
+}
+
 /// What `read` opens with, or `None` while it needs more bytes to tell.
-pub(super) fn classify(read: &[u8], path: &str) -> Option<Kind> {
+fn classify(read: &[u8], path: &str) -> Option<Kind> {
     let n = read.len().min(PREFACE.len());
     if read[..n] == PREFACE[..n] {
         return (n == PREFACE.len()).then_some(Kind::Http2);

@@ -140,7 +140,7 @@ impl Watch {
                     if n > 0 {
                         moved();
                     }
-                    match sniff::classify(read, self.path) {
+                    match sniff::verdict(read, n == 0, self.path) {
                         Some(Kind::EventStream(parts)) => {
                             let raw = std::mem::take(read).into();
                             self.state = State::Held(Box::new(Held { raw, parts: *parts }));
@@ -149,10 +149,9 @@ impl Watch {
                             }
                             return Poll::Pending;
                         }
-                        None if n > 0 && read.len() < sniff::MOST => {}
-                        // Anything else, half a head and then the end, or
-                        // as much as a head may be: hyper's.
-                        _ => {
+                        None => {}
+                        // Any other head: hyper's.
+                        Some(_) => {
                             let read = std::mem::take(read);
                             self.state = State::Handed { after: at };
                             return Poll::Ready(Ok(Next::Hand(read.into())));
