@@ -191,7 +191,7 @@ where
             _ = conn.as_mut() => return,
             step = supervisor.next() => match step {
                 Step::Dropped => return,
-                Step::Close | Step::Give => conn.as_mut().graceful_shutdown(),
+                Step::Close => conn.as_mut().graceful_shutdown(),
             },
         }
     }
@@ -231,7 +231,7 @@ where
                 () = &mut conn => break,
                 step = supervisor.next() => match step {
                     Step::Dropped => return None,
-                    Step::Close | Step::Give => Pin::new(&mut conn.0).graceful_shutdown(),
+                    Step::Close => Pin::new(&mut conn.0).graceful_shutdown(),
                 },
             }
         }
@@ -304,11 +304,10 @@ impl hyper::service::Service<http::Request<Incoming>> for AppService {
 enum Step {
     /// Idle past the idle timeout: to be dropped as it is.
     Dropped,
-    /// To be closed gracefully: shutdown, or no request started for the
-    /// header timeout.
+    /// To be closed gracefully: shutdown, no request started for the
+    /// header timeout, or (`giving`) for the event stream whose head is
+    /// held.
     Close,
-    /// To be closed gracefully for the event stream whose head is held.
-    Give,
 }
 
 /// What a served connection is watched with, and what it has been told.
@@ -345,7 +344,7 @@ impl Supervisor<'_> {
                 () = async { if let Some(held) = held { held.notified().await } }, if held.is_some() => {
                     self.closing = true;
                     self.giving = true;
-                    return Step::Give;
+                    return Step::Close;
                 }
                 () = tokio::time::sleep(wait) => {
                     let now = now_millis();
