@@ -16,12 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 route="${1:?one, page or health}"
 top="${2:-30}"
-for tool in wrk perf; do
-  command -v $tool >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
-done
-bin="${STRONGROOM_BIN:-target/release/strongroom}"
-[ -n "${STRONGROOM_BIN:-}" ] || cargo build --release --bin strongroom >&2
-work=$(mktemp -d)
+tools="wrk perf"
+# shellcheck source=scripts/load-prelude.sh
+source scripts/load-prelude.sh
 # A copy of its own, so that the probes name this run's binary only.
 cp "$bin" "$work/strongroom"
 bin="$work/strongroom"

@@ -15,13 +15,9 @@
 # STRONGROOM_BIN=path/to/strongroom scans another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in curl python3; do
-  command -v $tool >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
-done
-bin="${STRONGROOM_BIN:-target/release/strongroom}"
-[ -n "${STRONGROOM_BIN:-}" ] || cargo build --release --bin strongroom >&2
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+tools="curl python3"
+# shellcheck source=scripts/load-prelude.sh
+source scripts/load-prelude.sh
 # shellcheck source=scripts/load-setup.sh
 source scripts/load-setup.sh
 auth="authorization: Bearer $token"

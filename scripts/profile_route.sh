@@ -17,13 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 route="${1:?one, page or post}"
 top="${2:-15}"
-for tool in wrk perf; do
-  command -v $tool >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
-done
-bin="${STRONGROOM_BIN:-target/release/strongroom}"
-[ -n "${STRONGROOM_BIN:-}" ] || cargo build --release --bin strongroom >&2
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+tools="wrk perf"
+# shellcheck source=scripts/load-prelude.sh
+source scripts/load-prelude.sh
 metrics=127.0.0.1:18082
 [ "$route" != post ] || extra_flags="--metrics-listen $metrics"
 # shellcheck source=scripts/load-setup.sh
