@@ -5,8 +5,8 @@
 # event stream for it, stores 40 messages that each carry a numbered
 # marker, closes the streams, then reads every readable mapping of the
 # server through /proc/PID/mem and counts the copies of message text
-# (by the marker) and of the account's password still there — in freed
-# memory or not. Each message copy is printed with what it sits in: a
+# (by the marker), of the account's password and of its access token
+# still there — in freed memory or not. Each message copy is printed with what it sits in: a
 # request as received (hyper's read buffer), an event's JSON, or other.
 # Needs curl with HTTP/2 and python3, and the right to read the server's
 # memory (root, or the same user with ptrace allowed).
@@ -32,11 +32,11 @@ sleep 1
 kill %2 %3
 wait %2 %3 2>/dev/null || true
 echo "events received: HTTP/1.1 stream $(grep -c SCANMARK "$work/http1"), HTTP/2 stream $(grep -c SCANMARK "$work/http2")"
-python3 - "$server_pid" <<'PY'
+python3 - "$server_pid" "$token" <<'PY'
 import re, sys
-pid = sys.argv[1]
+pid, token = sys.argv[1], sys.argv[2].encode()
 mem = open(f"/proc/{pid}/mem", "rb", 0)
-marks, password = [], 0
+marks, password, tokens = [], 0, 0
 for line in open(f"/proc/{pid}/maps"):
     fields = line.split()
     if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
@@ -48,6 +48,7 @@ for line in open(f"/proc/{pid}/maps"):
     except (OSError, ValueError, OverflowError):
         continue
     password += data.count(b"correct horse battery")
+    tokens += data.count(token)
     for m in re.finditer(rb"SCANMARK-(\d+)-", data):
         before = data[max(0, m.start() - 200):m.start()]
         kind = ("request as received" if b"\r\n\r\n" in before
@@ -58,4 +59,5 @@ for kind in sorted({k for _, k in marks}):
     found = sorted(n for n, k in marks if k == kind)
     print(f"  {kind}: {len(found)} (messages {', '.join(map(str, found))})")
 print(f"password: {password} copies")
+print(f"access token: {tokens} copies")
 PY

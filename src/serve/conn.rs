@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use strongroom_engine::SecretBytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::clock::now_millis;
@@ -34,10 +34,12 @@ impl Activity {
     }
 }
 
-/// A connection: `read` (bytes already taken from the socket) comes first;
+/// A connection: `read` (bytes already taken from the socket; those from
+/// `at` on not yet handed out, and all erased once they are) comes first;
 /// an HTTP/1 connection in hyper's hands is watched between requests.
 pub(super) struct Conn<Io> {
-    read: Bytes,
+    read: SecretBytes,
+    at: usize,
     inner: Io,
     activity: Activity,
     watch: Option<Watch>,
@@ -46,7 +48,8 @@ pub(super) struct Conn<Io> {
 impl<Io> Conn<Io> {
     pub(super) fn new(inner: Io, activity: Activity) -> Self {
         Self {
-            read: Bytes::new(),
+            read: SecretBytes::default(),
+            at: 0,
             inner,
             activity,
             watch: None,
@@ -54,9 +57,10 @@ impl<Io> Conn<Io> {
     }
 
     /// Hands `read` out again before anything more from the socket.
-    pub(super) fn unread(&mut self, read: Bytes) {
+    pub(super) fn unread(&mut self, read: SecretBytes) {
         debug_assert!(self.read.is_empty());
         self.read = read;
+        self.at = 0;
     }
 
     /// Reads each next request's head through `watch` from now on.
@@ -83,14 +87,20 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Conn<Io> {
                 match ready!(watch.poll_read(&mut this.inner, cx, buf, || activity.touch()))? {
                     Next::Pass => {}
                     Next::Filled => return Poll::Ready(Ok(())),
-                    Next::Hand(read) => this.read = read,
+                    Next::Hand(read) => this.unread(read),
                 }
             }
         }
         if !self.read.is_empty() {
-            let n = self.read.len().min(buf.remaining());
-            buf.put_slice(&self.read[..n]);
-            self.read.advance(n);
+            let this = &mut *self;
+            let n = (this.read.len() - this.at).min(buf.remaining());
+            buf.put_slice(&this.read[this.at..][..n]);
+            this.at += n;
+            if this.at == this.read.len() {
+                // Handed out whole: erased now, not when the connection ends.
+                this.read = SecretBytes::default();
+                this.at = 0;
+            }
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
@@ -161,11 +171,28 @@ mod tests {
     async fn bytes_handed_back_come_before_the_socket() {
         let (client, server) = tokio::io::duplex(64);
         let mut conn = Conn::new(server, Activity::new());
-        conn.unread(Bytes::from_static(b"GET / "));
+        conn.unread(SecretBytes::copy(b"GET / "));
         let mut client = client;
         client.write_all(b"HTTP/1.1").await.expect("write");
         let mut got = [0u8; 14];
         conn.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"GET / HTTP/1.1");
+    }
+
+    #[tokio::test]
+    async fn bytes_handed_back_may_go_out_a_few_at_a_time() {
+        let (client, server) = tokio::io::duplex(64);
+        let mut conn = Conn::new(server, Activity::new());
+        conn.unread(SecretBytes::copy(b"GET /v1/events "));
+        let mut client = client;
+        client.write_all(b"HTTP/1.1").await.expect("write");
+        let mut got = Vec::new();
+        while got.len() < 23 {
+            let mut four = [0u8; 4];
+            let n = conn.read(&mut four).await.expect("read");
+            got.extend_from_slice(&four[..n]);
+        }
+        assert_eq!(got, b"GET /v1/events HTTP/1.1");
+        assert!(conn.read.is_empty(), "handed out whole, so erased");
     }
 }

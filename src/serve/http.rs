@@ -38,6 +38,7 @@ use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, Response};
+use strongroom_engine::SecretBytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -252,7 +253,10 @@ where
         }
         // hyper had read ahead (a pipelined request): its bytes and the
         // held head go back to it, in the order they came.
-        back.unread([read_buf, head.raw].concat().into());
+        let mut again = SecretBytes::with_capacity(read_buf.len() + head.raw.len());
+        again.extend_from_slice(&read_buf);
+        again.extend_from_slice(&head.raw);
+        back.unread(again);
         after = supervisor.requests.started();
         supervisor.closing = false;
         supervisor.giving = false;

@@ -2,10 +2,12 @@
 //! grammar the watch between HTTP/1 requests reads the next by): HTTP/2's
 //! preface, an HTTP/1.1 event stream (served by [`super::event_stream`]
 //! without hyper's buffers), or any other HTTP/1 request, handed to hyper
-//! with the bytes read so far.
+//! with the bytes read so far. What is read here is erased once used: a
+//! head carries tokens and a request's first bytes of body.
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Uri, Version};
+use strongroom_engine::SecretBytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// What an HTTP/2 client with prior knowledge sends first (RFC 9113 3.4).
@@ -24,10 +26,10 @@ pub(super) enum Opening {
     /// Closed before sending a byte.
     Closed,
     /// HTTP/2; the bytes read so far.
-    Http2(Bytes),
+    Http2(SecretBytes),
     /// HTTP/1 other than an event stream (or not HTTP at all, for hyper to
     /// refuse); the bytes read so far.
-    Http1(Bytes),
+    Http1(SecretBytes),
     /// A whole HTTP/1.1 `GET` of the event stream at `path`, with nothing
     /// after it and nothing that would make it carry a body or switch
     /// protocols.
@@ -39,7 +41,7 @@ pub(super) async fn read<Io: AsyncRead + Unpin>(
     io: &mut Io,
     path: &str,
 ) -> std::io::Result<Opening> {
-    let mut buf = vec![0; MOST];
+    let mut buf = SecretBytes::from(vec![0; MOST]);
     let mut filled = 0;
     loop {
         let n = io.read(&mut buf[filled..]).await?;
@@ -52,8 +54,8 @@ pub(super) async fn read<Io: AsyncRead + Unpin>(
         };
         buf.truncate(filled);
         return Ok(match kind {
-            Kind::Http2 => Opening::Http2(buf.into()),
-            Kind::Http1 => Opening::Http1(buf.into()),
+            Kind::Http2 => Opening::Http2(buf),
+            Kind::Http1 => Opening::Http1(buf),
             Kind::EventStream(parts) => Opening::EventStream(*parts),
         });
     }
@@ -120,7 +122,9 @@ fn event_stream(req: &httparse::Request<'_, '_>, path: &str) -> Option<http::req
         {
             return None;
         }
-        headers.append(name, HeaderValue::from_bytes(header.value).ok()?);
+        // A value (a token, a cookie) is erased when the request drops it.
+        let value = Bytes::from_owner(SecretBytes::copy(header.value));
+        headers.append(name, HeaderValue::from_maybe_shared(value).ok()?);
     }
     Some(request.into_parts().0)
 }

@@ -15,9 +15,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
+use strongroom_engine::SecretBytes;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::Notify;
+use zeroize::Zeroize;
 
 use super::requests::InFlight;
 use super::sniff::{self, Kind};
@@ -25,7 +26,7 @@ use super::sniff::{self, Kind};
 /// An event stream's head, read whole and kept from hyper.
 pub(super) struct Held {
     /// Its bytes as they came, for hyper if the stream cannot leave it.
-    pub(super) raw: Bytes,
+    pub(super) raw: SecretBytes,
     /// The request it makes.
     pub(super) parts: http::request::Parts,
 }
@@ -38,7 +39,7 @@ pub(super) enum Next {
     /// (nothing, when the socket ended).
     Filled,
     /// Hands these bytes to hyper first.
-    Hand(Bytes),
+    Hand(SecretBytes),
 }
 
 enum State {
@@ -46,7 +47,7 @@ enum State {
     /// head is watched for once a later request has started and ended.
     Handed { after: u64 },
     /// Reading the next head, since `at` requests had started.
-    Reading { at: u64, read: Vec<u8> },
+    Reading { at: u64, read: SecretBytes },
     /// An event stream's head: hyper gets nothing more.
     Held(Box<Held>),
 }
@@ -98,7 +99,7 @@ impl Watch {
                     Some(started) if started > *after => {
                         self.state = State::Reading {
                             at: started,
-                            read: Vec::new(),
+                            read: SecretBytes::default(),
                         };
                     }
                     _ => return Poll::Ready(Ok(Next::Pass)),
@@ -113,7 +114,7 @@ impl Watch {
                         return Poll::Ready(Ok(if read.is_empty() {
                             Next::Pass
                         } else {
-                            Next::Hand(read.into())
+                            Next::Hand(read)
                         }));
                     }
                     let n = if read.is_empty() {
@@ -134,15 +135,17 @@ impl Watch {
                         let mut chunk = [0u8; 1024];
                         let mut more = ReadBuf::new(&mut chunk);
                         ready!(Pin::new(&mut *io).poll_read(cx, &mut more))?;
-                        read.extend_from_slice(more.filled());
-                        more.filled().len()
+                        let n = more.filled().len();
+                        read.extend_from_slice(&chunk[..n]);
+                        chunk[..n].zeroize();
+                        n
                     };
                     if n > 0 {
                         moved();
                     }
                     match sniff::verdict(read, n == 0, self.path) {
                         Some(Kind::EventStream(parts)) => {
-                            let raw = std::mem::take(read).into();
+                            let raw = std::mem::take(read);
                             self.state = State::Held(Box::new(Held { raw, parts: *parts }));
                             if !self.unflushed {
                                 self.held.notify_one();
@@ -154,7 +157,7 @@ impl Watch {
                         Some(_) => {
                             let read = std::mem::take(read);
                             self.state = State::Handed { after: at };
-                            return Poll::Ready(Ok(Next::Hand(read.into())));
+                            return Poll::Ready(Ok(Next::Hand(read)));
                         }
                     }
                 }

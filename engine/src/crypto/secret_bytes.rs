@@ -11,10 +11,11 @@ use std::ops::{Deref, DerefMut};
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// Secret bytes (a decrypted record, a message being sealed), erased when
-/// dropped. Derefs to a slice, so nothing can grow it into a new
-/// allocation and leave the old one uncleared; `Debug` shows the length
-/// only.
+/// Secret bytes (a decrypted record, a message being sealed, a request
+/// read off the wire), erased when dropped. Derefs to a slice, and grows
+/// only through [`SecretBytes::extend_from_slice`], which erases the
+/// allocation it leaves: nothing leaves a copy uncleared. `Debug` shows
+/// the length only.
 #[derive(Default, PartialEq, Eq)]
 pub struct SecretBytes(Vec<u8>);
 
@@ -25,14 +26,14 @@ impl SecretBytes {
     }
 
     /// An empty buffer with room for `capacity` bytes.
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
+    pub fn with_capacity(capacity: usize) -> Self {
         Self(Vec::with_capacity(capacity))
     }
 
     /// Appends `bytes`. Past the capacity, the bytes move to a larger
     /// allocation and the old one is erased (a `Vec` would free it
     /// uncleared).
-    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         if self.0.capacity() - self.0.len() < bytes.len() {
             let needed = self.0.len().saturating_add(bytes.len());
             let mut grown = Vec::with_capacity(needed.max(self.0.capacity().saturating_mul(2)));
@@ -40,6 +41,12 @@ impl SecretBytes {
             drop(std::mem::replace(self, Self(grown)));
         }
         self.0.extend_from_slice(bytes);
+    }
+
+    /// Keeps the first `len` bytes (all, if there are fewer); the rest
+    /// stay in the allocation, erased with it.
+    pub fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
     }
 
     /// The bytes.
@@ -136,6 +143,17 @@ mod tests {
         secret.extend_from_slice(b"");
         assert_eq!(secret.as_slice(), b"abcdefgh");
         assert!(secret.0.capacity() >= 8);
+    }
+
+    #[test]
+    fn a_truncated_tail_stays_in_the_allocation_erased_on_drop() {
+        let mut secret = SecretBytes::from(vec![0xa5; 16]);
+        secret.truncate(4);
+        secret.truncate(8);
+        assert_eq!(secret.as_slice(), &[0xa5; 4]);
+        // Not freed apart: the tail is spare capacity, which `zeroize`
+        // erases.
+        assert_eq!(secret.0.capacity(), 16);
     }
 
     #[test]
