@@ -32,6 +32,7 @@ use crate::http::problem::{
 use crate::http::state::State;
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
+use crate::wire::secret_json::SecretJson;
 
 #[derive(ApiResponse)]
 pub(crate) enum MeResponse {
@@ -123,7 +124,7 @@ pub(crate) async fn attempt(state: &State, caller: &Caller) -> poem::Result<Resu
 pub(crate) enum CreateKeyResponse {
     /// Created; the secret is shown this once.
     #[oai(status = 201)]
-    Created(Json<ApiKeyCreated>),
+    Created(SecretJson<ApiKeyCreated>),
 }
 errors! {
     CreateKeyErrors {
@@ -349,7 +350,7 @@ impl AccessApi {
         match created {
             Ok(key) => {
                 tracing::info!(user = %owner, key = %key.info.id, scopes = ?key.info.scopes, "api key created");
-                Ok(CreateKeyResponse::Created(Json(key.into())))
+                Ok(CreateKeyResponse::Created(SecretJson(key.into())))
             }
             Err(e) => answer(api_key_problem(e)),
         }

@@ -27,6 +27,7 @@ use crate::http::problem::{
 use crate::http::state::State;
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
+use crate::wire::secret_json::SecretJson;
 use crate::wire::text::Username;
 
 #[derive(ApiResponse)]
@@ -50,7 +51,7 @@ pub(crate) enum LoginResponse {
     /// is in the `__Host-strongroom_refresh` cookie, not the body.
     #[oai(status = 201)]
     Created(
-        Json<Tokens>,
+        SecretJson<Tokens>,
         /// The web session's refresh token (with `"cookie": true`).
         #[oai(header = "Set-Cookie")]
         Option<String>,
@@ -70,7 +71,7 @@ pub(crate) enum RefreshResponse {
     /// token that came in the cookie is replaced in the cookie.
     #[oai(status = 201)]
     Created(
-        Json<Tokens>,
+        SecretJson<Tokens>,
         /// The web session's new refresh token (when it came in the cookie).
         #[oai(header = "Set-Cookie")]
         Option<String>,
@@ -104,12 +105,15 @@ errors! {
 
 /// The answer to a new token pair: for a web session the refresh token
 /// goes into the `Set-Cookie`, not the body.
-pub(crate) fn issued(pair: TokenPair, web: bool) -> (Json<Tokens>, Option<String>) {
+pub(crate) fn issued(pair: TokenPair, web: bool) -> (SecretJson<Tokens>, Option<String>) {
     if web {
         let set = cookie::set(pair.refresh_token.expose_secret());
-        (Json(Tokens::from(pair).without_refresh_token()), Some(set))
+        (
+            SecretJson(Tokens::from(pair).without_refresh_token()),
+            Some(set),
+        )
     } else {
-        (Json(pair.into()), None)
+        (SecretJson(pair.into()), None)
     }
 }
 

@@ -5,7 +5,6 @@
 //! logged.
 
 use poem::web::Data;
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use strongroom_engine::TotpError;
 use strongroom_engine::secrecy::ExposeSecret;
@@ -18,12 +17,14 @@ use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, tot
 use crate::http::state::State;
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
+use crate::wire::plain_text::PlainText;
+use crate::wire::secret_json::SecretJson;
 
 #[derive(ApiResponse)]
 pub(crate) enum BeginResponse {
     /// A pending setup: add it to your app, then confirm with a code.
     #[oai(status = 201)]
-    Created(Json<TotpSetupView>),
+    Created(SecretJson<TotpSetupView>),
 }
 errors! {
     BeginErrors {
@@ -38,7 +39,7 @@ errors! {
 pub(crate) enum ConfirmResponse {
     /// On: the recovery codes, shown this once.
     #[oai(status = 200)]
-    Ok(Json<RecoveryCodes>),
+    Ok(SecretJson<RecoveryCodes>),
 }
 errors! {
     ConfirmErrors {
@@ -118,9 +119,9 @@ impl TwoFactorApi {
             Ok(setup) => {
                 tracing::info!(user = %user, "totp setup started");
                 let uri = setup.otpauth_uri.expose_secret();
-                Ok(BeginResponse::Created(Json(TotpSetupView {
-                    secret: setup.secret.expose_secret().to_owned(),
-                    otpauth_uri: uri.to_owned(),
+                Ok(BeginResponse::Created(SecretJson(TotpSetupView {
+                    secret: PlainText::from(&setup.secret),
+                    otpauth_uri: PlainText::from(&setup.otpauth_uri),
                     qr_svg: qr_svg(uri),
                 })))
             }
@@ -155,8 +156,8 @@ impl TwoFactorApi {
         {
             Ok(codes) => {
                 tracing::info!(user = %user, "two-factor sign-in turned on");
-                Ok(ConfirmResponse::Ok(Json(RecoveryCodes {
-                    recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
+                Ok(ConfirmResponse::Ok(SecretJson(RecoveryCodes {
+                    recovery_codes: codes.iter().map(PlainText::from).collect(),
                 })))
             }
             Err(e) => {

@@ -29,6 +29,8 @@ use crate::http::write_limit::Kind;
 use crate::messages::wire::{NewMessage, StoredMessage};
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
+use crate::wire::plain_text::PlainText;
+use crate::wire::secret_json::SecretJson;
 
 /// A single-use stream ticket from `POST /v1/events/tickets`, for clients
 /// that cannot send headers (a browser's `EventSource`). Access tokens are
@@ -91,7 +93,7 @@ errors! {
 pub(crate) enum TicketResponse {
     /// A ticket valid once, for 30 seconds.
     #[oai(status = 201)]
-    Created(Json<Ticket>),
+    Created(SecretJson<Ticket>),
 }
 errors! {
     TicketErrors {
@@ -236,8 +238,8 @@ impl EventsApi {
             .blocking(move |e| e.sessions().issue_ticket(session))
             .await?
         {
-            Ok(ticket) => Ok(TicketResponse::Created(Json(Ticket {
-                ticket: ticket.token.expose_secret().to_owned(),
+            Ok(ticket) => Ok(TicketResponse::Created(SecretJson(Ticket {
+                ticket: PlainText::from(&ticket.token),
                 expires_in: ticket.expires_in.as_secs(),
             }))),
             Err(e) => answer(auth_problem(e)),

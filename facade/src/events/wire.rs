@@ -196,7 +196,7 @@ pub(crate) fn kind_name(kind: EventKind) -> &'static str {
 #[derive(Object)]
 pub(crate) struct Ticket {
     /// Pass as `GET /v1/events?ticket=…`; works once.
-    pub(crate) ticket: String,
+    pub(crate) ticket: PlainText,
     /// Seconds until it expires (30).
     pub(crate) expires_in: u64,
 }

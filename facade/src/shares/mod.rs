@@ -40,13 +40,14 @@ use crate::shares::wire::{
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
 use crate::wire::plain_text::PlainText;
+use crate::wire::secret_json::SecretJson;
 use crate::wire::{FastJson, datetime};
 
 #[derive(ApiResponse)]
 pub(crate) enum CreateShareResponse {
     /// Created. The `url` is shown this once.
     #[oai(status = 201)]
-    Created(Json<ShareCreated>),
+    Created(SecretJson<ShareCreated>),
 }
 errors! {
     CreateShareErrors {
@@ -254,7 +255,7 @@ impl SharesApi {
         match created {
             Ok(share) => {
                 tracing::info!(share = %share.id, owner = ?owner.map(|u| u.to_string()), client = %client::of(req), "share created");
-                Ok(CreateShareResponse::Created(Json(ShareCreated {
+                Ok(CreateShareResponse::Created(SecretJson(ShareCreated {
                     id: Uuid::from_u128(share.id.as_u128()),
                     url: share_url(&state.config, req, &share.token),
                     expires_at: datetime(share.expires_at),
@@ -480,11 +481,8 @@ fn anonymous(state: &State, req: &Request) -> Result<(), Refused> {
 
 /// The link for `token`: the configured public URL, else the request's
 /// scheme and `Host` when that is a plausible host name, else a path.
-fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> String {
+fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> PlainText {
     let token = token.expose_secret();
-    if let Some(base) = &config.public_url {
-        return format!("{}/s/{token}", base.trim_end_matches('/'));
-    }
     let host = req
         .headers()
         .get(header::HOST)
@@ -496,8 +494,17 @@ fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> String 
                 && h.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
-    match host {
-        Some(host) => format!("{}://{host}/s/{token}", req.scheme()),
-        None => format!("/s/{token}"),
+    let scheme = req.scheme().as_str();
+    let parts: [&str; 5] = match (&config.public_url, host) {
+        (Some(base), _) => [base.trim_end_matches('/'), "", "", "/s/", token],
+        (None, Some(host)) => [scheme, "://", host, "/s/", token],
+        (None, None) => ["", "", "", "/s/", token],
+    };
+    // Written once into an allocation of its length: a growing `String`
+    // would leave copies of the token in the buffers it outgrew.
+    let mut url = SecretBytes::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        url.extend_from_slice(part.as_bytes());
     }
+    PlainText::take(url)
 }

@@ -79,7 +79,7 @@ pub(crate) struct ShareCreated {
     pub(crate) id: Uuid,
     /// The link to hand over: `…/s/<token>` (append `#<key>` for a
     /// client-encrypted share).
-    pub(crate) url: String,
+    pub(crate) url: PlainText,
     /// When the link stops working.
     pub(crate) expires_at: OffsetDateTime,
     /// Opens it allows.

@@ -1,5 +1,6 @@
-//! A response field carrying a decrypted message: the plaintext bytes the
-//! engine opened, moved (not copied) into the response type and zeroized
+//! A response field carrying a decrypted message (the plaintext bytes the
+//! engine opened, moved, not copied, into the response type) or a
+//! credential handed out (a token, a key: see `secret_json`), zeroized
 //! when it is dropped, documented as a plain string. Held as a `Box<str>`,
 //! which `zeroize` clears in bulk (a `String` or `Vec<u8>` it clears byte
 //! by byte: measurable on a page of messages).
@@ -9,10 +10,12 @@ use std::ops::Deref;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
-use strongroom_engine::SecretBytes;
+use strongroom_engine::secrecy::ExposeSecret;
+use strongroom_engine::sessions::BearerToken;
+use strongroom_engine::{SecretBytes, SecretString};
 use zeroize::Zeroizing;
 
-/// Decrypted message text, zeroized on drop.
+/// Decrypted message text or a credential, zeroized on drop.
 pub(crate) struct PlainText(Zeroizing<Box<str>>);
 
 impl PlainText {
@@ -45,6 +48,20 @@ impl PlainText {
     /// A copy of borrowed bytes (an event shared by several streams).
     pub(crate) fn copy(bytes: &[u8]) -> Self {
         Self::take(SecretBytes::copy(bytes))
+    }
+}
+
+/// A copy of a credential to hand out.
+impl From<&SecretString> for PlainText {
+    fn from(secret: &SecretString) -> Self {
+        Self::copy(secret.expose_secret().as_bytes())
+    }
+}
+
+/// A copy of a token to hand out.
+impl From<&BearerToken> for PlainText {
+    fn from(token: &BearerToken) -> Self {
+        Self::copy(token.expose_secret().as_bytes())
     }
 }
 

@@ -12,8 +12,8 @@ use zeroize::Zeroize;
 /// Takes `data` into bytes that are zeroized when dropped (in bulk, with
 /// its spare capacity: `Vec<u8>`'s own `zeroize` writes byte by byte,
 /// which was a tenth of a page's time at 20 KiB).
-pub(crate) fn bytes(data: Vec<u8>) -> Bytes {
-    Bytes::from_owner(SecretBytes::from(data))
+pub(crate) fn bytes(data: impl Into<SecretBytes>) -> Bytes {
+    Bytes::from_owner(data.into())
 }
 
 /// Zeroizes `data` now if nothing else shares its allocation (a slice of
