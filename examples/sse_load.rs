@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use serde_json::{Value, json};
+use strongroom_testkit::http1::health_check;
 use strongroom_testkit::process::{cpu_time, find_server_pid, rss_kib};
 use strongroom_testkit::sse::{Item, SseParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -150,40 +151,6 @@ async fn login(server: SocketAddr, users: usize) -> Vec<(String, String)> {
     tokens
 }
 
-/// One `GET /healthz` on `conn`, its answer read to the end, leaving the
-/// connection kept alive for the next request.
-async fn health_check(conn: &mut tokio::net::TcpStream, server: SocketAddr) -> Result<(), String> {
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {server}\r\n\r\n");
-    conn.write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 1024];
-    loop {
-        let n = conn.read(&mut chunk).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("server closed the connection after /healthz".into());
-        }
-        answer.extend_from_slice(&chunk[..n]);
-        let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or("/healthz answered without a content-length")?;
-        if answer.len() >= end + 4 + length {
-            return if head.starts_with("http/1.1 200") {
-                Ok(())
-            } else {
-                Err(format!("/healthz: {}", head.lines().next().unwrap_or("")))
-            };
-        }
-    }
-}
-
 /// Opens one stream and records every event it receives until `deadline`.
 async fn stream(
     server: SocketAddr,
@@ -203,7 +170,7 @@ async fn stream(
         .await
         .map_err(|e| format!("connect: {e}"))?;
     if after_request {
-        health_check(&mut conn, server).await?;
+        health_check(&mut conn, &server.to_string()).await?;
     }
     let request = format!(
         "GET /v1/events HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"

@@ -7,7 +7,8 @@
 //! [`browser`], [`oidc`]), engines on
 //! either backend ([`store`]), raw access to stored tables behind the
 //! engine's back ([`raw`]), an HTTP client and an in-process API server
-//! ([`http`]), a Server-Sent Events client ([`sse`]), the server
+//! ([`http`]), HTTP/1.1 by hand on a socket ([`http1`]), a Server-Sent
+//! Events client ([`sse`]), the server
 //! process a load harness measures ([`process`]) and threads released
 //! together to race each other ([`threads`]).
 //!
@@ -21,6 +22,8 @@ pub mod binary;
 pub mod browser;
 #[cfg(feature = "full")]
 pub mod http;
+#[cfg(feature = "full")]
+pub mod http1;
 pub mod memory;
 #[cfg(feature = "full")]
 pub mod nats;

@@ -12,6 +12,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use strongroom_testkit::http1::health_check;
+
 use crate::common::binary::Binary;
 
 /// Reads from `conn` until `done` holds for what was read (or the
@@ -179,34 +181,6 @@ async fn a_stream_request_with_another_behind_it_is_answered_as_hyper_would() {
     assert!(server.stop().status.success());
 }
 
-/// Sends `GET /healthz` on `conn` and reads its whole answer (kept alive).
-async fn health_check(conn: &mut TcpStream) {
-    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("write");
-    let mut read = Vec::new();
-    read_until(conn, &mut read, |r| {
-        r.windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .is_some_and(|end| {
-                let head = String::from_utf8_lossy(&r[..end]).to_ascii_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length: "))
-                    .and_then(|v| v.parse().ok())
-                    .expect("a content-length");
-                r.len() >= end + 4 + length
-            })
-    })
-    .await;
-    assert!(
-        read.starts_with(b"HTTP/1.1 200 "),
-        "{}",
-        String::from_utf8_lossy(&read)
-    );
-    assert!(!contains(&read.to_ascii_lowercase(), b"connection: close"));
-}
-
 #[tokio::test]
 async fn a_stream_behind_other_requests_on_its_connection_is_served_as_a_first_one() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -216,8 +190,8 @@ async fn a_stream_behind_other_requests_on_its_connection_is_served_as_a_first_o
     // Requests kept alive, as a browser's pooled connection has served;
     // then the stream, from its own writer (hyper's would keep the
     // connection open).
-    health_check(&mut conn).await;
-    health_check(&mut conn).await;
+    health_check(&mut conn, "x").await.expect("/healthz");
+    health_check(&mut conn, "x").await.expect("/healthz");
     a_stream_to_its_end(server, &mut conn, &token, "behind a health check", &[]).await;
 }
 
@@ -227,7 +201,7 @@ async fn a_stream_pipelined_behind_another_request_is_answered_too() {
     let server = Binary::start(&dir.path().join("d"), &[], &[]);
     let token = server.api.account("alice").await.0;
     let mut conn = TcpStream::connect(&server.addr).await.expect("connect");
-    health_check(&mut conn).await;
+    health_check(&mut conn, "x").await.expect("/healthz");
     // Two heads in one write: hyper reads both, and answers both.
     let request = format!(
         "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
