@@ -65,7 +65,8 @@ pub(crate) const CRATES: &[Crate] = &[
         layers: &[
             &["binary", "store"],
             &[
-                "http", "raw", "browser", "nats", "oidc", "postgres", "memory", "sse", "process",
+                "http", "http1", "raw", "browser", "nats", "oidc", "postgres", "memory", "sse",
+                "process",
             ],
             &["keys", "threads"],
         ],
