@@ -10,15 +10,23 @@ use poem::http::header;
 use strongroom_engine::SecretString;
 use strongroom_engine::sessions::REFRESH_TOKEN_TTL;
 
+use crate::wire::plain_text::PlainText;
+
 /// The cookie's name.
 pub(crate) const NAME: &str = "__Host-strongroom_refresh";
 
-/// The `Set-Cookie` value holding `token`, kept as long as it lives.
-pub(crate) fn set(token: &str) -> String {
-    format!(
-        "{NAME}={token}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Strict",
-        REFRESH_TOKEN_TTL.as_secs()
-    )
+/// The `Set-Cookie` value holding `token`, kept as long as it lives;
+/// erased once sent.
+pub(crate) fn set(token: &str) -> PlainText {
+    let max_age = REFRESH_TOKEN_TTL.as_secs().to_string();
+    PlainText::concat(&[
+        NAME,
+        "=",
+        token,
+        "; Max-Age=",
+        &max_age,
+        "; Path=/; Secure; HttpOnly; SameSite=Strict",
+    ])
 }
 
 /// The `Set-Cookie` value that removes it.
@@ -54,7 +62,7 @@ mod tests {
             "SameSite=Strict",
             "Max-Age=604800",
         ] {
-            assert!(set.contains(part), "{set}");
+            assert!(set.contains(part), "{}", &*set);
         }
         assert!(!set.contains("Domain"));
         assert!(clear().contains("Max-Age=0"));

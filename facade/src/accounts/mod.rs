@@ -27,6 +27,7 @@ use crate::http::problem::{
 use crate::http::state::State;
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
+use crate::wire::plain_text::PlainText;
 use crate::wire::secret_json::SecretJson;
 use crate::wire::text::Username;
 
@@ -54,7 +55,7 @@ pub(crate) enum LoginResponse {
         SecretJson<Tokens>,
         /// The web session's refresh token (with `"cookie": true`).
         #[oai(header = "Set-Cookie")]
-        Option<String>,
+        Option<PlainText>,
     ),
 }
 errors! {
@@ -74,7 +75,7 @@ pub(crate) enum RefreshResponse {
         SecretJson<Tokens>,
         /// The web session's new refresh token (when it came in the cookie).
         #[oai(header = "Set-Cookie")]
-        Option<String>,
+        Option<PlainText>,
     ),
 }
 errors! {
@@ -105,7 +106,7 @@ errors! {
 
 /// The answer to a new token pair: for a web session the refresh token
 /// goes into the `Set-Cookie`, not the body.
-pub(crate) fn issued(pair: TokenPair, web: bool) -> (SecretJson<Tokens>, Option<String>) {
+pub(crate) fn issued(pair: TokenPair, web: bool) -> (SecretJson<Tokens>, Option<PlainText>) {
     if web {
         let set = cookie::set(pair.refresh_token.expose_secret());
         (

@@ -494,17 +494,11 @@ fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> PlainTe
                 && h.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
-    let scheme = req.scheme().as_str();
-    let parts: [&str; 5] = match (&config.public_url, host) {
-        (Some(base), _) => [base.trim_end_matches('/'), "", "", "/s/", token],
-        (None, Some(host)) => [scheme, "://", host, "/s/", token],
-        (None, None) => ["", "", "", "/s/", token],
-    };
-    // Written once into an allocation of its length: a growing `String`
-    // would leave copies of the token in the buffers it outgrew.
-    let mut url = SecretBytes::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        url.extend_from_slice(part.as_bytes());
+    match (&config.public_url, host) {
+        (Some(base), _) => PlainText::concat(&[base.trim_end_matches('/'), "/s/", token]),
+        (None, Some(host)) => {
+            PlainText::concat(&[req.scheme().as_str(), "://", host, "/s/", token])
+        }
+        (None, None) => PlainText::concat(&["/s/", token]),
     }
-    PlainText::take(url)
 }

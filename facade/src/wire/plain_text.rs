@@ -8,8 +8,10 @@
 use std::borrow::Cow;
 use std::ops::Deref;
 
+use bytes::Bytes;
+use poem::http::HeaderValue;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToHeader, ToJSON, Type};
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::sessions::BearerToken;
 use strongroom_engine::{SecretBytes, SecretString};
@@ -48,6 +50,17 @@ impl PlainText {
     /// A copy of borrowed bytes (an event shared by several streams).
     pub(crate) fn copy(bytes: &[u8]) -> Self {
         Self::take(SecretBytes::copy(bytes))
+    }
+
+    /// `parts` one after another (a link or a cookie around a token),
+    /// written once into an allocation of their length: a growing
+    /// `String` would leave copies in the buffers it outgrew.
+    pub(crate) fn concat(parts: &[&str]) -> Self {
+        let mut text = SecretBytes::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            text.extend_from_slice(part.as_bytes());
+        }
+        Self::take(text)
     }
 }
 
@@ -98,6 +111,15 @@ impl Type for PlainText {
 impl ToJSON for PlainText {
     fn to_json(&self) -> Option<serde_json::Value> {
         Some(serde_json::Value::String(self.0.to_string()))
+    }
+}
+
+/// A header (a `Set-Cookie` holding a token) whose value is erased when
+/// the response drops it.
+impl ToHeader for PlainText {
+    fn to_header(&self) -> Option<HeaderValue> {
+        let value = Bytes::from_owner(SecretBytes::copy(self.as_bytes()));
+        HeaderValue::from_maybe_shared(value).ok()
     }
 }
 
