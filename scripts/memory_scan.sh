@@ -6,8 +6,9 @@
 # marker, closes the streams, then reads every readable mapping of the
 # server through /proc/PID/mem and counts the copies of message text
 # (by the marker), of the account's password and of its access token
-# still there — in freed memory or not. Each message copy is printed with what it sits in: a
-# request as received (hyper's read buffer), an event's JSON, or other.
+# still there — in freed memory or not. Each message and token copy is
+# counted by what it sits in: a request as received (hyper's read
+# buffer), an event's JSON or a response, or other.
 # Needs curl with HTTP/2 and python3, and the right to read the server's
 # memory (root, or the same user with ptrace allowed).
 #
@@ -36,7 +37,7 @@ python3 - "$server_pid" "$token" <<'PY'
 import re, sys
 pid, token = sys.argv[1], sys.argv[2].encode()
 mem = open(f"/proc/{pid}/mem", "rb", 0)
-marks, password, tokens = [], 0, 0
+marks, password, tokens = [], 0, {}
 for line in open(f"/proc/{pid}/maps"):
     fields = line.split()
     if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
@@ -48,7 +49,12 @@ for line in open(f"/proc/{pid}/maps"):
     except (OSError, ValueError, OverflowError):
         continue
     password += data.count(b"correct horse battery")
-    tokens += data.count(token)
+    for m in re.finditer(re.escape(token), data):
+        before, after = data[max(0, m.start() - 60):m.start()], data[m.end():m.end() + 40]
+        kind = ("in a request as received" if after.startswith(b"\r\n")
+                else "in a response" if b'_token":"' in before or b'"ticket":"' in before
+                else "other (a decoded HTTP/2 header block, for one)")
+        tokens[kind] = tokens.get(kind, 0) + 1
     for m in re.finditer(rb"SCANMARK-(\d+)-", data):
         before = data[max(0, m.start() - 200):m.start()]
         kind = ("request as received" if b"\r\n\r\n" in before
@@ -59,5 +65,7 @@ for kind in sorted({k for _, k in marks}):
     found = sorted(n for n, k in marks if k == kind)
     print(f"  {kind}: {len(found)} (messages {', '.join(map(str, found))})")
 print(f"password: {password} copies")
-print(f"access token: {tokens} copies")
+print(f"access token: {sum(tokens.values())} copies")
+for kind, n in sorted(tokens.items()):
+    print(f"  {kind}: {n}")
 PY
