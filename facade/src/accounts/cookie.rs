@@ -10,16 +10,16 @@ use poem::http::header;
 use strongroom_engine::SecretString;
 use strongroom_engine::sessions::REFRESH_TOKEN_TTL;
 
-use crate::wire::plain_text::PlainText;
+use crate::wire::secret_text::SecretText;
 
 /// The cookie's name.
 pub(crate) const NAME: &str = "__Host-strongroom_refresh";
 
 /// The `Set-Cookie` value holding `token`, kept as long as it lives;
 /// erased once sent.
-pub(crate) fn set(token: &str) -> PlainText {
+pub(crate) fn set(token: &str) -> SecretText {
     let max_age = REFRESH_TOKEN_TTL.as_secs().to_string();
-    PlainText::concat(&[
+    SecretText::concat(&[
         NAME,
         "=",
         token,

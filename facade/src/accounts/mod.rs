@@ -27,8 +27,8 @@ use crate::http::problem::{
 use crate::http::state::State;
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
-use crate::wire::plain_text::PlainText;
 use crate::wire::secret_json::SecretJson;
+use crate::wire::secret_text::SecretText;
 use crate::wire::text::Username;
 
 #[derive(ApiResponse)]
@@ -55,7 +55,7 @@ pub(crate) enum LoginResponse {
         SecretJson<Tokens>,
         /// The web session's refresh token (with `"cookie": true`).
         #[oai(header = "Set-Cookie")]
-        Option<PlainText>,
+        Option<SecretText>,
     ),
 }
 errors! {
@@ -75,7 +75,7 @@ pub(crate) enum RefreshResponse {
         SecretJson<Tokens>,
         /// The web session's new refresh token (when it came in the cookie).
         #[oai(header = "Set-Cookie")]
-        Option<PlainText>,
+        Option<SecretText>,
     ),
 }
 errors! {
@@ -106,7 +106,7 @@ errors! {
 
 /// The answer to a new token pair: for a web session the refresh token
 /// goes into the `Set-Cookie`, not the body.
-pub(crate) fn issued(pair: TokenPair, web: bool) -> (SecretJson<Tokens>, Option<PlainText>) {
+pub(crate) fn issued(pair: TokenPair, web: bool) -> (SecretJson<Tokens>, Option<SecretText>) {
     if web {
         let set = cookie::set(pair.refresh_token.expose_secret());
         (

@@ -17,8 +17,8 @@ use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, tot
 use crate::http::state::State;
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
-use crate::wire::plain_text::PlainText;
 use crate::wire::secret_json::SecretJson;
+use crate::wire::secret_text::SecretText;
 
 #[derive(ApiResponse)]
 pub(crate) enum BeginResponse {
@@ -120,8 +120,8 @@ impl TwoFactorApi {
                 tracing::info!(user = %user, "totp setup started");
                 let uri = setup.otpauth_uri.expose_secret();
                 Ok(BeginResponse::Created(SecretJson(TotpSetupView {
-                    secret: PlainText::from(&setup.secret),
-                    otpauth_uri: PlainText::from(&setup.otpauth_uri),
+                    secret: SecretText::from(&setup.secret),
+                    otpauth_uri: SecretText::from(&setup.otpauth_uri),
                     qr_svg: qr_svg(uri),
                 })))
             }
@@ -157,7 +157,7 @@ impl TwoFactorApi {
             Ok(codes) => {
                 tracing::info!(user = %user, "two-factor sign-in turned on");
                 Ok(ConfirmResponse::Ok(SecretJson(RecoveryCodes {
-                    recovery_codes: codes.iter().map(PlainText::from).collect(),
+                    recovery_codes: codes.iter().map(SecretText::from).collect(),
                 })))
             }
             Err(e) => {

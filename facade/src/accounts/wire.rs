@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::http::problem::Problem;
-use crate::wire::plain_text::PlainText;
+use crate::wire::secret_text::SecretText;
 use crate::wire::text::{KeyName, SaltText, Username, WrappedKeyText};
 use crate::wire::{AnyCode, Password, RecoveryCodeText, TokenText, TotpCode, datetime};
 
@@ -96,9 +96,9 @@ pub(crate) struct TotpConfirmation {
 #[derive(Object)]
 pub(crate) struct TotpSetupView {
     /// The secret, base32: type it into the app if you cannot scan.
-    pub(crate) secret: PlainText,
+    pub(crate) secret: SecretText,
     /// `otpauth://totp/…`: show it as a QR code for the app to scan.
-    pub(crate) otpauth_uri: PlainText,
+    pub(crate) otpauth_uri: SecretText,
     /// `otpauth_uri` as a QR code, an SVG image drawn by this server.
     pub(crate) qr_svg: String,
 }
@@ -107,7 +107,7 @@ pub(crate) struct TotpSetupView {
 #[derive(Object)]
 pub(crate) struct RecoveryCodes {
     /// Ten codes (`xxxx-xxxx-xxxx-xxxx`).
-    pub(crate) recovery_codes: Vec<PlainText>,
+    pub(crate) recovery_codes: Vec<SecretText>,
 }
 
 /// A password change. Every end-to-end key version you hold must come
@@ -189,11 +189,11 @@ pub(crate) struct RefreshRequest {
 #[derive(Object)]
 pub(crate) struct Tokens {
     /// Send as `Authorization: Bearer <access_token>`.
-    access_token: PlainText,
+    access_token: SecretText,
     /// Exchange at `POST /v1/sessions/refresh` for a new pair; single use.
     /// Absent for a web session: it is in an HttpOnly cookie instead.
     #[oai(skip_serializing_if_is_none)]
-    refresh_token: Option<PlainText>,
+    refresh_token: Option<SecretText>,
     /// Always `Bearer`.
     token_type: String,
     /// Seconds until the access token expires.
@@ -213,8 +213,8 @@ impl Tokens {
 impl From<TokenPair> for Tokens {
     fn from(pair: TokenPair) -> Self {
         Self {
-            access_token: PlainText::from(&pair.access_token),
-            refresh_token: Some(PlainText::from(&pair.refresh_token)),
+            access_token: SecretText::from(&pair.access_token),
+            refresh_token: Some(SecretText::from(&pair.refresh_token)),
             token_type: "Bearer".to_owned(),
             expires_in: pair.access_expires_in.as_secs(),
             refresh_expires_in: pair.refresh_expires_in.as_secs(),
@@ -393,14 +393,14 @@ pub(crate) struct ApiKeyCreated {
     /// The key: send it as `Authorization: Bearer <secret>`. Only its hash
     /// is stored; it cannot be shown again. Format: `srk_` + 64 hex digits
     /// + 8 hex digits of CRC-32, so secret scanners can recognise it.
-    secret: PlainText,
+    secret: SecretText,
 }
 
 impl From<NewApiKey> for ApiKeyCreated {
     fn from(k: NewApiKey) -> Self {
         Self {
             key: ApiKeyView::from(&k.info),
-            secret: PlainText::from(&k.secret),
+            secret: SecretText::from(&k.secret),
         }
     }
 }

@@ -29,8 +29,8 @@ use crate::http::write_limit::Kind;
 use crate::messages::wire::{NewMessage, StoredMessage};
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
-use crate::wire::plain_text::PlainText;
 use crate::wire::secret_json::SecretJson;
+use crate::wire::secret_text::SecretText;
 
 /// A single-use stream ticket from `POST /v1/events/tickets`, for clients
 /// that cannot send headers (a browser's `EventSource`). Access tokens are
@@ -239,7 +239,7 @@ impl EventsApi {
             .await?
         {
             Ok(ticket) => Ok(TicketResponse::Created(SecretJson(Ticket {
-                ticket: PlainText::from(&ticket.token),
+                ticket: SecretText::from(&ticket.token),
                 expires_in: ticket.expires_in.as_secs(),
             }))),
             Err(e) => answer(auth_problem(e)),

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::fanout::Prepared;
 use crate::messages::wire::{Message, NewMessage};
 use crate::wire::fast_json::{self, WriteJson};
-use crate::wire::plain_text::PlainText;
+use crate::wire::secret_text::SecretText;
 use crate::wire::text::Text;
 
 /// A broadcast to store: a message every stream receives, under the
@@ -101,7 +101,7 @@ impl From<&Event> for StreamEvent {
             );
             return Self {
                 kind: kind_name(e.kind()).to_owned(),
-                message: Message::new(e.meta.clone(), PlainText::copy(words.as_bytes())),
+                message: Message::new(e.meta.clone(), SecretText::copy(words.as_bytes())),
                 file: None,
                 credits: Some(LowCredits {
                     balance: low.balance,
@@ -112,7 +112,7 @@ impl From<&Event> for StreamEvent {
         let Some(file) = e.file() else {
             return Self {
                 kind: kind_name(e.kind()).to_owned(),
-                message: Message::new(e.meta.clone(), PlainText::copy(&e.plaintext)),
+                message: Message::new(e.meta.clone(), SecretText::copy(&e.plaintext)),
                 file: None,
                 credits: None,
             };
@@ -124,7 +124,7 @@ impl From<&Event> for StreamEvent {
         );
         Self {
             kind: kind_name(e.kind()).to_owned(),
-            message: Message::new(e.meta.clone(), PlainText::copy(words.as_bytes())),
+            message: Message::new(e.meta.clone(), SecretText::copy(words.as_bytes())),
             file: Some(AnnouncedFile {
                 id: uuid::Uuid::from_u128(file.id.as_u128()),
                 name: file.label.name,
@@ -196,7 +196,7 @@ pub(crate) fn kind_name(kind: EventKind) -> &'static str {
 #[derive(Object)]
 pub(crate) struct Ticket {
     /// Pass as `GET /v1/events?ticket=…`; works once.
-    pub(crate) ticket: PlainText,
+    pub(crate) ticket: SecretText,
     /// Seconds until it expires (30).
     pub(crate) expires_in: u64,
 }
@@ -207,7 +207,7 @@ mod tests {
     use strongroom_engine::{RecordId, Timestamp, UserId};
 
     use super::*;
-    use crate::wire::plain_text::PlainText;
+    use crate::wire::secret_text::SecretText;
 
     #[test]
     fn direct_serialisation_matches_the_documented_one() {
@@ -223,7 +223,7 @@ mod tests {
             for (file, credits) in [(false, false), (true, false), (false, true)] {
                 let event = StreamEvent {
                     kind: "message".to_owned(),
-                    message: Message::new(meta.clone(), PlainText::copy(b"x")),
+                    message: Message::new(meta.clone(), SecretText::copy(b"x")),
                     file: file.then(|| AnnouncedFile {
                         id: uuid::Uuid::from_u128(7),
                         name: "a \"b\".pdf".to_owned(),

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::wire::datetime;
 use crate::wire::fast_json::{self, WriteJson};
-use crate::wire::plain_text::PlainText;
+use crate::wire::secret_text::SecretText;
 use crate::wire::text::Text;
 
 /// A message to store.
@@ -114,7 +114,7 @@ pub(crate) struct Message {
     /// Id of who stored it.
     sender_id: Uuid,
     /// The text.
-    message: PlainText,
+    message: SecretText,
     /// When it was stored (RFC 3339, UTC).
     created_at: OffsetDateTime,
     /// When it disappears (RFC 3339, UTC).
@@ -122,7 +122,7 @@ pub(crate) struct Message {
 }
 
 impl Message {
-    pub(crate) fn new(meta: RecordMeta, message: PlainText) -> Self {
+    pub(crate) fn new(meta: RecordMeta, message: SecretText) -> Self {
         Self {
             id: Uuid::from_u128(meta.id.as_u128()),
             sender: meta.sender_name,
@@ -137,7 +137,7 @@ impl Message {
 /// The record's plaintext moves into the message, uncopied.
 impl From<Record> for Message {
     fn from(r: Record) -> Self {
-        Self::new(r.meta, PlainText::take(r.plaintext))
+        Self::new(r.meta, SecretText::take(r.plaintext))
     }
 }
 
@@ -250,9 +250,9 @@ mod tests {
                 messages: vec![
                     Message::new(
                         meta(name),
-                        PlainText::copy("h\"i\n é \\ \u{7f} \u{2028}".as_bytes()),
+                        SecretText::copy("h\"i\n é \\ \u{7f} \u{2028}".as_bytes()),
                     ),
-                    Message::new(meta(name), PlainText::copy(b"plain")),
+                    Message::new(meta(name), SecretText::copy(b"plain")),
                 ],
                 next_cursor: name.map(|_| "cursor".to_owned()),
             };

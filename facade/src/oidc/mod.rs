@@ -24,7 +24,7 @@ use crate::http::problem::{Answer, Problem, account_problem, answer, errors, or_
 use crate::http::state::State;
 use crate::oidc::pending::Pending;
 use crate::tags::ApiTags;
-use crate::wire::plain_text::PlainText;
+use crate::wire::secret_text::SecretText;
 
 /// How one may sign in here, besides a password.
 #[derive(Object)]
@@ -67,7 +67,7 @@ pub(crate) enum RedirectResponse {
         String,
         /// The web session's refresh token, after a sign-in.
         #[oai(header = "Set-Cookie")]
-        Option<PlainText>,
+        Option<SecretText>,
     ),
 }
 errors! {

@@ -39,8 +39,8 @@ use crate::shares::wire::{
 };
 use crate::tags::ApiTags;
 use crate::wire::json_body::JsonBody;
-use crate::wire::plain_text::PlainText;
 use crate::wire::secret_json::SecretJson;
+use crate::wire::secret_text::SecretText;
 use crate::wire::{FastJson, datetime};
 
 #[derive(ApiResponse)]
@@ -395,10 +395,10 @@ impl SharesApi {
                 // Shares made over HTTP hold the text they were given; a
                 // binary one made through the engine comes back as base64.
                 let message = match std::str::from_utf8(&share.content) {
-                    Ok(_) => PlainText::take(share.content),
+                    Ok(_) => SecretText::take(share.content),
                     Err(_) => {
                         let text = Zeroizing::new(STANDARD.encode(share.content.as_slice()));
-                        PlainText::copy(text.as_bytes())
+                        SecretText::copy(text.as_bytes())
                     }
                 };
                 Ok(OpenShareResponse::Message(FastJson(SharedSecret {
@@ -481,7 +481,7 @@ fn anonymous(state: &State, req: &Request) -> Result<(), Refused> {
 
 /// The link for `token`: the configured public URL, else the request's
 /// scheme and `Host` when that is a plausible host name, else a path.
-fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> PlainText {
+fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> SecretText {
     let token = token.expose_secret();
     let host = req
         .headers()
@@ -495,10 +495,10 @@ fn share_url(config: &ApiConfig, req: &Request, token: &SecretString) -> PlainTe
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
     match (&config.public_url, host) {
-        (Some(base), _) => PlainText::concat(&[base.trim_end_matches('/'), "/s/", token]),
+        (Some(base), _) => SecretText::concat(&[base.trim_end_matches('/'), "/s/", token]),
         (None, Some(host)) => {
-            PlainText::concat(&[req.scheme().as_str(), "://", host, "/s/", token])
+            SecretText::concat(&[req.scheme().as_str(), "://", host, "/s/", token])
         }
-        (None, None) => PlainText::concat(&["/s/", token]),
+        (None, None) => SecretText::concat(&["/s/", token]),
     }
 }

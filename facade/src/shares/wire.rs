@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::wire::datetime;
 use crate::wire::fast_json::{self, WriteJson};
-use crate::wire::plain_text::PlainText;
+use crate::wire::secret_text::SecretText;
 use crate::wire::text::Text;
 
 crate::wire::secret_field::secret_string_type!(Passphrase, "password", 1, 1024, "open sesame");
@@ -79,7 +79,7 @@ pub(crate) struct ShareCreated {
     pub(crate) id: Uuid,
     /// The link to hand over: `…/s/<token>` (append `#<key>` for a
     /// client-encrypted share).
-    pub(crate) url: PlainText,
+    pub(crate) url: SecretText,
     /// When the link stops working.
     pub(crate) expires_at: OffsetDateTime,
     /// Opens it allows.
@@ -180,7 +180,7 @@ pub(crate) struct OpenShareRequest {
 pub(crate) struct SharedSecret {
     /// The secret's text, or for a client-encrypted share the base64 blob
     /// to decrypt with the key in the link's fragment.
-    pub(crate) message: PlainText,
+    pub(crate) message: SecretText,
     /// Whether `message` is a client-side blob.
     pub(crate) client_encrypted: bool,
     /// Opens left after this one.

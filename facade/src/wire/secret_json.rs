@@ -1,13 +1,13 @@
 //! A JSON response that hands out a credential (a token pair, an API key,
 //! a share link, a TOTP secret, recovery codes): nothing of it is left
-//! unerased in freed memory by us. Its secret fields are [`PlainText`];
+//! unerased in freed memory by us. Its secret fields are [`SecretText`];
 //! poem-openapi's `Json` would serialise them through a `serde_json::Value`
 //! tree and a `Vec` it grows (each growth frees the old buffer) and frees
 //! both unerased. Here the tree's strings are erased once written, the
 //! body is written into [`SecretBytes`] (which erases what it grows out
 //! of), and the body is zeroized once sent.
 //!
-//! [`PlainText`]: super::plain_text::PlainText
+//! [`SecretText`]: super::secret_text::SecretText
 
 use poem::http::header;
 use poem::{IntoResponse, Response};

@@ -18,9 +18,9 @@ use strongroom_engine::{SecretBytes, SecretString};
 use zeroize::Zeroizing;
 
 /// Decrypted message text or a credential, zeroized on drop.
-pub(crate) struct PlainText(Zeroizing<Box<str>>);
+pub(crate) struct SecretText(Zeroizing<Box<str>>);
 
-impl PlainText {
+impl SecretText {
     /// Takes the opened bytes without copying them when they are UTF-8
     /// (what the API stores); other bytes (written through the engine
     /// directly) are shown with replacement characters.
@@ -65,20 +65,20 @@ impl PlainText {
 }
 
 /// A copy of a credential to hand out.
-impl From<&SecretString> for PlainText {
+impl From<&SecretString> for SecretText {
     fn from(secret: &SecretString) -> Self {
         Self::copy(secret.expose_secret().as_bytes())
     }
 }
 
 /// A copy of a token to hand out.
-impl From<&BearerToken> for PlainText {
+impl From<&BearerToken> for SecretText {
     fn from(token: &BearerToken) -> Self {
         Self::copy(token.expose_secret().as_bytes())
     }
 }
 
-impl Deref for PlainText {
+impl Deref for SecretText {
     type Target = str;
 
     fn deref(&self) -> &str {
@@ -86,7 +86,7 @@ impl Deref for PlainText {
     }
 }
 
-impl Type for PlainText {
+impl Type for SecretText {
     const IS_REQUIRED: bool = true;
     type RawValueType = Self;
     type RawElementValueType = Self;
@@ -108,7 +108,7 @@ impl Type for PlainText {
     }
 }
 
-impl ToJSON for PlainText {
+impl ToJSON for SecretText {
     fn to_json(&self) -> Option<serde_json::Value> {
         Some(serde_json::Value::String(self.0.to_string()))
     }
@@ -116,14 +116,14 @@ impl ToJSON for PlainText {
 
 /// A header (a `Set-Cookie` holding a token) whose value is erased when
 /// the response drops it.
-impl ToHeader for PlainText {
+impl ToHeader for SecretText {
     fn to_header(&self) -> Option<HeaderValue> {
         let value = Bytes::from_owner(SecretBytes::copy(self.as_bytes()));
         HeaderValue::from_maybe_shared(value).ok()
     }
 }
 
-impl ParseFromJSON for PlainText {
+impl ParseFromJSON for SecretText {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
         match value {
             Some(serde_json::Value::String(s)) => {
@@ -137,19 +137,19 @@ impl ParseFromJSON for PlainText {
 
 #[cfg(test)]
 mod tests {
-    use super::PlainText;
+    use super::SecretText;
     use strongroom_engine::SecretBytes;
 
     #[test]
     fn utf8_moves_in_and_other_bytes_are_replaced() {
         let bytes = SecretBytes::copy(b"caf\xc3\xa9");
         let at = bytes.as_ptr();
-        let text = PlainText::take(bytes);
+        let text = SecretText::take(bytes);
         assert_eq!(&*text, "café");
         assert_eq!(text.as_ptr(), at, "moved, not copied");
-        assert_eq!(&*PlainText::copy(b"a\xffb"), "a\u{fffd}b");
+        assert_eq!(&*SecretText::copy(b"a\xffb"), "a\u{fffd}b");
         let mut roomy = Vec::with_capacity(64);
         roomy.extend_from_slice(b"spare room");
-        assert_eq!(&*PlainText::take(SecretBytes::from(roomy)), "spare room");
+        assert_eq!(&*SecretText::take(SecretBytes::from(roomy)), "spare room");
     }
 }
