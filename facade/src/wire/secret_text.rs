@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::ops::Deref;
 
-use bytes::Bytes;
 use poem::http::HeaderValue;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToHeader, ToJSON, Type};
@@ -16,6 +15,8 @@ use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::sessions::BearerToken;
 use strongroom_engine::{SecretBytes, SecretString};
 use zeroize::Zeroizing;
+
+use super::zeroized;
 
 /// Decrypted message text or a credential, zeroized on drop.
 pub(crate) struct SecretText(Zeroizing<Box<str>>);
@@ -118,8 +119,7 @@ impl ToJSON for SecretText {
 /// the response drops it.
 impl ToHeader for SecretText {
     fn to_header(&self) -> Option<HeaderValue> {
-        let value = Bytes::from_owner(SecretBytes::copy(self.as_bytes()));
-        HeaderValue::from_maybe_shared(value).ok()
+        HeaderValue::from_maybe_shared(zeroized::bytes(SecretBytes::copy(self.as_bytes()))).ok()
     }
 }
 
