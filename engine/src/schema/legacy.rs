@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction,
+};
 
 use super::version::{set_version, write_secret};
 use super::{
@@ -45,7 +47,10 @@ const SESSIONS_V1: TableDefinition<(u128, u128, [u8; 32]), ()> = TableDefinition
 
 /// Upgrades a schema-1 file in place; returns whether it was one.
 pub(crate) fn upgrade(store: &RedbStore, master: &MasterKey) -> Result<bool, OpenError> {
-    let db = store.database();
+    store.with_database(|db| upgrade_in(db, master))
+}
+
+fn upgrade_in(db: &Database, master: &MasterKey) -> Result<bool, OpenError> {
     let check = {
         let read = db.begin_read().map_err(backend)?;
         match read.open_table(META_V1) {
