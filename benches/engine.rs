@@ -235,6 +235,25 @@ fn put_get(c: &mut Criterion) {
             envelope::open(value.value(), scope, |_| Some(&key)).expect("opens")
         })
     });
+    // The engine's readers share a read transaction until a write commits
+    // (`engine/src/store/redb.rs`), which `engine` above never does: the
+    // first read after a commit begins a new one. Only that read is timed,
+    // one per durable put: keep the counts small.
+    group
+        .warm_up_time(Duration::from_millis(20))
+        .measurement_time(Duration::from_millis(100));
+    group.bench_function("engine_first_after_a_put", |b| {
+        b.iter_custom(|iters| {
+            let mut reading = Duration::ZERO;
+            for _ in 0..iters {
+                engine.records().put(user, &payload, DAY).expect("put");
+                let start = Instant::now();
+                black_box(engine.records().get(user, black_box(id)).expect("get"));
+                reading += start.elapsed();
+            }
+            reading
+        })
+    });
     group.finish();
 }
 
