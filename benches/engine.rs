@@ -244,14 +244,11 @@ fn put_get(c: &mut Criterion) {
         .measurement_time(Duration::from_millis(100));
     group.bench_function("engine_first_after_a_put", |b| {
         b.iter_custom(|iters| {
-            let mut reading = Duration::ZERO;
-            for _ in 0..iters {
-                engine.records().put(user, &payload, DAY).expect("put");
-                let start = Instant::now();
-                black_box(engine.records().get(user, black_box(id)).expect("get"));
-                reading += start.elapsed();
-            }
-            reading
+            reads_after_writes(
+                iters,
+                || engine.records().put(user, &payload, DAY).expect("put"),
+                || engine.records().get(user, black_box(id)).expect("get"),
+            )
         })
     });
     group.finish();
@@ -305,22 +302,36 @@ fn token_check(c: &mut Criterion) {
         .measurement_time(Duration::from_millis(50));
     group.bench_function("after_a_write", |b| {
         b.iter_custom(|iters| {
-            let mut checking = Duration::ZERO;
-            for _ in 0..iters {
-                engine.admin().set_role(user, Role::User).expect("set role");
-                let start = Instant::now();
-                black_box(
+            reads_after_writes(
+                iters,
+                || engine.admin().set_role(user, Role::User).expect("set role"),
+                || {
                     engine
                         .sessions()
                         .authenticate(&pair.access_token)
-                        .expect("valid"),
-                );
-                checking += start.elapsed();
-            }
-            checking
+                        .expect("valid")
+                },
+            )
         })
     });
     group.finish();
+}
+
+/// For `iter_custom`: `iters` rounds of `write` then `read`, timing the
+/// reads alone.
+fn reads_after_writes<W, T>(
+    iters: u64,
+    mut write: impl FnMut() -> W,
+    mut read: impl FnMut() -> T,
+) -> Duration {
+    let mut reading = Duration::ZERO;
+    for _ in 0..iters {
+        drop(write());
+        let start = Instant::now();
+        black_box(read());
+        reading += start.elapsed();
+    }
+    reading
 }
 
 fn purge(c: &mut Criterion) {
