@@ -62,26 +62,25 @@ pub(crate) struct RedbStore {
 }
 
 /// The read transaction readers share, and the count of commits that
-/// retire it. A reader that began its own transaction keeps it for the
-/// next reader only if no commit has happened since it looked at the count:
-/// else it may have begun before that commit, and would hand on a snapshot
-/// older than a write already acknowledged.
+/// retire it. A reader that began its own transaction shares it only if no
+/// commit has retired a snapshot since it looked at the count: else it may
+/// have begun before that commit, and would hand on a snapshot older than a
+/// write already acknowledged. One shared before the count moves is taken
+/// by the retiring commit itself, so whatever is shared is current.
 #[derive(Default)]
 struct Snapshot {
     commits: AtomicU64,
-    shared: Mutex<Option<(u64, Arc<RedbRead>)>>,
+    shared: Mutex<Option<Arc<RedbRead>>>,
 }
 
 impl Snapshot {
     /// The shared read transaction, or a new one begun on `db` (and shared
     /// from now on, when no commit came in between).
     fn get(&self, db: &Database) -> Result<Arc<RedbRead>, StorageError> {
-        let commits = self.commits.load(Ordering::Acquire);
-        if let Some((at, read)) = &*self.lock()
-            && *at == commits
-        {
+        if let Some(read) = &*self.lock() {
             return Ok(Arc::clone(read));
         }
+        let commits = self.commits.load(Ordering::Acquire);
         let read = Arc::new(RedbRead::begin(db)?);
         self.share(commits, &read);
         Ok(read)
@@ -92,21 +91,22 @@ impl Snapshot {
     fn share(&self, commits: u64, read: &Arc<RedbRead>) {
         let mut shared = self.lock();
         if self.commits.load(Ordering::Acquire) == commits {
-            let old = shared.replace((commits, Arc::clone(read)));
+            let old = shared.replace(Arc::clone(read));
             drop(shared);
             drop(old);
         }
     }
 
     /// A write transaction has ended (committed, or failed to): readers
-    /// from now on begin a new snapshot.
+    /// from now on begin a new snapshot. The count moves first, so a reader
+    /// that shares after the take below has begun after this commit.
     fn retire(&self) {
         self.commits.fetch_add(1, Ordering::AcqRel);
         let old = self.lock().take();
         drop(old);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Arc<RedbRead>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<RedbRead>>> {
         // The lock guards a plain value: a panic elsewhere leaves it whole.
         self.shared
             .lock()
