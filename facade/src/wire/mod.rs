@@ -1,10 +1,10 @@
 //! What every feature's wire types share: JSON request bodies parsed
 //! without an unerased copy (`json_body`), JSON string fields that accept
 //! only strings (`text`), secrets parsed straight into `SecretString`
-//! (`secret_field`), zeroized plaintext and credentials (`secret_text`), the direct JSON
-//! writer of the hot paths (`fast_json`), responses that hand out a
-//! credential (`secret_json`), the secret field types every feature uses,
-//! and date-times.
+//! (`secret_field`), zeroized plaintext and credentials (`secret_text`),
+//! the direct JSON writer of the hot paths (`fast_json`), responses that
+//! hand out a credential (`secret_json`), the secret field types every
+//! feature uses, and date-times.
 
 pub(crate) mod fast_json;
 pub(crate) mod json_body;
