@@ -8,9 +8,9 @@
 //!
 //! Time limits, on both protocols: a connection must start a request
 //! within the header timeout of opening, and of its last request
-//! finishing (hyper's own header read timeout bounds an HTTP/1 head on top
-//! of that); a connection with no traffic either way for the idle timeout
-//! is closed. On shutdown the acceptor stops at once and every connection
+//! finishing (hyper's own header read timeout, on one timer per connection
+//! ([`super::head_timer`]), bounds an HTTP/1 head on top of that); a
+//! connection with no traffic either way for the idle timeout is closed. On shutdown the acceptor stops at once and every connection
 //! is asked to finish what it is doing and close.
 //!
 //! The first request of a connection is read here before hyper sees it
@@ -47,6 +47,7 @@ use tokio_util::task::TaskTracker;
 use super::clock::now_millis;
 use super::conn::{Activity, Conn};
 use super::event_stream;
+use super::head_timer::HeadTimer;
 use super::requests::{InFlight, Started};
 use super::sniff::{self, Opening};
 use super::watch::Watch;
@@ -223,7 +224,7 @@ where
         ));
         let mut conn = Http1(
             http1::Builder::new()
-                .timer(TokioTimer::new())
+                .timer(HeadTimer::new())
                 .header_read_timeout(supervisor.timeouts.header)
                 .serve_connection(TokioIo::new(io), service),
         );

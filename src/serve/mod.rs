@@ -8,6 +8,7 @@ mod clock;
 mod conn;
 mod event_stream;
 mod fanout;
+mod head_timer;
 mod http;
 mod listen;
 mod metrics;

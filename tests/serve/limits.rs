@@ -71,6 +71,87 @@ fn a_request_head_sent_one_line_at_a_time_is_cut_off() {
 }
 
 #[test]
+fn a_head_trickled_after_a_slow_request_is_cut_off_at_the_header_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &["--header-timeout", "1"], &[]);
+    let mut conn = TcpStream::connect(&server.addr).expect("connect");
+    // A request whose body takes longer than the header timeout: the
+    // connection's supervisor sees it in flight and next looks at the
+    // connection at the idle timeout (60 s), so only hyper's head timer,
+    // moved on for the next head, bounds what follows.
+    let body = br#"{"message":"slow","ttl_seconds":60}"#;
+    write!(
+        conn,
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .expect("write");
+    for chunk in body.chunks(8) {
+        std::thread::sleep(Duration::from_millis(300));
+        conn.write_all(chunk).expect("write");
+    }
+    let head = read_answer(&mut conn);
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    let started = Instant::now();
+    let mut cut_off = false;
+    for i in 0..20 {
+        std::thread::sleep(Duration::from_millis(300));
+        if conn
+            .write_all(format!("X-Slow-{i}: y\r\n").as_bytes())
+            .is_err()
+            || closed_within(&mut conn, Duration::from_millis(1))
+        {
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(cut_off, "a trickled head was still open after 6 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(server.stop().status.success());
+}
+
+/// Reads one answer with a `Content-Length` off `conn`, body included;
+/// returns its head.
+fn read_answer(conn: &mut TcpStream) -> String {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut read = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&read[..end]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse().ok())
+                .expect("a content-length");
+            if read.len() >= end + 4 + length {
+                return head;
+            }
+        }
+        let n = conn.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed mid-answer");
+        read.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[test]
 fn a_connection_that_sends_nothing_is_closed_at_the_idle_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Binary::start(&dir.path().join("d"), &["--idle-timeout", "1"], &[]);
