@@ -30,7 +30,7 @@ pub async fn health_check(conn: &mut TcpStream, host: &str) -> Result<(), String
 
 /// Reads one answer with a `content-length` from `conn`, body included,
 /// and nothing after it; returns its head, lower-cased.
-async fn read_answer(conn: &mut TcpStream) -> Result<String, String> {
+pub async fn read_answer(conn: &mut TcpStream) -> Result<String, String> {
     let deadline = tokio::time::Instant::now() + WITHIN;
     let mut read = Vec::new();
     let mut chunk = [0u8; 1024];
