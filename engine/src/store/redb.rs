@@ -9,7 +9,6 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use redb::TableHandle as _;
@@ -61,47 +60,34 @@ pub(crate) struct RedbStore {
     db: Database,
 }
 
-/// The read transaction readers share, and the count of commits that
-/// retire it. A reader that began its own transaction shares it only if no
-/// commit has retired a snapshot since it looked at the count: else it may
-/// have begun before that commit, and would hand on a snapshot older than a
-/// write already acknowledged. One shared before the count moves is taken
-/// by the retiring commit itself, so whatever is shared is current.
+/// The read transaction readers share. A reader that finds none begins one
+/// and shares it under the same lock, so every reader between two commits
+/// reads one snapshot, and a snapshot is never followed by an older one: a
+/// transaction begun by one reader while another began its own could see a
+/// commit the other's did not, and sharing the older after the newer would
+/// take a reader back in time. A commit takes the shared one after redb has
+/// committed: one begun before that is gone once the write is acknowledged.
 #[derive(Default)]
 struct Snapshot {
-    commits: AtomicU64,
     shared: Mutex<Option<Arc<RedbRead>>>,
 }
 
 impl Snapshot {
-    /// The shared read transaction, or a new one begun on `db` (and shared
-    /// from now on, when no commit came in between).
+    /// The shared read transaction, begun on `db` if there is none (the
+    /// first read after a commit; readers meanwhile wait for it).
     fn get(&self, db: &Database) -> Result<Arc<RedbRead>, StorageError> {
-        if let Some(read) = &*self.lock() {
+        let mut shared = self.lock();
+        if let Some(read) = &*shared {
             return Ok(Arc::clone(read));
         }
-        let commits = self.commits.load(Ordering::Acquire);
         let read = Arc::new(RedbRead::begin(db)?);
-        self.share(commits, &read);
+        *shared = Some(Arc::clone(&read));
         Ok(read)
     }
 
-    /// Shares `read`, begun after `commits` commits had retired snapshots,
-    /// unless another has retired one since.
-    fn share(&self, commits: u64, read: &Arc<RedbRead>) {
-        let mut shared = self.lock();
-        if self.commits.load(Ordering::Acquire) == commits {
-            let old = shared.replace(Arc::clone(read));
-            drop(shared);
-            drop(old);
-        }
-    }
-
     /// A write transaction has ended (committed, or failed to): readers
-    /// from now on begin a new snapshot. The count moves first, so a reader
-    /// that shares after the take below has begun after this commit.
+    /// from now on begin a new snapshot.
     fn retire(&self) {
-        self.commits.fetch_add(1, Ordering::AcqRel);
         let old = self.lock().take();
         drop(old);
     }
@@ -436,9 +422,8 @@ fn slot_error(table: TableName) -> StorageError {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::Ordering;
 
-    use super::{RedbRead, RedbStore};
+    use super::RedbStore;
     use crate::store::{Outcome, ReadTx, Store, TableName};
 
     const TABLE: TableName = TableName { name: "t", slot: 0 };
@@ -498,24 +483,6 @@ mod tests {
         let kept = store.snapshot.get(&store.db).expect("snapshot");
         assert!(Arc::ptr_eq(&after, &kept));
         assert_eq!(value(&*kept).as_deref(), Some(&b"2"[..]));
-    }
-
-    #[test]
-    fn a_snapshot_begun_before_a_commit_is_not_shared_after_it() {
-        let store = RedbStore::in_memory().expect("store");
-        put(&store, b"old");
-        // A reader finds nothing shared at this count and begins its own
-        // transaction; a write commits before it gets to share it.
-        let commits = store.snapshot.commits.load(Ordering::Acquire);
-        let begun = Arc::new(RedbRead::begin(&store.db).expect("begin"));
-        put(&store, b"new");
-        store.snapshot.share(commits, &begun);
-        assert_eq!(value(&*begun).as_deref(), Some(&b"old"[..]));
-        assert_eq!(
-            read(&store).as_deref(),
-            Some(&b"new"[..]),
-            "the next reader does not get the older snapshot"
-        );
     }
 
     #[test]
