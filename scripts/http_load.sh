@@ -2,8 +2,10 @@
 # HTTP load, side by side in one window: a bare poem hello-world server
 # (examples/hello_world.rs) and `strongroom serve` (release build, a fresh
 # data dir), each hit with `wrk -t2 -c64 -d10s --latency` on the same
-# machine. Prints one table row per endpoint (requests/s, p50, p99, and the
-# share of hello-world's requests/s). Needs wrk (apt-get install wrk).
+# machine. Prints one table row per endpoint (requests/s, p50, p99, the
+# server's CPU time per request — its user and system time over the run,
+# from /proc, divided by the requests answered — and the share of
+# hello-world's requests/s). Needs wrk (apt-get install wrk).
 #
 # With ROUNDS > 1 every endpoint runs once per round, in turn, and each
 # column is the median over the rounds (the share is computed within each
@@ -24,6 +26,7 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 target/release/examples/hello_world 127.0.0.1:18081 >/dev/null &
+hello_pid=$!
 bin="${STRONGROOM_BIN:-target/release/strongroom}"
 # shellcheck source=scripts/load-setup.sh
 source scripts/load-setup.sh
@@ -38,9 +41,18 @@ curl -sf -XPOST $base/v1/accounts -H "$json" -d "$writer" >/dev/null
 writer_token=$(curl -sf -XPOST $base/v1/sessions -H "$json" -d "$writer" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 post_script "$work/post.lua" "$writer_token"
 
-run() { # name, url, extra wrk args...: prints name|requests/s|p50 ms|p99 ms
-  local name=$1 url=$2; shift 2
-  wrk -t2 -c64 -d"${duration}s" --latency "$@" "$url" | awk -v name="$name" '
+cpu_ticks() { # pid: its user + system time so far, in clock ticks
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+ticks_per_second=$(getconf CLK_TCK)
+
+run() { # name, pid, url, extra wrk args...: prints name|requests/s|p50 ms|p99 ms|server CPU µs per request
+  local name=$1 pid=$2 url=$3; shift 3
+  local before after
+  before=$(cpu_ticks "$pid")
+  wrk -t2 -c64 -d"${duration}s" --latency "$@" "$url" >"$work/wrk"
+  after=$(cpu_ticks "$pid")
+  awk -v name="$name" -v ticks=$((after - before)) -v hz="$ticks_per_second" '
     function ms(v) {
       if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
       if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
@@ -48,9 +60,10 @@ run() { # name, url, extra wrk args...: prints name|requests/s|p50 ms|p99 ms
       return v
     }
     /^Requests\/sec/ { rps = $2 }
+    / requests in / { requests = $1 }
     $1 == "50%" { p50 = ms($2) }
     $1 == "99%" { p99 = ms($2) }
-    END { printf "%s|%.0f|%.3f|%.3f\n", name, rps, p50, p99 }'
+    END { printf "%s|%.0f|%.3f|%.3f|%.2f\n", name, rps, p50, p99, ticks / hz * 1e6 / requests }' "$work/wrk"
 }
 
 endpoints=(
@@ -66,9 +79,10 @@ for round in $(seq "$rounds"); do
   for entry in "${endpoints[@]}"; do
     name=${entry%%|*} url=${entry#*|}
     case $name in
-      hello*|*healthz) row=$(run "$name" "$url") ;;
-      POST*) row=$(run "$name" "$url" -s "$work/post.lua") ;;
-      *) row=$(run "$name" "$url" -H "authorization: Bearer $token") ;;
+      hello*) row=$(run "$name" "$hello_pid" "$url") ;;
+      *healthz) row=$(run "$name" "$server_pid" "$url") ;;
+      POST*) row=$(run "$name" "$server_pid" "$url" -s "$work/post.lua") ;;
+      *) row=$(run "$name" "$server_pid" "$url" -H "authorization: Bearer $token") ;;
     esac
     rps=$(cut -d'|' -f2 <<<"$row")
     [ -n "$hello" ] || hello=$rps
@@ -88,18 +102,18 @@ range() { # column number: "lowest–highest" of that column for endpoint $name
   rounds_of "$1" | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'
 }
 [ "$rounds" -eq 1 ] || echo "medians over $rounds rounds of ${duration}s per endpoint"
-echo "| endpoint | requests/s | p50 | p99 | share of hello world |"
-echo "|---|---|---|---|---|"
+echo "| endpoint | requests/s | p50 | p99 | server CPU per request | share of hello world |"
+echo "|---|---|---|---|---|---|"
 for entry in "${endpoints[@]}"; do
   name=${entry%%|*}
-  printf '| %s | %.0f | %.2f ms | %.2f ms | %.1f%% |\n' \
-    "$name" "$(median 3)" "$(median 4)" "$(median 5)" "$(median 6)"
+  printf '| %s | %.0f | %.2f ms | %.2f ms | %.2f µs | %.1f%% |\n' \
+    "$name" "$(median 3)" "$(median 4)" "$(median 5)" "$(median 6)" "$(median 7)"
 done
 if [ "$rounds" -gt 1 ]; then
   echo
-  echo "Per round, lowest–highest: share of hello world, p99 (ms)"
+  echo "Per round, lowest–highest: share of hello world, p99 (ms), server CPU per request (µs)"
   for entry in "${endpoints[@]}"; do
     name=${entry%%|*}
-    echo "- $name: $(range 6)%, $(range 5) ms"
+    echo "- $name: $(range 7)%, $(range 5) ms, $(range 6) µs"
   done
 fi
