@@ -76,11 +76,19 @@ impl Snapshot {
     /// The shared read transaction, begun on `db` if there is none (the
     /// first read after a commit; readers meanwhile wait for it).
     fn get(&self, db: &Database) -> Result<Arc<RedbRead>, StorageError> {
+        self.get_or_begin(|| RedbRead::begin(db))
+    }
+
+    /// [`Snapshot::get`], with what begins a transaction: the tests' seam.
+    fn get_or_begin(
+        &self,
+        begin: impl FnOnce() -> Result<RedbRead, StorageError>,
+    ) -> Result<Arc<RedbRead>, StorageError> {
         let mut shared = self.lock();
         if let Some(read) = &*shared {
             return Ok(Arc::clone(read));
         }
-        let read = Arc::new(RedbRead::begin(db)?);
+        let read = Arc::new(begin()?);
         *shared = Some(Arc::clone(&read));
         Ok(read)
     }
@@ -423,7 +431,7 @@ fn slot_error(table: TableName) -> StorageError {
 mod tests {
     use std::sync::Arc;
 
-    use super::RedbStore;
+    use super::{RedbRead, RedbStore};
     use crate::store::{Outcome, ReadTx, Store, TableName};
 
     const TABLE: TableName = TableName { name: "t", slot: 0 };
@@ -483,6 +491,60 @@ mod tests {
         let kept = store.snapshot.get(&store.db).expect("snapshot");
         assert!(Arc::ptr_eq(&after, &kept));
         assert_eq!(value(&*kept).as_deref(), Some(&b"2"[..]));
+    }
+
+    #[test]
+    fn a_reader_never_gets_a_snapshot_older_than_one_it_has_read() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+
+        let store = Arc::new(RedbStore::in_memory().expect("store"));
+        put(&store, b"1");
+        store.snapshot.retire();
+        // Reader A begins a transaction before a commit and is held there.
+        let (begun, is_begun) = mpsc::channel();
+        let (go, goes) = mpsc::channel::<()>();
+        let a = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let read = store
+                    .snapshot
+                    .get_or_begin(|| {
+                        let read = RedbRead::begin(&store.db);
+                        begun.send(()).expect("send");
+                        goes.recv().expect("go");
+                        read
+                    })
+                    .expect("snapshot");
+                value(&*read)
+            })
+        };
+        is_begun.recv().expect("begun");
+        // The commit is visible to new transactions, and not yet retired
+        // (the window inside `write` between redb's commit and `retire`).
+        let txn = store.db.begin_write().expect("write");
+        super::write_in(&txn, |tx| tx.insert(TABLE, b"k", b"2")).expect("insert");
+        txn.commit().expect("commit");
+        // Reader B reads meanwhile, and again once A is done: it may see 1
+        // or 2, but never 2 then 1 (A's older transaction shared over a
+        // newer one B began).
+        let (a_done, is_a_done) = mpsc::channel::<()>();
+        let b = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let first = read(&store);
+                is_a_done.recv().expect("a done");
+                (first, read(&store))
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        go.send(()).expect("go");
+        assert_eq!(a.join().expect("a").as_deref(), Some(&b"1"[..]));
+        a_done.send(()).expect("send");
+        let (first, second) = b.join().expect("b");
+        assert!(first <= second, "went back from {first:?} to {second:?}");
+        store.snapshot.retire();
+        assert_eq!(read(&store).as_deref(), Some(&b"2"[..]));
     }
 
     #[test]
