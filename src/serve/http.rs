@@ -10,8 +10,9 @@
 //! within the header timeout of opening, and of its last request
 //! finishing (hyper's own header read timeout, on one timer per connection
 //! ([`super::head_timer`]), bounds an HTTP/1 head on top of that); a
-//! connection with no traffic either way for the idle timeout is closed. On shutdown the acceptor stops at once and every connection
-//! is asked to finish what it is doing and close.
+//! connection with no traffic either way for the idle timeout is closed.
+//! On shutdown the acceptor stops at once and every connection is asked
+//! to finish what it is doing and close.
 //!
 //! The first request of a connection is read here before hyper sees it
 //! ([`sniff`]): an HTTP/1.1 event stream is served by [`event_stream`]
