@@ -499,9 +499,9 @@ mod tests {
         use std::time::Duration;
 
         let store = Arc::new(RedbStore::in_memory().expect("store"));
+        // Nothing shared after the write: reader A begins a transaction
+        // before the next commit and is held there.
         put(&store, b"1");
-        store.snapshot.retire();
-        // Reader A begins a transaction before a commit and is held there.
         let (begun, is_begun) = mpsc::channel();
         let (go, goes) = mpsc::channel::<()>();
         let a = {
