@@ -10,11 +10,16 @@
 # every allocation down: the requests/s here mean nothing. Needs root,
 # wrk and perf (apt-get install wrk linux-perf).
 #
-# Usage: scripts/alloc_profile.sh one|page|health [TOP]
+# For `post` (durable writes of 1 KiB) each request commits alone (one
+# connection), so the count includes a whole commit's allocations per
+# request, which under load are shared by a batch: CONNECTIONS=64 runs
+# `wrk -t2 -c64` instead (the count is then per request over all of them).
+#
+# Usage: scripts/alloc_profile.sh one|page|health|post [TOP]
 # STRONGROOM_BIN=path/to/strongroom profiles another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-route="${1:?one, page or health}"
+route="${1:?one, page, health or post}"
 top="${2:-30}"
 tools="wrk perf"
 # shellcheck source=scripts/load-prelude.sh
@@ -29,24 +34,31 @@ for fn in mi_malloc_aligned mi_free; do
 done
 # shellcheck source=scripts/load-setup.sh
 source scripts/load-setup.sh
+connections="${CONNECTIONS:-1}"
+threads=$((connections > 1 ? 2 : 1))
 case $route in
   one) url=$base/v1/messages/$id ;;
   page) url="$base/v1/messages?limit=20" ;;
   health) url=$base/healthz ;;
-  *) echo "route: one, page or health" >&2; exit 2 ;;
+  post) url=$base/v1/messages ;;
+  *) echo "route: one, page, health or post" >&2; exit 2 ;;
 esac
 auth=(-H "authorization: Bearer $token")
+if [ "$route" = post ]; then
+  post_script "$work/post.lua" "$token"
+  auth=(-s "$work/post.lua")
+fi
 perf stat -x, -e "$group:mi_malloc_aligned" -e "$group:mi_free" -p "$server_pid" \
   -o "$work/stat" -- sleep 7 &
 stat_pid=$!
 sleep 1
-wrk -t1 -c1 -d5s "${auth[@]}" "$url" >"$work/wrk"
+wrk -t"$threads" -c"$connections" -d5s "${auth[@]}" "$url" >"$work/wrk"
 wait $stat_pid
 requests=$(grep -oE "^ +[0-9]+ requests" "$work/wrk" | grep -oE "[0-9]+")
 per_request=$(awk -F, -v r="$requests" '/mi_malloc_aligned/ {printf "%.1f", $1 / r}' "$work/stat")
 echo "requests: $requests; allocations per request: $per_request" \
   "(frees: $(awk -F, -v r="$requests" '/mi_free/ {printf "%.1f", $1 / r}' "$work/stat"))"
-wrk -t1 -c1 -d3s "${auth[@]}" "$url" >/dev/null &
+wrk -t"$threads" -c"$connections" -d3s "${auth[@]}" "$url" >/dev/null &
 load_pid=$!
 sleep 1
 perf record -q -e "$group:mi_malloc_aligned" --call-graph dwarf,16384 -p "$server_pid" \
