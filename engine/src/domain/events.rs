@@ -62,7 +62,7 @@ fn read_log(
 ) -> Result<VecDeque<Event>, RecordError> {
     let first = RecordKey::first_for_position(after.saturating_add(1));
     let range = (scope, first)..=(scope, RecordKey::from_u128(u128::MAX));
-    let mut reader = ScopeReader::new(keyring, tx, scope);
+    let mut reader = ScopeReader::new(keyring, tx, scope, limit);
     RECORDS.scan_bytes(tx, range, Order::Ascending, |(_, key), bytes| {
         if reader.len() == limit {
             return Ok(Flow::Stop);
@@ -73,14 +73,10 @@ fn read_log(
         }
         Ok::<_, RecordError>(Flow::Continue)
     })?;
-    Ok(reader
-        .finish()
-        .into_iter()
-        .map(|o| Event {
-            scope,
-            meta: o.meta,
-            plaintext: o.plaintext,
-            position: o.key.position(),
-        })
-        .collect())
+    Ok(reader.finish(|o| Event {
+        scope,
+        meta: o.meta,
+        plaintext: o.plaintext,
+        position: o.key.position(),
+    }))
 }

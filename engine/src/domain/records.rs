@@ -176,7 +176,7 @@ pub(crate) fn list(
                 .ok_or(RecordError::InvalidCursor)?,
         )),
     };
-    let mut reader = ScopeReader::new(keyring, tx, scope);
+    let mut reader = ScopeReader::new(keyring, tx, scope, limit);
     let mut more = false;
     // The page, and one record more to tell whether another page follows.
     let expect = Some(limit.saturating_add(1));
@@ -198,15 +198,11 @@ pub(crate) fn list(
             Ok::<_, RecordError>(Flow::Continue)
         },
     )?;
-    let records: Vec<Record> = reader
-        .finish()
-        .into_iter()
-        .map(|o| Record {
-            owner,
-            meta: o.meta,
-            plaintext: o.plaintext,
-        })
-        .collect();
+    let records: Vec<Record> = reader.finish(|o| Record {
+        owner,
+        meta: o.meta,
+        plaintext: o.plaintext,
+    });
     let next_cursor = more.then(|| records.last().map(|r| r.meta.id)).flatten();
     Ok(Page {
         records,

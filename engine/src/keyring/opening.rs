@@ -17,6 +17,11 @@ use crate::model::{RecordKind, RecordMeta};
 use crate::schema::RecordRef;
 use crate::store::ReadTx;
 
+/// How many records a [`ScopeReader`] makes room for before the first:
+/// a page's length is the caller's (an embedder may allow large pages),
+/// so past this its store grows as records come.
+const PRESIZED: usize = 256;
+
 /// A record opened by a [`ScopeReader`].
 pub(crate) struct Opened {
     pub(crate) key: RecordKey,
@@ -45,13 +50,15 @@ struct Facts {
 }
 
 impl<'a, T: ReadTx + ?Sized> ScopeReader<'a, T> {
-    pub(crate) fn new(keyring: &'a Keyring, tx: &'a T, scope: KeyScope) -> Self {
+    /// A reader for about `expect` records (a page's length): room for up
+    /// to [`PRESIZED`] of them is allocated at once, more as they come.
+    pub(crate) fn new(keyring: &'a Keyring, tx: &'a T, scope: KeyScope, expect: usize) -> Self {
         Self {
             keyring,
             tx,
             scope,
             last_key: None,
-            opened: Vec::new(),
+            opened: Vec::with_capacity(expect.min(PRESIZED)),
         }
     }
 
@@ -86,25 +93,28 @@ impl<'a, T: ReadTx + ?Sized> ScopeReader<'a, T> {
         Ok(())
     }
 
-    /// Everything opened, in order, with its public id.
-    pub(crate) fn finish(self) -> Vec<Opened> {
+    /// Everything opened, in order, with its public id, each made into what
+    /// the caller returns (`C`: a `Vec` or `VecDeque`, filled in one pass).
+    pub(crate) fn finish<R, C: FromIterator<R>>(self, mut make: impl FnMut(Opened) -> R) -> C {
         let ids = self
             .keyring
             .record_ids(self.scope, self.opened.iter().map(|(key, ..)| *key));
         self.opened
             .into_iter()
             .zip(ids)
-            .map(|((key, facts, plaintext), id)| Opened {
-                key,
-                meta: RecordMeta {
-                    id,
-                    sender: facts.sender,
-                    sender_name: facts.sender_name,
-                    created_at: facts.created_at,
-                    expires_at: facts.expires_at,
-                    kind: facts.kind,
-                },
-                plaintext,
+            .map(|((key, facts, plaintext), id)| {
+                make(Opened {
+                    key,
+                    meta: RecordMeta {
+                        id,
+                        sender: facts.sender,
+                        sender_name: facts.sender_name,
+                        created_at: facts.created_at,
+                        expires_at: facts.expires_at,
+                        kind: facts.kind,
+                    },
+                    plaintext,
+                })
             })
             .collect()
     }
