@@ -19,7 +19,7 @@ use crate::store::ReadTx;
 
 /// How many records a [`ScopeReader`] makes room for before the first:
 /// a page's length is the caller's (an embedder may allow large pages),
-/// so past this its store grows as records come.
+/// so past this the reader's list grows as records come.
 const PRESIZED: usize = 256;
 
 /// A record opened by a [`ScopeReader`].
