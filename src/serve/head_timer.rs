@@ -12,7 +12,7 @@
 //! hyper holds at most one head timer of a connection at a time: it
 //! starts one when it begins a head, may reset it, polls it while the head
 //! is incomplete and drops it once the head is in. Every handle
-//! [`HeadTimer::sleep_until`] returns is that connection's one timer.
+//! this timer's `sleep_until` returns is that connection's one timer.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -9,7 +9,7 @@
 //! domain modules below do the work.
 //!
 //! Each handle's module is public (for example
-//! [`records`](crate::records)) and also holds the values its methods take
+//! [`crate::records`]) and also holds the values its methods take
 //! and return.
 
 pub mod accounts;

@@ -1,6 +1,6 @@
 //! The `limit` and `cursor` of a listing, read the same way for every
 //! list: a page size from 1 to the engine's largest page (default
-//! [`DEFAULT_PAGE`](crate::DEFAULT_PAGE)), and a cursor that parses as the
+//! [`crate::DEFAULT_PAGE`]), and a cursor that parses as the
 //! listing's id type.
 
 use std::str::FromStr;
