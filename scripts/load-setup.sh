@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by http_load.sh, profile_route.sh, alloc_profile.sh and
+# Sourced by http_load.sh, profile_route.sh, alloc_profile.sh, cpu_split.sh and
 # memory_scan.sh: starts `strongroom serve` (binary "$bin") on
 # 127.0.0.1:18080 with a data dir under "$work", the account quotas lifted
 # (SERVE_FLAGS replaces those flags; the caller's $extra_flags, if set,
