@@ -150,6 +150,48 @@ fn raw_db(dir: &std::path::Path) -> redb::Database {
     db
 }
 
+/// What a raw redb commit in `put_durable_1k` writes.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum RawRows {
+    /// The record alone.
+    Record,
+    /// The record and an index entry.
+    PlusIndex,
+    /// The rows of the engine's four tables.
+    EngineLayout,
+}
+
+/// Commits record `n` (`payload`) with `rows`, durably.
+fn raw_put(db: &redb::Database, n: u128, payload: &[u8], rows: RawRows, audit_entry: &[u8]) {
+    let txn = db.begin_write().expect("txn");
+    txn.open_table(RAW)
+        .expect("table")
+        .insert((1, n), payload)
+        .expect("insert");
+    if rows >= RawRows::PlusIndex {
+        txn.open_table(RAW_INDEX)
+            .expect("index")
+            .insert((n as u64, 1, n), ())
+            .expect("insert");
+    }
+    if rows == RawRows::EngineLayout {
+        let mut usage = txn.open_table(RAW_USAGE).expect("usage");
+        let (bytes, records) = usage
+            .get(1)
+            .expect("get")
+            .map_or((0, 0), |used| used.value());
+        usage
+            .insert(1, (bytes + payload.len() as u64, records + 1))
+            .expect("insert");
+        drop(usage);
+        txn.open_table(RAW_AUDIT)
+            .expect("audit")
+            .insert(n as u64, audit_entry)
+            .expect("insert");
+    }
+    txn.commit().expect("commit");
+}
+
 fn put_get(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (engine, user) = engine_at(dir.path(), Arc::new(strongroom::engine::SystemClock));
@@ -160,68 +202,25 @@ fn put_get(c: &mut Criterion) {
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(10));
-    let mut n = 0u128;
-    group.bench_function("raw_redb", |b| {
-        b.iter(|| {
-            n += 1;
-            let txn = raw.begin_write().expect("txn");
-            txn.open_table(RAW)
-                .expect("table")
-                .insert((1, n), payload.as_slice())
-                .expect("insert");
-            txn.commit().expect("commit");
-        })
-    });
-    // The same plus one insert into a second table: what an index (the
-    // engine's expiry index) adds to a commit.
-    group.bench_function("raw_redb_plus_index", |b| {
-        b.iter(|| {
-            n += 1;
-            let txn = raw.begin_write().expect("txn");
-            txn.open_table(RAW)
-                .expect("table")
-                .insert((1, n), payload.as_slice())
-                .expect("insert");
-            txn.open_table(RAW_INDEX)
-                .expect("index")
-                .insert((n as u64, 1, n), ())
-                .expect("insert");
-            txn.commit().expect("commit");
-        })
-    });
-    // The engine's four B-trees with rows of their sizes: the record, its
-    // expiry entry, the sender's usage counter (read, then written) and an
-    // audit entry (about 160 bytes). What the engine's layout costs a
-    // commit, without the engine.
+    // Raw redb commits of the same record: alone; with an index entry (what
+    // the engine's expiry index adds); and with the engine's four B-trees
+    // (the record, its expiry entry, the sender's usage counter read and
+    // written back, and an audit entry of about 160 bytes): what the
+    // engine's layout costs a commit, without the engine.
     let audit_entry = vec![0xa7; 160];
-    group.bench_function("raw_redb_four_tables", |b| {
-        b.iter(|| {
-            n += 1;
-            let txn = raw.begin_write().expect("txn");
-            txn.open_table(RAW)
-                .expect("table")
-                .insert((1, n), payload.as_slice())
-                .expect("insert");
-            txn.open_table(RAW_INDEX)
-                .expect("index")
-                .insert((n as u64, 1, n), ())
-                .expect("insert");
-            let mut usage = txn.open_table(RAW_USAGE).expect("usage");
-            let (bytes, records) = usage
-                .get(1)
-                .expect("get")
-                .map_or((0, 0), |used| used.value());
-            usage
-                .insert(1, (bytes + payload.len() as u64, records + 1))
-                .expect("insert");
-            drop(usage);
-            txn.open_table(RAW_AUDIT)
-                .expect("audit")
-                .insert(n as u64, audit_entry.as_slice())
-                .expect("insert");
-            txn.commit().expect("commit");
-        })
-    });
+    let mut n = 0u128;
+    for (name, rows) in [
+        ("raw_redb", RawRows::Record),
+        ("raw_redb_plus_index", RawRows::PlusIndex),
+        ("raw_redb_four_tables", RawRows::EngineLayout),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                n += 1;
+                raw_put(&raw, n, &payload, rows, &audit_entry);
+            })
+        });
+    }
     group.bench_function("engine", |b| {
         b.iter(|| engine.records().put(user, &payload, DAY).expect("put"))
     });

@@ -36,29 +36,18 @@ done
 source scripts/load-setup.sh
 connections="${CONNECTIONS:-1}"
 threads=$((connections > 1 ? 2 : 1))
-case $route in
-  one) url=$base/v1/messages/$id ;;
-  page) url="$base/v1/messages?limit=20" ;;
-  health) url=$base/healthz ;;
-  post) url=$base/v1/messages ;;
-  *) echo "route: one, page, health or post" >&2; exit 2 ;;
-esac
-auth=(-H "authorization: Bearer $token")
-if [ "$route" = post ]; then
-  post_script "$work/post.lua" "$token"
-  auth=(-s "$work/post.lua")
-fi
+route_load "$route"
 perf stat -x, -e "$group:mi_malloc_aligned" -e "$group:mi_free" -p "$server_pid" \
   -o "$work/stat" -- sleep 7 &
 stat_pid=$!
 sleep 1
-wrk -t"$threads" -c"$connections" -d5s "${auth[@]}" "$url" >"$work/wrk"
+wrk -t"$threads" -c"$connections" -d5s "${load[@]}" "$url" >"$work/wrk"
 wait $stat_pid
 requests=$(grep -oE "^ +[0-9]+ requests" "$work/wrk" | grep -oE "[0-9]+")
 per_request=$(awk -F, -v r="$requests" '/mi_malloc_aligned/ {printf "%.1f", $1 / r}' "$work/stat")
 echo "requests: $requests; allocations per request: $per_request" \
   "(frees: $(awk -F, -v r="$requests" '/mi_free/ {printf "%.1f", $1 / r}' "$work/stat"))"
-wrk -t"$threads" -c"$connections" -d3s "${auth[@]}" "$url" >/dev/null &
+wrk -t"$threads" -c"$connections" -d3s "${load[@]}" "$url" >/dev/null &
 load_pid=$!
 sleep 1
 perf record -q -e "$group:mi_malloc_aligned" --call-graph dwarf,16384 -p "$server_pid" \

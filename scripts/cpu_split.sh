@@ -10,28 +10,17 @@
 # by CPU (idle near 0) from one bound by waiting (idle or iowait left
 # over). Needs wrk and vmstat (apt-get install wrk procps).
 #
-# Usage: scripts/cpu_split.sh health|one|page|post
+# Usage: scripts/cpu_split.sh one|page|health|post
 # STRONGROOM_BIN=path/to/strongroom measures another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-route="${1:?health, one, page or post}"
+route="${1:?one, page, health or post}"
 tools="wrk vmstat"
 # shellcheck source=scripts/load-prelude.sh
 source scripts/load-prelude.sh
 # shellcheck source=scripts/load-setup.sh
 source scripts/load-setup.sh
-load=(-H "authorization: Bearer $token")
-case $route in
-  health) url=$base/healthz ;;
-  one) url=$base/v1/messages/$id ;;
-  page) url="$base/v1/messages?limit=20" ;;
-  post)
-    url=$base/v1/messages
-    post_script "$work/post.lua" "$token"
-    load=(-s "$work/post.lua")
-    ;;
-  *) echo "route: health, one, page or post" >&2; exit 2 ;;
-esac
+route_load "$route"
 threads() { # one line per thread: id name user-ticks system-ticks
   for task in /proc/"$server_pid"/task/*; do
     printf '%s %s %s\n' "${task##*/}" "$(tr ' ' _ <"$task/comm")" "$(awk '{print $14, $15}' "$task/stat")"

@@ -5,7 +5,7 @@
 # (SERVE_FLAGS replaces those flags; the caller's $extra_flags, if set,
 # are added), and stores 21 messages of 1 KiB for an account `load`. Sets
 # base, json, token (the account's), message, id (the last message's) and
-# server_pid, and defines post_script.
+# server_pid, and defines post_script and route_load.
 
 # The load comes from one address and one account: lift the connection cap
 # and the account's quotas (0.1.0 and other builds without quota flags:
@@ -40,4 +40,19 @@ wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer $2"
 wrk.body = '{"message":"$message","ttl_seconds":3600}'
 LUA
+}
+
+route_load() { # ROUTE (one, page, health or post): sets url and load, wrk's arguments
+  load=(-H "authorization: Bearer $token")
+  case $1 in
+    one) url=$base/v1/messages/$id ;;
+    page) url="$base/v1/messages?limit=20" ;;
+    health) url=$base/healthz ;;
+    post)
+      url=$base/v1/messages
+      post_script "$work/post.lua" "$token"
+      load=(-s "$work/post.lua")
+      ;;
+    *) echo "route: one, page, health or post" >&2; exit 2 ;;
+  esac
 }

@@ -11,11 +11,11 @@
 # installed, the bytes and redb pages written before each fdatasync. Needs
 # wrk and perf (apt-get install wrk linux-perf; strace for the pages).
 #
-# Usage: scripts/profile_route.sh one|page|post [TOP]
+# Usage: scripts/profile_route.sh one|page|health|post [TOP]
 # STRONGROOM_BIN=path/to/strongroom profiles another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-route="${1:?one, page or post}"
+route="${1:?one, page, health or post}"
 top="${2:-15}"
 tools="wrk perf"
 # shellcheck source=scripts/load-prelude.sh
@@ -25,17 +25,7 @@ metrics=127.0.0.1:18082
 # shellcheck source=scripts/load-setup.sh
 source scripts/load-setup.sh
 pid=$server_pid
-load=(-H "authorization: Bearer $token")
-case $route in
-  one) url=$base/v1/messages/$id ;;
-  page) url="$base/v1/messages?limit=20" ;;
-  post)
-    url=$base/v1/messages
-    post_script "$work/post.lua" "$token"
-    load=(-s "$work/post.lua")
-    ;;
-  *) echo "route: one, page or post" >&2; exit 2 ;;
-esac
+route_load "$route"
 commits() { # "commits records seconds" so far, from the commit histograms
   curl -sf "http://$metrics/metrics" | awk '
     /^strongroom_commit_batch_records_count/ {c = $2}
