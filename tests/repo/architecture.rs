@@ -10,8 +10,9 @@
 //! import between modules. Test code (`#[cfg(test)] mod … { }` and
 //! `tests.rs` files) is left out.
 
+use crate::root;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A crate's source folder and its layers, top first.
 pub(crate) struct Crate {
@@ -72,10 +73,6 @@ pub(crate) const CRATES: &[Crate] = &[
         ],
     },
 ];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
 
 /// Every module of the crate at `src` (`a::b` for `a/b.rs` or
 /// `a/b/mod.rs`) with its source, test code removed.

@@ -3,11 +3,8 @@
 //! `docs/architecture.md` names every folder the architecture test
 //! declares.
 
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
+use crate::root;
+use std::path::PathBuf;
 
 /// The README and every page under `docs/`.
 fn pages() -> Vec<PathBuf> {

@@ -5,11 +5,8 @@
 //! from `DIR/proptest-regressions/path/x.txt`, where `CRATE` is the
 //! nearest folder above the test with a `lib.rs` or `main.rs`.
 
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
+use crate::root;
+use std::path::Path;
 
 /// Data kept for the record, not built: `make_legacy_db.rs` wrote the
 /// legacy fixture with release 0.1.0 (see that folder's README).

@@ -9,3 +9,10 @@ mod docs;
 mod files;
 mod openapi;
 mod translations;
+
+use std::path::{Path, PathBuf};
+
+/// The repository's root (this crate's manifest folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}

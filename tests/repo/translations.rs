@@ -7,10 +7,10 @@
 //! keeps the original's `{placeholders}`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("facade/assets/app")
+    crate::root().join("facade/assets/app")
 }
 
 /// The modules with words in them (the vendored libraries have none of ours).
