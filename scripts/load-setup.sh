@@ -1,11 +1,11 @@
 # shellcheck shell=bash
-# Sourced by http_load.sh, profile_route.sh, alloc_profile.sh, cpu_split.sh and
-# memory_scan.sh: starts `strongroom serve` (binary "$bin") on
-# 127.0.0.1:18080 with a data dir under "$work", the account quotas lifted
-# (SERVE_FLAGS replaces those flags; the caller's $extra_flags, if set,
-# are added), and stores 21 messages of 1 KiB for an account `load`. Sets
-# base, json, token (the account's), message, id (the last message's) and
-# server_pid, and defines post_script and route_load.
+# Sourced by http_load.sh, profile_route.sh, alloc_profile.sh,
+# cpu_split.sh and memory_scan.sh: starts `strongroom serve` (binary
+# "$bin") on 127.0.0.1:18080 with a data dir under "$work", the account
+# quotas lifted (SERVE_FLAGS replaces those flags; the caller's
+# $extra_flags, if set, are added), and stores 21 messages of 1 KiB for an
+# account `load`. Sets base, json, token (the account's), message, id (the
+# last message's) and server_pid, and defines post_script and route_load.
 
 # The load comes from one address and one account: lift the connection cap
 # and the account's quotas (0.1.0 and other builds without quota flags:
@@ -42,7 +42,7 @@ wrk.body = '{"message":"$message","ttl_seconds":3600}'
 LUA
 }
 
-route_load() { # ROUTE (one, page, health or post): sets url and load, wrk's arguments
+route_load() { # ROUTE (one, page, health or post): sets url, and load (wrk's arguments)
   load=(-H "authorization: Bearer $token")
   case $1 in
     one) url=$base/v1/messages/$id ;;
