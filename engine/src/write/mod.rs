@@ -70,6 +70,10 @@ struct SlotInner {
     state: SlotState,
     /// The waiting future's waker, if it waits as one.
     waker: Option<Waker>,
+    /// A thread blocks in [`Slot::wait`]: only then is the condition
+    /// variable notified (a notification costs a system call even when
+    /// nobody waits, and async waiters never do).
+    thread_waits: bool,
     /// Its caller went away: it must not be handed the lead.
     abandoned: bool,
 }
@@ -89,32 +93,30 @@ impl Slot {
     }
 
     fn set(&self, state: SlotState) {
-        let waker = {
-            let mut inner = self.lock();
-            inner.state = state;
-            inner.waker.take()
-        };
-        self.wake(waker);
+        let mut inner = self.lock();
+        inner.state = state;
+        self.wake(inner);
     }
 
     /// Hands the lead over, unless the caller went away.
     fn offer_lead(&self) -> bool {
-        let waker = {
-            let mut inner = self.lock();
-            if inner.abandoned {
-                return false;
-            }
-            inner.state = SlotState::Lead;
-            inner.waker.take()
-        };
-        self.wake(waker);
+        let mut inner = self.lock();
+        if inner.abandoned {
+            return false;
+        }
+        inner.state = SlotState::Lead;
+        self.wake(inner);
         true
     }
 
     /// Tells the waiter, on a thread or as a future, that its state moved
     /// (after the lock is released).
-    fn wake(&self, waker: Option<Waker>) {
-        self.ready.notify_one();
+    fn wake(&self, mut inner: MutexGuard<'_, SlotInner>) {
+        let (waker, thread_waits) = (inner.waker.take(), inner.thread_waits);
+        drop(inner);
+        if thread_waits {
+            self.ready.notify_one();
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -124,6 +126,7 @@ impl Slot {
     pub(crate) fn wait(&self) -> SlotState {
         let mut inner = self.lock();
         while matches!(inner.state, SlotState::Waiting) {
+            inner.thread_waits = true;
             inner = self.ready.wait(inner).unwrap_or_else(|e| e.into_inner());
         }
         std::mem::take(&mut inner.state)
