@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # Sourced by http_load.sh, profile_route.sh, alloc_profile.sh,
-# cpu_split.sh and memory_scan.sh: starts `strongroom serve` (binary
-# "$bin") on 127.0.0.1:18080 with a data dir under "$work", the account
-# quotas lifted (SERVE_FLAGS replaces those flags; the caller's
-# $extra_flags, if set, are added), and stores 21 messages of 1 KiB for an
-# account `load`. Sets base, json, token (the account's), message, id (the
-# last message's) and server_pid, and defines post_script and route_load.
+# cpu_split.sh, syscall_count.sh and memory_scan.sh: starts `strongroom
+# serve` (binary "$bin") on 127.0.0.1:18080 with a data dir under
+# "$work", the account quotas lifted (SERVE_FLAGS replaces those flags;
+# the caller's $extra_flags, if set, are added), and stores 21 messages of
+# 1 KiB for an account `load`. Sets base, json, token (the account's),
+# message, id (the last message's) and server_pid, and defines
+# post_script and route_load.
 
 # The load comes from one address and one account: lift the connection cap
 # and the account's quotas (0.1.0 and other builds without quota flags:
