@@ -26,7 +26,9 @@ use crate::model::RecordKind;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
 use crate::model::files::{FileInfo, FileLabel, FileNotice, FilePage};
-use crate::schema::{self, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileRow, FileState, Refunds, USERS};
+use crate::schema::{
+    self, FILE_EXPIRY, FILE_SEGMENTS, FILES, FileRow, FileState, Refunds, USERS, UserRef,
+};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A file's key in `files`: its owner and id.
@@ -55,7 +57,9 @@ pub(crate) fn begin(
     lease: Duration,
     default_quota: Option<Quota>,
 ) -> Result<Begun, RecordError> {
-    let sender_row = USERS.get(tx, &sender)?.ok_or(RecordError::UnknownUser)?;
+    let sender_name = USERS
+        .get_part(tx, &sender, UserRef::username_of)?
+        .ok_or(RecordError::UnknownUser)?;
     if !USERS.contains(tx, &owner)? {
         return Err(RecordError::UnknownUser);
     }
@@ -71,7 +75,7 @@ pub(crate) fn begin(
     let row = FileRow {
         state: FileState::Uploading,
         sender,
-        sender_name: Some(sender_row.username),
+        sender_name: Some(sender_name),
         created_at: now,
         expires_at: now.saturating_add(lease),
         ttl_millis: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
@@ -109,14 +113,16 @@ pub(crate) fn begin_copy(
     lease: Duration,
     default_quota: Option<Quota>,
 ) -> Result<(), RecordError> {
-    let owner_row = USERS.get(tx, &owner)?.ok_or(RecordError::UnknownUser)?;
+    let owner_name = USERS
+        .get_part(tx, &owner, UserRef::username_of)?
+        .ok_or(RecordError::UnknownUser)?;
     if let Some(e) = quotas::exceeded(tx, owner, default_quota, 0)? {
         return Err(quota_error(e));
     }
     let row = FileRow {
         state: FileState::Uploading,
         sender: owner,
-        sender_name: Some(owner_row.username),
+        sender_name: Some(owner_name),
         created_at: now,
         expires_at: now.saturating_add(lease),
         ttl_millis: 0,

@@ -15,7 +15,7 @@ use crate::keyring::opening::ScopeReader;
 use crate::model::access::Quota;
 use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
 use crate::model::{Event, Limits, Page, Receipt, Record, RecordKind};
-use crate::schema::{self, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USERS};
+use crate::schema::{self, RECORD_EXPIRY, RECORDS, RecordRef, RecordRow, Refunds, USERS, UserRef};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// A notice stored in a transaction, to announce once it commits: its
@@ -78,8 +78,8 @@ pub(crate) fn store(
     record: &NewRecord,
     default_quota: Option<Quota>,
 ) -> Result<(Receipt, u64), RecordError> {
-    let sender = USERS
-        .get(tx, &record.sender)?
+    let sender_name = USERS
+        .get_part(tx, &record.sender, UserRef::username_of)?
         .ok_or(RecordError::UnknownUser)?;
     let scope = record.scope;
     let bytes = (crate::crypto::envelope::MIN_LEN + record.plaintext.len()) as u64;
@@ -98,7 +98,7 @@ pub(crate) fn store(
     let row = RecordRow {
         kind: record.kind,
         sender: record.sender,
-        sender_name: Some(sender.username),
+        sender_name: Some(sender_name),
         created_at: now,
         expires_at: now.saturating_add(record.ttl),
         envelope: sealing.seal(scope, key, &record.plaintext),

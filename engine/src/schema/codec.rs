@@ -234,7 +234,11 @@ impl<'a> Reader<'a> {
         Some(head)
     }
     pub(crate) fn string(&mut self) -> Option<String> {
-        String::from_utf8(self.bytes()?.to_vec()).ok()
+        self.str().map(str::to_owned)
+    }
+    /// A text field, read in place.
+    pub(crate) fn str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.bytes()?).ok()
     }
     /// Everything left (the last field).
     pub(crate) fn tail(&mut self) -> &'a [u8] {

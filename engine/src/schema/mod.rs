@@ -23,7 +23,8 @@ pub(crate) use codec::{Key, Reader, Row, Writer};
 pub(crate) use credit_rows::CreditRow;
 pub(crate) use file_row::{FileRow, FileState};
 pub(crate) use rows::{
-    MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRow,
+    MetaKey, RecordRef, RecordRow, ScopeRow, TokenHash, TokenKind, TokenRow, TokenState, UserRef,
+    UserRow,
 };
 pub(crate) use share_row::{ShareRow, ShareState};
 pub(crate) use usage::{Refunds, charge, charge_bytes, refund};
@@ -211,6 +212,21 @@ impl<K: Key, V: Row> Table<K, V> {
             out = f.take().map(|f| f(bytes));
         })?;
         Ok(out)
+    }
+
+    /// What `part` reads from the row under `key` in place (a partial
+    /// decoding: `None` from it means the row is corrupt).
+    pub(crate) fn get_part<R>(
+        &self,
+        tx: &(impl ReadTx + ?Sized),
+        key: &K,
+        part: impl FnOnce(&[u8]) -> Option<R>,
+    ) -> Result<Option<R>, StorageError> {
+        match self.get_bytes(tx, key, part)? {
+            None => Ok(None),
+            Some(Some(part)) => Ok(Some(part)),
+            Some(None) => Err(self.corrupt()),
+        }
     }
 
     /// Whether `key` is present.

@@ -90,13 +90,38 @@ impl Row for UserRow {
             .u8(self.role.code())
             .u8(u8::from(self.disabled));
     }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let row = UserRef::decode(bytes)?;
+        Some(Self {
+            username: row.username.to_owned(),
+            password_hash: row.password_hash.to_owned(),
+            created_at: row.created_at,
+            role: row.role,
+            disabled: row.disabled,
+        })
+    }
+}
+
+/// An account's row read in place, checked as [`UserRow`]'s decoding
+/// checks it: for a reader that needs a field, not the row (every
+/// message stored names its sender, and needs no copy of the password
+/// hash for it).
+pub(crate) struct UserRef<'a> {
+    pub(crate) username: &'a str,
+    pub(crate) password_hash: &'a str,
+    pub(crate) created_at: Timestamp,
+    pub(crate) role: Role,
+    pub(crate) disabled: bool,
+}
+
+impl<'a> UserRef<'a> {
     /// Rows written before schema 4 end after the password hash: those
     /// accounts are enabled users.
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &'a [u8]) -> Option<Self> {
         let mut r = Reader(bytes);
         let created_at = Timestamp::from_unix_millis(r.u64()?);
-        let username = r.string()?;
-        let password_hash = r.string()?;
+        let username = r.str()?;
+        let password_hash = r.str()?;
         let (role, disabled) = if r.end().is_some() {
             (Role::User, false)
         } else {
@@ -116,6 +141,11 @@ impl Row for UserRow {
             role,
             disabled,
         })
+    }
+
+    /// The username of the row in `bytes`, if the row is whole.
+    pub(crate) fn username_of(bytes: &[u8]) -> Option<String> {
+        UserRef::decode(bytes).map(|row| row.username.to_owned())
     }
 }
 
@@ -377,9 +407,34 @@ mod tests {
         }
 
         #[test]
+        fn user_rows_round_trip_and_read_the_same_in_place(
+            username: String, password_hash: String, created: u64, role: u8, disabled: bool,
+        ) {
+            let role = [Role::Admin, Role::User, Role::Service][usize::from(role % 3)];
+            let row = UserRow {
+                username,
+                password_hash,
+                created_at: Timestamp::from_unix_millis(created),
+                role,
+                disabled,
+            };
+            let bytes = row.to_bytes();
+            prop_assert_eq!(UserRef::username_of(&bytes), Some(row.username.clone()));
+            prop_assert_eq!(UserRow::decode(&bytes), Some(row));
+            // A row cut short, or with a byte too many, is corrupt to both.
+            for bad in [&bytes[..bytes.len() - 1], &[&bytes[..], &[0]].concat()[..]] {
+                prop_assert_eq!(UserRef::username_of(bad), None);
+                prop_assert_eq!(UserRow::decode(bad), None);
+            }
+        }
+
+        #[test]
         fn rows_never_panic_on_any_bytes(bytes: Vec<u8>) {
             let _ = (RecordRow::decode(&bytes), TokenRow::decode(&bytes),
                      UserRow::decode(&bytes), ScopeRow::decode(&bytes));
+            // Reading in place accepts exactly what decoding accepts.
+            prop_assert_eq!(UserRef::username_of(&bytes),
+                            UserRow::decode(&bytes).map(|row| row.username));
         }
     }
 
