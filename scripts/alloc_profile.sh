@@ -2,9 +2,11 @@
 # Heap allocations per request on a route, and where they come from: starts
 # the release server on a fresh data dir (the setup of scripts/http_load.sh),
 # puts a uprobe on mimalloc's allocation entry (`mi_malloc_aligned`, which
-# every Rust allocation of the server goes through) and its `mi_free`,
-# counts both over 5 s of `wrk -t1 -c1` (one connection, so the count is
-# exact, not a sample), then records 0.3 s of allocations with their call
+# every Rust allocation of the server goes through), its reallocation
+# (`mi_realloc_aligned`: a growing `Vec` or `String`, counted apart) and
+# its `mi_free`, counts the three over 5 s of `wrk -t1 -c1` (one
+# connection, so the count is exact, not a sample), then records 0.3 s of
+# allocations with their call
 # stacks and prints the share of each allocating site (the allocator's
 # caller and its caller), scaled to allocations per request. Uprobes slow
 # every allocation down: the requests/s here mean nothing. Needs root,
@@ -29,7 +31,7 @@ cp "$bin" "$work/strongroom"
 bin="$work/strongroom"
 group=probe_strongroom
 trap 'kill $(jobs -p) 2>/dev/null || true; perf probe -q -d "$group:*" 2>/dev/null || true; rm -rf "$work"' EXIT
-for fn in mi_malloc_aligned mi_free; do
+for fn in mi_malloc_aligned mi_realloc_aligned mi_free; do
   perf probe -q -x "$bin" "$fn" >/dev/null
 done
 # shellcheck source=scripts/load-setup.sh
@@ -37,7 +39,8 @@ source scripts/load-setup.sh
 connections="${CONNECTIONS:-1}"
 threads=$((connections > 1 ? 2 : 1))
 route_load "$route"
-perf stat -x, -e "$group:mi_malloc_aligned" -e "$group:mi_free" -p "$server_pid" \
+perf stat -x, -e "$group:mi_malloc_aligned" -e "$group:mi_realloc_aligned" \
+  -e "$group:mi_free" -p "$server_pid" \
   -o "$work/stat" -- sleep 7 &
 stat_pid=$!
 sleep 1
@@ -45,8 +48,9 @@ wrk -t"$threads" -c"$connections" -d5s "${load[@]}" "$url" >"$work/wrk"
 wait $stat_pid
 requests=$(grep -oE "^ +[0-9]+ requests" "$work/wrk" | grep -oE "[0-9]+")
 per_request=$(awk -F, -v r="$requests" '/mi_malloc_aligned/ {printf "%.1f", $1 / r}' "$work/stat")
+per() { awk -F, -v r="$requests" -v e="$1" '$3 ~ e {printf "%.1f", $1 / r}' "$work/stat"; }
 echo "requests: $requests; allocations per request: $per_request" \
-  "(frees: $(awk -F, -v r="$requests" '/mi_free/ {printf "%.1f", $1 / r}' "$work/stat"))"
+  "(reallocations: $(per mi_realloc_aligned), frees: $(per mi_free))"
 wrk -t"$threads" -c"$connections" -d3s "${load[@]}" "$url" >/dev/null &
 load_pid=$!
 sleep 1

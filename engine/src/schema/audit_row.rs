@@ -160,7 +160,9 @@ fn decode_canonical(r: &mut Reader<'_>) -> Option<AuditEntry> {
 
 impl Row for AuditEntry {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&canonical(self));
+        let canonical = canonical(self);
+        out.reserve(canonical.len() + 64);
+        out.extend_from_slice(&canonical);
         Writer(out).tail(&self.prev_hash).tail(&self.hash);
     }
     fn decode(bytes: &[u8]) -> Option<Self> {

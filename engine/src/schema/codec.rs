@@ -33,8 +33,10 @@ pub(crate) trait Row: Sized {
     /// The row back from its encoding; `None` if it is not one.
     fn decode(bytes: &[u8]) -> Option<Self>;
 
+    /// Room for a small row; a row with a large field reserves the rest
+    /// in `encode`, so that a row is written into one allocation.
     fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(64);
         self.encode(&mut out);
         out
     }
@@ -139,6 +141,9 @@ impl<A: FixedKey, B: FixedKey, C: Key> Key for (A, B, C) {
 
 impl Row for () {
     fn encode(&self, _: &mut Vec<u8>) {}
+    fn to_bytes(&self) -> Vec<u8> {
+        Vec::new()
+    }
     fn decode(bytes: &[u8]) -> Option<Self> {
         bytes.is_empty().then_some(())
     }
@@ -148,6 +153,9 @@ impl Row for () {
 impl Row for Vec<u8> {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self);
+    }
+    fn to_bytes(&self) -> Vec<u8> {
+        self.clone()
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
         Some(bytes.to_vec())

@@ -252,6 +252,9 @@ impl<'a> RecordRef<'a> {
 
 impl Row for RecordRow {
     fn encode(&self, out: &mut Vec<u8>) {
+        // sender, two times, kind, the name's length prefix and the name.
+        let name = self.sender_name.as_ref().map_or(0, String::len);
+        out.reserve(16 + 8 + 8 + 1 + 4 + name + self.envelope.len());
         let mut w = Writer(out);
         w.u128(self.sender.as_u128())
             .u64(self.created_at.as_unix_millis())
