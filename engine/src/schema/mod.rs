@@ -188,15 +188,7 @@ impl<K: Key, V: Row> Table<K, V> {
         tx: &(impl ReadTx + ?Sized),
         key: &K,
     ) -> Result<Option<V>, StorageError> {
-        let mut row = None;
-        tx.get(self.name, &key.to_bytes(), &mut |bytes| {
-            row = Some(V::decode(bytes))
-        })?;
-        match row {
-            None => Ok(None),
-            Some(Some(row)) => Ok(Some(row)),
-            Some(None) => Err(self.corrupt()),
-        }
+        self.get_part(tx, key, V::decode)
     }
 
     /// Calls `f` with the stored bytes under `key` (no copy, no decoding).
