@@ -6,11 +6,11 @@
 # (`mi_realloc_aligned`: a growing `Vec` or `String`, counted apart) and
 # its `mi_free`, counts the three over 5 s of `wrk -t1 -c1` (one
 # connection, so the count is exact, not a sample), then records 0.3 s of
-# allocations with their call
-# stacks and prints the share of each allocating site (the allocator's
-# caller and its caller), scaled to allocations per request. Uprobes slow
-# every allocation down: the requests/s here mean nothing. Needs root,
-# wrk and perf (apt-get install wrk linux-perf).
+# allocations with their call stacks and prints the share of each
+# allocating site (the allocator's caller and its caller), scaled to
+# allocations per request. Uprobes slow every allocation down: the
+# requests/s here mean nothing. Needs root, wrk and perf (apt-get install
+# wrk linux-perf).
 #
 # For `post` (durable writes of 1 KiB) each request commits alone (one
 # connection), so the count includes a whole commit's allocations per
@@ -47,8 +47,8 @@ sleep 1
 wrk -t"$threads" -c"$connections" -d5s "${load[@]}" "$url" >"$work/wrk"
 wait $stat_pid
 requests=$(grep -oE "^ +[0-9]+ requests" "$work/wrk" | grep -oE "[0-9]+")
-per_request=$(awk -F, -v r="$requests" '/mi_malloc_aligned/ {printf "%.1f", $1 / r}' "$work/stat")
 per() { awk -F, -v r="$requests" -v e="$1" '$3 ~ e {printf "%.1f", $1 / r}' "$work/stat"; }
+per_request=$(per mi_malloc_aligned)
 echo "requests: $requests; allocations per request: $per_request" \
   "(reallocations: $(per mi_realloc_aligned), frees: $(per mi_free))"
 wrk -t"$threads" -c"$connections" -d3s "${load[@]}" "$url" >/dev/null &
