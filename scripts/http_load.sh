@@ -21,7 +21,12 @@ duration="${1:-10}"
 rounds="${2:-1}"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-cargo build --release --bin strongroom --example hello_world >&2
+# Two commands, not one: built together, the example's dev-dependencies
+# would unify the server's features differently from the other load
+# scripts' `cargo build --release --bin strongroom`, and each switch
+# between the scripts would rebuild the server.
+cargo build --release --bin strongroom >&2
+cargo build --release --example hello_world >&2
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
