@@ -2,17 +2,20 @@
 //! records through the engine's blocking API (`Records::put`, each thread
 //! waiting for the commit that holds its record) for SECONDS, after one
 //! second of warm-up, and it prints what the group commit did meanwhile,
-//! from the engine's own commit metrics:
+//! from the engine's own commit metrics, for the whole run or for each
+//! EVERY seconds of it:
 //!
 //! ```text
-//! cargo run --release -p strongroom-engine --example group_commit -- 64 10
+//! cargo run --release -p strongroom-engine --example group_commit -- 64 8
+//! cargo run --release -p strongroom-engine --example group_commit -- 64 70 10
 //! ```
 //!
 //! puts per second and per commit (writes per fsync: one commit is one
-//! flush), and the share of the time a commit was under way. The last two
-//! say how the commits were formed and how long the store sat idle between
-//! them, which the disk's speed moves far less than the puts per second
-//! the `concurrent_put_1k` benchmark times (docs/performance.md).
+//! flush), the share of the time a commit was under way, and the store
+//! file's size. Records per commit and the committing share say how the
+//! commits were formed and how long the store sat idle between them, which
+//! the disk's speed moves far less than the puts per second the
+//! `concurrent_put_1k` benchmark times (docs/performance.md).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,10 +26,12 @@ use strongroom_engine::{Engine, MasterKey, SecretString};
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().ok());
-    let (Some(Some(writers)), Some(Some(seconds))) = (args.next(), args.next()) else {
-        eprintln!("usage: group_commit WRITERS SECONDS");
+    let (Some(Some(writers)), Some(Some(seconds)), every) = (args.next(), args.next(), args.next())
+    else {
+        eprintln!("usage: group_commit WRITERS SECONDS [EVERY_SECONDS]");
         std::process::exit(2);
     };
+    let every = every.flatten();
     let commits = Commits::default();
     metrics::set_global_recorder(commits.clone()).expect("the only recorder");
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -55,28 +60,47 @@ fn main() {
         })
         .collect();
     std::thread::sleep(Duration::from_secs(1));
-    let (start, puts0, before) = (Instant::now(), puts.load(Ordering::Relaxed), commits.now());
-    std::thread::sleep(Duration::from_secs(seconds));
-    let (wall, puts1, after) = (start.elapsed(), puts.load(Ordering::Relaxed), commits.now());
+    // One line per `every` seconds (all of the run by default): the store
+    // grows as it runs, and its commits with it.
+    let every = every.unwrap_or(seconds).clamp(1, seconds.max(1));
+    let file = dir.path().join("engine.redb");
+    let mut last = (Instant::now(), puts.load(Ordering::Relaxed), commits.now());
+    for _ in 0..seconds / every {
+        std::thread::sleep(Duration::from_secs(every));
+        let now = (Instant::now(), puts.load(Ordering::Relaxed), commits.now());
+        let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+        report(writers, &last, &now, size);
+        last = now;
+    }
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         t.join().expect("writer");
     }
-    let (done, wall) = ((puts1 - puts0) as f64, wall.as_secs_f64());
+}
+
+/// A moment of the run: when, puts so far, commits so far.
+type Mark = (Instant, u64, (u64, f64, f64));
+
+/// What happened between `from` and `to`.
+fn report(writers: u64, from: &Mark, to: &Mark, store_bytes: u64) {
+    let wall = (to.0 - from.0).as_secs_f64();
+    let done = (to.1 - from.1) as f64;
     let (count, records, busy) = (
-        (after.0 - before.0) as f64,
-        after.1 - before.1,
-        after.2 - before.2,
+        (to.2.0 - from.2.0) as f64,
+        to.2.1 - from.2.1,
+        to.2.2 - from.2.2,
     );
     println!(
-        "{writers} writers, {seconds} s: {:.0} puts/s, {:.1} µs per put, {:.0} commits/s, \
-         {:.1} records per commit, mean commit {:.3} ms, committing {:.1} % of the time",
+        "{writers} writers, {wall:.0} s: {:.0} puts/s, {:.1} µs per put, {:.0} commits/s, \
+         {:.1} records per commit, mean commit {:.3} ms, committing {:.1} % of the time, \
+         store {:.0} MB",
         done / wall,
         1e6 * wall / done,
         count / wall,
         records / count,
         1e3 * busy / count,
         100.0 * busy / wall,
+        store_bytes as f64 / 1e6,
     );
 }
 
