@@ -18,7 +18,9 @@
 use redb::{ReadableDatabase, TableDefinition};
 use strongroom_engine::hazmat::{self as envelope, Binding, DataKey};
 use strongroom_engine::secrecy::SecretBox;
-use strongroom_engine::{Engine, KeyScope, MasterKey, SecretString, UserId};
+use strongroom_engine::{KeyScope, UserId};
+
+mod common;
 
 const RAW: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("raw");
 
@@ -32,14 +34,7 @@ fn main() {
     if args.next().as_deref() == Some("raw") {
         return raw_loop(reads, &dir.path().join("raw.redb"));
     }
-    let engine = Engine::builder(MasterKey::generate().0)
-        .open(dir.path().join("engine.redb"))
-        .expect("open");
-    let user = engine
-        .accounts()
-        .create("bench", &SecretString::from("correct horse battery"))
-        .expect("account")
-        .id;
+    let (engine, user) = common::engine_with_account(dir.path());
     let id = engine
         .records()
         .put(user, &[0x5a; 1024], None)

@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use metrics::{Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, SharedString, Unit};
-use strongroom_engine::{Engine, MasterKey, SecretString};
+
+mod common;
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().ok());
@@ -35,14 +36,7 @@ fn main() {
     let commits = Commits::default();
     metrics::set_global_recorder(commits.clone()).expect("the only recorder");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let engine = Engine::builder(MasterKey::generate().0)
-        .open(dir.path().join("engine.redb"))
-        .expect("open");
-    let user = engine
-        .accounts()
-        .create("bench", &SecretString::from("correct horse battery"))
-        .expect("account")
-        .id;
+    let (engine, user) = common::engine_with_account(dir.path());
     let (puts, stop) = (
         Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicBool::new(false)),
