@@ -23,7 +23,6 @@
 //! data key's own nonce budget: a file seals under a key nothing else uses.
 
 use secrecy::SecretBox;
-use zeroize::Zeroizing;
 
 use crate::crypto::keys::{DataKey, NONCE_LEN, Nonce, TAG_LEN};
 use crate::crypto::secret_bytes::SecretBytes;
@@ -270,7 +269,8 @@ pub fn sealed_len(size: u64) -> u64 {
 /// be the last).
 pub struct SegmentSealer {
     keys: FileKeys,
-    pending: Zeroizing<Vec<u8>>,
+    /// The segment being filled: erased in bulk when dropped.
+    pending: SecretBytes,
     next: u32,
     size: u64,
 }
@@ -285,7 +285,7 @@ impl SegmentSealer {
     pub fn new(keys: FileKeys) -> Self {
         Self {
             keys,
-            pending: Zeroizing::new(Vec::with_capacity(SEGMENT_LEN)),
+            pending: SecretBytes::with_capacity(SEGMENT_LEN),
             next: 0,
             size: 0,
         }
@@ -317,7 +317,7 @@ impl SegmentSealer {
                 let mut out = Vec::with_capacity(SEALED_SEGMENT_LEN);
                 self.keys
                     .seal_segment(index, false, &self.pending, &mut out);
-                self.pending.clear();
+                self.pending.truncate(0);
                 sealed(index, out);
             }
             let take = (SEGMENT_LEN - self.pending.len()).min(chunk.len());

@@ -285,7 +285,7 @@ impl EventsApi {
         let (sender, acting) = or_answer!(guard::writer(&state, &caller, Scope::Broadcast).await?);
         let (text, ttl) = body.into_parts();
         match acting
-            .blocking(move |e| e.events().broadcast(sender, text.as_bytes(), ttl))
+            .blocking(move |e| e.events().broadcast(sender, &text, ttl))
             .await?
         {
             Ok(receipt) => {

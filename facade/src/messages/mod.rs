@@ -102,7 +102,7 @@ async fn store(
     let result = match state
         .engine
         .records()
-        .send_queued(sender, recipient, text.as_bytes(), ttl)
+        .send_queued(sender, recipient, &text, ttl)
     {
         Ok(queued) => state.commit(queued).await?,
         Err(e) => Err(e),

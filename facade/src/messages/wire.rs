@@ -6,10 +6,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use poem_openapi::Object;
+use strongroom_engine::SecretBytes;
 use strongroom_engine::records::{Receipt, Record, RecordMeta};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::wire::datetime;
 use crate::wire::fast_json::{self, WriteJson};
@@ -37,8 +37,8 @@ impl NewMessage {
         )
     }
 
-    /// The text (zeroized when dropped) and the requested ttl.
-    pub(crate) fn into_parts(mut self) -> (Zeroizing<String>, Option<Duration>) {
+    /// The text's bytes (erased when dropped) and the requested ttl.
+    pub(crate) fn into_parts(mut self) -> (SecretBytes, Option<Duration>) {
         (
             self.message.take(),
             self.ttl_seconds.map(Duration::from_secs),

@@ -201,7 +201,7 @@ impl SharesApi {
         let what = match (body.message.as_mut(), body.file_id) {
             // A client-encrypted message is the blob's base64 text: opaque
             // here, stored as given and returned as given.
-            (Some(text), None) => Content::Message(SecretBytes::copy(text.take().as_bytes())),
+            (Some(text), None) => Content::Message(text.take()),
             (None, Some(file)) => match owner {
                 Some(owner) => Content::File(
                     owner,

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
+use strongroom_engine::SecretBytes;
 
 /// Defines a strict string newtype with the given schema name and schema.
 macro_rules! strict_string {
@@ -65,14 +66,16 @@ strict_string!(
 
 impl Drop for Text {
     fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
+        drop(self.take());
     }
 }
 
 impl Text {
-    /// The text, taken out to be zeroized by its new holder.
-    pub(crate) fn take(&mut self) -> zeroize::Zeroizing<String> {
-        zeroize::Zeroizing::new(std::mem::take(&mut self.0))
+    /// The text's bytes, taken out (not copied) into bytes erased when
+    /// dropped: in bulk, spare capacity included, where a `String`'s
+    /// `zeroize` writes one byte at a time.
+    pub(crate) fn take(&mut self) -> SecretBytes {
+        SecretBytes::from(std::mem::take(&mut self.0).into_bytes())
     }
 }
 
@@ -174,3 +177,18 @@ strict_string!(
     "string(pbkdf2-salt)",
     base64url_schema(16, 64)
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_text_is_taken_into_erasing_bytes_without_a_copy() {
+        let mut text = Text("the vault code is 7-3-1".to_owned());
+        let at = text.0.as_ptr();
+        let taken = text.take();
+        assert_eq!(taken.as_ptr(), at, "the same allocation, now erased in bulk");
+        assert_eq!(&*taken, b"the vault code is 7-3-1");
+        assert!(text.0.is_empty(), "nothing left behind to erase twice");
+    }
+}
