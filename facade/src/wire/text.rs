@@ -8,11 +8,24 @@ use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 use strongroom_engine::SecretBytes;
 
-/// Defines a strict string newtype with the given schema name and schema.
+/// Defines a strict string newtype with the given schema name and schema;
+/// `secret` first: one whose `Debug` shows its length, not its text.
 macro_rules! strict_string {
+    (secret $(#[$doc:meta])* $name:ident, $schema_name:literal, $schema:expr) => {
+        strict_string!(@define [Clone, PartialEq, Eq] $(#[$doc])* $name, $schema_name, $schema);
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({} bytes)", stringify!($name), self.0.len())
+            }
+        }
+    };
     ($(#[$doc:meta])* $name:ident, $schema_name:literal, $schema:expr) => {
+        strict_string!(@define [Debug, Clone, PartialEq, Eq] $(#[$doc])* $name, $schema_name, $schema);
+    };
+    (@define [$($derive:ident),*] $(#[$doc:meta])* $name:ident, $schema_name:literal, $schema:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[derive($($derive),*)]
         pub(crate) struct $name(pub(crate) String);
 
         impl Type for $name {
@@ -57,8 +70,9 @@ macro_rules! strict_string {
 }
 
 strict_string!(
+    secret
     /// Text that must arrive as a JSON string. It carries message text:
-    /// zeroized when dropped.
+    /// erased when dropped, and never shown by `Debug`.
     Text,
     "string",
     MetaSchema::new("string")
@@ -165,6 +179,7 @@ strict_string!(
 );
 
 strict_string!(
+    secret
     /// A wrapped private key: 32 to 512 bytes, unpadded base64url.
     WrappedKeyText,
     "string(wrapped-private-key)",
@@ -187,8 +202,20 @@ mod tests {
         let mut text = Text("the vault code is 7-3-1".to_owned());
         let at = text.0.as_ptr();
         let taken = text.take();
-        assert_eq!(taken.as_ptr(), at, "the same allocation, now erased in bulk");
+        assert_eq!(
+            taken.as_ptr(),
+            at,
+            "the same allocation, now erased in bulk"
+        );
         assert_eq!(&*taken, b"the vault code is 7-3-1");
         assert!(text.0.is_empty(), "nothing left behind to erase twice");
+    }
+
+    #[test]
+    fn message_text_is_not_shown_by_debug() {
+        let text = Text("the vault code is 7-3-1".to_owned());
+        assert_eq!(format!("{text:?}"), "Text(23 bytes)");
+        let name = Username("river".to_owned());
+        assert_eq!(format!("{name:?}"), r#"Username("river")"#);
     }
 }
