@@ -27,9 +27,10 @@ mod common;
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().ok());
-    let (Some(Some(writers)), Some(Some(seconds)), every) = (args.next(), args.next(), args.next())
+    let (Some(Some(writers @ 1..)), Some(Some(seconds @ 1..)), every) =
+        (args.next(), args.next(), args.next())
     else {
-        eprintln!("usage: group_commit WRITERS SECONDS [EVERY_SECONDS]");
+        eprintln!("usage: group_commit WRITERS SECONDS [EVERY_SECONDS] (each at least 1)");
         std::process::exit(2);
     };
     let every = every.flatten();
@@ -56,7 +57,7 @@ fn main() {
     std::thread::sleep(Duration::from_secs(1));
     // One line per `every` seconds (all of the run by default): the store
     // grows as it runs, and its commits with it.
-    let every = every.unwrap_or(seconds).clamp(1, seconds.max(1));
+    let every = every.unwrap_or(seconds).clamp(1, seconds);
     let file = dir.path().join("engine.redb");
     let mut last = (Instant::now(), puts.load(Ordering::Relaxed), commits.now());
     for _ in 0..seconds / every {
