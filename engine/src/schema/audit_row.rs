@@ -25,10 +25,19 @@ use crate::clock::Timestamp;
 use crate::ids::{FileId, PasskeyId, RecordId, SessionId, ShareId, UserId};
 use crate::model::audit::{Actor, AuditAction, AuditEntry, AuditOutcome, AuditTarget};
 
+/// Room for an entry's canonical bytes (104 plus the action's name).
+const CANONICAL_CAPACITY: usize = 128;
+
 /// The bytes an entry's hash covers (everything but the two hashes).
 pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    let mut w = Writer(&mut out);
+    let mut out = Vec::with_capacity(CANONICAL_CAPACITY);
+    write_canonical(entry, &mut out);
+    out
+}
+
+/// Appends `entry`'s canonical bytes to `out`.
+fn write_canonical(entry: &AuditEntry, out: &mut Vec<u8>) {
+    let mut w = Writer(out);
     w.u64(entry.seq).u64(entry.time.as_unix_millis());
     let (kind, user, key) = match entry.actor {
         Actor::User(user) => (1, user.as_u128(), 0),
@@ -65,7 +74,6 @@ pub(crate) fn canonical(entry: &AuditEntry) -> Vec<u8> {
         Some(IpAddr::V6(v6)) => (6, v6),
     };
     w.u8(kind).u128(u128::from(address));
-    out
 }
 
 /// A credits target's id field: the amount (two's complement) in the
@@ -160,9 +168,9 @@ fn decode_canonical(r: &mut Reader<'_>) -> Option<AuditEntry> {
 
 impl Row for AuditEntry {
     fn encode(&self, out: &mut Vec<u8>) {
-        let canonical = canonical(self);
-        out.reserve(canonical.len() + 64);
-        out.extend_from_slice(&canonical);
+        // The canonical bytes, then the two hashes, in one allocation.
+        out.reserve(CANONICAL_CAPACITY + 64);
+        write_canonical(self, out);
         Writer(out).tail(&self.prev_hash).tail(&self.hash);
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
