@@ -332,6 +332,7 @@ mod tests {
 
     use super::{Delivered, StreamSettings, event_stream};
     use crate::fanout::{EndReason, Hub};
+    use crate::wire::secret_text::SecretText;
 
     /// Where the hand-moved clock starts (Unix milliseconds).
     const START: u64 = 1_700_000_000_000;
@@ -391,12 +392,12 @@ mod tests {
         let stored = crate::events::wire::prepare(&events[0]);
         assert_eq!(stored.kind, "message");
         for kind in ["message", "broadcast", "file", "credits"] {
-            let json = stored.json.as_str();
+            let json: &str = &stored.json;
             let delivered = Delivered::Event {
                 event: Arc::new(Prepared {
                     position,
                     kind,
-                    json: zeroize::Zeroizing::new(json.to_owned()),
+                    json: SecretText::copy(json.as_bytes()),
                 }),
                 id,
             };

@@ -4,7 +4,6 @@
 
 use poem_openapi::Object;
 use strongroom_engine::events::{Event, EventKind};
-use zeroize::Zeroizing;
 
 use crate::fanout::Prepared;
 use crate::messages::wire::{Message, NewMessage};
@@ -88,7 +87,7 @@ pub(crate) fn prepare(event: &Event) -> Prepared {
     Prepared {
         position: event.position(),
         kind: kind_name(event.kind()),
-        json: Zeroizing::new(fast_json::to_string(&StreamEvent::from(event))),
+        json: SecretText::from_string(fast_json::to_string(&StreamEvent::from(event))),
     }
 }
 

@@ -21,14 +21,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use strongroom_engine::events::{Event, EventPosition, Notice};
 use strongroom_engine::{KeyScope, SessionId, UserId};
 use tokio::sync::mpsc;
-use zeroize::Zeroizing;
+
+use crate::wire::secret_text::SecretText;
 
 /// One event, serialised once for every stream that receives it.
 #[derive(Debug)]
 pub(crate) struct Prepared {
     pub(crate) position: EventPosition,
     pub(crate) kind: &'static str,
-    pub(crate) json: Zeroizing<String>,
+    /// It carries message text: erased in bulk when the last stream lets
+    /// it go, and not shown by `Debug`.
+    pub(crate) json: SecretText,
 }
 
 /// How an event becomes what streams send (the events feature's wire

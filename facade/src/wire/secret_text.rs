@@ -27,25 +27,25 @@ impl SecretText {
     /// directly) are shown with replacement characters.
     pub(crate) fn take(bytes: SecretBytes) -> Self {
         match String::from_utf8(bytes.into_vec()) {
-            // An opened envelope has exactly its length's capacity, so this
-            // keeps the allocation (a shrink would free the old one
-            // uncleared: copy instead in that case).
-            Ok(text) if text.capacity() == text.len() => {
-                Self(Zeroizing::new(text.into_boxed_str()))
-            }
-            Ok(text) => {
-                let text = Zeroizing::new(text);
-                Self(Zeroizing::new(Box::from(text.as_str())))
-            }
+            Ok(text) => Self::from_string(text),
             Err(e) => {
-                // Copied into an exact allocation, the working copies
-                // zeroized (shrinking a `String` would free its old buffer
-                // uncleared).
-                let bytes = Zeroizing::new(e.into_bytes());
-                let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
-                Self(Zeroizing::new(Box::from(text.as_str())))
+                let bytes = SecretBytes::from(e.into_bytes());
+                Self::from_string(String::from_utf8_lossy(&bytes).into_owned())
             }
         }
+    }
+
+    /// Takes `text`: its own allocation when that holds exactly the text
+    /// (an opened envelope's does), else an exact copy, the original erased
+    /// (shrinking a `String` would free its old buffer uncleared). Both in
+    /// bulk: a `String`'s own `zeroize` writes one byte at a time.
+    pub(crate) fn from_string(text: String) -> Self {
+        if text.capacity() == text.len() {
+            return Self(Zeroizing::new(text.into_boxed_str()));
+        }
+        let exact = Box::from(text.as_str());
+        drop(SecretBytes::from(text.into_bytes()));
+        Self(Zeroizing::new(exact))
     }
 
     /// A copy of borrowed bytes (an event shared by several streams).
@@ -76,6 +76,13 @@ impl From<&SecretString> for SecretText {
 impl From<&BearerToken> for SecretText {
     fn from(token: &BearerToken) -> Self {
         Self::copy(token.expose_secret().as_bytes())
+    }
+}
+
+/// The length only, never the text.
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretText({} bytes)", self.0.len())
     }
 }
 
@@ -126,10 +133,7 @@ impl ToHeader for SecretText {
 impl ParseFromJSON for SecretText {
     fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
         match value {
-            Some(serde_json::Value::String(s)) => {
-                let s = Zeroizing::new(s);
-                Ok(Self(Zeroizing::new(Box::from(s.as_str()))))
-            }
+            Some(serde_json::Value::String(s)) => Ok(Self::from_string(s)),
             _ => Err(ParseError::custom("expected a string")),
         }
     }
@@ -151,5 +155,18 @@ mod tests {
         let mut roomy = Vec::with_capacity(64);
         roomy.extend_from_slice(b"spare room");
         assert_eq!(&*SecretText::take(SecretBytes::from(roomy)), "spare room");
+    }
+
+    #[test]
+    fn a_string_moves_in_when_exact_and_is_copied_exactly_otherwise() {
+        let exact = String::from("event json");
+        let at = exact.as_ptr();
+        let text = SecretText::from_string(exact);
+        assert_eq!(text.as_ptr(), at, "moved, not copied");
+        let mut roomy = String::with_capacity(64);
+        roomy.push_str("{\"kind\":\"message\"}");
+        let text = SecretText::from_string(roomy);
+        assert_eq!(&*text, "{\"kind\":\"message\"}");
+        assert_eq!(format!("{text:?}"), "SecretText(18 bytes)");
     }
 }
