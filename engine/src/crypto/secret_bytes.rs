@@ -6,8 +6,8 @@
 //! allocation as two slices (the bytes and the spare capacity) through
 //! `zeroize`'s bulk fill: a `memset` the compiler must keep.
 
-use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::{fmt, io};
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -33,14 +33,34 @@ impl SecretBytes {
     /// Appends `bytes`. Past the capacity, the bytes move to a larger
     /// allocation and the old one is erased (a `Vec` would free it
     /// uncleared).
+    #[inline]
     pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         if self.0.capacity() - self.0.len() < bytes.len() {
-            let needed = self.0.len().saturating_add(bytes.len());
-            let mut grown = Vec::with_capacity(needed.max(self.0.capacity().saturating_mul(2)));
-            grown.extend_from_slice(&self.0);
-            drop(std::mem::replace(self, Self(grown)));
+            self.grow(bytes.len());
         }
         self.0.extend_from_slice(bytes);
+    }
+
+    /// Appends one byte, growing as [`SecretBytes::extend_from_slice`]
+    /// does.
+    #[inline]
+    pub fn push(&mut self, byte: u8) {
+        if self.0.capacity() == self.0.len() {
+            self.grow(1);
+        }
+        self.0.push(byte);
+    }
+
+    /// Moves the bytes to an allocation with room for `more` (at least
+    /// twice the old one) and erases the old one. Out of line, so the
+    /// appends stay small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, more: usize) {
+        let needed = self.0.len().saturating_add(more);
+        let mut grown = Vec::with_capacity(needed.max(self.0.capacity().saturating_mul(2)));
+        grown.extend_from_slice(&self.0);
+        drop(std::mem::replace(self, Self(grown)));
     }
 
     /// Keeps the first `len` bytes (all, if there are fewer); the rest
@@ -59,6 +79,27 @@ impl SecretBytes {
     /// copy).
     pub fn into_vec(mut self) -> Vec<u8> {
         std::mem::take(&mut self.0)
+    }
+}
+
+/// Writing appends, as to a `Vec<u8>`, growing as
+/// [`SecretBytes::extend_from_slice`] does (for serialisers that write to
+/// an `io::Write`).
+impl io::Write for SecretBytes {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -143,6 +184,16 @@ mod tests {
         secret.extend_from_slice(b"");
         assert_eq!(secret.as_slice(), b"abcdefgh");
         assert!(secret.0.capacity() >= 8);
+    }
+
+    #[test]
+    fn pushes_and_writes_append() {
+        use std::io::Write;
+        let mut secret = SecretBytes::with_capacity(2);
+        secret.push(b'{');
+        write!(secret, "\"n\":{}", 42).expect("writing to memory");
+        secret.push(b'}');
+        assert_eq!(secret.as_slice(), b"{\"n\":42}");
     }
 
     #[test]
