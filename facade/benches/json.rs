@@ -2,7 +2,9 @@
 //! JSON three ways, on the same values:
 //!
 //! - `fast_json`: the facade's writer (`src/wire/fast_json.rs`, included here
-//!   as it is), which the routes use;
+//!   as it is), which the routes use, into the erasing buffer the route
+//!   sends (dropped, so erased, as the route's is); `fast_json_multiline`
+//!   is the same page with a line break every 28 bytes of text;
 //! - `serde_json`: the same shape with `#[derive(Serialize)]` and
 //!   `serde_json::to_writer` into a pre-sized buffer;
 //! - `poem_openapi`: what poem-openapi's `Json` payload does (a
@@ -21,6 +23,7 @@ use uuid::Uuid;
 mod fast_json;
 
 use fast_json::WriteJson;
+use strongroom_engine::SecretBytes;
 
 /// The wire shape of a message on a page (`wire::Message`).
 #[derive(Serialize)]
@@ -46,7 +49,7 @@ struct Page {
 
 /// As `wire.rs` writes a message and a page with `fast_json`.
 impl WriteJson for Message {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut SecretBytes) {
         out.push(b'{');
         fast_json::key(out, "id");
         fast_json::uuid(out, &self.id);
@@ -76,7 +79,7 @@ impl WriteJson for Message {
 }
 
 impl WriteJson for Page {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut SecretBytes) {
         out.push(b'{');
         fast_json::key(out, "messages");
         out.push(b'[');
@@ -124,21 +127,34 @@ fn page() -> Page {
     }
 }
 
+/// The same page with multi-line texts: every line break is escaped, so
+/// the JSON outgrows its size hint.
+fn multiline_page() -> Page {
+    let mut page = page();
+    for m in &mut page.messages {
+        m.message = "meet me at the usual place.\n".repeat(37)[..1024].to_owned();
+    }
+    page
+}
+
 fn json(c: &mut Criterion) {
     let page = page();
-    let fast = fast_json::to_string(&page);
+    let multiline = multiline_page();
+    let fast = String::from_utf8(fast_json::body(&page).to_vec()).expect("UTF-8");
     let serde = serde_json::to_string(&page).expect("serde");
     let a: serde_json::Value = serde_json::from_str(&fast).expect("fast_json writes JSON");
     let b: serde_json::Value = serde_json::from_str(&serde).expect("serde writes JSON");
     assert_eq!(a, b, "both write the same document");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&fast_json::body(&multiline)).expect("JSON"),
+        serde_json::to_value(&multiline).expect("serde"),
+        "both write the same multi-line document"
+    );
 
     let mut group = c.benchmark_group("list_page_20x1k_json");
-    group.bench_function("fast_json", |bench| {
-        bench.iter(|| {
-            let mut out = Vec::with_capacity(page.size_hint());
-            page.write_json(&mut out);
-            out
-        })
+    group.bench_function("fast_json", |bench| bench.iter(|| fast_json::body(&page)));
+    group.bench_function("fast_json_multiline", |bench| {
+        bench.iter(|| fast_json::body(&multiline))
     });
     group.bench_function("serde_json", |bench| {
         bench.iter(|| {

@@ -3,6 +3,7 @@
 //! per event for every stream.
 
 use poem_openapi::Object;
+use strongroom_engine::SecretBytes;
 use strongroom_engine::events::{Event, EventKind};
 
 use crate::fanout::Prepared;
@@ -87,7 +88,7 @@ pub(crate) fn prepare(event: &Event) -> Prepared {
     Prepared {
         position: event.position(),
         kind: kind_name(event.kind()),
-        json: SecretText::from_string(fast_json::to_string(&StreamEvent::from(event))),
+        json: SecretText::take(fast_json::body(&StreamEvent::from(event))),
     }
 }
 
@@ -136,7 +137,7 @@ impl From<&Event> for StreamEvent {
 }
 
 impl WriteJson for StreamEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut SecretBytes) {
         out.push(b'{');
         fast_json::key(out, "kind");
         fast_json::string(out, &self.kind);
@@ -234,9 +235,8 @@ mod tests {
                         low: 10,
                     }),
                 };
-                let mut out = Vec::new();
-                event.write_json(&mut out);
-                let written: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+                let written: serde_json::Value =
+                    serde_json::from_slice(&fast_json::body(&event)).expect("valid JSON");
                 let mut documented = event.to_json().expect("json");
                 // poem-openapi writes an absent optional field as null.
                 if !file {

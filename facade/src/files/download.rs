@@ -13,9 +13,11 @@ use poem_openapi::registry::{
     MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
 use poem_openapi::types::Type;
+use strongroom_engine::SecretBytes;
 use strongroom_engine::files::FileReader;
 
 use crate::files::range::content_disposition;
+use crate::wire::zeroized;
 
 /// Plaintext bytes read per step of the stream (16 segments).
 const STEP: u64 = 16 * 64 * 1024;
@@ -58,11 +60,11 @@ async fn step(
     reads_block: bool,
 ) -> std::io::Result<Bytes> {
     let read = move || {
-        // Zeroized once hyper has written it.
-        let mut out = Vec::with_capacity((end - start) as usize);
+        // Erased once hyper has written it.
+        let mut out = SecretBytes::with_capacity((end - start) as usize);
         reader
             .read(start, end, &mut |b| out.extend_from_slice(b))
-            .map(|()| Bytes::from_owner(zeroize::Zeroizing::new(out)))
+            .map(|()| zeroized::bytes(out))
             .map_err(|e| {
                 tracing::warn!(error = %e, "file read ended early");
                 std::io::Error::other("the file could not be read to its end")

@@ -81,7 +81,7 @@ impl From<Receipt> for StoredMessage {
 }
 
 impl WriteJson for StoredMessage {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut SecretBytes) {
         out.push(b'{');
         fast_json::key(out, "id");
         fast_json::uuid(out, &self.id);
@@ -143,7 +143,7 @@ impl From<Record> for Message {
 
 impl Message {
     /// The fields, without braces (a stream event adds its `kind`).
-    pub(crate) fn write_fields(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_fields(&self, out: &mut SecretBytes) {
         fast_json::key(out, "id");
         fast_json::uuid(out, &self.id);
         if let Some(sender) = &self.sender {
@@ -167,7 +167,7 @@ impl Message {
 }
 
 impl WriteJson for Message {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut SecretBytes) {
         out.push(b'{');
         self.write_fields(out);
         out.push(b'}');
@@ -189,7 +189,7 @@ pub(crate) struct MessagePage {
 }
 
 impl WriteJson for MessagePage {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut SecretBytes) {
         out.push(b'{');
         fast_json::key(out, "messages");
         out.push(b'[');
@@ -236,9 +236,7 @@ mod tests {
     }
 
     pub(crate) fn written(value: &impl WriteJson) -> serde_json::Value {
-        let mut out = Vec::new();
-        value.write_json(&mut out);
-        serde_json::from_slice(&out).expect("valid JSON")
+        serde_json::from_slice(&fast_json::body(value)).expect("valid JSON")
     }
 
     /// The direct path (`FastJson`) writes exactly what poem-openapi's

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use poem_openapi::{Enum, Object};
+use strongroom_engine::SecretBytes;
 use strongroom_engine::shares::{ShareInfo, ShareLife, ShareStatus};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -189,7 +190,7 @@ pub(crate) struct SharedSecret {
 
 /// Written directly, into a body zeroized once sent.
 impl WriteJson for SharedSecret {
-    fn write_json(&self, out: &mut Vec<u8>) {
+    fn write_json(&self, out: &mut SecretBytes) {
         out.push(b'{');
         fast_json::key(out, "message");
         fast_json::string(out, &self.message);

@@ -75,10 +75,8 @@ impl<T: WriteJson + Send> IntoResponse for FastJson<T> {
     /// The body holds plaintext (messages, shared secrets): it is zeroized
     /// once sent and dropped.
     fn into_response(self) -> Response {
-        let mut body = Vec::with_capacity(self.0.size_hint());
-        self.0.write_json(&mut body);
         Response::builder()
             .header(header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(zeroized::bytes(body))
+            .body(zeroized::bytes(fast_json::body(&self.0)))
     }
 }
