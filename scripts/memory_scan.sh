@@ -9,13 +9,21 @@
 # still there — in freed memory or not. Each message and token copy is
 # counted by what it sits in: a request as received (hyper's read
 # buffer), an event's JSON or a response, or other.
+# With --multiline each message's text has line breaks (escaped in JSON,
+# so every body holding it outgrows the length it was sized for), and the
+# 40 are read back as two pages of 20 before the scan.
 # Needs curl with HTTP/2 and python3, and the right to read the server's
 # memory (root, or the same user with ptrace allowed).
 #
-# Usage: scripts/memory_scan.sh
+# Usage: scripts/memory_scan.sh [--multiline]
 # STRONGROOM_BIN=path/to/strongroom scans another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+  --multiline) filler=$(printf 'line\\n%.0s' $(seq 80)) ;;
+  "") filler=$(printf '%*s' 300 '' | tr ' ' x) ;;
+  *) echo "usage: $0 [--multiline]" >&2; exit 2 ;;
+esac
 tools="curl python3"
 # shellcheck source=scripts/load-prelude.sh
 source scripts/load-prelude.sh
@@ -27,8 +35,12 @@ curl -sN --http2-prior-knowledge "$base/v1/events" -H "$auth" >"$work/http2" &
 sleep 1
 for i in $(seq 40); do
   curl -sf -o /dev/null -XPOST $base/v1/messages -H "$json" -H "$auth" \
-    -d "{\"message\":\"SCANMARK-$i-$(printf '%*s' 300 '' | tr ' ' x)\"}"
+    -d "{\"message\":\"SCANMARK-$i-$filler\"}"
 done
+if [ -n "${1:-}" ]; then
+  cursor=$(curl -sf "$base/v1/messages?limit=20" -H "$auth" | sed -E 's/.*"next_cursor":"([^"]+)".*/\1/')
+  curl -sf -o /dev/null "$base/v1/messages?limit=20&cursor=$cursor" -H "$auth"
+fi
 sleep 1
 kill %2 %3
 wait %2 %3 2>/dev/null || true
@@ -58,7 +70,7 @@ for line in open(f"/proc/{pid}/maps"):
     for m in re.finditer(rb"SCANMARK-(\d+)-", data):
         before = data[max(0, m.start() - 200):m.start()]
         kind = ("request as received" if b"\r\n\r\n" in before
-                else "event JSON" if b'"sender_id"' in before else "other")
+                else "event JSON or a response" if b'"sender_id"' in before else "other")
         marks.append((int(m.group(1)), kind))
 print(f"message text: {len(marks)} copies of {len({n for n, _ in marks})} of the 40 messages")
 for kind in sorted({k for _, k in marks}):
