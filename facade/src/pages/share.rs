@@ -6,19 +6,23 @@
 //! when the button is pressed. JSON instead of HTML with
 //! `Accept: application/json`.
 
+use std::fmt;
+use std::io::Write as _;
+
 use base64::Engine as _;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{IntoResponse, Request, Response, Route, get, handler};
 use poem_openapi::payload::Json;
+use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::ShareStatus;
-use strongroom_engine::{SecretString, ShareError};
+use strongroom_engine::{SecretBytes, SecretString, ShareError};
 use time::format_description::well_known::Rfc3339;
 
 use crate::http::problem::share_problem;
 use crate::http::state::State;
 use crate::shares::wire::ShareStatusBody;
-use crate::wire::datetime;
+use crate::wire::{datetime, zeroized};
 
 const CSS: &str = include_str!("../../assets/share/share.css");
 const JS: &str = include_str!("../../assets/share/share.js");
@@ -56,7 +60,9 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 #[handler]
 async fn page(req: &Request, state: Data<&State>, Path(token): Path<String>) -> Response {
     let json = wants_json(req);
-    let secret = SecretString::from(token.clone());
+    // The link's token, kept (it goes into the page) as a secret.
+    let token = SecretString::from(token);
+    let secret = token.clone();
     let status = match state.read(move |e| e.shares().status(&secret)).await {
         Ok(status) => status,
         Err(e) => return e.into_response(),
@@ -64,15 +70,15 @@ async fn page(req: &Request, state: Data<&State>, Path(token): Path<String>) -> 
     let mut response = match (status, json) {
         (Ok(s), true) => Json(ShareStatusBody::from(s)).into_response(),
         (Err(e), true) => share_problem(e).into_response(),
-        (Ok(s), false) => html(StatusCode::OK, &waiting(&token, s)),
+        (Ok(s), false) => html(StatusCode::OK, &waiting(token.expose_secret(), s)),
         (Err(ShareError::Gone), false) => html(
             StatusCode::GONE,
-            "<h1>This secret is no longer available</h1>\
+            b"<h1>This secret is no longer available</h1>\
              <p>It was opened as many times as it allowed, expired, or was revoked.</p>",
         ),
         (Err(ShareError::NotFound), false) => html(
             StatusCode::NOT_FOUND,
-            "<h1>There is no secret at this link</h1>\
+            b"<h1>There is no secret at this link</h1>\
              <p>Check that the whole link was copied.</p>",
         ),
         (Err(e), false) => share_problem(e).into_response(),
@@ -103,22 +109,18 @@ fn wants_json(req: &Request) -> bool {
     accept.contains("application/json") && !accept.contains("text/html")
 }
 
-fn waiting(token: &str, s: ShareStatus) -> String {
+/// The page's body while the share is waiting: written straight into
+/// erasing bytes, as it holds the link's token.
+fn waiting(token: &str, s: ShareStatus) -> SecretBytes {
     let expires = datetime(s.expires_at)
         .format(&Rfc3339)
         .unwrap_or_else(|_| "soon".to_owned());
-    let views = match s.views_left {
-        1 => "It can be viewed once more, then it is deleted.".to_owned(),
-        n => format!("It can be viewed {n} more times."),
-    };
     let passphrase = if s.passphrase_required {
         r#"<label for="passphrase">Passphrase</label>
 <input id="passphrase" type="password" autocomplete="off" required>"#
     } else {
         ""
     };
-    // The token is 43 base64url characters (it was just found by it), so
-    // it needs no escaping; it is escaped anyway.
     // A secret encrypted in the sender's browser opens only with the key
     // in the link's fragment: the page checks it before consuming a view.
     let (client, key) = if s.client_encrypted {
@@ -133,38 +135,16 @@ fn waiting(token: &str, s: ShareStatus) -> String {
     } else {
         ("false", "")
     };
-    // A file: named (when the link alone opens it) and downloaded, not
-    // shown.
-    let (what, file, button, name) = if s.file {
-        let named = match (&s.file_facts, s.client_encrypted) {
-            (Some((label, size)), _) => format!(
-                r#"<p class="file"><strong id="file-name">{}</strong> ({} bytes, {})</p>"#,
-                escape(&label.name),
-                size,
-                escape(&label.media_type)
-            ),
-            // Sealed in the sender's browser: this page reads the name
-            // with the link's key.
-            (None, true) => "<p class=\"file\" id=\"file-facts\">Encrypted in the sender's \
-                             browser; its name shows here when the link's key opens it.</p>"
-                .to_owned(),
-            (None, false) => {
-                "<p class=\"file\">Its name and size show once the passphrase is given.</p>"
-                    .to_owned()
-            }
-        };
-        let name = s
-            .file_facts
-            .as_ref()
-            .map_or_else(|| "file".to_owned(), |(label, _)| escape(&label.name));
-        ("a file", named, "Download the file", name)
+    let (what, button) = if s.file {
+        ("a file", "Download the file")
     } else {
-        (
-            "a secret",
-            String::new(),
-            "Reveal the secret",
-            String::new(),
-        )
+        ("a secret", "Reveal the secret")
+    };
+    // The name the download is saved under, when the link alone opens it.
+    let name = match (s.file, &s.file_facts) {
+        (false, _) => "",
+        (true, Some((label, _))) => label.name.as_str(),
+        (true, None) => "file",
     };
     let holds_file = if s.file { "true" } else { "false" };
     // Ciphertext only the link's key opens: safe in the page.
@@ -174,10 +154,46 @@ fn waiting(token: &str, s: ShareStatus) -> String {
         .filter(|l| !l.is_empty())
         .map(|l| base64::engine::general_purpose::STANDARD.encode(l))
         .unwrap_or_default();
-    format!(
+    let mut out = SecretBytes::with_capacity(2048 + name.len() + label.len());
+    // Writing to memory cannot fail.
+    // The token is 43 base64url characters (it was just found by it), so
+    // it needs no escaping; it is escaped anyway.
+    let _ = write!(
+        out,
         r#"<main id="share" data-token="{token}" data-client-encrypted="{client}" data-file="{holds_file}" data-name="{name}" data-label="{label}">
 <h1>Someone shared {what} with you</h1>
-{file}<p class="facts">{views} It expires at <time datetime="{expires}">{expires}</time> (UTC).</p>
+"#,
+        token = Escaped(token),
+        name = Escaped(name),
+    );
+    // A file: named (when the link alone opens it) and downloaded, not
+    // shown.
+    if s.file {
+        let _ = match (&s.file_facts, s.client_encrypted) {
+            (Some((label, size)), _) => write!(
+                out,
+                r#"<p class="file"><strong id="file-name">{}</strong> ({size} bytes, {})</p>"#,
+                Escaped(&label.name),
+                Escaped(&label.media_type)
+            ),
+            // Sealed in the sender's browser: this page reads the name
+            // with the link's key.
+            (None, true) => out.write_all(
+                b"<p class=\"file\" id=\"file-facts\">Encrypted in the sender's \
+                  browser; its name shows here when the link's key opens it.</p>",
+            ),
+            (None, false) => out.write_all(
+                b"<p class=\"file\">Its name and size show once the passphrase is given.</p>",
+            ),
+        };
+    }
+    let _ = match s.views_left {
+        1 => out.write_all(b"<p class=\"facts\">It can be viewed once more, then it is deleted."),
+        n => write!(out, "<p class=\"facts\">It can be viewed {n} more times."),
+    };
+    let _ = write!(
+        out,
+        r#" It expires at <time datetime="{expires}">{expires}</time> (UTC).</p>
 <form id="form">{key}{passphrase}
 <button id="reveal" type="submit">{button}</button>
 </form>
@@ -186,14 +202,14 @@ fn waiting(token: &str, s: ShareStatus) -> String {
 <p id="after" hidden></p>
 <noscript><p>Revealing the secret needs JavaScript (it is decrypted in this page).</p></noscript>
 </main>
-<script src="/s/assets/share.js"></script>"#,
-        token = escape(token),
-    )
+<script src="/s/assets/share.js"></script>"#
+    );
+    out
 }
 
-fn html(status: StatusCode, body: &str) -> Response {
-    let document = format!(
-        r#"<!doctype html>
+/// The document around `body`, in erasing bytes of its exact length.
+fn html(status: StatusCode, body: &[u8]) -> Response {
+    const HEAD: &[u8] = br#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
@@ -202,26 +218,53 @@ fn html(status: StatusCode, body: &str) -> Response {
 <link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/s/assets/share.css">
 </head><body>
-{body}
-</body></html>"#
-    );
+"#;
+    const TAIL: &[u8] = b"\n</body></html>";
+    let mut document = SecretBytes::with_capacity(HEAD.len() + body.len() + TAIL.len());
+    document.extend_from_slice(HEAD);
+    document.extend_from_slice(body);
+    document.extend_from_slice(TAIL);
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-        .body(document)
+        .body(zeroized::bytes(document))
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// Text escaped for HTML (in an element or a quoted attribute), written
+/// through the formatter: no escaped copy is made.
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut run = 0;
+        for (at, c) in self.0.char_indices() {
+            let escape = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => continue,
+            };
+            f.write_str(&self.0[run..at])?;
+            f.write_str(escape)?;
+            run = at + 1;
         }
+        f.write_str(&self.0[run..])
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Escaped;
+
+    #[test]
+    fn html_text_is_escaped() {
+        assert_eq!(
+            Escaped(r#"<a href="x">Tom & Jerry's</a> é"#).to_string(),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt; é"
+        );
+        assert_eq!(Escaped("plain").to_string(), "plain");
+        assert_eq!(Escaped("").to_string(), "");
+    }
 }
