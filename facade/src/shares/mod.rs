@@ -24,7 +24,6 @@ use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::{NewFileShare, NewShare};
 use strongroom_engine::{FileId, Scope, SecretBytes, SecretString, ShareId, UserId};
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use crate::ApiConfig;
 use crate::files::download::Download;
@@ -396,10 +395,7 @@ impl SharesApi {
                 // binary one made through the engine comes back as base64.
                 let message = match std::str::from_utf8(&share.content) {
                     Ok(_) => SecretText::take(share.content),
-                    Err(_) => {
-                        let text = Zeroizing::new(STANDARD.encode(share.content.as_slice()));
-                        SecretText::copy(text.as_bytes())
-                    }
+                    Err(_) => SecretText::from_string(STANDARD.encode(share.content.as_slice())),
                 };
                 Ok(OpenShareResponse::Message(FastJson(SharedSecret {
                     message,

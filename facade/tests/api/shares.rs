@@ -1,8 +1,9 @@
 //! Share links end to end over a real TCP port: create, preview without
 //! consuming (plain GETs and the user agents of link unfurlers), open
 //! exactly once under 32 concurrent requests, passphrases, list and
-//! revoke, expiry, anonymous creation, the page's headers, and problems
-//! that say only 404 or 410.
+//! revoke, expiry, anonymous creation, the page's headers, a binary share
+//! made through the engine (opened as base64), and problems that say only
+//! 404 or 410.
 
 use crate::common;
 
@@ -409,4 +410,29 @@ async fn passphrase_guesses_are_throttled_per_address_before_any_hashing() {
     assert!(throttled.retry_after.is_some());
     // Asking whether a passphrase is needed costs nothing and is not counted.
     assert_problem(&open(&s, &tokens[2], json!({})).await, 401);
+}
+
+#[tokio::test]
+async fn a_binary_share_made_through_the_engine_opens_as_base64() {
+    let s = start().await;
+    let content = [0u8, 159, 146, 150, 255, b'\n'];
+    let created = s
+        .engine
+        .shares()
+        .create(
+            None,
+            strongroom_engine::shares::NewShare {
+                content: &content,
+                ttl: None,
+                max_views: None,
+                passphrase: None,
+                client_encrypted: false,
+            },
+        )
+        .expect("create");
+    let r = open(&s, created.token.expose_secret(), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["message"], STANDARD.encode(content));
+    assert_eq!(r.body["client_encrypted"], false);
+    assert_eq!(r.body["views_left"], 0);
 }
