@@ -8,7 +8,9 @@
 # (by the marker), of the account's password and of its access token
 # still there — in freed memory or not. Each message and token copy is
 # counted by what it sits in: a request as received (hyper's read
-# buffer), an event's JSON or a response, or other.
+# buffer), an event's JSON or a response, or other. Before the scan it
+# also makes ten share links and fetches each one's page twice; their
+# tokens are counted the same way.
 # With --multiline each message's text has line breaks (escaped in JSON,
 # so every body holding it outgrows the length it was sized for), and the
 # 40 are read back as two pages of 20 before the scan.
@@ -41,15 +43,24 @@ if [ -n "${1:-}" ]; then
   cursor=$(curl -sf "$base/v1/messages?limit=20" -H "$auth" | sed -E 's/.*"next_cursor":"([^"]+)".*/\1/')
   curl -sf -o /dev/null "$base/v1/messages?limit=20&cursor=$cursor" -H "$auth"
 fi
+# Ten share links, each page fetched twice (HTML, which carries the token).
+for _ in $(seq 10); do
+  url=$(curl -sf -XPOST $base/v1/shares -H "$json" -H "$auth" -d '{"message":"shared"}' |
+    sed -E 's/.*"url":"([^"]+)".*/\1/')
+  echo "${url##*/}" >>"$work/shares"
+  curl -sf -o /dev/null "$base/s/${url##*/}"
+  curl -sf -o /dev/null "$base/s/${url##*/}"
+done
 sleep 1
 kill %2 %3
 wait %2 %3 2>/dev/null || true
 echo "events received: HTTP/1.1 stream $(grep -c SCANMARK "$work/http1"), HTTP/2 stream $(grep -c SCANMARK "$work/http2")"
-python3 - "$server_pid" "$token" <<'PY'
+python3 - "$server_pid" "$token" "$work/shares" <<'PY'
 import re, sys
 pid, token = sys.argv[1], sys.argv[2].encode()
+links = [line.strip().encode() for line in open(sys.argv[3]) if line.strip()]
 mem = open(f"/proc/{pid}/mem", "rb", 0)
-marks, password, tokens = [], 0, {}
+marks, password, tokens, shares = [], 0, {}, {}
 for line in open(f"/proc/{pid}/maps"):
     fields = line.split()
     if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
@@ -67,6 +78,14 @@ for line in open(f"/proc/{pid}/maps"):
                 else "in a response" if b'_token":"' in before or b'"ticket":"' in before
                 else "other (a decoded HTTP/2 header block, for one)")
         tokens[kind] = tokens.get(kind, 0) + 1
+    for link in links:
+        for m in re.finditer(re.escape(link), data):
+            before = data[max(0, m.start() - 20):m.start()]
+            kind = ("in a request as received" if before.endswith(b"GET /s/")
+                    else "in a page" if before.endswith(b'data-token="')
+                    else "in the response that created it" if before.endswith(b"/s/")
+                    else "other")
+            shares[kind] = shares.get(kind, 0) + 1
     for m in re.finditer(rb"SCANMARK-(\d+)-", data):
         before = data[max(0, m.start() - 200):m.start()]
         kind = ("request as received" if b"\r\n\r\n" in before
@@ -79,5 +98,8 @@ for kind in sorted({k for _, k in marks}):
 print(f"password: {password} copies")
 print(f"access token: {sum(tokens.values())} copies")
 for kind, n in sorted(tokens.items()):
+    print(f"  {kind}: {n}")
+print(f"share link tokens: {sum(shares.values())} copies of {len(links)} tokens")
+for kind, n in sorted(shares.items()):
     print(f"  {kind}: {n}")
 PY
