@@ -155,9 +155,9 @@ fn waiting(token: &str, s: ShareStatus) -> SecretBytes {
         .map(|l| base64::engine::general_purpose::STANDARD.encode(l))
         .unwrap_or_default();
     let mut out = SecretBytes::with_capacity(2048 + name.len() + label.len());
-    // Writing to memory cannot fail.
-    // The token is 43 base64url characters (it was just found by it), so
-    // it needs no escaping; it is escaped anyway.
+    // Writing to memory cannot fail (hence the `let _ =`s below). The
+    // token is 43 base64url characters (it was just found by it), so it
+    // needs no escaping; it is escaped anyway.
     let _ = write!(
         out,
         r#"<main id="share" data-token="{token}" data-client-encrypted="{client}" data-file="{holds_file}" data-name="{name}" data-label="{label}">

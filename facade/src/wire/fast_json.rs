@@ -154,7 +154,9 @@ fn decimal(digits: &mut [u8], mut value: u32) {
     }
 }
 
-/// `"key":` (keys are constants that need no escaping).
+/// `"key":` (keys are constants that need no escaping). Always inlined:
+/// with the key a constant its copy is a few moves, not a `memcpy` call
+/// (left to itself the inliner stopped inlining it: 12 % on a page).
 #[inline(always)]
 pub(crate) fn key(out: &mut SecretBytes, key: &str) {
     out.push(b'"');
