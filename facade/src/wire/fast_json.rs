@@ -49,9 +49,10 @@ fn needs_escape(bytes: &[u8]) -> bool {
         .any(|chunk| chunk.iter().fold(false, |bad, &b| bad | must_escape(b)))
 }
 
-/// A control character, `"` or `\\`.
+/// A control character, `"` or `\\` (in a JSON string, the bytes that
+/// end a run of plain text).
 #[inline(always)]
-fn must_escape(b: u8) -> bool {
+pub(super) fn must_escape(b: u8) -> bool {
     (b < 0x20) | (b == b'"') | (b == b'\\')
 }
 
