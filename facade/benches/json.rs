@@ -10,6 +10,13 @@
 //! - `poem_openapi`: what poem-openapi's `Json` payload does (a
 //!   `serde_json::Value` tree, then bytes).
 //!
+//! And a request body, `{"message": <1 KiB>, "ttl_seconds": 3600}`, read
+//! into a `serde_json::Value` two ways (`request_1k_json`): by
+//! `json_parse` (`src/wire/json_parse.rs`, included as it is), which the
+//! routes use, and by `serde_json::from_slice`; each plain and with a line
+//! break every 28 bytes (`_multiline`: escapes, which serde_json unescapes
+//! through its scratch buffer and `json_parse` through erased bytes).
+//!
 //! Run: `cargo bench -p strongroom-facade --bench json`
 
 #![allow(dead_code, unreachable_pub, unused_imports)]
@@ -21,6 +28,8 @@ use uuid::Uuid;
 
 #[path = "../src/wire/fast_json.rs"]
 mod fast_json;
+#[path = "../src/wire/json_parse.rs"]
+mod json_parse;
 
 use fast_json::WriteJson;
 use strongroom_engine::SecretBytes;
@@ -168,6 +177,34 @@ fn json(c: &mut Criterion) {
             let value = serde_json::to_value(&page).expect("value");
             serde_json::to_vec(&value).expect("bytes")
         })
+    });
+    group.finish();
+
+    let body = |text: &str| {
+        serde_json::to_vec(&serde_json::json!({"message": text, "ttl_seconds": 3600}))
+            .expect("json")
+    };
+    let plain = body(&page.messages[0].message);
+    let multiline = body(&multiline.messages[0].message);
+    for text in [&plain, &multiline] {
+        assert_eq!(
+            json_parse::parse(text).ok(),
+            serde_json::from_slice(text).ok(),
+            "both read the same value"
+        );
+    }
+    let mut group = c.benchmark_group("request_1k_json");
+    group.bench_function("json_parse", |bench| {
+        bench.iter(|| json_parse::parse(&plain))
+    });
+    group.bench_function("json_parse_multiline", |bench| {
+        bench.iter(|| json_parse::parse(&multiline))
+    });
+    group.bench_function("serde_json", |bench| {
+        bench.iter(|| serde_json::from_slice::<serde_json::Value>(&plain))
+    });
+    group.bench_function("serde_json_multiline", |bench| {
+        bench.iter(|| serde_json::from_slice::<serde_json::Value>(&multiline))
     });
     group.finish();
 }
