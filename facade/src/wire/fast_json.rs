@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use super::json_parse::must_escape;
+
 /// A value that writes itself as JSON.
 pub(crate) trait WriteJson {
     /// Appends the JSON encoding.
@@ -47,13 +49,6 @@ fn needs_escape(bytes: &[u8]) -> bool {
     bytes
         .chunks(64)
         .any(|chunk| chunk.iter().fold(false, |bad, &b| bad | must_escape(b)))
-}
-
-/// A control character, `"` or `\\` (in a JSON string, the bytes that
-/// end a run of plain text).
-#[inline(always)]
-pub(super) fn must_escape(b: u8) -> bool {
-    (b < 0x20) | (b == b'"') | (b == b'\\')
 }
 
 /// `bytes` escaped as serde_json escapes them (the short forms where JSON

@@ -21,11 +21,16 @@ use std::fmt;
 use serde_json::{Map, Value};
 use strongroom_engine::SecretBytes;
 
-use super::fast_json::must_escape;
-
 /// How deep arrays and objects may nest (serde_json's limit: 128 levels
 /// fail).
 const MAX_DEPTH: usize = 127;
+
+/// A control character, `"` or `\\`: the bytes a JSON string cannot hold
+/// as they are (they end a run of plain text; the writer escapes them).
+#[inline(always)]
+pub(super) fn must_escape(b: u8) -> bool {
+    (b < 0x20) | (b == b'"') | (b == b'\\')
+}
 
 /// `input` as one JSON value (surrounding whitespace allowed).
 pub(crate) fn parse(input: &[u8]) -> Result<Value, Error> {
