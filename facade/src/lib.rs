@@ -347,7 +347,7 @@ pub fn api(engine: Engine, mut config: ApiConfig) -> Api {
     let mut pages = http::dispatch::Pages::new()
         .at("/docs", docs)
         .at("/openapi.json", spec)
-        .nest("/s", pages::share::routes())
+        .below("/s", pages::share::SharePages)
         .nest("/app", pages::app::routes().with(Compression::new()))
         .at("/favicon.ico", get(pages::app::favicon));
     if let Some(home) = root_redirect {

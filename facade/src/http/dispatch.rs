@@ -10,8 +10,12 @@
 //! future once more, and every API call paid for each. It sits inside the
 //! CORS layer, so that errors come out as answers CORS can mark.
 
+use poem::endpoint::BoxEndpoint;
 use poem::http::{HeaderValue, Version, header};
-use poem::{Endpoint, IntoEndpoint, IntoResponse, PathPattern, Request, Response, Result, Route};
+use poem::{
+    Endpoint, EndpointExt, IntoEndpoint, IntoResponse, PathPattern, Request, Response, Result,
+    Route,
+};
 
 use crate::http::body_limit::BodyLimit;
 use crate::http::metering::{self, Toll};
@@ -25,6 +29,8 @@ pub(crate) struct Pages {
     route: Route,
     exact: Vec<&'static str>,
     under: Vec<&'static str>,
+    /// Prefixes whose endpoint routes by itself, and the endpoint.
+    raw: Vec<(&'static str, BoxEndpoint<'static, Response>)>,
 }
 
 impl Pages {
@@ -33,7 +39,22 @@ impl Pages {
             route: Route::new(),
             exact: Vec::new(),
             under: Vec::new(),
+            raw: Vec::new(),
         }
+    }
+
+    /// `ep` answers `prefix` and everything below it, and is handed the
+    /// request as it came, past poem's router: for paths that carry a
+    /// secret, which the router would copy into `String`s (a path
+    /// parameter) and a new URI (a nest), all freed unerased.
+    pub(crate) fn below<E: Endpoint<Output = Response> + 'static>(
+        mut self,
+        prefix: &'static str,
+        ep: E,
+    ) -> Self {
+        self.under.push(prefix);
+        self.raw.push((prefix, ep.boxed()));
+        self
     }
 
     /// `ep` answers `path` exactly.
@@ -59,12 +80,23 @@ impl Pages {
     }
 
     fn contains(&self, path: &str) -> bool {
-        self.exact.contains(&path)
-            || self.under.iter().any(|prefix| {
-                path.strip_prefix(prefix)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
+        self.exact.contains(&path) || self.under.iter().any(|prefix| below(prefix, path))
     }
+
+    /// The page `req` goes to.
+    async fn call(&self, req: Request) -> Result<Response> {
+        let path = req.uri().path();
+        match self.raw.iter().find(|(prefix, _)| below(prefix, path)) {
+            Some((_, ep)) => ep.call(req).await,
+            None => self.route.call(req).await,
+        }
+    }
+}
+
+/// Whether `path` is `prefix` or below it.
+fn below(prefix: &str, path: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 pub(crate) struct Dispatch<O> {
@@ -93,7 +125,7 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
         };
         let upload = is_upload(&req);
         let answer = if page {
-            self.pages.route.call(req).await
+            self.pages.call(req).await
         } else if upload {
             // A file streams into its handler, which holds it to the
             // file limits (size, quota, idle time) as it arrives. Any
@@ -184,7 +216,7 @@ fn is_upload(req: &Request) -> bool {
 #[cfg(test)]
 mod tests {
     use poem::endpoint::make_sync;
-    use poem::{Route, get};
+    use poem::{EndpointExt, Route, get};
 
     use super::Pages;
 
@@ -214,12 +246,47 @@ mod tests {
     fn page_paths_are_exact_or_below_a_prefix() {
         let paths = Pages::new()
             .at("/docs", get(make_sync(|_| "docs")))
-            .nest("/s", Route::new());
-        for page in ["/docs", "/s", "/s/", "/s/abc", "/s/assets/share.js"] {
+            .nest("/app", Route::new())
+            .below("/s", make_sync(|_| "share").map_to_response());
+        for page in [
+            "/docs",
+            "/app",
+            "/app/x",
+            "/s",
+            "/s/",
+            "/s/abc",
+            "/s/assets/share.js",
+        ] {
             assert!(paths.contains(page), "{page}");
         }
-        for other in ["/", "/docs/", "/docsx", "/sx", "/v1/shares", "/healthz"] {
+        for other in [
+            "/",
+            "/docs/",
+            "/docsx",
+            "/appx",
+            "/sx",
+            "/v1/shares",
+            "/healthz",
+        ] {
             assert!(!paths.contains(other), "{other}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_below_a_raw_prefix_sees_the_path_as_it_came() {
+        let pages = Pages::new()
+            .nest(
+                "/app",
+                make_sync(|req| req.uri().to_string()).map_to_response(),
+            )
+            .below(
+                "/s",
+                make_sync(|req| req.uri().to_string()).map_to_response(),
+            );
+        for (path, seen) in [("/s/abc?x=1", "/s/abc?x=1"), ("/app/abc?x=1", "/abc?x=1")] {
+            let req = poem::Request::builder().uri_str(path).finish();
+            let body = pages.call(req).await.expect("answer").into_body();
+            assert_eq!(body.into_string().await.expect("text"), seen, "{path}");
         }
     }
 }

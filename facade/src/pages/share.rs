@@ -6,18 +6,21 @@
 //! when the button is pressed. JSON instead of HTML with
 //! `Accept: application/json`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Write as _;
 
 use base64::Engine as _;
-use poem::http::{HeaderValue, StatusCode, header};
-use poem::web::{Data, Path};
-use poem::{IntoResponse, Request, Response, Route, get, handler};
+use percent_encoding::percent_decode_str;
+use poem::error::{MethodNotAllowedError, NotFoundError, ParsePathError};
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use poem_openapi::payload::Json;
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::ShareStatus;
 use strongroom_engine::{SecretBytes, SecretString, ShareError};
 use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroize;
 
 use crate::http::problem::share_problem;
 use crate::http::state::State;
@@ -32,22 +35,58 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
                    connect-src 'self'; img-src 'self'; base-uri 'none'; \
                    form-action 'none'; frame-ancestors 'none'";
 
-/// The page and its two assets.
-pub(crate) fn routes() -> Route {
-    Route::new()
-        .at("/:token", get(page))
-        .at("/assets/share.js", get(asset_js))
-        .at("/assets/share.css", get(asset_css))
+/// The page and its two assets, under `/s/`, routed here by hand: poem's
+/// router copies a path parameter (here the link's token) into `String`s,
+/// and its nesting rewrites the URI into a new one, all freed unerased.
+pub(crate) struct SharePages;
+
+impl Endpoint for SharePages {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let rest = req.uri().path().strip_prefix("/s/").unwrap_or("");
+        // Each answer is logged and counted under its route's template.
+        let (target, template) = match rest {
+            "assets/share.js" => (Target::Script, "/s/assets/share.js"),
+            "assets/share.css" => (Target::Style, "/s/assets/share.css"),
+            token if !token.is_empty() && !token.contains('/') => (Target::Page, "/s/:token"),
+            _ => return Err(NotFoundError.into()),
+        };
+        let pattern = PathPattern(template.into());
+        match answer(&req, target, rest).await {
+            Ok(mut response) => {
+                response.set_data(pattern);
+                Ok(response)
+            }
+            Err(mut refused) => {
+                refused.set_data(pattern);
+                Err(refused)
+            }
+        }
+    }
 }
 
-#[handler]
-fn asset_js() -> Response {
-    asset(JS, "text/javascript; charset=utf-8")
+enum Target {
+    Page,
+    Script,
+    Style,
 }
 
-#[handler]
-fn asset_css() -> Response {
-    asset(CSS, "text/css; charset=utf-8")
+/// `GET` (or `HEAD`, the same without the body) of `target`.
+async fn answer(req: &Request, target: Target, rest: &str) -> poem::Result<Response> {
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        return Err(MethodNotAllowedError.into());
+    }
+    let mut response = match target {
+        Target::Script => asset(JS, "text/javascript; charset=utf-8"),
+        Target::Style => asset(CSS, "text/css; charset=utf-8"),
+        Target::Page => page(req, rest).await?,
+    };
+    if head {
+        response.set_body(());
+    }
+    Ok(response)
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
@@ -57,15 +96,27 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
         .body(body)
 }
 
-#[handler]
-async fn page(req: &Request, state: Data<&State>, Path(token): Path<String>) -> Response {
+/// The page for the token `raw` (a path segment, percent-decoded as
+/// poem's router would; not UTF-8 then, a 400 as poem's).
+async fn page(req: &Request, raw: &str) -> poem::Result<Response> {
+    let Some(state) = req.data::<State>() else {
+        return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    };
     let json = wants_json(req);
     // The link's token, kept (it goes into the page) as a secret.
-    let token = SecretString::from(token);
+    let token = match percent_decode_str(raw).decode_utf8() {
+        Ok(Cow::Borrowed(token)) => SecretString::from(token),
+        Ok(Cow::Owned(mut decoded)) => {
+            let token = SecretString::from(decoded.as_str());
+            decoded.zeroize();
+            token
+        }
+        Err(_) => return Err(ParsePathError.into()),
+    };
     let secret = token.clone();
     let status = match state.read(move |e| e.shares().status(&secret)).await {
         Ok(status) => status,
-        Err(e) => return e.into_response(),
+        Err(e) => return Ok(e.into_response()),
     };
     let mut response = match (status, json) {
         (Ok(s), true) => Json(ShareStatusBody::from(s)).into_response(),
@@ -76,11 +127,7 @@ async fn page(req: &Request, state: Data<&State>, Path(token): Path<String>) -> 
             b"<h1>This secret is no longer available</h1>\
              <p>It was opened as many times as it allowed, expired, or was revoked.</p>",
         ),
-        (Err(ShareError::NotFound), false) => html(
-            StatusCode::NOT_FOUND,
-            b"<h1>There is no secret at this link</h1>\
-             <p>Check that the whole link was copied.</p>",
-        ),
+        (Err(ShareError::NotFound), false) => not_found(),
         (Err(e), false) => share_problem(e).into_response(),
     };
     let headers = response.headers_mut();
@@ -96,7 +143,15 @@ async fn page(req: &Request, state: Data<&State>, Path(token): Path<String>) -> 
         "x-robots-tag",
         HeaderValue::from_static("noindex, nofollow"),
     );
-    response
+    Ok(response)
+}
+
+fn not_found() -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        b"<h1>There is no secret at this link</h1>\
+         <p>Check that the whole link was copied.</p>",
+    )
 }
 
 /// JSON when the client asks for it and not for HTML.

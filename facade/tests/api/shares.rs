@@ -340,6 +340,44 @@ async fn a_client_encrypted_share_carries_only_the_blob() {
 }
 
 #[tokio::test]
+async fn the_page_answers_head_and_percent_encoding_and_refuses_other_methods() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let created = create(&s, Some(&alice), json!({"message": "m"})).await;
+    let token = token_of(created["url"].as_str().expect("url"));
+    let head = s
+        .http
+        .head(s.url(&format!("/s/{token}")))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["cache-control"], "no-store");
+    assert!(head.text().await.expect("body").is_empty());
+    // The token's first character percent-encoded is the same link.
+    let encoded = format!("/s/%{:02X}{}", token.as_bytes()[0], &token[1..]);
+    let page = s.http.get(s.url(&encoded)).send().await.expect("page");
+    assert_eq!(page.status(), 200, "{encoded}");
+    for (method, path, status) in [
+        (reqwest::Method::DELETE, format!("/s/{token}"), 405),
+        (reqwest::Method::POST, "/s/assets/share.js".to_owned(), 405),
+        (reqwest::Method::GET, format!("/s/{token}/more"), 404),
+        (reqwest::Method::GET, "/s/".to_owned(), 404),
+        (reqwest::Method::GET, "/s/%FF".to_owned(), 400),
+    ] {
+        let r = s
+            .http
+            .request(method.clone(), s.url(&path))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), status, "{method} {path}");
+    }
+    // Looking never consumed the one view.
+    assert_eq!(open(&s, &token, json!({})).await.status, 200);
+}
+
+#[tokio::test]
 async fn the_page_assets_are_served() {
     let s = start().await;
     for (path, kind) in [
