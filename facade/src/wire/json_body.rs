@@ -1,10 +1,10 @@
 //! JSON request bodies, parsed from the bytes the body limit read
 //! (`http::body_limit`, one allocation erased when dropped) without
-//! another copy. poem-openapi's `Json` first copies the whole body into a
+//! another copy: poem-openapi's `Json` first copies the whole body into a
 //! `Vec` and frees it unerased, and request bodies hold passwords and
-//! message text; and read by `json_parse`, which leaves no unescaped copy
-//! of a string in freed memory as serde_json's reader does. Same media
-//! type, schema, errors and OpenAPI description.
+//! message text. They are read by `json_parse`, which, unlike serde_json's
+//! reader, leaves no unescaped copy of a string in freed memory. Same
+//! media type, schema, errors and OpenAPI description.
 
 use poem::{Request, RequestBody, Result};
 use poem_openapi::error::ParseRequestPayloadError;
