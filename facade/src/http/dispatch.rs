@@ -20,6 +20,7 @@ use poem::{
 use crate::http::body_limit::BodyLimit;
 use crate::http::metering::{self, Toll};
 use crate::http::problem;
+use crate::http::secret_path;
 use crate::http::state::State;
 
 /// The pages' `Route`, and the paths it answers, recorded as it is built
@@ -143,6 +144,7 @@ impl<O: Endpoint> Endpoint for Dispatch<O> {
             match self.body.admit(&mut req).await {
                 Ok(()) => {
                     unread = false;
+                    secret_path::take(&mut req);
                     self.operations
                         .call(req)
                         .await

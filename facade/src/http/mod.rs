@@ -7,8 +7,9 @@
 //! `rate_limit` for logins, `write_limit` per account), the client address
 //! (`client`), the Argon2 pool (`hashing`), log-safe text (`log_text`),
 //! ceremonies under way (`ceremonies`: OIDC states, passkey challenges),
-//! the toll of service calls (`metering`) and the `limit`/`cursor` of
-//! listings (`paging`).
+//! the toll of service calls (`metering`), the `limit`/`cursor` of
+//! listings (`paging`) and secrets taken out of a path before routing
+//! (`secret_path`).
 
 pub(crate) mod auth;
 pub(crate) mod body_limit;
@@ -25,5 +26,6 @@ pub(crate) mod metering;
 pub(crate) mod paging;
 pub(crate) mod problem;
 pub(crate) mod rate_limit;
+pub(crate) mod secret_path;
 pub(crate) mod state;
 pub(crate) mod write_limit;

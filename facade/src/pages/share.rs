@@ -6,23 +6,21 @@
 //! when the button is pressed. JSON instead of HTML with
 //! `Accept: application/json`.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::io::Write as _;
 
 use base64::Engine as _;
-use percent_encoding::percent_decode_str;
 use poem::error::{MethodNotAllowedError, NotFoundError, ParsePathError};
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use poem_openapi::payload::Json;
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::ShareStatus;
-use strongroom_engine::{SecretBytes, SecretString, ShareError};
+use strongroom_engine::{SecretBytes, ShareError};
 use time::format_description::well_known::Rfc3339;
-use zeroize::Zeroize;
 
 use crate::http::problem::share_problem;
+use crate::http::secret_path;
 use crate::http::state::State;
 use crate::shares::wire::ShareStatusBody;
 use crate::wire::{datetime, zeroized};
@@ -104,14 +102,8 @@ async fn page(req: &Request, raw: &str) -> poem::Result<Response> {
     };
     let json = wants_json(req);
     // The link's token, kept (it goes into the page) as a secret.
-    let token = match percent_decode_str(raw).decode_utf8() {
-        Ok(Cow::Borrowed(token)) => SecretString::from(token),
-        Ok(Cow::Owned(mut decoded)) => {
-            let token = SecretString::from(decoded.as_str());
-            decoded.zeroize();
-            token
-        }
-        Err(_) => return Err(ParsePathError.into()),
+    let Some(token) = secret_path::decode(raw) else {
+        return Err(ParsePathError.into());
     };
     let secret = token.clone();
     let status = match state.read(move |e| e.shares().status(&secret)).await {

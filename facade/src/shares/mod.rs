@@ -32,6 +32,7 @@ use crate::http::client::{self, ClientAddress};
 use crate::http::guard;
 use crate::http::hashing::Lane;
 use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, share_problem};
+use crate::http::secret_path::PathSecret;
 use crate::http::state::State;
 use crate::shares::wire::{
     NewShareRequest, OpenShareRequest, ShareCreated, ShareList, ShareSummary, SharedSecret,
@@ -337,7 +338,12 @@ impl SharesApi {
         token: Path<String>,
         body: JsonBody<OpenShareRequest>,
     ) -> Answer<OpenShareResponse, OpenShareErrors> {
-        let token = SecretString::from(token.0);
+        // Dispatch took the token out of the path before routing
+        // (`http::secret_path`); the parameter is its placeholder.
+        let token = match req.data::<PathSecret>() {
+            Some(taken) => taken.0.clone(),
+            None => SecretString::from(token.0),
+        };
         let passphrase = body.0.passphrase.map(|p| p.into_secret());
         let argon2 = passphrase.is_some();
         if argon2 {

@@ -340,7 +340,7 @@ async fn a_client_encrypted_share_carries_only_the_blob() {
 }
 
 #[tokio::test]
-async fn the_page_answers_head_and_percent_encoding_and_refuses_other_methods() {
+async fn share_links_answer_head_and_percent_encoded_tokens_and_refuse_other_methods() {
     let s = start().await;
     let (alice, _) = s.account("alice").await;
     let created = create(&s, Some(&alice), json!({"message": "m"})).await;
@@ -373,8 +373,11 @@ async fn the_page_answers_head_and_percent_encoding_and_refuses_other_methods() 
             .expect("answer");
         assert_eq!(r.status(), status, "{method} {path}");
     }
-    // Looking never consumed the one view.
-    assert_eq!(open(&s, &token, json!({})).await.status, 200);
+    // Looking never consumed the one view; the open takes the token
+    // percent-encoded too.
+    let encoded = format!("%{:02X}{}", token.as_bytes()[0], &token[1..]);
+    assert_eq!(open(&s, &encoded, json!({})).await.status, 200);
+    assert_problem(&open(&s, &token, json!({})).await, 410);
 }
 
 #[tokio::test]
