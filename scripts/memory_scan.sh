@@ -9,8 +9,9 @@
 # still there — in freed memory or not. Each message and token copy is
 # counted by what it sits in: a request as received (hyper's read
 # buffer), an event's JSON or a response, or other. Before the scan it
-# also makes ten share links and fetches each one's page twice; their
-# tokens are counted the same way. Last, with the streams closed, it
+# also makes ten share links of two views, fetches each one's page twice
+# and opens each once through the API; their tokens are counted the same
+# way. Last, with the streams closed, it
 # stores ten messages of 3 KiB whose JSON has escapes (quotes, line
 # breaks) and counts copies of their text as unescaped. Every secret is
 # looked for past its first 8 bytes (and every marker sits 16 bytes into
@@ -48,13 +49,16 @@ if [ -n "${1:-}" ]; then
   cursor=$(curl -sf "$base/v1/messages?limit=20" -H "$auth" | sed -E 's/.*"next_cursor":"([^"]+)".*/\1/')
   curl -sf -o /dev/null "$base/v1/messages?limit=20&cursor=$cursor" -H "$auth"
 fi
-# Ten share links, each page fetched twice (HTML, which carries the token).
+# Ten share links of two views, each page fetched twice (HTML, which
+# carries the token) and each opened once through the API (the token in
+# the path), so each stays live.
 for _ in $(seq 10); do
-  url=$(curl -sf -XPOST $base/v1/shares -H "$json" -H "$auth" -d '{"message":"shared"}' |
+  url=$(curl -sf -XPOST $base/v1/shares -H "$json" -H "$auth" -d '{"message":"shared","max_views":2}' |
     sed -E 's/.*"url":"([^"]+)".*/\1/')
   echo "${url##*/}" >>"$work/shares"
   curl -sf -o /dev/null "$base/s/${url##*/}"
   curl -sf -o /dev/null "$base/s/${url##*/}"
+  curl -sf -o /dev/null -XPOST "$base/v1/shares/${url##*/}/open" -H "$json" -d '{}'
 done
 sleep 1
 kill %2 %3
@@ -101,7 +105,7 @@ for line in open(f"/proc/{pid}/maps"):
     for link in links:
         for m in re.finditer(re.escape(link[8:]), data):
             before = data[max(0, m.start() - 28):m.start() - 8]
-            kind = ("in a request as received" if before.endswith(b"GET /s/")
+            kind = ("in a request as received" if before.endswith((b"GET /s/", b"POST /v1/shares/"))
                     else "in a page" if before.endswith(b'data-token="')
                     else "in the response that created it" if before.endswith(b"/s/")
                     else "other")
