@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::json_parse::must_escape;
+use super::json_parse::{must_escape, run_end};
 
 /// A value that writes itself as JSON.
 pub(crate) trait WriteJson {
@@ -52,24 +52,20 @@ fn needs_escape(bytes: &[u8]) -> bool {
 }
 
 /// `bytes` escaped as serde_json escapes them (the short forms where JSON
-/// has one, else `\u00XX`), copied a run at a time between escapes, found
-/// 32 bytes at a time through a bit mask: a multi-line text went through
-/// serde_json's writer at 8× a plain one's time.
+/// has one, else `\u00XX`), copied a run at a time between escapes, each
+/// found eight bytes at a time as the reader finds them: a multi-line text
+/// went through serde_json's writer at 8× a plain one's time.
 fn escaped(out: &mut SecretBytes, bytes: &[u8]) {
     let mut run = 0;
-    for (n, chunk) in bytes.chunks(32).enumerate() {
-        let mut mask = chunk.iter().enumerate().fold(0u32, |mask, (i, &b)| {
-            mask | (u32::from(must_escape(b)) << i)
-        });
-        while mask != 0 {
-            let at = n * 32 + mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            out.extend_from_slice(&bytes[run..at]);
-            escape(out, bytes[at]);
-            run = at + 1;
-        }
+    loop {
+        let at = run_end(bytes, run);
+        out.extend_from_slice(&bytes[run..at]);
+        let Some(&b) = bytes.get(at) else {
+            return;
+        };
+        escape(out, b);
+        run = at + 1;
     }
-    out.extend_from_slice(&bytes[run..]);
 }
 
 /// One byte's escape.

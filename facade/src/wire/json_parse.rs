@@ -32,6 +32,37 @@ pub(super) fn must_escape(b: u8) -> bool {
     (b < 0x20) | (b == b'"') | (b == b'\\')
 }
 
+/// The first byte of `bytes` from `from` on that ends a run of a
+/// string's plain text (`"`, `\` or a control character), or the input's end. Eight
+/// bytes at a time, as serde_json does: per byte, the top bit of
+/// `(x - n) & !x` is set when `x < n` (n ≤ 128), and a byte equal to
+/// `c` is one whose `x ^ c` is below 1. A borrow only carries out of
+/// a byte that matched, so the lowest flag is always a true one.
+pub(super) fn run_end(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const TOPS: u64 = ONES << 7;
+    let mut words = bytes[from..].chunks_exact(8);
+    let mut at = from;
+    for word in words.by_ref() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        let flags = (x.wrapping_sub(ONES * 0x20) & !x
+            | quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash)
+            & TOPS;
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    at + tail
+        .iter()
+        .position(|&b| must_escape(b))
+        .unwrap_or(tail.len())
+}
+
 /// `input` as one JSON value (surrounding whitespace allowed).
 pub(crate) fn parse(input: &[u8]) -> Result<Value, Error> {
     let mut parser = Parser {
@@ -167,7 +198,7 @@ impl Parser<'_> {
     /// After the opening `"`: the string, allocated at exactly its length.
     fn string(&mut self) -> Result<String, Error> {
         let start = self.at;
-        self.at = self.run_end(start);
+        self.at = run_end(self.input, start);
         match self.peek() {
             Some(b'"') => {
                 let text = self.utf8(&self.input[start..self.at])?;
@@ -199,7 +230,7 @@ impl Parser<'_> {
 
     fn unescape(&mut self, mut run: usize, out: &mut SecretBytes) -> Result<String, Error> {
         loop {
-            self.at = self.run_end(self.at);
+            self.at = run_end(self.input, self.at);
             out.extend_from_slice(&self.input[run..self.at]);
             match self.next() {
                 Some(b'"') => return Ok(self.utf8(out)?.to_owned()),
@@ -316,37 +347,6 @@ impl Parser<'_> {
             }
         }
         Ok(value)
-    }
-
-    /// The first byte from `from` on that ends a run of a string's plain
-    /// text (`"`, `\` or a control character), or the input's end. Eight
-    /// bytes at a time, as serde_json does: per byte, the top bit of
-    /// `(x - n) & !x` is set when `x < n` (n ≤ 128), and a byte equal to
-    /// `c` is one whose `x ^ c` is below 1. A borrow only carries out of
-    /// a byte that matched, so the lowest flag is always a true one.
-    fn run_end(&self, from: usize) -> usize {
-        const ONES: u64 = u64::from_le_bytes([1; 8]);
-        const TOPS: u64 = ONES << 7;
-        let mut words = self.input[from..].chunks_exact(8);
-        let mut at = from;
-        for word in words.by_ref() {
-            let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            let quote = x ^ (ONES * u64::from(b'"'));
-            let backslash = x ^ (ONES * u64::from(b'\\'));
-            let flags = (x.wrapping_sub(ONES * 0x20) & !x
-                | quote.wrapping_sub(ONES) & !quote
-                | backslash.wrapping_sub(ONES) & !backslash)
-                & TOPS;
-            if flags != 0 {
-                return at + (flags.trailing_zeros() / 8) as usize;
-            }
-            at += 8;
-        }
-        let tail = words.remainder();
-        at + tail
-            .iter()
-            .position(|&b| must_escape(b))
-            .unwrap_or(tail.len())
     }
 
     fn utf8<'b>(&self, bytes: &'b [u8]) -> Result<&'b str, Error> {
