@@ -119,7 +119,11 @@ async fn page(req: &Request, raw: &str) -> poem::Result<Response> {
             b"<h1>This secret is no longer available</h1>\
              <p>It was opened as many times as it allowed, expired, or was revoked.</p>",
         ),
-        (Err(ShareError::NotFound), false) => not_found(),
+        (Err(ShareError::NotFound), false) => html(
+            StatusCode::NOT_FOUND,
+            b"<h1>There is no secret at this link</h1>\
+             <p>Check that the whole link was copied.</p>",
+        ),
         (Err(e), false) => share_problem(e).into_response(),
     };
     let headers = response.headers_mut();
@@ -136,14 +140,6 @@ async fn page(req: &Request, raw: &str) -> poem::Result<Response> {
         HeaderValue::from_static("noindex, nofollow"),
     );
     Ok(response)
-}
-
-fn not_found() -> Response {
-    html(
-        StatusCode::NOT_FOUND,
-        b"<h1>There is no secret at this link</h1>\
-         <p>Check that the whole link was copied.</p>",
-    )
 }
 
 /// JSON when the client asks for it and not for HTML.
