@@ -153,6 +153,53 @@ async fn a_body_refused_unread_closes_the_connection_and_says_so() {
     assert!(r.headers().get("connection").is_none());
 }
 
+/// 8 MiB in 64 KiB chunks: more than HTTP/2's flow-control windows let a
+/// client send before the server reads, so the server answers first.
+fn eight_mebibytes() -> reqwest::Body {
+    let chunks = (0..128).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024]));
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn over_http2_a_body_refused_unread_still_gets_its_answer() {
+    // The stream may be reset once the answer is out (RFC 9113 §8.1), not
+    // before it: a reset first left the client with no answer at all.
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("client");
+    let post = |path: &str, token: &str| {
+        h2.post(s.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+    };
+    // Too large by its declared length, and found too large as it comes.
+    let declared = post("/v1/messages", &alice)
+        .header("content-length", "8388608")
+        .body(eight_mebibytes());
+    let streamed = post("/v1/messages", &alice).body(eight_mebibytes());
+    // Uploads refused before their body is read: no credential, a bad ttl.
+    let unsigned = post("/v1/files", "garbage").body(eight_mebibytes());
+    let bad_ttl = post("/v1/files?ttl_seconds=0", &alice).body(eight_mebibytes());
+    for (what, req, status) in [
+        ("declared", declared, 413),
+        ("streamed", streamed, 413),
+        ("unsigned upload", unsigned, 401),
+        ("bad ttl upload", bad_ttl, 400),
+    ] {
+        let answer = req.send().await.unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_eq!(answer.version(), reqwest::Version::HTTP_2, "{what}");
+        assert_eq!(answer.status(), status, "{what}");
+        let problem: serde_json::Value = answer.json().await.expect(what);
+        assert_eq!(problem["status"], status, "{what}");
+    }
+    // The connection carries on.
+    let health = h2.get(s.url("/healthz")).send().await.expect("health");
+    assert_eq!(health.status(), 200);
+}
+
 #[tokio::test]
 async fn missing_and_garbage_bearer_tokens_are_401() {
     let s = start().await;
