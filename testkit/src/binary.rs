@@ -225,6 +225,18 @@ impl Binary {
     }
 }
 
+impl Binary {
+    /// [`Binary::stop`] from an async test: waits off the test's thread,
+    /// which meanwhile runs the test's clients, so they close their
+    /// connections when the server asks. Stopped from that thread, they
+    /// cannot, and the server waits its whole grace (10 s) for them.
+    pub async fn stop_async(self) -> Exited {
+        tokio::task::spawn_blocking(move || self.stop())
+            .await
+            .expect("stop")
+    }
+}
+
 impl Drop for Binary {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {

@@ -213,7 +213,7 @@ async fn an_http2_body_without_a_length_is_held_to_the_body_limit() {
     // The connection's server still answers.
     let health = h2c().get(server.url("/healthz")).send().await.expect("get");
     assert_eq!(health.status(), 200);
-    assert!(server.stop().status.success());
+    assert!(server.stop_async().await.status.success());
 }
 
 #[tokio::test]
@@ -243,7 +243,7 @@ async fn an_http2_body_trickled_is_cut_off_at_the_body_timeout() {
         "{:?}",
         started.elapsed()
     );
-    assert!(server.stop().status.success());
+    assert!(server.stop_async().await.status.success());
 }
 
 #[tokio::test]

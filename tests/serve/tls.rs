@@ -123,7 +123,7 @@ async fn https_with_h2_hsts_and_a_certificate_reloaded_on_sighup() {
         .await
         .expect("old connection");
     assert_eq!(res.status(), 200);
-    let exited = server.stop();
+    let exited = server.stop_async().await;
     assert!(
         exited.stderr.contains("TLS certificate reloaded"),
         "{}",
@@ -181,6 +181,6 @@ async fn a_self_signed_certificate_is_announced_by_its_fingerprint() {
         strongroom::serve::fingerprint(&peer_certificate(&res)),
         printed
     );
-    let exited = server.stop();
+    let exited = server.stop_async().await;
     assert!(exited.stderr.contains("SELF-SIGNED"), "{}", exited.stderr);
 }
