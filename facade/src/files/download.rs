@@ -1,8 +1,12 @@
 //! `GET /v1/files/{id}`'s answer: the plaintext streamed a few segments
 //! at a time (memory stays bounded whatever the file's size) under the
 //! file's own `Content-Type`, with `Content-Length`, `Accept-Ranges` and,
-//! for a range, `Content-Range` and 206. Written by hand: poem-openapi's
-//! derived responses fix the media type of a payload.
+//! for a range, `Content-Range` and 206; or, for a range past the end,
+//! 416 with the file's length (`Content-Range: bytes */size`, RFC 9110
+//! §15.5.17). Written by hand: poem-openapi's derived responses fix the
+//! media type of a payload.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream;
@@ -17,35 +21,37 @@ use strongroom_engine::SecretBytes;
 use strongroom_engine::files::FileReader;
 
 use crate::files::range::content_disposition;
+use crate::http::problem::{PROBLEM_JSON, Problem};
 use crate::wire::zeroized;
 
 /// Plaintext bytes read per step of the stream (16 segments).
 const STEP: u64 = 16 * 64 * 1024;
 
-/// A file's bytes, whole or a range of them.
-pub(crate) struct Download {
-    reader: FileReader,
-    start: u64,
-    end: u64,
-    partial: bool,
-    /// Whether reads wait on the network (then they run on a blocking
-    /// thread).
-    reads_block: bool,
-}
-
-impl Download {
-    pub(crate) fn new(
-        reader: FileReader,
+/// A file's bytes, whole or a range of them, or the refusal of a range.
+pub(crate) enum Download {
+    /// Bytes `start..end` of the file; `partial` when a range asked for
+    /// them. `reads_block`: reads wait on the network (then they run on a
+    /// blocking thread).
+    Stream {
+        reader: Arc<FileReader>,
         start: u64,
         end: u64,
         partial: bool,
         reads_block: bool,
-    ) -> Self {
-        Self {
-            reader,
-            start,
+    },
+    /// A range wholly past the end of a file of `size` bytes.
+    Unsatisfiable { size: u64 },
+}
+
+impl Download {
+    /// The whole file.
+    pub(crate) fn whole(reader: FileReader, reads_block: bool) -> Self {
+        let end = reader.info().size;
+        Download::Stream {
+            reader: Arc::new(reader),
+            start: 0,
             end,
-            partial,
+            partial: false,
             reads_block,
         }
     }
@@ -54,7 +60,7 @@ impl Download {
 /// Reads `start..end` of the file (one step), off the executor if reads
 /// block.
 async fn step(
-    reader: std::sync::Arc<FileReader>,
+    reader: Arc<FileReader>,
     start: u64,
     end: u64,
     reads_block: bool,
@@ -81,14 +87,32 @@ async fn step(
 
 impl IntoResponse for Download {
     fn into_response(self) -> Response {
-        let info = self.reader.info();
-        let (size, start, end) = (info.size, self.start, self.end);
+        let (reader, start, end, partial, reads_block) = match self {
+            Download::Stream {
+                reader,
+                start,
+                end,
+                partial,
+                reads_block,
+            } => (reader, start, end, partial, reads_block),
+            Download::Unsatisfiable { size } => {
+                let mut response = Problem::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    format!("the file has {size} bytes"),
+                )
+                .into_response();
+                if let Ok(range) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, range);
+                }
+                return response;
+            }
+        };
+        let info = reader.info();
+        let size = info.size;
         let media = HeaderValue::from_str(&info.label.media_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream"));
         let disposition = HeaderValue::from_str(&content_disposition(&info.label.name))
             .unwrap_or(HeaderValue::from_static("attachment"));
-        let reader = std::sync::Arc::new(self.reader);
-        let reads_block = self.reads_block;
         let chunks = stream::try_unfold(start, move |at| {
             let reader = reader.clone();
             async move {
@@ -103,7 +127,7 @@ impl IntoResponse for Download {
             }
         });
         let mut response = Response::builder()
-            .status(if self.partial {
+            .status(if partial {
                 StatusCode::PARTIAL_CONTENT
             } else {
                 StatusCode::OK
@@ -117,7 +141,7 @@ impl IntoResponse for Download {
             .header(header::CONTENT_SECURITY_POLICY, "sandbox")
             .header(header::CACHE_CONTROL, "private, no-store")
             .body(Body::from_bytes_stream(chunks));
-        if self.partial
+        if partial
             && let Ok(range) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1))
         {
             response.headers_mut().insert(header::CONTENT_RANGE, range);
@@ -182,9 +206,24 @@ impl ApiResponse for Download {
                     content: content(),
                     headers: partial,
                 },
+                MetaResponse {
+                    description: "The range starts past the end of the file.",
+                    status: Some(416),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: PROBLEM_JSON,
+                        schema: Problem::schema_ref(),
+                    }],
+                    headers: vec![header(
+                        "CONTENT-RANGE",
+                        "`bytes */size`: the file's length.",
+                    )],
+                },
             ],
         }
     }
 
-    fn register(_registry: &mut Registry) {}
+    fn register(registry: &mut Registry) {
+        Problem::register(registry);
+    }
 }

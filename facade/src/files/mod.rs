@@ -7,6 +7,7 @@ mod range;
 pub(crate) mod upload;
 mod wire;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use poem::Request;
@@ -66,7 +67,6 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::LACKS_READ,
         404 => "No such file for the caller (absent, expired, or someone else's).",
-        416 => "The range starts past the end of the file.",
     }
 }
 
@@ -271,30 +271,31 @@ impl FilesApi {
             .config()
             .price(Chargeable::FileDownload)
             > 0;
-        let reader = if charged {
-            // The charge commits before the first byte is read.
-            let acting = state.acting(caller.origin());
-            acting
-                .blocking(move |e| e.files().download(owner, id))
-                .await?
-        } else {
-            state.read(move |e| e.files().open(owner, id)).await?
-        };
-        let reader = or_answer!(reader.map_err(file_problem));
+        let reader = state.read(move |e| e.files().open(owner, id)).await?;
+        let mut reader = or_answer!(reader.map_err(file_problem));
         let size = reader.info().size;
         let (start, end, partial) = match range::wanted(range.0.as_deref(), size) {
             Wanted::Whole => (0, size, false),
             Wanted::Part { start, end } => (start, end, true),
-            Wanted::Unsatisfiable => {
-                return answer(Problem::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    format!("the file has {size} bytes"),
-                ));
-            }
+            // Nothing sent, nothing charged.
+            Wanted::Unsatisfiable => return Ok(Download::Unsatisfiable { size }),
         };
+        if charged {
+            // The charge commits before the first byte is read.
+            let acting = state.acting(caller.origin());
+            let paid = acting
+                .blocking(move |e| e.files().download(owner, id))
+                .await?;
+            reader = or_answer!(paid.map_err(file_problem));
+        }
         tracing::info!(id = %id, user = %owner, bytes = end - start, "file read");
-        let reads_block = state.engine.reads_block();
-        Ok(Download::new(reader, start, end, partial, reads_block))
+        Ok(Download::Stream {
+            reader: Arc::new(reader),
+            start,
+            end,
+            partial,
+            reads_block: state.engine.reads_block(),
+        })
     }
 
     /// Delete one of your files.

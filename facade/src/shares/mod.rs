@@ -377,14 +377,10 @@ impl SharesApi {
                 acting.blocking(work).await?
             };
             return match opened {
-                Ok(file) => {
-                    let size = file.reader.info().size;
-                    let reads_block = state.engine.reads_block();
-                    Ok(OpenShareResponse::File {
-                        bytes: Box::new(Download::new(file.reader, 0, size, false, reads_block)),
-                        views_left: file.views_left,
-                    })
-                }
+                Ok(file) => Ok(OpenShareResponse::File {
+                    bytes: Box::new(Download::whole(file.reader, state.engine.reads_block())),
+                    views_left: file.views_left,
+                }),
                 Err(e) => answer(share_problem(e)),
             };
         }

@@ -152,6 +152,17 @@ async fn uploads_and_downloads_pay_their_prices() {
         .await;
     assert_problem(&missing, 404);
     assert_eq!(balance(&s, &alice).await, 36);
+    // Nor does a range past its end (a finished download resumed).
+    let past = s
+        .http
+        .get(s.url(&format!("/v1/files/{id}")))
+        .bearer_auth(&alice)
+        .header("Range", "bytes=12-")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(past.status(), 416);
+    assert_eq!(balance(&s, &alice).await, 36);
 }
 
 #[tokio::test]

@@ -147,6 +147,9 @@ async fn upload_list_download_range_and_delete() {
         .await
         .expect("range");
     assert_eq!(past.status(), 416);
+    // The file's length, for a client resuming a download that is whole.
+    assert_eq!(past.headers()["content-range"], format!("bytes */{n}"));
+    assert_eq!(past.headers()["content-type"], "application/problem+json");
     // Several ranges are answered whole.
     let several = s
         .http
