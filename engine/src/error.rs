@@ -21,6 +21,12 @@ pub enum StorageError {
         /// The table holding the entry.
         table: &'static str,
     },
+    /// The database file is damaged where redb cannot read it: redb
+    /// answers some damaged pages by panicking (a page of no known kind, an
+    /// offset past its page), and the store turns that into this error
+    /// with redb's message, instead of unwinding through its caller.
+    #[error("storage error: the database file is damaged (redb: {0})")]
+    Damaged(String),
     /// Another process holds the database open (its lock is exclusive).
     #[error("storage error: the database is already open in another process")]
     InUse,

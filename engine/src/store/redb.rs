@@ -6,8 +6,15 @@
 //! more than a point read's lookup. A commit retires the shared snapshot
 //! before it returns, so a read that starts after a write was acknowledged
 //! sees it.
+//!
+//! Every call into redb is [`shielded`]: redb meets some damaged pages
+//! with a panic, which comes back as [`StorageError::Damaged`] rather than
+//! unwinding through the engine and its caller (a server's request, an
+//! operator's `verify`).
 
+use std::any::Any;
 use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -43,6 +50,24 @@ fn stored_name(table: TableName) -> &'static str {
 /// A redb error as a storage error.
 pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
     StorageError::backend(e.into())
+}
+
+/// Runs `call`, a call into redb, turning a panic inside it into
+/// [`StorageError::Damaged`]. Only redb's own calls go in here, never the
+/// engine's code around them, so a panic of the engine's is not mistaken
+/// for a damaged file.
+fn shielded<T>(call: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StorageError> {
+    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|panic| Err(damaged(&*panic)))
+}
+
+/// A panic's message as the damage found.
+fn damaged(panic: &(dyn Any + Send)) -> StorageError {
+    let message = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_owned(),
+    };
+    StorageError::Damaged(message)
 }
 
 /// An error opening a database file: a lock held elsewhere is named as such.
@@ -118,15 +143,17 @@ impl RedbStore {
         }
         Ok(Self {
             snapshot: Snapshot::default(),
-            db: builder.create(path).map_err(opening)?,
+            db: shielded(|| builder.create(path).map_err(opening))?,
         })
     }
 
     /// A database on a caller-supplied backend (in memory, fault-injecting).
     pub(crate) fn with_backend(backend: impl redb::StorageBackend) -> Result<Self, StorageError> {
-        let db = Database::builder()
-            .create_with_backend(backend)
-            .map_err(backend_error)?;
+        let db = shielded(|| {
+            Database::builder()
+                .create_with_backend(backend)
+                .map_err(backend_error)
+        })?;
         Ok(Self {
             snapshot: Snapshot::default(),
             db,
@@ -167,39 +194,42 @@ impl Store for RedbStore {
     }
 
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
-        let read = self.db.begin_read().map_err(backend)?;
-        let target = Database::create(to).map_err(opening)?;
-        let write = target.begin_write().map_err(backend)?;
-        let mut copied = Vec::new();
-        for handle in read.list_tables().map_err(backend)? {
-            let name = handle.name();
-            let Some(short) = name.strip_prefix(PREFIX) else {
-                continue; // not an engine table
-            };
-            let from = read.open_table(definition(name)).map_err(backend)?;
-            let mut into = write.open_table(definition(name)).map_err(backend)?;
-            let mut count = 0;
-            for entry in from.iter().map_err(backend)? {
-                let (key, value) = entry.map_err(backend)?;
-                into.insert(key.value(), value.value()).map_err(backend)?;
-                count += 1;
+        // Only redb's work in here: shielded whole.
+        shielded(|| {
+            let read = self.db.begin_read().map_err(backend)?;
+            let target = Database::create(to).map_err(opening)?;
+            let write = target.begin_write().map_err(backend)?;
+            let mut copied = Vec::new();
+            for handle in read.list_tables().map_err(backend)? {
+                let name = handle.name();
+                let Some(short) = name.strip_prefix(PREFIX) else {
+                    continue; // not an engine table
+                };
+                let from = read.open_table(definition(name)).map_err(backend)?;
+                let mut into = write.open_table(definition(name)).map_err(backend)?;
+                let mut count = 0;
+                for entry in from.iter().map_err(backend)? {
+                    let (key, value) = entry.map_err(backend)?;
+                    into.insert(key.value(), value.value()).map_err(backend)?;
+                    count += 1;
+                }
+                copied.push((short.to_owned(), count));
             }
-            copied.push((short.to_owned(), count));
-        }
-        write.commit().map_err(backend)?;
-        Ok(copied)
+            write.commit().map_err(backend)?;
+            Ok(copied)
+        })
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = shielded(|| self.db.begin_write().map_err(backend))?;
         let outcome = write_in(&txn, |tx| body(tx));
         match outcome {
             Outcome::Commit => {
-                let committed = txn.commit().map_err(backend);
+                let committed = shielded(|| txn.commit().map_err(backend));
                 self.snapshot.retire();
                 committed
             }
-            Outcome::Abort => txn.abort().map_err(backend),
+            Outcome::Abort => shielded(|| txn.abort().map_err(backend)),
         }
     }
 }
@@ -213,10 +243,10 @@ pub(crate) fn compact(path: &Path) -> Result<(u64, u64), StorageError> {
             .map_err(StorageError::backend)
     };
     let before = size()?;
-    let mut db = Database::open(path).map_err(opening)?;
+    let mut db = shielded(|| Database::open(path).map_err(opening))?;
     // Each pass may free pages that let the next one move more.
     for _ in 0..8 {
-        if !db.compact().map_err(backend)? {
+        if !shielded(|| db.compact().map_err(backend))? {
             break;
         }
     }
@@ -247,7 +277,7 @@ struct RedbRead {
 impl RedbRead {
     fn begin(db: &Database) -> Result<Self, StorageError> {
         Ok(Self {
-            txn: db.begin_read().map_err(backend)?,
+            txn: shielded(|| db.begin_read().map_err(backend))?,
             tables: std::array::from_fn(|_| OnceLock::new()),
         })
     }
@@ -261,11 +291,13 @@ impl RedbRead {
         if let Some(opened) = slot.get() {
             return Ok(opened.as_deref());
         }
-        let opened = match self.txn.open_table(definition(stored_name(table))) {
-            Ok(t) => Some(Box::new(t)),
-            Err(TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(backend(e)),
-        };
+        let opened = shielded(
+            || match self.txn.open_table(definition(stored_name(table))) {
+                Ok(t) => Ok(Some(Box::new(t))),
+                Err(TableError::TableDoesNotExist(_)) => Ok(None),
+                Err(e) => Err(backend(e)),
+            },
+        )?;
         Ok(slot.get_or_init(|| opened).as_deref())
     }
 }
@@ -313,10 +345,11 @@ impl<'t> RedbWrite<'t> {
             .get(table.slot)
             .ok_or_else(|| slot_error(table))?;
         if slot.try_borrow().map_err(|_| busy(table))?.is_none() {
-            let opened = self
-                .txn
-                .open_table(definition(stored_name(table)))
-                .map_err(backend)?;
+            let opened = shielded(|| {
+                self.txn
+                    .open_table(definition(stored_name(table)))
+                    .map_err(backend)
+            })?;
             *slot.try_borrow_mut().map_err(|_| busy(table))? = Some(opened);
         }
         Ok(slot)
@@ -330,7 +363,7 @@ impl<'t> RedbWrite<'t> {
         let slot = self.slot(table)?;
         let mut guard = slot.try_borrow_mut().map_err(|_| busy(table))?;
         let t = guard.as_mut().ok_or_else(|| busy(table))?;
-        f(t).map_err(backend)
+        shielded(|| f(t).map_err(backend))
     }
 }
 
@@ -375,7 +408,7 @@ fn get(
     key: &[u8],
     found: &mut dyn FnMut(&[u8]),
 ) -> Result<bool, StorageError> {
-    match table.get(key).map_err(backend)? {
+    match shielded(|| table.get(key).map_err(backend))? {
         Some(value) => {
             found(value.value());
             Ok(true)
@@ -390,29 +423,23 @@ fn scan(
     order: Order,
     visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
 ) -> Result<(), StorageError> {
-    let range = table.range::<&[u8]>(bounds).map_err(backend)?;
-    let mut each = |entry: Result<_, redb::StorageError>| -> Result<Flow, StorageError> {
-        let (k, v): (redb::AccessGuard<'_, Bytes>, redb::AccessGuard<'_, Bytes>) =
-            entry.map_err(backend)?;
-        Ok(visit(k.value(), v.value()))
-    };
-    match order {
-        Order::Ascending => {
-            for entry in range {
-                if each(entry)? == Flow::Stop {
-                    break;
-                }
-            }
-        }
-        Order::Descending => {
-            for entry in range.rev() {
-                if each(entry)? == Flow::Stop {
-                    break;
-                }
-            }
+    let mut range = shielded(|| table.range::<&[u8]>(bounds).map_err(backend))?;
+    loop {
+        // Each step reads pages: shielded, the visit is the engine's.
+        let entry = shielded(|| {
+            let next = match order {
+                Order::Ascending => range.next(),
+                Order::Descending => range.next_back(),
+            };
+            next.transpose().map_err(backend)
+        })?;
+        let Some((k, v)) = entry else {
+            return Ok(());
+        };
+        if visit(k.value(), v.value()) == Flow::Stop {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

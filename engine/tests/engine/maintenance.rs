@@ -406,3 +406,72 @@ fn a_database_held_open_elsewhere_is_reported_as_in_use() {
     drop(engine);
     assert!(compact(&path).is_ok());
 }
+
+/// Every 4 KiB page of a small store damaged in turn (its first 16 bytes,
+/// where redb keeps the page's kind and entry count), before the engine
+/// opens the file and again while it has it open (with no page cache, so
+/// that reads go to the file): opening it, the deep check, a read and a
+/// write answer — the damage as an error or a problem, or nothing at all
+/// for a page not in use — and never panic. redb meets many such pages
+/// with a panic of its own.
+#[test]
+fn a_damaged_page_is_an_error_never_a_panic() {
+    if common::embedded_only("a_damaged_page_is_an_error_never_a_panic") {
+        return;
+    }
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        let text = format!("record {n} {}", "x".repeat(900));
+        let receipt = engine.records().put(alice, text.as_bytes(), None);
+        ids.push(receipt.expect("put").meta.id);
+    }
+    drop(engine);
+    let pristine = std::fs::read(dir.path().join("db.redb")).expect("read the file");
+    let path = dir.path().join("damaged.redb");
+    let damage = |page: usize| {
+        let mut bytes = std::fs::read(&path).expect("read the copy");
+        for b in &mut bytes[page * 4096..page * 4096 + 16] {
+            *b ^= 0xff;
+        }
+        std::fs::write(&path, &bytes).expect("write the copy");
+    };
+    let (mut refused, mut found, mut unseen) = (0, 0, 0);
+    for page in 0..pristine.len() / 4096 {
+        for while_open in [false, true] {
+            std::fs::write(&path, &pristine).expect("a fresh copy");
+            if !while_open {
+                damage(page);
+            }
+            let outcome = std::panic::catch_unwind(|| {
+                let mut builder = common::builder(&clock);
+                let Ok(engine) = builder.cache_size(0).open(&path) else {
+                    return "refused";
+                };
+                if while_open {
+                    damage(page);
+                }
+                let report = engine.maintenance().check_integrity_deep();
+                let read = engine.records().get(alice, ids[7]);
+                let write = engine.records().put(alice, b"after", None);
+                match (report, read, write) {
+                    (Ok(report), Ok(_), Ok(_)) if report.is_sound() => "unseen",
+                    _ => "found",
+                }
+            });
+            match outcome {
+                Ok("refused") => refused += 1,
+                Ok("found") => found += 1,
+                Ok(_) => unseen += 1,
+                Err(_) => panic!("page {page} damaged (open: {while_open}): a panic escaped"),
+            }
+        }
+    }
+    // The damage was met, not only stepped around, at open and after.
+    assert!(
+        refused >= 4 && found >= 4,
+        "{refused} refused, {found} found"
+    );
+    eprintln!("{refused} refused at open, {found} found after, {unseen} unseen");
+}
