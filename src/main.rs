@@ -44,6 +44,20 @@ fn init_logging(format: LogFormat, default: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// redb meets some damaged pages with a panic, which the engine catches
+/// and answers as an error (`StorageError::Damaged`) where it was met:
+/// such a panic is logged in one line, without the backtrace the default
+/// hook would print over the error. Any other panic goes to that hook.
+fn log_redb_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| match info.location() {
+        Some(at) if at.file().contains("/redb-") => {
+            tracing::warn!(at = %at, panic = %info.payload_as_str().unwrap_or("-"), "redb panicked on the database file");
+        }
+        _ => default(info),
+    }));
+}
+
 /// The matches of the subcommand given.
 fn sub(matches: &ArgMatches) -> Option<&ArgMatches> {
     matches.subcommand().map(|(_, m)| m)
@@ -74,6 +88,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
+    log_redb_panics();
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
         Command::Serve(args) => {
             let config = args.config(&matches, cli.log_format);

@@ -3,6 +3,7 @@
 
 use strongroom_engine::audit::AuditReport;
 use strongroom_engine::maintenance::IntegrityReport;
+use strongroom_engine::{OpenError, StorageError};
 
 use super::{OpsError, open_existing};
 use crate::datadir::StoreArgs;
@@ -16,18 +17,39 @@ pub struct Verified {
     pub audit: AuditReport,
     /// Whether envelopes were opened.
     pub deep: bool,
+    /// The database file is damaged where it cannot be read (redb's
+    /// account of it): nothing else could be checked.
+    pub damaged: Option<String>,
 }
 
 impl Verified {
-    /// Whether nothing is wrong.
-    pub fn is_sound(&self) -> bool {
-        self.report.is_sound() && self.audit.is_ok()
+    /// A store whose file is too damaged to read: `redb` says how.
+    fn damaged(redb: String, deep: bool) -> Self {
+        Self {
+            report: IntegrityReport::default(),
+            audit: AuditReport::default(),
+            deep,
+            damaged: Some(redb),
+        }
     }
 
-    /// Every problem found, the store's then the audit chain's.
+    /// Whether nothing is wrong.
+    pub fn is_sound(&self) -> bool {
+        self.damaged.is_none() && self.report.is_sound() && self.audit.is_ok()
+    }
+
+    /// Every problem found: the file's damage, or the store's then the
+    /// audit chain's.
     pub fn problems(&self) -> Vec<String> {
+        let damage = self.damaged.iter().map(|redb| {
+            format!(
+                "the database file is damaged where it cannot be read (redb: {redb}); \
+                 nothing else was checked: restore it from a backup"
+            )
+        });
         let store = self.report.problems.iter().map(ToString::to_string);
-        store
+        damage
+            .chain(store)
             .chain(self.audit.problems.iter().map(ToString::to_string))
             .collect()
     }
@@ -53,6 +75,10 @@ impl Verified {
 
     /// Lines for a person.
     pub fn to_text(&self) -> String {
+        if self.damaged.is_some() {
+            let problems = self.problems().join("\n  ");
+            return format!("1 problem(s):\n  {problems}\n");
+        }
         let r = &self.report;
         let mut out = format!(
             "users: {}\nrecords: {}\ntokens: {}\nshare links: {}\nfiles: {}\n",
@@ -79,9 +105,23 @@ impl Verified {
     }
 }
 
-/// Checks the store of `args`.
+/// Checks the store of `args`. A file too damaged to open or to read
+/// through is a finding, not a failure to check.
 pub fn verify(args: &StoreArgs, deep: bool) -> Result<Verified, OpsError> {
-    verify_engine(&open_existing(args)?, &args.database(), deep)
+    let checked = open_existing(args).and_then(|e| verify_engine(&e, &args.database(), deep));
+    match checked {
+        Err(
+            OpsError::Open {
+                source: OpenError::Storage(StorageError::Damaged(redb)),
+                ..
+            }
+            | OpsError::Storage {
+                source: StorageError::Damaged(redb),
+                ..
+            },
+        ) => Ok(Verified::damaged(redb, deep)),
+        other => other,
+    }
 }
 
 /// Checks the store `engine` has open, which messages call `label`.
@@ -105,5 +145,6 @@ pub(crate) fn verify_engine(
         report,
         audit,
         deep,
+        damaged: None,
     })
 }

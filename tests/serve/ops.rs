@@ -130,6 +130,54 @@ fn verify_exits_3_on_a_damaged_store_and_names_the_problem() {
 }
 
 #[test]
+fn a_file_damaged_page_by_page_is_a_finding_of_verify_and_serve_refuses_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    populated(&data, 3);
+    let file = data.join("strongroom.redb");
+    let pristine = std::fs::read(&file).expect("read");
+    // The first 16 bytes of every page after redb's header flipped: redb
+    // panics on such pages, which used to end verify with that panic.
+    let mut bytes = pristine.clone();
+    for page in (4096..bytes.len()).step_by(4096) {
+        for b in &mut bytes[page..page + 16] {
+            *b ^= 0x5a;
+        }
+    }
+    std::fs::write(&file, &bytes).expect("damage");
+    for deep in [false, true] {
+        let mut args = vec!["verify", "--data-dir", arg(&data)];
+        if deep {
+            args.push("--deep");
+        }
+        let out = run(&args, &[]);
+        assert_eq!(out.status.code(), Some(3), "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.contains("the database file is damaged"),
+            "{}",
+            out.stdout
+        );
+        // redb's panic is logged in one line, not with a backtrace.
+        assert!(!out.stderr.contains("panicked at"), "{}", out.stderr);
+        assert!(out.stderr.contains("redb panicked"), "{}", out.stderr);
+    }
+    let json = run(&["verify", "--data-dir", arg(&data), "--json"], &[]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(report["sound"], false);
+    let serve = common::binary::run_to_exit(&data, &[], &[]);
+    assert_eq!(serve.status.code(), Some(1), "{}", serve.stderr);
+    assert!(
+        serve.stderr.contains("the database file is damaged"),
+        "{}",
+        serve.stderr
+    );
+    // The pristine file verifies again.
+    std::fs::write(&file, &pristine).expect("restore");
+    let out = run(&["verify", "--data-dir", arg(&data)], &[]);
+    assert!(out.status.success(), "{}", out.stdout);
+}
+
+#[test]
 fn commands_on_a_missing_store_fail_in_one_line_and_create_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("nowhere");
