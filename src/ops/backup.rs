@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use strongroom_engine::audit::{Actor, AuditAction, AuditFilter, Origin};
 use strongroom_engine::maintenance::BackupReport;
-use strongroom_engine::{Engine, Timestamp};
+use strongroom_engine::{Engine, StorageError, Timestamp};
 
 use super::{OpsError, master_key, open_existing, open_file};
 use crate::datadir::{DATABASE_FILE, StoreArgs, files};
@@ -68,9 +68,15 @@ pub fn backup_engine(engine: &Engine, to: &Path) -> Result<BackupDone, OpsError>
     let written = engine
         .maintenance()
         .backup_to(to)
-        .map_err(|source| OpsError::Storage {
-            path: to.to_owned(),
-            source,
+        .map_err(|source| match source {
+            StorageError::Damaged(redb) => OpsError::BackupOfDamaged {
+                to: to.to_owned(),
+                redb,
+            },
+            source => OpsError::Storage {
+                path: to.to_owned(),
+                source,
+            },
         });
     let report = match written {
         Ok(report) => report,

@@ -82,6 +82,17 @@ pub enum OpsError {
         /// Why.
         source: strongroom_engine::OpenError,
     },
+    /// A backup read a page of the store's file that is damaged.
+    #[error(
+        "{}: no backup written: the store's database file is damaged (redb: {redb})",
+        to.display()
+    )]
+    BackupOfDamaged {
+        /// The backup that was not written.
+        to: PathBuf,
+        /// How redb met the damage.
+        redb: String,
+    },
     /// Reading or writing the store failed.
     #[error("{}: {source}", path.display())]
     Storage {

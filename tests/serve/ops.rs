@@ -171,6 +171,16 @@ fn a_file_damaged_page_by_page_is_a_finding_of_verify_and_serve_refuses_it() {
         "{}",
         serve.stderr
     );
+    let to = tmp.path().join("backup.redb");
+    let backup = run(&["backup", "--data-dir", arg(&data), "--to", arg(&to)], &[]);
+    assert_eq!(backup.status.code(), Some(1), "{}", backup.stderr);
+    // Refused at open here (every page is damaged): the store's file is
+    // named, and nothing is written.
+    let error = backup.stderr.lines().last().unwrap_or_default();
+    assert!(error.starts_with("error: "), "{}", backup.stderr);
+    assert!(error.contains(arg(&file)), "{}", backup.stderr);
+    assert!(error.contains("the database file is damaged"), "{error}");
+    assert!(!to.exists(), "a backup of a damaged file was left behind");
     // The pristine file verifies again.
     std::fs::write(&file, &pristine).expect("restore");
     let out = run(&["verify", "--data-dir", arg(&data)], &[]);
