@@ -99,6 +99,7 @@ errors! {
     TicketErrors {
         401 => says::UNAUTHORIZED,
         403 => says::LACKS_EVENTS,
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -221,7 +222,8 @@ impl EventsApi {
     /// Get a stream ticket.
     ///
     /// A single-use ticket, valid for 30 seconds, for `GET /v1/events?ticket=…`.
-    /// Scope: `events:read`.
+    /// Scope: `events:read`; counts against your writes per minute (the
+    /// ticket is stored, so that any instance of a cluster takes it).
     #[oai(
         path = "/v1/events/tickets",
         method = "post",
@@ -232,7 +234,9 @@ impl EventsApi {
         state: Data<&State>,
         caller: Caller,
     ) -> Answer<TicketResponse, TicketErrors> {
-        or_answer!(caller.require(Scope::EventsRead));
+        // A ticket is a stored row: a write, counted like any other.
+        let (user, _) = or_answer!(guard::reader(&state, &caller, Scope::EventsRead));
+        or_answer!(guard::spend(&state, user).await?);
         let session = caller.0.session;
         match state
             .blocking(move |e| e.sessions().issue_ticket(session))

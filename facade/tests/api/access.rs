@@ -421,6 +421,39 @@ async fn writes_past_the_rate_answer_429_with_retry_after_until_the_minute_refil
 }
 
 #[tokio::test]
+async fn stream_tickets_are_writes_and_count_toward_the_rate() {
+    // A ticket is a row the store writes (and syncs): without the count,
+    // a session could make the server write as fast as it can ask.
+    let s = start().await;
+    let (root, _) = s.with_role("root", Role::Admin).await;
+    let (alice, alice_id) = s.with_role("alice", Role::User).await;
+    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 2});
+    let path = format!("/v1/admin/users/{alice_id}/quota");
+    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    for _ in 0..2 {
+        let r = s
+            .call("POST", "/v1/events/tickets", Some(&alice), json!(null))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let throttled = s
+        .call("POST", "/v1/events/tickets", Some(&alice), json!(null))
+        .await;
+    assert_problem(&throttled, 429);
+    assert_eq!(throttled.retry_after.as_deref(), Some("30"));
+    // The same budget as every other write.
+    let message = s
+        .post("/v1/messages", json!({"message": "m"}), Some(&alice))
+        .await;
+    assert_problem(&message, 429);
+    s.advance(Duration::from_secs(30));
+    let r = s
+        .call("POST", "/v1/events/tickets", Some(&alice), json!(null))
+        .await;
+    assert_eq!(r.status, 201);
+}
+
+#[tokio::test]
 async fn broadcasts_have_their_own_size_ttl_and_rate_caps() {
     let config = ApiConfig {
         broadcast: BroadcastCaps {
