@@ -370,6 +370,23 @@ fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
         fs::read_to_string(data.join("master.key")).expect("key"),
         OTHER_KEY
     );
+    // Rotating to the key in use is refused; nothing changes.
+    let same = run(
+        &[
+            "rotate-master-key",
+            "--data-dir",
+            arg(&data),
+            "--new-key-file",
+            arg(&new),
+        ],
+        &[],
+    );
+    assert_eq!(same.status.code(), Some(1), "{}", same.stdout);
+    assert!(
+        same.stderr.contains("the one the store is under already"),
+        "{}",
+        same.stderr
+    );
     // The data dir's key (now the new one) opens it; the old one is refused.
     let ok = run(&["verify", "--data-dir", arg(&data), "--deep"], &[]);
     assert!(ok.status.success(), "{}{}", ok.stdout, ok.stderr);

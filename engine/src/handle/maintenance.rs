@@ -60,6 +60,9 @@ pub enum RotateError {
     /// (they would keep wrapping new keys under the old master key).
     #[error("the engine has other handles; rotate the master key with no other user of it")]
     Shared,
+    /// The new master key is the one the store is under already.
+    #[error("the new master key is the one the store is under already: nothing to rotate")]
+    SameKey,
     /// See [`StorageError`].
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -102,6 +105,11 @@ impl Engine {
         let now = self.now();
         let inner = Arc::try_unwrap(self.inner).map_err(|_| RotateError::Shared)?;
         let old = inner.keyring.master();
+        // A check made by the old key opens under the new one only if they
+        // are the same key.
+        if new.verifies_key_check(&old.key_check()) {
+            return Err(RotateError::SameKey);
+        }
         let store: &dyn Store = &inner.store;
         let count = store.write_with(|tx| {
             let count = rekey::rotate(tx, old, &new)?;

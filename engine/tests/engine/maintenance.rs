@@ -475,3 +475,26 @@ fn a_damaged_page_is_an_error_never_a_panic() {
     );
     eprintln!("{refused} refused at open, {found} found after, {unseen} unseen");
 }
+
+#[test]
+fn rotating_to_the_key_in_use_is_refused_and_changes_nothing() {
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    let id = engine
+        .records()
+        .put(alice, b"kept", None)
+        .expect("put")
+        .meta
+        .id;
+    let same = engine.rotate_master_key(common::master(common::KEY_A));
+    assert!(
+        matches!(
+            same,
+            Err(strongroom_engine::maintenance::RotateError::SameKey)
+        ),
+        "{same:?}"
+    );
+    let engine = open(&dir.path().join("db.redb"), &clock);
+    let record = engine.records().get(alice, id).expect("still under key A");
+    assert_eq!(record.plaintext.as_slice(), b"kept");
+}
