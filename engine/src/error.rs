@@ -21,10 +21,11 @@ pub enum StorageError {
         /// The table holding the entry.
         table: &'static str,
     },
-    /// The database file is damaged where redb cannot read it: redb
-    /// answers some damaged pages by panicking (a page of no known kind, an
-    /// offset past its page), and the store turns that into this error
-    /// with redb's message, instead of unwinding through its caller.
+    /// The database file is damaged where redb cannot read it: redb says
+    /// so (a checksum that does not match, a repair that failed), or
+    /// answers the damaged page by panicking (a page of no known kind, an
+    /// offset past its page), which the store turns into this error with
+    /// redb's message instead of unwinding through its caller.
     #[error("storage error: the database file is damaged (redb: {0})")]
     Damaged(String),
     /// Another process holds the database open (its lock is exclusive).

@@ -47,9 +47,13 @@ fn stored_name(table: TableName) -> &'static str {
     }
 }
 
-/// A redb error as a storage error.
+/// A redb error as a storage error; damage redb names (a checksum that
+/// does not match, a repair that failed) as [`StorageError::Damaged`].
 pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
-    StorageError::backend(e.into())
+    match e.into() {
+        redb::Error::Corrupted(what) => StorageError::Damaged(what),
+        e => StorageError::backend(e),
+    }
 }
 
 /// Runs `call`, a call into redb, turning a panic inside it into
@@ -459,6 +463,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::{RedbRead, RedbStore};
+    use crate::error::StorageError;
     use crate::store::{Outcome, ReadTx, Store, TableName};
 
     const TABLE: TableName = TableName { name: "t", slot: 0 };
@@ -488,6 +493,14 @@ mod tests {
             })
             .expect("read");
         seen
+    }
+
+    #[test]
+    fn damage_redb_reports_is_damage() {
+        let named = super::backend(redb::StorageError::Corrupted("all roots".into()));
+        assert!(matches!(named, StorageError::Damaged(ref what) if what == "all roots"));
+        let io = super::backend(redb::StorageError::Io(std::io::Error::other("disk")));
+        assert!(matches!(io, StorageError::Backend(_)));
     }
 
     #[test]
