@@ -28,7 +28,7 @@ use crate::crypto::keys::{MasterKey, StoreSecret};
 use crate::error::{OpenError, StorageError};
 use crate::ids::{KeyScope, RecordKey, SessionId, UserId};
 use crate::store::WriteTx;
-use crate::store::redb::{RedbStore, backend, write_in};
+use crate::store::redb::{RedbStore, backend, shielded, write_in};
 
 const META_V1: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const USERS_V1: TableDefinition<u128, (&str, &str, u64)> = TableDefinition::new("users");
@@ -51,16 +51,21 @@ pub(crate) fn upgrade(store: &RedbStore, master: &MasterKey) -> Result<bool, Ope
 }
 
 fn upgrade_in(db: &Database, master: &MasterKey) -> Result<bool, OpenError> {
-    let check = {
+    // Every open reads this far: shielded, like the store's own calls.
+    let legacy = shielded(|| {
         let read = db.begin_read().map_err(backend)?;
         match read.open_table(META_V1) {
-            Ok(meta) => meta
-                .get("master_key_check")
-                .map_err(backend)?
-                .map(|v| v.value().to_vec()),
-            Err(TableError::TableDoesNotExist(_)) => return Ok(false),
-            Err(e) => return Err(backend(e).into()),
+            Ok(meta) => Ok(Some(
+                meta.get("master_key_check")
+                    .map_err(backend)?
+                    .map(|v| v.value().to_vec()),
+            )),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(backend(e)),
         }
+    })?;
+    let Some(check) = legacy else {
+        return Ok(false);
     };
     let check = check.ok_or(StorageError::Corrupt { table: "meta" })?;
     if !master.verifies_key_check(&check) {

@@ -7,10 +7,11 @@
 //! before it returns, so a read that starts after a write was acknowledged
 //! sees it.
 //!
-//! Every call into redb is [`shielded`]: redb meets some damaged pages
-//! with a panic, which comes back as [`StorageError::Damaged`] rather than
-//! unwinding through the engine and its caller (a server's request, an
-//! operator's `verify`).
+//! Every call into redb here, and the schema-1 check every open makes, is
+//! [`shielded`]: redb meets some damaged pages with a panic, which comes
+//! back as [`StorageError::Damaged`] rather than unwinding through the
+//! engine and its caller (a server's request, an operator's `verify`).
+//! (The one-time conversion of a schema-1 file is not.)
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -60,7 +61,9 @@ pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
 /// [`StorageError::Damaged`]. Only redb's own calls go in here, never the
 /// engine's code around them, so a panic of the engine's is not mistaken
 /// for a damaged file.
-fn shielded<T>(call: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StorageError> {
+pub(crate) fn shielded<T>(
+    call: impl FnOnce() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
     catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|panic| Err(damaged(&*panic)))
 }
 
