@@ -344,16 +344,18 @@ fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
     write_private(&old, KEY);
     let new = tmp.path().join("new.key");
     write_private(&new, OTHER_KEY);
-    let out = run(
-        &[
+    // To `key`, with the data dir's key file in use.
+    let rotate = |key: &Path| {
+        let args = [
             "rotate-master-key",
             "--data-dir",
             arg(&data),
             "--new-key-file",
-            arg(&new),
-        ],
-        &[],
-    );
+            arg(key),
+        ];
+        run(&args, &[])
+    };
+    let out = rotate(&new);
     assert!(out.status.success(), "{}", out.stderr);
     // alice's data key and the broadcast scope's.
     assert!(
@@ -371,16 +373,7 @@ fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
         OTHER_KEY
     );
     // Rotating to the key in use is refused; nothing changes.
-    let same = run(
-        &[
-            "rotate-master-key",
-            "--data-dir",
-            arg(&data),
-            "--new-key-file",
-            arg(&new),
-        ],
-        &[],
-    );
+    let same = rotate(&new);
     assert_eq!(same.status.code(), Some(1), "{}", same.stdout);
     assert!(
         same.stderr.contains("the one the store is under already"),
