@@ -4,7 +4,8 @@
 //! `Vec` and frees it unerased, and request bodies hold passwords and
 //! message text. They are read by `json_parse`, which, unlike serde_json's
 //! reader, leaves no unescaped copy of a string in freed memory. Same
-//! media type, schema, errors and OpenAPI description.
+//! media type, schema and OpenAPI description; a body that does not fit
+//! the schema is refused with the field named (`json_explain`).
 
 use poem::{Request, RequestBody, Result};
 use poem_openapi::error::ParseRequestPayloadError;
@@ -13,7 +14,7 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
 use serde_json::Value;
 
-use super::json_parse;
+use super::{json_explain, json_parse, secret_json};
 
 /// A JSON request body.
 pub(crate) struct JsonBody<T>(pub(crate) T);
@@ -47,11 +48,26 @@ impl<T: ParseFromJSON> ParsePayload for JsonBody<T> {
                 reason: e.to_string(),
             })?
         };
-        let value = T::parse_from_json(Some(value)).map_err(|e| ParseRequestPayloadError {
-            reason: e.into_message(),
-        })?;
-        Ok(Self(value))
+        match T::parse_from_json(Some(value)) {
+            Ok(value) => Ok(Self(value)),
+            Err(e) => Err(ParseRequestPayloadError {
+                reason: explained::<T>(&data).unwrap_or_else(|| e.into_message()),
+            }
+            .into()),
+        }
     }
+}
+
+/// Why `data`, which parsed as JSON, is not a `T`, naming the field
+/// (`json_explain`). The value is read again (the failed parse consumed
+/// it) and its strings erased after.
+fn explained<T: Type>(data: &[u8]) -> Option<String> {
+    let mut value = json_parse::parse(data).ok()?;
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let said = json_explain::explain(&value, &T::schema_ref(), &registry);
+    secret_json::erase(&mut value);
+    said
 }
 
 poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: ParseFromJSON);

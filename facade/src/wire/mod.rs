@@ -1,5 +1,6 @@
 //! What every feature's wire types share: JSON request bodies parsed
-//! without an unerased copy (`json_body`, read by `json_parse`), JSON string fields that accept
+//! without an unerased copy (`json_body`, read by `json_parse`, refused
+//! with the field named by `json_explain`), JSON string fields that accept
 //! only strings (`text`), secrets parsed straight into `SecretString`
 //! (`secret_field`), zeroized plaintext and credentials (`secret_text`),
 //! the direct JSON writer of the hot paths (`fast_json`), responses that
@@ -8,6 +9,7 @@
 
 pub(crate) mod fast_json;
 pub(crate) mod json_body;
+pub(crate) mod json_explain;
 pub(crate) mod json_parse;
 pub(crate) mod secret_field;
 pub(crate) mod secret_json;

@@ -55,7 +55,7 @@ fn write(tree: &Value) -> SecretBytes {
 }
 
 /// Erases every string in `tree` (keys are field names, not secrets).
-fn erase(tree: &mut Value) {
+pub(super) fn erase(tree: &mut Value) {
     match tree {
         Value::String(text) => text.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(erase),

@@ -17,19 +17,43 @@ async fn malformed_json_wrong_types_and_missing_fields_are_400() {
             .header("content-type", "application/json")
             .body(body)
     };
-    for body in [
-        "{",
-        "not json",
-        "[]",
-        "{\"message\": 5}",
-        "{}",
-        "{\"message\": null}",
-        "\"x\"",
+    for (body, says) in [
+        ("{", "at line 1 column"),
+        ("not json", "at line 1 column"),
+        ("[]", "the body must be a JSON object"),
+        ("{\"message\": 5}", "field `message` must be a string"),
+        ("{}", "field `message` is missing"),
+        ("{\"message\": null}", "field `message` is missing"),
+        ("\"x\"", "the body must be a JSON object"),
+        (
+            "{\"message\": \"m\", \"ttl_seconds\": -1}",
+            "field `ttl_seconds` must be a whole number, at least 0",
+        ),
+        (
+            "{\"message\": \"m\", \"ttl_seconds\": \"60\"}",
+            "field `ttl_seconds` must be a whole number",
+        ),
     ] {
         let r = s.send(raw(body)).await;
         assert_eq!(r.status, 400, "{body} -> {}", r.body);
         assert_problem(&r, 400);
+        let detail = r.body["detail"].as_str().expect("detail");
+        assert!(detail.contains(says), "{body} -> {detail}");
     }
+    let scopes = s
+        .post(
+            "/v1/api-keys",
+            json!({"name": "k", "scopes": ["messages:read", "everything"]}),
+            Some(&alice),
+        )
+        .await;
+    assert_problem(&scopes, 400);
+    let detail = scopes.body["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("field `scopes[1]` must be one of"),
+        "{detail}"
+    );
+    assert!(!detail.contains("everything"), "{detail}");
     let wrong_type = s
         .post(
             "/v1/accounts",
@@ -43,6 +67,12 @@ async fn malformed_json_wrong_types_and_missing_fields_are_400() {
             .as_str()
             .expect("detail")
             .contains("123456789012")
+    );
+    assert!(
+        wrong_type.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("field `password` must be a string")
     );
     let no_content_type = s
         .http
