@@ -15,7 +15,8 @@ pub const DEFAULT_MEDIA_TYPE: &str = "application/octet-stream";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileLabel {
     /// The file's name (sanitised when the upload begins: control
-    /// characters and path separators become `_`; empty becomes `file`).
+    /// characters, bidirectional marks and path separators become `_`;
+    /// empty becomes `file`).
     pub name: String,
     /// Its media type (anything that is not `type/subtype` in visible
     /// ASCII becomes `application/octet-stream`).
@@ -37,14 +38,17 @@ impl FileLabel {
     }
 }
 
-/// `name` with control characters, path separators and quotes replaced
-/// by `_`, surrounding whitespace and dots trimmed, at most
+/// `name` with control characters, bidirectional marks, path separators
+/// and quotes replaced by `_`, surrounding whitespace and dots trimmed, at most
 /// [`FILE_NAME_MAX`] bytes; `file` if nothing is left.
 pub fn sanitize_name(name: &str) -> String {
     let replaced: String = name
         .chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '/' | '\\' | '"' | '\u{2028}' | '\u{2029}') {
+            if c.is_control()
+                || matches!(c, '/' | '\\' | '"' | '\u{2028}' | '\u{2029}')
+                || turns_text(c)
+            {
                 '_'
             } else {
                 c
@@ -60,6 +64,16 @@ pub fn sanitize_name(name: &str) -> String {
         "" => "file".to_owned(),
         name => name.to_owned(),
     }
+}
+
+/// The invisible marks that reorder or re-direct the text around them
+/// (Unicode's bidirectional controls, as in "Trojan Source", CVE-2021-42574):
+/// in a name, `U+202E` shows `invoice\u{202E}fdp.exe` as `invoiceexe.pdf`.
+fn turns_text(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// `type/subtype` (parameters dropped, lower-cased) when `value` has that
@@ -162,6 +176,16 @@ mod tests {
         assert_eq!(sanitize_name("  "), "file");
         assert_eq!(sanitize_name(".."), "file");
         assert_eq!(sanitize_name("résumé ✓.txt"), "résumé ✓.txt");
+        assert_eq!(sanitize_name("invoice\u{202E}fdp.exe"), "invoice_fdp.exe");
+        assert_eq!(
+            sanitize_name("a\u{2066}b\u{2069}c\u{200F}d\u{061C}e"),
+            "a_b_c_d_e"
+        );
+        assert_eq!(
+            sanitize_name("שלום.txt"),
+            "שלום.txt",
+            "right-to-left letters stay"
+        );
         let long = "é".repeat(200);
         let cut = sanitize_name(&long);
         assert!(cut.len() <= FILE_NAME_MAX && cut.chars().all(|c| c == 'é'));
