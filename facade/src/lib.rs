@@ -346,6 +346,8 @@ pub fn api(engine: Engine, mut config: ApiConfig) -> Api {
         .with(cached());
     let mut pages = http::dispatch::Pages::new()
         .at("/docs", docs)
+        // Relative, so it holds when the API is mounted under a prefix.
+        .at("/docs/", get(make_sync(|_| Redirect::permanent("../docs"))))
         .at("/openapi.json", spec)
         .below("/s", pages::share::SharePages)
         .nest("/app", pages::app::routes().with(Compression::new()))

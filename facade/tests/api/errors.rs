@@ -280,6 +280,9 @@ async fn health_docs_and_spec_are_served() {
     let docs = s.http.get(s.url("/docs")).send().await.expect("docs");
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.expect("html").contains("swagger"));
+    let slash = s.http.get(s.url("/docs/")).send().await.expect("docs/");
+    assert_eq!(slash.url().path(), "/docs", "redirected to the page");
+    assert_eq!(slash.status(), 200);
     let spec = s.send(s.http.get(s.url("/openapi.json"))).await;
     assert_eq!(spec.status, 200);
     assert!(spec.body["paths"]["/v1/messages"].is_object());
