@@ -1,6 +1,8 @@
 //! The admin API under `/v1/admin/`: manage accounts. Every operation needs
 //! the `admin` scope (an admin's access token, or an admin's key created
-//! with it; 403 otherwise) and is recorded in the audit log.
+//! with it; 403 otherwise) and is recorded in the audit log; each one that
+//! writes counts toward the admin's writes per minute, as every durable
+//! write does.
 
 pub(crate) mod audit;
 pub(crate) mod ops;
@@ -58,6 +60,7 @@ errors! {
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
         409 => says::LAST_ADMIN,
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -73,6 +76,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         409 => says::TAKEN,
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -87,6 +91,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 errors! {
@@ -95,6 +100,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 errors! {
@@ -103,6 +109,7 @@ errors! {
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
         409 => "Two-factor sign-in is not on for this account.",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 errors! {
@@ -111,6 +118,7 @@ errors! {
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
         409 => says::LAST_ADMIN,
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -140,23 +148,49 @@ pub(crate) async fn admin_only(
     Err(refused)
 }
 
+/// [`admin_only`] for an operation that writes: it also takes one write
+/// from the admin's per-minute quota (429 with `Retry-After`), as every
+/// durable write does.
+pub(crate) async fn admin_writer(
+    state: &State,
+    caller: &Caller,
+    target: AuditTarget,
+) -> poem::Result<Result<UserId, Problem>> {
+    let admin = match admin_only(state, caller, target).await {
+        Ok(admin) => admin,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    Ok(guard::spend(state, admin).await?.map(|()| admin))
+}
+
+/// Whether an operation on an account only reads it.
+#[derive(Clone, Copy)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
 pub(crate) fn user_id(text: &str) -> Result<UserId, Problem> {
     text.parse::<UserId>()
         .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "user not found"))
 }
 
 /// Runs `work` on the account `id` for an admin caller (403 otherwise, 404
-/// for an id that is no account), logs `what`, and answers with `done`.
+/// for an id that is no account; a write takes one from the admin's write
+/// rate), logs `what`, and answers with `done`.
 pub(crate) async fn on_account<T: Send + 'static, R, E: Errors>(
     state: &State,
     caller: &Caller,
-    id: &str,
+    (id, access): (&str, Access),
     what: &'static str,
     work: impl FnOnce(&Engine, UserId) -> Result<T, AccountError> + Send + 'static,
     done: impl FnOnce(T) -> R,
 ) -> Answer<R, E> {
     let target = user_id(id).map_or(AuditTarget::None, AuditTarget::User);
-    let admin = or_answer!(admin_only(state, caller, target).await);
+    let admin = match access {
+        Access::Read => or_answer!(admin_only(state, caller, target).await),
+        Access::Write => or_answer!(admin_writer(state, caller, target).await?),
+    };
     let user = or_answer!(user_id(id));
     let acting = state.acting(caller.origin());
     match acting.blocking(move |e| work(e, user)).await? {
@@ -217,7 +251,7 @@ impl AdminApi {
         caller: Caller,
         body: JsonBody<NewAdminUser>,
     ) -> Answer<CreateUserResponse, CreateUserErrors> {
-        let admin = or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
+        let admin = or_answer!(admin_writer(&state, &caller, AuditTarget::None).await?);
         let NewAdminUser {
             username: Username(username),
             password,
@@ -261,7 +295,7 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            &id.0,
+            (&id.0, Access::Write),
             "role changed",
             move |e, user| e.admin().set_role(user, role),
             |u| UserResponse::Ok(Json(u.into())),
@@ -295,7 +329,7 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            &id.0,
+            (&id.0, Access::Write),
             what,
             move |e, user| e.admin().set_disabled(user, disabled),
             |u| UserResponse::Ok(Json(u.into())),
@@ -322,7 +356,7 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            &id.0,
+            (&id.0, Access::Write),
             "sessions ended by admin",
             |e, user| e.admin().end_sessions(user),
             |()| DoneResponse::NoContent,
@@ -353,7 +387,7 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            &id.0,
+            (&id.0, Access::Write),
             "password reset by admin; sessions and keys ended",
             move |e, user| e.admin().reset_password(user, password.secret()),
             |()| DoneResponse::NoContent,
@@ -379,7 +413,7 @@ impl AdminApi {
         id: Path<String>,
     ) -> Answer<DoneResponse, ClearTotpErrors> {
         let target = user_id(&id.0).map_or(AuditTarget::None, AuditTarget::User);
-        let admin = or_answer!(admin_only(&state, &caller, target).await);
+        let admin = or_answer!(admin_writer(&state, &caller, target).await?);
         let user = or_answer!(user_id(&id.0));
         let acting = state.acting(caller.origin());
         match acting.blocking(move |e| e.two_factor().clear(user)).await? {
@@ -410,7 +444,7 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            &id.0,
+            (&id.0, Access::Write),
             "account deleted by admin",
             |e, user| e.admin().delete_user(user),
             |()| DoneResponse::NoContent,

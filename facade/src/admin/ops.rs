@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::accounts::wire::QuotaView;
 use crate::admin::audit::{AuditPageView, CheckpointJson, actor_filter};
 use crate::admin::wire::{BackupView, MAX_QUOTA, QuotaLimits};
-use crate::admin::{admin_only, on_account};
+use crate::admin::{Access, admin_only, admin_writer, on_account, user_id};
 use crate::http::auth::Caller;
 use crate::http::problem::{Answer, Problem, answer, errors, internal, or_answer, says};
 use crate::http::state::State;
@@ -33,10 +33,19 @@ pub(crate) enum QuotaResponse {
 }
 errors! {
     QuotaErrors {
+        401 => says::UNAUTHORIZED,
+        403 => says::NOT_ADMIN,
+        404 => says::NO_ACCOUNT,
+    }
+}
+errors! {
+    QuotaChangeErrors {
         400 => "A limit beyond 2^63 − 1.",
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
+        409 => "`writes_per_minute` 0 for your own account.",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -78,6 +87,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::NOT_ADMIN,
         409 => "This server has no backup directory.",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -107,7 +117,7 @@ impl AdminOpsApi {
         on_account(
             &state,
             &caller,
-            &id.0,
+            (&id.0, Access::Read),
             "quota read",
             |e, u| e.accounts().quota(u),
             done,
@@ -131,15 +141,21 @@ impl AdminOpsApi {
         /// The account's id.
         id: Path<String>,
         body: JsonBody<QuotaLimits>,
-    ) -> Answer<QuotaResponse, QuotaErrors> {
+    ) -> Answer<QuotaResponse, QuotaChangeErrors> {
         if body.0.max_bytes > MAX_QUOTA || body.0.max_records > MAX_QUOTA {
             let detail = "max_bytes and max_records must be at most 9223372036854775807";
             return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
         }
+        if body.0.writes_per_minute == 0 && user_id(&id.0).is_ok_and(|u| u == caller.user()) {
+            let detail = "an admin cannot set their own writes_per_minute to 0: \
+                          every admin operation is a write, so they could not undo it";
+            return answer(Problem::new(StatusCode::CONFLICT, detail));
+        }
         let quota = body.0.into();
         let work = move |e: &strongroom_engine::Engine, u| e.admin().set_quota(u, Some(quota));
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
-        on_account(&state, &caller, &id.0, "quota set", work, done).await
+        let target = (id.0.as_str(), Access::Write);
+        on_account(&state, &caller, target, "quota set", work, done).await
     }
 
     /// Return an account to the default quota (admins only).
@@ -154,10 +170,11 @@ impl AdminOpsApi {
         caller: Caller,
         /// The account's id.
         id: Path<String>,
-    ) -> Answer<QuotaResponse, QuotaErrors> {
+    ) -> Answer<QuotaResponse, QuotaChangeErrors> {
         let work = |e: &strongroom_engine::Engine, u| e.admin().set_quota(u, None);
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
-        on_account(&state, &caller, &id.0, "quota reset", work, done).await
+        let target = (id.0.as_str(), Access::Write);
+        on_account(&state, &caller, target, "quota reset", work, done).await
     }
 
     /// Read the audit trail (admins only).
@@ -253,7 +270,7 @@ impl AdminOpsApi {
         state: Data<&State>,
         caller: Caller,
     ) -> Answer<BackupResponse, BackupErrors> {
-        let admin = or_answer!(admin_only(&state, &caller, AuditTarget::None).await);
+        let admin = or_answer!(admin_writer(&state, &caller, AuditTarget::None).await?);
         let Some(hook) = state.config.backup.clone() else {
             let detail = "this server has no backup directory";
             return answer(Problem::new(StatusCode::CONFLICT, detail));

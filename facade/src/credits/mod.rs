@@ -15,7 +15,7 @@ use strongroom_engine::credits::{LedgerFilter, Movement};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::admin::{admin_only, user_id};
+use crate::admin::{admin_only, admin_writer, user_id};
 use crate::credits::stripe::Event;
 use crate::credits::wire::{
     CreditsView, LedgerEntryView, LedgerPageView, NewAdjustment, WebhookReceipt,
@@ -76,6 +76,7 @@ errors! {
         403 => says::NOT_ADMIN,
         404 => says::NO_ACCOUNT,
         409 => "Credits are not enabled on this server.",
+        429 retry => says::WRITES_THROTTLED,
     }
 }
 
@@ -178,7 +179,7 @@ impl CreditsApi {
         body: JsonBody<NewAdjustment>,
     ) -> Answer<AdjustResponse, AdjustErrors> {
         let target = user_id(&id.0).map_or(AuditTarget::None, AuditTarget::User);
-        let admin = or_answer!(admin_only(&state, &caller, target).await);
+        let admin = or_answer!(admin_writer(&state, &caller, target).await?);
         let user = or_answer!(user_id(&id.0));
         let NewAdjustment { amount, reason } = body.0;
         let acting = state.acting(caller.origin());

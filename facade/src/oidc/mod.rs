@@ -20,6 +20,7 @@ use strongroom_engine::audit::{Actor, Origin};
 
 use crate::accounts::cookie;
 use crate::http::auth::Caller;
+use crate::http::guard;
 use crate::http::problem::{Answer, Problem, account_problem, answer, errors, or_answer, says};
 use crate::http::state::State;
 use crate::oidc::pending::Pending;
@@ -73,6 +74,7 @@ pub(crate) enum RedirectResponse {
 errors! {
     LoginErrors {
         404 => "No OpenID Connect provider is configured.",
+        429 retry => says::WRITES_THROTTLED,
         503 => "The provider's discovery document could not be read.",
     }
 }
@@ -127,6 +129,7 @@ errors! {
         401 => says::UNAUTHORIZED,
         403 => says::API_KEY,
         404 => "No OpenID Connect provider is configured.",
+        429 retry => says::WRITES_THROTTLED,
         503 => "The provider's discovery document could not be read.",
     }
 }
@@ -323,7 +326,9 @@ impl OidcApi {
         tag = "ApiTags::Accounts"
     )]
     async fn link(&self, state: Data<&State>, caller: Caller) -> Answer<LinkResponse, LinkErrors> {
-        let user = or_answer!(caller.signed_in());
+        // The link the callback writes counts as a write now, when the
+        // caller is known.
+        let (user, _) = or_answer!(guard::session_writer(&state, &caller).await?);
         let Some(oidc) = state.config.oidc.clone() else {
             return answer(not_configured());
         };

@@ -454,6 +454,127 @@ async fn stream_tickets_are_writes_and_count_toward_the_rate() {
 }
 
 #[tokio::test]
+async fn admin_writes_count_toward_the_admins_rate_and_reads_do_not() {
+    let s = start().await;
+    let (root, root_id) = s.with_role("root", Role::Admin).await;
+    let (ops, ops_id) = s.with_role("ops", Role::Admin).await;
+    let (_, bob_id) = s.with_role("bob", Role::User).await;
+    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 3});
+    let path = format!("/v1/admin/users/{ops_id}/quota");
+    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    let writes = [
+        (
+            "PUT",
+            format!("/v1/admin/users/{bob_id}/disabled"),
+            json!({"disabled": false}),
+        ),
+        (
+            "DELETE",
+            format!("/v1/admin/users/{bob_id}/sessions"),
+            json!(null),
+        ),
+        (
+            "PUT",
+            format!("/v1/admin/users/{bob_id}/role"),
+            json!({"role": "user"}),
+        ),
+    ];
+    for (method, path, body) in &writes {
+        let r = s.call(method, path, Some(&ops), body.clone()).await;
+        assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.body);
+    }
+    for (method, path, body) in [
+        &writes[0],
+        &(
+            "DELETE",
+            format!("/v1/admin/users/{bob_id}/quota"),
+            json!(null),
+        ),
+        &(
+            "POST",
+            "/v1/admin/users".to_owned(),
+            json!({"username": "carol", "password": "correct horse battery"}),
+        ),
+        &("DELETE", format!("/v1/admin/users/{bob_id}"), json!(null)),
+    ] {
+        let r = s.call(method, path, Some(&ops), body.clone()).await;
+        assert_problem(&r, 429);
+        assert_eq!(r.retry_after.as_deref(), Some("20"), "{method} {path}");
+    }
+    // Reads take nothing; nothing was done; another admin is not held up.
+    let list = s
+        .call("GET", "/v1/admin/users", Some(&ops), json!(null))
+        .await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        list.body["users"].as_array().map(Vec::len),
+        Some(3),
+        "no carol"
+    );
+    let read = s
+        .call(
+            "GET",
+            &format!("/v1/admin/users/{bob_id}/quota"),
+            Some(&ops),
+            json!(null),
+        )
+        .await;
+    assert_eq!(read.status, 200);
+    let r = s
+        .call(
+            "PUT",
+            &format!("/v1/admin/users/{bob_id}/disabled"),
+            Some(&root),
+            json!({"disabled": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    s.advance(Duration::from_secs(20));
+    let r = s
+        .call(writes[1].0, &writes[1].1, Some(&ops), json!(null))
+        .await;
+    assert_eq!(r.status, 204);
+    // An admin cannot stop their own writes: they could not undo it.
+    let zero = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 0});
+    let own = s
+        .call(
+            "PUT",
+            &format!("/v1/admin/users/{root_id}/quota"),
+            Some(&root),
+            zero.clone(),
+        )
+        .await;
+    assert_problem(&own, 409);
+    let other = s
+        .call(
+            "PUT",
+            &format!("/v1/admin/users/{ops_id}/quota"),
+            Some(&root),
+            zero,
+        )
+        .await;
+    assert_eq!(
+        other.status, 200,
+        "another admin's: the one who set it can undo it"
+    );
+}
+
+#[tokio::test]
+async fn linking_an_identity_counts_toward_the_rate() {
+    let s = start().await;
+    let (root, _) = s.with_role("root", Role::Admin).await;
+    let (alice, alice_id) = s.with_role("alice", Role::User).await;
+    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 1});
+    let path = format!("/v1/admin/users/{alice_id}/quota");
+    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    let link = || s.call("POST", "/v1/me/identities/oidc", Some(&alice), json!(null));
+    assert_problem(&link().await, 404);
+    let throttled = link().await;
+    assert_problem(&throttled, 429);
+    assert_eq!(throttled.retry_after.as_deref(), Some("60"));
+}
+
+#[tokio::test]
 async fn broadcasts_have_their_own_size_ttl_and_rate_caps() {
     let config = ApiConfig {
         broadcast: BroadcastCaps {
