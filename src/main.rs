@@ -74,6 +74,18 @@ fn finish(result: Result<ExitCode, OpsError>) -> ExitCode {
     }
 }
 
+/// [`finish`] for a command a running server also offers: when the
+/// server holds the store, the error says how to ask it instead.
+fn finish_or(result: Result<ExitCode, OpsError>, online: &str) -> ExitCode {
+    match result {
+        Err(e @ OpsError::InUse { .. }) => {
+            eprintln!("error: {e}, or {online}");
+            ExitCode::FAILURE
+        }
+        result => finish(result),
+    }
+}
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
@@ -116,11 +128,12 @@ fn main() -> ExitCode {
             return finish(commands::verify(&store.resolve(sub(&matches)), deep, json));
         }
         Command::Backup { store, to } => {
-            return finish(
+            return finish_or(
                 strongroom::ops::backup(&store.resolve(sub(&matches)), &to).map(|done| {
                     println!("{done}");
                     ExitCode::SUCCESS
                 }),
+                "send it SIGUSR1 (or POST /v1/admin/backups) for an online backup",
             );
         }
         Command::Restore {
@@ -170,26 +183,34 @@ fn main() -> ExitCode {
                     .and_then(|(_, m)| m.subcommand())
                     .map(|(_, m)| m),
             );
-            return finish(commands::add_user(&store, &name, role));
+            return finish_or(
+                commands::add_user(&store, &name, role),
+                "ask it as an admin: POST /v1/admin/users",
+            );
         }
         Command::Audit(command) => {
             let matches = matches
                 .subcommand()
                 .and_then(|(_, m)| m.subcommand())
                 .map(|(_, m)| m);
-            return finish(match command {
+            return match command {
                 AuditCommand::Verify {
                     store,
                     checkpoint,
                     json,
-                } => commands::audit_verify(&store.resolve(matches), checkpoint.as_deref(), json),
-                AuditCommand::Checkpoint { store } => {
+                } => finish(commands::audit_verify(
+                    &store.resolve(matches),
+                    checkpoint.as_deref(),
+                    json,
+                )),
+                AuditCommand::Checkpoint { store } => finish_or(
                     strongroom::ops::audit_checkpoint(&store.resolve(matches)).map(|json| {
                         println!("{json}");
                         ExitCode::SUCCESS
-                    })
-                }
-            });
+                    }),
+                    "ask it as an admin: GET /v1/admin/audit/checkpoint",
+                ),
+            };
         }
         Command::Seed {
             store,

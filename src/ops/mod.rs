@@ -49,7 +49,7 @@ pub enum OpsError {
     },
     /// A running server holds the database.
     #[error(
-        "{}: the database is in use (a running server holds it); stop the server, or send it SIGUSR1 for an online backup",
+        "{}: the database is in use (a running server holds it); stop the server first",
         path.display()
     )]
     InUse {

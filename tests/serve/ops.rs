@@ -278,10 +278,29 @@ fn offline_commands_refuse_a_store_a_server_holds() {
         ],
         vec!["compact", "--data-dir", arg(&data)],
         vec!["verify", "--data-dir", arg(&data)],
+        vec!["user", "add", "--data-dir", arg(&data), "bob"],
+        vec!["audit", "checkpoint", "--data-dir", arg(&data)],
     ] {
-        let out = run(&args, &[]);
+        let out = common::binary::run_with_stdin(&args, &[], "correct horse battery\n");
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(out.stderr.contains("in use"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("in use (a running server holds it); stop the server"),
+            "{}",
+            out.stderr
+        );
+        // What the server offers instead, for the commands it offers.
+        let online = match args[0] {
+            "backup" => Some("send it SIGUSR1 (or POST /v1/admin/backups) for an online backup"),
+            "user" => Some("POST /v1/admin/users"),
+            "audit" => Some("GET /v1/admin/audit/checkpoint"),
+            _ => None,
+        };
+        match online {
+            Some(online) => assert!(out.stderr.contains(online), "{}", out.stderr),
+            None => assert!(!out.stderr.contains("SIGUSR1"), "{}", out.stderr),
+        }
+        assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     }
     assert!(!Path::new("/tmp/strongroom-never.redb").exists());
     server.stop();
