@@ -3,8 +3,8 @@
 //! by ALPN over TLS, and with prior knowledge (h2c) on the plain one, with
 //! the same bounds as HTTP/1: request bodies go through the API's body
 //! limit and timeout whatever the protocol; HTTP/2 connections carry at
-//! most `max_streams` requests at once and header lists of at most
-//! [`MAX_HEADER_LIST`] bytes.
+//! most `max_streams` requests at once; header lists are at most
+//! [`MAX_HEADER_LIST`] bytes on both.
 //!
 //! Time limits, on both protocols: a connection must start a request
 //! within the header timeout of opening, and of its last request
@@ -56,8 +56,10 @@ use super::watch::Watch;
 /// The event stream's route, which [`event_stream`] serves on HTTP/1.1.
 const EVENT_STREAM_PATH: &str = "/v1/events";
 
-/// Largest HTTP/2 header list a request may send (HTTP/1 heads are
-/// bounded by hyper's read buffer).
+/// Largest header list a request may send: over HTTP/2 its size as RFC
+/// 9113 counts it, over HTTP/1 the bytes of its head (hyper's read buffer
+/// holds at most this much; hyper's own default, ~400 KiB, let a slow
+/// client pin that much per connection). Past it: 431.
 pub(super) const MAX_HEADER_LIST: u32 = 16 * 1024;
 
 /// Per-connection limits.
@@ -227,6 +229,7 @@ where
             http1::Builder::new()
                 .timer(HeadTimer::new())
                 .header_read_timeout(supervisor.timeouts.header)
+                .max_buf_size(MAX_HEADER_LIST as usize)
                 .serve_connection(TokioIo::new(io), service),
         );
         loop {

@@ -276,6 +276,38 @@ async fn http2_connections_announce_their_stream_and_header_limits() {
     assert!(server.stop().status.success());
 }
 
+#[tokio::test]
+async fn request_heads_past_16_kib_are_431_over_http1_and_http2_alike() {
+    // hyper's own HTTP/1 bound was its ~400 KiB read buffer: a client
+    // could pin that much per connection for the header timeout, while
+    // HTTP/2 refused 16 KiB.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &[], &[]);
+    let h1 = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .expect("client");
+    for (name, client) in [("HTTP/1.1", h1), ("HTTP/2", h2c())] {
+        let with = |bytes: usize| {
+            client
+                .get(server.url("/healthz"))
+                .header("x-padding", "a".repeat(bytes))
+                .send()
+        };
+        let fits = with(12 * 1024).await.expect("answer");
+        assert_eq!(fits.status(), 200, "{name}: 12 KiB fits");
+        for bytes in [20 * 1024, 200 * 1024] {
+            match with(bytes).await {
+                Ok(r) => assert_eq!(r.status(), 431, "{name}: {bytes} bytes"),
+                // HTTP/2 may refuse a header block this large by ending
+                // the connection (its HPACK decoder stops reading).
+                Err(e) => assert!(name == "HTTP/2" && bytes > 100 * 1024, "{name}: {e}"),
+            }
+        }
+    }
+    assert!(server.stop_async().await.status.success());
+}
+
 /// A connection to `port` on 127.0.0.1 made from local address `from`.
 async fn connect_from(from: &str, port: u16) -> tokio::net::TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
