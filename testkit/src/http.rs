@@ -212,11 +212,15 @@ impl TestServer {
         tune: impl FnOnce(&mut strongroom_engine::EngineBuilder),
     ) -> Self {
         let (dir, clock, engine) = engine_tuned(tune);
-        let app = Route::new().nest(
-            if prefix.is_empty() { "/" } else { prefix },
-            api(engine.clone(), config),
-        );
-        let (addr, task) = serve(app).await;
+        let api = api(engine.clone(), config);
+        // At the root the API is served as the binary serves it, with no
+        // router of a host app in front (poem's `Route` answers some bad
+        // paths itself).
+        let (addr, task) = if prefix.is_empty() {
+            serve(poem::IntoEndpoint::into_endpoint(api)).await
+        } else {
+            serve(Route::new().nest(prefix, api)).await
+        };
         TestServer {
             api: Api::new(format!("http://{addr}{prefix}")),
             clock,

@@ -187,6 +187,17 @@ pub(crate) async fn from_error(err: poem::Error) -> Response {
         // An operation's own answer: as it was made (`Retry-After` too).
         return problem.clone().into_response();
     }
+    if let Some(path) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
+        // poem-openapi names path parameters `param0`, `param1`, … where
+        // the spec names them; and every one of ours is text, which fails
+        // only when its percent-decoded bytes are not UTF-8.
+        let detail = if path.reason.contains("expects an input value") {
+            "a path segment is not UTF-8 text once percent-decoded".to_owned()
+        } else {
+            format!("the path does not parse: {}", path.reason)
+        };
+        return Problem::new(StatusCode::BAD_REQUEST, detail).into_response();
+    }
     let status = err.status();
     let detail = if status.is_server_error() {
         tracing::error!(status = status.as_u16(), error = %err, "request failed");

@@ -246,6 +246,25 @@ async fn missing_and_garbage_bearer_tokens_are_401() {
 }
 
 #[tokio::test]
+async fn a_path_segment_that_is_not_utf8_is_named_as_such() {
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    for (method, path) in [
+        ("GET", "/v1/messages/%FF"),
+        ("DELETE", "/v1/files/%C3%28"),
+        ("POST", "/v1/shares/%FF/open"),
+    ] {
+        let r = s.call(method, path, Some(&alice), json!({})).await;
+        assert_problem(&r, 400);
+        let detail = r.body["detail"].as_str().expect("detail");
+        assert_eq!(
+            detail, "a path segment is not UTF-8 text once percent-decoded",
+            "{method} {path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn unknown_paths_and_wrong_methods_are_problems() {
     let s = start().await;
     let (alice, _) = s.account("alice").await;
