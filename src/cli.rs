@@ -205,6 +205,16 @@ pub(crate) enum Command {
     },
 }
 
+/// A count or a number of seconds that must be at least 1: zero is refused
+/// at start (exit 2, naming the flag) rather than quietly taken as 1.
+fn at_least_one<T>() -> clap::builder::RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: Send + Sync + 'static + std::error::Error + ToString,
+{
+    clap::builder::RangedU64ValueParser::<T>::new().range(1..)
+}
+
 #[derive(Subcommand)]
 pub(crate) enum UserCommand {
     /// Create an account with a role (the first admin comes this way). The
@@ -269,7 +279,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
     /// Seconds between purges of expired records and tokens.
-    #[arg(long, env = "STRONGROOM_REAP_INTERVAL", default_value_t = 30)]
+    #[arg(long, env = "STRONGROOM_REAP_INTERVAL", default_value_t = 30, value_parser = at_least_one::<u64>())]
     reap_interval: u64,
     /// Seconds in-flight requests may run after SIGINT/SIGTERM.
     #[arg(long, env = "STRONGROOM_SHUTDOWN_GRACE", default_value_t = 10)]
@@ -302,23 +312,24 @@ pub(crate) struct ServeArgs {
     cors_origins: Vec<String>,
     /// Seconds a client may take to send a request's headers (HTTP/1: also
     /// how long an idle kept-alive connection waits for its next request).
-    #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT", default_value_t = 10, value_parser = at_least_one::<u64>())]
     header_timeout: u64,
     /// Seconds a connection may carry no bytes at all before it is closed.
-    #[arg(long, env = "STRONGROOM_IDLE_TIMEOUT", default_value_t = 60)]
+    #[arg(long, env = "STRONGROOM_IDLE_TIMEOUT", default_value_t = 60, value_parser = at_least_one::<u64>())]
     idle_timeout: u64,
     /// Seconds a client may take to send a request body.
-    #[arg(long, env = "STRONGROOM_BODY_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "STRONGROOM_BODY_TIMEOUT", default_value_t = 30, value_parser = at_least_one::<u64>())]
     body_timeout: u64,
     /// Connections open at once [default: 90% of the open-file limit].
-    #[arg(long, env = "STRONGROOM_MAX_CONNECTIONS")]
+    #[arg(long, env = "STRONGROOM_MAX_CONNECTIONS", value_parser = at_least_one::<usize>())]
     max_connections: Option<usize>,
     /// Connections open at once from one client address (trusted proxies
     /// exempt).
     #[arg(
         long,
         env = "STRONGROOM_MAX_CONNECTIONS_PER_ADDRESS",
-        default_value_t = 256
+        default_value_t = 256,
+        value_parser = at_least_one::<usize>()
     )]
     max_connections_per_address: usize,
     /// Requests one HTTP/2 connection may carry at once (event streams
@@ -326,7 +337,8 @@ pub(crate) struct ServeArgs {
     #[arg(
         long,
         env = "STRONGROOM_MAX_STREAMS_PER_CONNECTION",
-        default_value_t = 256
+        default_value_t = 256,
+        value_parser = at_least_one::<u32>()
     )]
     max_streams_per_connection: u32,
     /// Event streams one user may hold open at once.
@@ -539,11 +551,11 @@ impl ServeArgs {
             listen: self.listen,
             data_dir: self.data_dir,
             master_key,
-            reap_interval: Duration::from_secs(self.reap_interval.max(1)),
+            reap_interval: Duration::from_secs(self.reap_interval),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             tls,
             api: ApiConfig {
-                body_timeout: Duration::from_secs(self.body_timeout.max(1)),
+                body_timeout: Duration::from_secs(self.body_timeout),
                 streams_per_user: self.max_streams_per_user,
                 cors_origins: self.cors_origins,
                 trusted_proxies: self.trusted_proxies,
@@ -558,9 +570,9 @@ impl ServeArgs {
                 ..ApiConfig::default()
             },
             timeouts: Timeouts {
-                header: Duration::from_secs(self.header_timeout.max(1)),
-                max_streams: self.max_streams_per_connection.max(1),
-                idle: Duration::from_secs(self.idle_timeout.max(1)),
+                header: Duration::from_secs(self.header_timeout),
+                max_streams: self.max_streams_per_connection,
+                idle: Duration::from_secs(self.idle_timeout),
             },
             max_connections: self.max_connections,
             max_connections_per_address: self.max_connections_per_address,

@@ -388,6 +388,43 @@ fn an_unreachable_database_fails_the_start_in_one_line() {
 }
 
 #[test]
+fn a_zero_timeout_or_connection_cap_is_refused_at_start_not_taken_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    for (flag, env) in [
+        ("--header-timeout", "STRONGROOM_HEADER_TIMEOUT"),
+        ("--idle-timeout", "STRONGROOM_IDLE_TIMEOUT"),
+        ("--body-timeout", "STRONGROOM_BODY_TIMEOUT"),
+        ("--reap-interval", "STRONGROOM_REAP_INTERVAL"),
+        ("--max-connections", "STRONGROOM_MAX_CONNECTIONS"),
+        (
+            "--max-connections-per-address",
+            "STRONGROOM_MAX_CONNECTIONS_PER_ADDRESS",
+        ),
+        (
+            "--max-streams-per-connection",
+            "STRONGROOM_MAX_STREAMS_PER_CONNECTION",
+        ),
+    ] {
+        for exited in [
+            run_to_exit(&data, &[flag, "0"], &[]),
+            run_to_exit(&data, &[], &[(env, "0")]),
+        ] {
+            assert_eq!(exited.status.code(), Some(2), "{flag}: {}", exited.stderr);
+            assert!(
+                exited
+                    .stderr
+                    .contains(&format!("invalid value '0' for '{flag}"))
+                    && exited.stderr.contains("0 is not in 1.."),
+                "{}",
+                exited.stderr
+            );
+        }
+    }
+    assert!(!data.exists(), "refused before anything was created");
+}
+
+#[test]
 fn an_unknown_credit_action_is_a_start_up_error_that_lists_the_valid_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("d");
