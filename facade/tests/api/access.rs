@@ -36,6 +36,15 @@ async fn key(s: &TestServer, token: &str, scopes: &[&str]) -> (String, String) {
 }
 
 /// Only the status of `GET /v1/events` (the body is an endless stream).
+/// Sets the account `id`'s writes per minute to `per_minute` as the admin
+/// `root` (and the other limits out of the way).
+async fn write_rate(s: &TestServer, root: &str, id: &str, per_minute: u32) {
+    let quota =
+        json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": per_minute});
+    let path = format!("/v1/admin/users/{id}/quota");
+    assert_eq!(s.call("PUT", &path, Some(root), quota).await.status, 200);
+}
+
 async fn stream_status(s: &TestServer, token: &str) -> u16 {
     let res = s
         .http
@@ -397,9 +406,7 @@ async fn writes_past_the_rate_answer_429_with_retry_after_until_the_minute_refil
     let s = start().await;
     let (root, _) = s.with_role("root", Role::Admin).await;
     let (alice, alice_id) = s.with_role("alice", Role::User).await;
-    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 3});
-    let path = format!("/v1/admin/users/{alice_id}/quota");
-    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    write_rate(&s, &root, &alice_id, 3).await;
     for _ in 0..3 {
         let r = s
             .post("/v1/messages", json!({"message": "m"}), Some(&alice))
@@ -427,9 +434,7 @@ async fn stream_tickets_are_writes_and_count_toward_the_rate() {
     let s = start().await;
     let (root, _) = s.with_role("root", Role::Admin).await;
     let (alice, alice_id) = s.with_role("alice", Role::User).await;
-    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 2});
-    let path = format!("/v1/admin/users/{alice_id}/quota");
-    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    write_rate(&s, &root, &alice_id, 2).await;
     for _ in 0..2 {
         let r = s
             .call("POST", "/v1/events/tickets", Some(&alice), json!(null))
@@ -459,9 +464,7 @@ async fn admin_writes_count_toward_the_admins_rate_and_reads_do_not() {
     let (root, root_id) = s.with_role("root", Role::Admin).await;
     let (ops, ops_id) = s.with_role("ops", Role::Admin).await;
     let (_, bob_id) = s.with_role("bob", Role::User).await;
-    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 3});
-    let path = format!("/v1/admin/users/{ops_id}/quota");
-    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    write_rate(&s, &root, &ops_id, 3).await;
     let writes = [
         (
             "PUT",
@@ -564,9 +567,7 @@ async fn linking_an_identity_counts_toward_the_rate() {
     let s = start().await;
     let (root, _) = s.with_role("root", Role::Admin).await;
     let (alice, alice_id) = s.with_role("alice", Role::User).await;
-    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 1});
-    let path = format!("/v1/admin/users/{alice_id}/quota");
-    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    write_rate(&s, &root, &alice_id, 1).await;
     let link = || s.call("POST", "/v1/me/identities/oidc", Some(&alice), json!(null));
     assert_problem(&link().await, 404);
     let throttled = link().await;
@@ -680,9 +681,7 @@ async fn key_management_and_share_revocation_count_as_writes() {
     let s = start().await;
     let (root, _) = s.with_role("root", Role::Admin).await;
     let (alice, alice_id) = s.with_role("alice", Role::User).await;
-    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 4});
-    let path = format!("/v1/admin/users/{alice_id}/quota");
-    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    write_rate(&s, &root, &alice_id, 4).await;
     // Four writes of four kinds spend the minute...
     let (_, id) = key(&s, &alice, &["messages:read"]).await;
     assert_eq!(
@@ -734,9 +733,7 @@ async fn the_hundred_and_first_key_is_a_conflict_not_a_bad_request() {
     let s = start().await;
     let (root, _) = s.with_role("root", Role::Admin).await;
     let (alice, alice_id) = s.with_role("alice", Role::User).await;
-    let quota = json!({"max_bytes": 1_000_000, "max_records": 1000, "writes_per_minute": 1000});
-    let path = format!("/v1/admin/users/{alice_id}/quota");
-    assert_eq!(s.call("PUT", &path, Some(&root), quota).await.status, 200);
+    write_rate(&s, &root, &alice_id, 1000).await;
     for _ in 0..100 {
         key(&s, &alice, &["messages:read"]).await;
     }
