@@ -181,7 +181,8 @@ pub(crate) fn user_id(text: &str) -> Result<UserId, Problem> {
 pub(crate) async fn on_account<T: Send + 'static, R, E: Errors>(
     state: &State,
     caller: &Caller,
-    (id, access): (&str, Access),
+    id: &str,
+    access: Access,
     what: &'static str,
     work: impl FnOnce(&Engine, UserId) -> Result<T, AccountError> + Send + 'static,
     done: impl FnOnce(T) -> R,
@@ -295,7 +296,8 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            (&id.0, Access::Write),
+            &id.0,
+            Access::Write,
             "role changed",
             move |e, user| e.admin().set_role(user, role),
             |u| UserResponse::Ok(Json(u.into())),
@@ -329,7 +331,8 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            (&id.0, Access::Write),
+            &id.0,
+            Access::Write,
             what,
             move |e, user| e.admin().set_disabled(user, disabled),
             |u| UserResponse::Ok(Json(u.into())),
@@ -356,7 +359,8 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            (&id.0, Access::Write),
+            &id.0,
+            Access::Write,
             "sessions ended by admin",
             |e, user| e.admin().end_sessions(user),
             |()| DoneResponse::NoContent,
@@ -387,7 +391,8 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            (&id.0, Access::Write),
+            &id.0,
+            Access::Write,
             "password reset by admin; sessions and keys ended",
             move |e, user| e.admin().reset_password(user, password.secret()),
             |()| DoneResponse::NoContent,
@@ -444,7 +449,8 @@ impl AdminApi {
         on_account(
             &state,
             &caller,
-            (&id.0, Access::Write),
+            &id.0,
+            Access::Write,
             "account deleted by admin",
             |e, user| e.admin().delete_user(user),
             |()| DoneResponse::NoContent,

@@ -7,8 +7,8 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use strongroom_engine::Timestamp;
 use strongroom_engine::audit::{AuditAction, AuditFilter, AuditTarget};
+use strongroom_engine::{Scope, Timestamp};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -117,7 +117,8 @@ impl AdminOpsApi {
         on_account(
             &state,
             &caller,
-            (&id.0, Access::Read),
+            &id.0,
+            Access::Read,
             "quota read",
             |e, u| e.accounts().quota(u),
             done,
@@ -146,7 +147,8 @@ impl AdminOpsApi {
             let detail = "max_bytes and max_records must be at most 9223372036854775807";
             return answer(Problem::new(StatusCode::BAD_REQUEST, detail));
         }
-        if body.0.writes_per_minute == 0 && user_id(&id.0).is_ok_and(|u| u == caller.user()) {
+        let own = user_id(&id.0).is_ok_and(|u| u == caller.user());
+        if own && body.0.writes_per_minute == 0 && caller.require(Scope::Admin).is_ok() {
             let detail = "an admin cannot set their own writes_per_minute to 0: \
                           every admin operation is a write, so they could not undo it";
             return answer(Problem::new(StatusCode::CONFLICT, detail));
@@ -154,8 +156,8 @@ impl AdminOpsApi {
         let quota = body.0.into();
         let work = move |e: &strongroom_engine::Engine, u| e.admin().set_quota(u, Some(quota));
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
-        let target = (id.0.as_str(), Access::Write);
-        on_account(&state, &caller, target, "quota set", work, done).await
+        let (id, what) = (&id.0, "quota set");
+        on_account(&state, &caller, id, Access::Write, what, work, done).await
     }
 
     /// Return an account to the default quota (admins only).
@@ -173,8 +175,8 @@ impl AdminOpsApi {
     ) -> Answer<QuotaResponse, QuotaChangeErrors> {
         let work = |e: &strongroom_engine::Engine, u| e.admin().set_quota(u, None);
         let done = |q| QuotaResponse::Ok(Json(QuotaView::from(q)));
-        let target = (id.0.as_str(), Access::Write);
-        on_account(&state, &caller, target, "quota reset", work, done).await
+        let (id, what) = (&id.0, "quota reset");
+        on_account(&state, &caller, id, Access::Write, what, work, done).await
     }
 
     /// Read the audit trail (admins only).

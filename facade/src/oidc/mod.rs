@@ -74,7 +74,6 @@ pub(crate) enum RedirectResponse {
 errors! {
     LoginErrors {
         404 => "No OpenID Connect provider is configured.",
-        429 retry => says::WRITES_THROTTLED,
         503 => "The provider's discovery document could not be read.",
     }
 }

@@ -548,6 +548,11 @@ async fn admin_writes_count_toward_the_admins_rate_and_reads_do_not() {
         )
         .await;
     assert_problem(&own, 409);
+    // Not an admin: refused as such, whatever the body.
+    let (alice, alice_id) = s.with_role("alice", Role::User).await;
+    let path = format!("/v1/admin/users/{alice_id}/quota");
+    let zero_own = json!({"max_bytes": 1, "max_records": 1, "writes_per_minute": 0});
+    assert_problem(&s.call("PUT", &path, Some(&alice), zero_own).await, 403);
     let other = s
         .call(
             "PUT",
