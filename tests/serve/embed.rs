@@ -56,6 +56,14 @@ async fn host_route_and_nested_api_work_side_by_side() {
         .await
         .expect("docs");
     assert_eq!(docs.status(), 200);
+    // The trailing-slash redirect is relative: it stays under the prefix.
+    let slash = http
+        .get(format!("{base}/vault/docs/"))
+        .send()
+        .await
+        .expect("docs/");
+    assert_eq!(slash.url().path(), "/vault/docs");
+    assert_eq!(slash.status(), 200);
     let spec: serde_json::Value = http
         .get(format!("{base}/vault/openapi.json"))
         .send()
