@@ -198,6 +198,12 @@ pub(crate) async fn from_error(err: poem::Error) -> Response {
         };
         return Problem::new(StatusCode::BAD_REQUEST, detail).into_response();
     }
+    if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>()
+        && let Some(what) = parameter_must_be(&param.reason)
+    {
+        let detail = format!("parameter `{}` must be {what}", param.name);
+        return Problem::new(StatusCode::BAD_REQUEST, detail).into_response();
+    }
     let status = err.status();
     let detail = if status.is_server_error() {
         tracing::error!(status = status.as_u16(), error = %err, "request failed");
@@ -208,6 +214,38 @@ pub(crate) async fn from_error(err: poem::Error) -> Response {
         err.to_string()
     };
     Problem::new(status, detail).into_response()
+}
+
+/// What a query or header parameter must be, in words, from
+/// poem-openapi's reason for refusing it (which names its internal types:
+/// `failed to parse "integer(uint64)": invalid digit found in string
+/// (occurred while parsing "optional_integer(uint64)")`); `None` keeps
+/// poem-openapi's words.
+fn parameter_must_be(reason: &str) -> Option<String> {
+    let bound = |name: &str| {
+        let rest = &reason[reason.find(name)? + name.len()..];
+        Some(rest.split([',', ')']).next()?.trim().to_owned())
+    };
+    if reason.contains("verification failed") {
+        if let Some(low) = bound("minimum(") {
+            return Some(format!("at least {low}"));
+        }
+        return bound("maximum(").map(|high| format!("at most {high}"));
+    }
+    let what = if reason.contains("\"integer(uint") {
+        "a whole number, 0 or more"
+    } else if reason.contains("\"integer(") {
+        "a whole number"
+    } else if reason.contains("\"string_uuid\"") {
+        "a UUID"
+    } else if reason.contains("\"string_date-time\"") {
+        "an RFC 3339 date-time, such as 2026-12-01T00:00:00Z"
+    } else if reason.contains("\"boolean\"") {
+        "true or false"
+    } else {
+        return None;
+    };
+    Some(what.to_owned())
 }
 
 /// The error that carries a problem out of a handler when the operation
@@ -578,5 +616,36 @@ mod tests {
         let other = record_problem(RecordError::Storage(StorageError::InUse));
         assert_eq!((other.status, other.retry_after), (500, None));
         assert_eq!(other.detail, "internal error");
+    }
+
+    #[test]
+    fn parameter_reasons_are_put_in_words() {
+        let cases = [
+            (
+                r#"failed to parse "integer(uint64)": invalid digit found in string (occurred while parsing "optional_integer(uint64)")"#,
+                Some("a whole number, 0 or more"),
+            ),
+            (
+                r#"failed to parse "string_uuid": invalid character: found `z` at 0 (occurred while parsing "optional_string_uuid")"#,
+                Some("a UUID"),
+            ),
+            (
+                r#"failed to parse "string_date-time": the 'year' component could not be parsed (occurred while parsing "optional_string_date-time")"#,
+                Some("an RFC 3339 date-time, such as 2026-12-01T00:00:00Z"),
+            ),
+            (
+                "verification failed. minimum(1, exclusive: false)",
+                Some("at least 1"),
+            ),
+            (
+                "verification failed. maximum(500, exclusive: false)",
+                Some("at most 500"),
+            ),
+            ("verification failed. maxLength(64)", None),
+            ("something else entirely", None),
+        ];
+        for (reason, words) in cases {
+            assert_eq!(parameter_must_be(reason).as_deref(), words, "{reason}");
+        }
     }
 }

@@ -265,6 +265,44 @@ async fn a_path_segment_that_is_not_utf8_is_named_as_such() {
 }
 
 #[tokio::test]
+async fn a_bad_query_parameter_is_named_with_what_it_must_be() {
+    let s = start().await;
+    let (root, _) = s.with_role("root", strongroom_engine::Role::Admin).await;
+    for (path, says) in [
+        (
+            "/v1/files?ttl_seconds=-5",
+            "parameter `ttl_seconds` must be a whole number, 0 or more",
+        ),
+        (
+            "/v1/admin/audit?limit=0",
+            "parameter `limit` must be at least 1",
+        ),
+        (
+            "/v1/admin/users?limit=501",
+            "parameter `limit` must be at most 500",
+        ),
+        (
+            "/v1/admin/users?after=zzz",
+            "parameter `after` must be a UUID",
+        ),
+        (
+            "/v1/admin/audit?from=yesterday",
+            "parameter `from` must be an RFC 3339 date-time",
+        ),
+    ] {
+        let method = if path.starts_with("/v1/files") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let r = s.call(method, path, Some(&root), json!(null)).await;
+        assert_problem(&r, 400);
+        let detail = r.body["detail"].as_str().expect("detail");
+        assert!(detail.starts_with(says), "{path}: {detail}");
+    }
+}
+
+#[tokio::test]
 async fn unknown_paths_and_wrong_methods_are_problems() {
     let s = start().await;
     let (alice, _) = s.account("alice").await;
