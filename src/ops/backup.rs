@@ -111,7 +111,7 @@ pub fn restore(
     accept_audit_gap: bool,
 ) -> Result<BackupDone, OpsError> {
     if !from.is_file() {
-        return Err(OpsError::NoDatabase {
+        return Err(OpsError::NoBackup {
             path: from.to_owned(),
         });
     }

@@ -47,6 +47,12 @@ pub enum OpsError {
         /// The missing file.
         path: PathBuf,
     },
+    /// The backup to restore from is not a file.
+    #[error("{}: no backup file here (is --from right?)", path.display())]
+    NoBackup {
+        /// The missing file.
+        path: PathBuf,
+    },
     /// A running server holds the database.
     #[error(
         "{}: the database is in use (a running server holds it); stop the server first",

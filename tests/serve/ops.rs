@@ -233,8 +233,22 @@ fn a_backup_restores_into_an_empty_dir_with_every_record() {
     assert_eq!(again.status.code(), Some(1));
     one_line_error(&again.stderr, &file);
 
-    // A wrong key is refused before anything lands, and nothing is left.
+    // A backup that is not there is named as the backup.
     let fresh = tmp.path().join("fresh");
+    let missing = tmp.path().join("missing.redb");
+    let nothing = restore(&fresh, &missing, &tmp.path().join("any.key"));
+    assert_eq!(nothing.status.code(), Some(1));
+    one_line_error(&nothing.stderr, &missing);
+    assert!(
+        nothing
+            .stderr
+            .contains("no backup file here (is --from right?)"),
+        "{}",
+        nothing.stderr
+    );
+    assert!(!fresh.exists());
+
+    // A wrong key is refused before anything lands, and nothing is left.
     let wrong: PathBuf = tmp.path().join("wrong.key");
     write_private(&wrong, OTHER_KEY);
     let refused = restore(&fresh, &file, &wrong);
