@@ -62,7 +62,11 @@ impl<T: ParseFromJSON> ParsePayload for JsonBody<T> {
 /// (`json_explain`). The value is read again (the failed parse consumed
 /// it) and its strings erased after.
 fn explained<T: Type>(data: &[u8]) -> Option<String> {
-    let mut value = json_parse::parse(data).ok()?;
+    let mut value = if data.is_empty() {
+        Value::Null
+    } else {
+        json_parse::parse(data).ok()?
+    };
     let mut registry = Registry::new();
     T::register(&mut registry);
     let said = json_explain::explain(&value, &T::schema_ref(), &registry);

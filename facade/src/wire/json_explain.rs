@@ -32,8 +32,9 @@ fn walk(value: &Value, schema: &MetaSchemaRef, registry: &Registry, at: &str) ->
     }
     if value.is_null() {
         // A missing optional field reads as null; a required one is
-        // named by its object.
-        return None;
+        // named by its object. An empty body reads as null too.
+        return (at.is_empty() && schema.ty == "object" && !schema.nullable)
+            .then(|| "the body must be a JSON object".to_owned());
     }
     let wrong = |what: &str| {
         Some(if at.is_empty() {
@@ -209,6 +210,7 @@ mod tests {
                 "field `inner.name` is missing",
             ),
             (json!([]), "the body must be a JSON object"),
+            (Value::Null, "the body must be a JSON object"),
         ];
         for (value, expected) in cases {
             assert_eq!(said(value.clone()).as_deref(), Some(expected), "{value}");

@@ -21,6 +21,8 @@ async fn malformed_json_wrong_types_and_missing_fields_are_400() {
         ("{", "at line 1 column"),
         ("not json", "at line 1 column"),
         ("[]", "the body must be a JSON object"),
+        ("", "the body must be a JSON object"),
+        ("null", "the body must be a JSON object"),
         ("{\"message\": 5}", "field `message` must be a string"),
         ("{}", "field `message` is missing"),
         ("{\"message\": null}", "field `message` is missing"),
