@@ -75,22 +75,22 @@ impl Verified {
 
     /// Lines for a person.
     pub fn to_text(&self) -> String {
-        if self.damaged.is_some() {
-            let problems = self.problems().join("\n  ");
-            return format!("1 problem(s):\n  {problems}\n");
-        }
-        let r = &self.report;
-        let mut out = format!(
-            "users: {}\nrecords: {}\ntokens: {}\nshare links: {}\nfiles: {}\n",
-            r.users, r.records, r.tokens, r.shares, r.files
-        );
-        out.push_str(&format!(
-            "records on older data keys: {}\n",
-            r.records_on_older_keys
-        ));
-        out.push_str(&format!("audit entries: {}\n", self.audit.entries));
-        if self.deep {
-            out.push_str(&format!("envelopes opened: {}\n", r.envelopes_opened));
+        let mut out = String::new();
+        // A damaged file was not counted: its damage is all there is.
+        if self.damaged.is_none() {
+            let r = &self.report;
+            out.push_str(&format!(
+                "users: {}\nrecords: {}\ntokens: {}\nshare links: {}\nfiles: {}\n",
+                r.users, r.records, r.tokens, r.shares, r.files
+            ));
+            out.push_str(&format!(
+                "records on older data keys: {}\n",
+                r.records_on_older_keys
+            ));
+            out.push_str(&format!("audit entries: {}\n", self.audit.entries));
+            if self.deep {
+                out.push_str(&format!("envelopes opened: {}\n", r.envelopes_opened));
+            }
         }
         let problems = self.problems();
         if problems.is_empty() {
