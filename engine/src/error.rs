@@ -36,6 +36,11 @@ pub enum StorageError {
     /// Nothing was written; the same write may succeed a moment later.
     #[error("storage error: the database is busy with conflicting writes; nothing was written")]
     Busy,
+    /// The disk holding the database (or the database server's) is full:
+    /// the write was refused and nothing of it was written. Writes succeed
+    /// again once space is freed; the embedded store reopens itself.
+    #[error("storage error: the disk is full; nothing was written")]
+    Full,
 }
 
 impl fmt::Debug for StorageError {
@@ -50,7 +55,8 @@ impl StorageError {
     }
 }
 
-/// `is_busy` for the errors that may hold a [`StorageError`].
+/// `is_busy` and `is_full` for the errors that may hold a
+/// [`StorageError`].
 macro_rules! busy_when_storage_is {
     ($($error:ident),*) => {$(
         impl $error {
@@ -59,6 +65,12 @@ macro_rules! busy_when_storage_is {
             /// moment later.
             pub fn is_busy(&self) -> bool {
                 matches!(self, Self::Storage(StorageError::Busy))
+            }
+
+            /// Whether the disk was full ([`StorageError::Full`]): nothing
+            /// was written, and the same call succeeds once space is freed.
+            pub fn is_full(&self) -> bool {
+                matches!(self, Self::Storage(StorageError::Full))
             }
         }
     )*};

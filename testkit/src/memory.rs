@@ -1,7 +1,7 @@
 //! An in-memory storage backend that models a disk: writes land in a
 //! volatile image, `sync_data` makes them durable, and a crash keeps only
 //! what was synced. It can inject I/O failures after a number of writes and
-//! syncs, like redb's own fuzzing backend. For crash tests and fuzzing,
+//! syncs, like redb's own fuzzing backend, and fill up like a small disk. For crash tests and fuzzing,
 //! through `EngineBuilder::open_with_backend`; `open_in_memory` is the plain
 //! throwaway store.
 
@@ -17,6 +17,8 @@ struct Disk {
     /// Writes and syncs left before every further one fails.
     ops_left: Option<u64>,
     failed: bool,
+    /// The most bytes the image may grow to; past it, "no space left".
+    capacity: Option<u64>,
 }
 
 /// Shared in-memory storage; clones see the same bytes.
@@ -49,6 +51,13 @@ impl MemoryBackend {
         self.disk().ops_left = ops;
     }
 
+    /// The disk holds at most `bytes`: growing the image past them fails
+    /// as a full disk does (`None`: no limit). Space freed, the same
+    /// storage takes writes again.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.disk().capacity = bytes;
+    }
+
     /// Whether an injected failure has happened.
     pub fn has_failed(&self) -> bool {
         self.disk().failed
@@ -79,6 +88,17 @@ impl MemoryBackend {
     }
 }
 
+/// Whether the disk has room for an image `len` bytes long.
+fn room(disk: &Disk, len: u64) -> io::Result<()> {
+    match disk.capacity {
+        Some(capacity) if len > capacity => Err(io::Error::new(
+            io::ErrorKind::StorageFull,
+            "no space left on device",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn out_of_range() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "out of range")
 }
@@ -102,6 +122,7 @@ impl StorageBackend for MemoryBackend {
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut disk = self.disk();
         self.spend(&mut disk)?;
+        room(&disk, len)?;
         let len = usize::try_from(len).map_err(|_| out_of_range())?;
         disk.volatile.resize(len, 0);
         Ok(())

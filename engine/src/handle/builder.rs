@@ -181,7 +181,7 @@ impl EngineBuilder {
     pub fn open(&mut self, path: impl AsRef<Path>) -> Result<Engine, OpenError> {
         self.validate()?;
         let master = self.master.take().ok_or(REUSED)?;
-        let store = RedbStore::open(path.as_ref(), self.cache_size)?;
+        let store = RedbStore::open(path.as_ref(), self.cache_size, self.clock.clone())?;
         schema::legacy::upgrade(&store, &master)?;
         self.finish(Box::new(store), master)
     }
@@ -276,14 +276,15 @@ impl EngineBuilder {
     /// Opens (or creates) a database on a caller-supplied redb storage
     /// backend instead of a file: for example an in-memory disk that
     /// injects faults, as `strongroom-testkit`'s `MemoryBackend` does for
-    /// crash tests.
+    /// crash tests. After an I/O failure the database is opened again on
+    /// a clone of `backend`, as a file is opened again.
     pub fn open_with_backend(
         &mut self,
-        backend: impl redb::StorageBackend,
+        backend: impl redb::StorageBackend + Clone,
     ) -> Result<Engine, OpenError> {
         self.validate()?;
         let master = self.master.take().ok_or(REUSED)?;
-        let store = RedbStore::with_backend(backend)?;
+        let store = RedbStore::with_backend(backend, self.clock.clone())?;
         schema::legacy::upgrade(&store, &master)?;
         self.finish(Box::new(store), master)
     }

@@ -177,7 +177,7 @@ impl Files<'_> {
     pub fn delete(&self, owner: UserId, id: FileId) -> Result<(), RecordError> {
         let engine = self.0;
         let now = engine.now();
-        let live = engine.store().write_with(|tx| {
+        let live = engine.store().freeing_with(|tx| {
             files::delete(tx, &engine.inner.keyring, now, owner, id, engine.origin)
         })?;
         if live {
@@ -192,7 +192,7 @@ impl Files<'_> {
     pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
         self.0
             .store()
-            .write_with(|tx| files::purge_expired(tx, now, limit))
+            .freeing_with(|tx| files::purge_expired(tx, now, limit))
     }
 }
 
@@ -405,7 +405,7 @@ impl Aborter {
     /// complete file is left alone) and refunds it. Blocks on the commit.
     pub fn abort(&self) -> Result<(), StorageError> {
         let (owner, id) = (self.owner, self.id);
-        self.engine.store().write_with(|tx| {
+        self.engine.store().freeing_with(|tx| {
             if files::is_uploading(tx, owner, id)? {
                 files::abort(tx, owner, id)?;
             }

@@ -223,7 +223,7 @@ impl Records<'_> {
     pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
         self.0
             .store()
-            .write_with(|tx| records::purge_expired(tx, now, limit))
+            .freeing_with(|tx| records::purge_expired(tx, now, limit))
     }
 }
 

@@ -332,7 +332,7 @@ impl Sessions<'_> {
     pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
         self.0
             .store()
-            .write_with(|tx| tokens::purge_expired(tx, now, limit))
+            .freeing_with(|tx| tokens::purge_expired(tx, now, limit))
     }
 }
 

@@ -442,7 +442,7 @@ impl Shares<'_> {
     pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
         self.0
             .store()
-            .write_with(|tx| shares::purge_expired(tx, now, limit))
+            .freeing_with(|tx| shares::purge_expired(tx, now, limit))
     }
 }
 

@@ -16,6 +16,7 @@ use crate::error::StorageError;
 pub(crate) mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_tls;
+mod recovery;
 pub(crate) mod redb;
 pub(crate) mod watched;
 
@@ -112,6 +113,16 @@ pub(crate) trait Store: Send + Sync {
     /// it) as the body decides. Write transactions run one at a time.
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError>;
 
+    /// [`Store::write`] for a body that removes (an upload's segments,
+    /// what expired): a store that pauses writes after a full disk lets
+    /// this one try, since it is what makes room.
+    fn write_freeing(
+        &self,
+        body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
+    ) -> Result<(), StorageError> {
+        self.write(body)
+    }
+
     /// Whether a read may wait on more than local memory and disk (a
     /// networked database): then async callers should not read on their
     /// executor's threads.
@@ -156,20 +167,39 @@ impl dyn Store + '_ {
     /// aborted if it returns `Err`; returns what it returned.
     pub(crate) fn write_with<T, E: From<StorageError>>(
         &self,
-        mut f: impl FnMut(&mut dyn WriteTx) -> Result<T, E>,
+        f: impl FnMut(&mut dyn WriteTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut out = None;
-        self.write(&mut |tx| {
-            let result = f(tx);
-            let outcome = match result {
-                Ok(_) => Outcome::Commit,
-                Err(_) => Outcome::Abort,
-            };
-            out = Some(result);
-            outcome
-        })?;
-        out.unwrap_or_else(|| Err(body_did_not_run().into()))
+        committing(|body| self.write(body), f)
     }
+
+    /// `write_with` through [`Store::write_freeing`],
+    /// for `f` that removes.
+    pub(crate) fn freeing_with<T, E: From<StorageError>>(
+        &self,
+        f: impl FnMut(&mut dyn WriteTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        committing(|body| self.write_freeing(body), f)
+    }
+}
+
+/// Runs `f` through `write` (one of the store's write entry points),
+/// committed if it returns `Ok` and aborted if it returns `Err`; returns
+/// what its last run returned.
+fn committing<T, E: From<StorageError>>(
+    write: impl FnOnce(&mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError>,
+    mut f: impl FnMut(&mut dyn WriteTx) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut out = None;
+    write(&mut |tx| {
+        let result = f(tx);
+        let outcome = match result {
+            Ok(_) => Outcome::Commit,
+            Err(_) => Outcome::Abort,
+        };
+        out = Some(result);
+        outcome
+    })?;
+    out.unwrap_or_else(|| Err(body_did_not_run().into()))
 }
 
 /// Runs `f` through `read` (one of the store's read entry points) and

@@ -111,8 +111,11 @@ struct PgError(String);
 struct FailedStatement;
 
 /// A PostgreSQL error as a storage error: its code and message, never the
-/// connection string.
+/// connection string; the server's disk full is [`StorageError::Full`].
 fn pg(e: &postgres::Error) -> StorageError {
+    if e.code() == Some(&SqlState::DISK_FULL) {
+        return StorageError::Full;
+    }
     let text = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => e.to_string(),
@@ -313,7 +316,11 @@ impl Store for PgStore {
             // The inserts still waiting go before the commit; if they fail
             // the transaction cannot commit (a conflict is also marked as
             // such, and retried).
-            if outcome == Outcome::Commit && write.flush().is_err() {
+            let flushed = match outcome {
+                Outcome::Commit => write.flush(),
+                Outcome::Abort => Ok(()),
+            };
+            if flushed.is_err() {
                 write.failed.set(true);
             }
             let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
@@ -334,7 +341,10 @@ impl Store for PgStore {
                 // silent rollback: never report that as written.
                 Outcome::Commit if failed => {
                     let _ = tx.rollback();
-                    return Err(StorageError::backend(FailedStatement));
+                    return Err(match flushed {
+                        Err(StorageError::Full) => StorageError::Full,
+                        _ => StorageError::backend(FailedStatement),
+                    });
                 }
                 Outcome::Commit => match tx.commit() {
                     Ok(()) => return Ok(()),
@@ -357,7 +367,8 @@ impl Store for PgStore {
     /// One snapshot of every table, copied into an embedded database file
     /// that `EngineBuilder::open` (or `restore`) opens.
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
-        let target = super::redb::RedbStore::open(to, None)?;
+        let clock = std::sync::Arc::new(crate::clock::SystemClock);
+        let target = super::redb::RedbStore::open(to, None, clock)?;
         super::copy_all(self, &target, &self.tables)?
             .ok_or_else(|| StorageError::backend(PgError(format!("{} holds data", to.display()))))
     }

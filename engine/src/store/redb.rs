@@ -16,8 +16,8 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 
 use redb::TableHandle as _;
 use redb::{
@@ -25,7 +25,9 @@ use redb::{
     TableDefinition, TableError, WriteTransaction,
 };
 
+use super::recovery::{Opener, Recovery};
 use super::{Bounds, Flow, MAX_TABLES, Order, Outcome, ReadTx, Store, TableName, WriteTx};
+use crate::clock::Clock;
 use crate::error::StorageError;
 
 type Bytes = &'static [u8];
@@ -50,12 +52,41 @@ fn stored_name(table: TableName) -> &'static str {
 
 /// A redb error as a storage error; damage redb names (a checksum that
 /// does not match, a repair that failed) as [`StorageError::Damaged`].
+/// An I/O error that says the disk is full (or the file past what it may
+/// grow to) is [`StorageError::Full`].
 pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
     match e.into() {
         redb::Error::Corrupted(what) => StorageError::Damaged(what),
+        redb::Error::Io(io) if is_full(&io) => StorageError::Full,
         e => StorageError::backend(e),
     }
 }
+
+fn is_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
+}
+
+/// Whether `e` says the database failed before the call was made: redb
+/// latched an earlier I/O failure, or a recovery closed it.
+fn is_latched(e: &StorageError) -> bool {
+    let StorageError::Backend(cause) = e else {
+        return false;
+    };
+    matches!(
+        cause.downcast_ref::<redb::Error>(),
+        Some(redb::Error::PreviousIo | redb::Error::DatabaseClosed)
+    ) || cause.downcast_ref::<Closed>().is_some()
+}
+
+/// What a call finds while the database is closed by a recovery that
+/// failed (until the next attempt).
+#[derive(Debug, thiserror::Error)]
+#[error("the database was closed after an I/O failure, and opening it again failed")]
+struct Closed;
 
 /// Runs `call`, a call into redb, turning a panic inside it into
 /// [`StorageError::Damaged`]. Only redb's own calls go in here, never the
@@ -89,7 +120,13 @@ fn opening(e: redb::DatabaseError) -> StorageError {
 pub(crate) struct RedbStore {
     /// Dropped before the database it reads.
     snapshot: Snapshot,
-    db: Database,
+    /// `None` only while a recovery has closed it and not yet opened it
+    /// again (or failed to).
+    db: RwLock<Option<Database>>,
+    /// How the database is opened again after an I/O failure, and when
+    /// writes try again after a full disk; `None` for a database in
+    /// memory, which can be neither.
+    recovery: Option<Recovery>,
 }
 
 /// The read transaction readers share. A reader that finds none begins one
@@ -105,13 +142,8 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    /// The shared read transaction, begun on `db` if there is none (the
-    /// first read after a commit; readers meanwhile wait for it).
-    fn get(&self, db: &Database) -> Result<Arc<RedbRead>, StorageError> {
-        self.get_or_begin(|| RedbRead::begin(db))
-    }
-
-    /// [`Snapshot::get`], with what begins a transaction: the tests' seam.
+    /// The shared read transaction, begun by `begin` if there is none
+    /// (the first read after a commit; readers meanwhile wait for it).
     fn get_or_begin(
         &self,
         begin: impl FnOnce() -> Result<RedbRead, StorageError>,
@@ -142,29 +174,41 @@ impl Snapshot {
 
 impl RedbStore {
     /// Opens or creates the database file at `path` (exclusively locked),
-    /// with `cache` bytes of page cache (default: redb's).
-    pub(crate) fn open(path: &Path, cache: Option<usize>) -> Result<Self, StorageError> {
-        let mut builder = Database::builder();
-        if let Some(bytes) = cache {
-            builder.set_cache_size(bytes);
-        }
-        Ok(Self {
-            snapshot: Snapshot::default(),
-            db: shielded(|| builder.create(path).map_err(opening))?,
-        })
+    /// with `cache` bytes of page cache (default: redb's). After an I/O
+    /// failure it is opened again, spaced on `clock`.
+    pub(crate) fn open(
+        path: &Path,
+        cache: Option<usize>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StorageError> {
+        let path = PathBuf::from(path);
+        let open: Opener = Box::new(move || {
+            let mut builder = Database::builder();
+            if let Some(bytes) = cache {
+                builder.set_cache_size(bytes);
+            }
+            shielded(|| builder.create(&path).map_err(opening))
+        });
+        let db = open()?;
+        Ok(Self::new(db, Some(Recovery::new(open, clock))))
     }
 
-    /// A database on a caller-supplied backend (in memory, fault-injecting).
-    pub(crate) fn with_backend(backend: impl redb::StorageBackend) -> Result<Self, StorageError> {
-        let db = shielded(|| {
-            Database::builder()
-                .create_with_backend(backend)
-                .map_err(backend_error)
-        })?;
-        Ok(Self {
-            snapshot: Snapshot::default(),
-            db,
-        })
+    /// A database on a caller-supplied backend (in memory, fault-injecting);
+    /// after an I/O failure it is opened again on a clone of `backend`.
+    pub(crate) fn with_backend(
+        backend: impl redb::StorageBackend + Clone,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StorageError> {
+        let open: Opener = Box::new(move || {
+            let backend = backend.clone();
+            shielded(|| {
+                Database::builder()
+                    .create_with_backend(backend)
+                    .map_err(backend_error)
+            })
+        });
+        let db = open()?;
+        Ok(Self::new(db, Some(Recovery::new(open, clock))))
     }
 
     /// A database held in memory only.
@@ -172,18 +216,105 @@ impl RedbStore {
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(backend)?;
-        Ok(Self {
+        Ok(Self::new(db, None))
+    }
+
+    fn new(db: Database, recovery: Option<Recovery>) -> Self {
+        Self {
             snapshot: Snapshot::default(),
-            db,
-        })
+            db: RwLock::new(Some(db)),
+            recovery,
+        }
     }
 
     /// Runs `body` on the redb database itself, for the schema's upgrade
     /// from the legacy (typed) layout; what it commits, readers see after.
-    pub(crate) fn with_database<R>(&self, body: impl FnOnce(&Database) -> R) -> R {
-        let result = body(&self.db);
+    pub(crate) fn with_database<R, E: From<StorageError>>(
+        &self,
+        body: impl FnOnce(&Database) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let result = match &*self.database() {
+            Some(db) => body(db),
+            None => Err(StorageError::backend(Closed).into()),
+        };
         self.snapshot.retire();
         result
+    }
+
+    fn database(&self) -> RwLockReadGuard<'_, Option<Database>> {
+        self.db.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The read transaction readers share (see [`Snapshot`]).
+    fn shared_read(&self) -> Result<Arc<RedbRead>, StorageError> {
+        self.snapshot.get_or_begin(|| match &*self.database() {
+            Some(db) => RedbRead::begin(db),
+            None => Err(StorageError::backend(Closed)),
+        })
+    }
+
+    /// How many times the database was opened again.
+    fn generation(&self) -> u64 {
+        self.recovery.as_ref().map_or(0, Recovery::generation)
+    }
+
+    /// Begins a transaction with `begin`, once more after opening the
+    /// database again if it found it latched by an earlier I/O failure
+    /// (`begin` has no effect when it fails so).
+    fn beginning<T>(
+        &self,
+        mut begin: impl FnMut() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let seen = self.generation();
+        match begin() {
+            Err(e) if is_latched(&e) && self.recovery.is_some() => {
+                self.recover(seen)?;
+                begin()
+            }
+            other => other,
+        }
+    }
+
+    /// `result`, the end of a call that ran: a full disk pauses writes;
+    /// a latched database is opened again for the next call.
+    fn after<T>(&self, seen: u64, result: Result<T, StorageError>) -> Result<T, StorageError> {
+        match &result {
+            Err(StorageError::Full) => self.pause_writes(),
+            // The caller's error stands; a reopening that fails is tried
+            // again by the next call.
+            Err(e) if is_latched(e) => drop(self.recover(seen)),
+            _ => {}
+        }
+        result
+    }
+
+    fn pause_writes(&self) {
+        if let Some(recovery) = &self.recovery {
+            recovery.pause_writes();
+        }
+    }
+
+    /// Closes the latched database and opens it again, unless another
+    /// caller has since `seen`.
+    fn recover(&self, seen: u64) -> Result<(), StorageError> {
+        let Some(attempt) = self.recovery.as_ref().and_then(|r| r.attempt(seen)) else {
+            return Ok(());
+        };
+        // One lock at a time (a reader holds the snapshot's while it takes
+        // the database's): the database out, the snapshot of it retired,
+        // the database back.
+        let old = self
+            .db
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // Closing fails, the database having failed before; it releases
+        // the file either way (once a write still under way ends).
+        drop(old.map(Database::close));
+        self.snapshot.retire();
+        let db = attempt.open()?;
+        *self.db.write().unwrap_or_else(PoisonError::into_inner) = Some(db);
+        Ok(())
     }
 }
 
@@ -196,14 +327,21 @@ impl Store for RedbStore {
         &self,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let tx = self.snapshot.get(&self.db)?;
-        body(&*tx)
+        let seen = self.generation();
+        let tx = self.beginning(|| self.shared_read())?;
+        let result = body(&*tx);
+        self.after(seen, result)
     }
 
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
-        // Only redb's work in here: shielded whole.
+        let read = self.beginning(|| match &*self.database() {
+            Some(db) => shielded(|| db.begin_read().map_err(backend)),
+            None => Err(StorageError::backend(Closed)),
+        })?;
+        // Only redb's work in here: shielded whole. A latch met here is
+        // the copy's own or the source's: the source's is recovered by the
+        // next call that begins on it.
         shielded(|| {
-            let read = self.db.begin_read().map_err(backend)?;
             let target = Database::create(to).map_err(opening)?;
             let write = target.begin_write().map_err(backend)?;
             let mut copied = Vec::new();
@@ -228,16 +366,45 @@ impl Store for RedbStore {
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
-        let txn = shielded(|| self.db.begin_write().map_err(backend))?;
-        let outcome = write_in(&txn, |tx| body(tx));
-        match outcome {
+        if self.recovery.as_ref().is_some_and(Recovery::writes_paused) {
+            return Err(StorageError::Full);
+        }
+        self.write_freeing(body)
+    }
+
+    fn write_freeing(
+        &self,
+        body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
+    ) -> Result<(), StorageError> {
+        let seen = self.generation();
+        let txn = self.beginning(|| match &*self.database() {
+            Some(db) => shielded(|| db.begin_write().map_err(backend)),
+            None => Err(StorageError::backend(Closed)),
+        })?;
+        let (outcome, full) = {
+            let mut tx = RedbWrite::new(&txn);
+            (body(&mut tx), tx.full.get())
+        };
+        if full {
+            self.pause_writes();
+        }
+        let result = match outcome {
             Outcome::Commit => {
                 let committed = shielded(|| txn.commit().map_err(backend));
                 self.snapshot.retire();
                 committed
             }
-            Outcome::Abort => shielded(|| txn.abort().map_err(backend)),
-        }
+            // An abort that fails has still written nothing: the body's
+            // own error is the caller's.
+            Outcome::Abort => match shielded(|| txn.abort().map_err(backend)) {
+                Err(e) if is_latched(&e) => {
+                    let _ = self.recover(seen);
+                    Ok(())
+                }
+                other => other,
+            },
+        };
+        self.after(seen, result)
     }
 }
 
@@ -264,11 +431,7 @@ pub(crate) fn compact(path: &Path) -> Result<(u64, u64), StorageError> {
 /// Runs `body` on the byte tables of an open redb write transaction (which
 /// the caller commits), for the upgrade from the legacy layout.
 pub(crate) fn write_in<R>(txn: &WriteTransaction, body: impl FnOnce(&mut dyn WriteTx) -> R) -> R {
-    let mut tx = RedbWrite {
-        txn,
-        tables: std::array::from_fn(|_| RefCell::new(None)),
-    };
-    body(&mut tx)
+    body(&mut RedbWrite::new(txn))
 }
 
 struct RedbRead {
@@ -340,9 +503,28 @@ impl ReadTx for RedbRead {
 struct RedbWrite<'t> {
     txn: &'t WriteTransaction,
     tables: [RefCell<Option<Table<'t, Bytes, Bytes>>>; MAX_TABLES],
+    /// Whether a call found the disk full (the body may keep that error
+    /// to itself; the store notes it).
+    full: std::cell::Cell<bool>,
 }
 
 impl<'t> RedbWrite<'t> {
+    fn new(txn: &'t WriteTransaction) -> Self {
+        Self {
+            txn,
+            tables: std::array::from_fn(|_| RefCell::new(None)),
+            full: std::cell::Cell::new(false),
+        }
+    }
+
+    /// `result`, noting a full disk.
+    fn noting<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
+        if matches!(result, Err(StorageError::Full)) {
+            self.full.set(true);
+        }
+        result
+    }
+
     fn slot(
         &self,
         table: TableName,
@@ -352,11 +534,11 @@ impl<'t> RedbWrite<'t> {
             .get(table.slot)
             .ok_or_else(|| slot_error(table))?;
         if slot.try_borrow().map_err(|_| busy(table))?.is_none() {
-            let opened = shielded(|| {
+            let opened = self.noting(shielded(|| {
                 self.txn
                     .open_table(definition(stored_name(table)))
                     .map_err(backend)
-            })?;
+            }))?;
             *slot.try_borrow_mut().map_err(|_| busy(table))? = Some(opened);
         }
         Ok(slot)
@@ -370,7 +552,7 @@ impl<'t> RedbWrite<'t> {
         let slot = self.slot(table)?;
         let mut guard = slot.try_borrow_mut().map_err(|_| busy(table))?;
         let t = guard.as_mut().ok_or_else(|| busy(table))?;
-        shielded(|| f(t).map_err(backend))
+        self.noting(shielded(|| f(t).map_err(backend)))
     }
 }
 
@@ -510,8 +692,8 @@ mod tests {
     fn readers_share_a_snapshot_until_a_write_commits() {
         let store = RedbStore::in_memory().expect("store");
         put(&store, b"1");
-        let first = store.snapshot.get(&store.db).expect("snapshot");
-        let again = store.snapshot.get(&store.db).expect("snapshot");
+        let first = store.shared_read().expect("snapshot");
+        let again = store.shared_read().expect("snapshot");
         assert!(Arc::ptr_eq(&first, &again), "one transaction, shared");
 
         put(&store, b"2");
@@ -521,7 +703,7 @@ mod tests {
             Some(&b"1"[..]),
             "a reader already under way keeps its snapshot"
         );
-        let after = store.snapshot.get(&store.db).expect("snapshot");
+        let after = store.shared_read().expect("snapshot");
         assert!(!Arc::ptr_eq(&first, &after));
 
         // An aborted write changes nothing: the snapshot stays.
@@ -531,7 +713,7 @@ mod tests {
                 Outcome::Abort
             })
             .expect("abort");
-        let kept = store.snapshot.get(&store.db).expect("snapshot");
+        let kept = store.shared_read().expect("snapshot");
         assert!(Arc::ptr_eq(&after, &kept));
         assert_eq!(value(&*kept).as_deref(), Some(&b"2"[..]));
     }
@@ -553,7 +735,7 @@ mod tests {
                 let read = store
                     .snapshot
                     .get_or_begin(|| {
-                        let read = RedbRead::begin(&store.db);
+                        let read = RedbRead::begin(store.database().as_ref().expect("open"));
                         begun.send(()).expect("send");
                         goes.recv().expect("go");
                         read
@@ -565,7 +747,12 @@ mod tests {
         is_begun.recv().expect("begun");
         // The commit is visible to new transactions, and not yet retired
         // (the window inside `write` between redb's commit and `retire`).
-        let txn = store.db.begin_write().expect("write");
+        let txn = store
+            .database()
+            .as_ref()
+            .expect("open")
+            .begin_write()
+            .expect("write");
         super::write_in(&txn, |tx| tx.insert(TABLE, b"k", b"2")).expect("insert");
         txn.commit().expect("commit");
         // Reader B reads meanwhile, and again once A is done: it may see 1

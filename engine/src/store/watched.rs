@@ -37,6 +37,28 @@ impl Watched {
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
+
+    /// Runs `body` through `write` (one of the inner store's write entry
+    /// points), counting it if it wrote a watched table.
+    fn counting(
+        &self,
+        body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
+        write: impl FnOnce(&mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut touched = false;
+        let result = write(&mut |tx| {
+            let mut noting = Noting {
+                tx,
+                tables: self.tables,
+                touched: &mut touched,
+            };
+            body(&mut noting)
+        });
+        if touched {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
 }
 
 const _: () = assert!(MAX_TABLES <= u32::BITS as usize, "one bit per table slot");
@@ -57,19 +79,14 @@ impl Store for Watched {
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
-        let mut touched = false;
-        let result = self.inner.write(&mut |tx| {
-            let mut noting = Noting {
-                tx,
-                tables: self.tables,
-                touched: &mut touched,
-            };
-            body(&mut noting)
-        });
-        if touched {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-        }
-        result
+        self.counting(body, |body| self.inner.write(body))
+    }
+
+    fn write_freeing(
+        &self,
+        body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
+    ) -> Result<(), StorageError> {
+        self.counting(body, |body| self.inner.write_freeing(body))
     }
 
     fn read_restartable(

@@ -111,3 +111,116 @@ fn acknowledged_puts_survive_any_injected_failure() {
         "injected failures: {failures_seen}, refused puts found whole after crash: {ambiguous}"
     );
 }
+
+/// A full disk refuses writes as [`StorageError::Full`] (nothing of them
+/// written) while reads go on; once space is freed, writes resume on the
+/// same engine, with every acknowledged record kept.
+#[test]
+fn a_full_disk_refuses_writes_until_space_is_freed_without_a_restart() {
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = open(backend.clone(), &clock).expect("open");
+    let alice = common::user(&engine, "alice");
+    let ttl = Some(Duration::from_secs(3600));
+    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
+
+    backend.set_capacity(Some(backend.durable_image().len() as u64 + 1024 * 1024));
+    let mut acked = Vec::new();
+    let refused = loop {
+        match engine.records().put(alice, &payload(acked.len()), ttl) {
+            Ok(receipt) => acked.push((receipt.meta.id, acked.len())),
+            Err(e) => break e,
+        }
+        assert!(acked.len() < 1_000, "the disk never filled");
+    };
+    assert!(refused.is_full(), "refused as a full disk: {refused}");
+    assert!(!acked.is_empty(), "some fit before it filled");
+    assert_eq!(
+        refused.to_string(),
+        "storage error: the disk is full; nothing was written"
+    );
+
+    // While it stays full, writes are refused the same way, also the ones
+    // that meet the failure latched, before the store may open it again.
+    for _ in 0..3 {
+        let again = engine.records().put(alice, b"small", ttl);
+        assert!(matches!(&again, Err(e) if e.is_full()), "{again:?}");
+    }
+    let stored = |engine: &Engine| {
+        let report = engine.maintenance().check_integrity().expect("check");
+        assert!(report.is_sound(), "{:?}", report.problems);
+        report.records as usize
+    };
+    assert_eq!(stored(&engine), acked.len(), "reads go on");
+
+    backend.set_capacity(None);
+    clock.advance(Duration::from_secs(1));
+    let after = engine
+        .records()
+        .put(alice, b"after space was freed", ttl)
+        .expect("writes resume once space is freed");
+    assert_eq!(
+        engine
+            .records()
+            .get(alice, after.meta.id)
+            .expect("get")
+            .plaintext
+            .as_slice(),
+        b"after space was freed"
+    );
+    for (id, i) in &acked {
+        let record = engine
+            .records()
+            .get(alice, *id)
+            .expect("acknowledged, kept");
+        assert_eq!(record.plaintext.as_slice(), payload(*i).as_slice());
+    }
+    assert_eq!(stored(&engine), acked.len() + 1);
+}
+
+/// What a full disk leaves of an upload can be removed while writes are
+/// refused: removing is what makes room.
+#[test]
+fn a_full_disk_still_lets_an_upload_that_filled_it_be_removed() {
+    use strongroom_engine::files::FileLabel;
+
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = open(backend.clone(), &clock).expect("open");
+    let alice = common::user(&engine, "alice");
+    backend.set_capacity(Some(backend.durable_image().len() as u64 + 4 * 1024 * 1024));
+
+    let mut upload = engine
+        .files()
+        .begin(alice, alice, FileLabel::new("big.bin", None), None)
+        .expect("begin");
+    let chunk = vec![0x5a; 256 * 1024];
+    let refused = loop {
+        if let Err(e) = upload.write(&chunk) {
+            break e;
+        }
+        assert!(upload.size() < 64 * 1024 * 1024, "the disk never filled");
+    };
+    assert!(refused.is_full(), "{refused}");
+    let put = engine.records().put(alice, b"meanwhile", None);
+    assert!(
+        matches!(&put, Err(e) if e.is_full()),
+        "writes are refused: {put:?}"
+    );
+
+    upload
+        .abort()
+        .expect("an upload is removed while writes are refused");
+    let report = engine.maintenance().check_integrity().expect("check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(report.files, 0, "nothing of it is left");
+    assert_eq!(
+        engine
+            .files()
+            .list(alice, None, 10)
+            .expect("list")
+            .files
+            .len(),
+        0
+    );
+}
