@@ -157,7 +157,7 @@ fn e2e_problem(err: E2eKeyError) -> Problem {
         // A valid request the account's state refuses.
         E2eKeyError::TooMany { .. } => Problem::new(StatusCode::CONFLICT, err.to_string()),
         E2eKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        other => server_error("e2e key operation", other.is_busy(), &other),
+        other => server_error("e2e key operation", &other),
     }
 }
 

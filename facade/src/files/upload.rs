@@ -138,7 +138,9 @@ pub(crate) async fn receive(
             if let Some(aborter) = guard.disarm() {
                 let removed = tokio::task::spawn_blocking(move || aborter.abort()).await;
                 if !matches!(removed, Ok(Ok(()))) {
-                    tracing::error!("removing a failed upload failed; the reaper will");
+                    tracing::error!(
+                        "removing a failed upload failed; the reaper removes it once its lease passes"
+                    );
                 }
             }
             Err(problem)

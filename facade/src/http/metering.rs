@@ -65,9 +65,9 @@ pub(crate) async fn collect(state: &State, req: &Request) -> Toll {
         Ok(Err(CreditsError::Insufficient(e))) => {
             Toll::Refused(Problem::insufficient_credits(e).into_response())
         }
-        Ok(Err(other)) => Toll::Refused(
-            server_error("service call charge", other.is_busy(), &other).into_response(),
-        ),
+        Ok(Err(other)) => {
+            Toll::Refused(server_error("service call charge", &other).into_response())
+        }
         Err(_) => Toll::Refused(
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response(),
         ),

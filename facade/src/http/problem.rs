@@ -128,6 +128,16 @@ impl Problem {
         }
     }
 
+    /// A 507: the disk holding the database is full, and nothing was
+    /// written; the same request succeeds once space is freed.
+    pub fn full() -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "the server's disk is full, so nothing was written; \
+             the same request succeeds once space is freed",
+        )
+    }
+
     /// The status code as a `StatusCode`.
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -454,13 +464,50 @@ pub(crate) fn internal(what: &str, err: &dyn std::fmt::Display) -> Problem {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
+/// An engine error that may say the database was busy or its disk full.
+pub(crate) trait StorageFailure: std::fmt::Display {
+    /// The engine's `is_busy`.
+    fn busy(&self) -> bool;
+    /// The engine's `is_full`.
+    fn full(&self) -> bool;
+}
+
+macro_rules! storage_failure {
+    ($($error:ty),*) => {$(
+        impl StorageFailure for $error {
+            fn busy(&self) -> bool {
+                self.is_busy()
+            }
+            fn full(&self) -> bool {
+                self.is_full()
+            }
+        }
+    )*};
+}
+storage_failure!(
+    RecordError,
+    AccountError,
+    ShareError,
+    AuthError,
+    TotpError,
+    CreditsError,
+    ApiKeyError,
+    strongroom_engine::PasskeyError,
+    strongroom_engine::E2eKeyError
+);
+
 /// An engine error no caller could have avoided: a 503 with
-/// `Retry-After` when the database was `busy` (see [`Problem::busy`]),
-/// else a 500 as [`internal`].
-pub(crate) fn server_error(what: &str, busy: bool, err: &dyn std::fmt::Display) -> Problem {
-    if busy {
+/// `Retry-After` when the database was busy (see [`Problem::busy`]), a
+/// 507 when its disk was full ([`Problem::full`]), else a 500 as
+/// [`internal`].
+pub(crate) fn server_error(what: &str, err: &impl StorageFailure) -> Problem {
+    if err.busy() {
         tracing::warn!("{what} found the database busy with conflicting writes");
         return Problem::busy();
+    }
+    if err.full() {
+        tracing::error!("{what} refused: the disk holding the database is full");
+        return Problem::full();
     }
     internal(what, err)
 }
@@ -492,7 +539,7 @@ pub(crate) fn record_problem(err: RecordError) -> Problem {
             "cursor not found: it is not a next_cursor this server issued",
         ),
         // Which decryption step failed is never revealed.
-        other => server_error("record operation", other.is_busy(), &other),
+        other => server_error("record operation", &other),
     }
 }
 
@@ -514,7 +561,7 @@ pub(crate) fn account_problem(err: AccountError) -> Problem {
         }
         AccountError::SecondFactorRequired => Problem::second_factor_required(),
         AccountError::InvalidSecondFactor => Problem::second_factor_invalid(),
-        other => server_error("account operation", other.is_busy(), &other),
+        other => server_error("account operation", &other),
     }
 }
 
@@ -534,7 +581,7 @@ pub(crate) fn share_problem(err: ShareError) -> Problem {
         ShareError::QuotaExceeded { .. } => Problem::new(StatusCode::FORBIDDEN, err.to_string()),
         ShareError::FileNotFound => Problem::new(StatusCode::NOT_FOUND, "file not found"),
         ShareError::Credits(e) => Problem::insufficient_credits(e),
-        other => server_error("share operation", other.is_busy(), &other),
+        other => server_error("share operation", &other),
     }
 }
 
@@ -553,7 +600,7 @@ pub(crate) fn auth_problem(err: AuthError) -> Problem {
         ),
         AuthError::SecondFactorRequired => Problem::second_factor_required(),
         AuthError::InvalidSecondFactor => Problem::second_factor_invalid(),
-        other => server_error("authentication", other.is_busy(), &other),
+        other => server_error("authentication", &other),
     }
 }
 
@@ -564,7 +611,7 @@ pub(crate) fn totp_problem(err: TotpError) -> Problem {
         }
         TotpError::InvalidCode => Problem::second_factor_invalid(),
         TotpError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        other => server_error("two-factor operation", other.is_busy(), &other),
+        other => server_error("two-factor operation", &other),
     }
 }
 
@@ -578,7 +625,7 @@ pub(crate) fn credits_problem(err: CreditsError) -> Problem {
             Problem::new(StatusCode::BAD_REQUEST, err.to_string())
         }
         CreditsError::Disabled => Problem::new(StatusCode::CONFLICT, err.to_string()),
-        other => server_error("credits operation", other.is_busy(), &other),
+        other => server_error("credits operation", &other),
     }
 }
 
@@ -595,7 +642,7 @@ pub(crate) fn api_key_problem(err: ApiKeyError) -> Problem {
         ),
         ApiKeyError::NotFound => Problem::new(StatusCode::NOT_FOUND, "api key not found"),
         ApiKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        other => server_error("api key operation", other.is_busy(), &other),
+        other => server_error("api key operation", &other),
     }
 }
 
@@ -616,6 +663,24 @@ mod tests {
         let other = record_problem(RecordError::Storage(StorageError::InUse));
         assert_eq!((other.status, other.retry_after), (500, None));
         assert_eq!(other.detail, "internal error");
+    }
+
+    #[test]
+    fn a_full_disk_is_a_507_that_says_so() {
+        let full = record_problem(RecordError::Storage(StorageError::Full));
+        assert_eq!(full.status, 507);
+        assert_eq!(
+            full.detail,
+            "the server's disk is full, so nothing was written; \
+             the same request succeeds once space is freed"
+        );
+        for full in [
+            account_problem(AccountError::Storage(StorageError::Full)),
+            share_problem(ShareError::Storage(StorageError::Full)),
+            credits_problem(CreditsError::Storage(StorageError::Full)),
+        ] {
+            assert_eq!(full.status, 507);
+        }
     }
 
     #[test]

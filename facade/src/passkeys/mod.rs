@@ -130,7 +130,7 @@ fn passkey_problem(e: PasskeyError) -> Problem {
         PasskeyError::InvalidName | PasskeyError::InvalidCredential => {
             Problem::new(StatusCode::BAD_REQUEST, e.to_string())
         }
-        other => server_error("passkey operation", other.is_busy(), &other),
+        other => server_error("passkey operation", &other),
     }
 }
 
