@@ -153,12 +153,22 @@ pub struct BackupDone {
 }
 
 /// Writes an online backup with the engine handle it is given (which
-/// records the admin who asked); the error is a message for the log.
+/// records the admin who asked).
 #[derive(Clone)]
 pub struct BackupHook(pub Arc<BackupFn>);
 
 /// The function behind a [`BackupHook`].
-pub type BackupFn = dyn Fn(&Engine) -> Result<BackupDone, String> + Send + Sync;
+pub type BackupFn = dyn Fn(&Engine) -> Result<BackupDone, BackupFailed> + Send + Sync;
+
+/// Why an online backup failed; nothing of it is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupFailed {
+    /// What failed, for the log (never for the client).
+    pub message: String,
+    /// Whether a disk was full (the backup's, or the database's for the
+    /// backup's audit entry): answered 507 rather than 500.
+    pub disk_full: bool,
+}
 
 impl std::fmt::Debug for BackupHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -152,6 +152,22 @@ pub enum OpsError {
     },
 }
 
+impl OpsError {
+    /// Whether a disk was full: the one written to, or the database's.
+    pub fn is_disk_full(&self) -> bool {
+        use std::io::ErrorKind;
+        match self {
+            Self::Storage { source, .. } => matches!(source, StorageError::Full),
+            Self::Engine { source, .. } => source.is_full(),
+            Self::Io { source, .. } => matches!(
+                source.kind(),
+                ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// The master key for an existing store: from the named file, the
 /// environment, or `DATA_DIR/master.key` — never created here.
 pub fn master_key(args: &StoreArgs) -> Result<MasterKey, OpsError> {
@@ -218,4 +234,32 @@ pub fn compact(args: &StoreArgs) -> Result<(u64, u64), OpsError> {
             source,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::path::PathBuf;
+
+    use strongroom_engine::StorageError;
+
+    use super::OpsError;
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_failures() {
+        let path = PathBuf::from("/backups/b.redb");
+        let storage = |source| OpsError::Storage {
+            path: path.clone(),
+            source,
+        };
+        let io = |kind| OpsError::Io {
+            path: path.clone(),
+            source: io::Error::new(kind, "write"),
+        };
+        assert!(storage(StorageError::Full).is_disk_full());
+        assert!(io(io::ErrorKind::StorageFull).is_disk_full());
+        assert!(io(io::ErrorKind::QuotaExceeded).is_disk_full());
+        assert!(!storage(StorageError::InUse).is_disk_full());
+        assert!(!io(io::ErrorKind::PermissionDenied).is_disk_full());
+    }
 }

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use strongroom_engine::Engine;
-use strongroom_facade::{BackupDone, BackupHook};
+use strongroom_facade::{BackupDone, BackupFailed, BackupHook};
 use tokio_util::sync::CancellationToken;
 
 use crate::datadir::files;
@@ -61,7 +61,10 @@ pub(crate) fn hook(dir: Private) -> BackupHook {
                 records: done.report.records,
                 users: done.report.users,
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| BackupFailed {
+                message: e.to_string(),
+                disk_full: e.is_disk_full(),
+            })
     }))
 }
 

@@ -55,7 +55,16 @@ fn stored_name(table: TableName) -> &'static str {
 /// An I/O error that says the disk is full (or the file past what it may
 /// grow to) is [`StorageError::Full`].
 pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
-    match e.into() {
+    from_redb(e.into())
+}
+
+/// [`backend`], out of line: it runs on the error path only, and kept
+/// apart it leaves the closures of the calls that map their errors with
+/// it (a scan's every step) small enough to inline.
+#[cold]
+#[inline(never)]
+fn from_redb(e: redb::Error) -> StorageError {
+    match e {
         redb::Error::Corrupted(what) => StorageError::Damaged(what),
         redb::Error::Io(io) if is_full(&io) => StorageError::Full,
         e => StorageError::backend(e),
@@ -247,10 +256,20 @@ impl RedbStore {
 
     /// The read transaction readers share (see [`Snapshot`]).
     fn shared_read(&self) -> Result<Arc<RedbRead>, StorageError> {
-        self.snapshot.get_or_begin(|| match &*self.database() {
-            Some(db) => RedbRead::begin(db),
+        self.snapshot
+            .get_or_begin(|| self.on_database(RedbRead::begin))
+    }
+
+    /// Runs `call` on the database with the number of times it was opened
+    /// again (while it holds the lock, that number is the database's).
+    fn on_database<T>(
+        &self,
+        call: impl FnOnce(&Database, u64) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        match &*self.database() {
+            Some(db) => call(db, self.generation()),
             None => Err(StorageError::backend(Closed)),
-        })
+        }
     }
 
     /// How many times the database was opened again.
@@ -258,16 +277,23 @@ impl RedbStore {
         self.recovery.as_ref().map_or(0, Recovery::generation)
     }
 
-    /// Begins a transaction with `begin`, once more after opening the
-    /// database again if it found it latched by an earlier I/O failure
-    /// (`begin` has no effect when it fails so).
-    fn beginning<T>(
+    /// What `begin`, which failed with `failed`, gives when tried again:
+    /// if the database was latched by an earlier I/O failure, once more
+    /// (another caller may have opened it again meanwhile), then after
+    /// opening it again. `begin` has no effect when it fails so.
+    #[cold]
+    #[inline(never)]
+    fn begin_again<T>(
         &self,
+        failed: StorageError,
         mut begin: impl FnMut() -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
+        if !is_latched(&failed) || self.recovery.is_none() {
+            return Err(failed);
+        }
         let seen = self.generation();
         match begin() {
-            Err(e) if is_latched(&e) && self.recovery.is_some() => {
+            Err(e) if is_latched(&e) => {
                 self.recover(seen)?;
                 begin()
             }
@@ -275,17 +301,33 @@ impl RedbStore {
         }
     }
 
-    /// `result`, the end of a call that ran: a full disk pauses writes;
-    /// a latched database is opened again for the next call.
-    fn after<T>(&self, seen: u64, result: Result<T, StorageError>) -> Result<T, StorageError> {
-        match &result {
-            Err(StorageError::Full) => self.pause_writes(),
+    /// `result`, the end of a call that ran on the database as opened
+    /// again `generation` times: a full disk pauses writes; a latched
+    /// database is opened again for the next call.
+    fn after<T>(
+        &self,
+        generation: u64,
+        result: Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(e) => Err(self.failed(generation, e)),
+        }
+    }
+
+    /// [`RedbStore::after`] for an error, out of the way of the calls that
+    /// succeed.
+    #[cold]
+    #[inline(never)]
+    fn failed(&self, generation: u64, e: StorageError) -> StorageError {
+        if matches!(e, StorageError::Full) {
+            self.pause_writes();
+        } else if is_latched(&e) {
             // The caller's error stands; a reopening that fails is tried
             // again by the next call.
-            Err(e) if is_latched(e) => drop(self.recover(seen)),
-            _ => {}
+            drop(self.recover(generation));
         }
-        result
+        e
     }
 
     fn pause_writes(&self) {
@@ -327,17 +369,17 @@ impl Store for RedbStore {
         &self,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let seen = self.generation();
-        let tx = self.beginning(|| self.shared_read())?;
+        let tx = match self.shared_read() {
+            Ok(tx) => tx,
+            Err(e) => self.begin_again(e, || self.shared_read())?,
+        };
         let result = body(&*tx);
-        self.after(seen, result)
+        self.after(tx.generation, result)
     }
 
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
-        let read = self.beginning(|| match &*self.database() {
-            Some(db) => shielded(|| db.begin_read().map_err(backend)),
-            None => Err(StorageError::backend(Closed)),
-        })?;
+        let begin = || self.on_database(|db, _| shielded(|| db.begin_read().map_err(backend)));
+        let read = begin().or_else(|e| self.begin_again(e, begin))?;
         // Only redb's work in here: shielded whole. A latch met here is
         // the copy's own or the source's: the source's is recovered by the
         // next call that begins on it.
@@ -376,11 +418,12 @@ impl Store for RedbStore {
         &self,
         body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
     ) -> Result<(), StorageError> {
-        let seen = self.generation();
-        let txn = self.beginning(|| match &*self.database() {
-            Some(db) => shielded(|| db.begin_write().map_err(backend)),
-            None => Err(StorageError::backend(Closed)),
-        })?;
+        let begin = || {
+            self.on_database(|db, generation| {
+                shielded(|| db.begin_write().map_err(backend)).map(|txn| (txn, generation))
+            })
+        };
+        let (txn, generation) = begin().or_else(|e| self.begin_again(e, begin))?;
         let (outcome, full) = {
             let mut tx = RedbWrite::new(&txn);
             (body(&mut tx), tx.full.get())
@@ -398,13 +441,13 @@ impl Store for RedbStore {
             // own error is the caller's.
             Outcome::Abort => match shielded(|| txn.abort().map_err(backend)) {
                 Err(e) if is_latched(&e) => {
-                    let _ = self.recover(seen);
+                    let _ = self.recover(generation);
                     Ok(())
                 }
                 other => other,
             },
         };
-        self.after(seen, result)
+        self.after(generation, result)
     }
 }
 
@@ -436,6 +479,8 @@ pub(crate) fn write_in<R>(txn: &WriteTransaction, body: impl FnOnce(&mut dyn Wri
 
 struct RedbRead {
     txn: ReadTransaction,
+    /// How many times the database had been opened again when it began.
+    generation: u64,
     /// Each table opened once per transaction, on first use: `None` when
     /// it does not exist (yet). Shared references once set, so a reader
     /// may open another table (or the same) from inside a visit, and
@@ -445,9 +490,10 @@ struct RedbRead {
 }
 
 impl RedbRead {
-    fn begin(db: &Database) -> Result<Self, StorageError> {
+    fn begin(db: &Database, generation: u64) -> Result<Self, StorageError> {
         Ok(Self {
             txn: shielded(|| db.begin_read().map_err(backend))?,
+            generation,
             tables: std::array::from_fn(|_| OnceLock::new()),
         })
     }
@@ -735,7 +781,7 @@ mod tests {
                 let read = store
                     .snapshot
                     .get_or_begin(|| {
-                        let read = RedbRead::begin(store.database().as_ref().expect("open"));
+                        let read = RedbRead::begin(store.database().as_ref().expect("open"), 0);
                         begun.send(()).expect("send");
                         goes.recv().expect("go");
                         read

@@ -88,6 +88,7 @@ errors! {
         403 => says::NOT_ADMIN,
         409 => "This server has no backup directory.",
         429 retry => says::WRITES_THROTTLED,
+        507 => "A disk is full (the backup directory's, or the database's); nothing of the backup was kept.",
     }
 }
 
@@ -288,7 +289,15 @@ impl AdminOpsApi {
                     users: done.users,
                 })))
             }
-            Err(e) => answer(internal("backup", &e)),
+            Err(e) if e.disk_full => {
+                tracing::error!(error = %e.message, "backup refused: a disk is full");
+                answer(Problem::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "a disk is full (the backup directory's, or the database's), \
+                     so nothing of the backup was kept",
+                ))
+            }
+            Err(e) => answer(internal("backup", &e.message)),
         }
     }
 }
