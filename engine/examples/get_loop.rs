@@ -14,6 +14,8 @@
 //! `get_loop N raw` reads the same way what the `get_1k` benchmark
 //! compares the engine against: a sealed 1 KiB envelope from a bare redb
 //! table, opened (a read transaction, the table, the row, AES-GCM).
+//! `get_loop N list` reads a page of 50 × 1 KiB records N times, as the
+//! `list_page_50` benchmark does.
 
 use redb::{ReadableDatabase, TableDefinition};
 use strongroom_engine::hazmat::{self as envelope, Binding, DataKey};
@@ -31,10 +33,25 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .expect("usage: get_loop READS [raw]");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    if args.next().as_deref() == Some("raw") {
+    let mode = args.next();
+    if mode.as_deref() == Some("raw") {
         return raw_loop(reads, &dir.path().join("raw.redb"));
     }
     let (engine, user) = common::engine_with_account(dir.path());
+    if mode.as_deref() == Some("list") {
+        for _ in 0..50 {
+            engine
+                .records()
+                .put(user, &[0x5a; 1024], None)
+                .expect("put");
+        }
+        let mut records = 0;
+        for _ in 0..reads {
+            let page = engine.records().list(user, None, std::hint::black_box(50));
+            records += page.expect("list").records.len();
+        }
+        return println!("{reads} pages, {records} records");
+    }
     let id = engine
         .records()
         .put(user, &[0x5a; 1024], None)

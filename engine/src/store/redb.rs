@@ -52,22 +52,22 @@ fn stored_name(table: TableName) -> &'static str {
 
 /// A redb error as a storage error; damage redb names (a checksum that
 /// does not match, a repair that failed) as [`StorageError::Damaged`].
-/// An I/O error that says the disk is full (or the file past what it may
-/// grow to) is [`StorageError::Full`].
 pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
-    from_redb(e.into())
+    match e.into() {
+        redb::Error::Corrupted(what) => StorageError::Damaged(what),
+        e => StorageError::backend(e),
+    }
 }
 
-/// [`backend`], out of line: it runs on the error path only, and kept
-/// apart it leaves the closures of the calls that map their errors with
-/// it (a scan's every step) small enough to inline.
-#[cold]
-#[inline(never)]
-fn from_redb(e: redb::Error) -> StorageError {
-    match e {
-        redb::Error::Corrupted(what) => StorageError::Damaged(what),
+/// [`backend`] for a call that writes: an I/O error that says the disk is
+/// full (or the file past what it may grow to) is [`StorageError::Full`].
+/// Apart from `backend`, which every read's step maps its errors with:
+/// there it would cost each step of a scan instructions (measured, 30
+/// per record of a page).
+pub(crate) fn written<E: Into<redb::Error>>(e: E) -> StorageError {
+    match e.into() {
         redb::Error::Io(io) if is_full(&io) => StorageError::Full,
-        e => StorageError::backend(e),
+        e => backend(e),
     }
 }
 
@@ -121,7 +121,7 @@ fn damaged(panic: &(dyn Any + Send)) -> StorageError {
 fn opening(e: redb::DatabaseError) -> StorageError {
     match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StorageError::InUse,
-        other => backend(other),
+        other => written(other),
     }
 }
 
@@ -385,7 +385,7 @@ impl Store for RedbStore {
         // next call that begins on it.
         shielded(|| {
             let target = Database::create(to).map_err(opening)?;
-            let write = target.begin_write().map_err(backend)?;
+            let write = target.begin_write().map_err(written)?;
             let mut copied = Vec::new();
             for handle in read.list_tables().map_err(backend)? {
                 let name = handle.name();
@@ -393,16 +393,16 @@ impl Store for RedbStore {
                     continue; // not an engine table
                 };
                 let from = read.open_table(definition(name)).map_err(backend)?;
-                let mut into = write.open_table(definition(name)).map_err(backend)?;
+                let mut into = write.open_table(definition(name)).map_err(written)?;
                 let mut count = 0;
                 for entry in from.iter().map_err(backend)? {
                     let (key, value) = entry.map_err(backend)?;
-                    into.insert(key.value(), value.value()).map_err(backend)?;
+                    into.insert(key.value(), value.value()).map_err(written)?;
                     count += 1;
                 }
                 copied.push((short.to_owned(), count));
             }
-            write.commit().map_err(backend)?;
+            write.commit().map_err(written)?;
             Ok(copied)
         })
     }
@@ -420,7 +420,7 @@ impl Store for RedbStore {
     ) -> Result<(), StorageError> {
         let begin = || {
             self.on_database(|db, generation| {
-                shielded(|| db.begin_write().map_err(backend)).map(|txn| (txn, generation))
+                shielded(|| db.begin_write().map_err(written)).map(|txn| (txn, generation))
             })
         };
         let (txn, generation) = begin().or_else(|e| self.begin_again(e, begin))?;
@@ -433,13 +433,13 @@ impl Store for RedbStore {
         }
         let result = match outcome {
             Outcome::Commit => {
-                let committed = shielded(|| txn.commit().map_err(backend));
+                let committed = shielded(|| txn.commit().map_err(written));
                 self.snapshot.retire();
                 committed
             }
             // An abort that fails has still written nothing: the body's
             // own error is the caller's.
-            Outcome::Abort => match shielded(|| txn.abort().map_err(backend)) {
+            Outcome::Abort => match shielded(|| txn.abort().map_err(written)) {
                 Err(e) if is_latched(&e) => {
                     let _ = self.recover(generation);
                     Ok(())
@@ -583,7 +583,7 @@ impl<'t> RedbWrite<'t> {
             let opened = self.noting(shielded(|| {
                 self.txn
                     .open_table(definition(stored_name(table)))
-                    .map_err(backend)
+                    .map_err(written)
             }))?;
             *slot.try_borrow_mut().map_err(|_| busy(table))? = Some(opened);
         }
@@ -598,7 +598,7 @@ impl<'t> RedbWrite<'t> {
         let slot = self.slot(table)?;
         let mut guard = slot.try_borrow_mut().map_err(|_| busy(table))?;
         let t = guard.as_mut().ok_or_else(|| busy(table))?;
-        self.noting(shielded(|| f(t).map_err(backend)))
+        self.noting(shielded(|| f(t).map_err(written)))
     }
 }
 
