@@ -51,6 +51,8 @@ struct State {
     last_took: Duration,
     /// Until when writes are refused after a full disk.
     writes_resume: Option<Timestamp>,
+    /// Until when no reopening is tried, after one that failed.
+    retry_at: Option<Timestamp>,
 }
 
 /// A reopening that may go ahead: the lock held while it runs.
@@ -68,6 +70,7 @@ impl Recovery {
                 generation: 0,
                 last_took: Duration::ZERO,
                 writes_resume: None,
+                retry_at: None,
             }),
             generation: AtomicU64::new(0),
             paused: AtomicBool::new(false),
@@ -86,19 +89,29 @@ impl Recovery {
     }
 
     /// A reopening after a failure met in generation `seen`, or `None`
-    /// when another caller has opened the database again since.
+    /// when another caller has opened the database again since, or when
+    /// the last reopening failed too recently (it is spaced as writes are
+    /// after a full disk: a reopening that cannot finish, on a disk too
+    /// full for it, would otherwise be tried again by every call).
     pub(crate) fn attempt(&self, seen: u64) -> Option<Attempt<'_>> {
         let state = self.lock();
-        (state.generation == seen).then_some(Attempt {
+        let too_soon = state.retry_at.is_some_and(|at| self.clock.now() < at);
+        (state.generation == seen && !too_soon).then_some(Attempt {
             recovery: self,
             state,
         })
     }
 
+    /// How long writes pause after a full disk, and reopenings after one
+    /// that failed.
+    fn pause(&self, state: &State) -> Duration {
+        MIN_PAUSE.max(state.last_took * PAUSE_FACTOR)
+    }
+
     /// A write found the disk full: writes are refused for a while.
     pub(crate) fn pause_writes(&self) {
         let mut state = self.lock();
-        let pause = MIN_PAUSE.max(state.last_took * PAUSE_FACTOR);
+        let pause = self.pause(&state);
         state.writes_resume = Some(self.clock.now().saturating_add(pause));
         self.paused.store(true, Ordering::Release);
     }
@@ -130,10 +143,14 @@ impl Attempt<'_> {
         let opened = (self.recovery.open)();
         self.state.last_took = started.elapsed();
         if opened.is_ok() {
+            self.state.retry_at = None;
             self.state.generation += 1;
             self.recovery
                 .generation
                 .store(self.state.generation, Ordering::Release);
+        } else {
+            let pause = self.recovery.pause(&self.state);
+            self.state.retry_at = Some(self.recovery.clock.now().saturating_add(pause));
         }
         opened
     }
@@ -176,13 +193,20 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_reopening_keeps_the_generation() {
+    fn a_failed_reopening_keeps_the_generation_and_is_tried_again_a_second_later() {
         let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_000_000)));
         let recovery = recovery(&clock, false);
         let attempt = recovery.attempt(0).expect("due");
         assert!(matches!(attempt.open(), Err(StorageError::Full)));
         assert_eq!(recovery.generation(), 0);
-        assert!(recovery.attempt(0).is_some(), "the next caller tries again");
+        assert!(recovery.attempt(0).is_none(), "not at once");
+        clock.advance(Duration::from_millis(999));
+        assert!(recovery.attempt(0).is_none());
+        clock.advance(Duration::from_millis(1));
+        assert!(
+            recovery.attempt(0).is_some(),
+            "a second later, one tries again"
+        );
     }
 
     #[test]
