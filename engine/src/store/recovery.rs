@@ -27,9 +27,10 @@ use crate::error::StorageError;
 /// Opens the same storage again.
 pub(crate) type Opener = Box<dyn Fn() -> Result<Database, StorageError> + Send + Sync>;
 
-/// The least time writes are refused after a full disk.
+/// The least time writes are refused after a full disk, and reopenings
+/// after one that failed.
 const MIN_PAUSE: Duration = Duration::from_secs(1);
-/// How many times the last reopening's duration writes pause for.
+/// How many times the last reopening's duration a pause lasts at least.
 const PAUSE_FACTOR: u32 = 10;
 
 /// How a store's database is opened again, and when writes may try.
@@ -102,17 +103,17 @@ impl Recovery {
         })
     }
 
-    /// How long writes pause after a full disk, and reopenings after one
-    /// that failed.
-    fn pause(&self, state: &State) -> Duration {
-        MIN_PAUSE.max(state.last_took * PAUSE_FACTOR)
+    /// When a pause begun now ends: of writes after a full disk, or of
+    /// reopenings after one that failed.
+    fn pause_ends(&self, state: &State) -> Timestamp {
+        let pause = MIN_PAUSE.max(state.last_took * PAUSE_FACTOR);
+        self.clock.now().saturating_add(pause)
     }
 
     /// A write found the disk full: writes are refused for a while.
     pub(crate) fn pause_writes(&self) {
         let mut state = self.lock();
-        let pause = self.pause(&state);
-        state.writes_resume = Some(self.clock.now().saturating_add(pause));
+        state.writes_resume = Some(self.pause_ends(&state));
         self.paused.store(true, Ordering::Release);
     }
 
@@ -149,8 +150,7 @@ impl Attempt<'_> {
                 .generation
                 .store(self.state.generation, Ordering::Release);
         } else {
-            let pause = self.recovery.pause(&self.state);
-            self.state.retry_at = Some(self.recovery.clock.now().saturating_add(pause));
+            self.state.retry_at = Some(self.recovery.pause_ends(&self.state));
         }
         opened
     }

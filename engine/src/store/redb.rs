@@ -324,7 +324,7 @@ impl RedbStore {
             self.pause_writes();
         } else if is_latched(&e) {
             // The caller's error stands; a reopening that fails is tried
-            // again by the next call.
+            // again by a later call.
             drop(self.recover(generation));
         }
         e
@@ -441,7 +441,7 @@ impl Store for RedbStore {
             // own error is the caller's.
             Outcome::Abort => match shielded(|| txn.abort().map_err(written)) {
                 Err(e) if is_latched(&e) => {
-                    let _ = self.recover(generation);
+                    drop(self.failed(generation, e));
                     Ok(())
                 }
                 other => other,
