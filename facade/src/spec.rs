@@ -151,7 +151,8 @@ fn document_audit_and_quotas(spec: &mut Value) {
 /// With credits on, every request made with a service account's API key
 /// pays the `service-call` price first, and uploads, downloads, share
 /// links and (when priced) messages pay theirs: any operation a bearer
-/// token may call can answer 402, whose body names `balance` and `cost`.
+/// token may call can answer 402, whose body names `balance` and `cost`,
+/// and 429, since a service call's toll counts toward the write rate.
 fn document_payment(spec: &mut Value) {
     let problem = &mut spec["components"]["schemas"]["Problem"]["properties"];
     if problem.is_object() {
@@ -170,15 +171,28 @@ fn document_payment(spec: &mut Value) {
                     .any(|r| r.as_object().is_some_and(|r| r.contains_key("bearer")))
             });
             let responses = &mut op["responses"];
-            if !secured || !responses.is_object() || responses.get("402").is_some() {
+            if !secured || !responses.is_object() {
                 continue;
             }
-            responses["402"] = json!({
-                "description": "Not enough credits (when the server meters): the body names \
-                                `balance` and `cost`; nothing was done.",
-                "content": { "application/problem+json": {
-                    "schema": { "$ref": "#/components/schemas/Problem" } } }
-            });
+            let problem = json!({ "application/problem+json": {
+                "schema": { "$ref": "#/components/schemas/Problem" } } });
+            if responses.get("402").is_none() {
+                responses["402"] = json!({
+                    "description": "Not enough credits (when the server meters): the body \
+                                    names `balance` and `cost`; nothing was done.",
+                    "content": problem.clone()
+                });
+            }
+            if responses.get("429").is_none() {
+                responses["429"] = json!({
+                    "description": "Over the caller's writes per minute (a service call's \
+                                    toll is a write when the server meters); retry after \
+                                    `Retry-After` seconds. Nothing was done.",
+                    "headers": { "RETRY-AFTER": { "deprecated": false, "required": true,
+                        "schema": { "type": "integer", "format": "uint64" } } },
+                    "content": problem
+                });
+            }
         }
     }
 }

@@ -5,6 +5,13 @@
 //! operation then refuses the request, so a call is paid only when it did
 //! what it was asked. Operations that cost credits themselves (an upload, a
 //! share link) charge their own price on top, in their own transaction.
+//!
+//! The toll is a durable write, so it takes one write from the account's
+//! per-minute rate (429, and nothing charged, when the rate is spent)
+//! besides what the operation takes for its own writes; its refund is the
+//! other half of that write, not counted again. Without it, calls refused
+//! after being paid would add a charge and a refund to the ledger each,
+//! without limit.
 
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Request, Response};
@@ -13,9 +20,9 @@ use strongroom_engine::credits::Chargeable;
 use strongroom_engine::sessions::{BearerToken, Credential};
 use strongroom_engine::{CreditsError, Role, SecretString, UserId};
 
-use crate::http::client;
 use crate::http::problem::{Problem, server_error};
 use crate::http::state::State;
+use crate::http::{client, guard};
 
 /// What a request owes before it runs.
 pub(crate) enum Toll {
@@ -53,6 +60,11 @@ pub(crate) async fn collect(state: &State, req: &Request) -> Toll {
         address: Some(client::of(req)),
     };
     let user = session.user;
+    match guard::spend(state, user).await {
+        Ok(Ok(())) => {}
+        Ok(Err(throttled)) => return Toll::Refused(throttled.into_response()),
+        Err(e) => return Toll::Refused(e.into_response()),
+    }
     let charged = state
         .blocking(move |e| {
             e.acting(origin)

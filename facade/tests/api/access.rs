@@ -35,7 +35,6 @@ async fn key(s: &TestServer, token: &str, scopes: &[&str]) -> (String, String) {
     (secret, id)
 }
 
-/// Only the status of `GET /v1/events` (the body is an endless stream).
 /// Sets the account `id`'s writes per minute to `per_minute` as the admin
 /// `root` (and the other limits out of the way).
 async fn write_rate(s: &TestServer, root: &str, id: &str, per_minute: u32) {
@@ -45,6 +44,7 @@ async fn write_rate(s: &TestServer, root: &str, id: &str, per_minute: u32) {
     assert_eq!(s.call("PUT", &path, Some(root), quota).await.status, 200);
 }
 
+/// Only the status of `GET /v1/events` (the body is an endless stream).
 async fn stream_status(s: &TestServer, token: &str) -> u16 {
     let res = s
         .http

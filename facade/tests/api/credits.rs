@@ -328,6 +328,50 @@ async fn a_service_accounts_api_key_pays_for_each_call_and_gets_refused_calls_ba
     assert_eq!(balance(&s, &svc).await, 1);
 }
 
+/// A service call's charge, and its refund when the call is refused, are
+/// durable writes: they count toward the account's write rate like any
+/// other, so refused calls cannot fill the ledger without limit.
+#[tokio::test]
+async fn a_service_calls_toll_counts_toward_the_write_rate() {
+    let s = metered(|_| {}).await;
+    let (svc, _) = s.with_role("svc", Role::Service).await;
+    let made = s
+        .post(
+            "/v1/api-keys",
+            json!({"name": "worker", "scopes": ["messages:read"]}),
+            Some(&svc),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let key = made.body["secret"].as_str().expect("key").to_owned();
+    let svc_id = s.engine.accounts().find("svc").expect("find").expect("svc");
+    let quota = strongroom_engine::accounts::Quota {
+        max_bytes: 1_000_000,
+        max_records: 1000,
+        writes_per_minute: 3,
+    };
+    s.engine
+        .admin()
+        .set_quota(svc_id, Some(quota))
+        .expect("quota");
+    // Each refused read is charged and given back: two ledger lines, no
+    // credits spent, and one write from the rate.
+    let missing = "/v1/messages/00000000000000000000000000000000";
+    for _ in 0..3 {
+        assert_problem(&s.get(missing, &key).await, 404);
+    }
+    let written = ledger(&s, &svc).await.len();
+    assert_eq!(written, 7, "a grant, then a charge and a refund per call");
+    let spent = s.get(missing, &key).await;
+    assert_problem(&spent, 429);
+    assert_eq!(ledger(&s, &svc).await.len(), written, "nothing written");
+    assert_eq!(balance(&s, &svc).await, 50);
+    // The rate refills on the engine's clock.
+    s.advance(Duration::from_secs(20));
+    assert_problem(&s.get(missing, &key).await, 404);
+    assert_eq!(ledger(&s, &svc).await.len(), written + 2);
+}
+
 fn checkout(event: &str, account: &str, credits: Value) -> String {
     json!({
         "id": event,
