@@ -53,6 +53,18 @@ impl StorageError {
     pub(crate) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Backend(Arc::new(e))
     }
+
+    /// Whether an I/O error says the disk is full (or quota exceeded, or
+    /// a file past what it may grow to): the kinds the embedded store
+    /// reports as [`StorageError::Full`], for an application's own files
+    /// beside the store (a backup) to be told apart the same way.
+    pub fn io_is_full(e: &std::io::Error) -> bool {
+        use std::io::ErrorKind;
+        matches!(
+            e.kind(),
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+        )
+    }
 }
 
 /// `is_busy` and `is_full` for the errors that may hold a

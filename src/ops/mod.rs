@@ -155,14 +155,10 @@ pub enum OpsError {
 impl OpsError {
     /// Whether a disk was full: the one written to, or the database's.
     pub fn is_disk_full(&self) -> bool {
-        use std::io::ErrorKind;
         match self {
             Self::Storage { source, .. } => matches!(source, StorageError::Full),
             Self::Engine { source, .. } => source.is_full(),
-            Self::Io { source, .. } => matches!(
-                source.kind(),
-                ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
-            ),
+            Self::Io { source, .. } => StorageError::io_is_full(source),
             _ => false,
         }
     }

@@ -66,17 +66,9 @@ pub(crate) fn backend<E: Into<redb::Error>>(e: E) -> StorageError {
 /// per record of a page).
 pub(crate) fn written<E: Into<redb::Error>>(e: E) -> StorageError {
     match e.into() {
-        redb::Error::Io(io) if is_full(&io) => StorageError::Full,
+        redb::Error::Io(io) if StorageError::io_is_full(&io) => StorageError::Full,
         e => backend(e),
     }
-}
-
-fn is_full(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind;
-    matches!(
-        e.kind(),
-        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
-    )
 }
 
 /// Whether `e` says the database failed before the call was made: redb
@@ -213,7 +205,7 @@ impl RedbStore {
             shielded(|| {
                 Database::builder()
                     .create_with_backend(backend)
-                    .map_err(backend_error)
+                    .map_err(opening)
             })
         });
         let db = open()?;
@@ -358,10 +350,6 @@ impl RedbStore {
         *self.db.write().unwrap_or_else(PoisonError::into_inner) = Some(db);
         Ok(())
     }
-}
-
-fn backend_error(e: redb::DatabaseError) -> StorageError {
-    backend(e)
 }
 
 impl Store for RedbStore {

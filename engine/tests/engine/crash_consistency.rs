@@ -115,6 +115,27 @@ fn acknowledged_puts_survive_any_injected_failure() {
 /// A full disk refuses writes as [`StorageError::Full`] (nothing of them
 /// written) while reads go on; once space is freed, writes resume on the
 /// same engine, with every acknowledged record kept.
+/// A store that cannot even be created, for want of space, says so.
+#[test]
+fn a_store_created_on_a_full_disk_says_the_disk_is_full() {
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    backend.set_capacity(Some(1024));
+    let refused = open(backend.clone(), &clock).map(drop);
+    assert!(
+        matches!(
+            refused,
+            Err(strongroom_engine::OpenError::Storage(
+                strongroom_engine::StorageError::Full
+            ))
+        ),
+        "{refused:?}"
+    );
+    backend.set_capacity(None);
+    let engine = open(backend, &clock).expect("opens once space is freed");
+    common::user(&engine, "alice");
+}
+
 #[test]
 fn a_full_disk_refuses_writes_until_space_is_freed_without_a_restart() {
     let clock = common::start();
