@@ -7,7 +7,7 @@
 //! them: see `check_secret`.
 
 use std::fs::{self, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// A file or directory the server will not use as it is.
@@ -178,6 +178,41 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<bool, FileError> {
     Ok(true)
 }
 
+/// Writes `bytes` to a new private file (0600) beside `path`, synced, and
+/// moves it to `path` in one step, so `path` never holds a part of them: a
+/// failure (a full disk) or a crash leaves `path` as it was, and a failure
+/// removes the new file. With `replace` false an existing `path` is kept
+/// and the error is `AlreadyExists`.
+pub(crate) fn write_private(path: &Path, bytes: &[u8], replace: bool) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let staging = dir.join(format!(".{name}.{:016x}", rand::random::<u64>()));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&staging)?;
+    let moved = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            if replace {
+                fs::rename(&staging, path)
+            } else {
+                // A link fails if `path` exists, where a rename would not.
+                fs::hard_link(&staging, path)
+            }
+        });
+    // Gone after a rename; after a link or a failure, only ours to remove.
+    let _ = fs::remove_file(&staging);
+    moved?;
+    // The move itself is durable once the directory is.
+    fs::File::open(dir)?.sync_all()
+}
+
 /// Creates an empty `path` with mode 0600 if it does not exist, so a file
 /// another program fills (the database) is private from its first byte.
 pub(crate) fn create_private_file(path: &Path) -> Result<(), FileError> {
@@ -197,6 +232,29 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn a_private_write_replaces_or_keeps_whole_files_and_leaves_nothing_beside() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("master.key");
+        write_private(&key, b"first\n", false).expect("created");
+        assert_eq!(
+            fs::metadata(&key).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        let kept = write_private(&key, b"second\n", false).expect_err("exists");
+        assert_eq!(kept.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&key).expect("read"), b"first\n");
+        write_private(&key, b"third\n", true).expect("replaced");
+        assert_eq!(fs::read(&key).expect("read"), b"third\n");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["master.key"], "no staging file left");
+        let missing = write_private(&dir.path().join("none/master.key"), b"x", false);
+        assert_eq!(missing.map_err(|e| e.kind()), Err(io::ErrorKind::NotFound));
+    }
 
     #[test]
     fn private_files_are_created_private_and_exposed_ones_refused() {

@@ -3,13 +3,15 @@
 //! created on first use (mode 0600, never overwritten). No error ever
 //! echoes the key or any part of it.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::{KeyError, MasterKey, SecretString};
 use zeroize::Zeroizing;
+
+use crate::datadir::files::write_private;
 
 /// The environment variable holding the base64 master key.
 pub const MASTER_KEY_ENV: &str = "STRONGROOM_MASTER_KEY";
@@ -64,26 +66,25 @@ pub fn load(path: &Path) -> Result<MasterKey, KeyFileError> {
 }
 
 /// Loads the key file at `path`, or creates it with a fresh random key
-/// (mode 0600, created exclusively) if it does not exist. An existing file
-/// is never overwritten. Returns the key and whether it was created.
+/// (mode 0600) if it does not exist. The key is written beside it and moved
+/// there in one step, so a failed or interrupted creation leaves no part of
+/// a key file; an existing file is never overwritten, also when another
+/// process creates it meanwhile. Returns the key and whether it was created.
 pub fn load_or_create(path: &Path) -> Result<(MasterKey, bool), KeyFileError> {
     let io_error = |source| KeyFileError::Io {
         path: path.to_owned(),
         source,
     };
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            let (key, text) = MasterKey::generate();
-            let mut line = Zeroizing::new(text.expose_secret().to_owned());
-            line.push('\n');
-            file.write_all(line.as_bytes()).map_err(io_error)?;
-            file.sync_all().map_err(io_error)?;
-            Ok((key, true))
-        }
+    match fs::symlink_metadata(path) {
+        Ok(_) => return Ok((load(path)?, false)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error(e)),
+    }
+    let (key, text) = MasterKey::generate();
+    let mut line = Zeroizing::new(text.expose_secret().to_owned());
+    line.push('\n');
+    match write_private(path, line.as_bytes(), false) {
+        Ok(()) => Ok((key, true)),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((load(path)?, false)),
         Err(e) => Err(io_error(e)),
     }

@@ -56,23 +56,15 @@ pub fn rotate_master_key(args: &StoreArgs, new_key_file: &Path) -> Result<Rotate
     })
 }
 
-/// Copies `new` over `dir_key` atomically (write a private temp, rename).
+/// Copies `new` over `dir_key` atomically (a private file beside it,
+/// synced, then moved over it).
 fn replace_key_file(dir_key: &Path, new: &Path) -> Result<(), OpsError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| OpsError::Io { path, source }
     };
     let text = zeroize::Zeroizing::new(fs::read(new).map_err(io(new))?);
-    let staging = dir_key.with_extension("key.new");
-    let _ = fs::remove_file(&staging);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&staging).map_err(io(&staging))?;
-    std::io::Write::write_all(&mut file, &text).map_err(io(&staging))?;
-    file.sync_all().map_err(io(&staging))?;
-    fs::rename(&staging, dir_key).map_err(io(dir_key))
+    crate::datadir::files::write_private(dir_key, &text, true).map_err(io(dir_key))
 }
 
 /// `strongroom rotate-data-keys`: a new data key version for every scope,

@@ -4,8 +4,6 @@
 //! password (hashed once: seeding 1 000 users must not take 20 s of
 //! Argon2); it and the usernames go to a credentials file created 0600.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -156,30 +154,34 @@ fn create_users(
     Ok(created)
 }
 
+/// The accounts' names and their password, in a new private file (0600)
+/// moved over `path` whole: never into a file others may already read.
 fn write_credentials(
     path: &Path,
     users: &[(UserId, String)],
     password: &SecretString,
 ) -> Result<(), OpsError> {
-    let io = |source| OpsError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io)?;
-    writeln!(
-        file,
-        "# Seeded test accounts (strongroom seed). Every one has the password below.\n# Test data only: never seed a production store.\npassword {}",
-        password.expose_secret()
-    )
-    .map_err(io)?;
+    let header = "# Seeded test accounts (strongroom seed). Every one has the password below.\n# Test data only: never seed a production store.\npassword ";
+    let secret = password.expose_secret();
+    let names: usize = users.iter().map(|(_, name)| name.len() + 6).sum();
+    // Sized up front: growing would leave copies of the password behind.
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(
+        header.len() + secret.len() + 1 + names,
+    ));
+    text.push_str(header);
+    text.push_str(secret);
+    text.push('\n');
     for (_, name) in users {
-        writeln!(file, "user {name}").map_err(io)?;
+        text.push_str("user ");
+        text.push_str(name);
+        text.push('\n');
     }
-    file.sync_all().map_err(io)
+    crate::datadir::files::write_private(path, text.as_bytes(), true).map_err(|source| {
+        OpsError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    })
 }
 
 fn store_messages(

@@ -129,6 +129,40 @@ fn a_busy_address_fails_in_one_line_and_creates_nothing() {
     assert!(!data.exists(), "a failed start created the data dir");
 }
 
+/// A first start that cannot write its new key file (here: no file may
+/// grow, so the kernel ends the process at the first byte, as a crash or a
+/// full disk would stop it) leaves no key file behind: a part of one, or an
+/// empty one, would stop every later start. The next start creates it.
+#[test]
+fn a_first_start_stopped_while_writing_the_key_file_leaves_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let exe = common::binary::exe();
+    let stopped = std::process::Command::new("sh")
+        .args(["-c", "ulimit -f 0; exec \"$0\" serve --listen 127.0.0.1:0"])
+        .arg(&exe)
+        .env("STRONGROOM_DATA_DIR", &data)
+        .env_remove("STRONGROOM_MASTER_KEY")
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env_remove("STRONGROOM_DATABASE_URL")
+        .output()
+        .expect("run strongroom under ulimit");
+    assert!(!stopped.status.success(), "{stopped:?}");
+    assert!(data.is_dir(), "the data dir was made first");
+    assert!(
+        !data.join("master.key").exists(),
+        "a key file was left after its write failed"
+    );
+    let server = Binary::start(&data, &[], &[]);
+    assert_eq!(mode(&data.join("master.key")), 0o600);
+    let exited = server.stop();
+    assert!(
+        exited.stderr.contains("created a new master key file"),
+        "{}",
+        exited.stderr
+    );
+}
+
 #[test]
 fn exposed_data_dirs_and_files_are_refused_unless_allowed() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -517,8 +517,18 @@ fn seed_writes_users_messages_and_private_credentials_and_refuses_a_full_store()
     assert_eq!(again.status.code(), Some(1));
     one_line_error(&again.stderr, &data.join("strongroom.redb"));
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    // A credentials file left readable by others is replaced by a private
+    // one, not written into.
+    fs::set_permissions(&credentials, fs::Permissions::from_mode(0o644)).expect("chmod");
     let forced = run(&[&args[..], &["--force"]].concat(), &[]);
     assert!(forced.status.success(), "{}", forced.stderr);
+    let mode = fs::metadata(&credentials)
+        .expect("file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let text = fs::read_to_string(&credentials).expect("read");
+    assert_eq!(text.lines().filter(|l| l.starts_with("user ")).count(), 5);
 }
 
 #[test]
