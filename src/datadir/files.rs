@@ -214,15 +214,16 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8], replace: bool) -> io::Res
 }
 
 /// Creates an empty `path` with mode 0600 if it does not exist, so a file
-/// another program fills (the database) is private from its first byte.
-pub(crate) fn create_private_file(path: &Path) -> Result<(), FileError> {
+/// another program fills (the database) is private from its first byte;
+/// says whether it did.
+pub(crate) fn create_private_file(path: &Path) -> Result<bool, FileError> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(io_error(path)(e)),
     }
 }

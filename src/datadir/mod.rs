@@ -8,7 +8,7 @@ pub mod keyfile;
 
 use std::path::{Path, PathBuf};
 
-use strongroom_engine::{Engine, EngineBuilder, MasterKey, OpenError, SecretString};
+use strongroom_engine::{Engine, EngineBuilder, MasterKey, OpenError, SecretString, StorageError};
 
 use self::files::FileError;
 use self::keyfile::{KeyFileError, MASTER_KEY_ENV};
@@ -231,13 +231,19 @@ pub fn open_engine(
     let mut builder = tuned_builder(key, data_dir, allow_insecure, tune)?;
     let path = data_dir.join(DATABASE_FILE);
     files::check_private(&path, "600", allow_insecure)?;
-    files::create_private_file(&path)?;
-    let engine = builder
-        .open(&path)
-        .map_err(|source| DataDirError::Database {
+    let created = files::create_private_file(&path)?;
+    let engine = builder.open(&path).map_err(|source| {
+        // A database this start began and could not finish (a full disk)
+        // holds nothing yet, but would stop every later start as not a
+        // database; one another process holds open is theirs.
+        if created && !matches!(source, OpenError::Storage(StorageError::InUse)) {
+            let _ = std::fs::remove_file(&path);
+        }
+        DataDirError::Database {
             path: path.clone(),
             source,
-        })?;
+        }
+    })?;
     tracing::info!(path = %path.display(), "database open");
     Ok(engine)
 }

@@ -163,6 +163,48 @@ fn a_first_start_stopped_while_writing_the_key_file_leaves_none() {
     );
 }
 
+/// A first start in an empty data dir made beforehand (a container's
+/// volume) that cannot create its database (here: files may grow to 32
+/// KiB, less than redb's first layout; a full disk stops it the same way)
+/// fails and leaves no half-made database file, which would stop every
+/// later start as "not a redb database". The next start creates it.
+#[test]
+fn a_first_start_that_cannot_create_the_database_leaves_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let exe = common::binary::exe();
+    // SIGXFSZ ignored: a write past the limit fails (EFBIG) instead.
+    let stopped = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 64; exec \"$0\" serve --listen 127.0.0.1:0",
+        ])
+        .arg(&exe)
+        .env("STRONGROOM_DATA_DIR", &data)
+        .env_remove("STRONGROOM_MASTER_KEY")
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env_remove("STRONGROOM_DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run strongroom under ulimit");
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("strongroom.redb: storage error: the disk is full"),
+        "{stderr}"
+    );
+    assert!(data.join("master.key").exists(), "the key was made first");
+    assert!(
+        !data.join("strongroom.redb").exists(),
+        "a database file was left after its creation failed"
+    );
+    let server = Binary::start(&data, &[], &[]);
+    assert_eq!(mode(&data.join("strongroom.redb")), 0o600);
+    server.stop();
+}
+
 #[test]
 fn exposed_data_dirs_and_files_are_refused_unless_allowed() {
     let dir = tempfile::tempdir().expect("tempdir");
