@@ -184,33 +184,64 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<bool, FileError> {
 /// removes the new file. With `replace` false an existing `path` is kept
 /// and the error is `AlreadyExists`.
 pub(crate) fn write_private(path: &Path, bytes: &[u8], replace: bool) -> io::Result<()> {
-    let dir = match path.parent() {
+    Staged::write(path, bytes)?.put(replace)
+}
+
+/// A private file (0600) written and synced beside its name, not yet moved
+/// there: what may fail for want of space is done before what it goes
+/// with. Removed if dropped unmoved.
+pub(crate) struct Staged {
+    staging: PathBuf,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Writes `bytes` beside `path`.
+    pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<Self> {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let staged = Self {
+            staging: parent(path).join(format!(".{name}.{:016x}", rand::random::<u64>())),
+            path: path.to_owned(),
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&staged.staging)?;
+        // From here on, a failure drops `staged`, which removes the file.
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        Ok(staged)
+    }
+
+    /// Moves the file to its name in one step: over what is there, or
+    /// (`replace` false) only if nothing is, else `AlreadyExists`.
+    pub(crate) fn put(self, replace: bool) -> io::Result<()> {
+        if replace {
+            fs::rename(&self.staging, &self.path)?;
+        } else {
+            // A link fails if the name exists, where a rename would not;
+            // dropping `self` then removes the staging name.
+            fs::hard_link(&self.staging, &self.path)?;
+        }
+        // The move itself is durable once the directory is.
+        fs::File::open(parent(&self.path))?.sync_all()
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Gone after a rename; after a link or a failure, ours to remove.
+        let _ = fs::remove_file(&self.staging);
+    }
+}
+
+/// The directory holding `path` (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let staging = dir.join(format!(".{name}.{:016x}", rand::random::<u64>()));
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&staging)?;
-    let moved = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            if replace {
-                fs::rename(&staging, path)
-            } else {
-                // A link fails if `path` exists, where a rename would not.
-                fs::hard_link(&staging, path)
-            }
-        });
-    // Gone after a rename; after a link or a failure, only ours to remove.
-    let _ = fs::remove_file(&staging);
-    moved?;
-    // The move itself is durable once the directory is.
-    fs::File::open(dir)?.sync_all()
+    }
 }
 
 /// Creates an empty `path` with mode 0600 if it does not exist, so a file

@@ -123,6 +123,31 @@ pub enum OpsError {
         /// Why.
         source: std::io::Error,
     },
+    /// A file the command needed to write before changing anything could
+    /// not be written; the store is as it was.
+    #[error("{}: {source}; nothing was changed", path.display())]
+    Unchanged {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store was re-keyed but the data dir's key file still holds the
+    /// old key.
+    #[error(
+        "{}: the store was re-keyed, but this file still holds the old key ({source}); \
+         the store now opens only with the key in {}: copy that file here (mode 0600)",
+        path.display(),
+        new.display()
+    )]
+    KeyFileNotReplaced {
+        /// The data dir's key file.
+        path: PathBuf,
+        /// The new key's file.
+        new: PathBuf,
+        /// Why it was not replaced.
+        source: std::io::Error,
+    },
     /// A checkpoint file is not one.
     #[error("{}: {reason}", path.display())]
     Checkpoint {

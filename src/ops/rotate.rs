@@ -1,8 +1,9 @@
 //! `strongroom rotate-master-key`: every wrapped data key re-made under a
 //! new master key in one transaction. When the old key was the data dir's
-//! generated `master.key`, that file is replaced by the new key too (after
-//! the database commit; if that step fails the new key file named on the
-//! command line is the one to use).
+//! generated `master.key`, that file is replaced by the new key too: written
+//! beside it before the commit, moved over it after (if that last step
+//! fails, the error says the new key file named on the command line is the
+//! one to use).
 
 use std::fs;
 use std::path::Path;
@@ -13,7 +14,8 @@ use strongroom_engine::maintenance::{DataKeyProgress, RotateError};
 use super::progress::Progress;
 use super::{OpsError, engine_error, open_existing};
 use crate::datadir::StoreArgs;
-use crate::datadir::{KeySource, files, keyfile};
+use crate::datadir::files::{self, Staged};
+use crate::datadir::{KeySource, keyfile};
 
 /// What a rotation did.
 #[derive(Clone, Debug)]
@@ -26,11 +28,30 @@ pub struct Rotated {
     pub replaced_key_file: bool,
 }
 
-/// Rotates the master key of `args` to the key in `new_key_file`.
+/// Rotates the master key of `args` to the key in `new_key_file`. When
+/// the data dir's `master.key` is in use, the new one is written beside it
+/// first: if that fails (a full disk) nothing was changed, and after the
+/// commit only a rename is left to do.
 pub fn rotate_master_key(args: &StoreArgs, new_key_file: &Path) -> Result<Rotated, OpsError> {
     files::check_private(new_key_file, "600", args.allow_insecure_permissions)?;
     let new = keyfile::load(new_key_file)?;
     let engine = open_existing(args)?;
+    let dir_key = args.data_dir.join("master.key");
+    let staged = match args.key {
+        KeySource::DataDir => {
+            let text =
+                zeroize::Zeroizing::new(fs::read(new_key_file).map_err(|source| OpsError::Io {
+                    path: new_key_file.to_owned(),
+                    source,
+                })?);
+            let staged = Staged::write(&dir_key, &text).map_err(|source| OpsError::Unchanged {
+                path: dir_key.clone(),
+                source,
+            })?;
+            Some(staged)
+        }
+        _ => None,
+    };
     let started = Instant::now();
     let data_keys = engine.rotate_master_key(new).map_err(|e| match e {
         RotateError::Storage(source) => OpsError::Storage {
@@ -43,28 +64,24 @@ pub fn rotate_master_key(args: &StoreArgs, new_key_file: &Path) -> Result<Rotate
         },
     })?;
     let took = started.elapsed();
-    let replaced_key_file = if matches!(args.key, KeySource::DataDir) {
-        replace_key_file(&args.data_dir.join("master.key"), new_key_file)?;
-        true
-    } else {
-        false
+    let replaced_key_file = match staged {
+        Some(staged) => {
+            staged
+                .put(true)
+                .map_err(|source| OpsError::KeyFileNotReplaced {
+                    path: dir_key,
+                    new: new_key_file.to_owned(),
+                    source,
+                })?;
+            true
+        }
+        None => false,
     };
     Ok(Rotated {
         data_keys,
         took,
         replaced_key_file,
     })
-}
-
-/// Copies `new` over `dir_key` atomically (a private file beside it,
-/// synced, then moved over it).
-fn replace_key_file(dir_key: &Path, new: &Path) -> Result<(), OpsError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| OpsError::Io { path, source }
-    };
-    let text = zeroize::Zeroizing::new(fs::read(new).map_err(io(new))?);
-    crate::datadir::files::write_private(dir_key, &text, true).map_err(io(dir_key))
 }
 
 /// `strongroom rotate-data-keys`: a new data key version for every scope,

@@ -368,6 +368,49 @@ fn sigusr1_makes_the_running_server_write_a_backup_that_restores() {
     }
 }
 
+/// The data dir's new key file is written before the store is re-keyed:
+/// when it cannot be (here its staging name runs past the kernel's 4 096
+/// bytes of path; a full disk stops it the same way), the rotation is
+/// refused and the store stays under the old key, which still opens it.
+#[test]
+fn a_key_file_that_cannot_be_written_leaves_the_store_under_the_old_key() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The database's path (16 bytes past the dir's) fits; the key file's
+    // staging name (29 bytes past it) does not.
+    let mut data = tmp.path().to_path_buf();
+    while data.as_os_str().len() + 201 < 4075 {
+        data.push("d".repeat(200));
+    }
+    let last = 4075 - data.as_os_str().len() - 1;
+    data.push("d".repeat(last));
+    assert_eq!(data.as_os_str().len(), 4075);
+    fs::create_dir_all(data.parent().expect("parent")).expect("dirs");
+    let (alice, ids) = populated(&data, 3);
+    let new = tmp.path().join("new.key");
+    write_private(&new, OTHER_KEY);
+    let out = run(
+        &[
+            "rotate-master-key",
+            "--data-dir",
+            arg(&data),
+            "--new-key-file",
+            arg(&new),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("master.key"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert_eq!(
+        fs::read_to_string(data.join("master.key")).expect("key"),
+        KEY
+    );
+    let engine = open(&data.join("strongroom.redb"), KEY);
+    for id in &ids {
+        assert!(engine.records().get(alice, *id).is_ok());
+    }
+}
+
 #[test]
 fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
     let tmp = tempfile::tempdir().expect("tempdir");
