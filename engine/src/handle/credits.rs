@@ -56,7 +56,8 @@ impl Credits<'_> {
         &self.0.inner.credits
     }
 
-    /// `account`'s balance with the price list. Reading it grants nothing:
+    /// `account`'s balance with the price list (every price 0 while
+    /// metering is off: what each action costs now). Reading it grants nothing:
     /// an account never granted shows the initial credits it will get.
     pub fn status(&self, account: UserId) -> Result<CreditStatus, StorageError> {
         let config = self.config();
@@ -65,10 +66,15 @@ impl Credits<'_> {
             .store()
             .read_with(|tx| domain::credits::balance(tx, account))?;
         let granted = if config.enabled { config.initial } else { 0 };
+        // What each action costs now: nothing while metering is off.
+        let mut prices = config.prices;
+        for action in Chargeable::ALL {
+            prices.set(action, config.price(action));
+        }
         Ok(CreditStatus {
             balance: stored.unwrap_or(granted),
             enabled: config.enabled,
-            prices: config.prices,
+            prices,
             low: config.low,
         })
     }

@@ -314,7 +314,7 @@ pub struct CreditStatus {
     pub balance: u64,
     /// Whether actions cost credits.
     pub enabled: bool,
-    /// What each action costs.
+    /// What each action costs now (every price 0 while metering is off).
     pub prices: PriceList,
     /// The low-balance threshold.
     pub low: u64,

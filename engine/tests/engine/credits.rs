@@ -313,7 +313,10 @@ fn accounts_made_before_metering_get_their_credits_once_when_it_starts() {
     let alice = {
         let engine = common::open_with(common::builder(&clock), &path).expect("open");
         let alice = user(&engine, "alice");
-        assert!(!engine.credits().status(alice).expect("status").enabled);
+        let status = engine.credits().status(alice).expect("status");
+        assert!(!status.enabled);
+        // What each action costs now: nothing, whatever prices are set.
+        assert!(status.prices.iter().all(|(_, price)| price == 0));
         share(&engine, alice).expect("free while metering is off");
         alice
     };

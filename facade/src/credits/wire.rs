@@ -17,8 +17,8 @@ pub(crate) struct CreditsView {
     /// Whether actions cost credits on this server.
     enabled: bool,
     /// What each action costs, by name (`file-upload`, `share`,
-    /// `file-download`, `service-call`, `store`, `send`, `broadcast`).
-    /// Reads and lists are free.
+    /// `file-download`, `service-call`, `store`, `send`, `broadcast`):
+    /// every one 0 while metering is off. Reads and lists are free.
     price_list: std::collections::BTreeMap<String, u64>,
     /// A charge taking the balance below this sends a `credits` event on
     /// your stream.
