@@ -426,9 +426,12 @@ pub(crate) fn encode_metadata(label: &FileLabel, size: u64) -> SecretBytes {
     stream::encode_metadata(&label.name, &label.media_type, size)
 }
 
+/// The stored label made safe again, as an upload makes it: a name stored
+/// before a rule joined the sanitising (bidirectional marks did) is shown
+/// by today's rules. Labels stored since are unchanged by it.
 fn decode_metadata(bytes: &[u8]) -> Option<(FileLabel, u64)> {
     stream::decode_metadata(bytes)
-        .map(|(name, media_type, size)| (FileLabel { name, media_type }, size))
+        .map(|(name, media_type, size)| (FileLabel::new(&name, Some(&media_type)), size))
 }
 
 /// Opens a stored row's keys and metadata.
@@ -737,4 +740,20 @@ pub(crate) fn delete_owner(tx: &mut dyn WriteTx, owner: UserId) -> Result<(), St
         remove(tx, owner, id, &mut refunds)?;
     }
     refunds.pay(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_stored_before_todays_rules_is_read_by_them() {
+        let stored = stream::encode_metadata("invoice\u{202E}fdp.exe", "application/pdf", 3);
+        let (label, size) = decode_metadata(&stored).expect("decodes");
+        assert_eq!(label.name, "invoice_fdp.exe");
+        assert_eq!((label.media_type.as_str(), size), ("application/pdf", 3));
+        let today = FileLabel::new("report (final).pdf", Some("Application/PDF; q=1"));
+        let stored = encode_metadata(&today, 9);
+        assert_eq!(decode_metadata(&stored), Some((today, 9)));
+    }
 }
