@@ -69,7 +69,11 @@ pub fn exe() -> PathBuf {
 }
 
 fn command(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(exe());
+    serve_with(Command::new(exe()), data_dir, args, envs)
+}
+
+/// `cmd` given `serve ARGS` and the environment of a test's server.
+fn serve_with(mut cmd: Command, data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
     cmd.arg("serve");
     if !args.contains(&"--listen") {
         cmd.args(["--listen", "127.0.0.1:0"]);
@@ -92,10 +96,22 @@ fn command(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
 
 /// Runs `strongroom serve ARGS` to its exit (for starts that must fail).
 pub fn run_to_exit(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Exited {
+    exited(command(data_dir, args, envs))
+}
+
+/// Runs `strongroom serve ARGS` to its exit from a shell that first runs
+/// `limits` (`ulimit -f 0`: a start the kernel stops at its first write).
+pub fn run_limited(data_dir: &Path, limits: &str, args: &[&str]) -> Exited {
+    let mut shell = Command::new("sh");
+    shell
+        .args(["-c", &format!("{limits}; exec \"$0\" \"$@\"")])
+        .arg(exe());
+    exited(serve_with(shell, data_dir, args, &[]))
+}
+
+fn exited(mut cmd: Command) -> Exited {
     let started = Instant::now();
-    let out = command(data_dir, args, envs)
-        .output()
-        .expect("run strongroom");
+    let out = cmd.output().expect("run strongroom");
     Exited {
         status: out.status,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -11,7 +11,7 @@ use crate::common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::binary::{Binary, run_to_exit};
+use common::binary::{Binary, run_limited, run_to_exit};
 use common::sse::SseStream;
 use serde_json::json;
 
@@ -137,17 +137,8 @@ fn a_busy_address_fails_in_one_line_and_creates_nothing() {
 fn a_first_start_stopped_while_writing_the_key_file_leaves_none() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let exe = common::binary::exe();
-    let stopped = std::process::Command::new("sh")
-        .args(["-c", "ulimit -f 0; exec \"$0\" serve --listen 127.0.0.1:0"])
-        .arg(&exe)
-        .env("STRONGROOM_DATA_DIR", &data)
-        .env_remove("STRONGROOM_MASTER_KEY")
-        .env_remove("STRONGROOM_MASTER_KEY_FILE")
-        .env_remove("STRONGROOM_DATABASE_URL")
-        .output()
-        .expect("run strongroom under ulimit");
-    assert!(!stopped.status.success(), "{stopped:?}");
+    let stopped = run_limited(&data, "ulimit -f 0", &[]);
+    assert!(!stopped.status.success(), "{}", stopped.stderr);
     assert!(data.is_dir(), "the data dir was made first");
     assert!(
         !data.join("master.key").exists(),
@@ -174,26 +165,15 @@ fn a_first_start_that_cannot_create_the_database_leaves_none() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).expect("mkdir");
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    let exe = common::binary::exe();
     // SIGXFSZ ignored: a write past the limit fails (EFBIG) instead.
-    let stopped = std::process::Command::new("sh")
-        .args([
-            "-c",
-            "trap '' XFSZ; ulimit -f 64; exec \"$0\" serve --listen 127.0.0.1:0",
-        ])
-        .arg(&exe)
-        .env("STRONGROOM_DATA_DIR", &data)
-        .env_remove("STRONGROOM_MASTER_KEY")
-        .env_remove("STRONGROOM_MASTER_KEY_FILE")
-        .env_remove("STRONGROOM_DATABASE_URL")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run strongroom under ulimit");
-    let stderr = String::from_utf8_lossy(&stopped.stderr);
-    assert_eq!(stopped.status.code(), Some(1), "{stderr}");
+    let stopped = run_limited(&data, "trap '' XFSZ; ulimit -f 64", &[]);
+    assert_eq!(stopped.status.code(), Some(1), "{}", stopped.stderr);
     assert!(
-        stderr.contains("strongroom.redb: storage error: the disk is full"),
-        "{stderr}"
+        stopped
+            .stderr
+            .contains("strongroom.redb: storage error: the disk is full"),
+        "{}",
+        stopped.stderr
     );
     assert!(data.join("master.key").exists(), "the key was made first");
     assert!(
