@@ -84,6 +84,20 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
         )
         .await;
     assert_problem(&short, 400);
+    // The same password again changes nothing, so it is refused, and the
+    // other session goes on.
+    let same = s
+        .call(
+            "PUT",
+            "/v1/me/password",
+            Some(&here),
+            change(PASSWORD, PASSWORD),
+        )
+        .await;
+    assert_problem(&same, 400);
+    let detail = same.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("is the current one"), "{detail}");
+    assert_eq!(s.get("/v1/me", &there).await.status, 200);
     let done = s
         .call("PUT", "/v1/me/password", Some(&here), change(PASSWORD, NEW))
         .await;
