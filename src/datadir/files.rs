@@ -222,10 +222,30 @@ impl Staged {
         } else {
             // A link fails if the name exists, where a rename would not;
             // dropping `self` then removes the staging name.
-            fs::hard_link(&self.staging, &self.path)?;
+            match fs::hard_link(&self.staging, &self.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+                // A file system without links: the name is created
+                // exclusively and filled, and removed if that fails.
+                Err(_) => self.copy_to_new()?,
+            }
         }
         // The move itself is durable once the directory is.
         fs::File::open(parent(&self.path))?.sync_all()
+    }
+
+    fn copy_to_new(&self) -> io::Result<()> {
+        let bytes = zeroize::Zeroizing::new(fs::read(&self.staging)?);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&self.path)?;
+        let written = file.write_all(&bytes).and_then(|()| file.sync_all());
+        if written.is_err() {
+            let _ = fs::remove_file(&self.path);
+        }
+        written
     }
 }
 
@@ -286,6 +306,26 @@ mod tests {
         assert_eq!(names, ["master.key"], "no staging file left");
         let missing = write_private(&dir.path().join("none/master.key"), b"x", false);
         assert_eq!(missing.map_err(|e| e.kind()), Err(io::ErrorKind::NotFound));
+    }
+
+    #[test]
+    fn without_links_a_new_file_is_still_made_whole_and_never_over_another() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("master.key");
+        let staged = Staged::write(&key, b"made\n").expect("staged");
+        staged.copy_to_new().expect("copied");
+        assert_eq!(fs::read(&key).expect("read"), b"made\n");
+        assert_eq!(
+            fs::metadata(&key).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        let again = Staged::write(&key, b"other\n").expect("staged");
+        let kept = again.copy_to_new().expect_err("exists");
+        assert_eq!(kept.kind(), io::ErrorKind::AlreadyExists);
+        drop(again);
+        assert_eq!(fs::read(&key).expect("read"), b"made\n");
+        drop(staged);
+        assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 1);
     }
 
     #[test]
