@@ -228,6 +228,59 @@ impl PgCluster {
         SecretString::from(self.tcp_url(name))
     }
 
+    /// Runs `sql` in database `name` as the superuser, over the socket.
+    pub fn execute(&self, name: &str, sql: &str) {
+        let url = format!(
+            "host='{}' port={} user=postgres dbname={name}",
+            self.socket_dir.display(),
+            self.port
+        );
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("admin connection");
+        admin.batch_execute(sql).expect("admin statement");
+    }
+
+    /// Ends every other connection to database `name`, as a restart of the
+    /// server ends them all ("terminating connection due to administrator
+    /// command"), and waits until they are gone; how many it ended.
+    pub fn end_connections(&self, name: &str) -> usize {
+        let mut admin = postgres::Client::connect(&self.admin_url(), postgres::NoTls)
+            .expect("admin connection");
+        let ended: Vec<i32> = admin
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1",
+                &[&name],
+            )
+            .expect("list backends")
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid",
+                &[&ended],
+            )
+            .expect("terminate backends");
+        // Those, not the ones a pool opens meanwhile.
+        let started = std::time::Instant::now();
+        loop {
+            let left: i64 = admin
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)",
+                    &[&ended],
+                )
+                .expect("count backends")
+                .get(0);
+            if left == 0 {
+                return ended.len();
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{left} connections to {name} outlived their termination"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// The port it listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port

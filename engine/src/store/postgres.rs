@@ -176,27 +176,152 @@ fn sql_table(table: TableName) -> String {
     format!("strongroom_{}", table.name)
 }
 
+/// How a transaction on one pooled connection went.
+enum Ran<T> {
+    /// It ran: its result.
+    Done(Result<T, StorageError>),
+    /// The server had ended the connection (a restart, a failover, an idle
+    /// timeout) before anything of the transaction counted: another
+    /// connection may run it.
+    Ended(StorageError),
+}
+
+/// `e`, the failure of the first round trip of a transaction on `client`,
+/// as [`Ran::Ended`] when the server had ended the connection.
+fn first_failed<T>(client: &postgres::Client, e: &postgres::Error) -> Ran<T> {
+    if client.is_closed() {
+        Ran::Ended(pg(e))
+    } else {
+        Ran::Done(Err(pg(e)))
+    }
+}
+
 impl PgStore {
+    /// Runs `run` on a pooled connection, and again on another while the
+    /// server turns out to have ended the one it had (each fails at its
+    /// first use, so after a restart as many times as the pool holds
+    /// connections; the pool discards a closed one when it comes back).
+    fn on_connection<T>(
+        &self,
+        mut run: impl FnMut(&mut Connection) -> Ran<T>,
+    ) -> Result<T, StorageError> {
+        let tries = self.pool.as_ref().map_or(1, |pool| pool.max_size() + 1);
+        let mut ended = StorageError::backend(PgError("no connection".into()));
+        for _ in 0..tries {
+            let mut conn = self.connection()?;
+            match run(&mut conn) {
+                Ran::Done(result) => return result,
+                Ran::Ended(e) => ended = e,
+            }
+        }
+        Err(ended)
+    }
+
+    /// Runs `body` in a `SERIALIZABLE` transaction on `client`, again after
+    /// each conflict (up to [`ATTEMPTS`] times), and commits or aborts it as
+    /// the body decides.
+    fn write_on(
+        client: &mut postgres::Client,
+        statements: &mut HashMap<String, Statement>,
+        body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
+    ) -> Ran<()> {
+        for attempt in 0..ATTEMPTS {
+            // Matched where it is made: nothing borrows `client` after.
+            let failed = match client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::Serializable)
+                .start()
+            {
+                Ok(tx) => match Self::write_once(tx, statements, body) {
+                    Some(result) => return Ran::Done(result),
+                    None => {
+                        backoff(attempt);
+                        continue;
+                    }
+                },
+                Err(e) => e,
+            };
+            // Nothing of the body ran on it yet.
+            return first_failed(client, &failed);
+        }
+        Ran::Done(Err(StorageError::Busy))
+    }
+
+    /// Runs `body` in `tx` and ends it; `None` when it conflicted with
+    /// another transaction and may run again.
+    fn write_once(
+        tx: Transaction<'_>,
+        statements: &mut HashMap<String, Statement>,
+        body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
+    ) -> Option<Result<(), StorageError>> {
+        let mut write = PgTx::writing(tx, statements);
+        let outcome = body(&mut write);
+        // The inserts still waiting go before the commit; if they fail the
+        // transaction cannot commit (a conflict is also marked as such, and
+        // retried).
+        let flushed = match outcome {
+            Outcome::Commit => write.flush(),
+            Outcome::Abort => Ok(()),
+        };
+        if flushed.is_err() {
+            write.failed.set(true);
+        }
+        let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
+        let Conn::Tx(tx) = write.tx.into_inner() else {
+            // `PgTx::new` made it: a write always runs in a transaction.
+            return Some(Err(StorageError::backend(PgError(
+                "a write outside a transaction".into(),
+            ))));
+        };
+        if conflicted {
+            let _ = tx.rollback();
+            return None;
+        }
+        match outcome {
+            Outcome::Abort => Some(tx.rollback().map_err(|e| pg(&e))),
+            // PostgreSQL answers COMMIT of a failed transaction with a
+            // silent rollback: never report that as written.
+            Outcome::Commit if failed => {
+                let _ = tx.rollback();
+                Some(Err(match flushed {
+                    Err(StorageError::Full) => StorageError::Full,
+                    _ => StorageError::backend(FailedStatement),
+                }))
+            }
+            Outcome::Commit => match tx.commit() {
+                Ok(()) => Some(Ok(())),
+                Err(e) if is_conflict(&e) => None,
+                Err(e) => Some(Err(pg(&e))),
+            },
+        }
+    }
+
     /// Runs `body` in one `REPEATABLE READ READ ONLY` transaction.
     fn in_snapshot(
         &self,
         client: &mut postgres::Client,
         statements: &mut HashMap<String, Statement>,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
-        let tx = client
+    ) -> Ran<()> {
+        let failed = match client
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
-            .map_err(|e| pg(&e))?;
-        let read = PgTx::snapshot(tx, statements);
-        let result = body(&read);
-        // A read-only transaction has nothing to keep: end it either way.
-        if let Conn::Tx(tx) = read.tx.into_inner() {
-            let _ = tx.rollback();
-        }
-        result
+        {
+            Ok(tx) => {
+                let read = PgTx::snapshot(tx, statements);
+                let result = body(&read);
+                // A read-only transaction has nothing to keep: end it
+                // either way.
+                if let Conn::Tx(tx) = read.tx.into_inner() {
+                    let _ = tx.rollback();
+                }
+                return Ran::Done(result);
+            }
+            Err(e) => e,
+        };
+        first_failed(client, &failed)
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StorageError> {
@@ -276,9 +401,10 @@ impl Store for PgStore {
         &self,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let mut conn = self.connection()?;
-        let Connection { client, statements } = &mut *conn;
-        self.in_snapshot(client, statements, body)
+        self.on_connection(|conn| {
+            let Connection { client, statements } = conn;
+            self.in_snapshot(client, statements, body)
+        })
     }
 
     /// First tried as one statement on its own (PostgreSQL runs it in a
@@ -290,70 +416,29 @@ impl Store for PgStore {
         &self,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let mut conn = self.connection()?;
-        let Connection { client, statements } = &mut *conn;
-        {
-            let single = PgTx::single(client, statements);
-            let result = body(&single);
-            if !single.wanted_more.get() {
-                return result;
+        self.on_connection(|conn| {
+            let Connection { client, statements } = conn;
+            let (result, wanted_more) = {
+                let single = PgTx::single(client, statements);
+                (body(&single), single.wanted_more.get())
+            };
+            if wanted_more {
+                return self.in_snapshot(client, statements, body);
             }
-        }
-        self.in_snapshot(client, statements, body)
+            match result {
+                // Its only effect is its result: another connection may
+                // run it again.
+                Err(e) if client.is_closed() => Ran::Ended(e),
+                result => Ran::Done(result),
+            }
+        })
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
-        let mut conn = self.connection()?;
-        let Connection { client, statements } = &mut *conn;
-        for attempt in 0..ATTEMPTS {
-            let tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::Serializable)
-                .start()
-                .map_err(|e| pg(&e))?;
-            let mut write = PgTx::writing(tx, statements);
-            let outcome = body(&mut write);
-            // The inserts still waiting go before the commit; if they fail
-            // the transaction cannot commit (a conflict is also marked as
-            // such, and retried).
-            let flushed = match outcome {
-                Outcome::Commit => write.flush(),
-                Outcome::Abort => Ok(()),
-            };
-            if flushed.is_err() {
-                write.failed.set(true);
-            }
-            let (conflicted, failed) = (write.conflicted.get(), write.failed.get());
-            let Conn::Tx(tx) = write.tx.into_inner() else {
-                // `PgTx::new` made it: a write always runs in a transaction.
-                return Err(StorageError::backend(PgError(
-                    "a write outside a transaction".into(),
-                )));
-            };
-            if conflicted {
-                let _ = tx.rollback();
-                backoff(attempt);
-                continue;
-            }
-            match outcome {
-                Outcome::Abort => return tx.rollback().map_err(|e| pg(&e)),
-                // PostgreSQL answers COMMIT of a failed transaction with a
-                // silent rollback: never report that as written.
-                Outcome::Commit if failed => {
-                    let _ = tx.rollback();
-                    return Err(match flushed {
-                        Err(StorageError::Full) => StorageError::Full,
-                        _ => StorageError::backend(FailedStatement),
-                    });
-                }
-                Outcome::Commit => match tx.commit() {
-                    Ok(()) => return Ok(()),
-                    Err(e) if is_conflict(&e) => backoff(attempt),
-                    Err(e) => return Err(pg(&e)),
-                },
-            }
-        }
-        Err(StorageError::Busy)
+        self.on_connection(|conn| {
+            let Connection { client, statements } = conn;
+            Self::write_on(client, statements, body)
+        })
     }
 
     fn reads_block(&self) -> bool {

@@ -18,17 +18,25 @@ use strongroom_testkit::postgres::PgCluster;
 
 const PER_WRITER: usize = 60;
 
-/// Two engines, on one clock, each with `connections`, on the fresh
-/// database `name` of this process's PostgreSQL server (one for every test
-/// here); `None`, said loudly, without PostgreSQL.
-fn two_engines(name: &str, connections: u32) -> Option<(ManualClock, Engine, Engine)> {
+/// This process's PostgreSQL server (one for every test here); `None`,
+/// said loudly, without PostgreSQL.
+fn cluster(name: &str) -> Option<&'static PgCluster> {
     static CLUSTER: OnceLock<Option<PgCluster>> = OnceLock::new();
-    let Some(cluster) = CLUSTER.get_or_init(|| PgCluster::start("shared_store")) else {
+    let cluster = CLUSTER
+        .get_or_init(|| PgCluster::start("shared_store"))
+        .as_ref();
+    if cluster.is_none() {
         eprintln!(
             "\n**********\nSKIPPED shared_store ({name}): PostgreSQL is not installed\n**********\n"
         );
-        return None;
-    };
+    }
+    cluster
+}
+
+/// Two engines, on one clock, each with `connections`, on the fresh
+/// database `name`; `None`, said loudly, without PostgreSQL.
+fn two_engines(name: &str, connections: u32) -> Option<(ManualClock, Engine, Engine)> {
+    let cluster = cluster(name)?;
     let url = cluster.database(name);
     let clock = common::start();
     let a = common::builder(&clock)
@@ -153,5 +161,48 @@ fn one_engine_at_a_time_holds_the_maintenance_lease() {
     if common::backend() == common::Backend::Redb {
         assert!(embedded.maintenance().claim_lease(1, ttl).expect("claim"));
         assert!(embedded.maintenance().claim_lease(2, ttl).expect("claim"));
+    }
+}
+
+/// After PostgreSQL ends the pool's connections (a restart, a failover, an
+/// idle timeout), every one of them fails at its next use; the store takes
+/// another and nothing reaches the caller, a bearer token's check included
+/// (it must never read as an invalid token).
+#[test]
+fn connections_the_server_ended_are_replaced_without_an_error() {
+    let Some(cluster) = cluster("ended_connections") else {
+        return;
+    };
+    let url = cluster.database("ended_connections");
+    let clock = common::start();
+    let engine = common::builder(&clock)
+        .open_postgres(&url, 4)
+        .expect("engine");
+    let alice = common::user(&engine, "alice");
+    let token = engine
+        .sessions()
+        .login(
+            "alice",
+            &strongroom_engine::SecretString::from(common::PASSWORD),
+        )
+        .expect("login")
+        .access_token;
+    // Every connection of the pool in use once, then idle in it.
+    thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    engine.records().list(alice, None, 10).expect("list");
+                }
+            });
+        }
+    });
+    for round in 0..3 {
+        assert!(cluster.end_connections("ended_connections") > 0);
+        let session = engine.sessions().authenticate(&token);
+        assert!(session.is_ok(), "round {round}: {session:?}");
+        engine.records().list(alice, None, 10).expect("a read");
+        let put = engine.records().put(alice, b"still here", None);
+        assert!(put.is_ok(), "round {round}: {put:?}");
     }
 }
