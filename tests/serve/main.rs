@@ -12,6 +12,7 @@ mod metrics;
 mod oidc;
 mod ops;
 mod ops_postgres;
+mod postgres_outage;
 mod postgres_tls;
 mod story;
 mod streams;

@@ -55,11 +55,14 @@ async fn check_ticket(req: &Request, key: ApiKey) -> Option<Session> {
         .ok()
 }
 
-/// A bearer access token, or a stream ticket.
+/// A bearer access token, or a stream ticket. Tried in this order, and
+/// the last one's refusal is the answer: a bearer token that could not be
+/// checked (the database failed) answers its server error, not the 401 of
+/// a ticket that was never sent.
 #[derive(SecurityScheme)]
 pub(crate) enum StreamAuth {
-    Bearer(Caller),
     Ticket(TicketAuth),
+    Bearer(Caller),
 }
 
 impl StreamAuth {

@@ -10,13 +10,14 @@ use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
+use poem_openapi::error::AuthorizationError;
 use strongroom_engine::audit::Origin;
 use strongroom_engine::sessions::Credential;
 use strongroom_engine::sessions::{BearerToken, Session};
-use strongroom_engine::{Scope, SecretString, UserId};
+use strongroom_engine::{AuthError, Scope, SecretString, UserId};
 
 use crate::http::client;
-use crate::http::problem::Problem;
+use crate::http::problem::{ApiError, Problem, server_error};
 use crate::http::state::State;
 
 /// An access token from `POST /v1/sessions` or `POST /v1/sessions/refresh`,
@@ -97,19 +98,25 @@ pub(crate) enum MaybeCaller {
     Anonymous,
 }
 
-async fn check_bearer(req: &Request, bearer: Bearer) -> Option<Authenticated> {
+/// The caller of a valid token; else 401. A token that could not be
+/// checked (the database failed) is a server error (503 busy, 507 full,
+/// else 500), never a 401: that would tell the client its token is bad.
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Authenticated> {
     // poem-openapi's `Bearer` derives Debug with the token inside: move the
     // text into a secret at once.
     let token = BearerToken::new(SecretString::from(bearer.token));
     let address = client::of(req);
-    let state = req.data::<State>()?;
+    let state = req.data::<State>().ok_or(AuthorizationError)?;
     let (session, token) = state
         .read(move |e| (e.sessions().authenticate(&token), token))
-        .await
-        .ok()?;
-    Some(Authenticated {
-        session: session.ok()?,
-        token,
-        address,
-    })
+        .await?;
+    match session {
+        Ok(session) => Ok(Authenticated {
+            session,
+            token,
+            address,
+        }),
+        Err(e @ AuthError::Storage(_)) => Err(ApiError(server_error("authentication", &e)).into()),
+        Err(_) => Err(AuthorizationError.into()),
+    }
 }

@@ -1,0 +1,82 @@
+//! One instance on PostgreSQL when the database server misbehaves: the
+//! connections it ends (a restart, a failover) are replaced unseen, and a
+//! failure to read while checking a bearer token is a server error, never
+//! a 401 (which tells a client its token is bad and to sign in again).
+//! Needs PostgreSQL installed; skipped loudly otherwise.
+
+use crate::common;
+
+use common::binary::Binary;
+use serde_json::json;
+use strongroom::engine::secrecy::ExposeSecret;
+use strongroom_testkit::postgres::PgCluster;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401() {
+    // The PostgreSQL client of the test helper blocks: off the runtime.
+    let made = tokio::task::spawn_blocking(|| {
+        PgCluster::start("postgres_outage").map(|c| {
+            let url = c.database("outage");
+            (c, url)
+        })
+    });
+    let Some((cluster, url)) = made.await.expect("cluster") else {
+        return;
+    };
+    let cluster = std::sync::Arc::new(cluster);
+    let admin = |sql: &'static str| {
+        let cluster = cluster.clone();
+        tokio::task::spawn_blocking(move || cluster.execute("outage", sql))
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Binary::start(
+        &dir.path().join("data"),
+        &["--database-url", url.expose_secret()],
+        &[("STRONGROOM_MASTER_KEY", common::KEY)],
+    );
+    let creds = json!({"username": "alice", "password": common::PASSWORD});
+    let made = server.api.call("POST", "/v1/accounts", None, creds).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let token = server.api.login("alice", common::PASSWORD).await.0;
+    assert_eq!(server.api.get("/v1/me", &token).await.status, 200);
+
+    for round in 0..2 {
+        let ended = {
+            let cluster = cluster.clone();
+            tokio::task::spawn_blocking(move || cluster.end_connections("outage"))
+        };
+        assert!(ended.await.expect("ended") > 0);
+        let me = server.api.get("/v1/me", &token).await;
+        assert_eq!(me.status, 200, "round {round}: {}", me.body);
+        let sent = server
+            .api
+            .post(
+                "/v1/messages",
+                json!({"message": "still here"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(sent.status, 201, "round {round}: {}", sent.body);
+    }
+
+    // The tokens cannot be read: a server error, with nothing of why.
+    admin("ALTER TABLE strongroom_tokens RENAME TO strongroom_tokens_away")
+        .await
+        .expect("rename");
+    let failed = server.api.get("/v1/me", &token).await;
+    assert_eq!(failed.status, 500, "{}", failed.body);
+    assert_eq!(failed.body["detail"], "internal error");
+    // The event stream too, which also takes a ticket instead.
+    let stream = server.api.get("/v1/events", &token).await;
+    assert_eq!(stream.status, 500, "{}", stream.body);
+    admin("ALTER TABLE strongroom_tokens_away RENAME TO strongroom_tokens")
+        .await
+        .expect("rename back");
+    assert_eq!(server.api.get("/v1/me", &token).await.status, 200);
+    let exited = server.stop_async().await;
+    assert!(
+        exited.stderr.contains("authentication"),
+        "the failure is logged: {}",
+        exited.stderr
+    );
+}
