@@ -41,6 +41,11 @@ pub enum StorageError {
     /// again once space is freed; the embedded store reopens itself.
     #[error("storage error: the disk is full; nothing was written")]
     Full,
+    /// A networked database gave no connection in time: it is down,
+    /// unreachable, refusing connections, or too slow to hand one back.
+    /// Nothing was written; the same call may succeed once it answers.
+    #[error("storage error: the database gave no connection in time ({0}); nothing was written")]
+    Unavailable(String),
 }
 
 impl fmt::Debug for StorageError {
@@ -67,11 +72,20 @@ impl StorageError {
     }
 }
 
-/// `is_busy` and `is_full` for the errors that may hold a
-/// [`StorageError`].
+/// `is_busy`, `is_full` and `storage_error` for the errors that may hold
+/// a [`StorageError`].
 macro_rules! busy_when_storage_is {
     ($($error:ident),*) => {$(
         impl $error {
+            /// The storage failure this is, if it is one (for a caller that
+            /// answers each kind its own way: busy, full, unavailable).
+            pub fn storage_error(&self) -> Option<&StorageError> {
+                match self {
+                    Self::Storage(e) => Some(e),
+                    _ => None,
+                }
+            }
+
             /// Whether the database was busy ([`StorageError::Busy`]):
             /// nothing was written, and the same call may succeed a
             /// moment later.

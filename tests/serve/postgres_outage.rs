@@ -1,8 +1,9 @@
 //! One instance on PostgreSQL when the database server misbehaves: the
-//! connections it ends (a restart, a failover) are replaced unseen, and a
+//! connections it ends (a restart, a failover) are replaced unseen; a
 //! failure to read while checking a bearer token is a server error, never
-//! a 401 (which tells a client its token is bad and to sign in again).
-//! Needs PostgreSQL installed; skipped loudly otherwise.
+//! a 401 (which tells a client its token is bad and to sign in again); a
+//! database that gives no connection is a 503 to retry. Needs PostgreSQL
+//! installed; skipped loudly otherwise.
 
 use crate::common;
 
@@ -12,7 +13,8 @@ use strongroom::engine::secrecy::ExposeSecret;
 use strongroom_testkit::postgres::PgCluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401() {
+async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_nor_a_database_down()
+{
     // The PostgreSQL client of the test helper blocks: off the runtime.
     let made = tokio::task::spawn_blocking(|| {
         PgCluster::start("postgres_outage").map(|c| {
@@ -73,10 +75,43 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401() 
         .await
         .expect("rename back");
     assert_eq!(server.api.get("/v1/me", &token).await.status, 200);
+    // A database that takes no connections: every pooled one ended, and no
+    // new one allowed. After the pool's 10 s wait, a 503 to retry.
+    admin_in_postgres(&cluster, "ALTER DATABASE outage ALLOW_CONNECTIONS false").await;
+    let ended = {
+        let cluster = cluster.clone();
+        tokio::task::spawn_blocking(move || cluster.end_connections("outage"))
+    };
+    ended.await.expect("ended");
+    let res = server
+        .api
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    let body: serde_json::Value = res.json().await.expect("problem");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("cannot be reached"), "{detail}");
+    assert_eq!(server.api.get_anonymous("/readyz").await.status, 503);
+    admin_in_postgres(&cluster, "ALTER DATABASE outage ALLOW_CONNECTIONS true").await;
+    assert_eq!(server.api.get("/v1/me", &token).await.status, 200);
     let exited = server.stop_async().await;
     assert!(
         exited.stderr.contains("authentication"),
         "the failure is logged: {}",
         exited.stderr
     );
+}
+
+/// `sql` run from the `postgres` database, for statements about `outage`
+/// that cannot run while it refuses connections.
+async fn admin_in_postgres(cluster: &std::sync::Arc<PgCluster>, sql: &'static str) {
+    let cluster = cluster.clone();
+    tokio::task::spawn_blocking(move || cluster.execute("postgres", sql))
+        .await
+        .expect("admin");
 }

@@ -158,8 +158,11 @@ fn unreachable(e: &postgres::Error) -> StorageError {
     StorageError::backend(PgError(text))
 }
 
+/// The pool gave no connection within its timeout (its only error): the
+/// server is down or refusing connections (r2d2 logs why), or every
+/// connection stayed busy that long.
 fn pool_error(e: &r2d2::Error) -> StorageError {
-    StorageError::backend(PgError(format!("no connection: {e}")))
+    StorageError::Unavailable(e.to_string())
 }
 
 /// Whether PostgreSQL asks for the transaction to be retried.

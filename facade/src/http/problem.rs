@@ -12,7 +12,8 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use strongroom_engine::credits::InsufficientCredits;
 use strongroom_engine::{
-    AccountError, ApiKeyError, AuthError, CreditsError, RecordError, ShareError, TotpError,
+    AccountError, ApiKeyError, AuthError, CreditsError, RecordError, ShareError, StorageError,
+    TotpError,
 };
 
 /// The media type of every error answer.
@@ -123,6 +124,20 @@ impl Problem {
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is busy with conflicting writes and nothing was written; \
+                 retry after Retry-After seconds",
+            )
+        }
+    }
+
+    /// A 503 with `Retry-After`: the database gave no connection in time
+    /// (down, unreachable, or every connection busy), and nothing was
+    /// written.
+    pub fn unavailable() -> Self {
+        Self {
+            retry_after: Some(5),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database cannot be reached right now and nothing was written; \
                  retry after Retry-After seconds",
             )
         }
@@ -464,22 +479,18 @@ pub(crate) fn internal(what: &str, err: &dyn std::fmt::Display) -> Problem {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
-/// An engine error that may say the database was busy or its disk full.
+/// An engine error that may be a storage failure (the engine's
+/// `storage_error`).
 pub(crate) trait StorageFailure: std::fmt::Display {
-    /// The engine's `is_busy`.
-    fn busy(&self) -> bool;
-    /// The engine's `is_full`.
-    fn full(&self) -> bool;
+    /// The storage failure it is, if it is one.
+    fn storage(&self) -> Option<&StorageError>;
 }
 
 macro_rules! storage_failure {
     ($($error:ty),*) => {$(
         impl StorageFailure for $error {
-            fn busy(&self) -> bool {
-                self.is_busy()
-            }
-            fn full(&self) -> bool {
-                self.is_full()
+            fn storage(&self) -> Option<&StorageError> {
+                self.storage_error()
             }
         }
     )*};
@@ -497,19 +508,25 @@ storage_failure!(
 );
 
 /// An engine error no caller could have avoided: a 503 with
-/// `Retry-After` when the database was busy (see [`Problem::busy`]), a
-/// 507 when its disk was full ([`Problem::full`]), else a 500 as
-/// [`internal`].
+/// `Retry-After` when the database was busy ([`Problem::busy`]) or gave
+/// no connection ([`Problem::unavailable`]), a 507 when its disk was full
+/// ([`Problem::full`]), else a 500 as [`internal`].
 pub(crate) fn server_error(what: &str, err: &impl StorageFailure) -> Problem {
-    if err.busy() {
-        tracing::warn!("{what} found the database busy with conflicting writes");
-        return Problem::busy();
+    match err.storage() {
+        Some(StorageError::Busy) => {
+            tracing::warn!("{what} found the database busy with conflicting writes");
+            Problem::busy()
+        }
+        Some(StorageError::Full) => {
+            tracing::error!("{what} refused: the disk holding the database is full");
+            Problem::full()
+        }
+        Some(StorageError::Unavailable(why)) => {
+            tracing::error!(cause = %why, "{what} refused: the database gave no connection in time");
+            Problem::unavailable()
+        }
+        _ => internal(what, err),
     }
-    if err.full() {
-        tracing::error!("{what} refused: the disk holding the database is full");
-        return Problem::full();
-    }
-    internal(what, err)
 }
 
 pub(crate) fn record_problem(err: RecordError) -> Problem {
@@ -681,6 +698,23 @@ mod tests {
         ] {
             assert_eq!(full.status, 507);
         }
+    }
+
+    #[test]
+    fn a_database_that_gives_no_connection_is_a_503_to_retry_never_with_why() {
+        let why = "timed out waiting for connection: error connecting to server";
+        let down = StorageError::Unavailable(why.to_owned());
+        let answer = server_error("authentication", &AuthError::Storage(down.clone()));
+        assert_eq!((answer.status, answer.retry_after), (503, Some(5)));
+        assert!(!answer.detail.contains("timed out"), "{}", answer.detail);
+        let busy = server_error("a write", &RecordError::Storage(StorageError::Busy));
+        assert_eq!((busy.status, busy.retry_after), (503, Some(1)));
+        let other = server_error("a write", &RecordError::Storage(StorageError::InUse));
+        assert_eq!(
+            (other.status, other.detail.as_str()),
+            (500, "internal error")
+        );
+        assert_eq!(record_problem(RecordError::Storage(down)).status, 503);
     }
 
     #[test]
