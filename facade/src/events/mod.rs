@@ -5,12 +5,16 @@ pub(crate) mod stream;
 pub(crate) mod wire;
 
 use poem::Request;
+use poem::RequestBody;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::auth::ApiKey;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi, SecurityScheme};
+use poem_openapi::registry::Registry;
+use poem_openapi::{
+    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, OpenApi, SecurityScheme,
+};
 use strongroom_engine::events::StreamCursor;
 use strongroom_engine::sessions::{BearerToken, Session};
 use strongroom_engine::{EventId, Scope, SecretString};
@@ -55,14 +59,57 @@ async fn check_ticket(req: &Request, key: ApiKey) -> Option<Session> {
         .ok()
 }
 
-/// A bearer access token, or a stream ticket. Tried in this order, and
-/// the last one's refusal is the answer: a bearer token that could not be
-/// checked (the database failed) answers its server error, not the 401 of
-/// a ticket that was never sent.
-#[derive(SecurityScheme)]
+/// A bearer access token, or a stream ticket. A request that sends a
+/// ticket is decided by it (one that does not redeem is refused, whatever
+/// else came with it); else by its bearer token, whose refusal is its own
+/// (a token the database could not check answers that server error, not
+/// the 401 of a ticket never sent).
 pub(crate) enum StreamAuth {
-    Ticket(TicketAuth),
     Bearer(Caller),
+    Ticket(TicketAuth),
+}
+
+impl<'a> ApiExtractor<'a> for StreamAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Caller as ApiExtractor>::register(registry);
+        <TicketAuth as ApiExtractor>::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        let mut schemes = <Caller as ApiExtractor>::security_schemes();
+        schemes.extend(<TicketAuth as ApiExtractor>::security_schemes());
+        schemes
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        options: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        if sends_ticket(req) {
+            TicketAuth::from_request(req, body, options)
+                .await
+                .map(Self::Ticket)
+        } else {
+            Caller::from_request(req, body, options)
+                .await
+                .map(Self::Bearer)
+        }
+    }
+}
+
+/// Whether `req`'s query names a `ticket` (its value is not read here).
+fn sends_ticket(req: &Request) -> bool {
+    req.uri().query().is_some_and(|query| {
+        query.split('&').any(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            percent_encoding::percent_decode_str(name).eq(*b"ticket")
+        })
+    })
 }
 
 impl StreamAuth {

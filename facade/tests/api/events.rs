@@ -307,6 +307,12 @@ async fn tickets_open_a_stream_once_and_expire() {
         &s.send(streaming_client().get(s.url("/v1/events"))).await,
         401,
     );
+    // A ticket that does not redeem is refused, whatever else came with
+    // it: a valid bearer token does not stand in for it.
+    let spent = streaming_client()
+        .get(s.url(&format!("/v1/events?ticket={t}")))
+        .bearer_auth(&fresh);
+    assert_problem(&s.send(spent).await, 401);
 }
 
 #[tokio::test]
