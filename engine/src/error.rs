@@ -241,8 +241,9 @@ pub enum AccountError {
     /// Password is not 12–1024 characters.
     #[error("password must be 12-1024 characters")]
     InvalidPassword,
-    /// A password change to the password in use: nothing would change.
-    #[error("the new password is the current one: choose another")]
+    /// A password change to the password the account has: nothing would
+    /// change.
+    #[error("the new password is the one the account has already: choose another")]
     SamePassword,
     /// The username belongs to another account.
     #[error("username is taken")]

@@ -176,8 +176,8 @@ impl Accounts<'_> {
     /// version the account holds, or nothing changes); and every other
     /// login session ends (`keep`, the caller's, stays; API keys are not
     /// logins and stay). A wrong `current` is recorded as a denied
-    /// `password.change`; a `new` that is `current` is refused before
-    /// either is checked. Two Argon2id runs: call it from a blocking thread.
+    /// `password.change`; a `new` that is the account's password already is
+    /// refused. Two Argon2id runs: call it from a blocking thread.
     pub fn change_password(
         &self,
         user: UserId,
@@ -187,12 +187,13 @@ impl Accounts<'_> {
         rewrapped: &[RewrappedKey],
     ) -> Result<(), AccountError> {
         accounts::validate_password(new)?;
-        // Both come from the caller: comparing them reveals nothing.
+        let engine = self.0;
+        let old = self.confirm(user, current, AuditAction::ChangePassword)?;
+        // `current` is the account's password now: the same again would
+        // change nothing.
         if current.expose_secret() == new.expose_secret() {
             return Err(AccountError::SamePassword);
         }
-        let engine = self.0;
-        let old = self.confirm(user, current, AuditAction::ChangePassword)?;
         let phc = engine.inner.hasher.hash(new).ok_or(AccountError::Hashing)?;
         let target = AuditTarget::User(user);
         let note = engine.note(Actor::User(user), AuditAction::ChangePassword, target);

@@ -57,7 +57,7 @@ errors! {
         400 => "The new password is not 12–1024 characters, or a re-wrapped key is malformed.",
         401 => "Missing, invalid or expired bearer token, or the current password is wrong.",
         403 => says::API_KEY,
-        409 => "Your end-to-end keys did not all come re-wrapped under the new password (`e2e_keys`).",
+        409 => "The new password is the one the account has already; or your end-to-end keys did not all come re-wrapped under the new password (`e2e_keys`).",
         429 retry => "Too many attempts; retry after `Retry-After` seconds.",
     }
 }

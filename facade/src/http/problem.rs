@@ -562,14 +562,14 @@ pub(crate) fn record_problem(err: RecordError) -> Problem {
 
 pub(crate) fn account_problem(err: AccountError) -> Problem {
     match err {
-        AccountError::InvalidUsername
-        | AccountError::InvalidPassword
-        | AccountError::SamePassword => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
+        AccountError::InvalidUsername | AccountError::InvalidPassword => {
+            Problem::new(StatusCode::BAD_REQUEST, err.to_string())
+        }
         AccountError::UsernameTaken => Problem::new(StatusCode::CONFLICT, "username is taken"),
         AccountError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
-        AccountError::LastAdmin | AccountError::KeysNotRewrapped { .. } => {
-            Problem::new(StatusCode::CONFLICT, err.to_string())
-        }
+        AccountError::LastAdmin
+        | AccountError::KeysNotRewrapped { .. }
+        | AccountError::SamePassword => Problem::new(StatusCode::CONFLICT, err.to_string()),
         AccountError::InvalidRewrappedKey(_) => {
             Problem::new(StatusCode::BAD_REQUEST, err.to_string())
         }

@@ -94,9 +94,9 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
             change(PASSWORD, PASSWORD),
         )
         .await;
-    assert_problem(&same, 400);
+    assert_problem(&same, 409);
     let detail = same.body["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains("is the current one"), "{detail}");
+    assert!(detail.contains("the account has already"), "{detail}");
     assert_eq!(s.get("/v1/me", &there).await.status, 200);
     let done = s
         .call("PUT", "/v1/me/password", Some(&here), change(PASSWORD, NEW))
