@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -85,6 +86,12 @@ pub(crate) struct PgStore {
     /// Always `Some` until dropped.
     pool: Option<Pool>,
     tables: Vec<TableName>,
+    /// Set when the pool last gave no connection within its timeout,
+    /// cleared when it has one idle again (the pool keeps connecting in
+    /// the background, every 5 s at most): meanwhile a call takes an idle
+    /// connection or fails at once, instead of each waiting the timeout
+    /// out on a blocking thread while the server is down.
+    down: AtomicBool,
 }
 
 impl Drop for PgStore {
@@ -332,7 +339,17 @@ impl PgStore {
             .pool
             .as_ref()
             .ok_or_else(|| StorageError::backend(PgError("closed".into())))?;
-        pool.get().map_err(|e| pool_error(&e))
+        if self.down.load(Ordering::Relaxed) {
+            let idle = pool.try_get().ok_or_else(|| {
+                StorageError::Unavailable("none since the last wait for one timed out".into())
+            })?;
+            self.down.store(false, Ordering::Relaxed);
+            return Ok(idle);
+        }
+        pool.get().map_err(|e| {
+            self.down.store(true, Ordering::Relaxed);
+            pool_error(&e)
+        })
     }
 
     /// Connects to `url` (`postgres://user:password@host:port/db` or the
@@ -373,6 +390,7 @@ impl PgStore {
         let store = Self {
             pool: Some(pool),
             tables: tables.to_vec(),
+            down: AtomicBool::new(false),
         };
         store.create_tables(tables)?;
         Ok(store)
