@@ -61,6 +61,13 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
         assert_eq!(sent.status, 201, "round {round}: {}", sent.body);
     }
 
+    let made = server
+        .api
+        .post("/v1/events/tickets", json!({}), Some(&token))
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let ticket = made.body["ticket"].as_str().expect("ticket").to_owned();
+
     // The tokens cannot be read: a server error, with nothing of why.
     admin("ALTER TABLE strongroom_tokens RENAME TO strongroom_tokens_away")
         .await
@@ -71,6 +78,9 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
     // The event stream too, which also takes a ticket instead.
     let stream = server.api.get("/v1/events", &token).await;
     assert_eq!(stream.status, 500, "{}", stream.body);
+    let path = format!("/v1/events?ticket={ticket}");
+    let by_ticket = server.api.get_anonymous(&path).await;
+    assert_eq!(by_ticket.status, 500, "{}", by_ticket.body);
     admin("ALTER TABLE strongroom_tokens_away RENAME TO strongroom_tokens")
         .await
         .expect("rename back");

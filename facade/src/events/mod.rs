@@ -9,6 +9,7 @@ use poem::RequestBody;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::auth::ApiKey;
+use poem_openapi::error::AuthorizationError;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::registry::Registry;
@@ -17,7 +18,7 @@ use poem_openapi::{
 };
 use strongroom_engine::events::StreamCursor;
 use strongroom_engine::sessions::{BearerToken, Session};
-use strongroom_engine::{EventId, Scope, SecretString};
+use strongroom_engine::{AuthError, EventId, Scope, SecretString};
 
 use crate::events::body::EventStreamBody;
 use crate::events::stream::{StreamSettings, event_stream};
@@ -26,7 +27,8 @@ use crate::fanout::Refused;
 use crate::http::auth::Caller;
 use crate::http::guard;
 use crate::http::problem::{
-    Answer, Problem, answer, auth_problem, errors, or_answer, record_problem, says,
+    Answer, ApiError, Problem, answer, auth_problem, errors, or_answer, record_problem, says,
+    server_error,
 };
 use crate::http::state::State;
 use crate::http::write_limit::Kind;
@@ -49,14 +51,19 @@ use crate::wire::secret_text::SecretText;
 )]
 pub(crate) struct TicketAuth(Session);
 
-async fn check_ticket(req: &Request, key: ApiKey) -> Option<Session> {
+/// The session of a ticket that redeems; else 401. One that could not be
+/// redeemed because the database failed is that server error instead.
+async fn check_ticket(req: &Request, key: ApiKey) -> poem::Result<Session> {
     let ticket = BearerToken::new(SecretString::from(key.key));
-    let state = req.data::<State>()?.clone();
-    state
+    let state = req.data::<State>().ok_or(AuthorizationError)?.clone();
+    match state
         .blocking(move |e| e.sessions().redeem_ticket(&ticket))
-        .await
-        .ok()?
-        .ok()
+        .await?
+    {
+        Ok(session) => Ok(session),
+        Err(e @ AuthError::Storage(_)) => Err(ApiError(server_error("a stream ticket", &e)).into()),
+        Err(_) => Err(AuthorizationError.into()),
+    }
 }
 
 /// A bearer access token, or a stream ticket. A request that sends a
