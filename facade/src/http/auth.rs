@@ -99,8 +99,9 @@ pub(crate) enum MaybeCaller {
 }
 
 /// The caller of a valid token; else 401. A token that could not be
-/// checked (the database failed) is a server error (503 busy, 507 full,
-/// else 500), never a 401: that would tell the client its token is bad.
+/// checked (the database failed) is a server error (503 busy or giving no
+/// connection, 507 full, else 500), never a 401: that would tell the
+/// client its token is bad.
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Authenticated> {
     // poem-openapi's `Bearer` derives Debug with the token inside: move the
     // text into a secret at once.
