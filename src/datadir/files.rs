@@ -203,11 +203,7 @@ impl Staged {
             staging: parent(path).join(format!(".{name}.{:016x}", rand::random::<u64>())),
             path: path.to_owned(),
         };
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&staged.staging)?;
+        let mut file = create_new_private(&staged.staging)?;
         // From here on, a failure drops `staged`, which removes the file.
         file.write_all(bytes)?;
         file.sync_all()?;
@@ -236,11 +232,7 @@ impl Staged {
 
     fn copy_to_new(&self) -> io::Result<()> {
         let bytes = zeroize::Zeroizing::new(fs::read(&self.staging)?);
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&self.path)?;
+        let mut file = create_new_private(&self.path)?;
         let written = file.write_all(&bytes).and_then(|()| file.sync_all());
         if written.is_err() {
             let _ = fs::remove_file(&self.path);
@@ -268,15 +260,21 @@ fn parent(path: &Path) -> &Path {
 /// another program fills (the database) is private from its first byte;
 /// says whether it did.
 pub(crate) fn create_private_file(path: &Path) -> Result<bool, FileError> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
+    match create_new_private(path) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(io_error(path)(e)),
     }
+}
+
+/// Creates `path`, which must not exist yet (else `AlreadyExists`), with
+/// mode 0600: private from its first byte.
+pub(crate) fn create_new_private(path: &Path) -> io::Result<fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 #[cfg(all(test, unix))]

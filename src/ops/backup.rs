@@ -2,7 +2,7 @@
 //! file (still encrypted; the master key is not in it), and restoring one
 //! into an empty data dir after checking the key and every envelope.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -44,13 +44,10 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OpsError + '_ {
     }
 }
 
-/// Creates `path` (mode 0600) for a backup; refuses an existing file.
-fn create_new_private(path: &Path) -> Result<File, OpsError> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map_err(|e| {
+/// Creates `path` (mode 0600) for a backup or a restore; refuses an
+/// existing file.
+fn create_backup_file(path: &Path) -> Result<File, OpsError> {
+    files::create_new_private(path).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
             OpsError::Exists {
                 path: path.to_owned(),
@@ -64,7 +61,7 @@ fn create_new_private(path: &Path) -> Result<File, OpsError> {
 /// Writes a backup of `engine` to the new file `to` (the running server's
 /// online backup uses this too). A failed backup leaves no file behind.
 pub fn backup_engine(engine: &Engine, to: &Path) -> Result<BackupDone, OpsError> {
-    drop(create_new_private(to)?);
+    drop(create_backup_file(to)?);
     let written = engine
         .maintenance()
         .backup_to(to)
@@ -187,7 +184,7 @@ fn stage(
     accept_audit_gap: bool,
 ) -> Result<(Engine, BackupReport), OpsError> {
     let _ = fs::remove_file(staging); // a leftover of an interrupted restore
-    let mut target = create_new_private(staging)?;
+    let mut target = create_backup_file(staging)?;
     let mut source = File::open(from).map_err(io_error(from))?;
     io::copy(&mut source, &mut target).map_err(io_error(staging))?;
     target.sync_all().map_err(io_error(staging))?;
