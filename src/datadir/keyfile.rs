@@ -58,11 +58,18 @@ pub fn from_env() -> Result<Option<MasterKey>, KeyFileError> {
 
 /// Loads the master key from a file holding its base64 text.
 pub fn load(path: &Path) -> Result<MasterKey, KeyFileError> {
+    load_with_text(path).map(|(key, _)| key)
+}
+
+/// [`load`], with the file's text as read: for a copy of the file that
+/// holds the very key loaded.
+pub fn load_with_text(path: &Path) -> Result<(MasterKey, Zeroizing<String>), KeyFileError> {
     let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyFileError::Io {
         path: path.to_owned(),
         source,
     })?);
-    parse(&text, &path.display().to_string())
+    let key = parse(&text, &path.display().to_string())?;
+    Ok((key, text))
 }
 
 /// Loads the key file at `path`, or creates it with a fresh random key

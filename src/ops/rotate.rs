@@ -5,7 +5,6 @@
 //! fails, the error says the new key file named on the command line is the
 //! one to use).
 
-use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -34,24 +33,22 @@ pub struct Rotated {
 /// commit only a rename is left to do.
 pub fn rotate_master_key(args: &StoreArgs, new_key_file: &Path) -> Result<Rotated, OpsError> {
     files::check_private(new_key_file, "600", args.allow_insecure_permissions)?;
-    let new = keyfile::load(new_key_file)?;
+    // Read once: the key the store is re-keyed under is the text staged.
+    let (new, text) = keyfile::load_with_text(new_key_file)?;
     let engine = open_existing(args)?;
     let dir_key = args.data_dir.join("master.key");
     let staged = match args.key {
         KeySource::DataDir => {
-            let text =
-                zeroize::Zeroizing::new(fs::read(new_key_file).map_err(|source| OpsError::Io {
-                    path: new_key_file.to_owned(),
+            let staged =
+                Staged::write(&dir_key, text.as_bytes()).map_err(|source| OpsError::Unchanged {
+                    path: dir_key.clone(),
                     source,
-                })?);
-            let staged = Staged::write(&dir_key, &text).map_err(|source| OpsError::Unchanged {
-                path: dir_key.clone(),
-                source,
-            })?;
+                })?;
             Some(staged)
         }
         _ => None,
     };
+    drop(text);
     let started = Instant::now();
     let data_keys = engine.rotate_master_key(new).map_err(|e| match e {
         RotateError::Storage(source) => OpsError::Storage {
