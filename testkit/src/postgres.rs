@@ -200,8 +200,13 @@ impl PgCluster {
 
     /// The `postgres` database through the Unix socket.
     fn admin_url(&self) -> String {
+        self.socket_url("postgres")
+    }
+
+    /// Database `name` through the Unix socket, as the superuser.
+    fn socket_url(&self, name: &str) -> String {
         format!(
-            "host='{}' port={} user=postgres dbname=postgres",
+            "host='{}' port={} user=postgres dbname={name}",
             self.socket_dir.display(),
             self.port
         )
@@ -230,12 +235,8 @@ impl PgCluster {
 
     /// Runs `sql` in database `name` as the superuser, over the socket.
     pub fn execute(&self, name: &str, sql: &str) {
-        let url = format!(
-            "host='{}' port={} user=postgres dbname={name}",
-            self.socket_dir.display(),
-            self.port
-        );
-        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("admin connection");
+        let mut admin = postgres::Client::connect(&self.socket_url(name), postgres::NoTls)
+            .expect("admin connection");
         admin.batch_execute(sql).expect("admin statement");
     }
 

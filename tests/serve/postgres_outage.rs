@@ -7,6 +7,8 @@
 
 use crate::common;
 
+use std::sync::Arc;
+
 use common::binary::Binary;
 use serde_json::json;
 use strongroom::engine::secrecy::ExposeSecret;
@@ -25,11 +27,7 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
     let Some((cluster, url)) = made.await.expect("cluster") else {
         return;
     };
-    let cluster = std::sync::Arc::new(cluster);
-    let admin = |sql: &'static str| {
-        let cluster = cluster.clone();
-        tokio::task::spawn_blocking(move || cluster.execute("outage", sql))
-    };
+    let cluster = Arc::new(cluster);
     let dir = tempfile::tempdir().expect("dir");
     let server = Binary::start(
         &dir.path().join("data"),
@@ -43,11 +41,7 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
     assert_eq!(server.api.get("/v1/me", &token).await.status, 200);
 
     for round in 0..2 {
-        let ended = {
-            let cluster = cluster.clone();
-            tokio::task::spawn_blocking(move || cluster.end_connections("outage"))
-        };
-        assert!(ended.await.expect("ended") > 0);
+        assert!(on_cluster(&cluster, |c| c.end_connections("outage")).await > 0);
         let me = server.api.get("/v1/me", &token).await;
         assert_eq!(me.status, 200, "round {round}: {}", me.body);
         let sent = server
@@ -69,9 +63,8 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
     let ticket = made.body["ticket"].as_str().expect("ticket").to_owned();
 
     // The tokens cannot be read: a server error, with nothing of why.
-    admin("ALTER TABLE strongroom_tokens RENAME TO strongroom_tokens_away")
-        .await
-        .expect("rename");
+    let sql = "ALTER TABLE strongroom_tokens RENAME TO strongroom_tokens_away";
+    on_cluster(&cluster, move |c| c.execute("outage", sql)).await;
     let failed = server.api.get("/v1/me", &token).await;
     assert_eq!(failed.status, 500, "{}", failed.body);
     assert_eq!(failed.body["detail"], "internal error");
@@ -81,18 +74,15 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
     let path = format!("/v1/events?ticket={ticket}");
     let by_ticket = server.api.get_anonymous(&path).await;
     assert_eq!(by_ticket.status, 500, "{}", by_ticket.body);
-    admin("ALTER TABLE strongroom_tokens_away RENAME TO strongroom_tokens")
-        .await
-        .expect("rename back");
+    let sql = "ALTER TABLE strongroom_tokens_away RENAME TO strongroom_tokens";
+    on_cluster(&cluster, move |c| c.execute("outage", sql)).await;
     assert_eq!(server.api.get("/v1/me", &token).await.status, 200);
     // A database that takes no connections: every pooled one ended, and no
     // new one allowed. After the pool's 10 s wait, a 503 to retry.
-    admin_in_postgres(&cluster, "ALTER DATABASE outage ALLOW_CONNECTIONS false").await;
-    let ended = {
-        let cluster = cluster.clone();
-        tokio::task::spawn_blocking(move || cluster.end_connections("outage"))
-    };
-    ended.await.expect("ended");
+    // From the `postgres` database: `outage` cannot refuse its own.
+    let sql = "ALTER DATABASE outage ALLOW_CONNECTIONS false";
+    on_cluster(&cluster, move |c| c.execute("postgres", sql)).await;
+    on_cluster(&cluster, |c| c.end_connections("outage")).await;
     let res = server
         .api
         .http
@@ -110,7 +100,8 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
     // (the log says so) instead of each waiting the 10 s out.
     assert_eq!(server.api.get("/v1/me", &token).await.status, 503);
     assert_eq!(server.api.get_anonymous("/readyz").await.status, 503);
-    admin_in_postgres(&cluster, "ALTER DATABASE outage ALLOW_CONNECTIONS true").await;
+    let sql = "ALTER DATABASE outage ALLOW_CONNECTIONS true";
+    on_cluster(&cluster, move |c| c.execute("postgres", sql)).await;
     // The pool connects again in the background (every 5 s at most).
     let back = std::time::Instant::now();
     loop {
@@ -140,11 +131,13 @@ async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_no
     );
 }
 
-/// `sql` run from the `postgres` database, for statements about `outage`
-/// that cannot run while it refuses connections.
-async fn admin_in_postgres(cluster: &std::sync::Arc<PgCluster>, sql: &'static str) {
+/// `work` on the cluster, off the runtime (its client blocks).
+async fn on_cluster<T: Send + 'static>(
+    cluster: &Arc<PgCluster>,
+    work: impl FnOnce(&PgCluster) -> T + Send + 'static,
+) -> T {
     let cluster = cluster.clone();
-    tokio::task::spawn_blocking(move || cluster.execute("postgres", sql))
+    tokio::task::spawn_blocking(move || work(&cluster))
         .await
-        .expect("admin");
+        .expect("work on the cluster")
 }
