@@ -23,14 +23,25 @@ impl Timestamp {
 
     /// This timestamp moved `d` later, saturating at the end of time.
     pub fn saturating_add(self, d: Duration) -> Self {
-        let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        Self(self.0.saturating_add(millis))
+        Self(self.0.saturating_add(millis(d)))
+    }
+
+    /// This timestamp moved `d` earlier, saturating at the epoch (a
+    /// duration past 64 bits of milliseconds reaches it too).
+    pub fn saturating_sub(self, d: Duration) -> Self {
+        Self(self.0.saturating_sub(millis(d)))
     }
 
     /// How long after `earlier` this is (zero if it is not later).
     pub fn saturating_duration_since(self, earlier: Self) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
     }
+}
+
+/// `d` in whole milliseconds, saturating at `u64::MAX` (cut to 64 bits, a
+/// duration of millions of years could read as days).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl fmt::Display for Timestamp {
@@ -54,7 +65,7 @@ impl Clock for SystemClock {
         let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
-        Timestamp(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+        Timestamp(millis(since_epoch))
     }
 }
 
@@ -79,7 +90,7 @@ impl ManualClock {
 
     /// Moves the clock forward by `d`.
     pub fn advance(&self, d: Duration) {
-        let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let millis = millis(d);
         let _ = self
             .0
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
@@ -96,5 +107,26 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duration_past_64_bits_of_milliseconds_saturates_both_ways() {
+        // Its milliseconds cut to 64 bits would be two days.
+        let huge = Duration::from_secs((1 << 61) + 2 * 24 * 3600);
+        let t = Timestamp::from_unix_millis(1_000_000_000_000);
+        assert_eq!(t.saturating_sub(huge), Timestamp::from_unix_millis(0));
+        assert_eq!(
+            t.saturating_add(huge),
+            Timestamp::from_unix_millis(u64::MAX)
+        );
+        assert_eq!(
+            t.saturating_sub(Duration::from_secs(1)),
+            Timestamp::from_unix_millis(999_999_999_000)
+        );
     }
 }

@@ -86,10 +86,7 @@ impl Audit<'_> {
     /// at `now`, leaving a signed anchor so the rest still verifies.
     pub fn prune(&self, now: Timestamp, limit: usize) -> Result<usize, StorageError> {
         let key = self.0.inner.keyring.audit_key();
-        let before = Timestamp::from_unix_millis(
-            now.as_unix_millis()
-                .saturating_sub(self.0.inner.audit_retention.as_millis() as u64),
-        );
+        let before = now.saturating_sub(self.0.inner.audit_retention);
         self.0
             .store()
             .write_with(|tx| audit::prune(tx, key, before, limit, now))

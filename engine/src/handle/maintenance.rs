@@ -218,8 +218,7 @@ impl Maintenance<'_> {
 
     /// `older_than` before now.
     fn cutoff(&self, older_than: Duration) -> Timestamp {
-        let now = self.0.inner.clock.now().as_unix_millis();
-        Timestamp::from_unix_millis(now.saturating_sub(older_than.as_millis() as u64))
+        self.0.inner.clock.now().saturating_sub(older_than)
     }
 
     /// Writes a consistent copy of the whole store, as one read transaction

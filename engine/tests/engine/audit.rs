@@ -317,6 +317,23 @@ fn pruning_keeps_a_signed_anchor_and_the_rest_verifies() {
 }
 
 #[test]
+fn a_retention_too_long_to_count_in_milliseconds_prunes_nothing() {
+    // 2^61 s and two days: its milliseconds overflow 64 bits, and cut to
+    // 64 bits they are the two days.
+    let retention = Duration::from_secs((1 << 61) + 2 * 24 * 3600);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = common::start();
+    let mut builder = common::builder(&clock);
+    builder.audit_retention(retention);
+    let engine = common::open_with(builder, &dir.path().join("db.redb")).expect("open");
+    busy(&engine);
+    let before = actions(&engine);
+    clock.advance(Duration::from_secs(3 * 24 * 3600));
+    assert_eq!(engine.audit().prune(clock.now(), 1000).expect("prune"), 0);
+    assert_eq!(actions(&engine), before);
+}
+
+#[test]
 fn an_edit_rechained_without_the_key_is_detected() {
     // Plain SHA-256 links would verify again after this; keyed ones do not.
     let problems = tampered(AuditTamper::ModifyAndRechain(4), false);
