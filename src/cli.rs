@@ -212,8 +212,32 @@ where
     T: TryFrom<u64> + Clone + Send + Sync + 'static,
     <T as TryFrom<u64>>::Error: Send + Sync + 'static + std::error::Error + ToString,
 {
-    clap::builder::RangedU64ValueParser::<T>::new().range(1..)
+    within(1..)
 }
+
+/// A count or a number of seconds in `range`: one outside it is refused at
+/// start (exit 2, naming the flag and the range).
+fn within<T>(range: impl std::ops::RangeBounds<u64>) -> clap::builder::RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: Send + Sync + 'static + std::error::Error + ToString,
+{
+    clap::builder::RangedU64ValueParser::<T>::new().range(range)
+}
+
+/// The longest timeout, grace or reap interval, in seconds: a day. A wait
+/// of `u64::MAX` seconds overflows the clock it is added to.
+const LONGEST_WAIT: u64 = 24 * 3600;
+
+/// The longest audit retention, in days: a hundred years.
+const LONGEST_RETENTION_DAYS: u64 = 36_500;
+
+/// The most connections to the database: the pool makes room for all of
+/// them up front, and PostgreSQL serves 100 by default.
+const MOST_DATABASE_CONNECTIONS: u64 = 10_000;
+
+/// The largest page cache, in MiB: 1 TiB.
+const LARGEST_CACHE_MIB: u64 = 1 << 20;
 
 #[derive(Subcommand)]
 pub(crate) enum UserCommand {
@@ -279,10 +303,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
     /// Seconds between purges of expired records and tokens.
-    #[arg(long, env = "STRONGROOM_REAP_INTERVAL", default_value_t = 30, value_parser = at_least_one::<u64>())]
+    #[arg(long, env = "STRONGROOM_REAP_INTERVAL", default_value_t = 30, value_parser = within::<u64>(1..=LONGEST_WAIT))]
     reap_interval: u64,
     /// Seconds in-flight requests may run after SIGINT/SIGTERM.
-    #[arg(long, env = "STRONGROOM_SHUTDOWN_GRACE", default_value_t = 10)]
+    #[arg(long, env = "STRONGROOM_SHUTDOWN_GRACE", default_value_t = 10, value_parser = within::<u64>(0..=LONGEST_WAIT))]
     shutdown_grace: u64,
     /// TLS certificate chain (PEM); needs --tls-key. Reloaded on SIGHUP.
     #[arg(long, env = "STRONGROOM_TLS_CERT", requires = "tls_key")]
@@ -312,13 +336,13 @@ pub(crate) struct ServeArgs {
     cors_origins: Vec<String>,
     /// Seconds a client may take to send a request's headers (HTTP/1: also
     /// how long an idle kept-alive connection waits for its next request).
-    #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT", default_value_t = 10, value_parser = at_least_one::<u64>())]
+    #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT", default_value_t = 10, value_parser = within::<u64>(1..=LONGEST_WAIT))]
     header_timeout: u64,
     /// Seconds a connection may carry no bytes at all before it is closed.
-    #[arg(long, env = "STRONGROOM_IDLE_TIMEOUT", default_value_t = 60, value_parser = at_least_one::<u64>())]
+    #[arg(long, env = "STRONGROOM_IDLE_TIMEOUT", default_value_t = 60, value_parser = within::<u64>(1..=LONGEST_WAIT))]
     idle_timeout: u64,
     /// Seconds a client may take to send a request body.
-    #[arg(long, env = "STRONGROOM_BODY_TIMEOUT", default_value_t = 30, value_parser = at_least_one::<u64>())]
+    #[arg(long, env = "STRONGROOM_BODY_TIMEOUT", default_value_t = 30, value_parser = within::<u64>(1..=LONGEST_WAIT))]
     body_timeout: u64,
     /// Connections open at once [default: 90% of the open-file limit].
     #[arg(long, env = "STRONGROOM_MAX_CONNECTIONS", value_parser = at_least_one::<usize>())]
@@ -389,7 +413,7 @@ pub(crate) struct ServeArgs {
     /// Page cache of the embedded database, in MiB: the most its pages
     /// add to the server's memory (the OS page cache holds the file
     /// beneath it). Ignored on PostgreSQL.
-    #[arg(long, env = "STRONGROOM_CACHE_MIB", default_value_t = 32)]
+    #[arg(long, env = "STRONGROOM_CACHE_MIB", default_value_t = 32, value_parser = within::<usize>(1..=LARGEST_CACHE_MIB))]
     cache_mib: usize,
     /// Largest broadcast, in bytes.
     #[arg(long, env = "STRONGROOM_BROADCAST_MAX_BYTES", default_value_t = 16 * 1024)]
@@ -402,12 +426,12 @@ pub(crate) struct ServeArgs {
     broadcasts_per_minute: u32,
     /// Days audit entries are kept before the reaper prunes them (a signed
     /// anchor keeps the rest verifiable); at least 1.
-    #[arg(long, env = "STRONGROOM_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    #[arg(long, env = "STRONGROOM_AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = within::<u64>(1..=LONGEST_RETENTION_DAYS))]
     audit_retention_days: u64,
     #[command(flatten)]
     database: DatabaseOpts,
     /// Connections this instance keeps to --database-url.
-    #[arg(long, env = "STRONGROOM_DATABASE_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "STRONGROOM_DATABASE_CONNECTIONS", default_value_t = 16, value_parser = within::<u32>(1..=MOST_DATABASE_CONNECTIONS))]
     database_connections: u32,
     /// NATS server through which instances on one --database-url wake each
     /// other's event streams (nats://HOST:PORT); without it a stream sees
@@ -584,9 +608,9 @@ impl ServeArgs {
                 max_records: self.quota_messages,
                 writes_per_minute: self.quota_writes_per_minute,
             },
-            audit_retention: Duration::from_secs(self.audit_retention_days.max(1) * 24 * 3600),
+            audit_retention: Duration::from_secs(self.audit_retention_days * 24 * 3600),
             max_file_bytes: self.max_file_bytes,
-            cache_bytes: self.cache_mib.max(1) << 20,
+            cache_bytes: self.cache_mib << 20,
             database: self.database.shared(self.database_connections),
             nats_url: self.nats_url,
             json_output: format == LogFormat::Json,

@@ -481,6 +481,80 @@ fn a_zero_timeout_or_connection_cap_is_refused_at_start_not_taken_as_one() {
 }
 
 #[test]
+fn a_wait_longer_than_a_day_or_a_count_past_its_cap_is_refused_at_start() {
+    // Each was taken before: a header timeout of u64::MAX seconds then
+    // panicked every HTTP/1 connection (the deadline overflowed `Instant`),
+    // a reap interval as long stopped the start with a panic, and a
+    // retention of that many days overflowed 64 bits of seconds.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    // A value taken would fail at the listen (exit 1) instead of serving.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let max = u64::MAX.to_string();
+    for (flag, value, range) in [
+        ("--header-timeout", max.as_str(), "1..=86400"),
+        ("--idle-timeout", "86401", "1..=86400"),
+        ("--body-timeout", "86401", "1..=86400"),
+        ("--reap-interval", max.as_str(), "1..=86400"),
+        ("--shutdown-grace", "86401", "0..=86400"),
+        ("--audit-retention-days", max.as_str(), "1..=36500"),
+        ("--audit-retention-days", "0", "1..=36500"),
+        ("--database-connections", "0", "1..=10000"),
+        ("--database-connections", "4294967295", "1..=10000"),
+        ("--cache-mib", "0", "1..=1048576"),
+        ("--cache-mib", max.as_str(), "1..=1048576"),
+    ] {
+        let exited = run_to_exit(&data, &["--listen", &addr, flag, value], &[]);
+        assert_eq!(exited.status.code(), Some(2), "{flag}: {}", exited.stderr);
+        assert!(
+            exited
+                .stderr
+                .contains(&format!("invalid value '{value}' for '{flag}"))
+                && exited
+                    .stderr
+                    .contains(&format!("{value} is not in {range}")),
+            "{flag}: {}",
+            exited.stderr
+        );
+    }
+    assert!(!data.exists(), "refused before anything was created");
+}
+
+#[tokio::test]
+async fn every_wait_at_its_longest_still_serves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let day = "86400";
+    let server = Binary::start(
+        &data,
+        &[
+            "--header-timeout",
+            day,
+            "--idle-timeout",
+            day,
+            "--body-timeout",
+            day,
+            "--reap-interval",
+            day,
+            "--shutdown-grace",
+            day,
+            "--audit-retention-days",
+            "36500",
+        ],
+        &[],
+    );
+    let (token, _) = server.api.account("alice").await;
+    let me = server.api.get("/v1/me", &token).await;
+    assert_eq!((me.status, &me.body["username"]), (200, &json!("alice")));
+    let exited = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("stop");
+    assert!(exited.status.success(), "{}", exited.stderr);
+    assert!(!exited.stderr.contains("panicked"), "{}", exited.stderr);
+}
+
+#[test]
 fn an_unknown_credit_action_is_a_start_up_error_that_lists_the_valid_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("d");
