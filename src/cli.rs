@@ -70,7 +70,7 @@ pub(crate) enum Command {
         )]
         url: String,
         /// Seconds to wait for the answer.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = within::<u64>(1..=LONGEST_WAIT))]
         timeout: u64,
     },
     /// Check the store: indexes agree; with --deep every envelope opens.

@@ -392,6 +392,21 @@ async fn healthcheck_exits_zero_for_a_ready_server_and_one_after_it_stops() {
     assert_eq!(gone.status.code(), Some(1));
     assert_eq!(gone.stderr.lines().count(), 1, "{}", gone.stderr);
     assert!(gone.stderr.starts_with("unhealthy: "), "{}", gone.stderr);
+    // A wait of u64::MAX seconds panicked adding it to the clock; zero
+    // was taken as a millisecond.
+    let max = u64::MAX.to_string();
+    for timeout in ["0", "86401", max.as_str()] {
+        let refused =
+            common::binary::run(&["healthcheck", "--url", &url, "--timeout", timeout], &[]);
+        assert_eq!(refused.status.code(), Some(2), "{}", refused.stderr);
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("{timeout} is not in 1..=86400")),
+            "{}",
+            refused.stderr
+        );
+    }
 }
 
 #[test]
