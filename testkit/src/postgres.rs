@@ -95,6 +95,24 @@ impl PgCluster {
         Self::start_with(test, true, None)
     }
 
+    /// `start` (`|| PgCluster::start(…)`, or `start_tls`) then `prepare`
+    /// (the databases a test needs) on a blocking thread: the cluster's
+    /// client blocks, so an async test must not run them on its runtime.
+    /// `None` when the start is (it said why).
+    pub async fn start_off_runtime<T: Send + 'static>(
+        start: impl FnOnce() -> Option<Self> + Send + 'static,
+        prepare: impl FnOnce(&Self) -> T + Send + 'static,
+    ) -> Option<(Self, T)> {
+        tokio::task::spawn_blocking(move || {
+            start().map(|cluster| {
+                let prepared = prepare(&cluster);
+                (cluster, prepared)
+            })
+        })
+        .await
+        .expect("cluster start")
+    }
+
     fn start_with(test: &str, durable: bool, tls: Option<&ServerTls>) -> Option<Self> {
         let Some(bin) = binaries() else {
             crate::skip(test, "PostgreSQL", "apt-get install postgresql");

@@ -41,14 +41,11 @@ async fn two_instances_on_one_database_act_as_one() {
     let Some(mut nats) = Nats::start("multi_instance") else {
         return;
     };
-    // The PostgreSQL client of the test helper blocks: off the runtime.
-    let made = tokio::task::spawn_blocking(|| {
-        PgCluster::start("multi_instance").map(|c| {
-            let url = c.database("two_instances");
-            (c, url)
-        })
-    });
-    let Some((_cluster, url)) = made.await.expect("cluster") else {
+    let made = PgCluster::start_off_runtime(
+        || PgCluster::start("multi_instance"),
+        |c| c.database("two_instances"),
+    );
+    let Some((_cluster, url)) = made.await else {
         return;
     };
     let dirs = [
@@ -189,13 +186,11 @@ async fn sigterm_exits_within_the_grace_period_while_nats_is_down() {
     let Some(mut nats) = Nats::start("nats_down_shutdown") else {
         return;
     };
-    let made = tokio::task::spawn_blocking(|| {
-        PgCluster::start("nats_down_shutdown").map(|c| {
-            let url = c.database("nats_down");
-            (c, url)
-        })
-    });
-    let Some((_cluster, url)) = made.await.expect("cluster") else {
+    let made = PgCluster::start_off_runtime(
+        || PgCluster::start("nats_down_shutdown"),
+        |c| c.database("nats_down"),
+    );
+    let Some((_cluster, url)) = made.await else {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");

@@ -56,15 +56,14 @@ fn on(url: &str) -> [&str; 2] {
 
 #[tokio::test]
 async fn every_operator_command_works_on_a_postgres_store() {
-    // The PostgreSQL client of the test helper blocks: off the runtime.
-    let made = tokio::task::spawn_blocking(|| {
-        PgCluster::start("operator commands on postgres").map(|c| {
-            let urls = ["ops_first", "ops_second", "ops_third", "ops_fourth"]
-                .map(|name| c.database(name).expose_secret().to_owned());
-            (c, urls)
-        })
-    });
-    let Some((_cluster, [first, second, third, fourth])) = made.await.expect("cluster") else {
+    let made = PgCluster::start_off_runtime(
+        || PgCluster::start("operator commands on postgres"),
+        |c| {
+            ["ops_first", "ops_second", "ops_third", "ops_fourth"]
+                .map(|name| c.database(name).expose_secret().to_owned())
+        },
+    );
+    let Some((_cluster, [first, second, third, fourth])) = made.await else {
         return;
     };
     let (first, second, third) = (first.as_str(), second.as_str(), third.as_str());

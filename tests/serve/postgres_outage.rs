@@ -17,14 +17,11 @@ use strongroom_testkit::postgres::PgCluster;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ended_connections_are_replaced_and_a_failed_token_check_is_not_a_401_nor_a_database_down()
 {
-    // The PostgreSQL client of the test helper blocks: off the runtime.
-    let made = tokio::task::spawn_blocking(|| {
-        PgCluster::start("postgres_outage").map(|c| {
-            let url = c.database("outage");
-            (c, url)
-        })
-    });
-    let Some((cluster, url)) = made.await.expect("cluster") else {
+    let made = PgCluster::start_off_runtime(
+        || PgCluster::start("postgres_outage"),
+        |c| c.database("outage"),
+    );
+    let Some((cluster, url)) = made.await else {
         return;
     };
     let cluster = Arc::new(cluster);

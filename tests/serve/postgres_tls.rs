@@ -65,13 +65,11 @@ async fn sslmode_and_sslrootcert_are_honoured() {
         certificate_pem: leaf.0.clone(),
         key_pem: leaf.1.clone(),
     };
-    let made = tokio::task::spawn_blocking(move || {
-        PgCluster::start_tls("postgres_tls", &tls).map(|c| {
-            let url = c.database("tls");
-            (c, url)
-        })
-    });
-    let Some((cluster, url)) = made.await.expect("cluster") else {
+    let made = PgCluster::start_off_runtime(
+        move || PgCluster::start_tls("postgres_tls", &tls),
+        |c| c.database("tls"),
+    );
+    let Some((cluster, url)) = made.await else {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
