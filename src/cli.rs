@@ -126,14 +126,16 @@ pub(crate) enum Command {
     Seed {
         #[command(flatten)]
         store: StoreOpts,
-        /// Accounts to create (they share one generated password).
-        #[arg(long, default_value_t = 100)]
+        /// Accounts to create (they share one generated password), at
+        /// most a million.
+        #[arg(long, default_value_t = 100, value_parser = within::<usize>(0..=1_000_000))]
         users: usize,
-        /// Messages, each from a random user to a random user.
-        #[arg(long, default_value_t = 10_000)]
+        /// Messages, each from a random user to a random user, at most ten
+        /// million.
+        #[arg(long, default_value_t = 10_000, value_parser = within::<usize>(0..=10_000_000))]
         messages: usize,
-        /// Broadcasts.
-        #[arg(long, default_value_t = 10)]
+        /// Broadcasts, at most a hundred thousand.
+        #[arg(long, default_value_t = 10, value_parser = within::<usize>(0..=100_000))]
         broadcasts: usize,
         /// Where to write the usernames and password [default:
         /// DATA_DIR/seed-credentials.txt] (mode 0600).

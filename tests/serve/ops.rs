@@ -575,6 +575,29 @@ fn seed_writes_users_messages_and_private_credentials_and_refuses_a_full_store()
 }
 
 #[test]
+fn seed_refuses_counts_past_its_caps_before_creating_anything() {
+    // `--users 18446744073709551615` panicked reserving room for them all,
+    // after the store had been created.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let max = u64::MAX.to_string();
+    for (flag, value, range) in [
+        ("--users", max.as_str(), "0..=1000000"),
+        ("--messages", "10000001", "0..=10000000"),
+        ("--broadcasts", max.as_str(), "0..=100000"),
+    ] {
+        let out = run(&["seed", "--data-dir", arg(&data), flag, value], &[]);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{value} is not in {range}")),
+            "{flag}: {}",
+            out.stderr
+        );
+    }
+    assert!(!data.exists(), "refused before anything was created");
+}
+
+#[test]
 fn rotate_data_keys_reseals_with_plain_progress_lines() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
