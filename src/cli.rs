@@ -155,7 +155,7 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 0)]
         older_than: u64,
         /// Records per transaction.
-        #[arg(long, default_value_t = 1_000)]
+        #[arg(long, default_value_t = 1_000, value_parser = at_least_one::<usize>())]
         batch: usize,
     },
     /// Copy a whole store into an empty one — a data dir into PostgreSQL,

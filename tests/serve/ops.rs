@@ -615,6 +615,13 @@ fn rotate_data_keys_reseals_with_plain_progress_lines() {
     );
     assert!(out.status.success(), "{}", out.stderr);
     assert!(out.stdout.contains("records: 40/40"), "{}", out.stdout);
+    // A batch of none was quietly taken as one.
+    let zero = run(
+        &["rotate-data-keys", "--data-dir", arg(&data), "--batch", "0"],
+        &[],
+    );
+    assert_eq!(zero.status.code(), Some(2), "{}", zero.stderr);
+    assert!(zero.stderr.contains("0 is not in 1.."), "{}", zero.stderr);
     assert!(
         out.stdout.contains("re-sealed 40 of 40 records"),
         "{}",
