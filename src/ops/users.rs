@@ -3,9 +3,9 @@
 //! terminal without echo, or from stdin when it is not a terminal; never
 //! from the command line, where other users could see it.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 
-use strongroom_engine::accounts::User;
+use strongroom_engine::accounts::{PASSWORD_LEN, User, validate_password, validate_username};
 use strongroom_engine::{Role, SecretString};
 use zeroize::Zeroizing;
 
@@ -27,13 +27,24 @@ pub fn read_password() -> Result<SecretString, OpsError> {
         }
         Ok(SecretString::from(first.to_string()))
     } else {
-        let mut line = Zeroizing::new(String::new());
-        std::io::stdin().lock().read_line(&mut line).map_err(io)?;
+        // Room for the longest password and its line end up front: the
+        // line never moves (leaving a copy behind) and is read no further.
+        let mut line = Zeroizing::new(String::with_capacity(LONGEST_LINE));
+        std::io::stdin()
+            .lock()
+            .take(LONGEST_LINE as u64)
+            .read_line(&mut line)
+            .map_err(io)?;
         Ok(SecretString::from(
             line.trim_end_matches(['\n', '\r']).to_owned(),
         ))
     }
 }
+
+/// The most bytes a line holding a password may take: its longest length
+/// in four-byte characters, and `\r\n`. A longer line is read this far,
+/// and is a password too long.
+const LONGEST_LINE: usize = 4 * *PASSWORD_LEN.end() + 2;
 
 /// Creates `username` with `role` in the store of `args` (creating the
 /// store like `serve` if it is absent).
@@ -43,6 +54,9 @@ pub fn add_user(
     role: Role,
     password: &SecretString,
 ) -> Result<User, OpsError> {
+    // Refused before a store is created for them.
+    validate_username(username).map_err(|e| engine_error(args, e))?;
+    validate_password(password).map_err(|e| engine_error(args, e))?;
     let engine = args.open_or_create().map_err(|e| data_dir_error(args, e))?;
     engine
         .accounts()

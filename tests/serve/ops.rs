@@ -794,6 +794,39 @@ fn the_first_admin_comes_from_the_command_line_with_the_password_on_stdin() {
 }
 
 #[test]
+fn a_password_on_stdin_is_read_no_further_than_the_longest_one() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let mut child = Command::new(common::binary::exe())
+        .args(["user", "add", "eve", "--data-dir", arg(&data)])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run strongroom");
+    // 64 MiB without a line end: before, all of it was read into memory
+    // and only then refused.
+    let mut stdin = child.stdin.take().expect("stdin");
+    let chunk = vec![b'a'; 1 << 20];
+    let written = (0..64)
+        .take_while(|_| stdin.write_all(&chunk).is_ok())
+        .count();
+    drop(stdin);
+    let out = child.wait_with_output().expect("exit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("password must be 12-1024 characters"),
+        "{stderr}"
+    );
+    assert!(written < 64, "the command read all 64 MiB");
+    assert!(!data.exists(), "refused before the store was created");
+}
+
+#[test]
 fn a_backup_whose_audit_chain_was_edited_restores_only_with_the_gap_recorded() {
     use strongroom::engine::audit::{AuditAction, AuditFilter, AuditOutcome};
     use strongroom_testkit::raw::{AuditTamper, RawStore, tamper_audit};
