@@ -217,6 +217,28 @@ async fn an_http2_body_without_a_length_is_held_to_the_body_limit() {
 }
 
 #[tokio::test]
+async fn an_http2_body_declared_too_long_is_answered_413() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Binary::start(&dir.path().join("d"), &[], &[]);
+    let (token, _) = server.api.account("alice").await;
+    for path in ["/v1/sessions", "/v1/messages"] {
+        // 10 MB with its Content-Length, ten times the limit.
+        let answer = h2c()
+            .post(server.url(path))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(vec![b'a'; 10_000_000])
+            .send()
+            .await;
+        let answer = answer.unwrap_or_else(|e| panic!("{path}: no answer: {e:?}"));
+        assert_eq!(answer.status(), 413, "{path}");
+        let problem: serde_json::Value = answer.json().await.expect("the problem");
+        assert_eq!(problem["status"], 413, "{path}");
+    }
+    assert!(server.stop_async().await.status.success());
+}
+
+#[tokio::test]
 async fn an_http2_body_trickled_is_cut_off_at_the_body_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Binary::start(&dir.path().join("d"), &["--body-timeout", "1"], &[]);
