@@ -46,6 +46,11 @@ pub enum StorageError {
     /// Nothing was written; the same call may succeed once it answers.
     #[error("storage error: the database gave no connection in time ({0}); nothing was written")]
     Unavailable(String),
+    /// The store was opened read-only
+    /// ([`EngineBuilder::open_read_only`](crate::EngineBuilder::open_read_only)):
+    /// the write was refused before it began.
+    #[error("storage error: the store is open read-only; nothing was written")]
+    ReadOnly,
 }
 
 impl fmt::Debug for StorageError {
@@ -170,6 +175,12 @@ pub enum OpenError {
     /// data. Nothing was written.
     #[error("the target already holds Strongroom data; refusing to copy into it")]
     TargetNotEmpty,
+    /// A read-only open found a store that must be written before it is
+    /// read (why, in a few words): only a writable open repairs a file
+    /// that was not closed cleanly or upgrades an older schema. Nothing
+    /// was changed.
+    #[error("the store cannot be opened read-only: {0}; a writable open would do that first")]
+    NeedsWrite(&'static str),
 }
 
 /// A record operation failed.

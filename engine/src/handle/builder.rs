@@ -26,6 +26,7 @@ use crate::model::audit::{Actor, AuditAction, AuditTarget, Origin};
 use crate::model::credits::CreditsConfig;
 use crate::schema::{self, SCOPES};
 use crate::store::Store;
+use crate::store::read_only::ReadOnlyStore;
 use crate::store::redb::RedbStore;
 use crate::store::watched::Watched;
 use crate::write::GroupCommit;
@@ -186,6 +187,32 @@ impl EngineBuilder {
         self.finish(Box::new(store), master)
     }
 
+    /// Opens the database file at `path` read-only: a snapshot on a
+    /// read-only mount, or a file this process may only read. Reads and
+    /// integrity checks work; every write answers
+    /// [`StorageError::ReadOnly`] (a login's tokens, the audit entry a
+    /// [`Maintenance::backup_to`] makes) and the file is never written. Only a store this release has opened writable since it was
+    /// last written opens: one that needs a repair (it was not closed
+    /// cleanly) or an upgrade (an older release's) is refused with
+    /// [`OpenError::NeedsWrite`]. Credits already granted are as stored.
+    ///
+    /// [`Maintenance::backup_to`]: crate::maintenance::Maintenance::backup_to
+    /// [`StorageError::ReadOnly`]: crate::StorageError::ReadOnly
+    pub fn open_read_only(&mut self, path: impl AsRef<Path>) -> Result<Engine, OpenError> {
+        self.validate()?;
+        let master = self.master.take().ok_or(REUSED)?;
+        let store: Box<dyn Store> = Box::new(ReadOnlyStore::open(path.as_ref(), self.cache_size)?);
+        store.read_with(|tx| {
+            schema::check(tx, &master)?;
+            if SCOPES.contains(tx, &KeyScope::Broadcast)? {
+                Ok(())
+            } else {
+                Err(OpenError::NeedsWrite("it has no broadcast key yet"))
+            }
+        })?;
+        self.assemble(store, master)
+    }
+
     /// Opens (or creates) the engine's tables in the PostgreSQL database at
     /// `url` (`postgres://user:password@host:port/database`, or libpq's
     /// `key=value` form; TLS through rustls as its `sslmode` —
@@ -335,6 +362,20 @@ impl EngineBuilder {
             }
             Ok::<_, OpenError>(())
         })?;
+        let engine = self.assemble(store, master)?;
+        if self.credits.enabled {
+            // Accounts made before metering was on get their credits once.
+            engine.store().write_with(|tx| {
+                let meter = engine.meter(Actor::Operator, crate::ids::UserId::from_u128(0));
+                domain::credits::grant_all(tx, meter)
+            })?;
+        }
+        Ok(engine)
+    }
+
+    /// The engine on `store`, whose schema is this release's: its key ring
+    /// loaded under `master`.
+    fn assemble(&self, store: Box<dyn Store>, master: MasterKey) -> Result<Engine, OpenError> {
         let rotate_after = self.dek_rotation;
         let shared = store.shared();
         let mut master = Some(master);
@@ -359,13 +400,6 @@ impl EngineBuilder {
             }),
             origin: Origin::default(),
         };
-        if self.credits.enabled {
-            // Accounts made before metering was on get their credits once.
-            engine.store().write_with(|tx| {
-                let meter = engine.meter(Actor::Operator, crate::ids::UserId::from_u128(0));
-                domain::credits::grant_all(tx, meter)
-            })?;
-        }
         Ok(engine)
     }
 }

@@ -29,7 +29,7 @@ pub(crate) use rows::{
 pub(crate) use share_row::{ShareRow, ShareState};
 pub(crate) use usage::{Refunds, charge, charge_bytes, refund};
 pub use version::SCHEMA_VERSION;
-pub(crate) use version::prepare;
+pub(crate) use version::{check, prepare};
 
 use crate::clock::Timestamp;
 use crate::crypto::sharekeys::LookupHash;

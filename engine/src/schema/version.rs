@@ -19,7 +19,7 @@
 use super::{META, MetaKey};
 use crate::crypto::keys::{MasterKey, StoreSecret, random_key_bytes};
 use crate::error::{OpenError, StorageError};
-use crate::store::WriteTx;
+use crate::store::{ReadTx, WriteTx};
 
 /// The database schema version this release writes and reads.
 pub const SCHEMA_VERSION: u32 = 12;
@@ -32,8 +32,46 @@ pub const SCHEMA_VERSION: u32 = 12;
 /// audit chain's re-linking, schema 7) are the caller's, in the same
 /// transaction.
 pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<Option<u32>, OpenError> {
-    let Some(stored) = META.get(tx, &MetaKey::SchemaVersion)? else {
+    let Some(found) = stored(tx, master)? else {
         create(tx, master)?;
+        return Ok(None);
+    };
+    // One step per version. Version 1 is the legacy layout, converted
+    // before this runs. 2 → 3 adds tables that start empty: nothing to
+    // move, only the version to raise.
+    if found < 5 {
+        write_secret(tx, master, StoreSecret::AuditKey)?;
+    }
+    if found < 7 {
+        // Usage counts active share links from 7 on (and was first
+        // counted at 5).
+        super::usage::count_all(tx)?;
+    }
+    if found < SCHEMA_VERSION {
+        set_version(tx, SCHEMA_VERSION)?;
+    }
+    Ok(Some(found))
+}
+
+/// Checks the database in `tx` as [`prepare`] does, for a read-only
+/// open: only a database at [`SCHEMA_VERSION`] under `master` opens; one
+/// that [`prepare`] would create or migrate is refused unchanged.
+pub(crate) fn check(tx: &dyn ReadTx, master: &MasterKey) -> Result<(), OpenError> {
+    match stored(tx, master)? {
+        Some(SCHEMA_VERSION) => Ok(()),
+        Some(_) => Err(OpenError::NeedsWrite(
+            "its schema is older than this release's and needs an upgrade",
+        )),
+        None => Err(OpenError::NeedsWrite(
+            "it holds no store of this layout (it is new, or from the first release)",
+        )),
+    }
+}
+
+/// The stored schema version (`None` for a new database), once it is
+/// known to be one this release reads and `master` is the database's.
+fn stored(tx: &dyn ReadTx, master: &MasterKey) -> Result<Option<u32>, OpenError> {
+    let Some(stored) = META.get(tx, &MetaKey::SchemaVersion)? else {
         return Ok(None);
     };
     let found = <[u8; 4]>::try_from(stored.as_slice())
@@ -51,20 +89,6 @@ pub(crate) fn prepare(tx: &mut dyn WriteTx, master: &MasterKey) -> Result<Option
         .ok_or(StorageError::Corrupt { table: META.name() })?;
     if !master.verifies_key_check(&check) {
         return Err(OpenError::WrongMasterKey);
-    }
-    // One step per version. Version 1 is the legacy layout, converted
-    // before this runs. 2 → 3 adds tables that start empty: nothing to
-    // move, only the version to raise.
-    if found < 5 {
-        write_secret(tx, master, StoreSecret::AuditKey)?;
-    }
-    if found < 7 {
-        // Usage counts active share links from 7 on (and was first
-        // counted at 5).
-        super::usage::count_all(tx)?;
-    }
-    if found < SCHEMA_VERSION {
-        set_version(tx, SCHEMA_VERSION)?;
     }
     Ok(Some(found))
 }

@@ -16,6 +16,7 @@ use crate::error::StorageError;
 pub(crate) mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_tls;
+pub(crate) mod read_only;
 mod recovery;
 pub(crate) mod redb;
 pub(crate) mod watched;

@@ -110,7 +110,7 @@ fn damaged(panic: &(dyn Any + Send)) -> StorageError {
 }
 
 /// An error opening a database file: a lock held elsewhere is named as such.
-fn opening(e: redb::DatabaseError) -> StorageError {
+pub(super) fn opening(e: redb::DatabaseError) -> StorageError {
     match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StorageError::InUse,
         other => written(other),
@@ -368,31 +368,9 @@ impl Store for RedbStore {
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
         let begin = || self.on_database(|db, _| shielded(|| db.begin_read().map_err(backend)));
         let read = begin().or_else(|e| self.begin_again(e, begin))?;
-        // Only redb's work in here: shielded whole. A latch met here is
-        // the copy's own or the source's: the source's is recovered by the
-        // next call that begins on it.
-        shielded(|| {
-            let target = Database::create(to).map_err(opening)?;
-            let write = target.begin_write().map_err(written)?;
-            let mut copied = Vec::new();
-            for handle in read.list_tables().map_err(backend)? {
-                let name = handle.name();
-                let Some(short) = name.strip_prefix(PREFIX) else {
-                    continue; // not an engine table
-                };
-                let from = read.open_table(definition(name)).map_err(backend)?;
-                let mut into = write.open_table(definition(name)).map_err(written)?;
-                let mut count = 0;
-                for entry in from.iter().map_err(backend)? {
-                    let (key, value) = entry.map_err(backend)?;
-                    into.insert(key.value(), value.value()).map_err(written)?;
-                    count += 1;
-                }
-                copied.push((short.to_owned(), count));
-            }
-            write.commit().map_err(written)?;
-            Ok(copied)
-        })
+        // A latch met here is the copy's own or the source's: the source's
+        // is recovered by the next call that begins on it.
+        copy_tables(&read, to)
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
@@ -439,6 +417,37 @@ impl Store for RedbStore {
     }
 }
 
+/// Copies every engine table `read` sees into a new database file at `to`
+/// and commits it durably; the entries copied per table.
+pub(super) fn copy_tables(
+    read: &ReadTransaction,
+    to: &Path,
+) -> Result<Vec<(String, u64)>, StorageError> {
+    // Only redb's work in here: shielded whole.
+    shielded(|| {
+        let target = Database::create(to).map_err(opening)?;
+        let write = target.begin_write().map_err(written)?;
+        let mut copied = Vec::new();
+        for handle in read.list_tables().map_err(backend)? {
+            let name = handle.name();
+            let Some(short) = name.strip_prefix(PREFIX) else {
+                continue; // not an engine table
+            };
+            let from = read.open_table(definition(name)).map_err(backend)?;
+            let mut into = write.open_table(definition(name)).map_err(written)?;
+            let mut count = 0;
+            for entry in from.iter().map_err(backend)? {
+                let (key, value) = entry.map_err(backend)?;
+                into.insert(key.value(), value.value()).map_err(written)?;
+                count += 1;
+            }
+            copied.push((short.to_owned(), count));
+        }
+        write.commit().map_err(written)?;
+        Ok(copied)
+    })
+}
+
 /// Compacts the database file at `path` (not open elsewhere), returning its
 /// size before and after, in bytes.
 pub(crate) fn compact(path: &Path) -> Result<(u64, u64), StorageError> {
@@ -465,7 +474,7 @@ pub(crate) fn write_in<R>(txn: &WriteTransaction, body: impl FnOnce(&mut dyn Wri
     body(&mut RedbWrite::new(txn))
 }
 
-struct RedbRead {
+pub(super) struct RedbRead {
     txn: ReadTransaction,
     /// How many times the database had been opened again when it began.
     generation: u64,
@@ -478,7 +487,7 @@ struct RedbRead {
 }
 
 impl RedbRead {
-    fn begin(db: &Database, generation: u64) -> Result<Self, StorageError> {
+    pub(super) fn begin(db: &impl ReadableDatabase, generation: u64) -> Result<Self, StorageError> {
         Ok(Self {
             txn: shielded(|| db.begin_read().map_err(backend))?,
             generation,

@@ -498,3 +498,107 @@ fn rotating_to_the_key_in_use_is_refused_and_changes_nothing() {
     let record = engine.records().get(alice, id).expect("still under key A");
     assert_eq!(record.plaintext.as_slice(), b"kept");
 }
+
+/// The bytes of the file at `path`.
+fn bytes_of(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).expect("read the database file")
+}
+
+#[test]
+fn a_store_opened_read_only_reads_and_checks_and_never_writes() {
+    use strongroom_engine::{Engine, OpenError, StorageError};
+    if common::embedded_only("read-only open") {
+        return;
+    }
+    let (dir, clock, engine) = engine();
+    let path = dir.path().join("db.redb");
+    let alice = user(&engine, "alice");
+    let receipt = engine
+        .records()
+        .put(alice, b"kept as it was", None)
+        .expect("put");
+    // Held open for writing elsewhere: in use.
+    let in_use = common::builder(&clock).open_read_only(&path);
+    assert!(
+        matches!(in_use, Err(OpenError::Storage(StorageError::InUse))),
+        "{in_use:?}"
+    );
+    drop(engine);
+    let before = bytes_of(&path);
+
+    let wrong = Engine::builder(common::master(common::KEY_B)).open_read_only(&path);
+    assert!(matches!(wrong, Err(OpenError::WrongMasterKey)), "{wrong:?}");
+    let engine = common::builder(&clock)
+        .open_read_only(&path)
+        .expect("opens read-only");
+    let record = engine.records().get(alice, receipt.meta.id).expect("get");
+    assert_eq!(record.plaintext.as_slice(), b"kept as it was");
+    let report = engine
+        .maintenance()
+        .check_integrity_deep()
+        .expect("integrity");
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(report.envelopes_opened, 1);
+    assert!(engine.audit().verify(None).expect("audit").is_ok());
+    // Every write is refused before it begins, a login's token included.
+    let put = engine.records().put(alice, b"more", None).expect_err("put");
+    assert!(
+        matches!(put.storage_error(), Some(StorageError::ReadOnly)),
+        "{put:?}"
+    );
+    let login = engine
+        .sessions()
+        .login("alice", &common::password(common::PASSWORD))
+        .expect_err("login");
+    assert!(
+        matches!(login.storage_error(), Some(StorageError::ReadOnly)),
+        "{login:?}"
+    );
+    let backup = engine
+        .maintenance()
+        .backup_to(&dir.path().join("backup.redb"))
+        .expect_err("a backup is audited: a write");
+    assert!(matches!(backup, StorageError::ReadOnly), "{backup:?}");
+    drop(engine);
+    assert!(bytes_of(&path) == before, "the file was written");
+    // Opened writable again, it is the store it was.
+    let engine = open(&path, &clock);
+    assert!(engine.records().get(alice, receipt.meta.id).is_ok());
+}
+
+#[test]
+fn a_store_that_needs_a_repair_or_an_upgrade_is_not_opened_read_only() {
+    use strongroom_engine::OpenError;
+    if common::embedded_only("read-only open") {
+        return;
+    }
+    let (dir, clock, engine) = engine();
+    let alice = user(&engine, "alice");
+    engine.records().put(alice, b"x", None).expect("put");
+    // A copy of a file still open: as a crash leaves it, not closed cleanly.
+    let unclean = dir.path().join("unclean.redb");
+    std::fs::copy(dir.path().join("db.redb"), &unclean).expect("copy");
+    let before = bytes_of(&unclean);
+    let refused = common::builder(&clock).open_read_only(&unclean);
+    assert!(
+        matches!(refused, Err(OpenError::NeedsWrite(why)) if why.contains("not closed cleanly")),
+        "{refused:?}"
+    );
+    assert!(bytes_of(&unclean) == before, "the file was written");
+    drop(engine);
+    // The first release's layout: no schema version of its own.
+    let legacy = dir.path().join("legacy.redb");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/legacy-v1/strongroom.redb");
+    std::fs::copy(fixture, &legacy).expect("copy the legacy database");
+    let refused = common::builder(&clock).open_read_only(&legacy);
+    assert!(
+        matches!(&refused, Err(OpenError::NeedsWrite(_))),
+        "{refused:?}"
+    );
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("a writable open would do that first"),
+        "{message}"
+    );
+}
