@@ -7,7 +7,7 @@ use std::path::Path;
 use strongroom_engine::audit::{AuditReport, Checkpoint};
 use strongroom_facade::CheckpointJson;
 
-use super::{OpsError, engine_error, open_existing};
+use super::{OpsError, engine_error, open_existing_to_read};
 use crate::datadir::StoreArgs;
 
 /// What `audit verify` found.
@@ -85,7 +85,7 @@ pub fn audit_verify(
     checkpoint: Option<&Path>,
 ) -> Result<AuditVerified, OpsError> {
     let checkpoint = checkpoint.map(read_checkpoint).transpose()?;
-    let engine = open_existing(args)?;
+    let engine = open_existing_to_read(args)?;
     let report = engine
         .audit()
         .verify(checkpoint.as_ref())
@@ -95,7 +95,7 @@ pub fn audit_verify(
 
 /// The chain head of `args`' store, signed, as JSON.
 pub fn audit_checkpoint(args: &StoreArgs) -> Result<String, OpsError> {
-    let engine = open_existing(args)?;
+    let engine = open_existing_to_read(args)?;
     let checkpoint = engine
         .audit()
         .checkpoint()

@@ -212,6 +212,17 @@ pub(crate) fn data_dir_error(args: &StoreArgs, e: DataDirError) -> OpsError {
 /// Opens the existing database of `args` (checked private), or says why
 /// not; a PostgreSQL one with the master key given as `serve` takes it.
 pub fn open_existing(args: &StoreArgs) -> Result<Engine, OpsError> {
+    open_existing_as(args, false)
+}
+
+/// [`open_existing`] for a command that only reads (`verify`, `audit`): a database
+/// file this process cannot write (on a read-only mount, say) is opened
+/// read-only, and so is never written, where a writable open fails.
+pub fn open_existing_to_read(args: &StoreArgs) -> Result<Engine, OpsError> {
+    open_existing_as(args, true)
+}
+
+fn open_existing_as(args: &StoreArgs, only_reads: bool) -> Result<Engine, OpsError> {
     if args.database.is_some() {
         return args.open_or_create().map_err(|e| data_dir_error(args, e));
     }
@@ -222,6 +233,11 @@ pub fn open_existing(args: &StoreArgs) -> Result<Engine, OpsError> {
     files::check_private(&args.data_dir, "700", args.allow_insecure_permissions)?;
     files::check_private(&path, "600", args.allow_insecure_permissions)?;
     let key = master_key(args)?;
+    if only_reads && rustix::fs::access(&path, rustix::fs::Access::WRITE_OK).is_err() {
+        return Engine::builder(key)
+            .open_read_only(&path)
+            .map_err(|source| open_error(path, source));
+    }
     open_file(&path, key)
 }
 

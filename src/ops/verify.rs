@@ -5,7 +5,7 @@ use strongroom_engine::audit::AuditReport;
 use strongroom_engine::maintenance::IntegrityReport;
 use strongroom_engine::{OpenError, StorageError};
 
-use super::{OpsError, open_existing};
+use super::{OpsError, open_existing_to_read};
 use crate::datadir::StoreArgs;
 
 /// What a verification found.
@@ -108,7 +108,8 @@ impl Verified {
 /// Checks the store of `args`. A file too damaged to open or to read
 /// through is a finding, not a failure to check.
 pub fn verify(args: &StoreArgs, deep: bool) -> Result<Verified, OpsError> {
-    let checked = open_existing(args).and_then(|e| verify_engine(&e, &args.database(), deep));
+    let checked =
+        open_existing_to_read(args).and_then(|e| verify_engine(&e, &args.database(), deep));
     match checked {
         Err(
             OpsError::Open {

@@ -496,6 +496,56 @@ fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
 }
 
 #[test]
+fn verify_checks_a_store_on_a_read_only_mount_and_leaves_it_as_it_was() {
+    // Before, every check of a snapshot on read-only storage failed:
+    // "I/O error: Read-only file system (os error 30)".
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let (_, ids) = populated(&data, 5);
+    let database = data.join("strongroom.redb");
+    let before = fs::read(&database).expect("read");
+    // The data dir bound read-only over itself, in a mount namespace of
+    // the command's own (with a user namespace: no privilege needed).
+    let on_read_only_mount = |args: &[&str]| {
+        let mount = r#"mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 97
+            shift; exec "$@""#;
+        std::process::Command::new("unshare")
+            .args(["--map-root-user", "--mount", "--propagation", "private"])
+            .args(["sh", "-c", mount, "sh", arg(&data)])
+            .arg(common::binary::exe())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run unshare (util-linux)")
+    };
+    let out = on_read_only_mount(&["verify", "--data-dir", arg(&data), "--deep", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(97) {
+        eprintln!(
+            "\n**********\nSKIPPED verify on a read-only mount: this user may not make a \
+             mount namespace ({}); .ci/run runs as root, which may\n**********\n",
+            stderr.trim()
+        );
+        return;
+    }
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
+    assert_eq!(report["sound"], true, "{report}");
+    assert_eq!(report["records"], ids.len());
+    assert_eq!(report["envelopes_opened"], ids.len());
+    // The audit trail's commands only read too.
+    for command in ["verify", "checkpoint"] {
+        let audit = on_read_only_mount(&["audit", command, "--data-dir", arg(&data)]);
+        let stderr = String::from_utf8_lossy(&audit.stderr);
+        assert!(audit.status.success(), "audit {command}: {stderr}");
+    }
+    assert!(
+        fs::read(&database).expect("read") == before,
+        "the file was written"
+    );
+}
+
+#[test]
 fn seed_writes_users_messages_and_private_credentials_and_refuses_a_full_store() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
