@@ -156,7 +156,8 @@ pub(crate) fn delete_account(
     let keyring = &engine.inner.keyring;
     let scope = KeyScope::User(id);
     let note = engine.note(actor, AuditAction::DeleteUser, AuditTarget::User(id));
-    engine.store().write_with(|tx| {
+    // Deleting makes room: it tries while a full disk pauses writes.
+    engine.store().freeing_with(|tx| {
         accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
         keyring.delete_scope(tx, scope)?;
         records::delete_scope(tx, scope)?;

@@ -205,7 +205,8 @@ impl Records<'_> {
         let note = self
             .0
             .note(Actor::User(owner), AuditAction::DeleteMessage, target);
-        let live = self.0.store().write_with(|tx| {
+        // Deleting makes room: it tries while a full disk pauses writes.
+        let live = self.0.store().freeing_with(|tx| {
             let live = records::delete(tx, keyring, owner, id, now)?;
             self.0.audit_in(tx, note)?;
             Ok::<_, RecordError>(live)

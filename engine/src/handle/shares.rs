@@ -430,7 +430,8 @@ impl Shares<'_> {
             AuditTarget::Share(id),
         );
         let now = engine.now();
-        engine.store().write_with(|tx| {
+        // Deleting makes room: it tries while a full disk pauses writes.
+        engine.store().freeing_with(|tx| {
             shares::revoke(tx, owner, id, now)?;
             engine.audit_in(tx, note)?;
             Ok::<_, ShareError>(())

@@ -199,6 +199,71 @@ fn a_full_disk_refuses_writes_until_space_is_freed_without_a_restart() {
     assert_eq!(stored(&engine), acked.len() + 1);
 }
 
+/// A message, a share link and an account can be deleted while writes
+/// are paused after a full disk: deleting is what makes room (a file's
+/// deletion already could).
+#[test]
+fn a_full_disk_still_lets_messages_shares_and_accounts_be_deleted() {
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = open(backend.clone(), &clock).expect("open");
+    let alice = common::user(&engine, "alice");
+    let bob = common::user(&engine, "bob");
+    let share = engine
+        .shares()
+        .create(
+            Some(alice),
+            strongroom_engine::shares::NewShare {
+                content: b"shared",
+                ttl: None,
+                max_views: None,
+                passphrase: None,
+                client_encrypted: false,
+            },
+        )
+        .expect("share");
+    backend.set_capacity(Some(backend.durable_image().len() as u64 + 1024 * 1024));
+    let payload = vec![b'x'; 8 * 1024];
+    let mut acked = Vec::new();
+    let refused = loop {
+        match engine.records().put(alice, &payload, None) {
+            Ok(receipt) => acked.push(receipt.meta.id),
+            Err(e) => break e,
+        }
+        assert!(acked.len() < 1_000, "the disk never filled");
+    };
+    assert!(refused.is_full(), "{refused}");
+    // Room is made elsewhere; writes stay paused a moment (the clock
+    // does not move), deletions go at once.
+    backend.set_capacity(None);
+    let put = engine.records().put(alice, b"meanwhile", None);
+    assert!(matches!(&put, Err(e) if e.is_full()), "paused: {put:?}");
+
+    for id in &acked[..4] {
+        engine
+            .records()
+            .delete(alice, *id)
+            .expect("a message is deleted while writes are paused");
+    }
+    engine
+        .shares()
+        .revoke(alice, share.id)
+        .expect("a share link is revoked while writes are paused");
+    engine
+        .admin()
+        .delete_user(bob)
+        .expect("an account is deleted while writes are paused");
+    let report = engine.maintenance().check_integrity().expect("check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(report.records as usize, acked.len() - 4);
+    assert_eq!(report.users, 1);
+    let shares = engine.shares().list(alice).expect("list");
+    assert!(
+        matches!(&shares[..], [info] if info.life == strongroom_engine::shares::ShareLife::Revoked),
+        "{shares:?}"
+    );
+}
+
 /// What a full disk leaves of an upload can be removed while writes are
 /// refused: removing is what makes room.
 #[test]
