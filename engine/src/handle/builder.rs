@@ -191,10 +191,11 @@ impl EngineBuilder {
     /// read-only mount, or a file this process may only read. Reads and
     /// integrity checks work; every write answers
     /// [`StorageError::ReadOnly`] (a login's tokens, the audit entry a
-    /// [`Maintenance::backup_to`] makes) and the file is never written. Only a store this release has opened writable since it was
-    /// last written opens: one that needs a repair (it was not closed
-    /// cleanly) or an upgrade (an older release's) is refused with
-    /// [`OpenError::NeedsWrite`]. Credits already granted are as stored.
+    /// [`Maintenance::backup_to`] makes) and the file is never written.
+    /// Only a store at this release's schema that was closed cleanly
+    /// opens: one that needs a repair or an upgrade is refused with
+    /// [`OpenError::NeedsWrite`], unchanged. Credits are as stored (no
+    /// grant is made).
     ///
     /// [`Maintenance::backup_to`]: crate::maintenance::Maintenance::backup_to
     /// [`StorageError::ReadOnly`]: crate::StorageError::ReadOnly
