@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use strongroom_engine::{CopyReport, Engine, MasterKey};
 
 use super::verify::{Verified, verify_engine};
-use super::{OpsError, master_key, open_error, open_existing};
+use super::{OpsError, master_key, open_error, open_existing_to_read};
 use crate::datadir::{StoreArgs, files};
 
 /// What a migration did.
@@ -27,7 +27,7 @@ pub struct Migrated {
 /// Copies the store of `from` into the empty store `to` names, then checks
 /// the copy deep (every envelope opened, the audit chain verified).
 pub fn migrate(from: &StoreArgs, to: &StoreArgs) -> Result<Migrated, OpsError> {
-    let source = open_existing(from)?;
+    let source = open_existing_to_read(from)?;
     let (target, copied) = copy_into(&source, master_key(from)?, to)?;
     drop(source);
     let verified = verify_engine(&target, &to.database(), true)?;

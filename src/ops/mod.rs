@@ -215,9 +215,10 @@ pub fn open_existing(args: &StoreArgs) -> Result<Engine, OpsError> {
     open_existing_as(args, false)
 }
 
-/// [`open_existing`] for a command that only reads (`verify`, `audit`): a database
-/// file this process cannot write (on a read-only mount, say) is opened
-/// read-only, and so is never written, where a writable open fails.
+/// [`open_existing`] for a command that only reads the store (`verify`,
+/// `audit`, the source of `migrate`): a database file this process
+/// cannot write (on a read-only mount, say) is opened read-only, and so is
+/// never written, where a writable open fails.
 pub fn open_existing_to_read(args: &StoreArgs) -> Result<Engine, OpsError> {
     open_existing_as(args, true)
 }

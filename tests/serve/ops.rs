@@ -496,7 +496,7 @@ fn rotating_the_master_key_replaces_the_dir_key_and_retires_the_old_one() {
 }
 
 #[test]
-fn verify_checks_a_store_on_a_read_only_mount_and_leaves_it_as_it_was() {
+fn the_commands_that_only_read_work_on_a_read_only_mount_and_leave_it_as_it_was() {
     // Before, every check of a snapshot on read-only storage failed:
     // "I/O error: Read-only file system (os error 30)".
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -533,12 +533,27 @@ fn verify_checks_a_store_on_a_read_only_mount_and_leaves_it_as_it_was() {
     assert_eq!(report["sound"], true, "{report}");
     assert_eq!(report["records"], ids.len());
     assert_eq!(report["envelopes_opened"], ids.len());
-    // The audit trail's commands only read too.
+    // The audit trail's commands only read too, and so does a migration
+    // out of the store.
     for command in ["verify", "checkpoint"] {
         let audit = on_read_only_mount(&["audit", command, "--data-dir", arg(&data)]);
         let stderr = String::from_utf8_lossy(&audit.stderr);
         assert!(audit.status.success(), "audit {command}: {stderr}");
     }
+    let copy = tmp.path().join("copy");
+    let migrated = on_read_only_mount(&[
+        "migrate",
+        "--from-data-dir",
+        arg(&data),
+        "--to-data-dir",
+        arg(&copy),
+    ]);
+    let stderr = String::from_utf8_lossy(&migrated.stderr);
+    assert!(migrated.status.success(), "migrate: {stderr}");
+    let key = fs::read_to_string(data.join("master.key")).expect("key");
+    let engine = open(&copy.join("strongroom.redb"), key.trim());
+    let report = engine.maintenance().check_integrity_deep().expect("check");
+    assert_eq!(report.envelopes_opened as usize, ids.len());
     assert!(
         fs::read(&database).expect("read") == before,
         "the file was written"
