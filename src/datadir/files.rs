@@ -161,8 +161,28 @@ pub(crate) fn read_secret(
     allow: bool,
 ) -> Result<strongroom_engine::SecretString, FileError> {
     check_secret(path, data_dir, allow)?;
-    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io_error(path))?);
+    let text = read_small(path).map_err(io_error(path))?;
     Ok(strongroom_engine::SecretString::from(text.trim()))
+}
+
+/// The most bytes a secret file (a key, a URL, a client secret) holds.
+const LARGEST_SECRET: usize = 64 * 1024;
+
+/// The text of the small file at `path` (a key, a URL), held zeroized and
+/// read into room made up front, so no copy is left behind; a file larger
+/// than any secret is refused without being read.
+pub(crate) fn read_small(path: &Path) -> io::Result<zeroize::Zeroizing<String>> {
+    use std::io::Read;
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(LARGEST_SECRET + 1));
+    fs::File::open(path)?
+        .take(LARGEST_SECRET as u64 + 1)
+        .read_to_string(&mut text)?;
+    if text.len() > LARGEST_SECRET {
+        return Err(io::Error::other(
+            "larger than 64 KiB, so not a key, URL or secret; is the path right?",
+        ));
+    }
+    Ok(text)
 }
 
 /// Creates `dir` (mode 0700) if it does not exist; says whether it did.

@@ -64,10 +64,10 @@ pub fn load(path: &Path) -> Result<MasterKey, KeyFileError> {
 /// [`load`], with the file's text as read: for a copy of the file that
 /// holds the very key loaded.
 pub fn load_with_text(path: &Path) -> Result<(MasterKey, Zeroizing<String>), KeyFileError> {
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+    let text = super::files::read_small(path).map_err(|source| KeyFileError::Io {
         path: path.to_owned(),
         source,
-    })?);
+    })?;
     let key = parse(&text, &path.display().to_string())?;
     Ok((key, text))
 }

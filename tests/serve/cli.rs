@@ -410,6 +410,31 @@ async fn healthcheck_exits_zero_for_a_ready_server_and_one_after_it_stops() {
 }
 
 #[test]
+fn a_secret_file_larger_than_any_secret_is_refused_unread() {
+    // A gibibyte (sparse: no disk used) given as the key or the database
+    // URL was read whole into memory before it was refused.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let huge = dir.path().join("huge");
+    let file = std::fs::File::create(&huge).expect("create");
+    file.set_len(1 << 30).expect("sparse gibibyte");
+    std::fs::set_permissions(&huge, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let path = huge.display().to_string();
+    for args in [
+        ["--master-key-file", path.as_str()],
+        ["--database-url-file", path.as_str()],
+    ] {
+        let exited = run_to_exit(&data, &args, &[("STRONGROOM_MASTER_KEY", KEY_A)]);
+        assert_eq!(exited.status.code(), Some(1), "{args:?}: {}", exited.stderr);
+        let error = exited.error_line();
+        assert!(
+            error.contains(&path) && error.contains("larger than 64 KiB"),
+            "{args:?}: {error}"
+        );
+    }
+}
+
+#[test]
 fn a_key_file_others_can_read_on_a_writable_mount_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("d");
