@@ -557,9 +557,17 @@ fn parse_stripe_price(text: &str) -> Result<(String, u64), String> {
 fn parse_public_url(text: &str) -> Result<String, String> {
     let uri: poem::http::Uri = text.parse().map_err(|_| format!("{text:?} is not a URL"))?;
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    if !scheme_ok || uri.authority().is_none() || uri.query().is_some() {
+    // `Uri` drops a fragment and keeps user info in the authority: both
+    // would end up in every share link built on this base.
+    let user_info = uri.authority().is_some_and(|a| a.as_str().contains('@'));
+    if !scheme_ok
+        || uri.authority().is_none()
+        || user_info
+        || uri.query().is_some()
+        || text.contains('#')
+    {
         return Err(format!(
-            "{text:?} must be an absolute http:// or https:// URL without a query"
+            "{text:?} must be an absolute http:// or https:// URL without user info, a query or a fragment"
         ));
     }
     Ok(text.trim_end_matches('/').to_owned())
@@ -758,6 +766,40 @@ impl StoreOpts {
             data_dir: self.data_dir,
             allow_insecure_permissions: self.allow_insecure_permissions,
             database: self.database.shared(4),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_public_url;
+
+    #[test]
+    fn a_public_url_is_a_base_that_links_can_extend() {
+        assert_eq!(
+            parse_public_url("https://vault.example.com/").as_deref(),
+            Ok("https://vault.example.com")
+        );
+        assert_eq!(
+            parse_public_url("https://example.com/vault").as_deref(),
+            Ok("https://example.com/vault")
+        );
+        // A share link is this base and `/s/<token>`: behind a fragment the
+        // token would never reach the server, and user info would put a
+        // password into every link handed out.
+        for refused in [
+            "https://vault.example.com#top",
+            "https://user:password@vault.example.com",
+            "https://user@vault.example.com",
+            "https://vault.example.com/?a=1",
+            "ftp://vault.example.com",
+            "vault.example.com",
+        ] {
+            let error = parse_public_url(refused).expect_err(refused);
+            assert!(
+                error.contains("without user info, a query or a fragment"),
+                "{error}"
+            );
         }
     }
 }
