@@ -333,7 +333,8 @@ pub(crate) struct ServeArgs {
     #[arg(
         long = "cors-origin",
         env = "STRONGROOM_CORS_ORIGINS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = parse_cors_origin
     )]
     cors_origins: Vec<String>,
     /// Seconds a client may take to send a request's headers (HTTP/1: also
@@ -573,6 +574,39 @@ fn parse_public_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_owned())
 }
 
+/// A browser origin as browsers send it in `Origin` (scheme and host in
+/// lower case, no default port, nothing after): the CORS layer compares
+/// the two as text, so `https://App.example.com/` is taken as
+/// `https://app.example.com`. `*` and `null` are refused: every origin
+/// is not an origin, and `null` is what any sandboxed page sends.
+fn parse_cors_origin(text: &str) -> Result<String, String> {
+    let refused = || {
+        format!(
+            "{text:?} must be an origin: http:// or https://, a host and an optional port, \
+             nothing after (e.g. https://app.example.com)"
+        )
+    };
+    let uri: poem::http::Uri = text.parse().map_err(|_| refused())?;
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return Err(refused());
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err(refused()),
+    };
+    let nothing_after = matches!(uri.path(), "" | "/") && uri.query().is_none();
+    if !nothing_after || authority.as_str().contains('@') || text.contains('#') {
+        return Err(refused());
+    }
+    let host = authority.host().to_ascii_lowercase();
+    Ok(match authority.port_u16() {
+        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
 impl ServeArgs {
     pub(crate) fn config(self, matches: &ArgMatches, format: LogFormat) -> ServeConfig {
         let master_key = key_source(self.master_key_file, matches.subcommand_matches("serve"));
@@ -772,7 +806,36 @@ impl StoreOpts {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_public_url;
+    use super::{parse_cors_origin, parse_public_url};
+
+    #[test]
+    fn a_cors_origin_is_taken_as_browsers_send_it() {
+        // The CORS layer compares origins as text: a trailing slash or a
+        // capital letter would never match, and nothing said so.
+        for (given, taken) in [
+            ("https://app.example.com", "https://app.example.com"),
+            ("https://app.example.com/", "https://app.example.com"),
+            ("HTTPS://App.Example.COM", "https://app.example.com"),
+            ("https://app.example.com:443", "https://app.example.com"),
+            ("http://localhost:5173", "http://localhost:5173"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            assert_eq!(parse_cors_origin(given).as_deref(), Ok(taken), "{given}");
+        }
+        for refused in [
+            "*",
+            "null",
+            "app.example.com",
+            "https://app.example.com/path",
+            "https://app.example.com/?a=1",
+            "https://app.example.com#top",
+            "https://user@app.example.com",
+            "ftp://app.example.com",
+        ] {
+            let error = parse_cors_origin(refused).expect_err(refused);
+            assert!(error.contains("must be an origin"), "{error}");
+        }
+    }
 
     #[test]
     fn a_public_url_is_a_base_that_links_can_extend() {
