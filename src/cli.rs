@@ -320,12 +320,14 @@ pub(crate) struct ServeArgs {
     /// only: clients must pin the printed fingerprint).
     #[arg(long, env = "STRONGROOM_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
     tls_self_signed: bool,
-    /// A proxy (CIDR) whose X-Forwarded-For/Forwarded headers name the client
-    /// for rate limits and logs. Repeatable; none by default.
+    /// A proxy (an address, or a CIDR range) whose X-Forwarded-For/Forwarded
+    /// headers name the client for rate limits and logs. Repeatable; none
+    /// by default.
     #[arg(
         long = "trusted-proxy",
         env = "STRONGROOM_TRUSTED_PROXIES",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = parse_trusted_proxy
     )]
     trusted_proxies: Vec<IpNet>,
     /// A browser origin allowed to call the API (CORS), e.g.
@@ -574,12 +576,24 @@ fn parse_public_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_owned())
 }
 
+/// A trusted proxy: a CIDR range, or one address (its own range). Spaces
+/// around it are dropped (`10.0.0.0/8, 10.1.0.1` in the variable).
+fn parse_trusted_proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!("{text:?} is not an address or a CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)")
+        })
+}
+
 /// A browser origin as browsers send it in `Origin` (scheme and host in
 /// lower case, no default port, nothing after): the CORS layer compares
 /// the two as text, so `https://App.example.com/` is taken as
 /// `https://app.example.com`. `*` and `null` are refused: every origin
 /// is not an origin, and `null` is what any sandboxed page sends.
 fn parse_cors_origin(text: &str) -> Result<String, String> {
+    let text = text.trim();
     let refused = || {
         format!(
             "{text:?} must be an origin: http:// or https://, a host and an optional port, \
@@ -806,7 +820,31 @@ impl StoreOpts {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_cors_origin, parse_public_url};
+    use super::{parse_cors_origin, parse_public_url, parse_trusted_proxy};
+
+    #[test]
+    fn a_trusted_proxy_is_a_range_or_one_address() {
+        // A bare address was refused as "invalid IP address syntax", and
+        // so was every entry after ", " in STRONGROOM_TRUSTED_PROXIES.
+        for (given, taken) in [
+            ("10.0.0.0/8", "10.0.0.0/8"),
+            ("10.0.0.1", "10.0.0.1/32"),
+            (" 192.168.0.0/16", "192.168.0.0/16"),
+            ("fd00::1", "fd00::1/128"),
+            ("2001:db8::/32", "2001:db8::/32"),
+        ] {
+            let proxy = parse_trusted_proxy(given).map(|net| net.to_string());
+            assert_eq!(proxy.as_deref(), Ok(taken), "{given}");
+        }
+        for refused in ["proxy.example.com", "10.0.0.0/33", "*"] {
+            let error = parse_trusted_proxy(refused).expect_err(refused);
+            assert!(error.contains("not an address or a CIDR range"), "{error}");
+        }
+        assert_eq!(
+            parse_cors_origin(" https://app.example.com").as_deref(),
+            Ok("https://app.example.com")
+        );
+    }
 
     #[test]
     fn a_cors_origin_is_taken_as_browsers_send_it() {
