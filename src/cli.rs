@@ -295,7 +295,12 @@ enum Registration {
 #[derive(clap::Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "STRONGROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "STRONGROOM_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_parser = parse_listen
+    )]
     listen: SocketAddr,
     /// Directory holding the database (and the generated key file).
     #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "./strongroom-data")]
@@ -374,7 +379,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "STRONGROOM_MAX_STREAMS_PER_USER", default_value_t = 8)]
     max_streams_per_user: usize,
     /// Serve Prometheus metrics at http://ADDR/metrics (off by default).
-    #[arg(long, env = "STRONGROOM_METRICS_LISTEN")]
+    #[arg(long, env = "STRONGROOM_METRICS_LISTEN", value_parser = parse_listen)]
     metrics_listen: Option<SocketAddr>,
     /// Use a data dir, database or key file that other users can read.
     #[arg(long, env = "STRONGROOM_ALLOW_INSECURE_PERMISSIONS")]
@@ -574,6 +579,17 @@ fn parse_public_url(text: &str) -> Result<String, String> {
         ));
     }
     Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// An address to listen on: an IP address and a port. A host name is not
+/// resolved (`localhost` may be either loopback), and the error says what
+/// to write instead of clap's "invalid socket address syntax".
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "{text:?} is not an IP address and a port (e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::]:8080)"
+        )
+    })
 }
 
 /// A trusted proxy: a CIDR range, or one address (its own range). Spaces
@@ -820,7 +836,19 @@ impl StoreOpts {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_cors_origin, parse_public_url, parse_trusted_proxy};
+    use super::{parse_cors_origin, parse_listen, parse_public_url, parse_trusted_proxy};
+
+    #[test]
+    fn a_listen_address_that_is_not_one_says_what_to_write() {
+        assert_eq!(
+            parse_listen("[::]:8080").map(|a| a.to_string()).as_deref(),
+            Ok("[::]:8080")
+        );
+        for refused in ["localhost:8080", ":8080", "0.0.0.0:99999", "8080"] {
+            let error = parse_listen(refused).expect_err(refused);
+            assert!(error.contains("e.g. 127.0.0.1:8080"), "{error}");
+        }
+    }
 
     #[test]
     fn a_trusted_proxy_is_a_range_or_one_address() {
