@@ -39,6 +39,17 @@ pub enum FileError {
         /// Its permission bits.
         mode: u32,
     },
+    /// A file where a directory belongs, or the other way round.
+    #[error("{}: {}", path.display(), match kind {
+        Kind::Dir => "not a directory",
+        Kind::File => "a directory, not a file",
+    })]
+    WrongKind {
+        /// The path.
+        path: PathBuf,
+        /// What it should be.
+        kind: Kind,
+    },
     /// It could not be inspected or created.
     #[error("{}: {source}", path.display())]
     Io {
@@ -56,15 +67,44 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
     }
 }
 
-/// Refuses `path` if it exists and group or others have any access to it.
-pub(crate) fn check_private(path: &Path, fix: &'static str, allow: bool) -> Result<(), FileError> {
+/// What a private path must be: a directory (0700) or a file (0600).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A directory: the data dir, the backup dir.
+    Dir,
+    /// A file: the database, a key.
+    File,
+}
+
+/// Refuses `path` if it exists and is not of its `kind`, or group or
+/// others have any access to it.
+pub(crate) fn check_private(path: &Path, kind: Kind, allow: bool) -> Result<(), FileError> {
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        // Under a file named as a directory: name the file.
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+            let above = path.ancestors().skip(1).find(|p| p.is_file());
+            return Err(FileError::WrongKind {
+                path: above.unwrap_or(path).to_owned(),
+                kind: Kind::Dir,
+            });
+        }
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    if meta.is_dir() != (kind == Kind::Dir) {
+        return Err(FileError::WrongKind {
+            path: path.to_owned(),
+            kind,
+        });
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = match fs::metadata(path) {
-            Ok(meta) => meta.permissions().mode() & 0o777,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_error(path)(e)),
+        let mode = meta.permissions().mode() & 0o777;
+        let fix = match kind {
+            Kind::Dir => "700",
+            Kind::File => "600",
         };
         if mode & 0o077 != 0 {
             if allow {
@@ -78,7 +118,7 @@ pub(crate) fn check_private(path: &Path, fix: &'static str, allow: bool) -> Resu
             }
         }
     }
-    let _ = (path, fix, allow);
+    let _ = (path, allow);
     Ok(())
 }
 
@@ -361,13 +401,26 @@ mod tests {
             fs::metadata(&db).expect("meta").permissions().mode() & 0o777,
             0o600
         );
-        check_private(&db, "600", false).expect("private");
+        check_private(&db, Kind::File, false).expect("private");
         fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).expect("chmod");
-        let err = check_private(&db, "600", false).expect_err("exposed");
+        let err = check_private(&db, Kind::File, false).expect_err("exposed");
         assert!(err.to_string().contains("mode 644"), "{err}");
         assert!(err.to_string().contains("chmod 600"), "{err}");
-        check_private(&db, "600", true).expect("allowed");
-        check_private(&data.join("missing"), "600", false).expect("absent is fine");
+        check_private(&db, Kind::File, true).expect("allowed");
+        check_private(&data.join("missing"), Kind::File, false).expect("absent is fine");
+        // The wrong kind is named, not given a chmod: a data or backup dir
+        // that is a file was "accessible to other users (mode 644); run
+        // `chmod 700`", or "…/backups: Not a directory (os error 20)".
+        let err = check_private(&db, Kind::Dir, false).expect_err("a file");
+        assert_eq!(
+            err.to_string(),
+            format!("{}: not a directory", db.display())
+        );
+        let err = check_private(&data, Kind::File, false).expect_err("a directory");
+        assert_eq!(
+            err.to_string(),
+            format!("{}: a directory, not a file", data.display())
+        );
     }
 
     #[test]

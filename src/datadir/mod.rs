@@ -200,7 +200,7 @@ pub fn existing_master_key(args: &StoreArgs) -> Result<MasterKey, DataDirError> 
     let allow = args.allow_insecure_permissions;
     let from_data_dir = || {
         let path = args.data_dir.join(KEY_FILE);
-        files::check_private(&path, "600", allow)?;
+        files::check_private(&path, files::Kind::File, allow)?;
         Ok::<_, DataDirError>(keyfile::load(&path)?)
     };
     match &args.key {
@@ -225,12 +225,13 @@ pub fn open_engine(
     allow_insecure: bool,
     tune: impl FnOnce(&mut EngineBuilder),
 ) -> Result<Engine, DataDirError> {
-    files::check_private(data_dir, "700", allow_insecure)?;
-    files::create_private_dir(data_dir)?;
-    files::check_private(&data_dir.join(KEY_FILE), "600", allow_insecure)?;
-    let mut builder = tuned_builder(key, data_dir, allow_insecure, tune)?;
     let path = data_dir.join(DATABASE_FILE);
-    files::check_private(&path, "600", allow_insecure)?;
+    // Everything checked before anything is created.
+    files::check_private(data_dir, files::Kind::Dir, allow_insecure)?;
+    files::check_private(&data_dir.join(KEY_FILE), files::Kind::File, allow_insecure)?;
+    files::check_private(&path, files::Kind::File, allow_insecure)?;
+    files::create_private_dir(data_dir)?;
+    let mut builder = tuned_builder(key, data_dir, allow_insecure, tune)?;
     let created = files::create_private_file(&path)?;
     let engine = builder.open(&path).map_err(|source| {
         // A database this start began and could not finish (a full disk)

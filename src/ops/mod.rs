@@ -231,8 +231,12 @@ fn open_existing_as(args: &StoreArgs, only_reads: bool) -> Result<Engine, OpsErr
     if !path.exists() {
         return Err(OpsError::NoDatabase { path });
     }
-    files::check_private(&args.data_dir, "700", args.allow_insecure_permissions)?;
-    files::check_private(&path, "600", args.allow_insecure_permissions)?;
+    files::check_private(
+        &args.data_dir,
+        files::Kind::Dir,
+        args.allow_insecure_permissions,
+    )?;
+    files::check_private(&path, files::Kind::File, args.allow_insecure_permissions)?;
     let key = master_key(args)?;
     if only_reads && rustix::fs::access(&path, rustix::fs::Access::WRITE_OK).is_err() {
         return Engine::builder(key)

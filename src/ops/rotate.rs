@@ -32,7 +32,11 @@ pub struct Rotated {
 /// first: if that fails (a full disk) nothing was changed, and after the
 /// commit only a rename is left to do.
 pub fn rotate_master_key(args: &StoreArgs, new_key_file: &Path) -> Result<Rotated, OpsError> {
-    files::check_private(new_key_file, "600", args.allow_insecure_permissions)?;
+    files::check_private(
+        new_key_file,
+        files::Kind::File,
+        args.allow_insecure_permissions,
+    )?;
     // Read once: the key the store is re-keyed under is the text staged.
     let (new, text) = keyfile::load_with_text(new_key_file)?;
     let engine = open_existing(args)?;

@@ -78,7 +78,7 @@ pub(crate) struct Private {
 
 fn write(engine: &Engine, backups: Private) -> Result<ops::BackupDone, ops::OpsError> {
     let dir = backups.dir;
-    files::check_private(&dir, "700", backups.allow_insecure)?;
+    files::check_private(&dir, files::Kind::Dir, backups.allow_insecure)?;
     files::create_private_dir(&dir)?;
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -192,8 +192,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     };
     // An existing backup directory others can read is refused at start,
     // as the data dir is (a backup holds what the database holds).
-    datadir::files::check_private(&backups.dir, "700", backups.allow_insecure)
-        .map_err(DataDirError::from)?;
+    datadir::files::check_private(
+        &backups.dir,
+        datadir::files::Kind::Dir,
+        backups.allow_insecure,
+    )
+    .map_err(DataDirError::from)?;
 
     let created_dir = !config.data_dir.exists();
     let (quota, retention) = (config.default_quota, config.audit_retention);

@@ -116,6 +116,40 @@ async fn sigterm_ends_open_streams_at_once_and_a_restart_can_follow() {
 }
 
 #[test]
+fn a_file_where_a_directory_belongs_is_named_so_and_nothing_is_created() {
+    // Before: "…/backups: Not a directory (os error 20)" for a data dir
+    // that is a file, "accessible to other users (mode 644); run `chmod
+    // 700 …`" for a backup dir that is one, and a key file made in the
+    // data dir before a database path that is a directory was refused.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").expect("file");
+    let data = dir.path().join("d");
+    let exited = run_to_exit(&file, &[], &[]);
+    assert_eq!(exited.status.code(), Some(1), "{}", exited.stderr);
+    assert_eq!(
+        exited.error_line(),
+        format!("error: {}: not a directory", file.display())
+    );
+    let backups = file.display().to_string();
+    let exited = run_to_exit(&data, &["--backup-dir", &backups], &[]);
+    assert_eq!(
+        exited.error_line(),
+        format!("error: {}: not a directory", file.display())
+    );
+    assert!(!data.exists(), "nothing created");
+    let database = data.join("strongroom.redb");
+    std::fs::create_dir_all(&database).expect("a directory for the database");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let exited = run_to_exit(&data, &[], &[]);
+    assert_eq!(
+        exited.error_line(),
+        format!("error: {}: a directory, not a file", database.display())
+    );
+    assert!(!data.join("master.key").exists(), "no key made");
+}
+
+#[test]
 fn a_busy_address_fails_in_one_line_and_creates_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("never");
