@@ -118,8 +118,19 @@ pub(crate) fn is_same_origin(
 /// The origin (`scheme://host[:port]`) of a public base URL.
 pub(crate) fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
     let host = rest.split('/').next()?;
-    (!host.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), host))
+    // Browsers leave the scheme's default port out of `Origin`.
+    let default_port = match scheme.as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => "",
+    };
+    let host = match host.strip_suffix(default_port) {
+        Some(bare) if !default_port.is_empty() => bare,
+        _ => host,
+    };
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
 #[cfg(test)]
@@ -137,5 +148,19 @@ mod tests {
             Some("http://127.0.0.1:8080")
         );
         assert_eq!(origin_of("nope"), None);
+        // As a browser sends it: a public URL naming the default port
+        // would otherwise make the web client's own requests cross-origin.
+        assert_eq!(
+            origin_of("https://vault.example.com:443/base").as_deref(),
+            Some("https://vault.example.com")
+        );
+        assert_eq!(
+            origin_of("http://vault.example.com:80").as_deref(),
+            Some("http://vault.example.com")
+        );
+        assert_eq!(
+            origin_of("https://vault.example.com:8443").as_deref(),
+            Some("https://vault.example.com:8443")
+        );
     }
 }
