@@ -617,24 +617,15 @@ fn parse_cors_origin(text: &str) -> Result<String, String> {
         )
     };
     let uri: poem::http::Uri = text.parse().map_err(|_| refused())?;
-    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        return Err(refused());
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return Err(refused()),
-    };
+    let web = uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
     let nothing_after = matches!(uri.path(), "" | "/") && uri.query().is_none();
-    if !nothing_after || authority.as_str().contains('@') || text.contains('#') {
+    let user_info = uri.authority().is_some_and(|a| a.as_str().contains('@'));
+    if !web || !nothing_after || user_info || text.contains('#') {
         return Err(refused());
     }
-    let host = authority.host().to_ascii_lowercase();
-    Ok(match authority.port_u16() {
-        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
-        _ => format!("{scheme}://{host}"),
-    })
+    strongroom_facade::origin_of(text).ok_or_else(refused)
 }
 
 impl ServeArgs {

@@ -65,6 +65,7 @@ use strongroom_engine::{Engine, Limits};
 pub use admin::audit::CheckpointJson;
 pub use credits::stripe::{StripeConfig, sign as stripe_signature};
 pub use fanout::remote::{Remote, RemoteStreams};
+pub use http::cors::origin_of;
 pub use http::paging::DEFAULT_PAGE;
 pub use http::problem::{PROBLEM_JSON, Problem};
 pub use http::rate_limit::LoginLimits;

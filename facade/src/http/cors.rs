@@ -115,22 +115,25 @@ pub(crate) fn is_same_origin(
         .is_some_and(|(s, h)| s.eq_ignore_ascii_case(scheme) && h.eq_ignore_ascii_case(host))
 }
 
-/// The origin (`scheme://host[:port]`) of a public base URL.
-pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let host = rest.split('/').next()?;
-    // Browsers leave the scheme's default port out of `Origin`.
+/// The origin of a URL (`scheme://host[:port]`, the path dropped) as
+/// browsers send it in `Origin`: scheme and host in lower case, the
+/// scheme's default port left out. The server's public origin comes from
+/// it, and the binary takes `--cors-origin` through it: both are compared
+/// with what browsers send.
+pub fn origin_of(url: &str) -> Option<String> {
+    let uri: poem::http::Uri = url.trim().parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let authority = uri.authority()?;
     let default_port = match scheme.as_str() {
-        "http" => ":80",
-        "https" => ":443",
-        _ => "",
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
     };
-    let host = match host.strip_suffix(default_port) {
-        Some(bare) if !default_port.is_empty() => bare,
-        _ => host,
-    };
-    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+    let host = authority.host().to_ascii_lowercase();
+    Some(match authority.port_u16() {
+        Some(port) if Some(port) != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
 }
 
 #[cfg(test)]
