@@ -89,12 +89,6 @@ pub(crate) fn document(generated: &str, limits: &Limits, broadcast: &BroadcastCa
             { "required": ["message"], "properties": { "message": { "type": "string" } } },
             { "required": ["file_id"], "properties": { "file_id": { "type": "string" } } }
         ]);
-        let label = &mut share["properties"]["file_label"];
-        if label.is_object() {
-            label["pattern"] =
-                json!("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$");
-            label["maxLength"] = json!(5464);
-        }
     }
     serde_json::to_string_pretty(&spec).unwrap_or_else(|_| generated.to_owned())
 }

@@ -21,7 +21,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use sha2::{Digest, Sha256};
 use strongroom_engine::audit::{Actor, Origin};
 use strongroom_engine::secrecy::ExposeSecret;
-use strongroom_engine::shares::{NewFileShare, NewShare};
+use strongroom_engine::shares::{NewFileShare, NewShare, SHARE_FILE_LABEL_MAX};
 use strongroom_engine::{FileId, Scope, SecretBytes, SecretString, ShareId, UserId};
 use uuid::Uuid;
 
@@ -173,6 +173,10 @@ impl SharesApi {
         caller: MaybeCaller,
         body: JsonBody<NewShareRequest>,
     ) -> Answer<CreateShareResponse, CreateShareErrors> {
+        let label = match body.0.file_label.as_deref().map(sealed_label).transpose() {
+            Ok(label) => label,
+            Err(p) => return answer(p),
+        };
         let (owner, acting) = match caller {
             MaybeCaller::Caller(c) => {
                 match guard::writer(&state, &c, Scope::MessagesWrite).await? {
@@ -208,7 +212,7 @@ impl SharesApi {
                     FileId::from_u128(file.as_u128()),
                     // A file sealed in the sender's browser: its label is
                     // opaque here (empty when none was given).
-                    client_encrypted.then(|| lenient_base64(body.file_label.as_deref())),
+                    client_encrypted.then(|| label.unwrap_or_default()),
                 ),
                 None => {
                     return answer(Problem::new(
@@ -423,18 +427,30 @@ enum Content {
     File(UserId, FileId, Option<Vec<u8>>),
 }
 
-/// The bytes of a base64 text the document already constrained to the
-/// base64 alphabet and padding (trailing bits are not checked).
-fn lenient_base64(text: Option<&str>) -> Vec<u8> {
+/// A sealed file label as the request gives it: standard base64 with
+/// padding (the body's schema already holds it to that alphabet and
+/// shape), at most [`SHARE_FILE_LABEL_MAX`] bytes once decoded.
+fn sealed_label(text: &str) -> Result<Vec<u8>, Problem> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    // Bits past the last byte are not checked, as the schema's pattern
+    // does not check them.
+    const PADDED: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new()
             .with_decode_allow_trailing_bits(true)
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
-    text.and_then(|t| LENIENT.decode(t).ok())
-        .unwrap_or_default()
+    match PADDED.decode(text) {
+        Ok(label) if label.len() <= SHARE_FILE_LABEL_MAX => Ok(label),
+        Ok(_) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("file_label: a sealed label is at most {SHARE_FILE_LABEL_MAX} bytes"),
+        )),
+        Err(_) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "file_label: not standard base64 with padding",
+        )),
+    }
 }
 
 /// The state acting for an anonymous client at its address (what the

@@ -32,9 +32,14 @@ pub(crate) struct NewShareRequest {
     /// not with `client_encrypted`), independent of the file from then on.
     pub(crate) file_id: Option<Uuid>,
     /// With `file_id` and `client_encrypted`: the file's label as the
-    /// sender's browser sealed it (standard base64, at most 4 096 bytes),
-    /// returned by the preview so the recipient's page can name the file
-    /// before opening it. Ignored otherwise.
+    /// sender's browser sealed it (standard base64 with padding, at most
+    /// 4 096 bytes), returned by the preview so the recipient's page can
+    /// name the file before opening it. Checked wherever it is given,
+    /// used only there.
+    #[oai(validator(
+        pattern = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        max_length = 5464
+    ))]
     pub(crate) file_label: Option<String>,
     /// Seconds until the link stops working: 60 to 604 800 (7 days).
     /// Default 86 400 (1 day).

@@ -596,3 +596,54 @@ async fn a_file_sealed_by_the_sender_is_shared_without_the_server_reading_it() {
     let plain = client::open_file(&stream, &sealed.key).expect("the key opens the file");
     assert_eq!(plain.as_slice(), secret.as_slice());
 }
+
+#[tokio::test]
+async fn a_sealed_label_that_is_not_standard_base64_or_too_long_is_refused() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    let s = start().await;
+    let (alice, _) = s.account("alice").await;
+    let (_, stored) = json(upload(&s, "/v1/files", &alice, "sealed.bin", content(100)).await).await;
+    let file = |label: serde_json::Value| {
+        serde_json::json!({
+            "file_id": stored["id"],
+            "client_encrypted": true,
+            "file_label": label,
+        })
+    };
+    let too_long = STANDARD.encode(vec![7u8; 4097]);
+    for body in [
+        // Not base64 at all, the URL-safe alphabet, and missing padding:
+        // each would have been stored as some other label, or none.
+        file("É+Ð".into()),
+        file("ab-_".into()),
+        file("abc".into()),
+        // Longer than any label a browser seals.
+        file(too_long.into()),
+        // Given with a message, where it is not used, it is still checked.
+        serde_json::json!({"message": "x", "file_label": "É+Ð"}),
+    ] {
+        let refused = s.post("/v1/shares", body.clone(), Some(&alice)).await;
+        assert_problem(&refused, 400);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("file_label")),
+            "{body}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(
+        s.get("/v1/shares", &alice).await.body["shares"],
+        serde_json::json!([])
+    );
+    // The longest label, and none, are taken.
+    for label in [
+        STANDARD.encode(vec![7u8; 4096]).into(),
+        serde_json::Value::Null,
+    ] {
+        let created = s.post("/v1/shares", file(label), Some(&alice)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+}
