@@ -143,6 +143,17 @@ impl Problem {
         }
     }
 
+    /// A 503 without `Retry-After`: this server's engine was opened
+    /// read-only (an embedder serving a snapshot), so it answers reads
+    /// and nothing it is asked to write will ever be written here.
+    pub fn read_only() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server holds its store read-only, so nothing was written; \
+             it answers reads only",
+        )
+    }
+
     /// A 507: the disk holding the database is full, and nothing was
     /// written; the same request succeeds once space is freed.
     pub fn full() -> Self {
@@ -521,6 +532,7 @@ pub(crate) fn server_error(what: &str, err: &impl StorageFailure) -> Problem {
             tracing::error!("{what} refused: the disk holding the database is full");
             Problem::full()
         }
+        Some(StorageError::ReadOnly) => Problem::read_only(),
         Some(StorageError::Unavailable(why)) => {
             tracing::error!(cause = %why, "{what} refused: the database gave no connection in time");
             Problem::unavailable()

@@ -346,3 +346,85 @@ async fn health_docs_and_spec_are_served() {
     assert_eq!(spec.status, 200);
     assert!(spec.body["paths"]["/v1/messages"].is_object());
 }
+
+#[tokio::test]
+async fn an_engine_opened_read_only_serves_reads_and_answers_writes_503() {
+    use std::sync::Arc;
+    use strongroom_testkit::http::{Api, engine, serve};
+    use strongroom_testkit::{KEY_A, master};
+
+    let app = |engine| {
+        poem::IntoEndpoint::into_endpoint(strongroom_facade::api(engine, Default::default()))
+    };
+    let (dir, clock, writable) = engine();
+    let (addr, task) = serve(app(writable.clone())).await;
+    let s = Api::new(format!("http://{addr}"));
+    let (alice, _) = s.account("alice").await;
+    let sent = s
+        .post("/v1/messages", json!({"message": "kept"}), Some(&alice))
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    // What an embedder serving a snapshot would do.
+    let snapshot = dir.path().join("snapshot.redb");
+    writable
+        .maintenance()
+        .backup_to(&snapshot)
+        .expect("snapshot");
+    let mut builder = strongroom_engine::Engine::builder(master(KEY_A));
+    builder.clock(Arc::new(clock));
+    let replica = builder.open_read_only(&snapshot).expect("read-only open");
+    let (addr, replica_task) = serve(app(replica)).await;
+    let ro = Api::new(format!("http://{addr}"));
+    let listed = ro.get("/v1/messages", &alice).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["messages"][0]["message"], "kept");
+    let id = sent.body["id"].as_str().expect("id");
+    for refused in [
+        ro.post("/v1/messages", json!({"message": "x"}), Some(&alice))
+            .await,
+        ro.post(
+            "/v1/sessions",
+            json!({"username": "alice", "password": common::PASSWORD}),
+            None,
+        )
+        .await,
+        ro.delete(&format!("/v1/messages/{id}"), &alice).await,
+        ro.post(
+            "/v1/accounts",
+            json!({"username": "bob", "password": common::PASSWORD}),
+            None,
+        )
+        .await,
+        ro.post("/v1/shares", json!({"message": "x"}), Some(&alice))
+            .await,
+        ro.post(
+            "/v1/api-keys",
+            json!({"name": "ci", "scopes": ["messages:read"]}),
+            Some(&alice),
+        )
+        .await,
+        ro.post("/v1/me/totp", json!({}), Some(&alice)).await,
+        ro.call("DELETE", "/v1/sessions/current", Some(&alice), json!(null))
+            .await,
+        ro.send(
+            ro.http
+                .post(ro.url("/v1/files"))
+                .bearer_auth(&alice)
+                .header("content-type", "text/plain")
+                .header("x-file-name", "a.txt")
+                .body("file"),
+        )
+        .await,
+    ] {
+        assert_problem(&refused, 503);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("read-only")),
+            "{}",
+            refused.body
+        );
+    }
+    replica_task.abort();
+    task.abort();
+}
