@@ -414,7 +414,8 @@ pub enum ShareError {
     #[error("passphrase hashing failed")]
     Hashing,
     /// The file to share is not one of the creator's (absent, expired,
-    /// still uploading, or someone else's).
+    /// still uploading, or someone else's), or it was deleted or expired
+    /// while the share copied it (nothing of the copy is kept).
     #[error("file not found")]
     FileNotFound,
     /// The share holds a file (`file`) and was opened as a message, or the

@@ -216,6 +216,8 @@ impl Shares<'_> {
         if let Err(e) = done {
             store.write_with(|tx| domain::files::abort(tx, owner, copy))?;
             return Err(match e {
+                // The original, deleted or expired while it was copied.
+                RecordError::NotFound => ShareError::FileNotFound,
                 RecordError::QuotaExceeded { what, used, limit } => {
                     ShareError::QuotaExceeded { what, used, limit }
                 }

@@ -590,6 +590,49 @@ mod shared {
     }
 
     #[test]
+    fn a_file_deleted_while_its_share_copies_it_is_not_found_and_nothing_is_kept() {
+        let (_dir, _clock, engine) = engine();
+        let alice = user(&engine, "alice");
+        // Three batches of copying: the deletion lands between two.
+        let bytes = content(3 * BATCH_SEGMENTS * SEGMENT_BYTES, 9);
+        let id = upload(&engine, alice, alice, &bytes, 1 << 20);
+        let used_by_file = usage(&engine, alice);
+        let sharing = std::thread::scope(|scope| {
+            let sharing = scope.spawn(|| {
+                engine.shares().create_file(
+                    alice,
+                    NewFileShare {
+                        file: id,
+                        ttl: None,
+                        max_views: None,
+                        passphrase: None,
+                        client_label: None,
+                    },
+                )
+            });
+            // Once the copy's first batch is stored, the original goes.
+            while usage(&engine, alice).1 <= used_by_file.1 && !sharing.is_finished() {
+                std::thread::yield_now();
+            }
+            engine
+                .files()
+                .delete(alice, id)
+                .expect("delete the original");
+            sharing.join().expect("thread")
+        });
+        match sharing {
+            // The copy may have read every segment before the deletion.
+            Ok(_) => assert_eq!(engine.shares().list(alice).expect("list").len(), 1),
+            Err(e) => {
+                assert!(matches!(e, ShareError::FileNotFound), "{e:?}");
+                assert!(engine.shares().list(alice).expect("list").is_empty());
+                assert_eq!(usage(&engine, alice), (0, 0), "nothing of the copy is kept");
+            }
+        }
+        assert_sound(&engine);
+    }
+
+    #[test]
     fn of_many_concurrent_opens_of_a_one_view_file_share_exactly_one_gets_the_file() {
         let (_dir, _clock, engine) = engine();
         let alice = user(&engine, "alice");
