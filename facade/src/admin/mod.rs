@@ -8,7 +8,6 @@ pub(crate) mod audit;
 pub(crate) mod ops;
 pub(crate) mod wire;
 
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -171,8 +170,7 @@ pub(crate) enum Access {
 }
 
 pub(crate) fn user_id(text: &str) -> Result<UserId, Problem> {
-    text.parse::<UserId>()
-        .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "user not found"))
+    text.parse::<UserId>().map_err(|_| Problem::unknown_user())
 }
 
 /// Runs `work` on the account `id` for an admin caller (403 otherwise, 404

@@ -156,7 +156,7 @@ fn e2e_problem(err: E2eKeyError) -> Problem {
         }
         // A valid request the account's state refuses.
         E2eKeyError::TooMany { .. } => Problem::new(StatusCode::CONFLICT, err.to_string()),
-        E2eKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        E2eKeyError::UnknownUser => Problem::unknown_user(),
         other => server_error("e2e key operation", &other),
     }
 }

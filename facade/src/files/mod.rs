@@ -210,7 +210,7 @@ impl FilesApi {
         let recipient = state.read(move |e| e.accounts().find(&username.0)).await?;
         let recipient = match recipient {
             Ok(Some(recipient)) => recipient,
-            Ok(None) => return answer(Problem::new(StatusCode::NOT_FOUND, "user not found")),
+            Ok(None) => return answer(Problem::unknown_user()),
             Err(e) => return answer(account_problem(e)),
         };
         let label = label(req, file_name.0.as_deref());

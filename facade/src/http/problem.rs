@@ -46,6 +46,10 @@ pub struct Problem {
     #[oai(skip)]
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// A 404 for an account that does not exist ([`Problem::unknown_user`]).
+    #[oai(skip)]
+    #[serde(skip)]
+    unknown_user: bool,
 }
 
 impl Problem {
@@ -58,6 +62,19 @@ impl Problem {
             detail: detail.into(),
             credits: None,
             retry_after: None,
+            unknown_user: false,
+        }
+    }
+
+    /// A 404: no account has that name or id. Where an operation names
+    /// no account but the caller's (it documents no 404), the account is
+    /// the caller's own, deleted by a concurrent request after the
+    /// credential was checked; [`Problems`] answers that 401, as the
+    /// credential is answered a moment later.
+    pub fn unknown_user() -> Self {
+        Self {
+            unknown_user: true,
+            ..Self::new(StatusCode::NOT_FOUND, "user not found")
         }
     }
 
@@ -331,12 +348,16 @@ pub(crate) type Answer<R, E> = Result<R, Problems<E>>;
 
 impl<E: Errors> From<Problem> for Problems<E> {
     fn from(problem: Problem) -> Self {
+        let documents = |status| E::STATUSES.iter().any(|s| s.status == status);
+        let problem = if problem.unknown_user && !documents(404) {
+            Problem::new(StatusCode::UNAUTHORIZED, "this account no longer exists")
+        } else {
+            problem
+        };
         // 402 is documented on every operation a bearer token may call
         // (see `spec::document_payment`).
         debug_assert!(
-            problem.status >= 500
-                || problem.status == 402
-                || E::STATUSES.iter().any(|s| s.status == problem.status),
+            problem.status >= 500 || problem.status == 402 || documents(problem.status),
             "status {} is not documented for this operation: {}",
             problem.status,
             problem.detail
@@ -544,7 +565,7 @@ pub(crate) fn server_error(what: &str, err: &impl StorageFailure) -> Problem {
 pub(crate) fn record_problem(err: RecordError) -> Problem {
     match err {
         RecordError::NotFound => Problem::new(StatusCode::NOT_FOUND, "message not found"),
-        RecordError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        RecordError::UnknownUser => Problem::unknown_user(),
         RecordError::TtlOutOfRange { max_secs } => Problem::new(
             StatusCode::BAD_REQUEST,
             format!("ttl_seconds must be between 1 and {max_secs}"),
@@ -578,7 +599,7 @@ pub(crate) fn account_problem(err: AccountError) -> Problem {
             Problem::new(StatusCode::BAD_REQUEST, err.to_string())
         }
         AccountError::UsernameTaken => Problem::new(StatusCode::CONFLICT, "username is taken"),
-        AccountError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        AccountError::NotFound => Problem::unknown_user(),
         AccountError::LastAdmin
         | AccountError::KeysNotRewrapped { .. }
         | AccountError::SamePassword => Problem::new(StatusCode::CONFLICT, err.to_string()),
@@ -639,7 +660,7 @@ pub(crate) fn totp_problem(err: TotpError) -> Problem {
             Problem::new(StatusCode::CONFLICT, err.to_string())
         }
         TotpError::InvalidCode => Problem::second_factor_invalid(),
-        TotpError::NotFound => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        TotpError::NotFound => Problem::unknown_user(),
         other => server_error("two-factor operation", &other),
     }
 }
@@ -647,7 +668,7 @@ pub(crate) fn totp_problem(err: TotpError) -> Problem {
 pub(crate) fn credits_problem(err: CreditsError) -> Problem {
     match err {
         CreditsError::Insufficient(e) => Problem::insufficient_credits(e),
-        CreditsError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        CreditsError::UnknownUser => Problem::unknown_user(),
         CreditsError::InvalidAmount
         | CreditsError::InvalidReason
         | CreditsError::InvalidLimit { .. } => {
@@ -670,7 +691,7 @@ pub(crate) fn api_key_problem(err: ApiKeyError) -> Problem {
             format!("scope `{scope}` exceeds what your role allows"),
         ),
         ApiKeyError::NotFound => Problem::new(StatusCode::NOT_FOUND, "api key not found"),
-        ApiKeyError::UnknownUser => Problem::new(StatusCode::NOT_FOUND, "user not found"),
+        ApiKeyError::UnknownUser => Problem::unknown_user(),
         other => server_error("api key operation", &other),
     }
 }
@@ -679,6 +700,31 @@ pub(crate) fn api_key_problem(err: ApiKeyError) -> Problem {
 mod tests {
     use super::*;
     use strongroom_engine::StorageError;
+
+    errors! {
+        NamesAUser { 401 => "", 404 => "" }
+    }
+    errors! {
+        NamesOnlyTheCaller { 401 => "" }
+    }
+
+    #[test]
+    fn an_unknown_user_is_the_callers_own_account_where_no_other_is_named() {
+        let named: Problems<NamesAUser> = account_problem(AccountError::NotFound).into();
+        assert_eq!(
+            (named.0.status, named.0.detail.as_str()),
+            (404, "user not found")
+        );
+        let own: Problems<NamesOnlyTheCaller> = api_key_problem(ApiKeyError::UnknownUser).into();
+        assert_eq!(
+            (own.0.status, own.0.detail.as_str()),
+            (401, "this account no longer exists")
+        );
+        // Only an unknown user: another 404 is left as it is (and a debug
+        // build's assertion catches it if undocumented).
+        let named: Problems<NamesAUser> = api_key_problem(ApiKeyError::NotFound).into();
+        assert_eq!(named.0.detail, "api key not found");
+    }
 
     #[test]
     fn a_busy_database_is_a_503_to_retry_and_other_storage_failures_a_500() {

@@ -163,7 +163,7 @@ impl MessagesApi {
         let recipient = state.read(move |e| e.accounts().find(&username.0)).await?;
         match recipient {
             Ok(Some(recipient)) => store(&acting, me, recipient, body.0).await,
-            Ok(None) => answer(Problem::new(StatusCode::NOT_FOUND, "user not found")),
+            Ok(None) => answer(Problem::unknown_user()),
             Err(e) => answer(account_problem(e)),
         }
     }

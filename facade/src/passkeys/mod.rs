@@ -127,6 +127,7 @@ fn passkey_problem(e: PasskeyError) -> Problem {
             Problem::new(StatusCode::CONFLICT, e.to_string())
         }
         PasskeyError::NotFound => Problem::new(StatusCode::NOT_FOUND, "passkey not found"),
+        PasskeyError::UnknownUser => Problem::unknown_user(),
         PasskeyError::InvalidName | PasskeyError::InvalidCredential => {
             Problem::new(StatusCode::BAD_REQUEST, e.to_string())
         }

@@ -658,3 +658,60 @@ async fn a_web_session_keeps_its_refresh_token_in_a_strict_host_cookie() {
     assert_eq!(r.status, 201);
     assert!(r.body["refresh_token"].is_string());
 }
+
+/// Requests already past their token check when the account is deleted
+/// by another request are answered as the token is a moment later: 401,
+/// never a status the operation does not document (a debug build asserts
+/// that), whichever of them the deletion overtakes.
+#[tokio::test]
+async fn requests_overtaken_by_the_accounts_deletion_are_answered_401() {
+    // Room for every round's password checks from this one address.
+    let config = strongroom_facade::ApiConfig {
+        login_limits: strongroom_facade::LoginLimits {
+            per_address_burst: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = common::start_with(config, "").await;
+    for round in 0..4 {
+        let name = format!("leaver{round}");
+        let (token, _) = s.account(&name).await;
+        let delete = || {
+            s.call(
+                "DELETE",
+                "/v1/me",
+                Some(&token),
+                json!({"password": PASSWORD}),
+            )
+        };
+        let password = || {
+            s.call(
+                "PUT",
+                "/v1/me/password",
+                Some(&token),
+                change(PASSWORD, NEW),
+            )
+        };
+        let key = || {
+            s.post(
+                "/v1/api-keys",
+                json!({"name": "ci", "scopes": ["messages:read"]}),
+                Some(&token),
+            )
+        };
+        let (deletes, changes, keys) = tokio::join!(
+            futures_util::future::join_all([delete(), delete(), delete(), delete()]),
+            futures_util::future::join_all([password(), password()]),
+            futures_util::future::join_all([key(), key(), key()]),
+        );
+        for (replies, done) in [(deletes, 204), (changes, 204), (keys, 201)] {
+            for r in replies {
+                if r.status != done {
+                    assert_problem(&r, 401);
+                }
+            }
+        }
+        assert_problem(&s.get("/v1/me", &token).await, 401);
+    }
+}
