@@ -136,13 +136,7 @@ impl Shares<'_> {
             });
         }
         let engine = self.0;
-        let source = engine
-            .files()
-            .open(owner, share.file)
-            .map_err(|e| match e {
-                RecordError::NotFound => ShareError::FileNotFound,
-                other => file_error(other),
-            })?;
+        let source = engine.files().open(owner, share.file).map_err(copy_error)?;
         // Refused before the copy when the account cannot pay; charged
         // with the share's own commit.
         let config = &engine.inner.credits;
@@ -163,7 +157,7 @@ impl Shares<'_> {
             .write_with(|tx| {
                 domain::files::begin_copy(tx, now, owner, copy, &header, UPLOAD_LEASE, quota)
             })
-            .map_err(file_error)?;
+            .map_err(copy_error)?;
         let row = ShareRow {
             id: ShareId::generate(),
             owner: Some(owner),
@@ -215,15 +209,7 @@ impl Shares<'_> {
         });
         if let Err(e) = done {
             store.write_with(|tx| domain::files::abort(tx, owner, copy))?;
-            return Err(match e {
-                // The original, deleted or expired while it was copied.
-                RecordError::NotFound => ShareError::FileNotFound,
-                RecordError::QuotaExceeded { what, used, limit } => {
-                    ShareError::QuotaExceeded { what, used, limit }
-                }
-                RecordError::Credits(e) => ShareError::Credits(e),
-                other => file_error(other),
-            });
+            return Err(copy_error(e));
         }
         Ok(CreatedShare {
             id: row.id,
@@ -466,6 +452,17 @@ fn life(ttl: Option<Duration>, max_views: Option<u32>) -> Result<(Duration, u32)
         });
     }
     Ok((ttl, max_views))
+}
+
+/// An error while copying a file into a new share. The original, or its
+/// owner's account, deleted or expired since the copy began (between any
+/// two of its transactions) is `FileNotFound`, as it is for a later try.
+fn copy_error(e: RecordError) -> ShareError {
+    match e {
+        RecordError::NotFound | RecordError::UnknownUser => ShareError::FileNotFound,
+        RecordError::Credits(e) => ShareError::Credits(e),
+        other => file_error(other),
+    }
 }
 
 /// A file error while sharing or opening a file share.

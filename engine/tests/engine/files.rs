@@ -590,46 +590,68 @@ mod shared {
     }
 
     #[test]
-    fn a_file_deleted_while_its_share_copies_it_is_not_found_and_nothing_is_kept() {
-        let (_dir, _clock, engine) = engine();
-        let alice = user(&engine, "alice");
-        // Three batches of copying: the deletion lands between two.
-        let bytes = content(3 * BATCH_SEGMENTS * SEGMENT_BYTES, 9);
-        let id = upload(&engine, alice, alice, &bytes, 1 << 20);
-        let used_by_file = usage(&engine, alice);
-        let sharing = std::thread::scope(|scope| {
-            let sharing = scope.spawn(|| {
-                engine.shares().create_file(
-                    alice,
-                    NewFileShare {
-                        file: id,
-                        ttl: None,
-                        max_views: None,
-                        passphrase: None,
-                        client_label: None,
-                    },
-                )
+    fn a_file_or_account_deleted_while_its_share_copies_it_is_not_found_and_nothing_is_kept() {
+        // The account, also before the copy's first write: while the
+        // passphrase is hashed.
+        for (account, passphrase) in [(false, None), (true, None), (true, Some("open sesame"))] {
+            let passphrase = passphrase.map(strongroom_engine::SecretString::from);
+            let (_dir, _clock, engine) = engine();
+            let alice = user(&engine, "alice");
+            // Three batches of copying: the deletion lands between two.
+            let bytes = content(3 * BATCH_SEGMENTS * SEGMENT_BYTES, 9);
+            let id = upload(&engine, alice, alice, &bytes, 1 << 20);
+            let used_by_file = usage(&engine, alice);
+            let sharing = std::thread::scope(|scope| {
+                let sharing = scope.spawn(|| {
+                    engine.shares().create_file(
+                        alice,
+                        NewFileShare {
+                            file: id,
+                            ttl: None,
+                            max_views: None,
+                            passphrase: passphrase.as_ref(),
+                            client_label: None,
+                        },
+                    )
+                });
+                // Once the copy's first batch is stored, the original goes.
+                while passphrase.is_none()
+                    && usage(&engine, alice).1 <= used_by_file.1
+                    && !sharing.is_finished()
+                {
+                    std::thread::yield_now();
+                }
+                if account {
+                    engine
+                        .admin()
+                        .delete_user(alice)
+                        .expect("delete the account");
+                } else {
+                    engine
+                        .files()
+                        .delete(alice, id)
+                        .expect("delete the original");
+                }
+                sharing.join().expect("thread")
             });
-            // Once the copy's first batch is stored, the original goes.
-            while usage(&engine, alice).1 <= used_by_file.1 && !sharing.is_finished() {
-                std::thread::yield_now();
+            match sharing {
+                // The copy may have read every segment before the deletion
+                // (and a share made before its account's deletion goes
+                // with it).
+                Ok(_) => {
+                    let kept = usize::from(!account);
+                    assert_eq!(engine.shares().list(alice).expect("list").len(), kept);
+                }
+                Err(e) => {
+                    assert!(matches!(e, ShareError::FileNotFound), "{e:?}");
+                    assert!(engine.shares().list(alice).expect("list").is_empty());
+                    if !account {
+                        assert_eq!(usage(&engine, alice), (0, 0), "nothing of the copy is kept");
+                    }
+                }
             }
-            engine
-                .files()
-                .delete(alice, id)
-                .expect("delete the original");
-            sharing.join().expect("thread")
-        });
-        match sharing {
-            // The copy may have read every segment before the deletion.
-            Ok(_) => assert_eq!(engine.shares().list(alice).expect("list").len(), 1),
-            Err(e) => {
-                assert!(matches!(e, ShareError::FileNotFound), "{e:?}");
-                assert!(engine.shares().list(alice).expect("list").is_empty());
-                assert_eq!(usage(&engine, alice), (0, 0), "nothing of the copy is kept");
-            }
+            assert_sound(&engine);
         }
-        assert_sound(&engine);
     }
 
     #[test]
