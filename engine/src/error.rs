@@ -418,6 +418,10 @@ pub enum ShareError {
     /// while the share copied it (nothing of the copy is kept).
     #[error("file not found")]
     FileNotFound,
+    /// The creator's account does not exist (deleted meanwhile): nothing
+    /// was stored or charged.
+    #[error("user not found")]
+    UnknownUser,
     /// The share holds a file (`file`) and was opened as a message, or the
     /// other way round; nothing was consumed.
     #[error("this share holds {}", if *file { "a file" } else { "a message" })]
@@ -554,6 +558,7 @@ impl From<CreditsError> for ShareError {
     fn from(e: CreditsError) -> Self {
         match e {
             CreditsError::Insufficient(e) => Self::Credits(e),
+            CreditsError::UnknownUser => Self::UnknownUser,
             CreditsError::Storage(e) => Self::Storage(e),
             other => Self::Storage(StorageError::backend(other)),
         }

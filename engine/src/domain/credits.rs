@@ -99,7 +99,15 @@ pub(crate) fn charge(
     if cost == 0 {
         return Ok(None);
     }
-    grant(tx, meter, account)?;
+    // No balance yet: the account is granted its credits first, unless it
+    // is gone (deleted since the caller's credential was checked, or a
+    // stale id): a deleted account's ledger is not started again.
+    if !CREDITS.contains(tx, &account)? {
+        if !USERS.contains(tx, &account)? {
+            return Err(CreditsError::UnknownUser);
+        }
+        grant(tx, meter, account)?;
+    }
     let amount = -i64::try_from(cost).unwrap_or(i64::MAX);
     let (entry, crossed_low) = post(tx, meter, account, Movement::Charge(action), amount, None)?;
     let charged = Charged {

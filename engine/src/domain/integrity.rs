@@ -101,6 +101,12 @@ pub enum IntegrityProblem {
         /// How many entries disagree.
         count: u64,
     },
+    /// Share links made by an account that no longer exists (its
+    /// deletion removes its shares).
+    ShareWithoutOwner {
+        /// How many.
+        count: u64,
+    },
     /// A user's usage counter disagrees with the messages they sent that
     /// are stored and the share links they made that hold their content.
     UsageMismatch {
@@ -206,6 +212,9 @@ impl fmt::Display for IntegrityProblem {
                     f,
                     "{count} share index entries disagree with the shares table"
                 )
+            }
+            Self::ShareWithoutOwner { count } => {
+                write!(f, "{count} share links belong to no account")
             }
             Self::UsageMismatch {
                 user,
@@ -359,9 +368,12 @@ pub(crate) fn check(
         });
     }
     problems.extend(check_credits(tx)?);
-    let mismatched = check_shares(tx, &mut report)?;
+    let (mismatched, ownerless) = check_shares(tx, &mut report)?;
     if mismatched > 0 {
         problems.push(IntegrityProblem::ShareIndexMismatch { count: mismatched });
+    }
+    if ownerless > 0 {
+        problems.push(IntegrityProblem::ShareWithoutOwner { count: ownerless });
     }
     report.problems = problems;
     Ok(report)
@@ -473,7 +485,7 @@ fn check_files(
 
 /// Every share has its expiry entry (and its owner entry when it has an
 /// owner), and every index entry its share; returns how many disagree.
-fn check_shares(tx: &dyn ReadTx, report: &mut IntegrityReport) -> Result<u64, StorageError> {
+fn check_shares(tx: &dyn ReadTx, report: &mut IntegrityReport) -> Result<(u64, u64), StorageError> {
     let mut expiry = HashSet::new();
     SHARE_EXPIRY.scan(tx, .., Order::Ascending, |key, ()| {
         expiry.insert(key);
@@ -484,9 +496,14 @@ fn check_shares(tx: &dyn ReadTx, report: &mut IntegrityReport) -> Result<u64, St
         owned.insert((key, lookup));
         Ok::<_, StorageError>(Flow::Continue)
     })?;
-    let mut mismatched = 0;
+    let (mut mismatched, mut ownerless) = (0, 0);
     SHARES.scan(tx, .., Order::Ascending, |lookup, row| {
         report.shares += 1;
+        if let Some(owner) = row.owner
+            && !USERS.contains(tx, &owner)?
+        {
+            ownerless += 1;
+        }
         if !expiry.remove(&(row.expires_at, lookup)) {
             mismatched += 1;
         }
@@ -497,5 +514,5 @@ fn check_shares(tx: &dyn ReadTx, report: &mut IntegrityReport) -> Result<u64, St
         }
         Ok::<_, StorageError>(Flow::Continue)
     })?;
-    Ok(mismatched + (expiry.len() + owned.len()) as u64)
+    Ok((mismatched + (expiry.len() + owned.len()) as u64, ownerless))
 }

@@ -21,7 +21,7 @@ use crate::error::{ShareError, StorageError};
 use crate::ids::{ShareId, UserId};
 use crate::model::access::{Quota, Usage};
 use crate::model::shares::{SHARE_MAX_ATTEMPTS, ShareInfo, ShareLife, ShareStatus};
-use crate::schema::{self, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareRow, ShareState};
+use crate::schema::{self, SHARE_EXPIRY, SHARES, SHARES_BY_OWNER, ShareRow, ShareState, USERS};
 use crate::store::{Flow, Order, ReadTx, WriteTx};
 
 /// What an open attempt did (committed either way).
@@ -47,6 +47,11 @@ pub(crate) fn create(
     default_quota: Option<Quota>,
 ) -> Result<(), ShareError> {
     if let Some(owner) = row.owner {
+        // Nothing is kept for an account deleted since its credential was
+        // checked: its shares went with it.
+        if !USERS.contains(tx, &owner)? {
+            return Err(ShareError::UnknownUser);
+        }
         let bytes = row.envelope.len() as u64;
         if let Some(e) = quotas::exceeded(tx, owner, default_quota, bytes)? {
             return Err(ShareError::QuotaExceeded {

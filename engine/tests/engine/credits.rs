@@ -549,3 +549,34 @@ fn an_edited_balance_or_ledger_entry_is_found_by_the_integrity_check() {
         "{problems:?}"
     );
 }
+
+/// A request past its credential check when its account is deleted (or
+/// an embedder holding a stale id) must not bring the account's credits
+/// back: no charge, no share, nothing written for an account that is gone,
+/// and the store still checks sound.
+#[test]
+fn nothing_is_charged_or_shared_for_a_deleted_account() {
+    let (_dir, engine) = metered(CreditsConfig::enabled());
+    let alice = user(&engine, "alice");
+    share(&engine, alice).expect("a share while the account is there");
+    engine.admin().delete_user(alice).expect("delete");
+    assert!(matches!(
+        engine.credits().charge(alice, Chargeable::ServiceCall),
+        Err(CreditsError::UnknownUser)
+    ));
+    assert!(matches!(
+        share(&engine, alice),
+        Err(ShareError::UnknownUser)
+    ));
+    assert!(engine.shares().list(alice).expect("list").is_empty());
+    let report = engine.maintenance().check_integrity().expect("check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+    // Without credits, too: no share is kept for an account that is gone.
+    let (_dir, engine) = metered(CreditsConfig::default());
+    let bob = user(&engine, "bob");
+    engine.admin().delete_user(bob).expect("delete");
+    assert!(matches!(share(&engine, bob), Err(ShareError::UnknownUser)));
+    assert!(engine.shares().list(bob).expect("list").is_empty());
+    let report = engine.maintenance().check_integrity().expect("check");
+    assert!(report.is_sound(), "{:?}", report.problems);
+}

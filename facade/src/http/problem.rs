@@ -630,6 +630,7 @@ pub(crate) fn share_problem(err: ShareError) -> Problem {
         | ShareError::InvalidPassphrase => Problem::new(StatusCode::BAD_REQUEST, err.to_string()),
         ShareError::QuotaExceeded { .. } => Problem::new(StatusCode::FORBIDDEN, err.to_string()),
         ShareError::FileNotFound => Problem::new(StatusCode::NOT_FOUND, "file not found"),
+        ShareError::UnknownUser => Problem::unknown_user(),
         ShareError::Credits(e) => Problem::insufficient_credits(e),
         other => server_error("share operation", &other),
     }
