@@ -69,8 +69,8 @@ impl Problem {
     /// A 404: no account has that name or id. Where an operation names
     /// no account but the caller's (it documents no 404), the account is
     /// the caller's own, deleted by a concurrent request after the
-    /// credential was checked; [`Problems`] answers that 401, as the
-    /// credential is answered a moment later.
+    /// credential was checked, and the operation answers 401 instead, as
+    /// the credential is answered a moment later.
     pub fn unknown_user() -> Self {
         Self {
             unknown_user: true,
