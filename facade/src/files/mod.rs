@@ -7,7 +7,6 @@ mod range;
 pub(crate) mod upload;
 mod wire;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use poem::Request;
@@ -288,14 +287,11 @@ impl FilesApi {
                 .await?;
             reader = or_answer!(paid.map_err(file_problem));
         }
+        let reads_block = state.engine.reads_block();
+        let download = Download::read(reader, (start, end, partial), reads_block, file_problem);
+        let download = or_answer!(download.await);
         tracing::info!(id = %id, user = %owner, bytes = end - start, "file read");
-        Ok(Download::Stream {
-            reader: Arc::new(reader),
-            start,
-            end,
-            partial,
-            reads_block: state.engine.reads_block(),
-        })
+        Ok(download)
     }
 
     /// Delete one of your files.

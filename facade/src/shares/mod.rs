@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 use strongroom_engine::audit::{Actor, Origin};
 use strongroom_engine::secrecy::ExposeSecret;
 use strongroom_engine::shares::{NewFileShare, NewShare, SHARE_FILE_LABEL_MAX};
-use strongroom_engine::{FileId, Scope, SecretBytes, SecretString, ShareId, UserId};
+use strongroom_engine::{
+    FileId, RecordError, Scope, SecretBytes, SecretString, ShareError, ShareId, UserId,
+};
 use uuid::Uuid;
 
 use crate::ApiConfig;
@@ -31,7 +33,9 @@ use crate::http::auth::{Caller, MaybeCaller};
 use crate::http::client::{self, ClientAddress};
 use crate::http::guard;
 use crate::http::hashing::Lane;
-use crate::http::problem::{Answer, Problem, answer, errors, or_answer, says, share_problem};
+use crate::http::problem::{
+    Answer, Problem, answer, errors, internal, or_answer, says, share_problem,
+};
 use crate::http::secret_path::PathSecret;
 use crate::http::state::State;
 use crate::shares::wire::{
@@ -380,13 +384,20 @@ impl SharesApi {
             } else {
                 acting.blocking(work).await?
             };
-            return match opened {
-                Ok(file) => Ok(OpenShareResponse::File {
-                    bytes: Box::new(Download::whole(file.reader, state.engine.reads_block())),
-                    views_left: file.views_left,
-                }),
-                Err(e) => answer(share_problem(e)),
+            let file = match opened {
+                Ok(file) => file,
+                Err(e) => return answer(share_problem(e)),
             };
+            // Revoked (or its copy purged) since it was opened: gone.
+            let gone = |e| match e {
+                RecordError::NotFound => share_problem(ShareError::Gone),
+                other => internal("share file read", &other),
+            };
+            let download = Download::whole(file.reader, state.engine.reads_block(), gone);
+            return Ok(OpenShareResponse::File {
+                bytes: Box::new(or_answer!(download.await)),
+                views_left: file.views_left,
+            });
         }
         let work =
             move |e: &strongroom_engine::Engine| e.shares().open(&token, passphrase.as_ref());
