@@ -4,7 +4,7 @@ do, to the same few accounts at once, while the accounts come and go.
 
 Threads pick random operations (messages, sends, files, shares of
 messages and of files, opening them, API keys, TOTP and passkey setup,
-end-to-end keys, credits, password changes, sign-out, deleting the
+end-to-end keys, credits, event streams, password changes, sign-out, deleting the
 account) for six accounts, and, given an admin token, two more threads
 change those accounts' roles, quotas, credits and passwords, disable,
 end the sessions of and delete them. Requests race one another on
@@ -135,7 +135,7 @@ def user_op(client, rnd, name, token, mine):
         "store", "send", "delete-message", "list", "upload", "send-file", "delete-file",
         "list-files", "download", "share", "share-file", "open-share", "revoke-share",
         "delete-account", "api-key", "revoke-api-key", "me", "password", "totp", "e2e-key",
-        "credits", "ledger", "ticket", "passkey", "passphrase-share", "sign-out",
+        "credits", "ledger", "ticket", "passkey", "passphrase-share", "sign-out", "stream",
     ])
     call = lambda method, path, **kw: client.call(method, path, token=token, **kw)
     if op == "store":
@@ -223,11 +223,40 @@ def user_op(client, rnd, name, token, mine):
             opened = client.call("POST", f"/v1/shares/{link}/open",
                                  body={"passphrase": rnd.choice(["open sesame", "wrong"])})
             note("open-with-passphrase", opened)
+    elif op == "stream":
+        return "stream", read_stream(token, rnd)
     elif op == "sign-out":
         if rnd.random() > 0.1:
             return None
         r = call("DELETE", "/v1/sessions/current")
     return op, r
+
+
+def read_stream(token, rnd):
+    """Opens the account's event stream on a connection of its own, reads
+    what arrives for up to half a second, and goes away."""
+    url = urllib.parse.urlsplit(BASE)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        conn.request("GET", "/v1/events", headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "text/event-stream",
+            "X-Forwarded-For": "10.%d.%d.%d" % tuple(rnd.randrange(256) for _ in range(3)),
+        })
+        response = conn.getresponse()
+        body = b""
+        if response.status == 200:
+            if conn.sock is not None:
+                conn.sock.settimeout(0.5)
+            try:
+                body = response.read(4096)
+            except TimeoutError:
+                pass
+        else:
+            body = response.read()
+        return Reply(response.status, body)
+    finally:
+        conn.close()
 
 
 MINE = {name: [] for name in NAMES}
