@@ -4,8 +4,8 @@ do, to the same few accounts at once, while the accounts come and go.
 
 Threads pick random operations (messages, sends, files, shares of
 messages and of files, opening them, API keys, TOTP and passkey setup,
-end-to-end keys, credits, event streams, password changes, sign-out, deleting the
-account) for six accounts, and, given an admin token, two more threads
+end-to-end keys, credits, event streams, password changes, sign-out,
+deleting the account) for six accounts, and, given an admin token, two more threads
 change those accounts' roles, quotas, credits and passwords, disable,
 end the sessions of and delete them. Requests race one another on
 purpose: a deletion overtakes a share, a file goes while it is copied.
