@@ -20,6 +20,7 @@ pub use crate::model::e2e::RewrappedKey;
 use crate::model::totp::SecondFactor;
 use crate::model::{ExternalIdentity, Notice};
 use crate::scopes::Role;
+use crate::store::WriteTx;
 
 handle! {
     /// Accounts: [`Engine::accounts`](crate::Engine::accounts).
@@ -230,39 +231,33 @@ impl Accounts<'_> {
         factor: Option<&SecondFactor>,
     ) -> Result<(), AccountError> {
         self.confirm(user, password, AuditAction::DeleteUser)?;
-        self.second_factor(user, factor, AuditAction::DeleteUser)?;
-        crate::handle::admin::delete_account(self.0, user, Actor::User(user))
-    }
-
-    /// With two-factor sign-in on, checks (and uses up) `factor`; a missing
-    /// or wrong one is recorded as a denied `action`.
-    fn second_factor(
-        &self,
-        user: UserId,
-        factor: Option<&SecondFactor>,
-        action: AuditAction,
-    ) -> Result<(), AccountError> {
         let engine = self.0;
         let keyring = &engine.inner.keyring;
         let now = engine.now().as_unix_millis() / 1000;
-        let note = engine.note(Actor::User(user), action, AuditTarget::User(user));
-        engine.store().write_with(|tx| {
+        let note = engine.note(
+            Actor::User(user),
+            AuditAction::DeleteUser,
+            AuditTarget::User(user),
+        );
+        // The second factor is checked in the deletion's own transaction:
+        // an accepted code needs no writing down (its row goes with the
+        // account), so a deletion still goes while a full disk pauses
+        // writes; a refused one is recorded as denied, and nothing else.
+        let check = |tx: &mut dyn WriteTx| {
             let Some(row) = totp::enforced(tx, user)? else {
                 return Ok(Ok(()));
             };
             let refused = match factor {
                 None => AccountError::SecondFactorRequired,
                 Some(factor) => match totp::check(tx, keyring, user, &row, factor, now)? {
-                    totp::Check::Accepted(next) => {
-                        totp::put(tx, user, &next)?;
-                        return Ok(Ok(()));
-                    }
+                    totp::Check::Accepted(_) => return Ok(Ok(())),
                     totp::Check::Refused => AccountError::InvalidSecondFactor,
                 },
             };
             engine.audit_in(tx, note.denied())?;
-            Ok::<_, StorageError>(Err(refused))
-        })?
+            Ok(Err(refused))
+        };
+        crate::handle::admin::delete_account(engine, user, Actor::User(user), check)
     }
 
     /// Checks that `password` is `user`'s; returns the hash it matched. A

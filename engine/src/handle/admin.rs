@@ -12,6 +12,7 @@ use crate::model::audit::{Actor, AuditAction, AuditTarget};
 use crate::model::{Notice, User};
 use crate::schema::UserRow;
 use crate::scopes::Role;
+use crate::store::WriteTx;
 use secrecy::SecretString;
 
 handle! {
@@ -87,7 +88,7 @@ impl Admin<'_> {
     /// unreadable), its records with their expiry entries, its tokens, its
     /// shares, quota and end-to-end keys.
     pub fn delete_user(&self, id: UserId) -> Result<(), AccountError> {
-        delete_account(self.0, id, Actor::Operator)
+        delete_account(self.0, id, Actor::Operator, |_| Ok(Ok(())))
     }
 
     /// Sets `user`'s password (an admin's reset, when they cannot sign in):
@@ -148,16 +149,22 @@ impl Admin<'_> {
 /// its wrapped data keys (so every copy of its records, backups included,
 /// becomes unreadable), its records and files with their expiry entries, its tokens
 /// and API keys, its shares, quota, end-to-end keys and second factor.
+/// `check` runs first in the same transaction: what it refuses is not
+/// deleted, and what it wrote (a denied audit entry) is kept.
 pub(crate) fn delete_account(
     engine: &crate::handle::Engine,
     id: UserId,
     actor: Actor,
+    mut check: impl FnMut(&mut dyn WriteTx) -> Result<Result<(), AccountError>, StorageError>,
 ) -> Result<(), AccountError> {
     let keyring = &engine.inner.keyring;
     let scope = KeyScope::User(id);
     let note = engine.note(actor, AuditAction::DeleteUser, AuditTarget::User(id));
     // Deleting makes room: it tries while a full disk pauses writes.
     engine.store().freeing_with(|tx| {
+        if let Err(refused) = check(tx)? {
+            return Ok(Err(refused));
+        }
         accounts::remove(tx, id)?.ok_or(AccountError::NotFound)?;
         keyring.delete_scope(tx, scope)?;
         records::delete_scope(tx, scope)?;
@@ -172,8 +179,8 @@ pub(crate) fn delete_account(
         domain::identities::forget(tx, id)?;
         domain::passkeys::forget(tx, id)?;
         engine.audit_in(tx, note)?;
-        Ok::<_, AccountError>(())
-    })?;
+        Ok::<_, AccountError>(Ok(()))
+    })??;
     keyring.forget_scope(scope);
     engine.inner.listeners.notify(&Notice::UserDeleted(id));
     Ok(())

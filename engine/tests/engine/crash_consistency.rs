@@ -9,7 +9,7 @@ use crate::common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use strongroom_engine::{Engine, ManualClock, RecordId, UserId};
+use strongroom_engine::{Clock, Engine, ManualClock, RecordId, UserId};
 use strongroom_testkit::memory::MemoryBackend;
 
 fn open(
@@ -209,6 +209,23 @@ fn a_full_disk_still_lets_messages_shares_and_accounts_be_deleted() {
     let engine = open(backend.clone(), &clock).expect("open");
     let alice = common::user(&engine, "alice");
     let bob = common::user(&engine, "bob");
+    // Carol signs in with a second factor.
+    let carol = common::user(&engine, "carol");
+    let setup = engine.two_factor().begin(carol).expect("totp begin");
+    let code = |at: strongroom_engine::Timestamp| {
+        use strongroom_engine::secrecy::ExposeSecret;
+        let unix = at.as_unix_millis() / 1000;
+        strongroom_engine::SecretString::from(strongroom_testkit::totp_code(
+            setup.secret.expose_secret(),
+            unix,
+        ))
+    };
+    engine
+        .two_factor()
+        .confirm(carol, &code(clock.now()))
+        .expect("totp on");
+    // The next period's code: the one just used is spent.
+    let next = code(clock.now().saturating_add(Duration::from_secs(30)));
     let share = engine
         .shares()
         .create(
@@ -253,6 +270,16 @@ fn a_full_disk_still_lets_messages_shares_and_accounts_be_deleted() {
         .admin()
         .delete_user(bob)
         .expect("an account is deleted while writes are paused");
+    // By its owner too, with the second factor: the code is used up in the
+    // deletion's own transaction.
+    engine
+        .accounts()
+        .delete_self(
+            carol,
+            &strongroom_engine::SecretString::from(common::PASSWORD),
+            Some(&strongroom_engine::two_factor::SecondFactor::Totp(next)),
+        )
+        .expect("an account with two-factor sign-in deletes itself while writes are paused");
     let report = engine.maintenance().check_integrity().expect("check");
     assert!(report.is_sound(), "{:?}", report.problems);
     assert_eq!(report.records as usize, acked.len() - 4);
