@@ -561,24 +561,25 @@ fn parse_stripe_price(text: &str) -> Result<(String, u64), String> {
     Ok((id.to_owned(), credits))
 }
 
-/// An absolute http(s) URL without query or fragment.
+/// `text` as an http:// or https:// URL with a host and without user info
+/// or a fragment, or `None`. (`Uri` drops a fragment and keeps user info in
+/// the authority: both would end up in whatever is built on the URL.)
+fn web_url(text: &str) -> Option<poem::http::Uri> {
+    let uri: poem::http::Uri = text.parse().ok()?;
+    let web = matches!(uri.scheme_str(), Some("http" | "https"));
+    let user_info = uri.authority()?.as_str().contains('@');
+    (web && !user_info && !text.contains('#')).then_some(uri)
+}
+
+/// An absolute http(s) URL without user info, query or fragment: the base
+/// every share link extends.
 fn parse_public_url(text: &str) -> Result<String, String> {
-    let uri: poem::http::Uri = text.parse().map_err(|_| format!("{text:?} is not a URL"))?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    // `Uri` drops a fragment and keeps user info in the authority: both
-    // would end up in every share link built on this base.
-    let user_info = uri.authority().is_some_and(|a| a.as_str().contains('@'));
-    if !scheme_ok
-        || uri.authority().is_none()
-        || user_info
-        || uri.query().is_some()
-        || text.contains('#')
-    {
-        return Err(format!(
+    match web_url(text) {
+        Some(uri) if uri.query().is_none() => Ok(text.trim_end_matches('/').to_owned()),
+        _ => Err(format!(
             "{text:?} must be an absolute http:// or https:// URL without user info, a query or a fragment"
-        ));
+        )),
     }
-    Ok(text.trim_end_matches('/').to_owned())
 }
 
 /// An address to listen on: an IP address and a port. A host name is not
@@ -616,16 +617,12 @@ fn parse_cors_origin(text: &str) -> Result<String, String> {
              nothing after (e.g. https://app.example.com)"
         )
     };
-    let uri: poem::http::Uri = text.parse().map_err(|_| refused())?;
-    let web = uri
-        .scheme_str()
-        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
-    let nothing_after = matches!(uri.path(), "" | "/") && uri.query().is_none();
-    let user_info = uri.authority().is_some_and(|a| a.as_str().contains('@'));
-    if !web || !nothing_after || user_info || text.contains('#') {
-        return Err(refused());
+    match web_url(text) {
+        Some(uri) if matches!(uri.path(), "" | "/") && uri.query().is_none() => {
+            strongroom_facade::origin_of(text).ok_or_else(refused)
+        }
+        _ => Err(refused()),
     }
-    strongroom_facade::origin_of(text).ok_or_else(refused)
 }
 
 impl ServeArgs {
