@@ -19,6 +19,11 @@ struct Disk {
     failed: bool,
     /// The most bytes the image may grow to; past it, "no space left".
     capacity: Option<u64>,
+    /// Whether every read fails (a disk that cannot be read for a while).
+    unreadable: bool,
+    /// Whether the image grows freely and only writing past `capacity`
+    /// fails (a sparse file), rather than growing past it.
+    sparse: bool,
 }
 
 /// Shared in-memory storage; clones see the same bytes.
@@ -55,7 +60,26 @@ impl MemoryBackend {
     /// as a full disk does (`None`: no limit). Space freed, the same
     /// storage takes writes again.
     pub fn set_capacity(&self, bytes: Option<u64>) {
-        self.disk().capacity = bytes;
+        let mut disk = self.disk();
+        disk.capacity = bytes;
+        disk.sparse = false;
+    }
+
+    /// The disk holds at most `bytes`, as a file system that extends a file
+    /// without allocating it does (ext4, XFS, tmpfs: a sparse file): the
+    /// image grows past them, and writing there fails as a full disk does
+    /// (`None`: no limit). Where a disk fills in practice: in the middle
+    /// of a commit, not when the file grows.
+    pub fn set_sparse_capacity(&self, bytes: Option<u64>) {
+        let mut disk = self.disk();
+        disk.capacity = bytes;
+        disk.sparse = true;
+    }
+
+    /// Every read fails with an I/O error while `fail` holds (writes and
+    /// syncs go on): a disk that cannot be read for a while.
+    pub fn fail_reads(&self, fail: bool) {
+        self.disk().unreadable = fail;
     }
 
     /// Whether an injected failure has happened.
@@ -110,6 +134,9 @@ impl StorageBackend for MemoryBackend {
 
     fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
         let disk = self.disk();
+        if disk.unreadable {
+            return Err(io::Error::other("injected read failure"));
+        }
         let start = usize::try_from(offset).map_err(|_| out_of_range())?;
         let source = disk
             .volatile
@@ -122,7 +149,9 @@ impl StorageBackend for MemoryBackend {
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut disk = self.disk();
         self.spend(&mut disk)?;
-        room(&disk, len)?;
+        if !disk.sparse {
+            room(&disk, len)?;
+        }
         let len = usize::try_from(len).map_err(|_| out_of_range())?;
         disk.volatile.resize(len, 0);
         Ok(())
@@ -141,6 +170,9 @@ impl StorageBackend for MemoryBackend {
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         let mut disk = self.disk();
         self.spend(&mut disk)?;
+        if disk.sparse {
+            room(&disk, offset.saturating_add(data.len() as u64))?;
+        }
         let start = usize::try_from(offset).map_err(|_| out_of_range())?;
         let target = disk
             .volatile

@@ -304,15 +304,16 @@ impl EngineBuilder {
     /// Opens (or creates) a database on a caller-supplied redb storage
     /// backend instead of a file: for example an in-memory disk that
     /// injects faults, as `strongroom-testkit`'s `MemoryBackend` does for
-    /// crash tests. After an I/O failure the database is opened again on
-    /// a clone of `backend`, as a file is opened again.
+    /// crash tests. [`EngineBuilder::cache_size`] applies as to a file.
+    /// After an I/O failure the database is opened again on a clone of
+    /// `backend`, as a file is opened again.
     pub fn open_with_backend(
         &mut self,
         backend: impl redb::StorageBackend + Clone,
     ) -> Result<Engine, OpenError> {
         self.validate()?;
         let master = self.master.take().ok_or(REUSED)?;
-        let store = RedbStore::with_backend(backend, self.clock.clone())?;
+        let store = RedbStore::with_backend(backend, self.cache_size, self.clock.clone())?;
         schema::legacy::upgrade(&store, &master)?;
         self.finish(Box::new(store), master)
     }
@@ -379,11 +380,8 @@ impl EngineBuilder {
     fn assemble(&self, store: Box<dyn Store>, master: MasterKey) -> Result<Engine, OpenError> {
         let rotate_after = self.dek_rotation;
         let shared = store.shared();
-        let mut master = Some(master);
-        let keyring = store.read_with(|tx| match master.take() {
-            Some(m) => Keyring::load(tx, m, rotate_after, shared),
-            None => Err(REUSED),
-        })?;
+        let loaded = store.read_with(|tx| Keyring::load(tx, &master))?;
+        let keyring = Keyring::new(loaded, master, rotate_after, shared);
         let engine = Engine {
             inner: Arc::new(Inner {
                 store: Watched::new(store, &tokens::AUTHENTICATION_READS),

@@ -157,14 +157,18 @@ pub(crate) fn audit_keys(
     ))
 }
 
+/// What a key ring is made of, read from the store under its master key.
+pub(crate) struct Loaded {
+    ids: IdCipher,
+    audit_key: SigningKey,
+    audit_chain: ChainKey,
+}
+
 impl Keyring {
-    /// Checks `master` against the database and unwraps the id root.
-    pub(crate) fn load(
-        tx: &dyn ReadTx,
-        master: MasterKey,
-        rotate_after: u64,
-        shared: bool,
-    ) -> Result<Self, OpenError> {
+    /// Checks `master` against the database and unwraps the id root and
+    /// the audit keys: what [`Keyring::new`] is made of, read without
+    /// taking `master`, so that the read may run again.
+    pub(crate) fn load(tx: &dyn ReadTx, master: &MasterKey) -> Result<Loaded, OpenError> {
         let corrupt = || StorageError::Corrupt { table: META.name() };
         let check = META.get(tx, &MetaKey::KeyCheck)?.ok_or_else(corrupt)?;
         if !master.verifies_key_check(&check) {
@@ -179,9 +183,23 @@ impl Keyring {
                 .map_err(|_| corrupt())
         };
         let root = secret(StoreSecret::IdRoot)?;
-        let (audit_key, audit_chain) = audit_keys(&master, tx)?;
-        Ok(Self {
+        let (audit_key, audit_chain) = audit_keys(master, tx)?;
+        Ok(Loaded {
             ids: IdCipher::new(&root),
+            audit_key,
+            audit_chain,
+        })
+    }
+
+    /// The key ring of `master`, from what [`Keyring::load`] read.
+    pub(crate) fn new(loaded: Loaded, master: MasterKey, rotate_after: u64, shared: bool) -> Self {
+        let Loaded {
+            ids,
+            audit_key,
+            audit_chain,
+        } = loaded;
+        Self {
+            ids,
             audit_key,
             audit_chain,
             master,
@@ -189,7 +207,7 @@ impl Keyring {
             counters: Mutex::default(),
             rotate_after,
             shared,
-        })
+        }
     }
 
     /// The key that signs audit checkpoints.

@@ -93,14 +93,16 @@ pub(crate) trait WriteTx: ReadTx {
 
 /// A transactional store of ordered tables.
 pub(crate) trait Store: Send + Sync {
-    /// Runs `body` in a read transaction.
+    /// Runs `body` in a read transaction. Its only effect must be what it
+    /// returns: a body that met the database failed by another call may be
+    /// run again, once the store has recovered.
     fn read(
         &self,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError>;
 
-    /// Like [`Store::read`], for a body whose only effect is its result, so
-    /// that the backend may run it more than once (a networked database
+    /// Like [`Store::read`], for a body the backend may also run more than
+    /// once where it gains by it (a networked database
     /// first tries it as a single statement without a transaction, and
     /// runs it again in one when it asks for more).
     fn read_restartable(
@@ -145,7 +147,8 @@ pub(crate) trait Store: Send + Sync {
 }
 
 impl dyn Store + '_ {
-    /// Runs `f` in a read transaction and returns what it returned.
+    /// Runs `f` in a read transaction and returns what its last run
+    /// returned (its only effect must be that, see [`Store::read`]).
     pub(crate) fn read_with<T, E: From<StorageError>>(
         &self,
         f: impl FnMut(&dyn ReadTx) -> Result<T, E>,
@@ -242,6 +245,8 @@ pub(crate) fn copy_all(
                 return Ok(None);
             }
         }
+        // Run again (the source recovering from another call's failure),
+        // the read inserts the same entries again: the same result.
         source.read_with(|from| {
             let mut copied = Vec::with_capacity(tables.len());
             for table in tables {

@@ -1,11 +1,13 @@
 //! When an embedded database is opened again after an I/O failure, and
 //! when writes are tried again after a full disk.
 //!
-//! redb latches a failed write or sync: every later call on that database
-//! fails (`PreviousIo`) until it is closed and opened again, which
-//! recovers it as a restart would (its last commit stands). The first call
-//! that meets the latch does that, so readers go on and writers write
-//! again once the cause is gone, without a restart of the process.
+//! redb latches a failed write, sync or read: every later call on that
+//! database fails (`PreviousIo`), reads of pages its cache lacks too, until
+//! it is closed and opened again, which recovers it as a restart would (its
+//! last commit stands). The call that failed does that at once (and any
+//! call that meets the latch, should one begin before), so readers go on
+//! and writers write again once the cause is gone, without a restart of the
+//! process.
 //!
 //! A full disk is the common cause, and it lasts: every write that tries
 //! fails and latches the database again, and opening it again costs what
@@ -30,6 +32,9 @@ pub(crate) type Opener = Box<dyn Fn() -> Result<Database, StorageError> + Send +
 /// The least time writes are refused after a full disk, and reopenings
 /// after one that failed.
 const MIN_PAUSE: Duration = Duration::from_secs(1);
+/// How long a reopening waits for the database it closed to be released
+/// by a write still under way on it.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// How many times the last reopening's duration a pause lasts at least.
 const PAUSE_FACTOR: u32 = 10;
 
@@ -41,8 +46,18 @@ pub(crate) struct Recovery {
     state: Mutex<State>,
     /// [`State::generation`], read without the lock.
     generation: AtomicU64,
-    /// Whether [`State::writes_resume`] is set: the writers' fast path.
-    paused: AtomicBool,
+    /// Whether [`State::resume`] is set, for each kind of write: the
+    /// writers' fast path.
+    paused: [AtomicBool; 2],
+}
+
+/// The writes a full disk pauses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Writes {
+    /// Every write but a removal (which makes room).
+    Adding = 0,
+    /// Removals too, once one failed for want of room.
+    Removing = 1,
 }
 
 struct State {
@@ -50,8 +65,8 @@ struct State {
     generation: u64,
     /// How long the last reopening took.
     last_took: Duration,
-    /// Until when writes are refused after a full disk.
-    writes_resume: Option<Timestamp>,
+    /// Until when writes of each kind are refused after a full disk.
+    resume: [Option<Timestamp>; 2],
     /// Until when no reopening is tried, after one that failed.
     retry_at: Option<Timestamp>,
 }
@@ -70,11 +85,11 @@ impl Recovery {
             state: Mutex::new(State {
                 generation: 0,
                 last_took: Duration::ZERO,
-                writes_resume: None,
+                resume: [None; 2],
                 retry_at: None,
             }),
             generation: AtomicU64::new(0),
-            paused: AtomicBool::new(false),
+            paused: [AtomicBool::new(false), AtomicBool::new(false)],
         }
     }
 
@@ -110,26 +125,34 @@ impl Recovery {
         self.clock.now().saturating_add(pause)
     }
 
-    /// A write found the disk full: writes are refused for a while.
-    pub(crate) fn pause_writes(&self) {
+    /// A write of kind `found` found the disk full: writes of that kind
+    /// are refused for a while (a removal that found it full pauses the
+    /// others too).
+    pub(crate) fn pause(&self, found: Writes) {
         let mut state = self.lock();
-        state.writes_resume = Some(self.pause_ends(&state));
-        self.paused.store(true, Ordering::Release);
+        let ends = self.pause_ends(&state);
+        for kind in [Writes::Adding, Writes::Removing] {
+            if kind as usize <= found as usize {
+                state.resume[kind as usize] = Some(ends);
+                self.paused[kind as usize].store(true, Ordering::Release);
+            }
+        }
     }
 
-    /// Whether writes are refused (after a full disk) at this time.
-    pub(crate) fn writes_paused(&self) -> bool {
-        if !self.paused.load(Ordering::Acquire) {
+    /// Whether writes of `kind` are refused (after a full disk) now.
+    pub(crate) fn paused(&self, kind: Writes) -> bool {
+        let slot = kind as usize;
+        if !self.paused[slot].load(Ordering::Acquire) {
             return false;
         }
         let mut state = self.lock();
-        match state.writes_resume {
+        match state.resume[slot] {
             Some(at) if self.clock.now() < at => true,
             _ => {
                 // One write tries; if the disk is still full, it pauses
                 // writes again.
-                state.writes_resume = None;
-                self.paused.store(false, Ordering::Release);
+                state.resume[slot] = None;
+                self.paused[slot].store(false, Ordering::Release);
                 false
             }
         }
@@ -140,8 +163,17 @@ impl Attempt<'_> {
     /// Opens the database again (the old one closed by the caller first,
     /// since it holds the file's lock).
     pub(crate) fn open(mut self) -> Result<Database, StorageError> {
-        let started = Instant::now();
-        let opened = (self.recovery.open)();
+        let waiting = Instant::now();
+        let mut started = waiting;
+        let mut opened = (self.recovery.open)();
+        // The database closed while a write on another thread was under
+        // way is closed when that write ends (at its next call, which
+        // fails): until then the file is locked as if open elsewhere.
+        while matches!(opened, Err(StorageError::InUse)) && waiting.elapsed() < CLOSE_WAIT {
+            std::thread::sleep(Duration::from_millis(2));
+            started = Instant::now();
+            opened = (self.recovery.open)();
+        }
         self.state.last_took = started.elapsed();
         if opened.is_ok() {
             self.state.retry_at = None;
@@ -161,7 +193,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::Recovery;
+    use super::{Recovery, Writes};
     use crate::clock::{ManualClock, Timestamp};
     use crate::error::StorageError;
 
@@ -213,16 +245,23 @@ mod tests {
     fn writes_pause_a_second_after_a_full_disk_then_one_tries() {
         let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_000_000)));
         let recovery = recovery(&clock, true);
-        assert!(!recovery.writes_paused());
-        recovery.pause_writes();
-        assert!(recovery.writes_paused());
+        let adding = || recovery.paused(Writes::Adding);
+        let removing = || recovery.paused(Writes::Removing);
+        assert!(!adding());
+        recovery.pause(Writes::Adding);
+        assert!(adding());
+        assert!(!removing(), "removals still try: they make room");
         clock.advance(Duration::from_millis(999));
-        assert!(recovery.writes_paused());
+        assert!(adding());
         clock.advance(Duration::from_millis(1));
-        assert!(!recovery.writes_paused(), "one write tries");
-        assert!(
-            !recovery.writes_paused(),
-            "and the next, unless it paused them"
-        );
+        assert!(!adding(), "one write tries");
+        assert!(!adding(), "and the next, unless it paused them");
+
+        recovery.pause(Writes::Removing);
+        assert!(removing(), "a removal that found no room pauses removals");
+        assert!(adding(), "and the rest");
+        clock.advance(Duration::from_secs(1));
+        assert!(!removing());
+        assert!(!adding());
     }
 }

@@ -14,7 +14,7 @@
 //! (The one-time conversion of a schema-1 file is not.)
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard};
@@ -25,7 +25,7 @@ use redb::{
     TableDefinition, TableError, WriteTransaction,
 };
 
-use super::recovery::{Opener, Recovery};
+use super::recovery::{Opener, Recovery, Writes};
 use super::{Bounds, Flow, MAX_TABLES, Order, Outcome, ReadTx, Store, TableName, WriteTx};
 use crate::clock::Clock;
 use crate::error::StorageError;
@@ -83,6 +83,22 @@ fn is_latched(e: &StorageError) -> bool {
     ) || cause.downcast_ref::<Closed>().is_some()
 }
 
+/// Whether `e` leaves the database latched: an I/O failure (a full disk
+/// among them: redb latches a write or sync that fails, and a read), or
+/// the latch met.
+fn latches(e: &StorageError) -> bool {
+    match e {
+        StorageError::Full => true,
+        StorageError::Backend(cause) => {
+            matches!(
+                cause.downcast_ref::<redb::Error>(),
+                Some(redb::Error::Io(_))
+            ) || is_latched(e)
+        }
+        _ => false,
+    }
+}
+
 /// What a call finds while the database is closed by a recovery that
 /// failed (until the next attempt).
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +131,15 @@ pub(super) fn opening(e: redb::DatabaseError) -> StorageError {
         redb::DatabaseError::DatabaseAlreadyOpen => StorageError::InUse,
         other => written(other),
     }
+}
+
+/// redb's builder, with `cache` bytes of page cache (default: redb's).
+fn builder(cache: Option<usize>) -> redb::Builder {
+    let mut builder = Database::builder();
+    if let Some(bytes) = cache {
+        builder.set_cache_size(bytes);
+    }
+    builder
 }
 
 /// A redb database holding the engine's tables.
@@ -183,31 +208,31 @@ impl RedbStore {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StorageError> {
         let path = PathBuf::from(path);
-        let open: Opener = Box::new(move || {
-            let mut builder = Database::builder();
-            if let Some(bytes) = cache {
-                builder.set_cache_size(bytes);
-            }
-            shielded(|| builder.create(&path).map_err(opening))
-        });
-        let db = open()?;
-        Ok(Self::new(db, Some(Recovery::new(open, clock))))
+        Self::reopening(
+            Box::new(move || shielded(|| builder(cache).create(&path).map_err(opening))),
+            clock,
+        )
     }
 
-    /// A database on a caller-supplied backend (in memory, fault-injecting);
-    /// after an I/O failure it is opened again on a clone of `backend`.
+    /// A database on a caller-supplied backend (in memory, fault-injecting),
+    /// with `cache` bytes of page cache; after an I/O failure it is opened
+    /// again on a clone of `backend`.
     pub(crate) fn with_backend(
         backend: impl redb::StorageBackend + Clone,
+        cache: Option<usize>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StorageError> {
-        let open: Opener = Box::new(move || {
-            let backend = backend.clone();
-            shielded(|| {
-                Database::builder()
-                    .create_with_backend(backend)
-                    .map_err(opening)
-            })
-        });
+        Self::reopening(
+            Box::new(move || {
+                let backend = backend.clone();
+                shielded(|| builder(cache).create_with_backend(backend).map_err(opening))
+            }),
+            clock,
+        )
+    }
+
+    /// A database `open` opens, and opens again after an I/O failure.
+    fn reopening(open: Opener, clock: Arc<dyn Clock>) -> Result<Self, StorageError> {
         let db = open()?;
         Ok(Self::new(db, Some(Recovery::new(open, clock))))
     }
@@ -294,7 +319,7 @@ impl RedbStore {
     }
 
     /// `result`, the end of a call that ran on the database as opened
-    /// again `generation` times: a full disk pauses writes; a latched
+    /// again `generation` times: a latched
     /// database is opened again for the next call.
     fn after<T>(
         &self,
@@ -312,20 +337,24 @@ impl RedbStore {
     #[cold]
     #[inline(never)]
     fn failed(&self, generation: u64, e: StorageError) -> StorageError {
-        if matches!(e, StorageError::Full) {
-            self.pause_writes();
-        } else if is_latched(&e) {
-            // The caller's error stands; a reopening that fails is tried
-            // again by a later call.
+        if latches(&e) {
+            // The caller's error stands. redb now fails every later call
+            // (reads of pages its cache lacks too), so the database is
+            // opened again now rather than by the reader that would meet
+            // it; a reopening that fails is tried again by a later call.
             drop(self.recover(generation));
         }
         e
     }
 
-    fn pause_writes(&self) {
+    fn pause(&self, found: Writes) {
         if let Some(recovery) = &self.recovery {
-            recovery.pause_writes();
+            recovery.pause(found);
         }
+    }
+
+    fn paused(&self, kind: Writes) -> bool {
+        self.recovery.as_ref().is_some_and(|r| r.paused(kind))
     }
 
     /// Closes the latched database and opens it again, unless another
@@ -342,10 +371,13 @@ impl RedbStore {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        // No reader begins on it from here; one that began meanwhile
+        // shared its snapshot, which goes now, before the close (which
+        // waits for the reads under way).
+        self.snapshot.retire();
         // Closing fails, the database having failed before; it releases
         // the file either way (once a write still under way ends).
         drop(old.map(Database::close));
-        self.snapshot.retire();
         let db = attempt.open()?;
         *self.db.write().unwrap_or_else(PoisonError::into_inner) = Some(db);
         Ok(())
@@ -357,12 +389,27 @@ impl Store for RedbStore {
         &self,
         body: &mut dyn FnMut(&dyn ReadTx) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
-        let tx = match self.shared_read() {
-            Ok(tx) => tx,
-            Err(e) => self.begin_again(e, || self.shared_read())?,
+        let begin = || match self.shared_read() {
+            Ok(tx) => Ok(tx),
+            Err(e) => self.begin_again(e, || self.shared_read()),
         };
-        let result = body(&*tx);
-        self.after(tx.generation, result)
+        let mut retried = false;
+        loop {
+            let tx = begin()?;
+            let met = Met::default();
+            let result = body(&Noting { tx: &tx, met: &met });
+            if met.retry() && !retried {
+                // The body met the database latched by another call's
+                // failure (between that failure and its reopening):
+                // opened again, the body runs once more, on it.
+                retried = true;
+                self.recover(tx.generation)?;
+                continue;
+            }
+            // The body's error stands (it may have kept it to itself).
+            met.act(self, tx.generation);
+            return self.after(tx.generation, result);
+        }
     }
 
     fn snapshot_to(&self, to: &Path) -> Result<Vec<(String, u64)>, StorageError> {
@@ -374,30 +421,54 @@ impl Store for RedbStore {
     }
 
     fn write(&self, body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome) -> Result<(), StorageError> {
-        if self.recovery.as_ref().is_some_and(Recovery::writes_paused) {
-            return Err(StorageError::Full);
-        }
-        self.write_freeing(body)
+        self.write_as(Writes::Adding, body)
     }
 
     fn write_freeing(
         &self,
         body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
     ) -> Result<(), StorageError> {
+        self.write_as(Writes::Removing, body)
+    }
+}
+
+impl RedbStore {
+    /// A write of `kind`: refused without trying while a full disk pauses
+    /// that kind, and pausing it when it finds the disk full.
+    fn write_as(
+        &self,
+        kind: Writes,
+        body: &mut dyn FnMut(&mut dyn WriteTx) -> Outcome,
+    ) -> Result<(), StorageError> {
+        if self.paused(kind) {
+            return Err(StorageError::Full);
+        }
         let begin = || {
             self.on_database(|db, generation| {
                 shielded(|| db.begin_write().map_err(written)).map(|txn| (txn, generation))
             })
         };
         let (txn, generation) = begin().or_else(|e| self.begin_again(e, begin))?;
-        let (outcome, full) = {
-            let mut tx = RedbWrite::new(&txn);
-            (body(&mut tx), tx.full.get())
-        };
-        if full {
-            self.pause_writes();
+        let met = Met::default();
+        let outcome = body(&mut RedbWrite::new(&txn, &met));
+        let result = self.end(txn, generation, outcome);
+        if met.full.get() || matches!(result, Err(StorageError::Full)) {
+            self.pause(kind);
         }
-        let result = match outcome {
+        // The body may have kept its error to itself; the transaction is
+        // over, so the database may be opened again.
+        met.act(self, generation);
+        self.after(generation, result)
+    }
+
+    /// Commits or aborts `txn` as its body decided.
+    fn end(
+        &self,
+        txn: WriteTransaction,
+        generation: u64,
+        outcome: Outcome,
+    ) -> Result<(), StorageError> {
+        match outcome {
             Outcome::Commit => {
                 let committed = shielded(|| txn.commit().map_err(written));
                 self.snapshot.retire();
@@ -412,8 +483,7 @@ impl Store for RedbStore {
                 }
                 other => other,
             },
-        };
-        self.after(generation, result)
+        }
     }
 }
 
@@ -471,7 +541,7 @@ pub(crate) fn compact(path: &Path) -> Result<(u64, u64), StorageError> {
 /// Runs `body` on the byte tables of an open redb write transaction (which
 /// the caller commits), for the upgrade from the legacy layout.
 pub(crate) fn write_in<R>(txn: &WriteTransaction, body: impl FnOnce(&mut dyn WriteTx) -> R) -> R {
-    body(&mut RedbWrite::new(txn))
+    body(&mut RedbWrite::new(txn, &Met::default()))
 }
 
 pub(super) struct RedbRead {
@@ -543,29 +613,97 @@ impl ReadTx for RedbRead {
     }
 }
 
-struct RedbWrite<'t> {
-    txn: &'t WriteTransaction,
-    tables: [RefCell<Option<Table<'t, Bytes, Bytes>>>; MAX_TABLES],
-    /// Whether a call found the disk full (the body may keep that error
-    /// to itself; the store notes it).
-    full: std::cell::Cell<bool>,
+/// What the calls of one run of a body failed with, which the body may
+/// keep to itself (in its own error type): the store acts on it after.
+#[derive(Default)]
+struct Met {
+    /// The disk was full: writes pause.
+    full: Cell<bool>,
+    /// An I/O failure, which latched the database: it is opened again.
+    io: Cell<bool>,
+    /// The database latched by an earlier failure (another call's): it
+    /// is opened again and the body runs once more.
+    latch: Cell<bool>,
 }
 
-impl<'t> RedbWrite<'t> {
-    fn new(txn: &'t WriteTransaction) -> Self {
-        Self {
-            txn,
-            tables: std::array::from_fn(|_| RefCell::new(None)),
-            full: std::cell::Cell::new(false),
+impl Met {
+    /// Whether the run should be tried again once the database is opened
+    /// again: it met the latch and failed of nothing of its own.
+    fn retry(&self) -> bool {
+        self.latch.get() && !self.full.get() && !self.io.get()
+    }
+
+    /// What a run that failed so leaves to do: the database opened again
+    /// after a failure that latched it.
+    fn act(&self, store: &RedbStore, generation: u64) {
+        if self.full.get() || self.io.get() || self.latch.get() {
+            drop(store.recover(generation));
         }
     }
 
-    /// `result`, noting a full disk.
-    fn noting<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
-        if matches!(result, Err(StorageError::Full)) {
-            self.full.set(true);
+    /// `result`, noted.
+    fn note<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
+        if let Err(e) = &result {
+            if matches!(e, StorageError::Full) {
+                self.full.set(true);
+            } else if is_latched(e) {
+                self.latch.set(true);
+            } else if latches(e) {
+                self.io.set(true);
+            }
         }
         result
+    }
+}
+
+/// A shared read transaction as one body sees it: what its calls fail
+/// with is noted for that body's run alone.
+struct Noting<'a> {
+    tx: &'a RedbRead,
+    met: &'a Met,
+}
+
+impl ReadTx for Noting<'_> {
+    fn get(
+        &self,
+        table: TableName,
+        key: &[u8],
+        found: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StorageError> {
+        self.met.note(self.tx.get(table, key, found))
+    }
+
+    fn scan(
+        &self,
+        table: TableName,
+        bounds: Bounds<'_>,
+        order: Order,
+        expect: Option<usize>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Flow,
+    ) -> Result<(), StorageError> {
+        self.met
+            .note(self.tx.scan(table, bounds, order, expect, visit))
+    }
+}
+
+struct RedbWrite<'t> {
+    txn: &'t WriteTransaction,
+    tables: [RefCell<Option<Table<'t, Bytes, Bytes>>>; MAX_TABLES],
+    met: &'t Met,
+}
+
+impl<'t> RedbWrite<'t> {
+    fn new(txn: &'t WriteTransaction, met: &'t Met) -> Self {
+        Self {
+            txn,
+            tables: std::array::from_fn(|_| RefCell::new(None)),
+            met,
+        }
+    }
+
+    /// `result`, noted.
+    fn noting<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
+        self.met.note(result)
     }
 
     fn slot(
@@ -608,7 +746,7 @@ impl ReadTx for RedbWrite<'_> {
     ) -> Result<bool, StorageError> {
         let guard = self.slot(table)?.try_borrow().map_err(|_| busy(table))?;
         let t = guard.as_ref().ok_or_else(|| busy(table))?;
-        get(t, key, found)
+        self.noting(get(t, key, found))
     }
 
     fn scan(
@@ -621,7 +759,7 @@ impl ReadTx for RedbWrite<'_> {
     ) -> Result<(), StorageError> {
         let guard = self.slot(table)?.try_borrow().map_err(|_| busy(table))?;
         let t = guard.as_ref().ok_or_else(|| busy(table))?;
-        scan(t, bounds, order, visit)
+        self.noting(scan(t, bounds, order, visit))
     }
 }
 
@@ -826,6 +964,54 @@ mod tests {
         assert_eq!(read(&store), None, "no table yet");
         put(&store, b"v");
         assert_eq!(read(&store).as_deref(), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn a_read_that_met_another_calls_failure_runs_again_on_the_database_opened_again() {
+        use crate::clock::{ManualClock, Timestamp};
+        use strongroom_testkit::memory::MemoryBackend;
+
+        let clock = Arc::new(ManualClock::new(Timestamp::from_unix_millis(1_000_000)));
+        let backend = MemoryBackend::new();
+        // A cache too small for the table: reads go to the disk.
+        let store = RedbStore::with_backend(backend.clone(), Some(16 * 1024), clock.clone())
+            .expect("store");
+        let keys = 0..200u32;
+        store
+            .write(&mut |tx| {
+                for i in keys.clone() {
+                    tx.insert(TABLE, &i.to_be_bytes(), &[7; 1024])
+                        .expect("insert");
+                }
+                Outcome::Commit
+            })
+            .expect("write");
+        let mut runs = 0;
+        let read = store.read(&mut |tx| {
+            runs += 1;
+            if runs == 1 {
+                // Meanwhile another call's write fails, which latches the
+                // database; the store opens it again (once the disk takes
+                // writes again, a second on) under this reader.
+                backend.fail_after(Some(0));
+                let refused = store.write(&mut |tx| {
+                    tx.insert(TABLE, b"k", b"v").expect("insert");
+                    Outcome::Commit
+                });
+                assert!(refused.is_err(), "the write fails");
+                backend.fail_after(None);
+                clock.advance(std::time::Duration::from_secs(1));
+            }
+            for i in keys.clone() {
+                assert!(tx.get(TABLE, &i.to_be_bytes(), &mut |_| {})?, "key {i}");
+            }
+            Ok(())
+        });
+        assert!(read.is_ok(), "{read:?}");
+        assert_eq!(
+            runs, 2,
+            "the first run met the failure, the second read all"
+        );
     }
 
     #[test]

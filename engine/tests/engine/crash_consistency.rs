@@ -199,6 +199,139 @@ fn a_full_disk_refuses_writes_until_space_is_freed_without_a_restart() {
     assert_eq!(stored(&engine), acked.len() + 1);
 }
 
+/// What redb's page cache does not hold is read from the disk, which
+/// redb refuses to read once a write to it failed: the store opens the
+/// database again right after a full disk, so readers never meet the
+/// failed one (a real disk, filled, showed every read failing after the
+/// first write that tried once the pause was over).
+#[test]
+fn reads_past_the_page_cache_go_on_after_a_full_disk() {
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = common::builder(&clock)
+        .cache_size(64 * 1024)
+        .open_with_backend(backend.clone())
+        .expect("open");
+    let alice = common::user(&engine, "alice");
+    let ttl = Some(Duration::from_secs(3600));
+    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
+    backend.set_sparse_capacity(Some(backend.durable_image().len() as u64 + 1024 * 1024));
+    let mut acked = Vec::new();
+    loop {
+        match engine.records().put(alice, &payload(acked.len()), ttl) {
+            Ok(receipt) => acked.push(receipt.meta.id),
+            Err(e) if e.is_full() => break,
+            Err(e) => panic!("refused otherwise: {e}"),
+        }
+        assert!(acked.len() < 1_000, "the disk never filled");
+    }
+    let read_all = |engine: &Engine, when: &str| {
+        for (i, id) in acked.iter().enumerate() {
+            let record = engine
+                .records()
+                .get(alice, *id)
+                .unwrap_or_else(|e| panic!("{when}: record {i} unreadable: {e}"));
+            assert_eq!(record.plaintext.as_slice(), payload(i).as_slice());
+        }
+        let report = engine.maintenance().check_integrity().expect(when);
+        assert!(report.is_sound(), "{when}: {:?}", report.problems);
+    };
+    read_all(&engine, "right after the disk filled");
+    // Each second one write tries again, and fails while the disk is full.
+    for round in 0..3 {
+        clock.advance(Duration::from_secs(1));
+        let again = engine.records().put(alice, b"small", ttl);
+        assert!(matches!(&again, Err(e) if e.is_full()), "{again:?}");
+        read_all(&engine, &format!("after write {round} tried again"));
+    }
+    backend.set_sparse_capacity(None);
+    clock.advance(Duration::from_secs(1));
+    engine
+        .records()
+        .put(alice, b"after space was freed", ttl)
+        .expect("writes resume once space is freed");
+    read_all(&engine, "after space was freed");
+}
+
+/// The same after a write that failed otherwise (an I/O error): once the
+/// disk works again, so does every read, without a write first.
+#[test]
+fn reads_past_the_page_cache_go_on_after_a_failed_write() {
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = common::builder(&clock)
+        .cache_size(64 * 1024)
+        .open_with_backend(backend.clone())
+        .expect("open");
+    let alice = common::user(&engine, "alice");
+    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
+    let acked: Vec<_> = (0..100)
+        .map(|i| {
+            engine
+                .records()
+                .put(alice, &payload(i), None)
+                .expect("put")
+                .meta
+                .id
+        })
+        .collect();
+    // Wherever in the commit the failure falls.
+    for budget in 0..12 {
+        backend.fail_after(Some(budget));
+        let failed = engine.records().put(alice, &payload(100), None);
+        backend.fail_after(None);
+        assert!(failed.is_err(), "budget {budget}: the write fails");
+        // A reopening the failing disk refused is tried again a second on.
+        clock.advance(Duration::from_secs(1));
+        for (i, id) in acked.iter().enumerate() {
+            let record = engine
+                .records()
+                .get(alice, *id)
+                .unwrap_or_else(|e| panic!("budget {budget}: record {i} unreadable: {e}"));
+            assert_eq!(record.plaintext.as_slice(), payload(i).as_slice());
+        }
+    }
+}
+
+/// A read that fails for I/O latches the database as a failed write does:
+/// the next read, once the disk reads again, goes on.
+#[test]
+fn a_read_that_failed_does_not_fail_the_next() {
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let engine = common::builder(&clock)
+        .cache_size(64 * 1024)
+        .open_with_backend(backend.clone())
+        .expect("open");
+    let alice = common::user(&engine, "alice");
+    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
+    let acked: Vec<_> = (0..100)
+        .map(|i| {
+            engine
+                .records()
+                .put(alice, &payload(i), None)
+                .expect("put")
+                .meta
+                .id
+        })
+        .collect();
+    backend.fail_reads(true);
+    let failed = acked
+        .iter()
+        .position(|id| engine.records().get(alice, *id).is_err())
+        .expect("a record the page cache lacks is read from the disk, and fails");
+    backend.fail_reads(false);
+    // A reopening the unreadable disk refused is tried again a second on.
+    clock.advance(Duration::from_secs(1));
+    for (i, id) in acked.iter().enumerate().skip(failed) {
+        let record = engine
+            .records()
+            .get(alice, *id)
+            .unwrap_or_else(|e| panic!("record {i} unreadable: {e}"));
+        assert_eq!(record.plaintext.as_slice(), payload(i).as_slice());
+    }
+}
+
 /// A message, a share link and an account can be deleted while writes
 /// are paused after a full disk: deleting is what makes room (a file's
 /// deletion already could).
