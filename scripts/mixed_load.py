@@ -243,11 +243,15 @@ def read_stream(token, rnd):
             "Accept": "text/event-stream",
             "X-Forwarded-For": "10.%d.%d.%d" % tuple(rnd.randrange(256) for _ in range(3)),
         })
+        # The socket as sent on: a response marked `Connection: close` (as
+        # an event stream is) takes it from the connection.
+        sock = conn.sock
         response = conn.getresponse()
         body = b""
         if response.status == 200:
-            if conn.sock is not None:
-                conn.sock.settimeout(0.5)
+            # Whatever arrives in half a second (keep-alive comments
+            # alone, when nothing happens, would take minutes to fill it).
+            sock.settimeout(0.5)
             try:
                 body = response.read(4096)
             except TimeoutError:
