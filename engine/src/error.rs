@@ -42,8 +42,10 @@ pub enum StorageError {
     #[error("storage error: the disk is full; nothing was written")]
     Full,
     /// A networked database gave no connection in time: it is down,
-    /// unreachable, refusing connections, or too slow to hand one back.
-    /// Nothing was written; the same call may succeed once it answers.
+    /// unreachable, refusing connections, or too slow to hand one back; or
+    /// the embedded one is being opened again after an I/O failure (a
+    /// full disk) another call met. Nothing was written; the same call may
+    /// succeed once it answers.
     #[error("storage error: the database gave no connection in time ({0}); nothing was written")]
     Unavailable(String),
     /// The store was opened read-only

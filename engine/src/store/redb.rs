@@ -641,18 +641,27 @@ impl Met {
         }
     }
 
-    /// `result`, noted.
+    /// `result`, noted. The latch met is answered as what it is to the
+    /// caller: the database out of reach for a moment, nothing written
+    /// (neither a read nor a body whose commit has not begun writes).
     fn note<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
-        if let Err(e) = &result {
-            if matches!(e, StorageError::Full) {
-                self.full.set(true);
-            } else if is_latched(e) {
+        match result {
+            Err(e) if is_latched(&e) => {
                 self.latch.set(true);
-            } else if latches(e) {
-                self.io.set(true);
+                Err(StorageError::Unavailable(
+                    "it is being opened again after an I/O failure".to_owned(),
+                ))
             }
+            Err(e) => {
+                if matches!(e, StorageError::Full) {
+                    self.full.set(true);
+                } else if latches(&e) {
+                    self.io.set(true);
+                }
+                Err(e)
+            }
+            ok => ok,
         }
-        result
     }
 }
 
@@ -1003,7 +1012,14 @@ mod tests {
                 clock.advance(std::time::Duration::from_secs(1));
             }
             for i in keys.clone() {
-                assert!(tx.get(TABLE, &i.to_be_bytes(), &mut |_| {})?, "key {i}");
+                match tx.get(TABLE, &i.to_be_bytes(), &mut |_| {}) {
+                    Ok(found) => assert!(found, "key {i}"),
+                    Err(e) => {
+                        // Told as what it is: out of reach for a moment.
+                        assert!(matches!(e, StorageError::Unavailable(_)), "{e}");
+                        return Err(e);
+                    }
+                }
             }
             Ok(())
         });
