@@ -143,7 +143,6 @@ fn a_full_disk_refuses_writes_until_space_is_freed_without_a_restart() {
     let engine = open(backend.clone(), &clock).expect("open");
     let alice = common::user(&engine, "alice");
     let ttl = Some(Duration::from_secs(3600));
-    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
 
     backend.set_capacity(Some(backend.durable_image().len() as u64 + 1024 * 1024));
     let mut acked = Vec::new();
@@ -214,7 +213,6 @@ fn reads_past_the_page_cache_go_on_after_a_full_disk() {
         .expect("open");
     let alice = common::user(&engine, "alice");
     let ttl = Some(Duration::from_secs(3600));
-    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
     backend.set_sparse_capacity(Some(backend.durable_image().len() as u64 + 1024 * 1024));
     let mut acked = Vec::new();
     loop {
@@ -253,19 +251,15 @@ fn reads_past_the_page_cache_go_on_after_a_full_disk() {
     read_all(&engine, "after space was freed");
 }
 
-/// The same after a write that failed otherwise (an I/O error): once the
-/// disk works again, so does every read, without a write first.
-#[test]
-fn reads_past_the_page_cache_go_on_after_a_failed_write() {
-    let clock = common::start();
-    let backend = MemoryBackend::new();
-    let engine = common::builder(&clock)
+/// A store whose page cache holds a fraction of it, on `backend`, with
+/// alice's 100 records of 8 KiB (`payload(i)` each).
+fn past_the_cache(clock: &ManualClock, backend: &MemoryBackend) -> (Engine, UserId, Vec<RecordId>) {
+    let engine = common::builder(clock)
         .cache_size(64 * 1024)
         .open_with_backend(backend.clone())
         .expect("open");
     let alice = common::user(&engine, "alice");
-    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
-    let acked: Vec<_> = (0..100)
+    let acked = (0..100)
         .map(|i| {
             engine
                 .records()
@@ -275,6 +269,31 @@ fn reads_past_the_page_cache_go_on_after_a_failed_write() {
                 .id
         })
         .collect();
+    (engine, alice, acked)
+}
+
+fn payload(i: usize) -> Vec<u8> {
+    format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes()
+}
+
+/// Every record of `acked` from the `from`th on reads back as put.
+fn read_back(engine: &Engine, alice: UserId, acked: &[RecordId], from: usize, when: &str) {
+    for (i, id) in acked.iter().enumerate().skip(from) {
+        let record = engine
+            .records()
+            .get(alice, *id)
+            .unwrap_or_else(|e| panic!("{when}: record {i} unreadable: {e}"));
+        assert_eq!(record.plaintext.as_slice(), payload(i).as_slice());
+    }
+}
+
+/// The same after a write that failed otherwise (an I/O error): once the
+/// disk works again, so does every read, without a write first.
+#[test]
+fn reads_past_the_page_cache_go_on_after_a_failed_write() {
+    let clock = common::start();
+    let backend = MemoryBackend::new();
+    let (engine, alice, acked) = past_the_cache(&clock, &backend);
     // Wherever in the commit the failure falls.
     for budget in 0..12 {
         backend.fail_after(Some(budget));
@@ -283,13 +302,7 @@ fn reads_past_the_page_cache_go_on_after_a_failed_write() {
         assert!(failed.is_err(), "budget {budget}: the write fails");
         // A reopening the failing disk refused is tried again a second on.
         clock.advance(Duration::from_secs(1));
-        for (i, id) in acked.iter().enumerate() {
-            let record = engine
-                .records()
-                .get(alice, *id)
-                .unwrap_or_else(|e| panic!("budget {budget}: record {i} unreadable: {e}"));
-            assert_eq!(record.plaintext.as_slice(), payload(i).as_slice());
-        }
+        read_back(&engine, alice, &acked, 0, &format!("budget {budget}"));
     }
 }
 
@@ -299,22 +312,7 @@ fn reads_past_the_page_cache_go_on_after_a_failed_write() {
 fn a_read_that_failed_does_not_fail_the_next() {
     let clock = common::start();
     let backend = MemoryBackend::new();
-    let engine = common::builder(&clock)
-        .cache_size(64 * 1024)
-        .open_with_backend(backend.clone())
-        .expect("open");
-    let alice = common::user(&engine, "alice");
-    let payload = |i: usize| format!("record {i} {}", "x".repeat(8 * 1024)).into_bytes();
-    let acked: Vec<_> = (0..100)
-        .map(|i| {
-            engine
-                .records()
-                .put(alice, &payload(i), None)
-                .expect("put")
-                .meta
-                .id
-        })
-        .collect();
+    let (engine, alice, acked) = past_the_cache(&clock, &backend);
     backend.fail_reads(true);
     let failed = acked
         .iter()
@@ -323,13 +321,7 @@ fn a_read_that_failed_does_not_fail_the_next() {
     backend.fail_reads(false);
     // A reopening the unreadable disk refused is tried again a second on.
     clock.advance(Duration::from_secs(1));
-    for (i, id) in acked.iter().enumerate().skip(failed) {
-        let record = engine
-            .records()
-            .get(alice, *id)
-            .unwrap_or_else(|e| panic!("record {i} unreadable: {e}"));
-        assert_eq!(record.plaintext.as_slice(), payload(i).as_slice());
-    }
+    read_back(&engine, alice, &acked, failed, "after the disk reads again");
 }
 
 /// A message, a share link and an account can be deleted while writes
