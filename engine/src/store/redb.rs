@@ -319,8 +319,8 @@ impl RedbStore {
     }
 
     /// `result`, the end of a call that ran on the database as opened
-    /// again `generation` times: a latched
-    /// database is opened again for the next call.
+    /// again `generation` times: a latched database is opened again for
+    /// the next call.
     fn after<T>(
         &self,
         generation: u64,
@@ -622,13 +622,13 @@ struct Met {
     /// An I/O failure, which latched the database: it is opened again.
     io: Cell<bool>,
     /// The database latched by an earlier failure (another call's): it
-    /// is opened again and the body runs once more.
+    /// is opened again, and a read's body runs once more.
     latch: Cell<bool>,
 }
 
 impl Met {
-    /// Whether the run should be tried again once the database is opened
-    /// again: it met the latch and failed of nothing of its own.
+    /// Whether a read's body should run again once the database is opened
+    /// again: it met the latch, and nothing of its own failed.
     fn retry(&self) -> bool {
         self.latch.get() && !self.full.get() && !self.io.get()
     }
