@@ -207,10 +207,7 @@ fn a_full_disk_refuses_writes_until_space_is_freed_without_a_restart() {
 fn reads_past_the_page_cache_go_on_after_a_full_disk() {
     let clock = common::start();
     let backend = MemoryBackend::new();
-    let engine = common::builder(&clock)
-        .cache_size(64 * 1024)
-        .open_with_backend(backend.clone())
-        .expect("open");
+    let engine = small_cache(&clock, &backend);
     let alice = common::user(&engine, "alice");
     let ttl = Some(Duration::from_secs(3600));
     backend.set_sparse_capacity(Some(backend.durable_image().len() as u64 + 1024 * 1024));
@@ -224,13 +221,7 @@ fn reads_past_the_page_cache_go_on_after_a_full_disk() {
         assert!(acked.len() < 1_000, "the disk never filled");
     }
     let read_all = |engine: &Engine, when: &str| {
-        for (i, id) in acked.iter().enumerate() {
-            let record = engine
-                .records()
-                .get(alice, *id)
-                .unwrap_or_else(|e| panic!("{when}: record {i} unreadable: {e}"));
-            assert_eq!(record.plaintext.as_slice(), payload(i).as_slice());
-        }
+        read_back(engine, alice, &acked, 0, when);
         let report = engine.maintenance().check_integrity().expect(when);
         assert!(report.is_sound(), "{when}: {:?}", report.problems);
     };
@@ -251,13 +242,18 @@ fn reads_past_the_page_cache_go_on_after_a_full_disk() {
     read_all(&engine, "after space was freed");
 }
 
-/// A store whose page cache holds a fraction of it, on `backend`, with
-/// alice's 100 records of 8 KiB (`payload(i)` each).
-fn past_the_cache(clock: &ManualClock, backend: &MemoryBackend) -> (Engine, UserId, Vec<RecordId>) {
-    let engine = common::builder(clock)
+/// A store on `backend` whose page cache holds a fraction of what the
+/// tests put: reads past it go to the disk.
+fn small_cache(clock: &ManualClock, backend: &MemoryBackend) -> Engine {
+    common::builder(clock)
         .cache_size(64 * 1024)
         .open_with_backend(backend.clone())
-        .expect("open");
+        .expect("open")
+}
+
+/// [`small_cache`] with alice's 100 records of 8 KiB (`payload(i)` each).
+fn past_the_cache(clock: &ManualClock, backend: &MemoryBackend) -> (Engine, UserId, Vec<RecordId>) {
+    let engine = small_cache(clock, backend);
     let alice = common::user(&engine, "alice");
     let acked = (0..100)
         .map(|i| {
