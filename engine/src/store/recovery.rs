@@ -131,11 +131,13 @@ impl Recovery {
     pub(crate) fn pause(&self, found: Writes) {
         let mut state = self.lock();
         let ends = self.pause_ends(&state);
-        for kind in [Writes::Adding, Writes::Removing] {
-            if kind as usize <= found as usize {
-                state.resume[kind as usize] = Some(ends);
-                self.paused[kind as usize].store(true, Ordering::Release);
-            }
+        let kinds: &[Writes] = match found {
+            Writes::Adding => &[Writes::Adding],
+            Writes::Removing => &[Writes::Adding, Writes::Removing],
+        };
+        for &kind in kinds {
+            state.resume[kind as usize] = Some(ends);
+            self.paused[kind as usize].store(true, Ordering::Release);
         }
     }
 
